@@ -1,0 +1,132 @@
+"""Wharf application factory.
+
+``create_app(config)`` builds a fully wired app: configuration from the environment,
+database, sign-in, CSRF, negotiation, errors, every blueprint and the CLI commands.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import uuid
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from flask import Flask, g
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from models import db
+from web.access import registry
+from web.errors import register_error_handlers, request_id
+from web.extensions import csrf, migrate
+from web.identity import init_identity
+from web.negotiate import add_vary
+
+ROOT = Path(__file__).resolve().parent
+MIGRATIONS_DIR = ROOT / "migrations"
+
+
+def iso_utc(value: datetime) -> str:
+    """``2026-11-22T10:00:00.000Z`` — the timestamp format of both seeds."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+class WharfJSONProvider(DefaultJSONProvider):
+    sort_keys = False
+
+    @staticmethod
+    def default(o):
+        if isinstance(o, datetime):
+            return iso_utc(o)
+        if isinstance(o, date):
+            return o.isoformat()
+        if isinstance(o, uuid.UUID):
+            return str(o)
+        return DefaultJSONProvider.default(o)
+
+
+def database_url(raw: str | None, instance_path: str) -> str:
+    """``DATABASE_URL`` with PostgreSQL URLs pointed at psycopg 3; default SQLite file."""
+    if not raw:
+        return f"sqlite:///{Path(instance_path) / 'wharf.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+def _secret_key(instance_path: str) -> str:
+    """``SECRET_KEY`` from the environment, else one generated once and kept in instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(app: Flask, overrides: dict | None) -> None:
+    env = os.environ
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(
+        SECRET_KEY=(overrides or {}).get("SECRET_KEY") or _secret_key(app.instance_path),
+        SQLALCHEMY_DATABASE_URI=database_url(env.get("DATABASE_URL"), app.instance_path),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        REDIS_URL=env.get("REDIS_URL") or None,
+        ARGON2_TIME_COST=int(env.get("WHARF_ARGON2_TIME_COST", 3)),
+        ARGON2_MEMORY_COST=int(env.get("WHARF_ARGON2_MEMORY_KIB", 65536)),
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_WINDOW_SECONDS=15 * 60,
+        ACCESS_TOKEN_TTL_SECONDS=int(env.get("WHARF_ACCESS_TOKEN_TTL", 3600)),
+        REFRESH_TOKEN_TTL_SECONDS=int(env.get("WHARF_REFRESH_TOKEN_TTL", 30 * 24 * 3600)),
+        SESSION_LIFETIME_SECONDS=int(env.get("WHARF_SESSION_TTL", 12 * 3600)),
+        SESSION_COOKIE_NAME="wharf_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=env.get("WHARF_SECURE_COOKIES", "0") == "1",
+        WTF_CSRF_CHECK_DEFAULT=False,  # web.identity.csrf_guard decides (bearer calls are exempt)
+        WTF_CSRF_TIME_LIMIT=None,  # tie the token to the session, not to the hour
+        WTF_CSRF_HEADERS=["X-CSRFToken", "X-CSRF-Token"],
+        MAX_CONTENT_LENGTH=int(env.get("WHARF_MAX_UPLOAD_BYTES", 16 * 1024 * 1024)),
+        PROXY_COUNT=int(env.get("WHARF_PROXY_COUNT", 0)),
+    )
+    app.config["PERMANENT_SESSION_LIFETIME"] = app.config["SESSION_LIFETIME_SECONDS"]
+    if overrides:
+        app.config.update(overrides)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.json = WharfJSONProvider(app)
+    load_config(app, config)
+    if app.config["PROXY_COUNT"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    init_identity(app)
+    register_error_handlers(app)
+
+    from blueprints import register_blueprints
+    register_blueprints(app)
+
+    app.jinja_env.globals.update(nav_items=lambda user: registry.nav_for(user))
+
+    @app.before_request
+    def _request_id():
+        request_id()
+
+    @app.after_request
+    def _finish(response):
+        response.headers["x-request-id"] = g.get("request_id") or request_id()
+        return add_vary(response)
+
+    from cli import register_cli
+    register_cli(app)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return app

@@ -1,0 +1,25 @@
+"""Every blueprint and where it is mounted: the app's URL surface in one table.
+
+Open Mercato modules (family A) are served under ``/api/<module>`` as in seed 000 and
+again without ``/api`` for browsers; the view is the same, only the rendering differs.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from blueprints.api_docs import bp as api_docs_bp
+    from blueprints.auth import bp as auth_bp, pages_bp as auth_pages_bp
+    from blueprints.dashboard import bp as dashboard_bp
+
+    mounts = [
+        # (blueprint, [(url_prefix, registration name), ...])
+        (auth_bp, [("/api/auth", "api_auth"), ("/auth", "auth")]),
+        (auth_pages_bp, [("/auth", "auth_pages")]),
+        (dashboard_bp, [("", "dashboard")]),
+        (api_docs_bp, [("/api", "api_docs")]),
+    ]
+    for blueprint, prefixes in mounts:
+        for prefix, name in prefixes:
+            app.register_blueprint(blueprint, url_prefix=prefix or None, name=name)

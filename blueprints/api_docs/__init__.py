@@ -1,0 +1,24 @@
+"""The API's own description: OpenAPI 3.1 JSON and an offline, server-rendered docs page."""
+from flask import Blueprint, current_app
+
+from web.access import page_only, public
+from web.negotiate import respond
+from web.openapi import build_document
+
+bp = Blueprint("api_docs", __name__)
+
+
+@bp.get("/openapi.json")
+@public
+def openapi_json():
+    """OpenAPI 3.1 document generated from the route map."""
+    return respond(build_document(current_app))
+
+
+@bp.get("/docs")
+@public
+@page_only
+def docs():
+    """Readable API reference, rendered on the server from the same document (works offline)."""
+    doc = build_document(current_app)
+    return respond(doc, template="api_docs/docs.html", context={"doc": doc})

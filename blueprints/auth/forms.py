@@ -1,0 +1,30 @@
+"""Input of the auth routes. The same forms read HTML form posts and JSON bodies,
+and the OpenAPI generator derives request schemas from them."""
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import Email, Length, Optional
+
+
+class ApiForm(FlaskForm):
+    """Base for Wharf forms: CSRF is enforced globally by web.identity, not per form."""
+
+    class Meta:
+        csrf = False
+
+
+class LoginForm(ApiForm):
+    email = StringField("Email")
+    password = PasswordField("Password")
+    tenantId = StringField("Tenant id", validators=[Optional()])
+    next = HiddenField()
+
+
+class RefreshForm(ApiForm):
+    refreshToken = StringField("Refresh token")
+
+
+class ProfileForm(ApiForm):
+    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    email = EmailField("Email", validators=[Optional(), Email(check_deliverability=False), Length(max=320)])
+    currentPassword = PasswordField("Current password", validators=[Optional()])
+    password = PasswordField("New password", validators=[Optional(), Length(min=8, max=200)])

@@ -1,0 +1,14 @@
+"""Persistence layer: SQLAlchemy 2 typed models and the tenant scoping helper.
+
+Importing this package registers every model on ``db.metadata`` so Alembic's
+autogenerate and the models-vs-migrations test see the whole schema.
+"""
+from models.base import db, Base, TimestampMixin, SoftDeleteMixin, TenantOwnedMixin, utcnow
+from models.tenancy import Tenant, Organization
+from models.users import User, UserAcl, AuthSession, LoginAttempt
+from models.scope import Scope
+
+__all__ = [
+    "db", "Base", "TimestampMixin", "SoftDeleteMixin", "TenantOwnedMixin", "utcnow",
+    "Tenant", "Organization", "User", "UserAcl", "AuthSession", "LoginAttempt", "Scope",
+]

@@ -1,0 +1,48 @@
+"""The one scoping helper: every query of tenant-owned data goes through a ``Scope``.
+
+A record of another tenant (or outside the caller's organizations, or soft-deleted) is
+simply not found, which the error layer renders as 404 — never 403, never a leak.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from models.base import db, TenantOwnedMixin
+from services.errors import NotFound
+
+
+@dataclass(frozen=True)
+class Scope:
+    tenant_id: uuid.UUID
+    organization_ids: frozenset[uuid.UUID] | None = None  # None = every organization
+
+    def select(self, model, *, include_deleted: bool = False) -> sa.Select:
+        """``SELECT model`` limited to this tenant, its visible organizations, and live rows."""
+        if not issubclass(model, TenantOwnedMixin):
+            raise TypeError(f"{model.__name__} is not tenant-owned")
+        stmt = sa.select(model).where(model.tenant_id == self.tenant_id)
+        if not include_deleted and hasattr(model, "deleted_at"):
+            stmt = stmt.where(model.deleted_at.is_(None))
+        if self.organization_ids is not None and hasattr(model, "organization_id"):
+            stmt = stmt.where(model.organization_id.in_(self.organization_ids))
+        return stmt
+
+    def get(self, model, record_id) -> object:
+        """The record with this id in scope, or ``NotFound`` (also for malformed ids)."""
+        try:
+            key = record_id if isinstance(record_id, uuid.UUID) else uuid.UUID(str(record_id))
+        except (ValueError, TypeError, AttributeError):
+            raise NotFound(f"{model.__name__} not found") from None
+        found = db.session.scalars(self.select(model).where(model.id == key)).first()
+        if found is None:
+            raise NotFound(f"{model.__name__} not found")
+        return found
+
+    def add(self, record):
+        """Stamp a new record with this scope's tenant and stage it."""
+        record.tenant_id = self.tenant_id
+        db.session.add(record)
+        return record

@@ -1,0 +1,90 @@
+"""Users, their ACL override, their sign-in sessions and failed-login records."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import db, TimestampMixin, SoftDeleteMixin, TenantOwnedMixin, utcnow
+from models.tenancy import Tenant, Organization
+
+
+class User(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
+    __tablename__ = "users"
+    # Emails are stored lower-cased, which makes this constraint case-insensitive.
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "email"),)
+
+    email: Mapped[str] = mapped_column(sa.String(320), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("organizations.id"))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    tenant: Mapped[Tenant] = relationship()
+    organization: Mapped[Organization | None] = relationship()
+    acl: Mapped[UserAcl | None] = relationship(
+        primaryjoin="and_(UserAcl.user_id == User.id, UserAcl.tenant_id == User.tenant_id)",
+        viewonly=True, uselist=False,
+    )
+
+    # Flask-Login protocol. The session also carries an AuthSession id (see services.auth).
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_super_admin(self) -> bool:
+        return bool(self.acl and self.acl.is_super_admin)
+
+
+class UserAcl(TenantOwnedMixin, TimestampMixin, db.Model):
+    """Per-user permission override; when present it replaces the user's role ACLs."""
+
+    __tablename__ = "user_acls"
+    __table_args__ = (sa.UniqueConstraint("user_id", "tenant_id"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    features: Mapped[list] = mapped_column(sa.JSON, default=list)
+    is_super_admin: Mapped[bool] = mapped_column(default=False)
+    organizations: Mapped[list | None] = mapped_column(sa.JSON, default=None)
+
+
+class AuthSession(TimestampMixin, db.Model):
+    """One sign-in: a browser session or an API login (which also owns a refresh token).
+
+    Browser cookies and access tokens carry this id, so logging out or revoking it ends
+    every credential minted from that sign-in, in every worker process.
+    """
+
+    __tablename__ = "auth_sessions"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # "browser" | "api"
+    refresh_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+
+    user: Mapped[User] = relationship()
+
+    def is_live(self, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        expires = self.expires_at if self.expires_at.tzinfo else self.expires_at.replace(tzinfo=now.tzinfo)
+        return self.revoked_at is None and expires > now
+
+
+class LoginAttempt(db.Model):
+    """A failed sign-in, kept for the throttling window (shared by all workers via the DB)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (sa.Index("ix_login_attempts_email_ip_at", "email", "ip", "created_at"),)
+
+    email: Mapped[str] = mapped_column(sa.String(320))
+    ip: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""Domain logic, callable and testable without HTTP."""

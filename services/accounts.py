@@ -1,0 +1,84 @@
+"""Account operations on the signed-in user's own record."""
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from models import AuthSession, Organization, Scope, Tenant, User, UserAcl, db, utcnow
+from services import auth
+from services.errors import Conflict, ValidationFailed
+
+
+def profile_of(user: User) -> dict:
+    return {
+        "id": user.id, "email": user.email, "name": user.name, "roles": [],
+        "tenantId": user.tenant_id, "tenantName": user.tenant.name,
+        "organizationId": user.organization_id, "isSuperAdmin": user.is_super_admin,
+        "lastLoginAt": user.last_login_at,
+    }
+
+
+def update_profile(user: User, *, name: str | None = None, email: str | None = None,
+                   password: str | None = None, current_password: str | None = None,
+                   keep_session_id=None) -> User:
+    """Change name, email or password; the latter two need the current password.
+
+    A new password signs out every other session of the user. One commit.
+    """
+    email = auth.normalize_email(email) if email else None
+    if password:
+        auth.check_password_strength(password)
+    changing_secret = (email and email != user.email) or password
+    if changing_secret and not (current_password and auth.verify_password(user, current_password)):
+        raise ValidationFailed("Current password is incorrect",
+                               details=[{"path": ["currentPassword"], "message": "is incorrect"}])
+    if email and email != user.email:
+        # Soft-deleted users keep their email reserved (the unique constraint still sees them).
+        same_email = Scope(user.tenant_id).select(User, include_deleted=True).where(
+            User.email == email, User.id != user.id)
+        if db.session.scalars(same_email).first() is not None:
+            raise Conflict("Email already in use")
+        user.email = email
+    if password:
+        user.password_hash = auth.hash_password(password)
+        db.session.execute(sa.update(AuthSession).where(
+            AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None),
+            AuthSession.id != keep_session_id).values(revoked_at=utcnow()))
+    if name is not None:
+        user.name = name.strip()
+    db.session.commit()
+    return user
+
+
+def create_tenant(name: str) -> Tenant:
+    tenant = Tenant(name=name.strip())
+    db.session.add(tenant)
+    db.session.flush()
+    return tenant
+
+
+def create_organization(scope: Scope, name: str, slug: str, parent: Organization | None = None) -> Organization:
+    """A node of the tenant's tree; ``tree_path`` is the parent's path plus this id."""
+    org = scope.add(Organization(id=uuid.uuid4(), name=name, slug=slug, parent_id=parent.id if parent else None))
+    org.tree_path = f"{parent.tree_path}/{org.id}" if parent else str(org.id)
+    db.session.flush()
+    return org
+
+
+def create_user(scope: Scope, *, email: str, password: str, name: str = "",
+                organization: Organization | None = None, super_admin: bool = False) -> User:
+    """A user of ``scope``'s tenant (email unique per tenant, case-insensitive). Flushes, no commit."""
+    email = auth.normalize_email(email)
+    if "@" not in email:
+        raise ValidationFailed("Invalid email", details=[{"path": ["email"], "message": "must be an email address"}])
+    auth.check_password_strength(password)
+    if db.session.scalars(scope.select(User, include_deleted=True).where(User.email == email)).first():
+        raise Conflict("A user with this email already exists in the tenant")
+    user = scope.add(User(email=email, name=name, password_hash=auth.hash_password(password),
+                          organization_id=organization.id if organization else None))
+    db.session.flush()
+    if super_admin:
+        scope.add(UserAcl(user_id=user.id, features=[], is_super_admin=True))
+        db.session.flush()
+    return user

@@ -1,0 +1,200 @@
+"""Authentication: password hashing, sign-in with throttling, sign-in sessions, tokens.
+
+Access tokens are short-lived signed JWTs naming their ``AuthSession``; refresh tokens
+are random secrets stored only as SHA-256 hashes. Revoking the session (logout) kills
+both, in every worker, because every check reads the session row.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import jwt
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+
+from models import AuthSession, LoginAttempt, Tenant, User, db, utcnow
+from services.errors import BadRequest, TooManyRequests, Unauthorized, ValidationFailed
+
+
+def _hasher() -> PasswordHasher:
+    cfg = current_app.config
+    return PasswordHasher(time_cost=cfg["ARGON2_TIME_COST"], memory_cost=cfg["ARGON2_MEMORY_COST"])
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Constant-ish time: an unknown user still costs one hash, so timing leaks nothing."""
+    ph = _hasher()
+    if user is None:
+        ph.hash(password)
+        return False
+    try:
+        ph.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if ph.check_needs_rehash(user.password_hash):
+        user.password_hash = ph.hash(password)
+    return True
+
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def check_password_strength(password: str, path: str = "password") -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed("Password too short", details=[
+            {"path": [path], "message": f"must be at least {MIN_PASSWORD_LENGTH} characters"}])
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+# --- throttling -------------------------------------------------------------------------
+
+def _as_aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def check_throttle(email: str, ip: str) -> None:
+    """Raise 429 once ``LOGIN_MAX_FAILURES`` failures for email+IP fall inside the window."""
+    cfg = current_app.config
+    window = timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])
+    since = utcnow() - window
+    recent = db.session.scalars(
+        sa.select(LoginAttempt.created_at)
+        .where(LoginAttempt.email == email, LoginAttempt.ip == ip, LoginAttempt.created_at > since)
+        .order_by(LoginAttempt.created_at.desc())
+        .limit(cfg["LOGIN_MAX_FAILURES"])
+    ).all()
+    if len(recent) >= cfg["LOGIN_MAX_FAILURES"]:
+        oldest = _as_aware(recent[-1])
+        retry = max(1, int((oldest + window - utcnow()).total_seconds()) + 1)
+        raise TooManyRequests("Too many login attempts, try again later", retry_after=retry)
+
+
+def record_failure(email: str, ip: str) -> None:
+    window = timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
+    db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.created_at < utcnow() - 2 * window))
+    db.session.add(LoginAttempt(email=email, ip=ip))
+    db.session.commit()
+
+
+def clear_failures(email: str, ip: str) -> None:
+    db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.ip == ip))
+
+
+# --- sign-in ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SignIn:
+    user: User
+    session: AuthSession
+    refresh_token: str | None
+
+
+def authenticate(email: str, password: str, *, ip: str, tenant_id: str | None = None) -> User:
+    """The active user with these credentials, or raise (400 / 401 / 429)."""
+    email = normalize_email(email)
+    details = [{"path": [f], "message": "is required"} for f, v in (("email", email), ("password", password)) if not v]
+    if details:
+        raise ValidationFailed("Email and password are required", details=details, ok=False)
+    check_throttle(email, ip)
+    stmt = (sa.select(User).join(Tenant, Tenant.id == User.tenant_id)
+            .where(User.email == email, User.deleted_at.is_(None), User.is_active.is_(True),
+                   Tenant.deleted_at.is_(None), Tenant.is_active.is_(True)))
+    if tenant_id:
+        try:
+            stmt = stmt.where(User.tenant_id == uuid.UUID(str(tenant_id)))
+        except ValueError:
+            raise ValidationFailed("Invalid tenantId", details=[{"path": ["tenantId"], "message": "must be a UUID"}], ok=False) from None
+    candidates = db.session.scalars(stmt).all()
+    matches = [u for u in candidates if verify_password(u, password)] if candidates else []
+    if not candidates:
+        verify_password(None, password)
+    if not matches:
+        record_failure(email, ip)
+        raise Unauthorized("Invalid email or password", ok=False)
+    if len(matches) > 1:
+        raise BadRequest("This email signs in to several tenants; pass tenantId", ok=False)
+    clear_failures(email, ip)
+    return matches[0]
+
+
+def start_session(user: User, *, kind: str, ip: str | None, user_agent: str | None) -> SignIn:
+    """Create the AuthSession of a successful sign-in (one transaction)."""
+    cfg = current_app.config
+    lifetime = cfg["SESSION_LIFETIME_SECONDS"] if kind == "browser" else cfg["REFRESH_TOKEN_TTL_SECONDS"]
+    refresh = secrets.token_urlsafe(32) if kind == "api" else None
+    session = AuthSession(user_id=user.id, kind=kind, ip=ip, user_agent=(user_agent or "")[:300],
+                          expires_at=utcnow() + timedelta(seconds=lifetime),
+                          refresh_token_hash=_digest(refresh) if refresh else None)
+    user.last_login_at = utcnow()
+    db.session.add(session)
+    db.session.commit()
+    return SignIn(user, session, refresh)
+
+
+def live_session(session_id, user_id=None) -> AuthSession | None:
+    try:
+        sid = uuid.UUID(str(session_id))
+    except (ValueError, TypeError):
+        return None
+    found = db.session.get(AuthSession, sid)
+    if found is None or not found.is_live():
+        return None
+    if user_id is not None and str(found.user_id) != str(user_id):
+        return None
+    user = found.user
+    if user.deleted_at is not None or not user.is_active or user.tenant.deleted_at is not None or not user.tenant.is_active:
+        return None
+    return found
+
+
+def revoke_session(session: AuthSession) -> None:
+    session.revoked_at = utcnow()
+    db.session.commit()
+
+
+# --- tokens -----------------------------------------------------------------------------
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_access_token(session: AuthSession) -> tuple[str, int]:
+    ttl = current_app.config["ACCESS_TOKEN_TTL_SECONDS"]
+    now = utcnow()
+    claims = {"sub": str(session.user_id), "sid": str(session.id), "typ": "access",
+              "iat": now, "exp": now + timedelta(seconds=ttl)}
+    return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm="HS256"), ttl
+
+
+def session_from_access_token(token: str) -> AuthSession | None:
+    try:
+        claims = jwt.decode(token, current_app.config["SECRET_KEY"], algorithms=["HS256"],
+                            options={"require": ["exp", "sub", "sid"]})
+    except jwt.PyJWTError:
+        return None
+    if claims.get("typ") != "access":
+        return None
+    return live_session(claims["sid"], claims["sub"])
+
+
+def refresh_access_token(refresh_token: str) -> tuple[str, int]:
+    if not refresh_token:
+        raise BadRequest("refreshToken is required", ok=False)
+    session = db.session.scalars(
+        sa.select(AuthSession).where(AuthSession.refresh_token_hash == _digest(refresh_token))).first()
+    if session is None or live_session(session.id) is None:
+        raise Unauthorized("Invalid or expired refresh token", ok=False)
+    return issue_access_token(session)

@@ -1,0 +1,106 @@
+"""Feature registry and the access decorator — the only place access is decided.
+
+Every view carries an ``Access`` record (``@requires(...)`` or ``@public``); the URL-map
+test fails on any endpoint without one, and the OpenAPI generator and navigation read it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import wraps
+
+from flask_login import current_user
+
+from services import acl
+from services.errors import Forbidden, Unauthorized
+
+
+@dataclass(frozen=True)
+class Feature:
+    id: str
+    title: str
+    module: str
+
+
+@dataclass(frozen=True)
+class Module:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class NavItem:
+    title: str
+    endpoint: str
+    features: tuple[str, ...]
+    group: str
+    order: int = 100
+
+
+@dataclass
+class FeatureRegistry:
+    modules: dict[str, Module] = field(default_factory=dict)
+    features: dict[str, Feature] = field(default_factory=dict)
+    nav: list[NavItem] = field(default_factory=list)
+
+    def declare(self, module_id: str, title: str, features: list[tuple[str, str]]) -> Module:
+        """Called once by each blueprint package: its module and ``(id, title)`` features."""
+        module = Module(module_id, title)
+        self.modules[module_id] = module
+        for fid, ftitle in features:
+            if fid in self.features and self.features[fid].module != module_id:
+                raise ValueError(f"feature {fid} declared by two modules")
+            self.features[fid] = Feature(fid, ftitle, module_id)
+        return module
+
+    def add_nav(self, title: str, endpoint: str, *features: str, group: str = "Main", order: int = 100) -> None:
+        self.nav.append(NavItem(title, endpoint, tuple(features), group, order))
+
+    def nav_for(self, user) -> list[NavItem]:
+        """The navigation entries ``user`` may open (same evaluation as the routes)."""
+        if not getattr(user, "is_authenticated", False):
+            return []
+        items = [n for n in self.nav if acl.has_features(user, n.features)]
+        return sorted(items, key=lambda n: (n.order, n.title))
+
+
+registry = FeatureRegistry()
+
+
+@dataclass(frozen=True)
+class Access:
+    features: tuple[str, ...]
+    public: bool
+
+
+def requires(*features: str):
+    """Signed-in users holding **all** ``features`` may call the view (none = any signed-in user)."""
+
+    def decorate(view):
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            if not current_user.is_authenticated:
+                raise Unauthorized()
+            if features and not acl.has_features(current_user, features):
+                raise Forbidden("Missing required features", requiredFeatures=list(features))
+            return view(*args, **kwargs)
+
+        guarded._access = Access(tuple(features), public=False)
+        return guarded
+
+    return decorate
+
+
+def public(view):
+    """Explicit marker: anyone, signed in or not, may call the view."""
+    view._access = Access((), public=True)
+    return view
+
+
+def page_only(view):
+    """The view always renders HTML, even under /api/ (the offline docs page)."""
+    view._page_only = True
+    return view
+
+
+def access_of(view) -> Access | None:
+    return getattr(view, "_access", None)

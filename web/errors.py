@@ -1,0 +1,95 @@
+"""One error path for the whole app.
+
+Every failure — a ``DomainError`` a view raised, a werkzeug ``HTTPException`` (404, 405,
+413…), a CSRF refusal, an unexpected exception — is rendered here, in the wire family
+of the module the path belongs to (JSON), as an HTML page, or as an htmx fragment.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, g, jsonify, make_response, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from jinja2_fragments.flask import render_block
+from werkzeug.exceptions import HTTPException
+
+from services.errors import DomainError
+from web.htmx import client_redirect, htmx_details, retarget
+from web.negotiate import is_api_path, response_mode
+
+log = logging.getLogger("wharf.errors")
+
+FAMILY_B_PREFIXES = ("/lcs", "/cnt", "/mes", "/spl")
+
+
+def wire_family(path: str | None = None) -> str:
+    """'B' for the Afosto modules (seed 001), 'A' for everything else (seed 000)."""
+    path = request.path if path is None else path
+    if is_api_path(path):
+        path = path[len("/api"):]
+    return "B" if any(path == p or path.startswith(p + "/") for p in FAMILY_B_PREFIXES) else "A"
+
+
+def request_id() -> str:
+    if "request_id" not in g:
+        g.request_id = uuid.uuid4().hex
+    return g.request_id
+
+
+def envelope(status: int, message: str, details: list[dict] | None = None, extra: dict | None = None) -> dict:
+    """The JSON error body of this path's wire family."""
+    details = details or []
+    if wire_family() == "B":
+        errors: dict[str, list[str]] = {}
+        for d in details:
+            key = "required" if d.get("kind") == "required" else "invalid value"
+            errors.setdefault(key, []).append(".".join(str(p) for p in d.get("path", [])))
+        return {"code": status, "message": message, "reference": request_id(), "errors": errors}
+    body = {"error": message}
+    if details:
+        body["details"] = [{"path": d.get("path", []), "message": d.get("message", "")} for d in details]
+    body.update(extra or {})
+    return body
+
+
+def render_error(status: int, message: str, *, details=None, extra=None, headers=None):
+    """Render one failure for this request's mode; the only builder of error responses."""
+    mode = response_mode()
+    if status == 401 and mode != "json":
+        # Never let htmx swap a login page into a fragment: tell it to navigate instead.
+        target = url_for("auth_pages.login_page", next=htmx_details().current_url or request.full_path.rstrip("?"))
+        resp = client_redirect(make_response(message, 401), target) if htmx_details().is_htmx else redirect(target)
+    elif mode == "json":
+        resp = make_response(jsonify(envelope(status, message, details, extra)), status)
+    elif mode == "fragment":
+        body = render_block("errors/error.html", "toast", status=status, message=message, details=details or [])
+        resp = retarget(make_response(body, status), "#toasts", "beforeend")
+    else:
+        body = render_template("errors/error.html", status=status, message=message, details=details or [])
+        resp = make_response(body, status)
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(e: DomainError):
+        return render_error(e.status, e.message, details=e.details, extra=e.extra, headers=e.headers)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e: CSRFError):
+        return render_error(400, f"CSRF check failed: {e.description}")
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        if e.code is None or e.response is not None:  # abort(response): already rendered
+            return e.response if e.response is not None else e
+        headers = {k: v for k, v in e.get_headers() if k.lower() not in ("content-type", "content-length")}
+        return render_error(e.code, e.description or e.name, headers=headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception):
+        log.exception("unhandled error reference=%s path=%s", request_id(), request.path)
+        return render_error(500, f"Internal server error (reference {request_id()})")

@@ -1,0 +1,64 @@
+"""htmx request details and response modifiers (after django-htmx)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from flask import Response, request
+
+
+@dataclass(frozen=True)
+class HtmxDetails:
+    is_htmx: bool
+    boosted: bool
+    history_restore: bool
+    current_url: str | None
+    target: str | None
+    trigger: str | None
+
+    @property
+    def wants_fragment(self) -> bool:
+        """Boosted and history-restore requests replace the whole page, so they get one."""
+        return self.is_htmx and not self.boosted and not self.history_restore
+
+
+def htmx_details() -> HtmxDetails:
+    h = request.headers
+    return HtmxDetails(
+        is_htmx=h.get("HX-Request") == "true",
+        boosted=h.get("HX-Boosted") == "true",
+        history_restore=h.get("HX-History-Restore-Request") == "true",
+        current_url=h.get("HX-Current-URL"),
+        target=h.get("HX-Target"),
+        trigger=h.get("HX-Trigger"),
+    )
+
+
+def trigger_client_event(response: Response, name: str, params: dict | str | None = None) -> Response:
+    """Add an event to ``HX-Trigger``, merging with any already set on the response."""
+    existing = response.headers.get("HX-Trigger")
+    events: dict = {}
+    if existing:
+        try:
+            events = json.loads(existing)
+        except ValueError:
+            events = {e.strip(): None for e in existing.split(",") if e.strip()}
+    events[name] = params if params is not None else ""
+    response.headers["HX-Trigger"] = json.dumps(events)
+    return response
+
+
+def toast(response: Response, message: str, level: str = "success") -> Response:
+    """Ask the page to show a toast (handled by static/js/wharf.js)."""
+    return trigger_client_event(response, "wharf:toast", {"message": message, "level": level})
+
+
+def client_redirect(response: Response, url: str) -> Response:
+    response.headers["HX-Redirect"] = url
+    return response
+
+
+def retarget(response: Response, selector: str, swap: str = "innerHTML") -> Response:
+    response.headers["HX-Retarget"] = selector
+    response.headers["HX-Reswap"] = swap
+    return response

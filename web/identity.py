@@ -1,0 +1,94 @@
+"""Who is calling: a browser session cookie or an ``Authorization: Bearer`` token.
+
+A request that carries a bearer header is authenticated by that header alone (its
+session cookie is ignored), so skipping CSRF for bearer requests can never lend a
+cookie's authority to a forged request. Tokens are never read from the query string.
+"""
+from __future__ import annotations
+
+from flask import Flask, g, request, session
+from flask_login import login_user, logout_user
+
+from services import auth
+from web.extensions import csrf, login_manager
+from web.negotiate import response_mode
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def has_bearer_header() -> bool:
+    return "Authorization" in request.headers
+
+
+@login_manager.user_loader
+def _load_from_cookie(user_id: str):
+    if has_bearer_header():
+        return None
+    found = auth.live_session(session.get("sid"), user_id)
+    if found is None:
+        return None
+    g.auth_session = found
+    return found.user
+
+
+@login_manager.request_loader
+def _load_from_bearer(_request):
+    token = bearer_token()
+    if not token:
+        return None
+    found = auth.session_from_access_token(token)
+    if found is None:
+        return None
+    g.auth_session = found
+    return found.user
+
+
+def sign_in_browser(signin: auth.SignIn) -> None:
+    """Start a fresh cookie session: the old one (and its CSRF token) is discarded."""
+    session.clear()
+    login_user(signin.user)
+    session["sid"] = str(signin.session.id)
+    session.permanent = True
+    g.auth_session = signin.session
+
+
+def sign_out() -> None:
+    current = g.get("auth_session")
+    if current is not None:
+        auth.revoke_session(current)
+    logout_user()
+    session.clear()
+
+
+def current_auth_session():
+    return g.get("auth_session")
+
+
+def csrf_guard() -> None:
+    """CSRF applies to cookie-authenticated writes and to every HTML form post.
+
+    Exempt: bearer requests, and cookie-less JSON calls (e.g. ``curl`` to
+    ``/api/auth/login``), which carry no ambient authority to abuse.
+    """
+    if request.method not in UNSAFE_METHODS or has_bearer_header():
+        return
+    has_cookie = request.cookies.get(_cookie_name()) is not None
+    if has_cookie or response_mode() != "json":
+        csrf.protect()
+
+
+def _cookie_name() -> str:
+    from flask import current_app
+    return current_app.config["SESSION_COOKIE_NAME"]
+
+
+def init_identity(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # sessions are server-side rows, revoked on logout
+    app.before_request(csrf_guard)

@@ -1,0 +1,68 @@
+"""The negotiation table (spec/api-conventions.md), written once.
+
+``respond()`` is the only way a view produces a response: JSON for API clients, a
+fragment (one named block of the page template) for htmx, or the full page.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from flask import Response, current_app, jsonify, make_response, render_template, request
+from jinja2_fragments.flask import render_block
+
+from web.htmx import htmx_details
+
+Mode = Literal["json", "fragment", "page"]
+
+
+def is_api_path(path: str | None = None) -> bool:
+    path = request.path if path is None else path
+    return path == "/api" or path.startswith("/api/")
+
+
+def response_mode() -> Mode:
+    """Decide how this request is answered; see the table in api-conventions.md."""
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    page_only = getattr(view, "_page_only", False)
+    if is_api_path() and not page_only:
+        return "json"
+    accept = request.accept_mimetypes
+    html_q, json_q = accept["text/html"], accept["application/json"]
+    if json_q > html_q and not page_only:  # an explicit JSON preference wins, even over htmx
+        return "json"
+    # htmx sends "*/*" (a tie): HX-Request decides. Without it a tie means an API client.
+    if not (html_q > json_q or page_only or htmx_details().is_htmx):
+        return "json"
+    return "fragment" if htmx_details().wants_fragment else "page"
+
+
+def wants_json() -> bool:
+    return response_mode() == "json"
+
+
+def respond(data=None, *, template: str | None = None, block: str = "content",
+            context: dict | None = None, status: int = 200, headers: dict | None = None) -> Response:
+    """Answer with ``data`` as JSON, or render ``template`` (whole, or only ``block`` for htmx).
+
+    ``context`` is what the template sees; it defaults to ``{"data": data}``. A view
+    computes its data once and hands both to this helper.
+    """
+    mode = response_mode()
+    if mode == "json" or template is None:
+        if data is None:
+            resp = make_response("", status)
+        else:
+            resp = make_response(jsonify(data), status)
+    else:
+        ctx = {"data": data, **(context or {})}
+        body = render_block(template, block, **ctx) if mode == "fragment" else render_template(template, **ctx)
+        resp = make_response(body, status)
+    if headers:
+        resp.headers.update(headers)
+    return resp
+
+
+def add_vary(response: Response) -> Response:
+    """Every route varies on Accept and HX-Request (registered as an after_request hook)."""
+    response.vary.update(["Accept", "HX-Request"])
+    return response

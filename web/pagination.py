@@ -1,0 +1,89 @@
+"""List paging for both wire families, with strict parameter parsing (bad values → 400).
+
+Family A (seed 000): query ``page``/``pageSize``/``search``/``sortField``/``sortDir`` →
+``{items, total, page, pageSize, totalPages}``.
+Family B (seed 001): headers ``x-page``/``x-page-size`` → a bare array plus ``x-count``
+and ``x-page`` response headers.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import request
+
+from models import db
+from services.errors import ValidationFailed
+
+
+def _int_param(raw: str | None, name: str, default: int, low: int, high: int | None) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed(f"{name} must be an integer",
+                               details=[{"path": [name], "message": "must be an integer"}]) from None
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValidationFailed(f"{name} must be {bound}",
+                               details=[{"path": [name], "message": f"must be {bound}"}])
+    return value
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def total_pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size)) if self.total else 1
+
+
+def _fetch(stmt: sa.Select, page: int, size: int) -> Page:
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    items = list(db.session.scalars(stmt.limit(size).offset((page - 1) * size)))
+    return Page(items, total or 0, page, size)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def paginate_a(stmt: sa.Select, *, serialize: Callable, sort_fields: Mapping[str, sa.ColumnElement],
+               default_sort: str, search_columns: Sequence[sa.ColumnElement] = (),
+               default_size: int = 50, max_size: int = 100) -> tuple[dict, Page]:
+    """Apply family A query parameters to ``stmt`` and return (body, page)."""
+    args = request.args
+    page = _int_param(args.get("page"), "page", 1, 1, None)
+    size = _int_param(args.get("pageSize"), "pageSize", default_size, 1, max_size)
+    sort_field = args.get("sortField") or default_sort
+    if sort_field not in sort_fields:
+        raise ValidationFailed("Invalid sortField", details=[{"path": ["sortField"], "message": f"must be one of {sorted(sort_fields)}"}])
+    sort_dir = (args.get("sortDir") or "asc").lower()
+    if sort_dir not in ("asc", "desc"):
+        raise ValidationFailed("Invalid sortDir", details=[{"path": ["sortDir"], "message": "must be asc or desc"}])
+    search = (args.get("search") or "").strip()
+    if search and search_columns:
+        pattern = f"%{_escape_like(search.lower())}%"
+        stmt = stmt.where(sa.or_(*(sa.func.lower(c).like(pattern, escape="\\") for c in search_columns)))
+    column = sort_fields[sort_field]
+    stmt = stmt.order_by(column.desc() if sort_dir == "desc" else column.asc())
+    result = _fetch(stmt, page, size)
+    body = {"items": [serialize(i) for i in result.items], "total": result.total, "page": result.page,
+            "pageSize": result.page_size, "totalPages": result.total_pages}
+    return body, result
+
+
+def paginate_b(stmt: sa.Select, *, serialize: Callable, default_size: int = 25, max_size: int = 100) -> tuple[list, dict, Page]:
+    """Apply family B paging headers to ``stmt``; returns (array body, response headers, page)."""
+    page = _int_param(request.headers.get("x-page"), "x-page", 1, 1, None)
+    size = _int_param(request.headers.get("x-page-size"), "x-page-size", default_size, 1, max_size)
+    result = _fetch(stmt, page, size)
+    headers = {"x-count": str(result.total), "x-page": str(result.page), "x-page-size": str(result.page_size)}
+    return [serialize(i) for i in result.items], headers, result
