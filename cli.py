@@ -13,8 +13,8 @@ DEFAULT_TENANT = "Default"
 DEMO_TENANT = "Demo Warehouse"
 DEMO_USERS = [
     # (email, password, name, super admin)
-    ("admin@demo.wharf.local", "wharf-admin-demo", "Dana Admin", True),
-    ("picker@demo.wharf.local", "wharf-picker-demo", "Pat Picker", False),
+    ("admin@demo.wharf.test", "wharf-admin-demo", "Dana Admin", True),
+    ("picker@demo.wharf.test", "wharf-picker-demo", "Pat Picker", False),
 ]
 
 

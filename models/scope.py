@@ -19,6 +19,10 @@ class Scope:
     tenant_id: uuid.UUID
     organization_ids: frozenset[uuid.UUID] | None = None  # None = every organization
 
+    def __post_init__(self):
+        if not isinstance(self.tenant_id, uuid.UUID):
+            object.__setattr__(self, "tenant_id", uuid.UUID(str(self.tenant_id)))
+
     def select(self, model, *, include_deleted: bool = False) -> sa.Select:
         """``SELECT model`` limited to this tenant, its visible organizations, and live rows."""
         if not issubclass(model, TenantOwnedMixin):

@@ -70,7 +70,7 @@ def create_user(scope: Scope, *, email: str, password: str, name: str = "",
                 organization: Organization | None = None, super_admin: bool = False) -> User:
     """A user of ``scope``'s tenant (email unique per tenant, case-insensitive). Flushes, no commit."""
     email = auth.normalize_email(email)
-    if "@" not in email:
+    if not auth.is_email(email):
         raise ValidationFailed("Invalid email", details=[{"path": ["email"], "message": "must be an email address"}])
     auth.check_password_strength(password)
     if db.session.scalars(scope.select(User, include_deleted=True).where(User.email == email)).first():

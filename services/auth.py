@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 import jwt
 import sqlalchemy as sa
 from argon2 import PasswordHasher
+from email_validator import EmailNotValidError, validate_email
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
@@ -57,6 +58,15 @@ def check_password_strength(password: str, path: str = "password") -> None:
 
 def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
+
+
+def is_email(value: str) -> bool:
+    """Syntax check by email-validator (no DNS: Wharf runs offline); ``.test`` allowed for demos."""
+    try:
+        validate_email(value, check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 # --- throttling -------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 """Form validation shared by HTML and JSON callers."""
 from __future__ import annotations
 
+from wtforms.validators import ValidationError
+
+from services import auth
 from services.errors import ValidationFailed
 
 
@@ -21,3 +24,14 @@ def field_errors(details: list[dict]) -> dict[str, list[str]]:
         key = str(d["path"][0]) if d.get("path") else "_"
         out.setdefault(key, []).append(d["message"])
     return out
+
+
+class EmailAddress:
+    """WTForms validator using the same email check as the domain services."""
+
+    def __init__(self, message: str = "must be an email address"):
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if field.data and not auth.is_email(field.data):
+            raise ValidationError(self.message)

@@ -2,7 +2,9 @@
 and the OpenAPI generator derives request schemas from them."""
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import Email, Length, Optional
+from wtforms.validators import Length, Optional
+
+from web.forms import EmailAddress
 
 
 class ApiForm(FlaskForm):
@@ -25,6 +27,6 @@ class RefreshForm(ApiForm):
 
 class ProfileForm(ApiForm):
     name = StringField("Name", validators=[Optional(), Length(max=200)])
-    email = EmailField("Email", validators=[Optional(), Email(check_deliverability=False), Length(max=320)])
+    email = EmailField("Email", validators=[Optional(), EmailAddress(), Length(max=320)])
     currentPassword = PasswordField("Current password", validators=[Optional()])
     password = PasswordField("New password", validators=[Optional(), Length(min=8, max=200)])

@@ -1,0 +1,37 @@
+# Wharf — the two commands: `make run` (demo on SQLite) and `make test` (the suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install chromium clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+## Set up the database (SQLite in instance/ unless DATABASE_URL is set), load demo data, serve.
+run: install
+	$(BIN)/flask --app app init
+	$(BIN)/flask --app app seed-demo
+	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+
+## Debian's Chromium for the Playwright browser tests (no browser download at run time).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## The whole suite, browser tests included (uses DATABASE_URL when set).
+test: install chromium
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache test-artifacts

@@ -1,0 +1,208 @@
+"""End-to-end checks in a real browser: Debian's Chromium driven by Playwright against
+the ``live_server`` fixture (werkzeug on 127.0.0.1). Run only these with ``-m browser``."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import PASSWORD
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+expect = playwright_sync.expect
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+TIMEOUT_MS = 10_000
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    with playwright_sync.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield b
+        b.close()
+
+
+def _new_page(browser, **context_options):
+    context = browser.new_context(**context_options)
+    context.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    return context, context.new_page()
+
+
+@pytest.fixture()
+def page(browser):
+    context, pg = _new_page(browser)
+    yield pg
+    context.close()
+
+
+@pytest.fixture()
+def mobile_page(browser):
+    context, pg = _new_page(browser, viewport={"width": 360, "height": 740})
+    yield pg
+    context.close()
+
+
+def url_is(base: str, path: str) -> re.Pattern:
+    """A regex matching exactly ``base + path`` (ignoring a trailing fragment)."""
+    return re.compile("^" + re.escape(base + path) + "(#.*)?$")
+
+
+def sign_in(page, base: str, email: str, password: str = PASSWORD, *, expect_path: str = "/"):
+    """Fill and submit the sign-in form on the current page, then wait for the next URL."""
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click('button:has-text("Sign in")')
+    page.wait_for_url(url_is(base, expect_path))
+
+
+def open_and_sign_in(page, base: str, email: str):
+    page.goto(base + "/auth/login")
+    sign_in(page, base, email)
+    expect(page.locator("h1")).to_contain_text("Good to see you")
+
+
+def set_marker(page):
+    page.evaluate("window.__marker = 1")
+
+
+def marker_survived(page) -> bool:
+    return page.evaluate("window.__marker === 1")
+
+
+def test_sign_in_lands_on_dashboard(page, live_server, admin):
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+
+    page.goto(live_server + "/")
+    expect(page).to_have_url(url_is(live_server, "/auth/login?next=/"))
+    expect(page.locator("h1")).to_have_text("Sign in")
+
+    sign_in(page, live_server, admin)
+    expect(page).to_have_url(url_is(live_server, "/"))
+    expect(page.locator("h1")).to_contain_text("Good to see you")
+    expect(page.locator("h1")).to_contain_text("Ada Admin")
+
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Dashboard", exact=True)).to_be_visible()
+    expect(nav.get_by_role("link", name="Profile", exact=True)).to_be_visible()
+    expect(nav.get_by_role("link", name="Dashboard", exact=True)).to_have_attribute("aria-current", "page")
+    expect(page.locator(".who")).to_have_text("Ada Admin")
+
+    assert requests, "no requests recorded"
+    foreign = [u for u in requests if not u.startswith(live_server + "/")]
+    assert not foreign, f"requests left the local server: {foreign}"
+
+
+def test_wrong_password_shows_inline_error_without_reload(page, live_server, admin):
+    page.goto(live_server + "/auth/login")
+    expect(page.locator("#login-form")).to_be_visible()
+    # htmx must be wired up before we rely on it intercepting the submit.
+    page.wait_for_function("window.htmx !== undefined")
+    set_marker(page)
+
+    page.fill("input[name=email]", admin)
+    page.fill("input[name=password]", "definitely-wrong-password")
+    page.click('button:has-text("Sign in")')
+
+    alert = page.locator("#login-form .alert[role=alert]")
+    expect(alert).to_have_text("Invalid email or password")
+    expect(page).to_have_url(url_is(live_server, "/auth/login"))
+    assert marker_survived(page), "the page reloaded instead of swapping the form"
+    # The form is still usable and keeps the email that was typed.
+    expect(page.locator("input[name=email]")).to_have_value(admin)
+    expect(page.locator('button:has-text("Sign in")')).to_be_enabled()
+    assert page.locator("#login-form").count() == 1
+
+
+def test_profile_save_via_htmx(page, live_server, admin):
+    open_and_sign_in(page, live_server, admin)
+    page.goto(live_server + "/auth/profile")
+    expect(page.locator("h1")).to_have_text("Your profile")
+    page.wait_for_function("window.htmx !== undefined")
+    expect(page.locator("input[name=name]")).to_have_value("Ada Admin")
+    set_marker(page)
+
+    page.fill("input[name=name]", "Ada Lovelace")
+    page.click('button:has-text("Save")')
+
+    expect(page.locator("#toasts")).to_contain_text("Profile saved")
+    expect(page.locator("#profile-form .ok")).to_have_text("Saved.")
+    expect(page.locator("input[name=name]")).to_have_value("Ada Lovelace")
+    expect(page).to_have_url(url_is(live_server, "/auth/profile"))
+    assert marker_survived(page), "the page reloaded instead of swapping the form"
+
+    page.reload()
+    expect(page.locator(".who")).to_have_text("Ada Lovelace")
+    expect(page.locator("input[name=name]")).to_have_value("Ada Lovelace")
+    assert not marker_survived(page)
+
+
+def test_expired_session_on_htmx_request_navigates_to_sign_in(page, live_server, app, admin):
+    from models import AuthSession, db, utcnow
+
+    open_and_sign_in(page, live_server, admin)
+    page.goto(live_server + "/auth/profile")
+    expect(page.locator("#profile-form")).to_be_visible()
+    page.wait_for_function("window.htmx !== undefined")
+
+    with app.app_context():
+        db.session.execute(sa.update(AuthSession).values(revoked_at=utcnow()))
+        db.session.commit()
+        db.session.remove()
+
+    page.fill("input[name=name]", "Should Not Save")
+    with page.expect_response(lambda r: r.request.method == "PUT" and "/auth/profile" in r.url) as put:
+        page.click('button:has-text("Save")')
+    resp = put.value
+    assert resp.request.headers.get("hx-request") == "true", "Save did not go through htmx"
+    assert resp.status == 401, f"expected 401 for a revoked session, got {resp.status}"
+    assert "/auth/login" in (resp.headers.get("hx-redirect") or ""), resp.headers
+
+    page.wait_for_url(re.compile(re.escape(live_server) + r"/auth/login(\?.*)?$"))
+    expect(page.locator("h1")).to_have_text("Sign in")
+    # A real navigation: exactly one sign-in form, no profile form left, no nested page.
+    assert page.locator("#login-form").count() == 1
+    assert page.locator("#profile-form").count() == 0
+    assert page.locator("header.topbar").count() == 1
+    assert "/auth/profile" in page.url, f"next= should point back to the profile page: {page.url}"
+
+
+def _assert_no_horizontal_overflow(page, width: int):
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"{page.url} overflows: scrollWidth {scroll_width} > {width}"
+
+
+def test_mobile_width_has_no_horizontal_overflow(mobile_page, browser, live_server, admin):
+    page = mobile_page
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    page.goto(live_server + "/auth/login")
+    expect(page.locator("#login-form")).to_be_visible()
+    _assert_no_horizontal_overflow(page, 360)
+    page.screenshot(path=str(ARTIFACTS / "login-360.png"), full_page=True)
+
+    sign_in(page, live_server, admin)
+    expect(page.locator("h1")).to_contain_text("Good to see you")
+    _assert_no_horizontal_overflow(page, 360)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-360.png"), full_page=True)
+
+    context, wide = _new_page(browser, viewport={"width": 1280, "height": 800})
+    try:
+        open_and_sign_in(wide, live_server, admin)
+        _assert_no_horizontal_overflow(wide, 1280)
+        wide.screenshot(path=str(ARTIFACTS / "dashboard-1280.png"), full_page=True)
+    finally:
+        context.close()

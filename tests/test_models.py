@@ -1,0 +1,97 @@
+"""Data layer: the scoping helper, soft delete, per-tenant email uniqueness, org tree."""
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from models import Organization, Scope, Tenant, User, db
+from services import accounts
+from services.errors import Conflict, NotFound, ValidationFailed
+
+
+@pytest.fixture()
+def two_tenants(ctx):
+    a, b = accounts.create_tenant("A"), accounts.create_tenant("B")
+    ua = accounts.create_user(Scope(a.id), email="one@a.test", password="long-enough-1")
+    ub = accounts.create_user(Scope(b.id), email="one@b.test", password="long-enough-1")
+    db.session.commit()
+    return a, b, ua, ub
+
+
+def test_scope_hides_other_tenants(two_tenants):
+    a, b, ua, ub = two_tenants
+    assert [u.email for u in db.session.scalars(Scope(a.id).select(User))] == ["one@a.test"]
+    assert Scope(a.id).get(User, ua.id) is ua
+    with pytest.raises(NotFound):
+        Scope(a.id).get(User, ub.id)
+
+
+@pytest.mark.parametrize("bad_id", ["nope", "", None, 42, str(uuid.uuid4())])
+def test_scope_get_malformed_or_unknown_id_is_not_found(two_tenants, bad_id):
+    with pytest.raises(NotFound):
+        Scope(two_tenants[0].id).get(User, bad_id)
+
+
+def test_soft_delete_hides_but_keeps_row_and_email(two_tenants):
+    a, _, ua, _ = two_tenants
+    ua.soft_delete()
+    db.session.commit()
+    assert db.session.scalars(Scope(a.id).select(User)).all() == []
+    assert len(db.session.scalars(Scope(a.id).select(User, include_deleted=True)).all()) == 1
+    with pytest.raises(Conflict):
+        accounts.create_user(Scope(a.id), email="ONE@a.test", password="long-enough-1")
+
+
+def test_scope_refuses_non_tenant_tables():
+    with pytest.raises(TypeError):
+        Scope(uuid.uuid4()).select(Tenant)
+
+
+def test_scope_limits_organizations(ctx):
+    t = accounts.create_tenant("T")
+    scope = Scope(t.id)
+    hq = accounts.create_organization(scope, "HQ", "hq")
+    dc = accounts.create_organization(scope, "DC", "dc", parent=hq)
+    accounts.create_user(scope, email="hq@t.test", password="long-enough-1", organization=hq)
+    accounts.create_user(scope, email="dc@t.test", password="long-enough-1", organization=dc)
+    db.session.commit()
+    limited = Scope(t.id, frozenset({dc.id}))
+    assert [u.email for u in db.session.scalars(limited.select(User))] == ["dc@t.test"]
+    assert dc.tree_path == f"{hq.id}/{dc.id}" and dc.tree_path.startswith(hq.tree_path)
+
+
+def test_email_unique_per_tenant_case_insensitive(two_tenants):
+    a, b, _, _ = two_tenants
+    with pytest.raises(Conflict):
+        accounts.create_user(Scope(a.id), email=" One@A.test ", password="long-enough-1")
+    same_email_other_tenant = accounts.create_user(Scope(b.id), email="one@a.test", password="long-enough-1")
+    assert same_email_other_tenant.tenant_id == b.id
+
+
+def test_database_enforces_email_uniqueness_too(two_tenants):
+    a, _, ua, _ = two_tenants
+    db.session.add(User(tenant_id=a.id, email=ua.email, password_hash="x"))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+@pytest.mark.parametrize("email, password", [("not-an-email", "long-enough-1"), ("a@b.test", "short")])
+def test_create_user_validates(ctx, email, password):
+    t = accounts.create_tenant("T")
+    with pytest.raises(ValidationFailed):
+        accounts.create_user(Scope(t.id), email=email, password=password)
+
+
+def test_passwords_are_argon2_hashed(two_tenants):
+    ua = two_tenants[2]
+    assert ua.password_hash.startswith("$argon2id$") and "long-enough-1" not in ua.password_hash
+
+
+def test_timestamps_and_uuid_ids(two_tenants):
+    ua = two_tenants[2]
+    assert isinstance(ua.id, uuid.UUID) and ua.created_at is not None and ua.updated_at is not None
+    before = ua.updated_at
+    ua.name = "Renamed"
+    db.session.commit()
+    assert ua.updated_at >= before
