@@ -12,7 +12,7 @@ import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from flask import Flask, g
+from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -117,13 +117,13 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.jinja_env.globals.update(nav_items=lambda user: registry.nav_for(user))
 
-    @app.before_request
-    def _request_id():
-        request_id()
+    access_log = logging.getLogger("wharf.request")
 
     @app.after_request
     def _finish(response):
-        response.headers["x-request-id"] = g.get("request_id") or request_id()
+        ref = request_id()
+        response.headers["x-request-id"] = ref
+        access_log.info("%s %s %s ref=%s", request.method, request.path, response.status_code, ref)
         return add_vary(response)
 
     from cli import register_cli
