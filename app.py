@@ -17,6 +17,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from models import db
+from models.base import iso_utc
 from web.access import registry
 from web.errors import register_error_handlers, request_id
 from web.extensions import csrf, migrate
@@ -25,13 +26,6 @@ from web.negotiate import add_vary
 
 ROOT = Path(__file__).resolve().parent
 MIGRATIONS_DIR = ROOT / "migrations"
-
-
-def iso_utc(value: datetime) -> str:
-    """``2026-11-22T10:00:00.000Z`` — the timestamp format of both seeds."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 class WharfJSONProvider(DefaultJSONProvider):

@@ -7,15 +7,17 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from models import Organization, Scope, Tenant, User, db
-from services import accounts
+from services import accounts, roles, users
+from services.acl import EVERYTHING, Actor
 
 DEFAULT_TENANT = "Default"
 DEMO_TENANT = "Demo Warehouse"
 DEMO_USERS = [
-    # (email, password, name, super admin)
-    ("admin@demo.wharf.test", "wharf-admin-demo", "Dana Admin", True),
-    ("picker@demo.wharf.test", "wharf-picker-demo", "Pat Picker", False),
+    # (email, password, name, role)
+    ("admin@demo.wharf.test", "wharf-admin-demo", "Dana Admin", roles.ADMINISTRATOR),
+    ("picker@demo.wharf.test", "wharf-picker-demo", "Pat Picker", roles.WAREHOUSE_STAFF),
 ]
+SYSTEM = Actor(None, EVERYTHING)  # the CLI acts with full rights; audit rows say "system"
 
 
 def tenant_named(name: str) -> Tenant:
@@ -54,12 +56,13 @@ def register_cli(app: Flask) -> None:
         if hq is None:
             hq = accounts.create_organization(scope, "Headquarters", "hq")
             accounts.create_organization(scope, "Rotterdam DC", "rotterdam-dc", parent=hq)
-        for email, password, name, super_admin in DEMO_USERS:
-            if db.session.scalars(scope.select(User).where(User.email == email)).first() is None:
-                accounts.create_user(scope, email=email, password=password, name=name,
-                                     organization=hq, super_admin=super_admin)
         db.session.commit()
+        tenant_roles = roles.seed_default_roles(tenant.id)
+        db.session.commit()
+        for email, password, name, role in DEMO_USERS:
+            if db.session.scalars(scope.select(User).where(User.email == email)).first() is None:
+                users.create_user(SYSTEM, email=email, password=password, name=name, organization_id=hq.id,
+                                  role_ids=[tenant_roles[role].id], tenant_id=tenant.id)
         click.echo(f"Demo tenant '{tenant.name}' ({tenant.id}) is ready. Sign in with:")
-        for email, password, name, super_admin in DEMO_USERS:
-            role = "admin" if super_admin else "warehouse user"
-            click.echo(f"  {role:15} {email}  /  {password}")
+        for email, password, name, role in DEMO_USERS:
+            click.echo(f"  {role:16} {email}  /  {password}")

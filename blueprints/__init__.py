@@ -10,6 +10,9 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from blueprints.api_docs import bp as api_docs_bp
+    from blueprints.api_keys import bp as api_keys_bp
+    from blueprints.audit_logs import bp as audit_logs_bp
+    from blueprints.directory import bp as directory_bp
     from blueprints.auth import bp as auth_bp, pages_bp as auth_pages_bp
     from blueprints.dashboard import bp as dashboard_bp
 
@@ -19,6 +22,9 @@ def register_blueprints(app: Flask) -> None:
         (auth_pages_bp, [("/auth", "auth_pages")]),
         (dashboard_bp, [("", "dashboard")]),
         (api_docs_bp, [("/api", "api_docs")]),
+        (directory_bp, [("/api/directory", "api_directory"), ("/directory", "directory")]),
+        (api_keys_bp, [("/api/api_keys", "api_api_keys"), ("/api_keys", "api_keys")]),
+        (audit_logs_bp, [("/api/audit_logs", "api_audit_logs"), ("/audit_logs", "audit_logs")]),
     ]
     for blueprint, prefixes in mounts:
         for prefix, name in prefixes:

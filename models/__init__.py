@@ -6,9 +6,11 @@ autogenerate and the models-vs-migrations test see the whole schema.
 from models.base import db, Base, TimestampMixin, SoftDeleteMixin, TenantOwnedMixin, utcnow
 from models.tenancy import Tenant, Organization
 from models.users import User, UserAcl, AuthSession, LoginAttempt
+from models.acl import Role, UserRole, RoleAcl, ApiKey, ApiKeyRole, AuditLog
 from models.scope import Scope
 
 __all__ = [
     "db", "Base", "TimestampMixin", "SoftDeleteMixin", "TenantOwnedMixin", "utcnow",
     "Tenant", "Organization", "User", "UserAcl", "AuthSession", "LoginAttempt", "Scope",
+    "Role", "UserRole", "RoleAcl", "ApiKey", "ApiKeyRole", "AuditLog",
 ]

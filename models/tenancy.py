@@ -14,6 +14,9 @@ class Tenant(TimestampMixin, SoftDeleteMixin, db.Model):
 
     name: Mapped[str] = mapped_column(sa.String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Bumped in the same transaction as any ACL, role or membership change of the tenant;
+    # every worker compares it with its cached grants on the next request (services.acl).
+    acl_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Organization(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):

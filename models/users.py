@@ -25,6 +25,7 @@ class User(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
 
     tenant: Mapped[Tenant] = relationship()
     organization: Mapped[Organization | None] = relationship()
+    roles: Mapped[list["Role"]] = relationship(secondary="user_roles", viewonly=True, order_by="Role.name")
     acl: Mapped[UserAcl | None] = relationship(
         primaryjoin="and_(UserAcl.user_id == User.id, UserAcl.tenant_id == User.tenant_id)",
         viewonly=True, uselist=False,
@@ -33,13 +34,15 @@ class User(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
     # Flask-Login protocol. The session also carries an AuthSession id (see services.auth).
     is_authenticated = True
     is_anonymous = False
+    is_api_key = False
 
     def get_id(self) -> str:
         return str(self.id)
 
     @property
     def is_super_admin(self) -> bool:
-        return bool(self.acl and self.acl.is_super_admin)
+        from services.acl import grants_for
+        return grants_for(self).is_super_admin
 
 
 class UserAcl(TenantOwnedMixin, TimestampMixin, db.Model):

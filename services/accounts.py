@@ -12,7 +12,7 @@ from services.errors import Conflict, ValidationFailed
 
 def profile_of(user: User) -> dict:
     return {
-        "id": user.id, "email": user.email, "name": user.name, "roles": [],
+        "id": user.id, "email": user.email, "name": user.name, "roles": [r.name for r in user.roles],
         "tenantId": user.tenant_id, "tenantName": user.tenant.name,
         "organizationId": user.organization_id, "isSuperAdmin": user.is_super_admin,
         "lastLoginAt": user.last_login_at,
@@ -52,9 +52,12 @@ def update_profile(user: User, *, name: str | None = None, email: str | None = N
 
 
 def create_tenant(name: str) -> Tenant:
+    """A tenant with its default roles (Administrator, Warehouse staff). Flushes, no commit."""
+    from services.roles import seed_default_roles
     tenant = Tenant(name=name.strip())
     db.session.add(tenant)
     db.session.flush()
+    seed_default_roles(tenant.id)
     return tenant
 
 

@@ -1,30 +1,240 @@
-"""Access evaluation: the one function every route, nav item and API client goes through.
+"""Access evaluation — the one function every route, nav item, feature check and API key
+goes through (spec/identity-acl.md, "Evaluation").
 
-For now (before roles and ACLs land) super admins hold every feature and everybody else
-holds none; the signature is the one the ACL module will fill in.
+Grants are cached per (principal, tenant) in each process and stamped with the tenant's
+``acl_version``; any ACL, role or membership change bumps that column in the same
+transaction, so every worker recomputes on its next request — no restart, no pub/sub.
 """
 from __future__ import annotations
 
+import re
+import threading
+import uuid
+from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+import sqlalchemy as sa
 
-def is_super_admin(user) -> bool:
-    return bool(getattr(user, "is_super_admin", False))
+from models import ApiKeyRole, Role, RoleAcl, Tenant, UserAcl, UserRole, db
 
-
-def granted_features(user) -> list[str]:
-    """The grants a user holds, as stored (wildcards unexpanded)."""
-    return ["*"] if is_super_admin(user) else []
+FEATURE_ID = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?)$")
+MAX_FEATURE_LENGTH = 128
 
 
 def grant_matches(grant: str, required: str) -> bool:
-    """``*`` matches everything; ``a.b.*`` matches ``a.b.c`` and deeper; else equality."""
+    """``*`` matches everything; ``a.*`` and nested ``a.b.*`` match by prefix; else equality."""
     if grant == "*" or grant == required:
         return True
     return grant.endswith(".*") and required.startswith(grant[:-1])
 
 
-def has_features(user, required: Iterable[str]) -> bool:
-    """True when ``user`` holds **all** of ``required``."""
-    grants = granted_features(user)
-    return all(any(grant_matches(g, r) for g in grants) for r in required)
+@dataclass(frozen=True)
+class Grants:
+    is_super_admin: bool
+    features: frozenset[str]
+    organizations: frozenset[uuid.UUID] | None  # None = every organization
+
+    def allows(self, required: Iterable[str]) -> bool:
+        """True when **all** of ``required`` are granted."""
+        if self.is_super_admin:
+            return True
+        return all(any(grant_matches(g, r) for g in self.features) for r in required)
+
+    def organization_visible(self, organization_id) -> bool:
+        return self.organizations is None or organization_id is None or organization_id in self.organizations
+
+
+NOTHING = Grants(False, frozenset(), frozenset())
+EVERYTHING = Grants(True, frozenset({"*"}), None)
+
+
+def _orgs(values) -> frozenset[uuid.UUID] | None:
+    return None if values is None else frozenset(uuid.UUID(str(v)) for v in values)
+
+
+def _union(acls: list) -> Grants:
+    if not acls:
+        return NOTHING
+    features = frozenset(f for a in acls for f in (a.features or []))
+    organizations = None if any(a.organizations is None for a in acls) else frozenset().union(
+        *(_orgs(a.organizations) for a in acls))
+    return Grants(any(a.is_super_admin for a in acls), features, organizations)
+
+
+def _role_acls(tenant_id, role_ids_stmt) -> list[RoleAcl]:
+    return list(db.session.scalars(sa.select(RoleAcl).where(
+        RoleAcl.tenant_id == tenant_id, RoleAcl.role_id.in_(role_ids_stmt))))
+
+
+def compute_grants(principal) -> Grants:
+    """Evaluate from the database: super admin → everything; a user ACL replaces role
+    ACLs; otherwise the union of the roles' ACLs (an API key has only roles)."""
+    tenant_id = principal.tenant_id
+    if getattr(principal, "is_api_key", False):
+        role_ids = sa.select(ApiKeyRole.role_id).where(ApiKeyRole.api_key_id == principal.id)
+        return _union(_role_acls(tenant_id, role_ids))
+    role_ids = sa.select(UserRole.role_id).where(UserRole.user_id == principal.id)
+    from_roles = _union(_role_acls(tenant_id, role_ids))
+    user_acl = db.session.scalars(sa.select(UserAcl).where(
+        UserAcl.user_id == principal.id, UserAcl.tenant_id == tenant_id)).first()
+    if from_roles.is_super_admin or (user_acl and user_acl.is_super_admin):
+        return EVERYTHING
+    if user_acl is not None:
+        return Grants(False, frozenset(user_acl.features or []), _orgs(user_acl.organizations))
+    return from_roles
+
+
+class _GrantCache:
+    """Small per-process LRU of grants, valid while the tenant's acl_version is unchanged."""
+
+    def __init__(self, size: int = 10_000):
+        self.size = size
+        self.data: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key, version):
+        with self.lock:
+            hit = self.data.get(key)
+            if hit is None or hit[0] != version:
+                return None
+            self.data.move_to_end(key)
+            return hit[1]
+
+    def put(self, key, version, grants: Grants) -> None:
+        with self.lock:
+            self.data[key] = (version, grants)
+            self.data.move_to_end(key)
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.data.clear()
+
+
+cache = _GrantCache()
+
+
+def grants_for(principal) -> Grants:
+    """The principal's grants in its tenant, from the cache when the tenant's version matches."""
+    if principal is None or not getattr(principal, "is_authenticated", False):
+        return NOTHING
+    version = principal.tenant.acl_version
+    key = ("key" if getattr(principal, "is_api_key", False) else "user", principal.id, principal.tenant_id)
+    grants = cache.get(key, version)
+    if grants is None:
+        grants = compute_grants(principal)
+        cache.put(key, version, grants)
+    return grants
+
+
+def has_features(principal, required: Iterable[str]) -> bool:
+    return grants_for(principal).allows(tuple(required))
+
+
+def bump_acl_version(tenant_id) -> None:
+    """Invalidate every worker's cached grants for ``tenant_id`` (commit with the change)."""
+    db.session.execute(sa.update(Tenant).where(Tenant.id == tenant_id)
+                       .values(acl_version=Tenant.acl_version + 1))
+    tenant = db.session.get(Tenant, tenant_id)
+    if tenant is not None:
+        db.session.expire(tenant, ["acl_version"])
+
+
+def is_super_admin(principal) -> bool:
+    return grants_for(principal).is_super_admin
+
+
+# --- grant boundaries -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Sanitized:
+    features: list[str]
+    is_super_admin: bool
+    organizations: list[str] | None
+    sanitized: bool
+
+
+def sanitize_grant(actor: Grants, features: Iterable[str], is_super_admin: bool,
+                   organizations: Iterable | None) -> Sanitized:
+    """Strip what ``actor`` may not hand out: super admin, ``*``, features or wildcards it
+    does not hold, organizations beyond its own. ``sanitized`` says whether anything went."""
+    wanted = list(dict.fromkeys(features))
+    if actor.is_super_admin:
+        orgs = None if organizations is None else [str(o) for o in organizations]
+        return Sanitized(wanted, bool(is_super_admin), orgs, False)
+    kept = [f for f in wanted if f != "*" and holds(actor, f)]
+    orgs_in = None if organizations is None else [str(o) for o in organizations]
+    if actor.organizations is None:
+        orgs_out = orgs_in
+    elif orgs_in is None:
+        orgs_out = sorted(str(o) for o in actor.organizations)
+    else:
+        orgs_out = [o for o in orgs_in if uuid.UUID(o) in actor.organizations]
+    sanitized = bool(is_super_admin) or len(kept) != len(wanted) or orgs_out != orgs_in
+    return Sanitized(kept, False, orgs_out, sanitized)
+
+
+def holds(actor: Grants, grant: str) -> bool:
+    """A feature is held when a grant matches it; a wildcard when a grant is at least as wide."""
+    if grant.endswith(".*"):
+        prefix = grant[:-1]
+        return any(h == "*" or h == grant or (h.endswith(".*") and prefix.startswith(h[:-1]))
+                   for h in actor.features)
+    return actor.allows([grant])
+
+
+def validate_feature_ids(features) -> list[str]:
+    """Feature ids from untrusted input: strings, ≤ 128 chars, dotted lower-case, optional ``.*``."""
+    from services.errors import ValidationFailed
+    if not isinstance(features, list):
+        raise ValidationFailed("features must be a list", details=[{"path": ["features"], "message": "must be a list"}])
+    bad = [i for i, f in enumerate(features)
+           if not isinstance(f, str) or len(f) > MAX_FEATURE_LENGTH or not FEATURE_ID.match(f)]
+    if bad:
+        raise ValidationFailed("Invalid feature id", details=[
+            {"path": ["features", i], "message": "must be a dotted feature id such as auth.roles.list or auth.*"}
+            for i in bad])
+    return features
+
+
+# --- the acting principal ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs an operation: principal, its grants and the scope it may see."""
+
+    principal: object
+    grants: Grants
+
+    @classmethod
+    def of(cls, principal) -> "Actor":
+        return cls(principal, grants_for(principal))
+
+    @property
+    def is_super_admin(self) -> bool:
+        return self.grants.is_super_admin
+
+    @property
+    def scope(self):
+        from models import Scope
+        tenant = None if self.grants.is_super_admin else self.principal.tenant_id
+        return Scope(tenant, self.grants.organizations)
+
+    def tenant_for_new(self, requested=None) -> uuid.UUID:
+        """New records go to the actor's tenant; only super admins may name another."""
+        if requested and self.is_super_admin:
+            return uuid.UUID(str(requested))
+        return self.principal.tenant_id
+
+    def require_can_assign(self, role) -> None:
+        """Handing out a role is granting its ACL: refuse roles wider than the actor."""
+        from services.errors import Forbidden
+        if self.is_super_admin:
+            return
+        acl = role.acl
+        if acl is None:
+            return
+        if acl.is_super_admin or not all(holds(self.grants, f) for f in acl.features or []):
+            raise Forbidden("You cannot assign a role with permissions you do not hold")

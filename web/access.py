@@ -80,7 +80,7 @@ def requires(*features: str):
         def guarded(*args, **kwargs):
             if not current_user.is_authenticated:
                 raise Unauthorized()
-            if features and not acl.has_features(current_user, features):
+            if features and not current_actor().grants.allows(features):
                 raise Forbidden("Missing required features", requiredFeatures=list(features))
             return view(*args, **kwargs)
 
@@ -100,6 +100,14 @@ def page_only(view):
     """The view always renders HTML, even under /api/ (the offline docs page)."""
     view._page_only = True
     return view
+
+
+def current_actor() -> acl.Actor:
+    """The signed-in principal with its grants and scope, computed once per request."""
+    from flask import g
+    if "actor" not in g:
+        g.actor = acl.Actor.of(current_user._get_current_object())
+    return g.actor
 
 
 def access_of(view) -> Access | None:

@@ -6,10 +6,10 @@ cookie's authority to a forged request. Tokens are never read from the query str
 """
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, request, session
 from flask_login import login_user, logout_user
 
-from services import auth
+from services import api_keys, auth
 from web.extensions import csrf, login_manager
 from web.negotiate import response_mode
 
@@ -42,6 +42,8 @@ def _load_from_bearer(_request):
     token = bearer_token()
     if not token:
         return None
+    if token.startswith(api_keys.PREFIX):
+        return api_keys.authenticate(token)
     found = auth.session_from_access_token(token)
     if found is None:
         return None
@@ -84,7 +86,6 @@ def csrf_guard() -> None:
 
 
 def _cookie_name() -> str:
-    from flask import current_app
     return current_app.config["SESSION_COOKIE_NAME"]
 
 

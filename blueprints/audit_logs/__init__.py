@@ -1,0 +1,11 @@
+"""Audit log (seed 000 /audit_logs): who changed which admin-managed record, and how."""
+from flask import Blueprint
+
+from web.access import registry
+
+bp = Blueprint("audit_logs", __name__)
+
+registry.declare("audit_logs", "Audit log", [
+    ("audit_logs.view_self", "View own actions in the audit log"),
+    ("audit_logs.view_tenant", "View everybody's actions in the tenant"),
+])

@@ -1,0 +1,91 @@
+"""Roles, their ACLs, API keys and the audit trail of admin-managed records."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import db, TimestampMixin, SoftDeleteMixin, TenantOwnedMixin, utcnow
+from models.tenancy import Tenant, Organization
+
+
+class Role(TenantOwnedMixin, TimestampMixin, db.Model):
+    __tablename__ = "roles"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "name"),)
+
+    name: Mapped[str] = mapped_column(sa.String(120))
+
+    tenant: Mapped[Tenant] = relationship()
+    acl: Mapped[RoleAcl | None] = relationship(back_populates="role", uselist=False,
+                                               cascade="all, delete-orphan")
+
+
+class UserRole(TenantOwnedMixin, db.Model):
+    __tablename__ = "user_roles"
+    __table_args__ = (sa.UniqueConstraint("user_id", "role_id"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    role_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("roles.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RoleAcl(TenantOwnedMixin, TimestampMixin, db.Model):
+    """A role's grants; ``updated_at`` is the optimistic lock of the ACL editor."""
+
+    __tablename__ = "role_acls"
+    __table_args__ = (sa.UniqueConstraint("role_id", "tenant_id"),)
+
+    role_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("roles.id"))
+    features: Mapped[list] = mapped_column(sa.JSON, default=list)
+    is_super_admin: Mapped[bool] = mapped_column(default=False)
+    organizations: Mapped[list | None] = mapped_column(sa.JSON, default=None)
+
+    role: Mapped[Role] = relationship(back_populates="acl")
+
+
+class ApiKey(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
+    """A machine credential. Only ``key_prefix`` and a SHA-256 of the secret are stored."""
+
+    __tablename__ = "api_keys"
+
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.String(1000))
+    key_prefix: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64))
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("organizations.id"))
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    tenant: Mapped[Tenant] = relationship()
+    organization: Mapped[Organization | None] = relationship()
+    roles: Mapped[list[Role]] = relationship(secondary="api_key_roles", viewonly=True, order_by="Role.name")
+
+
+class ApiKeyRole(TenantOwnedMixin, db.Model):
+    __tablename__ = "api_key_roles"
+    __table_args__ = (sa.UniqueConstraint("api_key_id", "role_id"),)
+
+    api_key_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("api_keys.id"), index=True)
+    role_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("roles.id"), index=True)
+
+
+class AuditLog(TenantOwnedMixin, TimestampMixin, db.Model):
+    """One create/edit/delete/assign of an admin-managed record, with before/after snapshots."""
+
+    __tablename__ = "audit_logs"
+    __table_args__ = (sa.Index("ix_audit_logs_resource", "resource_kind", "resource_id"),)
+
+    action_type: Mapped[str] = mapped_column(sa.String(16))
+    action_label: Mapped[str | None] = mapped_column(sa.String(200))
+    resource_kind: Mapped[str] = mapped_column(sa.String(64))
+    resource_id: Mapped[str | None] = mapped_column(sa.String(64))
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
+    actor_api_key_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    actor_name: Mapped[str | None] = mapped_column(sa.String(320))
+    snapshot_before: Mapped[dict | None] = mapped_column(sa.JSON, default=None)
+    snapshot_after: Mapped[dict | None] = mapped_column(sa.JSON, default=None)
+    changes: Mapped[dict | None] = mapped_column(sa.JSON, default=None)

@@ -1,0 +1,173 @@
+"""Roles and role ACLs (seed 000 /auth/roles, /auth/roles/acl)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from models import ApiKeyRole, Role, RoleAcl, Tenant, UserRole, db
+from models.base import iso_utc
+from services import audit
+from services.acl import Actor, bump_acl_version, sanitize_grant, validate_feature_ids
+from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
+
+# Roles every tenant starts with (spec: identity-acl.md, issue 3).
+ADMINISTRATOR = "Administrator"
+WAREHOUSE_STAFF = "Warehouse staff"
+DEFAULT_ROLES = {
+    ADMINISTRATOR: ["*"],  # everything in the tenant, never super admin
+    WAREHOUSE_STAFF: ["lcs.shipments.view", "lcs.lists.view", "lcs.lists.manage", "lcs.parcels.view",
+                      "lcs.parcels.manage", "lcs.locations.view", "lcs.methods.view", "cnt.barcodes.view"],
+}
+
+
+def users_count_column():
+    return (sa.select(sa.func.count(UserRole.id)).where(UserRole.role_id == Role.id)
+            .correlate(Role).scalar_subquery())
+
+
+def visible_roles(actor: Actor) -> sa.Select:
+    """Roles the actor may see: its scope, minus super-admin roles unless it is one."""
+    stmt = actor.scope.select(Role)
+    if not actor.is_super_admin:
+        stmt = stmt.outerjoin(RoleAcl, RoleAcl.role_id == Role.id).where(
+            sa.or_(RoleAcl.id.is_(None), RoleAcl.is_super_admin.is_(False)))
+    return stmt
+
+
+def get_role(actor: Actor, role_id) -> Role:
+    role = actor.scope.get(Role, role_id)
+    if not actor.is_super_admin and role.acl is not None and role.acl.is_super_admin:
+        raise NotFound("Role not found")
+    return role
+
+
+def role_row(role: Role) -> dict:
+    count = db.session.scalar(sa.select(sa.func.count(UserRole.id)).where(UserRole.role_id == role.id))
+    return {"id": role.id, "name": role.name, "usersCount": count or 0, "tenantId": role.tenant_id,
+            "tenantName": role.tenant.name if role.tenant else None, "updatedAt": role.updated_at}
+
+
+def snapshot(role: Role) -> dict:
+    acl = role.acl
+    return {"id": role.id, "name": role.name, "tenantId": role.tenant_id,
+            "features": list(acl.features) if acl else [], "isSuperAdmin": bool(acl and acl.is_super_admin),
+            "organizations": acl.organizations if acl else None}
+
+
+def _clean_name(name) -> str:
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not name or len(name) > 120:
+        raise ValidationFailed("Invalid role name", details=[{"path": ["name"], "message": "is required (≤ 120 characters)"}])
+    return name
+
+
+def _ensure_unique(tenant_id, name, exclude_id=None) -> None:
+    stmt = sa.select(Role.id).where(Role.tenant_id == tenant_id, sa.func.lower(Role.name) == name.lower())
+    if exclude_id is not None:
+        stmt = stmt.where(Role.id != exclude_id)
+    if db.session.scalar(stmt) is not None:
+        raise Conflict("A role with this name already exists")
+
+
+def create_role(actor: Actor, name, tenant_id=None) -> Role:
+    name = _clean_name(name)
+    tenant = actor.tenant_for_new(tenant_id)
+    if db.session.get(Tenant, tenant) is None:
+        raise NotFound("Tenant not found")
+    _ensure_unique(tenant, name)
+    role = Role(tenant_id=tenant, name=name)
+    role.acl = RoleAcl(tenant_id=tenant, features=[], is_super_admin=False, organizations=None)
+    db.session.add(role)
+    db.session.flush()
+    audit.record(actor, action="create", kind="role", resource_id=role.id, tenant_id=tenant,
+                 after=snapshot(role), label=f"Create role {name}")
+    db.session.commit()
+    return role
+
+
+def rename_role(actor: Actor, role_id, name) -> Role:
+    role = get_role(actor, role_id)
+    name = _clean_name(name)
+    _ensure_unique(role.tenant_id, name, exclude_id=role.id)
+    before = snapshot(role)
+    role.name = name
+    audit.record(actor, action="edit", kind="role", resource_id=role.id, tenant_id=role.tenant_id,
+                 before=before, after=snapshot(role), label=f"Rename role to {name}")
+    db.session.commit()
+    return role
+
+
+def delete_role(actor: Actor, role_id) -> None:
+    role = get_role(actor, role_id)
+    holders = db.session.scalar(sa.select(sa.func.count(UserRole.id)).where(UserRole.role_id == role.id))
+    keys = db.session.scalar(sa.select(sa.func.count(ApiKeyRole.id)).where(ApiKeyRole.role_id == role.id))
+    if holders or keys:
+        raise BadRequest("Role cannot be deleted while users or API keys hold it")
+    before = snapshot(role)
+    audit.record(actor, action="delete", kind="role", resource_id=role.id, tenant_id=role.tenant_id,
+                 before=before, label=f"Delete role {role.name}")
+    db.session.delete(role)
+    bump_acl_version(role.tenant_id)
+    db.session.commit()
+
+
+def acl_of(role: Role) -> dict:
+    acl = role.acl
+    return {"roleId": role.id, "isSuperAdmin": bool(acl and acl.is_super_admin),
+            "features": list(acl.features) if acl else [],
+            "organizations": acl.organizations if acl else None,
+            "updatedAt": acl.updated_at if acl else role.updated_at}
+
+
+def _organizations(value):
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ValidationFailed("organizations must be null or a list",
+                               details=[{"path": ["organizations"], "message": "must be null or a list of ids"}])
+    import uuid
+    try:
+        return [str(uuid.UUID(str(v))) for v in value]
+    except ValueError:
+        raise ValidationFailed("Invalid organization id", details=[{"path": ["organizations"], "message": "must be UUIDs"}]) from None
+
+
+def check_fresh(current, expected) -> None:
+    """Optimistic lock: a save based on an older ``updatedAt`` is a conflict, not an overwrite."""
+    if expected in (None, ""):
+        return
+    if iso_utc(current) != str(expected):
+        raise Conflict("Someone else saved these permissions since you opened them. Reload to see their changes.",
+                       currentUpdatedAt=iso_utc(current))
+
+
+def update_role_acl(actor: Actor, role_id, *, features, is_super_admin, organizations, updated_at=None) -> bool:
+    """Replace the role's grants (sanitized to the actor's own). Returns ``sanitized``."""
+    role = get_role(actor, role_id)
+    validate_feature_ids(features)
+    clean = sanitize_grant(actor.grants, features, bool(is_super_admin), _organizations(organizations))
+    acl = role.acl or RoleAcl(tenant_id=role.tenant_id, role_id=role.id)
+    if role.acl is not None:
+        check_fresh(acl.updated_at, updated_at)
+    before = snapshot(role)
+    acl.features, acl.is_super_admin, acl.organizations = clean.features, clean.is_super_admin, clean.organizations
+    role.acl = acl
+    bump_acl_version(role.tenant_id)
+    db.session.flush()
+    audit.record(actor, action="edit", kind="role_acl", resource_id=role.id, tenant_id=role.tenant_id,
+                 before=before, after=snapshot(role), label=f"Change permissions of {role.name}")
+    db.session.commit()
+    return clean.sanitized
+
+
+def seed_default_roles(tenant_id) -> dict[str, Role]:
+    """Create the tenant's default roles if missing (no commit)."""
+    out = {}
+    for name, features in DEFAULT_ROLES.items():
+        role = db.session.scalars(sa.select(Role).where(Role.tenant_id == tenant_id, Role.name == name)).first()
+        if role is None:
+            role = Role(tenant_id=tenant_id, name=name)
+            role.acl = RoleAcl(tenant_id=tenant_id, features=list(features), is_super_admin=False, organizations=None)
+            db.session.add(role)
+        out[name] = role
+    db.session.flush()
+    return out

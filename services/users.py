@@ -1,0 +1,183 @@
+"""User administration and per-user ACL overrides (spec /auth/users, /auth/users/acl)."""
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from models import AuthSession, Organization, Role, User, UserAcl, UserRole, db, utcnow
+from services import accounts, audit, auth
+from services.acl import Actor, bump_acl_version, grants_for, sanitize_grant, validate_feature_ids
+from services.errors import NotFound, ValidationFailed
+from services.roles import _organizations, check_fresh, get_role
+
+
+def _is_super_admin_user(user: User) -> bool:
+    return grants_for(user).is_super_admin
+
+
+def visible_users(actor: Actor) -> sa.Select:
+    """Users in the actor's scope; super admins are hidden from everybody else."""
+    stmt = actor.scope.select(User)
+    if not actor.is_super_admin:
+        sa_users = sa.select(UserAcl.user_id).where(UserAcl.is_super_admin.is_(True))
+        from models import RoleAcl
+        sa_roles = sa.select(UserRole.user_id).join(RoleAcl, RoleAcl.role_id == UserRole.role_id).where(
+            RoleAcl.is_super_admin.is_(True))
+        stmt = stmt.where(User.id.not_in(sa_users), User.id.not_in(sa_roles))
+    return stmt
+
+
+def get_user(actor: Actor, user_id) -> User:
+    user = actor.scope.get(User, user_id)
+    if not actor.is_super_admin and _is_super_admin_user(user):
+        raise NotFound("User not found")
+    return user
+
+
+def user_row(user: User) -> dict:
+    return {"id": user.id, "email": user.email, "name": user.name, "tenantId": user.tenant_id,
+            "tenantName": user.tenant.name, "organizationId": user.organization_id,
+            "organizationName": user.organization.name if user.organization else None,
+            "roles": [r.name for r in user.roles], "roleIds": [r.id for r in user.roles],
+            "isActive": user.is_active, "lastLoginAt": user.last_login_at, "createdAt": user.created_at,
+            "updatedAt": user.updated_at, "hasCustomAcl": user.acl is not None}
+
+
+def snapshot(user: User) -> dict:
+    return {"id": user.id, "email": user.email, "name": user.name, "organizationId": user.organization_id,
+            "roles": sorted(r.name for r in user.roles), "isActive": user.is_active, "deletedAt": user.deleted_at}
+
+
+def _organization(actor: Actor, tenant_id, organization_id) -> Organization | None:
+    if organization_id in (None, ""):
+        return None
+    org = actor.scope.get(Organization, organization_id)
+    if org.tenant_id != tenant_id:
+        raise NotFound("Organization not found")
+    return org
+
+
+def _set_roles(actor: Actor, user: User, role_ids) -> None:
+    if not isinstance(role_ids, list):
+        raise ValidationFailed("roles must be a list", details=[{"path": ["roles"], "message": "must be a list of role ids"}])
+    wanted = [get_role(actor, rid) for rid in dict.fromkeys(str(r) for r in role_ids)]
+    if any(r.tenant_id != user.tenant_id for r in wanted):
+        raise NotFound("Role not found")
+    current = {link.role_id: link for link in db.session.scalars(sa.select(UserRole).where(UserRole.user_id == user.id))}
+    for role in wanted:
+        if role.id not in current:
+            actor.require_can_assign(role)
+            db.session.add(UserRole(tenant_id=user.tenant_id, user_id=user.id, role_id=role.id))
+    wanted_ids = {r.id for r in wanted}
+    for role_id, link in current.items():
+        if role_id not in wanted_ids:
+            actor.require_can_assign(db.session.get(Role, role_id))
+            db.session.delete(link)
+    bump_acl_version(user.tenant_id)
+
+
+def create_user(actor: Actor, *, email, password, name="", organization_id=None, role_ids=(), tenant_id=None) -> User:
+    tenant = actor.tenant_for_new(tenant_id)
+    from models import Scope
+    org = _organization(actor, tenant, organization_id)
+    user = accounts.create_user(Scope(tenant), email=email or "", password=password or "", name=name or "",
+                                organization=org)
+    if role_ids:
+        _set_roles(actor, user, list(role_ids))
+    db.session.flush()
+    db.session.refresh(user)
+    audit.record(actor, action="create", kind="user", resource_id=user.id, tenant_id=tenant,
+                 after=snapshot(user), label=f"Create user {user.email}")
+    db.session.commit()
+    return user
+
+
+def update_user(actor: Actor, user_id, *, email=None, name=None, password=None, organization_id=...,
+                role_ids=None, is_active=None) -> User:
+    user = get_user(actor, user_id)
+    before = snapshot(user)
+    if email is not None:
+        email = auth.normalize_email(email)
+        if not auth.is_email(email):
+            raise ValidationFailed("Invalid email", details=[{"path": ["email"], "message": "must be an email address"}])
+        if email != user.email:
+            from services.errors import Conflict
+            from models import Scope
+            if db.session.scalars(Scope(user.tenant_id).select(User, include_deleted=True).where(
+                    User.email == email, User.id != user.id)).first():
+                raise Conflict("A user with this email already exists in the tenant")
+            user.email = email
+    if password:
+        auth.check_password_strength(password)
+        user.password_hash = auth.hash_password(password)
+        _revoke_sessions(user)
+    if name is not None:
+        user.name = str(name).strip()[:200]
+    if organization_id is not ...:
+        org = _organization(actor, user.tenant_id, organization_id)
+        user.organization_id = org.id if org else None
+    if is_active is not None:
+        user.is_active = bool(is_active)
+        if not user.is_active:
+            _revoke_sessions(user)
+    if role_ids is not None:
+        _set_roles(actor, user, role_ids)
+    db.session.flush()
+    db.session.refresh(user)
+    audit.record(actor, action="edit", kind="user", resource_id=user.id, tenant_id=user.tenant_id,
+                 before=before, after=snapshot(user), label=f"Edit user {user.email}")
+    db.session.commit()
+    return user
+
+
+def delete_user(actor: Actor, user_id) -> None:
+    user = get_user(actor, user_id)
+    if user.id == getattr(actor.principal, "id", None):
+        from services.errors import BadRequest
+        raise BadRequest("You cannot delete your own account")
+    before = snapshot(user)
+    user.soft_delete()
+    _revoke_sessions(user)
+    bump_acl_version(user.tenant_id)
+    audit.record(actor, action="delete", kind="user", resource_id=user.id, tenant_id=user.tenant_id,
+                 before=before, after=snapshot(user), label=f"Delete user {user.email}")
+    db.session.commit()
+
+
+def _revoke_sessions(user: User) -> None:
+    db.session.execute(sa.update(AuthSession).where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
+
+
+def user_acl_of(user: User) -> dict:
+    acl = user.acl
+    return {"userId": user.id, "hasCustomAcl": acl is not None, "isSuperAdmin": bool(acl and acl.is_super_admin),
+            "features": list(acl.features) if acl else [], "organizations": acl.organizations if acl else None,
+            "updatedAt": acl.updated_at if acl else None}
+
+
+def update_user_acl(actor: Actor, user_id, *, features, is_super_admin, organizations, updated_at=None) -> bool:
+    """Set or (with no features and no super admin) remove the user's override. Returns ``sanitized``."""
+    user = get_user(actor, user_id)
+    validate_feature_ids(features)
+    clean = sanitize_grant(actor.grants, features, bool(is_super_admin), _organizations(organizations))
+    acl = user.acl
+    if acl is not None:
+        check_fresh(acl.updated_at, updated_at)
+    before = user_acl_of(user)
+    if not clean.features and not clean.is_super_admin:
+        if acl is not None:
+            db.session.delete(acl)
+    else:
+        if acl is None:
+            acl = UserAcl(tenant_id=user.tenant_id, user_id=user.id)
+            db.session.add(acl)
+        acl.features, acl.is_super_admin, acl.organizations = clean.features, clean.is_super_admin, clean.organizations
+    bump_acl_version(user.tenant_id)
+    db.session.flush()
+    db.session.expire(user, ["acl"])
+    audit.record(actor, action="edit", kind="user_acl", resource_id=user.id, tenant_id=user.tenant_id,
+                 before=before, after=user_acl_of(user), label=f"Change permissions of {user.email}")
+    db.session.commit()
+    return clean.sanitized
