@@ -18,11 +18,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from models import db
 from models.base import iso_utc
-from web.access import registry
 from web.errors import register_error_handlers, request_id
 from web.extensions import csrf, migrate
 from web.identity import init_identity
 from web.negotiate import add_vary
+from web.templating import init_templating
 
 ROOT = Path(__file__).resolve().parent
 MIGRATIONS_DIR = ROOT / "migrations"
@@ -109,7 +109,7 @@ def create_app(config: dict | None = None) -> Flask:
     from blueprints import register_blueprints
     register_blueprints(app)
 
-    app.jinja_env.globals.update(nav_items=lambda user: registry.nav_for(user))
+    init_templating(app)
 
     access_log = logging.getLogger("wharf.request")
 

@@ -35,3 +35,35 @@ class EmailAddress:
     def __call__(self, form, field) -> None:
         if field.data and not auth.is_email(field.data):
             raise ValidationError(self.message)
+
+
+def request_data() -> dict:
+    """The request body as a dict: JSON object, or form fields (repeated fields as lists).
+
+    Malformed or non-object JSON is a 400 in the module's envelope, never a 500.
+    """
+    from flask import request
+
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise ValidationFailed("Request body must be a JSON object")
+        return data
+    out: dict = {}
+    for key in request.form:
+        values = request.form.getlist(key)
+        out[key] = values if len(values) > 1 or key.endswith("[]") else values[0]
+    return {k.removesuffix("[]"): v for k, v in out.items()}
+
+
+def as_list(value) -> list:
+    """A form field that may arrive as one value, several, or not at all."""
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if v is not None and v != ""]
+
+
+def as_bool(value) -> bool:
+    """Checkbox semantics; with a hidden "false" before the checkbox the last value wins."""
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    return value is True or str(value).lower() in ("1", "true", "on", "yes")

@@ -31,7 +31,10 @@ def documented(*, body=None, summary: str | None = None, responses: dict | None 
 def form_schema(form_cls) -> dict:
     """JSON schema of a WTForms form's fields (hidden fields are browser-only)."""
     props, required = {}, []
-    for name, unbound in form_cls.__dict__.items():
+    fields: dict = {}
+    for klass in reversed(form_cls.__mro__):  # inherited fields too; a subclass may drop one with None
+        fields.update({k: v for k, v in vars(klass).items() if hasattr(v, "field_class") or v is None})
+    for name, unbound in fields.items():
         field_cls = getattr(unbound, "field_class", None)
         if field_cls is None or issubclass(field_cls, f.HiddenField):
             continue

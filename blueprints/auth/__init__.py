@@ -17,4 +17,4 @@ registry.declare("auth", "Authentication & Accounts", [
 ])
 registry.add_nav("Profile", "auth.profile", group="Account", order=900)
 
-from blueprints.auth import views  # noqa: E402,F401  (registers routes)
+from blueprints.auth import admin, views  # noqa: E402,F401  (registers routes)

@@ -1,7 +1,7 @@
 """Input of the auth routes. The same forms read HTML form posts and JSON bodies,
 and the OpenAPI generator derives request schemas from them."""
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import Length, Optional
 
 from web.forms import EmailAddress
@@ -30,3 +30,37 @@ class ProfileForm(ApiForm):
     email = EmailField("Email", validators=[Optional(), EmailAddress(), Length(max=320)])
     currentPassword = PasswordField("Current password", validators=[Optional()])
     password = PasswordField("New password", validators=[Optional(), Length(min=8, max=200)])
+
+
+class FeatureCheckForm(ApiForm):
+    features = StringField("Feature ids (JSON array)")
+
+
+class RoleForm(ApiForm):
+    id = StringField("Role id (updates)")
+    name = StringField("Name")
+    tenantId = StringField("Tenant id (super admins)")
+
+
+class RoleAclForm(ApiForm):
+    roleId = StringField("Role id")
+    features = StringField("Feature ids (JSON array)")
+    isSuperAdmin = BooleanField("Super admin (super admins only)")
+    organizations = StringField("Organization ids (JSON array) or null for all")
+    updatedAt = StringField("updatedAt read with the ACL (optimistic lock)")
+
+
+class UserAclForm(RoleAclForm):
+    roleId = None
+    userId = StringField("User id")
+
+
+class UserForm(ApiForm):
+    id = StringField("User id (updates)")
+    email = StringField("Email")
+    name = StringField("Name")
+    password = PasswordField("Password")
+    organizationId = StringField("Home organization id")
+    roles = StringField("Role ids (JSON array)")
+    isActive = BooleanField("Active")
+    tenantId = StringField("Tenant id (super admins)")

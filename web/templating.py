@@ -1,0 +1,24 @@
+"""Jinja globals, filters and tests shared by every template."""
+from __future__ import annotations
+
+from flask import Flask
+
+from models.base import iso_utc
+from services.acl import grant_matches
+from web.access import registry
+
+
+def _wildcard_covers(grant: str, feature_id: str) -> bool:
+    return grant.endswith(".*") and grant_matches(grant, feature_id)
+
+
+def _known_grant(grant: str, modules) -> bool:
+    """Grants the ACL editor shows as a checkbox (others are kept as hidden inputs)."""
+    return grant == "*" or any(grant == m["id"] + ".*" or any(f.id == grant for f in m["features"]) for m in modules)
+
+
+def init_templating(app: Flask) -> None:
+    app.jinja_env.globals.update(nav_items=registry.nav_for)
+    app.jinja_env.filters["isotime"] = iso_utc
+    app.jinja_env.tests["wildcard_covers"] = _wildcard_covers
+    app.jinja_env.tests["known_grant"] = _known_grant
