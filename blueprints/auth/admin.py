@@ -6,13 +6,13 @@ import sqlalchemy as sa
 from flask import request, url_for
 from flask_login import current_user
 
-from blueprints.auth import bp
+from blueprints.auth import bp, pages_bp
 from blueprints.auth.forms import FeatureCheckForm, RoleAclForm, RoleForm, UserAclForm, UserForm
 from models import Organization, Role, User, UserRole, db
 from services import roles as roles_svc
 from services import users as users_svc
 from services.errors import DomainError, NotFound, ValidationFailed
-from web.access import current_actor, page_only, registry, requires
+from web.access import current_actor, registry, requires
 from web.forms import as_bool, as_list, request_data
 from web.htmx import toast
 from web.negotiate import respond, response_mode
@@ -269,13 +269,12 @@ def _user_edit_context(user) -> dict:
                 Organization.tenant_id == user.tenant_id).order_by(Organization.tree_path)).all()}
 
 
-@bp.get("/users/edit")
+@pages_bp.get("/users/edit")
 @requires("auth.users.edit")
-@page_only
 def edit_user_page():
     """Edit screen of one user (HTML; JSON clients read GET /api/auth/users?id=)."""
     user = users_svc.get_user(current_actor(), _required_id(request.args, "id"))
-    return respond(None, template="auth/user_edit.html", context=_user_edit_context(user))
+    return respond(users_svc.user_row(user), template="auth/user_edit.html", context=_user_edit_context(user))
 
 
 # --- user ACL ----------------------------------------------------------------------------
