@@ -1,0 +1,130 @@
+"""The evaluation function and grant boundaries, without HTTP."""
+import uuid
+
+import pytest
+
+from models import Scope, db
+from services import accounts, roles, users
+from services.acl import EVERYTHING, NOTHING, Actor, Grants, cache, compute_grants, grant_matches, grants_for, sanitize_grant
+from services.errors import Forbidden, NotFound
+
+SYSTEM = Actor(None, EVERYTHING)
+
+
+@pytest.mark.parametrize("grant, required, expected", [
+    ("*", "auth.roles.list", True),
+    ("auth.roles.list", "auth.roles.list", True),
+    ("auth.*", "auth.roles.list", True),
+    ("auth.roles.*", "auth.roles.list", True),        # nested wildcard
+    ("auth.roles.*", "auth.users.list", False),
+    ("auth.roles.*", "auth.roles", False),
+    ("lcs.*", "lcsx.view", False),                     # prefix is dotted, not textual
+    ("auth.roles.list", "auth.roles.manage", False),
+])
+def test_grant_matches(grant, required, expected):
+    assert grant_matches(grant, required) is expected
+
+
+def test_all_declared_features_are_required():
+    g = Grants(False, frozenset({"auth.roles.list"}), None)
+    assert g.allows(["auth.roles.list"]) and not g.allows(["auth.roles.list", "auth.roles.manage"])
+    assert EVERYTHING.allows(["anything.at.all"]) and not NOTHING.allows(["x.y"])
+
+
+@pytest.fixture()
+def tenant_setup(ctx):
+    t = accounts.create_tenant("T")
+    db.session.commit()
+    default = roles.seed_default_roles(t.id)
+    clerk = roles.create_role(SYSTEM, "Clerk", tenant_id=t.id)
+    roles.update_role_acl(SYSTEM, clerk.id, features=["auth.users.list"], is_super_admin=False, organizations=None)
+    picker = roles.create_role(SYSTEM, "Picker", tenant_id=t.id)
+    hq = accounts.create_organization(Scope(t.id), "HQ", "hq")
+    db.session.commit()
+    roles.update_role_acl(SYSTEM, picker.id, features=["lcs.lists.*"], is_super_admin=False, organizations=[str(hq.id)])
+    return t, default, clerk, picker, hq
+
+
+def _user(t, email, role_ids=()):
+    return users.create_user(SYSTEM, email=email, password="long-enough-1", role_ids=list(role_ids), tenant_id=t.id)
+
+
+def test_union_of_roles_and_organizations(tenant_setup):
+    t, _, clerk, picker, hq = tenant_setup
+    u = _user(t, "both@t.test", [clerk.id, picker.id])
+    g = compute_grants(u)
+    assert g.allows(["auth.users.list"]) and g.allows(["lcs.lists.manage"]) and not g.allows(["auth.roles.list"])
+    assert g.organizations is None  # Clerk has every organization
+    only_picker = compute_grants(_user(t, "p@t.test", [picker.id]))
+    assert only_picker.organizations == frozenset({hq.id})
+
+
+def test_user_acl_replaces_roles(tenant_setup):
+    t, _, clerk, _, _ = tenant_setup
+    u = _user(t, "o@t.test", [clerk.id])
+    users.update_user_acl(SYSTEM, u.id, features=["auth.roles.list"], is_super_admin=False, organizations=None)
+    g = grants_for(u)
+    assert g.allows(["auth.roles.list"]) and not g.allows(["auth.users.list"])
+    users.update_user_acl(SYSTEM, u.id, features=[], is_super_admin=False, organizations=None)  # remove override
+    assert grants_for(db.session.get(type(u), u.id)).allows(["auth.users.list"])
+
+
+def test_super_admin_from_any_role(tenant_setup):
+    t, _, clerk, _, _ = tenant_setup
+    boss = roles.create_role(SYSTEM, "Boss", tenant_id=t.id)
+    roles.update_role_acl(SYSTEM, boss.id, features=[], is_super_admin=True, organizations=None)
+    u = _user(t, "b@t.test", [clerk.id, boss.id])
+    assert compute_grants(u) == EVERYTHING
+
+
+def test_cache_follows_tenant_version(tenant_setup):
+    t, _, clerk, _, _ = tenant_setup
+    u = _user(t, "c@t.test", [clerk.id])
+    assert grants_for(u).allows(["auth.users.list"])
+    roles.update_role_acl(SYSTEM, clerk.id, features=[], is_super_admin=False, organizations=None)
+    db.session.expire_all()
+    assert not grants_for(db.session.get(type(u), u.id)).allows(["auth.users.list"])
+    assert len(cache.data) >= 1
+
+
+class TestBoundaries:
+    actor = Grants(False, frozenset({"auth.users.*", "lcs.lists.view"}), frozenset({uuid.UUID(int=1)}))
+
+    def test_strips_super_admin_star_and_unheld(self):
+        out = sanitize_grant(self.actor, ["*", "auth.users.list", "auth.roles.manage", "auth.*", "lcs.lists.view"],
+                             True, [str(uuid.UUID(int=1))])
+        assert out.features == ["auth.users.list", "lcs.lists.view"]
+        assert out.is_super_admin is False and out.sanitized is True
+
+    def test_nested_wildcard_within_held_wildcard_is_allowed(self):
+        out = sanitize_grant(self.actor, ["auth.users.*"], False, [str(uuid.UUID(int=1))])
+        assert out.features == ["auth.users.*"] and out.sanitized is False
+
+    def test_organizations_cannot_widen(self):
+        assert sanitize_grant(self.actor, [], False, None).organizations == [str(uuid.UUID(int=1))]
+        out = sanitize_grant(self.actor, [], False, [str(uuid.UUID(int=1)), str(uuid.UUID(int=2))])
+        assert out.organizations == [str(uuid.UUID(int=1))] and out.sanitized
+
+    def test_super_admin_may_grant_anything(self):
+        out = sanitize_grant(EVERYTHING, ["*"], True, None)
+        assert out == type(out)(["*"], True, None, False)
+
+
+def test_tenant_admin_cannot_see_or_edit_super_admins(tenant_setup):
+    t, default, _, _, _ = tenant_setup
+    admin = _user(t, "adm@t.test", [default[roles.ADMINISTRATOR].id])
+    root = accounts.create_user(Scope(t.id), email="root@t.test", password="long-enough-1", super_admin=True)
+    db.session.commit()
+    actor = Actor.of(admin)
+    assert root.id not in [u.id for u in db.session.scalars(users.visible_users(actor))]
+    with pytest.raises(NotFound):
+        users.update_user(actor, root.id, name="pwned")
+
+
+def test_cannot_assign_role_wider_than_self(tenant_setup):
+    t, _, clerk, picker, _ = tenant_setup
+    clerk_user = _user(t, "clerk@t.test", [clerk.id])
+    users.update_user_acl(SYSTEM, clerk_user.id, features=["auth.users.*"], is_super_admin=False, organizations=None)
+    target = _user(t, "target@t.test")
+    with pytest.raises(Forbidden):
+        users.update_user(Actor.of(db.session.get(type(clerk_user), clerk_user.id)), target.id, role_ids=[str(picker.id)])

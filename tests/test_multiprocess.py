@@ -1,0 +1,88 @@
+"""Two server processes on one database agree on permissions the moment a change is saved
+(the per-process grant cache is stamped with the tenant's acl_version)."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import json
+from pathlib import Path
+
+import pytest
+
+from models import Scope, db
+from services import accounts, roles, users
+from services.acl import EVERYTHING, Actor
+from tests.conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _http(method, url, body=None, token=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={
+        "Accept": "application/json", "Content-Type": "application/json",
+        **({"Authorization": f"Bearer {token}"} if token else {})})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+@pytest.fixture()
+def two_workers(app):
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": app.config["SECRET_KEY"],
+           "WHARF_ARGON2_TIME_COST": "1", "WHARF_ARGON2_MEMORY_KIB": "1024"}
+    ports = [_free_port(), _free_port()]
+    procs = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(p)],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for p in ports]
+    try:
+        for p in ports:
+            deadline = time.time() + 20
+            while True:
+                try:
+                    if _http("GET", f"http://127.0.0.1:{p}/healthz")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                assert time.time() < deadline, "worker did not start"
+                time.sleep(0.1)
+        yield [f"http://127.0.0.1:{p}" for p in ports]
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def test_acl_change_in_one_worker_is_enforced_by_the_other(app, two_workers):
+    system = Actor(None, EVERYTHING)
+    with app.app_context():
+        t = accounts.create_tenant("Shared")
+        db.session.commit()
+        clerk = roles.create_role(system, "Clerk", tenant_id=t.id)
+        roles.update_role_acl(system, clerk.id, features=["auth.users.list"], is_super_admin=False, organizations=None)
+        users.create_user(system, email="clerk@s.test", password=PASSWORD, role_ids=[clerk.id], tenant_id=t.id)
+        accounts.create_user(Scope(t.id), email="root@s.test", password=PASSWORD, super_admin=True)
+        db.session.commit()
+        role_id = str(clerk.id)
+    a, b = two_workers
+    clerk_token = _http("POST", f"{a}/api/auth/login", {"email": "clerk@s.test", "password": PASSWORD})[1]["token"]
+    root_token = _http("POST", f"{a}/api/auth/login", {"email": "root@s.test", "password": PASSWORD})[1]["token"]
+    assert _http("GET", f"{b}/api/auth/users", token=clerk_token)[0] == 200  # B caches the grants
+    assert _http("GET", f"{a}/api/auth/users", token=clerk_token)[0] == 200  # so does A
+    status, body = _http("PUT", f"{a}/api/auth/roles/acl", {"roleId": role_id, "features": []}, token=root_token)
+    assert status == 200 and body == {"ok": True, "sanitized": False}
+    assert _http("GET", f"{b}/api/auth/users", token=clerk_token)[0] == 403
+    assert _http("GET", f"{a}/api/auth/users", token=clerk_token)[0] == 403
+    # And back: granting again is seen by both at once.
+    _http("PUT", f"{b}/api/auth/roles/acl", {"roleId": role_id, "features": ["auth.users.*"]}, token=root_token)
+    assert _http("GET", f"{a}/api/auth/users", token=clerk_token)[0] == 200
