@@ -1,0 +1,188 @@
+"""Roles, role ACLs, users and user ACLs over JSON, htmx and full pages."""
+import pytest
+
+from models import db
+from services import roles as roles_svc
+from services import users as users_svc
+from services.acl import EVERYTHING, Actor
+from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
+
+SYSTEM = Actor(None, EVERYTHING)
+
+
+@pytest.fixture()
+def tenant_admin(app, tenant):
+    """A tenant administrator (the seeded 'Administrator' role: '*' but not super admin)."""
+    with app.app_context():
+        role = roles_svc.seed_default_roles(tenant)[roles_svc.ADMINISTRATOR]
+        db.session.commit()
+        users_svc.create_user(SYSTEM, email="boss@acme.test", password=PASSWORD, name="Tess Admin",
+                              role_ids=[role.id], tenant_id=tenant)
+    return "boss@acme.test"
+
+
+def _role_id(client, headers, name):
+    items = client.get("/api/auth/roles", headers=headers).get_json()["items"]
+    return next(r["id"] for r in items if r["name"] == name)
+
+
+def test_roles_crud_contract(client, tenant_admin):
+    h = bearer(api_token(client, tenant_admin))
+    listing = client.get("/api/auth/roles?page=1&pageSize=50", headers=h).get_json()
+    assert {"items", "total", "totalPages", "page", "pageSize"} <= set(listing)
+    assert {r["name"] for r in listing["items"]} == {"Administrator", "Warehouse staff"}
+    assert set(listing["items"][0]) >= {"id", "name", "usersCount", "tenantId", "tenantName"}
+    r = client.post("/api/auth/roles", json={"name": "Shift lead"}, headers=h)
+    assert r.status_code == 201 and set(r.get_json()) == {"id"}
+    rid = r.get_json()["id"]
+    assert client.post("/api/auth/roles", json={"name": "shift LEAD"}, headers=h).status_code == 409
+    assert client.post("/api/auth/roles", json={"name": ""}, headers=h).status_code == 400
+    assert client.put("/api/auth/roles", json={"id": rid, "name": "Lead"}, headers=h).get_json() == {"ok": True}
+    assert client.get(f"/api/auth/roles?id={rid}", headers=h).get_json()["items"][0]["name"] == "Lead"
+    assert client.delete(f"/api/auth/roles?id={rid}", headers=h).get_json() == {"ok": True}
+    assert client.delete(f"/api/auth/roles?id={rid}", headers=h).status_code == 404
+    assert client.delete("/api/auth/roles", headers=h).status_code == 400
+
+
+def test_role_delete_refused_while_held(client, tenant_admin):
+    h = bearer(api_token(client, tenant_admin))
+    admin_role = _role_id(client, h, "Administrator")
+    r = client.delete(f"/api/auth/roles?id={admin_role}", headers=h)
+    assert r.status_code == 400 and r.get_json()["error"].startswith("Role cannot be deleted")
+
+
+def test_role_acl_round_trip_and_conflict(client, tenant_admin):
+    h = bearer(api_token(client, tenant_admin))
+    rid = _role_id(client, h, "Warehouse staff")
+    acl = client.get(f"/api/auth/roles/acl?roleId={rid}", headers=h).get_json()
+    assert acl["isSuperAdmin"] is False and acl["organizations"] is None and "lcs.lists.manage" in acl["features"]
+    r = client.put("/api/auth/roles/acl", headers=h, json={
+        "roleId": rid, "features": ["lcs.*"], "organizations": None, "updatedAt": acl["updatedAt"]})
+    assert r.get_json() == {"ok": True, "sanitized": False}
+    stale = client.put("/api/auth/roles/acl", headers=h, json={"roleId": rid, "features": [], "updatedAt": acl["updatedAt"]})
+    assert stale.status_code == 409 and "Reload" in stale.get_json()["error"]
+    assert client.get(f"/api/auth/roles/acl?roleId={rid}", headers=h).get_json()["features"] == ["lcs.*"]
+
+
+@pytest.mark.parametrize("payload", [{"features": "auth.*"}, {"features": ["Bad Feature"]}, {"features": ["x" * 130]},
+                                     {"features": [], "organizations": ["not-a-uuid"]}, {"features": [], "organizations": "all"}])
+def test_role_acl_bad_input_is_400(client, tenant_admin, payload):
+    h = bearer(api_token(client, tenant_admin))
+    rid = _role_id(client, h, "Warehouse staff")
+    r = client.put("/api/auth/roles/acl", headers=h, json={"roleId": rid, **payload})
+    assert r.status_code == 400 and r.get_json()["error"]
+
+
+def test_tenant_admin_cannot_escalate(client, tenant_admin, admin):
+    h = bearer(api_token(client, tenant_admin))
+    rid = _role_id(client, h, "Warehouse staff")
+    r = client.put("/api/auth/roles/acl", headers=h, json={"roleId": rid, "features": ["*", "auth.users.list"],
+                                                          "isSuperAdmin": True})
+    assert r.get_json() == {"ok": True, "sanitized": True}
+    acl = client.get(f"/api/auth/roles/acl?roleId={rid}", headers=h).get_json()
+    assert acl["features"] == ["auth.users.list"] and acl["isSuperAdmin"] is False
+    # The super admin of the same tenant is invisible and cannot be edited.
+    listed = [u["email"] for u in client.get("/api/auth/users", headers=h).get_json()["items"]]
+    assert admin not in listed
+    root_id = client.get("/api/auth/profile", headers=bearer(api_token(client, admin))).get_json()["id"]
+    assert client.put("/api/auth/users", headers=h, json={"id": root_id, "name": "pwned"}).status_code == 404
+    assert client.get(f"/api/auth/users/acl?userId={root_id}", headers=h).status_code == 404
+
+
+def test_features_and_nav(client, tenant_admin, staff):
+    h = bearer(api_token(client, tenant_admin))
+    catalog = client.get("/api/auth/features", headers=h).get_json()
+    assert {"id": "auth.roles.list", "title": "List roles", "module": "auth"} in catalog["items"]
+    assert {"id": "auth", "title": "Authentication & Accounts"} in catalog["modules"]
+    nav = client.get("/api/auth/admin/nav", headers=h).get_json()
+    assert {"groups", "settingsSections", "grantedFeatures", "roles"} <= set(nav)
+    assert nav["roles"] == ["Administrator"] and nav["grantedFeatures"] == ["*"]
+    staff_nav = client.get("/api/auth/admin/nav", headers=bearer(api_token(client, staff))).get_json()
+    hrefs = [i["href"] for g in staff_nav["groups"] for i in g["items"]]
+    assert "/auth/roles" not in hrefs and "/auth/profile" in hrefs
+
+
+@pytest.mark.parametrize("payload", [{}, {"features": []}, {"features": ["x"] * 51}, {"features": ["x" * 129]},
+                                     {"features": [1]}])
+def test_feature_check_validation(client, staff, payload):
+    r = client.post("/api/auth/feature-check", json=payload, headers=bearer(api_token(client, staff)))
+    assert r.status_code == 400 and r.get_json()["ok"] is False
+
+
+def test_users_crud_filters_and_override(client, tenant_admin):
+    h = bearer(api_token(client, tenant_admin))
+    staff_role = _role_id(client, h, "Warehouse staff")
+    r = client.post("/api/auth/users", headers=h, json={"email": "Picker@Acme.test", "password": PASSWORD,
+                                                        "name": "Pia", "roles": [staff_role]})
+    assert r.status_code == 201
+    uid = r.get_json()["id"]
+    assert client.post("/api/auth/users", headers=h, json={"email": "picker@acme.test", "password": PASSWORD}).status_code == 409
+    assert client.post("/api/auth/users", headers=h, json={"email": "nope", "password": PASSWORD}).status_code == 400
+    by_role = client.get(f"/api/auth/users?roleId={staff_role}", headers=h).get_json()
+    assert [u["email"] for u in by_role["items"]] == ["picker@acme.test"]
+    assert client.get("/api/auth/users?search=PIA", headers=h).get_json()["total"] == 1
+    acl = client.get(f"/api/auth/users/acl?userId={uid}", headers=h).get_json()
+    assert acl["hasCustomAcl"] is False
+    client.put("/api/auth/users/acl", headers=h, json={"userId": uid, "features": ["auth.users.list"]})
+    assert client.get(f"/api/auth/users/acl?userId={uid}", headers=h).get_json()["hasCustomAcl"] is True
+    picker = bearer(api_token(client, "picker@acme.test"))
+    granted = client.post("/api/auth/feature-check", headers=picker,
+                          json={"features": ["auth.users.list", "lcs.lists.manage"]}).get_json()["granted"]
+    assert granted == ["auth.users.list"]  # the override replaced the role's grants
+    client.put("/api/auth/users/acl", headers=h, json={"userId": uid, "features": []})
+    assert client.get(f"/api/auth/users/acl?userId={uid}", headers=h).get_json()["hasCustomAcl"] is False
+    assert client.put("/api/auth/users", headers=h, json={"id": uid, "isActive": False}).status_code == 200
+    assert client.get("/api/auth/profile", headers=picker).status_code == 401  # deactivation ends sessions
+    assert client.delete(f"/api/auth/users?id={uid}", headers=h).get_json() == {"ok": True}
+    assert client.get(f"/api/auth/users?id={uid}", headers=h).get_json()["total"] == 0
+
+
+def test_audit_trail_of_admin_changes(app, client, tenant_admin):
+    h = bearer(api_token(client, tenant_admin))
+    rid = client.post("/api/auth/roles", json={"name": "Audited"}, headers=h).get_json()["id"]
+    client.put("/api/auth/roles/acl", headers=h, json={"roleId": rid, "features": ["auth.users.list"]})
+    from models import AuditLog
+    import sqlalchemy as sa
+    with app.app_context():
+        rows = db.session.scalars(sa.select(AuditLog).where(AuditLog.resource_id == rid).order_by(AuditLog.created_at)).all()
+        assert [r.action_type for r in rows] == ["create", "edit"]
+        assert rows[1].changes == {"features": {"from": [], "to": ["auth.users.list"]}}
+        assert rows[1].actor_name == tenant_admin and rows[1].snapshot_before["name"] == "Audited"
+
+
+class TestScreens:
+    def test_roles_page_fragment_and_acl_editor(self, client, tenant_admin):
+        csrf = browser_login(client, tenant_admin)
+        page = client.get("/auth/roles", headers=BROWSER).get_data(as_text=True)
+        assert "<!doctype html>" in page and "Warehouse staff" in page
+        frag = client.get("/auth/roles?search=ware", headers={"HX-Request": "true", "HX-Target": "roles-table"})
+        html = frag.get_data(as_text=True)
+        assert html.lstrip().startswith('<table id="roles-table"') and "Warehouse staff" in html and "Administrator" not in html
+        created = client.post("/auth/roles", headers={"HX-Request": "true", "X-CSRFToken": csrf}, data={"name": "Loader"})
+        assert created.status_code == 201 and "Loader" in created.get_data(as_text=True)
+        assert "wharf:toast" in created.headers["HX-Trigger"]
+
+    def test_acl_editor_form_save_and_stale_conflict(self, client, tenant_admin):
+        csrf = browser_login(client, tenant_admin)
+        h = {"HX-Request": "true", "X-CSRFToken": csrf}
+        api = client.application.test_client()  # a cookie-less API client
+        rid = _role_id(api, bearer(api_token(api, tenant_admin)), "Warehouse staff")
+        editor = client.get(f"/auth/roles/acl?roleId={rid}", headers=BROWSER).get_data(as_text=True)
+        assert 'value="auth.*"' in editor and "isSuperAdmin" not in editor  # no super-admin switch for tenant admins
+        import re
+        updated_at = re.search(r'name="updatedAt" value="([^"]+)"', editor).group(1)
+        form = {"roleId": rid, "updatedAt": updated_at, "features": ["auth.*", "auth.users.list"], "allOrganizations": "true"}
+        saved = client.put("/auth/roles/acl", headers=h, data=form)
+        assert saved.status_code == 200 and "Saved." in saved.get_data(as_text=True)
+        assert 'value="auth.users.list"' in saved.get_data(as_text=True)
+        stale = client.put("/auth/roles/acl", headers=h, data=form)
+        assert stale.status_code == 409 and "Someone else saved" in stale.get_data(as_text=True)
+        assert stale.headers["HX-Retarget"] == "#toasts"
+
+    def test_users_page_live_search_fragment(self, client, tenant_admin, staff):
+        browser_login(client, tenant_admin)
+        page = client.get("/auth/users", headers=BROWSER).get_data(as_text=True)
+        assert "staff@acme.test" in page
+        frag = client.get("/auth/users?search=staff", headers={"HX-Request": "true", "HX-Target": "users-table"})
+        html = frag.get_data(as_text=True)
+        assert html.lstrip().startswith('<table id="users-table"') and "boss@acme.test" not in html
