@@ -215,3 +215,46 @@ def test_mobile_width_has_no_horizontal_overflow(mobile_page, browser, live_serv
         wide.screenshot(path=str(ARTIFACTS / "dashboard-1280.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_acl_editor_removal_is_enforced_on_next_request(app, browser, live_server, tenant, admin):
+    """An admin unticks a feature in the ACL editor; the affected user's next request is refused."""
+    from services import roles, users
+    from services.acl import EVERYTHING, Actor
+    from models import db
+
+    system = Actor(None, EVERYTHING)
+    with app.app_context():
+        clerk = roles.create_role(system, "Clerk", tenant_id=tenant)
+        roles.update_role_acl(system, clerk.id, features=["auth.users.list", "auth.roles.list"],
+                              is_super_admin=False, organizations=None)
+        users.create_user(system, email="clerk@acme.test", password=PASSWORD, role_ids=[clerk.id], tenant_id=tenant)
+        role_id = str(clerk.id)
+        db.session.remove()
+    admin_ctx, admin_page = _new_page(browser)
+    clerk_ctx, clerk_page = _new_page(browser)
+    try:
+        open_and_sign_in(clerk_page, live_server, "clerk@acme.test")
+        clerk_page.goto(live_server + "/auth/users")
+        expect(clerk_page.locator("h1")).to_have_text("Users")
+
+        open_and_sign_in(admin_page, live_server, admin)
+        admin_page.goto(f"{live_server}/auth/roles/acl?roleId={role_id}")
+        box = admin_page.locator('input[name=features][value="auth.users.list"]')
+        expect(box).to_be_checked()
+        admin_page.evaluate("window.__marker = 1")
+        box.uncheck()
+        admin_page.click('button:has-text("Save permissions")')
+        expect(admin_page.locator("#acl-form .ok")).to_have_text("Saved.")
+        expect(admin_page.locator("#toasts")).to_contain_text("Permissions saved")
+        assert admin_page.evaluate("window.__marker") == 1  # saved via htmx, no reload
+        expect(admin_page.locator('input[name=features][value="auth.users.list"]')).not_to_be_checked()
+
+        response = clerk_page.goto(live_server + "/auth/users")
+        assert response.status == 403
+        expect(clerk_page.locator("h1")).to_have_text("403")
+        clerk_page.goto(live_server + "/auth/roles")  # the other grant still works
+        expect(clerk_page.locator("h1")).to_have_text("Roles")
+    finally:
+        admin_ctx.close()
+        clerk_ctx.close()
