@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from models import ApiKeyRole, Role, RoleAcl, Tenant, UserAcl, UserRole, db
+from models import ApiKeyRole, RoleAcl, Scope, Tenant, UserAcl, UserRole, db
+from services.errors import Forbidden, ValidationFailed
 
 FEATURE_ID = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?)$")
 MAX_FEATURE_LENGTH = 128
@@ -187,7 +188,6 @@ def holds(actor: Grants, grant: str) -> bool:
 
 def validate_feature_ids(features) -> list[str]:
     """Feature ids from untrusted input: strings, ≤ 128 chars, dotted lower-case, optional ``.*``."""
-    from services.errors import ValidationFailed
     if not isinstance(features, list):
         raise ValidationFailed("features must be a list", details=[{"path": ["features"], "message": "must be a list"}])
     bad = [i for i, f in enumerate(features)
@@ -218,7 +218,6 @@ class Actor:
 
     @property
     def scope(self):
-        from models import Scope
         tenant = None if self.grants.is_super_admin else self.principal.tenant_id
         return Scope(tenant, self.grants.organizations)
 
@@ -230,7 +229,6 @@ class Actor:
 
     def require_can_assign(self, role) -> None:
         """Handing out a role is granting its ACL: refuse roles wider than the actor."""
-        from services.errors import Forbidden
         if self.is_super_admin:
             return
         acl = role.acl

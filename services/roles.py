@@ -1,6 +1,8 @@
 """Roles and role ACLs (seed 000 /auth/roles, /auth/roles/acl)."""
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 
 from models import ApiKeyRole, Role, RoleAcl, Tenant, UserRole, db
@@ -118,13 +120,12 @@ def acl_of(role: Role) -> dict:
             "updatedAt": acl.updated_at if acl else role.updated_at}
 
 
-def _organizations(value):
+def parse_organizations(value):
     if value is None:
         return None
     if not isinstance(value, list):
         raise ValidationFailed("organizations must be null or a list",
                                details=[{"path": ["organizations"], "message": "must be null or a list of ids"}])
-    import uuid
     try:
         return [str(uuid.UUID(str(v))) for v in value]
     except ValueError:
@@ -144,7 +145,7 @@ def update_role_acl(actor: Actor, role_id, *, features, is_super_admin, organiza
     """Replace the role's grants (sanitized to the actor's own). Returns ``sanitized``."""
     role = get_role(actor, role_id)
     validate_feature_ids(features)
-    clean = sanitize_grant(actor.grants, features, bool(is_super_admin), _organizations(organizations))
+    clean = sanitize_grant(actor.grants, features, bool(is_super_admin), parse_organizations(organizations))
     acl = role.acl or RoleAcl(tenant_id=role.tenant_id, role_id=role.id)
     if role.acl is not None:
         check_fresh(acl.updated_at, updated_at)

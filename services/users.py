@@ -1,15 +1,13 @@
 """User administration and per-user ACL overrides (spec /auth/users, /auth/users/acl)."""
 from __future__ import annotations
 
-import uuid
-
 import sqlalchemy as sa
 
-from models import AuthSession, Organization, Role, User, UserAcl, UserRole, db, utcnow
+from models import AuthSession, Organization, Role, RoleAcl, Scope, User, UserAcl, UserRole, db, utcnow
 from services import accounts, audit, auth
 from services.acl import Actor, bump_acl_version, grants_for, sanitize_grant, validate_feature_ids
-from services.errors import NotFound, ValidationFailed
-from services.roles import _organizations, check_fresh, get_role
+from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from services.roles import parse_organizations, check_fresh, get_role
 
 
 def _is_super_admin_user(user: User) -> bool:
@@ -21,7 +19,6 @@ def visible_users(actor: Actor) -> sa.Select:
     stmt = actor.scope.select(User)
     if not actor.is_super_admin:
         sa_users = sa.select(UserAcl.user_id).where(UserAcl.is_super_admin.is_(True))
-        from models import RoleAcl
         sa_roles = sa.select(UserRole.user_id).join(RoleAcl, RoleAcl.role_id == UserRole.role_id).where(
             RoleAcl.is_super_admin.is_(True))
         stmt = stmt.where(User.id.not_in(sa_users), User.id.not_in(sa_roles))
@@ -79,7 +76,6 @@ def _set_roles(actor: Actor, user: User, role_ids) -> None:
 
 def create_user(actor: Actor, *, email, password, name="", organization_id=None, role_ids=(), tenant_id=None) -> User:
     tenant = actor.tenant_for_new(tenant_id)
-    from models import Scope
     org = _organization(actor, tenant, organization_id)
     user = accounts.create_user(Scope(tenant), email=email or "", password=password or "", name=name or "",
                                 organization=org)
@@ -102,8 +98,6 @@ def update_user(actor: Actor, user_id, *, email=None, name=None, password=None, 
         if not auth.is_email(email):
             raise ValidationFailed("Invalid email", details=[{"path": ["email"], "message": "must be an email address"}])
         if email != user.email:
-            from services.errors import Conflict
-            from models import Scope
             if db.session.scalars(Scope(user.tenant_id).select(User, include_deleted=True).where(
                     User.email == email, User.id != user.id)).first():
                 raise Conflict("A user with this email already exists in the tenant")
@@ -134,7 +128,6 @@ def update_user(actor: Actor, user_id, *, email=None, name=None, password=None, 
 def delete_user(actor: Actor, user_id) -> None:
     user = get_user(actor, user_id)
     if user.id == getattr(actor.principal, "id", None):
-        from services.errors import BadRequest
         raise BadRequest("You cannot delete your own account")
     before = snapshot(user)
     user.soft_delete()
@@ -161,7 +154,7 @@ def update_user_acl(actor: Actor, user_id, *, features, is_super_admin, organiza
     """Set or (with no features and no super admin) remove the user's override. Returns ``sanitized``."""
     user = get_user(actor, user_id)
     validate_feature_ids(features)
-    clean = sanitize_grant(actor.grants, features, bool(is_super_admin), _organizations(organizations))
+    clean = sanitize_grant(actor.grants, features, bool(is_super_admin), parse_organizations(organizations))
     acl = user.acl
     if acl is not None:
         check_fresh(acl.updated_at, updated_at)

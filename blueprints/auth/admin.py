@@ -2,6 +2,8 @@
 role ACLs, users and user ACL overrides. JSON for API clients, pages and fragments for people."""
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 from flask import request, url_for
 from flask_login import current_user
@@ -307,7 +309,6 @@ def update_user_acl():
 # --- helpers -----------------------------------------------------------------------------
 
 def _uuid_or_404(value, what: str):
-    import uuid
     try:
         return uuid.UUID(str(value))
     except ValueError:
