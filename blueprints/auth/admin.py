@@ -155,13 +155,18 @@ def role_acl():
 @documented(body=RoleAclForm)
 def update_role_acl():
     """Replaces the role's features, isSuperAdmin and organizations; stripped grants → sanitized."""
+    return _save_acl("role", "roleId", roles_svc.update_role_acl, roles_svc.get_role, roles_svc.acl_of)
+
+
+def _save_acl(kind: str, id_field: str, save, load, describe):
+    """Shared by the role and user ACL PUTs: save, then answer JSON or the re-rendered editor."""
     data = request_data()
-    role_id = _required_id(data, "roleId")
-    sanitized = roles_svc.update_role_acl(current_actor(), role_id, **_acl_input(data))
-    role = roles_svc.get_role(current_actor(), role_id)
-    acl = roles_svc.acl_of(role)
+    subject_id = _required_id(data, id_field)
+    sanitized = save(current_actor(), subject_id, **_acl_input(data))
+    subject = load(current_actor(), subject_id)
+    acl = describe(subject)
     resp = respond({"ok": True, "sanitized": sanitized}, template="auth/acl_editor.html", block="acl_form",
-                   context={**_editor_context("role", role, acl), "saved": True, "sanitized": sanitized})
+                   context={**_editor_context(kind, subject, acl), "saved": True, "sanitized": sanitized})
     return toast(resp, "Some grants were removed: you do not hold them" if sanitized else "Permissions saved",
                  "warning" if sanitized else "success")
 
@@ -295,15 +300,7 @@ def user_acl():
 @documented(body=UserAclForm)
 def update_user_acl():
     """Sets the user's override (replaces role ACLs); no features and no super admin removes it."""
-    data = request_data()
-    user_id = _required_id(data, "userId")
-    sanitized = users_svc.update_user_acl(current_actor(), user_id, **_acl_input(data))
-    user = users_svc.get_user(current_actor(), user_id)
-    acl = users_svc.user_acl_of(user)
-    resp = respond({"ok": True, "sanitized": sanitized}, template="auth/acl_editor.html", block="acl_form",
-                   context={**_editor_context("user", user, acl), "saved": True, "sanitized": sanitized})
-    return toast(resp, "Some grants were removed: you do not hold them" if sanitized else "Permissions saved",
-                 "warning" if sanitized else "success")
+    return _save_acl("user", "userId", users_svc.update_user_acl, users_svc.get_user, users_svc.user_acl_of)
 
 
 # --- helpers -----------------------------------------------------------------------------
