@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install chromium clean
+.PHONY: run test bench install chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ chromium:
 ## The whole suite, browser tests included (uses DATABASE_URL when set).
 test: install chromium
 	$(BIN)/pytest
+
+## Benchmarks (ratios against a baseline measured in the same run); see bench/.
+bench: install
+	$(BIN)/python bench/acl_guard.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-artifacts
