@@ -51,7 +51,15 @@ EVERYTHING = Grants(True, frozenset({"*"}), None)
 
 
 def _orgs(values) -> frozenset[uuid.UUID] | None:
-    return None if values is None else frozenset(uuid.UUID(str(v)) for v in values)
+    """Granted organization ids widened to their descendants (a grant covers the subtree)."""
+    if values is None:
+        return None
+    roots = [uuid.UUID(str(v)) for v in values]
+    if not roots:
+        return frozenset()
+    from models import Organization
+    subtree = sa.or_(*(Organization.tree_path.like(f"%{r}%") for r in roots))
+    return frozenset(roots) | frozenset(db.session.scalars(sa.select(Organization.id).where(subtree)))
 
 
 def _union(acls: list) -> Grants:
@@ -223,8 +231,13 @@ class Actor:
 
     def tenant_for_new(self, requested=None) -> uuid.UUID:
         """New records go to the actor's tenant; only super admins may name another."""
-        if requested and self.is_super_admin:
-            return uuid.UUID(str(requested))
+        if requested and (self.is_super_admin or self.principal is None):
+            try:
+                return uuid.UUID(str(requested))
+            except ValueError:
+                raise ValidationFailed("Invalid tenantId", details=[{"path": ["tenantId"], "message": "must be a UUID"}]) from None
+        if self.principal is None:
+            raise ValidationFailed("tenantId is required", details=[{"path": ["tenantId"], "message": "is required"}])
         return self.principal.tenant_id
 
     def require_can_assign(self, role) -> None:

@@ -8,13 +8,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timedelta
+import uuid
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
-from models import ApiKey, ApiKeyRole, Role, db, utcnow
+from models import ApiKey, ApiKeyRole, Organization, RoleAcl, Tenant, db, utcnow
 from services import audit
-from services.errors import ValidationFailed
+from services.errors import NotFound, ValidationFailed
 
 PREFIX = "whk_"
 
@@ -50,26 +52,128 @@ def snapshot(key: ApiKey) -> dict:
             "roles": sorted(str(r.id) for r in key.roles), "deletedAt": key.deleted_at}
 
 
+def visible_keys(actor) -> sa.Select:
+    """Live keys in the actor's scope (tenant, organizations). Keys holding a super-admin
+    role are hidden from everybody but super admins, like super-admin users and roles."""
+    stmt = actor.scope.select(ApiKey).options(selectinload(ApiKey.roles), selectinload(ApiKey.organization))
+    if not actor.is_super_admin:
+        super_roles = (sa.select(ApiKeyRole.api_key_id)
+                       .join(RoleAcl, RoleAcl.role_id == ApiKeyRole.role_id)
+                       .where(RoleAcl.is_super_admin.is_(True)))
+        stmt = stmt.where(ApiKey.id.not_in(super_roles))
+    return stmt
+
+
+def get_key(actor, key_id) -> ApiKey:
+    """A live key the actor may see, else ``NotFound`` (other tenants, revoked, bad ids)."""
+    try:
+        key_uuid = key_id if isinstance(key_id, uuid.UUID) else uuid.UUID(str(key_id))
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound("API key not found") from None
+    key = db.session.scalars(visible_keys(actor).where(ApiKey.id == key_uuid)).first()
+    if key is None:
+        raise NotFound("API key not found")
+    return key
+
+
+def key_row(key: ApiKey) -> dict:
+    """One list item (seed 000 ``GET /api_keys/keys``). Never contains the secret or its hash."""
+    return {"id": key.id, "name": key.name, "description": key.description, "keyPrefix": key.key_prefix,
+            "organizationId": key.organization_id,
+            "organizationName": key.organization.name if key.organization else None,
+            "createdAt": key.created_at, "lastUsedAt": key.last_used_at, "expiresAt": key.expires_at,
+            "roles": [{"id": r.id, "name": r.name} for r in key.roles]}
+
+
+def created_body(key: ApiKey, secret: str) -> dict:
+    """The create response: the list fields, the tenant, and the one-time ``secret``."""
+    return {**key_row(key), "tenantId": key.tenant_id, "secret": secret}
+
+
+def parse_expires_at(value, path: str = "expiresAt") -> datetime | None:
+    """``None``/empty, or an ISO-8601 timestamp (``Z`` or offset; naive means UTC)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{path} must be an ISO-8601 timestamp or null",
+                               details=[{"path": [path], "message": "must be an ISO-8601 timestamp or null"}])
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed(f"{path} must be an ISO-8601 timestamp",
+                               details=[{"path": [path], "message": "must be an ISO-8601 timestamp"}]) from None
+    return _aware(parsed).astimezone(timezone.utc)
+
+
+def _uuid_or_400(value, path: str) -> uuid.UUID | None:
+    if value is None or value == "":
+        return None
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationFailed(f"{path} must be a UUID", details=[{"path": [path], "message": "must be a UUID"}]) from None
+
+
 def create_key(actor, *, name: str, description: str | None, role_ids: list, organization_id=None,
                expires_at: datetime | None = None, tenant_id=None) -> tuple[ApiKey, str]:
-    """Create a key in the actor's tenant; roles must be visible to the actor. One commit."""
-    name = (name or "").strip()
-    if not name:
-        raise ValidationFailed("name is required", details=[{"path": ["name"], "message": "is required"}])
-    if expires_at is not None and expires_at.replace(tzinfo=expires_at.tzinfo or utcnow().tzinfo) <= utcnow():
+    """Create a key; returns ``(key, secret)`` — the secret exists nowhere else. One commit.
+
+    The key goes to the actor's tenant (only super admins may name another). Roles and
+    the organization must be visible to the actor and belong to that tenant (else 404);
+    a role wider than the actor's own grants is refused (403), as for users.
+    """
+    from services.roles import get_role
+
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not name or len(name) > 200:
+        raise ValidationFailed("name is required", details=[{"path": ["name"], "message": "is required (≤ 200 characters)"}])
+    if description is not None and not isinstance(description, str):
+        raise ValidationFailed("description must be a string", details=[{"path": ["description"], "message": "must be a string"}])
+    description = (description or "").strip() or None
+    if description and len(description) > 1000:
+        raise ValidationFailed("description is too long", details=[{"path": ["description"], "message": "must be ≤ 1000 characters"}])
+    if expires_at is not None and _aware(expires_at) <= utcnow():
         raise ValidationFailed("expiresAt must be in the future", details=[{"path": ["expiresAt"], "message": "must be in the future"}])
-    tenant_id = tenant_id or actor.principal.tenant_id
-    roles = [actor.scope.get(Role, rid) for rid in dict.fromkeys(role_ids or [])]
+    if role_ids is None:
+        role_ids = []
+    if not isinstance(role_ids, (list, tuple)):
+        raise ValidationFailed("roles must be a list", details=[{"path": ["roles"], "message": "must be a list of role ids"}])
+    role_uuids = [_uuid_or_400(r, "roles") for r in role_ids]
+
+    principal = actor.principal
+    requested = _uuid_or_400(tenant_id, "tenantId")
+    if principal is None:  # system actor (CLI, tests): must say where the key goes
+        if requested is None:
+            raise ValidationFailed("tenantId is required", details=[{"path": ["tenantId"], "message": "is required"}])
+        tenant_id = requested
+    else:
+        tenant_id = actor.tenant_for_new(requested)
+    tenant = db.session.get(Tenant, tenant_id)
+    if tenant is None or tenant.deleted_at is not None:
+        raise NotFound("Tenant not found")
+
+    organization = None
+    org_uuid = _uuid_or_400(organization_id, "organizationId")
+    if org_uuid is not None:
+        organization = actor.scope.get(Organization, org_uuid)
+        if organization.tenant_id != tenant_id:
+            raise NotFound("Organization not found")
+
+    roles = [get_role(actor, rid) for rid in dict.fromkeys(role_uuids) if rid is not None]
     if any(r.tenant_id != tenant_id for r in roles):
-        raise ValidationFailed("roles must belong to the key's tenant", details=[{"path": ["roles"], "message": "other tenant"}])
+        raise NotFound("Role not found")
     for role in roles:
         actor.require_can_assign(role)
+
     prefix = PREFIX + secrets.token_hex(4)
     secret = f"{prefix}.{secrets.token_urlsafe(32)}"
     key = ApiKey(tenant_id=tenant_id, name=name, description=description, key_prefix=prefix,
-                 secret_hash=_digest(secret), organization_id=organization_id,
-                 created_by_id=None if actor.principal.is_api_key else actor.principal.id,
-                 expires_at=expires_at)
+                 secret_hash=_digest(secret), organization_id=organization.id if organization else None,
+                 created_by_id=None if principal is None or getattr(principal, "is_api_key", False) else principal.id,
+                 expires_at=_aware(expires_at).astimezone(timezone.utc) if expires_at is not None else None)
     db.session.add(key)
     db.session.flush()
     for role in roles:
@@ -77,18 +181,21 @@ def create_key(actor, *, name: str, description: str | None, role_ids: list, org
     db.session.flush()
     db.session.refresh(key)
     audit.record(actor, action="create", kind="api_key", resource_id=key.id, tenant_id=tenant_id,
-                 after=snapshot(key), label=f"Create API key {name}")
+                 organization_id=key.organization_id, after=snapshot(key), label=f"Create API key {name}")
     db.session.commit()
     return key, secret
 
 
-def revoke_key(actor, key_id) -> None:
-    key = actor.scope.get(ApiKey, key_id)
+def revoke_key(actor, key_id) -> ApiKey:
+    """Soft-delete a key the actor may see (404 otherwise); it stops authenticating at once."""
+    key = get_key(actor, key_id)
     before = snapshot(key)
     key.soft_delete()
     audit.record(actor, action="delete", kind="api_key", resource_id=key.id, tenant_id=key.tenant_id,
-                 before=before, after=snapshot(key), label=f"Revoke API key {key.name}")
+                 organization_id=key.organization_id, before=before, after=snapshot(key),
+                 label=f"Revoke API key {key.name}")
     db.session.commit()
+    return key
 
 
 def authenticate(token: str) -> ApiKeyPrincipal | None:
@@ -112,3 +219,8 @@ def authenticate(token: str) -> ApiKeyPrincipal | None:
 
 def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=utcnow().tzinfo)
+
+
+def as_utc(dt: datetime | None) -> datetime | None:
+    """A stored timestamp as aware UTC (SQLite hands back naive UTC, PostgreSQL any zone)."""
+    return None if dt is None else _aware(dt).astimezone(timezone.utc)

@@ -52,6 +52,27 @@ class World:
             return str(users.create_user(SYSTEM, email=f"u{self.counter}@a.test", password=PASSWORD,
                                          tenant_id=self.a).id)
 
+    def fresh_org(self) -> str:
+        with self.app.app_context():
+            self.counter += 1
+            org = accounts.create_organization(Scope(self.a), f"Org {self.counter}", f"org-{self.counter}")
+            db.session.commit()
+            return str(org.id)
+
+    def fresh_tenant(self) -> str:
+        with self.app.app_context():
+            self.counter += 1
+            t = accounts.create_tenant(f"Spare {self.counter}")
+            db.session.commit()
+            return str(t.id)
+
+    def fresh_key(self) -> str:
+        from services import api_keys
+        with self.app.app_context():
+            self.counter += 1
+            return str(api_keys.create_key(SYSTEM, name=f"Key {self.counter}", description=None, role_ids=[],
+                                           tenant_id=self.a)[0].id)
+
     def exact_user(self, features) -> str:
         """A tenant-A user whose override holds exactly ``features``."""
         with self.app.app_context():
@@ -83,6 +104,19 @@ SAMPLES = {
     ("api_auth.delete_user", "DELETE"): lambda w: Sample(query={"id": w.fresh_user()}, record=True),
     ("api_auth.user_acl", "GET"): lambda w: Sample(query={"userId": w.fresh_user()}, record=True),
     ("api_auth.update_user_acl", "PUT"): lambda w: Sample(json={"userId": w.fresh_user(), "features": []}, record=True),
+    ("api_directory.tenants", "GET"): lambda w: Sample(),
+    ("api_directory.create_tenant", "POST"): lambda w: Sample(json={"name": f"New tenant {w.fresh_role()}"}),
+    ("api_directory.update_tenant", "PUT"): lambda w: Sample(json={"id": str(w.a), "name": "Tenant A"}, record=True),
+    ("api_directory.delete_tenant", "DELETE"): lambda w: Sample(query={"id": w.fresh_tenant()}, record=True),
+    ("api_directory.organizations", "GET"): lambda w: Sample(),
+    ("api_directory.create_organization", "POST"): lambda w: Sample(json={"name": f"Made {w.fresh_role()}"}),
+    ("api_directory.update_organization", "PUT"): lambda w: Sample(json={"id": w.fresh_org(), "name": "Renamed"}, record=True),
+    ("api_directory.delete_organization", "DELETE"): lambda w: Sample(query={"id": w.fresh_org()}, record=True),
+    ("api_directory.organization_switcher", "GET"): lambda w: Sample(),
+    ("api_api_keys.list_keys", "GET"): lambda w: Sample(),
+    ("api_api_keys.create_key", "POST"): lambda w: Sample(json={"name": "Matrix key"}),
+    ("api_api_keys.revoke_key", "DELETE"): lambda w: Sample(query={"id": w.fresh_key()}, record=True),
+    ("api_audit_logs.list_actions", "GET"): lambda w: Sample(),
 }
 
 
@@ -119,16 +153,17 @@ def test_access_matrix(app, client):
         make_sample = SAMPLES.get((rule.endpoint, method))
         if make_sample is None:
             continue  # reported by test_every_protected_endpoint_has_a_sample
+        only_super = access.super_admin  # declared super-admin-only: everybody else is refused
         callers = {
             "anonymous": ({}, 401),
-            "no features": (lambda: _token(client, "plain@a.test"), 403 if access.features else 200),
-            "exact features": (lambda: _token(client, world.exact_user(access.features)), 200),
-            "other tenant admin": (lambda: _token(client, "admin@b.test"), 200),
+            "no features": (lambda: _token(client, "plain@a.test"), 403 if access.features or only_super else 200),
+            "exact features": (lambda: _token(client, world.exact_user(access.features)), 403 if only_super else 200),
+            "other tenant admin": (lambda: _token(client, "admin@b.test"), 403 if only_super else 200),
             "super admin": (lambda: _token(client, "root@d.test"), 200),
         }
         for name, (headers, expected) in callers.items():
             sample = make_sample(world)
-            if name == "other tenant admin" and sample.record:
+            if name == "other tenant admin" and sample.record and not only_super:
                 expected = 404
             r = _call(client, rule, method, sample, headers() if callable(headers) else headers)
             ok = (200 <= r.status_code < 300) if expected == 200 else r.status_code == expected

@@ -70,10 +70,12 @@ registry = FeatureRegistry()
 class Access:
     features: tuple[str, ...]
     public: bool
+    super_admin: bool = False
 
 
-def requires(*features: str):
-    """Signed-in users holding **all** ``features`` may call the view (none = any signed-in user)."""
+def requires(*features: str, super_admin: bool = False):
+    """Signed-in users holding **all** ``features`` may call the view (none = any signed-in
+    user); ``super_admin=True`` additionally limits it to super admins (e.g. creating tenants)."""
 
     def decorate(view):
         @wraps(view)
@@ -82,9 +84,11 @@ def requires(*features: str):
                 raise Unauthorized()
             if features and not current_actor().grants.allows(features):
                 raise Forbidden("Missing required features", requiredFeatures=list(features))
+            if super_admin and not current_actor().is_super_admin:
+                raise Forbidden("Only super admins may do this")
             return view(*args, **kwargs)
 
-        guarded._access = Access(tuple(features), public=False)
+        guarded._access = Access(tuple(features), public=False, super_admin=super_admin)
         return guarded
 
     return decorate

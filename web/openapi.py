@@ -104,6 +104,9 @@ def build_document(app: Flask) -> dict:
                 op["x-required-features"] = list(access.features)
                 op["responses"].setdefault("403", {"description": "Missing required features"})
                 op["description"] = (doc + f"\n\nRequires features: {', '.join(access.features)}").strip()
+            if access and access.super_admin:
+                op["x-super-admin-only"] = True
+                op["description"] = (op["description"] + "\n\nSuper admins only.").strip()
             if meta.get("body") is not None and method in {"POST", "PUT", "PATCH"}:
                 schema = form_schema(meta["body"])
                 op["requestBody"] = {"content": {"application/json": {"schema": schema},

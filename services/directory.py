@@ -1,0 +1,636 @@
+"""Directory (seed 000 /directory): tenants and the organization tree inside each tenant.
+
+Rules kept here, not in the views:
+
+* Only super admins create or delete tenants, or see tenants other than their own.
+* Organizations live in one tenant. ``tree_path`` is the slash-joined chain of ancestor
+  ids ending with the node's own id; re-parenting rewrites it for the whole subtree in
+  the same transaction. An organization can never become its own ancestor.
+* Organization visibility: an actor whose grants list organizations sees those
+  organizations **and their descendants** (any id of the node's ``tree_path`` is
+  granted); everything else is "not found".
+* Every create/update/delete stages an audit row with before/after snapshots and
+  commits once, together with the change.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from functools import wraps
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from models import Organization, Scope, Tenant, db
+from services import accounts, audit
+from services.acl import Actor
+from services.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+
+NAME_MAX = 200
+SLUG_MAX = 120
+TREE_PATH_MAX = 2000
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+UNSET = object()  # "field not sent" (distinct from an explicit null)
+
+
+def atomic(fn):
+    """A failed write leaves nothing behind: roll the session back before re-raising, so
+    a view that renders a page afterwards never autoflushes half a change."""
+
+    @wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except sa.exc.IntegrityError:
+            # Two requests raced past the same uniqueness check; the constraint caught it.
+            db.session.rollback()
+            raise Conflict("Someone saved a conflicting change at the same time; please try again") from None
+        except Exception:
+            db.session.rollback()
+            raise
+
+    return run
+
+
+# --- small input helpers ---------------------------------------------------------------
+
+def _invalid(path: str, message: str, summary: str | None = None) -> ValidationFailed:
+    return ValidationFailed(summary or f"{path} {message}", details=[{"path": [path], "message": message}])
+
+
+def parse_uuid(value, path: str) -> uuid.UUID | None:
+    """``None``/"" → None; a UUID string → UUID; anything else → 400 naming ``path``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str):
+        raise _invalid(path, "must be a UUID")
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        raise _invalid(path, "must be a UUID") from None
+
+
+def parse_uuid_list(raw, path: str) -> list[uuid.UUID] | None:
+    """Comma-separated ids (``?ids=a,b``) or a list; None when absent."""
+    if raw is None or raw == "" or raw == []:
+        return None
+    parts = raw if isinstance(raw, list) else str(raw).split(",")
+    return list(dict.fromkeys(parse_uuid(p.strip() if isinstance(p, str) else p, path)
+                              for p in parts if p not in ("", None) and str(p).strip()))
+
+
+def parse_bool(value, path: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "on", "yes"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("false", "0", "off", "no"):
+        return False
+    raise _invalid(path, "must be true or false")
+
+
+def clean_name(value, path: str = "name") -> str:
+    name = value.strip() if isinstance(value, str) else ""
+    if not name:
+        raise _invalid(path, "is required", "Name is required")
+    if len(name) > NAME_MAX:
+        raise _invalid(path, f"must be at most {NAME_MAX} characters")
+    return name
+
+
+def slugify(text: str) -> str:
+    """``"Rotterdam DC (Nord)"`` → ``"rotterdam-dc-nord"``; never empty."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:SLUG_MAX - 8].strip("-") or "organization"
+
+
+def clean_slug(value) -> str:
+    if not isinstance(value, str):
+        raise _invalid("slug", "must be a string")
+    slug = value.strip().lower()
+    if len(slug) > SLUG_MAX:
+        raise _invalid("slug", f"must be at most {SLUG_MAX} characters")
+    if not SLUG_RE.match(slug):
+        raise _invalid("slug", "may contain only lower-case letters, digits and single dashes",
+                       "Invalid slug")
+    return slug
+
+
+# --- tenants ---------------------------------------------------------------------------
+
+def visible_tenants(actor: Actor) -> sa.Select:
+    """Live tenants the actor may see: all for super admins, else only its own."""
+    stmt = sa.select(Tenant).where(Tenant.deleted_at.is_(None))
+    if not actor.is_super_admin:
+        stmt = stmt.where(Tenant.id == _own_tenant_id(actor))
+    return stmt
+
+
+def visible_tenants_list(actor: Actor) -> list[Tenant]:
+    return list(db.session.scalars(visible_tenants(actor).order_by(Tenant.name)))
+
+
+def _own_tenant_id(actor: Actor):
+    return getattr(actor.principal, "tenant_id", None)
+
+
+def get_tenant(actor: Actor, tenant_id) -> Tenant:
+    try:
+        key = parse_uuid(tenant_id, "id")
+    except ValidationFailed:
+        raise NotFound("Tenant not found") from None
+    found = db.session.scalars(visible_tenants(actor).where(Tenant.id == key)).first() if key else None
+    if found is None:
+        raise NotFound("Tenant not found")
+    return found
+
+
+TENANT_SORT_FIELDS = {"name": Tenant.name, "createdAt": Tenant.created_at, "updatedAt": Tenant.updated_at,
+                      "isActive": Tenant.is_active}
+TENANT_SEARCH_COLUMNS = (Tenant.name,)
+
+
+def tenants_select(actor: Actor, args) -> sa.Select:
+    """Visible tenants narrowed by the list filters ``id`` and ``isActive`` (paging,
+    search and sorting are the pager's)."""
+    stmt = visible_tenants(actor)
+    wanted = parse_uuid(args.get("id"), "id")
+    if wanted is not None:
+        stmt = stmt.where(Tenant.id == wanted)
+    if args.get("isActive") not in (None, ""):
+        stmt = stmt.where(Tenant.is_active.is_(parse_bool(args.get("isActive"), "isActive")))
+    return stmt
+
+
+def tenant_row(tenant: Tenant) -> dict:
+    return {"id": tenant.id, "name": tenant.name, "isActive": tenant.is_active,
+            "createdAt": tenant.created_at, "updatedAt": tenant.updated_at}
+
+
+def tenant_snapshot(tenant: Tenant) -> dict:
+    return {"id": tenant.id, "name": tenant.name, "isActive": tenant.is_active, "deletedAt": tenant.deleted_at}
+
+
+def _ensure_unique_tenant_name(name: str, exclude_id=None) -> None:
+    stmt = sa.select(Tenant.id).where(Tenant.deleted_at.is_(None), sa.func.lower(Tenant.name) == name.lower())
+    if exclude_id is not None:
+        stmt = stmt.where(Tenant.id != exclude_id)
+    if db.session.scalar(stmt) is not None:
+        raise Conflict("A tenant with this name already exists")
+
+
+@atomic
+def create_tenant(actor: Actor, *, name, is_active=True) -> Tenant:
+    """A new tenant with its default roles. Super admins only."""
+    if not actor.is_super_admin:
+        raise Forbidden("Only super admins can create tenants")
+    name = clean_name(name)
+    active = True if is_active is UNSET or is_active is None else parse_bool(is_active, "isActive")
+    _ensure_unique_tenant_name(name)
+    tenant = accounts.create_tenant(name)
+    tenant.is_active = active
+    db.session.flush()
+    audit.record(actor, action="create", kind="tenant", resource_id=tenant.id, tenant_id=tenant.id,
+                 after=tenant_snapshot(tenant), label=f"Create tenant {name}")
+    db.session.commit()
+    return tenant
+
+
+@atomic
+def update_tenant(actor: Actor, tenant_id, *, name=UNSET, is_active=UNSET) -> Tenant:
+    """Rename or (super admins only) activate/deactivate a tenant."""
+    tenant = get_tenant(actor, tenant_id)
+    before = tenant_snapshot(tenant)
+    if name is not UNSET:
+        name = clean_name(name)
+        _ensure_unique_tenant_name(name, exclude_id=tenant.id)
+    if is_active is not UNSET:
+        is_active = parse_bool(is_active, "isActive")
+        if is_active != tenant.is_active and not actor.is_super_admin:
+            raise Forbidden("Only super admins can activate or deactivate tenants")
+        if not is_active and tenant.id == _own_tenant_id(actor):
+            raise BadRequest("You cannot deactivate your own tenant")
+    if name is not UNSET:
+        tenant.name = name
+    if is_active is not UNSET:
+        tenant.is_active = is_active
+    db.session.flush()
+    audit.record(actor, action="edit", kind="tenant", resource_id=tenant.id, tenant_id=tenant.id,
+                 before=before, after=tenant_snapshot(tenant), label=f"Edit tenant {tenant.name}")
+    db.session.commit()
+    return tenant
+
+
+@atomic
+def delete_tenant(actor: Actor, tenant_id) -> None:
+    """Soft delete. Super admins only, and never the tenant the actor itself belongs to."""
+    tenant = get_tenant(actor, tenant_id)  # another tenant is "not found", not "forbidden"
+    if not actor.is_super_admin:
+        raise Forbidden("Only super admins can delete tenants")
+    if tenant.id == _own_tenant_id(actor):
+        raise BadRequest("You cannot delete your own tenant")
+    before = tenant_snapshot(tenant)
+    tenant.soft_delete()
+    audit.record(actor, action="delete", kind="tenant", resource_id=tenant.id, tenant_id=tenant.id,
+                 before=before, after=tenant_snapshot(tenant), label=f"Delete tenant {tenant.name}")
+    db.session.commit()
+
+
+# --- organizations: visibility ---------------------------------------------------------
+
+def path_ids(tree_path: str) -> list[str]:
+    return [p for p in (tree_path or "").split("/") if p]
+
+
+def path_visible(actor: Actor, tree_path: str) -> bool:
+    """An organization is visible when it, or one of its ancestors, is granted."""
+    granted = actor.grants.organizations
+    if granted is None:
+        return True
+    return any(uuid.UUID(p) in granted for p in path_ids(tree_path))
+
+
+def _visible_clause(actor: Actor):
+    granted = actor.grants.organizations
+    if granted is None:
+        return sa.true()
+    if not granted:
+        return sa.false()
+    # Ids are UUIDs, so "the path contains the id" means "the id is one of its segments".
+    return sa.or_(*(Organization.tree_path.contains(str(g), autoescape=True) for g in sorted(granted, key=str)))
+
+
+def visible_organizations(actor: Actor, *, include_deleted: bool = False) -> sa.Select:
+    """Organizations in the actor's tenant (all tenants for super admins) and organization
+    scope, in live tenants; soft-deleted ones only with ``include_deleted``."""
+    stmt = (actor.scope.select(Organization, include_deleted=include_deleted)
+            .join(Tenant, Tenant.id == Organization.tenant_id)
+            .where(Tenant.deleted_at.is_(None), _visible_clause(actor)))
+    return stmt
+
+
+def get_organization(actor: Actor, organization_id) -> Organization:
+    try:
+        key = parse_uuid(organization_id, "id")
+    except ValidationFailed:
+        raise NotFound("Organization not found") from None
+    found = db.session.scalars(visible_organizations(actor).where(Organization.id == key)).first() if key else None
+    if found is None:
+        raise NotFound("Organization not found")
+    return found
+
+
+def org_snapshot(org: Organization) -> dict:
+    return {"id": org.id, "tenantId": org.tenant_id, "name": org.name, "slug": org.slug,
+            "parentId": org.parent_id, "treePath": org.tree_path, "isActive": org.is_active,
+            "deletedAt": org.deleted_at}
+
+
+def _names_for(orgs) -> dict[str, str]:
+    """Names of every organization on the paths of ``orgs`` (one query)."""
+    ids = {uuid.UUID(p) for o in orgs for p in path_ids(o.tree_path)}
+    if not ids:
+        return {}
+    rows = db.session.execute(sa.select(Organization.id, Organization.name).where(Organization.id.in_(ids)))
+    return {str(i): n for i, n in rows}
+
+
+def organization_rows(orgs: list[Organization]) -> list[dict]:
+    """The list item of each organization (parent, root and path resolved in bulk)."""
+    names = _names_for(orgs)
+    out = []
+    for o in orgs:
+        ids = path_ids(o.tree_path)
+        out.append({
+            "id": o.id, "name": o.name, "slug": o.slug,
+            "parentId": o.parent_id, "parentName": names.get(str(o.parent_id)) if o.parent_id else None,
+            "tenantId": o.tenant_id, "tenantName": o.tenant.name if o.tenant else None,
+            "rootId": ids[0] if ids else str(o.id), "treePath": o.tree_path, "depth": max(len(ids) - 1, 0),
+            "pathLabel": " / ".join(names.get(i, "?") for i in ids) or o.name,
+            "isActive": o.is_active, "createdAt": o.created_at, "updatedAt": o.updated_at,
+        })
+    return out
+
+
+# --- organizations: queries for the list views -------------------------------------------
+
+STATUSES = ("all", "active", "inactive")
+VIEWS = ("manage", "options", "tree")
+
+
+@dataclass
+class OrgFilter:
+    tenant_id: uuid.UUID | None = None
+    search: str = ""
+    ids: list[uuid.UUID] | None = None
+    status: str = "all"
+
+    @classmethod
+    def parse(cls, args) -> "OrgFilter":
+        status = (args.get("status") or "all").strip().lower()
+        if status not in STATUSES:
+            raise _invalid("status", f"must be one of {', '.join(STATUSES)}")
+        include_inactive = args.get("includeInactive")
+        if include_inactive not in (None, "") and not parse_bool(include_inactive, "includeInactive") \
+                and status == "all":
+            status = "active"
+        return cls(tenant_id=parse_uuid(args.get("tenantId"), "tenantId"),
+                   search=(args.get("search") or "").strip(),
+                   ids=parse_uuid_list(args.get("ids"), "ids"), status=status)
+
+    def apply(self, stmt: sa.Select, *, search: bool = True) -> sa.Select:
+        if self.tenant_id is not None:
+            stmt = stmt.where(Organization.tenant_id == self.tenant_id)
+        if self.ids is not None:
+            stmt = stmt.where(Organization.id.in_(self.ids))
+        if self.status != "all":
+            stmt = stmt.where(Organization.is_active.is_(self.status == "active"))
+        if search and self.search:
+            needle = self.search.lower()
+            stmt = stmt.where(sa.or_(sa.func.lower(Organization.name).contains(needle, autoescape=True),
+                                     sa.func.lower(Organization.slug).contains(needle, autoescape=True)))
+        return stmt
+
+
+SORT_FIELDS = {"name": Organization.name, "slug": Organization.slug, "treePath": Organization.tree_path,
+               "createdAt": Organization.created_at, "updatedAt": Organization.updated_at}
+
+
+def organizations_select(actor: Actor, flt: OrgFilter, *, search: bool = False) -> sa.Select:
+    """Visible organizations narrowed by ``flt`` (search left to the pager unless asked)."""
+    return (flt.apply(visible_organizations(actor), search=search)
+            .options(selectinload(Organization.tenant)))
+
+
+@dataclass
+class TreeNode:
+    org: Organization
+    depth: int
+    matched: bool = True
+    children: list["TreeNode"] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        o = self.org
+        return {"id": o.id, "name": o.name, "slug": o.slug, "parentId": o.parent_id, "tenantId": o.tenant_id,
+                "tenantName": o.tenant.name if o.tenant else None, "depth": self.depth, "treePath": o.tree_path,
+                "isActive": o.is_active, "children": [c.as_dict() for c in self.children]}
+
+
+def node_of(org: Organization) -> TreeNode:
+    return TreeNode(org, max(len(path_ids(org.tree_path)) - 1, 0))
+
+
+def organization_tree(actor: Actor, flt: OrgFilter) -> list[TreeNode]:
+    """Roots (sorted by tenant, then name) with nested children sorted by name.
+
+    With a search, ids or status filter the tree keeps the matches plus their visible
+    ancestors, so every match is shown in its place (ancestors have ``matched=False``).
+    """
+    everything = list(db.session.scalars(
+        OrgFilter(tenant_id=flt.tenant_id).apply(visible_organizations(actor))
+        .options(selectinload(Organization.tenant))))
+    by_id = {str(o.id): o for o in everything}
+    filtered = flt.search or flt.ids is not None or flt.status != "all"
+    if filtered:
+        matches = {str(o.id) for o in db.session.scalars(flt.apply(visible_organizations(actor)))}
+        keep = set(matches)
+        for oid in matches:
+            keep.update(p for p in path_ids(by_id[oid].tree_path) if p in by_id)
+    else:
+        matches = keep = set(by_id)
+    nodes = {oid: TreeNode(by_id[oid], max(len(path_ids(by_id[oid].tree_path)) - 1, 0), oid in matches)
+             for oid in keep}
+    roots: list[TreeNode] = []
+    for oid, node in nodes.items():
+        parent = nodes.get(str(node.org.parent_id)) if node.org.parent_id else None
+        (parent.children if parent else roots).append(node)
+
+    def order(items: list[TreeNode]) -> None:
+        items.sort(key=lambda n: (n.org.name.lower(), str(n.org.id)))
+        for n in items:
+            order(n.children)
+
+    order(roots)
+    roots.sort(key=lambda n: ((n.org.tenant.name.lower() if n.org.tenant else ""), n.org.name.lower()))
+    return roots
+
+
+def flatten(roots: list[TreeNode], level: int = 0) -> list[tuple[TreeNode, int]]:
+    """Depth-first ``(node, display level)`` pairs for an indented list."""
+    out = []
+    for n in roots:
+        out.append((n, level))
+        out.extend(flatten(n.children, level + 1))
+    return out
+
+
+# --- organizations: writes -------------------------------------------------------------
+
+def _resolve_tenant(actor: Actor, requested, parent: Organization | None) -> uuid.UUID:
+    """The tenant of a new organization: the actor's own, or (super admins) the one
+    named, or else the parent's."""
+    wanted = parse_uuid(requested, "tenantId")
+    own = _own_tenant_id(actor)
+    if actor.is_super_admin:
+        tenant_id = wanted or (parent.tenant_id if parent else own)
+    else:
+        if wanted is not None and wanted != own:
+            raise NotFound("Tenant not found")
+        tenant_id = own
+    if tenant_id is None:
+        raise _invalid("tenantId", "is required")
+    tenant = db.session.get(Tenant, tenant_id)
+    if tenant is None or tenant.deleted_at is not None:
+        raise NotFound("Tenant not found")
+    return tenant_id
+
+
+def _parent(actor: Actor, parent_id, tenant_id=None) -> Organization | None:
+    key = parse_uuid(parent_id, "parentId")
+    if key is None:
+        return None
+    parent = db.session.scalars(visible_organizations(actor).where(Organization.id == key)).first()
+    if parent is None or (tenant_id is not None and parent.tenant_id != tenant_id):
+        raise _invalid("parentId", "must be an organization of the same tenant", "Parent organization not found")
+    return parent
+
+
+def _slug_taken(tenant_id, slug: str, exclude_id=None) -> Organization | None:
+    # Soft-deleted organizations keep their slug (the unique constraint still sees them).
+    stmt = sa.select(Organization).where(Organization.tenant_id == tenant_id, Organization.slug == slug)
+    if exclude_id is not None:
+        stmt = stmt.where(Organization.id != exclude_id)
+    return db.session.scalars(stmt).first()
+
+
+def _check_slug_free(tenant_id, slug: str, exclude_id=None) -> None:
+    taken = _slug_taken(tenant_id, slug, exclude_id)
+    if taken is not None:
+        why = " by a deleted organization" if taken.deleted_at is not None else ""
+        raise Conflict(f"The slug '{slug}' is already used{why} in this tenant",
+                       details=[{"path": ["slug"], "message": "is already used in this tenant"}])
+
+
+def _generated_slug(tenant_id, name: str, exclude_id=None) -> str:
+    base = slugify(name)
+    slug, n = base, 2
+    while _slug_taken(tenant_id, slug, exclude_id) is not None:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _check_path_length(path: str) -> None:
+    if len(path) > TREE_PATH_MAX:
+        raise BadRequest("The organization tree would be too deep")
+
+
+@atomic
+def create_organization(actor: Actor, *, name, slug=None, parent_id=None, tenant_id=None,
+                        is_active=True) -> Organization:
+    """A node of a tenant's tree. An empty slug is generated from the name (made unique);
+    an explicit slug already used in the tenant is a 409."""
+    name = clean_name(name)
+    parent = _parent(actor, parent_id)
+    tenant = _resolve_tenant(actor, tenant_id, parent)
+    if parent is not None and parent.tenant_id != tenant:
+        raise _invalid("parentId", "must be an organization of the same tenant", "Parent organization not found")
+    if parent is None and actor.grants.organizations is not None:
+        raise Forbidden("Your access is limited to some organizations: choose one of them as the parent")
+    if slug in (None, "") or (isinstance(slug, str) and not slug.strip()):
+        slug = _generated_slug(tenant, name)
+    else:
+        slug = clean_slug(slug)
+        _check_slug_free(tenant, slug)
+    active = True if is_active in (None, UNSET) else parse_bool(is_active, "isActive")
+    if parent is not None:
+        _check_path_length(f"{parent.tree_path}/{uuid.uuid4()}")
+    org = accounts.create_organization(Scope(tenant), name, slug, parent)
+    org.is_active = active
+    db.session.flush()
+    audit.record(actor, action="create", kind="organization", resource_id=org.id, tenant_id=tenant,
+                 organization_id=org.id, after=org_snapshot(org), label=f"Create organization {name}")
+    db.session.commit()
+    return org
+
+
+def _move(org: Organization, parent: Organization | None) -> int:
+    """Put ``org`` under ``parent`` (None = root), rewriting the subtree's paths.
+    Refuses cycles. Returns how many descendants were rewritten."""
+    if parent is not None:
+        if parent.id == org.id:
+            raise _invalid("parentId", "cannot be the organization itself",
+                           "An organization cannot be its own parent")
+        if parent.tree_path.startswith(org.tree_path + "/"):
+            raise _invalid("parentId", "cannot be one of the organization's descendants",
+                           "An organization cannot be moved under its own descendant")
+    old = org.tree_path
+    new = f"{parent.tree_path}/{org.id}" if parent is not None else str(org.id)
+    org.parent_id = parent.id if parent is not None else None
+    if new == old:
+        return 0
+    # Every descendant, deleted ones included, so the paths stay right if one is restored.
+    subtree = list(db.session.scalars(sa.select(Organization).where(
+        Organization.tenant_id == org.tenant_id, Organization.tree_path.startswith(old + "/", autoescape=True))))
+    for d in subtree:
+        d.tree_path = new + d.tree_path[len(old):]
+        _check_path_length(d.tree_path)
+    _check_path_length(new)
+    org.tree_path = new
+    return len(subtree)
+
+
+@atomic
+def update_organization(actor: Actor, organization_id, *, name=UNSET, slug=UNSET, parent_id=UNSET,
+                        is_active=UNSET) -> Organization:
+    """Rename, change slug, activate/deactivate or re-parent (``parent_id=None`` = root)."""
+    org = get_organization(actor, organization_id)
+    before = org_snapshot(org)
+    if name is not UNSET:
+        org.name = clean_name(name)
+    if slug is not UNSET:
+        if slug in (None, "") or (isinstance(slug, str) and not slug.strip()):
+            new_slug = org.slug
+        else:
+            new_slug = clean_slug(slug)
+            _check_slug_free(org.tenant_id, new_slug, exclude_id=org.id)
+        org.slug = new_slug
+    if is_active is not UNSET:
+        org.is_active = parse_bool(is_active, "isActive")
+    if parent_id is not UNSET:
+        parent = _parent(actor, parent_id, org.tenant_id)
+        _move(org, parent)
+        if not path_visible(actor, org.tree_path):
+            raise Forbidden("Your access is limited to some organizations: "
+                            "the organization would move out of them")
+    db.session.flush()
+    audit.record(actor, action="edit", kind="organization", resource_id=org.id, tenant_id=org.tenant_id,
+                 organization_id=org.id, before=before, after=org_snapshot(org),
+                 label=f"Edit organization {org.name}")
+    db.session.commit()
+    return org
+
+
+@atomic
+def delete_organization(actor: Actor, organization_id) -> None:
+    """Soft delete; refused while the organization has live children."""
+    org = get_organization(actor, organization_id)
+    children = db.session.scalar(sa.select(sa.func.count(Organization.id)).where(
+        Organization.parent_id == org.id, Organization.deleted_at.is_(None)))
+    if children:
+        raise BadRequest("Organization cannot be deleted while it has child organizations; "
+                         "move or delete them first")
+    before = org_snapshot(org)
+    org.soft_delete()
+    audit.record(actor, action="delete", kind="organization", resource_id=org.id, tenant_id=org.tenant_id,
+                 organization_id=org.id, before=before, after=org_snapshot(org),
+                 label=f"Delete organization {org.name}")
+    db.session.commit()
+
+
+# --- organization switcher ---------------------------------------------------------------
+
+def organization_switcher(actor: Actor, *, tenant_id=None, can_manage: bool = False) -> dict:
+    """The menu of organizations the actor may switch to in its tenant (super admins may
+    ask for another): granted organizations and their descendants are selectable, their
+    ancestors are shown (not selectable) so the tree keeps its shape."""
+    own = _own_tenant_id(actor)
+    wanted = parse_uuid(tenant_id, "tenantId")
+    if wanted is not None and wanted != own and not actor.is_super_admin:
+        raise NotFound("Tenant not found")
+    active_tenant = wanted or own
+    orgs = list(db.session.scalars(sa.select(Organization).where(
+        Organization.tenant_id == active_tenant, Organization.deleted_at.is_(None))
+        .order_by(Organization.name))) if active_tenant else []
+    by_id = {str(o.id): o for o in orgs}
+    selectable = {oid for oid, o in by_id.items() if path_visible(actor, o.tree_path)}
+    shown = set(selectable)
+    for oid in selectable:
+        shown.update(p for p in path_ids(by_id[oid].tree_path) if p in by_id)
+    nodes = {oid: {"id": by_id[oid].id, "name": by_id[oid].name,
+                   "depth": max(len(path_ids(by_id[oid].tree_path)) - 1, 0),
+                   "selectable": oid in selectable, "children": []} for oid in shown}
+    roots = []
+    for o in orgs:  # already by name, so children come out sorted too
+        oid = str(o.id)
+        if oid not in nodes:
+            continue
+        parent = nodes.get(str(o.parent_id)) if o.parent_id else None
+        (parent["children"] if parent else roots).append(nodes[oid])
+    home = getattr(actor.principal, "organization_id", None)
+    selected = home if home is not None and str(home) in selectable else None
+    tenants = visible_tenants_list(actor)
+    return {"items": roots, "selectedId": selected, "canManage": can_manage,
+            "canViewAllOrganizations": actor.grants.organizations is None,
+            "tenantId": active_tenant,
+            "tenants": [{"id": t.id, "name": t.name, "isActive": t.is_active} for t in tenants],
+            "isSuperAdmin": actor.is_super_admin}
+
+
+def organization_options(actor: Actor, tenant_id=None) -> list[tuple[Organization, int]]:
+    """Visible organizations in tree order, for parent pickers."""
+    return [(n.org, lvl) for n, lvl in flatten(organization_tree(actor, OrgFilter(tenant_id=tenant_id)))]
