@@ -7,10 +7,14 @@ import sqlalchemy as sa
 
 from models import AuthSession, Organization, Scope, Tenant, User, UserAcl, db, utcnow
 from services import auth
-from services.errors import Conflict, ValidationFailed
+from services.acl import bump_acl_version
+from services.errors import Conflict, NotFound, ValidationFailed
 
 
 def profile_of(user: User) -> dict:
+    """The signed-in user's own record; an API key has none (404, as in the seed)."""
+    if getattr(user, "is_api_key", False):
+        raise NotFound("User not found")
     return {
         "id": user.id, "email": user.email, "name": user.name, "roles": [r.name for r in user.roles],
         "tenantId": user.tenant_id, "tenantName": user.tenant.name,
@@ -65,6 +69,7 @@ def create_organization(scope: Scope, name: str, slug: str, parent: Organization
     """A node of the tenant's tree; ``tree_path`` is the parent's path plus this id."""
     org = scope.add(Organization(id=uuid.uuid4(), name=name, slug=slug, parent_id=parent.id if parent else None))
     org.tree_path = f"{parent.tree_path}/{org.id}" if parent else str(org.id)
+    bump_acl_version(scope.tenant_id)  # organization grants cover subtrees: this one may join one
     db.session.flush()
     return org
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from models import Organization, Scope, Tenant, db
 from services import accounts, audit
-from services.acl import Actor
+from services.acl import Actor, bump_acl_version
 from services.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 
 NAME_MAX = 200
@@ -571,6 +571,7 @@ def update_organization(actor: Actor, organization_id, *, name=UNSET, slug=UNSET
     audit.record(actor, action="edit", kind="organization", resource_id=org.id, tenant_id=org.tenant_id,
                  organization_id=org.id, before=before, after=org_snapshot(org),
                  label=f"Edit organization {org.name}")
+    bump_acl_version(org.tenant_id)  # a move changes which subtrees organization grants cover
     db.session.commit()
     return org
 
@@ -589,6 +590,7 @@ def delete_organization(actor: Actor, organization_id) -> None:
     audit.record(actor, action="delete", kind="organization", resource_id=org.id, tenant_id=org.tenant_id,
                  organization_id=org.id, before=before, after=org_snapshot(org),
                  label=f"Delete organization {org.name}")
+    bump_acl_version(org.tenant_id)
     db.session.commit()
 
 

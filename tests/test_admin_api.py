@@ -186,3 +186,47 @@ class TestScreens:
         frag = client.get("/auth/users?search=staff", headers={"HX-Request": "true", "HX-Target": "users-table"})
         html = frag.get_data(as_text=True)
         assert html.lstrip().startswith('<table id="users-table"') and "boss@acme.test" not in html
+
+
+def test_warehouse_staff_api_key_reads_logistics_but_not_roles(app, client, tenant):
+    """Acceptance: a key with role 'Warehouse staff' holds the logistics grants (shipments
+    list lands with the logistics module) and is refused on /api/auth/roles."""
+    from services import api_keys
+    with app.app_context():
+        staff_role = roles_svc.seed_default_roles(tenant)[roles_svc.WAREHOUSE_STAFF]
+        db.session.commit()
+        _, secret = api_keys.create_key(SYSTEM, name="Scanner 7", description=None, role_ids=[staff_role.id],
+                                        tenant_id=tenant)
+    h = bearer(secret)
+    r = client.get("/api/auth/roles", headers=h)
+    assert r.status_code == 403 and r.get_json()["requiredFeatures"] == ["auth.roles.list"]
+    check = client.post("/api/auth/feature-check", headers=h,
+                        json={"features": ["lcs.shipments.view", "lcs.lists.manage", "auth.roles.list"]}).get_json()
+    assert check["granted"] == ["lcs.shipments.view", "lcs.lists.manage"]
+    assert client.get("/api/auth/profile", headers=h).status_code == 404  # a key is not a user
+
+
+def test_organization_grant_covers_new_child_at_once(app, client, tenant):
+    """Organization grants cover the subtree, including organizations created later."""
+    from models import Scope
+    from services import accounts
+    with app.app_context():
+        hq = accounts.create_organization(Scope(tenant), "HQ", "hq")
+        db.session.commit()
+        hq_id = hq.id
+        lead = roles_svc.create_role(SYSTEM, "Lead", tenant_id=tenant)
+        roles_svc.update_role_acl(SYSTEM, lead.id, features=["auth.users.list"], is_super_admin=False,
+                                  organizations=[str(hq.id)])
+        users_svc.create_user(SYSTEM, email="lead@acme.test", password=PASSWORD, role_ids=[lead.id],
+                              tenant_id=tenant, organization_id=hq.id)
+    h = bearer(api_token(client, "lead@acme.test"))
+    assert client.get("/api/auth/users", headers=h).get_json()["total"] == 1  # warms the grant cache
+    with app.app_context():
+        dc = accounts.create_organization(Scope(tenant), "DC", "dc", parent=db.session.get(type(hq), hq_id))
+        db.session.commit()
+        users_svc.create_user(SYSTEM, email="dc@acme.test", password=PASSWORD, tenant_id=tenant, organization_id=dc.id)
+        other = accounts.create_organization(Scope(tenant), "Elsewhere", "elsewhere")
+        db.session.commit()
+        users_svc.create_user(SYSTEM, email="far@acme.test", password=PASSWORD, tenant_id=tenant, organization_id=other.id)
+    emails = {u["email"] for u in client.get("/api/auth/users", headers=h).get_json()["items"]}
+    assert emails == {"lead@acme.test", "dc@acme.test"}

@@ -99,6 +99,7 @@ def profile():
 @documented(body=ProfileForm, summary="Update current profile")
 def update_profile():
     """Updates name, email or password; changing email or password needs currentPassword."""
+    accounts.profile_of(current_user)  # 404 for API keys, before anything is read
     form = ProfileForm()
     try:
         validate(form)
