@@ -97,15 +97,8 @@ def parse_expires_at(value, path: str = "expiresAt") -> datetime | None:
     if not isinstance(value, str):
         raise ValidationFailed(f"{path} must be an ISO-8601 timestamp or null",
                                details=[{"path": [path], "message": "must be an ISO-8601 timestamp or null"}])
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationFailed(f"{path} must be an ISO-8601 timestamp",
-                               details=[{"path": [path], "message": "must be an ISO-8601 timestamp"}]) from None
-    return _aware(parsed).astimezone(timezone.utc)
+    from services.audit_query import parse_timestamp
+    return parse_timestamp(value, path)
 
 
 def _uuid_or_400(value, path: str) -> uuid.UUID | None:

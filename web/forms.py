@@ -51,6 +51,8 @@ def request_data() -> dict:
         return data
     out: dict = {}
     for key in request.form:
+        if key == "csrf_token":
+            continue
         values = request.form.getlist(key)
         out[key] = values if len(values) > 1 or key.endswith("[]") else values[0]
     return {k.removesuffix("[]"): v for k, v in out.items()}

@@ -14,7 +14,7 @@ from services import api_keys
 from services.errors import DomainError, Forbidden, ValidationFailed
 from services.roles import visible_roles
 from web.access import current_actor, requires
-from web.forms import field_errors, form_details
+from web.forms import as_list, field_errors, form_details, request_data
 from web.htmx import htmx_details, toast
 from web.negotiate import respond, response_mode
 from web.openapi import documented
@@ -66,15 +66,9 @@ def _screen(actor, body: dict, **extra) -> dict:
 
 
 def _read_body() -> dict:
-    """The request body as a dict: a JSON object, or form fields (``roles`` repeated)."""
-    if request.is_json:
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise ValidationFailed("Request body must be a JSON object")
-        return data
-    data = {k: request.form.get(k) for k in SCALAR_FIELDS if k in request.form}
-    roles = request.form.getlist("roles") + request.form.getlist("roles[]")
-    data["roles"] = [r for r in roles if r]
+    """The request body (web.forms.request_data) with ``roles`` always a list of ids."""
+    data = request_data()
+    data["roles"] = as_list(data.get("roles", []))
     return data
 
 

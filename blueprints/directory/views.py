@@ -19,7 +19,7 @@ from services import directory
 from services.directory import UNSET
 from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from web.access import current_actor, requires
-from web.forms import field_errors, form_details
+from web.forms import field_errors, form_details, request_data
 from web.htmx import toast, trigger_client_event
 from web.negotiate import respond, response_mode
 from web.openapi import documented
@@ -36,13 +36,8 @@ TENANTS_PAGE = "directory/tenants.html"
 # --- request input ------------------------------------------------------------------------
 
 def _payload() -> dict:
-    """The body as a dict: a JSON object or the form fields (400 for any other JSON)."""
-    if request.is_json:
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise ValidationFailed("Request body must be a JSON object")
-        return data
-    return {k: request.form.get(k) for k in request.form if k != "csrf_token"}
+    """The body as a dict (see web.forms.request_data); repeated form fields keep the last value."""
+    return {k: (v[-1] if isinstance(v, list) else v) for k, v in request_data().items()}
 
 
 def _checked(form_cls, payload: dict):
