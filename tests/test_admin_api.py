@@ -230,3 +230,20 @@ def test_organization_grant_covers_new_child_at_once(app, client, tenant):
         users_svc.create_user(SYSTEM, email="far@acme.test", password=PASSWORD, tenant_id=tenant, organization_id=other.id)
     emails = {u["email"] for u in client.get("/api/auth/users", headers=h).get_json()["items"]}
     assert emails == {"lead@acme.test", "dc@acme.test"}
+
+
+def test_limited_admin_cannot_grant_what_it_lacks(app, client, tenant):
+    """An ACL manager without auth.roles.manage cannot hand it out, nor a wider wildcard."""
+    with app.app_context():
+        mgr = roles_svc.create_role(SYSTEM, "ACL manager", tenant_id=tenant)
+        roles_svc.update_role_acl(SYSTEM, mgr.id, features=["auth.acl.manage", "auth.roles.list", "auth.users.*"],
+                                  is_super_admin=False, organizations=None)
+        users_svc.create_user(SYSTEM, email="mgr@acme.test", password=PASSWORD, role_ids=[mgr.id], tenant_id=tenant)
+        target = roles_svc.create_role(SYSTEM, "Target", tenant_id=tenant)
+        target_id = str(target.id)
+    h = bearer(api_token(client, "mgr@acme.test"))
+    r = client.put("/api/auth/roles/acl", headers=h, json={
+        "roleId": target_id, "features": ["auth.roles.manage", "auth.*", "auth.users.*", "auth.users.list"]})
+    assert r.get_json() == {"ok": True, "sanitized": True}
+    acl = client.get(f"/api/auth/roles/acl?roleId={target_id}", headers=h).get_json()
+    assert acl["features"] == ["auth.users.*", "auth.users.list"]
