@@ -7,10 +7,12 @@ from models.base import db, Base, TimestampMixin, SoftDeleteMixin, TenantOwnedMi
 from models.tenancy import Tenant, Organization
 from models.users import User, UserAcl, AuthSession, LoginAttempt
 from models.acl import Role, UserRole, RoleAcl, ApiKey, ApiKeyRole, AuditLog
+from models.toggles import FeatureToggle, FeatureToggleOverride, CacheVersion
 from models.scope import Scope
 
 __all__ = [
     "db", "Base", "TimestampMixin", "SoftDeleteMixin", "TenantOwnedMixin", "utcnow",
     "Tenant", "Organization", "User", "UserAcl", "AuthSession", "LoginAttempt", "Scope",
     "Role", "UserRole", "RoleAcl", "ApiKey", "ApiKeyRole", "AuditLog",
+    "FeatureToggle", "FeatureToggleOverride", "CacheVersion",
 ]
