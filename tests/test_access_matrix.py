@@ -2,6 +2,7 @@
 callers. Each endpoint needs a sample request below; a new route without one fails here."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pytest
@@ -21,6 +22,7 @@ class Sample:
     query: dict = field(default_factory=dict)
     json: dict | None = None
     record: bool = False  # targets a tenant-A record: another tenant's admin must get 404
+    path: dict = field(default_factory=dict)  # values for the rule's <converters>
 
 
 class World:
@@ -136,7 +138,8 @@ def test_every_protected_endpoint_has_a_sample(app):
 
 
 def _call(client, rule, method, sample, headers):
-    return client.open(rule.rule, method=method, query_string=sample.query, json=sample.json,
+    url = re.sub(r"<(?:[^:>]+:)?(\w+)>", lambda m: str(sample.path[m.group(1)]), rule.rule)
+    return client.open(url, method=method, query_string=sample.query, json=sample.json,
                        headers={"Accept": "application/json", **headers})
 
 
