@@ -7,7 +7,7 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from models import Organization, Scope, Tenant, User, db
-from services import accounts, roles, users
+from services import accounts, roles, toggles, users
 from services.acl import EVERYTHING, Actor
 
 DEFAULT_TENANT = "Default"
@@ -30,7 +30,8 @@ def register_cli(app: Flask) -> None:
     def init_command():
         """Create or upgrade the database schema (Alembic, to head)."""
         upgrade()
-        click.echo("Database is at the latest migration.")
+        created = toggles.ensure_builtin()
+        click.echo("Database is at the latest migration." + (f" Created {created} built-in toggles." if created else ""))
 
     @app.cli.command("create-admin")
     @click.argument("email")
@@ -50,6 +51,7 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Create the demo tenant with an admin and a warehouse user (idempotent)."""
+        toggles.ensure_builtin()
         tenant = tenant_named(DEMO_TENANT)
         scope = Scope(tenant.id)
         hq = db.session.scalars(scope.select(Organization).where(Organization.slug == "hq")).first()

@@ -13,6 +13,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.api_keys import bp as api_keys_bp
     from blueprints.audit_logs import bp as audit_logs_bp
     from blueprints.directory import bp as directory_bp
+    from blueprints.feature_toggles import bp as feature_toggles_bp
     from blueprints.auth import bp as auth_bp, pages_bp as auth_pages_bp
     from blueprints.dashboard import bp as dashboard_bp
 
@@ -25,6 +26,7 @@ def register_blueprints(app: Flask) -> None:
         (directory_bp, [("/api/directory", "api_directory"), ("/directory", "directory")]),
         (api_keys_bp, [("/api/api_keys", "api_api_keys"), ("/api_keys", "api_keys")]),
         (audit_logs_bp, [("/api/audit_logs", "api_audit_logs"), ("/audit_logs", "audit_logs")]),
+        (feature_toggles_bp, [("/api/feature_toggles", "api_feature_toggles"), ("/feature_toggles", "feature_toggles")]),
     ]
     for blueprint, prefixes in mounts:
         for prefix, name in prefixes:

@@ -78,6 +78,10 @@ class AuditLog(TenantOwnedMixin, TimestampMixin, db.Model):
     __tablename__ = "audit_logs"
     __table_args__ = (sa.Index("ix_audit_logs_resource", "resource_kind", "resource_id"),)
 
+    # Global records (toggle definitions) changed by the CLI have no tenant: only super
+    # admins, whose scope spans tenants, see those rows.
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("tenants.id"), index=True, nullable=True)
+
     action_type: Mapped[str] = mapped_column(sa.String(16))
     action_label: Mapped[str | None] = mapped_column(sa.String(200))
     resource_kind: Mapped[str] = mapped_column(sa.String(64))

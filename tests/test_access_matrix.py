@@ -75,6 +75,15 @@ class World:
             return str(api_keys.create_key(SYSTEM, name=f"Key {self.counter}", description=None, role_ids=[],
                                            tenant_id=self.a)[0].id)
 
+    def fresh_toggle(self, kind: str = "boolean", value=True) -> tuple[str, str]:
+        """A new global toggle: (id, identifier)."""
+        from services import toggles
+        with self.app.app_context():
+            self.counter += 1
+            t = toggles.create_toggle(SYSTEM, {"identifier": f"matrix.t{self.counter}", "name": "Matrix",
+                                               "type": kind, "defaultValue": value})
+            return str(t.id), t.identifier
+
     def exact_user(self, features) -> str:
         """A tenant-A user whose override holds exactly ``features``."""
         with self.app.app_context():
@@ -119,6 +128,19 @@ SAMPLES = {
     ("api_api_keys.create_key", "POST"): lambda w: Sample(json={"name": "Matrix key"}),
     ("api_api_keys.revoke_key", "DELETE"): lambda w: Sample(query={"id": w.fresh_key()}, record=True),
     ("api_audit_logs.list_actions", "GET"): lambda w: Sample(),
+    ("api_feature_toggles.check_boolean", "GET"): lambda w: Sample(query={"identifier": w.fresh_toggle()[1]}),
+    ("api_feature_toggles.check_string", "GET"): lambda w: Sample(query={"identifier": w.fresh_toggle("string", "a")[1]}),
+    ("api_feature_toggles.check_number", "GET"): lambda w: Sample(query={"identifier": w.fresh_toggle("number", 2)[1]}),
+    ("api_feature_toggles.check_json", "GET"): lambda w: Sample(query={"identifier": w.fresh_toggle("json", {"a": 1})[1]}),
+    ("api_feature_toggles.global_list", "GET"): lambda w: Sample(),
+    ("api_feature_toggles.create_global", "POST"): lambda w: Sample(json={
+        "identifier": f"made.t{w.fresh_role()[:8]}", "name": "Made", "type": "boolean", "defaultValue": False}),
+    ("api_feature_toggles.update_global", "PUT"): lambda w: Sample(json={"id": w.fresh_toggle()[0], "name": "Renamed"}),
+    ("api_feature_toggles.delete_global", "DELETE"): lambda w: Sample(query={"id": w.fresh_toggle()[0]}),
+    ("api_feature_toggles.global_detail", "GET"): lambda w: Sample(path={"toggle_id": w.fresh_toggle()[0]}),
+    ("api_feature_toggles.global_override", "GET"): lambda w: Sample(path={"toggle_id": w.fresh_toggle()[0]}),
+    ("api_feature_toggles.overrides", "GET"): lambda w: Sample(),
+    ("api_feature_toggles.set_override", "PUT"): lambda w: Sample(json={"toggleId": w.fresh_toggle()[0], "isOverride": True}),
 }
 
 

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_login import current_user
 
 from models.base import iso_utc
+from services import toggles
 from services.acl import grant_matches
 from web.access import registry
 
@@ -17,8 +19,15 @@ def _known_grant(grant: str, modules) -> bool:
     return grant == "*" or any(grant == m["id"] + ".*" or any(f.id == grant for f in m["features"]) for m in modules)
 
 
+def toggle(identifier: str, default=None):
+    """``{{ toggle("lcs.scan.sound", true) }}``: the toggle's value for the signed-in tenant."""
+    if not getattr(current_user, "is_authenticated", False):
+        return default
+    return toggles.value_for(identifier, current_user.tenant_id, default)
+
+
 def init_templating(app: Flask) -> None:
-    app.jinja_env.globals.update(nav_items=registry.nav_for)
+    app.jinja_env.globals.update(nav_items=registry.nav_for, toggle=toggle)
     app.jinja_env.filters["isotime"] = iso_utc
     app.jinja_env.tests["wildcard_covers"] = _wildcard_covers
     app.jinja_env.tests["known_grant"] = _known_grant

@@ -22,6 +22,18 @@
       if (last) setTimeout(function () { last.remove(); }, 8000);
     }
   });
+  // Scan feedback (HX-Trigger "wharf:scan" {ok: true|false}); the lcs.scan.sound toggle
+  // decides, per tenant, whether the handheld beeps.
+  var sounds = {};
+  function play(name) {
+    if (document.body.dataset.scanSound !== "on") return;
+    var audio = sounds[name] || (sounds[name] = new Audio(document.body.dataset.sounds + name + ".wav"));
+    audio.currentTime = 0;
+    audio.play().catch(function () { /* autoplay blocked until the first tap: stay silent */ });
+  }
+  document.body.addEventListener("wharf:scan", function (evt) {
+    play(evt.detail && evt.detail.ok === false ? "scan-error" : "scan-ok");
+  });
   // Network failure (server down, Wi-Fi gap on the floor): say so instead of doing nothing.
   document.body.addEventListener("htmx:sendError", function () {
     showToast("Cannot reach Wharf — check the connection and try again.", "error");

@@ -1,0 +1,303 @@
+"""Feature toggles: global definitions, per-tenant overrides and the one resolver
+(override → default) that the API, templates and Wharf's own code all use."""
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from models import FeatureToggle, FeatureToggleOverride, Scope, Tenant, db
+from services import audit, cache_versions
+from services.acl import Actor
+from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
+
+TYPES = ("boolean", "string", "number", "json")
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_.-]*$")
+CACHE = "feature_toggles"
+
+# Toggles Wharf's own screens read (created by `flask init` and `seed-demo`).
+BUILTIN = [
+    {"identifier": "lcs.scan.sound", "name": "Scan sounds", "category": "Scanning", "type": "boolean",
+     "defaultValue": True, "description": "Play a sound on every scan (success and error tones)."},
+    {"identifier": "lcs.scan.confirm_quantity", "name": "Confirm quantities by a second scan", "category": "Scanning",
+     "type": "boolean", "defaultValue": False,
+     "description": "A line with a quantity above 1 needs a second scan of the same item to confirm."},
+    {"identifier": "lcs.lists.bulk_actions", "name": "Bulk actions on lists", "category": "Lists", "type": "boolean",
+     "defaultValue": True, "description": "Show select-all and bulk actions on shipment and handling lists."},
+]
+
+
+def _invalid(path: str, message: str) -> ValidationFailed:
+    return ValidationFailed(f"{path} {message}", details=[{"path": [path], "message": message}])
+
+
+def coerce_value(kind: str, value, path: str = "defaultValue", *, from_form: bool = False):
+    """Check ``value`` against the toggle type (form input arrives as text and is parsed)."""
+    if from_form and isinstance(value, str):
+        text = value.strip()
+        try:
+            if kind == "boolean":
+                value = {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}[text.lower()]
+            elif kind == "number":
+                value = json.loads(text)
+            elif kind == "json":
+                value = json.loads(text)
+        except (KeyError, ValueError):
+            raise _invalid(path, f"must be a valid {kind} value") from None
+    if kind == "boolean" and not isinstance(value, bool):
+        raise _invalid(path, "must be true or false")
+    if kind == "string" and not isinstance(value, str):
+        raise _invalid(path, "must be a string")
+    if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float)) or
+                             (isinstance(value, float) and not math.isfinite(value))):
+        raise _invalid(path, "must be a finite number")
+    if kind == "json" and value is None:
+        raise _invalid(path, "must be a JSON value")
+    return value
+
+
+def serialize(t: FeatureToggle) -> dict:
+    return {"id": t.id, "identifier": t.identifier, "name": t.name, "description": t.description,
+            "category": t.category, "type": t.type, "defaultValue": t.default_value,
+            "createdAt": t.created_at, "updatedAt": t.updated_at}
+
+
+def snapshot(t: FeatureToggle) -> dict:
+    return {k: v for k, v in serialize(t).items() if k not in ("createdAt", "updatedAt")} | {"deletedAt": t.deleted_at}
+
+
+def live_toggles() -> sa.Select:
+    return sa.select(FeatureToggle).where(FeatureToggle.deleted_at.is_(None))
+
+
+def get_toggle(toggle_id) -> FeatureToggle:
+    try:
+        key = uuid.UUID(str(toggle_id))
+    except ValueError:
+        raise NotFound("Feature toggle not found") from None
+    toggle = db.session.scalars(live_toggles().where(FeatureToggle.id == key)).first()
+    if toggle is None:
+        raise NotFound("Feature toggle not found")
+    return toggle
+
+
+def _text(data: dict, key: str, limit: int, required: bool = False) -> str | None:
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise _invalid(key, "is required")
+        return None
+    if not isinstance(value, str) or len(value.strip()) > limit:
+        raise _invalid(key, f"must be text of at most {limit} characters")
+    return value.strip()
+
+
+def create_toggle(actor: Actor, data: dict, *, from_form: bool = False) -> FeatureToggle:
+    identifier = _text(data, "identifier", 120, required=True)
+    if not IDENTIFIER.match(identifier):
+        raise _invalid("identifier", "must match ^[a-z][a-z0-9_.-]*$")
+    kind = data.get("type") or "boolean"
+    if kind not in TYPES:
+        raise _invalid("type", "must be one of boolean, string, number, json")
+    if db.session.scalar(sa.select(FeatureToggle.id).where(FeatureToggle.identifier == identifier)):
+        raise Conflict("Identifier already exists (deleted toggles keep theirs reserved)")
+    default = data.get("defaultValue")
+    if default is None and kind == "boolean":
+        default = False
+    toggle = FeatureToggle(identifier=identifier, name=_text(data, "name", 200, required=True),
+                           description=_text(data, "description", 1000), category=_text(data, "category", 120),
+                           type=kind, default_value=coerce_value(kind, default, from_form=from_form))
+    db.session.add(toggle)
+    db.session.flush()
+    audit.record(actor, action="create", kind="feature_toggle", resource_id=toggle.id, tenant_id=_audit_tenant(actor),
+                 after=snapshot(toggle), label=f"Create toggle {identifier}")
+    cache_versions.bump(CACHE)
+    db.session.commit()
+    return toggle
+
+
+def update_toggle(actor: Actor, toggle_id, data: dict, *, from_form: bool = False) -> FeatureToggle:
+    toggle = get_toggle(toggle_id)
+    if "identifier" in data and data["identifier"] not in (None, toggle.identifier):
+        raise BadRequest("identifier cannot be changed", details=[{"path": ["identifier"], "message": "is immutable"}])
+    if "type" in data and data["type"] not in (None, toggle.type):
+        raise BadRequest("type cannot be changed", details=[{"path": ["type"], "message": "is immutable"}])
+    before = snapshot(toggle)
+    if "name" in data:
+        toggle.name = _text(data, "name", 200, required=True)
+    if "description" in data:
+        toggle.description = _text(data, "description", 1000)
+    if "category" in data:
+        toggle.category = _text(data, "category", 120)
+    if "defaultValue" in data:
+        toggle.default_value = coerce_value(toggle.type, data["defaultValue"], from_form=from_form)
+    db.session.flush()
+    audit.record(actor, action="edit", kind="feature_toggle", resource_id=toggle.id, tenant_id=_audit_tenant(actor),
+                 before=before, after=snapshot(toggle), label=f"Edit toggle {toggle.identifier}")
+    cache_versions.bump(CACHE)
+    db.session.commit()
+    return toggle
+
+
+def delete_toggle(actor: Actor, toggle_id) -> FeatureToggle:
+    """Soft delete: overrides stop applying, the identifier stays reserved."""
+    toggle = get_toggle(toggle_id)
+    before = snapshot(toggle)
+    toggle.soft_delete()
+    audit.record(actor, action="delete", kind="feature_toggle", resource_id=toggle.id, tenant_id=_audit_tenant(actor),
+                 before=before, after=snapshot(toggle), label=f"Delete toggle {toggle.identifier}")
+    cache_versions.bump(CACHE)
+    db.session.commit()
+    return toggle
+
+
+def _audit_tenant(actor: Actor):
+    return getattr(actor.principal, "tenant_id", None)
+
+
+# --- overrides --------------------------------------------------------------------------
+
+def override_of(toggle: FeatureToggle, tenant_id) -> FeatureToggleOverride | None:
+    return db.session.scalars(Scope(tenant_id).select(FeatureToggleOverride).where(
+        FeatureToggleOverride.toggle_id == toggle.id)).first()
+
+
+def override_state(toggle: FeatureToggle, override: FeatureToggleOverride | None) -> str:
+    if override is None:
+        return "inherit"
+    if toggle.type == "boolean":
+        return "enabled" if override.value else "disabled"
+    return "override"
+
+
+def override_row(toggle: FeatureToggle, override: FeatureToggleOverride | None, tenant: Tenant) -> dict:
+    return {"id": override.id if override else None, "toggleId": toggle.id, "overrideState": override_state(toggle, override),
+            "identifier": toggle.identifier, "name": toggle.name, "category": toggle.category, "type": toggle.type,
+            "defaultState": bool(toggle.default_value) if toggle.type == "boolean" else None,
+            "defaultValue": toggle.default_value, "overrideValue": override.value if override else None,
+            "isOverride": override is not None, "tenantId": tenant.id, "tenantName": tenant.name}
+
+
+def overrides_by_toggle(tenant_id) -> dict:
+    """The tenant's overrides keyed by toggle id (one query for a whole list)."""
+    return {o.toggle_id: o for o in db.session.scalars(Scope(tenant_id).select(FeatureToggleOverride))}
+
+
+def set_override(actor: Actor, toggle_id, *, is_override: bool, value=None, tenant_id=None,
+                 from_form: bool = False) -> FeatureToggleOverride | None:
+    """Override the toggle for the tenant, or (``is_override`` false) return it to inherit."""
+    toggle = get_toggle(toggle_id)
+    tenant = actor.tenant_for_new(tenant_id)
+    if db.session.get(Tenant, tenant) is None:
+        raise NotFound("Tenant not found")
+    current = override_of(toggle, tenant)
+    before = {"overrideState": override_state(toggle, current), "value": current.value if current else None}
+    if not is_override:
+        if current is not None:
+            db.session.delete(current)
+        current = None
+    else:
+        if value is None and toggle.type == "boolean":
+            value = True  # the seed's body is just {toggleId, isOverride}: an override enables
+        value = coerce_value(toggle.type, value, "overrideValue", from_form=from_form)
+        if current is None:
+            current = FeatureToggleOverride(tenant_id=tenant, toggle_id=toggle.id)
+            db.session.add(current)
+        current.value = value
+    db.session.flush()
+    after = {"overrideState": override_state(toggle, current), "value": current.value if current else None}
+    audit.record(actor, action="edit", kind="feature_toggle_override", resource_id=toggle.id, tenant_id=tenant,
+                 before=before, after=after, label=f"Override {toggle.identifier}: {after['overrideState']}")
+    cache_versions.bump(CACHE)
+    db.session.commit()
+    return current
+
+
+# --- the resolver -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Resolution:
+    toggle_id: uuid.UUID
+    identifier: str
+    type: str
+    value: object
+    source: str  # "override" | "default"
+
+
+class _Cache:
+    def __init__(self):
+        self.version = None
+        self.entries: dict = {}
+        self.lock = threading.Lock()
+
+    def get(self, key, version):
+        with self.lock:
+            if self.version != version:
+                self.version, self.entries = version, {}
+            return self.entries.get(key)
+
+    def put(self, key, version, value):
+        with self.lock:
+            if self.version == version:
+                self.entries[key] = value
+
+
+_cache = _Cache()
+_MISSING = object()
+
+
+def resolve(identifier: str, tenant_id) -> Resolution | None:
+    """Override for the tenant → default → None (unknown or deleted). Cached per
+    (identifier, tenant) until any toggle or override changes anywhere."""
+    version = cache_versions.current(CACHE)
+    key = (identifier, str(tenant_id))
+    hit = _cache.get(key, version)
+    if hit is not None:
+        return None if hit is _MISSING else hit
+    toggle = db.session.scalars(live_toggles().where(FeatureToggle.identifier == identifier)).first()
+    if toggle is None:
+        _cache.put(key, version, _MISSING)
+        return None
+    override = override_of(toggle, tenant_id) if tenant_id else None
+    found = Resolution(toggle.id, toggle.identifier, toggle.type,
+                       override.value if override else toggle.default_value, "override" if override else "default")
+    _cache.put(key, version, found)
+    return found
+
+
+def check(identifier: str | None, tenant_id, expected_type: str) -> Resolution:
+    """The check endpoints: 400 without identifier or on a type mismatch, 404 when unknown."""
+    if not identifier:
+        raise _invalid("identifier", "is required")
+    found = resolve(identifier, tenant_id)
+    if found is None:
+        raise NotFound(f"Feature toggle '{identifier}' not found")
+    if found.type != expected_type:
+        raise BadRequest(f"Feature toggle '{identifier}' is of type {found.type}, not {expected_type}")
+    return found
+
+
+def value_for(identifier: str, tenant_id, default=None):
+    """For code and templates: the resolved value, or ``default`` when the toggle is unknown."""
+    found = resolve(identifier, tenant_id)
+    return default if found is None else found.value
+
+
+def ensure_builtin() -> int:
+    """Create Wharf's own toggles when missing (also if soft-deleted: the identifier is taken)."""
+    created = 0
+    for spec in BUILTIN:
+        if db.session.scalar(sa.select(FeatureToggle.id).where(FeatureToggle.identifier == spec["identifier"])) is None:
+            db.session.add(FeatureToggle(identifier=spec["identifier"], name=spec["name"], category=spec["category"],
+                                         description=spec["description"], type=spec["type"],
+                                         default_value=spec["defaultValue"]))
+            created += 1
+    if created:
+        cache_versions.bump(CACHE)
+    db.session.commit()
+    return created
