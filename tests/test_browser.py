@@ -258,3 +258,42 @@ def test_acl_editor_removal_is_enforced_on_next_request(app, browser, live_serve
     finally:
         admin_ctx.close()
         clerk_ctx.close()
+
+
+def test_flip_boolean_override_is_answered_by_check_at_once(app, browser, live_server, tenant):
+    """One click on the override page flips the toggle; the check endpoint agrees immediately."""
+    from services import roles, toggles, users
+    from services.acl import EVERYTHING, Actor
+    from models import db
+
+    system = Actor(None, EVERYTHING)
+    with app.app_context():
+        admin_role = roles.seed_default_roles(tenant)[roles.ADMINISTRATOR]
+        db.session.commit()
+        users.create_user(system, email="boss@acme.test", password=PASSWORD, role_ids=[admin_role.id], tenant_id=tenant)
+        toggle_id = str(toggles.create_toggle(system, {"identifier": "lcs.scan.sound", "name": "Scan sounds",
+                                                       "type": "boolean", "defaultValue": True}).id)
+        db.session.remove()
+    ctx, page = _new_page(browser)
+    try:
+        open_and_sign_in(page, live_server, "boss@acme.test")
+        check = f"{live_server}/api/feature_toggles/check/boolean?identifier=lcs.scan.sound"
+
+        def enabled():
+            return page.evaluate("url => fetch(url, {headers: {Accept: 'application/json'}}).then(r => r.json())", check)
+
+        assert enabled()["enabled"] is True
+        page.goto(live_server + "/feature_toggles/overrides")
+        page.evaluate("window.__marker = 1")
+        row = page.locator(f"#override-{toggle_id}")
+        row.get_by_role("switch").click()
+        expect(page.locator(f"#override-{toggle_id}")).to_have_attribute("data-state", "disabled")
+        expect(page.locator(f"#override-{toggle_id}").get_by_role("switch")).to_have_text("Off")
+        assert page.evaluate("window.__marker") == 1
+        answer = enabled()
+        assert answer["enabled"] is False and answer["source"] == "override"
+        page.locator(f"#override-{toggle_id}").get_by_role("button", name="Inherit").click()
+        expect(page.locator(f"#override-{toggle_id}")).to_have_attribute("data-state", "inherit")
+        assert enabled()["source"] == "default"
+    finally:
+        ctx.close()

@@ -86,3 +86,27 @@ def test_acl_change_in_one_worker_is_enforced_by_the_other(app, two_workers):
     # And back: granting again is seen by both at once.
     _http("PUT", f"{b}/api/auth/roles/acl", {"roleId": role_id, "features": ["auth.users.*"]}, token=root_token)
     assert _http("GET", f"{a}/api/auth/users", token=clerk_token)[0] == 200
+
+
+def test_toggle_override_in_one_worker_is_seen_by_the_other(app, two_workers):
+    system = Actor(None, EVERYTHING)
+    from services import toggles
+    with app.app_context():
+        t = accounts.create_tenant("Toggled")
+        db.session.commit()
+        admin_role = roles.seed_default_roles(t.id)[roles.ADMINISTRATOR]
+        db.session.commit()
+        users.create_user(system, email="boss@t.test", password=PASSWORD, role_ids=[admin_role.id], tenant_id=t.id)
+        toggle_id = str(toggles.create_toggle(system, {"identifier": "lcs.scan.sound", "name": "Sound",
+                                                       "type": "boolean", "defaultValue": True}).id)
+    a, b = two_workers
+    token = _http("POST", f"{a}/api/auth/login", {"email": "boss@t.test", "password": PASSWORD})[1]["token"]
+    check = "/api/feature_toggles/check/boolean?identifier=lcs.scan.sound"
+    assert _http("GET", b + check, token=token)[1]["enabled"] is True  # B caches the resolution
+    status, _ = _http("PUT", f"{a}/api/feature_toggles/overrides",
+                      {"toggleId": toggle_id, "isOverride": True, "overrideValue": False}, token=token)
+    assert status == 200
+    answer = _http("GET", b + check, token=token)[1]
+    assert answer["enabled"] is False and answer["source"] == "override"
+    _http("PUT", f"{b}/api/feature_toggles/overrides", {"toggleId": toggle_id, "isOverride": False}, token=token)
+    assert _http("GET", a + check, token=token)[1] == {**answer, "enabled": True, "source": "default"}

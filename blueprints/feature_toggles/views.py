@@ -167,10 +167,10 @@ def update_global():
             raise
         t = toggles.get_toggle(toggle_id)
         return respond(None, template="feature_toggles/edit.html", block="edit_form", status=422,
-                       context={"toggle": {**toggles.serialize(t), **{k: v for k, v in data.items() if k != "id"}},
+                       context={"item": {**toggles.serialize(t), **{k: v for k, v in data.items() if k != "id"}},
                                 "error": e.message, "raw": data.get("defaultValue")})
     resp = respond({"id": toggle.id}, template="feature_toggles/edit.html", block="edit_form",
-                   context={"toggle": toggles.serialize(toggle), "saved": True})
+                   context={"item": toggles.serialize(toggle), "saved": True})
     return toast(resp, f"Toggle {toggle.identifier} saved")
 
 
@@ -193,7 +193,7 @@ def global_detail(toggle_id):
     toggle = toggles.serialize(toggles.get_toggle(toggle_id))
     can_manage = current_actor().is_super_admin and current_actor().grants.allows(["feature_toggles.global.manage"])
     return respond(toggle, template="feature_toggles/edit.html", block="edit_form",
-                   context={"toggle": toggle, "can_manage": can_manage})
+                   context={"item": toggle, "can_manage": can_manage})
 
 
 @bp.get("/global/<uuid:toggle_id>/override")
