@@ -16,8 +16,9 @@ ADMINISTRATOR = "Administrator"
 WAREHOUSE_STAFF = "Warehouse staff"
 DEFAULT_ROLES = {
     ADMINISTRATOR: ["*"],  # everything in the tenant, never super admin
-    WAREHOUSE_STAFF: ["lcs.shipments.view", "lcs.lists.view", "lcs.lists.manage", "lcs.parcels.view",
-                      "lcs.parcels.manage", "lcs.locations.view", "lcs.methods.view", "cnt.barcodes.view"],
+    # read on logistics, write on handling (lists and parcels) — spec/logistics.md "Features"
+    WAREHOUSE_STAFF: ["lcs.shipments.read", "lcs.handling.read", "lcs.handling.write", "lcs.locations.read",
+                      "lcs.methods.read", "lcs.products.read"],
 }
 
 

@@ -53,7 +53,7 @@ def test_union_of_roles_and_organizations(tenant_setup):
     t, _, clerk, picker, hq = tenant_setup
     u = _user(t, "both@t.test", [clerk.id, picker.id])
     g = compute_grants(u)
-    assert g.allows(["auth.users.list"]) and g.allows(["lcs.lists.manage"]) and not g.allows(["auth.roles.list"])
+    assert g.allows(["auth.users.list"]) and g.allows(["lcs.lists.view"]) and not g.allows(["auth.roles.list"])
     assert g.organizations is None  # Clerk has every organization
     only_picker = compute_grants(_user(t, "p@t.test", [picker.id]))
     assert only_picker.organizations == frozenset({hq.id})

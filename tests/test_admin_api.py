@@ -55,7 +55,7 @@ def test_role_acl_round_trip_and_conflict(client, tenant_admin):
     h = bearer(api_token(client, tenant_admin))
     rid = _role_id(client, h, "Warehouse staff")
     acl = client.get(f"/api/auth/roles/acl?roleId={rid}", headers=h).get_json()
-    assert acl["isSuperAdmin"] is False and acl["organizations"] is None and "lcs.lists.manage" in acl["features"]
+    assert acl["isSuperAdmin"] is False and acl["organizations"] is None and "lcs.handling.write" in acl["features"]
     r = client.put("/api/auth/roles/acl", headers=h, json={
         "roleId": rid, "features": ["lcs.*"], "organizations": None, "updatedAt": acl["updatedAt"]})
     assert r.get_json() == {"ok": True, "sanitized": False}
@@ -127,7 +127,7 @@ def test_users_crud_filters_and_override(client, tenant_admin):
     assert client.get(f"/api/auth/users/acl?userId={uid}", headers=h).get_json()["hasCustomAcl"] is True
     picker = bearer(api_token(client, "picker@acme.test"))
     granted = client.post("/api/auth/feature-check", headers=picker,
-                          json={"features": ["auth.users.list", "lcs.lists.manage"]}).get_json()["granted"]
+                          json={"features": ["auth.users.list", "lcs.handling.write"]}).get_json()["granted"]
     assert granted == ["auth.users.list"]  # the override replaced the role's grants
     client.put("/api/auth/users/acl", headers=h, json={"userId": uid, "features": []})
     assert client.get(f"/api/auth/users/acl?userId={uid}", headers=h).get_json()["hasCustomAcl"] is False
@@ -201,8 +201,8 @@ def test_warehouse_staff_api_key_reads_logistics_but_not_roles(app, client, tena
     r = client.get("/api/auth/roles", headers=h)
     assert r.status_code == 403 and r.get_json()["requiredFeatures"] == ["auth.roles.list"]
     check = client.post("/api/auth/feature-check", headers=h,
-                        json={"features": ["lcs.shipments.view", "lcs.lists.manage", "auth.roles.list"]}).get_json()
-    assert check["granted"] == ["lcs.shipments.view", "lcs.lists.manage"]
+                        json={"features": ["lcs.shipments.read", "lcs.handling.write", "auth.roles.list"]}).get_json()
+    assert check["granted"] == ["lcs.shipments.read", "lcs.handling.write"]
     assert client.get("/api/auth/profile", headers=h).status_code == 404  # a key is not a user
 
 
