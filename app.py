@@ -9,7 +9,7 @@ import logging
 import os
 import secrets
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 from flask import Flask, request
@@ -86,6 +86,11 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         WTF_CSRF_TIME_LIMIT=None,  # tie the token to the session, not to the hour
         WTF_CSRF_HEADERS=["X-CSRFToken", "X-CSRF-Token"],
         MAX_CONTENT_LENGTH=int(env.get("WHARF_MAX_UPLOAD_BYTES", 16 * 1024 * 1024)),
+        # Attachments: the upload route alone accepts bodies up to ATTACHMENTS_MAX_BYTES (413 beyond).
+        ATTACHMENTS_ROOT=env.get("WHARF_ATTACHMENTS_ROOT") or None,  # default: instance/attachments
+        ATTACHMENTS_MAX_BYTES=int(env.get("WHARF_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)),
+        ATTACHMENTS_MAX_IMAGE_PIXELS=int(env.get("WHARF_MAX_IMAGE_PIXELS", 50_000_000)),
+        PLANS_DEFAULT_QUOTA_MB=int(env.get("WHARF_DEFAULT_QUOTA_MB", 1024)),
         PROXY_COUNT=int(env.get("WHARF_PROXY_COUNT", 0)),
     )
     app.config["PERMANENT_SESSION_LIFETIME"] = app.config["SESSION_LIFETIME_SECONDS"]

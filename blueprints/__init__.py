@@ -11,11 +11,14 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     from blueprints.api_docs import bp as api_docs_bp
     from blueprints.api_keys import bp as api_keys_bp
+    from blueprints.attachments import bp as attachments_bp
     from blueprints.audit_logs import bp as audit_logs_bp
     from blueprints.directory import bp as directory_bp
     from blueprints.feature_toggles import bp as feature_toggles_bp
+    from blueprints.lcs import bp as lcs_bp
     from blueprints.auth import bp as auth_bp, pages_bp as auth_pages_bp
     from blueprints.dashboard import bp as dashboard_bp
+    from blueprints.plans import bp as plans_bp
 
     mounts = [
         # (blueprint, [(url_prefix, registration name), ...])
@@ -26,7 +29,11 @@ def register_blueprints(app: Flask) -> None:
         (directory_bp, [("/api/directory", "api_directory"), ("/directory", "directory")]),
         (api_keys_bp, [("/api/api_keys", "api_api_keys"), ("/api_keys", "api_keys")]),
         (audit_logs_bp, [("/api/audit_logs", "api_audit_logs"), ("/audit_logs", "audit_logs")]),
+        (attachments_bp, [("/api/attachments", "api_attachments"), ("/attachments", "attachments")]),
+        (plans_bp, [("/api/v1/plans", "api_plans"), ("/plans", "plans")]),
         (feature_toggles_bp, [("/api/feature_toggles", "api_feature_toggles"), ("/feature_toggles", "feature_toggles")]),
+        # Afosto modules (family B) keep their seed paths and are also reachable under /api.
+        (lcs_bp, [("/api/lcs", "api_lcs"), ("/lcs", "lcs")]),
     ]
     for blueprint, prefixes in mounts:
         for prefix, name in prefixes:

@@ -8,6 +8,9 @@ from models.tenancy import Tenant, Organization
 from models.users import User, UserAcl, AuthSession, LoginAttempt
 from models.acl import Role, UserRole, RoleAcl, ApiKey, ApiKeyRole, AuditLog
 from models.toggles import FeatureToggle, FeatureToggleOverride, CacheVersion
+from models.attachments import Attachment, AttachmentPartition, AttachmentTag, StoragePlan, UserPlan
+from models.logistics import (Counter, Location, Position, Method, Product, ProductBarcode, Shipment, ShipmentItem,
+                              HandlingList, ListShipment, ScanEvent, Parcel)
 from models.scope import Scope
 
 __all__ = [
@@ -15,4 +18,7 @@ __all__ = [
     "Tenant", "Organization", "User", "UserAcl", "AuthSession", "LoginAttempt", "Scope",
     "Role", "UserRole", "RoleAcl", "ApiKey", "ApiKeyRole", "AuditLog",
     "FeatureToggle", "FeatureToggleOverride", "CacheVersion",
+    "Attachment", "AttachmentPartition", "AttachmentTag", "StoragePlan", "UserPlan",
+    "Counter", "Location", "Position", "Method", "Product", "ProductBarcode", "Shipment", "ShipmentItem",
+    "HandlingList", "ListShipment", "ScanEvent", "Parcel",
 ]

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import db, TimestampMixin, SoftDeleteMixin, TenantOwnedMixin, utcnow
 from models.tenancy import Tenant, Organization
+
+if TYPE_CHECKING:
+    from models.acl import Role
 
 
 class User(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
@@ -25,7 +29,7 @@ class User(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
 
     tenant: Mapped[Tenant] = relationship()
     organization: Mapped[Organization | None] = relationship()
-    roles: Mapped[list["Role"]] = relationship(secondary="user_roles", viewonly=True, order_by="Role.name")
+    roles: Mapped[list[Role]] = relationship(secondary="user_roles", viewonly=True, order_by="Role.name")
     acl: Mapped[UserAcl | None] = relationship(
         primaryjoin="and_(UserAcl.user_id == User.id, UserAcl.tenant_id == User.tenant_id)",
         viewonly=True, uselist=False,

@@ -17,8 +17,9 @@ WAREHOUSE_STAFF = "Warehouse staff"
 DEFAULT_ROLES = {
     ADMINISTRATOR: ["*"],  # everything in the tenant, never super admin
     # read on logistics, write on handling (lists and parcels) — spec/logistics.md "Features"
+    # plus attachments: staff photograph damage and proof of delivery on shipments and parcels.
     WAREHOUSE_STAFF: ["lcs.shipments.read", "lcs.handling.read", "lcs.handling.write", "lcs.locations.read",
-                      "lcs.methods.read", "lcs.products.read"],
+                      "lcs.methods.read", "lcs.products.read", "attachments.view", "attachments.manage"],
 }
 
 

@@ -85,6 +85,17 @@ class Factory:
             return u.id
 
 
+    def member(self, tenant_id, email, role_name, *, password=PASSWORD, name=""):
+        """A user holding one of the tenant's seeded roles ("Administrator", "Warehouse staff")."""
+        from services import roles, users
+        from services.acl import EVERYTHING, Actor
+        with self.app.app_context():
+            role = roles.seed_default_roles(tenant_id)[role_name]
+            db.session.commit()
+            return users.create_user(Actor(None, EVERYTHING), email=email, password=password, name=name,
+                                     role_ids=[role.id], tenant_id=tenant_id).id
+
+
 @pytest.fixture()
 def make(app):
     return Factory(app)

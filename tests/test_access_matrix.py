@@ -3,6 +3,7 @@ callers. Each endpoint needs a sample request below; a new route without one fai
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 
 import pytest
@@ -23,6 +24,7 @@ class Sample:
     json: dict | None = None
     record: bool = False  # targets a tenant-A record: another tenant's admin must get 404
     path: dict = field(default_factory=dict)  # values for the rule's <converters>
+    data: dict | None = None  # form / multipart body (e.g. a file upload)
 
 
 class World:
@@ -84,6 +86,93 @@ class World:
                                                "type": kind, "defaultValue": value})
             return str(t.id), t.identifier
 
+    def fresh_attachment(self) -> str:
+        """A small text file on a tenant-A shipment record."""
+        import io
+        import tempfile
+        from services import attachments
+        with self.app.app_context():
+            self.app.config.setdefault("ATTACHMENTS_ROOT", None)
+            if not self.app.config["ATTACHMENTS_ROOT"]:
+                self.app.config["ATTACHMENTS_ROOT"] = tempfile.mkdtemp(prefix="wharf-matrix-files-")
+            self.counter += 1
+            return str(attachments.store(SYSTEM, attachments.Upload("note.txt", io.BytesIO(b"matrix")),
+                                         entity_id="lcs:shipment", record_id=f"r{self.counter}", tenant_id=self.a).id)
+
+    def fresh_partition(self) -> str:
+        from services import attachments
+        with self.app.app_context():
+            self.counter += 1
+            return str(attachments.create_partition(SYSTEM, {"code": f"matrix{self.counter}", "title": "Matrix"},
+                                                    tenant_id=self.a).id)
+
+    def fresh_plan(self) -> str:
+        from services import plans
+        with self.app.app_context():
+            self.counter += 1
+            return str(plans.create_plan(SYSTEM, {"name": f"Plan {self.counter}", "quota": 10}, tenant_id=self.a).id)
+
+    def upload_body(self) -> dict:
+        import io
+        self.fresh_attachment()  # also points ATTACHMENTS_ROOT at a scratch directory
+        return {"entityId": "lcs:shipment", "recordId": "r1", "file": (io.BytesIO(b"upload"), "matrix.txt")}
+
+    def floor_shipment(self, quantity: int = 2) -> str:
+        from services.logistics import shipments
+        with self.app.app_context():
+            return str(shipments.create_shipment(SYSTEM, {"tenant_id": str(self.a), "items": [
+                {"sku": "MX-1", "quantity": quantity, "description": "Matrix unit"}]}).id)
+
+    def floor_list(self) -> tuple[str, list[str]]:
+        """A new list over a new shipment: (list id, unit ids)."""
+        from services.logistics import lists
+        sid = self.floor_shipment()
+        with self.app.app_context():
+            hl = lists.create_list(SYSTEM, {"shipments": [{"id": sid}]})
+            units = [str(u["ids"][0]) for u in lists.grouped(hl)] + [str(i) for g in lists.grouped(hl) for i in g["ids"][1:]]
+            return str(hl.id), units
+
+    def floor_units(self, shipment_id: str) -> list[str]:
+        from models import ShipmentItem
+        import sqlalchemy as sa
+        with self.app.app_context():
+            return [str(i) for i in db.session.scalars(sa.select(ShipmentItem.id).where(
+                ShipmentItem.shipment_id == uuid.UUID(shipment_id)))]
+
+    def floor_parcel(self, packed: bool = False, in_transit: bool = False) -> tuple[str, str]:
+        """(parcel id, shipment id): a parcel of a new shipment, optionally packed / shipped."""
+        from services.logistics import parcels
+        sid = self.floor_shipment()
+        items = self.floor_units(sid) if packed or in_transit else []
+        with self.app.app_context():
+            pid = str(parcels.create_parcel(SYSTEM, {"shipment_id": sid, "weight": 500, "item_ids": items}).id)
+            if in_transit:
+                parcels.mark_transit(SYSTEM, pid)
+            return pid, sid
+
+    def ref_location(self) -> str:
+        """A tenant-A location with position A1 holding SKU S1 (logistics reference data)."""
+        from services.logistics import reference
+        with self.app.app_context():
+            self.counter += 1
+            loc = reference.create_location(SYSTEM, {"name": f"Loc {self.counter}"}, tenant_id=self.a)
+            reference.reorder_positions(SYSTEM, loc.id, ["A1"])
+            reference.set_skus(SYSTEM, loc.id, [{"sku": "S1", "position": "A1"}])
+            return str(loc.id)
+
+    def ref_method(self) -> str:
+        from services.logistics import reference
+        with self.app.app_context():
+            self.counter += 1
+            return str(reference.create_method(SYSTEM, {"carrier_code": "mx", "name": f"Method {self.counter}"},
+                                               tenant_id=self.a).id)
+
+    def ref_product(self) -> str:
+        from services.logistics import reference
+        with self.app.app_context():
+            self.counter += 1
+            return str(reference.create_product(SYSTEM, {"sku": f"MX-P{self.counter}"}, tenant_id=self.a).id)
+
     def exact_user(self, features) -> str:
         """A tenant-A user whose override holds exactly ``features``."""
         with self.app.app_context():
@@ -140,7 +229,97 @@ SAMPLES = {
     ("api_feature_toggles.global_detail", "GET"): lambda w: Sample(path={"toggle_id": w.fresh_toggle()[0]}),
     ("api_feature_toggles.global_override", "GET"): lambda w: Sample(path={"toggle_id": w.fresh_toggle()[0]}),
     ("api_feature_toggles.overrides", "GET"): lambda w: Sample(),
+    ("api_lcs.shipments", "GET"): lambda w: Sample(),
+    ("api_lcs.create_shipment", "POST"): lambda w: Sample(json={"items": [{"sku": "NEW-1", "quantity": 1}]}),
+    ("api_lcs.shipment", "GET"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, record=True),
+    ("api_lcs.update_shipment", "PUT"): lambda w: Sample(path={"shipment_id": w.floor_shipment()},
+                                                         json={"order_id": "ORD-1"}, record=True),
+    ("api_lcs.cancel_shipment", "DELETE"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, record=True),
+    ("api_lcs.items_missing", "PUT"): lambda w: (lambda sid: Sample(path={"shipment_id": sid}, json=[
+        {"id": w.floor_units(sid)[0], "is_missing": True}], record=True))(w.floor_shipment()),
+    ("api_lcs.items_backorders", "PUT"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, json=[], record=True),
+    ("api_lcs.items_overage", "PUT"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, json=[], record=True),
+    ("api_lcs.pack_station", "GET"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, record=True),
+    ("api_lcs.lists", "GET"): lambda w: Sample(),
+    ("api_lcs.create_list", "POST"): lambda w: Sample(json={"shipments": [{"id": w.floor_shipment()}]}, record=True),
+    ("api_lcs.search_lists", "POST"): lambda w: Sample(json={"constraints": []}),
+    ("api_lcs.handling_list", "GET"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, record=True),
+    ("api_lcs.cancel_list", "DELETE"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, record=True),
+    ("api_lcs.update_list_items", "PUT"): lambda w: (lambda l: Sample(path={"list_id": l[0]},
+                                                                      json=[{"id": l[1][0], "is_handled": True}], record=True))(w.floor_list()),
+    ("api_lcs.list_state", "PUT"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, json={"is_on_hold": True}, record=True),
+    ("api_lcs.station", "GET"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, record=True),
+    ("api_lcs.scan", "POST"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, json={"code": "MX-1"}, record=True),
+    ("api_lcs.parcels", "GET"): lambda w: Sample(),
+    ("api_lcs.create_parcel", "POST"): lambda w: Sample(json={"shipment_id": w.floor_shipment(), "weight": 100}, record=True),
+    ("api_lcs.parcel", "GET"): lambda w: Sample(path={"parcel_id": w.floor_parcel()[0]}, record=True),
+    ("api_lcs.update_parcel", "PUT"): lambda w: Sample(path={"parcel_id": w.floor_parcel()[0]}, json={"weight": 900}, record=True),
+    ("api_lcs.delete_parcel", "DELETE"): lambda w: Sample(path={"parcel_id": w.floor_parcel()[0]}, record=True),
+    ("api_lcs.attach_items", "POST"): lambda w: Sample(path={"parcel_id": w.floor_parcel()[0]}, json={"ids": []}, record=True),
+    ("api_lcs.detach_items", "DELETE"): lambda w: Sample(path={"parcel_id": w.floor_parcel()[0]}, json={"ids": []}, record=True),
+    ("api_lcs.parcel_transit", "PUT"): lambda w: Sample(path={"parcel_id": w.floor_parcel(packed=True)[0]}, record=True),
+    ("api_lcs.parcel_finished", "PUT"): lambda w: Sample(path={"parcel_id": w.floor_parcel(in_transit=True)[0]}, record=True),
+    # search and bulk (blueprints/lcs/search.py): another tenant's ids match nothing (200/204, not 404)
+    ("api_lcs.search_shipments", "POST"): lambda w: Sample(json={"constraints": []}),
+    ("api_lcs.search_parcels", "POST"): lambda w: Sample(json={"constraints": []}),
+    ("api_lcs.search_shipment_items", "POST"): lambda w: Sample(json={"constraints": [
+        {"key": "shipment_ids", "operator": "in", "value": [w.floor_shipment()]}]}),
+    ("api_lcs.search_list_items", "POST"): lambda w: Sample(json={"constraints": [
+        {"key": "list_ids", "operator": "in", "value": [w.floor_list()[0]]}]}),
+    ("api_lcs.search_parcel_items", "POST"): lambda w: Sample(json={"constraints": [
+        {"key": "parcel_ids", "operator": "in", "values": [w.floor_parcel(packed=True)[0]]}]}),
+    ("api_lcs.bulk_items", "PUT"): lambda w: Sample(json={"command": "set_parameters", "parameters": {"is_finished": True},
+                                                          "constraints": [{"key": "ids", "operator": "in",
+                                                                           "value": w.floor_units(w.floor_shipment())}]}),
     ("api_feature_toggles.set_override", "PUT"): lambda w: Sample(json={"toggleId": w.fresh_toggle()[0], "isOverride": True}),
+    ("api_attachments.list_for_record", "GET"): lambda w: Sample(query={"entityId": "lcs:shipment", "recordId": "r1"}),
+    ("api_attachments.upload", "POST"): lambda w: Sample(data=w.upload_body()),
+    ("api_attachments.delete", "DELETE"): lambda w: Sample(query={"id": w.fresh_attachment()}, record=True),
+    ("api_attachments.transfer", "POST"): lambda w: Sample(json={
+        "entityId": "lcs:shipment", "attachmentIds": [w.fresh_attachment()], "toRecordId": "r2"}, record=True),
+    ("api_attachments.library", "GET"): lambda w: Sample(),
+    ("api_attachments.library_item", "GET"): lambda w: Sample(path={"attachment_id": w.fresh_attachment()}, record=True),
+    ("api_attachments.update_library_item", "PATCH"): lambda w: Sample(
+        path={"attachment_id": w.fresh_attachment()}, json={"tags": ["matrix"]}, record=True),
+    ("api_attachments.delete_library_item", "DELETE"): lambda w: Sample(path={"attachment_id": w.fresh_attachment()}, record=True),
+    ("api_attachments.partitions", "GET"): lambda w: Sample(),
+    ("api_attachments.create_partition", "POST"): lambda w: Sample(json={"code": f"made{w.fresh_role()[:8]}", "title": "Made"}),
+    ("api_attachments.update_partition", "PUT"): lambda w: Sample(json={"id": w.fresh_partition(), "title": "Renamed"}, record=True),
+    ("api_attachments.delete_partition", "DELETE"): lambda w: Sample(query={"id": w.fresh_partition()}, record=True),
+    ("api_plans.plans", "GET"): lambda w: Sample(),
+    ("api_plans.create_plan", "POST"): lambda w: Sample(json={"name": f"Made {w.fresh_role()}", "quota": 5}),
+    ("api_plans.plan", "GET"): lambda w: Sample(path={"plan_id": w.fresh_plan()}, record=True),
+    ("api_plans.update_plan", "PUT"): lambda w: Sample(path={"plan_id": w.fresh_plan()}, json={"quota": 20}, record=True),
+    ("api_plans.delete_plan", "DELETE"): lambda w: Sample(path={"plan_id": w.fresh_plan()}, record=True),
+    ("api_plans.usage", "GET"): lambda w: Sample(query={"userId": w.fresh_user()}, record=True),
+    ("api_plans.assign", "PUT"): lambda w: Sample(json={"userId": w.fresh_user(), "planId": w.fresh_plan()}, record=True),
+    # logistics reference data (blueprints/lcs/locations.py, methods.py, products.py)
+    ("api_lcs.locations", "GET"): lambda w: Sample(),
+    ("api_lcs.create_location", "POST"): lambda w: Sample(json={"name": "Made"}),
+    ("api_lcs.location", "GET"): lambda w: Sample(path={"location_id": w.ref_location()}, record=True),
+    ("api_lcs.update_location", "PUT"): lambda w: Sample(path={"location_id": w.ref_location()}, json={"name": "Renamed"}, record=True),
+    ("api_lcs.delete_location", "DELETE"): lambda w: Sample(path={"location_id": w.ref_location()}, record=True),
+    ("api_lcs.positions", "GET"): lambda w: Sample(path={"location_id": w.ref_location()}, record=True),
+    ("api_lcs.reorder_positions", "PUT"): lambda w: Sample(path={"location_id": w.ref_location()}, json=["B1", "A1"], record=True),
+    ("api_lcs.delete_positions", "DELETE"): lambda w: Sample(path={"location_id": w.ref_location()}, json=["A1"], record=True),
+    ("api_lcs.position", "GET"): lambda w: Sample(path={"location_id": w.ref_location(), "code": "A1"}, record=True),
+    ("api_lcs.search_positions", "POST"): lambda w: Sample(path={"location_id": w.ref_location()}, json=["S1"], record=True),
+    ("api_lcs.skus", "GET"): lambda w: Sample(path={"location_id": w.ref_location()}, record=True),
+    ("api_lcs.update_skus", "PUT"): lambda w: Sample(path={"location_id": w.ref_location()},
+                                                     json=[{"sku": "S2", "position": "A1"}], record=True),
+    ("api_lcs.search_locations", "POST"): lambda w: Sample(json={"constraints": [{"key": "is_disabled", "values": ["false"]}]}),
+    ("api_lcs.methods", "GET"): lambda w: Sample(query={"country_code": "NL"}),
+    ("api_lcs.create_method", "POST"): lambda w: Sample(json={"carrier_code": "mx", "name": "Made"}),
+    ("api_lcs.method", "GET"): lambda w: Sample(path={"method_id": w.ref_method()}, record=True),
+    ("api_lcs.update_method", "PUT"): lambda w: Sample(path={"method_id": w.ref_method()}, json={"priority": 1}, record=True),
+    ("api_lcs.delete_method", "DELETE"): lambda w: Sample(path={"method_id": w.ref_method()}, record=True),
+    ("api_lcs.search_methods", "POST"): lambda w: Sample(json={"constraints": []}),
+    ("api_lcs.products", "GET"): lambda w: Sample(query={"search": "MX"}),
+    ("api_lcs.create_product", "POST"): lambda w: Sample(json={"sku": f"NEW-{uuid.uuid4().hex[:8]}"}),
+    ("api_lcs.product", "GET"): lambda w: Sample(path={"product_id": w.ref_product()}, record=True),
+    ("api_lcs.update_product", "PUT"): lambda w: Sample(path={"product_id": w.ref_product()}, json={"weight": 5}, record=True),
+    ("api_lcs.delete_product", "DELETE"): lambda w: Sample(path={"product_id": w.ref_product()}, record=True),
+    ("api_lcs.import_products", "POST"): lambda w: Sample(json=[{"sku": f"IMP-{uuid.uuid4().hex[:8]}", "weight": 1}]),
 }
 
 
@@ -161,7 +340,7 @@ def test_every_protected_endpoint_has_a_sample(app):
 
 def _call(client, rule, method, sample, headers):
     url = re.sub(r"<(?:[^:>]+:)?(\w+)>", lambda m: str(sample.path[m.group(1)]), rule.rule)
-    return client.open(url, method=method, query_string=sample.query, json=sample.json,
+    return client.open(url, method=method, query_string=sample.query, json=sample.json, data=sample.data,
                        headers={"Accept": "application/json", **headers})
 
 

@@ -11,13 +11,9 @@ SYSTEM = Actor(None, EVERYTHING)
 
 
 @pytest.fixture()
-def tenant_admin(app, tenant):
+def tenant_admin(make, tenant):
     """A tenant administrator (the seeded 'Administrator' role: '*' but not super admin)."""
-    with app.app_context():
-        role = roles_svc.seed_default_roles(tenant)[roles_svc.ADMINISTRATOR]
-        db.session.commit()
-        users_svc.create_user(SYSTEM, email="boss@acme.test", password=PASSWORD, name="Tess Admin",
-                              role_ids=[role.id], tenant_id=tenant)
+    make.member(tenant, "boss@acme.test", roles_svc.ADMINISTRATOR, name="Tess Admin")
     return "boss@acme.test"
 
 

@@ -13,11 +13,8 @@ G = "/api/feature_toggles/global"
 
 
 @pytest.fixture()
-def tenant_admin(app, tenant):
-    with app.app_context():
-        role = roles_svc.seed_default_roles(tenant)[roles_svc.ADMINISTRATOR]
-        db.session.commit()
-        users_svc.create_user(SYSTEM, email="boss@acme.test", password=PASSWORD, role_ids=[role.id], tenant_id=tenant)
+def tenant_admin(make, tenant):
+    make.member(tenant, "boss@acme.test", roles_svc.ADMINISTRATOR)
     return "boss@acme.test"
 
 
@@ -119,10 +116,7 @@ def test_check_endpoints(client, root, boss):
 def test_overrides_per_tenant_and_isolation(app, client, root, boss, make):
     tid = _create(client, root, identifier="lcs.scan.sound", defaultValue=True)
     other = make.tenant("Globex")
-    with app.app_context():
-        role = roles_svc.seed_default_roles(other)[roles_svc.ADMINISTRATOR]
-        db.session.commit()
-        users_svc.create_user(SYSTEM, email="boss@globex.test", password=PASSWORD, role_ids=[role.id], tenant_id=other)
+    make.member(other, "boss@globex.test", roles_svc.ADMINISTRATOR)
     globex = bearer(api_token(client, "boss@globex.test"))
     r = client.put("/api/feature_toggles/overrides", json={"toggleId": tid, "isOverride": True, "overrideValue": False},
                    headers=boss)

@@ -43,7 +43,7 @@ def envelope(status: int, message: str, details: list[dict] | None = None, extra
     if wire_family() == "B":
         errors: dict[str, list[str]] = {}
         for d in details:
-            key = "required" if d.get("kind") == "required" else "invalid value"
+            key = d.get("kind") or "invalid value"  # "required", "invalid value", "blocked by rule"
             errors.setdefault(key, []).append(".".join(str(p) for p in d.get("path", [])))
         return {"code": status, "message": message, "reference": request_id(), "errors": errors}
     body = {"error": message}

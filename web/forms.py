@@ -69,3 +69,15 @@ def as_bool(value) -> bool:
     if isinstance(value, list):
         value = value[-1] if value else None
     return value is True or str(value).lower() in ("1", "true", "on", "yes")
+
+
+def request_json(kind: type = dict):
+    """A JSON body that must be ``kind`` (dict or list): malformed or other shapes → 400."""
+    from flask import request
+
+    data = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(data, kind):
+        shape = "object" if kind is dict else "array"
+        raise ValidationFailed(f"Request body must be a JSON {shape}",
+                               details=[{"path": ["body"], "message": f"must be a JSON {shape}", "kind": "invalid value"}])
+    return data

@@ -26,8 +26,14 @@ def toggle(identifier: str, default=None):
     return toggles.value_for(identifier, current_user.tenant_id, default)
 
 
+def granted(*features: str) -> bool:
+    """``{% if granted("attachments.view") %}``: does the signed-in caller hold these features?"""
+    from web.access import current_actor
+    return bool(getattr(current_user, "is_authenticated", False)) and current_actor().grants.allows(features)
+
+
 def init_templating(app: Flask) -> None:
-    app.jinja_env.globals.update(nav_items=registry.nav_for, toggle=toggle)
+    app.jinja_env.globals.update(nav_items=registry.nav_for, toggle=toggle, granted=granted)
     app.jinja_env.filters["isotime"] = iso_utc
     app.jinja_env.tests["wildcard_covers"] = _wildcard_covers
     app.jinja_env.tests["known_grant"] = _known_grant

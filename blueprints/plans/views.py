@@ -1,0 +1,168 @@
+"""Storage plan routes (seed 004 ``/api/v1/plans`` and ``/api/v1/plans/{planId}``), plus each
+user's usage and plan assignment. JSON for API clients; the plan page and the usage bar
+(``plans/usage.html``, loaded into the user edit page) for people.
+
+HTML flow: every plan change re-renders the plan list (a moved default flag changes two
+rows); refusals re-render it with the message next to the form (422).
+"""
+from __future__ import annotations
+
+from flask import request
+
+from blueprints.plans import bp
+from blueprints.plans.forms import AssignmentForm, PlanForm
+from models import StoragePlan, db
+from services import plans as plans_svc
+from services import users as users_svc
+from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from web.access import current_actor, requires
+from web.forms import field_errors, request_data
+from web.htmx import toast, trigger_client_event
+from web.negotiate import respond, response_mode
+from web.openapi import documented
+from web.pagination import paginate_a
+
+PAGE = "plans/plans.html"
+USAGE = "plans/usage.html"
+CHANGED = "plans-changed"
+FORM_ERRORS = (ValidationFailed, BadRequest, Conflict, NotFound)
+SORT_FIELDS = {"name": StoragePlan.name, "quota": StoragePlan.quota_mb, "createdAt": StoragePlan.created_at}
+
+
+def _payload() -> dict:
+    """The body; repeated form fields (a hidden "false" before a checkbox) keep the last value."""
+    return {k: (v[-1] if isinstance(v, list) else v) for k, v in request_data().items()}
+
+
+def _tenant(actor):
+    return actor.tenant_for_new(request.args.get("tenantId"))
+
+
+def _list_body(actor) -> dict:
+    tenant = _tenant(actor)
+    plans_svc.ensure_default(tenant)
+    body, _ = paginate_a(plans_svc.plans_select(tenant), serialize=plans_svc.plan_row, sort_fields=SORT_FIELDS,
+                         default_sort="name", search_columns=[StoragePlan.name])
+    return body
+
+
+def _context(actor, body: dict | None = None, **extra) -> dict:
+    body = body if body is not None else _list_body(actor)
+    counts = {p["id"]: plans_svc.users_count(db.session.get(StoragePlan, p["id"])) for p in body["items"]}
+    return {"data": body, "counts": counts, "can_manage": actor.grants.allows(["plans.manage"]),
+            "search": request.args.get("search", ""), "values": {}, "errors": {}, "error": None, **extra}
+
+
+def _failure(e, block: str, context: dict):
+    if response_mode() == "json":
+        raise e
+    return respond(None, template=PAGE, block=block, status=422,
+                   context={**context, "error": e.message, "errors": field_errors(e.details)})
+
+
+@bp.get("")
+@requires("plans.view")
+def plans():
+    """List storage plans
+
+    Every plan of the tenant (``id``, ``name``, ``description``, ``quota`` in MB,
+    ``default``); the default plan is created on first use.
+    """
+    actor = current_actor()
+    body = _list_body(actor)
+    return respond(body, template=PAGE, block="plan_list", context=_context(actor, body))
+
+
+@bp.post("")
+@requires("plans.manage")
+@documented(body=PlanForm, summary="Create storage plan")
+def create_plan():
+    """Creates a plan; ``default: true`` takes the default flag from the current default."""
+    actor = current_actor()
+    data = _payload()
+    try:
+        plan = plans_svc.create_plan(actor, data, tenant_id=data.get("tenantId"))
+    except FORM_ERRORS as e:
+        return _failure(e, "plan_create_form", _context(actor, values=data))
+    resp = respond(plans_svc.plan_row(plan), status=201, template=PAGE, block="plan_create_form",
+                   context=_context(actor, created=plan))
+    return toast(trigger_client_event(resp, CHANGED), f"Plan {plan.name} created")
+
+
+@bp.get("/<plan_id>")
+@requires("plans.view")
+def plan(plan_id):
+    """Retrieve a plan by its id."""
+    actor = current_actor()
+    row = plans_svc.plan_row(plans_svc.get_plan(actor, plan_id))
+    return respond(row, template="plans/plan.html", context={"plan": row, "can_manage": actor.grants.allows(["plans.manage"])})
+
+
+@bp.put("/<plan_id>")
+@requires("plans.manage")
+@documented(body=PlanForm, summary="Modify a plan")
+def update_plan(plan_id):
+    """Changes name, description, quota (MB) or the default flag (``default: false`` on the
+    default plan is a 400: make another plan the default instead)."""
+    actor = current_actor()
+    data = _payload()
+    try:
+        plan = plans_svc.update_plan(actor, plan_id, data)
+    except FORM_ERRORS as e:
+        if response_mode() == "json":
+            raise
+        return respond(None, template=PAGE, block="plan_list", status=422,
+                       context=_context(actor, edit_id=str(plan_id), edit_values=data, edit_error=e.message,
+                                        edit_errors=field_errors(e.details)))
+    resp = respond(plans_svc.plan_row(plan), template=PAGE, block="plan_list", context=_context(actor))
+    return toast(resp, f"Plan {plan.name} saved")
+
+
+@bp.delete("/<plan_id>")
+@requires("plans.manage")
+def delete_plan(plan_id):
+    """Deletes a plan (not the default: 400); its users move to the default plan."""
+    actor = current_actor()
+    moved = plans_svc.delete_plan(actor, plan_id)
+    resp = respond({"ok": True, "movedUsers": moved}, template=PAGE, block="plan_list", context=_context(actor))
+    return toast(resp, f"Plan deleted; {moved} user(s) moved to the default plan" if moved else "Plan deleted")
+
+
+# --- usage and assignment ---------------------------------------------------------------------
+
+def _usage_context(actor, user, **extra) -> dict:
+    usage = plans_svc.usage(user.tenant_id, user.id)
+    can_manage = actor.grants.allows(["plans.manage"])
+    options = list(db.session.scalars(plans_svc.plans_select(user.tenant_id).order_by(StoragePlan.name))) \
+        if can_manage else []
+    return {"usage": usage, "user": user, "plans": options, "can_manage": can_manage,
+            "human_size": plans_svc.human_size, **extra}
+
+
+def _required(data, key: str) -> str:
+    if not data.get(key):
+        raise ValidationFailed(f"{key} is required", details=[{"path": [key], "message": "is required"}])
+    return data[key]
+
+
+@bp.get("/usage")
+@requires("plans.view")
+def usage():
+    """A user's storage usage (``?userId=``): plan, quota, bytes used, whether uploads are blocked."""
+    actor = current_actor()
+    user = users_svc.get_user(actor, _required(request.args, "userId"))
+    ctx = _usage_context(actor, user)
+    return respond(ctx["usage"], template=USAGE, block="usage", context=ctx)
+
+
+@bp.put("/assignment")
+@requires("plans.manage")
+@documented(body=AssignmentForm, summary="Assign a storage plan to a user")
+def assign():
+    """Puts a user (``userId``) on a plan (``planId``) of their tenant; answers their usage."""
+    actor = current_actor()
+    data = _payload()
+    user = users_svc.get_user(actor, _required(data, "userId"))
+    plan = plans_svc.assign_plan(actor, user, _required(data, "planId"))
+    ctx = _usage_context(actor, user, saved=True)
+    return toast(respond(ctx["usage"], template=USAGE, block="usage", context=ctx), f"{user.email} is on plan {plan.name}")

@@ -1,0 +1,606 @@
+"""Attachments and storage partitions (seed 000 ``/attachments``): no HTTP in here.
+
+- Partitions: per tenant; the defaults (``privateAttachments``, ``publicMedia``,
+  ``documents``) are created on first use and cannot be deleted; ``code`` is unique and
+  immutable; a partition holding files cannot be deleted.
+- Files: the MIME type is sniffed from the bytes (the client's claim is ignored), the
+  file name is sanitised display text (storage keys are generated), images are checked
+  against decompression bombs before anything is stored, and bytes are written
+  atomically before the row is committed — a failure leaves neither behind.
+- Reads: a public partition's file is anyone's; a private one needs a signed-in caller of
+  the same tenant (and visible organization) holding ``attachments.view``.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+
+import filetype
+import sqlalchemy as sa
+from flask import current_app
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy.exc import IntegrityError
+
+from models import Attachment, AttachmentPartition, AttachmentTag, Scope, db
+from services import audit, plans, storage
+from services.acl import Actor
+from services.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
+
+FALLBACK_PARTITION = "privateAttachments"
+DEFAULT_PARTITIONS = {
+    # code: (title, description, is_public)
+    "privateAttachments": ("Private attachments", "Files only signed-in users of the tenant can open (the fallback)", False),
+    "publicMedia": ("Public media", "Files anyone with the link can open", True),
+    "documents": ("Documents", "Generated labels, slips and other documents", False),
+}
+CODE = re.compile(r"^[A-Za-z0-9_-]{2,60}$")
+ENTITY = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$")
+RECORD = re.compile(r"^[A-Za-z0-9_.:@-]{1,120}$")
+MAX_TAGS, MAX_TAG_LENGTH = 20, 60
+
+# Raster formats Pillow decodes: checked for bombs on upload, resizable when served.
+RASTER = {"image/jpeg": ("JPEG", "jpg"), "image/png": ("PNG", "png"), "image/gif": ("PNG", "png"),
+          "image/webp": ("WEBP", "webp"), "image/bmp": ("PNG", "png"), "image/tiff": ("PNG", "png"),
+          "image/x-icon": ("PNG", "png")}
+# Types a browser may show inline; anything else is served as a download.
+INLINE_SAFE = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/avif", "image/x-icon",
+               "application/pdf", "text/plain", "video/mp4", "video/webm", "audio/mpeg", "audio/ogg", "audio/wav"}
+ACTIVE = {"text/html", "application/xhtml+xml", "image/svg+xml", "application/xml", "text/xml",
+          "application/javascript", "text/javascript"}
+CROP_TYPES = ("cover", "contain")
+MAX_DIMENSION = 4000
+
+
+class StorageUnavailable(DomainError):
+    status = 500
+    default_message = "Partition misconfigured"
+
+
+class FileTooLarge(DomainError):
+    status = 413
+    default_message = "File too large"
+
+
+# --- partitions ------------------------------------------------------------------------------
+
+def partition_row(p: AttachmentPartition) -> dict:
+    return {"id": p.id, "code": p.code, "title": p.title, "description": p.description, "isPublic": p.is_public,
+            "requiresOcr": p.requires_ocr, "ocrModel": p.ocr_model, "configJson": p.config_json,
+            "storageDriver": p.storage_driver, "createdAt": p.created_at, "updatedAt": p.updated_at,
+            "envKey": storage.env_key(p.code), "isDefault": p.code in DEFAULT_PARTITIONS}
+
+
+def _partition_snapshot(p: AttachmentPartition) -> dict:
+    row = partition_row(p)
+    return {k: row[k] for k in ("id", "code", "title", "description", "isPublic", "requiresOcr", "ocrModel",
+                                "configJson", "storageDriver")}
+
+
+def ensure_partitions(tenant_id) -> None:
+    """Create the tenant's missing default partitions (committed on their own)."""
+    scope = Scope(tenant_id)
+    have = set(db.session.scalars(scope.select(AttachmentPartition).where(
+        AttachmentPartition.code.in_(DEFAULT_PARTITIONS)).with_only_columns(AttachmentPartition.code)))
+    missing = [c for c in DEFAULT_PARTITIONS if c not in have]
+    if not missing:
+        return
+    for code in missing:
+        title, description, is_public = DEFAULT_PARTITIONS[code]
+        p = scope.add(AttachmentPartition(code=code, title=title, description=description, is_public=is_public,
+                                          storage_driver="local"))
+        db.session.flush()
+        audit.record(None, action="create", kind="attachment_partition", resource_id=p.id, tenant_id=p.tenant_id,
+                     after=_partition_snapshot(p), label=f"Create default partition {code}")
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent request created them first
+        db.session.rollback()
+
+
+def partitions_select(tenant_id) -> sa.Select:
+    return Scope(tenant_id).select(AttachmentPartition)
+
+
+def partitions_of(tenant_id) -> list[AttachmentPartition]:
+    ensure_partitions(tenant_id)
+    return list(db.session.scalars(partitions_select(tenant_id).order_by(AttachmentPartition.code)))
+
+
+def partition_by_code(tenant_id, code: str) -> AttachmentPartition:
+    found = db.session.scalars(partitions_select(tenant_id).where(AttachmentPartition.code == code)).first()
+    if found is None:
+        raise ValidationFailed("Unknown partition", details=[{"path": ["partitionCode"], "message": "no such partition"}])
+    return found
+
+
+def _fail(field: str, message: str, summary: str | None = None):
+    raise ValidationFailed(summary or f"{field} {message}", details=[{"path": [field], "message": message}])
+
+
+def _text(data: dict, field: str, limit: int, *, required: bool = False) -> str | None:
+    value = data.get(field)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            _fail(field, "is required")
+        return None
+    if not isinstance(value, str) or len(value.strip()) > limit:
+        _fail(field, f"must be text of at most {limit} characters")
+    return value.strip()
+
+
+def _bool(data: dict, field: str, default: bool) -> bool:
+    value = data.get(field)
+    if value is None or value == "":
+        return default
+    if isinstance(value, list):  # a hidden "false" before a checkbox: the last value wins
+        value = value[-1]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "1", "on", "yes", "false", "0", "off", "no"):
+        return value.lower() in ("true", "1", "on", "yes")
+    _fail(field, "must be true or false")
+
+
+def _config(data: dict):
+    value = data.get("configJson")
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        import json
+        try:
+            value = json.loads(value)
+        except ValueError:
+            _fail("configJson", "must be a JSON object")
+    if not isinstance(value, dict):
+        _fail("configJson", "must be a JSON object")
+    return value
+
+
+def _driver(data: dict) -> str:
+    value = data.get("storageDriver") or "local"
+    if value not in storage.DRIVERS:
+        _fail("storageDriver", f"must be one of {', '.join(storage.DRIVERS)}", "Unsupported storage driver")
+    return value
+
+
+def get_partition(actor: Actor, partition_id) -> AttachmentPartition:
+    return actor.scope.get(AttachmentPartition, partition_id)
+
+
+def create_partition(actor: Actor, data: dict, tenant_id=None) -> AttachmentPartition:
+    code = data.get("code")
+    if not isinstance(code, str) or not CODE.match(code):
+        _fail("code", "must be 2–60 letters, digits, '_' or '-'", "Invalid partition code")
+    title = _text(data, "title", 120, required=True)
+    fields = dict(description=_text(data, "description", 500), ocr_model=_text(data, "ocrModel", 120),
+                  storage_driver=_driver(data), config_json=_config(data), is_public=_bool(data, "isPublic", False),
+                  requires_ocr=_bool(data, "requiresOcr", False))
+    tenant = actor.tenant_for_new(tenant_id)
+    ensure_partitions(tenant)
+    taken = db.session.scalars(partitions_select(tenant).where(
+        sa.func.lower(AttachmentPartition.code) == code.lower())).first()
+    if taken is not None:
+        raise Conflict("Partition code already exists")
+    p = Scope(tenant).add(AttachmentPartition(code=code, title=title, **fields))
+    db.session.flush()
+    audit.record(actor, action="create", kind="attachment_partition", resource_id=p.id, tenant_id=tenant,
+                 after=_partition_snapshot(p), label=f"Create partition {code}")
+    db.session.commit()
+    return p
+
+
+def update_partition(actor: Actor, data: dict) -> AttachmentPartition:
+    if not data.get("id"):
+        _fail("id", "is required")
+    p = get_partition(actor, data["id"])
+    if "code" in data and data["code"] not in (None, "") and data["code"] != p.code:
+        raise BadRequest("Partition code cannot be changed",
+                         details=[{"path": ["code"], "message": "is immutable"}])
+    before = _partition_snapshot(p)
+    if "title" in data:
+        p.title = _text(data, "title", 120, required=True)
+    if "description" in data:
+        p.description = _text(data, "description", 500)
+    if "ocrModel" in data:
+        p.ocr_model = _text(data, "ocrModel", 120)
+    if "storageDriver" in data:
+        p.storage_driver = _driver(data)
+    if "configJson" in data:
+        p.config_json = _config(data)
+    if "requiresOcr" in data:
+        p.requires_ocr = _bool(data, "requiresOcr", p.requires_ocr)
+    if "isPublic" in data:
+        is_public = _bool(data, "isPublic", p.is_public)
+        if p.code in DEFAULT_PARTITIONS and is_public != DEFAULT_PARTITIONS[p.code][2]:
+            raise BadRequest("A default partition keeps its visibility",
+                             details=[{"path": ["isPublic"], "message": "cannot change on a default partition"}])
+        p.is_public = is_public
+    db.session.flush()
+    audit.record(actor, action="edit", kind="attachment_partition", resource_id=p.id, tenant_id=p.tenant_id,
+                 before=before, after=_partition_snapshot(p), label=f"Edit partition {p.code}")
+    db.session.commit()
+    return p
+
+
+def attachments_in(p: AttachmentPartition) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Attachment.id)).where(Attachment.partition_id == p.id)) or 0
+
+
+def delete_partition(actor: Actor, partition_id) -> None:
+    p = get_partition(actor, partition_id)
+    if p.code in DEFAULT_PARTITIONS:
+        raise BadRequest("Default partitions cannot be deleted")
+    if attachments_in(p):
+        raise Conflict("Partition in use")
+    before = _partition_snapshot(p)
+    db.session.delete(p)
+    audit.record(actor, action="delete", kind="attachment_partition", resource_id=before["id"],
+                 tenant_id=p.tenant_id, before=before, label=f"Delete partition {before['code']}")
+    db.session.commit()
+
+
+# --- file names and content sniffing ------------------------------------------------------------
+
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+
+
+def sanitize_file_name(raw: str | None, mime: str = "application/octet-stream") -> str:
+    """Display name of an upload: the last path segment, no control or path characters,
+    no leading dots, at most 200 characters (extension kept). Never used as a path."""
+    name = unicodedata.normalize("NFC", raw or "")
+    name = re.split(r"[\\/]", name)[-1]
+    name = _UNSAFE_NAME.sub("_", name)
+    name = re.sub(r"\s+", " ", name).strip().lstrip(".").strip()
+    if not name or set(name) <= {"_", " ", "."}:
+        ext = filetype.get_type(mime=mime)
+        name = "file" + (f".{ext.extension}" if ext else "")
+    if len(name) > 200:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 200 - len(ext) - 1] + "." + ext) if dot and len(ext) <= 10 else name[:200]
+    return name
+
+
+_HTML_START = (b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<iframe", b"<frameset", b"<div",
+               b"<table", b"<style", b"<title", b"<a ", b"<a>", b"<b>", b"<p>", b"<p ", b"<br", b"<h1", b"<font",
+               b"<img", b"<!--", b"<object", b"<embed", b"<form", b"<meta", b"<link", b"<base")
+
+
+def sniff_mime(head: bytes) -> str:
+    """The type the bytes are, whatever the upload claimed: magic numbers first, then
+    markup (HTML, SVG, XML — served as downloads), then text, else octet-stream."""
+    kind = filetype.guess(head)
+    if kind is not None:
+        return kind.mime
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n\x0c").lower()
+    if text.startswith(b"<"):
+        if b"<svg" in text[:4096]:
+            return "image/svg+xml"
+        if text.startswith(_HTML_START) or b"<html" in text[:4096] or b"<script" in text[:4096]:
+            return "text/html"
+        if text.startswith(b"<?xml"):
+            return "application/xml"
+    if b"\x00" not in head[:4096]:
+        try:
+            head[:4096].decode("utf-8")
+            return "text/plain"
+        except UnicodeDecodeError as e:
+            if e.start >= len(head[:4096]) - 4:  # a character cut at the sniffing window
+                return "text/plain"
+    return "application/octet-stream"
+
+
+def _max_pixels() -> int:
+    return int(current_app.config.get("ATTACHMENTS_MAX_IMAGE_PIXELS", 50_000_000))
+
+
+def _open_image(stream) -> Image.Image:
+    """Open an image after checking its declared size (no pixels decoded before that)."""
+    try:
+        img = Image.open(stream)
+        width, height = img.size
+    except Image.DecompressionBombError:
+        raise ValidationFailed("Image refused: too many pixels (decompression bomb protection)",
+                               details=[{"path": ["file"], "message": "exceeds the pixel limit"}]) from None
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise ValidationFailed("The image cannot be read",
+                               details=[{"path": ["file"], "message": f"unreadable image ({type(e).__name__})"}]) from None
+    frames = getattr(img, "n_frames", 1) or 1
+    if width * height * min(frames, 1000) > _max_pixels() or width > 100_000 or height > 100_000:
+        raise ValidationFailed("Image refused: too many pixels (decompression bomb protection)",
+                               details=[{"path": ["file"], "message": f"{width}×{height}×{frames} exceeds {_max_pixels()} pixels"}])
+    return img
+
+
+# --- attachments ---------------------------------------------------------------------------------
+
+def attachment_row(a: Attachment) -> dict:
+    """The seed's fields (URLs are added by the HTTP layer)."""
+    return {"id": a.id, "entityId": a.entity_id, "recordId": a.record_id, "fileName": a.file_name,
+            "fileSize": a.file_size, "mimeType": a.mime_type, "checksum": a.checksum,
+            "partitionCode": a.partition.code, "partitionTitle": a.partition.title, "isPublic": a.partition.is_public,
+            "tags": a.tags, "assignments": [{"type": a.entity_id, "id": a.record_id}], "content": a.content,
+            "uploadedById": a.uploaded_by_id, "createdAt": a.created_at, "isImage": a.mime_type in RASTER}
+
+
+def _entity(value) -> str:
+    if not isinstance(value, str) or len(value) > 120 or not ENTITY.match(value):
+        _fail("entityId", "must look like module:entity (e.g. lcs:shipment)", "Invalid entityId")
+    return value
+
+
+def _record(value, field: str = "recordId") -> str:
+    if isinstance(value, uuid.UUID):
+        value = str(value)
+    if not isinstance(value, str) or not RECORD.match(value):
+        _fail(field, "must be 1–120 letters, digits or . _ : @ -", f"Invalid {field}")
+    return value
+
+
+def record_select(actor: Actor, entity_id, record_id) -> sa.Select:
+    """Attachments of one record in the caller's scope (no order: the caller adds it)."""
+    if not entity_id or not record_id:
+        raise ValidationFailed("entityId and recordId are required", details=[
+            {"path": [f], "message": "is required"} for f, v in (("entityId", entity_id), ("recordId", record_id)) if not v])
+    return actor.scope.select(Attachment).where(Attachment.entity_id == _entity(entity_id),
+                                                Attachment.record_id == _record(record_id))
+
+
+@dataclass
+class Upload:
+    """What the HTTP layer hands over: the client's file name and a readable binary stream."""
+
+    filename: str | None
+    stream: object
+
+
+def store(actor: Actor, upload: Upload, *, entity_id, record_id, partition_code=None, tenant_id=None) -> Attachment:
+    """Check, write and record one file. The uploader's quota is checked first."""
+    entity_id, record_id = _entity(entity_id), _record(record_id)
+    principal = actor.principal
+    tenant = actor.tenant_for_new(tenant_id)
+    is_key = getattr(principal, "is_api_key", False)
+    uploader = getattr(principal, "created_by_id", None) if is_key else getattr(principal, "id", None)
+    organization_id = getattr(principal, "organization_id", None)
+    ensure_partitions(tenant)
+    partition = partition_by_code(tenant, partition_code or FALLBACK_PARTITION)
+    plans.check_can_upload(tenant, uploader)
+
+    stream = upload.stream
+    digest, size = hashlib.sha256(), 0
+    stream.seek(0)
+    while chunk := stream.read(1024 * 1024):
+        digest.update(chunk)
+        size += len(chunk)
+    if size == 0:
+        _fail("file", "is empty", "The file is empty")
+    limit = int(current_app.config["ATTACHMENTS_MAX_BYTES"])
+    if size > limit:
+        raise FileTooLarge(f"File too large: the limit is {plans.human_size(limit)}")
+    stream.seek(0)
+    head = stream.read(8192)
+    mime = sniff_mime(head)
+    if mime in RASTER:
+        stream.seek(0)
+        _open_image(stream)
+    content = None
+    if mime == "text/plain":
+        stream.seek(0)
+        content = stream.read(64 * 1024).decode("utf-8", errors="replace").replace("\x00", "")
+    stream.seek(0)
+
+    att_id = uuid.uuid4()
+    key = f"{tenant}/files/{att_id.hex[:2]}/{att_id.hex}"
+    driver = _driver_of(partition)
+    try:
+        driver.write(key, stream)
+    except storage.StorageError as e:
+        raise StorageUnavailable() from e
+    try:
+        att = Scope(tenant).add(Attachment(
+            id=att_id, organization_id=organization_id, partition_id=partition.id, entity_id=entity_id,
+            record_id=record_id, file_name=sanitize_file_name(upload.filename, mime), mime_type=mime,
+            file_size=size, checksum=digest.hexdigest(), storage_key=key, content=content, uploaded_by_id=uploader))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        driver.delete(key)
+        raise
+    return att
+
+
+def _driver_of(partition: AttachmentPartition):
+    try:
+        return storage.driver_for(partition)
+    except storage.StorageError as e:
+        raise StorageUnavailable() from e
+
+
+def get_attachment(actor: Actor, attachment_id) -> Attachment:
+    return actor.scope.get(Attachment, attachment_id)
+
+
+def _cache_prefix(a: Attachment) -> str:
+    return f"{a.tenant_id}/cache/{a.id.hex}"
+
+
+def delete_attachment(actor: Actor, attachment_id) -> Attachment:
+    """Remove the row, then the stored file and its resized copies."""
+    att = get_attachment(actor, attachment_id)
+    driver = _driver_of(att.partition)
+    key, cache = att.storage_key, _cache_prefix(att)
+    db.session.delete(att)
+    db.session.commit()
+    driver.delete(key)
+    driver.delete_prefix(cache)
+    return att
+
+
+def clean_tags(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        _fail("tags", "must be a list of strings")
+    tags = list(dict.fromkeys(t.strip() for t in value if t.strip()))
+    if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_LENGTH for t in tags):
+        _fail("tags", f"at most {MAX_TAGS} tags of at most {MAX_TAG_LENGTH} characters")
+    return tags
+
+
+def update_attachment(actor: Actor, attachment_id, data: dict) -> Attachment:
+    """PATCH: ``tags`` (list or comma-separated). Other metadata of the seed is not kept."""
+    att = get_attachment(actor, attachment_id)
+    if "tags" in data:
+        wanted = clean_tags(data["tags"])
+        current = {t.tag: t for t in att.tag_rows}
+        for tag, row in current.items():
+            if tag not in wanted:
+                att.tag_rows.remove(row)
+        db.session.flush()
+        for tag in wanted:
+            if tag not in current:
+                att.tag_rows.append(AttachmentTag(tenant_id=att.tenant_id, tag=tag))
+    db.session.commit()
+    db.session.refresh(att)
+    return att
+
+
+def transfer(actor: Actor, data: dict) -> int:
+    entity_id = _entity(data.get("entityId"))
+    to_record = _record(data.get("toRecordId"), "toRecordId")
+    ids = data.get("attachmentIds")
+    if isinstance(ids, str):
+        ids = [i for i in ids.split(",") if i.strip()]
+    if not isinstance(ids, list) or not ids or len(ids) > 100 or not all(isinstance(i, str) for i in ids):
+        _fail("attachmentIds", "must be a list of 1–100 attachment ids")
+    atts = [get_attachment(actor, i) for i in dict.fromkeys(ids)]
+    if any(a.entity_id != entity_id for a in atts):
+        raise BadRequest("Attachments can only move between records of the same entity type")
+    for a in atts:
+        a.record_id = to_record
+    db.session.commit()
+    return len(atts)
+
+
+def library_select(actor: Actor, *, partition: str | None = None, tags: list[str] | None = None) -> sa.Select:
+    stmt = actor.scope.select(Attachment)
+    if partition:
+        codes = actor.scope.select(AttachmentPartition).where(AttachmentPartition.code == partition) \
+            .with_only_columns(AttachmentPartition.id)
+        stmt = stmt.where(Attachment.partition_id.in_(codes))
+    for tag in tags or []:
+        stmt = stmt.where(Attachment.id.in_(sa.select(AttachmentTag.attachment_id).where(AttachmentTag.tag == tag)))
+    return stmt
+
+
+def available_tags(actor: Actor) -> list[str]:
+    stmt = actor.scope.select(AttachmentTag).with_only_columns(AttachmentTag.tag).distinct().order_by(AttachmentTag.tag)
+    return list(db.session.scalars(stmt))
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+def readable(attachment_id, actor: Actor | None) -> Attachment:
+    """The attachment if the caller may read its file: public partition → anyone; private →
+    401 anonymous, 404 outside the caller's tenant/organizations, 403 without attachments.view."""
+    att = Scope(None).get(Attachment, attachment_id)  # find it first; the partition decides who may read
+    if att.partition.is_public:
+        return att
+    if actor is None:
+        raise Unauthorized("Sign in to open this file")
+    att = actor.scope.get(Attachment, attachment_id)
+    if not actor.grants.allows(["attachments.view"]):
+        raise Forbidden("Missing required features", requiredFeatures=["attachments.view"])
+    return att
+
+
+def disposition(att: Attachment, download: bool) -> tuple[str, bool]:
+    """(Content-Type to send, inline?) — markup is never inline from a private partition
+    and HTML never inline at all; unknown types are downloads."""
+    mime = att.mime_type
+    if mime == "text/plain":
+        mime = "text/plain; charset=utf-8"
+    if att.mime_type in ACTIVE:
+        inline = att.mime_type == "image/svg+xml" and att.partition.is_public and not download
+        return (att.mime_type if inline else "application/octet-stream"), inline
+    return mime, (not download and att.mime_type in INLINE_SAFE)
+
+
+def open_file(att: Attachment):
+    driver = _driver_of(att.partition)
+    try:
+        return driver.open(att.storage_key)
+    except FileNotFoundError:
+        raise NotFound("File not found") from None
+    except storage.StorageError as e:
+        raise StorageUnavailable() from e
+
+
+def _dimension(args, name: str) -> int | None:
+    raw = args.get(name)
+    if raw in (None, ""):
+        return None
+    if not str(raw).isdigit() or not 1 <= int(raw) <= MAX_DIMENSION:
+        _fail(name, f"must be a whole number between 1 and {MAX_DIMENSION}")
+    return int(raw)
+
+
+def image_params(args) -> tuple[int | None, int | None, str]:
+    width, height = _dimension(args, "width"), _dimension(args, "height")
+    crop = args.get("cropType") or "contain"
+    if crop not in CROP_TYPES:
+        _fail("cropType", "must be cover or contain")
+    return width, height, crop
+
+
+def _target_size(size: tuple[int, int], width: int | None, height: int | None) -> tuple[int, int]:
+    """Requested box, never larger than the original (keeps aspect when one side is given)."""
+    w0, h0 = size
+    if width and height:
+        factor = min(1.0, w0 / width, h0 / height)
+        return max(1, round(width * factor)), max(1, round(height * factor))
+    if width:
+        f = min(1.0, width / w0)
+    else:
+        f = min(1.0, height / h0)
+    return max(1, round(w0 * f)), max(1, round(h0 * f))
+
+
+def image_variant(att: Attachment, width: int | None, height: int | None, crop: str):
+    """(stream, mime) of the image, resized and cached when a size is asked for."""
+    if att.mime_type not in RASTER:
+        raise BadRequest("Not an image attachment")
+    if width is None and height is None:
+        return open_file(att), att.mime_type
+    fmt, ext = RASTER[att.mime_type]
+    mime = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}[fmt]
+    driver = _driver_of(att.partition)
+    key = f"{_cache_prefix(att)}/{width or 0}x{height or 0}-{crop}.{ext}"
+    if not driver.exists(key):
+        with open_file(att) as original:
+            img = _open_image(original)
+            try:
+                img.seek(0)
+                img = ImageOps.exif_transpose(img)
+                box = _target_size(img.size, width, height)
+                if crop == "cover" and width and height:
+                    out = ImageOps.fit(img, box, Image.Resampling.LANCZOS)
+                else:
+                    out = img.copy()
+                    out.thumbnail(box, Image.Resampling.LANCZOS)
+                if fmt == "JPEG" and out.mode not in ("RGB", "L"):
+                    out = out.convert("RGB")
+                elif fmt in ("PNG", "WEBP") and out.mode not in ("RGB", "RGBA", "L", "LA", "P"):
+                    out = out.convert("RGBA")
+                buf = io.BytesIO()
+                out.save(buf, fmt, **({"quality": 85, "optimize": True} if fmt == "JPEG" else {}))
+            except (OSError, ValueError, Image.DecompressionBombError) as e:
+                raise StorageUnavailable("Image rendering failed") from e
+        buf.seek(0)
+        driver.write(key, buf)
+    return driver.open(key), mime

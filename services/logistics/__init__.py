@@ -1,0 +1,1 @@
+"""Logistics domain services (seed 001 lcs): no HTTP here."""

@@ -1,0 +1,495 @@
+"""Handling (pick) lists: creation from shipments, walk-order ranking, state, item
+updates and the scan operation.
+
+Every state change is a conditional UPDATE whose WHERE clause restates the precondition
+(``is_handled = false``, ``is_finished = false``, ``active_list_id IS NULL``), so two
+concurrent requests can never both win: the loser sees rowcount 0 and is told so.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from models import (HandlingList, ListShipment, Position, Product, ProductBarcode, ScanEvent, Shipment,
+                    ShipmentItem, db, utcnow)
+from services import events, toggles
+from services.acl import Actor
+from services.audit_query import parse_timestamp
+from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from services.logistics import codes, numbers
+from services.logistics.shipments import _invalid, _required, unit_row
+
+GROUP_NS = uuid.UUID("6f1c5a52-9b3e-4d8e-9a55-2f1f0c7e8a10")
+
+
+def get_list(actor: Actor, list_id) -> HandlingList:
+    try:
+        return actor.scope.get(HandlingList, list_id)
+    except NotFound:
+        raise NotFound("Handling list not found") from None
+
+
+def _when(value, path):
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise _invalid(path, "must be an ISO-8601 date-time")
+    return parse_timestamp(value, path)
+
+
+def _walk_order(tenant_id) -> tuple[dict, dict]:
+    """(sku → (code, sorting), code → sorting) from the tenant's positions."""
+    by_sku, by_code = {}, {}
+    rows = db.session.execute(sa.select(Position.code, Position.sorting, Position.skus)
+                              .where(Position.tenant_id == tenant_id)).all()
+    for code, sorting, skus in rows:
+        by_code.setdefault(code, sorting)
+        for sku in skus or []:
+            by_sku.setdefault(sku, (code, sorting))
+    return by_sku, by_code
+
+
+def create_list(actor: Actor, data: dict) -> HandlingList:
+    """``{shipments: [{id, label}], due_at}`` → a list whose units are ranked by walk order.
+    Each shipment is claimed by a conditional update: one active list per shipment."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("Request body must be a JSON object")
+    entries = data.get("shipments")
+    if not isinstance(entries, list) or not entries:
+        raise _required("shipments")
+    wanted: OrderedDict[uuid.UUID, str | None] = OrderedDict()
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict) or not e.get("id"):
+            raise _required(f"shipments.{i}.id")
+        try:
+            sid = uuid.UUID(str(e["id"]))
+        except ValueError:
+            raise _invalid(f"shipments.{i}.id", "must be a shipment id") from None
+        label = e.get("label")
+        if label is not None and (not isinstance(label, str) or len(label) > 120):
+            raise _invalid(f"shipments.{i}.label", "must be text of at most 120 characters")
+        wanted[sid] = label
+    due_at = _when(data.get("due_at"), "due_at")
+    shipments = []
+    for sid in wanted:
+        try:
+            shipments.append(actor.scope.get(Shipment, sid))
+        except NotFound:
+            raise NotFound(f"Shipment {sid} not found") from None
+    for s in shipments:
+        if not s.is_outbound:
+            raise Conflict(f"Shipment {s.number} is not outbound")
+        if s.is_canceled:
+            raise Conflict(f"Shipment {s.number} is canceled")
+    tenant_ids = {s.tenant_id for s in shipments}
+    if len(tenant_ids) != 1:
+        raise BadRequest("Shipments of several tenants cannot share a list")
+    tenant_id = tenant_ids.pop()
+    events.before("lcs.list", "creating", {"shipments": [str(s) for s in wanted], "due_at": due_at}, {"actor": actor})
+    hl = HandlingList(tenant_id=tenant_id, organization_id=shipments[0].organization_id,
+                      number=numbers.list_number(tenant_id), due_at=due_at,
+                      location_id=shipments[0].location_id, is_outbound=True)
+    db.session.add(hl)
+    db.session.flush()
+    for position, s in enumerate(shipments):
+        claimed = db.session.execute(sa.update(Shipment).where(
+            Shipment.id == s.id, Shipment.active_list_id.is_(None), Shipment.is_canceled.is_(False))
+            .values(active_list_id=hl.id, updated_at=utcnow())).rowcount
+        if not claimed:
+            db.session.rollback()
+            raise Conflict(f"Shipment {s.number} is already on an active handling list")
+        db.session.add(ListShipment(tenant_id=tenant_id, list_id=hl.id, shipment_id=s.id, label=wanted[s.id],
+                                    position=position))
+    _rank_units(hl, [s.id for s in shipments])
+    db.session.commit()
+    events.after("lcs.list", "created", {"id": str(hl.id), "number": hl.number}, {"actor": actor})
+    return hl
+
+
+def _rank_units(hl: HandlingList, shipment_ids: list) -> None:
+    """Put the shipments' open units on the list, ranked so the picker walks the aisle once."""
+    by_sku, by_code = _walk_order(hl.tenant_id)
+    order = {sid: i for i, sid in enumerate(shipment_ids)}
+    units = db.session.scalars(sa.select(ShipmentItem).where(
+        ShipmentItem.shipment_id.in_(shipment_ids), ShipmentItem.is_missing.is_(False),
+        ShipmentItem.parcel_id.is_(None))).all()
+    keyed = []
+    for u in units:
+        code = u.position or (by_sku.get(u.sku) or (None, None))[0]
+        sorting = by_code.get(code) if code else None
+        if code and not u.position:
+            u.position = code
+        big = 10 ** 9
+        keyed.append(((sorting if sorting is not None else big, code or "~", u.sku, order[u.shipment_id], u.sequence), u))
+    for rank, (_, u) in enumerate(sorted(keyed, key=lambda k: k[0])):
+        u.list_id, u.rank = hl.id, rank
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def _units(hl: HandlingList) -> list[ShipmentItem]:
+    return list(db.session.scalars(sa.select(ShipmentItem).where(ShipmentItem.list_id == hl.id)
+                                   .order_by(ShipmentItem.rank)))
+
+
+def grouped(hl: HandlingList, units: list[ShipmentItem] | None = None) -> list[dict]:
+    """``LcsHandlingListItem``: units grouped by shipment, SKU and position, in walk order."""
+    units = _units(hl) if units is None else units
+    labels = {ls.shipment_id: ls.label for ls in hl.shipments}
+    groups: OrderedDict = OrderedDict()
+    for u in units:
+        key = (u.position or "", u.sku, u.shipment_id)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = {"id": uuid.uuid5(GROUP_NS, f"{hl.id}|{u.shipment_id}|{u.sku}|{u.position}"),
+                               "ids": [], "handled_ids": [], "missing_ids": [], "shipment_id": u.shipment_id,
+                               "sku": u.sku, "description": u.description, "position": u.position,
+                               "quantity": 0, "sorting_label": labels.get(u.shipment_id), "rank": len(groups)}
+        g["ids"].append(u.id)
+        g["quantity"] += 1
+        if u.is_handled:
+            g["handled_ids"].append(u.id)
+        if u.is_missing:
+            g["missing_ids"].append(u.id)
+    return list(groups.values())
+
+
+def _base_row(hl: HandlingList) -> dict:
+    return {"id": hl.id, "number": hl.number, "sub": hl.sub, "location_id": hl.location_id,
+            "shipments": [ls.shipment_id for ls in hl.shipments], "is_outbound": hl.is_outbound,
+            "is_in_progress": hl.started_at is not None and not hl.is_finished and not hl.is_cancelled,
+            "is_on_hold": hl.is_on_hold, "is_cancelled": hl.is_cancelled, "is_finished": hl.is_finished,
+            "started_at": hl.started_at, "finished_at": hl.finished_at, "due_at": hl.due_at,
+            "created_at": hl.created_at, "updated_at": hl.updated_at}
+
+
+def listed_row(hl: HandlingList, units: list[ShipmentItem] | None = None) -> dict:
+    """``LcsListedHandlingList`` (GET /lcs/lists): items one per unit."""
+    units = _units(hl) if units is None else units
+    return {**_base_row(hl), "items": [unit_row(u) for u in units]}
+
+
+def detail_row(hl: HandlingList) -> dict:
+    """``LcsHandlingList`` (GET /lcs/lists/{id}, search): grouped pick lines + sorting labels."""
+    units = _units(hl)
+    return {**_base_row(hl), "items": [{k: v for k, v in g.items() if k not in ("id", "missing_ids")}
+                                       for g in grouped(hl, units)],
+            "sorting_labels": [{"shipment_id": ls.shipment_id, "label": ls.label} for ls in hl.shipments if ls.label]}
+
+
+def created_row(hl: HandlingList) -> dict:
+    """``LcsHandlingListResponse`` (POST /lcs/lists), plus ``number`` for convenience."""
+    row = _base_row(hl)
+    return {k: row[k] for k in ("id", "number", "sub", "shipments", "location_id", "is_outbound", "is_in_progress",
+                                "is_on_hold", "is_finished", "started_at", "finished_at", "due_at",
+                                "created_at", "updated_at")} | {"is_assigned": hl.sub is not None}
+
+
+@dataclass
+class Progress:
+    total: int
+    handled: int
+    missing: int
+
+    @property
+    def open(self) -> int:
+        return self.total - self.handled - self.missing
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else round(100 * (self.handled + self.missing) / self.total)
+
+
+def progress(hl: HandlingList) -> Progress:
+    u = ShipmentItem
+    total, handled, missing = db.session.execute(sa.select(
+        sa.func.count(u.id), sa.func.sum(sa.case((sa.and_(u.is_handled, sa.not_(u.is_missing)), 1), else_=0)),
+        sa.func.sum(sa.case((u.is_missing, 1), else_=0))).where(u.list_id == hl.id)).one()
+    return Progress(total or 0, handled or 0, missing or 0)
+
+
+def next_pick(hl: HandlingList) -> dict | None:
+    """The first pick line (walk order) that still has units to pick."""
+    for g in grouped(hl):
+        left = g["quantity"] - len(g["handled_ids"]) - len(g["missing_ids"])
+        if left > 0:
+            return {**g, "left": left}
+    return None
+
+
+# --- state ---------------------------------------------------------------------------------------
+
+def require_active(hl: HandlingList, *, allow_hold: bool = False) -> None:
+    if hl.is_cancelled:
+        raise Conflict(f"Handling list {hl.number} is cancelled")
+    if hl.is_finished:
+        raise Conflict(f"Handling list {hl.number} is finished")
+    if hl.is_on_hold and not allow_hold:
+        raise Conflict(f"Handling list {hl.number} is on hold")
+
+
+def set_state(actor: Actor, list_id, data: dict) -> HandlingList:
+    """``{is_on_hold, sub}`` (hold/resume, assign) and Wharf's ``is_finished: true``."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("Request body must be a JSON object")
+    hl = get_list(actor, list_id)
+    require_active(hl, allow_hold=True)
+    if "is_on_hold" in data and not isinstance(data["is_on_hold"], bool):
+        raise _invalid("is_on_hold", "must be a boolean")
+    if "sub" in data and data["sub"] is not None and (not isinstance(data["sub"], str) or len(data["sub"]) > 64):
+        raise _invalid("sub", "must be a user id")
+    if data.get("is_finished") is True:
+        return finish(actor, hl.id)
+    values = {}
+    if "sub" in data:
+        values["sub"] = data["sub"]
+    if "is_on_hold" in data and data["is_on_hold"] != hl.is_on_hold:
+        if data["is_on_hold"]:
+            events.before("lcs.list", "holding", {"id": str(hl.id)}, {"actor": actor})
+        values["is_on_hold"] = data["is_on_hold"]
+    if values:
+        done = db.session.execute(sa.update(HandlingList).where(
+            HandlingList.id == hl.id, HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False))
+            .values(**values, version=HandlingList.version + 1, updated_at=utcnow())).rowcount
+        if not done:
+            raise Conflict("Handling list changed state meanwhile")
+        db.session.commit()
+        db.session.refresh(hl)
+        if values.get("is_on_hold"):
+            events.after("lcs.list", "held", {"id": str(hl.id)}, {"actor": actor})
+    return hl
+
+
+def finish(actor: Actor, list_id) -> HandlingList:
+    """Finish once: every unit handled or missing; a second finish is a 409."""
+    hl = get_list(actor, list_id)
+    require_active(hl)
+    p = progress(hl)
+    if p.open:
+        raise Conflict(f"{p.open} unit{'s' if p.open != 1 else ''} still to pick")
+    events.before("lcs.list", "finishing", {"id": str(hl.id), "number": hl.number}, {"actor": actor})
+    now = utcnow()
+    done = db.session.execute(sa.update(HandlingList).where(
+        HandlingList.id == hl.id, HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False),
+        HandlingList.is_on_hold.is_(False))
+        .values(is_finished=True, finished_at=now, version=HandlingList.version + 1, updated_at=now)).rowcount
+    if not done:
+        raise Conflict(f"Handling list {hl.number} is already finished")
+    db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, kind="finished", user_id=_uid(actor)))
+    db.session.commit()
+    db.session.refresh(hl)
+    events.after("lcs.list", "finished", {"id": str(hl.id), "number": hl.number}, {"actor": actor})
+    return hl
+
+
+def cancel(actor: Actor, list_id) -> None:
+    """DELETE: cancel the list and release its shipments (their open units leave the list)."""
+    hl = get_list(actor, list_id)
+    if hl.is_cancelled:
+        return
+    if hl.is_finished:
+        raise Conflict(f"Handling list {hl.number} is finished")
+    done = db.session.execute(sa.update(HandlingList).where(
+        HandlingList.id == hl.id, HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False))
+        .values(is_cancelled=True, version=HandlingList.version + 1, updated_at=utcnow())).rowcount
+    if not done:
+        raise Conflict("Handling list changed state meanwhile")
+    db.session.execute(sa.update(Shipment).where(Shipment.active_list_id == hl.id).values(active_list_id=None))
+    db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.list_id == hl.id, ShipmentItem.parcel_id.is_(None))
+                       .values(list_id=None, is_handled=False, handled_at=None, handled_by=None))
+    db.session.commit()
+
+
+def _uid(actor: Actor):
+    p = actor.principal
+    return None if p is None or getattr(p, "is_api_key", False) else p.id
+
+
+def _mark_started(hl: HandlingList) -> None:
+    db.session.execute(sa.update(HandlingList).where(HandlingList.id == hl.id, HandlingList.started_at.is_(None))
+                       .values(started_at=utcnow()))
+
+
+def _set_handled(unit_id, list_id, handled: bool, actor: Actor) -> bool:
+    """The one write that changes a unit's handled state: true only for the request that
+    actually flipped it (a retry or a concurrent twin gets False)."""
+    values = {"is_handled": handled, "handled_at": utcnow() if handled else None,
+              "handled_by": _uid(actor) if handled else None, "updated_at": utcnow()}
+    return bool(db.session.execute(sa.update(ShipmentItem).where(
+        ShipmentItem.id == unit_id, ShipmentItem.list_id == list_id, ShipmentItem.is_handled.is_(not handled),
+        ShipmentItem.is_missing.is_(False)).values(**values)).rowcount)
+
+
+def update_items(actor: Actor, list_id, entries) -> int:
+    """PUT /lcs/lists/{id}/items: per-unit changes, idempotent (PUT semantics)."""
+    hl = get_list(actor, list_id)
+    require_active(hl)
+    if not isinstance(entries, list) or not entries:
+        raise ValidationFailed("Body must be a non-empty array of item updates",
+                               details=[{"path": ["items"], "message": "is required", "kind": "required"}])
+    parsed = []
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict) or not e.get("id"):
+            raise _required(f"{i}.id")
+        try:
+            unit_id = uuid.UUID(str(e["id"]))
+        except ValueError:
+            raise _invalid(f"{i}.id", "is not a unit of this list") from None
+        for flag in ("is_handled", "is_serviced", "is_finished"):
+            if flag in e and not isinstance(e[flag], bool):
+                raise _invalid(f"{i}.{flag}", "must be a boolean")
+        for key, limit in (("position", 64), ("lot_number", 64)):
+            if key in e and e[key] is not None and (not isinstance(e[key], str) or len(e[key]) > limit):
+                raise _invalid(f"{i}.{key}", f"must be text of at most {limit} characters")
+        parsed.append((i, unit_id, e, _when(e.get("expires_at"), f"{i}.expires_at") if "expires_at" in e else None))
+    ids = [p[1] for p in parsed]
+    on_list = set(db.session.scalars(sa.select(ShipmentItem.id).where(ShipmentItem.id.in_(ids),
+                                                                      ShipmentItem.list_id == hl.id)))
+    for i, unit_id, _, _ in parsed:
+        if unit_id not in on_list:
+            raise _invalid(f"{i}.id", "is not a unit of this list")
+    changed = 0
+    for i, unit_id, e, expires in parsed:
+        if "is_handled" in e:
+            if _set_handled(unit_id, hl.id, e["is_handled"], actor):
+                changed += 1
+                db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, item_id=unit_id,
+                                         kind="handled" if e["is_handled"] else "unhandled", user_id=_uid(actor)))
+                if e["is_handled"]:
+                    _mark_started(hl)
+        other = {k: e[k] for k in ("is_serviced", "is_finished", "position", "lot_number") if k in e}
+        if "expires_at" in e:
+            other["expires_at"] = expires
+        if other:
+            db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.id == unit_id)
+                               .values(**other, updated_at=utcnow()))
+    # The list may have been held, finished or cancelled meanwhile: refuse as a whole.
+    still = db.session.execute(sa.update(HandlingList).where(
+        HandlingList.id == hl.id, HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False),
+        HandlingList.is_on_hold.is_(False)).values(version=HandlingList.version + 1)).rowcount
+    if not still:
+        db.session.rollback()
+        raise Conflict("Handling list changed state meanwhile")
+    db.session.commit()
+    return changed
+
+
+# --- scanning -------------------------------------------------------------------------------------
+
+@dataclass
+class ScanResult:
+    status: str  # ok | warning | error | done
+    message: str
+    item_id: uuid.UUID | None = None
+    sku: str | None = None
+    action: str | None = None  # handled | undone | finished | pending
+    extra: dict = field(default_factory=dict)
+
+
+def _skus_for(hl: HandlingList, scan: codes.Scan) -> list[str]:
+    """Which SKU(s) of this list the scanned code means: SKU itself, then product barcodes."""
+    candidates = [scan.code] if scan.code else []
+    if scan.gtin:
+        candidates = codes.gtin_variants(scan.gtin)
+    on_list = set(db.session.scalars(sa.select(ShipmentItem.sku).where(ShipmentItem.list_id == hl.id,
+                                                                       ShipmentItem.sku.in_(candidates)).distinct()))
+    if on_list:
+        return sorted(on_list)
+    products = db.session.scalars(sa.select(Product.sku).join(ProductBarcode, ProductBarcode.product_id == Product.id)
+                                  .where(ProductBarcode.tenant_id == hl.tenant_id,
+                                         ProductBarcode.code.in_(candidates))).all()
+    return sorted(set(products))
+
+
+def scan(actor: Actor, list_id, raw: str) -> ScanResult:
+    """Handle the next open unit (walk order) of what was scanned; commands finish or undo."""
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > 500:
+        raise _invalid("code", "is required (at most 500 characters)")
+    hl = get_list(actor, list_id)
+    parsed = codes.parse(raw)
+    if parsed.command == "finish":
+        finish(actor, hl.id)
+        return ScanResult("done", f"Handling list {hl.number} finished", action="finished")
+    if parsed.command == "undo":
+        return undo(actor, hl.id)
+    require_active(hl)
+    if parsed.unit_id is not None:
+        unit = db.session.get(ShipmentItem, parsed.unit_id)
+        if unit is None or unit.list_id != hl.id:
+            return _reject(hl, raw, actor, "Unit is not on this list")
+        if _set_handled(unit.id, hl.id, True, actor):
+            return _handled(hl, unit, raw, actor)
+        return ScanResult("warning", f"{unit.sku}: this unit was already picked", unit.id, unit.sku)
+    skus = _skus_for(hl, parsed)
+    if not skus:
+        return _reject(hl, raw, actor, f"Unknown code {raw.strip()[:60]} — not on this list")
+    confirm = toggles.value_for("lcs.scan.confirm_quantity", hl.tenant_id, False)
+    for _ in range(3):  # a concurrent picker may take our candidate: look again
+        candidates = db.session.scalars(sa.select(ShipmentItem).where(
+            ShipmentItem.list_id == hl.id, ShipmentItem.sku.in_(skus), ShipmentItem.is_handled.is_(False),
+            ShipmentItem.is_missing.is_(False)).order_by(ShipmentItem.rank).limit(5)).all()
+        if not candidates:
+            break
+        if confirm and _needs_confirmation(hl, candidates[0], raw, actor):
+            left = len(candidates)
+            db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, item_id=candidates[0].id, kind="pending",
+                                     code=raw.strip()[:200], user_id=_uid(actor)))
+            db.session.commit()
+            return ScanResult("warning", f"{candidates[0].sku}: {left} to pick — scan again to confirm",
+                              candidates[0].id, candidates[0].sku, action="pending")
+        for unit in candidates:
+            if _set_handled(unit.id, hl.id, True, actor):
+                return _handled(hl, unit, raw, actor)
+    db.session.rollback()
+    return ScanResult("warning", f"{skus[0]}: everything of this product is already picked (over-pick)", None, skus[0])
+
+
+def _needs_confirmation(hl, unit, raw, actor) -> bool:
+    """With lcs.scan.confirm_quantity on, a line with quantity above 1 needs two scans in a row."""
+    open_of_line = db.session.scalar(sa.select(sa.func.count(ShipmentItem.id)).where(
+        ShipmentItem.list_id == hl.id, ShipmentItem.sku == unit.sku, ShipmentItem.shipment_id == unit.shipment_id,
+        ShipmentItem.is_handled.is_(False), ShipmentItem.is_missing.is_(False)))
+    if open_of_line <= 1:
+        return False
+    last = db.session.scalars(sa.select(ScanEvent).where(ScanEvent.list_id == hl.id, ScanEvent.user_id == _uid(actor))
+                              .order_by(ScanEvent.created_at.desc()).limit(1)).first()
+    return not (last and last.kind == "pending" and last.code == raw.strip()[:200])
+
+
+def _handled(hl: HandlingList, unit: ShipmentItem, raw: str, actor: Actor) -> ScanResult:
+    _mark_started(hl)
+    db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, item_id=unit.id, kind="handled",
+                             code=raw.strip()[:200], user_id=_uid(actor)))
+    db.session.commit()
+    return ScanResult("ok", f"{unit.sku} picked", unit.id, unit.sku, action="handled")
+
+
+def _reject(hl: HandlingList, raw: str, actor: Actor, message: str) -> ScanResult:
+    db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, kind="rejected", code=raw.strip()[:200],
+                             user_id=_uid(actor)))
+    db.session.commit()
+    return ScanResult("error", message)
+
+
+def undo(actor: Actor, list_id) -> ScanResult:
+    """Undo the caller's last pick on this list (once)."""
+    hl = get_list(actor, list_id)
+    require_active(hl)
+    last = db.session.scalars(sa.select(ScanEvent).where(
+        ScanEvent.list_id == hl.id, ScanEvent.kind == "handled", ScanEvent.undone.is_(False),
+        ScanEvent.user_id == _uid(actor)).order_by(ScanEvent.created_at.desc()).limit(1)).first()
+    if last is None:
+        return ScanResult("warning", "Nothing to undo")
+    claimed = db.session.execute(sa.update(ScanEvent).where(ScanEvent.id == last.id, ScanEvent.undone.is_(False))
+                                 .values(undone=True)).rowcount
+    if not claimed or not _set_handled(last.item_id, hl.id, False, actor):
+        db.session.rollback()
+        return ScanResult("warning", "Nothing to undo")
+    unit = db.session.get(ShipmentItem, last.item_id)
+    db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, item_id=unit.id, kind="unhandled",
+                             code="WHARF:UNDO", user_id=_uid(actor)))
+    db.session.commit()
+    return ScanResult("ok", f"Undone: {unit.sku} is back to pick", unit.id, unit.sku, action="undone")

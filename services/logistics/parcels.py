@@ -1,0 +1,191 @@
+"""Parcels: SSCC-numbered boxes of one shipment's units; attach/detach with per-unit
+outcome, transit and finished transitions."""
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from models import Parcel, Shipment, ShipmentItem, db, utcnow
+from services import events
+from services.acl import Actor
+from services.errors import Conflict, NotFound, ValidationFailed
+from services.logistics import numbers
+from services.logistics.shipments import _invalid, _required, _text, _when
+
+DIMENSIONS = ("weight", "length", "width", "height")
+
+
+def get_parcel(actor: Actor, parcel_id) -> Parcel:
+    try:
+        return actor.scope.get(Parcel, parcel_id)
+    except NotFound:
+        raise NotFound("Parcel not found") from None
+
+
+def _measures(data: dict) -> dict:
+    out = {}
+    for key in DIMENSIONS:
+        if key in data and data[key] is not None:
+            v = data[key]
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0 or v > 10_000_000:
+                raise _invalid(key, "must be a non-negative integer (grams or millimetres)")
+            out[key] = v
+    return out
+
+
+def _ids(raw, path: str = "ids") -> list[uuid.UUID]:
+    if not isinstance(raw, list):
+        raise _required(path)
+    out = []
+    for i, v in enumerate(raw):
+        try:
+            out.append(uuid.UUID(str(v)))
+        except ValueError:
+            raise _invalid(f"{path}.{i}", "must be a unit id") from None
+    return list(dict.fromkeys(out))
+
+
+def parcel_rows(parcels: list[Parcel]) -> list[dict]:
+    """``LcsParcel`` for many parcels with one query for all their units."""
+    ids = [p.id for p in parcels]
+    units: dict = {pid: [] for pid in ids}
+    if ids:
+        for u in db.session.scalars(sa.select(ShipmentItem).where(ShipmentItem.parcel_id.in_(ids))
+                                    .order_by(ShipmentItem.sequence)):
+            units[u.parcel_id].append(u)
+    return [_row(p, units[p.id]) for p in parcels]
+
+
+def parcel_row(p: Parcel) -> dict:
+    return parcel_rows([p])[0]
+
+
+def _row(p: Parcel, units: list[ShipmentItem]) -> dict:
+    by_sku: dict = {}
+    for u in units:
+        by_sku.setdefault(u.sku, {"id": u.id, "sku": u.sku, "quantity": 0, "description": u.description})
+        by_sku[u.sku]["quantity"] += 1
+    return {"id": p.id, "number": p.number, "weight": p.weight, "length": p.length, "width": p.width,
+            "height": p.height, "tracking_code": p.tracking_code, "tracking_url": p.tracking_url,
+            "position": p.position, "label": p.label, "shipment_id": p.shipment_id, "count": len(units),
+            "items": list(by_sku.values()), "item_ids": [u.id for u in units],
+            "is_in_transit": p.is_in_transit, "is_delivered": p.is_delivered, "is_outbound": p.shipment.is_outbound,
+            "is_finished": p.is_finished, "file_id": p.file_id, "ship_at": p.ship_at,
+            "in_transit_at": p.in_transit_at, "finished_at": p.finished_at,
+            "created_at": p.created_at, "updated_at": p.updated_at}
+
+
+def create_parcel(actor: Actor, data: dict) -> Parcel:
+    if not isinstance(data, dict):
+        raise ValidationFailed("Request body must be a JSON object")
+    if not data.get("shipment_id"):
+        raise _required("shipment_id")
+    try:
+        shipment = actor.scope.get(Shipment, data["shipment_id"])
+    except NotFound:
+        raise NotFound("Shipment not found") from None
+    if shipment.is_canceled:
+        raise Conflict(f"Shipment {shipment.number} is canceled")
+    measures = _measures(data)
+    item_ids = _ids(data.get("item_ids") or [], "item_ids")
+    events.before("lcs.parcel", "creating", {"shipment_id": str(shipment.id), **measures}, {"actor": actor})
+    parcel = Parcel(tenant_id=shipment.tenant_id, shipment_id=shipment.id, number=numbers.sscc(shipment.tenant_id),
+                    tracking_code=_text(data.get("tracking_code"), "tracking_code", 120),
+                    tracking_url=_text(data.get("tracking_url"), "tracking_url", 500), **measures)
+    db.session.add(parcel)
+    db.session.flush()
+    if item_ids:
+        outcome = _attach(parcel, item_ids)
+        if outcome["failed"]:
+            db.session.rollback()
+            raise _invalid("item_ids", f"{outcome['failed']} unit(s) are not free units of this shipment")
+    db.session.commit()
+    events.after("lcs.parcel", "created", {"id": str(parcel.id), "number": parcel.number}, {"actor": actor})
+    return parcel
+
+
+def update_parcel(actor: Actor, parcel_id, data: dict) -> Parcel:
+    if not isinstance(data, dict):
+        raise ValidationFailed("Request body must be a JSON object")
+    parcel = get_parcel(actor, parcel_id)
+    if parcel.is_in_transit:
+        raise Conflict("Parcel is in transit")
+    values = _measures(data)
+    for key, limit in (("tracking_code", 120), ("tracking_url", 500), ("position", 64)):
+        if key in data:
+            values[key] = _text(data[key], key, limit)
+    if "ship_at" in data:
+        values["ship_at"] = _when(data["ship_at"], "ship_at")
+    if values:
+        done = db.session.execute(sa.update(Parcel).where(Parcel.id == parcel.id, Parcel.is_in_transit.is_(False))
+                                  .values(**values, updated_at=utcnow())).rowcount
+        if not done:
+            raise Conflict("Parcel is in transit")
+    db.session.commit()
+    db.session.refresh(parcel)
+    return parcel
+
+
+def delete_parcel(actor: Actor, parcel_id) -> None:
+    parcel = get_parcel(actor, parcel_id)
+    if parcel.is_in_transit:
+        raise Conflict("Parcel is in transit")
+    db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.parcel_id == parcel.id).values(parcel_id=None))
+    db.session.delete(parcel)
+    db.session.commit()
+
+
+def _attach(parcel: Parcel, ids: list[uuid.UUID]) -> dict:
+    success = db.session.execute(sa.update(ShipmentItem).where(
+        ShipmentItem.id.in_(ids), ShipmentItem.shipment_id == parcel.shipment_id, ShipmentItem.parcel_id.is_(None),
+        ShipmentItem.is_missing.is_(False)).values(parcel_id=parcel.id, updated_at=utcnow())).rowcount
+    return {"success": success, "failed": len(ids) - success}
+
+
+def attach(actor: Actor, parcel_id, data) -> dict:
+    """Units must belong to the parcel's shipment and sit in no other parcel."""
+    parcel = get_parcel(actor, parcel_id)
+    if parcel.is_in_transit:
+        raise Conflict("Parcel is in transit")
+    ids = _ids((data or {}).get("ids") if isinstance(data, dict) else None)
+    outcome = _attach(parcel, ids)
+    db.session.commit()
+    return outcome
+
+
+def detach(actor: Actor, parcel_id, data) -> dict:
+    parcel = get_parcel(actor, parcel_id)
+    if parcel.is_in_transit:
+        raise Conflict("Parcel is in transit")
+    ids = _ids((data or {}).get("ids") if isinstance(data, dict) else None)
+    success = db.session.execute(sa.update(ShipmentItem).where(
+        ShipmentItem.id.in_(ids), ShipmentItem.parcel_id == parcel.id).values(parcel_id=None, updated_at=utcnow())).rowcount
+    db.session.commit()
+    return {"success": success, "failed": len(ids) - success}
+
+
+def mark_transit(actor: Actor, parcel_id) -> None:
+    parcel = get_parcel(actor, parcel_id)
+    if parcel.is_in_transit:
+        return  # idempotent
+    count = db.session.scalar(sa.select(sa.func.count(ShipmentItem.id)).where(ShipmentItem.parcel_id == parcel.id))
+    if not count:
+        raise Conflict("An empty parcel cannot ship")
+    events.before("lcs.parcel", "shipping", {"id": str(parcel.id), "number": parcel.number}, {"actor": actor})
+    db.session.execute(sa.update(Parcel).where(Parcel.id == parcel.id, Parcel.is_in_transit.is_(False))
+                       .values(is_in_transit=True, in_transit_at=utcnow(), updated_at=utcnow()))
+    db.session.commit()
+    events.after("lcs.parcel", "in_transit", {"id": str(parcel.id)}, {"actor": actor})
+
+
+def mark_finished(actor: Actor, parcel_id) -> None:
+    parcel = get_parcel(actor, parcel_id)
+    if parcel.is_finished:
+        return
+    if not parcel.is_in_transit:
+        raise Conflict("Parcel must be in transit before it can be finished")
+    db.session.execute(sa.update(Parcel).where(Parcel.id == parcel.id, Parcel.is_finished.is_(False))
+                       .values(is_finished=True, is_delivered=True, finished_at=utcnow(), updated_at=utcnow()))
+    db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.parcel_id == parcel.id).values(is_finished=True))
+    db.session.commit()

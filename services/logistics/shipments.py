@@ -1,0 +1,398 @@
+"""Shipments: create (one unit row per quantity), read with derived flags, update while
+editable, cancel, item corrections. Flags are computed from the units, never stored."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from models import HandlingList, Method, Parcel, Shipment, ShipmentItem, db, utcnow
+from services import events
+from services.acl import Actor
+from services.audit_query import parse_timestamp
+from services.errors import Conflict, NotFound, ValidationFailed
+from services.logistics import numbers
+
+TYPES = ("delivery", "collect", "internal")
+MAX_UNITS = 10_000
+ADDRESS_FIELDS = ("name", "company", "street", "house_number", "addition", "postal_code", "city", "region",
+                  "country_code", "phone", "email")
+
+
+def _invalid(path: str, message: str, kind: str = "invalid value") -> ValidationFailed:
+    return ValidationFailed(f"{path} {message}", details=[{"path": [path], "message": message, "kind": kind}])
+
+
+def _required(path: str) -> ValidationFailed:
+    return _invalid(path, "is required", "required")
+
+
+def _text(value, path: str, limit: int = 200) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool) or len(str(value)) > limit:
+        raise _invalid(path, f"must be text of at most {limit} characters")
+    return str(value)
+
+
+def _when(value, path: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise _invalid(path, "must be an ISO-8601 date-time")
+    try:
+        return parse_timestamp(value, path)
+    except ValidationFailed:
+        raise _invalid(path, "must be an ISO-8601 date-time") from None
+
+
+def _addressing(raw, path: str = "addressing") -> dict:
+    """``{to, from}``: each the seed's ``{entity_type, entity_id, carrier}`` or an inline
+    ``address`` (kept as a snapshot: labels print it)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise _invalid(path, "must be an object")
+    out = {}
+    for side in ("to", "from"):
+        value = raw.get(side)
+        if value is None or isinstance(value, str):  # the seed's "#/definitions/…" placeholder
+            continue
+        if not isinstance(value, dict):
+            raise _invalid(f"{path}.{side}", "must be an object")
+        entry = {k: _text(value.get(k), f"{path}.{side}.{k}") for k in ("entity_type", "entity_id") if value.get(k)}
+        if isinstance(value.get("carrier"), dict):
+            entry["carrier"] = {"is_carrier_location": bool(value["carrier"].get("is_carrier_location")),
+                                "carrier_location_reference": _text(value["carrier"].get("carrier_location_reference"),
+                                                                    f"{path}.{side}.carrier")}
+        address = value.get("address")
+        if address is not None:
+            if not isinstance(address, dict):
+                raise _invalid(f"{path}.{side}.address", "must be an object")
+            entry["address"] = {k: _text(address.get(k), f"{path}.{side}.address.{k}") for k in ADDRESS_FIELDS}
+            if entry["address"].get("country_code") and len(entry["address"]["country_code"]) != 2:
+                raise _invalid(f"{path}.{side}.address.country_code", "must be an ISO 3166-1 alpha-2 code")
+        out[side] = entry
+    return out
+
+
+def _corrections(raw, path: str) -> list[dict]:
+    if raw in (None, []):
+        return []
+    if not isinstance(raw, list):
+        raise _invalid(path, "must be a list")
+    out = []
+    for i, c in enumerate(raw):
+        if not isinstance(c, dict) or not c.get("sku"):
+            raise _required(f"{path}.{i}.sku")
+        qty = c.get("quantity", 1)
+        if not isinstance(qty, int) or isinstance(qty, bool) or qty < 1:
+            raise _invalid(f"{path}.{i}.quantity", "must be a positive integer")
+        out.append({"sku": _text(c["sku"], f"{path}.{i}.sku", 120), "quantity": qty,
+                    "description": _text(c.get("description"), f"{path}.{i}.description", 500) or "",
+                    "position": _text(c.get("position"), f"{path}.{i}.position", 64)})
+    return out
+
+
+def _method(actor: Actor, method_id) -> Method | None:
+    if method_id in (None, ""):
+        return None
+    try:
+        return actor.scope.get(Method, method_id)
+    except NotFound:
+        raise _invalid("method_id", "is not a known shipping method") from None
+
+
+def _search_text(number: str, order_id, addressing: dict) -> str:
+    to = (addressing.get("to") or {}).get("address") or {}
+    parts = [number, order_id or "", to.get("name") or "", to.get("company") or "", to.get("postal_code") or ""]
+    return " ".join(p for p in parts if p).lower()[:1000]
+
+
+def create_shipment(actor: Actor, data: dict) -> Shipment:
+    """One transaction: validate everything, expand quantities to units, number it."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("Request body must be a JSON object")
+    kind = data.get("type") or "delivery"
+    if kind not in TYPES:
+        raise _invalid("type", f"must be one of {', '.join(TYPES)}")
+    items = data.get("items")
+    if not isinstance(items, list) or not items:
+        raise _required("items")
+    units: list[dict] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise _invalid(f"items.{i}", "must be an object")
+        if not item.get("sku"):
+            raise _required(f"items.{i}.sku")
+        qty = item.get("quantity", 1)
+        if not isinstance(qty, int) or isinstance(qty, bool) or qty < 1:
+            raise _invalid(f"items.{i}.quantity", "must be a positive integer")
+        refs = item.get("references") or [{}]
+        if not isinstance(refs, list):
+            raise _invalid(f"items.{i}.references", "must be a list")
+        service = item.get("service") or []
+        if not isinstance(service, list):
+            raise _invalid(f"items.{i}.service", "must be a list")
+        for n in range(qty):
+            ref = refs[n] if n < len(refs) and isinstance(refs[n], dict) else (refs[0] if isinstance(refs[0], dict) else {})
+            units.append({"sku": _text(item["sku"], f"items.{i}.sku", 120), "reference": _text(item.get("reference"), f"items.{i}.reference", 120),
+                          "position": _text(item.get("position"), f"items.{i}.position", 64),
+                          "description": _text(item.get("description"), f"items.{i}.description", 500) or "",
+                          "hs_code": _text(item.get("hs_code"), f"items.{i}.hs_code", 32),
+                          "order_item_id": _text(ref.get("order_item_id"), f"items.{i}.references.order_item_id", 64),
+                          "claim_item_id": _text(ref.get("claim_item_id"), f"items.{i}.references.claim_item_id", 64),
+                          "service": service})
+        if len(units) > MAX_UNITS:
+            raise _invalid("items", f"at most {MAX_UNITS} units per shipment")
+    is_outbound = data.get("is_outbound", True)
+    if not isinstance(is_outbound, bool):
+        raise _invalid("is_outbound", "must be a boolean")
+    method = _method(actor, data.get("method_id"))
+    addressing = _addressing(data.get("addressing"))
+    fields = dict(type=kind, is_outbound=is_outbound, method_id=method.id if method else None,
+                  addressing=addressing, order_id=_text(data.get("order_id"), "order_id", 64),
+                  channel_id=_text(data.get("channel_id"), "channel_id", 64),
+                  contact_id=_text(data.get("contact_id"), "contact_id", 64),
+                  ship_at=_when(data.get("ship_at"), "ship_at"),
+                  estimated_ship_at=_when(data.get("estimated_ship_at"), "estimated_ship_at"),
+                  expected_at=_when(data.get("expected_at"), "expected_at"),
+                  backorders=_corrections(data.get("backorders"), "backorders"),
+                  overage=_corrections(data.get("overage"), "overage"),
+                  prior_shipments=[str(p) for p in (data.get("prior_shipments") or []) if isinstance(p, str)])
+    tenant_id = actor.tenant_for_new(data.get("tenant_id"))
+    events.before("lcs.shipment", "creating", {**fields, "items": units}, {"actor": actor})
+    shipment = Shipment(tenant_id=tenant_id, organization_id=getattr(actor.principal, "organization_id", None),
+                        number=numbers.shipment_number(tenant_id), **fields)
+    shipment.search_text = _search_text(shipment.number, shipment.order_id, addressing)
+    db.session.add(shipment)
+    db.session.flush()
+    db.session.execute(sa.insert(ShipmentItem), [
+        {"id": uuid.uuid4(), "tenant_id": tenant_id, "shipment_id": shipment.id, "sequence": n,
+         "created_at": utcnow(), "updated_at": utcnow(), **u} for n, u in enumerate(units)])
+    db.session.commit()
+    events.after("lcs.shipment", "created", {"id": str(shipment.id), "number": shipment.number}, {"actor": actor})
+    return shipment
+
+
+def get_shipment(actor: Actor, shipment_id) -> Shipment:
+    try:
+        return actor.scope.get(Shipment, shipment_id)
+    except NotFound:
+        raise NotFound("Shipment not found") from None
+
+
+# --- derived flags ----------------------------------------------------------------------------
+
+def _unit_counts(shipment_ids) -> dict:
+    u = ShipmentItem
+    rows = db.session.execute(sa.select(
+        u.shipment_id, sa.func.count(u.id),
+        sa.func.sum(sa.case((u.is_missing, 1), else_=0)),
+        sa.func.sum(sa.case((sa.and_(u.is_handled, sa.not_(u.is_missing)), 1), else_=0)),
+        sa.func.sum(sa.case((u.parcel_id.is_not(None), 1), else_=0)),
+        sa.func.sum(sa.case((u.list_id.is_not(None), 1), else_=0)),
+        sa.func.sum(sa.case((u.is_serviced, 1), else_=0)),
+    ).where(u.shipment_id.in_(shipment_ids)).group_by(u.shipment_id)).all()
+    return {r[0]: dict(units=r[1], missing=r[2] or 0, handled=r[3] or 0, boxed=r[4] or 0, listed=r[5] or 0,
+                       serviced=r[6] or 0) for r in rows}
+
+
+def _parcel_counts(shipment_ids) -> dict:
+    p = Parcel
+    rows = db.session.execute(sa.select(
+        p.shipment_id, sa.func.count(p.id),
+        sa.func.sum(sa.case((p.label.is_not(None), 1), else_=0)),
+        sa.func.sum(sa.case((p.is_in_transit, 1), else_=0)),
+        sa.func.sum(sa.case((p.is_finished, 1), else_=0)),
+    ).where(p.shipment_id.in_(shipment_ids)).group_by(p.shipment_id)).all()
+    return {r[0]: dict(parcels=r[1], labeled=r[2] or 0, in_transit=r[3] or 0, finished=r[4] or 0) for r in rows}
+
+
+def flags_for(shipments: list[Shipment]) -> dict:
+    """Derived flags for many shipments in two grouped queries (no N+1 on list pages)."""
+    ids = [s.id for s in shipments]
+    if not ids:
+        return {}
+    units, parcels = _unit_counts(ids), _parcel_counts(ids)
+    out = {}
+    for s in shipments:
+        u = units.get(s.id, dict(units=0, missing=0, handled=0, boxed=0, listed=0, serviced=0))
+        p = parcels.get(s.id, dict(parcels=0, labeled=0, in_transit=0, finished=0))
+        shippable = u["units"] - u["missing"]
+        has_parcels = p["parcels"] > 0
+        out[s.id] = {
+            "is_editable": not s.is_canceled and s.active_list_id is None and u["handled"] == 0 and not has_parcels,
+            "is_listed": s.active_list_id is not None,
+            "is_handled": shippable > 0 and u["handled"] >= shippable,
+            "is_boxed": shippable > 0 and u["boxed"] >= shippable,
+            "is_labeled": has_parcels and p["labeled"] == p["parcels"],
+            "is_serviced": u["units"] > 0 and u["serviced"] == u["units"],
+            "is_complete": u["listed"] > 0 and u["boxed"] == u["listed"] - u["missing"],
+            "is_overcomplete": bool(s.overage),
+            "is_in_transit": has_parcels and p["in_transit"] == p["parcels"],
+            "is_finished": has_parcels and p["finished"] == p["parcels"],
+            "is_canceled": s.is_canceled,
+        }
+    return out
+
+
+def flag_condition(flag: str, value: bool) -> sa.ColumnElement:
+    """SQL for a derived flag (search constraints and list filters)."""
+    s, u, p = Shipment, ShipmentItem, Parcel
+    any_unit = sa.exists().where(u.shipment_id == s.id, sa.not_(u.is_missing))
+    any_parcel = sa.exists().where(p.shipment_id == s.id)
+    conditions = {
+        "is_canceled": s.is_canceled.is_(True),
+        "is_listed": s.active_list_id.is_not(None),
+        "is_handled": sa.and_(any_unit, ~sa.exists().where(u.shipment_id == s.id, sa.not_(u.is_missing),
+                                                           sa.not_(u.is_handled))),
+        "is_boxed": sa.and_(any_unit, ~sa.exists().where(u.shipment_id == s.id, sa.not_(u.is_missing),
+                                                         u.parcel_id.is_(None))),
+        "is_labeled": sa.and_(any_parcel, ~sa.exists().where(p.shipment_id == s.id, p.label.is_(None))),
+        "is_in_transit": sa.and_(any_parcel, ~sa.exists().where(p.shipment_id == s.id, sa.not_(p.is_in_transit))),
+        "is_finished": sa.and_(any_parcel, ~sa.exists().where(p.shipment_id == s.id, sa.not_(p.is_finished))),
+        "is_editable": sa.and_(s.is_canceled.is_(False), s.active_list_id.is_(None),
+                               ~sa.exists().where(u.shipment_id == s.id, u.is_handled), ~any_parcel),
+    }
+    clause = conditions[flag]
+    return clause if value else sa.not_(clause)
+
+
+FLAGS = ("is_editable", "is_listed", "is_handled", "is_boxed", "is_labeled", "is_in_transit", "is_finished",
+         "is_canceled")
+
+
+# --- serialization ---------------------------------------------------------------------------
+
+def unit_row(u: ShipmentItem, shipment_flags: dict | None = None) -> dict:
+    return {"id": u.id, "reference": u.reference, "sku": u.sku, "position": u.position,
+            "order_item_id": u.order_item_id, "claim_item_id": u.claim_item_id, "description": u.description,
+            "is_listed": u.list_id is not None, "is_handled": u.is_handled, "is_boxed": u.parcel_id is not None,
+            "is_in_transit": bool(shipment_flags and shipment_flags.get("is_in_transit")),
+            "is_finished": u.is_finished, "is_missing": u.is_missing, "hs_code": u.hs_code, "service": u.service or [],
+            "parcel_id": u.parcel_id, "list_id": u.list_id}
+
+
+def listed_row(s: Shipment, flags: dict) -> dict:
+    """``LcsListedShipment``: the shipment without its units."""
+    return {"id": s.id, "number": s.number, "type": s.type, "method_id": s.method_id, "contact_id": s.contact_id,
+            "channel_id": s.channel_id, "order_id": s.order_id, "addressing": s.addressing or {},
+            "ship_at": s.ship_at, "estimated_ship_at": s.estimated_ship_at, "expected_at": s.expected_at,
+            "stack_id": None, "is_outbound": s.is_outbound, **flags,
+            "secret": None, "prior_shipments": s.prior_shipments or [], "list_id": s.active_list_id,
+            "created_at": s.created_at, "updated_at": s.updated_at}
+
+
+def detail_row(s: Shipment) -> dict:
+    """``LcsShipment``: with units, corrections and parcels."""
+    flags = flags_for([s])[s.id]
+    parcels = [parcel_summary(p) for p in s.parcels]
+    return {**listed_row(s, flags), "items": [unit_row(u, flags) for u in s.items],
+            "backorders": s.backorders or [], "overage": s.overage or [], "prior_shipments": s.prior_shipments or [],
+            "parcels": parcels, "active_list_id": s.active_list_id}
+
+
+def parcel_summary(p: Parcel) -> dict:
+    return {"id": p.id, "number": p.number, "weight": p.weight, "is_in_transit": p.is_in_transit,
+            "is_finished": p.is_finished, "label": p.label}
+
+
+# --- changes -----------------------------------------------------------------------------------
+
+def update_shipment(actor: Actor, shipment_id, data: dict) -> Shipment:
+    """Method, addressing and dates may change only while the shipment is editable."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("Request body must be a JSON object")
+    shipment = get_shipment(actor, shipment_id)
+    if not flags_for([shipment])[shipment.id]["is_editable"]:
+        raise Conflict("Shipment is no longer editable (listed, handled, packed or canceled)")
+    changes = {}
+    if "method_id" in data:
+        method = _method(actor, data["method_id"])
+        changes["method_id"] = method.id if method else None
+    if "addressing" in data:
+        changes["addressing"] = {**(shipment.addressing or {}), **_addressing(data["addressing"])}
+    for key in ("ship_at", "estimated_ship_at", "expected_at"):
+        if key in data:
+            changes[key] = _when(data[key], key)
+    for key, limit in (("order_id", 64), ("contact_id", 64), ("channel_id", 64)):
+        if key in data:
+            changes[key] = _text(data[key], key, limit)
+    if "type" in data:
+        if data["type"] not in TYPES:
+            raise _invalid("type", f"must be one of {', '.join(TYPES)}")
+        changes["type"] = data["type"]
+    events.before("lcs.shipment", "updating", {"id": str(shipment.id), **changes}, {"actor": actor})
+    # Conditional: only if still not on a list (a concurrent list creation wins cleanly).
+    done = db.session.execute(sa.update(Shipment).where(
+        Shipment.id == shipment.id, Shipment.active_list_id.is_(None), Shipment.is_canceled.is_(False))
+        .values(**changes, updated_at=utcnow())).rowcount
+    if not done:
+        raise Conflict("Shipment is no longer editable")
+    db.session.commit()
+    db.session.refresh(shipment)
+    shipment.search_text = _search_text(shipment.number, shipment.order_id, shipment.addressing or {})
+    db.session.commit()
+    events.after("lcs.shipment", "updated", {"id": str(shipment.id)}, {"actor": actor})
+    return shipment
+
+
+def cancel_shipment(actor: Actor, shipment_id) -> None:
+    """DELETE: cancel (idempotent); refused once any parcel is in transit. Leaves its list."""
+    shipment = get_shipment(actor, shipment_id)
+    if shipment.is_canceled:
+        return
+    in_transit = db.session.scalar(sa.select(sa.func.count(Parcel.id)).where(
+        Parcel.shipment_id == shipment.id, Parcel.is_in_transit.is_(True)))
+    if in_transit:
+        raise Conflict("Shipment is in transit and can no longer be canceled")
+    events.before("lcs.shipment", "canceling", {"id": str(shipment.id)}, {"actor": actor})
+    done = db.session.execute(sa.update(Shipment).where(Shipment.id == shipment.id, Shipment.is_canceled.is_(False))
+                              .values(is_canceled=True, canceled_at=utcnow(), active_list_id=None,
+                                      updated_at=utcnow())).rowcount
+    if done:
+        db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.shipment_id == shipment.id,
+                                                         ShipmentItem.parcel_id.is_(None))
+                           .values(list_id=None))
+    db.session.commit()
+    events.after("lcs.shipment", "canceled", {"id": str(shipment.id)}, {"actor": actor})
+
+
+def set_missing(actor: Actor, shipment_id, entries) -> None:
+    """``[{id, is_missing}]`` for units of this shipment (204). Unknown unit → 400."""
+    shipment = get_shipment(actor, shipment_id)
+    if shipment.is_canceled:
+        raise Conflict("Shipment is canceled")
+    if not isinstance(entries, list) or not entries:
+        raise _required("items")
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict) or not e.get("id"):
+            raise _required(f"{i}.id")
+        if not isinstance(e.get("is_missing"), bool):
+            raise _invalid(f"{i}.is_missing", "must be a boolean")
+        try:
+            unit_id = uuid.UUID(str(e["id"]))
+        except ValueError:
+            raise _invalid(f"{i}.id", "must be a unit id of this shipment") from None
+        done = db.session.execute(sa.update(ShipmentItem).where(
+            ShipmentItem.id == unit_id, ShipmentItem.shipment_id == shipment.id)
+            .values(is_missing=e["is_missing"], updated_at=utcnow())).rowcount
+        if not done:
+            raise _invalid(f"{i}.id", "is not a unit of this shipment")
+    db.session.commit()
+
+
+def set_corrections(actor: Actor, shipment_id, kind: str, entries) -> None:
+    """Replace the shipment's backorders or overage list (204)."""
+    shipment = get_shipment(actor, shipment_id)
+    if shipment.is_canceled:
+        raise Conflict("Shipment is canceled")
+    clean = _corrections(entries if entries is not None else [], kind)
+    setattr(shipment, kind, clean)
+    db.session.commit()
+
+
+def list_for_active(actor: Actor, shipment: Shipment) -> HandlingList | None:
+    return db.session.get(HandlingList, shipment.active_list_id) if shipment.active_list_id else None

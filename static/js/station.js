@@ -1,0 +1,32 @@
+// Scan station: every Enter sends the code typed so far and clears the input at once, so a
+// keyboard-wedge scanner can fire the next scan immediately. htmx queues the requests
+// (hx-sync="this:queue all" on the form) with each code captured at the moment of Enter.
+(function () {
+  "use strict";
+  var form = document.getElementById("scan-form");
+  if (!form) return;
+  var input = document.getElementById("scan-input");
+  function send(code) {
+    if (!code) return;
+    htmx.ajax("POST", form.dataset.scanUrl, {
+      source: form, values: {code: code}, target: "#station-panel", swap: "outerHTML"
+    });
+  }
+  form.addEventListener("submit", function (evt) {
+    evt.preventDefault();
+    var code = input.value.trim();
+    input.value = "";
+    send(code);
+  });
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest("[data-scan-code]");
+    if (!button) return;
+    send(button.getAttribute("data-scan-code"));
+    input.focus();
+  });
+  // The input always has focus: a handheld has no mouse, and a tap elsewhere must not eat scans.
+  document.addEventListener("htmx:afterSwap", function () { input.focus(); });
+  document.addEventListener("click", function (evt) {
+    if (!evt.target.closest("a, button, input, select, textarea")) input.focus();
+  });
+})();
