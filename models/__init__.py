@@ -11,6 +11,7 @@ from models.toggles import FeatureToggle, FeatureToggleOverride, CacheVersion
 from models.attachments import Attachment, AttachmentPartition, AttachmentTag, StoragePlan, UserPlan
 from models.logistics import (Counter, Location, Position, Method, Product, ProductBarcode, Shipment, ShipmentItem,
                               HandlingList, ListShipment, ScanEvent, Parcel)
+from models.tasks import Task
 from models.scope import Scope
 
 __all__ = [
@@ -20,5 +21,5 @@ __all__ = [
     "FeatureToggle", "FeatureToggleOverride", "CacheVersion",
     "Attachment", "AttachmentPartition", "AttachmentTag", "StoragePlan", "UserPlan",
     "Counter", "Location", "Position", "Method", "Product", "ProductBarcode", "Shipment", "ShipmentItem",
-    "HandlingList", "ListShipment", "ScanEvent", "Parcel",
+    "HandlingList", "ListShipment", "ScanEvent", "Parcel", "Task",
 ]
