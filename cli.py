@@ -25,6 +25,49 @@ def tenant_named(name: str) -> Tenant:
     return tenant or accounts.create_tenant(name)
 
 
+DEMO_PRODUCTS = [
+    # (sku, description, barcode, position, walk order)
+    ("MUG-BLUE", "Enamel mug, blue", "4006381333931", "A-01-1", 1),
+    ("MUG-RED", "Enamel mug, red", "4006381333948", "A-01-2", 2),
+    ("TEA-EARL", "Earl Grey, 100 g", "8710398503968", "B-04-1", 3),
+    ("KETTLE-S", "Stove kettle, steel", "5012345678900", "C-12-3", 4),
+]
+DEMO_ADDRESSES = [
+    {"name": "Anne de Vries", "street": "Damrak", "house_number": "1", "postal_code": "1012LG",
+     "city": "Amsterdam", "country_code": "NL"},
+    {"name": "Jonas Peeters", "street": "Meir", "house_number": "50", "postal_code": "2000",
+     "city": "Antwerpen", "country_code": "BE"},
+    {"name": "Clara Schmidt", "street": "Hauptstraße", "house_number": "7", "postal_code": "10115",
+     "city": "Berlin", "country_code": "DE"},
+]
+
+
+def seed_floor(tenant_id) -> int:
+    """A location with walk-ordered positions, a method, products and open shipments (once)."""
+    from models import Location, Shipment
+    from services.logistics import reference, shipments
+    scope = Scope(tenant_id)
+    if db.session.scalars(scope.select(Location)).first() is not None:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(scope.select(Shipment).subquery()))
+    location = reference.create_location(SYSTEM, {"name": "Rotterdam DC", "reference": "RTM"}, tenant_id=tenant_id)
+    reference.add_positions(SYSTEM, location.id, [p[3] for p in DEMO_PRODUCTS])
+    reference.set_skus(SYSTEM, location.id, [{"sku": p[0], "position": p[3]} for p in DEMO_PRODUCTS])
+    method = reference.create_method(SYSTEM, {"carrier_code": "postnl", "name": "PostNL Standard", "max_weight": 23000,
+                                              "countries": [{"code": c, "amount": 695} for c in ("NL", "BE", "DE")]},
+                                     tenant_id=tenant_id)
+    for sku, description, barcode, _, _ in DEMO_PRODUCTS:
+        reference.create_product(SYSTEM, {"sku": sku, "description": description, "barcodes": [barcode], "weight": 400},
+                                 tenant_id=tenant_id)
+    count = 0
+    for i, address in enumerate(DEMO_ADDRESSES * 2):
+        items = [{"sku": DEMO_PRODUCTS[(i + k) % 4][0], "description": DEMO_PRODUCTS[(i + k) % 4][1],
+                  "quantity": 1 + (i + k) % 2} for k in range(2)]
+        shipments.create_shipment(SYSTEM, {"tenant_id": str(tenant_id), "method_id": str(method.id), "items": items,
+                                           "order_id": f"WEB-{1001 + i}", "addressing": {"to": {"address": address}}})
+        count += 1
+    return count
+
+
 def register_cli(app: Flask) -> None:
     @app.cli.command("init")
     def init_command():
@@ -65,6 +108,7 @@ def register_cli(app: Flask) -> None:
             if db.session.scalars(scope.select(User).where(User.email == email)).first() is None:
                 users.create_user(SYSTEM, email=email, password=password, name=name, organization_id=hq.id,
                                   role_ids=[tenant_roles[role].id], tenant_id=tenant.id)
-        click.echo(f"Demo tenant '{tenant.name}' ({tenant.id}) is ready. Sign in with:")
+        shipments = seed_floor(tenant.id)
+        click.echo(f"Demo tenant '{tenant.name}' ({tenant.id}) is ready ({shipments} demo shipments). Sign in with:")
         for email, password, name, role in DEMO_USERS:
             click.echo(f"  {role:16} {email}  /  {password}")

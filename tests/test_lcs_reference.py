@@ -707,6 +707,15 @@ def test_product_screen_flow(app, client, web):
     assert [x["sku"] for x in client.get(P, headers=JSON).get_json()] == ["MUG", "OK"]
 
 
+def test_html_lists_page_through_headers(app, client, web, tenant):
+    with app.app_context():
+        ref.import_products(SYSTEM, [{"sku": f"P-{i:02d}"} for i in range(30)], tenant_id=tenant)
+    first = client.get(P, headers=BROWSER).get_data(as_text=True)
+    assert "Page 1 of 2" in first and "P-24" in first and "P-25" not in first and '"x-page": "2"' in first
+    second = client.get(P, headers={**HX, "HX-Target": "product-table", "x-page": "2"}).get_data(as_text=True)
+    assert "Page 2 of 2" in second and "P-29" in second and "P-00" not in second
+
+
 def test_nav_lists_warehouse_entries(client, web):
     page = client.get("/", headers=BROWSER).get_data(as_text=True)
     for path in (L, M, P):

@@ -80,10 +80,22 @@ def paginate_a(stmt: sa.Select, *, serialize: Callable, sort_fields: Mapping[str
     return body, result
 
 
-def paginate_b(stmt: sa.Select, *, serialize: Callable, default_size: int = 25, max_size: int = 100) -> tuple[list, dict, Page]:
-    """Apply family B paging headers to ``stmt``; returns (array body, response headers, page)."""
+def _page_b_params(default_size: int = 25, max_size: int = 100) -> tuple[int, int]:
     page = _int_param(request.headers.get("x-page"), "x-page", 1, 1, None)
     size = _int_param(request.headers.get("x-page-size"), "x-page-size", default_size, 1, max_size)
+    return page, size
+
+
+def paginate_list_b(items: list, *, default_size: int = 25, max_size: int = 100) -> tuple[list, dict]:
+    """Family-B paging of an already built list (for results assembled in Python)."""
+    page, size = _page_b_params(default_size, max_size)
+    return items[(page - 1) * size:page * size], {"x-count": str(len(items)), "x-page": str(page),
+                                                  "x-page-size": str(size)}
+
+
+def paginate_b(stmt: sa.Select, *, serialize: Callable, default_size: int = 25, max_size: int = 100) -> tuple[list, dict, Page]:
+    """Apply family B paging headers to ``stmt``; returns (array body, response headers, page)."""
+    page, size = _page_b_params(default_size, max_size)
     result = _fetch(stmt, page, size)
     headers = {"x-count": str(result.total), "x-page": str(result.page), "x-page-size": str(result.page_size)}
     return [serialize(i) for i in result.items], headers, result

@@ -14,7 +14,7 @@ from web.access import current_actor, registry, requires
 from web.forms import request_data, request_json
 from web.htmx import client_redirect, toast, trigger_client_event
 from web.negotiate import respond, response_mode
-from web.pagination import _int_param, paginate_b
+from web.pagination import paginate_b, paginate_list_b
 
 registry.add_nav("Locations", "lcs.locations", "lcs.locations.read", group="Warehouse", order=60)
 
@@ -39,11 +39,8 @@ def _html() -> bool:
 
 
 def page_list(items: list) -> tuple[list, dict]:
-    """Family-B paging of an already built list (x-page / x-page-size → x-count, x-page)."""
-    page = _int_param(request.headers.get("x-page"), "x-page", 1, 1, None)
-    size = _int_param(request.headers.get("x-page-size"), "x-page-size", 25, 1, 100)
-    return items[(page - 1) * size:page * size], {"x-count": str(len(items)), "x-page": str(page),
-                                                  "x-page-size": str(size)}
+    """Family-B paging of an already built list."""
+    return paginate_list_b(items)
 
 
 def search_body():

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from models import (HandlingList, ListShipment, Position, Product, ProductBarcode, ScanEvent, Shipment,
+from models import (HandlingList, ListShipment, Product, ProductBarcode, Scope, ScanEvent, Shipment,
                     ShipmentItem, db, utcnow)
 from services import events, toggles
 from services.acl import Actor
 from services.audit_query import parse_timestamp
 from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
-from services.logistics import codes, numbers
+from services.logistics import codes, numbers, reference
 from services.logistics.shipments import _invalid, _required, unit_row
 
 GROUP_NS = uuid.UUID("6f1c5a52-9b3e-4d8e-9a55-2f1f0c7e8a10")
@@ -40,16 +40,10 @@ def _when(value, path):
     return parse_timestamp(value, path)
 
 
-def _walk_order(tenant_id) -> tuple[dict, dict]:
-    """(sku → (code, sorting), code → sorting) from the tenant's positions."""
-    by_sku, by_code = {}, {}
-    rows = db.session.execute(sa.select(Position.code, Position.sorting, Position.skus)
-                              .where(Position.tenant_id == tenant_id)).all()
-    for code, sorting, skus in rows:
-        by_code.setdefault(code, sorting)
-        for sku in skus or []:
-            by_sku.setdefault(sku, (code, sorting))
-    return by_sku, by_code
+def _walk_order(tenant_id, location_id) -> tuple[dict, dict]:
+    """(sku → (code, sorting), code → sorting) at the list's location (any live one if None)."""
+    scope = Scope(tenant_id)
+    return reference.sku_positions(scope, location_id), reference.walk_order(scope, location_id)
 
 
 def create_list(actor: Actor, data: dict) -> HandlingList:
@@ -111,7 +105,7 @@ def create_list(actor: Actor, data: dict) -> HandlingList:
 
 def _rank_units(hl: HandlingList, shipment_ids: list) -> None:
     """Put the shipments' open units on the list, ranked so the picker walks the aisle once."""
-    by_sku, by_code = _walk_order(hl.tenant_id)
+    by_sku, by_code = _walk_order(hl.tenant_id, hl.location_id)
     order = {sid: i for i, sid in enumerate(shipment_ids)}
     units = db.session.scalars(sa.select(ShipmentItem).where(
         ShipmentItem.shipment_id.in_(shipment_ids), ShipmentItem.is_missing.is_(False),

@@ -162,7 +162,10 @@ def create_shipment(actor: Actor, data: dict) -> Shipment:
                   overage=_corrections(data.get("overage"), "overage"),
                   prior_shipments=[str(p) for p in (data.get("prior_shipments") or []) if isinstance(p, str)])
     tenant_id = actor.tenant_for_new(data.get("tenant_id"))
-    events.before("lcs.shipment", "creating", {**fields, "items": units}, {"actor": actor})
+    # SET_FIELD rules on "creating" may change the record: read the fields back.
+    payload = {**fields, "items": units}
+    events.before("lcs.shipment", "creating", payload, {"actor": actor})
+    fields.update({k: payload[k] for k in fields if k in payload})
     shipment = Shipment(tenant_id=tenant_id, organization_id=getattr(actor.principal, "organization_id", None),
                         number=numbers.shipment_number(tenant_id), **fields)
     shipment.search_text = _search_text(shipment.number, shipment.order_id, addressing)
