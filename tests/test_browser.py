@@ -297,3 +297,92 @@ def test_flip_boolean_override_is_answered_by_check_at_once(app, browser, live_s
         assert enabled()["source"] == "default"
     finally:
         ctx.close()
+
+
+def test_scan_station_on_a_handheld(app, browser, live_server, tenant, monkeypatch):
+    """Issue 6: warehouse staff at 360 × 740 fire three scans without waiting, all three are
+    handled; an unknown code turns the station red; the list is finished from the station.
+    Each scan answer is held back a little (handheld on a slow Wi-Fi), so the second and
+    third scans are certainly queued behind the first one."""
+    import time
+    from models import ScanEvent, db
+    from services import roles, users
+    from services.acl import EVERYTHING, Actor
+    from services.logistics import lists, shipments
+
+    system = Actor(None, EVERYTHING)
+    with app.app_context():
+        staff_role = roles.seed_default_roles(tenant)[roles.WAREHOUSE_STAFF]
+        db.session.commit()
+        users.create_user(system, email="picker@acme.test", password=PASSWORD, role_ids=[staff_role.id],
+                          tenant_id=tenant)
+        s = shipments.create_shipment(system, {"tenant_id": str(tenant), "items": [
+            {"sku": "SKU-A", "quantity": 2, "description": "Blue widget"},
+            {"sku": "SKU-B", "quantity": 1, "description": "Red widget"},
+            {"sku": "SKU-C", "quantity": 1, "description": "Green widget"}],
+            "addressing": {"to": {"address": {"name": "Dock Customer", "street": "Quay 1", "postal_code": "1011 AB",
+                                              "city": "Amsterdam", "country_code": "NL"}}}})
+        hl = lists.create_list(system, {"shipments": [{"id": str(s.id)}]})
+        list_id, number = hl.id, hl.number
+        db.session.remove()
+
+    view = app.view_functions["lcs.scan"]
+
+    def slow_scan(*args, **kwargs):
+        time.sleep(0.25)
+        return view(*args, **kwargs)
+
+    monkeypatch.setitem(app.view_functions, "lcs.scan", slow_scan)
+    ctx, page = _new_page(browser, viewport={"width": 360, "height": 740})
+    scans: list = []
+    page.on("response", lambda r: scans.append(r.status) if r.request.method == "POST" and r.url.endswith("/scan") else None)
+    try:
+        open_and_sign_in(page, live_server, "picker@acme.test")
+        page.goto(f"{live_server}/lcs/lists/{list_id}/station")
+        page.wait_for_function("window.htmx !== undefined")
+        scan_input = page.locator("#scan-input")
+        expect(scan_input).to_be_focused()
+        panel = page.locator("#station-panel")
+        expect(panel.locator(".progress-count")).to_have_text("0/4")
+        _assert_no_horizontal_overflow(page, 360)
+
+        # Three scans as a keyboard-wedge scanner sends them: no pause between them.
+        for code in ("SKU-A", "SKU-A", "SKU-B"):
+            page.keyboard.type(code)
+            page.keyboard.press("Enter")
+        expect(panel.locator(".progress-count")).to_have_text("3/4")
+        expect(page.locator(".station-panel.status-ok")).to_be_visible()
+        expect(panel.locator(".pick-sku")).to_contain_text("SKU-C")
+        expect(scan_input).to_have_value("")
+        expect(scan_input).to_be_focused()
+        with app.app_context():
+            handled = db.session.scalar(sa.select(sa.func.count(ScanEvent.id)).where(
+                ScanEvent.list_id == list_id, ScanEvent.kind == "handled"))
+            db.session.remove()
+        assert handled == 3
+        assert scans == [200, 200, 200]
+
+        page.keyboard.type("NOPE-404")
+        page.keyboard.press("Enter")
+        expect(page.locator(".station-panel.status-error")).to_be_visible()
+        expect(panel.locator(".station-message")).to_contain_text("Unknown code NOPE-404")
+        expect(panel.locator(".progress-count")).to_have_text("3/4")  # nothing changed
+        _assert_no_horizontal_overflow(page, 360)
+        page.screenshot(path=str(ARTIFACTS / "station-error-360.png"), full_page=True)
+
+        page.keyboard.type("SKU-C")
+        page.keyboard.press("Enter")
+        expect(panel.locator(".progress-count")).to_have_text("4/4")
+        expect(panel).to_contain_text("All units picked")
+        page.get_by_role("button", name="Finish list").click()
+        expect(page.locator(".station-panel.status-done")).to_be_visible()
+        expect(panel.locator(".station-done")).to_have_text(f"✔ {number} is finished.")
+        expect(page.get_by_role("button", name="Finish list")).to_have_count(0)
+        _assert_no_horizontal_overflow(page, 360)
+        page.screenshot(path=str(ARTIFACTS / "station-finished-360.png"), full_page=True)
+        with app.app_context():
+            from models import HandlingList
+            assert db.session.get(HandlingList, list_id).is_finished is True
+            db.session.remove()
+    finally:
+        ctx.close()

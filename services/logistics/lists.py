@@ -206,12 +206,21 @@ def progress(hl: HandlingList) -> Progress:
 
 
 def next_pick(hl: HandlingList) -> dict | None:
-    """The first pick line (walk order) that still has units to pick."""
-    for g in grouped(hl):
-        left = g["quantity"] - len(g["handled_ids"]) - len(g["missing_ids"])
-        if left > 0:
-            return {**g, "left": left}
-    return None
+    """The first pick line (walk order) that still has units to pick — two indexed queries,
+    not a walk over the whole list (this runs after every scan)."""
+    u = ShipmentItem
+    first = db.session.scalars(sa.select(u).where(u.list_id == hl.id, u.is_handled.is_(False), u.is_missing.is_(False))
+                               .order_by(u.rank).limit(1)).first()
+    if first is None:
+        return None
+    same_line = [u.list_id == hl.id, u.shipment_id == first.shipment_id, u.sku == first.sku,
+                 u.position.is_(None) if first.position is None else u.position == first.position]
+    left = db.session.scalar(sa.select(sa.func.count(u.id)).where(*same_line, u.is_handled.is_(False),
+                                                                  u.is_missing.is_(False)))
+    label = db.session.scalar(sa.select(ListShipment.label).where(ListShipment.list_id == hl.id,
+                                                                  ListShipment.shipment_id == first.shipment_id))
+    return {"sku": first.sku, "description": first.description, "position": first.position, "left": left,
+            "shipment_id": first.shipment_id, "sorting_label": label}
 
 
 # --- state ---------------------------------------------------------------------------------------
@@ -286,14 +295,16 @@ def cancel(actor: Actor, list_id) -> None:
         return
     if hl.is_finished:
         raise Conflict(f"Handling list {hl.number} is finished")
+    # Units first, list row last (the lock order of every writer).
+    db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.list_id == hl.id, ShipmentItem.parcel_id.is_(None))
+                       .values(list_id=None, is_handled=False, handled_at=None, handled_by=None))
+    db.session.execute(sa.update(Shipment).where(Shipment.active_list_id == hl.id).values(active_list_id=None))
     done = db.session.execute(sa.update(HandlingList).where(
         HandlingList.id == hl.id, HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False))
         .values(is_cancelled=True, version=HandlingList.version + 1, updated_at=utcnow())).rowcount
     if not done:
+        db.session.rollback()
         raise Conflict("Handling list changed state meanwhile")
-    db.session.execute(sa.update(Shipment).where(Shipment.active_list_id == hl.id).values(active_list_id=None))
-    db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.list_id == hl.id, ShipmentItem.parcel_id.is_(None))
-                       .values(list_id=None, is_handled=False, handled_at=None, handled_by=None))
     db.session.commit()
 
 
@@ -346,14 +357,15 @@ def update_items(actor: Actor, list_id, entries) -> int:
         if unit_id not in on_list:
             raise _invalid(f"{i}.id", "is not a unit of this list")
     changed = 0
-    for i, unit_id, e, expires in parsed:
+    started = False
+    # Lock order is always units (by id) → list row, in every writer: no deadlocks on PostgreSQL.
+    for i, unit_id, e, expires in sorted(parsed, key=lambda p: p[1]):
         if "is_handled" in e:
             if _set_handled(unit_id, hl.id, e["is_handled"], actor):
                 changed += 1
                 db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, item_id=unit_id,
                                          kind="handled" if e["is_handled"] else "unhandled", user_id=_uid(actor)))
-                if e["is_handled"]:
-                    _mark_started(hl)
+                started = started or e["is_handled"]
         other = {k: e[k] for k in ("is_serviced", "is_finished", "position", "lot_number") if k in e}
         if "expires_at" in e:
             other["expires_at"] = expires
@@ -361,9 +373,12 @@ def update_items(actor: Actor, list_id, entries) -> int:
             db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.id == unit_id)
                                .values(**other, updated_at=utcnow()))
     # The list may have been held, finished or cancelled meanwhile: refuse as a whole.
+    values = {"version": HandlingList.version + 1}
+    if started:
+        values["started_at"] = sa.func.coalesce(HandlingList.started_at, utcnow())
     still = db.session.execute(sa.update(HandlingList).where(
         HandlingList.id == hl.id, HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False),
-        HandlingList.is_on_hold.is_(False)).values(version=HandlingList.version + 1)).rowcount
+        HandlingList.is_on_hold.is_(False)).values(**values)).rowcount
     if not still:
         db.session.rollback()
         raise Conflict("Handling list changed state meanwhile")
@@ -421,7 +436,7 @@ def scan(actor: Actor, list_id, raw: str) -> ScanResult:
     if not skus:
         return _reject(hl, raw, actor, f"Unknown code {raw.strip()[:60]} — not on this list")
     confirm = toggles.value_for("lcs.scan.confirm_quantity", hl.tenant_id, False)
-    for _ in range(3):  # a concurrent picker may take our candidate: look again
+    for _ in range(10_000):  # each miss means another picker committed a unit: look again until none is open
         candidates = db.session.scalars(sa.select(ShipmentItem).where(
             ShipmentItem.list_id == hl.id, ShipmentItem.sku.in_(skus), ShipmentItem.is_handled.is_(False),
             ShipmentItem.is_missing.is_(False)).order_by(ShipmentItem.rank).limit(5)).all()

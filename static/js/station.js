@@ -8,9 +8,11 @@
   var input = document.getElementById("scan-input");
   function send(code) {
     if (!code) return;
-    htmx.ajax("POST", form.dataset.scanUrl, {
-      source: form, values: {code: code}, target: "#station-panel", swap: "outerHTML"
-    });
+    // No `target` here: htmx.ajax would resolve it to the panel element *now*, and a queued
+    // request would later swap into that element after the previous answer replaced it
+    // (detached: the screen stayed on the first answer). The form's hx-target="#station-panel"
+    // is looked up when each queued request is actually issued.
+    htmx.ajax("POST", form.dataset.scanUrl, {source: form, values: {code: code}, swap: "outerHTML"});
   }
   form.addEventListener("submit", function (evt) {
     evt.preventDefault();
