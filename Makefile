@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test bench install chromium clean
+.PHONY: run test bench install chromium system-libs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.installed
 
 ## Set up the database (SQLite in instance/ unless DATABASE_URL is set), load demo data, serve.
-run: install
+run: install system-libs
 	$(BIN)/flask --app app init
 	$(BIN)/flask --app app seed-demo
 	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
@@ -29,13 +29,24 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+## Debian libraries for PDFs and barcodes: WeasyPrint's Pango/HarfBuzz (libharfbuzz-subset0
+## makes font subsetting 5× faster), zbar for the scan tests, poppler's pdftotext/pdftoppm,
+## and the DejaVu fonts the print templates use.
+SYSTEM_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libzbar0 poppler-utils fonts-dejavu-core
+system-libs:
+	@dpkg -s $(SYSTEM_LIBS) >/dev/null 2>&1 || { \
+	  echo "Installing $(SYSTEM_LIBS)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_LIBS) >/dev/null; }
+
 ## The whole suite, browser tests included (uses DATABASE_URL when set).
-test: install chromium
+test: install chromium system-libs
 	$(BIN)/pytest
 
 ## Benchmarks (ratios against a baseline measured in the same run); see bench/.
 bench: install
 	$(BIN)/python bench/acl_guard.py
+	$(BIN)/python bench/documents.py
+	$(BIN)/python bench/lcs_floor.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-artifacts

@@ -1,4 +1,4 @@
-"""``flask --app app …`` commands: init, create-admin, seed-demo."""
+"""``flask --app app …`` commands: init, create-admin, seed-demo, worker."""
 from __future__ import annotations
 
 import click
@@ -109,6 +109,20 @@ def register_cli(app: Flask) -> None:
                 users.create_user(SYSTEM, email=email, password=password, name=name, organization_id=hq.id,
                                   role_ids=[tenant_roles[role].id], tenant_id=tenant.id)
         shipments = seed_floor(tenant.id)
+        from services.rules.examples import ensure_examples
+        ensure_examples(SYSTEM, tenant.id)  # the two example business rules, disabled
         click.echo(f"Demo tenant '{tenant.name}' ({tenant.id}) is ready ({shipments} demo shipments). Sign in with:")
         for email, password, name, role in DEMO_USERS:
             click.echo(f"  {role:16} {email}  /  {password}")
+
+    @app.cli.command("worker")
+    @click.option("--queue", default=None, help="Queue name (default: TASKS_QUEUE, \"wharf\").")
+    @click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
+    @click.option("--fork", is_flag=True, help="Run each job in a forked work horse (default: one warm process).")
+    def worker_command(queue: str | None, burst: bool, fork: bool):
+        """Run background tasks (labels, slips, batch PDFs) from Redis; needs REDIS_URL."""
+        from services import documents, tasks  # noqa: F401  (documents registers its tasks)
+        try:
+            tasks.work(app, queue=queue, burst=burst, fork=fork)
+        except RuntimeError as e:
+            raise click.ClickException(str(e)) from e

@@ -17,6 +17,9 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.feature_toggles import bp as feature_toggles_bp
     from blueprints.lcs import bp as lcs_bp
     from blueprints.auth import bp as auth_bp, pages_bp as auth_pages_bp
+    from blueprints.cnt import bp as cnt_bp
+    from blueprints.mes import bp as mes_bp
+    from blueprints.business_rules import bp as business_rules_bp, pages_bp as business_rules_pages_bp
     from blueprints.dashboard import bp as dashboard_bp
     from blueprints.plans import bp as plans_bp
 
@@ -32,8 +35,12 @@ def register_blueprints(app: Flask) -> None:
         (attachments_bp, [("/api/attachments", "api_attachments"), ("/attachments", "attachments")]),
         (plans_bp, [("/api/v1/plans", "api_plans"), ("/plans", "plans")]),
         (feature_toggles_bp, [("/api/feature_toggles", "api_feature_toggles"), ("/feature_toggles", "feature_toggles")]),
+        (business_rules_bp, [("/api/business_rules", "api_business_rules"), ("/business_rules", "business_rules")]),
+        (business_rules_pages_bp, [("/business_rules", "business_rules_pages")]),
         # Afosto modules (family B) keep their seed paths and are also reachable under /api.
         (lcs_bp, [("/api/lcs", "api_lcs"), ("/lcs", "lcs")]),
+        (cnt_bp, [("/api/cnt", "api_cnt"), ("/cnt", "cnt")]),
+        (mes_bp, [("/api/mes", "api_mes"), ("/mes", "mes")]),
     ]
     for blueprint, prefixes in mounts:
         for prefix, name in prefixes:

@@ -12,6 +12,7 @@ from models.attachments import Attachment, AttachmentPartition, AttachmentTag, S
 from models.logistics import (Counter, Location, Position, Method, Product, ProductBarcode, Shipment, ShipmentItem,
                               HandlingList, ListShipment, ScanEvent, Parcel)
 from models.tasks import Task
+from models.rules import BusinessRule, RuleSet, RuleSetMember, RuleExecutionLog
 from models.scope import Scope
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "Attachment", "AttachmentPartition", "AttachmentTag", "StoragePlan", "UserPlan",
     "Counter", "Location", "Position", "Method", "Product", "ProductBarcode", "Shipment", "ShipmentItem",
     "HandlingList", "ListShipment", "ScanEvent", "Parcel", "Task",
+    "BusinessRule", "RuleSet", "RuleSetMember", "RuleExecutionLog",
 ]

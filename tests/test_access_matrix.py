@@ -7,8 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 
 import pytest
+import sqlalchemy as sa
 
-from models import Role, Scope, db
+from models import Role, Scope, Task, db
 from services import accounts, roles, users
 from services.acl import EVERYTHING, Actor
 from tests.conftest import PASSWORD
@@ -173,6 +174,38 @@ class World:
             self.counter += 1
             return str(reference.create_product(SYSTEM, {"sku": f"MX-P{self.counter}"}, tenant_id=self.a).id)
 
+    # business rules (blueprints/business_rules): records of tenant A; the rules listen to an
+    # entity no event fires, so they never get in the way of the floor samples.
+    def fresh_rule(self) -> str:
+        from services.rules import store
+        with self.app.app_context():
+            self.counter += 1
+            return str(store.create_rule(SYSTEM, {"tenantId": str(self.a), "ruleId": f"matrix-{self.counter}",
+                                                  "ruleName": "Matrix rule", "ruleType": "GUARD",
+                                                  "entityType": "matrix.thing", "conditionExpression": {
+                                                      "field": "n", "operator": ">", "value": 1}}).id)
+
+    def fresh_set(self) -> str:
+        from services.rules import store
+        with self.app.app_context():
+            self.counter += 1
+            return str(store.create_set(SYSTEM, {"tenantId": str(self.a), "setId": f"matrix-set-{self.counter}",
+                                                 "setName": "Matrix set"}).id)
+
+    def fresh_member(self) -> tuple[str, str]:
+        from services.rules import store
+        set_id, rule_id = self.fresh_set(), self.fresh_rule()
+        with self.app.app_context():
+            return set_id, str(store.add_member(SYSTEM, set_id, {"ruleId": rule_id}).id)
+
+    def fresh_rule_log(self) -> str:
+        from models import RuleExecutionLog
+        from services.rules import store
+        self.fresh_rule()
+        with self.app.app_context():
+            store.execute(SYSTEM, {"tenantId": str(self.a), "entityType": "matrix.thing", "data": {"n": 2}})
+            return str(db.session.scalars(Scope(self.a).select(RuleExecutionLog)).first().id)
+
     def exact_user(self, features) -> str:
         """A tenant-A user whose override holds exactly ``features``."""
         with self.app.app_context():
@@ -184,7 +217,61 @@ class World:
             return email
 
 
+def docs_scratch(w: World) -> None:
+    """Generated PDFs go to a scratch directory (the same one ``fresh_attachment`` uses)."""
+    import tempfile
+    if not w.app.config.get("ATTACHMENTS_ROOT"):
+        w.app.config["ATTACHMENTS_ROOT"] = tempfile.mkdtemp(prefix="wharf-matrix-files-")
+
+
+def docs_list_with_parcel(w: World, labeled: bool = False) -> str:
+    """A tenant-A handling list whose shipment has one packed, weighed parcel (optionally labelled)."""
+    from services import documents
+    from services.logistics import lists, parcels
+    docs_scratch(w)
+    sid = w.floor_shipment()
+    with w.app.app_context():
+        hl = lists.create_list(SYSTEM, {"shipments": [{"id": sid}]})
+        pid = parcels.create_parcel(SYSTEM, {"shipment_id": sid, "weight": 500, "item_ids": w.floor_units(sid)}).id
+        if labeled:
+            documents.request_label(SYSTEM, pid)  # TESTING: the task runs at once
+        return str(hl.id)
+
+
+def docs_parcel(w: World, labeled: bool = False) -> str:
+    from services import documents
+    docs_scratch(w)
+    pid = w.floor_parcel(packed=True)[0]
+    if labeled:
+        with w.app.app_context():
+            documents.request_label(SYSTEM, pid)
+    return pid
+
+
+def docs_task(w: World, with_file: bool = False) -> str:
+    from services import tasks
+    with w.app.app_context():
+        if with_file:
+            pid = docs_parcel(w, labeled=True)
+            return str(db.session.scalars(sa.select(Task.id).where(Task.params["parcel_id"].as_string() == pid)).one())
+        return str(tasks.enqueue(SYSTEM, "lcs.parcel.slip", {"parcel_id": docs_parcel(w)}, tenant_id=w.a).id)
+
+
 SAMPLES = {
+    # documents, barcodes and tasks (blueprints/cnt, blueprints/mes, blueprints/lcs/documents.py)
+    ("api_cnt.barcode", "GET"): lambda w: Sample(query={"t": "qr", "v": "matrix"}),
+    ("api_cnt.html", "POST"): lambda w: (docs_scratch(w), Sample(json={"content": "PHA+eDwvcD4=", "path": "/m"}))[1],
+    ("api_cnt.html_inline", "POST"): lambda w: Sample(json={"content": "PHA+eDwvcD4="}),
+    ("api_mes.task", "GET"): lambda w: Sample(path={"task_id": docs_task(w)}, record=True),
+    ("api_mes.task_file", "GET"): lambda w: Sample(path={"task_id": docs_task(w, with_file=True)}, record=True),
+    ("api_lcs.request_label", "POST"): lambda w: Sample(path={"parcel_id": docs_parcel(w)}, record=True),
+    ("api_lcs.request_slip", "POST"): lambda w: Sample(path={"parcel_id": docs_parcel(w)}, record=True),
+    ("api_lcs.request_list_labels", "POST"): lambda w: Sample(path={"list_id": docs_list_with_parcel(w)}, record=True),
+    ("api_lcs.parcel_label_pdf", "GET"): lambda w: Sample(path={"parcel_id": docs_parcel(w, labeled=True)}, record=True),
+    ("api_lcs.parcel_slip_pdf", "GET"): lambda w: Sample(path={"parcel_id": docs_parcel(w)}, record=True),
+    ("api_lcs.list_picklist_pdf", "GET"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, record=True),
+    ("api_lcs.list_labels_pdf", "GET"): lambda w: Sample(path={"list_id": docs_list_with_parcel(w, labeled=True)},
+                                                         record=True),
     ("api_auth.admin_nav", "GET"): lambda w: Sample(),
     ("api_auth.feature_check", "POST"): lambda w: Sample(json={"features": ["auth.roles.list"]}),
     ("api_auth.features", "GET"): lambda w: Sample(),
@@ -320,6 +407,35 @@ SAMPLES = {
     ("api_lcs.update_product", "PUT"): lambda w: Sample(path={"product_id": w.ref_product()}, json={"weight": 5}, record=True),
     ("api_lcs.delete_product", "DELETE"): lambda w: Sample(path={"product_id": w.ref_product()}, record=True),
     ("api_lcs.import_products", "POST"): lambda w: Sample(json=[{"sku": f"IMP-{uuid.uuid4().hex[:8]}", "weight": 1}]),
+    # business rules (blueprints/business_rules)
+    ("api_business_rules.rules", "GET"): lambda w: Sample(query={"enabled": "true"}),
+    ("api_business_rules.create_rule", "POST"): lambda w: Sample(json={
+        "ruleId": f"made-{uuid.uuid4().hex[:8]}", "ruleName": "Made", "ruleType": "GUARD", "entityType": "matrix.thing",
+        "enabled": False}),
+    ("api_business_rules.update_rule", "PUT"): lambda w: Sample(json={"id": w.fresh_rule(), "ruleName": "Renamed"}, record=True),
+    ("api_business_rules.delete_rule", "DELETE"): lambda w: Sample(query={"id": w.fresh_rule()}, record=True),
+    ("api_business_rules.rule", "GET"): lambda w: Sample(path={"rule_id": w.fresh_rule()}, record=True),
+    ("api_business_rules.add_examples", "POST"): lambda w: Sample(),
+    ("api_business_rules.sets", "GET"): lambda w: Sample(),
+    ("api_business_rules.create_set", "POST"): lambda w: Sample(json={"setId": f"made-{uuid.uuid4().hex[:8]}", "setName": "Made"}),
+    ("api_business_rules.update_set", "PUT"): lambda w: Sample(json={"id": w.fresh_set(), "enabled": False}, record=True),
+    ("api_business_rules.delete_set", "DELETE"): lambda w: Sample(query={"id": w.fresh_set()}, record=True),
+    ("api_business_rules.rule_set", "GET"): lambda w: Sample(path={"set_id": w.fresh_set()}, record=True),
+    ("api_business_rules.add_member", "POST"): lambda w: Sample(path={"set_id": w.fresh_set()}, json={"ruleId": w.fresh_rule()},
+                                                                record=True),
+    ("api_business_rules.update_member", "PUT"): lambda w: (lambda sm: Sample(path={"set_id": sm[0]}, json={
+        "memberId": sm[1], "sequence": 3}, record=True))(w.fresh_member()),
+    ("api_business_rules.remove_member", "DELETE"): lambda w: (lambda sm: Sample(path={"set_id": sm[0]}, query={
+        "memberId": sm[1]}, record=True))(w.fresh_member()),
+    ("api_business_rules.logs", "GET"): lambda w: Sample(query={"executionResult": "SUCCESS"}),
+    ("api_business_rules.log_entry", "GET"): lambda w: Sample(path={"log_id": w.fresh_rule_log()}, record=True),
+    ("api_business_rules.execute", "POST"): lambda w: Sample(json={"entityType": "matrix.thing", "data": {"n": 2}, "dryRun": True}),
+    ("api_business_rules.execute_rule", "POST"): lambda w: Sample(path={"rule_id": w.fresh_rule()},
+                                                                  json={"data": {"n": 2}, "dryRun": True}, record=True),
+    ("api_business_rules.fields", "GET"): lambda w: Sample(query={"entityType": "lcs.parcel"}),
+    ("api_business_rules.try_rule", "POST"): lambda w: Sample(json={
+        "entityType": "lcs.parcel", "ruleType": "GUARD", "sample": {"weight": 5},
+        "conditionExpression": {"field": "weight", "operator": "<", "value": 10}}),
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from datetime import datetime
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -82,7 +83,10 @@ def create_list(actor: Actor, data: dict) -> HandlingList:
     if len(tenant_ids) != 1:
         raise BadRequest("Shipments of several tenants cannot share a list")
     tenant_id = tenant_ids.pop()
-    events.before("lcs.list", "creating", {"shipments": [str(s) for s in wanted], "due_at": due_at}, {"actor": actor})
+    payload = {"shipments": [str(s) for s in wanted], "due_at": due_at}
+    events.before("lcs.list", "creating", payload, {"actor": actor})
+    if payload.get("due_at") != due_at:  # a SET_FIELD rule
+        due_at = payload["due_at"] if isinstance(payload["due_at"], datetime) else _when(payload["due_at"], "due_at")
     hl = HandlingList(tenant_id=tenant_id, organization_id=shipments[0].organization_id,
                       number=numbers.list_number(tenant_id), due_at=due_at,
                       location_id=shipments[0].location_id, is_outbound=True)

@@ -89,7 +89,9 @@ def create_parcel(actor: Actor, data: dict) -> Parcel:
         raise Conflict(f"Shipment {shipment.number} is canceled")
     measures = _measures(data)
     item_ids = _ids(data.get("item_ids") or [], "item_ids")
-    events.before("lcs.parcel", "creating", {"shipment_id": str(shipment.id), **measures}, {"actor": actor})
+    payload = {"shipment_id": str(shipment.id), **measures}
+    events.before("lcs.parcel", "creating", payload, {"actor": actor})
+    measures = _measures(payload)  # SET_FIELD rules may set weight or dimensions
     parcel = Parcel(tenant_id=shipment.tenant_id, shipment_id=shipment.id, number=numbers.sscc(shipment.tenant_id),
                     tracking_code=_text(data.get("tracking_code"), "tracking_code", 120),
                     tracking_url=_text(data.get("tracking_url"), "tracking_url", 500), **measures)

@@ -47,6 +47,31 @@ def _when(value, path: str) -> datetime | None:
         raise _invalid(path, "must be an ISO-8601 date-time") from None
 
 
+DATE_FIELDS = ("ship_at", "estimated_ship_at", "expected_at")
+TEXT_LIMITS = {"order_id": 64, "channel_id": 64, "contact_id": 64}
+
+
+def read_back(payload: dict, fields: dict) -> None:
+    """Take over what SET_FIELD rules changed in ``payload``, validated like client input
+    (a rule must not be able to store what the API would refuse). Other keys are ignored."""
+    for key, before in list(fields.items()):
+        if key not in payload or payload[key] == before:
+            continue
+        value = payload[key]
+        if key in DATE_FIELDS:
+            fields[key] = value if isinstance(value, datetime) else _when(value, key)
+        elif key in TEXT_LIMITS:
+            fields[key] = _text(value, key, TEXT_LIMITS[key])
+        elif key == "type":
+            if value not in TYPES:
+                raise _invalid("type", f"must be one of {', '.join(TYPES)}")
+            fields[key] = value
+        elif key == "is_outbound":
+            if not isinstance(value, bool):
+                raise _invalid("is_outbound", "must be a boolean")
+            fields[key] = value
+
+
 def _addressing(raw, path: str = "addressing") -> dict:
     """``{to, from}``: each the seed's ``{entity_type, entity_id, carrier}`` or an inline
     ``address`` (kept as a snapshot: labels print it)."""
@@ -165,7 +190,7 @@ def create_shipment(actor: Actor, data: dict) -> Shipment:
     # SET_FIELD rules on "creating" may change the record: read the fields back.
     payload = {**fields, "items": units}
     events.before("lcs.shipment", "creating", payload, {"actor": actor})
-    fields.update({k: payload[k] for k in fields if k in payload})
+    read_back(payload, fields)
     shipment = Shipment(tenant_id=tenant_id, organization_id=getattr(actor.principal, "organization_id", None),
                         number=numbers.shipment_number(tenant_id), **fields)
     shipment.search_text = _search_text(shipment.number, shipment.order_id, addressing)
@@ -327,7 +352,9 @@ def update_shipment(actor: Actor, shipment_id, data: dict) -> Shipment:
         if data["type"] not in TYPES:
             raise _invalid("type", f"must be one of {', '.join(TYPES)}")
         changes["type"] = data["type"]
-    events.before("lcs.shipment", "updating", {"id": str(shipment.id), **changes}, {"actor": actor})
+    payload = {"id": str(shipment.id), **changes}
+    events.before("lcs.shipment", "updating", payload, {"actor": actor})
+    read_back(payload, changes)
     # Conditional: only if still not on a list (a concurrent list creation wins cleanly).
     done = db.session.execute(sa.update(Shipment).where(
         Shipment.id == shipment.id, Shipment.active_list_id.is_(None), Shipment.is_canceled.is_(False))

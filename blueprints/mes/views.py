@@ -1,0 +1,56 @@
+"""``GET /mes/tasks/{id}``: the task as JSON (family B), as a page, and — for htmx — as a
+progress bar that polls itself every second and stops polling once the task has ended.
+
+Tasks are the tenant's (another tenant's id is a 404). The finished document opens at
+``/mes/tasks/{id}/file`` for whoever may see the task.
+"""
+from __future__ import annotations
+
+from flask import send_file, url_for
+
+from blueprints.mes import bp
+from services import attachments, documents, tasks
+from services.errors import NotFound
+from web.access import current_actor, requires
+from web.negotiate import respond
+
+TEMPLATE = "tasks/task.html"
+
+
+def _view(t) -> dict:
+    row = tasks.task_row(t)
+    row["file_url"] = url_for("mes.task_file", task_id=t.id) if t.status == "done" and _file(t) else None
+    row["ended"] = t.status in tasks.ENDED
+    return row
+
+
+def _file(t):
+    return documents.stored_pdf(t.tenant_id, t.result) if t.result else None
+
+
+@bp.get("/tasks/<uuid:task_id>")
+@requires()
+def task(task_id):
+    """Get a single task
+
+    ``{id, name, description, progress, result, started_at, completed_at, expires_at}``
+    plus Wharf's ``status`` (queued, running, done, failed), ``error``, ``done``/``total``.
+    """
+    t = tasks.get_task(current_actor(), task_id)
+    view = _view(t)
+    return respond(tasks.task_row(t), template=TEMPLATE, block="task_progress", context={"t": view})
+
+
+@bp.get("/tasks/<uuid:task_id>/file")
+@requires()
+def task_file(task_id):
+    """The document a finished task produced (the PDF; 404 while there is none)."""
+    t = tasks.get_task(current_actor(), task_id)
+    att = _file(t) if t.status == "done" else None
+    if att is None:
+        raise NotFound("This task has no document (yet)")
+    resp = send_file(attachments.open_file(att), mimetype=att.mime_type, download_name=att.file_name,
+                     etag=att.checksum, conditional=True)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.cache_control.private = True
+    return resp

@@ -1,0 +1,419 @@
+"""Barcodes that scan (seed 001 ``GET /cnt/barcode``): validate, encode, draw.
+
+Encoding is done by python-barcode (EAN, Code 39, Code 128, GS1-128), segno (QR) and a
+small Code 93 encoder here; drawing is done here for every type, so PNG and SVG share
+one geometry: whole pixels per module, the symbology's quiet zone, exact ``w``×``h``.
+
+Wharf validates before encoding: python-barcode silently *replaces* a wrong EAN check
+digit and accepts any GS1 data, so a typo would print a valid-looking wrong code.
+
+``render()`` keeps the last few thousand images in memory: the same request twice does
+no drawing the second time, and the ETag is computed from the request alone.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import segno
+from barcode.codex import Code39, Code128, Gs1_128
+from barcode.ean import EAN8, EAN13
+from PIL import Image
+
+from services.errors import ValidationFailed
+from services.logistics.numbers import gs1_check_digit
+
+TYPES = ("ean", "code_128", "code_39", "code_93", "qr", "gs1_128")
+FORMATS = ("png", "svg")
+MAX_VALUE = 1000
+MAX_PIXELS = 4000
+LINEAR_HEIGHT = 80
+DEFAULT_MODULE_PX = 2
+QR_MODULE_PX = 4
+CODE39_CHARS = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%")
+GS = "\x1d"
+
+
+class InvalidBarcode(ValidationFailed):
+    """A value the symbology cannot carry (rendered as a family-B 400)."""
+
+
+def _invalid(field: str, message: str) -> InvalidBarcode:
+    return InvalidBarcode(f"{field} {message}", details=[{"path": [field], "message": message, "kind": "invalid value"}])
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """What gets drawn: ``rows`` of module bits (one row for linear codes), the quiet zone
+    in modules, what a scanner reads back (``data``) and the human-readable ``text``."""
+
+    type: str
+    rows: tuple[str, ...]
+    quiet: int
+    data: str
+    text: str
+
+    @property
+    def linear(self) -> bool:
+        return len(self.rows) == 1
+
+    @property
+    def modules(self) -> int:
+        return len(self.rows[0]) + 2 * self.quiet
+
+
+# --- validation and encoding ----------------------------------------------------------------------
+
+def _ean(value: str) -> Symbol:
+    if not value.isdigit() or len(value) not in (7, 8, 12, 13):
+        raise _invalid("v", "an EAN has 7–8 (EAN-8) or 12–13 (EAN-13) digits")
+    body_len = 7 if len(value) in (7, 8) else 12
+    body = value[:body_len]
+    check = str(gs1_check_digit(body))
+    if len(value) > body_len and value[-1] != check:
+        raise _invalid("v", f"has a wrong check digit (expected {check})")
+    code = (EAN8 if body_len == 7 else EAN13)(body)
+    full = body + check
+    return Symbol("ean", tuple(code.build()), 10, full, full)
+
+
+def _code128(value: str) -> Symbol:
+    if any(ord(c) > 126 or (ord(c) < 32) for c in value):
+        raise _invalid("v", "Code 128 carries printable ASCII only")
+    return Symbol("code_128", tuple(Code128(value).build()), 10, value, value)
+
+
+def _code39(value: str) -> Symbol:
+    bad = sorted(set(value) - CODE39_CHARS)
+    if bad:
+        raise _invalid("v", f"Code 39 cannot encode {''.join(bad)!r} (digits, A–Z, space and - . $ / + %)")
+    return Symbol("code_39", tuple(Code39(value, add_checksum=False).build()), 10, value, value)
+
+
+# Code 93: 47 symbols of 9 modules; index = the character's value for the check digits.
+_C93_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%"
+_C93_PATTERNS = (
+    "100010100", "101001000", "101000100", "101000010", "100101000", "100100100", "100100010", "101010000",
+    "100010010", "100001010", "110101000", "110100100", "110100010", "110010100", "110010010", "110001010",
+    "101101000", "101100100", "101100010", "100110100", "100011010", "101011000", "101001100", "101000110",
+    "100101100", "100010110", "110110100", "110110010", "110101100", "110100110", "110010110", "110011010",
+    "101101100", "101100110", "100110110", "100111010", "100101110", "111010100", "111010010", "111001010",
+    "101101110", "101110110", "110101110",
+    "100100110", "111011010", "111010110", "100110010",  # shifts ($) (%) (/) (+): values 43–46
+)
+_C93_START_STOP = "101011110"
+_SHIFT_DOLLAR, _SHIFT_PERCENT, _SHIFT_SLASH, _SHIFT_PLUS = 43, 44, 45, 46
+
+
+def _c93_full_ascii(char: str) -> list[int]:
+    """Full-ASCII Code 93: characters outside the basic set become a shift + a letter."""
+    if char in _C93_CHARS:
+        return [_C93_CHARS.index(char)]
+    o = ord(char)
+    letter = lambda c: _C93_CHARS.index(c)  # noqa: E731
+    if 97 <= o <= 122:
+        return [_SHIFT_PLUS, letter(chr(o - 32))]
+    if 1 <= o <= 26:
+        return [_SHIFT_DOLLAR, letter(chr(o + 64))]
+    if o == 0:
+        return [_SHIFT_PERCENT, letter("U")]
+    table = {27: "A", 28: "B", 29: "C", 30: "D", 31: "E", 59: "F", 60: "G", 61: "H", 62: "I", 63: "J",
+             91: "K", 92: "L", 93: "M", 94: "N", 95: "O", 123: "P", 124: "Q", 125: "R", 126: "S", 127: "T",
+             64: "V", 96: "W"}
+    if o in table:
+        return [_SHIFT_PERCENT, letter(table[o])]
+    if 33 <= o <= 58:  # ! " # & ' ( ) * , : and the like
+        return [_SHIFT_SLASH, letter(chr(o + 32))]
+    raise ValueError(char)
+
+
+def _c93_check(values: list[int], max_weight: int) -> int:
+    return sum(v * (i % max_weight + 1) for i, v in enumerate(reversed(values))) % 47
+
+
+def _code93(value: str) -> Symbol:
+    if any(ord(c) > 127 for c in value):
+        raise _invalid("v", "Code 93 carries ASCII only")
+    values = [v for c in value for v in _c93_full_ascii(c)]
+    values.append(_c93_check(values, 20))
+    values.append(_c93_check(values, 15))
+    bits = _C93_START_STOP + "".join(_C93_PATTERNS[v] for v in values) + _C93_START_STOP + "1"
+    return Symbol("code_93", (bits,), 10, value, value)
+
+
+# GS1 application identifiers Wharf prints: AI → (fixed length or None, max length, digits only, check digit)
+GS1_AIS = {"00": (18, 18, True, True), "01": (14, 14, True, True), "02": (14, 14, True, True),
+           "10": (None, 20, False, False), "11": (6, 6, True, False), "13": (6, 6, True, False),
+           "15": (6, 6, True, False), "17": (6, 6, True, False), "21": (None, 20, False, False),
+           "37": (None, 8, True, False), "400": (None, 30, False, False)}
+_PAREN = re.compile(r"\((\d{2,4})\)([^()]*)")
+
+
+def parse_gs1(value: str) -> list[tuple[str, str]]:
+    """``(00)123…`` or ``00123…`` (GS-separated) → [(ai, data), …], validated."""
+    text = value.strip()
+    if text.startswith("]C1"):
+        text = text[3:]
+    elements: list[tuple[str, str]] = []
+    if text.startswith("("):
+        pos = 0
+        for m in _PAREN.finditer(text):
+            if m.start() != pos:
+                break
+            elements.append((m.group(1), m.group(2).strip()))
+            pos = m.end()
+        if pos != len(text) or not elements:
+            raise _invalid("v", "is not a GS1 element string such as (00)123456789012345675")
+    else:
+        i = 0
+        while i < len(text):
+            ai = next((a for a in sorted(GS1_AIS, key=len, reverse=True) if text.startswith(a, i)), None)
+            if ai is None:
+                raise _invalid("v", f"has an unsupported GS1 application identifier at position {i + 1}")
+            fixed = GS1_AIS[ai][0]
+            start = i + len(ai)
+            end = start + fixed if fixed else (text.find(GS, start) if GS in text[start:] else len(text))
+            elements.append((ai, text[start:end]))
+            i = end + (1 if end < len(text) and text[end] == GS else 0)
+    for ai, data in elements:
+        if ai not in GS1_AIS:
+            raise _invalid("v", f"uses unsupported application identifier ({ai})")
+        fixed, longest, numeric, check = GS1_AIS[ai]
+        if (fixed and len(data) != fixed) or not data or len(data) > longest:
+            raise _invalid("v", f"({ai}) needs {fixed or f'1–{longest}'} characters")
+        if numeric and not data.isdigit():
+            raise _invalid("v", f"({ai}) takes digits only")
+        if not numeric and any(ord(c) < 33 or ord(c) > 126 for c in data):
+            raise _invalid("v", f"({ai}) takes printable characters only")
+        if check and str(gs1_check_digit(data[:-1])) != data[-1]:
+            raise _invalid("v", f"({ai}) has a wrong check digit (expected {gs1_check_digit(data[:-1])})")
+    return elements
+
+
+def gs1_text(elements: list[tuple[str, str]]) -> str:
+    """Human-readable interpretation: ``(00) 008712340000000017``."""
+    return " ".join(f"({ai}) {data}" for ai, data in elements)
+
+
+def _gs1_128(value: str) -> Symbol:
+    elements = parse_gs1(value)
+    parts, data = [], []
+    for n, (ai, value_) in enumerate(elements):
+        parts.append(ai + value_)
+        last = n == len(elements) - 1
+        if GS1_AIS[ai][0] is None and not last:
+            parts.append(Gs1_128.FNC1_CHAR)  # FNC1 ends a variable-length field
+        data.append(ai + value_ + ("" if GS1_AIS[ai][0] is not None or last else GS))
+    return Symbol("gs1_128", tuple(Gs1_128("".join(parts)).build()), 10, "".join(data), gs1_text(elements))
+
+
+def _qr(value: str, mask: int | None = None) -> Symbol:
+    try:
+        qr = segno.make(value, micro=False, error="m", mask=mask)
+    except segno.DataOverflowError:
+        raise _invalid("v", "is too long for a QR code") from None
+    rows = tuple("".join("1" if m else "0" for m in row) for row in qr.matrix)
+    return Symbol("qr", rows, 4, value, value)
+
+
+def qr_fast(value: str) -> Symbol:
+    """A QR code with a fixed mask pattern (any of the eight is valid ISO 18004; choosing
+    the best one is 80 % of segno's time). For documents that print hundreds at once."""
+    if not value or len(value) > MAX_VALUE:
+        raise _invalid("v", f"must be 1–{MAX_VALUE} characters")
+    return _qr(value, mask=4)
+
+
+ENCODERS = {"ean": _ean, "code_128": _code128, "code_39": _code39, "code_93": _code93, "qr": _qr,
+            "gs1_128": _gs1_128}
+
+
+def encode(kind: str, value: str, fallback: str | None = None) -> Symbol:
+    """Validate ``value`` for ``kind`` and encode it; an invalid value uses ``fallback``
+    when one is given (as the seed's ``f``), else raises ``InvalidBarcode``."""
+    if kind not in ENCODERS:
+        raise _invalid("t", f"must be one of {', '.join(TYPES)}")
+    if fallback is not None and fallback not in ENCODERS:
+        raise _invalid("f", f"must be one of {', '.join(TYPES)}")
+    if not isinstance(value, str) or not value:
+        raise InvalidBarcode("v is required", details=[{"path": ["v"], "message": "is required", "kind": "required"}])
+    if len(value) > MAX_VALUE:
+        raise _invalid("v", f"must be at most {MAX_VALUE} characters")
+    try:
+        return ENCODERS[kind](value)
+    except InvalidBarcode:
+        if fallback is None or fallback == kind:
+            raise
+        return ENCODERS[fallback](value)
+    except (ValueError, RuntimeError, KeyError) as e:  # a value the library refused after all
+        if fallback is not None and fallback != kind:
+            return ENCODERS[fallback](value)
+        raise _invalid("v", f"cannot be encoded as {kind}") from e
+
+
+# --- drawing -------------------------------------------------------------------------------------
+
+def geometry(symbol: Symbol, width: int | None, height: int | None) -> tuple[int, int, int, int]:
+    """(image width, image height, module px, bar height px) for a request's ``w``/``h``."""
+    if symbol.linear:
+        module = DEFAULT_MODULE_PX if width is None else width // symbol.modules
+        if module < 1:
+            raise _invalid("w", f"is too small: this code needs at least {symbol.modules} px")
+        w = width if width is not None else symbol.modules * module
+        h = height if height is not None else LINEAR_HEIGHT
+        return w, h, module, h
+    side = min(v for v in (width, height) if v is not None) if (width or height) else None
+    module = QR_MODULE_PX if side is None else side // symbol.modules
+    if module < 1:
+        raise _invalid("w" if width is not None else "h", f"is too small: this code needs at least {symbol.modules} px")
+    w = width if width is not None else (height if height is not None else symbol.modules * module)
+    h = height if height is not None else w
+    return w, h, module, h
+
+
+def _bars(row: str) -> list[tuple[int, int]]:
+    """Runs of dark modules as (start, length)."""
+    return [(m.start(), m.end() - m.start()) for m in re.finditer("1+", row)]
+
+
+def draw_png(symbol: Symbol, width: int | None = None, height: int | None = None) -> bytes:
+    w, h, module, bar_h = geometry(symbol, width, height)
+    n = len(symbol.rows[0])
+    img = Image.new("1", (w, h), 1)
+    if symbol.linear:
+        strip = Image.frombytes("1", (n, 1), _packbits(symbol.rows[0]))
+        strip = strip.resize((n * module, bar_h), Image.Resampling.NEAREST)
+        img.paste(strip, ((w - n * module) // 2, 0))
+    else:
+        matrix = Image.frombytes("1", (n, len(symbol.rows)), b"".join(_packbits(r) for r in symbol.rows))
+        matrix = matrix.resize((n * module, len(symbol.rows) * module), Image.Resampling.NEAREST)
+        img.paste(matrix, ((w - n * module) // 2, (h - len(symbol.rows) * module) // 2))
+    out = io.BytesIO()
+    img.save(out, "PNG", optimize=False, compress_level=6)
+    return out.getvalue()
+
+
+def _packbits(row: str) -> bytes:
+    """A module row as a mode-"1" scanline (1 = white in PIL's bilevel images)."""
+    inverted = "".join("0" if c == "1" else "1" for c in row)
+    inverted += "1" * (-len(inverted) % 8)
+    return int(inverted, 2).to_bytes(len(inverted) // 8, "big") if inverted else b""
+
+
+def svg_path(symbol: Symbol) -> str:
+    """The dark modules as one path in module units (quiet zone included in the origin)."""
+    q = symbol.quiet
+    if symbol.linear:
+        return "".join(f"M{q + x} 0h{n}v1h-{n}z" for x, n in _bars(symbol.rows[0]))
+    return "".join(f"M{q + x} {q + y}h{n}v1h-{n}z" for y, row in enumerate(symbol.rows) for x, n in _bars(row))
+
+
+def draw_svg(symbol: Symbol, width: int | None = None, height: int | None = None) -> str:
+    """A standalone SVG of exactly ``w``×``h`` px (same geometry as the PNG)."""
+    w, h, module, bar_h = geometry(symbol, width, height)
+    n = len(symbol.rows[0])
+    if symbol.linear:
+        x0 = (w - n * module) // 2 - symbol.quiet * module
+        transform = f"translate({x0} 0) scale({module} {bar_h})"
+    else:
+        x0 = (w - n * module) // 2 - symbol.quiet * module
+        y0 = (h - len(symbol.rows) * module) // 2 - symbol.quiet * module
+        transform = f"translate({x0} {y0}) scale({module})"
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+            f'shape-rendering="crispEdges"><rect width="{w}" height="{h}" fill="#fff"/>'
+            f'<path transform="{transform}" fill="#000" d="{svg_path(symbol)}"/></svg>')
+
+
+def inline_svg(symbol: Symbol, css_class: str = "barcode") -> str:
+    """For print templates: scales to whatever box CSS gives it (bars stretch, never blur).
+
+    One ``<path>`` per symbol with short commands: WeasyPrint parses SVG paths in Python
+    and pays per node and per command, and a label batch draws hundreds of these."""
+    q = symbol.quiet
+    if symbol.linear:
+        d = "".join(f"M{q + x} 0h{n}V1h-{n}z" for x, n in _bars(symbol.rows[0]))
+        height = 1
+    else:
+        d = svg_path(symbol)
+        height = symbol.modules
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="{css_class}" viewBox="0 0 {symbol.modules} {height}" '
+            f'preserveAspectRatio="none" shape-rendering="crispEdges"><path d="{d}"/></svg>')
+
+
+# --- the cached endpoint renderer -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    mimetype: str
+    etag: str
+
+
+def etag_for(*key) -> str:
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+
+
+class _Cache:
+    """A small thread-safe LRU bounded by total bytes."""
+
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024):
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.data: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key) -> Rendered | None:
+        with self.lock:
+            hit = self.data.get(key)
+            if hit is not None:
+                self.data.move_to_end(key)
+            return hit
+
+    def put(self, key, value: Rendered) -> None:
+        with self.lock:
+            if key in self.data:
+                return
+            self.data[key] = value
+            self.size += len(value.body)
+            while self.size > self.max_bytes and self.data:
+                _, old = self.data.popitem(last=False)
+                self.size -= len(old.body)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.data.clear()
+            self.size = 0
+
+
+cache = _Cache()
+
+
+def render(kind: str, value: str, width: int | None = None, height: int | None = None,
+           fallback: str | None = None, fmt: str = "png") -> Rendered:
+    """The endpoint's work: validated, drawn once, then served from memory."""
+    if fmt not in FORMATS:
+        raise _invalid("format", "must be png or svg")
+    key = (kind, value, width, height, fallback, fmt)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    symbol = encode(kind, value, fallback)
+    if fmt == "svg":
+        out = Rendered(draw_svg(symbol, width, height).encode(), "image/svg+xml", etag_for(*key))
+    else:
+        out = Rendered(draw_png(symbol, width, height), "image/png", etag_for(*key))
+    cache.put(key, out)
+    return out
+
+
+def size_param(raw: str | None, name: str) -> int | None:
+    """``w``/``h``: whole pixels 1–4000, else a 400."""
+    if raw is None or raw == "":
+        return None
+    if not re.fullmatch(r"\d{1,5}", raw.strip()) or not 1 <= int(raw) <= MAX_PIXELS:
+        raise _invalid(name, f"must be a whole number of pixels from 1 to {MAX_PIXELS}")
+    return int(raw)

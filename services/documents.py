@@ -1,0 +1,473 @@
+"""Documents as PDFs (spec/documents.md): parcel labels, packing slips, pick lists, batch
+labels and the seed's HTML → PDF, rendered by WeasyPrint from Jinja print templates.
+
+- Templates live in ``templates/documents/``, each with its own ``@page`` CSS; they never
+  extend the screen layout. Barcodes are inline SVG (``services.barcodes``), fonts are the
+  system's DejaVu (Debian ``fonts-dejavu-core``): a document needs no URL at all.
+- WeasyPrint's URL fetcher is ``RestrictedFetcher``: ``data:`` URIs and the app's own
+  ``static/`` files, nothing else — no network address, no ``file://`` path, ever (SSRF).
+- One WeasyPrint render at a time per process (``_render_lock``): its text stack is not
+  thread-safe, and a warm long-lived process is what makes it fast.
+- Labelling rules: a parcel needs a weight and units, may not exceed its method's
+  ``max_weight``, and the ``lcs.parcel`` "labeling" event may block it (business rules).
+  The check runs in the request (so the caller gets the 4xx); the PDF is rendered by a
+  background task (``services.tasks``) that stores it in the ``documents`` partition.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import logging
+import mimetypes
+import threading
+import uuid
+from collections import OrderedDict
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from urllib.request import DataHandler, Request
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+from sqlalchemy.orm import selectinload
+from markupsafe import Markup
+
+from models import Attachment, HandlingList, Location, Parcel, Shipment, ShipmentItem, Tenant, db, utcnow
+from services import attachments, barcodes, events, tasks
+from services.acl import EVERYTHING, Actor
+from services.errors import Conflict, DomainError, NotFound, ValidationFailed
+
+log = logging.getLogger("wharf.documents")
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # one INFO line per page otherwise
+
+SYSTEM = Actor(None, EVERYTHING)
+PARTITION = "documents"
+# The origin print templates resolve relative URLs against. ``.invalid`` never resolves, and
+# the fetcher maps it to ``static/`` without any network access.
+ORIGIN = "https://wharf.invalid"
+BASE_URL = ORIGIN + "/"
+MAX_DATA_URI = 10 * 1024 * 1024
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+class FetchRefused(ValueError):
+    """The restricted fetcher does not serve this URL."""
+
+
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class RestrictedFetcher(URLFetcher):
+        """``data:`` URIs and files under the app's static folder; every other URL raises
+        (WeasyPrint then logs a warning and leaves the resource out)."""
+
+        def __init__(self, static_root: str | Path):
+            super().__init__(allowed_protocols=("data", "https"), allow_redirects=False)
+            self.static_root = Path(static_root).resolve()
+            self.refused: list[str] = []
+
+        def fetch(self, url, headers=None):
+            if url[:5].lower() == "data:":
+                if len(url) > MAX_DATA_URI:
+                    return self._refuse(url, "data: URI too large")
+                try:
+                    response = DataHandler().data_open(Request(url))
+                except (ValueError, binascii.Error) as e:
+                    return self._refuse(url, f"bad data: URI ({e})")
+                return URLFetcherResponse(url, response.read(), {"Content-Type": response.headers["Content-Type"]})
+            parts = urlsplit(url)
+            if parts.scheme == "https" and parts.netloc == urlsplit(ORIGIN).netloc and parts.path.startswith("/static/"):
+                path = (self.static_root / unquote(parts.path[len("/static/"):])).resolve()
+                if self.static_root in path.parents and path.is_file():
+                    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                    return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
+            return self._refuse(url, "only data: URIs and the app's static files are fetched")
+
+        def _refuse(self, url, why):
+            self.refused.append(url)
+            raise FetchRefused(f"{why}: {url[:200]}")
+
+    return RestrictedFetcher
+
+
+_render_lock = threading.Lock()
+
+
+def fetcher(static_root: str | Path | None = None):
+    return _fetcher_class()(static_root or current_app.static_folder)
+
+
+def render_pdf(html: str, *, stylesheets: list[str] | None = None, url_fetcher=None) -> bytes:
+    """HTML → PDF bytes with the restricted fetcher (``stylesheets`` are CSS strings added
+    as user stylesheets, e.g. the page size of ``POST /cnt/html``)."""
+    from weasyprint import CSS, HTML
+    url_fetcher = url_fetcher or fetcher()
+    with _render_lock:
+        extra = [CSS(string=s, base_url=BASE_URL, url_fetcher=url_fetcher) for s in stylesheets or []]
+        return HTML(string=html, base_url=BASE_URL, url_fetcher=url_fetcher).write_pdf(stylesheets=extra)
+
+
+def barcode(kind: str, value: str, *, module_mm: float | None = None, height_mm: float, css_class: str = "barcode",
+            width_mm: float | None = None) -> Markup:
+    """An inline SVG barcode sized in millimetres (``module_mm`` per module, or ``width_mm``)."""
+    symbol = barcodes.encode(kind, value)
+    width = width_mm if width_mm is not None else symbol.modules * (module_mm or 0.33)
+    svg = barcodes.inline_svg(symbol, css_class)
+    return Markup(svg.replace("<svg ", f'<svg style="width:{width:.2f}mm;height:{height_mm:.2f}mm" ', 1))
+
+
+def qr(value: str, *, size_mm: float) -> Markup:
+    """A QR code as a one-pixel-per-module PNG drawn without smoothing (``image-rendering:
+    pixelated`` → PDF ``/Interpolate false``): a 2-D code as a vector path costs WeasyPrint
+    several milliseconds per label, the image a fraction of one, and it still scans."""
+    symbol = barcodes.qr_fast(value)
+    png = barcodes.draw_png(symbol, symbol.modules, symbol.modules)
+    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return Markup(f'<img class="qr" alt="" src="{uri}" '
+                  f'style="width:{size_mm:.2f}mm;height:{size_mm:.2f}mm;image-rendering:pixelated">')
+
+
+# --- what documents show ------------------------------------------------------------------------
+
+def address_lines(address: dict | None) -> list[str]:
+    a = address or {}
+    street = " ".join(str(a[k]) for k in ("street", "house_number", "addition") if a.get(k))
+    city = " ".join(str(a[k]) for k in ("postal_code", "city") if a.get(k))
+    lines = [a.get("name"), a.get("company"), street, city, a.get("region"), a.get("country_code"), a.get("phone")]
+    return [str(line) for line in lines if line]
+
+
+def _recipient(s: Shipment) -> list[str]:
+    to = (s.addressing or {}).get("to") or {}
+    lines = address_lines(to.get("address"))
+    if not lines and to.get("entity_id"):
+        lines = [f"{to.get('entity_type') or 'contact'} {to['entity_id']}"]
+    return lines or ["(no address)"]
+
+
+def _sender(s: Shipment) -> list[str]:
+    lines = address_lines(((s.addressing or {}).get("from") or {}).get("address"))
+    if not lines and s.location_id:
+        loc = db.session.get(Location, s.location_id)
+        if loc is not None:
+            lines = [loc.name] + [line for line in address_lines(loc.address) if line != loc.name]
+    if not lines:
+        tenant = db.session.get(Tenant, s.tenant_id)
+        lines = [tenant.name] if tenant else []
+    return lines
+
+
+def weight_text(grams: int | None) -> str:
+    if grams is None:
+        return "weight unknown"
+    return f"{grams / 1000:.2f} kg" if grams >= 1000 else f"{grams} g"
+
+
+def _method_text(s: Shipment) -> str:
+    m = s.method
+    if m is None:
+        return "No shipping method"
+    return " · ".join(p for p in (m.label or m.name, m.carrier_code.upper() if m.carrier_code else None) if p)
+
+
+def _position(parcel: Parcel) -> tuple[int, int]:
+    ids = [p.id for p in parcel.shipment.parcels]
+    return (ids.index(parcel.id) + 1 if parcel.id in ids else 1), max(1, len(ids))
+
+
+def sscc_text(number: str) -> str:
+    return barcodes.gs1_text([("00", number)])
+
+
+def label_context(parcel: Parcel) -> dict:
+    s = parcel.shipment
+    index, count = _position(parcel)
+    return {"sender": _sender(s), "recipient": _recipient(s), "method": _method_text(s),
+            "shipment_number": s.number, "order_id": s.order_id, "index": index, "count": count,
+            "weight": weight_text(parcel.weight), "tracking_code": parcel.tracking_code,
+            "tracking_url": parcel.tracking_url,
+            "qr": qr(parcel.tracking_url, size_mm=22) if parcel.tracking_url else None,
+            "barcode": barcode("gs1_128", "(00)" + parcel.number, width_mm=92, height_mm=22),
+            "sscc_text": sscc_text(parcel.number), "number": parcel.number}
+
+
+def labels_html(parcels: list[Parcel], title: str = "Labels") -> str:
+    return render_template("documents/labels.html", labels=[label_context(p) for p in parcels], title=title)
+
+
+def _lines(units: list[ShipmentItem]) -> list[dict]:
+    lines: OrderedDict = OrderedDict()
+    for u in units:
+        line = lines.setdefault(u.sku, {"sku": u.sku, "description": u.description, "quantity": 0})
+        line["quantity"] += 1
+    return list(lines.values())
+
+
+SLIP_SIZES = {"a4": "A4", "a5": "A5"}
+
+
+def slip_html(parcel: Parcel, size: str = "a4") -> str:
+    s = parcel.shipment
+    index, count = _position(parcel)
+    units = list(db.session.scalars(sa.select(ShipmentItem).where(ShipmentItem.parcel_id == parcel.id)
+                                    .order_by(ShipmentItem.sequence)))
+    lines = _lines(units)
+    return render_template("documents/slip.html", shipment_number=s.number, order_id=s.order_id, index=index,
+                           count=count, sscc=parcel.number, recipient=_recipient(s), sender=_sender(s), lines=lines,
+                           total_units=sum(line["quantity"] for line in lines), date=utcnow().strftime("%Y-%m-%d"),
+                           page_size=SLIP_SIZES.get(size, "A4"),
+                           barcode=barcode("code_128", s.number, module_mm=0.33, height_mm=12))
+
+
+COMMANDS = (("Finish list", "WHARF:FINISH"), ("Undo last scan", "WHARF:UNDO"))
+
+
+def picklist_html(hl: HandlingList) -> str:
+    from services.logistics import lists
+    groups = lists.grouped(hl)
+    lines = [{"rank": g["rank"] + 1, "position": g["position"], "sku": g["sku"], "description": g["description"],
+              "quantity": g["quantity"], "label": g["sorting_label"],
+              "barcode": barcode("code_128", g["sku"], module_mm=0.25, height_mm=8)} for g in groups]
+    commands = [{"title": title, "value": value, "barcode": barcode("code_128", value, module_mm=0.3, height_mm=12)}
+                for title, value in COMMANDS]
+    return render_template("documents/picklist.html", number=hl.number, lines=lines, commands=commands,
+                           shipments=len(hl.shipments), units=sum(g["quantity"] for g in groups),
+                           due_at=hl.due_at.strftime("%Y-%m-%d %H:%M") if hl.due_at else None,
+                           date=utcnow().strftime("%Y-%m-%d"),
+                           barcode=barcode("code_128", hl.number, module_mm=0.33, height_mm=12))
+
+
+# --- labelling rules and requests -----------------------------------------------------------------
+
+class NotLabelable(DomainError):
+    """The parcel cannot be labelled as it is (422, with the field at fault)."""
+
+    status = 422
+    default_message = "Parcel cannot be labelled"
+
+
+def _refuse(message: str, field: str) -> NotLabelable:
+    return NotLabelable(message, details=[{"path": [field], "message": message, "kind": "invalid value"}])
+
+
+def check_labelable(actor: Actor, parcel: Parcel) -> None:
+    """Weight present and units packed; then the ``labeling`` event. The method's
+    ``max_weight`` policy is the "parcel over method max weight" business rule (seeded,
+    disabled until an administrator enables it), so a tenant can switch it off (issue 8)."""
+    if parcel.is_in_transit:
+        raise Conflict(f"Parcel {parcel.number} is in transit")
+    if parcel.weight is None:
+        raise _refuse(f"Parcel {parcel.number} has no weight: weigh it before requesting a label", "weight")
+    units = db.session.scalar(sa.select(sa.func.count(ShipmentItem.id)).where(ShipmentItem.parcel_id == parcel.id))
+    if not units:
+        raise _refuse(f"Parcel {parcel.number} is empty: pack units before requesting a label", "items")
+    method = parcel.shipment.method
+    events.before("lcs.parcel", "labeling", {
+        "id": str(parcel.id), "number": parcel.number, "shipment_id": str(parcel.shipment_id),
+        "weight": parcel.weight, "tracking_code": parcel.tracking_code, "method_id": str(method.id) if method else None,
+        "max_weight": method.max_weight if method else None, "units": units}, {"actor": actor})
+
+
+def _parcel(actor: Actor, parcel_id) -> Parcel:
+    try:
+        return actor.scope.get(Parcel, parcel_id)
+    except NotFound:
+        raise NotFound("Parcel not found") from None
+
+
+def request_label(actor: Actor, parcel_id):
+    parcel = _parcel(actor, parcel_id)
+    check_labelable(actor, parcel)
+    return tasks.enqueue(actor, "lcs.parcel.label", {"parcel_id": str(parcel.id), "requested_at": utcnow().isoformat()},
+                         description=f"Label for parcel {parcel.number}", tenant_id=parcel.tenant_id)
+
+
+def request_slip(actor: Actor, parcel_id, size: str = "a4"):
+    parcel = _parcel(actor, parcel_id)
+    if size not in SLIP_SIZES:
+        raise ValidationFailed("size must be a4 or a5", details=[{"path": ["size"], "message": "must be a4 or a5"}])
+    return tasks.enqueue(actor, "lcs.parcel.slip", {"parcel_id": str(parcel.id), "size": size},
+                         description=f"Packing slip for parcel {parcel.number}", tenant_id=parcel.tenant_id)
+
+
+def list_parcels(hl: HandlingList) -> list[Parcel]:
+    """Parcels of the list's shipments, in list order then packing order."""
+    order = {ls.shipment_id: ls.position for ls in hl.shipments}
+    shipment = selectinload(Parcel.shipment)  # labels read the shipment, its parcels and method: load them at once
+    parcels = list(db.session.scalars(sa.select(Parcel).where(Parcel.shipment_id.in_(list(order))).options(
+        shipment.selectinload(Shipment.parcels), shipment.selectinload(Shipment.method))))
+    return sorted(parcels, key=lambda p: (order[p.shipment_id], p.created_at, p.number))
+
+
+def request_list_labels(actor: Actor, list_id):
+    """Label every parcel of a handling list in one batch PDF (all checked first: one
+    refused parcel refuses the batch, naming it)."""
+    from services.logistics.lists import get_list
+    hl = get_list(actor, list_id)
+    parcels = [p for p in list_parcels(hl) if not p.is_in_transit]
+    if not parcels:
+        raise Conflict(f"Handling list {hl.number} has no parcels to label")
+    for p in parcels:
+        check_labelable(actor, p)
+    return tasks.enqueue(actor, "lcs.list.labels", {"list_id": str(hl.id), "parcel_ids": [str(p.id) for p in parcels],
+                                                    "requested_at": utcnow().isoformat()},
+                         description=f"Labels for handling list {hl.number} ({len(parcels)} parcels)",
+                         total=len(parcels) + 1, tenant_id=hl.tenant_id)
+
+
+# --- storing ----------------------------------------------------------------------------------------
+
+def store_pdf(tenant_id, pdf: bytes, filename: str, entity_id: str, record_id: str) -> Attachment:
+    """A generated PDF as an attachment in the tenant's ``documents`` partition."""
+    return attachments.store(SYSTEM, attachments.Upload(filename, io.BytesIO(pdf)), entity_id=entity_id,
+                             record_id=record_id, partition_code=PARTITION, tenant_id=tenant_id)
+
+
+def stored_pdf(tenant_id, file_id) -> Attachment | None:
+    """The stored document ``file_id`` of this tenant, if it is still there."""
+    try:
+        key = uuid.UUID(str(file_id))
+    except (ValueError, TypeError):
+        return None
+    return db.session.scalars(sa.select(Attachment).where(Attachment.id == key, Attachment.tenant_id == tenant_id)).first()
+
+
+def _label_value(parcel: Parcel, file_id, requested_at: str) -> dict:
+    return {"file_id": str(file_id), "reference": parcel.tracking_code or parcel.number,
+            "label_text": sscc_text(parcel.number), "requested_at": requested_at}
+
+
+@tasks.task("lcs.parcel.label")
+def label_task(ctx: tasks.TaskContext, parcel_id: str, requested_at: str) -> str:
+    parcel = db.session.get(Parcel, uuid.UUID(parcel_id))
+    if parcel is None or parcel.tenant_id != ctx.tenant_id:
+        raise NotFound("Parcel not found")
+    pdf = render_pdf(labels_html([parcel], f"Label {parcel.number}"))
+    att = store_pdf(parcel.tenant_id, pdf, f"label-{parcel.number}.pdf", "lcs:parcel", str(parcel.id))
+    db.session.execute(sa.update(Parcel).where(Parcel.id == parcel.id)
+                       .values(label=_label_value(parcel, att.id, requested_at), updated_at=utcnow()))
+    db.session.commit()
+    events.after("lcs.parcel", "labeled", {"id": str(parcel.id), "number": parcel.number, "file_id": str(att.id)},
+                 {"actor": ctx.actor()})
+    return str(att.id)
+
+
+@tasks.task("lcs.parcel.slip")
+def slip_task(ctx: tasks.TaskContext, parcel_id: str, size: str = "a4") -> str:
+    parcel = db.session.get(Parcel, uuid.UUID(parcel_id))
+    if parcel is None or parcel.tenant_id != ctx.tenant_id:
+        raise NotFound("Parcel not found")
+    pdf = render_pdf(slip_html(parcel, size))
+    att = store_pdf(parcel.tenant_id, pdf, f"packing-slip-{parcel.shipment.number}-{parcel.number}.pdf",
+                    "lcs:parcel", str(parcel.id))
+    db.session.execute(sa.update(Parcel).where(Parcel.id == parcel.id).values(file_id=str(att.id), updated_at=utcnow()))
+    db.session.commit()
+    return str(att.id)
+
+
+@tasks.task("lcs.list.labels")
+def list_labels_task(ctx: tasks.TaskContext, list_id: str, parcel_ids: list[str], requested_at: str) -> str:
+    """Progress per document: each label laid out counts one, the PDF itself the last."""
+    hl = db.session.get(HandlingList, uuid.UUID(list_id))
+    if hl is None or hl.tenant_id != ctx.tenant_id:
+        raise NotFound("Handling list not found")
+    parcels = [p for p in (db.session.get(Parcel, uuid.UUID(pid)) for pid in parcel_ids)
+               if p is not None and p.tenant_id == ctx.tenant_id]
+    total = len(parcels) + 1
+    contexts = []
+    for n, p in enumerate(parcels, start=1):
+        contexts.append(label_context(p))
+        ctx.progress(n, total)
+    html = render_template("documents/labels.html", labels=contexts, title=f"Labels {hl.number}")
+    pdf = render_pdf(html)
+    att = store_pdf(hl.tenant_id, pdf, f"labels-{hl.number}.pdf", "lcs:list", str(hl.id))
+    for p in parcels:
+        db.session.execute(sa.update(Parcel).where(Parcel.id == p.id)
+                           .values(label=_label_value(p, att.id, requested_at), updated_at=utcnow()))
+    db.session.commit()
+    actor = ctx.actor()
+    for p in parcels:
+        events.after("lcs.parcel", "labeled", {"id": str(p.id), "number": p.number, "file_id": str(att.id)},
+                     {"actor": actor})
+    return str(att.id)
+
+
+# --- POST /cnt/html ---------------------------------------------------------------------------------
+
+PAGE_SIZES = {"a3": "A3", "a4": "A4", "a5": "A5", "a6": "A6", "letter": "letter", "legal": "legal",
+              "tabloid": "11in 17in"}
+MAX_MM = 2000
+
+
+def _bad(field: str, message: str, kind: str = "invalid value") -> ValidationFailed:
+    return ValidationFailed(f"{field} {message}", details=[{"path": [field], "message": message, "kind": kind}])
+
+
+def _mm(value, field: str, low: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= MAX_MM:
+        raise _bad(field, f"must be a number of millimetres from {low} to {MAX_MM}")
+    return value
+
+
+def page_css(data: dict) -> str:
+    """``size {predefined|custom, width, height}`` and ``margin {top, bottom, left, right}`` (mm)
+    as an ``@page`` rule that wins over the document's own."""
+    size = data.get("size") or {}
+    if not isinstance(size, dict):
+        raise _bad("size", "must be an object")
+    predefined = (size.get("predefined") or ("custom" if size.get("width") or size.get("height") else "a4"))
+    if not isinstance(predefined, str) or predefined.lower() not in (*PAGE_SIZES, "custom"):
+        raise _bad("size.predefined", f"must be one of {', '.join((*PAGE_SIZES, 'custom'))}")
+    if predefined.lower() == "custom":
+        page = f"{_mm(size.get('width'), 'size.width', 1)}mm {_mm(size.get('height'), 'size.height', 1)}mm"
+    else:
+        page = PAGE_SIZES[predefined.lower()]
+    margin = data.get("margin") or {}
+    if not isinstance(margin, dict):
+        raise _bad("margin", "must be an object")
+    sides = " ".join(f"{_mm(margin.get(k, 10), f'margin.{k}')}mm" for k in ("top", "right", "bottom", "left"))
+    return f"@page {{ size: {page} !important; margin: {sides} !important; }}"
+
+
+def decode_content(data: dict) -> str:
+    content = data.get("content")
+    if not content or not isinstance(content, str):
+        raise _bad("content", "is required (base64 HTML)", "required")
+    try:
+        raw = base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError):
+        raise _bad("content", "must be base64") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def html_to_pdf(data: dict) -> bytes:
+    if not isinstance(data, dict):
+        raise ValidationFailed("Request body must be a JSON object")
+    for key in ("wait_delay", "wait_timeout"):
+        if key in data and data[key] is not None and (isinstance(data[key], bool) or not isinstance(data[key], int)):
+            raise _bad(key, "must be an integer")
+    css = page_css(data)
+    return render_pdf(decode_content(data), stylesheets=[css])
+
+
+def _safe_name(raw, default: str) -> str:
+    name = raw if isinstance(raw, str) and raw.strip() else default
+    name = attachments.sanitize_file_name(name, "application/pdf")
+    return name if name.lower().endswith(".pdf") else name + ".pdf"
+
+
+def html_to_stored_pdf(actor: Actor, data: dict) -> tuple[Attachment, str]:
+    """``POST /cnt/html``: render, store in ``documents`` (record = the ``path``); (file, dir)."""
+    pdf = html_to_pdf(data)
+    path = data.get("path") if isinstance(data.get("path"), str) else ""
+    if len(path) > 200:
+        raise _bad("path", "must be at most 200 characters")
+    directory = "/" + "/".join(p for p in path.split("/") if p not in ("", ".", ".."))
+    record = "".join(c if c.isalnum() or c in "_.:@-" else ":" for c in directory.strip("/"))[:120] or "root"
+    att = attachments.store(actor, attachments.Upload(_safe_name(data.get("filename"), "document.pdf"), io.BytesIO(pdf)),
+                            entity_id="cnt:file", record_id=record, partition_code=PARTITION)
+    return att, directory

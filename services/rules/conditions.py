@@ -1,0 +1,700 @@
+"""The condition language of business rules (spec/business-rules.md, "Condition expression").
+
+``validate(expr)`` runs at save time and raises ``ExpressionError`` carrying the path of the
+bad node (``["rules", 1, "operator"]``); ``compile_expression(expr)`` turns a valid expression
+into nested Python closures that the engine caches, so evaluating a rule is a few function
+calls — no parsing, no ``eval``.
+
+Semantics (all written down here, tested in tests/test_rules_engine.py):
+
+* Group ``{"operator": "AND"|"OR"|"NOT", "rules": [...]}``; an empty group is true; ``NOT``
+  negates the AND of its children. A ``null`` expression is true.
+* Condition ``{"field": path, "operator": op, "value": v}`` or with ``"valueField": path``
+  (compares two fields of the record). Paths are dotted with ``[n]`` indexes
+  (``items[0].sku``, ``items.0.sku``); ``.length`` of a list or text is its size. Only plain
+  JSON objects/arrays are walked — never attributes — and ``__x`` / ``constructor`` /
+  ``prototype`` segments are refused. A missing field is ``null``.
+* Equality: two nulls are equal, null equals nothing else; a boolean side compares as a
+  boolean (``"true"``/``"false"``/``1``/``0`` coerce); when either side is a number both
+  compare as numbers (``"10" = 10``); two ISO dates compare as instants; else exact
+  (case-sensitive) equality.
+* Ordering (``> >= < <=``): false when either side is null or the sides cannot be compared;
+  numbers numerically when either side is a number (or both are numeric text), ISO dates as
+  instants (a date alone is midnight UTC), text by code point.
+* ``IN``/``NOT_IN``: the value is a list (text is split on commas at save time); a list
+  field is IN when any of its elements is. ``CONTAINS``/``NOT_CONTAINS``: element of a
+  list, substring of a text, key of an object. ``STARTS_WITH``/``ENDS_WITH``: on text
+  (numbers and booleans as their JSON text). ``IS_EMPTY``: null, blank text, ``[]``, ``{}``
+  (``0`` and ``false`` are not empty).
+* ``MATCHES``: a regular expression (search semantics) of at most 200 characters, refused at
+  save time when it has back-references, a variable-length quantifier inside an unbounded
+  one (``(a+)+``, ``(a{1,2})*``) or an ambiguous alternation under a quantifier
+  (``(a|ab)*``); it runs with the ``regex`` module under a 50 ms timeout on at most 10 000
+  characters of input (longer input does not match; a timeout is an evaluation error).
+* Values may be templates: ``{{now}}`` (ISO-8601 UTC), ``{{today}}`` (``YYYY-MM-DD``),
+  ``{{user.id}}``, ``{{tenant.id}}``, ``{{organization.id}}`` (any path under them).
+* Limits: at most 10 nested groups, 50 children per group, 1 000 nodes in all, field paths
+  of at most 200 characters.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from functools import lru_cache
+
+import regex as safe_regex
+
+OPERATORS = ("=", "==", "!=", ">", ">=", "<", "<=", "IN", "NOT_IN", "CONTAINS", "NOT_CONTAINS",
+             "STARTS_WITH", "ENDS_WITH", "MATCHES", "IS_EMPTY", "IS_NOT_EMPTY")
+GROUP_OPERATORS = ("AND", "OR", "NOT")
+UNARY = ("IS_EMPTY", "IS_NOT_EMPTY")
+ORDERING = (">", ">=", "<", "<=")
+
+MAX_DEPTH = 10
+MAX_CHILDREN = 50
+MAX_NODES = 1000
+MAX_PATH = 200
+MAX_PATTERN = 200
+MAX_MATCH_INPUT = 10_000
+REGEX_TIMEOUT = 0.05
+MAX_LIST_VALUES = 1000
+TEMPLATE_ROOTS = ("user", "tenant", "organization")
+
+
+class ExpressionError(ValueError):
+    """A malformed expression: ``path`` locates the bad node (a list of keys and indexes)."""
+
+    def __init__(self, path: list, message: str):
+        super().__init__(f"{'.'.join(str(p) for p in path) or '(root)'}: {message}")
+        self.path = list(path)
+        self.message = message
+
+
+class EvaluationError(RuntimeError):
+    """Evaluation could not finish (a regex timed out): the rule's result is ERROR."""
+
+
+# --- field paths ---------------------------------------------------------------------------
+
+_SEGMENT = re.compile(r"([A-Za-z_$][A-Za-z0-9_$-]*|\d+)((?:\[\d+\])*)")
+_INDEX = re.compile(r"\[(\d+)\]")
+FORBIDDEN_SEGMENTS = frozenset({"constructor", "prototype"})
+
+
+def parse_path(path) -> tuple:
+    """``"items[0].sku"`` → ``("items", 0, "sku")``; raises ``ValueError`` with a reason."""
+    if not isinstance(path, str) or not path.strip():
+        raise ValueError("must be a non-empty field path")
+    if len(path) > MAX_PATH:
+        raise ValueError(f"must be at most {MAX_PATH} characters")
+    keys: list = []
+    for raw in path.strip().split("."):
+        m = _SEGMENT.fullmatch(raw)
+        if not m:
+            raise ValueError(f"segment '{raw[:40]}' is not a field name or index")
+        name = m.group(1)
+        if name.startswith("__") or name in FORBIDDEN_SEGMENTS:
+            raise ValueError(f"segment '{name}' is not allowed")
+        keys.append(int(name) if name.isdigit() else name)
+        keys.extend(int(i) for i in _INDEX.findall(m.group(2)))
+    return tuple(keys)
+
+
+def _leaf(value):
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def resolve(obj, keys: tuple):
+    """Walk plain dicts/lists/text only; anything else (or a missing key) is ``None``."""
+    cur = obj
+    for k in keys:
+        if isinstance(cur, dict):
+            if isinstance(k, int):
+                cur = cur.get(str(k), cur.get(k))
+            else:
+                cur = cur.get(k)
+        elif isinstance(cur, (list, tuple)):
+            if isinstance(k, int):
+                cur = cur[k] if k < len(cur) else None
+            elif k == "length":
+                cur = len(cur)
+            else:
+                return None
+        elif isinstance(cur, str) and k == "length":
+            cur = len(cur)
+        else:
+            return None
+        if cur is None:
+            return None
+    return _leaf(cur)
+
+
+def _resolver(keys: tuple) -> Callable:
+    if len(keys) == 1 and isinstance(keys[0], str):
+        key = keys[0]
+
+        def one(data):
+            return _leaf(data.get(key)) if isinstance(data, dict) else None
+        return one
+    return lambda data: resolve(data, keys)
+
+
+def set_path(obj: dict, keys: tuple, value) -> bool:
+    """Set ``keys`` in nested dicts/lists (creating missing objects); False when impossible."""
+    cur = obj
+    for i, k in enumerate(keys[:-1]):
+        nxt = cur.get(k) if isinstance(cur, dict) and isinstance(k, str) else (
+            cur[k] if isinstance(cur, list) and isinstance(k, int) and k < len(cur) else None)
+        if nxt is None:
+            if not (isinstance(cur, dict) and isinstance(k, str)):
+                return False
+            nxt = cur[k] = {}
+        if not isinstance(nxt, (dict, list)):
+            return False
+        cur = nxt
+    last = keys[-1]
+    if isinstance(cur, dict) and isinstance(last, str):
+        cur[last] = value
+        return True
+    if isinstance(cur, list) and isinstance(last, int) and last < len(cur):
+        cur[last] = value
+        return True
+    return False
+
+
+# --- templates -------------------------------------------------------------------------------
+
+_TEMPLATE = re.compile(r"^\{\{\s*([^{}]+?)\s*\}\}$")
+
+
+@dataclass
+class Env:
+    """What templates see: the time of the event and who/where it happened."""
+
+    now: datetime
+    user: dict = field(default_factory=dict)
+    tenant: dict = field(default_factory=dict)
+    organization: dict = field(default_factory=dict)
+    trace: list | None = None
+
+    @property
+    def now_iso(self) -> str:
+        from models.base import iso_utc
+        return iso_utc(self.now)
+
+    @property
+    def today(self) -> str:
+        return self.now.astimezone(timezone.utc).date().isoformat()
+
+
+def template_name(value) -> str | None:
+    """``"{{ user.id }}"`` → ``"user.id"``; None when the value is not a whole template."""
+    if isinstance(value, str):
+        m = _TEMPLATE.match(value)
+        if m:
+            return m.group(1)
+    return None
+
+
+def template_resolver(name: str) -> Callable[[Env], object]:
+    """A function of the environment for a template name; ``ValueError`` when unknown."""
+    if name == "now":
+        return lambda env: env.now_iso
+    if name == "today":
+        return lambda env: env.today
+    root, _, rest = name.partition(".")
+    if root in TEMPLATE_ROOTS and rest:
+        keys = parse_path(rest)
+        return lambda env: resolve(getattr(env, root), keys)
+    raise ValueError("unknown template; use {{now}}, {{today}}, {{user.id}}, {{tenant.id}} or {{organization.id}}")
+
+
+# --- coercions -------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|z|[+-]\d{2}:?\d{2})?$")
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+
+
+def as_number(v) -> float | None:
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, (int, float, Decimal)):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    if isinstance(v, str) and len(v) < 64 and _NUMBER.match(v):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _parse_date_text(text: str) -> datetime | None:
+    if not _ISO_DATE.match(text):
+        return None
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+        value = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "Zz" else text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def as_date(v) -> datetime | None:
+    if isinstance(v, datetime):
+        return v if v.tzinfo else v.replace(tzinfo=timezone.utc)
+    if isinstance(v, date):
+        return datetime(v.year, v.month, v.day, tzinfo=timezone.utc)
+    if isinstance(v, str) and 10 <= len(v) <= 40:
+        return _parse_date_text(v)
+    return None
+
+
+def as_bool(v) -> bool | None:
+    if isinstance(v, bool):
+        return v
+    if _is_number(v):
+        return {1: True, 0: False}.get(v)
+    if isinstance(v, str):
+        return {"true": True, "1": True, "false": False, "0": False}.get(v.strip().lower())
+    return None
+
+
+def as_text(v) -> str:
+    """JSON-ish text of a scalar: ``true``, ``5`` (not ``5.0``), ISO timestamps."""
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, datetime):
+        from models.base import iso_utc
+        return iso_utc(v)
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, default=str, separators=(",", ":"))
+    return str(v)
+
+
+def equals(left, right) -> bool:
+    if left is None or right is None:
+        return left is None and right is None
+    if isinstance(left, bool) or isinstance(right, bool):
+        a, b = as_bool(left), as_bool(right)
+        return a is not None and a == b
+    if _is_number(left) or _is_number(right):
+        a, b = as_number(left), as_number(right)
+        return a is not None and a == b
+    if left == right:
+        return True
+    if isinstance(left, (str, date)) and isinstance(right, (str, date)):
+        a, b = as_date(left), as_date(right)
+        return a is not None and a == b
+    return False
+
+
+def compare(left, right) -> int | None:
+    """-1/0/1, or None when the two cannot be ordered (the ordering operators are false)."""
+    if left is None or right is None:
+        return None
+    if isinstance(left, bool) or isinstance(right, bool):
+        if isinstance(left, bool) and isinstance(right, bool):
+            return (left > right) - (left < right)
+        return None
+    if _is_number(left) or _is_number(right):
+        a, b = as_number(left), as_number(right)
+        return None if a is None or b is None else (a > b) - (a < b)
+    da, db = as_date(left), as_date(right)
+    if da is not None and db is not None:
+        return (da > db) - (da < db)
+    a, b = as_number(left), as_number(right)
+    if a is not None and b is not None:
+        return (a > b) - (a < b)
+    if isinstance(left, str) and isinstance(right, str):
+        return (left > right) - (left < right)
+    return None
+
+
+def is_empty(v) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, str):
+        return not v.strip()
+    if isinstance(v, (list, tuple, dict)):
+        return len(v) == 0
+    return False
+
+
+def is_in(left, right) -> bool:
+    if not isinstance(right, (list, tuple)):
+        return False
+    if isinstance(left, (list, tuple)):
+        return any(equals(item, r) for item in left for r in right)
+    return any(equals(left, r) for r in right)
+
+
+def contains(container, value) -> bool:
+    if container is None or value is None:
+        return False
+    if isinstance(container, (list, tuple)):
+        return any(equals(item, value) for item in container)
+    if isinstance(container, str):
+        return as_text(value) in container
+    if isinstance(container, dict):
+        return isinstance(value, str) and value in container
+    return False
+
+
+def starts_with(text, prefix) -> bool:
+    if text is None or prefix is None or isinstance(text, (list, dict)):
+        return False
+    return as_text(text).startswith(as_text(prefix))
+
+
+def ends_with(text, suffix) -> bool:
+    if text is None or suffix is None or isinstance(text, (list, dict)):
+        return False
+    return as_text(text).endswith(as_text(suffix))
+
+
+# --- regular expressions --------------------------------------------------------------------
+
+try:  # Python 3.11+
+    from re import _constants as _sre
+    from re import _parser as _sre_parse
+except ImportError:  # pragma: no cover - older Pythons
+    import sre_constants as _sre  # type: ignore
+    import sre_parse as _sre_parse  # type: ignore
+
+_REPEATS = {_sre.MAX_REPEAT, _sre.MIN_REPEAT} | ({_sre.POSSESSIVE_REPEAT} if hasattr(_sre, "POSSESSIVE_REPEAT") else set())
+_BACKREFS = {_sre.GROUPREF, _sre.GROUPREF_EXISTS} | ({_sre.GROUPREF_IGNORE} if hasattr(_sre, "GROUPREF_IGNORE") else set())
+
+
+def _first_literal(branch) -> int | None:
+    items = list(branch)
+    while items:
+        op, av = items[0]
+        if op == _sre.LITERAL:
+            return av
+        if op == _sre.SUBPATTERN:
+            items = list(av[-1])
+            continue
+        return None
+    return None
+
+
+def _walk(items, inside_unbounded: bool) -> None:
+    for op, av in items:
+        if op in _REPEATS:
+            low, high, sub = av
+            unbounded = high == _sre.MAXREPEAT or high > 16
+            if inside_unbounded and low != high:
+                raise ValueError("nested quantifiers (such as (a+)+) can backtrack catastrophically")
+            _walk(sub, inside_unbounded or unbounded)
+        elif op == _sre.SUBPATTERN:
+            _walk(av[-1], inside_unbounded)
+        elif op == _sre.BRANCH:
+            branches = av[1]
+            if inside_unbounded:
+                firsts = [_first_literal(b) for b in branches]
+                if None in firsts or len(set(firsts)) != len(firsts):
+                    raise ValueError("an alternation under a quantifier must start each branch with a "
+                                     "different literal character, e.g. (ab|cd)+")
+            for b in branches:
+                _walk(b, inside_unbounded)
+        elif op in _BACKREFS:
+            raise ValueError("back-references are not allowed")
+        elif op in (_sre.ASSERT, _sre.ASSERT_NOT):
+            _walk(av[1], inside_unbounded)
+        elif hasattr(_sre, "ATOMIC_GROUP") and op == _sre.ATOMIC_GROUP:
+            _walk(av, inside_unbounded)
+
+
+@lru_cache(maxsize=512)
+def safe_pattern(pattern: str):
+    """The compiled pattern, or ``ValueError`` when it is too long, invalid or unsafe."""
+    if not isinstance(pattern, str) or not pattern:
+        raise ValueError("must be a non-empty regular expression")
+    if len(pattern) > MAX_PATTERN:
+        raise ValueError(f"must be at most {MAX_PATTERN} characters")
+    try:
+        parsed = _sre_parse.parse(pattern)
+    except re.error as e:
+        raise ValueError(f"is not a valid regular expression ({e.msg})") from None
+    _walk(parsed, False)
+    return safe_regex.compile(pattern)
+
+
+def matches(text, pattern) -> bool:
+    if text is None or pattern is None:
+        return False
+    compiled = pattern if not isinstance(pattern, str) else _runtime_pattern(pattern)
+    if compiled is None:
+        return False
+    subject = as_text(text)
+    if len(subject) > MAX_MATCH_INPUT:
+        return False
+    try:
+        return compiled.search(subject, timeout=REGEX_TIMEOUT) is not None
+    except TimeoutError:
+        raise EvaluationError(f"regular expression timed out after {int(REGEX_TIMEOUT * 1000)} ms") from None
+
+
+def _runtime_pattern(pattern: str):
+    """A pattern that came from a field or template: checked like a saved one, else no match."""
+    try:
+        return safe_pattern(pattern)
+    except ValueError:
+        return None
+
+
+_APPLY: dict[str, Callable] = {
+    "=": equals, "==": equals,
+    "!=": lambda a, b: not equals(a, b),
+    ">": lambda a, b: (c := compare(a, b)) is not None and c > 0,
+    ">=": lambda a, b: (c := compare(a, b)) is not None and c >= 0,
+    "<": lambda a, b: (c := compare(a, b)) is not None and c < 0,
+    "<=": lambda a, b: (c := compare(a, b)) is not None and c <= 0,
+    "IN": is_in, "NOT_IN": lambda a, b: not is_in(a, b),
+    "CONTAINS": contains, "NOT_CONTAINS": lambda a, b: not contains(a, b),
+    "STARTS_WITH": starts_with, "ENDS_WITH": ends_with,
+    "MATCHES": matches,
+    "IS_EMPTY": lambda a, _b: is_empty(a), "IS_NOT_EMPTY": lambda a, _b: not is_empty(a),
+}
+
+
+def apply_operator(operator: str, left, right) -> bool:
+    """One operator on two already-resolved values (exposed for tests and the try-it panel)."""
+    return _APPLY[operator](left, right)
+
+
+# --- validation ------------------------------------------------------------------------------
+
+def is_group(node) -> bool:
+    return isinstance(node, dict) and "rules" in node
+
+
+def _split_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def validate(expr, root: list | None = None):
+    """Check ``expr`` (None allowed); return it unchanged or raise ``ExpressionError``."""
+    if expr is None:
+        return None
+    counter = [0]
+    _validate_node(expr, list(root or []), 1, counter)
+    return expr
+
+
+def _validate_node(node, path: list, depth: int, counter: list) -> None:
+    counter[0] += 1
+    if counter[0] > MAX_NODES:
+        raise ExpressionError(path, f"the expression has more than {MAX_NODES} nodes")
+    if not isinstance(node, dict):
+        raise ExpressionError(path, "must be a group {operator, rules} or a condition {field, operator, value}")
+    if is_group(node):
+        if depth > MAX_DEPTH:
+            raise ExpressionError(path, f"groups nest deeper than {MAX_DEPTH} levels")
+        if node.get("operator") not in GROUP_OPERATORS:
+            raise ExpressionError(path + ["operator"], "must be AND, OR or NOT")
+        children = node["rules"]
+        if not isinstance(children, list):
+            raise ExpressionError(path + ["rules"], "must be a list")
+        if len(children) > MAX_CHILDREN:
+            raise ExpressionError(path + ["rules"], f"a group has at most {MAX_CHILDREN} children")
+        for i, child in enumerate(children):
+            _validate_node(child, path + ["rules", i], depth + 1, counter)
+        return
+    if "field" not in node:
+        raise ExpressionError(path, "must be a group {operator, rules} or a condition {field, operator, value}")
+    try:
+        parse_path(node["field"])
+    except ValueError as e:
+        raise ExpressionError(path + ["field"], str(e)) from None
+    operator = node.get("operator")
+    if operator not in OPERATORS:
+        raise ExpressionError(path + ["operator"], f"must be one of {', '.join(OPERATORS)}")
+    if operator in UNARY:
+        return
+    value_field = node.get("valueField")
+    if value_field not in (None, ""):
+        try:
+            parse_path(value_field)
+        except ValueError as e:
+            raise ExpressionError(path + ["valueField"], str(e)) from None
+        return
+    if "value" not in node:
+        raise ExpressionError(path + ["value"], "is required (or give valueField)")
+    _validate_value(node["value"], operator, path + ["value"])
+
+
+def _validate_value(value, operator: str, path: list) -> None:
+    name = template_name(value)
+    if name is not None:
+        if operator == "MATCHES":
+            raise ExpressionError(path, "MATCHES needs a literal regular expression, not a template")
+        try:
+            template_resolver(name)
+        except ValueError as e:
+            raise ExpressionError(path, str(e)) from None
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExpressionError(path, "must be a finite number")
+    if operator in ("IN", "NOT_IN"):
+        items = _split_list(value) if isinstance(value, str) else value
+        if not isinstance(items, list):
+            raise ExpressionError(path, "must be a list (or comma-separated text)")
+        if len(items) > MAX_LIST_VALUES:
+            raise ExpressionError(path, f"at most {MAX_LIST_VALUES} values")
+        for i, item in enumerate(items):
+            if isinstance(item, (dict, list)):
+                raise ExpressionError(path + [i], "must be a number, text, boolean or null")
+        return
+    if operator == "MATCHES":
+        try:
+            safe_pattern(value)
+        except ValueError as e:
+            raise ExpressionError(path, str(e)) from None
+        return
+    if operator in ORDERING or operator in ("CONTAINS", "NOT_CONTAINS", "STARTS_WITH", "ENDS_WITH"):
+        if isinstance(value, (dict, list)):
+            raise ExpressionError(path, "must be a number, text or boolean")
+        if value is None and operator in ORDERING:
+            raise ExpressionError(path, "cannot be null for an ordering operator")
+        if isinstance(value, str) and len(value) > 10_000:
+            raise ExpressionError(path, "is too long")
+
+
+# --- compilation ---------------------------------------------------------------------------
+
+Evaluator = Callable[[object, Env], bool]
+
+
+def _path_text(path: list) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def compile_expression(expr, *, trace: bool = False) -> Evaluator:
+    """Closures for a *validated* expression. ``trace`` records every node's result in
+    ``env.trace`` (and evaluates every child, so the try-it panel shows them all)."""
+    if expr is None:
+        return lambda data, env: True
+    return _compile_node(expr, [], trace)
+
+
+def _compile_node(node: dict, path: list, trace: bool) -> Evaluator:
+    if is_group(node):
+        return _compile_group(node, path, trace)
+    return _compile_condition(node, path, trace)
+
+
+def _compile_group(node: dict, path: list, trace: bool) -> Evaluator:
+    op = node["operator"]
+    children = tuple(_compile_node(c, path + ["rules", i], trace) for i, c in enumerate(node["rules"]))
+    if not trace:
+        if not children:
+            return lambda data, env: True
+        if len(children) == 1 and op != "NOT":
+            return children[0]
+        if op == "AND":
+            return lambda data, env: all(c(data, env) for c in children)
+        if op == "OR":
+            return lambda data, env: any(c(data, env) for c in children)
+        return lambda data, env: not all(c(data, env) for c in children)
+    where = _path_text(path)
+
+    def traced(data, env):
+        results = [c(data, env) for c in children]
+        if not results:
+            result = True
+        elif op == "AND":
+            result = all(results)
+        elif op == "OR":
+            result = any(results)
+        else:
+            result = not all(results)
+        env.trace.append({"path": where, "kind": "group", "operator": op, "result": result})
+        return result
+    return traced
+
+
+def _compile_condition(node: dict, path: list, trace: bool) -> Evaluator:
+    operator = node["operator"]
+    apply = _APPLY[operator]
+    left = _resolver(parse_path(node["field"]))
+    if operator in UNARY:
+        right = None
+    elif node.get("valueField") not in (None, ""):
+        right = ("field", _resolver(parse_path(node["valueField"])))
+    elif template_name(node.get("value")) is not None:
+        right = ("env", template_resolver(template_name(node["value"])))
+    else:
+        value = node.get("value")
+        if operator in ("IN", "NOT_IN") and isinstance(value, str):
+            value = _split_list(value)
+        if operator == "MATCHES":
+            value = safe_pattern(value)
+        right = ("const", value)
+
+    if right is None:
+        def get_right(data, env):
+            return None
+    elif right[0] == "const":
+        const = right[1]
+
+        def get_right(data, env):
+            return const
+    elif right[0] == "field":
+        other = right[1]
+
+        def get_right(data, env):
+            return other(data)
+    else:
+        from_env = right[1]
+
+        def get_right(data, env):
+            return from_env(env)
+
+    if not trace:
+        if right is not None and right[0] == "const":
+            const = right[1]
+            return lambda data, env: apply(left(data), const)
+        return lambda data, env: apply(left(data), get_right(data, env))
+
+    where = _path_text(path)
+    field_name = node["field"]
+
+    def traced(data, env):
+        lv, rv = left(data), get_right(data, env)
+        try:
+            result = apply(lv, rv)
+        except EvaluationError as e:
+            env.trace.append({"path": where, "kind": "condition", "field": field_name, "operator": operator,
+                              "left": lv, "right": _shown(rv), "result": False, "error": str(e)})
+            raise
+        env.trace.append({"path": where, "kind": "condition", "field": field_name, "operator": operator,
+                          "left": lv, "right": _shown(rv), "result": result})
+        return result
+    return traced
+
+
+def _shown(value):
+    return value.pattern if hasattr(value, "pattern") and hasattr(value, "search") else value

@@ -1,0 +1,301 @@
+"""Background tasks (seed 001 ``/mes/tasks``): one row per unit of work, one runner.
+
+A task function is registered by name (``@task("lcs.parcel.label")``) and called as
+``fn(ctx, **params)`` inside an app context; it reports progress through ``ctx`` and
+returns its result (e.g. a file id). Where it runs:
+
+- ``TASKS_EAGER`` (default: on when ``TESTING``): at once, in the caller's thread;
+- ``REDIS_URL`` set: an RQ job on ``TASKS_QUEUE``, run by ``flask --app app worker``;
+- otherwise: a small in-process thread pool (``TASKS_WORKERS``, default 2).
+
+The same ``run()`` executes the task in all three: it claims the row (queued → running),
+and whatever happens — an exception, a timeout, ``SystemExit`` — the row ends ``done`` or
+``failed`` with the error. A worker that dies outright (killed, segfault) cannot write
+anything, so a task still ``running`` past ``TASKS_TIMEOUT_SECONDS`` (or ``queued`` past
+``TASKS_QUEUED_SECONDS``) is declared failed the next time anyone reads it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Flask, current_app, has_app_context
+
+from models import Task, db, utcnow
+from services.acl import EVERYTHING, Actor
+from services.errors import DomainError, NotFound
+
+log = logging.getLogger("wharf.tasks")
+
+REGISTRY: dict[str, Callable] = {}
+DEFAULTS = {"TASKS_WORKERS": 2, "TASKS_QUEUE": "wharf", "TASKS_TIMEOUT_SECONDS": 600,
+            "TASKS_QUEUED_SECONDS": 3600, "TASKS_TTL_SECONDS": 7 * 24 * 3600}
+ENDED = ("done", "failed")
+SYSTEM = Actor(None, EVERYTHING)
+
+
+def task(name: str):
+    """Register ``fn(ctx, **params)`` as the task ``name``."""
+
+    def register(fn):
+        REGISTRY[name] = fn
+        return fn
+
+    return register
+
+
+def setting(name: str, app: Flask | None = None):
+    app = app or current_app
+    if name == "TASKS_EAGER":
+        return bool(app.config.get("TASKS_EAGER", app.testing))
+    return app.config.get(name, DEFAULTS.get(name))
+
+
+# --- the row -------------------------------------------------------------------------------------
+
+def task_row(t: Task) -> dict:
+    """The seed's ``MesTask`` (plus ``status``, ``error`` and the batch counters)."""
+    return {"id": t.id, "name": t.name, "description": t.description, "progress": t.progress,
+            "result": t.result, "started_at": t.started_at, "completed_at": t.completed_at,
+            "expires_at": t.expires_at, "status": t.status, "error": t.error, "done": t.done, "total": t.total}
+
+
+def get_task(actor: Actor, task_id) -> Task:
+    try:
+        t = actor.scope.get(Task, task_id)
+    except NotFound:
+        raise NotFound("Task not found") from None
+    reap(t)
+    return t
+
+
+def _aware(when):
+    return when if when is None or when.tzinfo else when.replace(tzinfo=utcnow().tzinfo)
+
+
+def reap(t: Task) -> bool:
+    """Declare a task whose worker vanished failed (see the module docstring)."""
+    if t.status in ENDED:
+        return False
+    now = utcnow()
+    if t.status == "running":
+        limit = timedelta(seconds=int(setting("TASKS_TIMEOUT_SECONDS")))
+        if _aware(t.started_at or t.created_at) + limit > now:
+            return False
+        error = f"The worker stopped: no result after {int(limit.total_seconds())} s"
+    else:
+        limit = timedelta(seconds=int(setting("TASKS_QUEUED_SECONDS")))
+        if _aware(t.created_at) + limit > now:
+            return False
+        error = f"No worker picked the task up within {int(limit.total_seconds())} s"
+    done = db.session.execute(sa.update(Task).where(Task.id == t.id, Task.status.in_(("queued", "running")))
+                              .values(status="failed", error=error, completed_at=now, updated_at=now)).rowcount
+    db.session.commit()
+    db.session.refresh(t)
+    return bool(done)
+
+
+# --- creating and dispatching --------------------------------------------------------------------
+
+def _requester_id(actor: Actor):
+    principal = actor.principal
+    if principal is None:
+        return None
+    return getattr(principal, "created_by_id", None) if getattr(principal, "is_api_key", False) else principal.id
+
+
+def enqueue(actor: Actor, name: str, params: dict, *, description: str = "", total: int = 1,
+            tenant_id=None) -> Task:
+    """Record a task for ``actor``'s tenant (committed) and hand it to the runner."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown task {name}")
+    t = Task(tenant_id=tenant_id or actor.tenant_for_new(), name=name, description=description[:500],
+             params=params, total=max(1, total), created_by=_requester_id(actor),
+             expires_at=utcnow() + timedelta(seconds=int(setting("TASKS_TTL_SECONDS"))))
+    db.session.add(t)
+    db.session.commit()
+    dispatch(t.id)
+    db.session.refresh(t)  # an eager run finished it in its own session
+    return t
+
+
+def dispatch(task_id) -> None:
+    app = current_app._get_current_object()
+    if setting("TASKS_EAGER", app):
+        run(task_id, app)
+    elif app.config.get("REDIS_URL"):
+        from rq import Callback
+        rq_queue(app).enqueue(run_job, str(task_id), job_timeout=int(setting("TASKS_TIMEOUT_SECONDS", app)),
+                              result_ttl=3600, failure_ttl=7 * 24 * 3600, description=f"wharf task {task_id}",
+                              on_failure=Callback(job_failed))
+    else:
+        executor(app).submit(run, task_id, app)
+
+
+_executors: dict[int, ThreadPoolExecutor] = {}
+_executors_lock = threading.Lock()
+
+
+def executor(app: Flask) -> ThreadPoolExecutor:
+    """One pool per app, created on first use."""
+    with _executors_lock:
+        pool = _executors.get(id(app))
+        if pool is None:
+            pool = _executors[id(app)] = ThreadPoolExecutor(max_workers=int(setting("TASKS_WORKERS", app)),
+                                                            thread_name_prefix="wharf-task")
+        return pool
+
+
+def rq_queue(app: Flask, name: str | None = None):
+    from redis import Redis
+    from rq import Queue
+    return Queue(name or setting("TASKS_QUEUE", app), connection=Redis.from_url(app.config["REDIS_URL"]))
+
+
+# --- running ---------------------------------------------------------------------------------------
+
+@dataclass
+class TaskContext:
+    """What a task function gets: its row, its requester, and a way to report progress."""
+
+    task: Task
+
+    @property
+    def tenant_id(self):
+        return self.task.tenant_id
+
+    def actor(self) -> Actor:
+        """The requester (for business-rule listeners); the system when they are gone."""
+        from models import User
+        user = db.session.get(User, self.task.created_by) if self.task.created_by else None
+        return Actor.of(user) if user is not None else SYSTEM
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        """``done`` of ``total`` documents finished (committed at once so pollers see it)."""
+        t = self.task
+        if total is not None:
+            t.total = max(1, total)
+        t.done = max(0, min(done, t.total))
+        t.progress = min(99, round(100 * t.done / t.total))
+        db.session.commit()
+
+
+TASK_MODULES = ("services.documents",)
+
+
+def _load_task_modules() -> None:
+    """Import the modules that register tasks (a bare ``rq worker`` may not have yet)."""
+    import importlib
+    for name in TASK_MODULES:
+        importlib.import_module(name)
+
+
+def _error_text(e: BaseException) -> str:
+    text = e.message if isinstance(e, DomainError) else f"{type(e).__name__}: {e}"
+    return text[:2000]
+
+
+def run(task_id, app: Flask | None = None) -> None:
+    """Run one task to its end (done or failed) inside a fresh app context."""
+    app = app or _app()
+    with app.app_context():
+        try:
+            _run(uuid.UUID(str(task_id)))
+        finally:
+            db.session.remove()
+
+
+def _run(task_id: uuid.UUID) -> None:
+    now = utcnow()
+    claimed = db.session.execute(sa.update(Task).where(Task.id == task_id, Task.status == "queued")
+                                 .values(status="running", started_at=now, updated_at=now)).rowcount
+    db.session.commit()
+    if not claimed:
+        log.info("task %s is not queued (already run or gone): skipped", task_id)
+        return
+    t = db.session.get(Task, task_id)
+    try:
+        _load_task_modules()
+        fn = REGISTRY.get(t.name)
+        if fn is None:
+            raise LookupError(f"no task function named {t.name}")
+        result = fn(TaskContext(t), **(t.params or {}))
+        db.session.commit()
+        db.session.refresh(t)
+        t.status, t.progress, t.done = "done", 100, t.total
+        t.result = None if result is None else str(result)[:2000]
+        t.completed_at = utcnow()
+        db.session.commit()
+        log.info("task %s %s done result=%s", t.id, t.name, t.result)
+    except BaseException as e:  # noqa: BLE001 — every way out records the outcome
+        db.session.rollback()
+        if isinstance(e, DomainError):
+            log.warning("task %s %s refused: %s", task_id, getattr(t, "name", "?"), e.message)
+        else:
+            log.exception("task %s failed", task_id)
+        _fail(task_id, _error_text(e))
+        if not isinstance(e, Exception):
+            raise
+
+
+def _fail(task_id, error: str) -> None:
+    now = utcnow()
+    db.session.execute(sa.update(Task).where(Task.id == task_id, Task.status.in_(("queued", "running")))
+                       .values(status="failed", error=error, completed_at=now, updated_at=now))
+    db.session.commit()
+
+
+# --- RQ ---------------------------------------------------------------------------------------------
+
+_worker_app: Flask | None = None
+_pid = os.getpid()
+
+
+def _app() -> Flask:
+    """The app a job runs in: the current one (``flask worker``, tests), else one built once."""
+    global _worker_app
+    if has_app_context():
+        return current_app._get_current_object()
+    if _worker_app is None:
+        from app import create_app
+        _worker_app = create_app()
+    return _worker_app
+
+
+def run_job(task_id: str) -> None:
+    """The RQ job function (``services.tasks.run_job``)."""
+    global _pid
+    app = _app()
+    if os.getpid() != _pid:  # a forked work horse must not reuse the parent's connections
+        with app.app_context():
+            db.engine.dispose(close=False)
+        _pid = os.getpid()
+    run(task_id, app)
+
+
+def job_failed(job, connection, exc_type, exc_value, tb) -> None:
+    """RQ's failure callback (timeouts, a work horse that died): the task ends failed."""
+    app = _app()
+    with app.app_context():
+        try:
+            _fail(uuid.UUID(str(job.args[0])), f"{getattr(exc_type, '__name__', 'Error')}: {exc_value}"[:2000])
+        finally:
+            db.session.remove()
+
+
+def work(app: Flask, *, queue: str | None = None, burst: bool = False, fork: bool = False) -> None:
+    """``flask --app app worker``: one long-lived process (WeasyPrint stays warm) unless ``fork``."""
+    from redis import Redis
+    from rq import SimpleWorker, Worker
+    if not app.config.get("REDIS_URL"):
+        raise RuntimeError("REDIS_URL is not set: tasks run in the web process's own thread pool")
+    connection = Redis.from_url(app.config["REDIS_URL"])
+    worker_cls = Worker if fork else SimpleWorker
+    worker_cls([queue or setting("TASKS_QUEUE", app)], connection=connection).work(burst=burst)
