@@ -9,13 +9,19 @@
 
 Times are CPU seconds of this process (``time.process_time``): on an idle machine that is
 the wall time, and on a shared one (CI, colleagues' test runs) it does not count the time
-other processes had the core. Rounds are interleaved and the median is reported.
+other processes had the core. Rounds are interleaved and the median is reported. Each timed
+label section starts after a full garbage collection (not timed; collections its own work
+triggers still count): a render leaves ~100 000 objects of garbage, a full collection of
+this process costs ~0.15 s, and without it which section pays for the previous one's
+garbage depends on where the collector's thresholds fall, moving the ratio by ±0.1 from
+one run to the next.
 
     .venv/bin/python bench/documents.py [--labels 100] [--rounds 3] [--codes 300]
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import logging
 import re
@@ -73,13 +79,15 @@ def build(n_labels: int):
     return app, list_id, client, {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
 
-BARCODES = re.compile(r'<svg[^>]*class="barcode[^"]*".*?</svg>|<img class="qr"[^>]*>', re.S)
+# The label's barcodes: the SSCC (GS1-128) and the tracking QR code, as inline SVG or as images.
+BARCODES = re.compile(r'<svg[^>]*class="barcode[^"]*".*?</svg>|<img class="(?:qr|barcode)"[^>]*>', re.S)
 
 
 def wharf_labels(app, list_id) -> tuple[float, bytes, str]:
     """Database → PDF, as the batch task does it (minus storing)."""
     with app.test_request_context():
         db.session.expire_all()  # read the parcels from the database every round
+        gc.collect()
         start = time.process_time()
         hl = db.session.get(lists.HandlingList, list_id)
         html = documents.labels_html(documents.list_parcels(hl), "Bench")
@@ -91,6 +99,7 @@ def wharf_labels(app, list_id) -> tuple[float, bytes, str]:
 
 def weasyprint_alone(html: str) -> float:
     from weasyprint import HTML
+    gc.collect()
     start = time.process_time()
     HTML(string=html).write_pdf()
     return time.process_time() - start

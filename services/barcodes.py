@@ -15,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import struct
 import threading
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -211,18 +213,23 @@ def _gs1_128(value: str) -> Symbol:
     return Symbol("gs1_128", tuple(Gs1_128("".join(parts)).build()), 10, "".join(data), gs1_text(elements))
 
 
+_MODULE_CHARS = bytes.maketrans(b"\x00\x01", b"01")
+
+
 def _qr(value: str, mask: int | None = None) -> Symbol:
     try:
         qr = segno.make(value, micro=False, error="m", mask=mask)
     except segno.DataOverflowError:
         raise _invalid("v", "is too long for a QR code") from None
-    rows = tuple("".join("1" if m else "0" for m in row) for row in qr.matrix)
+    rows = tuple(bytes(row).translate(_MODULE_CHARS).decode("ascii") for row in qr.matrix)  # segno: 0/1 bytes
     return Symbol("qr", rows, 4, value, value)
 
 
+# --- QR codes for documents: byte mode, mask 4, a placement template per version ----------------
+
 def qr_fast(value: str) -> Symbol:
     """A QR code with a fixed mask pattern (any of the eight is valid ISO 18004; choosing
-    the best one is 80 % of segno's time). For documents that print hundreds at once."""
+    the best one is most of segno's time), for documents that print hundreds at once."""
     if not value or len(value) > MAX_VALUE:
         raise _invalid("v", f"must be 1–{MAX_VALUE} characters")
     return _qr(value, mask=4)
@@ -328,20 +335,52 @@ def draw_svg(symbol: Symbol, width: int | None = None, height: int | None = None
             f'<path transform="{transform}" fill="#000" d="{svg_path(symbol)}"/></svg>')
 
 
-def inline_svg(symbol: Symbol, css_class: str = "barcode") -> str:
+_GRAY = bytes.maketrans(b"01", b"\xff\x00")  # module → 8-bit gray: light white, dark black
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def module_png(symbol: Symbol) -> bytes:
+    """One pixel per module, quiet zone included (a linear code: one row), 8-bit gray, for
+    documents to scale up unsmoothed. Gray rather than bilevel because WeasyPrint embeds a
+    gray PNG's data as it is, while it converts a mode-"1" image to RGB and encodes it twice."""
+    pad = "0" * symbol.quiet
+    margin = [] if symbol.linear else ["0" * symbol.modules] * symbol.quiet
+    rows = margin + [pad + r + pad for r in symbol.rows] + margin
+    scanlines = b"".join(b"\0" + row.encode("ascii").translate(_GRAY) for row in rows)  # filter type 0 per row
+    header = struct.pack(">IIBBBBB", symbol.modules, len(rows), 8, 0, 0, 0, 0)  # 8-bit grayscale
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(scanlines, 6))
+            + _png_chunk(b"IEND", b""))
+
+
+def _runs(row: str) -> list[int]:
+    """Alternating dark and light run lengths, from the first dark module to the last."""
+    return [m.end() - m.start() for m in re.finditer("1+|0+", row.strip("0"))]
+
+
+def inline_svg(symbol: Symbol, css_class: str = "barcode", style: str | None = None) -> str:
     """For print templates: scales to whatever box CSS gives it (bars stretch, never blur).
 
-    One ``<path>`` per symbol with short commands: WeasyPrint parses SVG paths in Python
-    and pays per node and per command, and a label batch draws hundreds of these."""
+    WeasyPrint parses SVG in Python and pays per node, per path command and per number,
+    and a label batch draws hundreds of these. So a linear code is ONE stroked line as
+    tall as the symbol whose dash pattern is the bars and spaces (`stroke-dasharray`: bar,
+    space, bar, …, in modules; butt caps): one node, one number per bar or space, and in
+    the PDF a plain ``[…] d`` dash array, which every renderer draws exactly. A 2-D code
+    is one ``<path>`` of row runs."""
     q = symbol.quiet
+    attrs = f' class="{css_class}"' + (f' style="{style}"' if style else "")
     if symbol.linear:
-        d = "".join(f"M{q + x} 0h{n}V1h-{n}z" for x, n in _bars(symbol.rows[0]))
-        height = 1
-    else:
-        d = svg_path(symbol)
-        height = symbol.modules
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="{css_class}" viewBox="0 0 {symbol.modules} {height}" '
-            f'preserveAspectRatio="none" shape-rendering="crispEdges"><path d="{d}"/></svg>')
+        row = symbol.rows[0]
+        start = q + row.index("1")
+        runs = _runs(row)
+        end = start + sum(runs)
+        dashes = " ".join(map(str, runs + [q]))  # a last gap (never reached: the line ends) keeps the list even
+        return (f'<svg{attrs} viewBox="0 0 {symbol.modules} 1" preserveAspectRatio="none">'
+                f'<path d="M{start} .5H{end}" fill="none" stroke="#000" stroke-dasharray="{dashes}"/></svg>')
+    return (f'<svg{attrs} viewBox="0 0 {symbol.modules} {symbol.modules}" preserveAspectRatio="none" '
+            f'shape-rendering="crispEdges"><path d="{svg_path(symbol)}"/></svg>')
 
 
 # --- the cached endpoint renderer -----------------------------------------------------------------
