@@ -41,15 +41,16 @@ class Scope:
                                      model.organization_id.is_(None)))
         return stmt
 
-    def get(self, model, record_id) -> object:
-        """The record with this id in scope, or ``NotFound`` (also for malformed ids)."""
+    def get(self, model, record_id, what: str | None = None) -> object:
+        """The record with this id in scope, or ``NotFound`` (also for malformed ids);
+        ``what`` names it in the message ("Parcel not found")."""
         try:
             key = record_id if isinstance(record_id, uuid.UUID) else uuid.UUID(str(record_id))
         except (ValueError, TypeError, AttributeError):
-            raise NotFound(f"{model.__name__} not found") from None
+            raise NotFound(f"{what or model.__name__} not found") from None
         found = db.session.scalars(self.select(model).where(model.id == key)).first()
         if found is None:
-            raise NotFound(f"{model.__name__} not found")
+            raise NotFound(f"{what or model.__name__} not found")
         return found
 
     def add(self, record):

@@ -38,6 +38,7 @@ from markupsafe import Markup
 from models import Attachment, HandlingList, Location, Parcel, Shipment, ShipmentItem, Tenant, db, utcnow
 from services import attachments, barcodes, events, tasks
 from services.acl import EVERYTHING, Actor
+from services.logistics.parcels import get_parcel
 from services.errors import Conflict, DomainError, NotFound, ValidationFailed
 
 log = logging.getLogger("wharf.documents")
@@ -313,22 +314,15 @@ def check_labelable(actor: Actor, parcel: Parcel) -> None:
         "max_weight": method.max_weight if method else None, "units": units}, {"actor": actor})
 
 
-def _parcel(actor: Actor, parcel_id) -> Parcel:
-    try:
-        return actor.scope.get(Parcel, parcel_id)
-    except NotFound:
-        raise NotFound("Parcel not found") from None
-
-
 def request_label(actor: Actor, parcel_id):
-    parcel = _parcel(actor, parcel_id)
+    parcel = get_parcel(actor, parcel_id)
     check_labelable(actor, parcel)
     return tasks.enqueue(actor, "lcs.parcel.label", {"parcel_id": str(parcel.id), "requested_at": utcnow().isoformat()},
                          description=f"Label for parcel {parcel.number}", tenant_id=parcel.tenant_id)
 
 
 def request_slip(actor: Actor, parcel_id, size: str = "a4"):
-    parcel = _parcel(actor, parcel_id)
+    parcel = get_parcel(actor, parcel_id)
     if size not in SLIP_SIZES:
         raise ValidationFailed("size must be a4 or a5", details=[{"path": ["size"], "message": "must be a4 or a5"}])
     return tasks.enqueue(actor, "lcs.parcel.slip", {"parcel_id": str(parcel.id), "size": size},

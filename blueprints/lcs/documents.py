@@ -14,6 +14,7 @@ from blueprints.lcs import bp
 from services import attachments, documents, tasks
 from services.errors import Conflict
 from services.logistics.lists import get_list
+from services.logistics.parcels import get_parcel
 from web.access import current_actor, requires
 from web.forms import request_data
 from web.htmx import htmx_details, toast
@@ -95,7 +96,7 @@ def request_list_labels(list_id):
 @requires("lcs.handling.read")
 def parcel_label_pdf(parcel_id):
     """The parcel's label PDF (100 × 150 mm) as stored by the label task; 409 before one was requested."""
-    parcel = documents._parcel(current_actor(), parcel_id)
+    parcel = get_parcel(current_actor(), parcel_id)
     att = _stored(parcel.tenant_id, (parcel.label or {}).get("file_id"))
     if att is None:
         raise Conflict(f"Parcel {parcel.number} has no label yet: request one first")
@@ -106,7 +107,7 @@ def parcel_label_pdf(parcel_id):
 @requires("lcs.handling.read")
 def parcel_slip_pdf(parcel_id):
     """The parcel's packing slip: the stored one, else rendered now (``size=a5``; ``format=html``)."""
-    parcel = documents._parcel(current_actor(), parcel_id)
+    parcel = get_parcel(current_actor(), parcel_id)
     size = (request.args.get("size") or "a4").lower()
     att = _stored(parcel.tenant_id, parcel.file_id)
     if att is not None and not _html_debug() and "size" not in request.args:

@@ -18,27 +18,15 @@ from models import (HandlingList, ListShipment, Product, ProductBarcode, Scope, 
                     ShipmentItem, db, utcnow)
 from services import events, toggles
 from services.acl import Actor
-from services.audit_query import parse_timestamp
-from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from services.errors import BadRequest, Conflict, ValidationFailed
 from services.logistics import codes, numbers, reference
-from services.logistics.shipments import _invalid, _required, unit_row
+from services.logistics.shipments import _invalid, _required, _when, unit_row
 
 GROUP_NS = uuid.UUID("6f1c5a52-9b3e-4d8e-9a55-2f1f0c7e8a10")
 
 
 def get_list(actor: Actor, list_id) -> HandlingList:
-    try:
-        return actor.scope.get(HandlingList, list_id)
-    except NotFound:
-        raise NotFound("Handling list not found") from None
-
-
-def _when(value, path):
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise _invalid(path, "must be an ISO-8601 date-time")
-    return parse_timestamp(value, path)
+    return actor.scope.get(HandlingList, list_id, "Handling list")
 
 
 def _walk_order(tenant_id, location_id) -> tuple[dict, dict]:
@@ -70,10 +58,7 @@ def create_list(actor: Actor, data: dict) -> HandlingList:
     due_at = _when(data.get("due_at"), "due_at")
     shipments = []
     for sid in wanted:
-        try:
-            shipments.append(actor.scope.get(Shipment, sid))
-        except NotFound:
-            raise NotFound(f"Shipment {sid} not found") from None
+        shipments.append(actor.scope.get(Shipment, sid, f"Shipment {sid}"))
     for s in shipments:
         if not s.is_outbound:
             raise Conflict(f"Shipment {s.number} is not outbound")

@@ -17,10 +17,7 @@ DIMENSIONS = ("weight", "length", "width", "height")
 
 
 def get_parcel(actor: Actor, parcel_id) -> Parcel:
-    try:
-        return actor.scope.get(Parcel, parcel_id)
-    except NotFound:
-        raise NotFound("Parcel not found") from None
+    return actor.scope.get(Parcel, parcel_id, "Parcel")
 
 
 def _measures(data: dict) -> dict:

@@ -205,10 +205,7 @@ def create_shipment(actor: Actor, data: dict) -> Shipment:
 
 
 def get_shipment(actor: Actor, shipment_id) -> Shipment:
-    try:
-        return actor.scope.get(Shipment, shipment_id)
-    except NotFound:
-        raise NotFound("Shipment not found") from None
+    return actor.scope.get(Shipment, shipment_id, "Shipment")
 
 
 # --- derived flags ----------------------------------------------------------------------------

@@ -218,10 +218,7 @@ def _organization(actor: Actor, tenant_id, value) -> uuid.UUID | None:
 
 
 def get_rule(actor: Actor, rule_id) -> BusinessRule:
-    try:
-        return actor.scope.get(BusinessRule, rule_id)
-    except NotFound:
-        raise NotFound("Business rule not found") from None
+    return actor.scope.get(BusinessRule, rule_id, "Business rule")
 
 
 def _rule_key_taken(tenant_id, key: str, except_id=None) -> bool:
@@ -352,10 +349,7 @@ def delete_rule(actor: Actor, rule_id) -> BusinessRule:
 # --- sets and members ---------------------------------------------------------------------------
 
 def get_set(actor: Actor, set_id) -> RuleSet:
-    try:
-        return actor.scope.get(RuleSet, set_id)
-    except NotFound:
-        raise NotFound("Rule set not found") from None
+    return actor.scope.get(RuleSet, set_id, "Rule set")
 
 
 def _set_key_taken(tenant_id, key: str, except_id=None) -> bool:
