@@ -5,6 +5,8 @@
     interleaved with requests to a trivial ``@public`` JSON route (the bare baseline).
 (b) ``GET /lcs/shipments`` (default page size) with ``--shipments`` shipments (two units
     each) in the database: requests/s and the ratio to the bare endpoint, interleaved rounds.
+    Pages are cached per process until the ``lcs.floor`` stamp moves, so (b) also reports
+    the list with its cache emptied before every request: the cost after every floor write.
 
 Everything runs in-process through the Flask test client on a scratch SQLite database.
 Goals (issue 6): scan p95 < 25 ms on SQLite; list throughput ≥ 30 % of the bare endpoint.
@@ -42,7 +44,7 @@ from app import create_app  # noqa: E402
 from models import Counter, HandlingList, Shipment, ShipmentItem, db, utcnow  # noqa: E402
 from services import accounts, roles, users  # noqa: E402
 from services.acl import EVERYTHING, Actor  # noqa: E402
-from services.logistics import lists, shipments  # noqa: E402
+from services.logistics import lists, shipments, tallies  # noqa: E402
 from web.access import public, requires  # noqa: E402
 
 PASSWORD = "bench-password-1"
@@ -161,15 +163,19 @@ def seed_shipments(app, tenant_id, count: int, units_each: int = 2, batch: int =
             db.session.commit()
         db.session.execute(sa.update(Counter).where(Counter.tenant_id == tenant_id, Counter.name == "shipment")
                            .values(value=Counter.value + count))
+        tallies.recount(tenant_id)  # the bulk insert bypassed create_shipment, which keeps the tally
         db.session.commit()
         total = db.session.scalar(sa.select(sa.func.count(Shipment.id)))
     assert total >= count, total
     return time.perf_counter() - start
 
 
-def rate(client, path, headers, n) -> float:
+def rate(client, path, headers, n, before=None) -> float:
+    """Requests per second of ``n`` GETs (``before()`` runs ahead of each one, timed too)."""
     start = time.perf_counter()
     for _ in range(n):
+        if before is not None:
+            before()
         r = client.get(path, headers=headers)
         assert r.status_code == 200, r.get_data(as_text=True)[:300]
     return n / (time.perf_counter() - start)
@@ -242,17 +248,21 @@ def main() -> None:
     page_size = len(r.get_json())
     rate(client, "/lcs/shipments", headers, 20)
     rate(client, "/bench/bare", headers, 200)
-    listed, bares, authed = [], [], []
+    listed, bares, authed, cold = [], [], [], []
     for _ in range(args.rounds):
         bares.append(rate(client, "/bench/bare", headers, args.requests * 5))
         authed.append(rate(client, "/bench/bare-auth", headers, args.requests * 2))
         listed.append(rate(client, "/lcs/shipments", headers, args.requests))
-    lr, br, ar = statistics.median(listed), statistics.median(bares), statistics.median(authed)
+        # As if the floor changed between any two requests: every page is built from the database.
+        cold.append(rate(client, "/lcs/shipments", headers, args.requests // 2, before=shipments._pages.clear))
+    lr, br, ar, cr = (statistics.median(x) for x in (listed, bares, authed, cold))
     print(f"(b) GET /lcs/shipments (page of {page_size}) with {int(r.headers['x-count']):,} shipments "
           f"(seeded in {seconds:.1f} s), median of {args.rounds} rounds")
-    print(f"    bare @public JSON : {br:8.0f} req/s")
-    print(f"    bare, signed in   : {ar:8.0f} req/s   (bearer session lookup, no feature check; list/this {lr / ar:.3f})")
-    print(f"    GET /lcs/shipments: {lr:8.0f} req/s   ({1000 / lr:.1f} ms per request)")
+    print(f"    bare @public JSON : {br:8.0f} req/s   ({1000 / br:.2f} ms per request)")
+    print(f"    bare, signed in   : {ar:8.0f} req/s   (bearer session check, no feature check)")
+    print(f"    GET /lcs/shipments: {lr:8.0f} req/s   ({1000 / lr:.2f} ms; the page from this process's cache)")
+    print(f"      … page rebuilt  : {cr:8.0f} req/s   ({1000 / cr:.2f} ms; cache emptied before every request, "
+          f"ratio {cr / br:.3f})")
     list_ok = lr / br >= LIST_GOAL_RATIO
     print(f"    ratio list/bare: {lr / br:.3f}  (goal ≥ {LIST_GOAL_RATIO:.2f}: {'met' if list_ok else 'MISSED'})")
 
@@ -278,14 +288,9 @@ def main() -> None:
         print("    per call on a 500-unit list: " + ", ".join(f"{k} {v:.2f} ms" for k, v in per.items()))
     if args.profile or not list_ok:
         profile("50 × GET /lcs/shipments", lambda: rate(client, "/lcs/shipments", headers, 50))
-        sql_breakdown(app, lambda: rate(client, "/lcs/shipments", headers, 50), 50)
-        with app.app_context():
-            stmt = "SELECT count(*) FROM lcs_shipments WHERE tenant_id = :t"
-            for label, sql in (("count", stmt),
-                               ("page", "SELECT id FROM lcs_shipments WHERE tenant_id = :t "
-                                        "ORDER BY created_at DESC, number DESC LIMIT 25")):
-                plan = db.session.execute(sa.text("EXPLAIN QUERY PLAN " + sql), {"t": tenant_id.hex}).all()
-                print(f"    plan {label}: " + " | ".join(row[-1] for row in plan))
+        profile("50 × GET /lcs/shipments, page rebuilt each time",
+                lambda: rate(client, "/lcs/shipments", headers, 50, before=shipments._pages.clear))
+        sql_breakdown(app, lambda: rate(client, "/lcs/shipments", headers, 50, before=shipments._pages.clear), 50)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from models.users import User, UserAcl, AuthSession, LoginAttempt
 from models.acl import Role, UserRole, RoleAcl, ApiKey, ApiKeyRole, AuditLog
 from models.toggles import FeatureToggle, FeatureToggleOverride, CacheVersion
 from models.attachments import Attachment, AttachmentPartition, AttachmentTag, StoragePlan, UserPlan
-from models.logistics import (Counter, Location, Position, Method, Product, ProductBarcode, Shipment, ShipmentItem,
+from models.logistics import (Counter, ShipmentTally, Location, Position, Method, Product, ProductBarcode, Shipment, ShipmentItem,
                               HandlingList, ListShipment, ScanEvent, Parcel)
 from models.tasks import Task
 from models.rules import BusinessRule, RuleSet, RuleSetMember, RuleExecutionLog
@@ -21,7 +21,7 @@ __all__ = [
     "Role", "UserRole", "RoleAcl", "ApiKey", "ApiKeyRole", "AuditLog",
     "FeatureToggle", "FeatureToggleOverride", "CacheVersion",
     "Attachment", "AttachmentPartition", "AttachmentTag", "StoragePlan", "UserPlan",
-    "Counter", "Location", "Position", "Method", "Product", "ProductBarcode", "Shipment", "ShipmentItem",
+    "Counter", "ShipmentTally", "Location", "Position", "Method", "Product", "ProductBarcode", "Shipment", "ShipmentItem",
     "HandlingList", "ListShipment", "ScanEvent", "Parcel", "Task",
     "BusinessRule", "RuleSet", "RuleSetMember", "RuleExecutionLog",
 ]

@@ -16,9 +16,9 @@ def utcnow() -> datetime:
 
 def iso_utc(value: datetime) -> str:
     """``2026-11-22T10:00:00.000Z`` — the timestamp format of both seeds."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if value.tzinfo is not None and value.utcoffset():
+        value = value.astimezone(timezone.utc)
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"  # naive = UTC
 
 
 # Deterministic constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
@@ -67,3 +67,23 @@ class TenantOwnedMixin:
     @declared_attr
     def tenant_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(sa.ForeignKey("tenants.id"), index=True)
+
+
+def increment(model, keys: dict, column: str, by: int = 1, *, start: int | None = None, session=None) -> int:
+    """Add ``by`` to ``column`` of the ``model`` row named by ``keys`` and return the new
+    value; a missing row is created at ``start`` (default ``by``). A conditional UPDATE
+    holds the row until commit, so concurrent transactions queue instead of losing an
+    increment; two creating the row at once settle it through a savepoint and a retry."""
+    session = session or db.session
+    col = getattr(model, column)
+    result = session.execute(sa.update(model).where(*(getattr(model, k) == v for k, v in keys.items()))
+                             .values({column: col + by}).returning(col)).first()
+    if result is not None:
+        return result[0]
+    value = by if start is None else start
+    try:
+        with session.begin_nested():
+            session.add(model(**keys, **{column: value}))
+        return value
+    except sa.exc.IntegrityError:  # another transaction created it first
+        return increment(model, keys, column, by, start=start, session=session)

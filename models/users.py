@@ -44,6 +44,15 @@ class User(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
         return str(self.id)
 
     @property
+    def user(self) -> "User":
+        """Itself (a ``SessionPrincipal`` answers with the row it stands for)."""
+        return self
+
+    @property
+    def acl_version(self) -> int:
+        return self.tenant.acl_version
+
+    @property
     def is_super_admin(self) -> bool:
         from services.acl import grants_for
         return grants_for(self).is_super_admin

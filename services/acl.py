@@ -8,15 +8,14 @@ transaction, so every worker recomputes on its next request — no restart, no p
 from __future__ import annotations
 
 import re
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from models import ApiKeyRole, RoleAcl, Scope, Tenant, UserAcl, UserRole, db
+from services.cache_versions import VersionedCache
 from services.errors import Forbidden, ValidationFailed
 
 FEATURE_ID = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?)$")
@@ -94,42 +93,15 @@ def compute_grants(principal) -> Grants:
     return from_roles
 
 
-class _GrantCache:
-    """Small per-process LRU of grants, valid while the tenant's acl_version is unchanged."""
-
-    def __init__(self, size: int = 10_000):
-        self.size = size
-        self.data: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key, version):
-        with self.lock:
-            hit = self.data.get(key)
-            if hit is None or hit[0] != version:
-                return None
-            self.data.move_to_end(key)
-            return hit[1]
-
-    def put(self, key, version, grants: Grants) -> None:
-        with self.lock:
-            self.data[key] = (version, grants)
-            self.data.move_to_end(key)
-            while len(self.data) > self.size:
-                self.data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.data.clear()
-
-
-cache = _GrantCache()
+# Grants per (principal, tenant), valid while the tenant's acl_version is unchanged.
+cache = VersionedCache()
 
 
 def grants_for(principal) -> Grants:
     """The principal's grants in its tenant, from the cache when the tenant's version matches."""
     if principal is None or not getattr(principal, "is_authenticated", False):
         return NOTHING
-    version = principal.tenant.acl_version
+    version = principal.acl_version
     key = ("key" if getattr(principal, "is_api_key", False) else "user", principal.id, principal.tenant_id)
     grants = cache.get(key, version)
     if grants is None:

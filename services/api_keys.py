@@ -41,6 +41,10 @@ class ApiKeyPrincipal:
     def get_id(self) -> str:
         return f"key:{self.id}"
 
+    @property
+    def acl_version(self) -> int:
+        return self.tenant.acl_version
+
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()

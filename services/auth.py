@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -154,24 +157,89 @@ def start_session(user: User, *, kind: str, ip: str | None, user_agent: str | No
     return SignIn(user, session, refresh)
 
 
-def live_session(session_id, user_id=None) -> AuthSession | None:
+class SessionPrincipal:
+    """``current_user`` of a request signed in through a session (cookie or access token).
+
+    The session check reads the few fields every request needs (ids, name, email, the
+    tenant's ACL version) in one Core query; anything else — roles, relationships, other
+    columns — loads the ``User`` row on first use, and from then on every attribute (read
+    or written) is the row's. So views see a full user, and a request that only lists
+    shipments never builds ORM objects for its caller.
+    """
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_api_key = False
+
+    def __init__(self, snapshot: dict):
+        object.__setattr__(self, "_snapshot", snapshot)
+        object.__setattr__(self, "_user", None)
+
+    @property
+    def user(self) -> User:
+        if self._user is None:
+            object.__setattr__(self, "_user", db.session.get(User, self._snapshot["id"]))
+        return self._user
+
+    @property
+    def session_id(self) -> uuid.UUID:
+        return self._snapshot["session_id"]
+
+    @property
+    def acl_version(self) -> int:
+        return self._user.acl_version if self._user is not None else self._snapshot["acl_version"]
+
+    def get_id(self) -> str:
+        return str(self._snapshot["id"])
+
+    def __getattr__(self, name):
+        if self._user is None and name in self._snapshot:
+            return self._snapshot[name]
+        return getattr(self.user, name)
+
+    def __setattr__(self, name, value):
+        setattr(self.user, name, value)
+
+    def __eq__(self, other):
+        return isinstance(other, (SessionPrincipal, User)) and other.id == self.id
+
+    def __hash__(self):
+        return hash(self.id)
+
+
+_LIVE_SESSION = (sa.select(AuthSession.id.label("session_id"), AuthSession.expires_at, User.id, User.tenant_id,
+                           User.organization_id, User.email, User.name, Tenant.acl_version)
+                 .join(User, AuthSession.user_id == User.id).join(Tenant, User.tenant_id == Tenant.id)
+                 .where(AuthSession.id == sa.bindparam("sid"), AuthSession.revoked_at.is_(None),
+                        User.deleted_at.is_(None), User.is_active.is_(True),
+                        Tenant.deleted_at.is_(None), Tenant.is_active.is_(True)))
+
+
+def live_principal(session_id, user_id=None) -> SessionPrincipal | None:
+    """The caller of a live session — the session, its user and the user's tenant all live —
+    or None. Runs on every authenticated request: one Core query through the session's
+    connection, no ORM objects (a third of the cost of loading the three rows)."""
     try:
         sid = uuid.UUID(str(session_id))
     except (ValueError, TypeError):
         return None
-    found = db.session.get(AuthSession, sid)
-    if found is None or not found.is_live():
+    row = db.session.connection().execute(_LIVE_SESSION, {"sid": sid}).first()
+    if row is None:
         return None
-    if user_id is not None and str(found.user_id) != str(user_id):
+    snapshot = row._asdict()
+    expires = snapshot.pop("expires_at")
+    now = utcnow()
+    if (expires if expires.tzinfo else expires.replace(tzinfo=now.tzinfo)) <= now:
         return None
-    user = found.user
-    if user.deleted_at is not None or not user.is_active or user.tenant.deleted_at is not None or not user.tenant.is_active:
+    if user_id is not None and str(snapshot["id"]) != str(user_id):
         return None
-    return found
+    return SessionPrincipal(snapshot)
 
 
-def revoke_session(session: AuthSession) -> None:
-    session.revoked_at = utcnow()
+def revoke_session(session_id) -> None:
+    db.session.execute(sa.update(AuthSession).where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
     db.session.commit()
 
 
@@ -189,15 +257,38 @@ def issue_access_token(session: AuthSession) -> tuple[str, int]:
     return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm="HS256"), ttl
 
 
-def session_from_access_token(token: str) -> AuthSession | None:
-    try:
-        claims = jwt.decode(token, current_app.config["SECRET_KEY"], algorithms=["HS256"],
-                            options={"require": ["exp", "sub", "sid"]})
-    except jwt.PyJWTError:
+class _VerifiedTokens:
+    """Claims of access tokens whose signature this process has already checked, so a
+    client's next request skips the HMAC and base64 work (its session is still checked on
+    every request). Keyed by the whole token and the signing key; expiry is re-checked."""
+
+    def __init__(self, size: int = 10_000):
+        self.size, self.data, self.lock = size, OrderedDict(), threading.Lock()
+
+    def claims(self, token: str, key: str) -> dict | None:
+        with self.lock:
+            hit = self.data.get((token, key))
+        if hit is not None:
+            return hit if hit["exp"] > time.time() else None
+        try:
+            claims = jwt.decode(token, key, algorithms=["HS256"], options={"require": ["exp", "sub", "sid"]})
+        except jwt.PyJWTError:
+            return None
+        with self.lock:
+            self.data[(token, key)] = claims
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+        return claims
+
+
+verified_tokens = _VerifiedTokens()
+
+
+def principal_from_access_token(token: str) -> SessionPrincipal | None:
+    claims = verified_tokens.claims(token, current_app.config["SECRET_KEY"])
+    if claims is None or claims.get("typ") != "access":
         return None
-    if claims.get("typ") != "access":
-        return None
-    return live_session(claims["sid"], claims["sub"])
+    return live_principal(claims["sid"], claims["sub"])
 
 
 def refresh_access_token(refresh_token: str) -> tuple[str, int]:
@@ -205,6 +296,6 @@ def refresh_access_token(refresh_token: str) -> tuple[str, int]:
         raise BadRequest("refreshToken is required", ok=False)
     session = db.session.scalars(
         sa.select(AuthSession).where(AuthSession.refresh_token_hash == _digest(refresh_token))).first()
-    if session is None or live_session(session.id) is None:
+    if session is None or live_principal(session.id) is None:
         raise Unauthorized("Invalid or expired refresh token", ok=False)
     return issue_access_token(session)

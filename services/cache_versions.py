@@ -1,4 +1,4 @@
-"""Named version stamps for per-process caches.
+"""Named version stamps for per-process caches, and the cache that uses them.
 
 A writer calls ``bump(name)`` inside its transaction; readers compare ``current(name)``
 with the stamp their cached entry was built from. Every process reads the stamp from the
@@ -6,10 +6,18 @@ database (at most once per request), so all workers see a change on their next r
 """
 from __future__ import annotations
 
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
 import sqlalchemy as sa
 from flask import g, has_request_context
 
 from models import CacheVersion, db
+from models.base import increment
+
+_READ = sa.select(CacheVersion.version).where(CacheVersion.name == sa.bindparam("name"))
 
 
 def _memo() -> dict:
@@ -20,18 +28,55 @@ def _memo() -> dict:
     return g.cache_versions
 
 
-def current(name: str) -> int:
+def current(name: str) -> int | None:
+    """The stamp, or None while nothing has bumped it yet. Read through the session's
+    connection (a Core select; the ORM layer would double the cost of this hot read)."""
     memo = _memo()
     if name not in memo:
-        memo[name] = db.session.scalar(sa.select(CacheVersion.version).where(CacheVersion.name == name)) or 0
+        memo[name] = db.session.connection().execute(_READ, {"name": name}).scalar()
     return memo[name]
 
 
-def bump(name: str) -> None:
-    """Increment the stamp (creating it on first use); commit with the change it announces."""
-    updated = db.session.execute(sa.update(CacheVersion).where(CacheVersion.name == name)
-                                 .values(version=CacheVersion.version + 1)).rowcount
-    if not updated:
-        db.session.add(CacheVersion(name=name, version=1))
-        db.session.flush()
+def bump(name: str, session=None) -> None:
+    """Increment the stamp; commit with the change it announces. A new stamp starts at a
+    random value, so two databases (test runs, a restored copy) never share a version."""
+    increment(CacheVersion, {"name": name}, "version", start=secrets.randbelow(2 ** 30) + 1, session=session)
     _memo().pop(name, None)
+
+
+class VersionedCache:
+    """A small per-process LRU whose entries are valid while their stamp is unchanged."""
+
+    def __init__(self, size: int = 10_000):
+        self.size = size
+        self.data: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+        self.loads = 0  # how many entries were built (tests and benchmarks read it)
+
+    def get(self, key: Hashable, version):
+        with self.lock:
+            hit = self.data.get(key)
+            if hit is None or hit[0] != version:
+                return None
+            self.data.move_to_end(key)
+            return hit[1]
+
+    def put(self, key: Hashable, version, value) -> None:
+        with self.lock:
+            self.data[key] = (version, value)
+            self.data.move_to_end(key)
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+    def get_or_build(self, key: Hashable, version, build: Callable):
+        """The cached value, else ``build()``'s, kept under ``version``."""
+        hit = self.get(key, version)
+        if hit is None:
+            hit = build()
+            self.loads += 1
+            self.put(key, version, hit)
+        return hit
+
+    def clear(self) -> None:
+        with self.lock:
+            self.data.clear()

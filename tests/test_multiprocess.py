@@ -110,3 +110,25 @@ def test_toggle_override_in_one_worker_is_seen_by_the_other(app, two_workers):
     assert answer["enabled"] is False and answer["source"] == "override"
     _http("PUT", f"{b}/api/feature_toggles/overrides", {"toggleId": toggle_id, "isOverride": False}, token=token)
     assert _http("GET", a + check, token=token)[1] == {**answer, "enabled": True, "source": "default"}
+
+
+def test_shipment_list_cached_by_one_worker_follows_writes_in_the_other(app, two_workers):
+    """B caches a page of shipments; A cancels that one and creates another: B's next answer
+    shows both changes (the ``lcs.floor`` stamp is bumped in A's transactions)."""
+    system = Actor(None, EVERYTHING)
+    with app.app_context():
+        t = accounts.create_tenant("Floor")
+        db.session.commit()
+        admin_role = roles.seed_default_roles(t.id)[roles.ADMINISTRATOR]
+        db.session.commit()
+        users.create_user(system, email="lead@f.test", password=PASSWORD, role_ids=[admin_role.id], tenant_id=t.id)
+    a, b = two_workers
+    token = _http("POST", f"{a}/api/auth/login", {"email": "lead@f.test", "password": PASSWORD})[1]["token"]
+    status, first = _http("POST", f"{a}/lcs/shipments", {"items": [{"sku": "MUG", "quantity": 1}]}, token=token)
+    assert status == 200
+    assert [s["id"] for s in _http("GET", f"{b}/lcs/shipments", token=token)[1]] == [first["id"]]  # cached by B
+    assert _http("DELETE", f"{a}/lcs/shipments/{first['id']}", token=token)[0] == 204
+    status, second = _http("POST", f"{a}/lcs/shipments", {"items": [{"sku": "CUP", "quantity": 1}]}, token=token)
+    rows = _http("GET", f"{b}/lcs/shipments", token=token)[1]
+    assert [s["id"] for s in rows] == [second["id"], first["id"]]
+    assert rows[1]["is_canceled"] is True and rows[0]["is_canceled"] is False

@@ -30,11 +30,10 @@ def has_bearer_header() -> bool:
 def _load_from_cookie(user_id: str):
     if has_bearer_header():
         return None
-    found = auth.live_session(session.get("sid"), user_id)
-    if found is None:
-        return None
-    g.auth_session = found
-    return found.user
+    found = auth.live_principal(session.get("sid"), user_id)
+    if found is not None:
+        g.auth_session_id = found.session_id
+    return found
 
 
 @login_manager.request_loader
@@ -44,11 +43,10 @@ def _load_from_bearer(_request):
         return None
     if token.startswith(api_keys.PREFIX):
         return api_keys.authenticate(token)
-    found = auth.session_from_access_token(token)
-    if found is None:
-        return None
-    g.auth_session = found
-    return found.user
+    found = auth.principal_from_access_token(token)
+    if found is not None:
+        g.auth_session_id = found.session_id
+    return found
 
 
 def sign_in_browser(signin: auth.SignIn) -> None:
@@ -57,19 +55,20 @@ def sign_in_browser(signin: auth.SignIn) -> None:
     login_user(signin.user)
     session["sid"] = str(signin.session.id)
     session.permanent = True
-    g.auth_session = signin.session
+    g.auth_session_id = signin.session.id
 
 
 def sign_out() -> None:
-    current = g.get("auth_session")
+    current = current_auth_session_id()
     if current is not None:
         auth.revoke_session(current)
     logout_user()
     session.clear()
 
 
-def current_auth_session():
-    return g.get("auth_session")
+def current_auth_session_id():
+    """The id of the sign-in session this request is authenticated by (None for API keys)."""
+    return g.get("auth_session_id")
 
 
 def csrf_guard() -> None:

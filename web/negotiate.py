@@ -40,16 +40,25 @@ def wants_json() -> bool:
     return response_mode() == "json"
 
 
+def encode_json(data) -> bytes:
+    """``data`` as the JSON bytes ``respond`` would send (to keep with a cached result)."""
+    return current_app.json.dumps(data).encode()
+
+
 def respond(data=None, *, template: str | None = None, block: str = "content",
-            context: dict | None = None, status: int = 200, headers: dict | None = None) -> Response:
+            context: dict | None = None, status: int = 200, headers: dict | None = None,
+            encoded: bytes | None = None) -> Response:
     """Answer with ``data`` as JSON, or render ``template`` (whole, or only ``block`` for htmx).
 
     ``context`` is what the template sees; it defaults to ``{"data": data}``. A view
-    computes its data once and hands both to this helper.
+    computes its data once and hands both to this helper; ``encoded`` is ``data`` already
+    encoded by ``encode_json`` (a cached page is not encoded again on every request).
     """
     mode = response_mode()
     if mode == "json" or template is None:
-        if data is None:
+        if encoded is not None:
+            resp = current_app.response_class(encoded, status, mimetype="application/json")
+        elif data is None:
             resp = make_response("", status)
         else:
             resp = make_response(jsonify(data), status)

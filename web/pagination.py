@@ -45,9 +45,13 @@ class Page:
         return max(1, math.ceil(self.total / self.page_size)) if self.total else 1
 
 
-def _fetch(stmt: sa.Select, page: int, size: int) -> Page:
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
-    items = list(db.session.scalars(stmt.limit(size).offset((page - 1) * size)))
+def _fetch(stmt: sa.Select, page: int, size: int, total: int | None = None, rows: bool = False) -> Page:
+    """One page of ``stmt``: ORM objects, or Core rows with ``rows=True`` (cheaper for hot
+    lists); ``total`` skips the count when the caller already knows it."""
+    if total is None:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    result = db.session.execute(stmt.limit(size).offset((page - 1) * size))
+    items = result.all() if rows else list(result.scalars())
     return Page(items, total or 0, page, size)
 
 
@@ -80,7 +84,8 @@ def paginate_a(stmt: sa.Select, *, serialize: Callable, sort_fields: Mapping[str
     return body, result
 
 
-def _page_b_params(default_size: int = 25, max_size: int = 100) -> tuple[int, int]:
+def page_params_b(default_size: int = 25, max_size: int = 100) -> tuple[int, int]:
+    """``(page, page size)`` from the family B request headers (bad values → 400)."""
     page = _int_param(request.headers.get("x-page"), "x-page", 1, 1, None)
     size = _int_param(request.headers.get("x-page-size"), "x-page-size", default_size, 1, max_size)
     return page, size
@@ -88,14 +93,18 @@ def _page_b_params(default_size: int = 25, max_size: int = 100) -> tuple[int, in
 
 def paginate_list_b(items: list, *, default_size: int = 25, max_size: int = 100) -> tuple[list, dict]:
     """Family-B paging of an already built list (for results assembled in Python)."""
-    page, size = _page_b_params(default_size, max_size)
-    return items[(page - 1) * size:page * size], {"x-count": str(len(items)), "x-page": str(page),
-                                                  "x-page-size": str(size)}
+    page, size = page_params_b(default_size, max_size)
+    return items[(page - 1) * size:page * size], headers_b(len(items), page, size)
 
 
-def paginate_b(stmt: sa.Select, *, serialize: Callable, default_size: int = 25, max_size: int = 100) -> tuple[list, dict, Page]:
+def headers_b(total: int, page: int, size: int) -> dict:
+    return {"x-count": str(total), "x-page": str(page), "x-page-size": str(size)}
+
+
+def paginate_b(stmt: sa.Select, *, serialize: Callable, default_size: int = 25, max_size: int = 100,
+               total: int | None = None, rows: bool = False) -> tuple[list, dict, Page]:
     """Apply family B paging headers to ``stmt``; returns (array body, response headers, page)."""
-    page, size = _page_b_params(default_size, max_size)
-    result = _fetch(stmt, page, size)
-    headers = {"x-count": str(result.total), "x-page": str(result.page), "x-page-size": str(result.page_size)}
+    page, size = page_params_b(default_size, max_size)
+    result = _fetch(stmt, page, size, total, rows)
+    headers = headers_b(result.total, result.page, result.page_size)
     return [serialize(i) for i in result.items], headers, result

@@ -11,7 +11,7 @@ from services.errors import DomainError
 from web.access import public, requires
 from web.forms import field_errors, validate
 from web.htmx import client_redirect, htmx_details, toast
-from web.identity import current_auth_session, sign_in_browser, sign_out
+from web.identity import current_auth_session_id, sign_in_browser, sign_out
 from web.negotiate import respond, response_mode
 from web.openapi import documented
 
@@ -103,11 +103,10 @@ def update_profile():
     form = ProfileForm()
     try:
         validate(form)
-        session = current_auth_session()
-        accounts.update_profile(current_user, name=form.name.data, email=form.email.data or None,
+        accounts.update_profile(current_user.user, name=form.name.data, email=form.email.data or None,
                                 password=form.password.data or None,
                                 current_password=form.currentPassword.data,
-                                keep_session_id=session.id if session else None)
+                                keep_session_id=current_auth_session_id())
     except DomainError as e:
         if response_mode() == "json":
             raise

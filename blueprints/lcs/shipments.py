@@ -2,45 +2,36 @@
 and the pack station. Family B: arrays + x-count paging, snake_case, 204s without body."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import request
 
 from blueprints.lcs import bp
-from models import Shipment
 from services.logistics import shipments as svc
 from services.logistics.parcels import parcel_rows
 from web.access import current_actor, registry, requires
 from web.forms import request_json
 from web.htmx import toast
-from web.negotiate import respond
-from web.pagination import paginate_b
+from web.negotiate import encode_json, respond
+from web.pagination import Page, headers_b, page_params_b
 
 registry.add_nav("Shipments", "lcs.shipments", "lcs.shipments.read", group="Warehouse", order=10)
-
-
-def _filtered() -> sa.Select:
-    """The list query with the browser's filters: ``search`` and ``flag=true|false`` pairs."""
-    stmt = current_actor().scope.select(Shipment)
-    search = (request.args.get("search") or "").strip().lower()
-    if search:
-        stmt = stmt.where(Shipment.search_text.contains(search, autoescape=True))
-    for flag in svc.FLAGS:
-        value = request.args.get(flag)
-        if value in ("true", "1", "false", "0"):
-            stmt = stmt.where(svc.flag_condition(flag, value in ("true", "1")))
-    return stmt.order_by(Shipment.created_at.desc(), Shipment.number.desc())
 
 
 @bp.get("/shipments")
 @requires("lcs.shipments.read")
 def shipments():
-    """Shipments, newest first (``LcsListedShipment``); paging via x-page / x-page-size."""
-    rows, headers, page = paginate_b(_filtered(), serialize=lambda s: s)
-    flags = svc.flags_for(rows)
-    body = [svc.listed_row(s, flags[s.id]) for s in rows]
+    """Shipments, newest first (``LcsListedShipment``); paging via x-page / x-page-size.
+    The screen's filters: ``search`` and ``<flag>=true|false`` pairs."""
+    flags = {f: request.args[f] in ("true", "1") for f in svc.FLAGS
+             if request.args.get(f) in ("true", "1", "false", "0")}
+    number, size = page_params_b()
+    listed = svc.list_page(current_actor(), number, size, request.args.get("search") or "", flags)
+    if listed.encoded is None:  # a cached page is encoded once, by whichever request gets there first
+        listed.encoded = encode_json(listed.rows)
     block = "shipment_rows" if request.headers.get("HX-Target") == "shipment-table" else "content"
-    return respond(body, template="lcs/shipments.html", block=block, headers=headers,
-                   context={"rows": body, "page": page, "args": request.args, "flags": svc.FLAGS})
+    return respond(listed.rows, template="lcs/shipments.html", block=block, encoded=listed.encoded,
+                   headers=headers_b(listed.total, number, size),
+                   context={"rows": listed.rows, "page": Page(listed.rows, listed.total, number, size),
+                            "args": request.args, "flags": svc.FLAGS})
 
 
 @bp.post("/shipments")

@@ -2,9 +2,8 @@
 counters incremented by a conditional UPDATE (no two transactions get the same value)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from models import Counter, db
+from models import Counter
+from models.base import increment
 
 # GS1 company prefix used for SSCCs when a tenant has not configured its own (a GS1
 # "restricted circulation" style placeholder; configure WHARF_GS1_PREFIX in production).
@@ -12,35 +11,21 @@ DEFAULT_GS1_PREFIX = "0871234"
 
 
 def next_value(tenant_id, name: str) -> int:
-    result = db.session.execute(sa.update(Counter).where(Counter.tenant_id == tenant_id, Counter.name == name)
-                                .values(value=Counter.value + 1).returning(Counter.value)).first()
-    if result is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(Counter(tenant_id=tenant_id, name=name, value=1))
-            return 1
-        except sa.exc.IntegrityError:  # another transaction created it first
-            return next_value(tenant_id, name)
-    return result[0]
-
+    return increment(Counter, {"tenant_id": tenant_id, "name": name}, "value")
 
 def shipment_number(tenant_id) -> str:
     return f"S-{next_value(tenant_id, 'shipment'):06d}"
 
-
 def list_number(tenant_id) -> str:
     return f"HL-{next_value(tenant_id, 'list'):06d}"
-
 
 def gs1_check_digit(digits: str) -> int:
     """GS1 mod-10: weights 3,1,3,… from the rightmost digit."""
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
     return (10 - total % 10) % 10
 
-
 def is_valid_gs1(number: str) -> bool:
     return number.isdigit() and len(number) > 1 and gs1_check_digit(number[:-1]) == int(number[-1])
-
 
 def sscc(tenant_id, prefix: str = DEFAULT_GS1_PREFIX, extension: str = "0") -> str:
     """SSCC-18: extension digit + company prefix + serial reference (17 digits) + check digit."""

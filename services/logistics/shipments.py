@@ -2,17 +2,19 @@
 editable, cancel, item corrections. Flags are computed from the units, never stored."""
 from __future__ import annotations
 
+import functools
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
-from models import HandlingList, Method, Parcel, Shipment, ShipmentItem, db, utcnow
-from services import events
+from models import HandlingList, Method, Parcel, Scope, Shipment, ShipmentItem, db, utcnow
+from services import cache_versions, events
 from services.acl import Actor
 from services.audit_query import parse_timestamp
 from services.errors import Conflict, NotFound, ValidationFailed
-from services.logistics import numbers
+from services.logistics import floor, numbers, tallies
 
 TYPES = ("delivery", "collect", "internal")
 MAX_UNITS = 10_000
@@ -193,6 +195,7 @@ def create_shipment(actor: Actor, data: dict) -> Shipment:
     read_back(payload, fields)
     shipment = Shipment(tenant_id=tenant_id, organization_id=getattr(actor.principal, "organization_id", None),
                         number=numbers.shipment_number(tenant_id), **fields)
+    tallies.add(tenant_id, shipment.organization_id)
     shipment.search_text = _search_text(shipment.number, shipment.order_id, addressing)
     db.session.add(shipment)
     db.session.flush()
@@ -210,57 +213,65 @@ def get_shipment(actor: Actor, shipment_id) -> Shipment:
 
 # --- derived flags ----------------------------------------------------------------------------
 
-def _unit_counts(shipment_ids) -> dict:
+def _unit_totals():
+    """Per-shipment unit tallies behind the derived flags (labelled columns, one GROUP BY)."""
     u = ShipmentItem
-    rows = db.session.execute(sa.select(
-        u.shipment_id, sa.func.count(u.id),
-        sa.func.sum(sa.case((u.is_missing, 1), else_=0)),
-        sa.func.sum(sa.case((sa.and_(u.is_handled, sa.not_(u.is_missing)), 1), else_=0)),
-        sa.func.sum(sa.case((u.parcel_id.is_not(None), 1), else_=0)),
-        sa.func.sum(sa.case((u.list_id.is_not(None), 1), else_=0)),
-        sa.func.sum(sa.case((u.is_serviced, 1), else_=0)),
-    ).where(u.shipment_id.in_(shipment_ids)).group_by(u.shipment_id)).all()
-    return {r[0]: dict(units=r[1], missing=r[2] or 0, handled=r[3] or 0, boxed=r[4] or 0, listed=r[5] or 0,
-                       serviced=r[6] or 0) for r in rows}
+    count = lambda cond: sa.func.sum(sa.case((cond, 1), else_=0))  # noqa: E731
+    return (sa.func.count(u.id).label("units"), count(u.is_missing).label("missing"),
+            count(sa.and_(u.is_handled, sa.not_(u.is_missing))).label("handled"),
+            count(u.parcel_id.is_not(None)).label("boxed"), count(u.list_id.is_not(None)).label("listed"),
+            count(u.is_serviced).label("serviced"))
 
 
-def _parcel_counts(shipment_ids) -> dict:
+def _parcel_totals():
     p = Parcel
-    rows = db.session.execute(sa.select(
-        p.shipment_id, sa.func.count(p.id),
-        sa.func.sum(sa.case((p.label.is_not(None), 1), else_=0)),
-        sa.func.sum(sa.case((p.is_in_transit, 1), else_=0)),
-        sa.func.sum(sa.case((p.is_finished, 1), else_=0)),
-    ).where(p.shipment_id.in_(shipment_ids)).group_by(p.shipment_id)).all()
-    return {r[0]: dict(parcels=r[1], labeled=r[2] or 0, in_transit=r[3] or 0, finished=r[4] or 0) for r in rows}
+    count = lambda cond: sa.func.sum(sa.case((cond, 1), else_=0))  # noqa: E731
+    return (sa.func.count(p.id).label("parcels"), count(p.label.is_not(None)).label("labeled"),
+            count(p.is_in_transit).label("in_transit"), count(p.is_finished).label("finished"))
 
 
-def flags_for(shipments: list[Shipment]) -> dict:
+def _totals_for(model, columns, ids) -> sa.Select:
+    """``SELECT shipment_id, <totals> … WHERE shipment_id IN ids GROUP BY shipment_id``."""
+    return (sa.select(model.shipment_id, *columns).where(model.shipment_id.in_(ids))
+            .group_by(model.shipment_id))
+
+
+def derive_flags(s, u, p) -> dict:
+    """The seed's derived flags from a shipment (row or object) and its unit and parcel
+    tallies (anything with the labelled attributes of ``_unit_totals``/``_parcel_totals``;
+    ``None`` when it has none)."""
+    units = u.units if u is not None else 0
+    missing = (u.missing or 0) if u is not None else 0
+    handled = (u.handled or 0) if u is not None else 0
+    boxed = (u.boxed or 0) if u is not None else 0
+    listed = (u.listed or 0) if u is not None else 0
+    serviced = (u.serviced or 0) if u is not None else 0
+    parcels = p.parcels if p is not None else 0
+    shippable = units - missing
+    has_parcels = parcels > 0
+    return {
+        "is_editable": not s.is_canceled and s.active_list_id is None and handled == 0 and not has_parcels,
+        "is_listed": s.active_list_id is not None,
+        "is_handled": shippable > 0 and handled >= shippable,
+        "is_boxed": shippable > 0 and boxed >= shippable,
+        "is_labeled": has_parcels and (p.labeled or 0) == parcels,
+        "is_serviced": units > 0 and serviced == units,
+        "is_complete": listed > 0 and boxed == listed - missing,
+        "is_overcomplete": bool(s.overage),
+        "is_in_transit": has_parcels and (p.in_transit or 0) == parcels,
+        "is_finished": has_parcels and (p.finished or 0) == parcels,
+        "is_canceled": s.is_canceled,
+    }
+
+
+def flags_for(shipments) -> dict:
     """Derived flags for many shipments in two grouped queries (no N+1 on list pages)."""
     ids = [s.id for s in shipments]
     if not ids:
         return {}
-    units, parcels = _unit_counts(ids), _parcel_counts(ids)
-    out = {}
-    for s in shipments:
-        u = units.get(s.id, dict(units=0, missing=0, handled=0, boxed=0, listed=0, serviced=0))
-        p = parcels.get(s.id, dict(parcels=0, labeled=0, in_transit=0, finished=0))
-        shippable = u["units"] - u["missing"]
-        has_parcels = p["parcels"] > 0
-        out[s.id] = {
-            "is_editable": not s.is_canceled and s.active_list_id is None and u["handled"] == 0 and not has_parcels,
-            "is_listed": s.active_list_id is not None,
-            "is_handled": shippable > 0 and u["handled"] >= shippable,
-            "is_boxed": shippable > 0 and u["boxed"] >= shippable,
-            "is_labeled": has_parcels and p["labeled"] == p["parcels"],
-            "is_serviced": u["units"] > 0 and u["serviced"] == u["units"],
-            "is_complete": u["listed"] > 0 and u["boxed"] == u["listed"] - u["missing"],
-            "is_overcomplete": bool(s.overage),
-            "is_in_transit": has_parcels and p["in_transit"] == p["parcels"],
-            "is_finished": has_parcels and p["finished"] == p["parcels"],
-            "is_canceled": s.is_canceled,
-        }
-    return out
+    units = {r.shipment_id: r for r in db.session.execute(_totals_for(ShipmentItem, _unit_totals(), ids))}
+    parcels = {r.shipment_id: r for r in db.session.execute(_totals_for(Parcel, _parcel_totals(), ids))}
+    return {s.id: derive_flags(s, units.get(s.id), parcels.get(s.id)) for s in shipments}
 
 
 def flag_condition(flag: str, value: bool) -> sa.ColumnElement:
@@ -287,6 +298,97 @@ def flag_condition(flag: str, value: bool) -> sa.ColumnElement:
 
 FLAGS = ("is_editable", "is_listed", "is_handled", "is_boxed", "is_labeled", "is_in_transit", "is_finished",
          "is_canceled")
+
+
+# --- the list -------------------------------------------------------------------------------
+
+# What ``listed_row`` reads: the list selects these columns as plain rows (no ORM objects —
+# a page of 25 costs a third as much) and ``flags_for``/``listed_row`` read them by name.
+LISTED_COLUMNS = (Shipment.id, Shipment.number, Shipment.type, Shipment.method_id, Shipment.contact_id,
+                  Shipment.channel_id, Shipment.order_id, Shipment.addressing, Shipment.ship_at,
+                  Shipment.estimated_ship_at, Shipment.expected_at, Shipment.is_outbound, Shipment.is_canceled,
+                  Shipment.overage, Shipment.prior_shipments, Shipment.active_list_id, Shipment.created_at,
+                  Shipment.updated_at)
+
+
+@functools.lru_cache(maxsize=256)
+def _page_statement(scope: Scope, has_search: bool, flags: tuple[tuple[str, bool], ...]) -> sa.Select:
+    """The list statement of one scope and filter shape, built once: building it costs more
+    than running it. Page bounds and the search pattern are bind parameters.
+
+    One statement returns the page's rows, their unit and parcel tallies (for the derived
+    flags) and the total — the tally for the unfiltered list, else a count. The total is
+    the FROM's first table, so a page past the end still reports it. The tally columns
+    (units, missing, …, parcels, labeled, …) keep their names: each row is at once the
+    shipment, its unit totals and its parcel totals for ``derive_flags``."""
+    stmt = scope.select(Shipment).with_only_columns(*LISTED_COLUMNS)
+    if has_search:
+        stmt = stmt.where(Shipment.search_text.like(sa.bindparam("pattern"), escape="/"))
+    for flag, value in flags:
+        stmt = stmt.where(flag_condition(flag, value))
+    if has_search or flags:
+        total = sa.select(sa.func.count()).select_from(stmt.subquery()).subquery("total")
+    else:
+        total = tallies.total_select(scope).subquery("total")
+    rows = (stmt.order_by(Shipment.created_at.desc(), Shipment.number.desc())
+            .limit(sa.bindparam("limit")).offset(sa.bindparam("offset")).cte("page"))
+    page_ids = sa.select(rows.c.id)
+    units = _totals_for(ShipmentItem, _unit_totals(), page_ids).subquery("unit_totals")
+    parcels = _totals_for(Parcel, _parcel_totals(), page_ids).subquery("parcel_totals")
+    return (sa.select(total.c[0].label("total"), rows,
+                      *(c for c in units.c if c.name != "shipment_id"),
+                      *(c for c in parcels.c if c.name != "shipment_id"))
+            .select_from(total.outerjoin(rows, sa.true())
+                         .outerjoin(units, units.c.shipment_id == rows.c.id)
+                         .outerjoin(parcels, parcels.c.shipment_id == rows.c.id))
+            .order_by(rows.c.created_at.desc(), rows.c.number.desc()))
+
+
+def _like_pattern(text: str) -> str:
+    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+# Pages already built, valid while the floor stamp is unchanged (see floor.py).
+_pages = cache_versions.VersionedCache(size=512)
+
+
+@dataclass
+class ListedPage:
+    """One page of ``LcsListedShipment`` rows and the total. Cached pages are shared between
+    requests: read-only, except ``encoded``, the web layer's memo of the rows as JSON."""
+
+    rows: list[dict]
+    total: int
+    encoded: bytes | None = None
+
+
+def list_page(actor: Actor, page: int, size: int, search: str = "",
+              flags: dict[str, bool] | None = None) -> ListedPage:
+    """One page of shipments (newest first) and the total, with the screen's filters:
+    ``search`` text and derived flags. Until something on the floor changes, the same page
+    for the same scope comes from this process's cache."""
+    search = search.strip().lower()
+    shape = tuple(sorted((flags or {}).items()))
+    version = floor.current()  # before the data: see floor.py
+    if version is None:  # nothing written yet, so no stamp to trust
+        return _load_page(actor.scope, page, size, search, shape)
+    key = (actor.scope, page, size, search, shape)
+    return _pages.get_or_build(key, version, lambda: _load_page(actor.scope, page, size, search, shape))
+
+
+def _load_page(scope: Scope, page: int, size: int, search: str, shape) -> ListedPage:
+    params = {"limit": size, "offset": (page - 1) * size}
+    if search:
+        params["pattern"] = _like_pattern(search)
+    result = db.session.connection().execute(_page_statement(scope, bool(search), shape), params).all()
+    count = int(result[0].total or 0) if result else 0
+    body = []
+    for r in result:
+        if r.id is None:  # the page is past the end: only the total came back
+            continue
+        flags = derive_flags(r, r if r.units is not None else None, r if r.parcels is not None else None)
+        body.append(listed_row(r, flags))
+    return ListedPage(body, count)
 
 
 # --- serialization ---------------------------------------------------------------------------

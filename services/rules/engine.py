@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -109,36 +107,8 @@ class TenantRules:
     by_entity: dict  # entity type → tuple[CompiledRule] in execution order
 
 
-class _Cache:
-    """Compiled rules per tenant, valid while the tenant's stamp is unchanged (small LRU)."""
-
-    def __init__(self, size: int = 2048):
-        self.size = size
-        self.data: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
-        self.loads = 0  # how many times rules were compiled (tests and the benchmark read it)
-
-    def get(self, key, version):
-        with self.lock:
-            hit = self.data.get(key)
-            if hit is None or hit[0] != version:
-                return None
-            self.data.move_to_end(key)
-            return hit[1]
-
-    def put(self, key, version, value) -> None:
-        with self.lock:
-            self.data[key] = (version, value)
-            self.data.move_to_end(key)
-            while len(self.data) > self.size:
-                self.data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.data.clear()
-
-
-cache = _Cache()
+# Compiled rules per tenant, valid while the tenant's stamp is unchanged.
+cache = cache_versions.VersionedCache(size=2048)
 
 
 def disabled_by_sets(tenant_id) -> set:
@@ -153,20 +123,17 @@ def disabled_by_sets(tenant_id) -> set:
 
 def tenant_rules(tenant_id) -> TenantRules:
     key = str(tenant_id)
-    version = cache_versions.current(cache_name(tenant_id))
-    hit = cache.get(key, version)
-    if hit is not None:
-        return hit
+    return cache.get_or_build(key, cache_versions.current(cache_name(tenant_id)), lambda: _compile_tenant(tenant_id))
+
+
+def _compile_tenant(tenant_id) -> TenantRules:
     off = disabled_by_sets(tenant_id)
     stored = db.session.scalars(Scope(tenant_id).select(BusinessRule).where(BusinessRule.enabled.is_(True))).all()
     by_entity: dict[str, list] = {}
     for rule in stored:
         if rule.id not in off:
             by_entity.setdefault(rule.entity_type, []).append(compile_rule(rule))
-    result = TenantRules({k: tuple(sorted(v, key=order_key)) for k, v in by_entity.items()})
-    cache.loads += 1
-    cache.put(key, version, result)
-    return result
+    return TenantRules({k: tuple(sorted(v, key=order_key)) for k, v in by_entity.items()})
 
 
 def discover(tenant_id, entity_type: str, event_type: str | None, now: datetime | None = None) -> tuple[list, int]:

@@ -1,0 +1,229 @@
+"""The shipment list's fast path: the tally behind ``x-count``, the one-statement page, the
+page cache behind the ``lcs.floor`` stamp (every kind of floor write invalidates it), and
+the session principal that signs in list requests without ORM objects."""
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from models import CacheVersion, Scope, Shipment, ShipmentItem, ShipmentTally, db
+from services import auth, cache_versions, directory, roles as roles_svc, users as users_svc
+from services.acl import EVERYTHING, Actor
+from services.logistics import floor, shipments, tallies
+from tests.conftest import PASSWORD, api_token, bearer
+from tests.test_lcs_floor import new_list, new_shipment, scan
+
+SYSTEM = Actor(None, EVERYTHING)
+
+
+@pytest.fixture()
+def h(client, admin):
+    return bearer(api_token(client, admin))
+
+
+def listed(client, h, **headers):
+    r = client.get("/lcs/shipments", headers={**h, **headers})
+    assert r.status_code == 200, r.get_json()
+    return r
+
+
+def stamp():
+    return db.session.scalar(sa.select(CacheVersion.version).where(CacheVersion.name == floor.STAMP))
+
+
+class TestTally:
+    def test_count_is_the_tally_and_matches_the_rows(self, client, h, ctx):
+        assert listed(client, h).headers["x-count"] == "0"
+        for _ in range(3):
+            new_shipment(client, h)
+        assert listed(client, h).headers["x-count"] == "3"
+        assert db.session.scalar(sa.select(sa.func.sum(ShipmentTally.shipments))) == 3
+        assert db.session.scalar(sa.select(sa.func.count(Shipment.id))) == 3
+
+    def test_failed_create_leaves_the_tally_alone(self, client, h, ctx):
+        new_shipment(client, h)
+        assert client.post("/lcs/shipments", json={"items": [{"sku": "A", "quantity": 0}]}, headers=h).status_code == 400
+        assert listed(client, h).headers["x-count"] == "1"
+        assert db.session.scalar(sa.select(sa.func.sum(ShipmentTally.shipments))) == 1
+
+    def test_page_past_the_end_still_reports_the_total(self, client, h):
+        for _ in range(2):
+            new_shipment(client, h)
+        r = listed(client, h, **{"x-page": "5", "x-page-size": "1"})
+        assert r.get_json() == [] and r.headers["x-count"] == "2" and r.headers["x-page"] == "5"
+
+    def test_organization_scope_counts_its_organizations_and_unassigned(self, app, make, tenant, ctx):
+        north = directory.create_organization(SYSTEM, name="North", tenant_id=tenant)
+        south = directory.create_organization(SYSTEM, name="South", tenant_id=tenant)
+        db.session.commit()
+        for org, n in ((north, 2), (south, 3), (None, 1)):
+            user = users_svc.create_user(SYSTEM, email=f"u{uuid.uuid4().hex[:6]}@acme.test", password=PASSWORD,
+                                         organization_id=org.id if org else None, tenant_id=tenant)
+            actor = Actor.of(user)
+            for _ in range(n):
+                shipments.create_shipment(actor, {"items": [{"sku": "A"}]})
+        whole, north_only = Scope(tenant), Scope(tenant, frozenset({north.id}))
+        assert tallies.total(whole) == 6
+        assert tallies.total(north_only) == 3  # North's two and the unassigned one
+        for scope in (whole, north_only):  # the tally agrees with counting the rows in scope
+            assert tallies.total(scope) == db.session.scalar(
+                sa.select(sa.func.count()).select_from(scope.select(Shipment).subquery()))
+            page = shipments.list_page(Actor(None, EVERYTHING) if scope is whole else _scoped(scope), 1, 25)
+            assert page.total == tallies.total(scope) == len(page.rows)
+
+    def test_recount_rebuilds_from_the_rows(self, client, h, ctx, tenant):
+        new_shipment(client, h)
+        db.session.execute(sa.update(ShipmentTally).values(shipments=99))
+        tallies.recount(tenant)
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.sum(ShipmentTally.shipments))) == 1
+
+
+def _scoped(scope):
+    """An actor whose grants limit it to ``scope``'s organizations (for service-level calls)."""
+    from services.acl import Grants
+    principal = type("P", (), {"tenant_id": scope.tenant_id, "id": None})()
+    return Actor(principal, Grants(False, frozenset({"*"}), scope.organization_ids))
+
+
+class TestFloorStamp:
+    def test_orm_flush_bulk_update_and_insert_each_bump(self, client, h, ctx):
+        s = new_shipment(client, h)
+        first = stamp()
+        assert first is not None
+        unit = db.session.get(ShipmentItem, uuid.UUID(s["items"][0]["id"]))
+        unit.description = "changed"  # ORM flush at commit
+        db.session.commit()
+        second = stamp()
+        assert second == first + 1
+        db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.id == unit.id).values(is_missing=True))
+        db.session.commit()  # a conditional/bulk UPDATE, as the scan station does
+        assert stamp() == second + 1
+
+    def test_other_writes_and_rollbacks_do_not_bump(self, client, h, ctx, tenant):
+        new_shipment(client, h)
+        before = stamp()
+        directory.create_organization(SYSTEM, name="Unrelated", tenant_id=tenant)
+        db.session.commit()
+        db.session.execute(sa.update(ShipmentItem).values(description="x"))
+        db.session.rollback()
+        assert stamp() == before
+
+    def test_savepoint_write_bumps_with_the_outer_commit(self, client, h, ctx):
+        s = new_shipment(client, h)
+        before = stamp()
+        with db.session.begin_nested():
+            db.session.execute(sa.update(Shipment).where(Shipment.id == uuid.UUID(s["id"])).values(order_id="SP-1"))
+        assert stamp() == before  # not yet: the savepoint is not the transaction
+        db.session.commit()
+        assert stamp() == before + 1
+
+    def test_a_new_stamp_starts_somewhere_random(self, ctx):
+        cache_versions.bump("test.fresh")
+        db.session.commit()
+        first = db.session.get(CacheVersion, "test.fresh").version
+        db.session.execute(sa.delete(CacheVersion))
+        cache_versions.bump("test.fresh")
+        db.session.commit()
+        assert db.session.get(CacheVersion, "test.fresh").version != first  # 1 in 2**30 to fail
+
+
+class TestPageCache:
+    def test_cached_page_follows_every_state_change(self, client, h):
+        s = new_shipment(client, h, items=[{"sku": "SKU-A", "quantity": 1}])
+        row = listed(client, h).get_json()[0]
+        assert not row["is_listed"] and not row["is_handled"] and row["is_editable"]
+        assert listed(client, h).get_json()[0] == row  # served again (from the cache)
+        list_id = new_list(client, h, s["id"])
+        row = listed(client, h).get_json()[0]
+        assert row["is_listed"] and row["list_id"] == list_id and not row["is_editable"]
+        assert scan(client, h, list_id, "SKU-A")["status"] == "ok"
+        assert listed(client, h).get_json()[0]["is_handled"]
+        r = client.post("/lcs/parcels", json={"shipment_id": s["id"], "item_ids": [s["items"][0]["id"]]},
+                        headers=h)
+        assert r.status_code == 200, r.get_json()
+        assert listed(client, h).get_json()[0]["is_boxed"]
+        new_shipment(client, h)
+        r = listed(client, h)
+        assert r.headers["x-count"] == "2" and len(r.get_json()) == 2
+
+    def test_pages_are_per_scope(self, client, make, h):
+        new_shipment(client, h)
+        other = make.tenant("Other")
+        make.member(other, "boss@other.test", roles_svc.ADMINISTRATOR)
+        oh = bearer(api_token(client, "boss@other.test"))
+        assert listed(client, h).headers["x-count"] == "1"
+        assert listed(client, oh).headers["x-count"] == "0" and listed(client, oh).get_json() == []
+
+    def test_filters_use_their_own_statement_and_count(self, client, h):
+        a = new_shipment(client, h, order_id="100%_done")
+        new_shipment(client, h, order_id="100x-done")
+        r = client.get("/lcs/shipments?search=100%25_", headers=h)
+        assert [x["id"] for x in r.get_json()] == [a["id"]] and r.headers["x-count"] == "1"  # % and _ are literal
+        r = client.get("/lcs/shipments?is_listed=false&is_canceled=false", headers=h)
+        assert r.headers["x-count"] == "2"
+        client.delete(f"/lcs/shipments/{a['id']}", headers=h)
+        r = client.get("/lcs/shipments?is_canceled=true", headers=h)
+        assert [x["id"] for x in r.get_json()] == [a["id"]] and r.headers["x-count"] == "1"
+
+    def test_json_matches_the_uncached_rows(self, client, h, ctx):
+        s = new_shipment(client, h)
+        body = listed(client, h).get_json()
+        detail = client.get(f"/lcs/shipments/{s['id']}", headers=h).get_json()
+        assert {k: detail[k] for k in body[0] if k in detail} == {k: v for k, v in body[0].items() if k in detail}
+        assert body[0]["created_at"].endswith("Z") and len(body[0]["created_at"]) == 24
+
+
+class TestSessionPrincipal:
+    def test_list_request_builds_no_user_row(self, client, h, app):
+        loaded = []
+
+        def seen(_session, obj):
+            loaded.append(type(obj).__name__)
+
+        listed(client, h)  # the first request computes (and caches) the caller's grants
+        sa.event.listen(sa.orm.Session, "loaded_as_persistent", seen)
+        try:
+            listed(client, h)
+        finally:
+            sa.event.remove(sa.orm.Session, "loaded_as_persistent", seen)
+        assert loaded == []  # no User, AuthSession, Tenant or Shipment objects at all
+
+    def test_profile_update_through_a_bearer_token_reads_back(self, client, admin):
+        h = bearer(api_token(client, admin))
+        r = client.put("/api/auth/profile", json={"name": "Renamed", "email": "new@acme.test",
+                                                  "currentPassword": PASSWORD}, headers=h)
+        assert r.status_code == 200 and r.get_json()["email"] == "new@acme.test"
+        assert client.get("/api/auth/profile", headers=h).get_json()["name"] == "Renamed"
+
+    def test_logout_ends_the_cached_token(self, client, admin):
+        h = bearer(api_token(client, admin))
+        assert listed(client, h).status_code == 200  # its signature is now in the verified cache
+        assert client.post("/api/auth/logout", headers=h).status_code == 201  # the seed answers 201
+        assert client.get("/lcs/shipments", headers=h).status_code == 401
+
+    def test_expired_token_is_refused_even_when_cached(self, client, admin, monkeypatch):
+        h = bearer(api_token(client, admin))
+        assert listed(client, h).status_code == 200
+        real = auth.time.time
+        monkeypatch.setattr(auth.time, "time", lambda: real() + 10 * 3600)
+        assert client.get("/lcs/shipments", headers=h).status_code == 401
+
+    def test_tampered_or_foreign_tokens_are_refused(self, client, admin, app):
+        token = api_token(client, admin)
+        head, payload, sig = token.split(".")
+        forged = f"{head}.{payload}.{sig[:-2]}{'AA' if sig[-2:] != 'AA' else 'BB'}"
+        assert client.get("/lcs/shipments", headers=bearer(forged)).status_code == 401
+        assert auth.verified_tokens.claims(token, "another-key-of-at-least-32-bytes!") is None
+
+    def test_principal_equality_and_row(self, app, admin, tenant):
+        with app.test_request_context():
+            sid = auth.start_session(db.session.scalars(sa.select(auth.User)).first(), kind="api", ip=None,
+                                     user_agent=None).session.id
+            p = auth.live_principal(sid)
+            assert p.email == admin and p.tenant_id == tenant and p.acl_version >= 0
+            assert p == p.user and p.user.email == admin and p.roles == p.user.roles
+            assert auth.live_principal(sid, user_id=uuid.uuid4()) is None
+            auth.revoke_session(sid)
+            assert auth.live_principal(sid) is None
+            assert auth.live_principal("not-a-uuid") is None
