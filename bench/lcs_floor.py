@@ -16,7 +16,7 @@ When a goal is missed (or with ``--profile``) it prints a cProfile of that path 
 diagnosis: scans with the garbage collector off and the per-call cost of the station's
 read helpers; for the list, the wall time of every SQL statement and SQLite's query plans.
 
-    .venv/bin/python bench/lcs_floor.py [--scans 400] [--shipments 100000] [--requests 200] [--rounds 5] [--profile]
+    .venv/bin/python bench/lcs_floor.py [--scans 400] [--shipments 100000] [--requests 200] [--rounds 7] [--profile]
 """
 from __future__ import annotations
 
@@ -226,7 +226,7 @@ def main() -> None:
     ap.add_argument("--scans", type=int, default=400)
     ap.add_argument("--shipments", type=int, default=100_000)
     ap.add_argument("--requests", type=int, default=200)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--profile", action="store_true", help="always print the cProfile of both measured paths")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="wharf-bench-lcs-")

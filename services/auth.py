@@ -6,6 +6,7 @@ both, in every worker, because every check reads the session row.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import threading
@@ -23,6 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
 from models import AuthSession, LoginAttempt, Tenant, User, db, utcnow
+from services import cache_versions
 from services.errors import BadRequest, TooManyRequests, Unauthorized, ValidationFailed
 
 
@@ -208,12 +210,18 @@ class SessionPrincipal:
         return hash(self.id)
 
 
-_LIVE_SESSION = (sa.select(AuthSession.id.label("session_id"), AuthSession.expires_at, User.id, User.tenant_id,
+_LIVE_SESSION_BASE = (sa.select(AuthSession.id.label("session_id"), AuthSession.expires_at, User.id, User.tenant_id,
                            User.organization_id, User.email, User.name, Tenant.acl_version)
                  .join(User, AuthSession.user_id == User.id).join(Tenant, User.tenant_id == Tenant.id)
                  .where(AuthSession.id == sa.bindparam("sid"), AuthSession.revoked_at.is_(None),
                         User.deleted_at.is_(None), User.is_active.is_(True),
                         Tenant.deleted_at.is_(None), Tenant.is_active.is_(True)))
+
+
+@functools.cache
+def _live_session() -> sa.Select:
+    """Built on first use, once every module has declared the stamps it prefetches."""
+    return cache_versions.with_stamps(_LIVE_SESSION_BASE)
 
 
 def live_principal(session_id, user_id=None) -> SessionPrincipal | None:
@@ -224,10 +232,11 @@ def live_principal(session_id, user_id=None) -> SessionPrincipal | None:
         sid = uuid.UUID(str(session_id))
     except (ValueError, TypeError):
         return None
-    row = db.session.connection().execute(_LIVE_SESSION, {"sid": sid}).first()
+    row = db.session.connection().execute(_live_session(), {"sid": sid}).first()
     if row is None:
         return None
     snapshot = row._asdict()
+    cache_versions.remember(snapshot)  # read before any data the request reads: see floor.py
     expires = snapshot.pop("expires_at")
     now = utcnow()
     if (expires if expires.tzinfo else expires.replace(tzinfo=now.tzinfo)) <= now:

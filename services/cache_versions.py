@@ -28,6 +28,30 @@ def _memo() -> dict:
     return g.cache_versions
 
 
+# Stamps nearly every request reads (the floor, toggles): the sign-in check reads them in its
+# own query (``with_stamps``) instead of one more round trip each.
+PREFETCHED: set[str] = set()
+
+
+def prefetch(name: str) -> str:
+    """Declare ``name`` as read by most requests (call at import time); returns it."""
+    PREFETCHED.add(name)
+    return name
+
+
+def with_stamps(stmt: sa.Select) -> sa.Select:
+    """``stmt`` plus one column per prefetched stamp (``stamp:<name>``), for ``remember``."""
+    return stmt.add_columns(*(sa.select(CacheVersion.version).where(CacheVersion.name == name)
+                              .scalar_subquery().label(f"stamp:{name}") for name in sorted(PREFETCHED)))
+
+
+def remember(row: dict) -> None:
+    """Take the ``stamp:<name>`` columns out of ``row`` into this request's memo."""
+    memo = _memo()
+    for key in [k for k in row if k.startswith("stamp:")]:
+        memo[key[6:]] = row.pop(key)
+
+
 def current(name: str) -> int | None:
     """The stamp, or None while nothing has bumped it yet. Read through the session's
     connection (a Core select; the ORM layer would double the cost of this hot read)."""

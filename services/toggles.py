@@ -18,7 +18,7 @@ from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
 
 TYPES = ("boolean", "string", "number", "json")
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_.-]*$")
-CACHE = "feature_toggles"
+CACHE = cache_versions.prefetch("feature_toggles")
 
 # Toggles Wharf's own screens read (created by `flask init` and `seed-demo`).
 BUILTIN = [
