@@ -196,6 +196,8 @@ class SessionPrincipal:
         return str(self._snapshot["id"])
 
     def __getattr__(self, name):
+        if name.startswith("__"):  # protocol probes (copy, pickle, __html__) never load the row
+            raise AttributeError(name)
         if self._user is None and name in self._snapshot:
             return self._snapshot[name]
         return getattr(self.user, name)

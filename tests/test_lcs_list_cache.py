@@ -222,6 +222,7 @@ class TestSessionPrincipal:
                                      user_agent=None).session.id
             p = auth.live_principal(sid)
             assert p.email == admin and p.tenant_id == tenant and p.acl_version >= 0
+            assert not hasattr(p, "__html__") and p._user is None  # probes do not load the row
             assert p == p.user and p.user.email == admin and p.roles == p.user.roles
             assert auth.live_principal(sid, user_id=uuid.uuid4()) is None
             auth.revoke_session(sid)

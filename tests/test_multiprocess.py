@@ -88,15 +88,20 @@ def test_acl_change_in_one_worker_is_enforced_by_the_other(app, two_workers):
     assert _http("GET", f"{a}/api/auth/users", token=clerk_token)[0] == 200
 
 
+def _tenant_administrator(name: str, email: str) -> None:
+    """A tenant and one Administrator in it (call inside an app context)."""
+    t = accounts.create_tenant(name)
+    db.session.commit()
+    admin_role = roles.seed_default_roles(t.id)[roles.ADMINISTRATOR]
+    db.session.commit()
+    users.create_user(Actor(None, EVERYTHING), email=email, password=PASSWORD, role_ids=[admin_role.id], tenant_id=t.id)
+
+
 def test_toggle_override_in_one_worker_is_seen_by_the_other(app, two_workers):
     system = Actor(None, EVERYTHING)
     from services import toggles
     with app.app_context():
-        t = accounts.create_tenant("Toggled")
-        db.session.commit()
-        admin_role = roles.seed_default_roles(t.id)[roles.ADMINISTRATOR]
-        db.session.commit()
-        users.create_user(system, email="boss@t.test", password=PASSWORD, role_ids=[admin_role.id], tenant_id=t.id)
+        _tenant_administrator("Toggled", "boss@t.test")
         toggle_id = str(toggles.create_toggle(system, {"identifier": "lcs.scan.sound", "name": "Sound",
                                                        "type": "boolean", "defaultValue": True}).id)
     a, b = two_workers
@@ -115,13 +120,8 @@ def test_toggle_override_in_one_worker_is_seen_by_the_other(app, two_workers):
 def test_shipment_list_cached_by_one_worker_follows_writes_in_the_other(app, two_workers):
     """B caches a page of shipments; A cancels that one and creates another: B's next answer
     shows both changes (the ``lcs.floor`` stamp is bumped in A's transactions)."""
-    system = Actor(None, EVERYTHING)
     with app.app_context():
-        t = accounts.create_tenant("Floor")
-        db.session.commit()
-        admin_role = roles.seed_default_roles(t.id)[roles.ADMINISTRATOR]
-        db.session.commit()
-        users.create_user(system, email="lead@f.test", password=PASSWORD, role_ids=[admin_role.id], tenant_id=t.id)
+        _tenant_administrator("Floor", "lead@f.test")
     a, b = two_workers
     token = _http("POST", f"{a}/api/auth/login", {"email": "lead@f.test", "password": PASSWORD})[1]["token"]
     status, first = _http("POST", f"{a}/lcs/shipments", {"items": [{"sku": "MUG", "quantity": 1}]}, token=token)

@@ -349,7 +349,7 @@ def _like_pattern(text: str) -> str:
 
 
 # Pages already built, valid while the floor stamp is unchanged (see floor.py).
-_pages = cache_versions.VersionedCache(size=512)
+_pages = cache_versions.VersionedCache(size=256)  # ~25 rows of ~2 KB each
 
 
 @dataclass
