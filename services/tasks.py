@@ -30,7 +30,7 @@ from flask import Flask, current_app, has_app_context
 
 from models import Task, db, utcnow
 from services.acl import EVERYTHING, Actor
-from services.errors import DomainError, NotFound
+from services.errors import DomainError
 
 log = logging.getLogger("wharf.tasks")
 
@@ -68,10 +68,7 @@ def task_row(t: Task) -> dict:
 
 
 def get_task(actor: Actor, task_id) -> Task:
-    try:
-        t = actor.scope.get(Task, task_id)
-    except NotFound:
-        raise NotFound("Task not found") from None
+    t = actor.scope.get(Task, task_id, "Task")
     reap(t)
     return t
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from models import (BusinessRule, HandlingList, Organization, Parcel, RuleExecutionLog, RuleSet, RuleSetMember,
-                    Shipment, db, utcnow)
+                    Scope, Shipment, db, utcnow)
 from services import audit
 from services.acl import Actor
 from services.audit_query import parse_timestamp
@@ -210,7 +210,6 @@ def _organization(actor: Actor, tenant_id, value) -> uuid.UUID | None:
     org_id = parse_uuid(value, "organizationId", required=False)
     if org_id is None:
         return None
-    from models import Scope
     found = db.session.scalars(Scope(tenant_id).select(Organization).where(Organization.id == org_id)).first()
     if found is None or not actor.grants.organization_visible(org_id):
         raise invalid("organizationId", "is not an organization of the tenant")
@@ -221,11 +220,12 @@ def get_rule(actor: Actor, rule_id) -> BusinessRule:
     return actor.scope.get(BusinessRule, rule_id, "Business rule")
 
 
-def _rule_key_taken(tenant_id, key: str, except_id=None) -> bool:
-    from models import Scope
-    stmt = Scope(tenant_id).select(BusinessRule).with_only_columns(BusinessRule.id).where(BusinessRule.rule_id == key)
+def _key_taken(key_column, tenant_id, key: str, except_id=None) -> bool:
+    """Whether a live rule or set of the tenant already uses ``key`` (``ruleId``/``setId``)."""
+    model = key_column.class_
+    stmt = Scope(tenant_id).select(model).with_only_columns(model.id).where(key_column == key)
     if except_id is not None:
-        stmt = stmt.where(BusinessRule.id != except_id)
+        stmt = stmt.where(model.id != except_id)
     return db.session.scalar(stmt) is not None
 
 
@@ -279,7 +279,7 @@ def create_rule(actor: Actor, data: dict, *, from_form: bool = False) -> Busines
     rule = BusinessRule(tenant_id=tenant_id, rule_id=key, version=1, created_by=_who(actor), updated_by=_who(actor))
     _apply_rule_fields(rule, r, creating=True)
     rule.organization_id = _organization(actor, tenant_id, data.get("organizationId"))
-    if _rule_key_taken(tenant_id, key):
+    if _key_taken(BusinessRule.rule_id, tenant_id, key):
         raise Conflict(f"A rule with ruleId '{key}' already exists")
     db.session.add(rule)
     _flush_unique(f"A rule with ruleId '{key}' already exists")
@@ -307,7 +307,7 @@ def update_rule(actor: Actor, data: dict, *, from_form: bool = False) -> Busines
     if r.has("ruleId"):
         key = r.text("ruleId", 50, required=True, pattern=KEY,
                      pattern_hint="must start with a letter or digit and use letters, digits, _ . : -")
-        if key != rule.rule_id and _rule_key_taken(rule.tenant_id, key, rule.id):
+        if key != rule.rule_id and _key_taken(BusinessRule.rule_id, rule.tenant_id, key, rule.id):
             raise Conflict(f"A rule with ruleId '{key}' already exists")
         rule.rule_id = key
     _apply_rule_fields(rule, r, creating=False)
@@ -352,14 +352,6 @@ def get_set(actor: Actor, set_id) -> RuleSet:
     return actor.scope.get(RuleSet, set_id, "Rule set")
 
 
-def _set_key_taken(tenant_id, key: str, except_id=None) -> bool:
-    from models import Scope
-    stmt = Scope(tenant_id).select(RuleSet).with_only_columns(RuleSet.id).where(RuleSet.set_id == key)
-    if except_id is not None:
-        stmt = stmt.where(RuleSet.id != except_id)
-    return db.session.scalar(stmt) is not None
-
-
 def create_set(actor: Actor, data: dict, *, from_form: bool = False) -> RuleSet:
     if not isinstance(data, dict):
         raise ValidationFailed("Request body must be a JSON object")
@@ -371,7 +363,7 @@ def create_set(actor: Actor, data: dict, *, from_form: bool = False) -> RuleSet:
                 description=r.text("description", 5000), enabled=r.boolean("enabled", True),
                 created_by=_who(actor), updated_by=_who(actor))
     s.organization_id = _organization(actor, tenant_id, data.get("organizationId"))
-    if _set_key_taken(tenant_id, key):
+    if _key_taken(RuleSet.set_id, tenant_id, key):
         raise Conflict(f"A rule set with setId '{key}' already exists")
     db.session.add(s)
     _flush_unique(f"A rule set with setId '{key}' already exists")
@@ -391,7 +383,7 @@ def update_set(actor: Actor, data: dict, *, from_form: bool = False) -> RuleSet:
     if r.has("setId"):
         key = r.text("setId", 50, required=True, pattern=KEY,
                      pattern_hint="must start with a letter or digit and use letters, digits, _ . : -")
-        if key != s.set_id and _set_key_taken(s.tenant_id, key, s.id):
+        if key != s.set_id and _key_taken(RuleSet.set_id, s.tenant_id, key, s.id):
             raise Conflict(f"A rule set with setId '{key}' already exists")
         s.set_id = key
     if r.has("setName"):
@@ -510,11 +502,7 @@ def remove_member(actor: Actor, set_id, member_id) -> None:
 # --- logs ----------------------------------------------------------------------------------------
 
 def get_log(actor: Actor, log_id) -> RuleExecutionLog:
-    key = parse_uuid(log_id, "id")
-    try:
-        return actor.scope.get(RuleExecutionLog, key)
-    except NotFound:
-        raise NotFound("Log entry not found") from None
+    return actor.scope.get(RuleExecutionLog, parse_uuid(log_id, "id"), "Log entry")
 
 
 # --- manual execution and dry runs ---------------------------------------------------------------
