@@ -386,3 +386,39 @@ def test_scan_station_on_a_handheld(app, browser, live_server, tenant, monkeypat
             db.session.remove()
     finally:
         ctx.close()
+
+
+def test_shipments_screen_searches_and_pages_without_reload(app, page, live_server, tenant, admin):
+    """Issue 6: the shipment list at 27 shipments: the pager and the live search swap the
+    rows and the count together, in place (no navigation: a marker on ``window`` survives)."""
+    from models import db
+    from services.acl import EVERYTHING, Actor
+    from services.logistics import shipments
+
+    system = Actor(None, EVERYTHING)
+    with app.app_context():
+        for n in range(27):
+            name = "Zed Zwart" if n == 3 else f"Customer {n}"
+            shipments.create_shipment(system, {"tenant_id": str(tenant), "items": [{"sku": "MUG"}],
+                                               "addressing": {"to": {"address": {"name": name}}}})
+        db.session.remove()
+    open_and_sign_in(page, live_server, admin)
+    page.goto(f"{live_server}/lcs/shipments")
+    page.wait_for_function("window.htmx !== undefined")
+    page.evaluate("window.__stayed = true")
+    results = page.locator("#shipment-results")
+    expect(results).to_contain_text("27 shipments")
+    expect(results).to_contain_text("Page 1 of 2")
+    expect(results.locator("tbody tr")).to_have_count(25)
+
+    results.get_by_role("button", name="Next →").click()
+    expect(results).to_contain_text("Page 2 of 2")
+    expect(results.locator("tbody tr")).to_have_count(2)
+    expect(results).to_contain_text("S-000001")
+
+    page.fill("input[name=search]", "zed")
+    expect(results).to_contain_text("1 shipment")
+    expect(results.locator("tbody tr")).to_have_count(1)
+    expect(results).to_contain_text("S-000004")
+    expect(results.get_by_role("button", name="Next →")).to_have_count(0)
+    assert page.evaluate("window.__stayed") is True  # swapped in place, never reloaded

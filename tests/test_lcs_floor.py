@@ -399,15 +399,28 @@ class TestScreens:
         csrf = browser_login(client, admin)
         page = client.get("/lcs/shipments", headers=BROWSER).get_data(as_text=True)
         assert "S-000001" in page and "S-000002" in page and "Create handling list from selected" in page
-        frag = client.get("/lcs/shipments?search=9999", headers={"HX-Request": "true", "HX-Target": "shipment-table"})
+        frag = client.get("/lcs/shipments?search=9999", headers={"HX-Request": "true", "HX-Target": "shipment-results"})
         html = frag.get_data(as_text=True)
-        assert html.lstrip().startswith("<tbody>") and "S-000002" in html and "S-000001" not in html
+        assert html.lstrip().startswith('<div id="shipment-results">') and "S-000002" in html and "S-000001" not in html
+        assert "1 shipment<" in html  # the count is swapped with the rows it counts
         r = client.post("/lcs/lists", headers={"HX-Request": "true", "X-CSRFToken": csrf}, data={"shipment": [a["id"], b["id"]]})
         assert r.status_code == 200 and r.headers["HX-Redirect"].startswith("/lcs/lists/")
-        listed = client.get("/lcs/shipments?is_listed=true", headers={"HX-Request": "true", "HX-Target": "shipment-table"})
+        listed = client.get("/lcs/shipments?is_listed=true", headers={"HX-Request": "true", "HX-Target": "shipment-results"})
         assert "S-000001" in listed.get_data(as_text=True)
         list_page = client.get(r.headers["HX-Redirect"], headers=BROWSER).get_data(as_text=True)
         assert "HL-000001" in list_page and "Open scan station" in list_page
+
+    def test_shipments_page_pages_through_headers(self, client, h, admin):
+        for _ in range(27):
+            client.post("/lcs/shipments", json={"items": [{"sku": "A"}]}, headers=h)
+        browser_login(client, admin)
+        first = client.get("/lcs/shipments", headers=BROWSER).get_data(as_text=True)
+        assert "27 shipments" in first and "Page 1 of 2" in first and '"x-page": "2"' in first
+        assert "S-000027" in first and "S-000002" not in first
+        hx = {"HX-Request": "true", "HX-Target": "shipment-results", "x-page": "2"}
+        second = client.get("/lcs/shipments", headers=hx).get_data(as_text=True)
+        assert "Page 2 of 2" in second and "S-000001" in second and "S-000027" not in second
+        assert 'hx-include="#shipment-filters"' in second  # the filters ride along with the page
 
     def test_bulk_actions_follow_the_toggle(self, app, client, h, admin):
         new_shipment(client, h)

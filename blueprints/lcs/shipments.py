@@ -27,7 +27,7 @@ def shipments():
     listed = svc.list_page(current_actor(), number, size, request.args.get("search") or "", flags)
     if listed.encoded is None:  # a cached page is encoded once, by whichever request gets there first
         listed.encoded = encode_json(listed.rows)
-    block = "shipment_rows" if request.headers.get("HX-Target") == "shipment-table" else "content"
+    block = "shipment_results" if request.headers.get("HX-Target") == "shipment-results" else "content"
     return respond(listed.rows, template="lcs/shipments.html", block=block, encoded=listed.encoded,
                    headers=headers_b(listed.total, number, size),
                    context={"rows": listed.rows, "page": Page(listed.rows, listed.total, number, size),
