@@ -114,6 +114,21 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         ATTACHMENTS_MAX_IMAGE_PIXELS=int(env.get("WHARF_MAX_IMAGE_PIXELS", 50_000_000)),
         PLANS_DEFAULT_QUOTA_MB=int(env.get("WHARF_DEFAULT_QUOTA_MB", 1024)),
         PROXY_COUNT=int(env.get("WHARF_PROXY_COUNT", 0)),
+        # Links in emails are built from this origin, never from the request's Host header.
+        PUBLIC_URL=(env.get("WHARF_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        PASSWORD_RESET_TTL_SECONDS=int(env.get("WHARF_PASSWORD_RESET_TTL", 30 * 60)),
+        PASSWORD_RESET_WINDOW_SECONDS=15 * 60,
+        PASSWORD_RESET_MAX_PER_EMAIL=3,  # requests per email+IP in the window
+        PASSWORD_RESET_MAX_PER_IP=10,  # requests per IP in the window, whatever the email
+        PASSWORD_RESET_MAX_FAILURES=5,  # bad or expired tokens per IP in the window
+        # Mail: SMTP when MAIL_SERVER is set, else one .eml file per message in MAIL_OUTBOX.
+        MAIL_SERVER=env.get("MAIL_SERVER") or None,
+        MAIL_PORT=int(env.get("MAIL_PORT", 25)),
+        MAIL_USERNAME=env.get("MAIL_USERNAME") or None,
+        MAIL_PASSWORD=env.get("MAIL_PASSWORD") or None,
+        MAIL_USE_TLS=env.get("MAIL_USE_TLS", "0").strip().lower() in ("1", "true", "yes", "on"),  # STARTTLS
+        MAIL_FROM=env.get("MAIL_FROM") or "Wharf <wharf@localhost>",
+        MAIL_OUTBOX=env.get("MAIL_OUTBOX") or str(Path(app.instance_path) / "outbox"),
     )
     app.config["PERMANENT_SESSION_LIFETIME"] = app.config["SESSION_LIFETIME_SECONDS"]
     if overrides:

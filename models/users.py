@@ -1,4 +1,4 @@
-"""Users, their ACL override, their sign-in sessions and failed-login records."""
+"""Users, their ACL override, their sign-in sessions, password resets and throttling records."""
 from __future__ import annotations
 
 import uuid
@@ -96,11 +96,34 @@ class AuthSession(TimestampMixin, db.Model):
 
 
 class LoginAttempt(db.Model):
-    """A failed sign-in, kept for the throttling window (shared by all workers via the DB)."""
+    """A throttled event, kept for its throttling window (shared by all workers via the DB).
+
+    ``kind`` says which throttle counts it: ``"login"`` (a failed sign-in, per email+IP),
+    ``"reset"`` (a password-reset request, per IP and per email+IP, known address or not)
+    or ``"reset_confirm"`` (a reset link or token that did not check out, per IP).
+    """
 
     __tablename__ = "login_attempts"
-    __table_args__ = (sa.Index("ix_login_attempts_email_ip_at", "email", "ip", "created_at"),)
+    __table_args__ = (sa.Index("ix_login_attempts_email_ip_at", "email", "ip", "created_at"),
+                      sa.Index("ix_login_attempts_kind_ip_at", "kind", "ip", "created_at"))
 
+    kind: Mapped[str] = mapped_column(sa.String(16), default="login", server_default="login")
     email: Mapped[str] = mapped_column(sa.String(320))
     ip: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PasswordReset(TimestampMixin, db.Model):
+    """A single-use password-reset token. Only its SHA-256 is stored; the secret exists in
+    the emailed link alone. ``used_at`` is set when it is redeemed, or when another of the
+    user's tokens is (which voids every other outstanding one)."""
+
+    __tablename__ = "password_resets"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    requested_ip: Mapped[str | None] = mapped_column(sa.String(64))
+
+    user: Mapped[User] = relationship()

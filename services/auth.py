@@ -80,32 +80,46 @@ def _as_aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
+def throttle(kind: str, ip: str, email: str | None = None, *, limit: int, window_seconds: int,
+             message: str) -> None:
+    """Raise 429 once ``limit`` records of ``kind`` for this IP (and email, when given) fall
+    inside the window; ``Retry-After`` says when the oldest of them leaves it."""
+    window = timedelta(seconds=window_seconds)
+    stmt = (sa.select(LoginAttempt.created_at)
+            .where(LoginAttempt.kind == kind, LoginAttempt.ip == ip, LoginAttempt.created_at > utcnow() - window)
+            .order_by(LoginAttempt.created_at.desc()).limit(limit))
+    if email is not None:
+        stmt = stmt.where(LoginAttempt.email == email)
+    recent = db.session.scalars(stmt).all()
+    if len(recent) >= limit:
+        oldest = _as_aware(recent[-1])
+        retry = max(1, int((oldest + window - utcnow()).total_seconds()) + 1)
+        raise TooManyRequests(message, retry_after=retry)
+
+
+def record_attempt(kind: str, ip: str, email: str = "", *, window_seconds: int) -> None:
+    """Stage one throttling record (the caller commits); records of ``kind`` older than two
+    windows are pruned on the way."""
+    cutoff = utcnow() - 2 * timedelta(seconds=window_seconds)
+    db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.kind == kind, LoginAttempt.created_at < cutoff))
+    db.session.add(LoginAttempt(kind=kind, email=email, ip=ip))
+
+
 def check_throttle(email: str, ip: str) -> None:
     """Raise 429 once ``LOGIN_MAX_FAILURES`` failures for email+IP fall inside the window."""
     cfg = current_app.config
-    window = timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])
-    since = utcnow() - window
-    recent = db.session.scalars(
-        sa.select(LoginAttempt.created_at)
-        .where(LoginAttempt.email == email, LoginAttempt.ip == ip, LoginAttempt.created_at > since)
-        .order_by(LoginAttempt.created_at.desc())
-        .limit(cfg["LOGIN_MAX_FAILURES"])
-    ).all()
-    if len(recent) >= cfg["LOGIN_MAX_FAILURES"]:
-        oldest = _as_aware(recent[-1])
-        retry = max(1, int((oldest + window - utcnow()).total_seconds()) + 1)
-        raise TooManyRequests("Too many login attempts, try again later", retry_after=retry)
+    throttle("login", ip, email, limit=cfg["LOGIN_MAX_FAILURES"], window_seconds=cfg["LOGIN_WINDOW_SECONDS"],
+             message="Too many login attempts, try again later")
 
 
 def record_failure(email: str, ip: str) -> None:
-    window = timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
-    db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.created_at < utcnow() - 2 * window))
-    db.session.add(LoginAttempt(email=email, ip=ip))
+    record_attempt("login", ip, email, window_seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
     db.session.commit()
 
 
 def clear_failures(email: str, ip: str) -> None:
-    db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.ip == ip))
+    db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.kind == "login", LoginAttempt.email == email,
+                                                     LoginAttempt.ip == ip))
 
 
 # --- sign-in ----------------------------------------------------------------------------
@@ -118,8 +132,10 @@ class SignIn:
 
 
 def authenticate(email: str, password: str, *, ip: str, tenant_id: str | None = None) -> User:
-    """The active user with these credentials, or raise (400 / 401 / 429)."""
-    email = normalize_email(email)
+    """The active user with these credentials, or raise (400 / 401 / 429). A JSON body may
+    carry anything: a non-string email or password counts as missing."""
+    email = normalize_email(email) if isinstance(email, str) else ""
+    password = password if isinstance(password, str) else ""
     details = [{"path": [f], "message": "is required"} for f, v in (("email", email), ("password", password)) if not v]
     if details:
         raise ValidationFailed("Email and password are required", details=details, ok=False)

@@ -58,6 +58,17 @@ def request_data() -> dict:
     return {k.removesuffix("[]"): v for k, v in out.items()}
 
 
+def request_fields() -> dict:
+    """``request_data`` with a form's repeated fields collapsed to their last value (a
+    hidden "false" before a checkbox); a JSON body is returned as sent, lists included."""
+    from flask import request
+
+    data = request_data()
+    if request.is_json:
+        return data
+    return {k: (v[-1] if isinstance(v, list) and v else v) for k, v in data.items()}
+
+
 def as_list(value) -> list:
     """A form field that may arrive as one value, several, or not at all."""
     values = value if isinstance(value, list) else [value]

@@ -1,17 +1,27 @@
 """Input of the auth routes. The same forms read HTML form posts and JSON bodies,
 and the OpenAPI generator derives request schemas from them."""
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import Length, Optional
 
+from services.errors import BadRequest
 from web.forms import EmailAddress
 
 
 class ApiForm(FlaskForm):
     """Base for Wharf forms: CSRF is enforced globally by web.identity, not per form."""
 
-    class Meta:
+    class Meta(FlaskForm.Meta):
         csrf = False
+
+        def wrap_formdata(self, form, formdata):
+            """A JSON body must be an object: an array or a bare value is a 400, not a crash."""
+            if request.is_json and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+                body = request.get_json(silent=True)
+                if body is not None and not isinstance(body, dict):
+                    raise BadRequest("Request body must be a JSON object", ok=False)
+            return super().wrap_formdata(form, formdata)
 
 
 class LoginForm(ApiForm):
@@ -64,3 +74,12 @@ class UserForm(ApiForm):
     roles = StringField("Role ids (JSON array)")
     isActive = BooleanField("Active")
     tenantId = StringField("Tenant id (super admins)")
+
+
+class PasswordResetForm(ApiForm):
+    email = EmailField("Email")
+
+
+class PasswordResetConfirmForm(ApiForm):
+    token = StringField("Reset token (from the emailed link)")
+    password = PasswordField("New password")

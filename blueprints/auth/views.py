@@ -1,15 +1,16 @@
 """Auth routes. Each is one view answering JSON (seed 000 contract), a page, or a fragment."""
 from __future__ import annotations
 
-from flask import redirect, request, url_for
+from flask import flash, redirect, request, session, url_for
 from flask_login import current_user
 
 from blueprints.auth import bp, pages_bp
-from blueprints.auth.forms import LoginForm, ProfileForm, RefreshForm
-from services import accounts, auth
-from services.errors import DomainError
+from blueprints.auth.forms import (LoginForm, PasswordResetConfirmForm, PasswordResetForm, ProfileForm,
+                                   RefreshForm)
+from services import accounts, auth, password_reset
+from services.errors import DomainError, ValidationFailed
 from web.access import public, requires
-from web.forms import field_errors, validate
+from web.forms import field_errors, request_data, validate
 from web.htmx import client_redirect, htmx_details, toast
 from web.identity import current_auth_session_id, sign_in_browser, sign_out
 from web.negotiate import respond, response_mode
@@ -119,3 +120,112 @@ def update_profile():
                    block="profile_form", context={"form": ProfileForm(data=data), "profile": data,
                                                   "saved": True})
     return toast(resp, "Profile saved")
+
+
+# --- password reset ------------------------------------------------------------------------
+# The emailed link /auth/reset/<token> only checks the token: it moves it into the signed
+# session and redirects, so the secret leaves the address bar and is never sent as a
+# Referer. The new-password form posts to /auth/reset/confirm, which takes the token from
+# the session when the body has none (API clients send it in the body).
+
+RESET_SESSION_KEY = "password_reset_token"
+NO_REFERRER = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
+def _client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _reset_confirm_page(*, status: int = 200, headers: dict | None = None, **context):
+    return respond(None, template="auth/reset_confirm.html", block="reset_confirm_form", status=status,
+                   headers={**NO_REFERRER, **(headers or {})}, context=context)
+
+
+@pages_bp.get("/reset")
+@public
+def reset_page():
+    """Forgot-password page: asks for the account's email address."""
+    return respond(None, template="auth/reset_request.html", block="reset_request_form", context={"email": ""})
+
+
+@bp.post("/reset")
+@public
+@documented(body=PasswordResetForm, summary="Send reset email", responses={
+    "400": {"description": "Missing or invalid email"},
+    "429": {"description": "Too many password reset requests"}})
+def reset():
+    """Requests a password reset email. Answers ``{"ok": true}`` whether or not an account
+    uses the address, so the endpoint cannot be used to find accounts."""
+    email = None
+    try:
+        email = request_data().get("email")
+        password_reset.request_reset(email, ip=_client_ip())
+    except DomainError as e:
+        if response_mode() == "json":
+            raise
+        return respond(None, template="auth/reset_request.html", block="reset_request_form", status=e.status,
+                       headers=e.headers, context={"email": email if isinstance(email, str) else "",
+                                                   "error": e.message, "errors": field_errors(e.details)})
+    return respond({"ok": True}, template="auth/reset_request.html", block="reset_request_form",
+                   context={"sent": True})
+
+
+@pages_bp.get("/reset/<token>")
+@public
+def reset_link(token: str):
+    """The emailed link: checks the token, keeps it in the session, redirects to the form."""
+    try:
+        usable = password_reset.check_link(token, ip=_client_ip())
+    except DomainError as e:  # throttled: no form, just the message and the way out
+        return _reset_confirm_page(status=e.status, headers=e.headers, expired=True, error=e.message)
+    if not usable:
+        session.pop(RESET_SESSION_KEY, None)
+        return _reset_confirm_page(status=400, expired=True)
+    session[RESET_SESSION_KEY] = token
+    response = redirect(url_for("auth_pages.reset_new_page"), code=303)
+    response.headers.update(NO_REFERRER)
+    return response
+
+
+@pages_bp.get("/reset/new")
+@public
+def reset_new_page():
+    """New-password form for the reset link kept in the session."""
+    if password_reset.find_usable(session.get(RESET_SESSION_KEY)) is None:
+        session.pop(RESET_SESSION_KEY, None)
+        return _reset_confirm_page(status=400, expired=True)
+    return _reset_confirm_page()
+
+
+@bp.post("/reset/confirm")
+@public
+@documented(body=PasswordResetConfirmForm, summary="Complete password reset", responses={
+    "400": {"description": "Invalid token or payload"},
+    "429": {"description": "Too many reset confirmation attempts"}})
+def reset_confirm():
+    """Validates the reset token and sets the new password; every sign-in of the account
+    (browser sessions, access and refresh tokens) ends."""
+    api = response_mode() == "json"
+    try:
+        try:
+            data = request_data()
+        except ValidationFailed as e:  # malformed JSON: this route's 400 envelope has "ok": false
+            raise ValidationFailed(e.message, details=e.details, ok=False) from None
+        token = data.get("token") or (None if api else session.get(RESET_SESSION_KEY))
+        password_reset.confirm_reset(token, data.get("password"), ip=_client_ip())
+    except DomainError as e:
+        if api:
+            raise
+        expired = any(d.get("path") == ["token"] for d in e.details)
+        if expired:
+            session.pop(RESET_SESSION_KEY, None)
+        # A token that did not check out replaces the form with the "request a new link" note.
+        return _reset_confirm_page(status=e.status, headers=e.headers, expired=expired,
+                                   error=None if expired else e.message, errors=field_errors(e.details))
+    target = url_for("auth_pages.login_page")
+    if api:
+        return respond({"ok": True, "redirect": target})
+    # Every sign-in of the account has just ended, this browser's too: start afresh.
+    session.clear()
+    flash("Your password has been changed. Sign in with the new one.", "success")
+    return _redirect(target)

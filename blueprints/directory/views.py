@@ -19,7 +19,7 @@ from services import directory
 from services.directory import UNSET
 from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from web.access import current_actor, requires
-from web.forms import field_errors, form_details, request_data
+from web.forms import field_errors, form_details, request_fields
 from web.htmx import toast, trigger_client_event
 from web.negotiate import respond, response_mode
 from web.openapi import documented
@@ -34,11 +34,6 @@ TENANTS_PAGE = "directory/tenants.html"
 
 
 # --- request input ------------------------------------------------------------------------
-
-def _payload() -> dict:
-    """The body as a dict (see web.forms.request_data); repeated form fields keep the last value."""
-    return {k: (v[-1] if isinstance(v, list) else v) for k, v in request_data().items()}
-
 
 def _checked(form_cls, payload: dict):
     """Validate ``payload`` with ``form_cls`` (types first: JSON may carry anything)."""
@@ -68,7 +63,7 @@ def _delete_id() -> str:
     """DELETE takes the id from ``?id=`` or from the body (the seed shows a JSON body)."""
     if request.args.get("id"):
         return request.args["id"]
-    return _checked(DeleteForm, _payload()).id.data
+    return _checked(DeleteForm, request_fields()).id.data
 
 
 def _form_failure(e, template: str, block: str, context: dict):
@@ -117,7 +112,7 @@ def tenants():
 def create_tenant():
     """Creates a new tenant (with its default roles) and returns its identifier. Super admins only."""
     actor = current_actor()
-    payload = _payload()
+    payload = request_fields()
     try:
         _checked(TenantCreateForm, payload)
         tenant = directory.create_tenant(actor, name=payload.get("name"), is_active=_field(payload, "isActive"))
@@ -134,7 +129,7 @@ def create_tenant():
 def update_tenant():
     """Updates tenant properties such as name or activation state (activation: super admins only)."""
     actor = current_actor()
-    payload = _payload()
+    payload = request_fields()
     try:
         form = _checked(TenantUpdateForm, payload)
         tenant = directory.update_tenant(actor, form.id.data, name=_field(payload, "name"),
@@ -221,7 +216,7 @@ def organizations():
 def create_organization():
     """Creates a new organization within a tenant and optionally places it under a parent."""
     actor = current_actor()
-    payload = _payload()
+    payload = request_fields()
     try:
         _checked(OrganizationCreateForm, payload)
         org = directory.create_organization(actor, name=payload.get("name"), slug=payload.get("slug"),
@@ -241,7 +236,7 @@ def create_organization():
 def update_organization():
     """Updates organization details and hierarchy (``parentId``: null moves it to the top level)."""
     actor = current_actor()
-    payload = _payload()
+    payload = request_fields()
     try:
         form = _checked(OrganizationUpdateForm, payload)
         org = directory.update_organization(actor, form.id.data, name=_field(payload, "name"),

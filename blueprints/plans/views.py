@@ -16,7 +16,7 @@ from services import plans as plans_svc
 from services import users as users_svc
 from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from web.access import current_actor, requires
-from web.forms import field_errors, request_data
+from web.forms import field_errors, request_fields
 from web.htmx import toast, trigger_client_event
 from web.negotiate import respond, response_mode
 from web.openapi import documented
@@ -27,11 +27,6 @@ USAGE = "plans/usage.html"
 CHANGED = "plans-changed"
 FORM_ERRORS = (ValidationFailed, BadRequest, Conflict, NotFound)
 SORT_FIELDS = {"name": StoragePlan.name, "quota": StoragePlan.quota_mb, "createdAt": StoragePlan.created_at}
-
-
-def _payload() -> dict:
-    """The body; repeated form fields (a hidden "false" before a checkbox) keep the last value."""
-    return {k: (v[-1] if isinstance(v, list) else v) for k, v in request_data().items()}
 
 
 def _tenant(actor):
@@ -79,7 +74,7 @@ def plans():
 def create_plan():
     """Creates a plan; ``default: true`` takes the default flag from the current default."""
     actor = current_actor()
-    data = _payload()
+    data = request_fields()
     try:
         plan = plans_svc.create_plan(actor, data, tenant_id=data.get("tenantId"))
     except FORM_ERRORS as e:
@@ -105,7 +100,7 @@ def update_plan(plan_id):
     """Changes name, description, quota (MB) or the default flag (``default: false`` on the
     default plan is a 400: make another plan the default instead)."""
     actor = current_actor()
-    data = _payload()
+    data = request_fields()
     try:
         plan = plans_svc.update_plan(actor, plan_id, data)
     except FORM_ERRORS as e:
@@ -161,7 +156,7 @@ def usage():
 def assign():
     """Puts a user (``userId``) on a plan (``planId``) of their tenant; answers their usage."""
     actor = current_actor()
-    data = _payload()
+    data = request_fields()
     user = users_svc.get_user(actor, _required(data, "userId"))
     plan = plans_svc.assign_plan(actor, user, _required(data, "planId"))
     ctx = _usage_context(actor, user, saved=True)

@@ -1,0 +1,205 @@
+"""Password reset (seed 000 ``POST /auth/reset`` and ``POST /auth/reset/confirm``).
+
+A request looks the same from outside whether or not the address has an account: the
+answer is always ``{"ok": true}``, both paths write a throttling record in one
+transaction, and the throttle counts requests for unknown addresses exactly like the
+others, so neither a 200 nor a 429 says anything about an account. For each live account
+with that email (one per tenant) a token is minted — 32 random bytes, only its SHA-256
+stored, valid for ``PASSWORD_RESET_TTL_SECONDS`` — and mailed as a link built from the
+configured ``PUBLIC_URL``, never from the request's Host header.
+
+Redeeming a token sets the new password, uses the token up and voids the account's
+other outstanding ones, and revokes every sign-in session of the account (so every
+cookie, access token and refresh token dies), all in one transaction. Tokens that do not
+check out are counted per IP with the sign-in throttle's records.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app
+
+from models import AuthSession, PasswordReset, Tenant, User, db, utcnow
+from services import auth, mail
+from services.errors import BadRequest, DomainError, ValidationFailed
+
+log = logging.getLogger("wharf.auth")
+
+LINK_PATH = "/auth/reset/"  # + token: the page that takes the emailed link (blueprints/auth/views.py)
+MAX_TOKEN_LENGTH = 256
+MAX_PASSWORD_LENGTH = 200
+INVALID_TOKEN = "Invalid or expired reset token"
+
+
+class OriginNotConfigured(DomainError):
+    """``PUBLIC_URL`` is not an http(s) origin: no link can be built (seed: 500)."""
+
+    status = 500
+    default_message = "Password reset email origin is not configured"
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- requesting a reset ----------------------------------------------------------------
+
+def request_reset(email, *, ip: str) -> int:
+    """Mint and mail a reset link for every live account with ``email``; return how many
+    (callers must not tell anyone). Raises 400 for a missing or malformed address, 429
+    when the IP or the email+IP asked too often, 500 when ``PUBLIC_URL`` is unusable."""
+    cfg = current_app.config
+    if isinstance(email, str):
+        email = auth.normalize_email(email)
+    if email is None or email == "":
+        raise ValidationFailed("Email is required", details=[{"path": ["email"], "message": "is required"}])
+    if not isinstance(email, str) or len(email) > 320 or not auth.is_email(email):
+        raise ValidationFailed("Invalid email", details=[{"path": ["email"], "message": "must be an email address"}])
+    origin = public_origin()
+    window = cfg["PASSWORD_RESET_WINDOW_SECONDS"]
+    message = "Too many password reset requests, try again later"
+    auth.throttle("reset", ip, limit=cfg["PASSWORD_RESET_MAX_PER_IP"], window_seconds=window, message=message)
+    auth.throttle("reset", ip, email, limit=cfg["PASSWORD_RESET_MAX_PER_EMAIL"], window_seconds=window,
+                  message=message)
+    auth.record_attempt("reset", ip, email, window_seconds=window)
+    ttl = cfg["PASSWORD_RESET_TTL_SECONDS"]
+    outgoing = []
+    for user, tenant_name in db.session.execute(_live_accounts().where(User.email == email)).all():
+        token = secrets.token_urlsafe(32)
+        db.session.add(PasswordReset(user_id=user.id, token_hash=token_digest(token), requested_ip=ip,
+                                     expires_at=utcnow() + timedelta(seconds=ttl)))
+        outgoing.append((user.email, _reset_text(user.name or user.email, user.email, tenant_name,
+                                                 f"{origin}{LINK_PATH}{token}", ttl)))
+    db.session.commit()  # the tokens exist before any link to them leaves
+    for to, text in outgoing:
+        try:
+            mail.send(to, "Reset your Wharf password", text)
+        except mail.MailError:
+            # The requester still gets {ok: true}: an error here would reveal the account.
+            log.exception("password reset mail to %s could not be sent", to)
+    return len(outgoing)
+
+
+def public_origin() -> str:
+    origin = current_app.config.get("PUBLIC_URL") or ""
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        log.error("PUBLIC_URL %r is not an http(s) URL: password reset links cannot be built", origin)
+        raise OriginNotConfigured()
+    return origin.rstrip("/")
+
+
+def _reset_text(name: str, email: str, tenant_name: str, link: str, ttl: int) -> str:
+    minutes = max(1, ttl // 60)
+    return (f"Hello {name},\n\n"
+            f"Someone asked to reset the password of the Wharf account {email} (tenant {tenant_name}).\n"
+            f"To choose a new password, open this link within {minutes} minutes:\n\n"
+            f"{link}\n\n"
+            "The link works once. If you did not ask for this, ignore this message: "
+            "your password stays as it is.\n")
+
+
+def _live_accounts() -> sa.Select:
+    """Users that may sign in (active, not deleted, tenant live), with their tenant's name."""
+    return (sa.select(User, Tenant.name).join(Tenant, Tenant.id == User.tenant_id)
+            .where(User.deleted_at.is_(None), User.is_active.is_(True),
+                   Tenant.deleted_at.is_(None), Tenant.is_active.is_(True)))
+
+
+# --- redeeming a token -------------------------------------------------------------------
+
+def find_usable(token) -> PasswordReset | None:
+    """The unused, unexpired reset of a live account with this token, or None (no side effects)."""
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    stmt = (sa.select(PasswordReset).join(User, User.id == PasswordReset.user_id)
+            .join(Tenant, Tenant.id == User.tenant_id)
+            .where(PasswordReset.token_hash == token_digest(token), PasswordReset.used_at.is_(None),
+                   PasswordReset.expires_at > utcnow(),
+                   User.deleted_at.is_(None), User.is_active.is_(True),
+                   Tenant.deleted_at.is_(None), Tenant.is_active.is_(True)))
+    return db.session.scalars(stmt).first()
+
+
+def check_link(token, *, ip: str) -> bool:
+    """Whether the emailed link still works; a link that does not counts as a failed
+    confirmation (the page is as good a token oracle as the API). 429 when throttled."""
+    _check_confirm_throttle(ip)
+    if find_usable(token) is not None:
+        return True
+    _record_bad_token(ip)
+    return False
+
+
+def confirm_reset(token, password, *, ip: str) -> User:
+    """Set ``password`` for the account of ``token``; one transaction, nothing half-written.
+
+    400 ``{ok: false}`` for a missing, unknown, used or expired token or a weak password,
+    429 once this IP has presented too many bad tokens.
+    """
+    _check_confirm_throttle(ip)
+    token = token if isinstance(token, str) else ""
+    password = password if isinstance(password, str) else ""
+    missing = [{"path": [f], "message": "is required"} for f, v in (("token", token), ("password", password)) if not v]
+    if missing:
+        raise ValidationFailed("Token and password are required", details=missing, ok=False)
+    reset = find_usable(token)
+    if reset is None:
+        _record_bad_token(ip)
+        raise _invalid_token()
+    try:
+        auth.check_password_strength(password)
+    except ValidationFailed as e:
+        raise ValidationFailed(e.message, details=e.details, ok=False) from None
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationFailed("Password too long", ok=False, details=[
+            {"path": ["password"], "message": f"must be at most {MAX_PASSWORD_LENGTH} characters"}])
+    new_hash = auth.hash_password(password)  # before any row is locked: hashing is the slow part
+    now = utcnow()
+    # The user row first: confirmations of two tokens of one account queue here instead of
+    # each holding its own token row while voiding the other's (a deadlock on PostgreSQL).
+    db.session.execute(sa.select(User.id).where(User.id == reset.user_id).with_for_update())
+    # Claim the token with a conditional UPDATE: of two concurrent confirmations, one wins.
+    claimed = db.session.execute(sa.update(PasswordReset)
+                                 .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+                                 .values(used_at=now, updated_at=now)
+                                 .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        _record_bad_token(ip)
+        raise _invalid_token()
+    user = reset.user
+    user.password_hash = new_hash
+    db.session.execute(sa.update(PasswordReset)
+                       .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+                       .values(used_at=now, updated_at=now).execution_options(synchronize_session=False))
+    db.session.execute(sa.update(AuthSession)
+                       .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+                       .values(revoked_at=now).execution_options(synchronize_session=False))
+    # The owner locked out by failed sign-ins from here may sign in again at once. (Bad-token
+    # records stay: clearing them would let anyone with an account of their own reset the
+    # counter between guesses.)
+    auth.clear_failures(user.email, ip)
+    db.session.commit()
+    return user
+
+
+def _invalid_token() -> BadRequest:
+    return BadRequest(INVALID_TOKEN, ok=False, details=[{"path": ["token"], "message": "is invalid or has expired"}])
+
+
+def _check_confirm_throttle(ip: str) -> None:
+    cfg = current_app.config
+    auth.throttle("reset_confirm", ip, limit=cfg["PASSWORD_RESET_MAX_FAILURES"],
+                  window_seconds=cfg["PASSWORD_RESET_WINDOW_SECONDS"],
+                  message="Too many reset confirmation attempts, try again later")
+
+
+def _record_bad_token(ip: str) -> None:
+    auth.record_attempt("reset_confirm", ip, window_seconds=current_app.config["PASSWORD_RESET_WINDOW_SECONDS"])
+    db.session.commit()
