@@ -23,7 +23,7 @@ from functools import wraps
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from models import Organization, Scope, Tenant, db
+from models import Organization, Scope, Tenant, User, db
 from services import accounts, audit
 from services.acl import Actor, bump_acl_version
 from services.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
@@ -578,13 +578,19 @@ def update_organization(actor: Actor, organization_id, *, name=UNSET, slug=UNSET
 
 @atomic
 def delete_organization(actor: Actor, organization_id) -> None:
-    """Soft delete; refused while the organization has live children."""
+    """Soft delete; refused while the organization has live children or is the home
+    organization of live users (they would belong to an organization nobody can see)."""
     org = get_organization(actor, organization_id)
     children = db.session.scalar(sa.select(sa.func.count(Organization.id)).where(
         Organization.parent_id == org.id, Organization.deleted_at.is_(None)))
     if children:
         raise BadRequest("Organization cannot be deleted while it has child organizations; "
                          "move or delete them first")
+    members = db.session.scalar(sa.select(sa.func.count(User.id)).where(
+        User.organization_id == org.id, User.deleted_at.is_(None)))
+    if members:
+        raise BadRequest(f"Organization cannot be deleted while {members} user{'s' if members != 1 else ''} "
+                         "belong to it; move them to another organization first")
     before = org_snapshot(org)
     org.soft_delete()
     audit.record(actor, action="delete", kind="organization", resource_id=org.id, tenant_id=org.tenant_id,

@@ -201,6 +201,21 @@ def test_delete_is_refused_while_live_children_exist(client, h, app):
         assert all(o.deleted_at is not None for o in db.session.scalars(sa.select(Organization)))
 
 
+def test_delete_is_refused_while_it_is_a_users_home(client, h, app, tenant):
+    from services import users as users_svc
+    from services.acl import EVERYTHING, Actor
+    a = create_org(client, h, name="Depot")
+    with app.app_context():
+        uid = users_svc.create_user(Actor(None, EVERYTHING), email="d@acme.test", password="correct-horse-battery",
+                                    organization_id=a, tenant_id=tenant).id
+    r = client.delete(ORGS, json={"id": a}, headers=h)
+    assert r.status_code == 400 and "1 user belong" in r.get_json()["error"]
+    assert a in items_by_name(client.get(ORGS, headers=h).get_json())["Depot"]["id"]
+    with app.app_context():
+        users_svc.delete_user(Actor(None, EVERYTHING), uid)
+    assert client.delete(ORGS, json={"id": a}, headers=h).status_code == 200  # a deleted user does not hold it
+
+
 def test_delete_without_id_is_400(client, h):
     r = client.delete(ORGS, headers=h)
     assert r.status_code == 400 and r.get_json()["details"][0]["path"] == ["id"]
