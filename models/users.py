@@ -53,6 +53,10 @@ class User(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
         return self.tenant.acl_version
 
     @property
+    def tenant_name(self) -> str:
+        return self.tenant.name
+
+    @property
     def is_super_admin(self) -> bool:
         from services.acl import grants_for
         return grants_for(self).is_super_admin

@@ -45,6 +45,10 @@ class ApiKeyPrincipal:
     def acl_version(self) -> int:
         return self.tenant.acl_version
 
+    @property
+    def tenant_name(self) -> str:
+        return self.tenant.name
+
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()

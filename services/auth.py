@@ -179,7 +179,7 @@ class SessionPrincipal:
     """``current_user`` of a request signed in through a session (cookie or access token).
 
     The session check reads the few fields every request needs (ids, name, email, the
-    tenant's ACL version) in one Core query; anything else — roles, relationships, other
+    tenant's name and ACL version) in one Core query; anything else — roles, relationships, other
     columns — loads the ``User`` row on first use, and from then on every attribute (read
     or written) is the row's. So views see a full user, and a request that only lists
     shipments never builds ORM objects for its caller.
@@ -229,7 +229,8 @@ class SessionPrincipal:
 
 
 _LIVE_SESSION_BASE = (sa.select(AuthSession.id.label("session_id"), AuthSession.expires_at, User.id, User.tenant_id,
-                           User.organization_id, User.email, User.name, Tenant.acl_version)
+                                User.organization_id, User.email, User.name, Tenant.acl_version,
+                                Tenant.name.label("tenant_name"))
                  .join(User, AuthSession.user_id == User.id).join(Tenant, User.tenant_id == Tenant.id)
                  .where(AuthSession.id == sa.bindparam("sid"), AuthSession.revoked_at.is_(None),
                         User.deleted_at.is_(None), User.is_active.is_(True),

@@ -189,6 +189,23 @@ class TestSessionPrincipal:
             sa.event.remove(sa.orm.Session, "loaded_as_persistent", seen)
         assert loaded == []  # no User, AuthSession, Tenant or Shipment objects at all
 
+    def test_page_render_with_a_cookie_session_builds_no_user_row(self, client, h, admin):
+        from tests.conftest import BROWSER, browser_login
+        browser_login(client, admin)
+        assert "Ada Admin" in client.get("/lcs/shipments", headers=BROWSER).get_data(as_text=True)
+        loaded = []
+
+        def seen(_session, obj):
+            loaded.append(type(obj).__name__)
+
+        sa.event.listen(sa.orm.Session, "loaded_as_persistent", seen)
+        try:
+            page = client.get("/lcs/shipments", headers=BROWSER).get_data(as_text=True)
+        finally:
+            sa.event.remove(sa.orm.Session, "loaded_as_persistent", seen)
+        assert 'title="Acme Logistics"' in page and "Ada Admin" in page  # the header: name and tenant
+        assert "User" not in loaded and "Tenant" not in loaded, loaded
+
     def test_profile_update_through_a_bearer_token_reads_back(self, client, admin):
         h = bearer(api_token(client, admin))
         r = client.put("/api/auth/profile", json={"name": "Renamed", "email": "new@acme.test",
