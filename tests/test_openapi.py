@@ -37,3 +37,10 @@ def test_docs_page_lists_operations_offline(client):
     html = client.get("/api/docs").get_data(as_text=True)
     assert "POST" in html and "/api/auth/session/refresh" in html
     assert "http://" not in html and "https://" not in html  # no CDN, nothing external
+
+
+def test_versioned_paths_are_tagged_by_module(client):
+    doc = client.get("/api/openapi.json").get_json()
+    tags = {op["tags"][0] for path, ops in doc["paths"].items() if path.startswith("/api/v1/plans")
+            for op in ops.values()}
+    assert tags == {"plans"}

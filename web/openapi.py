@@ -82,6 +82,15 @@ def json_rules(app: Flask):
         yield rule, view
 
 
+def _tag(rule: str) -> str:
+    """The module a path belongs to: its first segment under /api, skipping a version
+    segment (``/api/v1/plans`` is tagged "plans")."""
+    segments = [s for s in rule.split("/")[2:] if s]
+    if len(segments) > 1 and re.fullmatch(r"v\d+", segments[0]):
+        return segments[1]
+    return segments[0] if segments else "api"
+
+
 def build_document(app: Flask) -> dict:
     paths: dict[str, dict] = {}
     for rule, view in sorted(json_rules(app), key=lambda rv: rv[0].rule):
@@ -90,7 +99,7 @@ def build_document(app: Flask) -> dict:
         meta = getattr(view, "_openapi", {}) or {}
         doc = (view.__doc__ or "").strip()
         summary = meta.get("summary") or (doc.splitlines()[0] if doc else rule.endpoint)
-        tag = rule.rule.split("/")[2]
+        tag = _tag(rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             op = {"operationId": f"{rule.endpoint}.{method.lower()}", "summary": summary,
                   "description": doc, "tags": [tag], "parameters": params,
