@@ -8,6 +8,7 @@ from __future__ import annotations
 import decimal
 import logging
 import os
+import re
 import secrets
 import uuid
 from datetime import date, datetime
@@ -135,6 +136,11 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         app.config.update(overrides)
     # A server's connections can drop (restart, idle timeout): ping them on checkout. A SQLite
     # file cannot, and the ping would be one more statement on every request.
+    public_url = app.config["PUBLIC_URL"]
+    if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", public_url or ""):
+        # Fail at start, not when the first reset link is due (seed: a 500 at request time).
+        raise RuntimeError(f"WHARF_PUBLIC_URL must be an http(s) URL such as https://wharf.example.com, "
+                           f"not {public_url!r}")
     is_sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": not is_sqlite})
 

@@ -115,6 +115,15 @@ def register_cli(app: Flask) -> None:
         for email, password, name, role in DEMO_USERS:
             click.echo(f"  {role:16} {email}  /  {password}")
 
+    @app.cli.command("prune")
+    @click.option("--days", default=30, show_default=True, type=click.IntRange(min=1),
+                  help="Keep anything younger than this.")
+    def prune_command(days: int):
+        """Delete dead sign-in sessions, used or expired reset tokens and old throttling records."""
+        from services import auth
+        gone = auth.prune(days)
+        click.echo("Pruned " + ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in gone.items()) + ".")
+
     @app.cli.command("worker")
     @click.option("--queue", default=None, help="Queue name (default: TASKS_QUEUE, \"wharf\").")
     @click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")

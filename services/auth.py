@@ -23,7 +23,7 @@ from email_validator import EmailNotValidError, validate_email
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
-from models import AuthSession, LoginAttempt, Tenant, User, db, utcnow
+from models import AuthSession, LoginAttempt, PasswordReset, Tenant, User, db, utcnow
 from services import cache_versions
 from services.errors import BadRequest, TooManyRequests, Unauthorized, ValidationFailed
 
@@ -327,3 +327,21 @@ def refresh_access_token(refresh_token: str) -> tuple[str, int]:
     if session is None or live_principal(session.id) is None:
         raise Unauthorized("Invalid or expired refresh token", ok=False)
     return issue_access_token(session)
+
+
+# --- housekeeping ----------------------------------------------------------------------
+
+def prune(older_than_days: int = 30) -> dict[str, int]:
+    """Delete what can no longer authenticate anyone and is older than the grace period:
+    sessions revoked or expired, reset tokens used or expired, throttling records past every
+    window. One transaction; returns how many rows of each went."""
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    gone = {
+        "sessions": db.session.execute(sa.delete(AuthSession).where(sa.or_(
+            AuthSession.revoked_at < cutoff, AuthSession.expires_at < cutoff))).rowcount,
+        "password_resets": db.session.execute(sa.delete(PasswordReset).where(sa.or_(
+            PasswordReset.used_at < cutoff, PasswordReset.expires_at < cutoff))).rowcount,
+        "throttle_records": db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.created_at < cutoff)).rowcount,
+    }
+    db.session.commit()
+    return gone

@@ -713,3 +713,12 @@ def test_forgot_password_flow_in_a_browser(chromium_page, live_server, admin, ou
     page.fill("input[name=password]", NEW_PASSWORD)
     page.click('button:has-text("Sign in")')
     expect(page).to_have_url(live_server + "/")
+
+
+def test_an_unusable_public_url_stops_the_app_at_start(tmp_path):
+    from app import create_app
+    with pytest.raises(RuntimeError, match="WHARF_PUBLIC_URL"):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db", "SECRET_KEY": "k" * 40,
+                    "PUBLIC_URL": "wharf.example.test"})
+    assert create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db", "SECRET_KEY": "k" * 40,
+                       "PUBLIC_URL": "https://wharf.example.test/base"}).config["PUBLIC_URL"]

@@ -39,3 +39,25 @@ def test_seed_demo_prints_working_credentials_and_is_idempotent(app, client):
 def test_healthz(client):
     r = client.get("/healthz")
     assert r.status_code == 200 and r.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_prune_removes_only_what_is_dead_and_old(app, client, admin):
+    from datetime import timedelta
+    from models import AuthSession, LoginAttempt, utcnow
+    live = client.post("/api/auth/login", data={"email": admin, "password": "correct-horse-battery"}).get_json()
+    dead = client.post("/api/auth/login", data={"email": admin, "password": "correct-horse-battery"}).get_json()
+    client.post("/api/auth/logout", headers={"Authorization": f"Bearer {dead['token']}"})
+    with app.app_context():
+        old = utcnow() - timedelta(days=40)
+        db.session.execute(sa.update(AuthSession).where(AuthSession.revoked_at.is_not(None)).values(revoked_at=old))
+        db.session.add(LoginAttempt(email="x@y.test", ip="1.2.3.4", created_at=old))
+        db.session.add(LoginAttempt(email="x@y.test", ip="1.2.3.4"))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["prune", "--days", "30"])
+    assert result.exit_code == 0 and "Pruned 1 sessions, 0 password resets, 1 throttle records." in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuthSession)) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 1
+    me = client.get("/api/auth/profile", headers={"Authorization": f"Bearer {live['token']}"})
+    assert me.status_code == 200  # the live session survived
+    assert app.test_cli_runner().invoke(args=["prune", "--days", "0"]).exit_code != 0
