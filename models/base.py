@@ -87,3 +87,13 @@ def increment(model, keys: dict, column: str, by: int = 1, *, start: int | None 
         return value
     except sa.exc.IntegrityError:  # another transaction created it first
         return increment(model, keys, column, by, start=start, session=session)
+
+
+LIKE_ESCAPE = "/"  # the escape character SQLAlchemy's ``autoescape=True`` uses too
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its ``%``/``_`` literal (use with
+    ``escape=LIKE_ESCAPE``) — for bound parameters, where ``autoescape`` cannot apply."""
+    escaped = text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
+    return f"%{escaped}%"

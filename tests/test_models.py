@@ -95,3 +95,18 @@ def test_timestamps_and_uuid_ids(two_tenants):
     ua.name = "Renamed"
     db.session.commit()
     assert ua.updated_at >= before
+
+
+def test_contains_pattern_keeps_wildcards_literal():
+    import sqlalchemy as sa
+    from models.base import LIKE_ESCAPE, contains_pattern
+    engine = sa.create_engine("sqlite://")
+    meta = sa.MetaData()
+    t = sa.Table("t", meta, sa.Column("s", sa.String))
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(t.insert(), [{"s": v} for v in ("100%_done", "100x-done", "a/b", "ab", "a_b", "axb")])
+        found = lambda text: sorted(conn.execute(sa.select(t.c.s).where(  # noqa: E731
+            t.c.s.like(contains_pattern(text), escape=LIKE_ESCAPE))).scalars())
+        assert found("100%_") == ["100%_done"]
+        assert found("a_b") == ["a_b"] and found("a/b") == ["a/b"] and found("100") == ["100%_done", "100x-done"]

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import request
 
 from models import db
+from models.base import LIKE_ESCAPE, contains_pattern
 from services.errors import ValidationFailed
 
 
@@ -45,18 +46,10 @@ class Page:
         return max(1, math.ceil(self.total / self.page_size)) if self.total else 1
 
 
-def _fetch(stmt: sa.Select, page: int, size: int, total: int | None = None, rows: bool = False) -> Page:
-    """One page of ``stmt``: ORM objects, or Core rows with ``rows=True`` (cheaper for hot
-    lists); ``total`` skips the count when the caller already knows it."""
-    if total is None:
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
-    result = db.session.execute(stmt.limit(size).offset((page - 1) * size))
-    items = result.all() if rows else list(result.scalars())
+def _fetch(stmt: sa.Select, page: int, size: int) -> Page:
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    items = list(db.session.scalars(stmt.limit(size).offset((page - 1) * size)))
     return Page(items, total or 0, page, size)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def paginate_a(stmt: sa.Select, *, serialize: Callable, sort_fields: Mapping[str, sa.ColumnElement],
@@ -74,8 +67,8 @@ def paginate_a(stmt: sa.Select, *, serialize: Callable, sort_fields: Mapping[str
         raise ValidationFailed("Invalid sortDir", details=[{"path": ["sortDir"], "message": "must be asc or desc"}])
     search = (args.get("search") or "").strip()
     if search and search_columns:
-        pattern = f"%{_escape_like(search.lower())}%"
-        stmt = stmt.where(sa.or_(*(sa.func.lower(c).like(pattern, escape="\\") for c in search_columns)))
+        pattern = contains_pattern(search.lower())
+        stmt = stmt.where(sa.or_(*(sa.func.lower(c).like(pattern, escape=LIKE_ESCAPE) for c in search_columns)))
     column = sort_fields[sort_field]
     stmt = stmt.order_by(column.desc() if sort_dir == "desc" else column.asc())
     result = _fetch(stmt, page, size)
@@ -101,10 +94,9 @@ def headers_b(total: int, page: int, size: int) -> dict:
     return {"x-count": str(total), "x-page": str(page), "x-page-size": str(size)}
 
 
-def paginate_b(stmt: sa.Select, *, serialize: Callable, default_size: int = 25, max_size: int = 100,
-               total: int | None = None, rows: bool = False) -> tuple[list, dict, Page]:
+def paginate_b(stmt: sa.Select, *, serialize: Callable, default_size: int = 25, max_size: int = 100) -> tuple[list, dict, Page]:
     """Apply family B paging headers to ``stmt``; returns (array body, response headers, page)."""
     page, size = page_params_b(default_size, max_size)
-    result = _fetch(stmt, page, size, total, rows)
+    result = _fetch(stmt, page, size)
     headers = headers_b(result.total, result.page, result.page_size)
     return [serialize(i) for i in result.items], headers, result

@@ -10,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from models import HandlingList, Method, Parcel, Scope, Shipment, ShipmentItem, db, utcnow
+from models.base import LIKE_ESCAPE, contains_pattern
 from services import cache_versions, events
 from services.acl import Actor
 from services.audit_query import parse_timestamp
@@ -323,7 +324,7 @@ def _page_statement(scope: Scope, has_search: bool, flags: tuple[tuple[str, bool
     shipment, its unit totals and its parcel totals for ``derive_flags``."""
     stmt = scope.select(Shipment).with_only_columns(*LISTED_COLUMNS)
     if has_search:
-        stmt = stmt.where(Shipment.search_text.like(sa.bindparam("pattern"), escape="/"))
+        stmt = stmt.where(Shipment.search_text.like(sa.bindparam("pattern"), escape=LIKE_ESCAPE))
     for flag, value in flags:
         stmt = stmt.where(flag_condition(flag, value))
     if has_search or flags:
@@ -342,10 +343,6 @@ def _page_statement(scope: Scope, has_search: bool, flags: tuple[tuple[str, bool
                          .outerjoin(units, units.c.shipment_id == rows.c.id)
                          .outerjoin(parcels, parcels.c.shipment_id == rows.c.id))
             .order_by(rows.c.created_at.desc(), rows.c.number.desc()))
-
-
-def _like_pattern(text: str) -> str:
-    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
 # Pages already built, valid while the floor stamp is unchanged (see floor.py).
@@ -379,7 +376,7 @@ def list_page(actor: Actor, page: int, size: int, search: str = "",
 def _load_page(scope: Scope, page: int, size: int, search: str, shape) -> ListedPage:
     params = {"limit": size, "offset": (page - 1) * size}
     if search:
-        params["pattern"] = _like_pattern(search)
+        params["pattern"] = contains_pattern(search)
     result = db.session.connection().execute(_page_statement(scope, bool(search), shape), params).all()
     count = int(result[0].total or 0) if result else 0
     body = []
