@@ -6,6 +6,7 @@ view declares with ``@documented(body=...)``. Nothing is listed by hand.
 """
 from __future__ import annotations
 
+import inspect
 import re
 
 from flask import Flask
@@ -82,6 +83,43 @@ def json_rules(app: Flask):
         yield rule, view
 
 
+def _param(name: str, where: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": where, "required": False, "schema": schema, "description": description}
+
+
+# The paging helpers (web.pagination) a view calls decide its paging parameters: family A
+# pages by query string, family B by request headers and answers with count headers.
+_PAGE_A = [_param("page", "query", {"type": "integer", "minimum": 1}, "Page number (from 1)"),
+           _param("pageSize", "query", {"type": "integer", "minimum": 1, "maximum": 100}, "Items per page"),
+           _param("search", "query", {"type": "string"}, "Case-insensitive text search"),
+           _param("sortField", "query", {"type": "string"}, "Field to sort by"),
+           _param("sortDir", "query", {"type": "string", "enum": ["asc", "desc"]}, "Sort direction")]
+_PAGE_B = [_param("x-page", "header", {"type": "integer", "minimum": 1}, "Page number (from 1)"),
+           _param("x-page-size", "header", {"type": "integer", "minimum": 1, "maximum": 100}, "Items per page")]
+_PAGE_B_HEADERS = {h: {"description": d, "schema": {"type": "integer"}}
+                   for h, d in (("x-count", "Total number of items"), ("x-page", "This page"),
+                                ("x-page-size", "Items per page"))}
+_PAGING = {"paginate_a": "a", "paginate_b": "b", "paginate_list_b": "b", "page_params_b": "b"}
+
+
+def paging_family(view, depth: int = 2) -> str | None:
+    """``"a"``/``"b"`` when the view (under its decorators), or a function of its module it
+    calls, calls a paging helper — read from the names its code refers to."""
+    fn = inspect.unwrap(view)
+    code = getattr(fn, "__code__", None)
+    names = code.co_names if code else ()
+    found = {_PAGING[name] for name in names if name in _PAGING}
+    if not found and depth > 1:
+        module = getattr(fn, "__globals__", {})
+        for name in names:
+            helper = module.get(name)
+            if inspect.isfunction(helper) and helper.__module__ == fn.__module__:
+                family = paging_family(helper, depth - 1)
+                if family:
+                    found.add(family)
+    return found.pop() if len(found) == 1 else None
+
+
 def _tag(rule: str) -> str:
     """The module a path belongs to: its first segment under /api, skipping a version
     segment (``/api/v1/plans`` is tagged "plans")."""
@@ -102,8 +140,14 @@ def build_document(app: Flask) -> dict:
         tag = _tag(rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             op = {"operationId": f"{rule.endpoint}.{method.lower()}", "summary": summary,
-                  "description": doc, "tags": [tag], "parameters": params,
+                  "description": doc, "tags": [tag], "parameters": list(params),
                   "responses": {"200": {"description": "Success"}, **meta.get("responses", {})}}
+            family = paging_family(view)
+            if family == "a" and method == "GET":
+                op["parameters"] += _PAGE_A
+            elif family == "b":
+                op["parameters"] += _PAGE_B
+                op["responses"]["200"] = {**op["responses"]["200"], "headers": _PAGE_B_HEADERS}
             if access is None or not access.public:
                 op["security"] = [{"bearerAuth": []}]
                 op["responses"].setdefault("401", {"description": "Not authenticated"})

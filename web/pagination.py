@@ -53,16 +53,18 @@ def _fetch(stmt: sa.Select, page: int, size: int) -> Page:
 
 
 def paginate_a(stmt: sa.Select, *, serialize: Callable, sort_fields: Mapping[str, sa.ColumnElement],
-               default_sort: str, search_columns: Sequence[sa.ColumnElement] = (),
-               default_size: int = 50, max_size: int = 100) -> tuple[dict, Page]:
-    """Apply family A query parameters to ``stmt`` and return (body, page)."""
+               default_sort: str, default_dir: str = "asc", search_columns: Sequence[sa.ColumnElement] = (),
+               tiebreak: sa.ColumnElement | None = None, default_size: int = 50,
+               max_size: int = 100) -> tuple[dict, Page]:
+    """Apply family A query parameters to ``stmt`` and return (body, page). ``tiebreak``
+    orders rows that sort equal, so pages never repeat or skip one."""
     args = request.args
     page = _int_param(args.get("page"), "page", 1, 1, None)
     size = _int_param(args.get("pageSize"), "pageSize", default_size, 1, max_size)
     sort_field = args.get("sortField") or default_sort
     if sort_field not in sort_fields:
         raise ValidationFailed("Invalid sortField", details=[{"path": ["sortField"], "message": f"must be one of {sorted(sort_fields)}"}])
-    sort_dir = (args.get("sortDir") or "asc").lower()
+    sort_dir = (args.get("sortDir") or default_dir).lower()
     if sort_dir not in ("asc", "desc"):
         raise ValidationFailed("Invalid sortDir", details=[{"path": ["sortDir"], "message": "must be asc or desc"}])
     search = (args.get("search") or "").strip()
@@ -71,6 +73,8 @@ def paginate_a(stmt: sa.Select, *, serialize: Callable, sort_fields: Mapping[str
         stmt = stmt.where(sa.or_(*(sa.func.lower(c).like(pattern, escape=LIKE_ESCAPE) for c in search_columns)))
     column = sort_fields[sort_field]
     stmt = stmt.order_by(column.desc() if sort_dir == "desc" else column.asc())
+    if tiebreak is not None:
+        stmt = stmt.order_by(tiebreak)
     result = _fetch(stmt, page, size)
     body = {"items": [serialize(i) for i in result.items], "total": result.total, "page": result.page,
             "pageSize": result.page_size, "totalPages": result.total_pages}

@@ -2,8 +2,6 @@
 list, the editor, rule sets and the execution log to browsers (pages and htmx fragments)."""
 from __future__ import annotations
 
-import math
-
 import sqlalchemy as sa
 from flask import request, url_for
 from sqlalchemy.orm import contains_eager
@@ -19,7 +17,7 @@ from web.forms import request_data
 from web.htmx import client_redirect, htmx_details, toast
 from web.negotiate import respond, response_mode
 from web.openapi import documented
-from web.pagination import Page, _fetch, _int_param
+from web.pagination import paginate_a
 
 
 # --- request helpers --------------------------------------------------------------------------
@@ -32,32 +30,6 @@ def _body() -> tuple[dict, bool]:
 
 def _html() -> bool:
     return response_mode() != "json"
-
-
-def page_a(stmt, *, serialize, sort_fields: dict, default_sort: str, default_dir: str = "asc",
-           search_columns=(), tiebreak=None) -> tuple[dict, Page]:
-    """Family A paging (as ``web.pagination.paginate_a``) with a per-endpoint default sort
-    direction and a stable tiebreak; bad values are a 400."""
-    args = request.args
-    page = _int_param(args.get("page"), "page", 1, 1, None)
-    size = _int_param(args.get("pageSize"), "pageSize", 50, 1, 100)
-    sort_field = args.get("sortField") or default_sort
-    if sort_field not in sort_fields:
-        raise ValidationFailed("Invalid sortField", details=[{"path": ["sortField"], "message": f"must be one of {sorted(sort_fields)}"}])
-    sort_dir = (args.get("sortDir") or default_dir).lower()
-    if sort_dir not in ("asc", "desc"):
-        raise ValidationFailed("Invalid sortDir", details=[{"path": ["sortDir"], "message": "must be asc or desc"}])
-    search = (args.get("search") or "").strip()
-    if search and search_columns:
-        stmt = stmt.where(sa.or_(*(sa.func.lower(c).contains(search.lower(), autoescape=True) for c in search_columns)))
-    column = sort_fields[sort_field]
-    stmt = stmt.order_by(column.desc() if sort_dir == "desc" else column.asc())
-    if tiebreak is not None:
-        stmt = stmt.order_by(tiebreak)
-    result = _fetch(stmt, page, size)
-    body = {"items": [serialize(i) for i in result.items], "total": result.total, "page": result.page,
-            "pageSize": result.page_size, "totalPages": max(1, math.ceil(result.total / result.page_size))}
-    return body, result
 
 
 def _bool_filter(name: str):
@@ -163,9 +135,9 @@ def _rules_list(**extra):
             stmt = stmt.where(column == args[key])
     if (enabled := _bool_filter("enabled")) is not None:
         stmt = stmt.where(BusinessRule.enabled.is_(enabled))
-    body, page = page_a(stmt, serialize=store.rule_item, sort_fields=RULE_SORT, default_sort="priority",
-                        default_dir="desc", tiebreak=BusinessRule.rule_id.asc(),
-                        search_columns=[BusinessRule.rule_name, BusinessRule.rule_id, BusinessRule.description])
+    body, page = paginate_a(stmt, serialize=store.rule_item, sort_fields=RULE_SORT, default_sort="priority",
+                            default_dir="desc", tiebreak=BusinessRule.rule_id.asc(),
+                            search_columns=[BusinessRule.rule_name, BusinessRule.rule_id, BusinessRule.description])
     return body, {"rules": body["items"], "page": page, "args": args, "rule_types": store.RULE_TYPES,
                   "entity_types": known.ENTITY_TYPES, "can_manage": _can("business_rules.manage"), **extra}
 
@@ -284,9 +256,9 @@ def _sets_list(**extra):
         stmt = stmt.where(sa.func.lower(RuleSet.set_id).contains(request.args["setId"].lower(), autoescape=True))
     if (enabled := _bool_filter("enabled")) is not None:
         stmt = stmt.where(RuleSet.enabled.is_(enabled))
-    body, page = page_a(stmt, serialize=store.set_item, sort_fields=SET_SORT, default_sort="setId",
-                        search_columns=[RuleSet.set_name, RuleSet.set_id, RuleSet.description],
-                        tiebreak=RuleSet.id.asc())
+    body, page = paginate_a(stmt, serialize=store.set_item, sort_fields=SET_SORT, default_sort="setId",
+                            search_columns=[RuleSet.set_name, RuleSet.set_id, RuleSet.description],
+                            tiebreak=RuleSet.id.asc())
     return body, {"sets": body["items"], "page": page, "args": request.args,
                   "can_manage": _can("business_rules.manage_sets"), **extra}
 
@@ -438,8 +410,8 @@ def logs():
         stmt = stmt.where(L.executed_at >= start)
     if (end := _when_filter("executedAtTo")) is not None:
         stmt = stmt.where(L.executed_at <= end)
-    body, page = page_a(stmt, serialize=store.log_item, sort_fields=LOG_SORT, default_sort="executedAt",
-                        default_dir="desc", tiebreak=L.id.asc())
+    body, page = paginate_a(stmt, serialize=store.log_item, sort_fields=LOG_SORT, default_sort="executedAt",
+                            default_dir="desc", tiebreak=L.id.asc())
     rules_by_id = {}
     if _html():
         rules_by_id = {r.id: r for r in db.session.scalars(current_actor().scope.select(BusinessRule)
