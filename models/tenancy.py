@@ -37,3 +37,17 @@ class Organization(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
 
     parent: Mapped[Organization | None] = relationship(remote_side="Organization.id")
     tenant: Mapped[Tenant] = relationship()
+
+
+class TenantFacts:
+    """What a principal (user row, API key, session principal) tells about its tenant
+    without callers reaching through ``.tenant``: the ACL version its grants are cached
+    under and the name the page header shows."""
+
+    @property
+    def acl_version(self) -> int:
+        return self.tenant.acl_version
+
+    @property
+    def tenant_name(self) -> str:
+        return self.tenant.name

@@ -9,13 +9,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import db, TimestampMixin, SoftDeleteMixin, TenantOwnedMixin, utcnow
-from models.tenancy import Tenant, Organization
+from models.tenancy import Tenant, TenantFacts, Organization
 
 if TYPE_CHECKING:
     from models.acl import Role
 
 
-class User(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
+class User(TenantFacts, TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
     __tablename__ = "users"
     # Emails are stored lower-cased, which makes this constraint case-insensitive.
     __table_args__ = (sa.UniqueConstraint("tenant_id", "email"),)
@@ -47,14 +47,6 @@ class User(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
     def user(self) -> "User":
         """Itself (a ``SessionPrincipal`` answers with the row it stands for)."""
         return self
-
-    @property
-    def acl_version(self) -> int:
-        return self.tenant.acl_version
-
-    @property
-    def tenant_name(self) -> str:
-        return self.tenant.name
 
     @property
     def is_super_admin(self) -> bool:

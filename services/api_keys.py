@@ -15,13 +15,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from models import ApiKey, ApiKeyRole, Organization, RoleAcl, Tenant, db, utcnow
+from models.tenancy import TenantFacts
 from services import audit
 from services.errors import NotFound, ValidationFailed
 
 PREFIX = "whk_"
 
 
-class ApiKeyPrincipal:
+class ApiKeyPrincipal(TenantFacts):
     """What ``current_user`` is for a request authenticated by an API key."""
 
     is_authenticated = True
@@ -40,14 +41,6 @@ class ApiKeyPrincipal:
 
     def get_id(self) -> str:
         return f"key:{self.id}"
-
-    @property
-    def acl_version(self) -> int:
-        return self.tenant.acl_version
-
-    @property
-    def tenant_name(self) -> str:
-        return self.tenant.name
 
 
 def _digest(secret: str) -> str:
