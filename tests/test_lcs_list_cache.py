@@ -147,6 +147,18 @@ class TestPageCache:
         r = listed(client, h)
         assert r.headers["x-count"] == "2" and len(r.get_json()) == 2
 
+    def test_pollers_get_304_until_the_list_changes(self, client, h):
+        new_shipment(client, h)
+        first = listed(client, h)
+        etag = first.headers["ETag"]
+        again = client.get("/lcs/shipments", headers={**h, "If-None-Match": etag})
+        assert again.status_code == 304 and again.data == b"" and again.headers["x-count"] == "1"
+        other_page = client.get("/lcs/shipments", headers={**h, "If-None-Match": etag, "x-page": "2"})
+        assert other_page.status_code == 200 and other_page.get_json() == []
+        new_shipment(client, h)
+        changed = client.get("/lcs/shipments", headers={**h, "If-None-Match": etag})
+        assert changed.status_code == 200 and changed.headers["ETag"] != etag and len(changed.get_json()) == 2
+
     def test_pages_are_per_scope(self, client, make, h):
         new_shipment(client, h)
         other = make.tenant("Other")

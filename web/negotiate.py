@@ -47,12 +47,14 @@ def encode_json(data) -> bytes:
 
 def respond(data=None, *, template: str | None = None, block: str = "content",
             context: dict | None = None, status: int = 200, headers: dict | None = None,
-            encoded: bytes | None = None) -> Response:
+            encoded: bytes | None = None, etag: str | None = None) -> Response:
     """Answer with ``data`` as JSON, or render ``template`` (whole, or only ``block`` for htmx).
 
     ``context`` is what the template sees; it defaults to ``{"data": data}``. A view
     computes its data once and hands both to this helper; ``encoded`` is ``data`` already
-    encoded by ``encode_json`` (a cached page is not encoded again on every request).
+    encoded by ``encode_json`` (a cached page is not encoded again on every request). With
+    ``etag`` a JSON answer is conditional: a client that sends it back in ``If-None-Match``
+    gets ``304 Not Modified`` without a body (pollers re-read a list for a few bytes).
     """
     mode = response_mode()
     if mode == "json" or template is None:
@@ -68,6 +70,10 @@ def respond(data=None, *, template: str | None = None, block: str = "content",
         resp = make_response(body, status)
     if headers:
         resp.headers.update(headers)
+    if etag is not None and mode == "json" and resp.status_code == 200:
+        resp.set_etag(etag)
+        if "If-None-Match" in request.headers and request.if_none_match.contains(etag):
+            resp.status_code = 304  # werkzeug sends no body with a 304
     return resp
 
 

@@ -2,6 +2,8 @@
 and the pack station. Family B: arrays + x-count paging, snake_case, 204s without body."""
 from __future__ import annotations
 
+import hashlib
+
 from flask import request
 
 from blueprints.lcs import bp
@@ -26,10 +28,12 @@ def shipments():
     number, size = page_params_b()
     listed = svc.list_page(current_actor(), number, size, request.args.get("search") or "", flags)
     if listed.encoded is None:  # a cached page is encoded once, by whichever request gets there first
-        listed.encoded = encode_json(listed.rows)
+        encoded = encode_json(listed.rows)
+        listed.etag = hashlib.blake2b(encoded + str(listed.total).encode(), digest_size=16).hexdigest()
+        listed.encoded = encoded  # last: whoever sees it also sees the etag
     block = "shipment_results" if request.headers.get("HX-Target") == "shipment-results" else "content"
     return respond(listed.rows, template="lcs/shipments.html", block=block, encoded=listed.encoded,
-                   headers=headers_b(listed.total, number, size),
+                   etag=listed.etag, headers=headers_b(listed.total, number, size),
                    context={"rows": listed.rows, "page": Page(listed.rows, listed.total, number, size),
                             "args": request.args, "flags": svc.FLAGS})
 

@@ -352,11 +352,13 @@ _pages = cache_versions.VersionedCache(size=256)  # ~25 rows of ~2 KB each
 @dataclass
 class ListedPage:
     """One page of ``LcsListedShipment`` rows and the total. Cached pages are shared between
-    requests: read-only, except ``encoded``, the web layer's memo of the rows as JSON."""
+    requests: read-only, except ``encoded`` and ``etag``, the web layer's memo of the rows
+    as JSON and of that JSON's digest."""
 
     rows: list[dict]
     total: int
     encoded: bytes | None = None
+    etag: str | None = None
 
 
 def list_page(actor: Actor, page: int, size: int, search: str = "",
