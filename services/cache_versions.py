@@ -6,6 +6,8 @@ database (at most once per request), so all workers see a change on their next r
 """
 from __future__ import annotations
 
+import functools
+import random
 import secrets
 import threading
 from collections import OrderedDict
@@ -16,9 +18,6 @@ from flask import g, has_request_context
 
 from models import CacheVersion, db
 from models.base import increment
-
-_READ = sa.select(CacheVersion.version).where(CacheVersion.name == sa.bindparam("name"))
-
 
 def _memo() -> dict:
     if not has_request_context():
@@ -31,25 +30,41 @@ def _memo() -> dict:
 # Stamps nearly every request reads (the floor, toggles): the sign-in check reads them in its
 # own query (``with_stamps``) instead of one more round trip each.
 PREFETCHED: set[str] = set()
+# Stamps written by many concurrent transactions are spread over rows (``name#0``…): each bump
+# updates one row at random, so committers rarely queue on the same row lock. The stamp is
+# the sum of its rows — every bump raises it, so it still names one state of the data.
+SHARDS: dict[str, int] = {}
 
 
-def prefetch(name: str) -> str:
+def prefetch(name: str, *, shards: int = 1) -> str:
     """Declare ``name`` as read by most requests (call at import time); returns it."""
     PREFETCHED.add(name)
+    if shards > 1:
+        SHARDS[name] = shards
     return name
+
+
+def _rows(name: str) -> list[str]:
+    n = SHARDS.get(name, 1)
+    return [name] if n == 1 else [f"{name}#{i}" for i in range(n)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _read(name: str) -> sa.Select:
+    return sa.select(sa.func.sum(CacheVersion.version)).where(CacheVersion.name.in_(_rows(name)))
 
 
 def with_stamps(stmt: sa.Select) -> sa.Select:
     """``stmt`` plus one column per prefetched stamp (``stamp:<name>``), for ``remember``."""
-    return stmt.add_columns(*(sa.select(CacheVersion.version).where(CacheVersion.name == name)
-                              .scalar_subquery().label(f"stamp:{name}") for name in sorted(PREFETCHED)))
+    return stmt.add_columns(*(_read(name).scalar_subquery().label(f"stamp:{name}") for name in sorted(PREFETCHED)))
 
 
 def remember(row: dict) -> None:
     """Take the ``stamp:<name>`` columns out of ``row`` into this request's memo."""
     memo = _memo()
     for key in [k for k in row if k.startswith("stamp:")]:
-        memo[key[6:]] = row.pop(key)
+        value = row.pop(key)
+        memo[key[6:]] = None if value is None else int(value)
 
 
 def current(name: str) -> int | None:
@@ -57,14 +72,16 @@ def current(name: str) -> int | None:
     connection (a Core select; the ORM layer would double the cost of this hot read)."""
     memo = _memo()
     if name not in memo:
-        memo[name] = db.session.connection().execute(_READ, {"name": name}).scalar()
+        value = db.session.connection().execute(_read(name)).scalar()
+        memo[name] = None if value is None else int(value)
     return memo[name]
 
 
 def bump(name: str, session=None) -> None:
     """Increment the stamp; commit with the change it announces. A new stamp starts at a
     random value, so two databases (test runs, a restored copy) never share a version."""
-    increment(CacheVersion, {"name": name}, "version", start=secrets.randbelow(2 ** 30) + 1, session=session)
+    row = random.choice(_rows(name))
+    increment(CacheVersion, {"name": row}, "version", start=secrets.randbelow(2 ** 30) + 1, session=session)
     _memo().pop(name, None)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from services import cache_versions
 
-STAMP = cache_versions.prefetch("lcs.floor")
+STAMP = cache_versions.prefetch("lcs.floor", shards=8)  # written by every scan: see cache_versions
 TABLES = frozenset({"lcs_shipments", "lcs_shipment_items", "lcs_parcels", "lcs_lists", "lcs_list_shipments",
                     "lcs_shipment_tallies"})
 _DIRTY = "wharf.floor_changed"
