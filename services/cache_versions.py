@@ -51,7 +51,8 @@ def _rows(name: str) -> list[str]:
 
 @functools.lru_cache(maxsize=1024)
 def _read(name: str) -> sa.Select:
-    return sa.select(sa.func.sum(CacheVersion.version)).where(CacheVersion.name.in_(_rows(name)))
+    # Equalities, not IN: an IN list is re-rendered on every execution, these are plain binds.
+    return sa.select(sa.func.sum(CacheVersion.version)).where(sa.or_(*(CacheVersion.name == row for row in _rows(name))))
 
 
 def with_stamps(stmt: sa.Select) -> sa.Select:
