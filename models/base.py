@@ -1,6 +1,10 @@
 """Declarative base and the mixins every Wharf table is built from."""
 from __future__ import annotations
 
+import functools
+import logging
+import random
+import time
 import uuid
 from datetime import datetime, timezone
 
@@ -97,3 +101,32 @@ def contains_pattern(text: str) -> str:
     ``escape=LIKE_ESCAPE``) — for bound parameters, where ``autoescape`` cannot apply."""
     escaped = text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
     return f"%{escaped}%"
+
+
+# SQLSTATEs of a transaction the database aborted to let others go on (deadlock victim,
+# serialization failure): nothing of it was kept, so the whole unit of work may run again.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def retry_on_deadlock(fn=None, *, attempts: int = 5):
+    """Run the decorated unit of work again (after a short random pause) when PostgreSQL
+    picked its transaction as a deadlock victim. Row-lock order cannot always be the same
+    everywhere — an UPDATE that re-checks a concurrently changed row keeps that row locked
+    even when it no longer matches — so the writers that race on units retry instead of
+    answering 500. The function must start its own reads over (they all do: one
+    transaction, committed at its end)."""
+    def decorate(func):
+        @functools.wraps(func)
+        def run(*args, **kwargs):
+            for attempt in range(attempts):
+                try:
+                    return func(*args, **kwargs)
+                except sa.exc.DBAPIError as e:
+                    if getattr(e.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES or attempt == attempts - 1:
+                        raise
+                    db.session.rollback()
+                    logging.getLogger("wharf.db").warning("%s: deadlock victim (%s), running it again",
+                                                          func.__qualname__, e.orig.sqlstate)
+                    time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+        return run
+    return decorate(fn) if fn is not None else decorate

@@ -362,3 +362,48 @@ def test_shipment_claimed_by_two_lists_at_once_lands_on_one(app, floor):
         detail = fl.get(f"/lcs/lists/{list_id}")
         assert set(detail["shipments"]) == {str(own[winner_i]), str(shared)}
         assert sum(i["quantity"] for i in detail["items"]) == 3
+
+
+def test_a_deadlock_victim_is_run_again(app):
+    """Two units of work lock two rows in opposite orders: PostgreSQL aborts one of them, and
+    ``retry_on_deadlock`` runs it again (it then waits for the other and succeeds)."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite takes one database-wide write lock: no row-lock deadlocks")
+    from models import Counter as Row, db
+    from models.base import retry_on_deadlock
+    from services import accounts
+
+    with app.app_context():
+        t = accounts.create_tenant("Locks")
+        db.session.add_all([Row(tenant_id=t.id, name="a", value=0), Row(tenant_id=t.id, name="b", value=0)])
+        db.session.commit()
+        tenant_id = t.id
+    both_hold_one = threading.Barrier(2)
+    runs = Counter()
+
+    def bump(name):
+        db.session.execute(sa.update(Row).where(Row.tenant_id == tenant_id, Row.name == name)
+                           .values(value=Row.value + 1))
+
+    def work(first, second):
+        @retry_on_deadlock
+        def unit():
+            runs[first] += 1
+            bump(first)
+            if runs[first] == 1:
+                both_hold_one.wait(timeout=5)  # the first time, each holds its first row
+            bump(second)
+            db.session.commit()
+
+        with app.app_context():
+            unit()
+            db.session.remove()
+
+    threads = [threading.Thread(target=work, args=("a", "b")), threading.Thread(target=work, args=("b", "a"))]
+    [t.start() for t in threads]
+    [t.join(timeout=30) for t in threads]
+    with app.app_context():
+        values = dict(db.session.execute(sa.select(Row.name, Row.value).where(Row.tenant_id == tenant_id)).all())
+        db.session.remove()
+    assert values == {"a": 2, "b": 2}  # both units of work committed exactly once
+    assert sorted(runs.values()) == [1, 2]  # one of them was the deadlock victim and ran again

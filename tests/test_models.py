@@ -110,3 +110,35 @@ def test_contains_pattern_keeps_wildcards_literal():
             t.c.s.like(contains_pattern(text), escape=LIKE_ESCAPE))).scalars())
         assert found("100%_") == ["100%_done"]
         assert found("a_b") == ["a_b"] and found("a/b") == ["a/b"] and found("100") == ["100%_done", "100x-done"]
+
+
+def test_retry_on_deadlock_runs_the_unit_of_work_again_only_for_victims(ctx):
+    import sqlalchemy as sa
+    import pytest
+    from models.base import retry_on_deadlock
+
+    class Orig(Exception):
+        def __init__(self, sqlstate):
+            self.sqlstate = sqlstate
+
+    def failing(sqlstate, times):
+        calls = []
+
+        @retry_on_deadlock(attempts=3)
+        def work():
+            calls.append(1)
+            if len(calls) <= times:
+                raise sa.exc.OperationalError("UPDATE …", {}, Orig(sqlstate))
+            return "done"
+        return work, calls
+
+    work, calls = failing("40P01", 2)  # deadlock victim twice, then through
+    assert work() == "done" and len(calls) == 3
+    work, calls = failing("40P01", 3)  # still a victim on the last attempt: the error surfaces
+    with pytest.raises(sa.exc.OperationalError):
+        work()
+    assert len(calls) == 3
+    work, calls = failing("23505", 1)  # any other database error is not retried
+    with pytest.raises(sa.exc.OperationalError):
+        work()
+    assert len(calls) == 1

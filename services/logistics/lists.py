@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from models import (HandlingList, ListShipment, Product, ProductBarcode, Scope, ScanEvent, Shipment,
                     ShipmentItem, db, utcnow)
+from models.base import retry_on_deadlock
 from services import events, toggles
 from services.acl import Actor
 from services.errors import BadRequest, Conflict, ValidationFailed
@@ -255,6 +256,7 @@ def set_state(actor: Actor, list_id, data: dict) -> HandlingList:
     return hl
 
 
+@retry_on_deadlock
 def finish(actor: Actor, list_id) -> HandlingList:
     """Finish once: every unit handled or missing; a second finish is a 409."""
     hl = get_list(actor, list_id)
@@ -317,6 +319,7 @@ def _set_handled(unit_id, list_id, handled: bool, actor: Actor) -> bool:
         ShipmentItem.is_missing.is_(False)).values(**values)).rowcount)
 
 
+@retry_on_deadlock
 def update_items(actor: Actor, list_id, entries) -> int:
     """PUT /lcs/lists/{id}/items: per-unit changes, idempotent (PUT semantics)."""
     hl = get_list(actor, list_id)
@@ -402,6 +405,7 @@ def _skus_for(hl: HandlingList, scan: codes.Scan) -> list[str]:
     return sorted(set(products))
 
 
+@retry_on_deadlock
 def scan(actor: Actor, list_id, raw: str) -> ScanResult:
     """Handle the next open unit (walk order) of what was scanned; commands finish or undo."""
     if not isinstance(raw, str) or not raw.strip() or len(raw) > 500:
@@ -472,6 +476,7 @@ def _reject(hl: HandlingList, raw: str, actor: Actor, message: str) -> ScanResul
     return ScanResult("error", message)
 
 
+@retry_on_deadlock
 def undo(actor: Actor, list_id) -> ScanResult:
     """Undo the caller's last pick on this list (once)."""
     hl = get_list(actor, list_id)

@@ -7,6 +7,7 @@ import uuid
 import sqlalchemy as sa
 
 from models import Parcel, Shipment, ShipmentItem, db, utcnow
+from models.base import retry_on_deadlock
 from services import events
 from services.acl import Actor
 from services.errors import Conflict, NotFound, ValidationFailed
@@ -142,6 +143,7 @@ def _attach(parcel: Parcel, ids: list[uuid.UUID]) -> dict:
     return {"success": success, "failed": len(ids) - success}
 
 
+@retry_on_deadlock
 def attach(actor: Actor, parcel_id, data) -> dict:
     """Units must belong to the parcel's shipment and sit in no other parcel."""
     parcel = get_parcel(actor, parcel_id)
@@ -153,6 +155,7 @@ def attach(actor: Actor, parcel_id, data) -> dict:
     return outcome
 
 
+@retry_on_deadlock
 def detach(actor: Actor, parcel_id, data) -> dict:
     parcel = get_parcel(actor, parcel_id)
     if parcel.is_in_transit:
