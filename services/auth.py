@@ -9,10 +9,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -291,21 +289,17 @@ class _VerifiedTokens:
     every request). Keyed by the whole token and the signing key; expiry is re-checked."""
 
     def __init__(self, size: int = 10_000):
-        self.size, self.data, self.lock = size, OrderedDict(), threading.Lock()
+        self.cache = cache_versions.VersionedCache(size)  # no stamp: a verified signature stays verified
 
     def claims(self, token: str, key: str) -> dict | None:
-        with self.lock:
-            hit = self.data.get((token, key))
+        hit = self.cache.get((token, key), None)
         if hit is not None:
             return hit if hit["exp"] > time.time() else None
         try:
             claims = jwt.decode(token, key, algorithms=["HS256"], options={"require": ["exp", "sub", "sid"]})
         except jwt.PyJWTError:
             return None
-        with self.lock:
-            self.data[(token, key)] = claims
-            while len(self.data) > self.size:
-                self.data.popitem(last=False)
+        self.cache.put((token, key), None, claims)
         return claims
 
 
