@@ -220,13 +220,29 @@ def get_rule(actor: Actor, rule_id) -> BusinessRule:
     return actor.scope.get(BusinessRule, rule_id, "Business rule")
 
 
-def _key_taken(key_column, tenant_id, key: str, except_id=None) -> bool:
-    """Whether a live rule or set of the tenant already uses ``key`` (``ruleId``/``setId``)."""
-    model = key_column.class_
-    stmt = Scope(tenant_id).select(model).with_only_columns(model.id).where(key_column == key)
+# The readable keys of rules and sets: their column and the 409 when one is taken.
+_KEYS = {"ruleId": (BusinessRule.rule_id, "A rule with ruleId '{}' already exists"),
+         "setId": (RuleSet.set_id, "A rule set with setId '{}' already exists")}
+
+
+def _read_key(r: Reader, field: str) -> str:
+    return r.text(field, 50, required=True, pattern=KEY,
+                  pattern_hint="must start with a letter or digit and use letters, digits, _ . : -")
+
+
+def _taken(field: str, key: str) -> str:
+    return _KEYS[field][1].format(key)
+
+
+def _require_free_key(field: str, tenant_id, key: str, except_id=None) -> None:
+    """409 when a live rule or set of the tenant already uses ``key`` (``ruleId``/``setId``)."""
+    column = _KEYS[field][0]
+    model = column.class_
+    stmt = Scope(tenant_id).select(model).with_only_columns(model.id).where(column == key)
     if except_id is not None:
         stmt = stmt.where(model.id != except_id)
-    return db.session.scalar(stmt) is not None
+    if db.session.scalar(stmt) is not None:
+        raise Conflict(_taken(field, key))
 
 
 def _apply_rule_fields(rule: BusinessRule, r: Reader, *, creating: bool) -> None:
@@ -274,15 +290,13 @@ def create_rule(actor: Actor, data: dict, *, from_form: bool = False) -> Busines
         raise ValidationFailed("Request body must be a JSON object")
     r = Reader(data, from_form)
     tenant_id = actor.tenant_for_new(data.get("tenantId"))
-    key = r.text("ruleId", 50, required=True, pattern=KEY,
-                 pattern_hint="must start with a letter or digit and use letters, digits, _ . : -")
+    key = _read_key(r, "ruleId")
     rule = BusinessRule(tenant_id=tenant_id, rule_id=key, version=1, created_by=_who(actor), updated_by=_who(actor))
     _apply_rule_fields(rule, r, creating=True)
     rule.organization_id = _organization(actor, tenant_id, data.get("organizationId"))
-    if _key_taken(BusinessRule.rule_id, tenant_id, key):
-        raise Conflict(f"A rule with ruleId '{key}' already exists")
+    _require_free_key("ruleId", tenant_id, key)
     db.session.add(rule)
-    _flush_unique(f"A rule with ruleId '{key}' already exists")
+    _flush_unique(_taken("ruleId", key))
     audit.record(actor, action="create", kind="business_rule", resource_id=rule.id, tenant_id=tenant_id,
                  after=rule_snapshot(rule), label=f"Create business rule {key}", organization_id=rule.organization_id)
     engine.bump(tenant_id)
@@ -305,10 +319,9 @@ def update_rule(actor: Actor, data: dict, *, from_form: bool = False) -> Busines
     before = rule_snapshot(rule)
     r = Reader(data, from_form)
     if r.has("ruleId"):
-        key = r.text("ruleId", 50, required=True, pattern=KEY,
-                     pattern_hint="must start with a letter or digit and use letters, digits, _ . : -")
-        if key != rule.rule_id and _key_taken(BusinessRule.rule_id, rule.tenant_id, key, rule.id):
-            raise Conflict(f"A rule with ruleId '{key}' already exists")
+        key = _read_key(r, "ruleId")
+        if key != rule.rule_id:
+            _require_free_key("ruleId", rule.tenant_id, key, rule.id)
         rule.rule_id = key
     _apply_rule_fields(rule, r, creating=False)
     if r.has("organizationId"):
@@ -317,7 +330,7 @@ def update_rule(actor: Actor, data: dict, *, from_form: bool = False) -> Busines
     if after != before:
         rule.version = (rule.version or 1) + 1
         rule.updated_by = _who(actor)
-        _flush_unique(f"A rule with ruleId '{rule.rule_id}' already exists")
+        _flush_unique(_taken("ruleId", rule.rule_id))
         audit.record(actor, action="edit", kind="business_rule", resource_id=rule.id, tenant_id=rule.tenant_id,
                      before=before, after=rule_snapshot(rule), label=f"Edit business rule {rule.rule_id}",
                      organization_id=rule.organization_id)
@@ -357,16 +370,14 @@ def create_set(actor: Actor, data: dict, *, from_form: bool = False) -> RuleSet:
         raise ValidationFailed("Request body must be a JSON object")
     r = Reader(data, from_form)
     tenant_id = actor.tenant_for_new(data.get("tenantId"))
-    key = r.text("setId", 50, required=True, pattern=KEY,
-                 pattern_hint="must start with a letter or digit and use letters, digits, _ . : -")
+    key = _read_key(r, "setId")
     s = RuleSet(tenant_id=tenant_id, set_id=key, set_name=r.text("setName", 200, required=True),
                 description=r.text("description", 5000), enabled=r.boolean("enabled", True),
                 created_by=_who(actor), updated_by=_who(actor))
     s.organization_id = _organization(actor, tenant_id, data.get("organizationId"))
-    if _key_taken(RuleSet.set_id, tenant_id, key):
-        raise Conflict(f"A rule set with setId '{key}' already exists")
+    _require_free_key("setId", tenant_id, key)
     db.session.add(s)
-    _flush_unique(f"A rule set with setId '{key}' already exists")
+    _flush_unique(_taken("setId", key))
     audit.record(actor, action="create", kind="business_rule_set", resource_id=s.id, tenant_id=tenant_id,
                  after=set_snapshot(s), label=f"Create rule set {key}", organization_id=s.organization_id)
     engine.bump(tenant_id)
@@ -381,10 +392,9 @@ def update_set(actor: Actor, data: dict, *, from_form: bool = False) -> RuleSet:
     before = set_snapshot(s)
     r = Reader(data, from_form)
     if r.has("setId"):
-        key = r.text("setId", 50, required=True, pattern=KEY,
-                     pattern_hint="must start with a letter or digit and use letters, digits, _ . : -")
-        if key != s.set_id and _key_taken(RuleSet.set_id, s.tenant_id, key, s.id):
-            raise Conflict(f"A rule set with setId '{key}' already exists")
+        key = _read_key(r, "setId")
+        if key != s.set_id:
+            _require_free_key("setId", s.tenant_id, key, s.id)
         s.set_id = key
     if r.has("setName"):
         s.set_name = r.text("setName", 200, required=True)
@@ -395,7 +405,7 @@ def update_set(actor: Actor, data: dict, *, from_form: bool = False) -> RuleSet:
     after = set_snapshot(s)
     if after != before:
         s.updated_by = _who(actor)
-        _flush_unique(f"A rule set with setId '{s.set_id}' already exists")
+        _flush_unique(_taken("setId", s.set_id))
         audit.record(actor, action="edit", kind="business_rule_set", resource_id=s.id, tenant_id=s.tenant_id,
                      before=before, after=set_snapshot(s), label=f"Edit rule set {s.set_id}",
                      organization_id=s.organization_id)
