@@ -55,15 +55,17 @@ class WharfJSONProvider(DefaultJSONProvider):
     default = staticmethod(_json_default)
     _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 
+    def encode(self, obj) -> bytes:
+        """``obj`` as the bytes of a JSON response."""
+        return orjson.dumps(obj, default=_json_default, option=self._OPTIONS)
+
     def dumps(self, obj, **kwargs) -> str:
         if kwargs:
             return super().dumps(obj, **kwargs)
-        return orjson.dumps(obj, default=_json_default, option=self._OPTIONS).decode()
+        return self.encode(obj).decode()
 
     def response(self, *args, **kwargs):
-        obj = self._prepare_response_obj(args, kwargs)
-        return self._app.response_class(orjson.dumps(obj, default=_json_default, option=self._OPTIONS),
-                                        mimetype=self.mimetype)
+        return self._app.response_class(self.encode(self._prepare_response_obj(args, kwargs)), mimetype=self.mimetype)
 
 
 def database_url(raw: str | None, instance_path: str) -> str:

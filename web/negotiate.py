@@ -42,7 +42,7 @@ def wants_json() -> bool:
 
 def encode_json(data) -> bytes:
     """``data`` as the JSON bytes ``respond`` would send (to keep with a cached result)."""
-    return current_app.json.dumps(data).encode()
+    return current_app.json.encode(data)
 
 
 def respond(data=None, *, template: str | None = None, block: str = "content",
