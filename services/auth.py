@@ -129,6 +129,13 @@ class SignIn:
     refresh_token: str | None
 
 
+def may_sign_in() -> sa.ColumnElement:
+    """The one rule for an account that may sign in — the user active and not deleted, and
+    its tenant too — for queries that join ``User`` and ``Tenant``."""
+    return sa.and_(User.deleted_at.is_(None), User.is_active.is_(True),
+                   Tenant.deleted_at.is_(None), Tenant.is_active.is_(True))
+
+
 def authenticate(email: str, password: str, *, ip: str, tenant_id: str | None = None) -> User:
     """The active user with these credentials, or raise (400 / 401 / 429). A JSON body may
     carry anything: a non-string email or password counts as missing."""
@@ -139,8 +146,7 @@ def authenticate(email: str, password: str, *, ip: str, tenant_id: str | None = 
         raise ValidationFailed("Email and password are required", details=details, ok=False)
     check_throttle(email, ip)
     stmt = (sa.select(User).join(Tenant, Tenant.id == User.tenant_id)
-            .where(User.email == email, User.deleted_at.is_(None), User.is_active.is_(True),
-                   Tenant.deleted_at.is_(None), Tenant.is_active.is_(True)))
+            .where(User.email == email, may_sign_in()))
     if tenant_id:
         try:
             stmt = stmt.where(User.tenant_id == uuid.UUID(str(tenant_id)))
@@ -230,9 +236,7 @@ _LIVE_SESSION_BASE = (sa.select(AuthSession.id.label("session_id"), AuthSession.
                                 User.organization_id, User.email, User.name, Tenant.acl_version,
                                 Tenant.name.label("tenant_name"))
                  .join(User, AuthSession.user_id == User.id).join(Tenant, User.tenant_id == Tenant.id)
-                 .where(AuthSession.id == sa.bindparam("sid"), AuthSession.revoked_at.is_(None),
-                        User.deleted_at.is_(None), User.is_active.is_(True),
-                        Tenant.deleted_at.is_(None), Tenant.is_active.is_(True)))
+                 .where(AuthSession.id == sa.bindparam("sid"), AuthSession.revoked_at.is_(None), may_sign_in()))
 
 
 @functools.cache

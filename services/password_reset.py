@@ -106,9 +106,7 @@ def _reset_text(name: str, email: str, tenant_name: str, link: str, ttl: int) ->
 
 def _live_accounts() -> sa.Select:
     """Users that may sign in (active, not deleted, tenant live), with their tenant's name."""
-    return (sa.select(User, Tenant.name).join(Tenant, Tenant.id == User.tenant_id)
-            .where(User.deleted_at.is_(None), User.is_active.is_(True),
-                   Tenant.deleted_at.is_(None), Tenant.is_active.is_(True)))
+    return sa.select(User, Tenant.name).join(Tenant, Tenant.id == User.tenant_id).where(auth.may_sign_in())
 
 
 # --- redeeming a token -------------------------------------------------------------------
@@ -120,9 +118,7 @@ def find_usable(token) -> PasswordReset | None:
     stmt = (sa.select(PasswordReset).join(User, User.id == PasswordReset.user_id)
             .join(Tenant, Tenant.id == User.tenant_id)
             .where(PasswordReset.token_hash == token_digest(token), PasswordReset.used_at.is_(None),
-                   PasswordReset.expires_at > utcnow(),
-                   User.deleted_at.is_(None), User.is_active.is_(True),
-                   Tenant.deleted_at.is_(None), Tenant.is_active.is_(True)))
+                   PasswordReset.expires_at > utcnow(), auth.may_sign_in()))
     return db.session.scalars(stmt).first()
 
 
