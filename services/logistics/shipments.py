@@ -368,11 +368,12 @@ def list_page(actor: Actor, page: int, size: int, search: str = "",
     for the same scope comes from this process's cache."""
     search = search.strip().lower()
     shape = tuple(sorted((flags or {}).items()))
+    scope = actor.scope
     version = floor.current()  # before the data: see floor.py
     if version is None:  # nothing written yet, so no stamp to trust
-        return _load_page(actor.scope, page, size, search, shape)
-    key = (actor.scope, page, size, search, shape)
-    return _pages.get_or_build(key, version, lambda: _load_page(actor.scope, page, size, search, shape))
+        return _load_page(scope, page, size, search, shape)
+    return _pages.get_or_build((scope, page, size, search, shape), version,
+                               lambda: _load_page(scope, page, size, search, shape))
 
 
 def _load_page(scope: Scope, page: int, size: int, search: str, shape) -> ListedPage:
