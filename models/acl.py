@@ -62,6 +62,7 @@ class ApiKey(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
     tenant: Mapped[Tenant] = relationship()
     organization: Mapped[Organization | None] = relationship()
     roles: Mapped[list[Role]] = relationship(secondary="api_key_roles", viewonly=True, order_by="Role.name")
+    created_by: Mapped["User | None"] = relationship(viewonly=True)  # the owner: the key dies with them
 
 
 class ApiKeyRole(TenantOwnedMixin, db.Model):

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from models import ApiKeyRole, RoleAcl, Scope, Tenant, UserAcl, UserRole, db
 from services.cache_versions import VersionedCache
-from services.errors import Forbidden, ValidationFailed
+from services.errors import ValidationFailed
 
 FEATURE_ID = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?)$")
 MAX_FEATURE_LENGTH = 128
@@ -61,7 +61,7 @@ def _orgs(values) -> frozenset[uuid.UUID] | None:
     return frozenset(roots) | frozenset(db.session.scalars(sa.select(Organization.id).where(subtree)))
 
 
-def _union(acls: list) -> Grants:
+def union_of(acls: list) -> Grants:
     if not acls:
         return NOTHING
     features = frozenset(f for a in acls for f in (a.features or []))
@@ -81,9 +81,9 @@ def compute_grants(principal) -> Grants:
     tenant_id = principal.tenant_id
     if getattr(principal, "is_api_key", False):
         role_ids = sa.select(ApiKeyRole.role_id).where(ApiKeyRole.api_key_id == principal.id)
-        return _union(_role_acls(tenant_id, role_ids))
+        return union_of(_role_acls(tenant_id, role_ids))
     role_ids = sa.select(UserRole.role_id).where(UserRole.user_id == principal.id)
-    from_roles = _union(_role_acls(tenant_id, role_ids))
+    from_roles = union_of(_role_acls(tenant_id, role_ids))
     user_acl = db.session.scalars(sa.select(UserAcl).where(
         UserAcl.user_id == principal.id, UserAcl.tenant_id == tenant_id)).first()
     if from_roles.is_super_admin or (user_acl and user_acl.is_super_admin):
@@ -166,8 +166,25 @@ def holds(actor: Grants, grant: str) -> bool:
     return actor.allows([grant])
 
 
+# Feature ids the modules declare (``web.access.FeatureRegistry.declare`` registers them):
+# a grant naming anything else gives nothing and is a typo or a probe, so it is refused.
+_declared: set[str] = set()
+
+
+def register_features(ids: Iterable[str]) -> None:
+    _declared.update(ids)
+
+
+def is_declared(feature: str) -> bool:
+    """``*``, a declared feature, or a wildcard that covers at least one declared feature."""
+    if feature == "*" or feature in _declared:
+        return True
+    return feature.endswith(".*") and any(d.startswith(feature[:-1]) for d in _declared)
+
+
 def validate_feature_ids(features) -> list[str]:
-    """Feature ids from untrusted input: strings, ≤ 128 chars, dotted lower-case, optional ``.*``."""
+    """Feature ids from untrusted input: strings, ≤ 128 chars, dotted lower-case, optional
+    ``.*``, and declared by a module."""
     if not isinstance(features, list):
         raise ValidationFailed("features must be a list", details=[{"path": ["features"], "message": "must be a list"}])
     bad = [i for i, f in enumerate(features)
@@ -176,6 +193,10 @@ def validate_feature_ids(features) -> list[str]:
         raise ValidationFailed("Invalid feature id", details=[
             {"path": ["features", i], "message": "must be a dotted feature id such as auth.roles.list or auth.*"}
             for i in bad])
+    unknown = [i for i, f in enumerate(features) if not is_declared(f)]
+    if unknown:
+        raise ValidationFailed("Unknown feature id", details=[
+            {"path": ["features", i], "message": f"no module declares {features[i]}"} for i in unknown])
     return features
 
 
@@ -211,13 +232,3 @@ class Actor:
         if self.principal is None:
             raise ValidationFailed("tenantId is required", details=[{"path": ["tenantId"], "message": "is required"}])
         return self.principal.tenant_id
-
-    def require_can_assign(self, role) -> None:
-        """Handing out a role is granting its ACL: refuse roles wider than the actor."""
-        if self.is_super_admin:
-            return
-        acl = role.acl
-        if acl is None:
-            return
-        if acl.is_super_admin or not all(holds(self.grants, f) for f in acl.features or []):
-            raise Forbidden("You cannot assign a role with permissions you do not hold")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from models import ApiKey, ApiKeyRole, Organization, RoleAcl, Tenant, db, utcnow
 from models.tenancy import TenantFacts
-from services import audit
+from services import audit, boundaries
 from services.errors import NotFound, ValidationFailed
 
 PREFIX = "whk_"
@@ -37,6 +37,7 @@ class ApiKeyPrincipal(TenantFacts):
         self.tenant_id = key.tenant_id
         self.tenant = key.tenant
         self.organization_id = key.organization_id
+        self.created_by_id = key.created_by_id
         self.name = key.name
 
     def get_id(self) -> str:
@@ -56,7 +57,8 @@ def snapshot(key: ApiKey) -> dict:
 def visible_keys(actor) -> sa.Select:
     """Live keys in the actor's scope (tenant, organizations). Keys holding a super-admin
     role are hidden from everybody but super admins, like super-admin users and roles."""
-    stmt = actor.scope.select(ApiKey).options(selectinload(ApiKey.roles), selectinload(ApiKey.organization))
+    stmt = actor.scope.select(ApiKey).options(selectinload(ApiKey.roles), selectinload(ApiKey.organization),
+                                              selectinload(ApiKey.created_by))
     if not actor.is_super_admin:
         super_roles = (sa.select(ApiKeyRole.api_key_id)
                        .join(RoleAcl, RoleAcl.role_id == ApiKeyRole.role_id)
@@ -83,7 +85,17 @@ def key_row(key: ApiKey) -> dict:
             "organizationId": key.organization_id,
             "organizationName": key.organization.name if key.organization else None,
             "createdAt": key.created_at, "lastUsedAt": key.last_used_at, "expiresAt": key.expires_at,
-            "roles": [{"id": r.id, "name": r.name} for r in key.roles]}
+            "roles": [{"id": r.id, "name": r.name} for r in key.roles],
+            "createdById": key.created_by_id,
+            "createdByEmail": key.created_by.email if key.created_by is not None else None,
+            "suspended": not owner_is_live(key)}
+
+
+def owner_is_live(key: ApiKey) -> bool:
+    """A key acts for the user who made it: it works only while that user may act
+    (active, not deleted). Keys made by the system (CLI) have no owner."""
+    owner = key.created_by
+    return owner is None or (owner.is_active and owner.deleted_at is None)
 
 
 def created_body(key: ApiKey, secret: str) -> dict:
@@ -160,13 +172,15 @@ def create_key(actor, *, name: str, description: str | None, role_ids: list, org
     if any(r.tenant_id != tenant_id for r in roles):
         raise NotFound("Role not found")
     for role in roles:
-        actor.require_can_assign(role)
+        boundaries.require_can_assign(actor, role)
 
     prefix = PREFIX + secrets.token_hex(4)
     secret = f"{prefix}.{secrets.token_urlsafe(32)}"
     key = ApiKey(tenant_id=tenant_id, name=name, description=description, key_prefix=prefix,
                  secret_hash=_digest(secret), organization_id=organization.id if organization else None,
-                 created_by_id=None if principal is None or getattr(principal, "is_api_key", False) else principal.id,
+                 # a key made by a key belongs to that key's owner
+                 created_by_id=None if principal is None else getattr(principal, "created_by_id", None)
+                 if getattr(principal, "is_api_key", False) else principal.id,
                  expires_at=_aware(expires_at).astimezone(timezone.utc) if expires_at is not None else None)
     db.session.add(key)
     db.session.flush()
@@ -183,6 +197,8 @@ def create_key(actor, *, name: str, description: str | None, role_ids: list, org
 def revoke_key(actor, key_id) -> ApiKey:
     """Soft-delete a key the actor may see (404 otherwise); it stops authenticating at once."""
     key = get_key(actor, key_id)
+    boundaries.require_covers(actor, boundaries.key_grants(key),
+                              "You cannot revoke a key that holds permissions you do not hold")
     before = snapshot(key)
     key.soft_delete()
     audit.record(actor, action="delete", kind="api_key", resource_id=key.id, tenant_id=key.tenant_id,
@@ -202,6 +218,8 @@ def authenticate(token: str) -> ApiKeyPrincipal | None:
         return None
     now = utcnow()
     if key.deleted_at is not None or not key.tenant.is_active or key.tenant.deleted_at is not None:
+        return None
+    if not owner_is_live(key):
         return None
     if key.expires_at is not None and _aware(key.expires_at) <= now:
         return None

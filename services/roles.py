@@ -5,9 +5,9 @@ import uuid
 
 import sqlalchemy as sa
 
-from models import ApiKeyRole, Role, RoleAcl, Tenant, UserRole, db
+from models import ApiKeyRole, Organization, Role, RoleAcl, Tenant, UserRole, db
 from models.base import iso_utc
-from services import audit
+from services import audit, boundaries
 from services.acl import Actor, bump_acl_version, sanitize_grant, validate_feature_ids
 from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
 
@@ -88,8 +88,16 @@ def create_role(actor: Actor, name, tenant_id=None) -> Role:
     return role
 
 
-def rename_role(actor: Actor, role_id, name) -> Role:
+def _changeable_role(actor: Actor, role_id) -> Role:
+    """A role the actor may see and change: one that holds no more than the actor does."""
     role = get_role(actor, role_id)
+    boundaries.require_covers(actor, boundaries.role_grants(role),
+                              "You cannot change a role that holds permissions you do not hold")
+    return role
+
+
+def rename_role(actor: Actor, role_id, name) -> Role:
+    role = _changeable_role(actor, role_id)
     name = _clean_name(name)
     _ensure_unique(role.tenant_id, name, exclude_id=role.id)
     before = snapshot(role)
@@ -101,7 +109,7 @@ def rename_role(actor: Actor, role_id, name) -> Role:
 
 
 def delete_role(actor: Actor, role_id) -> None:
-    role = get_role(actor, role_id)
+    role = _changeable_role(actor, role_id)
     holders = db.session.scalar(sa.select(sa.func.count(UserRole.id)).where(UserRole.role_id == role.id))
     keys = db.session.scalar(sa.select(sa.func.count(ApiKeyRole.id)).where(ApiKeyRole.role_id == role.id))
     if holders or keys:
@@ -122,16 +130,26 @@ def acl_of(role: Role) -> dict:
             "updatedAt": acl.updated_at if acl else role.updated_at}
 
 
-def parse_organizations(value):
+def parse_organizations(value, tenant_id):
+    """Organization ids of a grant: null (all) or live organizations of ``tenant_id``; an id
+    of another tenant or of nothing is a 400, never silently kept."""
     if value is None:
         return None
     if not isinstance(value, list):
         raise ValidationFailed("organizations must be null or a list",
                                details=[{"path": ["organizations"], "message": "must be null or a list of ids"}])
     try:
-        return [str(uuid.UUID(str(v))) for v in value]
+        ids = [str(uuid.UUID(str(v))) for v in value]
     except ValueError:
         raise ValidationFailed("Invalid organization id", details=[{"path": ["organizations"], "message": "must be UUIDs"}]) from None
+    known = {str(i) for i in db.session.scalars(sa.select(Organization.id).where(
+        Organization.tenant_id == tenant_id, Organization.deleted_at.is_(None),
+        Organization.id.in_([uuid.UUID(i) for i in ids])))} if ids else set()
+    unknown = [i for i, v in enumerate(ids) if v not in known]
+    if unknown:
+        raise ValidationFailed("Unknown organization", details=[
+            {"path": ["organizations", i], "message": "is not an organization of this tenant"} for i in unknown])
+    return ids
 
 
 def check_fresh(current, expected) -> None:
@@ -145,17 +163,19 @@ def check_fresh(current, expected) -> None:
 
 def update_role_acl(actor: Actor, role_id, *, features, is_super_admin, organizations, updated_at=None) -> bool:
     """Replace the role's grants (sanitized to the actor's own). Returns ``sanitized``."""
-    role = get_role(actor, role_id)
+    role = _changeable_role(actor, role_id)
     validate_feature_ids(features)
-    clean = sanitize_grant(actor.grants, features, bool(is_super_admin), parse_organizations(organizations))
+    clean = sanitize_grant(actor.grants, features, bool(is_super_admin),
+                           parse_organizations(organizations, role.tenant_id))
     acl = role.acl or RoleAcl(tenant_id=role.tenant_id, role_id=role.id)
     if role.acl is not None:
         check_fresh(acl.updated_at, updated_at)
     before = snapshot(role)
-    acl.features, acl.is_super_admin, acl.organizations = clean.features, clean.is_super_admin, clean.organizations
-    role.acl = acl
-    bump_acl_version(role.tenant_id)
-    db.session.flush()
+    with boundaries.keeping_an_administrator(role.tenant_id):
+        acl.features, acl.is_super_admin, acl.organizations = clean.features, clean.is_super_admin, clean.organizations
+        role.acl = acl
+        bump_acl_version(role.tenant_id)
+        db.session.flush()
     audit.record(actor, action="edit", kind="role_acl", resource_id=role.id, tenant_id=role.tenant_id,
                  before=before, after=snapshot(role), label=f"Change permissions of {role.name}")
     db.session.commit()

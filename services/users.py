@@ -4,9 +4,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from models import AuthSession, Organization, Role, RoleAcl, Scope, User, UserAcl, UserRole, db, utcnow
-from services import accounts, audit, auth
+from services import accounts, audit, auth, boundaries
 from services.acl import Actor, bump_acl_version, grants_for, sanitize_grant, validate_feature_ids
-from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from services.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from services.roles import parse_organizations, check_fresh, get_role
 
 
@@ -29,6 +29,16 @@ def get_user(actor: Actor, user_id) -> User:
     user = actor.scope.get(User, user_id)
     if not actor.is_super_admin and _is_super_admin_user(user):
         raise NotFound("User not found")
+    return user
+
+
+def _changeable_user(actor: Actor, user_id) -> User:
+    """A user the actor may see and change: one who holds no more than the actor does
+    (any write about a user — email, password, active flag, roles, ACL — could hand the
+    actor that user's rights)."""
+    user = get_user(actor, user_id)
+    boundaries.require_covers(actor, boundaries.user_grants(user),
+                              "You cannot change a user who holds permissions you do not hold")
     return user
 
 
@@ -62,14 +72,18 @@ def _set_roles(actor: Actor, user: User, role_ids) -> None:
     if any(r.tenant_id != user.tenant_id for r in wanted):
         raise NotFound("Role not found")
     current = {link.role_id: link for link in db.session.scalars(sa.select(UserRole).where(UserRole.user_id == user.id))}
+    wanted_ids = {r.id for r in wanted}
+    if wanted_ids == set(current):
+        return
+    if boundaries.is_self(actor, user):
+        raise Forbidden("You cannot change your own roles: ask another administrator")
     for role in wanted:
         if role.id not in current:
-            actor.require_can_assign(role)
+            boundaries.require_can_assign(actor, role)
             db.session.add(UserRole(tenant_id=user.tenant_id, user_id=user.id, role_id=role.id))
-    wanted_ids = {r.id for r in wanted}
     for role_id, link in current.items():
         if role_id not in wanted_ids:
-            actor.require_can_assign(db.session.get(Role, role_id))
+            boundaries.require_can_assign(actor, db.session.get(Role, role_id))
             db.session.delete(link)
     bump_acl_version(user.tenant_id)
 
@@ -91,8 +105,10 @@ def create_user(actor: Actor, *, email, password, name="", organization_id=None,
 
 def update_user(actor: Actor, user_id, *, email=None, name=None, password=None, organization_id=...,
                 role_ids=None, is_active=None) -> User:
-    user = get_user(actor, user_id)
+    user = _changeable_user(actor, user_id)
     before = snapshot(user)
+    if is_active is False and boundaries.is_self(actor, user):
+        raise BadRequest("You cannot deactivate your own account")
     if email is not None:
         email = auth.normalize_email(email)
         if not auth.is_email(email):
@@ -111,12 +127,13 @@ def update_user(actor: Actor, user_id, *, email=None, name=None, password=None, 
     if organization_id is not ...:
         org = _organization(actor, user.tenant_id, organization_id)
         user.organization_id = org.id if org else None
-    if is_active is not None:
-        user.is_active = bool(is_active)
-        if not user.is_active:
-            _revoke_sessions(user)
-    if role_ids is not None:
-        _set_roles(actor, user, role_ids)
+    with boundaries.keeping_an_administrator(user.tenant_id):
+        if is_active is not None:
+            user.is_active = bool(is_active)
+            if not user.is_active:
+                _revoke_sessions(user)
+        if role_ids is not None:
+            _set_roles(actor, user, role_ids)
     db.session.flush()
     db.session.refresh(user)
     audit.record(actor, action="edit", kind="user", resource_id=user.id, tenant_id=user.tenant_id,
@@ -126,13 +143,14 @@ def update_user(actor: Actor, user_id, *, email=None, name=None, password=None, 
 
 
 def delete_user(actor: Actor, user_id) -> None:
-    user = get_user(actor, user_id)
-    if user.id == getattr(actor.principal, "id", None):
+    user = _changeable_user(actor, user_id)
+    if boundaries.is_self(actor, user):
         raise BadRequest("You cannot delete your own account")
     before = snapshot(user)
-    user.soft_delete()
-    _revoke_sessions(user)
-    bump_acl_version(user.tenant_id)
+    with boundaries.keeping_an_administrator(user.tenant_id):
+        user.soft_delete()
+        _revoke_sessions(user)
+        bump_acl_version(user.tenant_id)
     audit.record(actor, action="delete", kind="user", resource_id=user.id, tenant_id=user.tenant_id,
                  before=before, after=snapshot(user), label=f"Delete user {user.email}")
     db.session.commit()
@@ -152,23 +170,28 @@ def user_acl_of(user: User) -> dict:
 
 def update_user_acl(actor: Actor, user_id, *, features, is_super_admin, organizations, updated_at=None) -> bool:
     """Set or (with no features and no super admin) remove the user's override. Returns ``sanitized``."""
-    user = get_user(actor, user_id)
+    user = _changeable_user(actor, user_id)
     validate_feature_ids(features)
-    clean = sanitize_grant(actor.grants, features, bool(is_super_admin), parse_organizations(organizations))
+    clean = sanitize_grant(actor.grants, features, bool(is_super_admin),
+                           parse_organizations(organizations, user.tenant_id))
     acl = user.acl
     if acl is not None:
         check_fresh(acl.updated_at, updated_at)
     before = user_acl_of(user)
-    if not clean.features and not clean.is_super_admin:
-        if acl is not None:
-            db.session.delete(acl)
-    else:
-        if acl is None:
-            acl = UserAcl(tenant_id=user.tenant_id, user_id=user.id)
-            db.session.add(acl)
-        acl.features, acl.is_super_admin, acl.organizations = clean.features, clean.is_super_admin, clean.organizations
-    bump_acl_version(user.tenant_id)
-    db.session.flush()
+    with boundaries.keeping_an_administrator(user.tenant_id):
+        if not clean.features and not clean.is_super_admin:
+            if acl is not None:
+                db.session.delete(acl)
+        else:
+            if acl is None:
+                acl = UserAcl(tenant_id=user.tenant_id, user_id=user.id)
+                db.session.add(acl)
+            acl.features, acl.is_super_admin, acl.organizations = clean.features, clean.is_super_admin, clean.organizations
+        bump_acl_version(user.tenant_id)
+        db.session.flush()
+    # Removing an override falls back to the user's roles, which may hold more than the actor.
+    boundaries.require_covers(actor, boundaries.user_grants(user),
+                              "You cannot remove this override: the user's roles hold permissions you do not hold")
     db.session.expire(user, ["acl"])
     audit.record(actor, action="edit", kind="user_acl", resource_id=user.id, tenant_id=user.tenant_id,
                  before=before, after=user_acl_of(user), label=f"Change permissions of {user.email}")

@@ -41,7 +41,7 @@ def tenant_setup(ctx):
     picker = roles.create_role(SYSTEM, "Picker", tenant_id=t.id)
     hq = accounts.create_organization(Scope(t.id), "HQ", "hq")
     db.session.commit()
-    roles.update_role_acl(SYSTEM, picker.id, features=["lcs.lists.*"], is_super_admin=False, organizations=[str(hq.id)])
+    roles.update_role_acl(SYSTEM, picker.id, features=["lcs.handling.*"], is_super_admin=False, organizations=[str(hq.id)])
     return t, default, clerk, picker, hq
 
 
@@ -53,7 +53,7 @@ def test_union_of_roles_and_organizations(tenant_setup):
     t, _, clerk, picker, hq = tenant_setup
     u = _user(t, "both@t.test", [clerk.id, picker.id])
     g = compute_grants(u)
-    assert g.allows(["auth.users.list"]) and g.allows(["lcs.lists.view"]) and not g.allows(["auth.roles.list"])
+    assert g.allows(["auth.users.list"]) and g.allows(["lcs.handling.read"]) and not g.allows(["auth.roles.list"])
     assert g.organizations is None  # Clerk has every organization
     only_picker = compute_grants(_user(t, "p@t.test", [picker.id]))
     assert only_picker.organizations == frozenset({hq.id})

@@ -66,7 +66,8 @@ def test_list_has_seed_item_fields_and_never_the_secret(client, token):
     assert body["total"] == 1
     item = body["items"][0]
     assert set(item) == {"id", "name", "description", "keyPrefix", "organizationId", "organizationName",
-                         "createdAt", "lastUsedAt", "expiresAt", "roles"}
+                         "createdAt", "lastUsedAt", "expiresAt", "roles",
+                         "createdById", "createdByEmail", "suspended"}  # the owner: Wharf's addition
     assert secret not in r.get_data(as_text=True)
     assert secret.split(".", 1)[1] not in r.get_data(as_text=True)
 

@@ -50,6 +50,7 @@ class FeatureRegistry:
             if fid in self.features and self.features[fid].module != module_id:
                 raise ValueError(f"feature {fid} declared by two modules")
             self.features[fid] = Feature(fid, ftitle, module_id)
+        acl.register_features(fid for fid, _ in features)
         return module
 
     def add_nav(self, title: str, endpoint: str, *features: str, group: str = "Main", order: int = 100) -> None:

@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
 from werkzeug.exceptions import HTTPException
 
+from models import db
 from services.errors import DomainError
 from web.htmx import client_redirect, htmx_details, retarget
 from web.negotiate import is_api_path, response_mode
@@ -76,6 +77,7 @@ def render_error(status: int, message: str, *, details=None, extra=None, headers
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(e: DomainError):
+        db.session.rollback()  # one transaction per operation: nothing of a refused one stays
         return render_error(e.status, e.message, details=e.details, extra=e.extra, headers=e.headers)
 
     @app.errorhandler(CSRFError)

@@ -10,8 +10,8 @@ from werkzeug.datastructures import MultiDict
 from blueprints.api_keys import bp
 from blueprints.api_keys.forms import ApiKeyForm
 from models import ApiKey, Organization, Role, db, utcnow
-from services import api_keys
-from services.errors import DomainError, Forbidden, ValidationFailed
+from services import api_keys, boundaries
+from services.errors import DomainError, ValidationFailed
 from services.roles import visible_roles
 from web.access import current_actor, requires
 from web.forms import as_list, field_errors, form_details, request_data
@@ -35,14 +35,8 @@ def _list_body(actor) -> dict:
 def _assignable_roles(actor) -> list[Role]:
     """Roles of the actor's tenant it may hand to a key (never wider than its own grants)."""
     tenant_id = getattr(actor.principal, "tenant_id", None)
-    out = []
-    for role in db.session.scalars(visible_roles(actor).where(Role.tenant_id == tenant_id).order_by(Role.name)):
-        try:
-            actor.require_can_assign(role)
-        except Forbidden:
-            continue
-        out.append(role)
-    return out
+    roles = db.session.scalars(visible_roles(actor).where(Role.tenant_id == tenant_id).order_by(Role.name))
+    return [role for role in roles if boundaries.may_assign(actor, role)]
 
 
 def _screen(actor, body: dict, **extra) -> dict:

@@ -11,6 +11,7 @@ from flask_login import current_user
 from blueprints.auth import bp, pages_bp
 from blueprints.auth.forms import FeatureCheckForm, RoleAclForm, RoleForm, UserAclForm, UserForm
 from models import Organization, Role, User, UserRole, db
+from services import boundaries
 from services import roles as roles_svc
 from services import users as users_svc
 from services.errors import DomainError, NotFound, ValidationFailed
@@ -269,9 +270,12 @@ def delete_user():
 
 def _user_edit_context(user) -> dict:
     actor = current_actor()
-    return {"user": users_svc.user_row(user),
-            "roles": db.session.scalars(roles_svc.visible_roles(actor).where(Role.tenant_id == user.tenant_id)
-                                        .order_by(Role.name)).all(),
+    roles = db.session.scalars(roles_svc.visible_roles(actor).where(Role.tenant_id == user.tenant_id)
+                               .order_by(Role.name)).all()
+    return {"user": users_svc.user_row(user), "roles": roles,
+            "can_change": boundaries.covers(actor.grants, boundaries.user_grants(user)),
+            "editing_self": boundaries.is_self(actor, user),
+            "assignable": {r.id for r in roles if boundaries.may_assign(actor, r)},
             "organizations": db.session.scalars(actor.scope.select(Organization).where(
                 Organization.tenant_id == user.tenant_id).order_by(Organization.tree_path)).all()}
 
