@@ -365,7 +365,10 @@ class TestEditScreen:
         assert "Save user" in plain
         assert re.search(rf'value="{floor.admin_role}"\s+disabled> Administrator', plain)
         assert re.search(rf'value="{floor.clerk_role}"\s+> User clerk', plain)
-        client.post("/auth/logout", headers=BROWSER)
+        acl_page = client.get(f"/auth/roles/acl?roleId={floor.admin_role}", headers=BROWSER).get_data(as_text=True)
+        assert "This role holds permissions you do not hold" in acl_page and "Save permissions" not in acl_page
+        own = client.get(f"/auth/roles/acl?roleId={floor.clerk_role}", headers=BROWSER).get_data(as_text=True)
+        assert "Save permissions" in own
 
     def test_own_roles_are_fixed_but_submitted(self, app, client, floor):
         from tests.conftest import BROWSER, browser_login

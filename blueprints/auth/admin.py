@@ -138,8 +138,10 @@ def _editor_context(subject_kind: str, subject, acl: dict) -> dict:
     modules = [{"id": m.id, "title": m.title,
                 "features": [f for f in registry.features.values() if f.module == m.id]}
                for m in registry.modules.values()]
+    held = boundaries.role_grants(subject) if subject_kind == "role" else boundaries.user_grants(subject)
     return {"subject_kind": subject_kind, "subject": subject, "acl": acl, "modules": modules,
-            "organizations": orgs, "can_super_admin": actor.is_super_admin}
+            "organizations": orgs, "can_super_admin": actor.is_super_admin,
+            "can_change": boundaries.covers(actor.grants, held)}
 
 
 @bp.get("/roles/acl")
