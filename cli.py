@@ -21,8 +21,14 @@ SYSTEM = Actor(None, EVERYTHING)  # the CLI acts with full rights; audit rows sa
 
 
 def tenant_named(name: str) -> Tenant:
-    tenant = db.session.scalars(sa.select(Tenant).where(Tenant.name == name, Tenant.deleted_at.is_(None))).first()
-    return tenant or accounts.create_tenant(name)
+    """The live tenant called ``name``, created when there is none. Names are not unique (a
+    tenant admin may rename their tenant to anything), so several matches are refused, not
+    guessed: ``create-admin`` must never put a super admin in the wrong tenant."""
+    found = db.session.scalars(sa.select(Tenant).where(Tenant.name == name, Tenant.deleted_at.is_(None))
+                               .limit(2)).all()
+    if len(found) > 1:
+        raise click.ClickException(f"Several tenants are named {name!r}; a super admin must rename all but one first")
+    return found[0] if found else accounts.create_tenant(name)
 
 
 DEMO_PRODUCTS = [

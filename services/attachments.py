@@ -9,11 +9,17 @@
   atomically before the row is committed — a failure leaves neither behind.
 - Reads: a public partition's file is anyone's; a private one needs a signed-in caller of
   the same tenant (and visible organization) holding ``attachments.view``.
+- Resized images: anyone may ask for any size of a public image, and each new size costs a
+  decode of the original, so sizes snap to a short ladder (a handful of variants per
+  image), the cache of variants has a byte budget, and anonymous cache misses are
+  throttled per IP.
 """
 from __future__ import annotations
 
 import hashlib
 import io
+import math
+import os
 import re
 import unicodedata
 import uuid
@@ -26,7 +32,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.exc import IntegrityError
 
 from models import Attachment, AttachmentPartition, AttachmentTag, Scope, db
-from services import audit, plans, storage
+from services import audit, auth, plans, storage
 from services.acl import Actor
 from services.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
 
@@ -53,6 +59,8 @@ ACTIVE = {"text/html", "application/xhtml+xml", "image/svg+xml", "application/xm
           "application/javascript", "text/javascript"}
 CROP_TYPES = ("cover", "contain")
 MAX_DIMENSION = 4000
+# The only widths/heights a resized image gets: a request snaps up to the next step.
+SIZE_LADDER = (64, 128, 256, 512, 1024, 2048)
 
 
 class StorageUnavailable(DomainError):
@@ -245,13 +253,16 @@ def delete_partition(actor: Actor, partition_id) -> None:
 
 # --- file names and content sniffing ------------------------------------------------------------
 
-_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"/\\|?*]+')
 
 
 def sanitize_file_name(raw: str | None, mime: str = "application/octet-stream") -> str:
-    """Display name of an upload: the last path segment, no control or path characters,
-    no leading dots, at most 200 characters (extension kept). Never used as a path."""
+    """Display name of an upload or a rename: the last path segment, no control or path
+    characters, no Unicode format characters (category Cf: bidi overrides, zero-width
+    spaces, BOMs — "\u202egnp.exe" would display as "exe.png"), no leading dots, at most 200
+    characters (extension kept). Never used as a path."""
     name = unicodedata.normalize("NFC", raw or "")
+    name = "".join(c for c in name if unicodedata.category(c) != "Cf")
     name = re.split(r"[\\/]", name)[-1]
     name = _UNSAFE_NAME.sub("_", name)
     name = re.sub(r"\s+", " ", name).strip().lstrip(".").strip()
@@ -424,18 +435,20 @@ def get_attachment(actor: Actor, attachment_id) -> Attachment:
 
 
 def _cache_prefix(a: Attachment) -> str:
-    return f"{a.tenant_id}/cache/{a.id.hex}"
+    """Where the image cache keeps this attachment's resized copies."""
+    return f"{a.id.hex[:2]}/{a.id.hex}"
 
 
 def delete_attachment(actor: Actor, attachment_id) -> Attachment:
     """Remove the row, then the stored file and its resized copies."""
     att = get_attachment(actor, attachment_id)
     driver = _driver_of(att.partition)
-    key, cache = att.storage_key, _cache_prefix(att)
+    key, cache, legacy_cache = att.storage_key, _cache_prefix(att), f"{att.tenant_id}/cache/{att.id.hex}"
     db.session.delete(att)
     db.session.commit()
     driver.delete(key)
-    driver.delete_prefix(cache)
+    driver.delete_prefix(legacy_cache)  # copies cached inside the partition before the image cache existed
+    storage.image_cache().delete_prefix(cache)
     return att
 
 
@@ -453,8 +466,14 @@ def clean_tags(value) -> list[str]:
 
 
 def update_attachment(actor: Actor, attachment_id, data: dict) -> Attachment:
-    """PATCH: ``tags`` (list or comma-separated). Other metadata of the seed is not kept."""
+    """PATCH: ``tags`` (list or comma-separated) and ``fileName`` (a rename, sanitised like an
+    upload's name). Other metadata of the seed is not kept."""
     att = get_attachment(actor, attachment_id)
+    if "fileName" in data:
+        raw = data["fileName"]
+        if not isinstance(raw, str) or not raw.strip():
+            _fail("fileName", "must be a non-empty file name")
+        att.file_name = sanitize_file_name(raw, att.mime_type)
     if "tags" in data:
         wanted = clean_tags(data["tags"])
         current = {t.tag: t for t in att.tag_rows}
@@ -550,12 +569,41 @@ def _dimension(args, name: str) -> int | None:
     return int(raw)
 
 
-def image_params(args) -> tuple[int | None, int | None, str]:
+def _snap(value: int | None) -> int | None:
+    """The smallest ladder step at least ``value`` (the largest step for anything above it)."""
+    if value is None:
+        return None
+    return next((step for step in SIZE_LADDER if step >= value), SIZE_LADDER[-1])
+
+
+@dataclass(frozen=True)
+class Transform:
+    """A resize on the size ladder; build it with ``transform`` so it always is one."""
+
+    width: int | None
+    height: int | None
+    crop: str
+
+    @property
+    def key(self) -> str:
+        """Names the variant in the cache and the ETag."""
+        return f"{self.width or 0}x{self.height or 0}-{self.crop}"
+
+
+def transform(width: int | None, height: int | None, crop: str = "contain") -> Transform:
+    """Width and height snapped up to ``SIZE_LADDER``; ``cover`` only when both are given
+    (with one side it is the same picture as ``contain``, so one cached copy)."""
+    width, height = _snap(width), _snap(height)
+    return Transform(width, height, crop if width and height else "contain")
+
+
+def image_params(args) -> Transform:
+    """``width``/``height`` 1–4000 and ``cropType`` from a query, as a ladder transform."""
     width, height = _dimension(args, "width"), _dimension(args, "height")
     crop = args.get("cropType") or "contain"
     if crop not in CROP_TYPES:
         _fail("cropType", "must be cover or contain")
-    return width, height, crop
+    return transform(width, height, crop)
 
 
 def _target_size(size: tuple[int, int], width: int | None, height: int | None) -> tuple[int, int]:
@@ -571,36 +619,93 @@ def _target_size(size: tuple[int, int], width: int | None, height: int | None) -
     return max(1, round(w0 * f)), max(1, round(h0 * f))
 
 
-def image_variant(att: Attachment, width: int | None, height: int | None, crop: str):
-    """(stream, mime) of the image, resized and cached when a size is asked for."""
+_SIDEWAYS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
+
+
+def _resized(original, t: Transform) -> Image.Image:
+    """The image of ``t``, decoding no more of the original than the output needs: the
+    downscale runs before the EXIF rotation, through ``thumbnail``, which has a JPEG decode
+    at 1/2–1/8 scale (``draft``) and reduces other formats by whole factors first; nothing
+    is copied at full resolution."""
+    img = _open_image(original)
+    img.seek(0)
+    sideways = img.getexif().get(0x0112, 1) in _SIDEWAYS
+
+    def as_stored(size: tuple[int, int]) -> tuple[int, int]:
+        return (size[1], size[0]) if sideways else size
+
+    shown = as_stored(img.size)
+    box = _target_size(shown, t.width, t.height)
+    cover = t.crop == "cover" and t.width and t.height
+    if cover:  # shrink until the box is covered, crop after rotating
+        scale = max(box[0] / shown[0], box[1] / shown[1])
+        img.thumbnail(as_stored((math.ceil(shown[0] * scale), math.ceil(shown[1] * scale))), Image.Resampling.LANCZOS)
+    else:
+        img.thumbnail(as_stored(box), Image.Resampling.LANCZOS)
+    ImageOps.exif_transpose(img, in_place=True)
+    return ImageOps.fit(img, box, Image.Resampling.LANCZOS) if cover and img.size != box else img
+
+
+def _setting(name: str, env: str, default: int) -> int:
+    """An integer from the app config, else its ``WHARF_*`` environment variable, else the default."""
+    value = current_app.config.get(name)
+    return int(value if value is not None else os.environ.get(env, default))
+
+
+TRANSFORM_WINDOW_SECONDS = 60
+
+
+def _count_anonymous_transform(ip: str) -> None:
+    """One more decode for an anonymous caller, or 429 once ``WHARF_IMAGE_TRANSFORMS_PER_MINUTE``
+    (default 30) fall inside the minute — counted in the database, so per IP across workers."""
+    limit = _setting("IMAGE_TRANSFORMS_PER_MINUTE", "WHARF_IMAGE_TRANSFORMS_PER_MINUTE", 30)
+    auth.throttle("image", ip, limit=limit, window_seconds=TRANSFORM_WINDOW_SECONDS,
+                  message="Too many new image sizes requested, try again later")
+    auth.record_attempt("image", ip, window_seconds=TRANSFORM_WINDOW_SECONDS)
+    db.session.commit()
+
+
+def _cache_put(key: str, data: bytes) -> None:
+    """Keep a variant, then evict least recently used ones beyond ``WHARF_IMAGE_CACHE_MAX_BYTES``
+    (default 256 MB). A cache that cannot be written only costs a decode next time."""
+    cache = storage.image_cache()
+    try:
+        cache.write(key, io.BytesIO(data))
+        cache.trim(_setting("IMAGE_CACHE_MAX_BYTES", "WHARF_IMAGE_CACHE_MAX_BYTES", 256 * 1024 * 1024))
+    except (OSError, storage.StorageError):
+        current_app.logger.warning("image cache not written: %s", key, exc_info=True)
+
+
+def image_variant(att: Attachment, t: Transform, *, throttle_ip: str | None = None):
+    """(stream, mime) of the image, resized and cached when a size is asked for. A variant
+    not in the cache counts against ``throttle_ip`` (anonymous callers) before it is drawn."""
     if att.mime_type not in RASTER:
         raise BadRequest("Not an image attachment")
-    if width is None and height is None:
+    if t.width is None and t.height is None:
         return open_file(att), att.mime_type
     fmt, ext = RASTER[att.mime_type]
     mime = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}[fmt]
-    driver = _driver_of(att.partition)
-    key = f"{_cache_prefix(att)}/{width or 0}x{height or 0}-{crop}.{ext}"
-    if not driver.exists(key):
-        with open_file(att) as original:
-            img = _open_image(original)
-            try:
-                img.seek(0)
-                img = ImageOps.exif_transpose(img)
-                box = _target_size(img.size, width, height)
-                if crop == "cover" and width and height:
-                    out = ImageOps.fit(img, box, Image.Resampling.LANCZOS)
-                else:
-                    out = img.copy()
-                    out.thumbnail(box, Image.Resampling.LANCZOS)
-                if fmt == "JPEG" and out.mode not in ("RGB", "L"):
-                    out = out.convert("RGB")
-                elif fmt in ("PNG", "WEBP") and out.mode not in ("RGB", "RGBA", "L", "LA", "P"):
-                    out = out.convert("RGBA")
-                buf = io.BytesIO()
-                out.save(buf, fmt, **({"quality": 85, "optimize": True} if fmt == "JPEG" else {}))
-            except (OSError, ValueError, Image.DecompressionBombError) as e:
-                raise StorageUnavailable("Image rendering failed") from e
-        buf.seek(0)
-        driver.write(key, buf)
-    return driver.open(key), mime
+    cache = storage.image_cache()
+    key = f"{_cache_prefix(att)}/{t.key}.{ext}"
+    try:
+        stream = cache.open(key)
+        cache.touch(key)
+        return stream, mime
+    except FileNotFoundError:
+        pass
+    if throttle_ip is not None:
+        _count_anonymous_transform(throttle_ip)
+    with open_file(att) as original:
+        try:
+            out = _resized(original, t)
+            if fmt == "JPEG" and out.mode not in ("RGB", "L"):
+                out = out.convert("RGB")
+            elif fmt in ("PNG", "WEBP") and out.mode not in ("RGB", "RGBA", "L", "LA", "P"):
+                out = out.convert("RGBA")
+            buf = io.BytesIO()
+            out.save(buf, fmt, **({"quality": 85, "optimize": True} if fmt == "JPEG" else {}))
+        except (OSError, ValueError, Image.DecompressionBombError) as e:
+            raise StorageUnavailable("Image rendering failed") from e
+    _cache_put(key, buf.getvalue())
+    buf.seek(0)
+    return buf, mime

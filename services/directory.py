@@ -176,7 +176,17 @@ def tenant_snapshot(tenant: Tenant) -> dict:
     return {"id": tenant.id, "name": tenant.name, "isActive": tenant.is_active, "deletedAt": tenant.deleted_at}
 
 
-def _ensure_unique_tenant_name(name: str, exclude_id=None) -> None:
+def _ensure_unique_tenant_name(actor: Actor, name: str, exclude_id=None) -> None:
+    """409 when another live tenant has this name (case-insensitive) — for super admins only.
+
+    A super admin sees every tenant, so the answer tells them nothing new and keeps their
+    list unambiguous. A tenant admin sees only their own tenant: a 409 on a rename would
+    confirm that some other tenant is called that (a cross-tenant oracle), so their renames
+    are not checked and two tenants may share a name. Nothing relies on names being unique:
+    the database has no constraint on them, tenants are told apart by id, and the CLI's
+    ``--tenant NAME`` refuses a name that several tenants share."""
+    if not actor.is_super_admin:
+        return
     stmt = sa.select(Tenant.id).where(Tenant.deleted_at.is_(None), sa.func.lower(Tenant.name) == name.lower())
     if exclude_id is not None:
         stmt = stmt.where(Tenant.id != exclude_id)
@@ -191,7 +201,7 @@ def create_tenant(actor: Actor, *, name, is_active=True) -> Tenant:
         raise Forbidden("Only super admins can create tenants")
     name = clean_name(name)
     active = True if is_active is UNSET or is_active is None else parse_bool(is_active, "isActive")
-    _ensure_unique_tenant_name(name)
+    _ensure_unique_tenant_name(actor, name)
     tenant = accounts.create_tenant(name)
     tenant.is_active = active
     db.session.flush()
@@ -208,7 +218,7 @@ def update_tenant(actor: Actor, tenant_id, *, name=UNSET, is_active=UNSET) -> Te
     before = tenant_snapshot(tenant)
     if name is not UNSET:
         name = clean_name(name)
-        _ensure_unique_tenant_name(name, exclude_id=tenant.id)
+        _ensure_unique_tenant_name(actor, name, exclude_id=tenant.id)
     if is_active is not UNSET:
         is_active = parse_bool(is_active, "isActive")
         if is_active != tenant.is_active and not actor.is_super_admin:

@@ -9,6 +9,10 @@ checked again here, so no key can leave its root.
 Writes are atomic: bytes go to a temporary file in the target directory, are flushed to
 disk, then renamed over the final name — a failed or interrupted upload leaves nothing.
 An S3-compatible driver can follow by implementing the same five methods.
+
+Resized copies of images are derived data, not attachment bytes: they live in one local
+cache directory (``image_cache()``, ``<ATTACHMENTS_ROOT>/.image-cache``; no partition code
+starts with a dot) whose total size ``trim`` keeps under a budget.
 """
 from __future__ import annotations
 
@@ -94,6 +98,40 @@ class LocalDriver:
         else:
             path.unlink(missing_ok=True)
 
+    def touch(self, key: str) -> None:
+        """Mark ``key`` as just used (its mtime: ``trim`` evicts the least recently used)."""
+        try:
+            os.utime(self._path(key))
+        except FileNotFoundError:
+            pass
+
+    def trim(self, max_bytes: int) -> int:
+        """Delete the least recently used files (oldest mtime first) until the rest fit in
+        ``max_bytes``; returns the bytes left. Safe with other processes doing the same: a
+        file already gone is skipped, and a reader holding it open keeps its copy. Directories
+        stay (a concurrent writer may be about to use one)."""
+        files = []
+        for folder, _, names in os.walk(self.root):
+            for name in names:
+                if name.startswith(".upload-"):  # another process's write in progress
+                    continue
+                path = os.path.join(folder, name)
+                try:
+                    st = os.stat(path)
+                except FileNotFoundError:
+                    continue
+                files.append((st.st_mtime, st.st_size, path))
+        total = sum(size for _, size, _ in files)
+        for _, size, path in sorted(files):
+            if total <= max_bytes:
+                break
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            total -= size
+        return total
+
 
 def env_key(code: str) -> str:
     """The environment variable overriding a partition's root: ``privateAttachments`` →
@@ -102,12 +140,20 @@ def env_key(code: str) -> str:
     return "WHARF_ATTACHMENTS_ROOT_" + snake.upper()
 
 
+def _base_root() -> Path:
+    return Path(current_app.config.get("ATTACHMENTS_ROOT") or os.path.join(current_app.instance_path, "attachments"))
+
+
 def partition_root(code: str) -> Path:
     override = os.environ.get(env_key(code))
     if override:
         return Path(override)
-    base = current_app.config.get("ATTACHMENTS_ROOT") or os.path.join(current_app.instance_path, "attachments")
-    return Path(base) / check_key(code)
+    return _base_root() / check_key(code)
+
+
+def image_cache() -> LocalDriver:
+    """The local directory of resized image copies (every partition's; safe to empty)."""
+    return LocalDriver(_base_root() / ".image-cache")
 
 
 def driver_for(partition) -> StorageDriver:

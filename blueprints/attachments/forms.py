@@ -18,8 +18,9 @@ class TransferForm(ApiForm):
     toRecordId = StringField("Record to move them to")
 
 
-class TagsForm(ApiForm):
+class MetadataForm(ApiForm):
     tags = StringField("Tags (JSON array, or comma-separated in a form)")
+    fileName = StringField("New display name (sanitised like an upload's)")
 
 
 class PartitionForm(ApiForm):

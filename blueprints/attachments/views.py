@@ -14,7 +14,7 @@ from flask import request, send_file, url_for
 from flask_login import current_user
 
 from blueprints.attachments import bp
-from blueprints.attachments.forms import PartitionForm, TagsForm, TransferForm, UploadForm
+from blueprints.attachments.forms import MetadataForm, PartitionForm, TransferForm, UploadForm
 from models import Attachment
 from services import attachments
 from services.attachments import FileTooLarge, Upload
@@ -35,7 +35,7 @@ CHANGED = "attachments-changed"
 PARTITIONS_CHANGED = "partitions-changed"
 # Refusals shown next to the form that caused them (HTML); 403s and the rest go to the toast.
 FORM_ERRORS = (ValidationFailed, BadRequest, Conflict, NotFound, QuotaExceeded, FileTooLarge)
-THUMB = 320
+THUMB = 256  # a step of attachments.SIZE_LADDER (shown at 160 and 48 CSS pixels)
 SORT_FIELDS = {"createdAt": Attachment.created_at, "fileName": Attachment.file_name, "fileSize": Attachment.file_size}
 
 
@@ -207,9 +207,10 @@ def library_item(attachment_id):
 
 @bp.patch("/library/<attachment_id>")
 @requires("attachments.manage")
-@documented(body=TagsForm, summary="Update attachment metadata")
+@documented(body=MetadataForm, summary="Update attachment metadata")
 def update_library_item(attachment_id):
-    """Replaces the attachment's ``tags``."""
+    """Replaces the attachment's ``tags`` and/or renames it (``fileName``, sanitised like an
+    upload's name: no path, control or bidi/zero-width format characters)."""
     actor = current_actor()
     try:
         att = attachments.update_attachment(actor, attachment_id, request_data())
@@ -356,12 +357,18 @@ def serve_file(attachment_id):
 def serve_image(attachment_id, slug):
     """Serve image with optional resizing
 
-    ``width``/``height`` 1–4000 and ``cropType`` ``cover`` or ``contain`` (default);
-    resized copies are cached. 400 for attachments that are not raster images.
+    ``width``/``height`` 1–4000 and ``cropType`` ``cover`` or ``contain`` (default). Sizes
+    snap up to the next of 64, 128, 256, 512, 1024, 2048 pixels (above 2048: 2048; never
+    larger than the original), so ``width=300`` and ``width=500`` are the same 512-pixel
+    image; ``cover`` applies when both sides are given. Resized copies are cached within a
+    byte budget. Anonymous callers may have a few new (uncached) sizes drawn per minute and
+    IP (30 by default), then 429 with ``Retry-After``. 400 for attachments that are not
+    raster images.
     """
-    att = attachments.readable(attachment_id, _reader())
-    width, height, crop = attachments.image_params(request.args)
-    stream, mime = attachments.image_variant(att, width, height, crop)
+    reader = _reader()
+    att = attachments.readable(attachment_id, reader)
+    t = attachments.image_params(request.args)
+    stream, mime = attachments.image_variant(att, t, throttle_ip=None if reader else request.remote_addr or "unknown")
     resp = send_file(stream, mimetype=mime, download_name=att.file_name, conditional=True,
-                     etag=f"{att.checksum[:32]}-{width or 0}x{height or 0}-{crop}")
+                     etag=f"{att.checksum[:32]}-{t.key}")
     return _harden(resp, att, True)
