@@ -5,7 +5,7 @@ autogenerate and the models-vs-migrations test see the whole schema.
 """
 from models.base import db, Base, TimestampMixin, SoftDeleteMixin, TenantOwnedMixin, utcnow
 from models.tenancy import Tenant, Organization
-from models.users import User, UserAcl, AuthSession, LoginAttempt, PasswordReset
+from models.users import User, UserAcl, AuthSession, UsedRefreshToken, LoginAttempt, PasswordReset
 from models.acl import Role, UserRole, RoleAcl, ApiKey, ApiKeyRole, AuditLog
 from models.toggles import FeatureToggle, FeatureToggleOverride, CacheVersion
 from models.attachments import Attachment, AttachmentPartition, AttachmentTag, StoragePlan, UserPlan
@@ -17,7 +17,7 @@ from models.scope import Scope
 
 __all__ = [
     "db", "Base", "TimestampMixin", "SoftDeleteMixin", "TenantOwnedMixin", "utcnow",
-    "Tenant", "Organization", "User", "UserAcl", "AuthSession", "LoginAttempt", "PasswordReset", "Scope",
+    "Tenant", "Organization", "User", "UserAcl", "AuthSession", "UsedRefreshToken", "LoginAttempt", "PasswordReset", "Scope",
     "Role", "UserRole", "RoleAcl", "ApiKey", "ApiKeyRole", "AuditLog",
     "FeatureToggle", "FeatureToggleOverride", "CacheVersion",
     "Attachment", "AttachmentPartition", "AttachmentTag", "StoragePlan", "UserPlan",

@@ -1,4 +1,5 @@
-"""Users, their ACL override, their sign-in sessions, password resets and throttling records."""
+"""Users, their ACL override, their sign-in sessions (and used refresh tokens), password resets and
+throttling records."""
 from __future__ import annotations
 
 import uuid
@@ -67,7 +68,8 @@ class UserAcl(TenantOwnedMixin, TimestampMixin, db.Model):
 
 
 class AuthSession(TimestampMixin, db.Model):
-    """One sign-in: a browser session or an API login (which also owns a refresh token).
+    """One sign-in: a browser session or an API login (which also owns a refresh token:
+    ``refresh_token_hash`` is the current one, each use replaces it).
 
     Browser cookies and access tokens carry this id, so logging out or revoking it ends
     every credential minted from that sign-in, in every worker process.
@@ -89,6 +91,18 @@ class AuthSession(TimestampMixin, db.Model):
         now = now or utcnow()
         expires = self.expires_at if self.expires_at.tzinfo else self.expires_at.replace(tzinfo=now.tzinfo)
         return self.revoked_at is None and expires > now
+
+
+class UsedRefreshToken(db.Model):
+    """A refresh token already exchanged for the next one (as its SHA-256), kept as long as
+    its session. Tokens rotate on every use, so one presented again means two parties hold
+    it — the client and a thief — and the whole sign-in is revoked (see services.auth)."""
+
+    __tablename__ = "used_refresh_tokens"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("auth_sessions.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class LoginAttempt(db.Model):

@@ -6,7 +6,7 @@ import uuid
 import sqlalchemy as sa
 
 from models import AuthSession, Organization, Scope, Tenant, User, UserAcl, db, utcnow
-from services import auth
+from services import auth, password_reset
 from services.acl import bump_acl_version
 from services.errors import Conflict, NotFound, ValidationFailed
 
@@ -28,7 +28,8 @@ def update_profile(user: User, *, name: str | None = None, email: str | None = N
                    keep_session_id=None) -> User:
     """Change name, email or password; the latter two need the current password.
 
-    A new password signs out every other session of the user. One commit.
+    A new password signs out every other session of the user and voids the reset links
+    mailed before it. One commit.
     """
     email = auth.normalize_email(email) if email else None
     if password:
@@ -44,8 +45,10 @@ def update_profile(user: User, *, name: str | None = None, email: str | None = N
         if db.session.scalars(same_email).first() is not None:
             raise Conflict("Email already in use")
         user.email = email
+        password_reset.void_outstanding(user.id)  # a link mailed to the old address dies
     if password:
         user.password_hash = auth.hash_password(password)
+        password_reset.void_outstanding(user.id)
         db.session.execute(sa.update(AuthSession).where(
             AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None),
             AuthSession.id != keep_session_id).values(revoked_at=utcnow()))

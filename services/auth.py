@@ -1,13 +1,15 @@
 """Authentication: password hashing, sign-in with throttling, sign-in sessions, tokens.
 
 Access tokens are short-lived signed JWTs naming their ``AuthSession``; refresh tokens
-are random secrets stored only as SHA-256 hashes. Revoking the session (logout) kills
-both, in every worker, because every check reads the session row.
+are random secrets stored only as SHA-256 hashes, and each works once (every refresh hands
+out the next). Revoking the session (logout, or a refresh token used twice) kills both, in
+every worker, because every check reads the session row.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import secrets
 import time
 import uuid
@@ -21,9 +23,11 @@ from email_validator import EmailNotValidError, validate_email
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
-from models import AuthSession, LoginAttempt, PasswordReset, Tenant, User, db, utcnow
+from models import AuthSession, LoginAttempt, PasswordReset, Tenant, UsedRefreshToken, User, db, utcnow
 from services import cache_versions
 from services.errors import BadRequest, TooManyRequests, Unauthorized, ValidationFailed
+
+log = logging.getLogger("wharf.auth")
 
 
 def _hasher() -> PasswordHasher:
@@ -104,10 +108,13 @@ def record_attempt(kind: str, ip: str, email: str = "", *, window_seconds: int) 
 
 
 def check_throttle(email: str, ip: str) -> None:
-    """Raise 429 once ``LOGIN_MAX_FAILURES`` failures for email+IP fall inside the window."""
+    """Raise 429 once ``LOGIN_MAX_FAILURES`` failures for email+IP fall inside the window, or
+    ``LOGIN_MAX_FAILURES_PER_IP`` for the IP whatever the email: one password tried against
+    many accounts (spraying) never trips the per-email limit."""
     cfg = current_app.config
-    throttle("login", ip, email, limit=cfg["LOGIN_MAX_FAILURES"], window_seconds=cfg["LOGIN_WINDOW_SECONDS"],
-             message="Too many login attempts, try again later")
+    window, message = cfg["LOGIN_WINDOW_SECONDS"], "Too many login attempts, try again later"
+    throttle("login", ip, limit=cfg["LOGIN_MAX_FAILURES_PER_IP"], window_seconds=window, message=message)
+    throttle("login", ip, email, limit=cfg["LOGIN_MAX_FAILURES"], window_seconds=window, message=message)
 
 
 def record_failure(email: str, ip: str) -> None:
@@ -317,26 +324,62 @@ def principal_from_access_token(token: str) -> SessionPrincipal | None:
     return live_principal(claims["sid"], claims["sub"])
 
 
-def refresh_access_token(refresh_token: str) -> tuple[str, int]:
-    if not refresh_token:
+def refresh_access_token(refresh_token: str) -> tuple[str, int, str]:
+    """Exchange a refresh token for an access token (and its lifetime) and the next refresh
+    token. Each refresh token works once; one presented again — it was copied — revokes the
+    whole sign-in, so the thief and the client alike must sign in again (RFC 9700 4.14.2)."""
+    if not refresh_token or not isinstance(refresh_token, str):
         raise BadRequest("refreshToken is required", ok=False)
-    session = db.session.scalars(
-        sa.select(AuthSession).where(AuthSession.refresh_token_hash == _digest(refresh_token))).first()
-    if session is None or live_principal(session.id) is None:
-        raise Unauthorized("Invalid or expired refresh token", ok=False)
-    return issue_access_token(session)
+    digest = _digest(refresh_token)
+    session = db.session.scalars(sa.select(AuthSession).where(AuthSession.refresh_token_hash == digest)).first()
+    if session is None:
+        _revoke_if_used_before(digest)
+        raise _invalid_refresh()
+    if live_principal(session.id) is None:
+        raise _invalid_refresh()
+    following = secrets.token_urlsafe(32)
+    now = utcnow()
+    # Claim the token with a conditional UPDATE: of two requests presenting it, one moves the
+    # session on to the next token; the other matches no row and counts as a reuse.
+    claimed = db.session.execute(
+        sa.update(AuthSession)
+        .where(AuthSession.id == session.id, AuthSession.refresh_token_hash == digest, AuthSession.revoked_at.is_(None))
+        .values(refresh_token_hash=_digest(following), updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        _revoke_if_used_before(digest)
+        raise _invalid_refresh()
+    db.session.add(UsedRefreshToken(session_id=session.id, token_hash=digest, used_at=now))
+    access, ttl = issue_access_token(session)
+    db.session.commit()
+    return access, ttl, following
+
+
+def _invalid_refresh() -> Unauthorized:
+    return Unauthorized("Invalid or expired refresh token", ok=False)
+
+
+def _revoke_if_used_before(digest: str) -> None:
+    """A refresh token exchanged already is presented again: end the sign-in it belonged to."""
+    session_id = db.session.scalar(sa.select(UsedRefreshToken.session_id).where(UsedRefreshToken.token_hash == digest))
+    if session_id is not None:
+        log.warning("refresh token of sign-in %s used a second time: sign-in revoked", session_id)
+        revoke_session(session_id)
 
 
 # --- housekeeping ----------------------------------------------------------------------
 
 def prune(older_than_days: int = 30) -> dict[str, int]:
     """Delete what can no longer authenticate anyone and is older than the grace period:
-    sessions revoked or expired, reset tokens used or expired, throttling records past every
-    window. One transaction; returns how many rows of each went."""
+    sessions revoked or expired (with their used refresh tokens), reset tokens used or expired,
+    throttling records past every window. One transaction; returns how many rows of each went."""
     cutoff = utcnow() - timedelta(days=older_than_days)
+    dead = sa.or_(AuthSession.revoked_at < cutoff, AuthSession.expires_at < cutoff)
+    db.session.execute(sa.delete(UsedRefreshToken).where(
+        UsedRefreshToken.session_id.in_(sa.select(AuthSession.id).where(dead))))
     gone = {
-        "sessions": db.session.execute(sa.delete(AuthSession).where(sa.or_(
-            AuthSession.revoked_at < cutoff, AuthSession.expires_at < cutoff))).rowcount,
+        "sessions": db.session.execute(sa.delete(AuthSession).where(dead)).rowcount,
         "password_resets": db.session.execute(sa.delete(PasswordReset).where(sa.or_(
             PasswordReset.used_at < cutoff, PasswordReset.expires_at < cutoff))).rowcount,
         "throttle_records": db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.created_at < cutoff)).rowcount,

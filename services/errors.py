@@ -42,6 +42,14 @@ class NotFound(DomainError):
     default_message = "Not found"
 
 
+class MethodNotAllowed(DomainError):
+    status = 405
+    default_message = "Method not allowed"
+
+    def __init__(self, message: str | None = None, *, allow: list[str]):
+        super().__init__(message, headers={"Allow": ", ".join(allow)})
+
+
 class Conflict(DomainError):
     status = 409
     default_message = "Conflict"

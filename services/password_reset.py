@@ -1,17 +1,19 @@
 """Password reset (seed 000 ``POST /auth/reset`` and ``POST /auth/reset/confirm``).
 
 A request looks the same from outside whether or not the address has an account: the
-answer is always ``{"ok": true}``, both paths write a throttling record in one
-transaction, and the throttle counts requests for unknown addresses exactly like the
-others, so neither a 200 nor a 429 says anything about an account. For each live account
-with that email (one per tenant) a token is minted — 32 random bytes, only its SHA-256
-stored, valid for ``PASSWORD_RESET_TTL_SECONDS`` — and mailed as a link built from the
-configured ``PUBLIC_URL``, never from the request's Host header.
+answer is always ``{"ok": true}``, the throttle counts requests for unknown addresses
+exactly like the others, and the request does the same work for every address — checks,
+one throttling record, one queued job — so neither its answer nor its duration says
+anything about an account. The job (``services.tasks``: outside the request) looks the
+address up and, for each live account with it (one per tenant), mints a token — 32 random
+bytes, only its SHA-256 stored, valid for ``PASSWORD_RESET_TTL_SECONDS`` — and mails it as
+a link built from the configured ``PUBLIC_URL``, never from the request's Host header.
 
 Redeeming a token sets the new password, uses the token up and voids the account's
 other outstanding ones, and revokes every sign-in session of the account (so every
-cookie, access token and refresh token dies), all in one transaction. Tokens that do not
-check out are counted per IP with the sign-in throttle's records.
+cookie, access token and refresh token dies), all in one transaction. Any other password
+change voids outstanding tokens too (``void_outstanding``). Tokens that do not check out
+are counted per IP with the sign-in throttle's records.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from models import AuthSession, PasswordReset, Tenant, User, db, utcnow
-from services import auth, mail
+from services import auth, mail, tasks
 from services.errors import BadRequest, DomainError, ValidationFailed
 
 log = logging.getLogger("wharf.auth")
@@ -49,9 +51,12 @@ def token_digest(token: str) -> str:
 
 # --- requesting a reset ----------------------------------------------------------------
 
-def request_reset(email, *, ip: str) -> int:
-    """Mint and mail a reset link for every live account with ``email``; return how many
-    (callers must not tell anyone). Raises 400 for a missing or malformed address, 429
+MAIL_JOB = "auth.password_reset.mail"
+
+
+def request_reset(email, *, ip: str) -> None:
+    """Queue the mailing of a reset link to every live account with ``email`` (the same
+    work whether or not there is one). Raises 400 for a missing or malformed address, 429
     when the IP or the email+IP asked too often, 500 when ``PUBLIC_URL`` is unusable."""
     cfg = current_app.config
     if isinstance(email, str):
@@ -67,7 +72,14 @@ def request_reset(email, *, ip: str) -> int:
     auth.throttle("reset", ip, email, limit=cfg["PASSWORD_RESET_MAX_PER_EMAIL"], window_seconds=window,
                   message=message)
     auth.record_attempt("reset", ip, email, window_seconds=window)
-    ttl = cfg["PASSWORD_RESET_TTL_SECONDS"]
+    db.session.commit()
+    tasks.defer(MAIL_JOB, {"email": email, "ip": ip, "origin": origin})
+
+
+@tasks.job(MAIL_JOB)
+def mail_reset_links(email: str, ip: str, origin: str) -> int:
+    """Mint and mail a reset link for every live account with ``email``; return how many."""
+    ttl = current_app.config["PASSWORD_RESET_TTL_SECONDS"]
     outgoing = []
     for user, tenant_name in db.session.execute(_live_accounts().where(User.email == email)).all():
         token = secrets.token_urlsafe(32)
@@ -80,7 +92,7 @@ def request_reset(email, *, ip: str) -> int:
         try:
             mail.send(to, "Reset your Wharf password", text)
         except mail.MailError:
-            # The requester still gets {ok: true}: an error here would reveal the account.
+            # Only logged: the requester got the same {ok: true} as for an unknown address.
             log.exception("password reset mail to %s could not be sent", to)
     return len(outgoing)
 
@@ -171,9 +183,7 @@ def confirm_reset(token, password, *, ip: str) -> User:
         raise _invalid_token()
     user = reset.user
     user.password_hash = new_hash
-    db.session.execute(sa.update(PasswordReset)
-                       .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
-                       .values(used_at=now, updated_at=now).execution_options(synchronize_session=False))
+    void_outstanding(user.id)
     db.session.execute(sa.update(AuthSession)
                        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
                        .values(revoked_at=now).execution_options(synchronize_session=False))
@@ -183,6 +193,16 @@ def confirm_reset(token, password, *, ip: str) -> User:
     auth.clear_failures(user.email, ip)
     db.session.commit()
     return user
+
+
+def void_outstanding(user_id) -> int:
+    """Use up every unused reset token of the user (the caller commits; returns how many):
+    called wherever a password changes, so a link mailed before cannot undo the change."""
+    now = utcnow()
+    return db.session.execute(sa.update(PasswordReset)
+                              .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+                              .values(used_at=now, updated_at=now)
+                              .execution_options(synchronize_session=False)).rowcount
 
 
 def _invalid_token() -> BadRequest:

@@ -13,6 +13,10 @@ and whatever happens — an exception, a timeout, ``SystemExit`` — the row end
 ``failed`` with the error. A worker that dies outright (killed, segfault) cannot write
 anything, so a task still ``running`` past ``TASKS_TIMEOUT_SECONDS`` (or ``queued`` past
 ``TASKS_QUEUED_SECONDS``) is declared failed the next time anyone reads it.
+
+A *job* (``@job("auth.password_reset.mail")``, started by ``defer``) runs in the same place
+but has no row: system work that no tenant owns and nobody polls, taken out of the request
+so the request's cost says nothing about what the job found. Its failures are logged.
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ from services.errors import DomainError
 log = logging.getLogger("wharf.tasks")
 
 REGISTRY: dict[str, Callable] = {}
+JOBS: dict[str, Callable] = {}
 DEFAULTS = {"TASKS_WORKERS": 2, "TASKS_QUEUE": "wharf", "TASKS_TIMEOUT_SECONDS": 600,
             "TASKS_QUEUED_SECONDS": 3600, "TASKS_TTL_SECONDS": 7 * 24 * 3600}
 ENDED = ("done", "failed")
@@ -56,6 +61,16 @@ def setting(name: str, app: Flask | None = None):
     if name == "TASKS_EAGER":
         return bool(app.config.get("TASKS_EAGER", app.testing))
     return app.config.get(name, DEFAULTS.get(name))
+
+
+def job(name: str):
+    """Register ``fn(**params)`` as the row-less job ``name`` (see ``defer``)."""
+
+    def register(fn):
+        JOBS[name] = fn
+        return fn
+
+    return register
 
 
 # --- the row -------------------------------------------------------------------------------------
@@ -124,16 +139,30 @@ def enqueue(actor: Actor, name: str, params: dict, *, description: str = "", tot
 
 
 def dispatch(task_id) -> None:
+    _submit(run, run_job, str(task_id), description=f"wharf task {task_id}", on_failure=job_failed)
+
+
+def defer(name: str, params: dict) -> None:
+    """Run the job ``name(**params)`` where tasks run, after the caller's request has its
+    answer (at once when ``TASKS_EAGER``). ``params`` must be JSON-like (RQ pickles them)."""
+    if name not in JOBS:
+        raise ValueError(f"unknown job {name}")
+    _submit(run_deferred, run_deferred_job, name, params, description=f"wharf job {name}")
+
+
+def _submit(local: Callable, remote: Callable, *args, description: str, on_failure: Callable | None = None) -> None:
+    """The one place that decides where background work runs: ``local(*args, app)`` in this
+    thread or the pool, or ``remote(*args)`` as an RQ job."""
     app = current_app._get_current_object()
     if setting("TASKS_EAGER", app):
-        run(task_id, app)
+        local(*args, app)
     elif app.config.get("REDIS_URL"):
         from rq import Callback
-        rq_queue(app).enqueue(run_job, str(task_id), job_timeout=int(setting("TASKS_TIMEOUT_SECONDS", app)),
-                              result_ttl=3600, failure_ttl=7 * 24 * 3600, description=f"wharf task {task_id}",
-                              on_failure=Callback(job_failed))
+        rq_queue(app).enqueue(remote, *args, job_timeout=int(setting("TASKS_TIMEOUT_SECONDS", app)),
+                              result_ttl=3600, failure_ttl=7 * 24 * 3600, description=description,
+                              on_failure=Callback(on_failure) if on_failure else None)
     else:
-        executor(app).submit(run, task_id, app)
+        executor(app).submit(local, *args, app)
 
 
 _executors: dict[int, ThreadPoolExecutor] = {}
@@ -184,7 +213,7 @@ class TaskContext:
         db.session.commit()
 
 
-TASK_MODULES = ("services.documents",)
+TASK_MODULES = ("services.documents", "services.password_reset")
 
 
 def _load_task_modules() -> None:
@@ -242,6 +271,22 @@ def _run(task_id: uuid.UUID) -> None:
             raise
 
 
+def run_deferred(name: str, params: dict, app: Flask | None = None) -> None:
+    """Run one job inside a fresh app context; whatever happens is logged, never raised (an
+    eager run is inside a request, whose answer must not depend on the job)."""
+    app = app or _app()
+    with app.app_context():
+        try:
+            _load_task_modules()
+            JOBS[name](**params)
+            log.info("job %s done", name)
+        except Exception:  # noqa: BLE001
+            db.session.rollback()
+            log.exception("job %s failed", name)
+        finally:
+            db.session.remove()
+
+
 def _fail(task_id, error: str) -> None:
     now = utcnow()
     db.session.execute(sa.update(Task).where(Task.id == task_id, Task.status.in_(("queued", "running")))
@@ -266,15 +311,24 @@ def _app() -> Flask:
     return _worker_app
 
 
-def run_job(task_id: str) -> None:
-    """The RQ job function (``services.tasks.run_job``)."""
+def _job_app() -> Flask:
     global _pid
     app = _app()
     if os.getpid() != _pid:  # a forked work horse must not reuse the parent's connections
         with app.app_context():
             db.engine.dispose(close=False)
         _pid = os.getpid()
-    run(task_id, app)
+    return app
+
+
+def run_job(task_id: str) -> None:
+    """The RQ job function of a task (``services.tasks.run_job``)."""
+    run(task_id, _job_app())
+
+
+def run_deferred_job(name: str, params: dict) -> None:
+    """The RQ job function of a row-less job (``services.tasks.run_deferred_job``)."""
+    run_deferred(name, params, _job_app())
 
 
 def job_failed(job, connection, exc_type, exc_value, tb) -> None:

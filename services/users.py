@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from models import AuthSession, Organization, Role, RoleAcl, Scope, User, UserAcl, UserRole, db, utcnow
-from services import accounts, audit, auth, boundaries
+from services import accounts, audit, auth, boundaries, password_reset
 from services.acl import Actor, bump_acl_version, grants_for, sanitize_grant, validate_feature_ids
 from services.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from services.roles import parse_organizations, check_fresh, get_role
@@ -118,9 +118,11 @@ def update_user(actor: Actor, user_id, *, email=None, name=None, password=None, 
                     User.email == email, User.id != user.id)).first():
                 raise Conflict("A user with this email already exists in the tenant")
             user.email = email
+            password_reset.void_outstanding(user.id)  # a link mailed to the old address dies
     if password:
         auth.check_password_strength(password)
         user.password_hash = auth.hash_password(password)
+        password_reset.void_outstanding(user.id)
         _revoke_sessions(user)
     if name is not None:
         user.name = str(name).strip()[:200]

@@ -8,11 +8,11 @@ from blueprints.auth import bp, pages_bp
 from blueprints.auth.forms import (LoginForm, PasswordResetConfirmForm, PasswordResetForm, ProfileForm,
                                    RefreshForm)
 from services import accounts, auth, password_reset
-from services.errors import DomainError, ValidationFailed
+from services.errors import DomainError, MethodNotAllowed, ValidationFailed
 from web.access import public, requires
 from web.forms import field_errors, request_data, validate
 from web.htmx import client_redirect, htmx_details, toast
-from web.identity import current_auth_session_id, sign_in_browser, sign_out
+from web.identity import current_auth_session_id, has_bearer_header, sign_in_browser, sign_out
 from web.negotiate import respond, response_mode
 from web.openapi import documented
 
@@ -70,16 +70,24 @@ def login():
 @public
 @documented(body=RefreshForm, summary="Refresh access token (API/mobile)")
 def session_refresh():
-    """Exchanges a refresh token from login for a new access token."""
+    """Exchanges a refresh token for a new access token and the next refresh token; the one
+    presented stops working (presented again, it ends the sign-in)."""
     form = RefreshForm()
-    token, ttl = auth.refresh_access_token(form.refreshToken.data or "")
-    return respond({"ok": True, "accessToken": token, "expiresIn": ttl})
+    token, ttl, refresh_token = auth.refresh_access_token(form.refreshToken.data or "")
+    return respond({"ok": True, "accessToken": token, "expiresIn": ttl, "refreshToken": refresh_token})
 
 
 @bp.route("/logout", methods=["GET", "POST"])
 @requires()
 def logout():
-    """Ends this sign-in (session cookie or the token's session) everywhere."""
+    """Ends this sign-in (session cookie or the token's session) everywhere. A GET does so
+    only for a bearer caller (the seed's GET; no other site can make a browser send that
+    header): a browser's GET may come from a link or an image on any site, so it gets a page
+    with a Sign-out button instead (405 for a JSON caller riding the cookie)."""
+    if request.method == "GET" and not has_bearer_header():
+        if response_mode() == "json":
+            raise MethodNotAllowed("Sign out with POST", allow=["POST"])
+        return respond(None, template="auth/logout.html")
     sign_out()
     if response_mode() == "json":
         return respond({"ok": True}, status=201 if request.method == "POST" else 200)
