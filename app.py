@@ -21,10 +21,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from models import db
 from models.base import iso_utc
+from web.contract import init_contract
 from web.errors import register_error_handlers, request_id
 from web.extensions import csrf, migrate
 from web.identity import init_identity
 from web.negotiate import add_vary
+from web.security_headers import init_security_headers
 from web.templating import init_templating
 
 ROOT = Path(__file__).resolve().parent
@@ -98,7 +100,8 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         REDIS_URL=env.get("REDIS_URL") or None,
         ARGON2_TIME_COST=int(env.get("WHARF_ARGON2_TIME_COST", 3)),
         ARGON2_MEMORY_COST=int(env.get("WHARF_ARGON2_MEMORY_KIB", 65536)),
-        LOGIN_MAX_FAILURES=5,
+        LOGIN_MAX_FAILURES=5,  # failed sign-ins per email+IP in the window
+        LOGIN_MAX_FAILURES_PER_IP=20,  # failed sign-ins per IP in the window, whatever the email
         LOGIN_WINDOW_SECONDS=15 * 60,
         ACCESS_TOKEN_TTL_SECONDS=int(env.get("WHARF_ACCESS_TOKEN_TTL", 3600)),
         REFRESH_TOKEN_TTL_SECONDS=int(env.get("WHARF_REFRESH_TOKEN_TTL", 30 * 24 * 3600)),
@@ -115,6 +118,8 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         ATTACHMENTS_ROOT=env.get("WHARF_ATTACHMENTS_ROOT") or None,  # default: instance/attachments
         ATTACHMENTS_MAX_BYTES=int(env.get("WHARF_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)),
         ATTACHMENTS_MAX_IMAGE_PIXELS=int(env.get("WHARF_MAX_IMAGE_PIXELS", 50_000_000)),
+        IMAGE_CACHE_MAX_BYTES=int(env.get("WHARF_IMAGE_CACHE_MAX_BYTES", 256 * 1024 * 1024)),  # resized copies, all partitions
+        IMAGE_TRANSFORMS_PER_MINUTE=int(env.get("WHARF_IMAGE_TRANSFORMS_PER_MINUTE", 30)),  # anonymous cache misses per IP
         PLANS_DEFAULT_QUOTA_MB=int(env.get("WHARF_DEFAULT_QUOTA_MB", 1024)),
         PROXY_COUNT=int(env.get("WHARF_PROXY_COUNT", 0)),
         # Links in emails are built from this origin, never from the request's Host header.
@@ -159,11 +164,13 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     init_identity(app)
     register_error_handlers(app)
+    init_security_headers(app)
 
     from blueprints import register_blueprints
     register_blueprints(app)
 
     init_templating(app)
+    init_contract(app)
 
     access_log = logging.getLogger("wharf.request")
 

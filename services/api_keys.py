@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from models import ApiKey, ApiKeyRole, Organization, RoleAcl, Tenant, db, utcnow
 from models.tenancy import TenantFacts
+from schemas.api_keys import ApiKeyCreate
 from services import audit, boundaries
 from services.errors import NotFound, ValidationFailed
 
@@ -103,72 +104,33 @@ def created_body(key: ApiKey, secret: str) -> dict:
     return {**key_row(key), "tenantId": key.tenant_id, "secret": secret}
 
 
-def parse_expires_at(value, path: str = "expiresAt") -> datetime | None:
-    """``None``/empty, or an ISO-8601 timestamp (``Z`` or offset; naive means UTC)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{path} must be an ISO-8601 timestamp or null",
-                               details=[{"path": [path], "message": "must be an ISO-8601 timestamp or null"}])
-    from services.audit_query import parse_timestamp
-    return parse_timestamp(value, path)
-
-
-def _uuid_or_400(value, path: str) -> uuid.UUID | None:
-    if value is None or value == "":
-        return None
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        raise ValidationFailed(f"{path} must be a UUID", details=[{"path": [path], "message": "must be a UUID"}]) from None
-
-
-def create_key(actor, *, name: str, description: str | None, role_ids: list, organization_id=None,
-               expires_at: datetime | None = None, tenant_id=None) -> tuple[ApiKey, str]:
+def create_key(actor, data: ApiKeyCreate) -> tuple[ApiKey, str]:
     """Create a key; returns ``(key, secret)`` — the secret exists nowhere else. One commit.
 
-    The key goes to the actor's tenant (only super admins may name another). Roles and
-    the organization must be visible to the actor and belong to that tenant (else 404);
-    a role wider than the actor's own grants is refused (403), as for users.
+    The key goes to the actor's tenant (only super admins may name another; the system
+    actor must). Roles and the organization must be visible to the actor and belong to
+    that tenant (else 404); a role wider than the actor's own grants is refused (403).
     """
     from services.roles import get_role
 
-    name = (name or "").strip() if isinstance(name, str) else ""
-    if not name or len(name) > 200:
-        raise ValidationFailed("name is required", details=[{"path": ["name"], "message": "is required (≤ 200 characters)"}])
-    if description is not None and not isinstance(description, str):
-        raise ValidationFailed("description must be a string", details=[{"path": ["description"], "message": "must be a string"}])
-    description = (description or "").strip() or None
-    if description and len(description) > 1000:
-        raise ValidationFailed("description is too long", details=[{"path": ["description"], "message": "must be ≤ 1000 characters"}])
-    if expires_at is not None and _aware(expires_at) <= utcnow():
-        raise ValidationFailed("expiresAt must be in the future", details=[{"path": ["expiresAt"], "message": "must be in the future"}])
-    if role_ids is None:
-        role_ids = []
-    if not isinstance(role_ids, (list, tuple)):
-        raise ValidationFailed("roles must be a list", details=[{"path": ["roles"], "message": "must be a list of role ids"}])
-    role_uuids = [_uuid_or_400(r, "roles") for r in role_ids]
-
     principal = actor.principal
-    requested = _uuid_or_400(tenant_id, "tenantId")
     if principal is None:  # system actor (CLI, tests): must say where the key goes
-        if requested is None:
+        if data.tenantId is None:
             raise ValidationFailed("tenantId is required", details=[{"path": ["tenantId"], "message": "is required"}])
-        tenant_id = requested
+        tenant_id = data.tenantId
     else:
-        tenant_id = actor.tenant_for_new(requested)
+        tenant_id = actor.tenant_for_new(data.tenantId)
     tenant = db.session.get(Tenant, tenant_id)
     if tenant is None or tenant.deleted_at is not None:
         raise NotFound("Tenant not found")
 
     organization = None
-    org_uuid = _uuid_or_400(organization_id, "organizationId")
-    if org_uuid is not None:
-        organization = actor.scope.get(Organization, org_uuid)
+    if data.organizationId is not None:
+        organization = actor.scope.get(Organization, data.organizationId)
         if organization.tenant_id != tenant_id:
             raise NotFound("Organization not found")
 
-    roles = [get_role(actor, rid) for rid in dict.fromkeys(role_uuids) if rid is not None]
+    roles = [get_role(actor, rid) for rid in dict.fromkeys(data.roles)]
     if any(r.tenant_id != tenant_id for r in roles):
         raise NotFound("Role not found")
     for role in roles:
@@ -176,12 +138,12 @@ def create_key(actor, *, name: str, description: str | None, role_ids: list, org
 
     prefix = PREFIX + secrets.token_hex(4)
     secret = f"{prefix}.{secrets.token_urlsafe(32)}"
-    key = ApiKey(tenant_id=tenant_id, name=name, description=description, key_prefix=prefix,
+    key = ApiKey(tenant_id=tenant_id, name=data.name, description=data.description or None, key_prefix=prefix,
                  secret_hash=_digest(secret), organization_id=organization.id if organization else None,
                  # a key made by a key belongs to that key's owner
                  created_by_id=None if principal is None else getattr(principal, "created_by_id", None)
                  if getattr(principal, "is_api_key", False) else principal.id,
-                 expires_at=_aware(expires_at).astimezone(timezone.utc) if expires_at is not None else None)
+                 expires_at=data.expiresAt)
     db.session.add(key)
     db.session.flush()
     for role in roles:
@@ -189,7 +151,7 @@ def create_key(actor, *, name: str, description: str | None, role_ids: list, org
     db.session.flush()
     db.session.refresh(key)
     audit.record(actor, action="create", kind="api_key", resource_id=key.id, tenant_id=tenant_id,
-                 organization_id=key.organization_id, after=snapshot(key), label=f"Create API key {name}")
+                 organization_id=key.organization_id, after=snapshot(key), label=f"Create API key {key.name}")
     db.session.commit()
     return key, secret
 

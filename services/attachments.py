@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
 import re
 import unicodedata
 import uuid
@@ -646,10 +645,6 @@ def _resized(original, t: Transform) -> Image.Image:
     return ImageOps.fit(img, box, Image.Resampling.LANCZOS) if cover and img.size != box else img
 
 
-def _setting(name: str, env: str, default: int) -> int:
-    """An integer from the app config, else its ``WHARF_*`` environment variable, else the default."""
-    value = current_app.config.get(name)
-    return int(value if value is not None else os.environ.get(env, default))
 
 
 TRANSFORM_WINDOW_SECONDS = 60
@@ -658,7 +653,7 @@ TRANSFORM_WINDOW_SECONDS = 60
 def _count_anonymous_transform(ip: str) -> None:
     """One more decode for an anonymous caller, or 429 once ``WHARF_IMAGE_TRANSFORMS_PER_MINUTE``
     (default 30) fall inside the minute — counted in the database, so per IP across workers."""
-    limit = _setting("IMAGE_TRANSFORMS_PER_MINUTE", "WHARF_IMAGE_TRANSFORMS_PER_MINUTE", 30)
+    limit = current_app.config["IMAGE_TRANSFORMS_PER_MINUTE"]
     auth.throttle("image", ip, limit=limit, window_seconds=TRANSFORM_WINDOW_SECONDS,
                   message="Too many new image sizes requested, try again later")
     auth.record_attempt("image", ip, window_seconds=TRANSFORM_WINDOW_SECONDS)
@@ -671,7 +666,7 @@ def _cache_put(key: str, data: bytes) -> None:
     cache = storage.image_cache()
     try:
         cache.write(key, io.BytesIO(data))
-        cache.trim(_setting("IMAGE_CACHE_MAX_BYTES", "WHARF_IMAGE_CACHE_MAX_BYTES", 256 * 1024 * 1024))
+        cache.trim(current_app.config["IMAGE_CACHE_MAX_BYTES"])
     except (OSError, storage.StorageError):
         current_app.logger.warning("image cache not written: %s", key, exc_info=True)
 

@@ -33,6 +33,7 @@ def app():
         "SQLALCHEMY_DATABASE_URI": _test_db_url(tmp),
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,
+        "CHECK_RESPONSES": True,  # every JSON answer is checked against its declaration
     })
     with application.app_context():
         # Start from nothing, then build the schema the way production does: migrations.

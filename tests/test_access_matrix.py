@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import Role, Scope, Task, db
+from schemas.api_keys import ApiKeyCreate
 from services import accounts, roles, users
 from services.acl import EVERYTHING, Actor
 from tests.conftest import PASSWORD
@@ -75,8 +76,8 @@ class World:
         from services import api_keys
         with self.app.app_context():
             self.counter += 1
-            return str(api_keys.create_key(SYSTEM, name=f"Key {self.counter}", description=None, role_ids=[],
-                                           tenant_id=self.a)[0].id)
+            return str(api_keys.create_key(SYSTEM, ApiKeyCreate(name=f"Key {self.counter}", description=None, roles=[],
+                                           tenantId=self.a))[0].id)
 
     def fresh_toggle(self, kind: str = "boolean", value=True) -> tuple[str, str]:
         """A new global toggle: (id, identifier)."""

@@ -2,6 +2,7 @@
 import pytest
 
 from models import db
+from schemas.api_keys import ApiKeyCreate
 from services import roles as roles_svc
 from services import users as users_svc
 from services.acl import EVERYTHING, Actor
@@ -191,8 +192,8 @@ def test_warehouse_staff_api_key_reads_logistics_but_not_roles(app, client, tena
     with app.app_context():
         staff_role = roles_svc.seed_default_roles(tenant)[roles_svc.WAREHOUSE_STAFF]
         db.session.commit()
-        _, secret = api_keys.create_key(SYSTEM, name="Scanner 7", description=None, role_ids=[staff_role.id],
-                                        tenant_id=tenant)
+        _, secret = api_keys.create_key(SYSTEM, ApiKeyCreate(name="Scanner 7", description=None, roles=[staff_role.id],
+                                        tenantId=tenant))
     h = bearer(secret)
     r = client.get("/api/auth/roles", headers=h)
     assert r.status_code == 403 and r.get_json()["requiredFeatures"] == ["auth.roles.list"]

@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import ApiKey, AuditLog, db, utcnow
+from schemas.api_keys import ApiKeyCreate
 from services import api_keys, roles, users
 from services.acl import EVERYTHING, Actor
 from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
@@ -226,15 +227,16 @@ def test_create_and_revoke_are_audited_without_the_secret(client, token, app):
     assert created["secret"] not in dump and created["secret"].split(".", 1)[1] not in dump
 
 
-def test_service_rejects_past_expiry_and_needs_tenant_for_system_actor(app, tenant):
+def test_declaration_rejects_past_expiry_and_service_needs_tenant_for_system_actor(app, tenant):
+    from pydantic import ValidationError
+
     from services.errors import ValidationFailed
+    with pytest.raises(ValidationError, match="must be in the future"):
+        ApiKeyCreate(name="x", expiresAt=utcnow() - timedelta(minutes=1))
     with app.app_context():
         with pytest.raises(ValidationFailed):
-            api_keys.create_key(SYSTEM, name="x", description=None, role_ids=[], tenant_id=tenant,
-                                expires_at=utcnow() - timedelta(minutes=1))
-        with pytest.raises(ValidationFailed):
-            api_keys.create_key(SYSTEM, name="x", description=None, role_ids=[])
-        key, secret = api_keys.create_key(SYSTEM, name="x", description=None, role_ids=[], tenant_id=tenant)
+            api_keys.create_key(SYSTEM, ApiKeyCreate(name="x", description=None, roles=[]))
+        key, secret = api_keys.create_key(SYSTEM, ApiKeyCreate(name="x", description=None, roles=[], tenantId=tenant))
         assert api_keys.authenticate(secret).id == key.id
 
 
@@ -330,8 +332,11 @@ def test_openapi_documents_key_routes(client):
     ops = doc["paths"]["/api/api_keys/keys"]
     assert {"get", "post", "delete"} <= set(ops)
     assert ops["post"]["x-required-features"] == ["api_keys.create"]
-    props = ops["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
-    assert {"name", "description", "tenantId", "organizationId", "expiresAt"} <= set(props)
+    ref = ops["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    props = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]
+    assert {"name", "description", "tenantId", "organizationId", "expiresAt", "roles"} <= set(props)
+    created = ops["post"]["responses"]["201"]["content"]["application/json"]["schema"]["$ref"]
+    assert "secret" in doc["components"]["schemas"][created.rsplit("/", 1)[1]]["properties"]
 
 
 # --- access matrix ---------------------------------------------------------------------------
@@ -341,8 +346,8 @@ def test_openapi_documents_key_routes(client):
 
 def _fresh_key(w) -> str:
     with w.app.app_context():
-        key, _ = api_keys.create_key(SYSTEM, name=f"Matrix key {uuid.uuid4().hex[:6]}", description=None,
-                                     role_ids=[], tenant_id=w.a)
+        key, _ = api_keys.create_key(SYSTEM, ApiKeyCreate(name=f"Matrix key {uuid.uuid4().hex[:6]}", description=None,
+                                     roles=[], tenantId=w.a))
         return str(key.id)
 
 

@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from models import AuditLog, Scope, User, db
 from models.base import iso_utc
+from schemas.api_keys import ApiKeyCreate
 from services import accounts, api_keys, audit_query, roles, users
 from services.acl import EVERYTHING, Actor
 from services.errors import NotFound, ValidationFailed
@@ -110,10 +111,10 @@ def test_super_admin_sees_every_tenant(app, world):
 def test_api_key_sees_the_actions_done_with_it(app, world):
     with app.app_context():
         role = role_with(world["acme"], "Key role", ["audit_logs.view_self", "api_keys.create"])
-        key, secret = api_keys.create_key(SYSTEM, name="bot", description=None, role_ids=[role],
-                                          tenant_id=world["acme"])
+        key, secret = api_keys.create_key(SYSTEM, ApiKeyCreate(name="bot", description=None, roles=[role],
+                                          tenantId=world["acme"]))
         principal = api_keys.authenticate(secret)
-        made, _ = api_keys.create_key(Actor.of(principal), name="child", description=None, role_ids=[])
+        made, _ = api_keys.create_key(Actor.of(principal), ApiKeyCreate(name="child", description=None, roles=[]))
         body = audit_query.list_actions(Actor.of(principal), audit_query.parse_filters({}))
         assert ids(body) == [str(made.id)]
         assert body["items"][0]["actorUserId"] is None and body["items"][0]["actorUserName"] == "bot"
@@ -126,10 +127,10 @@ def test_entries_outside_the_callers_organizations_are_invisible(app, make, tena
         db.session.commit()
         person(tenant, "nora@acme.test", ["audit_logs.view_self", "audit_logs.view_tenant"],
                organizations=[str(north.id)])
-        k1, _ = api_keys.create_key(SYSTEM, name="n", description=None, role_ids=[], tenant_id=tenant,
-                                    organization_id=north.id)
-        k2, _ = api_keys.create_key(SYSTEM, name="s", description=None, role_ids=[], tenant_id=tenant,
-                                    organization_id=south.id)
+        k1, _ = api_keys.create_key(SYSTEM, ApiKeyCreate(name="n", description=None, roles=[], tenantId=tenant,
+                                    organizationId=north.id))
+        k2, _ = api_keys.create_key(SYSTEM, ApiKeyCreate(name="s", description=None, roles=[], tenantId=tenant,
+                                    organizationId=south.id))
         body = listed("nora@acme.test", resourceKind="api_key")
         assert ids(body) == [str(k1.id)] and body["items"][0]["organizationName"] == "North"
         assert listed("nora@acme.test", organizationId=str(south.id))["total"] == 0

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import ApiKey, Role, Scope, User, UserAcl, UserRole, db
+from schemas.api_keys import ApiKeyCreate
 from services import accounts, api_keys, roles, users
 from services.acl import EVERYTHING, Actor
 from tests.conftest import PASSWORD, api_token, bearer
@@ -115,8 +116,8 @@ class TestAdminWritesMatrix:
 
     def test_caller_holding_less_than_the_target_is_refused(self, app, client, floor):
         with app.app_context():
-            key_id = api_keys.create_key(SYSTEM, name="Root key", description=None, role_ids=[floor.admin_role],
-                                         tenant_id=floor.tenant)[0].id
+            key_id = api_keys.create_key(SYSTEM, ApiKeyCreate(name="Root key", description=None, roles=[floor.admin_role],
+                                         tenantId=floor.tenant))[0].id
             star_role = _role(floor.tenant, "Spare star", ["*"])
         h = bearer(api_token(client, "clerk@b.test"))
         before = (_grants_snapshot(app, floor.admin), _grants_snapshot(app, floor.plain),

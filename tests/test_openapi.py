@@ -21,7 +21,7 @@ def test_document_carries_access_and_bodies(client):
     props = login["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["properties"]
     assert {"email", "password"} <= set(props) and "next" not in props
     profile = doc["paths"]["/api/auth/profile"]
-    assert profile["get"]["security"] == [{"bearerAuth": []}]
+    assert profile["get"]["security"] == [{"bearerAuth": []}, {"apiKey": []}]
     assert "currentPassword" in profile["put"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
     assert "/api/docs" not in doc["paths"]  # the HTML page is not a JSON route
 

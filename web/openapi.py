@@ -129,27 +129,115 @@ def _tag(rule: str) -> str:
     return segments[0] if segments else "api"
 
 
+class Components:
+    """Named schemas of the document: each model once, under its own name."""
+
+    def __init__(self):
+        self.schemas: dict[str, dict] = {}
+
+    def schema(self, kind, mode: str = "validation") -> dict:
+        from web.contract import _adapter
+        schema = _adapter(kind).json_schema(ref_template="#/components/schemas/{model}", mode=mode)
+        for name, sub in schema.pop("$defs", {}).items():
+            self._add(name, sub)
+        title = schema.get("title")
+        if schema.get("type") == "object" and title and isinstance(kind, type):
+            self._add(title, schema)
+            return {"$ref": f"#/components/schemas/{title}"}
+        return schema
+
+    def _add(self, name: str, schema: dict) -> None:
+        known = self.schemas.setdefault(name, schema)
+        if known != schema and name + "Output" not in self.schemas:
+            # the same model read (validation) and written (serialization) may differ slightly
+            self.schemas[name + "Output"] = schema
+
+
+def _params_of(kind, where: str, components: Components) -> list[dict]:
+    """One parameter per field of a query or header model."""
+    schema = components.schema(kind)
+    if "$ref" in schema:
+        schema = components.schemas[schema["$ref"].rsplit("/", 1)[1]]
+    required = set(schema.get("required", []))
+    out = []
+    for name, prop in schema.get("properties", {}).items():
+        param = {"name": name, "in": where, "required": name in required,
+                 "schema": {k: v for k, v in prop.items() if k not in ("title", "description")}}
+        if prop.get("description") or prop.get("title"):
+            param["description"] = prop.get("description") or prop["title"]
+        out.append(param)
+    return out
+
+
+def _declared(op: dict, spec, path: str, method: str, components: Components) -> None:
+    """Fill an operation from its one declaration (``web.contract.operation``)."""
+    from web.contract import AfostoError, ErrorResponse
+    from web.errors import wire_family
+    if spec.query is not None:
+        op["parameters"] += _params_of(spec.query, "query", components)
+    if spec.headers is not None:
+        op["parameters"] += _params_of(spec.headers, "header", components)
+    if spec.body is not None and method in {"POST", "PUT", "PATCH", "DELETE"}:
+        schema = components.schema(spec.body)
+        content = {media: {"schema": schema} for media in spec.media_types}
+        for name, example in spec.examples.items():
+            content["application/json"].setdefault("examples", {})[name] = {"value": example}
+        op["requestBody"] = {"required": True, "content": content}
+    error = components.schema(AfostoError if wire_family(path) == "B" else ErrorResponse, "serialization")
+    responses = {}
+    for status, r in sorted(spec.responses.items()):
+        entry = {"description": r.description or _REASONS.get(status, "Success")}
+        if r.model is not None:
+            entry["content"] = {r.media_type: {"schema": components.schema(r.model, "serialization")}
+                                if r.media_type == "application/json" else
+                                {"schema": {"type": "string", "format": "binary"}}}
+        if r.headers:
+            entry["headers"] = {h: {"description": d, "schema": {"type": "string"}} for h, d in r.headers.items()}
+        responses[str(status)] = entry
+    for status in _ERRORS:
+        responses.setdefault(str(status), {"description": _REASONS[status],
+                                           "content": {"application/json": {"schema": error}}})
+    op["responses"] = responses
+
+
+_REASONS = {200: "Success", 201: "Created", 204: "No content", 304: "Not modified", 400: "Invalid input",
+            401: "Not authenticated", 403: "Missing required features", 404: "Not found (or not yours)",
+            409: "Conflict with the current state", 413: "Request body too large", 422: "Refused by a rule",
+            429: "Too many requests"}
+_ERRORS = (400, 401, 403, 404, 409, 413, 422, 429)
+
+
 def build_document(app: Flask) -> dict:
+    from web.contract import operation_of
+    components = Components()
     paths: dict[str, dict] = {}
     for rule, view in sorted(json_rules(app), key=lambda rv: rv[0].rule):
         path, params = openapi_path(rule.rule)
         access = access_of(view)
+        spec = operation_of(view)
         meta = getattr(view, "_openapi", {}) or {}
         doc = (view.__doc__ or "").strip()
-        summary = meta.get("summary") or (doc.splitlines()[0] if doc else rule.endpoint)
+        summary = (spec and spec.summary) or meta.get("summary") or (doc.splitlines()[0] if doc else rule.endpoint)
         tag = _tag(rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            op = {"operationId": f"{rule.endpoint}.{method.lower()}", "summary": summary,
+            op = {"operationId": _operation_id(rule.endpoint, method, rule.rule), "summary": summary,
                   "description": doc, "tags": [tag], "parameters": list(params),
                   "responses": {"200": {"description": "Success"}, **meta.get("responses", {})}}
-            family = paging_family(view)
-            if family == "a" and method == "GET":
-                op["parameters"] += _PAGE_A
-            elif family == "b":
-                op["parameters"] += _PAGE_B
-                op["responses"]["200"] = {**op["responses"]["200"], "headers": _PAGE_B_HEADERS}
+            if spec is not None:
+                _declared(op, spec, rule.rule, method, components)
+            else:
+                family = paging_family(view)
+                if family == "a" and method == "GET":
+                    op["parameters"] += _PAGE_A
+                elif family == "b":
+                    op["parameters"] += _PAGE_B
+                    op["responses"]["200"] = {**op["responses"]["200"], "headers": _PAGE_B_HEADERS}
+                if meta.get("body") is not None and method in {"POST", "PUT", "PATCH"}:
+                    schema = form_schema(meta["body"])
+                    op["requestBody"] = {"content": {"application/json": {"schema": schema},
+                                                     "application/x-www-form-urlencoded": {"schema": schema}}}
             if access is None or not access.public:
-                op["security"] = [{"bearerAuth": []}]
+                op["security"] = [{"bearerAuth": []}, {"apiKey": []}]
                 op["responses"].setdefault("401", {"description": "Not authenticated"})
             else:
                 op["security"] = []
@@ -160,10 +248,6 @@ def build_document(app: Flask) -> dict:
             if access and access.super_admin:
                 op["x-super-admin-only"] = True
                 op["description"] = (op["description"] + "\n\nSuper admins only.").strip()
-            if meta.get("body") is not None and method in {"POST", "PUT", "PATCH"}:
-                schema = form_schema(meta["body"])
-                op["requestBody"] = {"content": {"application/json": {"schema": schema},
-                                                 "application/x-www-form-urlencoded": {"schema": schema}}}
             paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",
@@ -171,5 +255,110 @@ def build_document(app: Flask) -> dict:
                  "description": "Warehouse outbound floor and access control. Same routes as the web UI."},
         "servers": [{"url": "/"}],
         "paths": paths,
-        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "schemas": dict(sorted(components.schemas.items())),
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                               "description": "Access token from POST /api/auth/login"},
+                "apiKey": {"type": "http", "scheme": "bearer",
+                           "description": "API key secret (whk_…) from POST /api/api_keys/keys"}}},
     }
+
+
+def _operation_id(endpoint: str, method: str, rule: str) -> str:
+    """Unique per (path, method): the endpoint, plus the path's tail where one view serves
+    two paths (``serve_image`` with and without a slug)."""
+    tail = "_".join(m["name"] for m in _CONVERTER.finditer(rule))
+    return f"{endpoint}.{method.lower()}" + (f".{tail}" if tail and rule.count("<") > 1 else "")
+
+
+# --- the readable reference (/api/docs) -------------------------------------------------------
+
+def resolve(schema: dict, components: dict) -> dict:
+    """A schema with its top-level ``$ref`` (or a nullable ``anyOf`` of one) followed."""
+    seen = 0
+    while seen < 10:
+        seen += 1
+        if "$ref" in schema:
+            schema = components.get(schema["$ref"].rsplit("/", 1)[1], {})
+        elif "anyOf" in schema and len([s for s in schema["anyOf"] if s.get("type") != "null"]) == 1:
+            schema = next(s for s in schema["anyOf"] if s.get("type") != "null")
+        else:
+            return schema
+    return schema
+
+
+def type_label(schema: dict, components: dict) -> str:
+    """``string (uuid)``, ``array of ApiKeyRole``, ``integer | null`` … for people."""
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[1]
+    if "anyOf" in schema:
+        return " | ".join(type_label(s, components) for s in schema["anyOf"])
+    if "enum" in schema:
+        return " | ".join(repr(v) for v in schema["enum"])
+    if "const" in schema:
+        return repr(schema["const"])
+    kind = schema.get("type", "any")
+    if kind == "array":
+        return f"array of {type_label(schema.get('items', {}), components)}"
+    return kind + (f" ({schema['format']})" if schema.get("format") else "")
+
+
+def example_of(schema: dict, components: dict, depth: int = 0):
+    """An example value of ``schema``: its own example, else a skeleton like the seeds show."""
+    if depth > 6:
+        return None
+    if schema.get("examples"):
+        return schema["examples"][0]
+    if "default" in schema and schema["default"] is not None:
+        return schema["default"]
+    if "$ref" in schema:
+        return example_of(resolve(schema, components), components, depth + 1)
+    if "anyOf" in schema:
+        options = [s for s in schema["anyOf"] if s.get("type") != "null"]
+        return example_of(options[0], components, depth + 1) if options else None
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object":
+        return {name: example_of(prop, components, depth + 1) for name, prop in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [example_of(schema.get("items", {}), components, depth + 1)]
+    return {"integer": 1, "number": 1.0, "boolean": True, "null": None}.get(
+        kind, {"uuid": "00000000-0000-4000-8000-000000000000", "date-time": "2026-11-22T10:00:00.000Z",
+               "date": "2026-11-22", "email": "user@example.com", "binary": "<file>"}.get(schema.get("format"), "string"))
+
+
+def reference(doc: dict) -> list[dict]:
+    """The document regrouped for the docs page: modules, their operations, fields and examples."""
+    import json
+    components = doc["components"]["schemas"]
+    groups: dict[str, list] = {}
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            entry = {"method": method, "path": path, "op": op, "fields": [], "request_example": None,
+                     "responses": []}
+            body = op.get("requestBody", {}).get("content", {})
+            media = next(iter(body), None)
+            if media:
+                schema = body[media]["schema"]
+                resolved = resolve(schema, components)
+                required = set(resolved.get("required", []))
+                entry["media_types"] = list(body)
+                entry["fields"] = [{"name": n, "type": type_label(p, components), "required": n in required,
+                                    "description": p.get("description", "")}
+                                   for n, p in resolved.get("properties", {}).items()]
+                examples = body[media].get("examples")
+                value = next(iter(examples.values()))["value"] if examples else example_of(schema, components)
+                entry["request_example"] = json.dumps(value, indent=2, default=str)
+            for code, r in op["responses"].items():
+                content = r.get("content", {}).get("application/json")
+                entry["responses"].append({
+                    "code": code, "description": r.get("description", ""),
+                    "type": type_label(content["schema"], components) if content else "",
+                    "example": json.dumps(example_of(content["schema"], components), indent=2, default=str)
+                    if content and code.startswith("2") else None})
+            groups.setdefault(op["tags"][0], []).append(entry)
+    return [{"tag": tag, "operations": ops} for tag, ops in sorted(groups.items())]

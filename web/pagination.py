@@ -16,22 +16,9 @@ from flask import request
 
 from models import db
 from models.base import LIKE_ESCAPE, contains_pattern
+from schemas.base import PageHeaders, PageQuery
 from services.errors import ValidationFailed
-
-
-def _int_param(raw: str | None, name: str, default: int, low: int, high: int | None) -> int:
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed(f"{name} must be an integer",
-                               details=[{"path": [name], "message": "must be an integer"}]) from None
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValidationFailed(f"{name} must be {bound}",
-                               details=[{"path": [name], "message": f"must be {bound}"}])
-    return value
+from web.contract import query_args, request_headers, validate
 
 
 @dataclass(frozen=True)
@@ -55,19 +42,21 @@ def _fetch(stmt: sa.Select, page: int, size: int) -> Page:
 def paginate_a(stmt: sa.Select, *, serialize: Callable, sort_fields: Mapping[str, sa.ColumnElement],
                default_sort: str, default_dir: str = "asc", search_columns: Sequence[sa.ColumnElement] = (),
                tiebreak: sa.ColumnElement | None = None, default_size: int = 50,
-               max_size: int = 100) -> tuple[dict, Page]:
-    """Apply family A query parameters to ``stmt`` and return (body, page). ``tiebreak``
-    orders rows that sort equal, so pages never repeat or skip one."""
-    args = request.args
-    page = _int_param(args.get("page"), "page", 1, 1, None)
-    size = _int_param(args.get("pageSize"), "pageSize", default_size, 1, max_size)
-    sort_field = args.get("sortField") or default_sort
+               max_size: int = 100, query: PageQuery | None = None) -> tuple[dict, Page]:
+    """Apply family A query parameters (the view's declared ``query``, a ``PageQuery``)
+    to ``stmt`` and return (body, page). ``tiebreak`` orders rows that sort equal, so
+    pages never repeat or skip one."""
+    if query is None:
+        query = validate(PageQuery, query_args(PageQuery), "query")
+    page = query.page
+    size = query.pageSize if "pageSize" in query.model_fields_set else default_size
+    if size > max_size:
+        raise ValidationFailed("Invalid pageSize", details=[{"path": ["pageSize"], "message": f"must be at most {max_size}"}])
+    sort_field = query.sortField or default_sort
     if sort_field not in sort_fields:
         raise ValidationFailed("Invalid sortField", details=[{"path": ["sortField"], "message": f"must be one of {sorted(sort_fields)}"}])
-    sort_dir = (args.get("sortDir") or default_dir).lower()
-    if sort_dir not in ("asc", "desc"):
-        raise ValidationFailed("Invalid sortDir", details=[{"path": ["sortDir"], "message": "must be asc or desc"}])
-    search = (args.get("search") or "").strip()
+    sort_dir = query.sortDir or default_dir
+    search = query.search
     if search and search_columns:
         pattern = contains_pattern(search.lower())
         stmt = stmt.where(sa.or_(*(sa.func.lower(c).like(pattern, escape=LIKE_ESCAPE) for c in search_columns)))
@@ -81,11 +70,15 @@ def paginate_a(stmt: sa.Select, *, serialize: Callable, sort_fields: Mapping[str
     return body, result
 
 
-def page_params_b(default_size: int = 25, max_size: int = 100) -> tuple[int, int]:
-    """``(page, page size)`` from the family B request headers (bad values → 400)."""
-    page = _int_param(request.headers.get("x-page"), "x-page", 1, 1, None)
-    size = _int_param(request.headers.get("x-page-size"), "x-page-size", default_size, 1, max_size)
-    return page, size
+def page_params_b(default_size: int = 25, max_size: int = 100, headers: PageHeaders | None = None) -> tuple[int, int]:
+    """``(page, page size)`` from the family B request headers (the view's declared
+    ``PageHeaders``; bad values → 400)."""
+    if headers is None:
+        headers = validate(PageHeaders, request_headers(PageHeaders), "header")
+    size = headers.x_page_size if "x_page_size" in headers.model_fields_set else default_size
+    if size > max_size:
+        raise ValidationFailed("Invalid x-page-size", details=[{"path": ["x-page-size"], "message": f"must be at most {max_size}"}])
+    return headers.x_page, size
 
 
 def paginate_list_b(items: list, *, default_size: int = 25, max_size: int = 100) -> tuple[list, dict]:

@@ -3,7 +3,7 @@ from flask import Blueprint, current_app
 
 from web.access import page_only, public
 from web.negotiate import respond
-from web.openapi import build_document
+from web.openapi import build_document, reference
 
 bp = Blueprint("api_docs", __name__)
 
@@ -21,4 +21,4 @@ def openapi_json():
 def docs():
     """Readable API reference, rendered on the server from the same document (works offline)."""
     doc = build_document(current_app)
-    return respond(doc, template="api_docs/docs.html", context={"doc": doc})
+    return respond(doc, template="api_docs/docs.html", context={"doc": doc, "groups": reference(doc)})

@@ -1,0 +1,131 @@
+"""Field types, base models, paging and error envelopes shared by every module's schemas."""
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _printable(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_printable)]
+"""A string without control characters (tab and newlines allowed): PostgreSQL cannot store NUL."""
+
+
+def text(max_length: int, min_length: int = 0, *, strip: bool = True, **kw) -> Any:
+    """A ``Text`` of bounded length, stripped of surrounding blanks, e.g. ``name: text(120, 1)``."""
+    steps = [AfterValidator(str.strip)] if strip else []
+    return Annotated[Text, Field(max_length=max_length, **kw), *steps,
+                     AfterValidator(_min_length(min_length))] if min_length else \
+        Annotated[Text, Field(max_length=max_length, **kw), *steps]
+
+
+def _min_length(n: int):
+    def check(value: str) -> str:
+        if len(value) < n:
+            raise ValueError("is required" if n == 1 else f"must be at least {n} characters")
+        return value
+    return check
+
+
+Id = uuid.UUID
+Timestamp = datetime  # answered as ``2026-11-22T10:00:00.000Z`` (app.WharfJSONProvider)
+MAX_PAGE = 1_000_000  # pages past this would overflow an SQL OFFSET long before they hold rows
+
+
+class Model(BaseModel):
+    """Base of request and response models: seed field names as written, unknown input
+    fields ignored (clients send more than a route reads)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class Open(Model):
+    """A model that may carry more fields than it lists (the seed shows an open object)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+# --- errors -------------------------------------------------------------------------------
+
+class ErrorDetail(Model):
+    path: list[str | int]
+    message: str
+
+
+class ErrorResponse(Open):
+    """Family A (seed 000) error: ``{"error": message, "details"?: [...]}``; 403 adds
+    ``requiredFeatures``, 429 ``retryAfterSeconds``."""
+
+    error: str
+    details: list[ErrorDetail] | None = None
+    requiredFeatures: list[str] | None = None
+    retryAfterSeconds: int | None = None
+    ok: bool | None = None
+
+
+class AfostoError(Model):
+    """Family B (seed 001) error: ``{code, message, reference, errors}``."""
+
+    code: int
+    message: str
+    reference: str
+    errors: dict[str, list[str]]
+
+
+class Ok(Model):
+    ok: Literal[True] = True
+
+
+class Created(Model):
+    id: uuid.UUID
+
+
+# --- paging --------------------------------------------------------------------------------
+
+class PageQuery(Model):
+    """Family A list parameters. A route narrows ``sortField`` to what it can sort by."""
+
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number (from 1)")
+    pageSize: int = Field(50, ge=1, le=1000, description="Items per page")
+    search: text(200) = Field("", description="Case-insensitive text search")
+    sortField: str | None = Field(None, description="Field to sort by")
+    sortDir: Literal["asc", "desc"] | None = Field(None, description="Sort direction")
+
+
+T = TypeVar("T")
+
+
+class Page(Model, Generic[T]):
+    """A family A list page."""
+
+    items: list[T]
+    total: int
+    page: int
+    pageSize: int
+    totalPages: int
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+        return "".join(getattr(p, "__name__", str(p)) for p in params) + "Page"
+
+
+class PageHeaders(Model):
+    """Family B paging headers (seed 001): ``x-page`` and ``x-page-size``."""
+
+    x_page: int = Field(1, alias="x-page", ge=1, le=MAX_PAGE, description="Page number (from 1)")
+    x_page_size: int = Field(25, alias="x-page-size", ge=1, le=100, description="Items per page")
+
+
+def total_pages(total: int, size: int) -> int:
+    return max(1, math.ceil(total / size)) if total else 1
