@@ -7,7 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from werkzeug.datastructures import FileStorage
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -36,6 +37,20 @@ def _min_length(n: int):
             raise ValueError("is required" if n == 1 else f"must be at least {n} characters")
         return value
     return check
+
+
+def _file(value):
+    if not isinstance(value, FileStorage) or not value.filename:
+        raise ValueError("must be a file (multipart/form-data)")
+    return value
+
+
+FileUpload = Annotated[FileStorage, PlainValidator(_file), WithJsonSchema({"type": "string", "format": "binary"})]
+"""A file part of a multipart upload."""
+
+
+class Binary:
+    """Marks a response whose body is a file (PDF, PNG, ZPL…), not JSON."""
 
 
 Id = uuid.UUID

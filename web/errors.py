@@ -12,6 +12,7 @@ import uuid
 from flask import Flask, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from models import db
@@ -79,6 +80,14 @@ def register_error_handlers(app: Flask) -> None:
     def domain_error(e: DomainError):
         db.session.rollback()  # one transaction per operation: nothing of a refused one stays
         return render_error(e.status, e.message, details=e.details, extra=e.extra, headers=e.headers)
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(e: IntegrityError):
+        """A uniqueness race (or a check the code missed) lost at the database: the
+        operation conflicts with a record written meanwhile — 409, never a 500."""
+        db.session.rollback()
+        log.info("integrity error answered 409 reference=%s: %s", request_id(), e.orig)
+        return render_error(409, "This conflicts with an existing record (it may have been created just now)")
 
     @app.errorhandler(CSRFError)
     def csrf_error(e: CSRFError):

@@ -171,7 +171,7 @@ def _params_of(kind, where: str, components: Components) -> list[dict]:
 
 def _declared(op: dict, spec, path: str, method: str, components: Components) -> None:
     """Fill an operation from its one declaration (``web.contract.operation``)."""
-    from web.contract import AfostoError, ErrorResponse
+    from schemas.base import AfostoError, Binary, ErrorResponse
     from web.errors import wire_family
     if spec.query is not None:
         op["parameters"] += _params_of(spec.query, "query", components)
@@ -187,10 +187,10 @@ def _declared(op: dict, spec, path: str, method: str, components: Components) ->
     responses = {}
     for status, r in sorted(spec.responses.items()):
         entry = {"description": r.description or _REASONS.get(status, "Success")}
-        if r.model is not None:
-            entry["content"] = {r.media_type: {"schema": components.schema(r.model, "serialization")}
-                                if r.media_type == "application/json" else
-                                {"schema": {"type": "string", "format": "binary"}}}
+        if r.model is Binary:
+            entry["content"] = {r.media_type: {"schema": {"type": "string", "format": "binary"}}}
+        elif r.model is not None:
+            entry["content"] = {r.media_type: {"schema": components.schema(r.model, "serialization")}}
         if r.headers:
             entry["headers"] = {h: {"description": d, "schema": {"type": "string"}} for h, d in r.headers.items()}
         responses[str(status)] = entry
