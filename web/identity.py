@@ -6,10 +6,14 @@ cookie's authority to a forged request. Tokens are never read from the query str
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, current_app, g, request, session
+from flask_wtf.csrf import CSRFError
 from flask_login import login_user, logout_user
 
 from services import api_keys, auth
+from web.access import access_of
 from web.extensions import csrf, login_manager
 from web.negotiate import response_mode
 
@@ -72,16 +76,40 @@ def current_auth_session_id():
 
 
 def csrf_guard() -> None:
-    """CSRF applies to cookie-authenticated writes and to every HTML form post.
+    """CSRF applies where a browser session could lend its authority (api-conventions.md).
 
-    Exempt: bearer requests, and cookie-less JSON calls (e.g. ``curl`` to
-    ``/api/auth/login``), which carry no ambient authority to abuse.
+    - A request with an ``Authorization`` header is authenticated by it alone: exempt.
+    - A browser's cross-site write (``Sec-Fetch-Site`` or ``Origin``) is refused outright —
+      the login-CSRF defence of sign-in, which has no session to bind a token to yet.
+    - People (pages, htmx) send the session's CSRF token with every write.
+    - An API client (JSON) needs the token only when its cookie carries a sign-in, and
+      never for the public sign-in routes: a cookie left in its jar by opening /api/docs
+      is no authority to abuse.
     """
     if request.method not in UNSAFE_METHODS or has_bearer_header():
         return
-    has_cookie = request.cookies.get(_cookie_name()) is not None
-    if has_cookie or response_mode() != "json":
+    if _cross_site():
+        raise CSRFError("Cross-site request refused")
+    if response_mode() != "json":
         csrf.protect()
+        return
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    access = access_of(view) if view is not None else None
+    if access is not None and access.public:
+        return
+    if session.get("sid"):
+        csrf.protect()
+
+
+def _cross_site() -> bool:
+    """What the browser says about where the request comes from (API clients say nothing)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    return origin == "null" or urlsplit(origin).netloc != request.host
 
 
 def _cookie_name() -> str:
