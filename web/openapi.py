@@ -220,7 +220,7 @@ def build_document(app: Flask) -> dict:
         summary = (spec and spec.summary) or meta.get("summary") or (doc.splitlines()[0] if doc else rule.endpoint)
         tag = _tag(rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            op = {"operationId": _operation_id(rule.endpoint, method, rule.rule), "summary": summary,
+            op = {"operationId": _operation_id(rule, method), "summary": summary,
                   "description": doc, "tags": [tag], "parameters": list(params),
                   "responses": {"200": {"description": "Success"}, **meta.get("responses", {})}}
             if spec is not None:
@@ -265,11 +265,16 @@ def build_document(app: Flask) -> dict:
     }
 
 
-def _operation_id(endpoint: str, method: str, rule: str) -> str:
-    """Unique per (path, method): the endpoint, plus the path's tail where one view serves
-    two paths (``serve_image`` with and without a slug)."""
-    tail = "_".join(m["name"] for m in _CONVERTER.finditer(rule))
-    return f"{endpoint}.{method.lower()}" + (f".{tail}" if tail and rule.count("<") > 1 else "")
+def _operation_id(rule, method: str) -> str:
+    """``api_keys.create_key``: the module and the view (a generated client's function
+    names). The method is added where one view answers several, the path's parameters
+    where one view serves two paths (an image with and without its slug)."""
+    out = rule.endpoint.removeprefix("api_")
+    if len(rule.methods - {"HEAD", "OPTIONS"}) > 1:
+        out += f".{method.lower()}"
+    if rule.defaults:  # the shorter of two paths to one view: its parameters come as defaults
+        out += "_without_" + "_".join(sorted(rule.defaults))
+    return out
 
 
 # --- the readable reference (/api/docs) -------------------------------------------------------
