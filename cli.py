@@ -51,19 +51,21 @@ DEMO_ADDRESSES = [
 def seed_floor(tenant_id) -> int:
     """A location with walk-ordered positions, a method, products and open shipments (once)."""
     from models import Location, Shipment
-    from services.logistics import reference, shipments
+    from schemas.lcs_reference import LcsFulfilmentLocationModel, LcsLocationSkuModel, LcsMethodModel, LcsProductModel
+    from services.logistics import locations, methods, products, shipments
     scope = Scope(tenant_id)
     if db.session.scalars(scope.select(Location)).first() is not None:
         return db.session.scalar(sa.select(sa.func.count()).select_from(scope.select(Shipment).subquery()))
-    location = reference.create_location(SYSTEM, {"name": "Rotterdam DC", "reference": "RTM"}, tenant_id=tenant_id)
-    reference.add_positions(SYSTEM, location.id, [p[3] for p in DEMO_PRODUCTS])
-    reference.set_skus(SYSTEM, location.id, [{"sku": p[0], "position": p[3]} for p in DEMO_PRODUCTS])
-    method = reference.create_method(SYSTEM, {"carrier_code": "postnl", "name": "PostNL Standard", "max_weight": 23000,
-                                              "countries": [{"code": c, "amount": 695} for c in ("NL", "BE", "DE")]},
-                                     tenant_id=tenant_id)
+    location = locations.create_location(SYSTEM, LcsFulfilmentLocationModel(name="Rotterdam DC", reference="RTM"),
+                                         tenant_id=tenant_id)
+    locations.add_positions(SYSTEM, location.id, [p[3] for p in DEMO_PRODUCTS])
+    locations.set_skus(SYSTEM, location.id, [LcsLocationSkuModel(sku=p[0], position=p[3]) for p in DEMO_PRODUCTS])
+    method = methods.create_method(SYSTEM, LcsMethodModel(
+        carrier_code="postnl", name="PostNL Standard", max_weight=23000,
+        countries=[{"code": c, "amount": 695} for c in ("NL", "BE", "DE")]), tenant_id=tenant_id)
     for sku, description, barcode, _, _ in DEMO_PRODUCTS:
-        reference.create_product(SYSTEM, {"sku": sku, "description": description, "barcodes": [barcode], "weight": 400},
-                                 tenant_id=tenant_id)
+        products.create_product(SYSTEM, LcsProductModel(sku=sku, description=description, barcodes=[barcode],
+                                                        weight=400), tenant_id=tenant_id)
     count = 0
     for i, address in enumerate(DEMO_ADDRESSES * 2):
         items = [{"sku": DEMO_PRODUCTS[(i + k) % 4][0], "description": DEMO_PRODUCTS[(i + k) % 4][1],

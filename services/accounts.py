@@ -31,9 +31,6 @@ def update_profile(user: User, *, name: str | None = None, email: str | None = N
     A new password signs out every other session of the user and voids the reset links
     mailed before it. One commit.
     """
-    email = auth.normalize_email(email) if email else None
-    if password:
-        auth.check_password_strength(password)
     changing_secret = (email and email != user.email) or password
     if changing_secret and not (current_password and auth.verify_password(user, current_password)):
         raise ValidationFailed("Current password is incorrect",
@@ -53,7 +50,7 @@ def update_profile(user: User, *, name: str | None = None, email: str | None = N
             AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None),
             AuthSession.id != keep_session_id).values(revoked_at=utcnow()))
     if name is not None:
-        user.name = name.strip()
+        user.name = name
     db.session.commit()
     return user
 

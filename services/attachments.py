@@ -31,6 +31,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.exc import IntegrityError
 
 from models import Attachment, AttachmentPartition, AttachmentTag, Scope, db
+from schemas.attachments import (AttachmentMetadataUpdate, AttachmentPartitionCreate, AttachmentPartitionUpdate,
+                                 AttachmentTransfer)
 from services import audit, auth, plans, storage
 from services.acl import Actor
 from services.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -42,10 +44,6 @@ DEFAULT_PARTITIONS = {
     "publicMedia": ("Public media", "Files anyone with the link can open", True),
     "documents": ("Documents", "Generated labels, slips and other documents", False),
 }
-CODE = re.compile(r"^[A-Za-z0-9_-]{2,60}$")
-ENTITY = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$")
-RECORD = re.compile(r"^[A-Za-z0-9_.:@-]{1,120}$")
-MAX_TAGS, MAX_TAG_LENGTH = 20, 60
 
 # Raster formats Pillow decodes: checked for bombs on upload, resizable when served.
 RASTER = {"image/jpeg": ("JPEG", "jpg"), "image/png": ("PNG", "png"), "image/gif": ("PNG", "png"),
@@ -56,8 +54,6 @@ INLINE_SAFE = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp"
                "application/pdf", "text/plain", "video/mp4", "video/webm", "audio/mpeg", "audio/ogg", "audio/wav"}
 ACTIVE = {"text/html", "application/xhtml+xml", "image/svg+xml", "application/xml", "text/xml",
           "application/javascript", "text/javascript"}
-CROP_TYPES = ("cover", "contain")
-MAX_DIMENSION = 4000
 # The only widths/heights a resized image gets: a request snaps up to the next step.
 SIZE_LADDER = (64, 128, 256, 512, 1024, 2048)
 
@@ -124,108 +120,57 @@ def partition_by_code(tenant_id, code: str) -> AttachmentPartition:
     return found
 
 
-def _fail(field: str, message: str, summary: str | None = None):
-    raise ValidationFailed(summary or f"{field} {message}", details=[{"path": [field], "message": message}])
-
-
-def _text(data: dict, field: str, limit: int, *, required: bool = False) -> str | None:
-    value = data.get(field)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            _fail(field, "is required")
-        return None
-    if not isinstance(value, str) or len(value.strip()) > limit:
-        _fail(field, f"must be text of at most {limit} characters")
-    return value.strip()
-
-
-def _bool(data: dict, field: str, default: bool) -> bool:
-    value = data.get(field)
-    if value is None or value == "":
-        return default
-    if isinstance(value, list):  # a hidden "false" before a checkbox: the last value wins
-        value = value[-1]
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "1", "on", "yes", "false", "0", "off", "no"):
-        return value.lower() in ("true", "1", "on", "yes")
-    _fail(field, "must be true or false")
-
-
-def _config(data: dict):
-    value = data.get("configJson")
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        import json
-        try:
-            value = json.loads(value)
-        except ValueError:
-            _fail("configJson", "must be a JSON object")
-    if not isinstance(value, dict):
-        _fail("configJson", "must be a JSON object")
-    return value
-
-
-def _driver(data: dict) -> str:
-    value = data.get("storageDriver") or "local"
-    if value not in storage.DRIVERS:
-        _fail("storageDriver", f"must be one of {', '.join(storage.DRIVERS)}", "Unsupported storage driver")
-    return value
-
-
 def get_partition(actor: Actor, partition_id) -> AttachmentPartition:
     return actor.scope.get(AttachmentPartition, partition_id)
 
 
-def create_partition(actor: Actor, data: dict, tenant_id=None) -> AttachmentPartition:
-    code = data.get("code")
-    if not isinstance(code, str) or not CODE.match(code):
-        _fail("code", "must be 2–60 letters, digits, '_' or '-'", "Invalid partition code")
-    title = _text(data, "title", 120, required=True)
-    fields = dict(description=_text(data, "description", 500), ocr_model=_text(data, "ocrModel", 120),
-                  storage_driver=_driver(data), config_json=_config(data), is_public=_bool(data, "isPublic", False),
-                  requires_ocr=_bool(data, "requiresOcr", False))
+def create_partition(actor: Actor, body: AttachmentPartitionCreate | dict, tenant_id=None) -> AttachmentPartition:
+    """A new partition of the actor's tenant (super admins may name another). Callers
+    outside HTTP (tests' fixtures) may pass the fields as a dict: the same model checks them."""
+    body = AttachmentPartitionCreate.model_validate(body)
     tenant = actor.tenant_for_new(tenant_id)
     ensure_partitions(tenant)
     taken = db.session.scalars(partitions_select(tenant).where(
-        sa.func.lower(AttachmentPartition.code) == code.lower())).first()
+        sa.func.lower(AttachmentPartition.code) == body.code.lower())).first()
     if taken is not None:
         raise Conflict("Partition code already exists")
-    p = Scope(tenant).add(AttachmentPartition(code=code, title=title, **fields))
+    p = Scope(tenant).add(AttachmentPartition(
+        code=body.code, title=body.title, description=body.description or None, ocr_model=body.ocrModel or None,
+        storage_driver=body.storageDriver, config_json=body.configJson, is_public=body.isPublic,
+        requires_ocr=body.requiresOcr))
     db.session.flush()
     audit.record(actor, action="create", kind="attachment_partition", resource_id=p.id, tenant_id=tenant,
-                 after=_partition_snapshot(p), label=f"Create partition {code}")
+                 after=_partition_snapshot(p), label=f"Create partition {p.code}")
     db.session.commit()
     return p
 
 
-def update_partition(actor: Actor, data: dict) -> AttachmentPartition:
-    if not data.get("id"):
-        _fail("id", "is required")
-    p = get_partition(actor, data["id"])
-    if "code" in data and data["code"] not in (None, "") and data["code"] != p.code:
+def update_partition(actor: Actor, body: AttachmentPartitionUpdate) -> AttachmentPartition:
+    """Change the fields ``body`` carries. The code never changes; a default partition
+    keeps its visibility."""
+    p = get_partition(actor, body.id)
+    sent = body.model_fields_set
+    if body.code and body.code != p.code:
         raise BadRequest("Partition code cannot be changed",
                          details=[{"path": ["code"], "message": "is immutable"}])
+    if "isPublic" in sent and p.code in DEFAULT_PARTITIONS and body.isPublic != DEFAULT_PARTITIONS[p.code][2]:
+        raise BadRequest("A default partition keeps its visibility",
+                         details=[{"path": ["isPublic"], "message": "cannot change on a default partition"}])
     before = _partition_snapshot(p)
-    if "title" in data:
-        p.title = _text(data, "title", 120, required=True)
-    if "description" in data:
-        p.description = _text(data, "description", 500)
-    if "ocrModel" in data:
-        p.ocr_model = _text(data, "ocrModel", 120)
-    if "storageDriver" in data:
-        p.storage_driver = _driver(data)
-    if "configJson" in data:
-        p.config_json = _config(data)
-    if "requiresOcr" in data:
-        p.requires_ocr = _bool(data, "requiresOcr", p.requires_ocr)
-    if "isPublic" in data:
-        is_public = _bool(data, "isPublic", p.is_public)
-        if p.code in DEFAULT_PARTITIONS and is_public != DEFAULT_PARTITIONS[p.code][2]:
-            raise BadRequest("A default partition keeps its visibility",
-                             details=[{"path": ["isPublic"], "message": "cannot change on a default partition"}])
-        p.is_public = is_public
+    if "title" in sent:
+        p.title = body.title
+    if "description" in sent:
+        p.description = body.description or None
+    if "ocrModel" in sent:
+        p.ocr_model = body.ocrModel or None
+    if "storageDriver" in sent:
+        p.storage_driver = body.storageDriver
+    if "configJson" in sent:
+        p.config_json = body.configJson
+    if "requiresOcr" in sent:
+        p.requires_ocr = body.requiresOcr
+    if "isPublic" in sent:
+        p.is_public = body.isPublic
     db.session.flush()
     audit.record(actor, action="edit", kind="attachment_partition", resource_id=p.id, tenant_id=p.tenant_id,
                  before=before, after=_partition_snapshot(p), label=f"Edit partition {p.code}")
@@ -336,27 +281,9 @@ def attachment_row(a: Attachment) -> dict:
             "uploadedById": a.uploaded_by_id, "createdAt": a.created_at, "isImage": a.mime_type in RASTER}
 
 
-def _entity(value) -> str:
-    if not isinstance(value, str) or len(value) > 120 or not ENTITY.match(value):
-        _fail("entityId", "must look like module:entity (e.g. lcs:shipment)", "Invalid entityId")
-    return value
-
-
-def _record(value, field: str = "recordId") -> str:
-    if isinstance(value, uuid.UUID):
-        value = str(value)
-    if not isinstance(value, str) or not RECORD.match(value):
-        _fail(field, "must be 1–120 letters, digits or . _ : @ -", f"Invalid {field}")
-    return value
-
-
-def record_select(actor: Actor, entity_id, record_id) -> sa.Select:
+def record_select(actor: Actor, entity_id: str, record_id: str) -> sa.Select:
     """Attachments of one record in the caller's scope (no order: the caller adds it)."""
-    if not entity_id or not record_id:
-        raise ValidationFailed("entityId and recordId are required", details=[
-            {"path": [f], "message": "is required"} for f, v in (("entityId", entity_id), ("recordId", record_id)) if not v])
-    return actor.scope.select(Attachment).where(Attachment.entity_id == _entity(entity_id),
-                                                Attachment.record_id == _record(record_id))
+    return actor.scope.select(Attachment).where(Attachment.entity_id == entity_id, Attachment.record_id == record_id)
 
 
 @dataclass
@@ -367,9 +294,9 @@ class Upload:
     stream: object
 
 
-def store(actor: Actor, upload: Upload, *, entity_id, record_id, partition_code=None, tenant_id=None) -> Attachment:
+def store(actor: Actor, upload: Upload, *, entity_id: str, record_id: str, partition_code: str | None = None,
+          tenant_id=None) -> Attachment:
     """Check, write and record one file. The uploader's quota is checked first."""
-    entity_id, record_id = _entity(entity_id), _record(record_id)
     principal = actor.principal
     tenant = actor.tenant_for_new(tenant_id)
     is_key = getattr(principal, "is_api_key", False)
@@ -386,7 +313,7 @@ def store(actor: Actor, upload: Upload, *, entity_id, record_id, partition_code=
         digest.update(chunk)
         size += len(chunk)
     if size == 0:
-        _fail("file", "is empty", "The file is empty")
+        raise ValidationFailed("The file is empty", details=[{"path": ["file"], "message": "is empty"}])
     limit = int(current_app.config["ATTACHMENTS_MAX_BYTES"])
     if size > limit:
         raise FileTooLarge(f"File too large: the limit is {plans.human_size(limit)}")
@@ -451,36 +378,23 @@ def delete_attachment(actor: Actor, attachment_id) -> Attachment:
     return att
 
 
-def clean_tags(value) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        value = value.split(",")
-    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-        _fail("tags", "must be a list of strings")
-    tags = list(dict.fromkeys(t.strip() for t in value if t.strip()))
-    if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_LENGTH for t in tags):
-        _fail("tags", f"at most {MAX_TAGS} tags of at most {MAX_TAG_LENGTH} characters")
-    return tags
-
-
-def update_attachment(actor: Actor, attachment_id, data: dict) -> Attachment:
-    """PATCH: ``tags`` (list or comma-separated) and ``fileName`` (a rename, sanitised like an
-    upload's name). Other metadata of the seed is not kept."""
+def update_attachment(actor: Actor, attachment_id, body: AttachmentMetadataUpdate) -> Attachment:
+    """PATCH: the fields ``body`` carries. ``tags`` replace the attachment's; ``fileName``
+    renames it (sanitised like an upload's name); ``assignments`` (one: Wharf files an
+    attachment under one record) moves it to that record."""
     att = get_attachment(actor, attachment_id)
-    if "fileName" in data:
-        raw = data["fileName"]
-        if not isinstance(raw, str) or not raw.strip():
-            _fail("fileName", "must be a non-empty file name")
-        att.file_name = sanitize_file_name(raw, att.mime_type)
-    if "tags" in data:
-        wanted = clean_tags(data["tags"])
+    sent = body.model_fields_set
+    if "fileName" in sent:
+        att.file_name = sanitize_file_name(body.fileName, att.mime_type)
+    if "assignments" in sent:
+        att.entity_id, att.record_id = body.assignments[0].type, body.assignments[0].id
+    if "tags" in sent:
         current = {t.tag: t for t in att.tag_rows}
         for tag, row in current.items():
-            if tag not in wanted:
+            if tag not in body.tags:
                 att.tag_rows.remove(row)
         db.session.flush()
-        for tag in wanted:
+        for tag in body.tags:
             if tag not in current:
                 att.tag_rows.append(AttachmentTag(tenant_id=att.tenant_id, tag=tag))
     db.session.commit()
@@ -488,19 +402,13 @@ def update_attachment(actor: Actor, attachment_id, data: dict) -> Attachment:
     return att
 
 
-def transfer(actor: Actor, data: dict) -> int:
-    entity_id = _entity(data.get("entityId"))
-    to_record = _record(data.get("toRecordId"), "toRecordId")
-    ids = data.get("attachmentIds")
-    if isinstance(ids, str):
-        ids = [i for i in ids.split(",") if i.strip()]
-    if not isinstance(ids, list) or not ids or len(ids) > 100 or not all(isinstance(i, str) for i in ids):
-        _fail("attachmentIds", "must be a list of 1–100 attachment ids")
-    atts = [get_attachment(actor, i) for i in dict.fromkeys(ids)]
-    if any(a.entity_id != entity_id for a in atts):
+def transfer(actor: Actor, body: AttachmentTransfer) -> int:
+    """Move attachments to another record of the same entity type; returns how many."""
+    atts = [get_attachment(actor, i) for i in dict.fromkeys(body.attachmentIds)]
+    if any(a.entity_id != body.entityId for a in atts):
         raise BadRequest("Attachments can only move between records of the same entity type")
     for a in atts:
-        a.record_id = to_record
+        a.record_id = body.toRecordId
     db.session.commit()
     return len(atts)
 
@@ -559,15 +467,6 @@ def open_file(att: Attachment):
         raise StorageUnavailable() from e
 
 
-def _dimension(args, name: str) -> int | None:
-    raw = args.get(name)
-    if raw in (None, ""):
-        return None
-    if not str(raw).isdigit() or not 1 <= int(raw) <= MAX_DIMENSION:
-        _fail(name, f"must be a whole number between 1 and {MAX_DIMENSION}")
-    return int(raw)
-
-
 def _snap(value: int | None) -> int | None:
     """The smallest ladder step at least ``value`` (the largest step for anything above it)."""
     if value is None:
@@ -594,15 +493,6 @@ def transform(width: int | None, height: int | None, crop: str = "contain") -> T
     (with one side it is the same picture as ``contain``, so one cached copy)."""
     width, height = _snap(width), _snap(height)
     return Transform(width, height, crop if width and height else "contain")
-
-
-def image_params(args) -> Transform:
-    """``width``/``height`` 1–4000 and ``cropType`` from a query, as a ladder transform."""
-    width, height = _dimension(args, "width"), _dimension(args, "height")
-    crop = args.get("cropType") or "contain"
-    if crop not in CROP_TYPES:
-        _fail("cropType", "must be cover or contain")
-    return transform(width, height, crop)
 
 
 def _target_size(size: tuple[int, int], width: int | None, height: int | None) -> tuple[int, int]:

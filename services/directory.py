@@ -11,6 +11,9 @@ Rules kept here, not in the views:
   granted); everything else is "not found".
 * Every create/update/delete stages an audit row with before/after snapshots and
   commits once, together with the change.
+
+Input arrives validated and typed (``schemas.directory``): ids are UUIDs, names and slugs
+are clean text; what stays here is existence, scope, uniqueness and the tree rules.
 """
 from __future__ import annotations
 
@@ -28,11 +31,9 @@ from services import accounts, audit
 from services.acl import Actor, bump_acl_version
 from services.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 
-NAME_MAX = 200
 SLUG_MAX = 120
 TREE_PATH_MAX = 2000
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-UNSET = object()  # "field not sent" (distinct from an explicit null)
+UNSET = object()  # ``parent_id`` not sent (null moves the organization to the top level)
 
 
 def atomic(fn):
@@ -54,71 +55,13 @@ def atomic(fn):
     return run
 
 
-# --- small input helpers ---------------------------------------------------------------
-
-def _invalid(path: str, message: str, summary: str | None = None) -> ValidationFailed:
-    return ValidationFailed(summary or f"{path} {message}", details=[{"path": [path], "message": message}])
-
-
-def parse_uuid(value, path: str) -> uuid.UUID | None:
-    """``None``/"" → None; a UUID string → UUID; anything else → 400 naming ``path``."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, uuid.UUID):
-        return value
-    if not isinstance(value, str):
-        raise _invalid(path, "must be a UUID")
-    try:
-        return uuid.UUID(value.strip())
-    except ValueError:
-        raise _invalid(path, "must be a UUID") from None
-
-
-def parse_uuid_list(raw, path: str) -> list[uuid.UUID] | None:
-    """Comma-separated ids (``?ids=a,b``) or a list; None when absent."""
-    if raw is None or raw == "" or raw == []:
-        return None
-    parts = raw if isinstance(raw, list) else str(raw).split(",")
-    return list(dict.fromkeys(parse_uuid(p.strip() if isinstance(p, str) else p, path)
-                              for p in parts if p not in ("", None) and str(p).strip()))
-
-
-def parse_bool(value, path: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "1", "on", "yes"):
-        return True
-    if isinstance(value, str) and value.strip().lower() in ("false", "0", "off", "no"):
-        return False
-    raise _invalid(path, "must be true or false")
-
-
-def clean_name(value, path: str = "name") -> str:
-    name = value.strip() if isinstance(value, str) else ""
-    if not name:
-        raise _invalid(path, "is required", "Name is required")
-    if len(name) > NAME_MAX:
-        raise _invalid(path, f"must be at most {NAME_MAX} characters")
-    return name
-
+# --- slugs ---------------------------------------------------------------------------
 
 def slugify(text: str) -> str:
     """``"Rotterdam DC (Nord)"`` → ``"rotterdam-dc-nord"``; never empty."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[:SLUG_MAX - 8].strip("-") or "organization"
-
-
-def clean_slug(value) -> str:
-    if not isinstance(value, str):
-        raise _invalid("slug", "must be a string")
-    slug = value.strip().lower()
-    if len(slug) > SLUG_MAX:
-        raise _invalid("slug", f"must be at most {SLUG_MAX} characters")
-    if not SLUG_RE.match(slug):
-        raise _invalid("slug", "may contain only lower-case letters, digits and single dashes",
-                       "Invalid slug")
-    return slug
 
 
 # --- tenants ---------------------------------------------------------------------------
@@ -139,12 +82,8 @@ def _own_tenant_id(actor: Actor):
     return getattr(actor.principal, "tenant_id", None)
 
 
-def get_tenant(actor: Actor, tenant_id) -> Tenant:
-    try:
-        key = parse_uuid(tenant_id, "id")
-    except ValidationFailed:
-        raise NotFound("Tenant not found") from None
-    found = db.session.scalars(visible_tenants(actor).where(Tenant.id == key)).first() if key else None
+def get_tenant(actor: Actor, tenant_id: uuid.UUID) -> Tenant:
+    found = db.session.scalars(visible_tenants(actor).where(Tenant.id == tenant_id)).first()
     if found is None:
         raise NotFound("Tenant not found")
     return found
@@ -155,15 +94,14 @@ TENANT_SORT_FIELDS = {"name": Tenant.name, "createdAt": Tenant.created_at, "upda
 TENANT_SEARCH_COLUMNS = (Tenant.name,)
 
 
-def tenants_select(actor: Actor, args) -> sa.Select:
+def tenants_select(actor: Actor, *, tenant_id: uuid.UUID | None = None, is_active: bool | None = None) -> sa.Select:
     """Visible tenants narrowed by the list filters ``id`` and ``isActive`` (paging,
     search and sorting are the pager's)."""
     stmt = visible_tenants(actor)
-    wanted = parse_uuid(args.get("id"), "id")
-    if wanted is not None:
-        stmt = stmt.where(Tenant.id == wanted)
-    if args.get("isActive") not in (None, ""):
-        stmt = stmt.where(Tenant.is_active.is_(parse_bool(args.get("isActive"), "isActive")))
+    if tenant_id is not None:
+        stmt = stmt.where(Tenant.id == tenant_id)
+    if is_active is not None:
+        stmt = stmt.where(Tenant.is_active.is_(is_active))
     return stmt
 
 
@@ -195,15 +133,13 @@ def _ensure_unique_tenant_name(actor: Actor, name: str, exclude_id=None) -> None
 
 
 @atomic
-def create_tenant(actor: Actor, *, name, is_active=True) -> Tenant:
+def create_tenant(actor: Actor, *, name: str, is_active: bool = True) -> Tenant:
     """A new tenant with its default roles. Super admins only."""
     if not actor.is_super_admin:
         raise Forbidden("Only super admins can create tenants")
-    name = clean_name(name)
-    active = True if is_active is UNSET or is_active is None else parse_bool(is_active, "isActive")
     _ensure_unique_tenant_name(actor, name)
     tenant = accounts.create_tenant(name)
-    tenant.is_active = active
+    tenant.is_active = is_active
     db.session.flush()
     audit.record(actor, action="create", kind="tenant", resource_id=tenant.id, tenant_id=tenant.id,
                  after=tenant_snapshot(tenant), label=f"Create tenant {name}")
@@ -212,22 +148,21 @@ def create_tenant(actor: Actor, *, name, is_active=True) -> Tenant:
 
 
 @atomic
-def update_tenant(actor: Actor, tenant_id, *, name=UNSET, is_active=UNSET) -> Tenant:
-    """Rename or (super admins only) activate/deactivate a tenant."""
+def update_tenant(actor: Actor, tenant_id: uuid.UUID, *, name: str | None = None,
+                  is_active: bool | None = None) -> Tenant:
+    """Rename or (super admins only) activate/deactivate a tenant; None keeps a value."""
     tenant = get_tenant(actor, tenant_id)
     before = tenant_snapshot(tenant)
-    if name is not UNSET:
-        name = clean_name(name)
+    if name is not None:
         _ensure_unique_tenant_name(actor, name, exclude_id=tenant.id)
-    if is_active is not UNSET:
-        is_active = parse_bool(is_active, "isActive")
+    if is_active is not None:
         if is_active != tenant.is_active and not actor.is_super_admin:
             raise Forbidden("Only super admins can activate or deactivate tenants")
         if not is_active and tenant.id == _own_tenant_id(actor):
             raise BadRequest("You cannot deactivate your own tenant")
-    if name is not UNSET:
+    if name is not None:
         tenant.name = name
-    if is_active is not UNSET:
+    if is_active is not None:
         tenant.is_active = is_active
     db.session.flush()
     audit.record(actor, action="edit", kind="tenant", resource_id=tenant.id, tenant_id=tenant.id,
@@ -237,7 +172,7 @@ def update_tenant(actor: Actor, tenant_id, *, name=UNSET, is_active=UNSET) -> Te
 
 
 @atomic
-def delete_tenant(actor: Actor, tenant_id) -> None:
+def delete_tenant(actor: Actor, tenant_id: uuid.UUID) -> None:
     """Soft delete. Super admins only, and never the tenant the actor itself belongs to."""
     tenant = get_tenant(actor, tenant_id)  # another tenant is "not found", not "forbidden"
     if not actor.is_super_admin:
@@ -284,12 +219,8 @@ def visible_organizations(actor: Actor, *, include_deleted: bool = False) -> sa.
     return stmt
 
 
-def get_organization(actor: Actor, organization_id) -> Organization:
-    try:
-        key = parse_uuid(organization_id, "id")
-    except ValidationFailed:
-        raise NotFound("Organization not found") from None
-    found = db.session.scalars(visible_organizations(actor).where(Organization.id == key)).first() if key else None
+def get_organization(actor: Actor, organization_id: uuid.UUID) -> Organization:
+    found = db.session.scalars(visible_organizations(actor).where(Organization.id == organization_id)).first()
     if found is None:
         raise NotFound("Organization not found")
     return found
@@ -310,48 +241,50 @@ def _names_for(orgs) -> dict[str, str]:
     return {str(i): n for i, n in rows}
 
 
-def organization_rows(orgs: list[Organization]) -> list[dict]:
-    """The list item of each organization (parent, root and path resolved in bulk)."""
-    names = _names_for(orgs)
-    out = []
-    for o in orgs:
-        ids = path_ids(o.tree_path)
-        out.append({
-            "id": o.id, "name": o.name, "slug": o.slug,
+def _item(o: Organization, names: dict[str, str]) -> dict:
+    """The seed's fields of one organization (every list view has them)."""
+    ids = path_ids(o.tree_path)
+    return {"id": o.id, "name": o.name,
             "parentId": o.parent_id, "parentName": names.get(str(o.parent_id)) if o.parent_id else None,
             "tenantId": o.tenant_id, "tenantName": o.tenant.name if o.tenant else None,
-            "rootId": ids[0] if ids else str(o.id), "treePath": o.tree_path, "depth": max(len(ids) - 1, 0),
-            "pathLabel": " / ".join(names.get(i, "?") for i in ids) or o.name,
-            "isActive": o.is_active, "createdAt": o.created_at, "updatedAt": o.updated_at,
-        })
-    return out
+            "rootId": ids[0] if ids else o.id, "treePath": o.tree_path, "depth": max(len(ids) - 1, 0),
+            "isActive": o.is_active}
+
+
+def organization_rows(orgs: list[Organization]) -> list[dict]:
+    """``view=manage`` items: also the slug, the readable path and the timestamps (parent,
+    root and path names resolved in bulk)."""
+    names = _names_for(orgs)
+    return [{**_item(o, names), "slug": o.slug,
+             "pathLabel": " / ".join(names.get(i, "?") for i in path_ids(o.tree_path)) or o.name,
+             "createdAt": o.created_at, "updatedAt": o.updated_at} for o in orgs]
+
+
+def option_rows(roots: list[TreeNode]) -> list[dict]:
+    """``view=options`` items: the matches of a tree, in tree order."""
+    orgs = [n.org for n, _ in flatten(roots) if n.matched]
+    names = _names_for(orgs)
+    return [_item(o, names) for o in orgs]
+
+
+def tree_rows(roots: list[TreeNode]) -> list[dict]:
+    """``view=tree`` items: nested ``children``."""
+    names = _names_for([n.org for n, _ in flatten(roots)])
+
+    def node(n: TreeNode) -> dict:
+        return {**_item(n.org, names), "slug": n.org.slug, "children": [node(c) for c in n.children]}
+
+    return [node(r) for r in roots]
 
 
 # --- organizations: queries for the list views -------------------------------------------
-
-STATUSES = ("all", "active", "inactive")
-VIEWS = ("manage", "options", "tree")
-
 
 @dataclass
 class OrgFilter:
     tenant_id: uuid.UUID | None = None
     search: str = ""
     ids: list[uuid.UUID] | None = None
-    status: str = "all"
-
-    @classmethod
-    def parse(cls, args) -> "OrgFilter":
-        status = (args.get("status") or "all").strip().lower()
-        if status not in STATUSES:
-            raise _invalid("status", f"must be one of {', '.join(STATUSES)}")
-        include_inactive = args.get("includeInactive")
-        if include_inactive not in (None, "") and not parse_bool(include_inactive, "includeInactive") \
-                and status == "all":
-            status = "active"
-        return cls(tenant_id=parse_uuid(args.get("tenantId"), "tenantId"),
-                   search=(args.get("search") or "").strip(),
-                   ids=parse_uuid_list(args.get("ids"), "ids"), status=status)
+    status: str = "all"  # all | active | inactive
 
     def apply(self, stmt: sa.Select, *, search: bool = True) -> sa.Select:
         if self.tenant_id is not None:
@@ -383,12 +316,6 @@ class TreeNode:
     depth: int
     matched: bool = True
     children: list["TreeNode"] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        o = self.org
-        return {"id": o.id, "name": o.name, "slug": o.slug, "parentId": o.parent_id, "tenantId": o.tenant_id,
-                "tenantName": o.tenant.name if o.tenant else None, "depth": self.depth, "treePath": o.tree_path,
-                "isActive": o.is_active, "children": [c.as_dict() for c in self.children]}
 
 
 def node_of(org: Organization) -> TreeNode:
@@ -441,10 +368,15 @@ def flatten(roots: list[TreeNode], level: int = 0) -> list[tuple[TreeNode, int]]
 
 # --- organizations: writes -------------------------------------------------------------
 
-def _resolve_tenant(actor: Actor, requested, parent: Organization | None) -> uuid.UUID:
+def _invalid(path: str, message: str, summary: str) -> ValidationFailed:
+    """A refused reference (a parent that cannot be one): 400 naming the field, as the seed's
+    "Validation failed"."""
+    return ValidationFailed(summary, details=[{"path": [path], "message": message}])
+
+
+def _resolve_tenant(actor: Actor, wanted: uuid.UUID | None, parent: Organization | None) -> uuid.UUID:
     """The tenant of a new organization: the actor's own, or (super admins) the one
     named, or else the parent's."""
-    wanted = parse_uuid(requested, "tenantId")
     own = _own_tenant_id(actor)
     if actor.is_super_admin:
         tenant_id = wanted or (parent.tenant_id if parent else own)
@@ -453,18 +385,17 @@ def _resolve_tenant(actor: Actor, requested, parent: Organization | None) -> uui
             raise NotFound("Tenant not found")
         tenant_id = own
     if tenant_id is None:
-        raise _invalid("tenantId", "is required")
+        raise _invalid("tenantId", "is required", "tenantId is required")
     tenant = db.session.get(Tenant, tenant_id)
     if tenant is None or tenant.deleted_at is not None:
         raise NotFound("Tenant not found")
     return tenant_id
 
 
-def _parent(actor: Actor, parent_id, tenant_id=None) -> Organization | None:
-    key = parse_uuid(parent_id, "parentId")
-    if key is None:
+def _parent(actor: Actor, parent_id: uuid.UUID | None, tenant_id=None) -> Organization | None:
+    if parent_id is None:
         return None
-    parent = db.session.scalars(visible_organizations(actor).where(Organization.id == key)).first()
+    parent = db.session.scalars(visible_organizations(actor).where(Organization.id == parent_id)).first()
     if parent is None or (tenant_id is not None and parent.tenant_id != tenant_id):
         raise _invalid("parentId", "must be an organization of the same tenant", "Parent organization not found")
     return parent
@@ -500,27 +431,24 @@ def _check_path_length(path: str) -> None:
 
 
 @atomic
-def create_organization(actor: Actor, *, name, slug=None, parent_id=None, tenant_id=None,
-                        is_active=True) -> Organization:
-    """A node of a tenant's tree. An empty slug is generated from the name (made unique);
-    an explicit slug already used in the tenant is a 409."""
-    name = clean_name(name)
+def create_organization(actor: Actor, *, name: str, slug: str | None = None, parent_id: uuid.UUID | None = None,
+                        tenant_id: uuid.UUID | None = None, is_active: bool = True) -> Organization:
+    """A node of a tenant's tree. Without a slug one is generated from the name (made
+    unique); an explicit slug already used in the tenant is a 409."""
     parent = _parent(actor, parent_id)
     tenant = _resolve_tenant(actor, tenant_id, parent)
     if parent is not None and parent.tenant_id != tenant:
         raise _invalid("parentId", "must be an organization of the same tenant", "Parent organization not found")
     if parent is None and actor.grants.organizations is not None:
         raise Forbidden("Your access is limited to some organizations: choose one of them as the parent")
-    if slug in (None, "") or (isinstance(slug, str) and not slug.strip()):
+    if slug is None:
         slug = _generated_slug(tenant, name)
     else:
-        slug = clean_slug(slug)
         _check_slug_free(tenant, slug)
-    active = True if is_active in (None, UNSET) else parse_bool(is_active, "isActive")
     if parent is not None:
         _check_path_length(f"{parent.tree_path}/{uuid.uuid4()}")
     org = accounts.create_organization(Scope(tenant), name, slug, parent)
-    org.is_active = active
+    org.is_active = is_active
     db.session.flush()
     audit.record(actor, action="create", kind="organization", resource_id=org.id, tenant_id=tenant,
                  organization_id=org.id, after=org_snapshot(org), label=f"Create organization {name}")
@@ -555,22 +483,19 @@ def _move(org: Organization, parent: Organization | None) -> int:
 
 
 @atomic
-def update_organization(actor: Actor, organization_id, *, name=UNSET, slug=UNSET, parent_id=UNSET,
-                        is_active=UNSET) -> Organization:
-    """Rename, change slug, activate/deactivate or re-parent (``parent_id=None`` = root)."""
+def update_organization(actor: Actor, organization_id: uuid.UUID, *, name: str | None = None,
+                        slug: str | None = None, parent_id=UNSET, is_active: bool | None = None) -> Organization:
+    """Rename, change slug, activate/deactivate (None keeps a value) or re-parent
+    (``parent_id=None`` = root, ``UNSET`` = stay)."""
     org = get_organization(actor, organization_id)
     before = org_snapshot(org)
-    if name is not UNSET:
-        org.name = clean_name(name)
-    if slug is not UNSET:
-        if slug in (None, "") or (isinstance(slug, str) and not slug.strip()):
-            new_slug = org.slug
-        else:
-            new_slug = clean_slug(slug)
-            _check_slug_free(org.tenant_id, new_slug, exclude_id=org.id)
-        org.slug = new_slug
-    if is_active is not UNSET:
-        org.is_active = parse_bool(is_active, "isActive")
+    if name is not None:
+        org.name = name
+    if slug is not None:
+        _check_slug_free(org.tenant_id, slug, exclude_id=org.id)
+        org.slug = slug
+    if is_active is not None:
+        org.is_active = is_active
     if parent_id is not UNSET:
         parent = _parent(actor, parent_id, org.tenant_id)
         _move(org, parent)
@@ -587,7 +512,7 @@ def update_organization(actor: Actor, organization_id, *, name=UNSET, slug=UNSET
 
 
 @atomic
-def delete_organization(actor: Actor, organization_id) -> None:
+def delete_organization(actor: Actor, organization_id: uuid.UUID) -> None:
     """Soft delete; refused while the organization has live children or is the home
     organization of live users (they would belong to an organization nobody can see)."""
     org = get_organization(actor, organization_id)
@@ -612,15 +537,14 @@ def delete_organization(actor: Actor, organization_id) -> None:
 
 # --- organization switcher ---------------------------------------------------------------
 
-def organization_switcher(actor: Actor, *, tenant_id=None, can_manage: bool = False) -> dict:
+def organization_switcher(actor: Actor, *, tenant_id: uuid.UUID | None = None, can_manage: bool = False) -> dict:
     """The menu of organizations the actor may switch to in its tenant (super admins may
     ask for another): granted organizations and their descendants are selectable, their
     ancestors are shown (not selectable) so the tree keeps its shape."""
     own = _own_tenant_id(actor)
-    wanted = parse_uuid(tenant_id, "tenantId")
-    if wanted is not None and wanted != own and not actor.is_super_admin:
+    if tenant_id is not None and tenant_id != own and not actor.is_super_admin:
         raise NotFound("Tenant not found")
-    active_tenant = wanted or own
+    active_tenant = tenant_id or own
     orgs = list(db.session.scalars(sa.select(Organization).where(
         Organization.tenant_id == active_tenant, Organization.deleted_at.is_(None))
         .order_by(Organization.name))) if active_tenant else []

@@ -36,10 +36,12 @@ from sqlalchemy.orm import selectinload
 from markupsafe import Markup
 
 from models import Attachment, HandlingList, Location, Parcel, Shipment, ShipmentItem, Tenant, db, utcnow
+from schemas.cnt import CntHtmlToInlinePdfRequest, CntHtmlToPdfRequest
+from schemas.lcs_documents import SlipSize
 from services import attachments, barcodes, events, tasks
 from services.acl import EVERYTHING, Actor
 from services.logistics.parcels import get_parcel
-from services.errors import Conflict, DomainError, NotFound, ValidationFailed
+from services.errors import Conflict, DomainError, NotFound
 
 log = logging.getLogger("wharf.documents")
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # one INFO line per page otherwise
@@ -249,10 +251,7 @@ def _lines(units: list[ShipmentItem]) -> list[dict]:
     return list(lines.values())
 
 
-SLIP_SIZES = {"a4": "A4", "a5": "A5"}
-
-
-def slip_html(parcel: Parcel, size: str = "a4") -> str:
+def slip_html(parcel: Parcel, size: SlipSize = "a4") -> str:
     s = parcel.shipment
     index, count = _position(parcel)
     units = list(db.session.scalars(sa.select(ShipmentItem).where(ShipmentItem.parcel_id == parcel.id)
@@ -261,7 +260,7 @@ def slip_html(parcel: Parcel, size: str = "a4") -> str:
     return render_template("documents/slip.html", shipment_number=s.number, order_id=s.order_id, index=index,
                            count=count, sscc=parcel.number, recipient=_recipient(s), sender=_sender(s), lines=lines,
                            total_units=sum(line["quantity"] for line in lines), date=utcnow().strftime("%Y-%m-%d"),
-                           page_size=SLIP_SIZES.get(size, "A4"),
+                           page_size=size.upper(),
                            barcode=barcode("code_128", s.number, module_mm=0.33, height_mm=12))
 
 
@@ -321,10 +320,8 @@ def request_label(actor: Actor, parcel_id):
                          description=f"Label for parcel {parcel.number}", tenant_id=parcel.tenant_id)
 
 
-def request_slip(actor: Actor, parcel_id, size: str = "a4"):
+def request_slip(actor: Actor, parcel_id, size: SlipSize = "a4"):
     parcel = get_parcel(actor, parcel_id)
-    if size not in SLIP_SIZES:
-        raise ValidationFailed("size must be a4 or a5", details=[{"path": ["size"], "message": "must be a4 or a5"}])
     return tasks.enqueue(actor, "lcs.parcel.slip", {"parcel_id": str(parcel.id), "size": size},
                          description=f"Packing slip for parcel {parcel.number}", tenant_id=parcel.tenant_id)
 
@@ -435,77 +432,27 @@ def list_labels_task(ctx: tasks.TaskContext, list_id: str, parcel_ids: list[str]
 
 PAGE_SIZES = {"a3": "A3", "a4": "A4", "a5": "A5", "a6": "A6", "letter": "letter", "legal": "legal",
               "tabloid": "11in 17in"}
-MAX_MM = 2000
 
 
-def _bad(field: str, message: str, kind: str = "invalid value") -> ValidationFailed:
-    return ValidationFailed(f"{field} {message}", details=[{"path": [field], "message": message, "kind": kind}])
+def page_css(data: CntHtmlToInlinePdfRequest) -> str:
+    """The requested size and margins (mm) as an ``@page`` rule that wins over the document's own."""
+    size = data.size
+    page = f"{size.width}mm {size.height}mm" if size.name == "custom" else PAGE_SIZES[size.name]
+    m = data.margin
+    return f"@page {{ size: {page} !important; margin: {m.top}mm {m.right}mm {m.bottom}mm {m.left}mm !important; }}"
 
 
-def _mm(value, field: str, low: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= MAX_MM:
-        raise _bad(field, f"must be a number of millimetres from {low} to {MAX_MM}")
-    return value
+def html_to_pdf(data: CntHtmlToInlinePdfRequest) -> bytes:
+    return render_pdf(data.content, stylesheets=[page_css(data)])
 
 
-def page_css(data: dict) -> str:
-    """``size {predefined|custom, width, height}`` and ``margin {top, bottom, left, right}`` (mm)
-    as an ``@page`` rule that wins over the document's own."""
-    size = data.get("size") or {}
-    if not isinstance(size, dict):
-        raise _bad("size", "must be an object")
-    predefined = (size.get("predefined") or ("custom" if size.get("width") or size.get("height") else "a4"))
-    if not isinstance(predefined, str) or predefined.lower() not in (*PAGE_SIZES, "custom"):
-        raise _bad("size.predefined", f"must be one of {', '.join((*PAGE_SIZES, 'custom'))}")
-    if predefined.lower() == "custom":
-        page = f"{_mm(size.get('width'), 'size.width', 1)}mm {_mm(size.get('height'), 'size.height', 1)}mm"
-    else:
-        page = PAGE_SIZES[predefined.lower()]
-    margin = data.get("margin") or {}
-    if not isinstance(margin, dict):
-        raise _bad("margin", "must be an object")
-    sides = " ".join(f"{_mm(margin.get(k, 10), f'margin.{k}')}mm" for k in ("top", "right", "bottom", "left"))
-    return f"@page {{ size: {page} !important; margin: {sides} !important; }}"
-
-
-def decode_content(data: dict) -> str:
-    content = data.get("content")
-    if not content or not isinstance(content, str):
-        raise _bad("content", "is required (base64 HTML)", "required")
-    try:
-        raw = base64.b64decode(content, validate=True)
-    except (binascii.Error, ValueError):
-        raise _bad("content", "must be base64") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def html_to_pdf(data: dict) -> bytes:
-    if not isinstance(data, dict):
-        raise ValidationFailed("Request body must be a JSON object")
-    for key in ("wait_delay", "wait_timeout"):
-        if key in data and data[key] is not None and (isinstance(data[key], bool) or not isinstance(data[key], int)):
-            raise _bad(key, "must be an integer")
-    css = page_css(data)
-    return render_pdf(decode_content(data), stylesheets=[css])
-
-
-def _safe_name(raw, default: str) -> str:
-    name = raw if isinstance(raw, str) and raw.strip() else default
-    name = attachments.sanitize_file_name(name, "application/pdf")
-    return name if name.lower().endswith(".pdf") else name + ".pdf"
-
-
-def html_to_stored_pdf(actor: Actor, data: dict) -> tuple[Attachment, str]:
+def html_to_stored_pdf(actor: Actor, data: CntHtmlToPdfRequest) -> tuple[Attachment, str]:
     """``POST /cnt/html``: render, store in ``documents`` (record = the ``path``); (file, dir)."""
     pdf = html_to_pdf(data)
-    path = data.get("path") if isinstance(data.get("path"), str) else ""
-    if len(path) > 200:
-        raise _bad("path", "must be at most 200 characters")
-    directory = "/" + "/".join(p for p in path.split("/") if p not in ("", ".", ".."))
+    directory = "/" + "/".join(p for p in data.path.split("/") if p not in ("", ".", ".."))
     record = "".join(c if c.isalnum() or c in "_.:@-" else ":" for c in directory.strip("/"))[:120] or "root"
-    att = attachments.store(actor, attachments.Upload(_safe_name(data.get("filename"), "document.pdf"), io.BytesIO(pdf)),
-                            entity_id="cnt:file", record_id=record, partition_code=PARTITION)
+    name = attachments.sanitize_file_name(data.filename or "document.pdf", "application/pdf")
+    name = name if name.lower().endswith(".pdf") else name + ".pdf"
+    att = attachments.store(actor, attachments.Upload(name, io.BytesIO(pdf)), entity_id="cnt:file", record_id=record,
+                            partition_code=PARTITION)
     return att, directory

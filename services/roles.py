@@ -1,14 +1,16 @@
 """Roles and role ACLs (seed 000 /auth/roles, /auth/roles/acl)."""
 from __future__ import annotations
 
+import unicodedata
 import uuid
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from models import ApiKeyRole, Organization, Role, RoleAcl, Tenant, UserRole, db
 from models.base import iso_utc
 from services import audit, boundaries
-from services.acl import Actor, bump_acl_version, sanitize_grant, validate_feature_ids
+from services.acl import Actor, bump_acl_version, is_declared, sanitize_grant
 from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
 
 # Roles every tenant starts with (spec: identity-acl.md, issue 3).
@@ -57,23 +59,20 @@ def snapshot(role: Role) -> dict:
             "organizations": acl.organizations if acl else None}
 
 
-def _clean_name(name) -> str:
-    name = (name or "").strip() if isinstance(name, str) else ""
-    if not name or len(name) > 120:
-        raise ValidationFailed("Invalid role name", details=[{"path": ["name"], "message": "is required (≤ 120 characters)"}])
-    return name
+def _name_key(name: str) -> str:
+    return unicodedata.normalize("NFC", name).casefold()
 
 
-def _ensure_unique(tenant_id, name, exclude_id=None) -> None:
-    stmt = sa.select(Role.id).where(Role.tenant_id == tenant_id, sa.func.lower(Role.name) == name.lower())
-    if exclude_id is not None:
-        stmt = stmt.where(Role.id != exclude_id)
-    if db.session.scalar(stmt) is not None:
+def _ensure_unique(tenant_id, name: str, exclude_id=None) -> None:
+    """Role names are unique per tenant whatever their case, in every script: compared in
+    Python (SQL ``lower()`` folds only ASCII on SQLite); a tenant has few roles."""
+    key = _name_key(name)
+    taken = db.session.execute(sa.select(Role.id, Role.name).where(Role.tenant_id == tenant_id))
+    if any(_name_key(other) == key and role_id != exclude_id for role_id, other in taken):
         raise Conflict("A role with this name already exists")
 
 
-def create_role(actor: Actor, name, tenant_id=None) -> Role:
-    name = _clean_name(name)
+def create_role(actor: Actor, name: str, tenant_id=None) -> Role:
     tenant = actor.tenant_for_new(tenant_id)
     if db.session.get(Tenant, tenant) is None:
         raise NotFound("Tenant not found")
@@ -96,9 +95,11 @@ def _changeable_role(actor: Actor, role_id) -> Role:
     return role
 
 
-def rename_role(actor: Actor, role_id, name) -> Role:
+def rename_role(actor: Actor, role_id, name: str | None) -> Role:
+    """Rename a role; without a name (the seed's body is ``{id}`` alone) nothing changes."""
     role = _changeable_role(actor, role_id)
-    name = _clean_name(name)
+    if name is None or name == role.name:
+        return role
     _ensure_unique(role.tenant_id, name, exclude_id=role.id)
     before = snapshot(role)
     role.name = name
@@ -130,42 +131,46 @@ def acl_of(role: Role) -> dict:
             "updatedAt": acl.updated_at if acl else role.updated_at}
 
 
-def parse_organizations(value, tenant_id):
+def parse_organizations(value: list[uuid.UUID] | None, tenant_id) -> list[str] | None:
     """Organization ids of a grant: null (all) or live organizations of ``tenant_id``; an id
     of another tenant or of nothing is a 400, never silently kept."""
     if value is None:
         return None
-    if not isinstance(value, list):
-        raise ValidationFailed("organizations must be null or a list",
-                               details=[{"path": ["organizations"], "message": "must be null or a list of ids"}])
-    try:
-        ids = [str(uuid.UUID(str(v))) for v in value]
-    except ValueError:
-        raise ValidationFailed("Invalid organization id", details=[{"path": ["organizations"], "message": "must be UUIDs"}]) from None
-    known = {str(i) for i in db.session.scalars(sa.select(Organization.id).where(
-        Organization.tenant_id == tenant_id, Organization.deleted_at.is_(None),
-        Organization.id.in_([uuid.UUID(i) for i in ids])))} if ids else set()
+    ids = [uuid.UUID(str(v)) for v in value]  # callers in code may pass them as strings
+    known = set(db.session.scalars(sa.select(Organization.id).where(
+        Organization.tenant_id == tenant_id, Organization.deleted_at.is_(None), Organization.id.in_(ids)))) \
+        if ids else set()
     unknown = [i for i, v in enumerate(ids) if v not in known]
     if unknown:
         raise ValidationFailed("Unknown organization", details=[
             {"path": ["organizations", i], "message": "is not an organization of this tenant"} for i in unknown])
-    return ids
+    return [str(i) for i in ids]
 
 
-def check_fresh(current, expected) -> None:
-    """Optimistic lock: a save based on an older ``updatedAt`` is a conflict, not an overwrite."""
-    if expected in (None, ""):
+def check_fresh(current: datetime, expected: datetime | None) -> None:
+    """Optimistic lock: a save based on an older ``updatedAt`` is a conflict, not an overwrite
+    (compared as answered: to the millisecond)."""
+    if expected is None:
         return
-    if iso_utc(current) != str(expected):
+    if iso_utc(current) != iso_utc(expected):
         raise Conflict("Someone else saved these permissions since you opened them. Reload to see their changes.",
                        currentUpdatedAt=iso_utc(current))
 
 
-def update_role_acl(actor: Actor, role_id, *, features, is_super_admin, organizations, updated_at=None) -> bool:
+def require_declared(features: list[str]) -> None:
+    """Every feature id of a grant names a declared feature (or a wildcard over some)."""
+    unknown = [i for i, f in enumerate(features) if not is_declared(f)]
+    if unknown:
+        raise ValidationFailed("Unknown feature id", details=[
+            {"path": ["features", i], "message": f"no module declares {features[i]}"} for i in unknown])
+
+
+def update_role_acl(actor: Actor, role_id, *, features: list[str], is_super_admin: bool,
+                    organizations: list[uuid.UUID] | None, updated_at: datetime | None = None) -> bool:
     """Replace the role's grants (sanitized to the actor's own). Returns ``sanitized``."""
     role = _changeable_role(actor, role_id)
-    validate_feature_ids(features)
-    clean = sanitize_grant(actor.grants, features, bool(is_super_admin),
+    require_declared(features)
+    clean = sanitize_grant(actor.grants, features, is_super_admin,
                            parse_organizations(organizations, role.tenant_id))
     acl = role.acl or RoleAcl(tenant_id=role.tenant_id, role_id=role.id)
     if role.acl is not None:

@@ -27,7 +27,6 @@ from flask import current_app
 
 KEY = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$")
 CHUNK = 1024 * 1024
-DRIVERS = ("local",)
 
 
 class StorageError(Exception):

@@ -2,22 +2,21 @@
 (override → default) that the API, templates and Wharf's own code all use."""
 from __future__ import annotations
 
-import json
 import math
-import re
 import threading
+import typing
 import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from models import FeatureToggle, FeatureToggleOverride, Scope, Tenant, db
+from schemas.feature_toggles import ChangeOverrideState, FeatureToggleCreate, FeatureToggleUpdate, ToggleType
 from services import audit, cache_versions
 from services.acl import Actor
-from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from services.errors import BadRequest, NotFound, ValidationFailed
 
-TYPES = ("boolean", "string", "number", "json")
-IDENTIFIER = re.compile(r"^[a-z][a-z0-9_.-]*$")
+TYPES = typing.get_args(ToggleType)
 CACHE = cache_versions.prefetch("feature_toggles")
 
 # Toggles Wharf's own screens read (created by `flask init` and `seed-demo`).
@@ -36,25 +35,15 @@ def _invalid(path: str, message: str) -> ValidationFailed:
     return ValidationFailed(f"{path} {message}", details=[{"path": [path], "message": message}])
 
 
-def coerce_value(kind: str, value, path: str = "defaultValue", *, from_form: bool = False):
-    """Check ``value`` against the toggle type (form input arrives as text and is parsed)."""
-    if from_form and isinstance(value, str):
-        text = value.strip()
-        try:
-            if kind == "boolean":
-                value = {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}[text.lower()]
-            elif kind == "number":
-                value = json.loads(text)
-            elif kind == "json":
-                value = json.loads(text)
-        except (KeyError, ValueError):
-            raise _invalid(path, f"must be a valid {kind} value") from None
+def check_value(kind: str, value, path: str = "defaultValue"):
+    """``value`` if it is a value of the toggle type ``kind``, else a 400 on ``path``: the
+    type of an update or an override is the stored toggle's, so no request model knows it."""
     if kind == "boolean" and not isinstance(value, bool):
         raise _invalid(path, "must be true or false")
     if kind == "string" and not isinstance(value, str):
         raise _invalid(path, "must be a string")
     if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float)) or
-                             (isinstance(value, float) and not math.isfinite(value))):
+                             not math.isfinite(value)):
         raise _invalid(path, "must be a finite number")
     if kind == "json" and value is None:
         raise _invalid(path, "must be a JSON value")
@@ -75,67 +64,51 @@ def live_toggles() -> sa.Select:
     return sa.select(FeatureToggle).where(FeatureToggle.deleted_at.is_(None))
 
 
-def get_toggle(toggle_id) -> FeatureToggle:
-    try:
-        key = uuid.UUID(str(toggle_id))
-    except ValueError:
-        raise NotFound("Feature toggle not found") from None
-    toggle = db.session.scalars(live_toggles().where(FeatureToggle.id == key)).first()
+def get_toggle(toggle_id: uuid.UUID) -> FeatureToggle:
+    toggle = db.session.scalars(live_toggles().where(FeatureToggle.id == toggle_id)).first()
     if toggle is None:
         raise NotFound("Feature toggle not found")
     return toggle
 
 
-def _text(data: dict, key: str, limit: int, required: bool = False) -> str | None:
-    value = data.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise _invalid(key, "is required")
-        return None
-    if not isinstance(value, str) or len(value.strip()) > limit:
-        raise _invalid(key, f"must be text of at most {limit} characters")
-    return value.strip()
-
-
-def create_toggle(actor: Actor, data: dict, *, from_form: bool = False) -> FeatureToggle:
-    identifier = _text(data, "identifier", 120, required=True)
-    if not IDENTIFIER.match(identifier):
-        raise _invalid("identifier", "must match ^[a-z][a-z0-9_.-]*$")
-    kind = data.get("type") or "boolean"
-    if kind not in TYPES:
-        raise _invalid("type", "must be one of boolean, string, number, json")
-    if db.session.scalar(sa.select(FeatureToggle.id).where(FeatureToggle.identifier == identifier)):
-        raise Conflict("Identifier already exists (deleted toggles keep theirs reserved)")
-    default = data.get("defaultValue")
-    if default is None and kind == "boolean":
-        default = False
-    toggle = FeatureToggle(identifier=identifier, name=_text(data, "name", 200, required=True),
-                           description=_text(data, "description", 1000), category=_text(data, "category", 120),
-                           type=kind, default_value=coerce_value(kind, default, from_form=from_form))
+def create_toggle(actor: Actor, body: FeatureToggleCreate | dict) -> FeatureToggle:
+    """A new global toggle. The identifier is unique for ever (a deleted toggle keeps
+    its): taken is a 400, as the seed answers. Callers outside HTTP (tests' fixtures) may
+    pass the fields as a dict: the same model checks them."""
+    body = FeatureToggleCreate.model_validate(body)
+    if db.session.scalar(sa.select(FeatureToggle.id).where(FeatureToggle.identifier == body.identifier)):
+        raise BadRequest("Identifier already exists (deleted toggles keep theirs reserved)",
+                         details=[{"path": ["identifier"], "message": "is taken"}])
+    default = False if body.defaultValue is None and body.type == "boolean" else body.defaultValue
+    toggle = FeatureToggle(identifier=body.identifier, name=body.name, description=body.description or None,
+                           category=body.category or None, type=body.type,
+                           default_value=check_value(body.type, default))
     db.session.add(toggle)
     db.session.flush()
     audit.record(actor, action="create", kind="feature_toggle", resource_id=toggle.id, tenant_id=_audit_tenant(actor),
-                 after=snapshot(toggle), label=f"Create toggle {identifier}")
+                 after=snapshot(toggle), label=f"Create toggle {toggle.identifier}")
     cache_versions.bump(CACHE)
     db.session.commit()
     return toggle
 
 
-def update_toggle(actor: Actor, toggle_id, data: dict, *, from_form: bool = False) -> FeatureToggle:
-    toggle = get_toggle(toggle_id)
-    if "identifier" in data and data["identifier"] not in (None, toggle.identifier):
+def update_toggle(actor: Actor, body: FeatureToggleUpdate) -> FeatureToggle:
+    """Change the fields ``body`` carries; identifier and type never change."""
+    toggle = get_toggle(body.id)
+    sent = body.model_fields_set
+    if body.identifier not in (None, toggle.identifier):
         raise BadRequest("identifier cannot be changed", details=[{"path": ["identifier"], "message": "is immutable"}])
-    if "type" in data and data["type"] not in (None, toggle.type):
+    if body.type not in (None, toggle.type):
         raise BadRequest("type cannot be changed", details=[{"path": ["type"], "message": "is immutable"}])
     before = snapshot(toggle)
-    if "name" in data:
-        toggle.name = _text(data, "name", 200, required=True)
-    if "description" in data:
-        toggle.description = _text(data, "description", 1000)
-    if "category" in data:
-        toggle.category = _text(data, "category", 120)
-    if "defaultValue" in data:
-        toggle.default_value = coerce_value(toggle.type, data["defaultValue"], from_form=from_form)
+    if "name" in sent:
+        toggle.name = body.name
+    if "description" in sent:
+        toggle.description = body.description or None
+    if "category" in sent:
+        toggle.category = body.category or None
+    if "defaultValue" in sent:
+        toggle.default_value = check_value(toggle.type, body.defaultValue)
     db.session.flush()
     audit.record(actor, action="edit", kind="feature_toggle", resource_id=toggle.id, tenant_id=_audit_tenant(actor),
                  before=before, after=snapshot(toggle), label=f"Edit toggle {toggle.identifier}")
@@ -188,23 +161,23 @@ def overrides_by_toggle(tenant_id) -> dict:
     return {o.toggle_id: o for o in db.session.scalars(Scope(tenant_id).select(FeatureToggleOverride))}
 
 
-def set_override(actor: Actor, toggle_id, *, is_override: bool, value=None, tenant_id=None,
-                 from_form: bool = False) -> FeatureToggleOverride | None:
-    """Override the toggle for the tenant, or (``is_override`` false) return it to inherit."""
-    toggle = get_toggle(toggle_id)
-    tenant = actor.tenant_for_new(tenant_id)
+def set_override(actor: Actor, body: ChangeOverrideState) -> FeatureToggleOverride | None:
+    """Override the toggle for the tenant, or (``isOverride`` false) return it to inherit."""
+    toggle = get_toggle(body.toggleId)
+    tenant = actor.tenant_for_new(body.tenantId)
     if db.session.get(Tenant, tenant) is None:
         raise NotFound("Tenant not found")
     current = override_of(toggle, tenant)
     before = {"overrideState": override_state(toggle, current), "value": current.value if current else None}
-    if not is_override:
+    if not body.isOverride:
         if current is not None:
             db.session.delete(current)
         current = None
     else:
+        value = body.overrideValue
         if value is None and toggle.type == "boolean":
             value = True  # the seed's body is just {toggleId, isOverride}: an override enables
-        value = coerce_value(toggle.type, value, "overrideValue", from_form=from_form)
+        value = check_value(toggle.type, value, "overrideValue")
         if current is None:
             current = FeatureToggleOverride(tenant_id=tenant, toggle_id=toggle.id)
             db.session.add(current)
@@ -270,10 +243,8 @@ def resolve(identifier: str, tenant_id) -> Resolution | None:
     return found
 
 
-def check(identifier: str | None, tenant_id, expected_type: str) -> Resolution:
-    """The check endpoints: 400 without identifier or on a type mismatch, 404 when unknown."""
-    if not identifier:
-        raise _invalid("identifier", "is required")
+def check(identifier: str, tenant_id, expected_type: str) -> Resolution:
+    """The check endpoints: 404 when unknown, 400 on a type mismatch."""
     found = resolve(identifier, tenant_id)
     if found is None:
         raise NotFound(f"Feature toggle '{identifier}' not found")

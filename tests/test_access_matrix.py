@@ -154,26 +154,30 @@ class World:
 
     def ref_location(self) -> str:
         """A tenant-A location with position A1 holding SKU S1 (logistics reference data)."""
-        from services.logistics import reference
+        from schemas.lcs_reference import LcsFulfilmentLocationModel, LcsLocationSkuModel
+        from services.logistics import locations
         with self.app.app_context():
             self.counter += 1
-            loc = reference.create_location(SYSTEM, {"name": f"Loc {self.counter}"}, tenant_id=self.a)
-            reference.reorder_positions(SYSTEM, loc.id, ["A1"])
-            reference.set_skus(SYSTEM, loc.id, [{"sku": "S1", "position": "A1"}])
+            loc = locations.create_location(SYSTEM, LcsFulfilmentLocationModel(name=f"Loc {self.counter}"),
+                                            tenant_id=self.a)
+            locations.reorder_positions(SYSTEM, loc.id, ["A1"])
+            locations.set_skus(SYSTEM, loc.id, [LcsLocationSkuModel(sku="S1", position="A1")])
             return str(loc.id)
 
     def ref_method(self) -> str:
-        from services.logistics import reference
+        from schemas.lcs_reference import LcsMethodModel
+        from services.logistics import methods
         with self.app.app_context():
             self.counter += 1
-            return str(reference.create_method(SYSTEM, {"carrier_code": "mx", "name": f"Method {self.counter}"},
-                                               tenant_id=self.a).id)
+            return str(methods.create_method(SYSTEM, LcsMethodModel(carrier_code="mx", name=f"Method {self.counter}"),
+                                             tenant_id=self.a).id)
 
     def ref_product(self) -> str:
-        from services.logistics import reference
+        from schemas.lcs_reference import LcsProductModel
+        from services.logistics import products
         with self.app.app_context():
             self.counter += 1
-            return str(reference.create_product(SYSTEM, {"sku": f"MX-P{self.counter}"}, tenant_id=self.a).id)
+            return str(products.create_product(SYSTEM, LcsProductModel(sku=f"MX-P{self.counter}"), tenant_id=self.a).id)
 
     # business rules (blueprints/business_rules): records of tenant A; the rules listen to an
     # entity no event fires, so they never get in the way of the floor samples.
@@ -389,6 +393,8 @@ SAMPLES = {
     ("api_lcs.delete_location", "DELETE"): lambda w: Sample(path={"location_id": w.ref_location()}, record=True),
     ("api_lcs.positions", "GET"): lambda w: Sample(path={"location_id": w.ref_location()}, record=True),
     ("api_lcs.reorder_positions", "PUT"): lambda w: Sample(path={"location_id": w.ref_location()}, json=["B1", "A1"], record=True),
+    ("api_lcs.edit_walk", "PUT"): lambda w: Sample(path={"location_id": w.ref_location()},
+                                                   json={"action": "move", "code": "A1", "direction": "top"}, record=True),
     ("api_lcs.delete_positions", "DELETE"): lambda w: Sample(path={"location_id": w.ref_location()}, json=["A1"], record=True),
     ("api_lcs.position", "GET"): lambda w: Sample(path={"location_id": w.ref_location(), "code": "A1"}, record=True),
     ("api_lcs.search_positions", "POST"): lambda w: Sample(path={"location_id": w.ref_location()}, json=["S1"], record=True),

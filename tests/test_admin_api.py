@@ -244,3 +244,73 @@ def test_limited_admin_cannot_grant_what_it_lacks(app, client, tenant):
     assert r.get_json() == {"ok": True, "sanitized": True}
     acl = client.get(f"/api/auth/roles/acl?roleId={target_id}", headers=h).get_json()
     assert acl["features"] == ["auth.users.*", "auth.users.list"]
+
+
+# --- contract (seed 000 /auth/roles, /auth/users) ---------------------------------------------
+
+def test_role_update_with_id_alone_is_the_seeds_no_op(client, tenant_admin):
+    """Seed 000 lines 522–560: the body is ``{"id": ...}`` and the answer ``{"ok": true}``."""
+    h = bearer(api_token(client, tenant_admin))
+    rid = client.post("/api/auth/roles", json={"name": "Dock"}, headers=h).get_json()["id"]
+    r = client.put("/api/auth/roles", json={"id": rid}, headers=h)
+    assert r.status_code == 200 and r.get_json() == {"ok": True}
+    assert client.get(f"/api/auth/roles?id={rid}", headers=h).get_json()["items"][0]["name"] == "Dock"
+    assert client.put("/api/auth/roles", json={"id": "00000000-0000-4000-8000-000000000000"}, headers=h).status_code == 404
+    assert client.put("/api/auth/roles", json={}, headers=h).status_code == 400
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "line\nbreak", "tab\there", "bell\x07", "c1\x85c", "", "   ", "x" * 121,
+                                  ["Dock"], 7, None])
+def test_role_names_must_be_printable_single_line_text(client, tenant_admin, name):
+    h = bearer(api_token(client, tenant_admin))
+    r = client.post("/api/auth/roles", json={"name": name}, headers=h)
+    assert r.status_code == 400 and r.get_json()["details"][0]["path"] == ["name"]
+    rid = _role_id(client, h, "Warehouse staff")
+    assert client.put("/api/auth/roles", json={"id": rid, "name": name}, headers=h).status_code == (
+        200 if name is None else 400)  # null: no rename
+
+
+def test_role_names_are_unique_whatever_the_case_in_any_script(client, tenant_admin):
+    """SQLite's lower() folds ASCII only: Ärger and ärger are still the same name."""
+    h = bearer(api_token(client, tenant_admin))
+    assert client.post("/api/auth/roles", json={"name": "Ärger"}, headers=h).status_code == 201
+    for twin in ("ärger", "ÄRGER", "A\u0308rger"):  # the last one decomposed (A + combining diaeresis)
+        r = client.post("/api/auth/roles", json={"name": twin}, headers=h)
+        assert r.status_code == 409, twin
+    other = client.post("/api/auth/roles", json={"name": "Straße"}, headers=h).get_json()["id"]
+    assert client.put("/api/auth/roles", json={"id": other, "name": "ärger"}, headers=h).status_code == 409
+    assert client.post("/api/auth/roles", json={"name": "STRASSE"}, headers=h).status_code == 409  # casefold: ß = ss
+    assert client.put("/api/auth/roles", json={"id": other, "name": "STRASSE"}, headers=h).get_json() == {"ok": True}
+
+
+@pytest.mark.parametrize("payload", [{"email": ["a@acme.test"]}, {"email": 1.5}, {"email": {"a": 1}},
+                                     {"email": "a@acme.test", "password": 12345678},
+                                     {"email": "a@acme.test", "roles": "not-a-list"},
+                                     {"email": "a@acme.test", "roles": ["not-a-uuid"]},
+                                     {"email": "a@acme.test", "organizationId": "nope"},
+                                     {"email": "a@acme.test", "name": "a\x00"}])
+def test_user_create_with_wrong_types_is_400_never_500(client, tenant_admin, payload):
+    h = bearer(api_token(client, tenant_admin))
+    r = client.post("/api/auth/users", json={"password": PASSWORD, **payload}, headers=h)
+    assert r.status_code == 400 and r.get_json()["details"]
+
+
+def test_user_update_with_wrong_types_is_400_and_fields_not_sent_stay(client, tenant_admin, staff):
+    h = bearer(api_token(client, tenant_admin))
+    user = client.get(f"/api/auth/users?search={staff}", headers=h).get_json()["items"][0]
+    for bad in ({"email": ["x@acme.test"]}, {"isActive": "maybe"}, {"roles": [1]}, {"password": "short"}):
+        assert client.put("/api/auth/users", json={"id": user["id"], **bad}, headers=h).status_code == 400
+    assert client.put("/api/auth/users", json={"id": user["id"], "name": "Stan"}, headers=h).get_json() == {"ok": True}
+    after = client.get(f"/api/auth/users?id={user['id']}", headers=h).get_json()["items"][0]
+    assert after["name"] == "Stan" and {k: after[k] for k in ("email", "roleIds", "isActive", "organizationId")} == \
+        {k: user[k] for k in ("email", "roleIds", "isActive", "organizationId")}
+
+
+def test_deletes_and_updates_answer_the_seeds_bodies(client, tenant_admin):
+    h = bearer(api_token(client, tenant_admin))
+    made = client.post("/api/auth/users", json={"email": "temp@acme.test", "password": PASSWORD}, headers=h)
+    assert made.status_code == 201 and set(made.get_json()) == {"id"}
+    uid = made.get_json()["id"]
+    assert client.put("/api/auth/users", json={"id": uid, "name": "T"}, headers=h).get_json() == {"ok": True}
+    assert client.delete(f"/api/auth/users?id={uid}", headers=h).get_json() == {"ok": True}
+    assert client.delete("/api/auth/users?id=nope", headers=h).status_code == 400

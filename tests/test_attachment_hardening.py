@@ -190,7 +190,7 @@ def test_upload_and_rename_strip_bidi_overrides(client, h):
     assert "\u202e" not in download.headers["Content-Disposition"]
 
     lib = f"/api/attachments/library/{item['id']}"
-    assert client.patch(lib, json={"fileName": "invoice\u202efdp.exe"}, headers=h).get_json() == {"ok": True}
+    assert client.patch(lib, json={"fileName": "invoice\u202efdp.exe"}, headers=h).get_json()["ok"] is True
     assert client.get(lib, headers=h).get_json()["item"]["fileName"] == "invoicefdp.exe"
     client.patch(lib, json={"fileName": "../../dock\u200b photo.png", "tags": ["pod"]}, headers=h)
     renamed = client.get(lib, headers=h).get_json()["item"]

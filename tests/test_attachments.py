@@ -500,7 +500,8 @@ def test_library_filters_tags_and_details(client, h, other):
     a = uploaded(client, h, name="dock-door.png")
     b = uploaded(client, h, name="damage-box.jpg", content=jpeg(), partition="publicMedia")
     uploaded(client, other, name="their-damage.png")
-    assert client.patch(f"/api/attachments/library/{a['id']}", json={"tags": ["dock", "pod"]}, headers=h).get_json() == {"ok": True}
+    tagged = client.patch(f"/api/attachments/library/{a['id']}", json={"tags": ["dock", "pod"]}, headers=h).get_json()
+    assert tagged["ok"] is True and tagged["item"]["tags"] == ["dock", "pod"]
     client.patch(f"/api/attachments/library/{b['id']}", json={"tags": ["damage", "pod"]}, headers=h)
     assert client.patch(f"/api/attachments/library/{a['id']}", json={"tags": "not, a list"}, headers=h).status_code == 200
     client.patch(f"/api/attachments/library/{a['id']}", json={"tags": ["dock", "pod"]}, headers=h)
@@ -530,6 +531,50 @@ def test_library_filters_tags_and_details(client, h, other):
     assert detail["tags"] == ["dock", "pod"] and detail["assignments"] == [{"type": "lcs:shipment", "id": "S1"}]
     assert detail["customFields"] is None
     assert client.get("/api/attachments/library/00000000-0000-4000-8000-000000000000", headers=h).status_code == 404
+
+
+def test_patch_honours_assignments(client, h, other):
+    """Seed contract (Open Mercato TC-ATT-001): ``assignments`` in the metadata PATCH moves
+    the attachment to that record, and the answer carries the item's tags and assignments."""
+    a = uploaded(client, h)
+    lib = f"/api/attachments/library/{a['id']}"
+    r = client.patch(lib, json={"tags": ["phase2", "updated"],
+                                "assignments": [{"type": "example:todo", "id": "todo-123", "label": "Todo 123"}]},
+                     headers=h)
+    assert r.status_code == 200
+    item = r.get_json()["item"]
+    assert item["tags"] == ["phase2", "updated"] and item["assignments"][0] == {"type": "example:todo", "id": "todo-123"}
+    assert client.get(lib, headers=h).get_json()["item"]["assignments"] == [{"type": "example:todo", "id": "todo-123"}]
+    moved = client.get(API, query_string={"entityId": "example:todo", "recordId": "todo-123"}, headers=h).get_json()
+    assert [i["id"] for i in moved["items"]] == [a["id"]]
+    assert client.get(API, query_string={"entityId": "lcs:shipment", "recordId": "S1"}, headers=h).get_json()["total"] == 0
+    one = {"type": "lcs:shipment", "id": "S2"}
+    for bad in ([], [one, {"type": "lcs:parcel", "id": "P1"}], [{"type": "not an entity", "id": "x"}], [{"type": "a:b"}]):
+        assert client.patch(lib, json={"assignments": bad}, headers=h).status_code == 400, bad
+    assert client.patch(lib, json={"assignments": [one]}, headers=other).status_code == 404
+    assert client.get(lib, headers=h).get_json()["item"]["assignments"] == [{"type": "example:todo", "id": "todo-123"}]
+
+
+def test_json_routes_asked_for_html_answer_a_page(client, h):
+    """A change asked for as a whole page is answered with a redirect to the page showing
+    it (never a template rendered without its context)."""
+    html = {**h, **BROWSER}
+    a, b, c = uploaded(client, h), uploaded(client, h, name="b.png"), uploaded(client, h, name="c.png")
+    record = "/attachments?entityId=lcs:shipment&recordId=S1"
+    patched = client.patch(f"/attachments/library/{a['id']}", json={"tags": ["x"]}, headers=html)
+    assert patched.status_code == 303 and patched.location.endswith(f"/attachments/library/{a['id']}")
+    moved = client.post("/attachments/transfer", json={"entityId": "lcs:shipment", "attachmentIds": [b["id"]],
+                                                       "toRecordId": "S2"}, headers=html)
+    assert moved.status_code == 303 and moved.location.endswith("recordId=S2")
+    deleted = client.delete(f"/attachments?id={a['id']}", headers=html)
+    assert deleted.status_code == 303 and record in deleted.location.replace("%3A", ":")
+    assert client.delete(f"/attachments/library/{c['id']}", headers=html).status_code == 303
+    up = client.post("/attachments", data={"entityId": "lcs:shipment", "recordId": "S3", "file": (io.BytesIO(png()), "d.png")},
+                     headers=html, content_type="multipart/form-data")
+    assert up.status_code == 303 and up.location.endswith("recordId=S3")
+    for path in (f"/attachments/library/{b['id']}", "/attachments/library", record, "/attachments/partitions"):
+        page = client.get(path, headers=html)
+        assert page.status_code == 200 and "<!doctype html>" in page.get_data(as_text=True), path
 
 
 def test_features_are_enforced(client, app, tenant, h):
@@ -567,7 +612,7 @@ def test_panel_upload_and_refusals_with_htmx(client, admin, app, monkeypatch):
     empty = client.post("/attachments", data={**base, "file": (io.BytesIO(b""), "")}, headers=hx,
                         content_type="multipart/form-data")
     assert empty.status_code == 422 and 'class="file-panel"' in empty.get_data(as_text=True)
-    assert "file is required" in empty.get_data(as_text=True)
+    assert "file must be a file" in empty.get_data(as_text=True)
     ok = client.post("/attachments", data={**base, "file": [(io.BytesIO(png()), "a.png"), (io.BytesIO(b""), "")]},
                      headers=hx, content_type="multipart/form-data")
     assert ok.status_code == 200 and "a.png" in ok.get_data(as_text=True) and "<img" in ok.get_data(as_text=True)

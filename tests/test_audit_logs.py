@@ -6,14 +6,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.datastructures import MultiDict
 
 from models import AuditLog, Scope, User, db
 from models.base import iso_utc
 from schemas.api_keys import ApiKeyCreate
+from schemas.audit_logs import ActionLogQuery
 from services import accounts, api_keys, audit_query, roles, users
 from services.acl import EVERYTHING, Actor
 from services.errors import NotFound, ValidationFailed
+from web.contract import validate
 from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
 from tests.test_browser import _new_page, browser, expect, open_and_sign_in  # noqa: F401  (browser is a fixture)
 
@@ -69,7 +70,7 @@ def world(app, make):
 
 
 def listed(email, **query):
-    return audit_query.list_actions(actor_of(email), audit_query.parse_filters(MultiDict(query)))
+    return audit_query.list_actions(actor_of(email), ActionLogQuery.model_validate(query))
 
 
 # --- service: visibility ------------------------------------------------------------------
@@ -103,7 +104,7 @@ def test_tenant_viewers_see_their_tenant_only(app, world):
 
 def test_super_admin_sees_every_tenant(app, world):
     with app.app_context():
-        body = audit_query.list_actions(SYSTEM, audit_query.parse_filters({}))
+        body = audit_query.list_actions(SYSTEM, ActionLogQuery())
         assert {world["ship"], world["dock"], world["packing"]} <= set(ids(body))
         assert body["canViewTenant"] is True
 
@@ -115,7 +116,7 @@ def test_api_key_sees_the_actions_done_with_it(app, world):
                                           tenantId=world["acme"]))
         principal = api_keys.authenticate(secret)
         made, _ = api_keys.create_key(Actor.of(principal), ApiKeyCreate(name="child", description=None, roles=[]))
-        body = audit_query.list_actions(Actor.of(principal), audit_query.parse_filters({}))
+        body = audit_query.list_actions(Actor.of(principal), ActionLogQuery())
         assert ids(body) == [str(made.id)]
         assert body["items"][0]["actorUserId"] is None and body["items"][0]["actorUserName"] == "bot"
 
@@ -195,12 +196,12 @@ def test_before_after_sort_and_paging(app, world):
 ])
 def test_bad_filters_raise_validation_errors(query, path):
     with pytest.raises(ValidationFailed) as e:
-        audit_query.parse_filters(MultiDict(query))
-    assert e.value.details[0]["path"] == [path]
+        validate(ActionLogQuery, query, "query")
+    assert e.value.details[0]["path"][0] == path
 
 
 def test_max_page_size_is_200():
-    assert audit_query.parse_filters({"pageSize": "200"}).page_size == 200
+    assert ActionLogQuery.model_validate({"pageSize": "200"}).pageSize == 200
 
 
 def test_field_diff_marks_changed_fields(app, world):
@@ -233,6 +234,51 @@ def test_json_filter_errors_are_400(client, world):
         r = client.get(f"{ACTIONS}?{query}", headers=t)
         assert r.status_code == 400, query
         assert r.get_json()["error"] and r.get_json()["details"]
+
+
+def test_limit_and_offset_page_by_records(client, world):
+    """Seed 000:866–867: ``limit`` (max 1000) and ``offset`` (zero-based) are honoured and
+    take precedence over ``pageSize``/``page``."""
+    t = bearer(api_token(client, "tina@acme.test"))
+    everything = client.get(ACTIONS, headers=t).get_json()
+    ids_all = [i["id"] for i in everything["items"]]
+    assert len(ids_all) >= 4
+    two = client.get(ACTIONS, query_string={"limit": 2}, headers=t).get_json()
+    assert [i["id"] for i in two["items"]] == ids_all[:2]
+    assert (two["pageSize"], two["page"], two["total"]) == (2, 1, everything["total"])
+    shifted = client.get(ACTIONS, query_string={"limit": 2, "offset": 1, "page": 5}, headers=t).get_json()
+    assert [i["id"] for i in shifted["items"]] == ids_all[1:3] and shifted["page"] == 1
+    third = client.get(ACTIONS, query_string={"offset": 2, "pageSize": 2}, headers=t).get_json()
+    assert [i["id"] for i in third["items"]] == ids_all[2:4] and third["page"] == 2
+    assert client.get(ACTIONS, query_string={"limit": 1000}, headers=t).status_code == 200
+    for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "ten"}):
+        r = client.get(ACTIONS, query_string=bad, headers=t)
+        assert r.status_code == 400 and r.get_json()["details"][0]["path"] == [next(iter(bad))], bad
+
+
+def test_undoable_only(client, world):
+    """Seed 000:868: ``undoableOnly=true`` keeps only entries that can be undone — Wharf
+    records no undo handlers (every ``undoToken`` is null), so none."""
+    t = bearer(api_token(client, "tina@acme.test"))
+    everything = client.get(ACTIONS, headers=t).get_json()
+    assert everything["total"] > 0 and all(i["undoToken"] is None for i in everything["items"])
+    assert client.get(ACTIONS, query_string={"undoableOnly": "false"}, headers=t).get_json()["total"] == \
+        everything["total"]
+    none = client.get(ACTIONS, query_string={"undoableOnly": "true"}, headers=t).get_json()
+    assert (none["items"], none["total"]) == ([], 0)
+    assert client.get(ACTIONS, query_string={"undoableOnly": "maybe"}, headers=t).status_code == 400
+
+
+@pytest.mark.parametrize("query", [
+    "page=99999999999999999999", "pageSize=1e3", "offset=99999999999999999999", "resourceId=a%00b",
+    "resourceKind=role%01", "fieldName=na%01me", "before=0001-01-01T00:00:00%2B05:00", "actionType=edit,%7F",
+    "includeRelated=sometimes", "sortDir=ASC", "id=1",
+])
+def test_malformed_query_is_400_in_the_envelope(client, world, query):
+    r = client.get(f"{ACTIONS}?{query}", headers=bearer(api_token(client, "tina@acme.test")))
+    assert r.status_code == 400, query
+    body = r.get_json()
+    assert body["error"] and body["details"][0]["path"] and body["details"][0]["message"]
 
 
 def test_json_id_filter_and_other_tenant(client, world, app):

@@ -195,3 +195,64 @@ class TestProfileUpdate:
         r = client.put("/api/auth/profile", data="{not json", content_type="application/json", headers=bearer(token))
         assert r.status_code == 400
         assert "error" in r.get_json()
+
+
+# --- contract (seed 000 /auth): input of any shape is a 400 in the seed's envelope -------------
+
+DEEP = '{"email": ' + "[" * 2000 + "]" * 2000 + ', "password": "x"}'
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"data": "{not json", "content_type": "application/json"},
+    {"json": {"refreshToken": 1}}, {"json": {"refreshToken": ["a"]}}, {"json": {"refreshToken": ""}},
+    {"json": ["a"]}, {"data": DEEP, "content_type": "application/json"},
+])
+def test_refresh_with_any_bad_body_is_400_ok_false(client, kwargs):
+    r = client.post("/api/auth/session/refresh", **kwargs)
+    assert r.status_code == 400
+    assert r.get_json()["ok"] is False and r.get_json()["error"]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"json": {"email": ["a"], "password": "x"}}, {"json": {"email": 1.5, "password": "x"}},
+    {"json": {"email": "a@b.test", "password": {"p": 1}}}, {"json": {"email": "a@b.test\x00", "password": "x"}},
+    {"data": DEEP, "content_type": "application/json"},
+    {"data": '{"email": ' + "[" * 500 + "]" * 500 + ', "password": "x"}', "content_type": "application/json"},
+])
+def test_login_with_any_bad_body_is_400_ok_false(client, kwargs):
+    r = client.post("/api/auth/login", **kwargs)
+    assert r.status_code == 400
+    assert r.get_json()["ok"] is False and r.get_json()["error"]
+
+
+def test_login_refusals_say_ok_false_but_429_is_plain(client, admin):
+    assert client.post("/api/auth/login", json={"email": admin, "password": "wrong-pass"}).get_json()["ok"] is False
+    for _ in range(5):
+        client.post("/api/auth/login", json={"email": admin, "password": "wrong-pass"})
+    throttled = client.post("/api/auth/login", json={"email": admin, "password": "wrong-pass"})
+    assert throttled.status_code == 429 and "ok" not in throttled.get_json()
+
+
+def test_feature_check_ok_means_every_feature_granted(client, make, tenant):
+    make.member(tenant, "picker@acme.test", "Warehouse staff")
+    h = bearer(api_token(client, "picker@acme.test"))
+    all_held = client.post("/api/auth/feature-check", headers=h, json={"features": ["lcs.handling.write"]}).get_json()
+    assert all_held["ok"] is True and all_held["granted"] == ["lcs.handling.write"]
+    some = client.post("/api/auth/feature-check", headers=h,
+                       json={"features": ["lcs.handling.write", "auth.roles.manage"]}).get_json()
+    assert some["ok"] is False and some["granted"] == ["lcs.handling.write"]
+    none = client.post("/api/auth/feature-check", headers=h, json={"features": ["auth.roles.manage"]}).get_json()
+    assert none["ok"] is False and none["granted"] == []
+
+
+@pytest.mark.parametrize("payload", [{"email": ["new@acme.test"], "currentPassword": PASSWORD}, {"email": 1.5},
+                                     {"name": ["x"]}, {"name": "a\x00b"}, {"password": 12345678}])
+def test_profile_update_with_wrong_types_is_400(client, admin, payload):
+    r = client.put("/api/auth/profile", json=payload, headers=bearer(api_token(client, admin)))
+    assert r.status_code == 400 and r.get_json()["details"]
+
+
+@pytest.mark.parametrize("payload", [{"email": ["a@b.test"]}, {"email": 1.5}, {"email": None}])
+def test_reset_request_with_wrong_types_is_400(client, payload):
+    r = client.post("/api/auth/reset", json=payload)
+    assert r.status_code == 400 and [d["path"] for d in r.get_json()["details"]] == [["email"]]

@@ -69,7 +69,7 @@ class TestRules:
         ({"ruleName": None}, ["ruleName"]), ({"ruleName": "n" * 201}, ["ruleName"]),
         ({"ruleType": "MAGIC"}, ["ruleType"]), ({"entityType": ""}, ["entityType"]),
         ({"priority": 10000}, ["priority"]), ({"priority": -1}, ["priority"]), ({"priority": "high"}, ["priority"]),
-        ({"enabled": "yes"}, ["enabled"]), ({"effectiveFrom": "soon"}, ["effectiveFrom"]),
+        ({"enabled": "maybe"}, ["enabled"]), ({"effectiveFrom": "soon"}, ["effectiveFrom"]),
         ({"effectiveFrom": "2027-01-01T00:00:00Z", "effectiveTo": "2026-01-01T00:00:00Z"}, ["effectiveTo"]),
         ({"conditionExpression": {"operator": "AND", "rules": [{"field": "a.__proto__", "operator": "=", "value": 1}]}},
          ["conditionExpression", "rules", 0, "field"]),
@@ -271,7 +271,7 @@ class TestExecuteAndLogs:
         assert out["messages"]["infos"] == ["weighed 4000 g"] and out["blockedBy"] == ["light"]
         assert client.post("/api/business_rules/execute", json={"dryRun": True}, headers=h).status_code == 400
         assert client.post("/api/business_rules/execute", json={"entityType": "x", "data": [1]}, headers=h).status_code == 400
-        assert client.post("/api/business_rules/execute", json={"entityType": "x", "dryRun": "no"}, headers=h).status_code == 400
+        assert client.post("/api/business_rules/execute", json={"entityType": "x", "dryRun": "nope"}, headers=h).status_code == 400
         nothing = client.post("/api/business_rules/execute", json={"entityType": "lcs.list"}, headers=h).get_json()
         assert nothing["allowed"] is True and nothing["executedRules"] == []
 
@@ -341,6 +341,90 @@ class TestExecuteAndLogs:
         assert client.get("/api/business_rules/fields?entityType=nope", headers=h).get_json()["fields"] == []
 
 
+# --- the declared contract (issue 13): the seed's statuses, and the seed fixes -----------------------
+
+class TestContract:
+    def test_seed_statuses_are_declared(self, client):
+        paths = client.get("/api/openapi.json").get_json()["paths"]
+        ops = {(m.upper(), p): op for p, item in paths.items() if p.startswith("/api/business_rules/")
+               for m, op in item.items()}
+        assert len(ops) == 20
+        created = {("POST", "/api/business_rules/rules"), ("POST", "/api/business_rules/sets"),
+                   ("POST", "/api/business_rules/sets/{set_id}/members")}
+        for key, op in ops.items():
+            success = sorted(c for c in op["responses"] if c.startswith("2"))
+            assert success == (["201"] if key in created else ["200"]), key
+        update = paths["/api/business_rules/rules"]["put"]["requestBody"]["content"]["application/json"]["schema"]
+        assert update == {"$ref": "#/components/schemas/BusinessRuleUpdate"}
+
+    def test_the_condition_language_is_a_recursive_model_in_the_document(self, client):
+        schemas = client.get("/api/openapi.json").get_json()["components"]["schemas"]
+        group = schemas["ConditionGroup"]
+        assert group["properties"]["operator"]["enum"] == ["AND", "OR", "NOT"]
+        assert group["properties"]["rules"]["maxItems"] == 50
+        assert {"$ref": "#/components/schemas/ConditionGroup"} in group["properties"]["rules"]["items"]["anyOf"]
+        assert "MATCHES" in schemas["Condition"]["properties"]["operator"]["enum"]
+
+    def test_log_action_accepts_open_mercatos_warn(self, client, h):
+        """Seed fix: the levels are debug/info/warn/error; ``warning`` is read as ``warn``."""
+        rid = new_rule(client, h, successActions=[{"type": "LOG", "config": {"message": "seen", "level": "warn"}},
+                                                  {"type": "LOG", "config": {"message": "old", "level": "warning"}}])
+        stored = client.get(f"/api/business_rules/rules/{rid}", headers=h).get_json()["successActions"]
+        assert [a["config"]["level"] for a in stored] == ["warn", "warn"]
+        r = client.post("/api/business_rules/execute/" + rid, json={"data": {"weight": 1}, "dryRun": True}, headers=h)
+        assert r.status_code == 200 and r.get_json()["actionsExecuted"]["results"][0]["level"] == "warn"
+        bad = client.put("/api/business_rules/rules", json={"id": rid, "successActions": [
+            {"type": "LOG", "config": {"level": "loud"}}]}, headers=h)
+        assert bad.status_code == 400 and bad.get_json()["details"][0]["path"] == ["successActions", 0, "config", "level"]
+
+    def test_fields_as_a_page(self, client, admin):
+        """Seed fix: ``GET /business_rules/fields`` asked for HTML was a 500; it is a page."""
+        browser_login(client, admin)
+        r = client.get("/business_rules/fields?entityType=lcs.parcel", headers=BROWSER)
+        html = r.get_data(as_text=True)
+        assert r.status_code == 200 and "<!doctype html>" in html and "method.max_weight" in html and "labeling" in html
+
+    def test_json_routes_asked_for_html_render_a_page(self, client, h):
+        rid = new_rule(client, h)
+        page = {**h, **BROWSER}
+        for path, body in (("/business_rules/execute", {"entityType": "lcs.parcel", "data": {"weight": 5000}, "dryRun": True}),
+                           (f"/business_rules/execute/{rid}", {"data": {"weight": 5000}, "dryRun": True}),
+                           ("/business_rules/try", {"entityType": "lcs.parcel", "sample": {"weight": 1},
+                                                    "conditionExpression": {"field": "weight", "operator": ">", "value": 0}})):
+            r = client.post(path, json=body, headers=page)
+            assert r.status_code == 200 and "<!doctype html>" in r.get_data(as_text=True), path
+        r = client.post("/business_rules/try", json={"entityType": "lcs.parcel", "sample": [1]}, headers=page)
+        assert r.status_code == 200 and 'role="alert"' in r.get_data(as_text=True)
+
+    @pytest.mark.parametrize("depth", [11, 64, 400, 900])
+    def test_deeply_nested_conditions_are_a_400(self, client, h, depth):
+        """Seed fix: nesting is bounded by the model (groups ≤ 10) before anything recurses;
+        past 1024 levels the JSON parser already refuses."""
+        node = '{"operator": "AND", "rules": [' * depth + '{"field": "x", "operator": "=", "value": 1}' + "]}" * depth
+        body = ('{"ruleId": "deep", "ruleName": "Deep", "ruleType": "GUARD", "entityType": "lcs.parcel", '
+                '"sample": {}, "conditionExpression": ' + node + "}")
+        for path in ("/api/business_rules/rules", "/api/business_rules/try"):
+            r = client.post(path, data=body, content_type="application/json", headers=h)
+            refusal = "depth limit" if depth * 2 > 1024 else "deeper than"
+            assert r.status_code == 400 and refusal in r.get_json()["error"], (path, r.get_json())
+        data = '{"entityType": "lcs.parcel", "data": {"x": ' + "[" * 200 + "]" * 200 + "}}"
+        r = client.post("/api/business_rules/execute", data=data, content_type="application/json", headers=h)
+        assert r.status_code == 400 and r.get_json()["details"][0]["path"] == ["data"]
+
+    @pytest.mark.parametrize("body", [
+        {"entityType": 5}, {"entityType": ["lcs.parcel"]}, {"entityType": "a\x00b"}, {"entityType": "x", "data": "{"},
+        {"entityType": "x", "entityId": {"a": 1}}, {"entityType": "x", "tenantId": "nope"}])
+    def test_wrong_types_are_a_400(self, client, h, body):
+        r = client.post("/api/business_rules/execute", json=body, headers=h)
+        assert r.status_code == 400 and r.get_json()["error"]
+
+    def test_empty_bodies_are_a_400(self, client, h):
+        rid = new_rule(client, h)
+        for path in ("/api/business_rules/rules", "/api/business_rules/execute", f"/api/business_rules/execute/{rid}"):
+            r = client.post(path, data=b"", content_type="application/json", headers=h)
+            assert r.status_code == 400 and r.get_json()["error"], path
+
+
 # --- screens --------------------------------------------------------------------------------------------
 
 class TestScreens:
@@ -408,6 +492,15 @@ class TestScreens:
         html = saved.get_data(as_text=True)
         assert saved.status_code == 200 and html.lstrip().startswith('<form id="rule-editor"') and "version 2" in html
         assert client.get(f"/api/business_rules/rules/{rid}", headers=h).get_json()["enabled"] is False
+        # the editor posts every field: an emptied date input clears the date
+        client.put("/business_rules/rules", headers=hx, data={**form, "id": rid, "effectiveFrom": ""})
+        rule = client.get(f"/api/business_rules/rules/{rid}", headers=h).get_json()
+        assert rule["effectiveFrom"] is None and rule["version"] == 3
+        # a refused save shows the editor again with the message, the stored rule unchanged
+        bad = client.put("/business_rules/rules", headers=hx, data={**form, "id": rid, "priority": "99999"})
+        assert bad.status_code == 422 and 'id="rule-editor"' in bad.get_data(as_text=True)
+        assert "priority" in bad.get_data(as_text=True)
+        assert client.get(f"/api/business_rules/rules/{rid}", headers=h).get_json()["version"] == 3
 
     def test_try_it_panel(self, client, h, admin):
         csrf = browser_login(client, admin)
@@ -545,12 +638,13 @@ def _label_route_exists(app) -> bool:
 
 
 def _overweight_parcel(client, h, app, tenant, *, weight=25000, max_weight=23000):
+    from schemas.lcs_reference import LcsMethodModel
     from services.acl import EVERYTHING, Actor
-    from services.logistics import reference
+    from services.logistics import methods
     from tests.test_lcs_floor import new_shipment
     with app.app_context():
-        method = reference.create_method(Actor(None, EVERYTHING), {"carrier_code": "pnl", "name": "PostNL Standard",
-                                                                   "max_weight": max_weight}, tenant_id=tenant)
+        method = methods.create_method(Actor(None, EVERYTHING), LcsMethodModel(
+            carrier_code="pnl", name="PostNL Standard", max_weight=max_weight), tenant_id=tenant)
         method_id = str(method.id)
     s = new_shipment(client, h, items=[{"sku": "SKU-A", "quantity": 1}], method_id=method_id)
     r = client.post("/lcs/parcels", json={"shipment_id": s["id"], "weight": weight, "item_ids": [s["items"][0]["id"]]},

@@ -5,8 +5,10 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from pydantic import ValidationError
 
 from models import AuditLog, Organization, Role, Tenant, db
+from schemas.directory import OrganizationCreate
 from services import directory, roles, users
 from services.acl import EVERYTHING, Actor, Grants
 from services.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
@@ -265,7 +267,7 @@ def test_list_tree_options_search_ids_and_paging(client, h):
 def test_bad_list_query_is_400(client, h, query, path):
     r = client.get(ORGS, query_string=query, headers=h)
     assert r.status_code == 400
-    assert r.get_json()["details"][0]["path"] == [path]
+    assert r.get_json()["details"][0]["path"][0] == path  # ["ids", 0]: the first bad id
 
 
 def test_another_tenants_organization_is_404_for_a_tenant_admin(client, app, make, h, ta):
@@ -399,6 +401,82 @@ def test_switcher_of_a_user_limited_to_one_branch(client, app, h, tenant):
     # The same limit applies to the list: the branch, nothing else.
     names = {i["name"] for i in client.get(ORGS, headers=token).get_json()["items"]}
     assert names == {"North", "North DC"}
+
+
+# --- the seed contract: statuses, bodies, refusals -----------------------------------------------
+
+SEED_ORG_ITEM = {"id", "name", "parentId", "parentName", "tenantId", "tenantName", "rootId", "treePath"}
+
+
+def test_every_view_of_the_list_has_the_seed_item_fields(client, h, tenant):
+    hq = create_org(client, h, name="HQ")
+    dc = create_org(client, h, name="DC", parentId=hq)
+    for view in ("manage", "options", "tree"):
+        body = client.get(ORGS, query_string={"view": view}, headers=h).get_json()
+        item = items_by_name(body)["HQ"]
+        assert SEED_ORG_ITEM <= set(item), view
+        assert (item["rootId"], item["treePath"], item["tenantName"]) == (hq, hq, "Acme Logistics")
+    options = items_by_name(client.get(ORGS, query_string={"view": "options"}, headers=h).get_json())
+    assert options["DC"] == {**options["DC"], "parentId": hq, "parentName": "HQ", "rootId": hq,
+                             "treePath": f"{hq}/{dc}", "tenantId": str(tenant), "depth": 1}
+    child = client.get(ORGS, query_string={"view": "tree"}, headers=h).get_json()["items"][0]["children"][0]
+    assert (child["id"], child["parentName"], child["rootId"]) == (dc, "HQ", hq)
+
+
+def test_writes_answer_the_seed_statuses_and_bodies(client, h):
+    """Seed 000:12463–12800: creates 201 ``{id}``, updates and deletes 200 ``{ok: true}``;
+    deletes take the seed's JSON body as well as ``?id=``."""
+    r = client.post(TENANTS, json={"name": "Globex"}, headers=h)
+    assert r.status_code == 201 and list(r.get_json()) == ["id"]
+    globex = r.get_json()["id"]
+    r = client.put(TENANTS, json={"id": globex}, headers=h)  # the seed's example body: nothing to change
+    assert (r.status_code, r.get_json()) == (200, {"ok": True})
+    org = create_org(client, h, name="HQ")
+    r = client.put(ORGS, json={"id": org, "slug": None, "parentId": None}, headers=h)  # the seed's example body
+    assert (r.status_code, r.get_json()) == (200, {"ok": True})
+    assert items_by_name(client.get(ORGS, headers=h).get_json())["HQ"]["slug"] == "hq"  # null slug: kept
+    for path, rid in ((ORGS, org), (TENANTS, globex)):
+        r = client.delete(path, json={"id": rid}, headers=h)
+        assert (r.status_code, r.get_json()) == (200, {"ok": True})
+
+
+@pytest.mark.parametrize("method, path, kwargs", [
+    ("get", ORGS, {"query_string": {"page": "9" * 30}}),
+    ("get", ORGS, {"query_string": {"pageSize": "1e2"}}),
+    ("get", ORGS, {"query_string": {"search": "a\x00b"}}),
+    ("get", ORGS, {"query_string": {"includeInactive": "sometimes"}}),
+    ("get", TENANTS, {"query_string": {"page": "0"}}),
+    ("get", TENANTS, {"query_string": {"id": "\x01"}}),
+    ("get", TENANTS, {"query_string": {"sortDir": "sideways"}}),
+    ("get", SWITCHER, {"query_string": {"tenantId": "nope"}}),
+    ("post", ORGS, {"json": {"name": ["HQ"]}}),
+    ("post", ORGS, {"json": {"name": True}}),
+    ("post", ORGS, {"json": {"name": "HQ\x00"}}),
+    ("post", ORGS, {"json": {"name": "HQ", "slug": 7}}),
+    ("post", ORGS, {"json": {"name": "HQ", "parentId": 7}}),
+    ("post", ORGS, {"json": {"name": "HQ", "isActive": "maybe"}}),
+    ("post", ORGS, {"data": "", "content_type": "application/json"}),
+    ("post", TENANTS, {"json": {"name": "x" * 201}}),
+    ("post", TENANTS, {"json": {"name": "Globex", "isActive": {"a": 1}}}),
+    ("put", TENANTS, {"json": {"id": 42}}),
+    ("put", TENANTS, {"json": {"id": "00000000-0000-4000-8000-000000000000", "name": "\x1b[31m"}}),
+    ("put", ORGS, {"json": {"name": "No id"}}),
+    ("put", ORGS, {"json": {"id": "00000000-0000-4000-8000-000000000000", "slug": "Not a slug"}}),
+    ("delete", ORGS, {"json": {"id": "not-a-uuid"}}),
+    ("delete", ORGS, {"data": "[]", "content_type": "application/json"}),
+    ("delete", TENANTS, {"query_string": {"id": "x"}}),
+])
+def test_malformed_input_is_400_in_the_envelope(client, h, method, path, kwargs):
+    r = getattr(client, method)(path, headers=h, **kwargs)
+    assert r.status_code == 400, r.get_data(as_text=True)
+    body = r.get_json()
+    assert body["error"] and body["details"] and body["details"][0]["message"]
+
+
+def test_switcher_page_for_a_browser(client, h):
+    create_org(client, h, name="HQ")
+    r = client.get("/directory/organization-switcher", headers={**h, **BROWSER})
+    assert r.status_code == 200 and r.mimetype == "text/html" and "HQ" in r.get_data(as_text=True)
 
 
 # --- HTML: pages and htmx fragments -----------------------------------------------------------
@@ -606,8 +684,9 @@ def test_slug_rules(world):
     assert (a.slug, b.slug) == ("dock", "dock-2")
     with pytest.raises(Conflict):
         directory.create_organization(SYSTEM, name="Other", slug="dock", tenant_id=world)
-    with pytest.raises(ValidationFailed):
-        directory.create_organization(SYSTEM, name="Other", slug="UPPER case", tenant_id=world)
+    with pytest.raises(ValidationError):  # the slug's format is the request model's
+        OrganizationCreate(name="Other", slug="UPPER case")
+    assert OrganizationCreate(name="Other", slug=" Upper-Case ").slug == "upper-case"
     # The same slug is fine in another tenant.
     other = directory.accounts.create_tenant("Other")
     db.session.commit()

@@ -81,10 +81,20 @@ def test_identifier_and_type_are_immutable_and_reserved_after_delete(client, roo
     assert client.put(G, json={"id": tid, "identifier": "other.id"}, headers=root).status_code == 400
     assert client.put(G, json={"id": tid, "type": "string"}, headers=root).status_code == 400
     assert client.put(G, json={"id": tid, "defaultValue": "on"}, headers=root).status_code == 400
-    assert client.post(G, json={"identifier": "keep.me", "name": "Again", "type": "boolean"}, headers=root).status_code == 409
     client.delete(f"{G}?id={tid}", headers=root)
     r = client.post(G, json={"identifier": "keep.me", "name": "Again", "type": "boolean"}, headers=root)
-    assert r.status_code == 409 and "reserved" in r.get_json()["error"]
+    assert r.status_code == 400 and "reserved" in r.get_json()["error"]
+
+
+def test_seed_contract_duplicate_identifier_and_missing_type_are_400(client, root):
+    """Seed 000 and Open Mercato answer a taken identifier with 400 (not 409), and a
+    toggle without ``type`` is refused, not made a boolean."""
+    _create(client, root, identifier="dup.me")
+    dup = client.post(G, json={"identifier": "dup.me", "name": "Again", "type": "boolean"}, headers=root)
+    assert dup.status_code == 400 and dup.get_json()["details"] == [{"path": ["identifier"], "message": "is taken"}]
+    untyped = client.post(G, json={"identifier": "no.type", "name": "N", "defaultValue": False}, headers=root)
+    assert untyped.status_code == 400 and untyped.get_json()["details"][0]["path"] == ["type"]
+    assert client.get(f"{G}?identifier=no.type", headers=root).get_json()["total"] == 0
 
 
 def test_tenant_admin_cannot_change_global_definitions(client, root, boss):
@@ -143,7 +153,8 @@ def test_overrides_per_tenant_and_isolation(app, client, root, boss, make):
 
 @pytest.mark.parametrize("body, status", [
     ({"isOverride": True, "overrideValue": "false"}, 400),   # JSON string is not a boolean
-    ({"isOverride": "yes"}, 400), ({}, 400), ({"isOverride": True, "toggleId": "nope"}, 404),
+    ({"isOverride": "maybe"}, 400), ({}, 400), ({"isOverride": True, "toggleId": "nope"}, 400),
+    ({"isOverride": True, "toggleId": "00000000-0000-4000-8000-000000000000"}, 404),
 ])
 def test_override_validation(client, root, boss, body, status):
     tid = _create(client, root, identifier="v.flag")
@@ -193,6 +204,22 @@ def test_resolver_and_template_global(app, client, root, tenant_admin, boss):
     client.application.test_client().put("/api/feature_toggles/overrides", headers=boss,
                                          json={"toggleId": str(sound.toggle_id), "isOverride": True, "overrideValue": False})
     assert 'data-scan-sound="off"' in client.get("/", headers=BROWSER).get_data(as_text=True)
+
+
+def test_json_routes_asked_for_html_render_a_page(client, root, boss):
+    """Seed contract (Open Mercato's pages ask with ``Accept: text/html``): the override
+    routes answered 500 (a page rendered without its context); now the override page, or
+    a redirect to it after a change."""
+    tid = _create(client, root, identifier="html.flag", defaultValue=True)
+    html = {**boss, **BROWSER}
+    detail = client.get(f"/feature_toggles/global/{tid}/override", headers=html)
+    assert detail.status_code == 200 and "<!doctype html>" in detail.get_data(as_text=True)
+    assert "html.flag" in detail.get_data(as_text=True)
+    changed = client.put("/feature_toggles/overrides", json={"toggleId": tid, "isOverride": True}, headers=html)
+    assert changed.status_code == 303 and changed.location.endswith("/feature_toggles/overrides")
+    assert client.get("/api/feature_toggles/check/boolean?identifier=html.flag", headers=boss).get_json()["source"] == "override"
+    gone = client.delete(f"/feature_toggles/global?id={tid}", headers={**root, **BROWSER})
+    assert gone.status_code == 303 and gone.location.endswith("/feature_toggles/global")
 
 
 class TestScreens:

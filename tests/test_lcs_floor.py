@@ -71,9 +71,9 @@ class TestShipments:
         assert new_shipment(client, h)["number"] == "S-000002"
 
     @pytest.mark.parametrize("body, key, field", [
-        ({"items": []}, "required", "items"), ({"items": [{"quantity": 1}]}, "required", "items.0.sku"),
+        ({"items": []}, "invalid value", "items"), ({"items": [{"quantity": 1}]}, "required", "items.0.sku"),
         ({"items": [{"sku": "A", "quantity": 0}]}, "invalid value", "items.0.quantity"),
-        ({"items": [{"sku": "A", "quantity": "2"}]}, "invalid value", "items.0.quantity"),
+        ({"items": [{"sku": "A", "quantity": "two"}]}, "invalid value", "items.0.quantity"),
         ({"items": [{"sku": "A"}], "type": "teleport"}, "invalid value", "type"),
         ({"items": [{"sku": "A"}], "ship_at": "tomorrow"}, "invalid value", "ship_at"),
         ({"items": [{"sku": "A"}], "method_id": str(uuid.uuid4())}, "invalid value", "method_id"),
@@ -246,7 +246,8 @@ class TestLists:
         assert client.delete(f"/lcs/lists/{l2}", headers=ph).status_code == 204
         assert client.get(f"/lcs/lists/{l2}", headers=ph).get_json()["is_cancelled"] is True
         assert client.get(f"/lcs/shipments/{s2['id']}", headers=h).get_json()["is_listed"] is False
-        assert client.put(f"/lcs/lists/{l2}/state", json={"is_on_hold": "no"}, headers=ph).status_code == 409
+        assert client.put(f"/lcs/lists/{l2}/state", json={"is_on_hold": False}, headers=ph).status_code == 409
+        assert client.put(f"/lcs/lists/{l2}/state", json={"is_on_hold": "no"}, headers=ph).status_code == 400
 
     def test_search_lists(self, client, h):
         l1 = new_list(client, h, new_shipment(client, h)["id"])
@@ -261,6 +262,60 @@ class TestLists:
                     {"constraints": "all"}, {"constraints": [{"key": "ids", "values": ["nope"]}]}):
             r = client.post("/lcs/lists/search", json=bad, headers=h)
             assert r.status_code == 400 and r.get_json()["code"] == 400, bad
+
+    def test_items_put_honours_each_field_sent(self, client, h, ph):
+        """Seed 001:23121: ``LcsHandlingListItemUpdate.is_finished`` (and the other fields)
+        change the unit; fields not sent stay as they are."""
+        s = new_shipment(client, h, items=[{"sku": "SKU-A", "quantity": 2}])
+        list_id = new_list(client, h, s["id"])
+        unit, other = s["items"][0]["id"], s["items"][1]["id"]
+
+        def units():
+            return {u["id"]: u for u in client.get("/lcs/lists", headers=ph).get_json()[0]["items"]}
+
+        r = client.put(f"/lcs/lists/{list_id}/items", headers=ph, json=[
+            {"id": unit, "is_finished": True, "is_serviced": True, "position": "B-02", "lot_number": "LOT-7",
+             "expires_at": "2027-01-31T00:00:00Z"}])
+        assert r.status_code == 204 and r.get_data() == b""
+        assert units()[unit]["is_finished"] is True and units()[unit]["position"] == "B-02"
+        assert units()[other]["is_finished"] is False and not units()[unit]["is_handled"]
+        grouped = client.post("/lcs/search/shipments/items", headers=ph, json={
+            "constraints": [{"key": "list_ids", "values": [list_id]}]}).get_json()[0]
+        assert grouped["finished_ids"] == [unit] and grouped["totals"]["finished"] == 1
+        assert client.put(f"/lcs/lists/{list_id}/items", json=[{"id": unit, "is_handled": True}],
+                          headers=ph).status_code == 204
+        assert units()[unit]["is_finished"] is True and units()[unit]["position"] == "B-02"  # not sent: kept
+        assert client.put(f"/lcs/lists/{list_id}/items", json=[{"id": unit, "is_finished": False, "position": None}],
+                          headers=ph).status_code == 204
+        assert units()[unit]["is_finished"] is False and units()[unit]["position"] is None and units()[unit]["is_handled"]
+        for bad in ([], [{"is_finished": True}], [{"id": unit, "is_finished": "true"}], [{"id": unit, "lot_number": 7}],
+                    [{"id": unit, "expires_at": "soon"}], [{"id": unit, "position": "A\x00"}]):
+            r = client.put(f"/lcs/lists/{list_id}/items", json=bad, headers=ph)
+            assert r.status_code == 400 and r.get_json()["code"] == 400, bad
+
+    def test_document_declares_bodies_statuses_and_paging(self, client):
+        """The list operations are declared: bodies, seed statuses (no 201; 204 without a
+        body), x-page/x-page-size asked and x-count/x-page answered."""
+        doc = client.get("/api/openapi.json").get_json()
+        paths, schemas = doc["paths"], doc["components"]["schemas"]
+        items = paths["/api/lcs/lists/{list_id}/items"]["put"]
+        body = items["requestBody"]["content"]["application/json"]["schema"]
+        assert body["type"] == "array" and body["items"]["$ref"].endswith("/LcsHandlingListItemUpdate")
+        assert set(schemas["LcsHandlingListItemUpdate"]["properties"]) == {
+            "id", "is_handled", "is_serviced", "is_finished", "position", "lot_number", "expires_at"}
+        for path, method in (("/api/lcs/lists/{list_id}/items", "put"), ("/api/lcs/lists/{list_id}/state", "put"),
+                             ("/api/lcs/lists/{list_id}", "delete")):
+            ok = {k: v for k, v in paths[path][method]["responses"].items() if k.startswith("2")}
+            assert list(ok) == ["204"] and "content" not in ok["204"], path
+        create = paths["/api/lcs/lists"]["post"]
+        assert "201" not in create["responses"] and create["responses"]["200"]["content"]["application/json"]
+        assert "LcsHandlingModel" in create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        for path, method in (("/api/lcs/lists", "get"), ("/api/lcs/lists/search", "post")):
+            op = paths[path][method]
+            assert {("x-page", "header"), ("x-page-size", "header")} <= {(p["name"], p["in"]) for p in op["parameters"]}
+            assert {"x-count", "x-page"} <= set(op["responses"]["200"]["headers"]), path
+        search = paths["/api/lcs/lists/search"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        assert search["$ref"].endswith("/LcsListSearch")
 
 
 class TestScanning:
@@ -328,6 +383,12 @@ class TestScanning:
         assert '"wharf:scan": {"ok": true' in frag.headers["HX-Trigger"]
         bad = client.post(f"/lcs/lists/{list_id}/scan", headers={"HX-Request": "true", "X-CSRFToken": csrf}, data={"code": "??"})
         assert "status-error" in bad.get_data(as_text=True) and '"ok": false' in bad.headers["HX-Trigger"]
+        # a refused body (nothing scanned) or a refused state (on hold): the panel in red, nothing changed
+        empty = client.post(f"/lcs/lists/{list_id}/scan", headers={"HX-Request": "true", "X-CSRFToken": csrf}, data={"code": " "})
+        assert empty.status_code == 200 and "status-error" in empty.get_data(as_text=True) and "1/2" in empty.get_data(as_text=True)
+        assert client.put(f"/lcs/lists/{list_id}/state", json={"is_on_hold": True}, headers=h).status_code == 204
+        held = client.post(f"/lcs/lists/{list_id}/scan", headers={"HX-Request": "true", "X-CSRFToken": csrf}, data={"code": "SKU-A"})
+        assert held.status_code == 200 and "is on hold" in held.get_data(as_text=True) and '"ok": false' in held.headers["HX-Trigger"]
 
 
 class TestParcels:

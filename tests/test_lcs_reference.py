@@ -11,11 +11,11 @@ import urllib.request
 import pytest
 import sqlalchemy as sa
 
-from models import AuditLog, Product, ProductBarcode, Scope, db
+from models import AuditLog, Position, Product, ProductBarcode, Scope, db
 from services import roles as roles_svc
 from services import users as users_svc
 from services.acl import EVERYTHING, Actor
-from services.logistics import reference as ref
+from services.logistics import locations, methods, product_import
 from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
 
 SYSTEM = Actor(None, EVERYTHING)
@@ -126,10 +126,11 @@ def test_location_paging_headers(client, boss):
 
 @pytest.mark.parametrize("body, kind, path", [
     ({}, "required", "name"),
-    ({"name": "  "}, "required", "name"),
+    ({"name": "  "}, "invalid value", "name"),
     ({"name": 5}, "invalid value", "name"),
     ({"name": "x" * 201}, "invalid value", "name"),
-    ({"name": "A", "is_disabled": "yes"}, "invalid value", "is_disabled"),
+    ({"name": "A\x00"}, "invalid value", "name"),
+    ({"name": "A", "is_disabled": "maybe"}, "invalid value", "is_disabled"),
     ({"name": "A", "address": "Kade 1"}, "invalid value", "address"),
     ({"name": "A", "address": {"country_code": "NLD"}}, "invalid value", "address.country_code"),
     ({"name": "A", "address": {"planet": "Mars"}}, "invalid value", "address.planet"),
@@ -145,7 +146,9 @@ def test_location_bad_bodies_and_unknown_ids(client, boss):
     _envelope(client.post(L, data="{nope", content_type="application/json", headers=boss), 400)
     _envelope(client.post(L, json=["Main"], headers=boss), 400, invalid_value=["body"])
     loc = _location(client, boss)
-    _envelope(client.put(f"{L}/{loc['id']}", json={"name": ""}, headers=boss), 400, required=["name"])
+    _envelope(client.put(f"{L}/{loc['id']}", json={"name": ""}, headers=boss), 400, invalid_value=["name"])
+    _envelope(client.put(f"{L}/{loc['id']}", json={"name": None}, headers=boss), 400, invalid_value=["name"])
+    _envelope(client.post(L, headers=boss), 400, required=["body"])
     assert _ok(client.get(f"{L}/{loc['id']}", headers=boss))["name"] == "Main warehouse"
     unknown = "00000000-0000-4000-8000-000000000000"
     for method, path in (("GET", ""), ("PUT", ""), ("DELETE", ""), ("GET", "/positions"), ("PUT", "/positions"),
@@ -194,6 +197,67 @@ def test_reads_need_read_features_and_writes_need_write(client, boss, picker):
     _envelope(client.get(L, headers=JSON), 401)
 
 
+# --- the declared contract against the seed ----------------------------------------------------
+
+LOCATION = {"id", "name", "reference", "address_id", "is_disabled", "created_at", "updated_at"}
+POSITION = {"code", "sorting", "skus", "created_at"}
+SKU = {"sku", "position", "created_at"}
+METHOD = {"id", "carrier_code", "name", "label", "description", "max_weight", "countries", "delivery_during",
+          "is_configured", "is_same_day", "is_sunday", "is_carrier_location", "is_neighbour_allowed",
+          "provider_method_id", "provider", "is_enabled", "priority"}
+LID = "/api/lcs/locations/{location_id}"
+SEED_OPERATIONS = {  # (path, method) → (the one success status, the fields of the seed's example, paged)
+    ("/api/lcs/locations", "get"): (200, LOCATION, True),
+    ("/api/lcs/locations", "post"): (200, LOCATION, False),  # seed 001 has no 201: creates answer 200
+    (LID, "get"): (200, LOCATION, False),
+    (LID, "put"): (200, LOCATION, False),
+    (f"{LID}/positions", "get"): (200, POSITION, True),
+    (f"{LID}/positions", "put"): (200, {"success"}, False),
+    (f"{LID}/positions", "delete"): (200, {"success"}, False),
+    (f"{LID}/positions/{{code}}", "get"): (200, POSITION, False),
+    (f"{LID}/positions/search", "post"): (200, SKU, True),
+    (f"{LID}/skus", "get"): (200, SKU, False),
+    (f"{LID}/skus", "put"): (200, {"success", "failed"}, False),
+    ("/api/lcs/search/locations", "post"): (200, LOCATION, True),
+    ("/api/lcs/methods", "get"): (200, METHOD, False),
+    ("/api/lcs/methods/{method_id}", "get"): (200, METHOD, False),
+    ("/api/lcs/search/methods", "post"): (200, METHOD, True),
+}
+
+
+def test_declared_operations_follow_the_seed(client):
+    """Every seed operation declares the seed's one success status and a response model
+    that requires every field of the seed's example; lists declare the paging headers."""
+    doc = client.get("/api/openapi.json").get_json()
+    schemas = doc["components"]["schemas"]
+    for (path, method), (status, fields, paged) in SEED_OPERATIONS.items():
+        op = doc["paths"][path][method]
+        assert [c for c in op["responses"] if c.startswith("2")] == [str(status)], (path, method)
+        schema = op["responses"][str(status)]["content"]["application/json"]["schema"]
+        schema = schema.get("items", schema)
+        model = schemas[schema["$ref"].rsplit("/", 1)[1]]
+        assert fields <= set(model["required"]), (path, method, fields - set(model["required"]))
+        if paged:
+            assert {("x-page", "header"), ("x-page-size", "header")} <= {(p["name"], p["in"]) for p in op["parameters"]}
+            assert {"x-count", "x-page"} <= set(op["responses"]["200"]["headers"])
+    wharf = {("/api/lcs/locations/{location_id}", "delete"), ("/api/lcs/methods/{method_id}", "delete"),
+             ("/api/lcs/products/{product_id}", "delete")}
+    for path, method in wharf:  # Wharf's deletes answer like the seed's: 204, no body
+        assert list(c for c in doc["paths"][path][method]["responses"] if c.startswith("2")) == ["204"]
+
+
+def test_answers_carry_the_seed_fields_and_timestamps(client, boss):
+    loc = _location(client, boss)
+    _ok(client.put(f"{L}/{loc['id']}/positions", json=["A3.32435"], headers=boss))
+    _ok(client.put(f"{L}/{loc['id']}/skus", json=[{"sku": "SKU-1", "position": "A3.32435",
+                                                   "created_at": "2026-11-22T10:00:00.000Z"}], headers=boss))
+    method = _ok(client.post(M, json={"carrier_code": "c", "name": "C"}, headers=boss))
+    for body, fields in ((loc, LOCATION), (_ok(client.get(f"{L}/{loc['id']}/positions/A3.32435", headers=boss)), POSITION),
+                         (_ok(client.get(f"{L}/{loc['id']}/skus", headers=boss))[0], SKU), (method, METHOD)):
+        assert fields <= set(body)
+        assert all(ISO.match(body[k]) for k in ("created_at", "updated_at") if k in body)
+
+
 # --- positions and walk order ---------------------------------------------------------------------
 
 def _codes(client, h, loc_id):
@@ -225,7 +289,7 @@ def test_positions_reorder_delete_and_one(app, client, boss):
     _envelope(client.open(f"{L}/{loc}/positions", method="DELETE", json="A1", headers=boss), 400)
     assert _codes(client, boss, loc) == ["C1", "B1", "A1"]
     with app.app_context():
-        assert ref.walk_order(Scope(None), loc) == {"C1": 1, "B1": 2, "A1": 3}
+        assert locations.walk_order(Scope(None), loc) == {"C1": 1, "B1": 2, "A1": 3}
     assert len(_audit(app, "lcs_location_positions")) == 4
 
 
@@ -233,27 +297,37 @@ def test_move_position_service(app, client, boss, tenant):
     loc = _location(client, boss)["id"]
     _ok(client.put(f"{L}/{loc}/positions", json=["A", "B", "C"], headers=boss))
     with app.app_context():
-        ref.move_position(SYSTEM, loc, "C", "up")
-        assert list(ref.walk_order(Scope(tenant), loc)) == ["A", "C", "B"]
-        ref.move_position(SYSTEM, loc, "A", "up")  # already first: stays
-        ref.move_position(SYSTEM, loc, "A", "bottom")
-        assert list(ref.walk_order(Scope(tenant), loc)) == ["C", "B", "A"]
-        ref.move_position(SYSTEM, loc, "C", "down")
-        assert list(ref.walk_order(Scope(tenant), loc)) == ["B", "C", "A"]
-        with pytest.raises(Exception) as bad:
-            ref.move_position(SYSTEM, loc, "C", "sideways")
-        assert bad.value.status == 400
+        locations.move_position(SYSTEM, loc, "C", "up")
+        assert list(locations.walk_order(Scope(tenant), loc)) == ["A", "C", "B"]
+        locations.move_position(SYSTEM, loc, "A", "up")  # already first: stays
+        locations.move_position(SYSTEM, loc, "A", "bottom")
+        assert list(locations.walk_order(Scope(tenant), loc)) == ["C", "B", "A"]
+        locations.move_position(SYSTEM, loc, "C", "down")
+        assert list(locations.walk_order(Scope(tenant), loc)) == ["B", "C", "A"]
         with pytest.raises(Exception) as missing:
-            ref.move_position(SYSTEM, loc, "Q", "up")
+            locations.move_position(SYSTEM, loc, "Q", "up")
         assert missing.value.status == 404
+    # the page's walk-order editor, one step at a time
+    assert _ok(client.put(f"{L}/{loc}/walk", json={"action": "move", "code": "A", "direction": "top"},
+                          headers=boss)) == {"success": 1}
+    assert _ok(client.put(f"{L}/{loc}/walk", json={"action": "add", "codes": ["D", "B"]}, headers=boss)) == {"success": 1}
+    assert _ok(client.put(f"{L}/{loc}/walk", json={"action": "skus", "position": "D", "skus": ["S1", "S2"]},
+                          headers=boss)) == {"success": 2}
+    assert _ok(client.put(f"{L}/{loc}/walk", json={"action": "remove", "code": "B"}, headers=boss)) == {"success": 1}
+    assert _codes(client, boss, loc) == ["A", "C", "D"]
+    for bad, path in (({"action": "move", "code": "C", "direction": "sideways"}, "move.direction"),
+                      ({"action": "fly", "code": "C"}, "body"), ({"action": "add"}, "add.codes"),
+                      ({"action": "add", "codes": ["x" * 65]}, "add.codes.0"), ({"code": "C"}, "body")):
+        body = _envelope(client.put(f"{L}/{loc}/walk", json=bad, headers=boss), 400)
+        assert path in [p for paths in body["errors"].values() for p in paths], body
 
 
 def test_skus_per_position_and_lookups(app, client, boss, tenant, make):
     loc = _location(client, boss)["id"]
     _ok(client.put(f"{L}/{loc}/positions", json=["A1", "B1"], headers=boss))
     body = [{"sku": "S1", "position": "A1"}, {"sku": "S2", "position": "B1"}, {"sku": "S3", "position": "A1"},
-            {"sku": "S4", "position": "NOPE"}, {"position": "A1"}, "junk", {"sku": "S5", "position": 7}]
-    assert _ok(client.put(f"{L}/{loc}/skus", json=body, headers=boss)) == {"success": 3, "failed": 4}
+            {"sku": "S4", "position": "NOPE"}]
+    assert _ok(client.put(f"{L}/{loc}/skus", json=body, headers=boss)) == {"success": 3, "failed": 1}
     rows = _ok(client.get(f"{L}/{loc}/skus", headers=boss))
     assert [(r["sku"], r["position"]) for r in rows] == [("S1", "A1"), ("S3", "A1"), ("S2", "B1")]
     assert set(rows[0]) == {"sku", "position", "created_at"} and ISO.match(rows[0]["created_at"])
@@ -264,7 +338,11 @@ def test_skus_per_position_and_lookups(app, client, boss, tenant, make):
                           headers=boss)) == {"success": 2, "failed": 0}
     assert [(r["sku"], r["position"]) for r in _ok(client.get(f"{L}/{loc}/skus", headers=boss))] == [
         ("S2", "B1"), ("S1", "B1")]
+    # entries that are no {sku, position} are refused whole (nothing moves)
     _envelope(client.put(f"{L}/{loc}/skus", json={"sku": "S1"}, headers=boss), 400)
+    for bad, kind, path in (([{"position": "A1"}], "required", "0.sku"), (["junk"], "invalid value", "0"),
+                            ([{"sku": "S5", "position": 7}], "invalid value", "0.position")):
+        _envelope(client.put(f"{L}/{loc}/skus", json=bad, headers=boss), 400, **{kind.replace(" ", "_"): [path]})
 
     r = client.post(f"{L}/{loc}/positions/search", json=["S1", "S9"], headers=boss)
     assert [(x["sku"], x["position"]) for x in _ok(r)] == [("S1", "B1")] and r.headers["x-count"] == "1"
@@ -276,13 +354,11 @@ def test_skus_per_position_and_lookups(app, client, boss, tenant, make):
     _ok(client.put(f"{L}/{loc}/positions", json=["B1", "A1"], headers=boss))
     with app.app_context():
         scope = Scope(tenant)
-        assert ref.position_for_sku(scope, loc, "S1") == ("B1", 1)
-        assert ref.position_for_sku(scope, loc, "S3") is None
-        assert ref.position_for_sku(scope, None, "S2") == ("B1", 1)  # any location of the tenant
-        assert ref.sku_positions(scope, loc) == {"S2": ("B1", 1), "S1": ("B1", 1)}
-        assert ref.walk_order(scope, loc) == {"B1": 1, "A1": 2}
-        assert ref.walk_order(scope, "garbage") == {} and ref.position_for_sku(scope, "garbage", "S1") is None
-        assert ref.walk_order(Scope(make.tenant("Elsewhere")), loc) == {}  # another tenant: nothing
+        assert locations.sku_positions(scope, loc) == {"S2": ("B1", 1), "S1": ("B1", 1)}
+        assert locations.sku_positions(scope, None) == {"S2": ("B1", 1), "S1": ("B1", 1)}  # any location
+        assert locations.walk_order(scope, loc) == {"B1": 1, "A1": 2}
+        assert locations.walk_order(scope, "garbage") == {} and locations.sku_positions(scope, "garbage") == {}
+        assert locations.walk_order(Scope(make.tenant("Elsewhere")), loc) == {}  # another tenant: nothing
     deleting = client.open(f"{L}/{loc}/positions", method="DELETE", json=["B1"], headers=boss)
     assert _ok(deleting) == {"success": 1} and _ok(client.get(f"{L}/{loc}/skus", headers=boss)) == []
     assert [a for a, _ in _audit(app, "lcs_location_skus")] == ["assign", "assign"]
@@ -293,10 +369,10 @@ def test_sku_objects_in_storage_are_read(app, client, boss, tenant):
     loc = _location(client, boss)["id"]
     _ok(client.put(f"{L}/{loc}/positions", json=["A1"], headers=boss))
     with app.app_context():
-        p = db.session.scalars(Scope(tenant).select(ref.Position)).one()
+        p = db.session.scalars(Scope(tenant).select(Position)).one()
         p.skus = [{"sku": "LEGACY"}]
         db.session.commit()
-        assert ref.position_for_sku(Scope(tenant), loc, "LEGACY") == ("A1", 1)
+        assert locations.sku_positions(Scope(tenant), loc) == {"LEGACY": ("A1", 1)}
     assert _ok(client.get(f"{L}/{loc}/skus", headers=boss))[0]["sku"] == "LEGACY"
     assert _ok(client.put(f"{L}/{loc}/skus", json=[{"sku": "NEW", "position": "A1"}], headers=boss))["success"] == 1
     assert [r["sku"] for r in _ok(client.get(f"{L}/{loc}/skus", headers=boss))] == ["LEGACY", "NEW"]
@@ -317,7 +393,8 @@ def test_search_locations(client, boss):
         {"key": "ids", "operator": "not_in", "values": [a["id"]]}]}, headers=boss))] == ["Beta", "Gamma"]
     assert [x["name"] for x in _ok(client.post(S, json={"constraints": [
         {"key": "name", "operator": "prefix", "values": ["Ga"]}]}, headers=boss))] == ["Gamma"]
-    assert len(_ok(client.post(S, headers=boss))) == 3  # no body: everything
+    assert len(_ok(client.post(S, json={}, headers=boss))) == 3  # no constraints: everything
+    _envelope(client.post(S, headers=boss), 400, required=["body"])  # but a body is required
     assert len(_ok(client.post(S, json={"constraints": []}, headers={**boss, "x-page-size": "1"}))) == 1
     for bad in ({"constraints": [{"key": "secret", "values": ["x"]}]}, {"constraints": [{"key": "ids", "operator": "like", "values": ["x"]}]},
                 {"constraints": [{"key": "ids", "values": ["not-a-uuid"]}]}, {"constraints": [{"key": "is_disabled", "values": ["maybe"]}]},
@@ -339,6 +416,18 @@ def test_search_methods(client, boss):
     for bad in ({"constraints": [{"key": "country", "values": ["NL"]}]}, {"constraints": [{"key": "priority", "operator": "gt", "values": ["high"]}]},
                 {"constraints": [{"operator": "in", "values": ["x"]}]}):
         _envelope(client.post(S, json=bad, headers=boss), 400)
+
+
+def test_search_keys_are_declared_once():
+    """The constraint models admit exactly the keys the views map to columns."""
+    from typing import get_args
+
+    from blueprints.lcs import locations as location_views
+    from blueprints.lcs import methods as method_views
+    from schemas.lcs_reference import LcsLocationSearchConstraint, LcsShipmentMethodSearchConstraint
+    for model, fields in ((LcsLocationSearchConstraint, location_views.SEARCH_FIELDS),
+                          (LcsShipmentMethodSearchConstraint, method_views.SEARCH_FIELDS)):
+        assert set(get_args(model.model_fields["key"].annotation)) == set(fields)
 
 
 # --- methods --------------------------------------------------------------------------------------
@@ -392,22 +481,24 @@ def test_methods_by_country(app, client, boss, tenant):
     assert len(_ok(client.get(f"{M}?channel_id=web", headers=boss))) == 4
     _envelope(client.get(f"{M}?country_code=NLD", headers=boss), 400, invalid_value=["country_code"])
     with app.app_context():
-        assert [m.name for m in ref.enabled_for_country(Scope(tenant), "nl")] == ["NL first", "NL+BE late"]
+        assert [m.name for m in methods.enabled_for_country(Scope(tenant), "NL")] == ["NL first", "NL+BE late"]
 
 
 @pytest.mark.parametrize("body, kind, path", [
-    ({"carrier_code": None}, "required", "carrier_code"),
-    ({"name": " "}, "required", "name"),
+    ({"carrier_code": None}, "invalid value", "carrier_code"),
+    ({"name": " "}, "invalid value", "name"),
     ({"countries": "NL"}, "invalid value", "countries"),
     ({"countries": [{"code": "Netherlands"}]}, "invalid value", "countries.0.code"),
     ({"countries": [{"amount": 5}]}, "required", "countries.0.code"),
-    ({"countries": [{"code": "NL"}, {"code": "nl"}]}, "invalid value", "countries.1.code"),
+    ({"countries": [{"code": "NL"}, {"code": "nl"}]}, "invalid value", "countries"),
     ({"countries": [{"code": "NL", "amount": -1}]}, "invalid value", "countries.0.amount"),
-    ({"countries": [{"code": "NL", "amount": "5"}]}, "invalid value", "countries.0.amount"),
+    ({"countries": [{"code": "NL", "amount": "five"}]}, "invalid value", "countries.0.amount"),
+    ({"countries": [{"code": "NL", "amount": 2 ** 40}]}, "invalid value", "countries.0.amount"),
     ({"max_weight": -5}, "invalid value", "max_weight"),
     ({"max_weight": 1.5}, "invalid value", "max_weight"),
     ({"priority": "high"}, "invalid value", "priority"),
-    ({"is_enabled": "yes"}, "invalid value", "is_enabled"),
+    ({"priority": 2 ** 40}, "invalid value", "priority"),
+    ({"is_enabled": "maybe"}, "invalid value", "is_enabled"),
     ({"delivery_during": "midnight"}, "invalid value", "delivery_during"),
     ({"provider": "fedex-direct"}, "invalid value", "provider"),
 ])
@@ -447,13 +538,13 @@ def test_product_contract_and_search(app, client, boss):
 
 @pytest.mark.parametrize("body, kind, path", [
     ({}, "required", "sku"),
-    ({"sku": ""}, "required", "sku"),
+    ({"sku": ""}, "invalid value", "sku"),
     ({"sku": 123}, "invalid value", "sku"),
     ({"sku": "A", "weight": -1}, "invalid value", "weight"),
     ({"sku": "A", "weight": "heavy"}, "invalid value", "weight"),
     ({"sku": "A", "hs_code": "abc"}, "invalid value", "hs_code"),
     ({"sku": "A", "barcodes": 871}, "invalid value", "barcodes"),
-    ({"sku": "A", "barcodes": ["871", "871"]}, "invalid value", "barcodes.1"),
+    ({"sku": "A", "barcodes": ["871", "871"]}, "invalid value", "barcodes"),
     ({"sku": "A", "barcodes": [""]}, "invalid value", "barcodes.0"),
     ({"sku": "A", "description": "x" * 501}, "invalid value", "description"),
 ])
@@ -481,21 +572,6 @@ def test_barcodes_unique_per_tenant(app, client, boss, tenant):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ProductBarcode)) == 1
 
 
-def test_resolve_code(app, client, boss, tenant, make):
-    p = _product(client, boss, "SKU-9", barcodes=["8712345678906"])
-    _product(client, boss, "GONE", barcodes=["999"])
-    gone = _ok(client.get(P, query_string={"search": "GONE"}, headers=boss))[0]
-    client.delete(f"{P}/{gone['id']}", headers=boss)
-    with app.app_context():
-        scope = Scope(tenant)
-        assert str(ref.resolve_code(scope, "SKU-9").id) == p["id"]
-        assert str(ref.resolve_code(scope, " 8712345678906 ").id) == p["id"]
-        assert ref.resolve_code(scope, "GONE") is None and ref.resolve_code(scope, "999") is None
-        assert ref.resolve_code(scope, "nope") is None and ref.resolve_code(scope, "") is None
-        assert ref.resolve_code(scope, None) is None
-        assert ref.resolve_code(Scope(make.tenant("Elsewhere")), "SKU-9") is None
-
-
 # --- import ---------------------------------------------------------------------------------------
 
 def _upload(client, h, text, mode=None, name="products.csv"):
@@ -508,6 +584,13 @@ def _upload(client, h, text, mode=None, name="products.csv"):
 def _skus(app, tenant):
     with app.app_context():
         return sorted(db.session.scalars(Scope(tenant).select(Product).with_only_columns(Product.sku)))
+
+
+def _owners(app, tenant, *codes):
+    """Code → SKU of the live product it identifies (what a scan resolves to)."""
+    from services.logistics.products import code_owners
+    with app.app_context():
+        return {code: sku for code, (_, sku) in code_owners(tenant, codes).items()}
 
 
 CSV_OK = ("sku,description,barcodes,hs_code,weight\n"
@@ -530,9 +613,7 @@ def test_import_csv_creates_and_updates(app, client, boss, tenant):
     assert rows["A-1"]["barcodes"] == ["8710000000001"] and rows["A-1"]["weight"] == 400
     assert rows["A-1"]["description"] == "Blue mug"  # column absent: kept
     assert rows["B-2"]["barcodes"] == ["8710000000002", "8710000000003"]
-    with app.app_context():
-        assert ref.resolve_code(Scope(tenant), "8710000000002").sku == "B-2"
-        assert ref.resolve_code(Scope(tenant), "UPC-3") is None
+    assert _owners(app, tenant, "8710000000002", "UPC-3") == {"8710000000002": "B-2"}
     assert len(_audit(app, "lcs_product")) == 5  # 3 creates + 2 edits, same transaction as the rows
 
 
@@ -547,8 +628,7 @@ def test_import_bad_rows_write_nothing(app, client, boss, tenant):
            "OK-4,,111,\n"                    # row 6: barcode of row 1
            "OK-5,,OLD,\n")                   # row 7: another product's SKU
     body = _envelope(_upload(client, boss, bad), 400)
-    assert set(body["errors"]["required"]) == {"rows.2.sku"}
-    assert set(body["errors"]["invalid value"]) == {"rows.3.weight", "rows.4.sku", "rows.5.barcodes",
+    assert set(body["errors"]["invalid value"]) == {"rows.2.sku", "rows.3.weight", "rows.4.sku", "rows.5.barcodes",
                                                     "rows.6.barcodes", "rows.7.barcodes"}
     assert "nothing was imported" in body["message"]
     assert _skus(app, tenant) == ["OLD"]
@@ -574,27 +654,32 @@ def test_import_json_and_bad_requests(app, client, boss, tenant):
     assert _ok(client.post(U, json=[{"sku": "J-1", "barcodes": ["1", "2"], "weight": 5},
                                     {"sku": "J-2", "barcodes": "3|4"}], headers=boss))["created"] == 2
     assert _ok(client.get(P, query_string={"search": "J-2"}, headers=boss))[0]["barcodes"] == ["3", "4"]
-    body = _envelope(client.post(U, json=[{"sku": "J-3", "weigth": 5}, {"sku": "J-4", "weight": "5"}, "x"],
-                                 headers=boss), 400)
+    body = _envelope(client.post(U, json=[{"sku": "J-3", "weigth": 5}, {"sku": "J-4", "weight": "five"}, "x",
+                                          {"weight": 1}], headers=boss), 400)
     assert set(body["errors"]["invalid value"]) == {"rows.1.weigth", "rows.2.weight", "rows.3.row"}
+    assert body["errors"]["required"] == ["rows.4.sku"]
     _envelope(client.post(U, json={"sku": "J-5"}, headers=boss), 400)
     _envelope(client.post(U, json=[], headers=boss), 400)
-    _envelope(client.post(U, headers=boss), 400, required=["file"])
+    _envelope(client.post(U, headers=boss), 400, required=["body"])
+    _envelope(client.post(U, data={"mode": "skip_invalid"}, content_type="multipart/form-data", headers=boss), 400,
+              required=["upload.file"])
     _envelope(client.post(f"{U}?mode=yolo", json=[{"sku": "J-6"}], headers=boss), 400, invalid_value=["mode"])
     assert _skus(app, tenant) == ["J-1", "J-2"]
 
 
 def test_import_service_releases_barcodes_between_rows(app, tenant):
     with app.app_context():
-        ref.import_products(SYSTEM, [{"sku": "X", "barcodes": ["b1"]}, {"sku": "Y", "barcodes": ["b2"]}], tenant_id=tenant)
+        product_import.import_products(SYSTEM, [{"sku": "X", "barcodes": ["b1"]}, {"sku": "Y", "barcodes": ["b2"]}],
+                                       tenant_id=tenant)
         # swap the two barcodes in one import: each row releases what the other takes
-        result = ref.import_products(SYSTEM, [{"sku": "X", "barcodes": ["b2"]}, {"sku": "Y", "barcodes": ["b1"]}],
-                                     tenant_id=tenant)
+        result = product_import.import_products(SYSTEM, [{"sku": "X", "barcodes": ["b2"]},
+                                                         {"sku": "Y", "barcodes": ["b1"]}], tenant_id=tenant)
         assert (result.created, result.updated) == (0, 2)
-        assert ref.resolve_code(Scope(tenant), "b1").sku == "Y" and ref.resolve_code(Scope(tenant), "b2").sku == "X"
+    assert _owners(app, tenant, "b1", "b2") == {"b1": "Y", "b2": "X"}
+    with app.app_context():
         # a product not in the file keeps its barcode
         with pytest.raises(Exception) as clash:
-            ref.import_products(SYSTEM, [{"sku": "Z", "barcodes": ["b1"]}], tenant_id=tenant)
+            product_import.import_products(SYSTEM, [{"sku": "Z", "barcodes": ["b1"]}], tenant_id=tenant)
         assert clash.value.status == 400
 
 
@@ -630,20 +715,26 @@ def test_location_screen_flow(app, client, web):
 
     page = client.get(url, headers=BROWSER).get_data(as_text=True)
     assert "<html" in page and "Walk order" in page and "Floor 1" in page
-    r = client.put(f"{url}/positions", data={"action": "add", "codes": "A1, A2 B1"}, headers=hx)
+    r = client.put(f"{url}/walk", data={"action": "add", "codes": "A1, A2 B1"}, headers=hx)
     assert r.status_code == 200 and "<html" not in r.get_data(as_text=True)
     assert re.findall(r'data-code="([^"]+)"', r.get_data(as_text=True)) == ["A1", "A2", "B1"]
-    r = client.put(f"{url}/positions", data={"action": "move", "code": "B1", "direction": "up"}, headers=hx)
+    r = client.put(f"{url}/walk", data={"action": "move", "code": "B1", "direction": "up"}, headers=hx)
     assert re.findall(r'data-code="([^"]+)"', r.get_data(as_text=True)) == ["A1", "B1", "A2"]
-    r = client.put(f"{url}/skus", data={"position": "B1", "skus": "MUG-1\nMUG-2"}, headers=hx)
+    r = client.put(f"{url}/walk", data={"action": "skus", "position": "B1", "skus": "MUG-1\nMUG-2"}, headers=hx)
     assert r.status_code == 200 and "MUG-2" in r.get_data(as_text=True)
-    r = client.delete(f"{url}/positions?code=A1", headers=hx)
+    r = client.put(f"{url}/walk", data={"action": "remove", "code": "A1"}, headers=hx)
     assert re.findall(r'data-code="([^"]+)"', r.get_data(as_text=True)) == ["B1", "A2"]
     assert [(s["sku"], s["position"]) for s in client.get(f"{url}/skus", headers=JSON).get_json()] == [
         ("MUG-1", "B1"), ("MUG-2", "B1")]
+    r = client.put(url, data={"name": "Floor 1", "is_disabled": "false", "address.city": ""}, headers=hx)
+    assert r.status_code == 200 and client.get(url, headers=JSON).get_json()["address"] is None  # blanked: cleared
     # an error on an htmx action comes back as a toast, in place of nothing
-    r = client.put(f"{url}/positions", data={"action": "move", "code": "ZZ", "direction": "up"}, headers=hx)
+    r = client.put(f"{url}/walk", data={"action": "move", "code": "ZZ", "direction": "up"}, headers=hx)
     assert r.status_code == 404 and r.headers["HX-Retarget"] == "#toasts"
+    r = client.put(f"{url}/walk", data={"action": "add", "codes": ""}, headers=hx)
+    assert r.status_code == 400 and r.headers["HX-Retarget"] == "#toasts"
+    r = client.put(f"{url}/walk", data={"action": "skus", "position": "B1", "skus": ""}, headers=hx)  # empties it
+    assert r.status_code == 200 and client.get(f"{url}/skus", headers=JSON).get_json() == []
 
     r = client.put(url, data={"name": "Floor One", "is_disabled": ["false", "true"]}, headers=hx)
     assert r.status_code == 200 and "Saved." in r.get_data(as_text=True)
@@ -658,20 +749,28 @@ def test_location_screen_flow(app, client, web):
 def test_method_screen_flow(client, web):
     hx = {**HX, "X-CSRFToken": web}
     form = {"carrier_code": "dhl", "name": "DHL", "priority": "3", "max_weight": "20000",
-            "country_code": ["NL", "be", ""], "country_amount": ["495", "", ""],
+            "countries.0.code": "NL", "countries.0.amount": "495", "countries.1.code": "be", "countries.1.amount": "",
+            "countries.2.code": "", "countries.2.amount": "",
             "is_enabled": ["false", "true"], "is_sunday": "false", "delivery_during": "", "provider": "default"}
     r = client.post(M, data=form, headers=hx)
     assert r.status_code == 200 and "DHL created" in r.get_data(as_text=True)
     m = client.get(M, headers=JSON).get_json()[0]
     assert m["countries"] == [{"code": "NL", "amount": 495}, {"code": "BE", "amount": 0}]
     assert m["is_enabled"] is True and m["is_sunday"] is False and m["priority"] == 3 and m["max_weight"] == 20000
-    bad = client.post(M, data={**form, "country_code": ["Netherlands"], "country_amount": ["1"]}, headers=hx)
+    bad = client.post(M, data={**form, "countries.0.code": "Netherlands"}, headers=hx)
     assert bad.status_code == 422 and "countries.0.code" in bad.get_data(as_text=True)
+    assert 'value="Netherlands"' in bad.get_data(as_text=True)  # what the person typed, again
     page = client.get(f"{M}/{m['id']}", headers=BROWSER).get_data(as_text=True)
-    assert "<html" in page and 'value="NL"' in page and 'name="country_code"' in page
-    r = client.put(f"{M}/{m['id']}", data={**form, "country_code": ["DE"], "country_amount": ["700"]}, headers=hx)
+    assert "<html" in page and 'value="NL"' in page and 'name="countries.0.code"' in page
+    edit = {k: v for k, v in form.items() if not k.startswith("countries.")}
+    r = client.put(f"{M}/{m['id']}", data={**edit, "countries.0.code": "DE", "countries.0.amount": "700",
+                                           "max_weight": ""}, headers=hx)
     assert r.status_code == 200 and "Saved." in r.get_data(as_text=True)
-    assert client.get(f"{M}/{m['id']}", headers=JSON).get_json()["countries"] == [{"code": "DE", "amount": 700}]
+    saved = client.get(f"{M}/{m['id']}", headers=JSON).get_json()
+    assert saved["countries"] == [{"code": "DE", "amount": 700}] and saved["max_weight"] is None  # blank clears
+    r = client.put(f"{M}/{m['id']}", data={**edit, "countries.0.code": "", "countries.0.amount": ""}, headers=hx)
+    assert client.get(f"{M}/{m['id']}", headers=JSON).get_json()["countries"] == []
+    _ok(client.put(f"{M}/{m['id']}", json={"countries": [{"code": "DE", "amount": 700}]}, headers=hx))
     assert "DHL" in client.get(f"{M}?country_code=DE", headers=hx).get_data(as_text=True)
     r = client.delete(f"{M}/{m['id']}", headers=hx)
     assert r.status_code == 200 and "deleted" in r.headers["HX-Trigger"]
@@ -709,11 +808,37 @@ def test_product_screen_flow(app, client, web):
 
 def test_html_lists_page_through_headers(app, client, web, tenant):
     with app.app_context():
-        ref.import_products(SYSTEM, [{"sku": f"P-{i:02d}"} for i in range(30)], tenant_id=tenant)
+        product_import.import_products(SYSTEM, [{"sku": f"P-{i:02d}"} for i in range(30)], tenant_id=tenant)
     first = client.get(P, headers=BROWSER).get_data(as_text=True)
     assert "Page 1 of 2" in first and "P-24" in first and "P-25" not in first and '"x-page": "2"' in first
     second = client.get(P, headers={**HX, "HX-Target": "product-table", "x-page": "2"}).get_data(as_text=True)
     assert "Page 2 of 2" in second and "P-29" in second and "P-00" not in second
+
+
+@pytest.mark.parametrize("accept", [BROWSER, HX])
+def test_every_operation_answers_a_browser(client, web, accept):
+    """Each operation sent its JSON body by a browser (or htmx) answers a page or fragment, never a 5xx."""
+    h, api = {**accept, "X-CSRFToken": web}, {**JSON, "X-CSRFToken": web}
+    loc = client.post(L, json={"name": "Hall"}, headers=api).get_json()["id"]
+    method = client.post(M, json={"carrier_code": "c", "name": "C"}, headers=api).get_json()["id"]
+    product = client.post(P, json={"sku": "P-1"}, headers=api).get_json()["id"]
+    calls = [("POST", L, {"name": "Annex"}), ("GET", f"{L}/{loc}", None), ("PUT", f"{L}/{loc}", {"name": "Hall 1"}),
+             ("PUT", f"{L}/{loc}/positions", ["A1", "B1"]), ("GET", f"{L}/{loc}/positions", None),
+             ("GET", f"{L}/{loc}/positions/A1", None), ("PUT", f"{L}/{loc}/skus", [{"sku": "S1", "position": "A1"}]),
+             ("GET", f"{L}/{loc}/skus", None), ("POST", f"{L}/{loc}/positions/search", ["S1"]),
+             ("DELETE", f"{L}/{loc}/positions", ["B1"]), ("POST", "/lcs/search/locations", {"constraints": []}),
+             ("POST", M, {"carrier_code": "d", "name": "D"}), ("GET", f"{M}/{method}", None),
+             ("PUT", f"{M}/{method}", {"priority": 1}), ("POST", "/lcs/search/methods", {}),
+             ("POST", P, {"sku": "P-2"}), ("GET", f"{P}/{product}", None), ("PUT", f"{P}/{product}", {"weight": 5}),
+             ("POST", f"{P}/import", [{"sku": "P-3"}]), ("DELETE", f"{P}/{product}", None),
+             ("DELETE", f"{M}/{method}", None), ("DELETE", f"{L}/{loc}", None)]
+    for method_, url, body in calls:
+        r = client.open(url, method=method_, json=body, headers=h)
+        assert r.status_code < 300 and r.mimetype == "text/html", (method_, url, r.status_code)
+    for method_, url, body in (("POST", L, {"name": ""}), ("PUT", f"{M}/{method}", {"name": ""}),
+                               ("POST", P, {"sku": 5}), ("POST", f"{P}/import", [{"sku": ""}])):
+        r = client.open(url, method=method_, json=body, headers=h)
+        assert r.status_code in (404, 422) and r.mimetype == "text/html", (method_, url, r.status_code)
 
 
 def test_nav_lists_warehouse_entries(client, web):

@@ -10,6 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from models import HandlingList, Parcel, ScanEvent, Scope, Shipment, ShipmentItem, db
+from schemas.lcs_lists import LcsHandlingListUpdate
+from schemas.lcs_search import LcsBulkItemsCommand, LcsItemSearchConstraint
 from services import roles, users
 from services.acl import EVERYTHING, Actor
 from services.errors import Conflict, ValidationFailed
@@ -90,6 +92,11 @@ def c(key, *values, alias="value", operator="in"):
     return {"key": key, "operator": operator, alias: list(values)}
 
 
+def bulk_command(parameters, constraints) -> LcsBulkItemsCommand:
+    return LcsBulkItemsCommand.model_validate({"command": "set_parameters", "parameters": parameters,
+                                               "constraints": constraints})
+
+
 @pytest.fixture()
 def floor(app, client, tenant):
     return Floor(app, client, tenant, "picker@acme.test")
@@ -150,10 +157,11 @@ def test_search_shipments_contract_and_paging(floor, other):
     assert [x["id"] for x in r.get_json()] == [a["id"]] and r.headers["x-page"] == "2" and r.headers["x-count"] == "3"
     assert_envelope(floor.post("/lcs/search/shipments", size=101))
     assert_envelope(floor.post("/lcs/search/shipments", page=0))
-    # also under /api, and an empty body means "no constraints"
+    # also under /api; {} means "no constraints", no body at all is a 400
     assert floor.post("/lcs/search/shipments", api=True).headers["x-count"] == "3"
-    r = floor.client.post("/lcs/search/shipments", headers=floor.headers)
+    r = floor.client.post("/lcs/search/shipments", json={}, headers=floor.headers)
     assert r.status_code == 200 and r.headers["x-count"] == "3"
+    assert_envelope(floor.client.post("/lcs/search/shipments", headers=floor.headers))
 
 
 def test_search_shipments_derived_flags(floor):
@@ -386,9 +394,9 @@ def test_service_level_isolation(app, floor, other):
         from models import User
         outsider = db.session.scalars(sa.select(User).where(User.email == "picker@other.test")).one()
         actor = Actor.of(outsider)
-        assert item_search.bulk_items(actor, {"command": "set_parameters", "parameters": {"is_finished": True},
-                                              "constraints": [c("skus", "MUG")]}) == 0
-        assert db.session.scalars(item_search.matching_units(actor, {"constraints": [c("ids", *a["all"])]})).all() == []
+        assert item_search.bulk_items(actor, bulk_command({"is_finished": True}, [c("skus", "MUG")])) == 0
+        ids = LcsItemSearchConstraint.model_validate(c("ids", *a["all"]))
+        assert db.session.scalars(item_search.matching_units(actor, [ids])).all() == []
     assert not any(floor.unit(x).is_finished for x in a["all"])
 
 
@@ -492,13 +500,13 @@ def test_bulk_refuses_lists_not_active_with_409(app, floor):
     b = floor.shipment([{"sku": "MUG"}])
     hl = floor.handling_list(a["id"])
     with app.app_context():
-        lists.set_state(SYSTEM, hl["id"], {"is_on_hold": True})
+        lists.set_state(SYSTEM, hl["id"], LcsHandlingListUpdate(is_on_hold=True))
     body = assert_envelope(floor.bulk({"is_handled": True}, [c("skus", "MUG")]), 409)
     assert hl["number"] in body["message"] and "on hold" in body["message"]
     assert not any(floor.unit(x).is_handled for x in a["all"] + b["all"])  # b's unit untouched too
 
     with app.app_context():
-        lists.set_state(SYSTEM, hl["id"], {"is_on_hold": False})
+        lists.set_state(SYSTEM, hl["id"], LcsHandlingListUpdate(is_on_hold=False))
     assert floor.bulk({"is_handled": True}, [c("list_ids", hl["id"])]).status_code == 204
     with app.app_context():
         lists.finish(SYSTEM, hl["id"])
@@ -531,13 +539,11 @@ def test_bulk_service_raises_domain_errors(app, floor):
     a = floor.shipment([{"sku": "MUG"}])
     with app.app_context():
         with pytest.raises(ValidationFailed):
-            item_search.bulk_items(SYSTEM, {"command": "set_parameters", "parameters": {"is_handled": True},
-                                            "constraints": []})
+            item_search.bulk_items(SYSTEM, bulk_command({"parcel_id": str(uuid.uuid4())}, [c("ids", *a["all"])]))
         hl = lists.create_list(SYSTEM, {"shipments": [{"id": a["id"]}]})
-        lists.set_state(SYSTEM, hl.id, {"is_on_hold": True})
+        lists.set_state(SYSTEM, hl.id, LcsHandlingListUpdate(is_on_hold=True))
         with pytest.raises(Conflict):
-            item_search.bulk_items(SYSTEM, {"command": "set_parameters", "parameters": {"is_handled": True},
-                                            "constraints": [c("ids", *a["all"])]})
+            item_search.bulk_items(SYSTEM, bulk_command({"is_handled": True}, [c("ids", *a["all"])]))
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Shipment)) == 1
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Parcel)) == 0
 
@@ -621,3 +627,47 @@ def test_organization_limited_caller_sees_only_its_shipments_units(app, client, 
         "command": "set_parameters", "parameters": {"is_finished": True}, "constraints": [c("skus", "MUG", "CAP")]})
     assert r.status_code == 204
     assert floor.unit(mine["all"][0]).is_finished and not floor.unit(theirs["all"][0]).is_finished
+
+
+# --- the declaration -----------------------------------------------------------------------------
+
+def test_document_declares_search_and_bulk(client):
+    """Every ``/lcs/search/*`` (and the list search) has a request body ``{constraints:
+    [{key, operator, values}]}`` whose keys are the endpoint's, the paging headers asked
+    and answered; the bulk command answers 204 without a body."""
+    doc = client.get("/api/openapi.json").get_json()
+    paths, schemas = doc["paths"], doc["components"]["schemas"]
+    bodies = {"/api/lcs/search/shipments": "LcsShipmentSearch", "/api/lcs/search/parcels": "LcsParcelSearch",
+              "/api/lcs/search/shipments/items": "LcsItemSearch", "/api/lcs/search/lists/items": "LcsItemSearch",
+              "/api/lcs/search/parcels/items": "LcsItemSearch", "/api/lcs/lists/search": "LcsListSearch"}
+    for path, name in bodies.items():
+        op = paths[path]["post"]
+        assert op["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/" + name), path
+        constraint = schemas[schemas[name]["properties"]["constraints"]["items"]["$ref"].rsplit("/", 1)[1]]
+        assert {"key", "operator", "values"} <= set(constraint["properties"]), path
+        assert constraint["properties"]["values"]["items"]["type"] == "string"
+        assert {("x-page", "header"), ("x-page-size", "header")} <= {(p["name"], p["in"]) for p in op["parameters"]}
+        assert {"x-count", "x-page"} <= set(op["responses"]["200"]["headers"]), path
+        assert "201" not in op["responses"]
+    item_keys = schemas["LcsItemSearchConstraint"]["properties"]["key"]["enum"]
+    assert set(item_keys) == set(item_search.ITEM_FIELDS)
+    assert set(schemas["LcsShipmentSearchConstraint"]["properties"]["key"]["enum"]) == set(item_search.SHIPMENT_FIELDS)
+    assert set(schemas["LcsParcelSearchConstraint"]["properties"]["key"]["enum"]) == set(item_search.PARCEL_FIELDS)
+    assert set(schemas["LcsListSearchConstraint"]["properties"]["key"]["enum"]) == set(lists.SEARCH_FIELDS)
+    bulk = paths["/api/lcs/bulk/items"]["put"]
+    assert bulk["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/LcsBulkItemsCommand")
+    assert [k for k in bulk["responses"] if k.startswith("2")] == ["204"] and "content" not in bulk["responses"]["204"]
+    assert set(schemas["LcsBulkParameters"]["properties"]) == {
+        "position", "parcel_id", "is_handled", "is_finished", "is_missing", "lot_number", "expires_at"}
+
+
+@pytest.mark.parametrize("values, found", [(["true"], True), (["1"], True), ([True], True), (["false"], False),
+                                           (["0"], False), ([False], False)])
+def test_values_are_strings_booleans_spelled(floor, values, found):
+    """``value`` or ``values``; booleans as "true"/"false"/"1"/"0" (a JSON boolean reads the same)."""
+    a = floor.shipment([{"sku": "MUG"}])
+    for alias in ("value", "values"):
+        rows = floor.post("/lcs/search/shipments", [{"key": "is_outbound", "operator": "in", alias: values}]).get_json()
+        assert ([x["id"] for x in rows] == [a["id"]]) is found, (alias, values)
+    for bad in ([1], [None], [["true"]], [{"v": 1}], "true"):
+        assert_envelope(floor.post("/lcs/search/shipments", [{"key": "is_outbound", "values": bad}]))

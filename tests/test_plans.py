@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from models import AuditLog, StoragePlan, db
+from schemas.plans import PlanCreate
 from services import plans
 from tests.conftest import BROWSER, api_token, bearer, browser_login
 from tests.test_attachments import SYSTEM, tenant_admin, with_features
@@ -95,6 +96,60 @@ def test_create_update_and_the_single_default(client, h, app, tenant):
 def test_plan_validation(client, h, body):
     r = client.post(PLANS, json=body, headers=h)
     assert r.status_code == 400 and r.get_json()["details"], body
+
+
+PLAN_FIELDS = {"id", "name", "description", "quota", "default"}  # seed 004's members of a plan
+
+
+def test_every_operation_answers_the_seed_plan(client, h, app):
+    """Seed 004: GET and PUT answer the plan's members; create answers 201 with the plan,
+    delete ``{ok, movedUsers}``."""
+    r = client.post(PLANS, json={"name": "Bronze", "quota": 100}, headers=h)
+    assert r.status_code == 201 and set(r.get_json()) == PLAN_FIELDS
+    bronze = r.get_json()
+    assert (bronze["description"], bronze["default"]) == (None, False)
+    got = client.get(f"{PLANS}/{bronze['id']}", headers=h)
+    assert got.status_code == 200 and got.get_json() == bronze
+    put = client.put(f"{PLANS}/{bronze['id']}", json={"description": "Small", "quota": 120}, headers=h)
+    assert put.status_code == 200 and put.get_json() == {**bronze, "description": "Small", "quota": 120}
+    kept = client.put(f"{PLANS}/{bronze['id']}", json={"name": None, "quota": None}, headers=h)  # null: keep
+    assert kept.get_json() == put.get_json()
+    gone = client.delete(f"{PLANS}/{bronze['id']}", headers=h)
+    assert (gone.status_code, gone.get_json()) == (200, {"ok": True, "movedUsers": 0})
+    uid = user_id(app, "boss@acme.test")
+    usage = client.get(f"{PLANS}/usage", query_string={"userId": uid}, headers=h).get_json()
+    assert set(usage) == {"userId", "planId", "planName", "quota", "quotaBytes", "usedBytes", "percent", "blocked"}
+
+
+@pytest.mark.parametrize("method, path, kwargs", [
+    ("get", PLANS, {"query_string": {"page": "9" * 30}}),
+    ("get", PLANS, {"query_string": {"pageSize": "0"}}),
+    ("get", PLANS, {"query_string": {"sortField": "secret"}}),
+    ("get", PLANS, {"query_string": {"search": "\x00"}}),
+    ("get", f"{PLANS}/usage", {"query_string": {"userId": "me"}}),
+    ("post", PLANS, {"json": {"name": "Big", "quota": 10 ** 15}}),
+    ("post", PLANS, {"data": '{"name": "Huge", "quota": 1%s}' % ("0" * 30), "content_type": "application/json"}),
+    ("post", PLANS, {"json": {"name": ["Big"], "quota": 1}}),
+    ("post", PLANS, {"json": {"name": "Nul\x00", "quota": 1}}),
+    ("post", PLANS, {"json": {"name": "Desc", "quota": 1, "description": {"a": 1}}}),
+    ("post", PLANS, {"json": {"name": "Tenant", "quota": 1, "tenantId": 5}}),
+    ("post", PLANS, {"data": "", "content_type": "application/json"}),
+    ("post", PLANS, {"data": "[1]", "content_type": "application/json"}),
+    ("put", f"{PLANS}/assignment", {"json": {"userId": "x", "planId": 1}}),
+    ("put", f"{PLANS}/assignment", {"json": {}}),
+])
+def test_malformed_input_is_400_in_the_envelope(client, h, method, path, kwargs):
+    r = getattr(client, method)(path, headers=h, **kwargs)
+    assert r.status_code == 400, r.get_data(as_text=True)
+    body = r.get_json()
+    assert body["error"] and body["details"] and body["details"][0]["message"]
+
+
+def test_a_plan_update_with_a_bad_body_is_400(client, h):
+    plan = create(client, h, name="Bronze", quota=1)
+    for body in ({"quota": "lots"}, {"default": "maybe"}, {"name": ""}, {"description": "x" * 501}):
+        r = client.put(f"{PLANS}/{plan['id']}", json=body, headers=h)
+        assert r.status_code == 400 and r.get_json()["details"][0]["path"] == [next(iter(body))], body
 
 
 def test_names_unique_and_ids_scoped(client, h, other):
@@ -198,7 +253,7 @@ def test_quota_refusal_in_the_file_panel(client, admin, app, tenant):
     uid = user_id(app, admin)
     with app.app_context():
         from services import users as users_svc
-        plan = plans.create_plan(SYSTEM, {"name": "None", "quota": 0}, tenant_id=tenant)
+        plan = plans.create_plan(SYSTEM, PlanCreate(name="None", quota=0, tenantId=tenant))
         plans.assign_plan(SYSTEM, users_svc.get_user(SYSTEM, uid), plan.id)
     r = client.post("/attachments", data={"entityId": "auth:user", "recordId": uid, "csrf_token": csrf,
                                           "file": (io.BytesIO(b"hello"), "a.txt")},

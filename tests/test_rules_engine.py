@@ -10,16 +10,28 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
+from pydantic import TypeAdapter, ValidationError
+
 from models import BusinessRule, CacheVersion, RuleExecutionLog, Scope, Shipment, db
+from schemas.business_rules import ConditionExpression, RuleActions
 from services import events
 from services.acl import EVERYTHING, Actor
-from services.errors import ValidationFailed
 from services.rules import actions as act
 from services.rules import conditions as c
 from services.rules import engine, listener, store
 
 SYSTEM = Actor(None, EVERYTHING)
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
+EXPRESSION = TypeAdapter(ConditionExpression)
+ACTIONS = TypeAdapter(RuleActions)
+
+
+def refused(adapter: TypeAdapter, value) -> tuple[list, str]:
+    """(path, message) of the first problem the declared model finds in ``value``."""
+    with pytest.raises(ValidationError) as e:
+        adapter.validate_python(value)
+    first = e.value.errors(include_url=False)[0]
+    return list(first["loc"]), first["msg"]
 
 
 def env(**kw) -> c.Env:
@@ -28,7 +40,7 @@ def env(**kw) -> c.Env:
 
 
 def holds(expr, data) -> bool:
-    c.validate(expr)
+    EXPRESSION.validate_python(expr)
     return c.compile_expression(expr)(data, env())
 
 
@@ -111,9 +123,8 @@ def test_matches_uses_search_and_guards_input():
     ("x" * (c.MAX_PATTERN + 1), "at most"), ("([a-z]", "not a valid regular expression"), ("", "non-empty"),
 ])
 def test_matches_refuses_unsafe_or_invalid_patterns_at_save_time(pattern, reason):
-    with pytest.raises(c.ExpressionError) as e:
-        c.validate({"operator": "AND", "rules": [cond("sku", "MATCHES", pattern)]}, ["conditionExpression"])
-    assert e.value.path == ["conditionExpression", "rules", 0, "value"] and reason in e.value.message
+    path, message = refused(EXPRESSION, {"operator": "AND", "rules": [cond("sku", "MATCHES", pattern)]})
+    assert path == ["rules", 0, "value"] and reason in message
 
 
 def test_matches_safe_patterns_pass_and_runtime_patterns_are_checked_too():
@@ -157,13 +168,10 @@ def test_only_plain_data_is_walked():
     ("x" * 201, "at most 200"), ("items[x]", "not a field name"),
 ])
 def test_bad_field_paths_are_refused_with_the_node_path(path, message):
-    with pytest.raises(c.ExpressionError) as e:
-        c.validate({"operator": "OR", "rules": [cond("ok", "=", 1), cond(path, "=", 1)]}, ["conditionExpression"])
-    assert e.value.path == ["conditionExpression", "rules", 1, "field"] and message in e.value.message
+    where, why = refused(EXPRESSION, {"operator": "OR", "rules": [cond("ok", "=", 1), cond(path, "=", 1)]})
+    assert where == ["rules", 1, "field"] and message in why
     if path:  # an empty valueField means "compare with value"
-        with pytest.raises(c.ExpressionError) as e:
-            c.validate({"field": "ok", "operator": "=", "valueField": path})
-        assert e.value.path == ["valueField"]
+        assert refused(EXPRESSION, {"field": "ok", "operator": "=", "valueField": path})[0] == ["valueField"]
 
 
 # --- group logic -----------------------------------------------------------------------------------
@@ -208,9 +216,7 @@ def test_templates():
 
 @pytest.mark.parametrize("template", ["{{yesterday}}", "{{user}}", "{{secret.key}}", "{{user.__class__}}"])
 def test_unknown_templates_are_refused(template):
-    with pytest.raises(c.ExpressionError) as e:
-        c.validate(cond("x", "=", template))
-    assert e.value.path == ["value"]
+    assert refused(EXPRESSION, cond("x", "=", template))[0] == ["value"]
 
 
 # --- limits and malformed nodes ----------------------------------------------------------------------
@@ -223,59 +229,67 @@ def _nested(depth: int) -> dict:
 
 
 def test_depth_limit():
-    c.validate(_nested(c.MAX_DEPTH))
-    with pytest.raises(c.ExpressionError) as e:
-        c.validate(_nested(c.MAX_DEPTH + 1), ["conditionExpression"])
-    assert e.value.path == ["conditionExpression"] + ["rules", 0] * c.MAX_DEPTH and "deeper" in e.value.message
+    EXPRESSION.validate_python(_nested(c.MAX_DEPTH))
+    path, message = refused(EXPRESSION, _nested(c.MAX_DEPTH + 1))
+    assert path == ["rules", 0] * c.MAX_DEPTH and "deeper" in message
+
+
+def test_absurd_nesting_is_refused_before_the_models_recurse():
+    path, message = refused(EXPRESSION, _nested(5000))
+    assert path == [] and "deeper than 64" in message
 
 
 def test_children_and_node_limits():
-    c.validate({"operator": "OR", "rules": [cond("x", "=", i) for i in range(c.MAX_CHILDREN)]})
-    with pytest.raises(c.ExpressionError) as e:
-        c.validate({"operator": "OR", "rules": [cond("x", "=", i) for i in range(c.MAX_CHILDREN + 1)]})
-    assert e.value.path == ["rules"] and "at most 50" in e.value.message
+    EXPRESSION.validate_python({"operator": "OR", "rules": [cond("x", "=", i) for i in range(c.MAX_CHILDREN)]})
+    path, message = refused(EXPRESSION, {"operator": "OR", "rules": [cond("x", "=", i) for i in range(c.MAX_CHILDREN + 1)]})
+    assert path == ["rules"] and "at most 50" in message
     wide = {"operator": "AND", "rules": [{"operator": "OR", "rules": [cond("x", "=", i) for i in range(50)]}
                                          for _ in range(25)]}
-    with pytest.raises(c.ExpressionError) as e:
-        c.validate(wide)
-    assert "1000 nodes" in e.value.message
+    assert "1000 nodes" in refused(EXPRESSION, wide)[1]
 
 
 @pytest.mark.parametrize("expr, path, message", [
     ([], [], "must be a group"), ({"operator": "AND"}, [], "must be a group"),
-    ({"operator": "XOR", "rules": []}, ["operator"], "AND, OR or NOT"),
-    ({"operator": "AND", "rules": {}}, ["rules"], "must be a list"),
+    ({"operator": "XOR", "rules": []}, ["operator"], "'AND', 'OR' or 'NOT'"),
+    ({"operator": "AND", "rules": {}}, ["rules"], "valid list"),
     ({"operator": "AND", "rules": ["x"]}, ["rules", 0], "must be a group"),
-    ({"field": "x", "operator": "LIKE", "value": 1}, ["operator"], "must be one of"),
-    ({"field": "x", "operator": "="}, ["value"], "is required"),
+    ({"field": "x", "operator": "LIKE", "value": 1}, ["operator"], "'STARTS_WITH'"),
+    ({"field": "x", "operator": "="}, [], "value is required"),
     ({"field": "x", "operator": ">", "value": [1]}, ["value"], "number, text or boolean"),
     ({"field": "x", "operator": ">", "value": None}, ["value"], "cannot be null"),
     ({"field": "x", "operator": "IN", "value": {"a": 1}}, ["value"], "must be a list"),
-    ({"field": "x", "operator": "IN", "value": [[1]]}, ["value", 0], "number, text, boolean"),
+    ({"field": "x", "operator": "IN", "value": [[1]]}, ["value"], "numbers, text, booleans"),
     ({"field": "x", "operator": "MATCHES", "value": "{{now}}"}, ["value"], "literal regular expression"),
 ])
 def test_malformed_nodes_name_their_path(expr, path, message):
-    with pytest.raises(c.ExpressionError) as e:
-        c.validate(expr)
-    assert e.value.path == path and message in e.value.message
+    where, why = refused(EXPRESSION, expr)
+    assert where == path and message in why
 
 
 # --- actions --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("actions, path, message", [
-    ({}, ["successActions"], "must be a list"), (["x"], ["successActions", 0], "must be an object"),
-    ([{"type": "EXPLODE"}], ["successActions", 0, "type"], "must be one of"),
-    ([{"type": "CALL_WEBHOOK", "config": {"url": "http://10.0.0.1/"}}], ["successActions", 0, "type"], "later phase"),
-    ([{"type": "SHOW_ERROR", "config": {}}], ["successActions", 0, "config", "message"], "is required"),
-    ([{"type": "SET_FIELD", "config": {"field": "__proto__", "value": 1}}], ["successActions", 0, "config", "field"], "not allowed"),
-    ([{"type": "SET_FIELD", "config": {"field": "x"}}], ["successActions", 0, "config", "value"], "is required"),
-    ([{"type": "EMIT_EVENT", "config": {"eventName": "no spaces allowed"}}], ["successActions", 0, "config", "eventName"], "event name"),
-    ([{"type": "LOG", "config": {"level": "loud"}}], ["successActions", 0, "config", "level"], "must be one of"),
+    ({}, [], "valid list"), (["x"], [0], "must be an object"),
+    ([{"type": "EXPLODE"}], [0, "type"], "must be one of"),
+    ([{"type": "CALL_WEBHOOK", "config": {"url": "http://10.0.0.1/"}}], [0, "type"], "later phase"),
+    ([{"type": "SHOW_ERROR", "config": {}}], [0, "config", "message"], "Field required"),
+    ([{"type": "SHOW_ERROR", "config": {"message": "  "}}], [0, "config", "message"], "is required"),
+    ([{"type": "SET_FIELD", "config": {"field": "__proto__", "value": 1}}], [0, "config", "field"], "not allowed"),
+    ([{"type": "SET_FIELD", "config": {"field": "x"}}], [0, "config", "value"], "Field required"),
+    ([{"type": "SET_FIELD", "config": {"field": "x", "value": "{{yesterday}}"}}], [0, "config", "value"], "unknown template"),
+    ([{"type": "EMIT_EVENT", "config": {"eventName": "no spaces allowed"}}], [0, "config", "eventName"], "match pattern"),
+    ([{"type": "LOG", "config": {"level": "loud"}}], [0, "config", "level"], "'debug', 'info', 'warn' or 'error'"),
 ])
 def test_action_validation_names_the_node(actions, path, message):
-    with pytest.raises(c.ExpressionError) as e:
-        act.validate_actions(actions, "successActions")
-    assert e.value.path == path and message in e.value.message
+    where, why = refused(ACTIONS, actions)
+    assert where == path and message in why
+
+
+def test_log_levels_are_open_mercatos_and_warning_reads_as_warn():
+    """Seed fix: Open Mercato's levels are debug/info/warn/error; ``warning`` is an alias."""
+    for level, stored in (("warn", "warn"), ("warning", "warn"), ("debug", "debug"), ("error", "error")):
+        action = ACTIONS.validate_python([{"type": "LOG", "config": {"level": level, "message": "m"}}])[0]
+        assert action.model_dump(exclude_unset=True) == {"type": "LOG", "config": {"level": stored, "message": "m"}}
 
 
 def test_actions_outcome_and_interpolation():
@@ -287,13 +301,13 @@ def test_actions_outcome_and_interpolation():
         {"type": "SET_FIELD", "config": {"field": "checked_at", "value": "{{now}}"}},
         {"type": "EMIT_EVENT", "config": {"eventName": "parcel.overweight", "payload": {"n": "{{number}}"}}},
         {"type": "BLOCK_TRANSITION", "config": {"message": "stop"}}, {"type": "ALLOW_TRANSITION"},
-        {"type": "LOG", "config": {"message": "seen {{number}}", "level": "warning"}},
+        {"type": "LOG", "config": {"message": "seen {{number}}", "level": "warn"}},
     ], record, env())
     assert out.errors == ["P1: 25000 g > 23000 g (PostNL)"]
     assert out.warnings == ["by u-1 on 2026-11-22; {{unknown.path}}"] and out.infos == ["info"]
     assert out.set_fields == [(("checked_at",), "2026-11-22T10:00:00.000Z")]
     assert out.emits == [("parcel.overweight", {"n": "P1"})] and out.blocked and out.block_messages == ["stop"]
-    assert out.logs == [("warning", "seen P1")] and all(r["success"] for r in out.results)
+    assert out.logs == [("warn", "seen P1")] and all(r["success"] for r in out.results)
 
 
 # --- the engine (database) ----------------------------------------------------------------------
@@ -440,15 +454,14 @@ def test_logs_redact_secrets(ctx, tenant):
     assert "hunter2" not in str(entry.input_context) + str(entry.output_context)
 
 
-def test_saving_a_malformed_rule_is_a_400_with_the_node_path(ctx, tenant):
-    with pytest.raises(ValidationFailed) as e:
+def test_a_script_saving_a_malformed_rule_is_refused_at_the_node(ctx, tenant):
+    """Services take the declared models; a dict from a script is validated into them."""
+    with pytest.raises(ValidationError) as e:
         make_rule(tenant, "bad", expr={"operator": "AND", "rules": [cond("ok", "=", 1), {"field": "x", "operator": "~"}]})
-    assert e.value.details == [{"path": ["conditionExpression", "rules", 1, "operator"],
-                                "message": e.value.details[0]["message"]}]
-    assert e.value.message.startswith("conditionExpression.rules.1.operator:")
-    with pytest.raises(ValidationFailed) as e:
+    assert [err["loc"][1:] for err in e.value.errors()] == [("conditionExpression", "rules", 1, "operator")]
+    with pytest.raises(ValidationError) as e:
         make_rule(tenant, "bad2", failure=[{"type": "SHOW_ERROR"}])
-    assert e.value.details[0]["path"] == ["failureActions", 0, "config", "message"]
+    assert e.value.errors()[0]["loc"][1:] == ("failureActions", 0, "config")
     assert db.session.scalar(sa.select(sa.func.count(BusinessRule.id))) == 0
 
 
@@ -523,8 +536,10 @@ def test_emit_event_reaches_other_listeners_and_rules(ctx, tenant, admin_actor):
 
 
 def test_shape_gives_rules_the_stored_record(ctx, tenant, admin_actor):
-    from services.logistics import parcels, reference, shipments
-    method = reference.create_method(SYSTEM, {"carrier_code": "pnl", "name": "PostNL", "max_weight": 23000}, tenant_id=tenant)
+    from schemas.lcs_reference import LcsMethodModel
+    from services.logistics import methods, parcels, shipments
+    method = methods.create_method(SYSTEM, LcsMethodModel(carrier_code="pnl", name="PostNL", max_weight=23000),
+                                   tenant_id=tenant)
     s = shipments.create_shipment(admin_actor(), {"method_id": str(method.id), "items": [{"sku": "A", "quantity": 2}]})
     p = parcels.create_parcel(admin_actor(), {"shipment_id": str(s.id), "weight": 25000})
     record = listener.shape("lcs.parcel", {"id": str(p.id), "weight": None}, tenant)

@@ -26,6 +26,15 @@ def field_errors(details: list[dict]) -> dict[str, list[str]]:
     return out
 
 
+def form_message(error) -> str:
+    """A refused form's message for people: "title is required, code must …" rather than
+    the API's summary of the first problem."""
+    if not error.details:
+        return error.message
+    return ", ".join(f"{'.'.join(str(p) for p in d['path'])} "
+                     f"{'is required' if d.get('kind') == 'required' else d['message']}" for d in error.details)
+
+
 class EmailAddress:
     """WTForms validator using the same email check as the domain services."""
 

@@ -73,7 +73,8 @@ def respond(data=None, *, template: str | None = None, block: str = "content",
     if etag is not None and mode == "json" and resp.status_code == 200:
         resp.set_etag(etag)
         if "If-None-Match" in request.headers and request.if_none_match.contains(etag):
-            resp.status_code = 304  # werkzeug sends no body with a 304
+            resp.status_code = 304
+            resp.set_data(b"")  # a 304 has no body
     return resp
 
 

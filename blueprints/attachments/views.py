@@ -4,27 +4,34 @@ contract), the page, or — for htmx — the block of the page that changed.
 HTML flow: the file panel (``attachments/record.html`` block ``panel``) is loaded into
 any record page and re-renders itself after an upload (422 with the message when the
 upload is refused); deletes remove their own row; every change fires
-``attachments-changed`` so usage bars refresh.
+``attachments-changed`` so usage bars refresh. A change asked for as a whole page (no
+htmx) is answered with a redirect to the page that shows it.
 """
 from __future__ import annotations
 
 import re
 
-from flask import request, send_file, url_for
+from flask import redirect, request, send_file, url_for
 from flask_login import current_user
 
 from blueprints.attachments import bp
-from blueprints.attachments.forms import MetadataForm, PartitionForm, TransferForm, UploadForm
 from models import Attachment
+from schemas.attachments import (AttachmentDetailResponse, AttachmentFileQuery, AttachmentIdQuery,
+                                 AttachmentImageQuery, AttachmentItem, AttachmentLibrary, AttachmentLibraryQuery,
+                                 AttachmentMetadataUpdate, AttachmentMetadataUpdated, AttachmentOk,
+                                 AttachmentPartitionCreate, AttachmentPartitionList, AttachmentPartitionListQuery,
+                                 AttachmentPartitionResponse, AttachmentPartitionUpdate, AttachmentRecordQuery,
+                                 AttachmentTransfer, AttachmentTransferred, AttachmentUpload, AttachmentUploaded)
+from schemas.base import Binary, Page, PageQuery
 from services import attachments
-from services.attachments import FileTooLarge, Upload
-from services.errors import BadRequest, Conflict, DomainError, NotFound, ValidationFailed
-from services.plans import QuotaExceeded, human_size
+from services.attachments import Upload
+from services.errors import NotFound
+from services.plans import human_size
 from web.access import current_actor, public, requires
-from web.forms import field_errors, request_data
-from web.htmx import toast, trigger_client_event
+from web.contract import Response, operation
+from web.forms import field_errors, form_message
+from web.htmx import htmx_details, toast, trigger_client_event
 from web.negotiate import respond, response_mode
-from web.openapi import documented
 from web.pagination import paginate_a
 
 RECORD = "attachments/record.html"
@@ -33,8 +40,6 @@ DETAIL = "attachments/detail.html"
 PARTITIONS = "attachments/partitions.html"
 CHANGED = "attachments-changed"
 PARTITIONS_CHANGED = "partitions-changed"
-# Refusals shown next to the form that caused them (HTML); 403s and the rest go to the toast.
-FORM_ERRORS = (ValidationFailed, BadRequest, Conflict, NotFound, QuotaExceeded, FileTooLarge)
 THUMB = 256  # a step of attachments.SIZE_LADDER (shown at 160 and 48 CSS pixels)
 SORT_FIELDS = {"createdAt": Attachment.created_at, "fileName": Attachment.file_name, "fileSize": Attachment.file_size}
 
@@ -59,16 +64,16 @@ def _row(att: Attachment) -> dict:
     return row
 
 
-def _paged(stmt, **kwargs) -> dict:
+def _paged(stmt, query: PageQuery, **kwargs) -> dict:
     """Family A paging; newest first unless the caller names a sortField."""
-    if not request.args.get("sortField"):
+    if not query.sortField:
         stmt = stmt.order_by(Attachment.created_at.desc(), Attachment.id.desc())
-    body, _ = paginate_a(stmt, serialize=_row, sort_fields=SORT_FIELDS, default_sort="createdAt", **kwargs)
+    body, _ = paginate_a(stmt, serialize=_row, sort_fields=SORT_FIELDS, default_sort="createdAt", query=query, **kwargs)
     return body
 
 
-def _tenant(actor):
-    return actor.tenant_for_new(request.args.get("tenantId"))
+def _own_tenant(actor):
+    return actor.tenant_for_new(None)
 
 
 def _reader():
@@ -76,126 +81,135 @@ def _reader():
     return current_actor() if getattr(current_user, "is_authenticated", False) else None
 
 
+def _changed(resp, message: str):
+    return toast(trigger_client_event(resp, CHANGED), message)
+
+
 # --- the file panel (list by record, upload, delete) ----------------------------------------------
 
 def _panel_context(actor, entity_id, record_id, body: dict | None = None, **extra) -> dict:
     if body is None:
-        body = _paged(attachments.record_select(actor, entity_id, record_id))
+        body = _paged(attachments.record_select(actor, entity_id, record_id), PageQuery())
     can_manage = actor.grants.allows(["attachments.manage"])
     return {"data": body, "items": body["items"], "entity_id": entity_id, "record_id": record_id,
-            "can_manage": can_manage, "partitions": attachments.partitions_of(_tenant(actor)) if can_manage else [],
+            "can_manage": can_manage, "partitions": attachments.partitions_of(_own_tenant(actor)) if can_manage else [],
             "human_size": human_size, "error": None, **extra}
+
+
+def _record_page(entity_id: str, record_id: str):
+    return redirect(url_for("attachments.list_for_record", entityId=entity_id, recordId=record_id), code=303)
 
 
 @bp.get("")
 @requires("attachments.view")
-def list_for_record():
+@operation(query=AttachmentRecordQuery, responses={200: Page[AttachmentItem]}, summary="List attachments for a record")
+def list_for_record(query: AttachmentRecordQuery):
     """List attachments for a record
 
     Attachments of ``entityId`` + ``recordId``, newest first (``page``, ``pageSize``).
     """
     actor = current_actor()
-    entity_id, record_id = request.args.get("entityId"), request.args.get("recordId")
-    body = _paged(attachments.record_select(actor, entity_id, record_id))
-    return respond(body, template=RECORD, block="panel", context=_panel_context(actor, entity_id, record_id, body))
+    body = _paged(attachments.record_select(actor, query.entityId, query.recordId), query)
+    return respond(body, template=RECORD, block="panel",
+                   context=_panel_context(actor, query.entityId, query.recordId, body))
+
+
+def _upload_form_error(error, form: dict):
+    """The panel again, with the reason the upload was refused (a failure of Wharf itself
+    goes to the error page)."""
+    if error.status >= 500:
+        raise error
+    ctx = _panel_context(current_actor(), form.get("entityId"), form.get("recordId"), error=form_message(error))
+    return respond(None, template=RECORD, block="panel", context=ctx, status=422)
 
 
 @bp.post("")
 @requires("attachments.manage")
-@documented(body=UploadForm, summary="Upload attachment")
-def upload():
+@operation(body=AttachmentUpload, multipart=True, forms=False, responses={200: AttachmentUploaded}, summary="Upload attachment",
+           form_error=_upload_form_error)
+def upload(body: AttachmentUpload):
     """Uploads a file (multipart ``entityId``, ``recordId``, ``file``, optional ``partitionCode``).
 
     The type is sniffed from the content; 413 when the file is too large or the uploader is
-    at their storage quota.
+    at their storage quota. A browser's file picker may send several ``file`` parts: each
+    is stored, and ``items`` lists them all.
     """
     actor = current_actor()
-    form = request.form
-    entity_id, record_id = form.get("entityId"), form.get("recordId")
-    files = [f for f in request.files.getlist("file") if f and f.filename]
-    try:
-        if not files:
-            raise ValidationFailed("file is required", details=[{"path": ["file"], "message": "is required"}])
-        stored = [attachments.store(actor, Upload(f.filename, f.stream), entity_id=entity_id, record_id=record_id,
-                                    partition_code=form.get("partitionCode") or None) for f in files]
-    except FORM_ERRORS as e:
-        if response_mode() == "json":
-            raise
-        try:
-            ctx = _panel_context(actor, entity_id, record_id, error=e.message)
-        except DomainError:
-            raise e from None
-        return respond(None, template=RECORD, block="panel", context=ctx, status=422)
-    body = {"ok": True, "item": _row(stored[0])}
+    files = [body.file, *(f for f in request.files.getlist("file")[1:] if f.filename)]
+    stored = [attachments.store(actor, Upload(f.filename, f.stream), entity_id=body.entityId, record_id=body.recordId,
+                                partition_code=body.partitionCode) for f in files]
+    answer = {"ok": True, "item": _row(stored[0])}
     if len(stored) > 1:
-        body["items"] = [_row(a) for a in stored]
-    resp = respond(body, template=RECORD, block="panel", context=_panel_context(actor, entity_id, record_id))
-    names = ", ".join(a.file_name for a in stored)
-    return toast(trigger_client_event(resp, CHANGED), f"Uploaded {names}")
+        answer["items"] = [_row(a) for a in stored]
+    if response_mode() == "page":
+        return _record_page(body.entityId, body.recordId)
+    resp = respond(answer, template=RECORD, block="panel", context=_panel_context(actor, body.entityId, body.recordId))
+    return _changed(resp, f"Uploaded {', '.join(a.file_name for a in stored)}")
 
 
-def _deleted(att) -> object:
-    resp = respond({"ok": True}, template=RECORD, block="nothing")
-    return toast(trigger_client_event(resp, CHANGED), f"Deleted {att.file_name}")
+def _deleted(att: Attachment, page_url: str):
+    if response_mode() == "page":
+        return redirect(page_url, code=303)
+    return _changed(respond({"ok": True}, template=RECORD, block="nothing"), f"Deleted {att.file_name}")
 
 
 @bp.delete("")
 @requires("attachments.manage")
-def delete():
+@operation(query=AttachmentIdQuery, responses={200: AttachmentOk}, summary="Delete attachment")
+def delete(query: AttachmentIdQuery):
     """Removes an attachment (``?id=``) and deletes the stored file."""
-    attachment_id = request.args.get("id")
-    if not attachment_id:
-        raise ValidationFailed("id is required", details=[{"path": ["id"], "message": "is required"}])
-    return _deleted(attachments.delete_attachment(current_actor(), attachment_id))
+    att = attachments.delete_attachment(current_actor(), query.id)
+    return _deleted(att, url_for("attachments.list_for_record", entityId=att.entity_id, recordId=att.record_id))
 
 
 @bp.post("/transfer")
 @requires("attachments.manage")
-@documented(body=TransferForm, summary="Transfer attachments to different record")
-def transfer():
+@operation(body=AttachmentTransfer, responses={200: AttachmentTransferred},
+           summary="Transfer attachments to different record")
+def transfer(body: AttachmentTransfer):
     """Moves attachments to another record of the same entity type → ``{ok, updated}``."""
-    updated = attachments.transfer(current_actor(), request_data())
-    return toast(trigger_client_event(respond({"ok": True, "updated": updated}), CHANGED),
-                 f"Moved {updated} file(s)")
+    updated = attachments.transfer(current_actor(), body)
+    if response_mode() == "page":
+        return _record_page(body.entityId, body.toRecordId)
+    return _changed(respond({"ok": True, "updated": updated}), f"Moved {updated} file(s)")
 
 
 # --- library ---------------------------------------------------------------------------------------
 
-def _library_body(actor) -> dict:
-    args = request.args
-    tags = attachments.clean_tags(args.get("tags"))
-    stmt = attachments.library_select(actor, partition=args.get("partition") or None, tags=tags)
-    body = _paged(stmt, search_columns=[Attachment.file_name])
+def _library_body(actor, query: AttachmentLibraryQuery) -> dict:
+    stmt = attachments.library_select(actor, partition=query.partition or None, tags=query.tags)
+    body = _paged(stmt, query, search_columns=[Attachment.file_name])
     body["availableTags"] = attachments.available_tags(actor)
     body["partitions"] = [{"code": p.code, "title": p.title, "description": p.description, "isPublic": p.is_public}
-                          for p in attachments.partitions_of(_tenant(actor))]
+                          for p in attachments.partitions_of(_own_tenant(actor))]
     return body
 
 
-def _library_context(actor, body: dict) -> dict:
-    args = request.args
-    query = {k: v for k, v in args.items() if k != "page" and v}
+def _library_context(actor, body: dict, query: AttachmentLibraryQuery) -> dict:
+    pager = {k: v for k, v in query.model_dump(exclude_unset=True, exclude={"page"}).items() if v not in ("", [], None)}
     return {"data": body, "can_manage": actor.grants.allows(["attachments.manage"]), "human_size": human_size,
-            "filters": {"search": args.get("search", ""), "partition": args.get("partition", ""),
-                        "tags": args.get("tags", "")}, "query": query}
+            "filters": {"search": query.search, "partition": query.partition, "tags": ", ".join(query.tags)},
+            "query": pager}
 
 
 @bp.get("/library")
 @requires("attachments.view")
-def library():
+@operation(query=AttachmentLibraryQuery, responses={200: AttachmentLibrary}, summary="List attachments")
+def library(query: AttachmentLibraryQuery):
     """List attachments
 
     Paged library with ``search`` (file name), ``partition`` (code) and ``tags``
     (comma-separated; all must match), plus ``availableTags`` and ``partitions``.
     """
     actor = current_actor()
-    body = _library_body(actor)
-    block = "results" if request.headers.get("HX-Target") == "library-results" else "content"
-    return respond(body, template=LIBRARY, block=block, context=_library_context(actor, body))
+    body = _library_body(actor, query)
+    block = "results" if htmx_details().target == "library-results" else "content"
+    return respond(body, template=LIBRARY, block=block, context=_library_context(actor, body, query))
 
 
-@bp.get("/library/<attachment_id>")
+@bp.get("/library/<uuid:attachment_id>")
 @requires("attachments.view")
+@operation(responses={200: AttachmentDetailResponse}, summary="Get attachment details")
 def library_item(attachment_id):
     """Attachment details: metadata, tags, assignments."""
     actor = current_actor()
@@ -205,30 +219,41 @@ def library_item(attachment_id):
                             "human_size": human_size})
 
 
-@bp.patch("/library/<attachment_id>")
-@requires("attachments.manage")
-@documented(body=MetadataForm, summary="Update attachment metadata")
-def update_library_item(attachment_id):
-    """Replaces the attachment's ``tags`` and/or renames it (``fileName``, sanitised like an
-    upload's name: no path, control or bidi/zero-width format characters)."""
-    actor = current_actor()
-    try:
-        att = attachments.update_attachment(actor, attachment_id, request_data())
-    except ValidationFailed as e:
-        if response_mode() == "json":
-            raise
-        a = _row(attachments.get_attachment(actor, attachment_id))
-        return respond(None, template=LIBRARY, block="tags_form", status=422,
-                       context={"a": a, "can_manage": True, "tags_error": e.message})
-    return toast(respond({"ok": True}, template=LIBRARY, block="tags_form",
-                         context={"a": _row(att), "can_manage": True, "tags_saved": True}), "Tags saved")
+def _tags_form_error(error, form: dict):
+    """The tags form again (the detail page, for a whole-page post), with the reason and
+    what the person typed."""
+    item = _row(attachments.get_attachment(current_actor(), request.view_args["attachment_id"]))
+    typed = {**item, "tags": [form["tags"]] if "tags" in form else item["tags"]}
+    ctx = {"a": typed, "item": item, "can_manage": True, "tags_error": form_message(error), "human_size": human_size}
+    if response_mode() == "page":
+        return respond(None, template=DETAIL, context=ctx, status=422)
+    return respond(None, template=LIBRARY, block="tags_form", status=422, context=ctx)
 
 
-@bp.delete("/library/<attachment_id>")
+@bp.patch("/library/<uuid:attachment_id>")
 @requires("attachments.manage")
+@operation(body=AttachmentMetadataUpdate, responses={200: AttachmentMetadataUpdated},
+           summary="Update attachment metadata", form_error=_tags_form_error)
+def update_library_item(attachment_id, body: AttachmentMetadataUpdate):
+    """Replaces the attachment's ``tags``, moves it to the record of ``assignments`` (one:
+    Wharf files an attachment under one record) and/or renames it (``fileName``,
+    sanitised like an upload's name: no path, control or bidi/zero-width format
+    characters)."""
+    att = attachments.update_attachment(current_actor(), attachment_id, body)
+    if response_mode() == "page":
+        return redirect(url_for("attachments.library_item", attachment_id=att.id), code=303)
+    row = _row(att)
+    item = {"id": att.id, "tags": row["tags"], "assignments": row["assignments"], "customFields": None}
+    return toast(respond({"ok": True, "item": item}, template=LIBRARY, block="tags_form",
+                         context={"a": row, "can_manage": True, "tags_saved": True}), "Tags saved")
+
+
+@bp.delete("/library/<uuid:attachment_id>")
+@requires("attachments.manage")
+@operation(responses={200: AttachmentOk}, summary="Delete attachment")
 def delete_library_item(attachment_id):
     """Permanently deletes an attachment and its stored file."""
-    return _deleted(attachments.delete_attachment(current_actor(), attachment_id))
+    return _deleted(attachments.delete_attachment(current_actor(), attachment_id), url_for("attachments.library"))
 
 
 # --- partitions ------------------------------------------------------------------------------------
@@ -238,38 +263,50 @@ def _partition_rows(tenant) -> list[dict]:
             for p in attachments.partitions_of(tenant)]
 
 
-def _partition_context(actor, **extra) -> dict:
-    return {"rows": _partition_rows(_tenant(actor)), "values": {}, "errors": {}, "error": None, **extra}
+def _partition_context(actor, tenant=None, **extra) -> dict:
+    return {"rows": _partition_rows(tenant or _own_tenant(actor)), "values": {}, "errors": {}, "error": None, **extra}
 
 
-def _partition_failure(e, block: str, context: dict):
-    if response_mode() == "json":
-        raise e
-    return respond(None, template=PARTITIONS, block=block, status=422,
-                   context={**context, "error": e.message, "errors": field_errors(e.details)})
+def _create_form_error(error, form: dict):
+    """The create form again, with the messages and what the person typed."""
+    ctx = _partition_context(current_actor(), values=form, error=form_message(error),
+                             errors=field_errors(error.details))
+    return respond(None, template=PARTITIONS, block="partition_create_form", status=422, context=ctx)
+
+
+def _edit_form_error(error, form: dict):
+    """The partition's edit form again, open, with the messages and what the person typed."""
+    actor = current_actor()
+    try:
+        current = attachments.get_partition(actor, form.get("id"))
+    except NotFound:
+        raise error from None  # no partition to show the form of
+    row = {**attachments.partition_row(current), "attachmentsCount": attachments.attachments_in(current)}
+    ctx = _partition_context(actor, p=row, edit_values=form, error=form_message(error),
+                             errors=field_errors(error.details))
+    return respond(None, template=PARTITIONS, block="partition_edit", status=422, context=ctx)
 
 
 @bp.get("/partitions")
 @requires("attachments.manage")
-def partitions():
+@operation(query=AttachmentPartitionListQuery, responses={200: AttachmentPartitionList},
+           summary="List all attachment partitions")
+def partitions(query: AttachmentPartitionListQuery):
     """List all attachment partitions (the defaults are created on first use)."""
     actor = current_actor()
-    rows = _partition_rows(_tenant(actor))
+    rows = _partition_rows(actor.tenant_for_new(query.tenantId))
     body = {"items": [{k: v for k, v in r.items() if k != "attachmentsCount"} for r in rows]}
     return respond(body, template=PARTITIONS, block="partition_list", context=_partition_context(actor, rows=rows))
 
 
 @bp.post("/partitions")
 @requires("attachments.manage")
-@documented(body=PartitionForm, summary="Create new partition")
-def create_partition():
+@operation(body=AttachmentPartitionCreate, responses={201: AttachmentPartitionResponse},
+           summary="Create new partition", form_error=_create_form_error)
+def create_partition(body: AttachmentPartitionCreate):
     """Creates a partition; ``code`` must be unique (409) and never changes."""
     actor = current_actor()
-    data = request_data()
-    try:
-        p = attachments.create_partition(actor, data, tenant_id=data.get("tenantId"))
-    except FORM_ERRORS as e:
-        return _partition_failure(e, "partition_create_form", _partition_context(actor, values=data))
+    p = attachments.create_partition(actor, body, tenant_id=body.tenantId)
     resp = respond({"item": attachments.partition_row(p)}, status=201, template=PARTITIONS,
                    block="partition_create_form", context=_partition_context(actor, created=p))
     return toast(trigger_client_event(resp, PARTITIONS_CHANGED), f"Partition {p.code} created")
@@ -277,22 +314,12 @@ def create_partition():
 
 @bp.put("/partitions")
 @requires("attachments.manage")
-@documented(body=PartitionForm, summary="Update partition")
-def update_partition():
+@operation(body=AttachmentPartitionUpdate, responses={200: AttachmentPartitionResponse}, summary="Update partition",
+           form_error=_edit_form_error)
+def update_partition(body: AttachmentPartitionUpdate):
     """Updates title, description, OCR settings, driver config or visibility (not the code: 400)."""
     actor = current_actor()
-    data = request_data()
-    try:
-        p = attachments.update_partition(actor, data)
-    except FORM_ERRORS as e:
-        if response_mode() == "json":
-            raise
-        try:
-            current = attachments.get_partition(actor, data.get("id"))
-        except NotFound:
-            raise e from None
-        row = {**attachments.partition_row(current), "attachmentsCount": attachments.attachments_in(current)}
-        return _partition_failure(e, "partition_edit", _partition_context(actor, p=row, edit_values=data))
+    p = attachments.update_partition(actor, body)
     row = {**attachments.partition_row(p), "attachmentsCount": attachments.attachments_in(p)}
     resp = respond({"item": attachments.partition_row(p)}, template=PARTITIONS, block="partition_edit",
                    context=_partition_context(actor, p=row, saved=True))
@@ -301,13 +328,11 @@ def update_partition():
 
 @bp.delete("/partitions")
 @requires("attachments.manage")
-def delete_partition():
-    """Deletes a partition (``?id=`` or a JSON body): not a default one (400), not one holding files (409)."""
+@operation(query=AttachmentIdQuery, responses={200: AttachmentOk}, summary="Delete partition")
+def delete_partition(query: AttachmentIdQuery):
+    """Deletes a partition (``?id=``): not a default one (400), not one holding files (409)."""
     actor = current_actor()
-    partition_id = request.args.get("id") or request_data().get("id")
-    if not partition_id:
-        raise ValidationFailed("id is required", details=[{"path": ["id"], "message": "is required"}])
-    attachments.delete_partition(actor, partition_id)
+    attachments.delete_partition(actor, query.id)
     resp = respond({"ok": True}, template=PARTITIONS, block="partition_list", context=_partition_context(actor))
     return toast(resp, "Partition deleted")
 
@@ -334,9 +359,11 @@ def _harden(resp, att, inline: bool):
     return resp
 
 
-@bp.get("/file/<attachment_id>")
+@bp.get("/file/<uuid:attachment_id>")
 @public
-def serve_file(attachment_id):
+@operation(query=AttachmentFileQuery, responses={200: Response(Binary, "The file", media_type="*/*")},
+           summary="Download or serve attachment file")
+def serve_file(attachment_id, query: AttachmentFileQuery):
     """Download or serve attachment file
 
     The raw file (``?download=1`` → ``Content-Disposition: attachment``). Private
@@ -344,17 +371,18 @@ def serve_file(attachment_id):
     ``attachments.view``. Markup (HTML, SVG) from a private partition is never inline.
     """
     att = attachments.readable(attachment_id, _reader())
-    download = request.args.get("download") in ("1", "true")
-    mime, inline = attachments.disposition(att, download)
+    mime, inline = attachments.disposition(att, query.download)
     resp = send_file(attachments.open_file(att), mimetype=mime, as_attachment=not inline,
                      download_name=att.file_name, etag=att.checksum, conditional=True)
     return _harden(resp, att, inline)
 
 
-@bp.get("/image/<attachment_id>", defaults={"slug": None})
-@bp.get("/image/<attachment_id>/<slug>")
+@bp.get("/image/<uuid:attachment_id>", defaults={"slug": None})
+@bp.get("/image/<uuid:attachment_id>/<slug>")
 @public
-def serve_image(attachment_id, slug):
+@operation(query=AttachmentImageQuery, responses={200: Response(Binary, "The image", media_type="image/*")},
+           summary="Serve image with optional resizing")
+def serve_image(attachment_id, slug, query: AttachmentImageQuery):
     """Serve image with optional resizing
 
     ``width``/``height`` 1–4000 and ``cropType`` ``cover`` or ``contain`` (default). Sizes
@@ -367,7 +395,7 @@ def serve_image(attachment_id, slug):
     """
     reader = _reader()
     att = attachments.readable(attachment_id, reader)
-    t = attachments.image_params(request.args)
+    t = attachments.transform(query.width, query.height, query.cropType)
     stream, mime = attachments.image_variant(att, t, throttle_ip=None if reader else request.remote_addr or "unknown")
     resp = send_file(stream, mimetype=mime, download_name=att.file_name, conditional=True,
                      etag=f"{att.checksum[:32]}-{t.key}")

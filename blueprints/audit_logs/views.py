@@ -6,9 +6,11 @@ from flask import request
 
 from blueprints.audit_logs import bp
 from models import Organization, User, db
+from schemas.audit_logs import ACTION_TYPES, ActionLogPage, ActionLogQuery
 from services import audit_query
 from services.users import visible_users
 from web.access import current_actor, requires
+from web.contract import operation
 from web.negotiate import respond, response_mode
 
 PAGE_SIZES = (25, 50, 100, 200)
@@ -24,7 +26,7 @@ def _pickers(actor, can_view_tenant: bool) -> dict:
     organizations = list(db.session.scalars(actor.scope.select(Organization)
                                             .where(Organization.tenant_id == tenant_id).order_by(Organization.name)))
     return {"actors": actors, "organizations": organizations, "kinds": audit_query.resource_kinds(actor),
-            "action_types": audit_query.ACTION_TYPES, "page_sizes": PAGE_SIZES,
+            "action_types": ACTION_TYPES, "page_sizes": PAGE_SIZES,
             "sort_fields": [("createdAt", "Time"), ("action", "Action"), ("user", "User")]}
 
 
@@ -39,24 +41,24 @@ def _entry(actor, entry_id):
 
 @bp.get("/audit-logs/actions")
 @requires("audit_logs.view_self")
-def list_actions():
+@operation(query=ActionLogQuery, responses={200: ActionLogPage})
+def list_actions(query: ActionLogQuery):
     """Fetch action logs.
 
     Create/edit/delete/assign entries of admin-managed records, newest first, with
     ``snapshotBefore``, ``snapshotAfter`` and ``changes``. Callers see their own actions;
     holders of ``audit_logs.view_tenant`` see everybody's in their tenant (and may filter
-    by ``actorUserId``). Query: ``organizationId``, ``actorUserId`` (comma list),
-    ``resourceKind``, ``resourceId``, ``actionType`` (comma list), ``fieldName`` (comma
-    list: entries that changed one of these fields), ``before``/``after`` (ISO-8601),
-    ``page``, ``pageSize`` (≤ 200), ``sortField`` (createdAt, action, user), ``sortDir``,
-    and ``id`` (one entry; browsers get its field-by-field before/after view).
+    by ``actorUserId``). ``fieldName`` keeps entries that changed one of these fields;
+    ``undoableOnly=true`` keeps none (Wharf has no undo); ``limit``/``offset`` page by
+    records instead of ``page``/``pageSize``; ``id`` is one entry (browsers get its
+    field-by-field before/after view).
     """
     actor = current_actor()
-    filters = audit_query.parse_filters(request.args)
-    if filters.entry_id is not None and response_mode() != "json":
-        return _entry(actor, filters.entry_id)
-    body, rows = audit_query.action_page(actor, filters)
-    ctx = {"data": body, "filters": filters, "query": filters.raw, "show_tenant": actor.is_super_admin,
+    if query.id is not None and response_mode() != "json":
+        return _entry(actor, query.id)
+    body, rows = audit_query.action_page(actor, query)
+    links = {k: v for k, v in request.args.items() if k != "page" and v}
+    ctx = {"data": body, "filters": query, "query": links, "show_tenant": actor.is_super_admin,
            "action_of": {str(r.id): r.action_type for r in rows}, "utc": audit_query.as_utc}
     if response_mode() == "page":
         ctx.update(_pickers(actor, body["canViewTenant"]))

@@ -2,24 +2,25 @@
 role ACLs, users and user ACL overrides. JSON for API clients, pages and fragments for people."""
 from __future__ import annotations
 
-import uuid
-
 import sqlalchemy as sa
-from flask import request, url_for
+from flask import redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.auth import bp, pages_bp
-from blueprints.auth.forms import FeatureCheckForm, RoleAclForm, RoleForm, UserAclForm, UserForm
+from blueprints.auth.views import refusals
 from models import Organization, Role, User, UserRole, db
+from schemas.auth import (AclSaved, AclUpdate, AdminNav, FeatureCatalog, FeatureCheckRequest, FeatureCheckResult,
+                          RoleAcl, RoleAclQuery, RoleAclUpdate, RoleCreate, RoleDeleteQuery, RoleListItem,
+                          RoleListQuery, RoleUpdate, UserAcl, UserAclQuery, UserAclUpdate, UserCreate, UserIdQuery,
+                          UserListItem, UserListQuery, UserUpdate)
+from schemas.base import Created, Ok, Page
 from services import boundaries
 from services import roles as roles_svc
 from services import users as users_svc
-from services.errors import DomainError, NotFound, ValidationFailed
 from web.access import current_actor, registry, requires
-from web.forms import as_bool, as_list, request_data
+from web.contract import operation
 from web.htmx import toast
 from web.negotiate import respond, response_mode
-from web.openapi import documented
 from web.pagination import paginate_a
 
 registry.add_nav("Users", "auth.users", "auth.users.list", group="Administration", order=100)
@@ -28,33 +29,31 @@ registry.add_nav("Roles", "auth.roles", "auth.roles.list", group="Administration
 
 # --- features, feature-check, nav ---------------------------------------------------------
 
-def feature_catalog() -> dict:
-    return {"items": [{"id": f.id, "title": f.title, "module": f.module} for f in registry.features.values()],
-            "modules": [{"id": m.id, "title": m.title} for m in registry.modules.values()]}
-
-
 @bp.get("/features")
 @requires("auth.acl.manage")
+@operation(responses={200: FeatureCatalog}, summary="List declared feature flags")
 def features():
     """All declared features with their modules."""
-    return respond(feature_catalog())
+    return respond({"items": [{"id": f.id, "title": f.title, "module": f.module} for f in registry.features.values()],
+                    "modules": [{"id": m.id, "title": m.title} for m in registry.modules.values()]})
 
 
 @bp.post("/feature-check")
+@refusals(ok_false=True)
 @requires()
-@documented(body=FeatureCheckForm)
-def feature_check():
-    """Which of the requested features the caller holds (≤ 50 ids, each ≤ 128 chars)."""
-    wanted = request_data().get("features")
-    if not isinstance(wanted, list) or not wanted or len(wanted) > 50 or not all(
-            isinstance(f, str) and 0 < len(f) <= 128 for f in wanted):
-        raise ValidationFailed("features must be a list of 1–50 feature ids of at most 128 characters", ok=False)
+@operation(body=FeatureCheckRequest, responses={200: FeatureCheckResult},
+           summary="Check feature grants for the current user")
+def feature_check(body: FeatureCheckRequest):
+    """Which of the requested features (1–50 ids of at most 128 characters) the caller
+    holds; ``ok`` is true only when it holds every one of them."""
     grants = current_actor().grants
-    return respond({"ok": True, "granted": [f for f in wanted if grants.allows([f])], "userId": current_user.id})
+    return respond({"ok": grants.allows(body.features), "granted": [f for f in body.features if grants.allows([f])],
+                    "userId": current_user.id})
 
 
 @bp.get("/admin/nav")
 @requires()
+@operation(responses={200: AdminNav}, summary="Resolve backend chrome bootstrap payload")
 def admin_nav():
     """Navigation groups and items the caller may open, with its granted features and roles."""
     groups: dict[str, list] = {}
@@ -70,66 +69,76 @@ def admin_nav():
 
 # --- roles -----------------------------------------------------------------------------
 
-def _roles_page(body_status=200, **extra):
+ROLES = "auth/roles.html"
+
+
+def _roles_page(query: RoleListQuery, **extra):
     actor = current_actor()
     stmt = roles_svc.visible_roles(actor)
-    if request.args.get("id"):
-        stmt = stmt.where(Role.id == _uuid_or_404(request.args["id"], "Role"))
-    if request.args.get("tenantId") and actor.is_super_admin:
-        stmt = stmt.where(Role.tenant_id == _uuid_or_404(request.args["tenantId"], "Tenant"))
+    if query.id is not None:
+        stmt = stmt.where(Role.id == query.id)
+    if query.tenantId is not None and actor.is_super_admin:
+        stmt = stmt.where(Role.tenant_id == query.tenantId)
     body, page = paginate_a(stmt, serialize=roles_svc.role_row, sort_fields={"name": Role.name, "createdAt": Role.created_at},
-                            default_sort="name", search_columns=[Role.name])
-    return body, {"roles": body["items"], "page": page, "search": request.args.get("search", ""), **extra}
+                            default_sort="name", search_columns=[Role.name], query=query)
+    return body, {"roles": body["items"], "page": page, "search": query.search, **extra}
+
+
+def _role_form_error(error, form: dict):
+    """The roles section again, with the message above the new-role form."""
+    _, ctx = _roles_page(RoleListQuery(), error=error.message)
+    return respond(None, template=ROLES, block="roles_section", context=ctx, status=422)
 
 
 @bp.get("/roles")
 @requires("auth.roles.list")
-def roles():
+@operation(query=RoleListQuery, responses={200: Page[RoleListItem]}, summary="List roles")
+def roles(query: RoleListQuery):
     """Roles of the current tenant with their user counts (super admins: every tenant)."""
-    body, ctx = _roles_page()
+    body, ctx = _roles_page(query)
     block = "roles_table" if request.headers.get("HX-Target") == "roles-table" else "content"
-    return respond(body, template="auth/roles.html", block=block, context=ctx)
+    return respond(body, template=ROLES, block=block, context=ctx)
 
 
 @bp.post("/roles")
 @requires("auth.roles.manage")
-@documented(body=RoleForm)
-def create_role():
-    """Creates a role in the current tenant (super admins may pass tenantId)."""
-    data = request_data()
-    try:
-        role = roles_svc.create_role(current_actor(), data.get("name"), tenant_id=data.get("tenantId"))
-    except DomainError as e:
-        if response_mode() == "json":
-            raise
-        body, ctx = _roles_page(error=e.message)
-        return respond(None, template="auth/roles.html", block="roles_section", context=ctx, status=422)
-    body, ctx = _roles_page()
-    return toast(respond({"id": role.id}, status=201, template="auth/roles.html", block="roles_section",
-                         context=ctx), f"Role {role.name} created")
+@operation(body=RoleCreate, responses={201: Created}, summary="Create role", form_error=_role_form_error)
+def create_role(body: RoleCreate):
+    """Creates a role in the current tenant (super admins may pass tenantId). Names are
+    unique per tenant whatever their case (409)."""
+    role = roles_svc.create_role(current_actor(), body.name, tenant_id=body.tenantId)
+    _, ctx = _roles_page(RoleListQuery())
+    return toast(respond({"id": role.id}, status=201, template=ROLES, block="roles_section", context=ctx),
+                 f"Role {role.name} created")
 
 
 @bp.put("/roles")
 @requires("auth.roles.manage")
-@documented(body=RoleForm)
-def update_role():
-    """Renames a role."""
-    data = request_data()
-    role = roles_svc.rename_role(current_actor(), _required_id(data, "id"), data.get("name"))
-    return toast(respond({"ok": True}, template="auth/roles.html", block="role_row",
-                         context={"role": roles_svc.role_row(role)}), "Role renamed")
+@operation(body=RoleUpdate, responses={200: Ok}, summary="Update role")
+def update_role(body: RoleUpdate):
+    """Renames a role (``name``); the seed's body ``{id}`` alone changes nothing."""
+    role = roles_svc.rename_role(current_actor(), body.id, body.name)
+    if response_mode() == "page":
+        return redirect(url_for("auth.roles"), code=303)
+    return toast(respond({"ok": True}, template=ROLES, block="role_row", context={"role": roles_svc.role_row(role)}),
+                 "Role saved")
 
 
 @bp.delete("/roles")
 @requires("auth.roles.manage")
-def delete_role():
+@operation(query=RoleDeleteQuery, responses={200: Ok}, summary="Delete role")
+def delete_role(query: RoleDeleteQuery):
     """Deletes a role; refused (400) while users or API keys hold it."""
-    roles_svc.delete_role(current_actor(), _required_id(request.args, "id"))
-    resp = respond({"ok": True}, template="auth/roles.html", block="nothing")
-    return toast(resp, "Role deleted")
+    roles_svc.delete_role(current_actor(), query.id)
+    if response_mode() == "page":  # a plain form post: back to the list
+        return redirect(url_for("auth.roles"), code=303)
+    return toast(respond({"ok": True}, template=ROLES, block="nothing"), "Role deleted")
 
 
-# --- role ACL ----------------------------------------------------------------------------
+# --- ACLs of roles and users -------------------------------------------------------------
+
+ACL_EDITOR = "auth/acl_editor.html"
+
 
 def _editor_context(subject_kind: str, subject, acl: dict) -> dict:
     actor = current_actor()
@@ -144,130 +153,138 @@ def _editor_context(subject_kind: str, subject, acl: dict) -> dict:
             "can_change": boundaries.covers(actor.grants, held)}
 
 
-@bp.get("/roles/acl")
-@requires("auth.acl.manage")
-def role_acl():
-    """The role's features, super-admin flag and organization scope (ACL editor)."""
-    role = roles_svc.get_role(current_actor(), _required_id(request.args, "roleId"))
-    acl = roles_svc.acl_of(role)
-    return respond(acl, template="auth/acl_editor.html", block="acl_form", context=_editor_context("role", role, acl))
+def _grant(body: AclUpdate) -> dict:
+    return {"features": body.features, "is_super_admin": body.isSuperAdmin, "organizations": body.organizations,
+            "updated_at": body.updatedAt}
 
 
-@bp.put("/roles/acl")
-@requires("auth.acl.manage")
-@documented(body=RoleAclForm)
-def update_role_acl():
-    """Replaces the role's features, isSuperAdmin and organizations; stripped grants → sanitized."""
-    return _save_acl("role", "roleId", roles_svc.update_role_acl, roles_svc.get_role, roles_svc.acl_of)
-
-
-def _save_acl(kind: str, id_field: str, save, load, describe):
-    """Shared by the role and user ACL PUTs: save, then answer JSON or the re-rendered editor."""
-    data = request_data()
-    subject_id = _required_id(data, id_field)
-    sanitized = save(current_actor(), subject_id, **_acl_input(data))
-    subject = load(current_actor(), subject_id)
-    acl = describe(subject)
-    resp = respond({"ok": True, "sanitized": sanitized}, template="auth/acl_editor.html", block="acl_form",
+def _acl_saved(kind: str, subject, acl: dict, sanitized: bool):
+    """Answer a saved ACL: JSON, or the editor again with what was kept."""
+    resp = respond({"ok": True, "sanitized": sanitized}, template=ACL_EDITOR, block="acl_form",
                    context={**_editor_context(kind, subject, acl), "saved": True, "sanitized": sanitized})
     return toast(resp, "Some grants were removed: you do not hold them" if sanitized else "Permissions saved",
                  "warning" if sanitized else "success")
 
 
-def _acl_input(data: dict) -> dict:
-    if request.is_json:
-        features = data.get("features", [])
-        organizations = data.get("organizations")
-    else:  # the editor form: checkboxes, an "all organizations" switch
-        features = as_list(data.get("features"))
-        organizations = None if as_bool(data.get("allOrganizations")) else as_list(data.get("organizations"))
-    return {"features": features, "is_super_admin": as_bool(data.get("isSuperAdmin")),
-            "organizations": organizations, "updated_at": data.get("updatedAt")}
+@bp.get("/roles/acl")
+@requires("auth.acl.manage")
+@operation(query=RoleAclQuery, responses={200: RoleAcl}, summary="Fetch role ACL")
+def role_acl(query: RoleAclQuery):
+    """The role's features, super-admin flag and organization scope (ACL editor)."""
+    role = roles_svc.get_role(current_actor(), query.roleId)
+    acl = roles_svc.acl_of(role)
+    return respond(acl, template=ACL_EDITOR, block="acl_form", context=_editor_context("role", role, acl))
+
+
+@bp.put("/roles/acl")
+@requires("auth.acl.manage")
+@operation(body=RoleAclUpdate, responses={200: AclSaved}, summary="Update role ACL")
+def update_role_acl(body: RoleAclUpdate):
+    """Replaces the role's features, isSuperAdmin and organizations; stripped grants → sanitized."""
+    actor = current_actor()
+    sanitized = roles_svc.update_role_acl(actor, body.roleId, **_grant(body))
+    role = roles_svc.get_role(actor, body.roleId)
+    return _acl_saved("role", role, roles_svc.acl_of(role), sanitized)
+
+
+@bp.get("/users/acl")
+@requires("auth.acl.manage")
+@operation(query=UserAclQuery, responses={200: UserAcl}, summary="Fetch user ACL override")
+def user_acl(query: UserAclQuery):
+    """The user's permission override: {hasCustomAcl, isSuperAdmin, features, organizations}."""
+    user = users_svc.get_user(current_actor(), query.userId)
+    acl = users_svc.user_acl_of(user)
+    return respond(acl, template=ACL_EDITOR, block="acl_form", context=_editor_context("user", user, acl))
+
+
+@bp.put("/users/acl")
+@requires("auth.acl.manage")
+@operation(body=UserAclUpdate, responses={200: AclSaved}, summary="Update user ACL override")
+def update_user_acl(body: UserAclUpdate):
+    """Sets the user's override (replaces role ACLs); no features and no super admin removes it."""
+    actor = current_actor()
+    sanitized = users_svc.update_user_acl(actor, body.userId, **_grant(body))
+    user = users_svc.get_user(actor, body.userId)
+    return _acl_saved("user", user, users_svc.user_acl_of(user), sanitized)
 
 
 # --- users -------------------------------------------------------------------------------
 
-def _users_page(**extra):
+USERS = "auth/users.html"
+USER_EDIT = "auth/user_edit.html"
+
+
+def _users_page(query: UserListQuery, **extra):
     actor = current_actor()
     stmt = users_svc.visible_users(actor)
-    args = request.args
-    if args.get("id"):
-        stmt = stmt.where(User.id == _uuid_or_404(args["id"], "User"))
-    if args.get("organizationId"):
-        stmt = stmt.where(User.organization_id == _uuid_or_404(args["organizationId"], "Organization"))
-    if args.get("roleId"):
-        stmt = stmt.where(User.id.in_(sa.select(UserRole.user_id).where(
-            UserRole.role_id == _uuid_or_404(args["roleId"], "Role"))))
+    if query.id is not None:
+        stmt = stmt.where(User.id == query.id)
+    if query.organizationId is not None:
+        stmt = stmt.where(User.organization_id == query.organizationId)
+    if query.roleId is not None:
+        stmt = stmt.where(User.id.in_(sa.select(UserRole.user_id).where(UserRole.role_id == query.roleId)))
     body, page = paginate_a(stmt, serialize=users_svc.user_row,
                             sort_fields={"email": User.email, "name": User.name, "createdAt": User.created_at,
                                          "lastLoginAt": User.last_login_at},
-                            default_sort="email", search_columns=[User.email, User.name])
+                            default_sort="email", search_columns=[User.email, User.name], query=query)
     roles = db.session.scalars(roles_svc.visible_roles(actor).order_by(Role.name)).all()
     orgs = db.session.scalars(actor.scope.select(Organization).order_by(Organization.tree_path)).all()
-    return body, {"users": body["items"], "page": page, "roles": roles, "organizations": orgs,
-                  "filters": {"search": args.get("search", ""), "organizationId": args.get("organizationId", ""),
-                              "roleId": args.get("roleId", "")}, **extra}
+    filters = {"search": query.search, "organizationId": str(query.organizationId or ""),
+               "roleId": str(query.roleId or "")}
+    return body, {"users": body["items"], "page": page, "roles": roles, "organizations": orgs, "filters": filters,
+                  **extra}
+
+
+def _user_form_error(error, form: dict):
+    """The new-user form again, open, with the message and what the person typed."""
+    _, ctx = _users_page(UserListQuery(), error=error.message, form=form)
+    return respond(None, template=USERS, block="user_create", context=ctx, status=422)
 
 
 @bp.get("/users")
 @requires("auth.users.list")
-def users():
+@operation(query=UserListQuery, responses={200: Page[UserListItem]}, summary="List users")
+def users(query: UserListQuery):
     """Users of the tenant; filters search, organizationId, roleId."""
-    body, ctx = _users_page()
+    body, ctx = _users_page(query)
     block = "users_table" if request.headers.get("HX-Target") == "users-table" else "content"
-    return respond(body, template="auth/users.html", block=block, context=ctx)
-
-
-def _user_fields(data: dict) -> dict:
-    fields = {"email": data.get("email"), "name": data.get("name"), "password": data.get("password") or None}
-    if "organizationId" in data:
-        fields["organization_id"] = data.get("organizationId") or None
-    if "roles" in data or "roleIds" in data:
-        fields["role_ids"] = as_list(data.get("roles", data.get("roleIds")))
-    if "isActive" in data:
-        fields["is_active"] = as_bool(data.get("isActive"))
-    return fields
+    return respond(body, template=USERS, block=block, context=ctx)
 
 
 @bp.post("/users")
 @requires("auth.users.create")
-@documented(body=UserForm)
-def create_user():
+@operation(body=UserCreate, responses={201: Created}, summary="Create user", form_error=_user_form_error)
+def create_user(body: UserCreate):
     """Creates a user (email unique per tenant) with roles and a home organization."""
-    data = request_data()
-    fields = _user_fields(data)
-    fields.pop("is_active", None)
-    try:
-        user = users_svc.create_user(current_actor(), tenant_id=data.get("tenantId"), **fields)
-    except DomainError as e:
-        if response_mode() == "json":
-            raise
-        _, ctx = _users_page(error=e.message, form=data)
-        return respond(None, template="auth/users.html", block="user_create", context=ctx, status=422)
-    _, ctx = _users_page(created=user.email)
-    return toast(respond({"id": user.id}, status=201, template="auth/users.html", block="user_create", context=ctx),
+    user = users_svc.create_user(current_actor(), email=body.email, password=body.password, name=body.name,
+                                 organization_id=body.organizationId, role_ids=body.roles, tenant_id=body.tenantId)
+    _, ctx = _users_page(UserListQuery(), created=user.email)
+    return toast(respond({"id": user.id}, status=201, template=USERS, block="user_create", context=ctx),
                  f"User {user.email} created")
 
 
 @bp.put("/users")
 @requires("auth.users.edit")
-@documented(body=UserForm)
-def update_user():
-    """Updates a user's email, name, password, organization, roles or active flag."""
-    data = request_data()
-    fields = {k: v for k, v in _user_fields(data).items() if v is not None or k == "organization_id"}
-    user = users_svc.update_user(current_actor(), _required_id(data, "id"), **fields)
-    ctx = _user_edit_context(user)
-    return toast(respond({"ok": True}, template="auth/user_edit.html", block="user_form", context={**ctx, "saved": True}),
-                 "User saved")
+@operation(body=UserUpdate, responses={200: Ok}, summary="Update user")
+def update_user(body: UserUpdate):
+    """Updates a user's email, name, password, organization, roles or active flag (only
+    the fields sent)."""
+    organization = {"organization_id": body.organizationId} if "organizationId" in body.model_fields_set else {}
+    user = users_svc.update_user(current_actor(), body.id, email=body.email, name=body.name, password=body.password,
+                                 role_ids=body.roles, is_active=body.isActive, **organization)
+    return toast(respond({"ok": True}, template=USER_EDIT, block="user_form",
+                         context={**_user_edit_context(user), "saved": True}), "User saved")
 
 
 @bp.delete("/users")
 @requires("auth.users.delete")
-def delete_user():
+@operation(query=UserIdQuery, responses={200: Ok}, summary="Delete user")
+def delete_user(query: UserIdQuery):
     """Soft-deletes a user and ends their sessions."""
-    users_svc.delete_user(current_actor(), _required_id(request.args, "id"))
-    return toast(respond({"ok": True}, template="auth/users.html", block="nothing"), "User deleted")
+    users_svc.delete_user(current_actor(), query.id)
+    if response_mode() == "page":  # a plain form post: back to the list
+        return redirect(url_for("auth.users"), code=303)
+    return toast(respond({"ok": True}, template=USERS, block="nothing"), "User deleted")
 
 
 def _user_edit_context(user) -> dict:
@@ -284,42 +301,8 @@ def _user_edit_context(user) -> dict:
 
 @pages_bp.get("/users/edit")
 @requires("auth.users.edit")
-def edit_user_page():
+@operation(query=UserIdQuery, responses={200: UserListItem})
+def edit_user_page(query: UserIdQuery):
     """Edit screen of one user (HTML; JSON clients read GET /api/auth/users?id=)."""
-    user = users_svc.get_user(current_actor(), _required_id(request.args, "id"))
-    return respond(users_svc.user_row(user), template="auth/user_edit.html", context=_user_edit_context(user))
-
-
-# --- user ACL ----------------------------------------------------------------------------
-
-@bp.get("/users/acl")
-@requires("auth.acl.manage")
-def user_acl():
-    """The user's permission override: {hasCustomAcl, isSuperAdmin, features, organizations}."""
-    user = users_svc.get_user(current_actor(), _required_id(request.args, "userId"))
-    acl = users_svc.user_acl_of(user)
-    return respond(acl, template="auth/acl_editor.html", block="acl_form", context=_editor_context("user", user, acl))
-
-
-@bp.put("/users/acl")
-@requires("auth.acl.manage")
-@documented(body=UserAclForm)
-def update_user_acl():
-    """Sets the user's override (replaces role ACLs); no features and no super admin removes it."""
-    return _save_acl("user", "userId", users_svc.update_user_acl, users_svc.get_user, users_svc.user_acl_of)
-
-
-# --- helpers -----------------------------------------------------------------------------
-
-def _uuid_or_404(value, what: str):
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound(f"{what} not found") from None
-
-
-def _required_id(data, key: str):
-    value = data.get(key)
-    if not value:
-        raise ValidationFailed(f"{key} is required", details=[{"path": [key], "message": "is required"}])
-    return value
+    user = users_svc.get_user(current_actor(), query.id)
+    return respond(users_svc.user_row(user), template=USER_EDIT, context=_user_edit_context(user))

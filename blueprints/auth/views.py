@@ -1,20 +1,43 @@
-"""Auth routes. Each is one view answering JSON (seed 000 contract), a page, or a fragment."""
+"""Auth routes (seed 000 ``/auth``): sign-in, tokens, sign-out, profile, password reset.
+Each is one view answering JSON (the seed's contract), a page, or a fragment."""
 from __future__ import annotations
+
+import functools
 
 from flask import flash, redirect, request, session, url_for
 from flask_login import current_user
 
 from blueprints.auth import bp, pages_bp
-from blueprints.auth.forms import (LoginForm, PasswordResetConfirmForm, PasswordResetForm, ProfileForm,
-                                   RefreshForm)
+from schemas.auth import (LoginRequest, LoginResponse, PasswordResetConfirm, PasswordResetDone,
+                          PasswordResetRequest, Profile, ProfileUpdate, ProfileUpdated, RefreshRequest,
+                          RefreshResponse)
+from schemas.base import Ok
 from services import accounts, auth, password_reset
 from services.errors import DomainError, MethodNotAllowed, ValidationFailed
 from web.access import public, requires
-from web.forms import field_errors, request_data, validate
+from web.contract import operation
+from web.forms import field_errors
 from web.htmx import client_redirect, htmx_details, toast
 from web.identity import current_auth_session_id, has_bearer_header, sign_in_browser, sign_out
 from web.negotiate import respond, response_mode
-from web.openapi import documented
+
+
+def refusals(*, ok_false: bool):
+    """Error bodies as the seed shows them for a route: with ``ok: false`` beside ``error``
+    (sign-in, token refresh, reset confirmation, feature check) or without ``ok`` (the reset
+    request, even for malformed JSON). A 429 is the plain ``{error, retryAfterSeconds}``."""
+    def wrap(view):
+        @functools.wraps(view)
+        def run(*args, **kwargs):
+            try:
+                return view(*args, **kwargs)
+            except DomainError as e:
+                e.extra.pop("ok", None)
+                if ok_false and e.status != 429:
+                    e.extra["ok"] = False
+                raise
+        return run
+    return wrap
 
 
 def safe_next(target: str | None) -> str:
@@ -31,31 +54,35 @@ def _redirect(target: str):
     return redirect(target, code=303)
 
 
+def _client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
 @pages_bp.get("/login")
 @public
 def login_page():
     """Sign-in page (browsers)."""
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
-    form = LoginForm(data={"next": request.args.get("next", "")})
-    return respond(None, template="auth/login.html", block="login_form", context={"form": form})
+    return respond(None, template="auth/login.html", block="login_form",
+                   context={"form": {"next": request.args.get("next", "")}})
+
+
+def _login_form(error, form: dict):
+    """The sign-in form again, with the message and the email typed."""
+    return respond(None, template="auth/login.html", block="login_form", status=error.status, headers=error.headers,
+                   context={"form": form, "error": error.message, "errors": field_errors(error.details)})
 
 
 @bp.post("/login")
+@refusals(ok_false=True)
 @public
-@documented(body=LoginForm, summary="Authenticate user credentials")
-def login():
+@operation(body=LoginRequest, responses={200: LoginResponse}, summary="Authenticate user credentials",
+           form_error=_login_form)
+def login(body: LoginRequest):
     """Validates credentials; API clients receive an access and a refresh token, browsers a session."""
-    form = LoginForm()
+    user = auth.authenticate(body.email, body.password, ip=_client_ip(), tenant_id=body.tenantId)
     api = response_mode() == "json"
-    try:
-        user = auth.authenticate(form.email.data or "", form.password.data or "",
-                                 ip=request.remote_addr or "unknown", tenant_id=form.tenantId.data)
-    except DomainError as e:
-        if api:
-            raise
-        return respond(None, template="auth/login.html", block="login_form", status=e.status,
-                       headers=e.headers, context={"form": form, "error": e.message})
     signin = auth.start_session(user, kind="api" if api else "browser",
                                 ip=request.remote_addr, user_agent=request.user_agent.string)
     if api:
@@ -63,22 +90,23 @@ def login():
         return respond({"ok": True, "token": token, "refreshToken": signin.refresh_token,
                         "expiresIn": ttl, "redirect": None})
     sign_in_browser(signin)
-    return _redirect(safe_next(form.next.data))
+    return _redirect(safe_next(body.next))
 
 
 @bp.post("/session/refresh")
+@refusals(ok_false=True)
 @public
-@documented(body=RefreshForm, summary="Refresh access token (API/mobile)")
-def session_refresh():
+@operation(body=RefreshRequest, responses={200: RefreshResponse}, summary="Refresh access token (API/mobile)")
+def session_refresh(body: RefreshRequest):
     """Exchanges a refresh token for a new access token and the next refresh token; the one
     presented stops working (presented again, it ends the sign-in)."""
-    form = RefreshForm()
-    token, ttl, refresh_token = auth.refresh_access_token(form.refreshToken.data or "")
+    token, ttl, refresh_token = auth.refresh_access_token(body.refreshToken)
     return respond({"ok": True, "accessToken": token, "expiresIn": ttl, "refreshToken": refresh_token})
 
 
 @bp.route("/logout", methods=["GET", "POST"])
 @requires()
+@operation(responses={200: Ok, 201: Ok}, summary="Log out")
 def logout():
     """Ends this sign-in (session cookie or the token's session) everywhere. A GET does so
     only for a bearer caller (the seed's GET; no other site can make a browser send that
@@ -94,39 +122,37 @@ def logout():
     return _redirect(url_for("auth_pages.login_page"))
 
 
+PROFILE = "auth/profile.html"
+
+
 @bp.get("/profile")
 @requires()
+@operation(responses={200: Profile}, summary="Get current profile")
 def profile():
-    """Current profile: email and roles of the signed-in user."""
+    """Current profile: email and roles of the signed-in user (an API key has none: 404)."""
     data = accounts.profile_of(current_user)
-    return respond(data, template="auth/profile.html", block="profile_form",
-                   context={"form": ProfileForm(data=data), "profile": data})
+    return respond(data, template=PROFILE, block="profile_form", context={"form": data, "profile": data})
+
+
+def _profile_form(error, form: dict):
+    """The profile form again, with the messages and what the person typed."""
+    return respond(None, template=PROFILE, block="profile_form", status=422 if error.status == 400 else error.status,
+                   context={"form": form, "profile": accounts.profile_of(current_user), "error": error.message,
+                            "errors": field_errors(error.details)})
 
 
 @bp.put("/profile")
 @requires()
-@documented(body=ProfileForm, summary="Update current profile")
-def update_profile():
+@operation(body=ProfileUpdate, responses={200: ProfileUpdated}, summary="Update current profile",
+           form_error=_profile_form)
+def update_profile(body: ProfileUpdate):
     """Updates name, email or password; changing email or password needs currentPassword."""
-    accounts.profile_of(current_user)  # 404 for API keys, before anything is read
-    form = ProfileForm()
-    try:
-        validate(form)
-        accounts.update_profile(current_user.user, name=form.name.data, email=form.email.data or None,
-                                password=form.password.data or None,
-                                current_password=form.currentPassword.data,
-                                keep_session_id=current_auth_session_id())
-    except DomainError as e:
-        if response_mode() == "json":
-            raise
-        data = accounts.profile_of(current_user)
-        return respond(None, template="auth/profile.html", block="profile_form", status=422,
-                       context={"form": form, "profile": data, "error": e.message,
-                                "errors": field_errors(e.details)})
+    accounts.profile_of(current_user)  # 404 for API keys
+    accounts.update_profile(current_user.user, name=body.name, email=body.email, password=body.password,
+                            current_password=body.currentPassword, keep_session_id=current_auth_session_id())
     data = accounts.profile_of(current_user)
-    resp = respond({"ok": True, "email": current_user.email}, template="auth/profile.html",
-                   block="profile_form", context={"form": ProfileForm(data=data), "profile": data,
-                                                  "saved": True})
+    resp = respond({"ok": True, "email": current_user.email}, template=PROFILE, block="profile_form",
+                   context={"form": data, "profile": data, "saved": True})
     return toast(resp, "Profile saved")
 
 
@@ -138,10 +164,6 @@ def update_profile():
 
 RESET_SESSION_KEY = "password_reset_token"
 NO_REFERRER = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
-
-
-def _client_ip() -> str:
-    return request.remote_addr or "unknown"
 
 
 def _reset_confirm_page(*, status: int = 200, headers: dict | None = None, **context):
@@ -156,24 +178,21 @@ def reset_page():
     return respond(None, template="auth/reset_request.html", block="reset_request_form", context={"email": ""})
 
 
+def _reset_form(error, form: dict):
+    """The forgot-password form again, with the message and the address typed."""
+    return respond(None, template="auth/reset_request.html", block="reset_request_form", status=error.status,
+                   headers=error.headers, context={"email": form.get("email", ""), "error": error.message,
+                                                   "errors": field_errors(error.details)})
+
+
 @bp.post("/reset")
+@refusals(ok_false=False)
 @public
-@documented(body=PasswordResetForm, summary="Send reset email", responses={
-    "400": {"description": "Missing or invalid email"},
-    "429": {"description": "Too many password reset requests"}})
-def reset():
+@operation(body=PasswordResetRequest, responses={200: Ok}, summary="Send reset email", form_error=_reset_form)
+def reset(body: PasswordResetRequest):
     """Requests a password reset email. Answers ``{"ok": true}`` whether or not an account
     uses the address, so the endpoint cannot be used to find accounts."""
-    email = None
-    try:
-        email = request_data().get("email")
-        password_reset.request_reset(email, ip=_client_ip())
-    except DomainError as e:
-        if response_mode() == "json":
-            raise
-        return respond(None, template="auth/reset_request.html", block="reset_request_form", status=e.status,
-                       headers=e.headers, context={"email": email if isinstance(email, str) else "",
-                                                   "error": e.message, "errors": field_errors(e.details)})
+    password_reset.request_reset(body.email, ip=_client_ip())
     return respond({"ok": True}, template="auth/reset_request.html", block="reset_request_form",
                    context={"sent": True})
 
@@ -205,31 +224,30 @@ def reset_new_page():
     return _reset_confirm_page()
 
 
+def _reset_confirm_form(error, form: dict):
+    """A token that did not check out replaces the form with the "request a new link" note;
+    otherwise the form again with the messages."""
+    expired = any(d.get("path") == ["token"] for d in error.details)
+    if expired:
+        session.pop(RESET_SESSION_KEY, None)
+    return _reset_confirm_page(status=error.status, headers=error.headers, expired=expired,
+                               error=None if expired else error.message, errors=field_errors(error.details))
+
+
 @bp.post("/reset/confirm")
+@refusals(ok_false=True)
 @public
-@documented(body=PasswordResetConfirmForm, summary="Complete password reset", responses={
-    "400": {"description": "Invalid token or payload"},
-    "429": {"description": "Too many reset confirmation attempts"}})
-def reset_confirm():
+@operation(body=PasswordResetConfirm, responses={200: PasswordResetDone}, summary="Complete password reset",
+           form_error=_reset_confirm_form)
+def reset_confirm(body: PasswordResetConfirm):
     """Validates the reset token and sets the new password; every sign-in of the account
-    (browser sessions, access and refresh tokens) ends."""
+    (browser sessions, access and refresh tokens) ends. Browsers leave the token in the
+    session (the emailed link put it there), API clients send it."""
     api = response_mode() == "json"
-    try:
-        try:
-            data = request_data()
-        except ValidationFailed as e:  # malformed JSON: this route's 400 envelope has "ok": false
-            raise ValidationFailed(e.message, details=e.details, ok=False) from None
-        token = data.get("token") or (None if api else session.get(RESET_SESSION_KEY))
-        password_reset.confirm_reset(token, data.get("password"), ip=_client_ip())
-    except DomainError as e:
-        if api:
-            raise
-        expired = any(d.get("path") == ["token"] for d in e.details)
-        if expired:
-            session.pop(RESET_SESSION_KEY, None)
-        # A token that did not check out replaces the form with the "request a new link" note.
-        return _reset_confirm_page(status=e.status, headers=e.headers, expired=expired,
-                                   error=None if expired else e.message, errors=field_errors(e.details))
+    token = body.token or (None if api else session.get(RESET_SESSION_KEY))
+    if token is None:
+        raise ValidationFailed("token is required", details=[{"path": ["token"], "message": "is required"}])
+    password_reset.confirm_reset(token, body.password, ip=_client_ip())
     target = url_for("auth_pages.login_page")
     if api:
         return respond({"ok": True, "redirect": target})

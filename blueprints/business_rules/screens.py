@@ -9,14 +9,13 @@ from flask import request
 from jinja2 import Undefined
 
 from blueprints.business_rules import bp, pages_bp
-from services.errors import DomainError
+from schemas.business_rules import RuleFields, RuleFieldsQuery, RuleTryRequest, RuleTryResponse
 from services.rules import actions as act
 from services.rules import conditions as cond
 from services.rules import engine, fields as known, store
 from web.access import current_actor, requires
-from web.forms import request_data
-from web.negotiate import respond, response_mode
-from web.openapi import documented
+from web.contract import operation
+from web.negotiate import respond
 
 NEW_RULE = {"id": None, "ruleId": "", "ruleName": "", "description": None, "ruleType": "GUARD", "ruleCategory": None,
             "entityType": "lcs.parcel", "eventType": None, "enabled": True, "priority": 100, "version": 1,
@@ -118,36 +117,42 @@ def builder_nothing():
 
 @bp.get("/fields")
 @requires("business_rules.view")
-def fields():
-    """Field suggestions and events for an entity type (``entityType``) → ``{entityType, events, fields}``."""
-    entity = request.args.get("entityType") or ""
+@operation(query=RuleFieldsQuery, responses={200: RuleFields})
+def fields(query: RuleFieldsQuery):
+    """Field suggestions.
+
+    The events and record fields a rule of ``entityType`` sees (the editor's suggestions);
+    unknown entity types have none.
+    """
+    entity = query.entityType
     data = {"entityType": entity, "events": known.events_for(entity), "fields": known.fields_for(entity),
             "entityTypes": list(known.ENTITY_TYPES)}
-    return respond(data, template="business_rules/_builder.html", block="suggestions",
-                   context={"fields": data["fields"], "events": data["events"],
-                            "records": store.recent_records(current_actor(), entity)})
+    return respond(data, template="business_rules/fields.html", block="suggestions",
+                   context={**data, "records": store.recent_records(current_actor(), entity)})
+
+
+TRY_PAGE = "business_rules/try.html"
+
+
+def _try_error(error, form: dict):
+    """A rule or record that cannot be tried: the message where the result would show."""
+    return respond(None, template=TRY_PAGE, block="try_result", context={"error": error.message,
+                                                                          "details": error.details})
 
 
 @bp.post("/try")
 @requires("business_rules.execute")
-@documented(responses={"400": {"description": "Malformed rule or sample"}})
-def try_rule():
-    """Dry-runs an unsaved rule (the editor's fields: entityType, ruleType, conditionExpression,
-    successActions, failureActions) on ``sample`` (a JSON object) or a stored ``recordId``
-    (id or number) → ``{allowed, executedRules: [{…, conditions: [per-node results]}], record}``.
-    Writes nothing."""
-    data = request_data()
-    from_form = not request.is_json
-    html = response_mode() != "json"
-    try:
-        execution, record = store.try_rule(current_actor(), data, from_form=from_form)
-    except DomainError as e:
-        if not html:
-            raise
-        return respond(None, template="business_rules/_builder.html", block="try_result",
-                       context={"error": e.message, "details": e.details})
-    body = {"allowed": execution.allowed, "executedRules": [engine.run_summary(r) for r in execution.runs],
-            "totalExecutionTime": execution.total_time, "messages": execution.messages,
-            "blockedBy": execution.blocked_rule_ids, "record": record}
-    return respond(body, template="business_rules/_builder.html", block="try_result",
-                   context={"result": body, "run": body["executedRules"][0] if body["executedRules"] else None})
+@operation(body=RuleTryRequest, responses={200: RuleTryResponse}, form_error=_try_error)
+def try_rule(body: RuleTryRequest):
+    """Try an unsaved rule.
+
+    Dry-runs the editor's rule (entityType, ruleType, conditionExpression, successActions,
+    failureActions) on ``sample`` (a JSON object) or a stored ``recordId`` (id or number) →
+    ``{allowed, executedRules: [{…, conditions: [per-node results]}], record}``. Writes nothing.
+    """
+    execution, record = store.try_rule(current_actor(), body)
+    result = {"allowed": execution.allowed, "executedRules": [engine.run_summary(r) for r in execution.runs],
+              "totalExecutionTime": execution.total_time, "messages": execution.messages,
+              "blockedBy": execution.blocked_rule_ids, "record": record}
+    return respond(result, template=TRY_PAGE, block="try_result",
+                   context={"result": result, "run": result["executedRules"][0] if result["executedRules"] else None})

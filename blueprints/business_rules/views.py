@@ -5,111 +5,41 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import request, url_for
 from sqlalchemy.orm import contains_eager
-from wtforms import BooleanField, IntegerField, StringField
 
-from blueprints.auth.forms import ApiForm
 from blueprints.business_rules import bp
 from models import BusinessRule, RuleExecutionLog, RuleSet, db
-from services.errors import DomainError, ValidationFailed
+from schemas.base import Created, Ok, Page
+from schemas.business_rules import (BusinessRuleCreate, BusinessRuleDeleteQuery, BusinessRuleDetail,
+                                    BusinessRuleListItem, BusinessRuleListQuery, BusinessRuleUpdate, ExamplesCreated,
+                                    RuleExecuteOneRequest, RuleExecuteOneResponse, RuleExecuteRequest,
+                                    RuleExecuteResponse, RuleExecutionLogDetail, RuleExecutionLogItem,
+                                    RuleExecutionLogListQuery, RuleSetCreate, RuleSetDeleteQuery, RuleSetDetail,
+                                    RuleSetListItem, RuleSetListQuery, RuleSetMemberCreate, RuleSetMemberDeleteQuery,
+                                    RuleSetMemberUpdate, RuleSetUpdate)
+from services.errors import DomainError
 from services.rules import engine, examples, fields as known, store
 from web.access import current_actor, requires
-from web.forms import request_data
+from web.contract import operation, submitted
 from web.htmx import client_redirect, htmx_details, toast
 from web.negotiate import respond, response_mode
-from web.openapi import documented
 from web.pagination import paginate_a
 
-
-# --- request helpers --------------------------------------------------------------------------
-
-def _body() -> tuple[dict, bool]:
-    """(payload, from_form): JSON bodies as they are, HTML form posts as text fields."""
-    data = request_data()
-    return data, not request.is_json
+EXECUTION_PAGE = "business_rules/execution.html"
 
 
 def _html() -> bool:
     return response_mode() != "json"
 
 
-def _bool_filter(name: str):
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    if raw.lower() in ("true", "1"):
-        return True
-    if raw.lower() in ("false", "0"):
-        return False
-    raise ValidationFailed(f"Invalid {name}", details=[{"path": [name], "message": "must be true or false"}])
-
-
-def _uuid_filter(name: str):
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    return store.parse_uuid(raw, name)
-
-
-def _choice_filter(name: str, choices) -> str | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    if raw not in choices:
-        raise ValidationFailed(f"Invalid {name}", details=[{"path": [name], "message": f"must be one of {', '.join(choices)}"}])
-    return raw
-
-
 def _can(*features: str) -> bool:
     return current_actor().grants.allows(features)
 
 
-# --- forms (documentation of the JSON bodies; HTML forms post the same names) ------------------
-
-class RuleForm(ApiForm):
-    id = StringField("Rule id (updates)")
-    ruleId = StringField("Business key, 1–50 characters, unique per tenant")
-    ruleName = StringField("Name (≤ 200)")
-    description = StringField("Description")
-    ruleType = StringField("GUARD | VALIDATION | CALCULATION | ACTION | ASSIGNMENT")
-    ruleCategory = StringField("Category (≤ 50)")
-    entityType = StringField("Entity type, e.g. lcs.parcel")
-    eventType = StringField("Event, e.g. labeling (empty = every event of the entity)")
-    enabled = BooleanField("Enabled")
-    priority = IntegerField("Priority 0–9999 (default 100; higher runs first)")
-    version = IntegerField("Version (counted by the server)")
-    effectiveFrom = StringField("Effective from (ISO-8601)")
-    effectiveTo = StringField("Effective to (ISO-8601, after effectiveFrom)")
-    tenantId = StringField("Tenant id (super admins)")
-    organizationId = StringField("Organization id")
-    conditionExpression = StringField("Condition expression (JSON group or condition)")
-    successActions = StringField("Actions when the condition holds (JSON list of {type, config})")
-    failureActions = StringField("Actions when it does not (JSON list of {type, config})")
-
-
-class SetForm(ApiForm):
-    id = StringField("Set id (updates)")
-    setId = StringField("Business key, unique per tenant")
-    setName = StringField("Name")
-    description = StringField("Description")
-    enabled = BooleanField("Enabled (a disabled set disables its rules)")
-    tenantId = StringField("Tenant id (super admins)")
-    organizationId = StringField("Organization id")
-
-
-class MemberForm(ApiForm):
-    memberId = StringField("Member id (updates)")
-    ruleId = StringField("Rule id (database UUID)")
-    sequence = IntegerField("Sequence")
-    enabled = BooleanField("Enabled")
-    move = StringField("up | down (Wharf: reorder by one place)")
-
-
-class ExecuteForm(ApiForm):
-    entityType = StringField("Entity type")
-    eventType = StringField("Event type")
-    entityId = StringField("Entity id (logged)")
-    data = StringField("The record (JSON object)")
-    dryRun = BooleanField("Dry run: evaluate and report, apply nothing, log nothing")
+def _go(target: str, message: str):
+    """A browser's next page after a change: htmx follows ``HX-Redirect``, a plain form a 303."""
+    resp = client_redirect(respond(None), target) if htmx_details().is_htmx else \
+        respond(None, status=303, headers={"Location": target})
+    return toast(resp, message)
 
 
 # --- rules ---------------------------------------------------------------------------------------
@@ -120,34 +50,37 @@ RULE_SORT = {"ruleId": BusinessRule.rule_id, "ruleName": BusinessRule.rule_name,
              "createdAt": BusinessRule.created_at, "updatedAt": BusinessRule.updated_at}
 
 
-def _rules_list(**extra):
-    args = request.args
+def _rules_list(query: BusinessRuleListQuery):
     stmt = current_actor().scope.select(BusinessRule)
-    if (rid := _uuid_filter("id")) is not None:
-        stmt = stmt.where(BusinessRule.id == rid)
-    if args.get("ruleId"):
-        stmt = stmt.where(sa.func.lower(BusinessRule.rule_id).contains(args["ruleId"].lower(), autoescape=True))
-    if (kind := _choice_filter("ruleType", store.RULE_TYPES)) is not None:
-        stmt = stmt.where(BusinessRule.rule_type == kind)
-    for key, column in (("entityType", BusinessRule.entity_type), ("eventType", BusinessRule.event_type),
-                        ("ruleCategory", BusinessRule.rule_category)):
-        if args.get(key):
-            stmt = stmt.where(column == args[key])
-    if (enabled := _bool_filter("enabled")) is not None:
-        stmt = stmt.where(BusinessRule.enabled.is_(enabled))
+    if query.id is not None:
+        stmt = stmt.where(BusinessRule.id == query.id)
+    if query.ruleId:
+        stmt = stmt.where(sa.func.lower(BusinessRule.rule_id).contains(query.ruleId.lower(), autoescape=True))
+    if query.ruleType is not None:
+        stmt = stmt.where(BusinessRule.rule_type == query.ruleType)
+    for value, column in ((query.entityType, BusinessRule.entity_type), (query.eventType, BusinessRule.event_type),
+                          (query.ruleCategory, BusinessRule.rule_category)):
+        if value:
+            stmt = stmt.where(column == value)
+    if query.enabled is not None:
+        stmt = stmt.where(BusinessRule.enabled.is_(query.enabled))
     body, page = paginate_a(stmt, serialize=store.rule_item, sort_fields=RULE_SORT, default_sort="priority",
-                            default_dir="desc", tiebreak=BusinessRule.rule_id.asc(),
+                            default_dir="desc", tiebreak=BusinessRule.rule_id.asc(), query=query,
                             search_columns=[BusinessRule.rule_name, BusinessRule.rule_id, BusinessRule.description])
-    return body, {"rules": body["items"], "page": page, "args": args, "rule_types": store.RULE_TYPES,
-                  "entity_types": known.ENTITY_TYPES, "can_manage": _can("business_rules.manage"), **extra}
+    return body, {"rules": body["items"], "page": page, "args": request.args, "rule_types": store.RULE_TYPES,
+                  "entity_types": known.ENTITY_TYPES, "can_manage": _can("business_rules.manage")}
 
 
 @bp.get("/rules")
 @requires("business_rules.view")
-def rules():
-    """Business rules; filters id, search, ruleId, ruleType, entityType, eventType, enabled, ruleCategory;
-    sorted by priority (desc) then ruleId unless sortField/sortDir say otherwise."""
-    body, ctx = _rules_list()
+@operation(query=BusinessRuleListQuery, responses={200: Page[BusinessRuleListItem]})
+def rules(query: BusinessRuleListQuery):
+    """List business rules.
+
+    Filters id, search, ruleId, ruleType, entityType, eventType, enabled, ruleCategory;
+    sorted by priority (desc) then ruleId unless sortField/sortDir say otherwise.
+    """
+    body, ctx = _rules_list(query)
     block = "rule_table" if htmx_details().target == "rule-table" else "content"
     return respond(body, template="business_rules/rules.html", block=block, context=ctx)
 
@@ -157,89 +90,107 @@ def _editor_context(rule: dict | None, **extra) -> dict:
     return editor_context(rule, **extra)
 
 
+def _editor_error(error, form: dict, rule: dict | None = None):
+    """The editor again, with the messages and what the person typed."""
+    return respond(None, template="business_rules/editor.html", block="editor_form", status=422,
+                   context=_editor_context(rule, form=form, error=error.message, error_details=error.details))
+
+
+def _update_error(error, form: dict):
+    """A refused save in the editor shows the editor again; anything else (the list's
+    switch, a rule that is gone) is an ordinary error."""
+    if form.get("_view") == "row" or not form.get("id"):
+        raise error
+    try:
+        rule = store.rule_detail(store.get_rule(current_actor(), store.parse_uuid(form["id"], "id")))
+    except DomainError:
+        raise error from None
+    return _editor_error(error, form, rule)
+
+
+def _cleared_dates(body: BusinessRuleUpdate) -> BusinessRuleUpdate:
+    """The editor posts every field: an empty date input clears that date (an empty form
+    value of a non-text field otherwise counts as not sent)."""
+    cleared = {k: None for k in ("effectiveFrom", "effectiveTo") if submitted().get(k) == ""}
+    return body.model_copy(update=cleared) if cleared else body
+
+
 @bp.post("/rules")
 @requires("business_rules.manage")
-@documented(body=RuleForm, responses={"201": {"description": "Created: {id}"}, "409": {"description": "ruleId taken"}})
-def create_rule():
-    """Creates a rule (201 ``{id}``); a malformed condition or action is a 400 naming the bad node."""
-    data, from_form = _body()
-    try:
-        rule = store.create_rule(current_actor(), data, from_form=from_form)
-    except DomainError as e:
-        if not _html():
-            raise
-        return respond(None, template="business_rules/editor.html", block="editor_form", status=422,
-                       context=_editor_context(None, form=data, error=e.message, error_details=e.details))
+@operation(body=BusinessRuleCreate, responses={201: Created}, form_error=_editor_error)
+def create_rule(body: BusinessRuleCreate):
+    """Create business rule.
+
+    Answers 201 ``{id}``; a malformed condition or action is a 400 naming the bad node, a
+    ``ruleId`` the tenant already uses a 409.
+    """
+    rule = store.create_rule(current_actor(), body)
     if not _html():
         return respond({"id": rule.id}, status=201)
-    target = url_for("business_rules.rule", rule_id=rule.id)
-    resp = client_redirect(respond(None), target) if htmx_details().is_htmx else respond(None, status=303, headers={"Location": target})
-    return toast(resp, f"Rule {rule.rule_id} created")
+    return _go(url_for("business_rules.rule", rule_id=rule.id), f"Rule {rule.rule_id} created")
 
 
 @bp.put("/rules")
 @requires("business_rules.manage")
-@documented(body=RuleForm, responses={"404": {"description": "Not found"}, "409": {"description": "ruleId taken"}})
-def update_rule():
-    """Updates a rule (``id`` in the body; only the fields given change); its version goes up by one."""
-    data, from_form = _body()
-    view = data.pop("_view", None)
+@operation(body=BusinessRuleUpdate, responses={200: Ok}, form_error=_update_error)
+def update_rule(body: BusinessRuleUpdate):
+    """Update business rule.
+
+    ``id`` in the body; only the fields sent change, and the version goes up by one.
+    """
+    rule = store.update_rule(current_actor(), _cleared_dates(body))
     if not _html():
-        store.update_rule(current_actor(), data, from_form=from_form)
         return respond({"ok": True})
-    if view == "row":  # the list's inline enable switch
-        rule = store.update_rule(current_actor(), data, from_form=from_form)
-        resp = respond({"ok": True}, template="business_rules/rules.html", block="rule_row",
+    if htmx_details().is_htmx and submitted().get("_view") == "row":  # the list's inline switch
+        resp = respond(None, template="business_rules/rules.html", block="rule_row",
                        context={"r": store.rule_item(rule), "can_manage": True})
         return toast(resp, f"{rule.rule_id} {'enabled' if rule.enabled else 'disabled'}")
-    try:
-        rule = store.update_rule(current_actor(), data, from_form=from_form)
-    except DomainError as e:
-        current = None
-        if data.get("id"):
-            try:
-                current = store.rule_detail(store.get_rule(current_actor(), store.parse_uuid(data["id"], "id")))
-            except DomainError:
-                raise e from None
-        return respond(None, template="business_rules/editor.html", block="editor_form", status=422,
-                       context=_editor_context(current, form=data, error=e.message, error_details=e.details))
-    resp = respond({"ok": True}, template="business_rules/editor.html", block="editor_form",
+    resp = respond(None, template="business_rules/editor.html", block="editor_form",
                    context=_editor_context(store.rule_detail(rule), saved=True))
     return toast(resp, f"Rule {rule.rule_id} saved (version {rule.version})")
 
 
 @bp.delete("/rules")
 @requires("business_rules.manage")
-def delete_rule():
-    """Soft-deletes a rule (``?id=``); it stops running everywhere at once and leaves its sets."""
-    rule = store.delete_rule(current_actor(), request.args.get("id"))
+@operation(query=BusinessRuleDeleteQuery, responses={200: Ok})
+def delete_rule(query: BusinessRuleDeleteQuery):
+    """Delete business rule.
+
+    Soft-deletes the rule ``?id=``: it stops running everywhere at once and leaves its sets.
+    """
+    rule = store.delete_rule(current_actor(), query.id)
     if _html() and (not htmx_details().is_htmx or request.args.get("_view") == "editor"):
-        target = url_for("business_rules.rules")
-        resp = client_redirect(respond(None), target) if htmx_details().is_htmx else respond(None, status=303, headers={"Location": target})
-        return toast(resp, f"Rule {rule.rule_id} deleted")
+        return _go(url_for("business_rules.rules"), f"Rule {rule.rule_id} deleted")
     return toast(respond({"ok": True}, template="business_rules/rules.html", block="nothing"),
                  f"Rule {rule.rule_id} deleted")
 
 
 @bp.get("/rules/<rule_id>")
 @requires("business_rules.view")
+@operation(responses={200: BusinessRuleDetail})
 def rule(rule_id):
-    """One rule with its condition and actions (the editor for browsers)."""
+    """Fetch business rule by ID.
+
+    The rule with its condition and actions (the editor for browsers).
+    """
     found = store.rule_detail(store.get_rule(current_actor(), store.parse_uuid(rule_id, "id")))
     return respond(found, template="business_rules/editor.html", context=_editor_context(found))
 
 
 @bp.post("/rules/examples")
 @requires("business_rules.manage")
+@operation(responses={200: ExamplesCreated})
 def add_examples():
-    """Creates Wharf's two example rules (disabled) for the caller's tenant when missing → ``{created}``."""
+    """Add the example rules.
+
+    Creates Wharf's two example rules (disabled) for the caller's tenant when missing.
+    """
     actor = current_actor()
     created = examples.ensure_examples(actor, actor.tenant_for_new(None))
     if not _html():
         return respond({"created": created})
-    target = url_for("business_rules.rules")
-    resp = client_redirect(respond(None), target) if htmx_details().is_htmx else respond(None, status=303, headers={"Location": target})
-    return toast(resp, f"{created} example rule(s) added" if created else "The example rules are already there")
+    return _go(url_for("business_rules.rules"),
+               f"{created} example rule(s) added" if created else "The example rules are already there")
 
 
 # --- sets -----------------------------------------------------------------------------------------
@@ -248,67 +199,76 @@ SET_SORT = {"setId": RuleSet.set_id, "setName": RuleSet.set_name, "enabled": Rul
             "createdAt": RuleSet.created_at, "updatedAt": RuleSet.updated_at}
 
 
-def _sets_list(**extra):
+def _sets_list(query: RuleSetListQuery, **extra):
     stmt = current_actor().scope.select(RuleSet)
-    if (sid := _uuid_filter("id")) is not None:
-        stmt = stmt.where(RuleSet.id == sid)
-    if request.args.get("setId"):
-        stmt = stmt.where(sa.func.lower(RuleSet.set_id).contains(request.args["setId"].lower(), autoescape=True))
-    if (enabled := _bool_filter("enabled")) is not None:
-        stmt = stmt.where(RuleSet.enabled.is_(enabled))
+    if query.id is not None:
+        stmt = stmt.where(RuleSet.id == query.id)
+    if query.setId:
+        stmt = stmt.where(sa.func.lower(RuleSet.set_id).contains(query.setId.lower(), autoescape=True))
+    if query.enabled is not None:
+        stmt = stmt.where(RuleSet.enabled.is_(query.enabled))
     body, page = paginate_a(stmt, serialize=store.set_item, sort_fields=SET_SORT, default_sort="setId",
                             search_columns=[RuleSet.set_name, RuleSet.set_id, RuleSet.description],
-                            tiebreak=RuleSet.id.asc())
+                            tiebreak=RuleSet.id.asc(), query=query)
     return body, {"sets": body["items"], "page": page, "args": request.args,
                   "can_manage": _can("business_rules.manage_sets"), **extra}
 
 
 @bp.get("/sets")
 @requires("business_rules.view")
-def sets():
-    """Rule sets; filters id, search, setId, enabled; sortField setId | setName | enabled | createdAt | updatedAt."""
-    body, ctx = _sets_list()
+@operation(query=RuleSetListQuery, responses={200: Page[RuleSetListItem]})
+def sets(query: RuleSetListQuery):
+    """List rule sets.
+
+    Filters id, search, setId, enabled; sorted by setId unless sortField/sortDir say otherwise.
+    """
+    body, ctx = _sets_list(query)
     block = "set_table" if htmx_details().target == "set-table" else "content"
     return respond(body, template="business_rules/sets.html", block=block, context=ctx)
 
 
+def _set_form_error(error, form: dict):
+    """The new-set form again, with the message and what the person typed."""
+    _, ctx = _sets_list(RuleSetListQuery(), error=error.message, form=form)
+    return respond(None, template="business_rules/sets.html", block="create_form", status=422, context=ctx)
+
+
 @bp.post("/sets")
 @requires("business_rules.manage_sets")
-@documented(body=SetForm, responses={"201": {"description": "Created: {id}"}, "409": {"description": "setId taken"}})
-def create_set():
-    """Creates a rule set (201 ``{id}``)."""
-    data, from_form = _body()
-    try:
-        s = store.create_set(current_actor(), data, from_form=from_form)
-    except DomainError as e:
-        if not _html():
-            raise
-        _, ctx = _sets_list(error=e.message, form=data)
-        return respond(None, template="business_rules/sets.html", block="create_form", status=422, context=ctx)
+@operation(body=RuleSetCreate, responses={201: Created}, form_error=_set_form_error)
+def create_set(body: RuleSetCreate):
+    """Create rule set.
+
+    Answers 201 ``{id}``; a ``setId`` the tenant already uses is a 409.
+    """
+    s = store.create_set(current_actor(), body)
     if not _html():
         return respond({"id": s.id}, status=201)
-    target = url_for("business_rules.rule_set", set_id=s.id)
-    resp = client_redirect(respond(None), target) if htmx_details().is_htmx else respond(None, status=303, headers={"Location": target})
-    return toast(resp, f"Rule set {s.set_id} created")
+    return _go(url_for("business_rules.rule_set", set_id=s.id), f"Rule set {s.set_id} created")
 
 
 @bp.put("/sets")
 @requires("business_rules.manage_sets")
-@documented(body=SetForm, responses={"404": {"description": "Not found"}})
-def update_set():
-    """Updates a rule set (``id`` in the body): name, description, enabled."""
-    data, from_form = _body()
-    s = store.update_set(current_actor(), data, from_form=from_form)
-    resp = respond({"ok": True}, template="business_rules/set.html", block="set_panel",
-                   context=_set_context(s))
+@operation(body=RuleSetUpdate, responses={200: Ok})
+def update_set(body: RuleSetUpdate):
+    """Update rule set.
+
+    ``id`` in the body; only the fields sent change. A disabled set disables its rules.
+    """
+    s = store.update_set(current_actor(), body)
+    resp = respond({"ok": True}, template="business_rules/set.html", block="set_panel", context=_set_context(s))
     return toast(resp, f"Rule set {s.set_id} saved")
 
 
 @bp.delete("/sets")
 @requires("business_rules.manage_sets")
-def delete_set():
-    """Soft-deletes a rule set (``?id=``); its rules are no longer held back by it."""
-    s = store.delete_set(current_actor(), request.args.get("id"))
+@operation(query=RuleSetDeleteQuery, responses={200: Ok})
+def delete_set(query: RuleSetDeleteQuery):
+    """Delete rule set.
+
+    Soft-deletes the set ``?id=``; its rules are no longer held back by it.
+    """
+    s = store.delete_set(current_actor(), query.id)
     if _html() and not htmx_details().is_htmx:
         return respond(None, status=303, headers={"Location": url_for("business_rules.sets")})
     return toast(respond({"ok": True}, template="business_rules/sets.html", block="nothing"), f"Rule set {s.set_id} deleted")
@@ -327,49 +287,61 @@ def _set_context(s: RuleSet) -> dict:
 
 @bp.get("/sets/<set_id>")
 @requires("business_rules.view")
+@operation(responses={200: RuleSetDetail})
 def rule_set(set_id):
-    """One rule set with its members in sequence order."""
+    """Get rule set detail.
+
+    The set with its members in sequence order.
+    """
     s = store.get_set(current_actor(), store.parse_uuid(set_id, "id"))
     ctx = _set_context(s)
     return respond(ctx["s"], template="business_rules/set.html", context=ctx)
 
 
+def _set_panel(set_key, data: dict, status: int = 200):
+    return respond(data, status=status, template="business_rules/set.html", block="set_panel",
+                   context=_set_context(store.get_set(current_actor(), set_key)))
+
+
 @bp.post("/sets/<set_id>/members")
 @requires("business_rules.manage_sets")
-@documented(body=MemberForm, responses={"201": {"description": "Added: {id}"}, "404": {"description": "Set or rule not found"},
-                                        "409": {"description": "Rule already in set"}})
-def add_member(set_id):
-    """Adds a rule to the set (201 ``{id}``); a rule already in the set is a 409."""
-    data, from_form = _body()
+@operation(body=RuleSetMemberCreate, responses={201: Created})
+def add_member(set_id, body: RuleSetMemberCreate):
+    """Add rule to set.
+
+    Answers 201 ``{id}``; a rule already in the set is a 409, a rule or set of another
+    tenant a 404.
+    """
     key = store.parse_uuid(set_id, "id")
-    m = store.add_member(current_actor(), key, data, from_form=from_form)
-    resp = respond({"id": m.id}, status=201 if not _html() else 200, template="business_rules/set.html",
-                   block="set_panel", context=_set_context(store.get_set(current_actor(), key)))
-    return toast(resp, "Rule added to the set")
+    m = store.add_member(current_actor(), key, body)
+    return toast(_set_panel(key, {"id": m.id}, 201 if not _html() else 200), "Rule added to the set")
 
 
 @bp.put("/sets/<set_id>/members")
 @requires("business_rules.manage_sets")
-@documented(body=MemberForm, responses={"404": {"description": "Member not found"}})
-def update_member(set_id):
-    """Changes a member's ``sequence`` or ``enabled`` (``memberId`` in the body); Wharf also
-    takes ``move: up|down``. A disabled member does not run while the set applies."""
-    data, from_form = _body()
+@operation(body=RuleSetMemberUpdate, responses={200: Ok})
+def update_member(set_id, body: RuleSetMemberUpdate):
+    """Update set member.
+
+    Changes the ``sequence`` or ``enabled`` of the member ``memberId``; Wharf also takes
+    ``move: up|down``. A disabled member does not run while the set applies.
+    """
     key = store.parse_uuid(set_id, "id")
-    store.update_member(current_actor(), key, data, from_form=from_form)
-    return respond({"ok": True}, template="business_rules/set.html", block="set_panel",
-                   context=_set_context(store.get_set(current_actor(), key)))
+    store.update_member(current_actor(), key, body)
+    return _set_panel(key, {"ok": True})
 
 
 @bp.delete("/sets/<set_id>/members")
 @requires("business_rules.manage_sets")
-def remove_member(set_id):
-    """Removes a rule from the set (``?memberId=``; hard delete)."""
+@operation(query=RuleSetMemberDeleteQuery, responses={200: Ok})
+def remove_member(set_id, query: RuleSetMemberDeleteQuery):
+    """Remove rule from set.
+
+    Removes the member ``?memberId=`` (hard delete).
+    """
     key = store.parse_uuid(set_id, "id")
-    store.remove_member(current_actor(), key, request.args.get("memberId"))
-    resp = respond({"ok": True}, template="business_rules/set.html", block="set_panel",
-                   context=_set_context(store.get_set(current_actor(), key)))
-    return toast(resp, "Rule removed from the set")
+    store.remove_member(current_actor(), key, query.memberId)
+    return toast(_set_panel(key, {"ok": True}), "Rule removed from the set")
 
 
 # --- logs ------------------------------------------------------------------------------------------
@@ -379,54 +351,50 @@ LOG_SORT = {"id": RuleExecutionLog.id, "ruleId": BusinessRule.rule_id, "entityTy
             "executedAt": RuleExecutionLog.executed_at}
 
 
-def _when_filter(name: str):
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    from services.audit_query import parse_timestamp
-    return parse_timestamp(raw, name)
-
-
 @bp.get("/logs")
 @requires("business_rules.view_logs")
-def logs():
-    """Execution logs, newest first; filters id, ruleId (rule UUID), entityId, entityType, executionResult,
-    executedBy, executedAtFrom, executedAtTo; sortField id | ruleId | entityType | executionResult |
-    executionTimeMs | executedAt."""
-    args = request.args
+@operation(query=RuleExecutionLogListQuery, responses={200: Page[RuleExecutionLogItem]})
+def logs(query: RuleExecutionLogListQuery):
+    """List rule execution logs.
+
+    Newest first; filters id, ruleId (the rule's database id), entityId, entityType,
+    executionResult, executedBy, executedAtFrom, executedAtTo.
+    """
     L = RuleExecutionLog
     stmt = (current_actor().scope.select(L).join(BusinessRule, BusinessRule.id == L.rule_id)
             .options(contains_eager(L.rule)))
-    if (lid := _uuid_filter("id")) is not None:
-        stmt = stmt.where(L.id == lid)
-    if (rid := _uuid_filter("ruleId")) is not None:
-        stmt = stmt.where(L.rule_id == rid)
-    for key, column in (("entityId", L.entity_id), ("entityType", L.entity_type), ("executedBy", L.executed_by)):
-        if args.get(key):
-            stmt = stmt.where(column == args[key])
-    if (result := _choice_filter("executionResult", store.EXECUTION_RESULTS)) is not None:
-        stmt = stmt.where(L.execution_result == result)
-    if (start := _when_filter("executedAtFrom")) is not None:
-        stmt = stmt.where(L.executed_at >= start)
-    if (end := _when_filter("executedAtTo")) is not None:
-        stmt = stmt.where(L.executed_at <= end)
+    for value, column in ((query.id, L.id), (query.ruleId, L.rule_id), (query.executionResult, L.execution_result)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    for value, column in ((query.entityId, L.entity_id), (query.entityType, L.entity_type),
+                          (query.executedBy, L.executed_by)):
+        if value:
+            stmt = stmt.where(column == value)
+    if query.executedAtFrom is not None:
+        stmt = stmt.where(L.executed_at >= query.executedAtFrom)
+    if query.executedAtTo is not None:
+        stmt = stmt.where(L.executed_at <= query.executedAtTo)
     body, page = paginate_a(stmt, serialize=store.log_item, sort_fields=LOG_SORT, default_sort="executedAt",
-                            default_dir="desc", tiebreak=L.id.asc())
+                            default_dir="desc", tiebreak=L.id.asc(), query=query)
     rules_by_id = {}
     if _html():
         rules_by_id = {r.id: r for r in db.session.scalars(current_actor().scope.select(BusinessRule)
                                                            .order_by(BusinessRule.rule_id))}
     block = "log_table" if htmx_details().target == "log-table" else "content"
     return respond(body, template="business_rules/logs.html", block=block,
-                   context={"logs": body["items"], "page": page, "args": args, "rules_by_id": rules_by_id,
+                   context={"logs": body["items"], "page": page, "args": request.args, "rules_by_id": rules_by_id,
                             "results": store.EXECUTION_RESULTS, "entity_types": known.ENTITY_TYPES})
 
 
 @bp.get("/logs/<log_id>")
 @requires("business_rules.view_logs")
+@operation(responses={200: RuleExecutionLogDetail})
 def log_entry(log_id):
-    """One execution with its (redacted) input and output context."""
-    entry = store.log_detail(store.get_log(current_actor(), log_id))
+    """Get execution log detail.
+
+    One execution with its (redacted) input and output context.
+    """
+    entry = store.log_detail(store.get_log(current_actor(), store.parse_uuid(log_id, "id")))
     return respond(entry, template="business_rules/log.html", context={"entry": entry})
 
 
@@ -434,30 +402,34 @@ def log_entry(log_id):
 
 @bp.post("/execute")
 @requires("business_rules.execute")
-@documented(body=ExecuteForm)
-def execute():
-    """Runs the rules of (entityType, eventType) on ``data`` → ``{allowed, executedRules, totalExecutionTime}``;
-    ``dryRun`` evaluates and reports without applying actions or writing logs."""
-    from web.forms import request_json
-    execution, record = store.execute(current_actor(), request_json(dict))
-    return respond({"allowed": execution.allowed,
-                    "executedRules": [engine.run_summary(r) for r in execution.runs],
-                    "totalExecutionTime": execution.total_time,
-                    "messages": execution.messages, "blockedBy": execution.blocked_rule_ids,
-                    "errors": execution.errors, "data": record})
+@operation(body=RuleExecuteRequest, responses={200: RuleExecuteResponse}, forms=False)
+def execute(body: RuleExecuteRequest):
+    """Execute rules for given context.
+
+    Runs the rules of (entityType, eventType) on ``data`` → ``{allowed, executedRules,
+    totalExecutionTime}``; ``dryRun`` evaluates and reports without applying actions or
+    writing logs.
+    """
+    execution, record = store.execute(current_actor(), body)
+    result = {"allowed": execution.allowed, "executedRules": [engine.run_summary(r) for r in execution.runs],
+              "totalExecutionTime": execution.total_time, "messages": execution.messages,
+              "blockedBy": execution.blocked_rule_ids, "errors": execution.errors, "data": record}
+    return respond(result, template=EXECUTION_PAGE, context={"result": result, "runs": result["executedRules"]})
 
 
 @bp.post("/execute/<rule_id>")
 @requires("business_rules.execute")
-@documented(body=ExecuteForm)
-def execute_rule(rule_id):
-    """Runs one rule by its database id (no discovery) → ``{success, ruleId, ruleName, conditionResult,
-    actionsExecuted, executionTime}``; 404 when it does not exist."""
-    from web.forms import request_json
-    data = request_json(dict) if request.content_length else {}
-    run = store.execute_one(current_actor(), rule_id, data)
-    return respond({"success": run.error is None, "ruleId": run.rule.rule_id, "ruleName": run.rule.rule_name,
-                    "conditionResult": run.condition_result,
-                    "actionsExecuted": ({"success": all(r["success"] for r in run.outcome.results),
-                                         "results": run.outcome.results} if run.outcome else None),
-                    "executionTime": run.execution_time, "error": run.error, "id": run.rule.id})
+@operation(body=RuleExecuteOneRequest, responses={200: RuleExecuteOneResponse}, forms=False)
+def execute_rule(rule_id, body: RuleExecuteOneRequest):
+    """Execute a specific rule by its database UUID.
+
+    No discovery: the rule runs when it is enabled and in its window (else 400); 404 when it
+    does not exist.
+    """
+    run = store.execute_one(current_actor(), store.parse_uuid(rule_id, "ruleId"), body)
+    result = {"success": run.error is None, "ruleId": run.rule.rule_id, "ruleName": run.rule.rule_name,
+              "conditionResult": run.condition_result,
+              "actionsExecuted": ({"success": all(r["success"] for r in run.outcome.results),
+                                   "results": run.outcome.results} if run.outcome else None),
+              "executionTime": run.execution_time, "error": run.error, "id": run.rule.id}
+    return respond(result, template=EXECUTION_PAGE, context={"result": result, "runs": [engine.run_summary(run)]})

@@ -9,9 +9,11 @@ from __future__ import annotations
 from flask import make_response, request, url_for
 
 from blueprints.cnt import bp
+from schemas.base import Binary
+from schemas.cnt import BarcodeQuery, CntHtmlToInlinePdfRequest, CntHtmlToPdfRequest, CntPdf
 from services import barcodes, documents
 from web.access import current_actor, requires
-from web.forms import request_json
+from web.contract import Response, operation
 from web.negotiate import respond
 
 CACHE_SECONDS = 86400
@@ -19,26 +21,21 @@ CACHE_SECONDS = 86400
 
 @bp.get("/barcode")
 @requires()
-def barcode():
+@operation(query=BarcodeQuery,
+           responses={200: Response(Binary, "The barcode (image/svg+xml with format=svg)", media_type="image/png"),
+                      304: None})
+def barcode(query: BarcodeQuery):
     """Render a barcode
 
     ``t`` (ean, code_128, code_39, code_93, qr, gs1_128), ``v`` (value), ``w``/``h``
     (pixels, 1–4000), ``f`` (fallback type for a value ``t`` cannot carry), ``format``
-    (png, default, or svg). An invalid value without a fallback is a 400.
+    (png, default, or svg). A value the type cannot carry, without a fallback, is a 400.
     """
-    args = request.args
-    kind = args.get("t") or ""
-    value = args.get("v")
-    width, height = barcodes.size_param(args.get("w"), "w"), barcodes.size_param(args.get("h"), "h")
-    fmt = (args.get("format") or "png").lower()
-    fallback = args.get("f") or None
-    etag = None
-    if value is not None and kind in barcodes.TYPES and fmt in barcodes.FORMATS:
-        etag = barcodes.etag_for(kind, value, width, height, fallback, fmt)
-        if etag in request.if_none_match:  # the client has it: no work at all
-            resp = make_response("", 304)
-            return _cacheable(resp, etag)
-    image = barcodes.render(kind, value, width, height, fallback, fmt)
+    key = (query.t, query.v, query.w, query.h, query.f, query.format)
+    etag = barcodes.etag_for(*key)
+    if etag in request.if_none_match:  # the client has it: no work at all
+        return _cacheable(make_response("", 304), etag)
+    image = barcodes.render(*key)
     resp = make_response(image.body)
     resp.mimetype = image.mimetype
     resp.headers["X-Content-Type-Options"] = "nosniff"
@@ -67,7 +64,8 @@ def _file_row(att, directory: str) -> dict:
 
 @bp.post("/html")
 @requires("cnt.documents.create")
-def html():
+@operation(body=CntHtmlToPdfRequest, responses={200: CntPdf})
+def html(body: CntHtmlToPdfRequest):
     """Transform HTML into a PDF
 
     Body: ``path``, ``filename``, ``size {predefined a3|a4|a5|a6|letter|legal|tabloid|custom,
@@ -75,15 +73,20 @@ def html():
     (base64 HTML). The PDF is stored in the ``documents`` partition; the answer is the file
     reference. Only ``data:`` URIs and Wharf's static files are fetched while rendering.
     """
-    att, directory = documents.html_to_stored_pdf(current_actor(), request_json(dict))
+    att, directory = documents.html_to_stored_pdf(current_actor(), body)
     return respond(_file_row(att, directory))
 
 
 @bp.post("/html/inline")
 @requires("cnt.documents.create")
-def html_inline():
-    """Transform HTML into a PDF and return PDF as string (the bytes, ``application/pdf``)."""
-    pdf = documents.html_to_pdf(request_json(dict))
+@operation(body=CntHtmlToInlinePdfRequest,
+           responses={200: Response(Binary, "File contents", media_type="application/pdf")})
+def html_inline(body: CntHtmlToInlinePdfRequest):
+    """Transform HTML into a PDF and return PDF as string
+
+    The bytes, ``application/pdf``, shown inline.
+    """
+    pdf = documents.html_to_pdf(body)
     resp = make_response(pdf)
     resp.mimetype = "application/pdf"
     resp.headers["Content-Disposition"] = 'inline; filename="document.pdf"'

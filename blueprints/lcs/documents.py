@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import io
 
-from flask import make_response, redirect, request, send_file, url_for
+from flask import make_response, redirect, send_file, url_for
 
 from blueprints.lcs import bp
+from schemas.base import Binary
+from schemas.lcs_documents import DocumentQuery, SlipQuery, SlipRequestQuery
 from services import attachments, documents, tasks
 from services.errors import Conflict
 from services.logistics.lists import get_list
 from services.logistics.parcels import get_parcel
 from web.access import current_actor, requires
-from web.forms import request_data
+from web.contract import Response, operation
 from web.htmx import htmx_details, toast
 from web.negotiate import respond, response_mode
 
 TASK_TEMPLATE = "tasks/task.html"
+TASK = {204: Response(None, "Requested: a background task renders the document",
+                      headers={"x-task-id": "Reference to the task (GET /mes/tasks/{id})"})}
+PDF = {200: Response(Binary, "The PDF (text/html with format=html)", media_type="application/pdf")}
+STORED_PDF = {**PDF, 304: None}
 
 
 def _task_response(t, message: str):
@@ -52,12 +58,6 @@ def _stored(tenant_id, file_id):
     return documents.stored_pdf(tenant_id, file_id) if file_id else None
 
 
-def _html_debug():
-    """``?format=html``: the document's HTML instead of the PDF (what tests and template
-    authors look at; the same data the PDF shows)."""
-    return (request.args.get("format") or "").lower() == "html"
-
-
 def _html(body: str):
     resp = make_response(body)
     resp.mimetype = "text/html"
@@ -67,35 +67,50 @@ def _html(body: str):
 
 @bp.post("/parcels/<uuid:parcel_id>/label")
 @requires("lcs.handling.write")
+@operation(responses=TASK)
 def request_label(parcel_id):
-    """Requests the parcel's label (204 + ``x-task-id``); 422 when over the method's ``max_weight``,
-    without weight or units, or blocked by a rule. The task fills ``label`` with the PDF."""
+    """Requests a label for the parcel
+
+    204 + ``x-task-id``; 422 when over the method's ``max_weight``, without weight or
+    units, or blocked by a rule. The task fills the parcel's ``label`` with the PDF.
+    """
     t = documents.request_label(current_actor(), parcel_id)
     return _task_response(t, "Label requested")
 
 
 @bp.post("/parcels/<uuid:parcel_id>/slip")
 @requires("lcs.handling.write")
-def request_slip(parcel_id):
-    """Requests the parcel's packing slip (204 + ``x-task-id``; ``size`` a4 or a5); fills ``file_id``."""
-    data = request_data() if (request.is_json or request.form) else {}
-    t = documents.request_slip(current_actor(), parcel_id, (data.get("size") or "a4").lower())
+@operation(query=SlipRequestQuery, responses=TASK)
+def request_slip(parcel_id, query: SlipRequestQuery):
+    """Requests packing slip
+
+    204 + ``x-task-id`` (``size`` a4 or a5); the task fills the parcel's ``file_id``.
+    """
+    t = documents.request_slip(current_actor(), parcel_id, query.size)
     return _task_response(t, "Packing slip requested")
 
 
 @bp.post("/lists/<uuid:list_id>/labels")
 @requires("lcs.handling.write")
+@operation(responses=TASK)
 def request_list_labels(list_id):
-    """Labels every parcel of the list's shipments in one batch PDF (204 + ``x-task-id``;
-    progress per label). Each parcel is checked first: one refused parcel refuses the batch."""
+    """Requests the labels of a handling list
+
+    Every parcel of the list's shipments in one batch PDF (204 + ``x-task-id``; progress
+    per label). Each parcel is checked first: one refused parcel refuses the batch.
+    """
     t = documents.request_list_labels(current_actor(), list_id)
     return _task_response(t, "Labels requested")
 
 
 @bp.get("/parcels/<uuid:parcel_id>/label.pdf")
 @requires("lcs.handling.read")
+@operation(responses=STORED_PDF)
 def parcel_label_pdf(parcel_id):
-    """The parcel's label PDF (100 × 150 mm) as stored by the label task; 409 before one was requested."""
+    """The parcel's label
+
+    The PDF (100 × 150 mm) the label task stored; 409 before one was requested.
+    """
     parcel = get_parcel(current_actor(), parcel_id)
     att = _stored(parcel.tenant_id, (parcel.label or {}).get("file_id"))
     if att is None:
@@ -105,39 +120,50 @@ def parcel_label_pdf(parcel_id):
 
 @bp.get("/parcels/<uuid:parcel_id>/slip.pdf")
 @requires("lcs.handling.read")
-def parcel_slip_pdf(parcel_id):
-    """The parcel's packing slip: the stored one, else rendered now (``size=a5``; ``format=html``)."""
+@operation(query=SlipQuery, responses=STORED_PDF)
+def parcel_slip_pdf(parcel_id, query: SlipQuery):
+    """The parcel's packing slip
+
+    The stored one, else rendered now (also with ``size``, on that paper; ``format=html``).
+    """
     parcel = get_parcel(current_actor(), parcel_id)
-    size = (request.args.get("size") or "a4").lower()
     att = _stored(parcel.tenant_id, parcel.file_id)
-    if att is not None and not _html_debug() and "size" not in request.args:
+    if att is not None and query.format == "pdf" and query.size is None:
         return _pdf(attachments.open_file(att), att.file_name, att.checksum)
-    html = documents.slip_html(parcel, size if size in documents.SLIP_SIZES else "a4")
-    if _html_debug():
+    html = documents.slip_html(parcel, query.size or "a4")
+    if query.format == "html":
         return _html(html)
     return _pdf(documents.render_pdf(html), f"packing-slip-{parcel.shipment.number}-{parcel.number}.pdf")
 
 
 @bp.get("/lists/<uuid:list_id>/picklist.pdf")
 @requires("lcs.handling.read")
-def list_picklist_pdf(list_id):
-    """The pick list (A4, walk order, a barcode per line, command barcodes); ``format=html``."""
+@operation(query=DocumentQuery, responses=PDF)
+def list_picklist_pdf(list_id, query: DocumentQuery):
+    """The pick list of a handling list
+
+    A4, in walk order, a barcode per line and the command barcodes (``format=html``).
+    """
     hl = get_list(current_actor(), list_id)
     html = documents.picklist_html(hl)
-    if _html_debug():
+    if query.format == "html":
         return _html(html)
     return _pdf(documents.render_pdf(html), f"picklist-{hl.number}.pdf")
 
 
 @bp.get("/lists/<uuid:list_id>/labels.pdf")
 @requires("lcs.handling.read")
-def list_labels_pdf(list_id):
-    """The labels of the list's labelled parcels in one PDF, one page each (409 when none is labelled)."""
+@operation(query=DocumentQuery, responses=PDF)
+def list_labels_pdf(list_id, query: DocumentQuery):
+    """The labels of a handling list
+
+    The labelled parcels' labels in one PDF, one page each (409 when none is labelled).
+    """
     hl = get_list(current_actor(), list_id)
     parcels = [p for p in documents.list_parcels(hl) if p.label]
     if not parcels:
         raise Conflict(f"No parcel of handling list {hl.number} is labelled yet")
     html = documents.labels_html(parcels, f"Labels {hl.number}")
-    if _html_debug():
+    if query.format == "html":
         return _html(html)
     return _pdf(documents.render_pdf(html), f"labels-{hl.number}.pdf")

@@ -5,10 +5,15 @@ from flask import request, url_for
 
 from blueprints.lcs import bp
 from models import HandlingList
-from services.errors import DomainError
+from schemas.base import PageHeaders
+from schemas.lcs_lists import (PAGE_COUNT_HEADERS, LcsHandlingList, LcsHandlingListItemUpdates, LcsHandlingListResponse,
+                               LcsHandlingListUpdate, LcsHandlingModel, LcsListedHandlingList, LcsListsQuery, LcsScan,
+                               LcsScanResult, LcsScanStation)
+from schemas.lcs_search import LcsListSearch
+from services.errors import ValidationFailed
 from services.logistics import lists as svc
 from web.access import current_actor, registry, requires
-from web.forms import as_list, request_data, request_json
+from web.contract import Response, operation
 from web.htmx import client_redirect, htmx_details, toast, trigger_client_event
 from web.negotiate import respond, response_mode
 from web.pagination import paginate_b
@@ -18,18 +23,23 @@ registry.add_nav("Handling lists", "lcs.lists", "lcs.handling.read", group="Ware
 
 @bp.get("/lists")
 @requires("lcs.handling.read")
-def lists():
-    """Handling lists, newest first (``LcsListedHandlingList``: items one per unit)."""
+@operation(query=LcsListsQuery, headers=PageHeaders,
+           responses={200: Response(list[LcsListedHandlingList], headers=PAGE_COUNT_HEADERS)})
+def lists(query: LcsListsQuery, headers: PageHeaders):
+    """Get list of handling lists
+
+    Newest first (``LcsListedHandlingList``: ``items`` one per unit). Wharf's ``state``
+    filter: ``open`` (neither finished nor cancelled) or ``finished``.
+    """
     stmt = current_actor().scope.select(HandlingList).order_by(HandlingList.created_at.desc())
-    state = request.args.get("state")
-    if state == "open":
+    if query.state == "open":
         stmt = stmt.where(HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False))
-    elif state == "finished":
+    elif query.state == "finished":
         stmt = stmt.where(HandlingList.is_finished.is_(True))
-    rows, headers, page = paginate_b(stmt, serialize=svc.listed_row)
+    rows, page_headers, page = paginate_b(stmt, serialize=svc.listed_row)  # pages by the declared headers
     progress = {r["id"]: _progress_of(r) for r in rows}
-    return respond(rows, template="lcs/lists.html", headers=headers,
-                   context={"rows": rows, "page": page, "progress": progress, "state": state or ""})
+    return respond(rows, template="lcs/lists.html", headers=page_headers,
+                   context={"rows": rows, "page": page, "progress": progress, "state": query.state or ""})
 
 
 def _progress_of(row: dict) -> dict:
@@ -40,13 +50,14 @@ def _progress_of(row: dict) -> dict:
 
 @bp.post("/lists")
 @requires("lcs.handling.write")
-def create_list():
-    """Creates a list from shipments ``{shipments: [{id, label}], due_at}`` (409 if one is already listed)."""
-    if request.is_json:
-        data = request_json(dict)
-    else:  # the shipments page: checkboxes named ``shipment``
-        data = {"shipments": [{"id": sid} for sid in as_list(request_data().get("shipment"))]}
-    hl = svc.create_list(current_actor(), data)
+@operation(body=LcsHandlingModel, responses={200: LcsHandlingListResponse})
+def create_list(body: LcsHandlingModel):
+    """Create handling list
+
+    From shipments ``{shipments: [{id, label}], due_at}``: outbound, not canceled and not on
+    another active list (409 naming the shipment). Answers 200 (the seed has no 201).
+    """
+    hl = svc.create_list(current_actor(), body)
     if response_mode() == "json":
         return respond(svc.created_row(hl))
     target = url_for("lcs.handling_list", list_id=hl.id)
@@ -56,21 +67,16 @@ def create_list():
 
 @bp.post("/lists/search")
 @requires("lcs.handling.read")
-def search_lists():
-    """Lists matching ``constraints`` (keys ids, sub, location_id, is_on_hold, is_in_progress, is_finished, is_assigned)."""
-    import sqlalchemy as sa
-    from services.logistics.search import Field, apply_constraints
-    h = HandlingList
-    fields = {
-        "ids": Field(h.id, "uuid"), "sub": Field(h.sub), "location_id": Field(h.location_id, "uuid"),
-        "is_on_hold": Field(h.is_on_hold, "bool"), "is_finished": Field(h.is_finished, "bool"),
-        "is_in_progress": Field(kind="bool", build=lambda v: sa.and_(h.started_at.is_not(None), h.is_finished.is_(False))
-                                if v else sa.or_(h.started_at.is_(None), h.is_finished.is_(True))),
-        "is_assigned": Field(kind="bool", build=lambda v: h.sub.is_not(None) if v else h.sub.is_(None)),
-    }
-    stmt = apply_constraints(current_actor().scope.select(h), request_json(dict), fields).order_by(h.created_at.desc())
-    rows, headers, _ = paginate_b(stmt, serialize=svc.detail_row)
-    return respond(rows, headers=headers)
+@operation(body=LcsListSearch, headers=PageHeaders, forms=False,
+           responses={200: Response(list[LcsHandlingList], headers=PAGE_COUNT_HEADERS)})
+def search_lists(body: LcsListSearch, headers: PageHeaders):
+    """Search a set of lists
+
+    Keys ``ids, sub, location_id, is_on_hold, is_in_progress, is_finished, is_assigned``;
+    newest first (``LcsHandlingList[]``).
+    """
+    rows, page_headers, _ = paginate_b(svc.search(current_actor(), body.constraints), serialize=svc.detail_row)
+    return respond(rows, headers=page_headers)
 
 
 def _page_context(hl: HandlingList) -> dict:
@@ -80,8 +86,12 @@ def _page_context(hl: HandlingList) -> dict:
 
 @bp.get("/lists/<uuid:list_id>")
 @requires("lcs.handling.read")
+@operation(responses={200: LcsHandlingList})
 def handling_list(list_id):
-    """One list with its pick lines grouped by SKU and position, in walk order (``LcsHandlingList``)."""
+    """View a handling list
+
+    Its pick lines grouped by shipment, SKU and position, in walk order (``LcsHandlingList``).
+    """
     hl = svc.get_list(current_actor(), list_id)
     ctx = _page_context(hl)
     return respond(ctx["hl"], template="lcs/list.html", context=ctx)
@@ -89,28 +99,41 @@ def handling_list(list_id):
 
 @bp.delete("/lists/<uuid:list_id>")
 @requires("lcs.handling.write")
+@operation(responses={204: None})
 def cancel_list(list_id):
-    """Cancels the list (204) and releases its shipments."""
+    """Delete a handling list
+
+    Cancels the list (``is_cancelled``) and releases its shipments; a finished list is a 409.
+    """
     svc.cancel(current_actor(), list_id)
     return toast(respond(None, status=204), "Handling list cancelled")
 
 
 @bp.put("/lists/<uuid:list_id>/items")
 @requires("lcs.handling.write")
-def update_list_items(list_id):
-    """``[{id, is_handled, is_serviced, is_finished, position, lot_number, expires_at}]`` → 204.
-    Idempotent: repeating ``is_handled: true`` changes nothing. Units of another list → 400;
-    a held, cancelled or finished list → 409."""
-    svc.update_items(current_actor(), list_id, request_json(list))
+@operation(body=LcsHandlingListItemUpdates, responses={204: None}, forms=False)
+def update_list_items(list_id, body: list):
+    """Update a handling list's items
+
+    ``LcsHandlingListItemUpdate[]``: per unit, only the fields sent change (``is_handled``
+    picks or un-picks, ``is_finished``/``is_serviced`` set the unit's flags). Idempotent:
+    repeating ``is_handled: true`` changes nothing. Units of another list → 400; a held,
+    cancelled or finished list → 409.
+    """
+    svc.update_items(current_actor(), list_id, body)
     return respond(None, status=204)
 
 
 @bp.put("/lists/<uuid:list_id>/state")
 @requires("lcs.handling.write")
-def list_state(list_id):
-    """``{is_on_hold, sub}`` holds/resumes or assigns the list (204); Wharf also accepts
-    ``{is_finished: true}`` to finish it (409 while units are open or if already finished)."""
-    svc.set_state(current_actor(), list_id, request_json(dict))
+@operation(body=LcsHandlingListUpdate, responses={204: None}, forms=False)
+def list_state(list_id, body: LcsHandlingListUpdate):
+    """Update a handling list state
+
+    ``{is_on_hold, sub}`` holds/resumes or assigns the list; Wharf also takes
+    ``{is_finished: true}`` to finish it (409 while units are open or if already finished).
+    """
+    svc.set_state(current_actor(), list_id, body)
     return respond(None, status=204)
 
 
@@ -130,28 +153,40 @@ def _station_data(hl: HandlingList, result: svc.ScanResult | None = None) -> dic
 
 @bp.get("/lists/<uuid:list_id>/station")
 @requires("lcs.handling.write")
+@operation(responses={200: LcsScanStation})
 def station(list_id):
-    """Scan station state: progress and the next pick (the handheld page for browsers)."""
+    """Scan station
+
+    Progress and the next pick line (the handheld page for browsers).
+    """
     hl = svc.get_list(current_actor(), list_id)
     data = _station_data(hl)
     return respond(data, template="lcs/station.html", block="station_panel", context={"st": data})
 
 
-@bp.post("/lists/<uuid:list_id>/scan")
-@requires("lcs.handling.write")
-def scan(list_id):
-    """One scan ``{code}``: a unit id, SKU, product barcode or GS1 string picks the next open
-    unit in walk order; ``WHARF:FINISH`` / ``WHARF:UNDO`` are commands. Answers 200 with
-    ``status`` ok | warning | error | done (a rejected code changes nothing)."""
-    code = (request_json(dict) if request.is_json else request_data()).get("code")
-    actor = current_actor()
-    try:
-        result = svc.scan(actor, list_id, code if isinstance(code, str) else "")
-    except DomainError as e:
-        if response_mode() == "json":
-            raise
-        result = svc.ScanResult("error", e.message)
-    hl = svc.get_list(actor, list_id)
+def _station_answer(hl: HandlingList, result: svc.ScanResult):
     data = _station_data(hl, result)
     resp = respond(data, template="lcs/station.html", block="station_panel", context={"st": data})
     return trigger_client_event(resp, "wharf:scan", {"ok": result.status in ("ok", "done"), "status": result.status})
+
+
+def _scan_refused(error, submitted: dict):
+    """A refused scan at the station (unreadable code, list on hold…): red, nothing changed."""
+    hl = svc.get_list(current_actor(), request.view_args["list_id"])
+    message = "Unreadable scan: nothing changed" if isinstance(error, ValidationFailed) else error.message
+    return _station_answer(hl, svc.ScanResult("error", message))
+
+
+@bp.post("/lists/<uuid:list_id>/scan")
+@requires("lcs.handling.write")
+@operation(body=LcsScan, responses={200: LcsScanResult}, form_error=_scan_refused)
+def scan(list_id, body: LcsScan):
+    """Scan a code
+
+    A unit id, SKU, product barcode or GS1 string picks the next open unit of that product in
+    walk order; ``WHARF:FINISH`` / ``WHARF:UNDO`` are commands. Answers 200 with ``status``
+    ok | warning | error | done (a rejected code changes nothing).
+    """
+    actor = current_actor()
+    result = svc.scan(actor, list_id, body.code)
+    return _station_answer(svc.get_list(actor, list_id), result)

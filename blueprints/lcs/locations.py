@@ -1,24 +1,30 @@
 """Fulfilment locations, their positions (walk order) and SKUs (seed 001 /lcs/locations,
 /lcs/search/locations). Family B: snake_case, arrays with paging headers, creates answer 200.
-The location page edits the walk order with htmx (move up/down, add, remove, SKUs)."""
+The location page edits the walk order with htmx one step at a time (Wharf's ``…/walk``:
+add, move, remove a position, set the SKUs at one); the seed's operations take its arrays."""
 from __future__ import annotations
 
 from flask import request, url_for
 
 from blueprints.lcs import bp
+from blueprints.lcs._reference import PAGED, field_messages, form_refusal, with_blanks
 from models import Location
-from services.errors import DomainError, ValidationFailed
-from services.logistics import reference as ref
+from schemas.base import PageHeaders
+from schemas.lcs_reference import (LcsFulfilmentLocation, LcsFulfilmentLocationModel, LcsFulfilmentLocationUpdate,
+                                   LcsLocationListQuery, LcsLocationPosition, LcsLocationSearch, LcsLocationSku,
+                                   LcsLocationSkuModel, LcsSuccessCount, LcsSuccessFailed, PositionCodes, SkusOrCodes,
+                                   WalkAdd, WalkChange, WalkMove, WalkRemove, WalkSkus, nested)
+from services.logistics import locations as svc
 from services.logistics.search import Field, apply_constraints
 from web.access import current_actor, registry, requires
-from web.forms import request_data, request_json
+from web.contract import Response, operation
 from web.htmx import client_redirect, toast, trigger_client_event
 from web.negotiate import respond, response_mode
 from web.pagination import paginate_b, paginate_list_b
 
 registry.add_nav("Locations", "lcs.locations", "lcs.locations.read", group="Warehouse", order=60)
 
-SEARCH_FIELDS = {
+SEARCH_FIELDS = {  # the keys of LcsLocationSearchConstraint
     "ids": Field(Location.id, "uuid"),
     "name": Field(Location.name),
     "reference": Field(Location.reference),
@@ -28,244 +34,264 @@ SEARCH_FIELDS = {
     "updated_at": Field(Location.updated_at, "datetime"),
 }
 CHANGED = "lcs:locations-changed"  # htmx event: the list re-fetches itself
+LIST, DETAIL = "lcs/locations.html", "lcs/locations_detail.html"
 
 
 def _can_write() -> bool:
     return current_actor().grants.allows(["lcs.locations.write"])
 
 
-def _html() -> bool:
-    return response_mode() != "json"
-
-
-def page_list(items: list) -> tuple[list, dict]:
-    """Family-B paging of an already built list."""
-    return paginate_list_b(items)
-
-
-def search_body():
-    """The optional JSON body of a ``POST …/search`` (no body = no constraints)."""
-    if not request.get_data():
-        return None
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ValidationFailed("Request body must be JSON", details=[{"path": ["body"], "message": "must be JSON"}])
-    return body
-
-
-def _flag(name: str) -> bool | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    if raw.lower() not in ("1", "0", "true", "false"):
-        raise ValidationFailed(f"{name} must be 1 or 0", details=[{"path": [name], "message": "must be 1 or 0"}])
-    return raw.lower() in ("1", "true")
-
-
-def _form_location(data: dict) -> dict:
-    """Flat form fields (``address.city``…) into the JSON shape the service reads."""
-    out = {k: v for k, v in data.items() if not k.startswith("address.")}
-    address = {k[len("address."):]: v for k, v in data.items() if k.startswith("address.")}
-    if address:
-        out["address"] = address
-    return out
-
-
-def _errors(e: DomainError) -> dict[str, str]:
-    """Field → message for inline form errors (``address.city``, ``name``…)."""
-    return {".".join(map(str, d.get("path", []))): d.get("message", "") for d in e.details}
-
-
-def _list_context(**extra) -> tuple[list, dict, dict]:
-    stmt = ref.locations_query(current_actor().scope, address_id=request.args.get("address_id") or None,
-                               is_disabled=_flag("is_disabled"), search=request.args.get("search"))
-    body, headers, page = paginate_b(stmt, serialize=ref.location_row)
+def _list_context(query: LcsLocationListQuery | None = None, **extra) -> tuple[list, dict, dict]:
+    query = query or LcsLocationListQuery()
+    stmt = svc.locations_query(current_actor().scope, address_id=query.address_id, is_disabled=query.disabled,
+                               search=query.search)
+    body, headers, page = paginate_b(stmt, serialize=svc.location_row)
     return body, headers, {"rows": body, "page": page, "args": request.args, "can_write": _can_write(), **extra}
+
+
+def _detail_context(loc: Location, **extra) -> dict:
+    positions = [svc.position_row(p) for p in svc.ordered_positions(loc)]
+    return {"loc": svc.location_row(loc), "positions": positions, "can_write": _can_write(),
+            "sku_count": sum(len(p["skus"]) for p in positions), **extra}
+
+
+@form_refusal
+def _create_error(error, form: dict):
+    """The create form again, with the messages and what the person typed."""
+    _, _, ctx = _list_context(error=error.message, errors=field_messages(error), form=nested(form))
+    return respond(None, template=LIST, block="create_form", status=422, context=ctx)
+
+
+@form_refusal
+def _update_error(error, form: dict):
+    loc = svc.get_location(current_actor().scope, request.view_args["location_id"])
+    return respond(None, template=DETAIL, block="location_form", status=422,
+                   context=_detail_context(loc, error=error.message, errors=field_messages(error), form=nested(form)))
 
 
 @bp.get("/locations")
 @requires("lcs.locations.read")
-def locations():
-    """Fulfilment locations by name (``LcsFulfilmentLocation[]``); query ``address_id``,
-    ``is_disabled`` (1|0), ``search`` (name/reference); paging x-page / x-page-size → x-count."""
-    body, headers, ctx = _list_context()
+@operation(query=LcsLocationListQuery, headers=PageHeaders,
+           responses={200: Response(list[LcsFulfilmentLocation], headers=PAGED)})
+def locations(query: LcsLocationListQuery, headers: PageHeaders):
+    """Returns a list of fulfilment locations
+
+    By name; ``is_disabled`` 1|0, ``address_id``, ``search`` (name or reference, Wharf).
+    """
+    body, page_headers, ctx = _list_context(query)
     block = "location_table" if request.headers.get("HX-Target") == "location-table" else "content"
-    return respond(body, template="lcs/locations.html", block=block, headers=headers, context=ctx)
+    return respond(body, template=LIST, block=block, headers=page_headers, context=ctx)
 
 
 @bp.post("/locations")
 @requires("lcs.locations.write")
-def create_location():
-    """Creates a location: ``name`` (required), ``reference``, ``address_id`` or an inline
-    ``address``, ``is_disabled``, ``organization_id`` → 200 ``LcsFulfilmentLocation``."""
-    if not _html():
-        return respond(ref.location_row(ref.create_location(current_actor(), request_json(dict))))
-    data = _form_location(request_data())
-    try:
-        loc = ref.create_location(current_actor(), data, from_form=True)
-    except DomainError as e:
-        return respond(None, template="lcs/locations.html", block="create_form", status=422,
-                       context={"can_write": True, "error": e.message, "errors": _errors(e), "form": data})
-    resp = respond(ref.location_row(loc), template="lcs/locations.html", block="create_form",
-                   context={"can_write": True, "created": ref.location_row(loc)})
+@operation(body=LcsFulfilmentLocationModel, responses={200: LcsFulfilmentLocation}, form_error=_create_error)
+def create_location(body: LcsFulfilmentLocationModel):
+    """Create a new fulfilment location
+
+    An inline ``address`` (Wharf) is stored with the location and gets an ``address_id``.
+    """
+    loc = svc.create_location(current_actor(), body)
+    row = svc.location_row(loc)
+    if response_mode() == "json":
+        return respond(row)
+    _, _, ctx = _list_context(created=row)
+    resp = respond(row, template=LIST, block="create_form", context=ctx)
     return toast(trigger_client_event(resp, CHANGED), f"Location {loc.name} created")
-
-
-def _detail_context(loc: Location, **extra) -> dict:
-    positions = [ref.position_row(p) for p in ref.ordered_positions(loc)]
-    return {"loc": ref.location_row(loc), "positions": positions, "can_write": _can_write(),
-            "sku_count": sum(len(p["skus"]) for p in positions), **extra}
 
 
 @bp.get("/locations/<uuid:location_id>")
 @requires("lcs.locations.read")
+@operation(responses={200: LcsFulfilmentLocation})
 def location(location_id):
-    """One location (``LcsFulfilmentLocation``); for people, its page with the walk order."""
-    loc = ref.get_location(current_actor().scope, location_id)
-    return respond(ref.location_row(loc), template="lcs/locations_detail.html", context=_detail_context(loc))
+    """Returns a fulfilment location
+
+    For people, its page with the walk order.
+    """
+    loc = svc.get_location(current_actor().scope, location_id)
+    return respond(svc.location_row(loc), template=DETAIL, context=_detail_context(loc))
 
 
 @bp.put("/locations/<uuid:location_id>")
 @requires("lcs.locations.write")
-def update_location(location_id):
-    """Changes the fields sent (``name``, ``reference``, ``address_id``, ``address``,
-    ``is_disabled``, ``organization_id``) → 200 ``LcsFulfilmentLocation``."""
-    if not _html():
-        return respond(ref.location_row(ref.update_location(current_actor(), location_id, request_json(dict))))
-    data = _form_location(request_data())
-    try:
-        loc = ref.update_location(current_actor(), location_id, data, from_form=True)
-    except ValidationFailed as e:
-        loc = ref.get_location(current_actor().scope, location_id)
-        return respond(None, template="lcs/locations_detail.html", block="location_form", status=422,
-                       context=_detail_context(loc, error=e.message, errors=_errors(e), form=data))
-    resp = respond(ref.location_row(loc), template="lcs/locations_detail.html", block="location_form",
-                   context=_detail_context(loc, saved=True))
-    return toast(resp, f"Location {loc.name} saved")
+@operation(body=LcsFulfilmentLocationUpdate, responses={200: LcsFulfilmentLocation}, form_error=_update_error)
+def update_location(location_id, body: LcsFulfilmentLocationUpdate):
+    """Updates a location
+
+    The fields sent change, the others keep their value.
+    """
+    loc = svc.update_location(current_actor(), location_id, with_blanks(body))
+    row = svc.location_row(loc)
+    resp = respond(row, template=DETAIL, block="location_form", context=_detail_context(loc, saved=True))
+    return resp if response_mode() == "json" else toast(resp, f"Location {loc.name} saved")
 
 
 @bp.delete("/locations/<uuid:location_id>")
 @requires("lcs.locations.write")
+@operation(responses={204: None})
 def delete_location(location_id):
-    """Soft-deletes a location (Wharf; not in the seed) → 204. Its shipments keep the link."""
-    loc = ref.delete_location(current_actor(), location_id)
-    if not _html():
+    """Deletes a location (Wharf; not in the seed)
+
+    Soft delete: gone from lists and lookups; its shipments keep the link.
+    """
+    loc = svc.delete_location(current_actor(), location_id)
+    if response_mode() == "json":
         return respond(None, status=204)
-    resp = respond(None, template="lcs/locations.html", block="nothing")
-    if request.args.get("next") == "list":
+    _, _, ctx = _list_context()
+    resp = respond(None, template=LIST, block="nothing", context=ctx)
+    if request.args.get("next") == "list":  # the detail page's button: back to the list
         client_redirect(resp, url_for("lcs.locations"))
     return toast(resp, f"Location {loc.name} deleted")
 
 
 # --- positions ---------------------------------------------------------------------------------
 
-def _positions_fragment(location_id, message: str | None = None):
-    loc = ref.get_location(current_actor().scope, location_id)
-    resp = respond(None, template="lcs/locations_detail.html", block="positions", context=_detail_context(loc))
-    return toast(resp, message) if message else resp
+def _positions_answer(location_id, body: dict, message: str):
+    """``body`` for JSON clients; for people the walk order again, with ``message``."""
+    if response_mode() == "json":
+        return respond(body)
+    loc = svc.get_location(current_actor().scope, location_id)
+    return toast(respond(body, template=DETAIL, block="positions", context=_detail_context(loc)), message)
+
+
+def _positions(n: int) -> str:
+    return f"{n} position{'' if n == 1 else 's'}"
 
 
 @bp.get("/locations/<uuid:location_id>/positions")
 @requires("lcs.locations.read")
-def positions(location_id):
-    """The location's positions in walk order (``LcsLocationPosition[]``: code, sorting, skus);
-    paging x-page / x-page-size."""
+@operation(headers=PageHeaders, responses={200: Response(list[LcsLocationPosition], headers=PAGED)})
+def positions(location_id, headers: PageHeaders):
+    """Get list of positions within a fulfilment location
+
+    In walk order (``sorting`` 1..n), each with the SKUs stored there.
+    """
     scope = current_actor().scope
-    loc = ref.get_location(scope, location_id)
-    body, headers, _ = paginate_b(ref.positions_query(scope, loc), serialize=ref.position_row)
-    return respond(body, template="lcs/locations_detail.html", block="positions", headers=headers,
-                   context=_detail_context(loc))
+    loc = svc.get_location(scope, location_id)
+    body, page_headers, _ = paginate_b(svc.positions_query(scope, loc), serialize=svc.position_row)
+    return respond(body, template=DETAIL, block="positions", headers=page_headers, context=_detail_context(loc))
 
 
 @bp.put("/locations/<uuid:location_id>/positions")
 @requires("lcs.locations.write")
-def reorder_positions(location_id):
-    """Sets the walk order: ``["A3.32435", …]`` come first in that order (unknown codes are
-    created), the rest follow → 200 ``{"success": n}``. Forms: ``action=add`` with ``codes``,
-    or ``action=move`` with ``code`` and ``direction`` (up, down, top, bottom)."""
+@operation(body=PositionCodes, forms=False, responses={200: LcsSuccessCount})
+def reorder_positions(location_id, body: list[str]):
+    """Updates the position order for a location
+
+    ``["A3.32435", …]`` come first in that order (unknown codes are created), the others
+    follow; ``success`` counts the codes.
+    """
+    count = svc.reorder_positions(current_actor(), location_id, body)
+    return _positions_answer(location_id, {"success": count}, "Walk order saved")
+
+
+@bp.put("/locations/<uuid:location_id>/walk")
+@requires("lcs.locations.write")
+@operation(body=WalkChange, responses={200: LcsSuccessCount})
+def edit_walk(location_id, body):
+    """Edit the walk order one step (Wharf; the location page's editor)
+
+    ``add`` appends ``codes``; ``move`` sends ``code`` ``up``, ``down``, to the ``top`` or
+    ``bottom``; ``remove`` deletes ``code``; ``skus`` sets the whole set of SKUs at
+    ``position``. ``success`` counts what changed (positions, or the SKUs set).
+    """
     actor = current_actor()
-    if not _html():
-        codes = ref.clean_codes(request_json(list))
-        return respond({"success": ref.reorder_positions(actor, location_id, codes)})
-    data = request_data()
-    if data.get("action") == "move":
-        moved = ref.move_position(actor, location_id, str(data.get("code") or ""), str(data.get("direction") or ""))
-        return _positions_fragment(location_id, f"{moved.code} moved {data.get('direction')}")
-    codes = ref.clean_codes(data.get("codes") or "", "codes", from_form=True)
-    if not codes:
-        raise ValidationFailed("Enter one or more position codes",
-                               details=[{"path": ["codes"], "message": "is required", "kind": "required"}])
-    added = ref.add_positions(actor, location_id, codes)
-    return _positions_fragment(location_id, f"{len(added)} position{'' if len(added) == 1 else 's'} added")
+    match body:
+        case WalkAdd(codes=codes):
+            count = len(svc.add_positions(actor, location_id, codes))
+            message = f"{_positions(count)} added"
+        case WalkMove(code=code, direction=direction):
+            count = 1
+            svc.move_position(actor, location_id, code, direction)
+            message = f"{code} moved {direction}"
+        case WalkRemove(code=code):
+            count = svc.delete_positions(actor, location_id, [code])
+            message = f"{_positions(count)} removed"
+        case WalkSkus(position=position, skus=skus):
+            count = len(skus)
+            svc.set_position_skus(actor, location_id, position, skus)
+            message = f"SKUs at {position} saved"
+    return _positions_answer(location_id, {"success": count}, message)
 
 
 @bp.delete("/locations/<uuid:location_id>/positions")
 @requires("lcs.locations.write")
-def delete_positions(location_id):
-    """Deletes the positions ``["A3.32435", …]`` and their SKU links → 200 ``{"success": n}``
-    (n = how many existed). Forms/htmx send ``code`` as a query parameter."""
-    actor = current_actor()
-    if not _html():
-        count = ref.delete_positions(actor, location_id, ref.clean_codes(request_json(list)))
-        return respond({"success": count})
-    codes = ref.clean_codes(request.args.getlist("code"), "code")
-    count = ref.delete_positions(actor, location_id, codes)
-    return _positions_fragment(location_id, f"{count} position{'' if count == 1 else 's'} removed")
+@operation(body=PositionCodes, forms=False, responses={200: LcsSuccessCount})
+def delete_positions(location_id, body: list[str]):
+    """Deletes positions of a location
+
+    ``["A3.32435", …]`` and their SKU links; ``success`` counts those that existed.
+    """
+    count = svc.delete_positions(current_actor(), location_id, body)
+    return _positions_answer(location_id, {"success": count}, f"{_positions(count)} removed")
 
 
 @bp.get("/locations/<uuid:location_id>/positions/<path:code>")
 @requires("lcs.locations.read")
+@operation(responses={200: LcsLocationPosition})
 def position(location_id, code):
-    """One position (``LcsLocationPosition``) by its code."""
-    scope = current_actor().scope
-    p = ref.get_position(scope, location_id, code)
-    return respond(ref.position_row(p), template="lcs/locations_detail.html",
-                   context=_detail_context(p.location, focus=p.code))
+    """Returns a single position"""
+    p = svc.get_position(current_actor().scope, location_id, code)
+    return respond(svc.position_row(p), template=DETAIL, context=_detail_context(p.location, focus=p.code))
 
 
 @bp.post("/locations/<uuid:location_id>/positions/search")
 @requires("lcs.locations.read")
-def search_positions(location_id):
-    """Where SKUs are stored: body ``["SKU-1", …]`` (SKUs or position codes) → the matching
-    ``LcsLocationSku[]`` in walk order; paging x-page / x-page-size."""
-    wanted = set(ref.string_list(request_json(list), "", limit=120))
-    rows = [r for r in ref.location_skus(current_actor().scope, location_id)
-            if r["sku"] in wanted or r["position"] in wanted]
-    body, headers = page_list(rows)
-    return respond(body, headers=headers)
+@operation(body=SkusOrCodes, forms=False, headers=PageHeaders,
+           responses={200: Response(list[LcsLocationSku], headers=PAGED)})
+def search_positions(location_id, body: list[str], headers: PageHeaders):
+    """Searches a set of positions based on sku's
+
+    Where the SKUs (or position codes) ``["SKU-1", …]`` are stored, in walk order. The seed's
+    example shows one object; Wharf answers the list its description names.
+    """
+    scope = current_actor().scope
+    wanted = set(body)
+    rows = [r for r in svc.location_skus(scope, location_id) if r["sku"] in wanted or r["position"] in wanted]
+    page, page_headers = paginate_list_b(rows)
+    return respond(page, template=DETAIL, headers=page_headers,
+                   context=_detail_context(svc.get_location(scope, location_id)))
 
 
 @bp.get("/locations/<uuid:location_id>/skus")
 @requires("lcs.locations.read")
+@operation(responses={200: list[LcsLocationSku]})
 def skus(location_id):
-    """Every SKU stored at the location with its position (``LcsLocationSku[]``, walk order)."""
-    return respond(ref.location_skus(current_actor().scope, location_id))
+    """Get list of sku's that are listed for the fulfilment location
+
+    With their position, in walk order (not paged, as the seed).
+    """
+    scope = current_actor().scope
+    return respond(svc.location_skus(scope, location_id), template=DETAIL,
+                   context=_detail_context(svc.get_location(scope, location_id)))
 
 
 @bp.put("/locations/<uuid:location_id>/skus")
 @requires("lcs.locations.write")
-def update_skus(location_id):
-    """Moves SKUs to positions: ``[{sku, position}]`` (empty position = remove from the
-    location) → 200 ``{"success", "failed"}``; unknown positions fail. Forms: ``position``
-    and ``skus`` (one per line) replace that position's SKUs."""
-    actor = current_actor()
-    if not _html():
-        success, failed = ref.set_skus(actor, location_id, request_json(list))
-        return respond({"success": success, "failed": failed})
-    data = request_data()
-    code = str(data.get("position") or "")
-    listed = ref.string_list(data.get("skus") or "", "skus", limit=120, from_form=True, split=r"[\s,;|]+")
-    ref.set_position_skus(actor, location_id, code, listed)
-    return _positions_fragment(location_id, f"SKUs at {code} saved")
+@operation(body=list[LcsLocationSkuModel], forms=False, responses={200: LcsSuccessFailed})
+def update_skus(location_id, body: list[LcsLocationSkuModel]):
+    """Update one or more sku's for the location
+
+    ``[{sku, position}]``: each SKU moves to that position (no position: it leaves the
+    location); entries naming a position the location lacks fail.
+    """
+    success, failed = svc.set_skus(current_actor(), location_id, body)
+    return _positions_answer(location_id, {"success": success, "failed": failed},
+                             f"{success} SKU{'' if success == 1 else 's'} placed")
 
 
 @bp.post("/search/locations")
 @requires("lcs.locations.read")
-def search_locations():
-    """Locations matching ``{"constraints": [{key, operator, values|value}]}``; keys ``ids``,
-    ``name``, ``reference``, ``is_disabled``, ``organization_id``, ``created_at``, ``updated_at``;
-    paging x-page / x-page-size → x-count."""
-    stmt = apply_constraints(ref.locations_query(current_actor().scope), search_body(), SEARCH_FIELDS)
-    body, headers, page = paginate_b(stmt, serialize=ref.location_row)
-    return respond(body, template="lcs/locations.html", block="location_table", headers=headers,
-                   context={"rows": body, "page": page, "args": {}, "can_write": _can_write()})
+@operation(body=LcsLocationSearch, forms=False, headers=PageHeaders,
+           responses={200: Response(list[LcsFulfilmentLocation], headers=PAGED)})
+def search_locations(body: LcsLocationSearch, headers: PageHeaders):
+    """Search for a set of fulfilment locations
+
+    Keys ``ids`` (the seed's) and Wharf's ``name``, ``reference``, ``is_disabled``,
+    ``organization_id``, ``created_at``, ``updated_at``; operators ``in``, ``not_in``,
+    ``gt``, ``gte``, ``lt``, ``lte``, ``prefix``.
+    """
+    stmt = apply_constraints(svc.locations_query(current_actor().scope), body.constraints, SEARCH_FIELDS)
+    rows, page_headers, page = paginate_b(stmt, serialize=svc.location_row)
+    return respond(rows, template=LIST, block="location_table", headers=page_headers,
+                   context={"rows": rows, "page": page, "args": {}, "can_write": _can_write()})

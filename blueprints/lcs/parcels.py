@@ -1,123 +1,133 @@
 """Parcels (seed 001 /lcs/parcels): create with SSCC, attach/detach units, transit, finished."""
 from __future__ import annotations
 
-from flask import request
-
 from blueprints.lcs import bp
+from blueprints.lcs.shipments import PAGE_HEADERS, pack_panel
 from models import Parcel
+from schemas.base import PageHeaders
+from schemas.lcs_parcels import LcsParcel, LcsParcelCreateModel, LcsParcelModel, LcsPlace, LcsPlaceResult
 from services.logistics import parcels as svc
-from services.logistics.shipments import detail_row, get_shipment
+from services.logistics.shipments import get_shipment
 from web.access import current_actor, requires
-from web.forms import as_list, request_data, request_json
+from web.contract import Response, operation
 from web.htmx import toast
 from web.negotiate import respond, response_mode
 from web.pagination import paginate_b
 
 
 def _pack_response(shipment_id, data, message: str, status: int = 200):
-    """JSON for API clients; for the pack station, the re-rendered panel plus a toast."""
+    """JSON for API clients; for the pack station, the re-rendered panel plus a toast
+    (200: htmx does not swap a 204)."""
     if response_mode() == "json":
         return respond(data, status=status)
-    s = get_shipment(current_actor(), shipment_id)
-    row = detail_row(s)
-    parcels = svc.parcel_rows(list(s.parcels))
-    free = [u for u in row["items"] if u["is_handled"] and not u["is_boxed"] and not u["is_missing"]]
-    # Browsers always get the re-rendered panel (200: htmx does not swap a 204).
-    return toast(respond(data, template="lcs/pack.html", block="pack_panel",
-                         context={"s": row, "parcels": parcels, "free": free}), message)
-
-
-def _body(kind=dict):
-    if request.is_json:
-        return request_json(kind)
-    form = request_data()
-    out = {k: v for k, v in form.items() if k not in ("ids", "item_ids")}
-    for key in ("weight", "length", "width", "height"):
-        if out.get(key) not in (None, ""):
-            try:
-                out[key] = int(out[key])
-            except (TypeError, ValueError):
-                pass  # the service reports the bad value
-        else:
-            out.pop(key, None)
-    for key in ("ids", "item_ids"):
-        if key in form:
-            out[key] = as_list(form[key])
-    return out
+    _, context = pack_panel(get_shipment(current_actor(), shipment_id))
+    return toast(respond(data, template="lcs/pack.html", block="pack_panel", context=context), message)
 
 
 @bp.get("/parcels")
 @requires("lcs.handling.read")
-def parcels():
-    """Parcels, newest first (``LcsParcel``)."""
-    stmt = current_actor().scope.select(Parcel).order_by(Parcel.created_at.desc())
-    rows, headers, _ = paginate_b(stmt, serialize=lambda p: p)
-    return respond(svc.parcel_rows(rows), headers=headers)
+@operation(headers=PageHeaders, responses={200: Response(list[LcsParcel], headers=PAGE_HEADERS)})
+def parcels(headers: PageHeaders):  # noqa: ARG001 - the same headers paginate_b reads
+    """List all parcels
+
+    Newest first (``LcsParcel``), paged by ``x-page``/``x-page-size``.
+    """
+    stmt = current_actor().scope.select(Parcel).order_by(Parcel.created_at.desc(), Parcel.number.desc())
+    rows, page_headers, _ = paginate_b(stmt, serialize=lambda p: p)
+    return respond(svc.parcel_rows(rows), headers=page_headers)
 
 
 @bp.post("/parcels")
 @requires("lcs.handling.write")
-def create_parcel():
-    """Creates a parcel for a shipment, numbered with an SSCC-18; ``item_ids`` are packed at once."""
-    data = _body()
-    parcel = svc.create_parcel(current_actor(), data)
+@operation(body=LcsParcelCreateModel, responses={200: LcsParcel})
+def create_parcel(body: LcsParcelCreateModel):
+    """Add a new parcel
+
+    Numbered with an SSCC-18; ``item_ids`` (free units of the shipment) are packed at once.
+    Answers 200 with the parcel (the seed has no 201).
+    """
+    parcel = svc.create_parcel(current_actor(), body)
     return _pack_response(parcel.shipment_id, svc.parcel_row(parcel), f"Parcel {parcel.number} created")
 
 
 @bp.get("/parcels/<uuid:parcel_id>")
 @requires("lcs.handling.read")
+@operation(responses={200: LcsParcel})
 def parcel(parcel_id):
-    """One parcel (``LcsParcel``)."""
+    """Get a single parcel"""
     return respond(svc.parcel_row(svc.get_parcel(current_actor(), parcel_id)))
 
 
 @bp.put("/parcels/<uuid:parcel_id>")
 @requires("lcs.handling.write")
-def update_parcel(parcel_id):
-    """Weight, dimensions, ship_at, tracking and position (204); 409 once in transit."""
-    p = svc.update_parcel(current_actor(), parcel_id, _body())
+@operation(body=LcsParcelModel, responses={204: None})
+def update_parcel(parcel_id, body: LcsParcelModel):
+    """Update the parcel parameters
+
+    Weight, dimensions, ``ship_at``, tracking and position (204); 409 once in transit.
+    """
+    p = svc.update_parcel(current_actor(), parcel_id, body)
     return _pack_response(p.shipment_id, None, "Parcel saved", status=204)
 
 
 @bp.delete("/parcels/<uuid:parcel_id>")
 @requires("lcs.handling.write")
+@operation(responses={204: None})
 def delete_parcel(parcel_id):
-    """Removes the parcel (204); its units become free again."""
-    p = svc.get_parcel(current_actor(), parcel_id)
-    shipment_id = p.shipment_id
+    """Remove a parcel
+
+    204; its units become free again. Refused with 409 once in transit.
+    """
+    shipment_id = svc.get_parcel(current_actor(), parcel_id).shipment_id
     svc.delete_parcel(current_actor(), parcel_id)
     return _pack_response(shipment_id, None, "Parcel removed", status=204)
 
 
 @bp.post("/parcels/<uuid:parcel_id>/items")
 @requires("lcs.handling.write")
-def attach_items(parcel_id):
-    """Packs units ``{ids}`` → ``{success, failed}`` (only free units of the parcel's shipment)."""
-    outcome = svc.attach(current_actor(), parcel_id, _body())
+@operation(body=LcsPlace, responses={200: LcsPlaceResult})
+def attach_items(parcel_id, body: LcsPlace):
+    """Add items to a parcel
+
+    Packs units ``{ids}`` → ``{success, failed}``: only free units of the parcel's shipment.
+    """
+    outcome = svc.attach(current_actor(), parcel_id, body.ids)
     p = svc.get_parcel(current_actor(), parcel_id)
     return _pack_response(p.shipment_id, outcome, f"{outcome['success']} packed, {outcome['failed']} refused")
 
 
 @bp.delete("/parcels/<uuid:parcel_id>/items")
 @requires("lcs.handling.write")
-def detach_items(parcel_id):
-    """Unpacks units ``{ids}`` → ``{success, failed}``."""
-    outcome = svc.detach(current_actor(), parcel_id, _body())
+@operation(body=LcsPlace, responses={200: LcsPlaceResult})
+def detach_items(parcel_id, body: LcsPlace):
+    """Remove items from parcel
+
+    Unpacks units ``{ids}`` → ``{success, failed}``.
+    """
+    outcome = svc.detach(current_actor(), parcel_id, body.ids)
     p = svc.get_parcel(current_actor(), parcel_id)
     return _pack_response(p.shipment_id, outcome, f"{outcome['success']} unpacked")
 
 
 @bp.put("/parcels/<uuid:parcel_id>/transit")
 @requires("lcs.handling.write")
+@operation(responses={204: None})
 def parcel_transit(parcel_id):
-    """Marks the parcel in transit (204; idempotent)."""
+    """Mark parcel as in-transit
+
+    204 (idempotent); an empty parcel cannot ship (409).
+    """
     svc.mark_transit(current_actor(), parcel_id)
     return respond(None, status=204)
 
 
 @bp.put("/parcels/<uuid:parcel_id>/finished")
 @requires("lcs.handling.write")
+@operation(responses={204: None})
 def parcel_finished(parcel_id):
-    """Marks the parcel finished / delivered (204; idempotent; must be in transit)."""
+    """Mark parcel as finished
+
+    204 (idempotent; delivered); the parcel must be in transit first (409).
+    """
     svc.mark_finished(current_actor(), parcel_id)
     return respond(None, status=204)

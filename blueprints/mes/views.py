@@ -9,9 +9,12 @@ from __future__ import annotations
 from flask import send_file, url_for
 
 from blueprints.mes import bp
+from schemas.base import Binary
+from schemas.mes import MesTask
 from services import attachments, documents, tasks
 from services.errors import NotFound
 from web.access import current_actor, requires
+from web.contract import Response, operation
 from web.negotiate import respond
 
 TEMPLATE = "tasks/task.html"
@@ -30,6 +33,7 @@ def _file(t):
 
 @bp.get("/tasks/<uuid:task_id>")
 @requires()
+@operation(responses={200: MesTask})
 def task(task_id):
     """Get a single task
 
@@ -43,8 +47,12 @@ def task(task_id):
 
 @bp.get("/tasks/<uuid:task_id>/file")
 @requires()
+@operation(responses={200: Response(Binary, "The document", media_type="application/pdf"), 304: None})
 def task_file(task_id):
-    """The document a finished task produced (the PDF; 404 while there is none)."""
+    """The task's document
+
+    The document a finished task produced (the PDF; 404 while there is none).
+    """
     t = tasks.get_task(current_actor(), task_id)
     att = _file(t) if t.status == "done" else None
     if att is None:

@@ -10,16 +10,18 @@ from __future__ import annotations
 from flask import request
 
 from blueprints.plans import bp
-from blueprints.plans.forms import AssignmentForm, PlanForm
 from models import StoragePlan, db
+from schemas.base import Page
+from schemas.plans import (Plan, PlanAssignment, PlanCreate, PlanDeleted, PlanListQuery, PlanUpdate, PlanUsage,
+                           UsageQuery)
 from services import plans as plans_svc
 from services import users as users_svc
 from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from web.access import current_actor, requires
-from web.forms import field_errors, request_fields
+from web.contract import operation
+from web.forms import field_errors
 from web.htmx import toast, trigger_client_event
-from web.negotiate import respond, response_mode
-from web.openapi import documented
+from web.negotiate import respond
 from web.pagination import paginate_a
 
 PAGE = "plans/plans.html"
@@ -29,56 +31,60 @@ FORM_ERRORS = (ValidationFailed, BadRequest, Conflict, NotFound)
 SORT_FIELDS = {"name": StoragePlan.name, "quota": StoragePlan.quota_mb, "createdAt": StoragePlan.created_at}
 
 
-def _tenant(actor):
-    return actor.tenant_for_new(request.args.get("tenantId"))
-
-
-def _list_body(actor) -> dict:
-    tenant = _tenant(actor)
+def _list_body(actor, query: PlanListQuery) -> dict:
+    tenant = plans_svc.plan_tenant(actor, query.tenantId)
     plans_svc.ensure_default(tenant)
     body, _ = paginate_a(plans_svc.plans_select(tenant), serialize=plans_svc.plan_row, sort_fields=SORT_FIELDS,
-                         default_sort="name", search_columns=[StoragePlan.name])
+                         default_sort="name", search_columns=[StoragePlan.name], query=query)
     return body
 
 
-def _context(actor, body: dict | None = None, **extra) -> dict:
-    body = body if body is not None else _list_body(actor)
+def _context(actor, body: dict | None = None, search: str = "", **extra) -> dict:
+    body = body if body is not None else _list_body(actor, PlanListQuery())
     counts = {p["id"]: plans_svc.users_count(db.session.get(StoragePlan, p["id"])) for p in body["items"]}
     return {"data": body, "counts": counts, "can_manage": actor.grants.allows(["plans.manage"]),
-            "search": request.args.get("search", ""), "values": {}, "errors": {}, "error": None, **extra}
+            "search": search, "values": {}, "errors": {}, "error": None, **extra}
 
 
-def _failure(e, block: str, context: dict):
-    if response_mode() == "json":
-        raise e
-    return respond(None, template=PAGE, block=block, status=422,
-                   context={**context, "error": e.message, "errors": field_errors(e.details)})
+def _create_error(error, form: dict):
+    """The create form again with the messages (422); refusals without a field go to the toast."""
+    if not isinstance(error, FORM_ERRORS):
+        raise error
+    return respond(None, template=PAGE, block="plan_create_form", status=422,
+                   context=_context(current_actor(), values=form, error=error.message,
+                                    errors=field_errors(error.details)))
+
+
+def _update_error(error, form: dict):
+    """The plan list with the refused row's form open, its messages and what was typed."""
+    if not isinstance(error, FORM_ERRORS):
+        raise error
+    return respond(None, template=PAGE, block="plan_list", status=422,
+                   context=_context(current_actor(), edit_id=request.view_args["plan_id"], edit_values=form,
+                                    edit_error=error.message, edit_errors=field_errors(error.details)))
 
 
 @bp.get("")
 @requires("plans.view")
-def plans():
+@operation(query=PlanListQuery, responses={200: Page[Plan]})
+def plans(query: PlanListQuery):
     """List storage plans
 
     Every plan of the tenant (``id``, ``name``, ``description``, ``quota`` in MB,
     ``default``); the default plan is created on first use.
     """
     actor = current_actor()
-    body = _list_body(actor)
-    return respond(body, template=PAGE, block="plan_list", context=_context(actor, body))
+    body = _list_body(actor, query)
+    return respond(body, template=PAGE, block="plan_list", context=_context(actor, body, search=query.search))
 
 
 @bp.post("")
 @requires("plans.manage")
-@documented(body=PlanForm, summary="Create storage plan")
-def create_plan():
+@operation(body=PlanCreate, responses={201: Plan}, summary="Create storage plan", form_error=_create_error)
+def create_plan(body: PlanCreate):
     """Creates a plan; ``default: true`` takes the default flag from the current default."""
     actor = current_actor()
-    data = request_fields()
-    try:
-        plan = plans_svc.create_plan(actor, data, tenant_id=data.get("tenantId"))
-    except FORM_ERRORS as e:
-        return _failure(e, "plan_create_form", _context(actor, values=data))
+    plan = plans_svc.create_plan(actor, body)
     resp = respond(plans_svc.plan_row(plan), status=201, template=PAGE, block="plan_create_form",
                    context=_context(actor, created=plan))
     return toast(trigger_client_event(resp, CHANGED), f"Plan {plan.name} created")
@@ -86,6 +92,7 @@ def create_plan():
 
 @bp.get("/<plan_id>")
 @requires("plans.view")
+@operation(responses={200: Plan})
 def plan(plan_id):
     """Retrieve a plan by its id."""
     actor = current_actor()
@@ -95,26 +102,19 @@ def plan(plan_id):
 
 @bp.put("/<plan_id>")
 @requires("plans.manage")
-@documented(body=PlanForm, summary="Modify a plan")
-def update_plan(plan_id):
+@operation(body=PlanUpdate, responses={200: Plan}, summary="Modify a plan", form_error=_update_error)
+def update_plan(plan_id, body: PlanUpdate):
     """Changes name, description, quota (MB) or the default flag (``default: false`` on the
     default plan is a 400: make another plan the default instead)."""
     actor = current_actor()
-    data = request_fields()
-    try:
-        plan = plans_svc.update_plan(actor, plan_id, data)
-    except FORM_ERRORS as e:
-        if response_mode() == "json":
-            raise
-        return respond(None, template=PAGE, block="plan_list", status=422,
-                       context=_context(actor, edit_id=str(plan_id), edit_values=data, edit_error=e.message,
-                                        edit_errors=field_errors(e.details)))
+    plan = plans_svc.update_plan(actor, plan_id, body)
     resp = respond(plans_svc.plan_row(plan), template=PAGE, block="plan_list", context=_context(actor))
     return toast(resp, f"Plan {plan.name} saved")
 
 
 @bp.delete("/<plan_id>")
 @requires("plans.manage")
+@operation(responses={200: PlanDeleted})
 def delete_plan(plan_id):
     """Deletes a plan (not the default: 400); its users move to the default plan."""
     actor = current_actor()
@@ -134,30 +134,24 @@ def _usage_context(actor, user, **extra) -> dict:
             "human_size": plans_svc.human_size, **extra}
 
 
-def _required(data, key: str) -> str:
-    if not data.get(key):
-        raise ValidationFailed(f"{key} is required", details=[{"path": [key], "message": "is required"}])
-    return data[key]
-
-
 @bp.get("/usage")
 @requires("plans.view")
-def usage():
+@operation(query=UsageQuery, responses={200: PlanUsage})
+def usage(query: UsageQuery):
     """A user's storage usage (``?userId=``): plan, quota, bytes used, whether uploads are blocked."""
     actor = current_actor()
-    user = users_svc.get_user(actor, _required(request.args, "userId"))
+    user = users_svc.get_user(actor, query.userId)
     ctx = _usage_context(actor, user)
     return respond(ctx["usage"], template=USAGE, block="usage", context=ctx)
 
 
 @bp.put("/assignment")
 @requires("plans.manage")
-@documented(body=AssignmentForm, summary="Assign a storage plan to a user")
-def assign():
+@operation(body=PlanAssignment, responses={200: PlanUsage}, summary="Assign a storage plan to a user")
+def assign(body: PlanAssignment):
     """Puts a user (``userId``) on a plan (``planId``) of their tenant; answers their usage."""
     actor = current_actor()
-    data = request_fields()
-    user = users_svc.get_user(actor, _required(data, "userId"))
-    plan = plans_svc.assign_plan(actor, user, _required(data, "planId"))
+    user = users_svc.get_user(actor, body.userId)
+    plan = plans_svc.assign_plan(actor, user, body.planId)
     ctx = _usage_context(actor, user, saved=True)
     return toast(respond(ctx["usage"], template=USAGE, block="usage", context=ctx), f"{user.email} is on plan {plan.name}")

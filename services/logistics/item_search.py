@@ -3,9 +3,8 @@
 ``web.pagination.paginate_b`` and hand the page back for serialization.
 
 Every query starts from ``actor.scope.select(...)`` (``models.scope.Scope``), so another
-tenant's ids simply match nothing. Constraints go through THE parser,
-``services.logistics.search.apply_constraints`` (``values`` and ``value`` both accepted,
-unknown keys/operators and malformed values are a 400).
+tenant's ids simply match nothing. Constraints arrive validated and typed
+(``schemas.lcs_search``); ``services.logistics.search.apply_constraints`` maps them to SQL.
 
 Item searches are *grouped*: a group holds the units that match the constraints (a search
 ``is_handled: false`` returns the open units of each group, with quantities to match), and
@@ -15,18 +14,20 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from models import HandlingList, Parcel, ScanEvent, Shipment, ShipmentItem, db, utcnow
+from schemas.lcs_search import (SHIPMENT_FLAGS, LcsBulkItemsCommand, LcsItemSearchConstraint, LcsParcelSearchConstraint,
+                                LcsShipmentSearchConstraint)
 from services.acl import Actor
 from services.errors import Conflict, ValidationFailed
 from services.logistics import lists as lists_svc
-from services.logistics.search import Field, apply_constraints, parse_constraints
-from services.logistics.shipments import FLAGS, _invalid, _required, _when, flag_condition, flags_for, listed_row
+from services.logistics.search import Field, apply_constraints
+from services.logistics.shipments import flag_condition, flags_for, listed_row
 
 u, s, p = ShipmentItem, Shipment, Parcel
 _position = sa.func.coalesce(u.position, sa.literal_column("''"))  # a pick line's position ('' when none)
@@ -92,7 +93,7 @@ SHIPMENT_FIELDS: dict[str, Field] = {
     # Wharf additions for the screens
     "number": Field(column=s.number),
     "order_id": Field(column=s.order_id),
-    **{flag: Field(kind="bool", build=lambda v, flag=flag: flag_condition(flag, v)) for flag in FLAGS},
+    **{flag: Field(kind="bool", build=lambda v, flag=flag: flag_condition(flag, v)) for flag in SHIPMENT_FLAGS},
 }
 
 PARCEL_FIELDS: dict[str, Field] = {
@@ -121,16 +122,16 @@ def units_select(actor: Actor) -> sa.Select:
     return stmt if visible is None else stmt.where(ShipmentItem.shipment_id.in_(visible))
 
 
-def matching_units(actor: Actor, body) -> sa.Select:
+def matching_units(actor: Actor, constraints: Sequence[LcsItemSearchConstraint]) -> sa.Select:
     """``SELECT ShipmentItem`` in the caller's scope matching the item constraints."""
-    return apply_constraints(units_select(actor), body, ITEM_FIELDS)
+    return apply_constraints(units_select(actor), constraints, ITEM_FIELDS)
 
 
 # --- shipments and parcels ---------------------------------------------------------------------
 
-def shipments_select(actor: Actor, body) -> sa.Select:
+def shipments_select(actor: Actor, constraints: Sequence[LcsShipmentSearchConstraint]) -> sa.Select:
     """Shipments matching ``LcsShipmentSearch`` (plus number, order_id and the derived flags), newest first."""
-    stmt = apply_constraints(actor.scope.select(Shipment), body, SHIPMENT_FIELDS)
+    stmt = apply_constraints(actor.scope.select(Shipment), constraints, SHIPMENT_FIELDS)
     return stmt.order_by(Shipment.created_at.desc(), Shipment.id.desc())
 
 
@@ -148,13 +149,13 @@ def shipment_rows(shipments: list[Shipment]) -> list[dict]:
     return rows
 
 
-def parcels_select(actor: Actor, body) -> sa.Select:
+def parcels_select(actor: Actor, constraints: Sequence[LcsParcelSearchConstraint]) -> sa.Select:
     """Parcels matching ``LcsParcelSearch`` (plus shipment_ids, is_in_transit, is_finished), newest first."""
     stmt = actor.scope.select(Parcel)
     visible = _visible_shipment_ids(actor)
     if visible is not None:
         stmt = stmt.where(Parcel.shipment_id.in_(visible))
-    stmt = apply_constraints(stmt, body, PARCEL_FIELDS)
+    stmt = apply_constraints(stmt, constraints, PARCEL_FIELDS)
     return stmt.options(selectinload(Parcel.shipment)).order_by(Parcel.created_at.desc(), Parcel.id.desc())
 
 
@@ -225,10 +226,10 @@ def grouped_shipment_item(units: list[ShipmentItem]) -> dict:
                        "listed": len(ids["listed_ids"])}}
 
 
-def shipment_items(actor: Actor, body) -> GroupedSearch:
+def shipment_items(actor: Actor, constraints: Sequence[LcsItemSearchConstraint]) -> GroupedSearch:
     """``POST /lcs/search/shipments/items``: matching units grouped by (shipment, SKU),
     newest shipment first, SKUs in the order they were entered."""
-    filtered = matching_units(actor, body)
+    filtered = matching_units(actor, constraints)
     grp = _representatives(filtered, (u.shipment_id, u.sku), (u.sequence, u.id))
     groups = (sa.select(ShipmentItem).join(grp, grp.c.id == ShipmentItem.id).where(grp.c.rn == 1)
               .join(Shipment, Shipment.id == ShipmentItem.shipment_id)
@@ -266,12 +267,12 @@ def _list_ranks(list_ids) -> dict:
     return ranks
 
 
-def list_items(actor: Actor, body) -> GroupedSearch:
+def list_items(actor: Actor, constraints: Sequence[LcsItemSearchConstraint]) -> GroupedSearch:
     """``POST /lcs/search/lists/items``: matching units that are on a handling list, grouped
     per pick line (list, shipment, SKU, position) as ``LcsHandlingListItem``; newest list
     first, lines in walk order. ``rank`` is the line's rank on its whole list. Wharf adds
     ``list_id`` (a search spans lists)."""
-    filtered = matching_units(actor, body).where(u.list_id.is_not(None))
+    filtered = matching_units(actor, constraints).where(u.list_id.is_not(None))
     grp = _representatives(filtered, (u.list_id, u.shipment_id, u.sku, _position),
                            (u.rank, u.id))
     groups = (sa.select(ShipmentItem).join(grp, grp.c.id == ShipmentItem.id).where(grp.c.rn == 1)
@@ -298,11 +299,11 @@ def list_items(actor: Actor, body) -> GroupedSearch:
     return GroupedSearch(groups, rows)
 
 
-def parcel_items(actor: Actor, body) -> GroupedSearch:
+def parcel_items(actor: Actor, constraints: Sequence[LcsItemSearchConstraint]) -> GroupedSearch:
     """``POST /lcs/search/parcels/items``: matching boxed units grouped per (parcel, SKU) as
     ``LcsParcelItem`` (``id`` is the group's first unit, as in the parcel view); newest parcel
     first. Wharf adds ``parcel_id`` (a search spans parcels)."""
-    filtered = matching_units(actor, body).where(u.parcel_id.is_not(None))
+    filtered = matching_units(actor, constraints).where(u.parcel_id.is_not(None))
     grp = _representatives(filtered, (u.parcel_id, u.sku), (u.sequence, u.id))
     groups = (sa.select(ShipmentItem).join(grp, grp.c.id == ShipmentItem.id).where(grp.c.rn == 1)
               .join(Parcel, Parcel.id == ShipmentItem.parcel_id)
@@ -319,8 +320,6 @@ def parcel_items(actor: Actor, body) -> GroupedSearch:
 
 # --- bulk -----------------------------------------------------------------------------------------
 
-COMMANDS = ("set_parameters",)
-PARAMETERS = ("position", "parcel_id", "is_handled", "is_finished", "is_missing", "lot_number", "expires_at")
 MAX_BULK_UNITS = 10_000
 _CHUNK = 500
 
@@ -329,54 +328,16 @@ def _chunks(ids: list) -> list[list]:
     return [ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK)] or [[]]
 
 
-def _parameters(raw) -> dict:
-    if not isinstance(raw, dict) or not raw:
-        raise _required("parameters")
-    unknown = sorted(k for k in raw if k not in PARAMETERS)
-    if unknown:
-        raise ValidationFailed(f"Unknown parameter(s): {', '.join(unknown)} (supported: {', '.join(PARAMETERS)})",
-                               details=[{"path": ["parameters", k], "message": "is not a parameter of set_parameters",
-                                         "kind": "invalid value"} for k in unknown])
-    out: dict = {}
-    for key in ("is_handled", "is_finished", "is_missing"):
-        if key in raw:
-            if not isinstance(raw[key], bool):
-                raise _invalid(f"parameters.{key}", "must be a boolean")
-            out[key] = raw[key]
-    for key in ("position", "lot_number"):
-        if key in raw:
-            value = raw[key]
-            if value is not None and (not isinstance(value, str) or len(value) > 64):
-                raise _invalid(f"parameters.{key}", "must be text of at most 64 characters")
-            out[key] = value or None
-    if "expires_at" in raw:
-        out["expires_at"] = _when(raw["expires_at"], "parameters.expires_at")
-    if "parcel_id" in raw:
-        value = raw["parcel_id"]
-        if value is None:
-            out["parcel_id"] = None
-        else:
-            try:
-                out["parcel_id"] = uuid.UUID(str(value))
-            except ValueError:
-                raise _invalid("parameters.parcel_id", "must be a parcel id") from None
-    if out.get("is_handled") and out.get("is_missing"):
-        raise _invalid("parameters.is_handled", "a unit cannot be handled and missing at once")
-    return out
-
-
 def _uid(actor: Actor):
     principal = actor.principal
     return None if principal is None or getattr(principal, "is_api_key", False) else principal.id
 
 
-def bulk_items(actor: Actor, body) -> int:
-    """``PUT /lcs/bulk/items`` ``{command: "set_parameters", parameters, constraints}``:
-    set the parameters on every unit of the caller's scope matching the (required, non-empty)
-    item constraints, in one transaction. Returns how many units matched.
+def bulk_items(actor: Actor, command: LcsBulkItemsCommand) -> int:
+    """``PUT /lcs/bulk/items`` ``set_parameters``: set the parameters sent on every unit of
+    the caller's scope matching the item constraints, in one transaction. Returns how many
+    units matched.
 
-    - Only the seed's parameter keys (position, parcel_id, is_handled, is_finished,
-      is_missing, lot_number, expires_at); anything else, or no constraints at all → 400.
     - ``is_handled`` is a conditional update (flips only units whose value differs and that
       are not missing), so a retry changes nothing; each flip on a list is recorded as a
       scan event and starts the list.
@@ -389,33 +350,27 @@ def bulk_items(actor: Actor, body) -> int:
       cannot be boxed (400). ``parcel_id: null`` takes the units out of their parcels.
     - At most 10 000 units per command (400 beyond: narrow the constraints).
     """
-    if not isinstance(body, dict):
-        raise ValidationFailed("Request body must be a JSON object",
-                               details=[{"path": ["body"], "message": "must be a JSON object"}])
-    command = body.get("command")
-    if command in (None, ""):
-        raise _required("command")
-    if command not in COMMANDS:
-        raise _invalid("command", f"must be one of {', '.join(COMMANDS)}")
-    params = _parameters(body.get("parameters"))
-    constraints = parse_constraints(body)  # shape errors first (non-list, bad operator …)
-    if not constraints:
-        raise _required("constraints")
     try:
-        return _apply(actor, body, params)
+        return _apply(actor, command.constraints, command.parameters.named())
     except Exception:
         db.session.rollback()
         raise
 
 
-def _apply(actor: Actor, body, params: dict) -> int:
-    stmt = matching_units(actor, body).with_only_columns(
+def _invalid_parcel(message: str) -> ValidationFailed:
+    return ValidationFailed(f"parameters.parcel_id {message}",
+                            details=[{"path": ["parameters", "parcel_id"], "message": message}])
+
+
+def _apply(actor: Actor, constraints: Sequence[LcsItemSearchConstraint], params: dict) -> int:
+    stmt = matching_units(actor, constraints).with_only_columns(
         u.id, u.shipment_id, u.list_id, u.parcel_id, u.is_missing).order_by(u.id)
     if db.engine.dialect.name != "sqlite":
         stmt = stmt.with_for_update(of=ShipmentItem)
     units = db.session.execute(stmt).all()
     if len(units) > MAX_BULK_UNITS:
-        raise _invalid("constraints", f"match {len(units)} units; at most {MAX_BULK_UNITS} per command")
+        raise ValidationFailed(f"The constraints match {len(units)} units; at most {MAX_BULK_UNITS} per command",
+                               details=[{"path": ["constraints"], "message": f"match more than {MAX_BULK_UNITS} units"}])
     if not units:
         return 0
     ids = [x.id for x in units]
@@ -448,16 +403,15 @@ def _apply(actor: Actor, body, params: dict) -> int:
         if target is not None:
             parcel = db.session.scalars(actor.scope.select(Parcel).where(Parcel.id == target)).first()
             if parcel is None:
-                raise _invalid("parameters.parcel_id", "is not a known parcel")
+                raise _invalid_parcel("is not a known parcel")
             others = sorted({str(x.shipment_id) for x in units if x.shipment_id != parcel.shipment_id})
             if others:
-                raise _invalid("parameters.parcel_id",
-                               f"is a parcel of another shipment than {len(others)} matched shipment(s)")
+                raise _invalid_parcel(f"is a parcel of another shipment than {len(others)} matched shipment(s)")
             if parcel.is_in_transit:
                 raise Conflict(f"Parcel {parcel.number} is in transit")
             missing = params.get("is_missing", None)
             if missing or (missing is None and any(x.is_missing for x in moving)):
-                raise _invalid("parameters.parcel_id", "missing units cannot be put in a parcel")
+                raise _invalid_parcel("missing units cannot be put in a parcel")
             guarded_parcels.add(target)
         sources = {x.parcel_id for x in moving if x.parcel_id is not None}
         if sources:

@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from datetime import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
+from pydantic import TypeAdapter, ValidationError
 
-from models import (HandlingList, ListShipment, Product, ProductBarcode, Scope, ScanEvent, Shipment,
-                    ShipmentItem, db, utcnow)
+from models import (HandlingList, ListShipment, Product, ProductBarcode, ScanEvent, Scope, Shipment, ShipmentItem, db,
+                    utcnow)
 from models.base import retry_on_deadlock
+from schemas.lcs_lists import LcsHandlingListItemUpdate, LcsHandlingListUpdate, LcsHandlingModel
+from schemas.lcs_parcels import UtcDatetime
+from schemas.lcs_search import LcsListSearchConstraint
 from services import events, toggles
 from services.acl import Actor
 from services.errors import BadRequest, Conflict, ValidationFailed
-from services.logistics import codes, numbers, reference
-from services.logistics.shipments import _invalid, _required, _when, unit_row
+from services.logistics import codes, locations, numbers
+from services.logistics.search import Field, apply_constraints
+from services.logistics.shipments import unit_row
 
 GROUP_NS = uuid.UUID("6f1c5a52-9b3e-4d8e-9a55-2f1f0c7e8a10")
 
@@ -33,33 +39,19 @@ def get_list(actor: Actor, list_id) -> HandlingList:
 def _walk_order(tenant_id, location_id) -> tuple[dict, dict]:
     """(sku → (code, sorting), code → sorting) at the list's location (any live one if None)."""
     scope = Scope(tenant_id)
-    return reference.sku_positions(scope, location_id), reference.walk_order(scope, location_id)
+    return locations.sku_positions(scope, location_id), locations.walk_order(scope, location_id)
 
 
-def create_list(actor: Actor, data: dict) -> HandlingList:
-    """``{shipments: [{id, label}], due_at}`` → a list whose units are ranked by walk order.
-    Each shipment is claimed by a conditional update: one active list per shipment."""
-    if not isinstance(data, dict):
-        raise ValidationFailed("Request body must be a JSON object")
-    entries = data.get("shipments")
-    if not isinstance(entries, list) or not entries:
-        raise _required("shipments")
+def create_list(actor: Actor, data: LcsHandlingModel | dict) -> HandlingList:
+    """A list of ``data.shipments`` whose units are ranked by walk order. Each shipment is
+    claimed by a conditional update: one active list per shipment."""
+    if isinstance(data, dict):  # fixtures and scripts hand over the plain body
+        data = LcsHandlingModel.model_validate(data)
     wanted: OrderedDict[uuid.UUID, str | None] = OrderedDict()
-    for i, e in enumerate(entries):
-        if not isinstance(e, dict) or not e.get("id"):
-            raise _required(f"shipments.{i}.id")
-        try:
-            sid = uuid.UUID(str(e["id"]))
-        except ValueError:
-            raise _invalid(f"shipments.{i}.id", "must be a shipment id") from None
-        label = e.get("label")
-        if label is not None and (not isinstance(label, str) or len(label) > 120):
-            raise _invalid(f"shipments.{i}.label", "must be text of at most 120 characters")
-        wanted[sid] = label
-    due_at = _when(data.get("due_at"), "due_at")
-    shipments = []
-    for sid in wanted:
-        shipments.append(actor.scope.get(Shipment, sid, f"Shipment {sid}"))
+    for entry in data.shipments:
+        wanted[entry.id] = entry.label
+    due_at = data.due_at
+    shipments = [actor.scope.get(Shipment, sid, f"Shipment {sid}") for sid in wanted]
     for s in shipments:
         if not s.is_outbound:
             raise Conflict(f"Shipment {s.number} is not outbound")
@@ -72,7 +64,7 @@ def create_list(actor: Actor, data: dict) -> HandlingList:
     payload = {"shipments": [str(s) for s in wanted], "due_at": due_at}
     events.before("lcs.list", "creating", payload, {"actor": actor})
     if payload.get("due_at") != due_at:  # a SET_FIELD rule
-        due_at = payload["due_at"] if isinstance(payload["due_at"], datetime) else _when(payload["due_at"], "due_at")
+        due_at = _ruled_due_at(payload.get("due_at"))
     hl = HandlingList(tenant_id=tenant_id, organization_id=shipments[0].organization_id,
                       number=numbers.list_number(tenant_id), due_at=due_at,
                       location_id=shipments[0].location_id, is_outbound=True)
@@ -91,6 +83,16 @@ def create_list(actor: Actor, data: dict) -> HandlingList:
     db.session.commit()
     events.after("lcs.list", "created", {"id": str(hl.id), "number": hl.number}, {"actor": actor})
     return hl
+
+
+def _ruled_due_at(value) -> datetime | None:
+    """A due date a SET_FIELD rule wrote, read like client input (a rule cannot store what
+    the API would refuse)."""
+    try:
+        return TypeAdapter(UtcDatetime | None).validate_python(value)
+    except ValidationError:
+        raise ValidationFailed("A rule set due_at to something that is not a date-time",
+                               details=[{"path": ["due_at"], "message": "must be an ISO-8601 date-time"}]) from None
 
 
 def _rank_units(hl: HandlingList, shipment_ids: list) -> None:
@@ -172,6 +174,21 @@ def created_row(hl: HandlingList) -> dict:
                                 "created_at", "updated_at")} | {"is_assigned": hl.sub is not None}
 
 
+_h = HandlingList
+SEARCH_FIELDS: dict[str, Field] = {
+    "ids": Field(_h.id, "uuid"), "sub": Field(_h.sub), "location_id": Field(_h.location_id, "uuid"),
+    "is_on_hold": Field(_h.is_on_hold, "bool"), "is_finished": Field(_h.is_finished, "bool"),
+    "is_in_progress": Field(kind="bool", build=lambda v: sa.and_(_h.started_at.is_not(None), _h.is_finished.is_(False))
+                            if v else sa.or_(_h.started_at.is_(None), _h.is_finished.is_(True))),
+    "is_assigned": Field(kind="bool", build=lambda v: _h.sub.is_not(None) if v else _h.sub.is_(None)),
+}
+
+
+def search(actor: Actor, constraints: Sequence[LcsListSearchConstraint]) -> sa.Select:
+    """Lists matching ``LcsListSearch`` in the caller's scope, newest first."""
+    return apply_constraints(actor.scope.select(_h), constraints, SEARCH_FIELDS).order_by(_h.created_at.desc())
+
+
 @dataclass
 class Progress:
     total: int
@@ -224,25 +241,20 @@ def require_active(hl: HandlingList, *, allow_hold: bool = False) -> None:
         raise Conflict(f"Handling list {hl.number} is on hold")
 
 
-def set_state(actor: Actor, list_id, data: dict) -> HandlingList:
-    """``{is_on_hold, sub}`` (hold/resume, assign) and Wharf's ``is_finished: true``."""
-    if not isinstance(data, dict):
-        raise ValidationFailed("Request body must be a JSON object")
+def set_state(actor: Actor, list_id, data: LcsHandlingListUpdate) -> HandlingList:
+    """Hold/resume (``is_on_hold``), assign (``sub``; null unassigns) and Wharf's
+    ``is_finished: true``; fields not sent stay as they are."""
     hl = get_list(actor, list_id)
     require_active(hl, allow_hold=True)
-    if "is_on_hold" in data and not isinstance(data["is_on_hold"], bool):
-        raise _invalid("is_on_hold", "must be a boolean")
-    if "sub" in data and data["sub"] is not None and (not isinstance(data["sub"], str) or len(data["sub"]) > 64):
-        raise _invalid("sub", "must be a user id")
-    if data.get("is_finished") is True:
+    if data.is_finished:
         return finish(actor, hl.id)
     values = {}
-    if "sub" in data:
-        values["sub"] = data["sub"]
-    if "is_on_hold" in data and data["is_on_hold"] != hl.is_on_hold:
-        if data["is_on_hold"]:
+    if "sub" in data.model_fields_set:
+        values["sub"] = data.sub
+    if data.is_on_hold is not None and data.is_on_hold != hl.is_on_hold:
+        if data.is_on_hold:
             events.before("lcs.list", "holding", {"id": str(hl.id)}, {"actor": actor})
-        values["is_on_hold"] = data["is_on_hold"]
+        values["is_on_hold"] = data.is_on_hold
     if values:
         done = db.session.execute(sa.update(HandlingList).where(
             HandlingList.id == hl.id, HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False))
@@ -320,49 +332,28 @@ def _set_handled(unit_id, list_id, handled: bool, actor: Actor) -> bool:
 
 
 @retry_on_deadlock
-def update_items(actor: Actor, list_id, entries) -> int:
-    """PUT /lcs/lists/{id}/items: per-unit changes, idempotent (PUT semantics)."""
+def update_items(actor: Actor, list_id, entries: Sequence[LcsHandlingListItemUpdate]) -> None:
+    """PUT /lcs/lists/{id}/items: per-unit changes, idempotent (PUT semantics). Only the
+    fields an entry sends change; units of another list → 400 (nothing changes)."""
     hl = get_list(actor, list_id)
     require_active(hl)
-    if not isinstance(entries, list) or not entries:
-        raise ValidationFailed("Body must be a non-empty array of item updates",
-                               details=[{"path": ["items"], "message": "is required", "kind": "required"}])
-    parsed = []
-    for i, e in enumerate(entries):
-        if not isinstance(e, dict) or not e.get("id"):
-            raise _required(f"{i}.id")
-        try:
-            unit_id = uuid.UUID(str(e["id"]))
-        except ValueError:
-            raise _invalid(f"{i}.id", "is not a unit of this list") from None
-        for flag in ("is_handled", "is_serviced", "is_finished"):
-            if flag in e and not isinstance(e[flag], bool):
-                raise _invalid(f"{i}.{flag}", "must be a boolean")
-        for key, limit in (("position", 64), ("lot_number", 64)):
-            if key in e and e[key] is not None and (not isinstance(e[key], str) or len(e[key]) > limit):
-                raise _invalid(f"{i}.{key}", f"must be text of at most {limit} characters")
-        parsed.append((i, unit_id, e, _when(e.get("expires_at"), f"{i}.expires_at") if "expires_at" in e else None))
-    ids = [p[1] for p in parsed]
-    on_list = set(db.session.scalars(sa.select(ShipmentItem.id).where(ShipmentItem.id.in_(ids),
-                                                                      ShipmentItem.list_id == hl.id)))
-    for i, unit_id, _, _ in parsed:
-        if unit_id not in on_list:
-            raise _invalid(f"{i}.id", "is not a unit of this list")
-    changed = 0
+    on_list = set(db.session.scalars(sa.select(ShipmentItem.id).where(
+        ShipmentItem.id.in_({e.id for e in entries}), ShipmentItem.list_id == hl.id)))
+    strangers = [i for i, e in enumerate(entries) if e.id not in on_list]
+    if strangers:
+        raise ValidationFailed("Units that are not on this list", details=[
+            {"path": [i, "id"], "message": "is not a unit of this list"} for i in strangers])
     started = False
     # Lock order is always units (by id) → list row, in every writer: no deadlocks on PostgreSQL.
-    for i, unit_id, e, expires in sorted(parsed, key=lambda p: p[1]):
-        if "is_handled" in e:
-            if _set_handled(unit_id, hl.id, e["is_handled"], actor):
-                changed += 1
-                db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, item_id=unit_id,
-                                         kind="handled" if e["is_handled"] else "unhandled", user_id=_uid(actor)))
-                started = started or e["is_handled"]
-        other = {k: e[k] for k in ("is_serviced", "is_finished", "position", "lot_number") if k in e}
-        if "expires_at" in e:
-            other["expires_at"] = expires
+    for e in sorted(entries, key=lambda entry: entry.id):
+        if e.is_handled is not None and _set_handled(e.id, hl.id, e.is_handled, actor):
+            db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, item_id=e.id,
+                                     kind="handled" if e.is_handled else "unhandled", user_id=_uid(actor)))
+            started = started or e.is_handled
+        other = {k: getattr(e, k) for k in ("is_serviced", "is_finished") if getattr(e, k) is not None}
+        other |= {k: getattr(e, k) for k in ("position", "lot_number", "expires_at") if k in e.model_fields_set}
         if other:
-            db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.id == unit_id)
+            db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.id == e.id)
                                .values(**other, updated_at=utcnow()))
     # The list may have been held, finished or cancelled meanwhile: refuse as a whole.
     values = {"version": HandlingList.version + 1}
@@ -375,7 +366,6 @@ def update_items(actor: Actor, list_id, entries) -> int:
         db.session.rollback()
         raise Conflict("Handling list changed state meanwhile")
     db.session.commit()
-    return changed
 
 
 # --- scanning -------------------------------------------------------------------------------------
@@ -407,9 +397,8 @@ def _skus_for(hl: HandlingList, scan: codes.Scan) -> list[str]:
 
 @retry_on_deadlock
 def scan(actor: Actor, list_id, raw: str) -> ScanResult:
-    """Handle the next open unit (walk order) of what was scanned; commands finish or undo."""
-    if not isinstance(raw, str) or not raw.strip() or len(raw) > 500:
-        raise _invalid("code", "is required (at most 500 characters)")
+    """Handle the next open unit (walk order) of what was scanned (``LcsScan.code``);
+    commands finish or undo."""
     hl = get_list(actor, list_id)
     parsed = codes.parse(raw)
     if parsed.command == "finish":

@@ -3,45 +3,25 @@ outcome, transit and finished transitions."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from models import Parcel, Shipment, ShipmentItem, db, utcnow
 from models.base import retry_on_deadlock
+from schemas.lcs_parcels import LcsParcelCreateModel, LcsParcelMeasures, LcsParcelModel
 from services import events
 from services.acl import Actor
-from services.errors import Conflict, NotFound, ValidationFailed
+from services.errors import Conflict, ValidationFailed
 from services.logistics import numbers
-from services.logistics.shipments import _invalid, _required, _text, _when
+from web.contract import validate
 
-DIMENSIONS = ("weight", "length", "width", "height")
+NO_LABEL = {"file_id": None, "reference": None, "label_text": None, "requested_at": None}
 
 
 def get_parcel(actor: Actor, parcel_id) -> Parcel:
     return actor.scope.get(Parcel, parcel_id, "Parcel")
-
-
-def _measures(data: dict) -> dict:
-    out = {}
-    for key in DIMENSIONS:
-        if key in data and data[key] is not None:
-            v = data[key]
-            if not isinstance(v, int) or isinstance(v, bool) or v < 0 or v > 10_000_000:
-                raise _invalid(key, "must be a non-negative integer (grams or millimetres)")
-            out[key] = v
-    return out
-
-
-def _ids(raw, path: str = "ids") -> list[uuid.UUID]:
-    if not isinstance(raw, list):
-        raise _required(path)
-    out = []
-    for i, v in enumerate(raw):
-        try:
-            out.append(uuid.UUID(str(v)))
-        except ValueError:
-            raise _invalid(f"{path}.{i}", "must be a unit id") from None
-    return list(dict.fromkeys(out))
 
 
 def parcel_rows(parcels: list[Parcel]) -> list[dict]:
@@ -66,7 +46,7 @@ def _row(p: Parcel, units: list[ShipmentItem]) -> dict:
         by_sku[u.sku]["quantity"] += 1
     return {"id": p.id, "number": p.number, "weight": p.weight, "length": p.length, "width": p.width,
             "height": p.height, "tracking_code": p.tracking_code, "tracking_url": p.tracking_url,
-            "position": p.position, "label": p.label, "shipment_id": p.shipment_id, "count": len(units),
+            "position": p.position, "label": label_row(p.label), "shipment_id": p.shipment_id, "count": len(units),
             "items": list(by_sku.values()), "item_ids": [u.id for u in units],
             "is_in_transit": p.is_in_transit, "is_delivered": p.is_delivered, "is_outbound": p.shipment.is_outbound,
             "is_finished": p.is_finished, "file_id": p.file_id, "ship_at": p.ship_at,
@@ -74,49 +54,49 @@ def _row(p: Parcel, units: list[ShipmentItem]) -> dict:
             "created_at": p.created_at, "updated_at": p.updated_at}
 
 
-def create_parcel(actor: Actor, data: dict) -> Parcel:
-    if not isinstance(data, dict):
-        raise ValidationFailed("Request body must be a JSON object")
-    if not data.get("shipment_id"):
-        raise _required("shipment_id")
-    try:
-        shipment = actor.scope.get(Shipment, data["shipment_id"])
-    except NotFound:
-        raise NotFound("Shipment not found") from None
+def label_row(label: dict | None) -> dict:
+    """``LcsParcelLabel``: always the object (nulls until a label was requested)."""
+    if not label:
+        return dict(NO_LABEL)
+    requested = label.get("requested_at")
+    return {**NO_LABEL, **label, "requested_at": datetime.fromisoformat(requested) if requested else None}
+
+
+def create_parcel(actor: Actor, data: LcsParcelCreateModel | Mapping) -> Parcel:
+    """A parcel of one shipment; its ``item_ids`` are packed at once (all or nothing).
+    Internal callers (fixtures, the CLI) may pass the body as a dict."""
+    if isinstance(data, Mapping):
+        data = LcsParcelCreateModel.model_validate(data)
+    shipment = actor.scope.get(Shipment, data.shipment_id, "Shipment")
     if shipment.is_canceled:
         raise Conflict(f"Shipment {shipment.number} is canceled")
-    measures = _measures(data)
-    item_ids = _ids(data.get("item_ids") or [], "item_ids")
-    payload = {"shipment_id": str(shipment.id), **measures}
+    measured = set(LcsParcelMeasures.model_fields)
+    payload = {"shipment_id": str(shipment.id), **data.model_dump(include=measured, exclude_none=True)}
     events.before("lcs.parcel", "creating", payload, {"actor": actor})
-    measures = _measures(payload)  # SET_FIELD rules may set weight or dimensions
+    # SET_FIELD rules may set weight or dimensions: taken over as validated as the client's.
+    measures = validate(LcsParcelMeasures, {k: payload.get(k) for k in measured})
     parcel = Parcel(tenant_id=shipment.tenant_id, shipment_id=shipment.id, number=numbers.sscc(shipment.tenant_id),
-                    tracking_code=_text(data.get("tracking_code"), "tracking_code", 120),
-                    tracking_url=_text(data.get("tracking_url"), "tracking_url", 500), **measures)
+                    tracking_code=data.tracking_code, tracking_url=data.tracking_url, **measures.model_dump())
     db.session.add(parcel)
     db.session.flush()
-    if item_ids:
-        outcome = _attach(parcel, item_ids)
+    if data.item_ids:
+        outcome = _attach(parcel, data.item_ids)
         if outcome["failed"]:
             db.session.rollback()
-            raise _invalid("item_ids", f"{outcome['failed']} unit(s) are not free units of this shipment")
+            message = f"{outcome['failed']} unit(s) are not free units of this shipment"
+            raise ValidationFailed(f"item_ids {message}",
+                                   details=[{"path": ["item_ids"], "message": message, "kind": "invalid value"}])
     db.session.commit()
     events.after("lcs.parcel", "created", {"id": str(parcel.id), "number": parcel.number}, {"actor": actor})
     return parcel
 
 
-def update_parcel(actor: Actor, parcel_id, data: dict) -> Parcel:
-    if not isinstance(data, dict):
-        raise ValidationFailed("Request body must be a JSON object")
+def update_parcel(actor: Actor, parcel_id, data: LcsParcelModel) -> Parcel:
+    """The fields sent change (``null`` clears one); refused once in transit."""
     parcel = get_parcel(actor, parcel_id)
     if parcel.is_in_transit:
         raise Conflict("Parcel is in transit")
-    values = _measures(data)
-    for key, limit in (("tracking_code", 120), ("tracking_url", 500), ("position", 64)):
-        if key in data:
-            values[key] = _text(data[key], key, limit)
-    if "ship_at" in data:
-        values["ship_at"] = _when(data["ship_at"], "ship_at")
+    values = data.model_dump(include=data.model_fields_set)
     if values:
         done = db.session.execute(sa.update(Parcel).where(Parcel.id == parcel.id, Parcel.is_in_transit.is_(False))
                                   .values(**values, updated_at=utcnow())).rowcount
@@ -137,6 +117,7 @@ def delete_parcel(actor: Actor, parcel_id) -> None:
 
 
 def _attach(parcel: Parcel, ids: list[uuid.UUID]) -> dict:
+    ids = list(dict.fromkeys(ids))  # a unit named twice counts once
     success = db.session.execute(sa.update(ShipmentItem).where(
         ShipmentItem.id.in_(ids), ShipmentItem.shipment_id == parcel.shipment_id, ShipmentItem.parcel_id.is_(None),
         ShipmentItem.is_missing.is_(False)).values(parcel_id=parcel.id, updated_at=utcnow())).rowcount
@@ -144,23 +125,22 @@ def _attach(parcel: Parcel, ids: list[uuid.UUID]) -> dict:
 
 
 @retry_on_deadlock
-def attach(actor: Actor, parcel_id, data) -> dict:
+def attach(actor: Actor, parcel_id, ids: list[uuid.UUID]) -> dict:
     """Units must belong to the parcel's shipment and sit in no other parcel."""
     parcel = get_parcel(actor, parcel_id)
     if parcel.is_in_transit:
         raise Conflict("Parcel is in transit")
-    ids = _ids((data or {}).get("ids") if isinstance(data, dict) else None)
     outcome = _attach(parcel, ids)
     db.session.commit()
     return outcome
 
 
 @retry_on_deadlock
-def detach(actor: Actor, parcel_id, data) -> dict:
+def detach(actor: Actor, parcel_id, ids: list[uuid.UUID]) -> dict:
     parcel = get_parcel(actor, parcel_id)
     if parcel.is_in_transit:
         raise Conflict("Parcel is in transit")
-    ids = _ids((data or {}).get("ids") if isinstance(data, dict) else None)
+    ids = list(dict.fromkeys(ids))  # a unit named twice counts once
     success = db.session.execute(sa.update(ShipmentItem).where(
         ShipmentItem.id.in_(ids), ShipmentItem.parcel_id == parcel.id).values(parcel_id=None, updated_at=utcnow())).rowcount
     db.session.commit()

@@ -1,23 +1,24 @@
-"""The seed-001 search body: ``{"constraints": [{"key", "operator", "values"|"value"}]}``.
+"""The seed-001 search constraints as SQL.
 
-One parser for every ``POST …/search`` endpoint: each endpoint passes the keys it
-supports and how each maps to SQL; unknown keys, operators or malformed values are a 400.
+One function for every ``POST …/search`` endpoint. The endpoint's constraint model
+(``schemas.lcs_search.SearchConstraint`` narrowed to its keys) has checked the shape:
+known key, known operator, one or more string values. Here each key maps to a column
+(or a condition builder) of a type, and its values are read as that type: a value that
+is not one (``"maybe"`` for a flag, ``"x"`` for an id) is a 400 naming the constraint.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
 from services.errors import ValidationFailed
 
-OPERATORS = ("in", "not_in", "gt", "gte", "lt", "lte", "prefix")  # the seed's set
 TRUE, FALSE = ("true", "1"), ("false", "0")
-
-
-def _bad(path: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"Invalid constraint: {path} {message}", details=[{"path": [path], "message": message}])
+INT_RANGE = (-(2 ** 31), 2 ** 31 - 1)  # an INTEGER column
 
 
 @dataclass(frozen=True)
@@ -30,75 +31,64 @@ class Field:
     build: Callable | None = None
 
 
-def parse_constraints(body) -> list[tuple[str, str, list[str]]]:
-    if body is None:
-        return []
-    if not isinstance(body, dict):
-        raise _bad("body", "must be a JSON object")
-    constraints = body.get("constraints", [])
-    if not isinstance(constraints, list):
-        raise _bad("constraints", "must be a list")
-    out = []
-    for i, c in enumerate(constraints):
-        if not isinstance(c, dict) or not isinstance(c.get("key"), str):
-            raise _bad(f"constraints.{i}.key", "is required")
-        operator = (c.get("operator") or "in").lower()
-        if operator not in OPERATORS:
-            raise _bad(f"constraints.{i}.operator", f"must be one of {', '.join(OPERATORS)}")
-        raw = c["values"] if "values" in c else c.get("value")
-        values = raw if isinstance(raw, list) else [raw]
-        if not values or any(v is None or isinstance(v, (dict, list)) for v in values):
-            raise _bad(f"constraints.{i}.values", "must be one or more strings")
-        out.append((c["key"], operator, [str(v).lower() if isinstance(v, bool) else str(v) for v in values]))
-    return out
+def _bad(path: list, message: str) -> ValidationFailed:
+    return ValidationFailed(f"Invalid constraint: {'.'.join(map(str, path))} {message}",
+                            details=[{"path": path, "message": message}])
 
 
-def _convert(kind: str, value: str, path: str):
+def _typed(kind: str, value: str):
+    """``value`` as ``kind``; ValueError names what it must be."""
     if kind == "bool":
-        if value.lower() in TRUE:
-            return True
-        if value.lower() in FALSE:
-            return False
-        raise _bad(path, "must be true/false/1/0")
-    if kind == "int":
-        try:
-            return int(value)
-        except ValueError:
-            raise _bad(path, "must be an integer") from None
+        if value.lower() in TRUE + FALSE:
+            return value.lower() in TRUE
+        raise ValueError("must be true/false/1/0")
     if kind == "uuid":
-        import uuid
         try:
             return uuid.UUID(value)
         except ValueError:
-            raise _bad(path, "must be a UUID") from None
+            raise ValueError("must be UUIDs") from None
+    if kind == "int":
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError("must be integers") from None
+        if not INT_RANGE[0] <= number <= INT_RANGE[1]:
+            raise ValueError("are out of range")
+        return number
     if kind == "datetime":
-        from services.audit_query import parse_timestamp
-        return parse_timestamp(value, path)
+        try:
+            parsed = datetime.fromisoformat(value)
+            return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+        except (ValueError, OverflowError):
+            raise ValueError("must be ISO-8601 date-times") from None
     return value
 
 
-def apply_constraints(stmt: sa.Select, body, fields: Mapping[str, Field]) -> sa.Select:
-    for i, (key, operator, values) in enumerate(parse_constraints(body)):
-        spec = fields.get(key)
-        path = f"constraints.{i}"
-        if spec is None:
-            raise _bad(f"{path}.key", f"unknown key '{key}' (supported: {', '.join(sorted(fields))})")
-        converted = [_convert(spec.kind, v, f"{path}.values") for v in values]
+def apply_constraints(stmt: sa.Select, constraints: Iterable, fields: Mapping[str, Field]) -> sa.Select:
+    """``stmt`` narrowed by every constraint (``SearchConstraint``s: they all hold). The
+    constraint model admits only the keys of ``fields``."""
+    for i, c in enumerate(constraints):
+        spec = fields[c.key]
+        try:
+            values = [_typed(spec.kind, v) for v in c.values]
+        except ValueError as e:
+            raise _bad(["constraints", i, "values"], str(e)) from None
+        if spec.build is not None and c.operator not in ("in", "not_in"):
+            raise _bad(["constraints", i, "operator"], f"'{c.key}' supports only in and not_in")
+        if c.operator == "prefix" and spec.kind != "text":
+            raise _bad(["constraints", i, "operator"], f"prefix compares text; '{c.key}' is not text")
         if spec.build is not None:
-            if operator not in ("in", "not_in"):
-                raise _bad(f"{path}.operator", f"'{key}' supports only in and not_in")
-            conditions = [spec.build(v) for v in converted]
-            clause = sa.or_(*conditions)
-            stmt = stmt.where(sa.not_(clause) if operator == "not_in" else clause)
+            clause = sa.or_(*(spec.build(v) for v in values))
+            stmt = stmt.where(sa.not_(clause) if c.operator == "not_in" else clause)
             continue
         col = spec.column
-        if operator == "in":
-            stmt = stmt.where(col.in_(converted))
-        elif operator == "not_in":
-            stmt = stmt.where(col.not_in(converted))
-        elif operator == "prefix":
-            stmt = stmt.where(sa.or_(*(col.startswith(str(v), autoescape=True) for v in converted)))
+        if c.operator == "in":
+            stmt = stmt.where(col.in_(values))
+        elif c.operator == "not_in":
+            stmt = stmt.where(col.not_in(values))
+        elif c.operator == "prefix":
+            stmt = stmt.where(sa.or_(*(col.startswith(v, autoescape=True) for v in values)))
         else:
-            compare = {"gte": col.__ge__, "lte": col.__le__, "gt": col.__gt__, "lt": col.__lt__}[operator]
-            stmt = stmt.where(compare(converted[0]))
+            compare = {"gte": col.__ge__, "lte": col.__le__, "gt": col.__gt__, "lt": col.__lt__}[c.operator]
+            stmt = stmt.where(compare(values[0]))
     return stmt

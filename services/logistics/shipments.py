@@ -1,135 +1,133 @@
 """Shipments: create (one unit row per quantity), read with derived flags, update while
-editable, cancel, item corrections. Flags are computed from the units, never stored."""
+editable, cancel, item corrections. Flags are computed from the units, never stored.
+Input arrives validated (``schemas.lcs_shipments``); what is checked here is the data's."""
 from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 import sqlalchemy as sa
 
-from models import HandlingList, Method, Parcel, Scope, Shipment, ShipmentItem, db, utcnow
+from models import HandlingList, Location, Method, Parcel, Scope, Shipment, ShipmentItem, db, utcnow
 from models.base import LIKE_ESCAPE, contains_pattern
+from schemas.lcs_shipments import (LcsShipmentItemCorrection, LcsShipmentItemMissing, LcsShipmentItemModel,
+                                   LcsShipmentModel, LcsShipmentRuleFields, LcsShipmentUpdateModel,
+                                   LcsShipmentUpdateModelAddressing, ShipmentAddress)
 from services import cache_versions, events
 from services.acl import Actor
-from services.audit_query import parse_timestamp
-from services.errors import Conflict, NotFound, ValidationFailed
+from services.errors import Conflict, ValidationFailed
 from services.logistics import floor, numbers, tallies
-
-TYPES = ("delivery", "collect", "internal")
-MAX_UNITS = 10_000
-ADDRESS_FIELDS = ("name", "company", "street", "house_number", "addition", "postal_code", "city", "region",
-                  "country_code", "phone", "email")
+from services.logistics.parcels import parcel_rows
+from web.contract import validate
 
 
-def _invalid(path: str, message: str, kind: str = "invalid value") -> ValidationFailed:
-    return ValidationFailed(f"{path} {message}", details=[{"path": [path], "message": message, "kind": kind}])
-
-
-def _required(path: str) -> ValidationFailed:
-    return _invalid(path, "is required", "required")
-
-
-def _text(value, path: str, limit: int = 200) -> str | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, (str, int)) or isinstance(value, bool) or len(str(value)) > limit:
-        raise _invalid(path, f"must be text of at most {limit} characters")
-    return str(value)
-
-
-def _when(value, path: str) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise _invalid(path, "must be an ISO-8601 date-time")
-    try:
-        return parse_timestamp(value, path)
-    except ValidationFailed:
-        raise _invalid(path, "must be an ISO-8601 date-time") from None
-
-
-DATE_FIELDS = ("ship_at", "estimated_ship_at", "expected_at")
-TEXT_LIMITS = {"order_id": 64, "channel_id": 64, "contact_id": 64}
+def _invalid(path: str, message: str) -> ValidationFailed:
+    """A value the data refuses (an unknown method, a unit of another shipment): 400."""
+    return ValidationFailed(f"{path} {message}",
+                            details=[{"path": [path], "message": message, "kind": "invalid value"}])
 
 
 def read_back(payload: dict, fields: dict) -> None:
     """Take over what SET_FIELD rules changed in ``payload``, validated like client input
-    (a rule must not be able to store what the API would refuse). Other keys are ignored."""
-    for key, before in list(fields.items()):
-        if key not in payload or payload[key] == before:
-            continue
-        value = payload[key]
-        if key in DATE_FIELDS:
-            fields[key] = value if isinstance(value, datetime) else _when(value, key)
-        elif key in TEXT_LIMITS:
-            fields[key] = _text(value, key, TEXT_LIMITS[key])
-        elif key == "type":
-            if value not in TYPES:
-                raise _invalid("type", f"must be one of {', '.join(TYPES)}")
-            fields[key] = value
-        elif key == "is_outbound":
-            if not isinstance(value, bool):
-                raise _invalid("is_outbound", "must be a boolean")
-            fields[key] = value
+    (a rule must not be able to store what the API would refuse). Only the plain fields
+    (``LcsShipmentRuleFields``) already in ``fields`` are taken; other keys are ignored."""
+    changed = {k: payload[k] for k in fields
+               if k in LcsShipmentRuleFields.model_fields and k in payload and payload[k] != fields[k]}
+    if changed:
+        clean = validate(LcsShipmentRuleFields, changed)
+        fields.update({k: getattr(clean, k) for k in changed})
 
 
-def _addressing(raw, path: str = "addressing") -> dict:
-    """``{to, from}``: each the seed's ``{entity_type, entity_id, carrier}`` or an inline
-    ``address`` (kept as a snapshot: labels print it)."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise _invalid(path, "must be an object")
-    out = {}
-    for side in ("to", "from"):
-        value = raw.get(side)
-        if value is None or isinstance(value, str):  # the seed's "#/definitions/…" placeholder
-            continue
-        if not isinstance(value, dict):
-            raise _invalid(f"{path}.{side}", "must be an object")
-        entry = {k: _text(value.get(k), f"{path}.{side}.{k}") for k in ("entity_type", "entity_id") if value.get(k)}
-        if isinstance(value.get("carrier"), dict):
-            entry["carrier"] = {"is_carrier_location": bool(value["carrier"].get("is_carrier_location")),
-                                "carrier_location_reference": _text(value["carrier"].get("carrier_location_reference"),
-                                                                    f"{path}.{side}.carrier")}
-        address = value.get("address")
-        if address is not None:
-            if not isinstance(address, dict):
-                raise _invalid(f"{path}.{side}.address", "must be an object")
-            entry["address"] = {k: _text(address.get(k), f"{path}.{side}.address.{k}") for k in ADDRESS_FIELDS}
-            if entry["address"].get("country_code") and len(entry["address"]["country_code"]) != 2:
-                raise _invalid(f"{path}.{side}.address.country_code", "must be an ISO 3166-1 alpha-2 code")
-        out[side] = entry
+# --- addressing --------------------------------------------------------------------------------
+
+NO_CARRIER = {"is_carrier_location": False, "carrier_location_reference": None}
+
+
+def _merge(current: dict, sent: dict) -> dict:
+    """``sent`` over ``current``, object by object: a field that is not sent is kept."""
+    out = dict(current)
+    for key, value in sent.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
 
 
-def _corrections(raw, path: str) -> list[dict]:
-    if raw in (None, []):
-        return []
-    if not isinstance(raw, list):
-        raise _invalid(path, "must be a list")
-    out = []
-    for i, c in enumerate(raw):
-        if not isinstance(c, dict) or not c.get("sku"):
-            raise _required(f"{path}.{i}.sku")
-        qty = c.get("quantity", 1)
-        if not isinstance(qty, int) or isinstance(qty, bool) or qty < 1:
-            raise _invalid(f"{path}.{i}.quantity", "must be a positive integer")
-        out.append({"sku": _text(c["sku"], f"{path}.{i}.sku", 120), "quantity": qty,
-                    "description": _text(c.get("description"), f"{path}.{i}.description", 500) or "",
-                    "position": _text(c.get("position"), f"{path}.{i}.position", 64)})
-    return out
-
-
-def _method(actor: Actor, method_id) -> Method | None:
-    if method_id in (None, ""):
+def _location(actor: Actor, tenant_id, sender: dict) -> Location | None:
+    """The location a sender ``{entity_type: location, entity_id}`` names (400 if unknown)."""
+    if sender.get("entity_type") != "location" or not sender.get("entity_id"):
         return None
     try:
-        return actor.scope.get(Method, method_id)
-    except NotFound:
-        raise _invalid("method_id", "is not a known shipping method") from None
+        key = uuid.UUID(sender["entity_id"])
+    except ValueError:
+        key = None
+    location = key and db.session.scalars(actor.scope.select(Location).where(
+        Location.id == key, Location.tenant_id == tenant_id)).first()
+    if not location:
+        raise _invalid("addressing.from.entity_id", "is not a known location")
+    return location
+
+
+def _address_of(location: Location) -> dict:
+    """A location's stored address as a shipment's sender snapshot (named after the location
+    when the address has no name)."""
+    stored = {k: v for k, v in (location.address or {}).items() if k in ShipmentAddress.model_fields and v}
+    return {"name": location.name, **stored}
+
+
+def _addressing(actor: Actor, tenant_id, current: dict, sent: LcsShipmentUpdateModelAddressing | None,
+                location_id) -> tuple[dict, uuid.UUID | None]:
+    """The stored ``{to, from}`` after ``sent`` (only what is sent changes; ``null`` clears)
+    and the shipment's location. A sender sent as a location makes it the shipment's
+    location, its address snapshotted (labels print it) unless an inline one is sent."""
+    given = sent.model_dump(by_alias=True, exclude_unset=True) if sent is not None else {"to": None, "from": None}
+    addressing = {k: v for k, v in _merge(current, given).items() if v is not None}
+    if "from" in given:
+        sender = addressing.get("from") or {}
+        location = _location(actor, tenant_id, sender)
+        location_id = location.id if location else None
+        if location is not None and "address" not in (given["from"] or {}):
+            addressing["from"] = {**sender, "address": _address_of(location)}
+    return addressing, location_id
+
+
+def _side_row(side: dict | None) -> dict:
+    side = side or {}
+    return {"entity_type": side.get("entity_type"), "entity_id": side.get("entity_id"),
+            "carrier": {**NO_CARRIER, **(side.get("carrier") or {})}, "address": side.get("address")}
+
+
+def addressing_row(addressing: dict | None) -> dict:
+    """``LcsListedShipmentAddressing``: both sides with every field (null when unknown)."""
+    stored = addressing or {}
+    return {"to": _side_row(stored.get("to")), "from": _side_row(stored.get("from"))}
+
+
+# --- creating ------------------------------------------------------------------------------------
+
+def _method(actor: Actor, tenant_id, method_id) -> Method | None:
+    if method_id is None:
+        return None
+    method = db.session.scalars(actor.scope.select(Method).where(Method.id == method_id,
+                                                                  Method.tenant_id == tenant_id)).first()
+    if method is None:
+        raise _invalid("method_id", "is not a known shipping method")
+    return method
+
+
+def _units(items: list[LcsShipmentItemModel]) -> list[dict]:
+    """One unit per quantity; the n-th unit takes the n-th reference (else the first)."""
+    units = []
+    for item in items:
+        refs = item.references
+        service = [option.model_dump() for option in item.service]
+        for n in range(item.quantity):
+            ref = refs[n] if n < len(refs) else refs[0] if refs else None
+            units.append({"sku": item.sku, "reference": item.reference, "position": item.position,
+                          "description": item.description, "hs_code": item.hs_code,
+                          "order_item_id": ref.order_item_id if ref else None,
+                          "claim_item_id": ref.claim_item_id if ref else None, "service": service})
+    return units
 
 
 def _search_text(number: str, order_id, addressing: dict) -> str:
@@ -138,58 +136,19 @@ def _search_text(number: str, order_id, addressing: dict) -> str:
     return " ".join(p for p in parts if p).lower()[:1000]
 
 
-def create_shipment(actor: Actor, data: dict) -> Shipment:
-    """One transaction: validate everything, expand quantities to units, number it."""
-    if not isinstance(data, dict):
-        raise ValidationFailed("Request body must be a JSON object")
-    kind = data.get("type") or "delivery"
-    if kind not in TYPES:
-        raise _invalid("type", f"must be one of {', '.join(TYPES)}")
-    items = data.get("items")
-    if not isinstance(items, list) or not items:
-        raise _required("items")
-    units: list[dict] = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise _invalid(f"items.{i}", "must be an object")
-        if not item.get("sku"):
-            raise _required(f"items.{i}.sku")
-        qty = item.get("quantity", 1)
-        if not isinstance(qty, int) or isinstance(qty, bool) or qty < 1:
-            raise _invalid(f"items.{i}.quantity", "must be a positive integer")
-        refs = item.get("references") or [{}]
-        if not isinstance(refs, list):
-            raise _invalid(f"items.{i}.references", "must be a list")
-        service = item.get("service") or []
-        if not isinstance(service, list):
-            raise _invalid(f"items.{i}.service", "must be a list")
-        for n in range(qty):
-            ref = refs[n] if n < len(refs) and isinstance(refs[n], dict) else (refs[0] if isinstance(refs[0], dict) else {})
-            units.append({"sku": _text(item["sku"], f"items.{i}.sku", 120), "reference": _text(item.get("reference"), f"items.{i}.reference", 120),
-                          "position": _text(item.get("position"), f"items.{i}.position", 64),
-                          "description": _text(item.get("description"), f"items.{i}.description", 500) or "",
-                          "hs_code": _text(item.get("hs_code"), f"items.{i}.hs_code", 32),
-                          "order_item_id": _text(ref.get("order_item_id"), f"items.{i}.references.order_item_id", 64),
-                          "claim_item_id": _text(ref.get("claim_item_id"), f"items.{i}.references.claim_item_id", 64),
-                          "service": service})
-        if len(units) > MAX_UNITS:
-            raise _invalid("items", f"at most {MAX_UNITS} units per shipment")
-    is_outbound = data.get("is_outbound", True)
-    if not isinstance(is_outbound, bool):
-        raise _invalid("is_outbound", "must be a boolean")
-    method = _method(actor, data.get("method_id"))
-    addressing = _addressing(data.get("addressing"))
-    fields = dict(type=kind, is_outbound=is_outbound, method_id=method.id if method else None,
-                  addressing=addressing, order_id=_text(data.get("order_id"), "order_id", 64),
-                  channel_id=_text(data.get("channel_id"), "channel_id", 64),
-                  contact_id=_text(data.get("contact_id"), "contact_id", 64),
-                  ship_at=_when(data.get("ship_at"), "ship_at"),
-                  estimated_ship_at=_when(data.get("estimated_ship_at"), "estimated_ship_at"),
-                  expected_at=_when(data.get("expected_at"), "expected_at"),
-                  backorders=_corrections(data.get("backorders"), "backorders"),
-                  overage=_corrections(data.get("overage"), "overage"),
-                  prior_shipments=[str(p) for p in (data.get("prior_shipments") or []) if isinstance(p, str)])
-    tenant_id = actor.tenant_for_new(data.get("tenant_id"))
+def create_shipment(actor: Actor, data: LcsShipmentModel | Mapping) -> Shipment:
+    """One transaction: expand quantities to units, number it. Internal callers (fixtures,
+    the CLI) may pass the body as a dict."""
+    if isinstance(data, Mapping):
+        data = LcsShipmentModel.model_validate(data)
+    tenant_id = actor.tenant_for_new(data.tenant_id)
+    units = _units(data.items)
+    method = _method(actor, tenant_id, data.method_id)
+    addressing, location_id = _addressing(actor, tenant_id, {}, data.addressing, None)
+    fields = dict(data.model_dump(include=set(LcsShipmentRuleFields.model_fields)),
+                  method_id=method.id if method else None, addressing=addressing, location_id=location_id,
+                  backorders=[c.model_dump() for c in data.backorders], overage=[c.model_dump() for c in data.overage],
+                  prior_shipments=[str(p) for p in data.prior_shipments])
     # SET_FIELD rules on "creating" may change the record: read the fields back.
     payload = {**fields, "items": units}
     events.before("lcs.shipment", "creating", payload, {"actor": actor})
@@ -403,9 +362,10 @@ def unit_row(u: ShipmentItem, shipment_flags: dict | None = None) -> dict:
 
 
 def listed_row(s: Shipment, flags: dict) -> dict:
-    """``LcsListedShipment``: the shipment without its units."""
+    """``LcsListedShipment``: the shipment without its units (an ORM object or a row of
+    ``LISTED_COLUMNS``)."""
     return {"id": s.id, "number": s.number, "type": s.type, "method_id": s.method_id, "contact_id": s.contact_id,
-            "channel_id": s.channel_id, "order_id": s.order_id, "addressing": s.addressing or {},
+            "channel_id": s.channel_id, "order_id": s.order_id, "addressing": addressing_row(s.addressing),
             "ship_at": s.ship_at, "estimated_ship_at": s.estimated_ship_at, "expected_at": s.expected_at,
             "stack_id": None, "is_outbound": s.is_outbound, **flags,
             "secret": None, "prior_shipments": s.prior_shipments or [], "list_id": s.active_list_id,
@@ -413,44 +373,32 @@ def listed_row(s: Shipment, flags: dict) -> dict:
 
 
 def detail_row(s: Shipment) -> dict:
-    """``LcsShipment``: with units, corrections and parcels."""
+    """``LcsShipment``: with units, corrections and parcels (each a whole ``LcsParcel``)."""
     flags = flags_for([s])[s.id]
-    parcels = [parcel_summary(p) for p in s.parcels]
     return {**listed_row(s, flags), "items": [unit_row(u, flags) for u in s.items],
-            "backorders": s.backorders or [], "overage": s.overage or [], "prior_shipments": s.prior_shipments or [],
-            "parcels": parcels, "active_list_id": s.active_list_id}
-
-
-def parcel_summary(p: Parcel) -> dict:
-    return {"id": p.id, "number": p.number, "weight": p.weight, "is_in_transit": p.is_in_transit,
-            "is_finished": p.is_finished, "label": p.label}
+            "backorders": s.backorders or [], "overage": s.overage or [], "parcels": parcel_rows(list(s.parcels)),
+            "active_list_id": s.active_list_id}
 
 
 # --- changes -----------------------------------------------------------------------------------
 
-def update_shipment(actor: Actor, shipment_id, data: dict) -> Shipment:
-    """Method, addressing and dates may change only while the shipment is editable."""
-    if not isinstance(data, dict):
-        raise ValidationFailed("Request body must be a JSON object")
+def update_shipment(actor: Actor, shipment_id, data: LcsShipmentUpdateModel) -> Shipment:
+    """The fields sent change, only while the shipment is editable (409 after)."""
     shipment = get_shipment(actor, shipment_id)
     if not flags_for([shipment])[shipment.id]["is_editable"]:
         raise Conflict("Shipment is no longer editable (listed, handled, packed or canceled)")
-    changes = {}
-    if "method_id" in data:
-        method = _method(actor, data["method_id"])
+    sent = data.model_fields_set
+    changes = data.model_dump(include=sent & set(LcsShipmentRuleFields.model_fields))
+    if data.type is None:
+        changes.pop("type", None)  # null leaves the type as it is
+    if "method_id" in sent:
+        method = _method(actor, shipment.tenant_id, data.method_id)
         changes["method_id"] = method.id if method else None
-    if "addressing" in data:
-        changes["addressing"] = {**(shipment.addressing or {}), **_addressing(data["addressing"])}
-    for key in ("ship_at", "estimated_ship_at", "expected_at"):
-        if key in data:
-            changes[key] = _when(data[key], key)
-    for key, limit in (("order_id", 64), ("contact_id", 64), ("channel_id", 64)):
-        if key in data:
-            changes[key] = _text(data[key], key, limit)
-    if "type" in data:
-        if data["type"] not in TYPES:
-            raise _invalid("type", f"must be one of {', '.join(TYPES)}")
-        changes["type"] = data["type"]
+    if "addressing" in sent:
+        changes["addressing"], changes["location_id"] = _addressing(
+            actor, shipment.tenant_id, shipment.addressing or {}, data.addressing, shipment.location_id)
+    if "prior_shipments" in sent:
+        changes["prior_shipments"] = [str(p) for p in data.prior_shipments or []]
     payload = {"id": str(shipment.id), **changes}
     events.before("lcs.shipment", "updating", payload, {"actor": actor})
     read_back(payload, changes)
@@ -489,37 +437,26 @@ def cancel_shipment(actor: Actor, shipment_id) -> None:
     events.after("lcs.shipment", "canceled", {"id": str(shipment.id)}, {"actor": actor})
 
 
-def set_missing(actor: Actor, shipment_id, entries) -> None:
-    """``[{id, is_missing}]`` for units of this shipment (204). Unknown unit → 400."""
+def set_missing(actor: Actor, shipment_id, entries: list[LcsShipmentItemMissing]) -> None:
+    """``[{id, is_missing}]`` for units of this shipment (204). A unit of another → 400."""
     shipment = get_shipment(actor, shipment_id)
     if shipment.is_canceled:
         raise Conflict("Shipment is canceled")
-    if not isinstance(entries, list) or not entries:
-        raise _required("items")
     for i, e in enumerate(entries):
-        if not isinstance(e, dict) or not e.get("id"):
-            raise _required(f"{i}.id")
-        if not isinstance(e.get("is_missing"), bool):
-            raise _invalid(f"{i}.is_missing", "must be a boolean")
-        try:
-            unit_id = uuid.UUID(str(e["id"]))
-        except ValueError:
-            raise _invalid(f"{i}.id", "must be a unit id of this shipment") from None
         done = db.session.execute(sa.update(ShipmentItem).where(
-            ShipmentItem.id == unit_id, ShipmentItem.shipment_id == shipment.id)
-            .values(is_missing=e["is_missing"], updated_at=utcnow())).rowcount
+            ShipmentItem.id == e.id, ShipmentItem.shipment_id == shipment.id)
+            .values(is_missing=e.is_missing, updated_at=utcnow())).rowcount
         if not done:
             raise _invalid(f"{i}.id", "is not a unit of this shipment")
     db.session.commit()
 
 
-def set_corrections(actor: Actor, shipment_id, kind: str, entries) -> None:
-    """Replace the shipment's backorders or overage list (204)."""
+def set_corrections(actor: Actor, shipment_id, kind: str, entries: list[LcsShipmentItemCorrection]) -> None:
+    """Replace the shipment's backorders or overage list."""
     shipment = get_shipment(actor, shipment_id)
     if shipment.is_canceled:
         raise Conflict("Shipment is canceled")
-    clean = _corrections(entries if entries is not None else [], kind)
-    setattr(shipment, kind, clean)
+    setattr(shipment, kind, [e.model_dump() for e in entries])
     db.session.commit()
 
 

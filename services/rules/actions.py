@@ -1,4 +1,5 @@
-"""Rule actions (spec/business-rules.md, "Actions"): validated at save time, run by the engine.
+"""Rule actions (spec/business-rules.md, "Actions"): their shape is declared by
+``schemas.business_rules.RuleAction`` (refused at save time); the engine runs them here.
 
 ``[{"type": T, "config": {...}}]``; ``successActions`` run when the condition holds,
 ``failureActions`` when it does not. Running an action never touches the database: it
@@ -8,7 +9,7 @@ so a dry run can show what *would* happen without doing any of it.
 * ``ALLOW_TRANSITION`` / ``BLOCK_TRANSITION`` (``message``): a BLOCK_TRANSITION that runs refuses
   the operation just like a failed GUARD; ALLOW_TRANSITION is recorded (it cannot override a
   failed GUARD).
-* ``LOG`` (``message``, ``level`` debug|info|warning|error): written to the ``wharf.rules`` logger.
+* ``LOG`` (``message``, ``level`` debug|info|warn|error): written to the ``wharf.rules`` logger.
 * ``SHOW_ERROR`` / ``SHOW_WARNING`` / ``SHOW_INFO`` (``message``): shown to the person. An error
   message of a refused operation becomes the refusal's message; otherwise errors and
   warnings are shown as warnings, infos as infos.
@@ -31,63 +32,11 @@ from services.rules import conditions as cond
 ACTION_TYPES = ("ALLOW_TRANSITION", "BLOCK_TRANSITION", "LOG", "SHOW_ERROR", "SHOW_WARNING", "SHOW_INFO",
                 "SET_FIELD", "EMIT_EVENT")
 LATER = ("CALL_WEBHOOK", "NOTIFY")
-LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_LEVELS = ("debug", "info", "warn", "error")  # Open Mercato's spelling; "warning" is read as "warn"
 MAX_ACTIONS = 20
 MAX_MESSAGE = 1000
-_EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]{0,99}$")
+EVENT_NAME = r"^[A-Za-z][A-Za-z0-9_.:-]{0,99}$"
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
-
-
-def validate_actions(actions, root: str) -> list | None:
-    """Check an action list (None allowed); raise ``ExpressionError`` at the bad node."""
-    if actions is None:
-        return None
-    if not isinstance(actions, list):
-        raise cond.ExpressionError([root], "must be a list of {type, config}")
-    if len(actions) > MAX_ACTIONS:
-        raise cond.ExpressionError([root], f"at most {MAX_ACTIONS} actions")
-    for i, action in enumerate(actions):
-        path = [root, i]
-        if not isinstance(action, dict):
-            raise cond.ExpressionError(path, "must be an object {type, config}")
-        kind = action.get("type")
-        if kind in LATER:
-            raise cond.ExpressionError(path + ["type"], f"{kind} is not available yet (a later phase)")
-        if kind not in ACTION_TYPES:
-            raise cond.ExpressionError(path + ["type"], f"must be one of {', '.join(ACTION_TYPES)}")
-        config = action.get("config")
-        if config is None:
-            config = {}
-        if not isinstance(config, dict):
-            raise cond.ExpressionError(path + ["config"], "must be an object")
-        cpath = path + ["config"]
-        message = config.get("message")
-        if message is not None and (not isinstance(message, str) or len(message) > MAX_MESSAGE):
-            raise cond.ExpressionError(cpath + ["message"], f"must be text of at most {MAX_MESSAGE} characters")
-        if kind in ("SHOW_ERROR", "SHOW_WARNING", "SHOW_INFO") and not (message or "").strip():
-            raise cond.ExpressionError(cpath + ["message"], "is required")
-        if kind == "LOG" and config.get("level", "info") not in LOG_LEVELS:
-            raise cond.ExpressionError(cpath + ["level"], f"must be one of {', '.join(LOG_LEVELS)}")
-        if kind == "SET_FIELD":
-            try:
-                cond.parse_path(config.get("field"))
-            except ValueError as e:
-                raise cond.ExpressionError(cpath + ["field"], str(e)) from None
-            if "value" not in config:
-                raise cond.ExpressionError(cpath + ["value"], "is required (null clears the field)")
-            name = cond.template_name(config["value"])
-            if name is not None:
-                try:
-                    cond.template_resolver(name)
-                except ValueError as e:
-                    raise cond.ExpressionError(cpath + ["value"], str(e)) from None
-        if kind == "EMIT_EVENT":
-            name = config.get("eventName", config.get("event"))
-            if not isinstance(name, str) or not _EVENT_NAME.match(name):
-                raise cond.ExpressionError(cpath + ["eventName"], "must be an event name such as lcs.parcel.overweight")
-            if config.get("payload") is not None and not isinstance(config["payload"], dict):
-                raise cond.ExpressionError(cpath + ["payload"], "must be an object")
-    return actions
 
 
 def interpolate(template: str, record, env: cond.Env) -> str:

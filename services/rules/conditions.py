@@ -1,9 +1,10 @@
 """The condition language of business rules (spec/business-rules.md, "Condition expression").
 
-``validate(expr)`` runs at save time and raises ``ExpressionError`` carrying the path of the
-bad node (``["rules", 1, "operator"]``); ``compile_expression(expr)`` turns a valid expression
-into nested Python closures that the engine caches, so evaluating a rule is a few function
-calls — no parsing, no ``eval``.
+The shape of an expression (groups, conditions, limits) is declared once, as the recursive
+model ``schemas.business_rules.ConditionExpression``, which refuses a malformed one at save
+time with the path of the bad node; ``check_value`` is what a value means to its operator.
+``compile_expression(expr)`` turns a valid expression into nested Python closures that the
+engine caches, so evaluating a rule is a few function calls — no parsing, no ``eval``.
 
 Semantics (all written down here, tested in tests/test_rules_engine.py):
 
@@ -65,15 +66,6 @@ MAX_MATCH_INPUT = 10_000
 REGEX_TIMEOUT = 0.05
 MAX_LIST_VALUES = 1000
 TEMPLATE_ROOTS = ("user", "tenant", "organization")
-
-
-class ExpressionError(ValueError):
-    """A malformed expression: ``path`` locates the bad node (a list of keys and indexes)."""
-
-    def __init__(self, path: list, message: str):
-        super().__init__(f"{'.'.join(str(p) for p in path) or '(root)'}: {message}")
-        self.path = list(path)
-        self.message = message
 
 
 class EvaluationError(RuntimeError):
@@ -485,7 +477,7 @@ def apply_operator(operator: str, left, right) -> bool:
     return _APPLY[operator](left, right)
 
 
-# --- validation ------------------------------------------------------------------------------
+# --- what a value means to its operator -----------------------------------------------------
 
 def is_group(node) -> bool:
     return isinstance(node, dict) and "rules" in node
@@ -495,92 +487,37 @@ def _split_list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-def validate(expr, root: list | None = None):
-    """Check ``expr`` (None allowed); return it unchanged or raise ``ExpressionError``."""
-    if expr is None:
-        return None
-    counter = [0]
-    _validate_node(expr, list(root or []), 1, counter)
-    return expr
-
-
-def _validate_node(node, path: list, depth: int, counter: list) -> None:
-    counter[0] += 1
-    if counter[0] > MAX_NODES:
-        raise ExpressionError(path, f"the expression has more than {MAX_NODES} nodes")
-    if not isinstance(node, dict):
-        raise ExpressionError(path, "must be a group {operator, rules} or a condition {field, operator, value}")
-    if is_group(node):
-        if depth > MAX_DEPTH:
-            raise ExpressionError(path, f"groups nest deeper than {MAX_DEPTH} levels")
-        if node.get("operator") not in GROUP_OPERATORS:
-            raise ExpressionError(path + ["operator"], "must be AND, OR or NOT")
-        children = node["rules"]
-        if not isinstance(children, list):
-            raise ExpressionError(path + ["rules"], "must be a list")
-        if len(children) > MAX_CHILDREN:
-            raise ExpressionError(path + ["rules"], f"a group has at most {MAX_CHILDREN} children")
-        for i, child in enumerate(children):
-            _validate_node(child, path + ["rules", i], depth + 1, counter)
-        return
-    if "field" not in node:
-        raise ExpressionError(path, "must be a group {operator, rules} or a condition {field, operator, value}")
-    try:
-        parse_path(node["field"])
-    except ValueError as e:
-        raise ExpressionError(path + ["field"], str(e)) from None
-    operator = node.get("operator")
-    if operator not in OPERATORS:
-        raise ExpressionError(path + ["operator"], f"must be one of {', '.join(OPERATORS)}")
-    if operator in UNARY:
-        return
-    value_field = node.get("valueField")
-    if value_field not in (None, ""):
-        try:
-            parse_path(value_field)
-        except ValueError as e:
-            raise ExpressionError(path + ["valueField"], str(e)) from None
-        return
-    if "value" not in node:
-        raise ExpressionError(path + ["value"], "is required (or give valueField)")
-    _validate_value(node["value"], operator, path + ["value"])
-
-
-def _validate_value(value, operator: str, path: list) -> None:
+def check_value(value, operator: str) -> None:
+    """Raise ``ValueError`` when ``value`` cannot be compared by ``operator`` (a template it
+    does not know, an unsafe pattern, a list where a scalar belongs…). The shape of the
+    expression around it is ``schemas.business_rules.ConditionExpression``."""
     name = template_name(value)
     if name is not None:
         if operator == "MATCHES":
-            raise ExpressionError(path, "MATCHES needs a literal regular expression, not a template")
-        try:
-            template_resolver(name)
-        except ValueError as e:
-            raise ExpressionError(path, str(e)) from None
+            raise ValueError("MATCHES needs a literal regular expression, not a template")
+        template_resolver(name)
         return
     if isinstance(value, float) and not math.isfinite(value):
-        raise ExpressionError(path, "must be a finite number")
+        raise ValueError("must be a finite number")
     if operator in ("IN", "NOT_IN"):
         items = _split_list(value) if isinstance(value, str) else value
         if not isinstance(items, list):
-            raise ExpressionError(path, "must be a list (or comma-separated text)")
+            raise ValueError("must be a list (or comma-separated text)")
         if len(items) > MAX_LIST_VALUES:
-            raise ExpressionError(path, f"at most {MAX_LIST_VALUES} values")
-        for i, item in enumerate(items):
-            if isinstance(item, (dict, list)):
-                raise ExpressionError(path + [i], "must be a number, text, boolean or null")
+            raise ValueError(f"at most {MAX_LIST_VALUES} values")
+        if any(isinstance(item, (dict, list)) for item in items):
+            raise ValueError("its items must be numbers, text, booleans or null")
         return
     if operator == "MATCHES":
-        try:
-            safe_pattern(value)
-        except ValueError as e:
-            raise ExpressionError(path, str(e)) from None
+        safe_pattern(value)
         return
     if operator in ORDERING or operator in ("CONTAINS", "NOT_CONTAINS", "STARTS_WITH", "ENDS_WITH"):
         if isinstance(value, (dict, list)):
-            raise ExpressionError(path, "must be a number, text or boolean")
+            raise ValueError("must be a number, text or boolean")
         if value is None and operator in ORDERING:
-            raise ExpressionError(path, "cannot be null for an ordering operator")
+            raise ValueError("cannot be null for an ordering operator")
         if isinstance(value, str) and len(value) > 10_000:
-            raise ExpressionError(path, "is too long")
+            raise ValueError("is too long")
 
 
 # --- compilation ---------------------------------------------------------------------------

@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from pydantic import TypeAdapter, ValidationError
 
 from models import BusinessRule, RuleExecutionLog, RuleSet, RuleSetMember, Scope, db, utcnow
+from schemas.business_rules import ConditionExpression
 from services import cache_versions
 from services.rules import actions as act
 from services.rules import conditions as cond
@@ -31,7 +33,6 @@ from services.rules import conditions as cond
 log = logging.getLogger("wharf.rules")
 
 MAX_RULES = 100
-RULE_TYPES = ("GUARD", "VALIDATION", "CALCULATION", "ACTION", "ASSIGNMENT")
 
 
 def cache_name(tenant_id) -> str:
@@ -80,13 +81,21 @@ def _broken(message: str) -> cond.Evaluator:
     return evaluate
 
 
+_EXPRESSION = TypeAdapter(ConditionExpression)
+
+
 def compile_rule(rule: BusinessRule) -> CompiledRule:
-    """Compile one stored rule; a rule that no longer validates compiles to an ERROR."""
+    """Compile one stored rule; a rule that no longer validates (the declared shape of a
+    condition) compiles to an ERROR."""
     error = None
     try:
-        cond.validate(rule.condition_expression)
+        _EXPRESSION.validate_python(rule.condition_expression)
         evaluate = cond.compile_expression(rule.condition_expression)
-    except (cond.ExpressionError, ValueError, TypeError, KeyError) as e:
+    except ValidationError as e:
+        first = e.errors(include_url=False)[0]
+        error = f"invalid condition: {'.'.join(map(str, first['loc'])) or '(root)'}: {first['msg']}"
+        evaluate = _broken(error)
+    except (ValueError, TypeError, KeyError) as e:
         error = f"invalid condition: {e}"
         evaluate = _broken(error)
     return CompiledRule(

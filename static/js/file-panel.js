@@ -15,6 +15,20 @@
     var zone = zoneOf(e.target);
     if (zone && !zone.contains(e.relatedTarget)) zone.classList.remove("dragging");
   });
+  // The panel has two file inputs (files, camera): send only the one holding files, so an
+  // upload's first "file" part is never the other, empty one. Capture runs before htmx.
+  document.addEventListener("change", function (e) {
+    var zone = zoneOf(e.target);
+    if (!zone || e.target.type !== "file") return;
+    zone.querySelectorAll('input[type="file"]').forEach(function (input) {
+      input.disabled = !input.files || !input.files.length;
+    });
+  }, true);
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var zone = zoneOf(e.target);
+    if (!zone) return;
+    zone.querySelectorAll('input[type="file"]').forEach(function (input) { input.disabled = false; });
+  });
   document.addEventListener("drop", function (e) {
     var zone = zoneOf(e.target);
     if (!zone) return;

@@ -1,0 +1,117 @@
+"""Audit log (seed 000 ``/audit_logs/audit-logs/actions``, lines 787–1042)."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from schemas.base import MAX_PAGE, Id, Model, text
+
+ACTION_TYPES = ("create", "edit", "delete", "assign")
+MAX_PAGE_SIZE = 200
+MAX_LIMIT = 1000
+MAX_OFFSET = MAX_PAGE * MAX_LIMIT  # past this an SQL OFFSET holds no rows anyway
+
+
+def comma_list(value):
+    """A list parameter sent as ``?a=x,y`` or ``?a=x&a=y`` (blank parts dropped); for
+    ``BeforeValidator`` (the directory's ``ids`` too)."""
+    values = value if isinstance(value, list) else [value]
+    return [p.strip() for v in values for p in (v.split(",") if isinstance(v, str) else [v])
+            if not isinstance(p, str) or p.strip()]
+
+
+def _lower(values: list) -> list:
+    return [v.lower() if isinstance(v, str) else v for v in comma_list(values)]
+
+
+def _utc(value: datetime) -> datetime:
+    """Naive means UTC; an offset is converted (a date that leaves the calendar is refused)."""
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+
+
+def _pattern(regex: str, message: str):
+    compiled = re.compile(regex)
+
+    def check(value: str) -> str | None:
+        if not value:
+            return None  # a filter form's "all"
+        if not compiled.fullmatch(value):
+            raise ValueError(message)
+        return value
+    return check
+
+
+Utc = Annotated[datetime, AfterValidator(_utc)]
+ResourceKind = Annotated[text(64), AfterValidator(_pattern(r"[A-Za-z0-9_.:\-]{1,64}",
+                                                           "must be a resource kind such as role or api_key"))]
+FieldName = Annotated[text(128), AfterValidator(_pattern(r"[A-Za-z0-9_.\-]{1,128}",
+                                                         "must be field names (letters, digits, _ . -)"))]
+
+
+class ActionLogQuery(Model):
+    """Query of ``GET /audit_logs/audit-logs/actions``. ``limit``/``offset`` (the seed's
+    manual paging) take precedence over ``pageSize``/``page`` when sent."""
+
+    id: Id | None = Field(None, description="One entry (browsers get its before/after view)")
+    organizationId: Id | None = Field(None, description="Limit results to a specific organization")
+    actorUserId: Annotated[list[Id], BeforeValidator(comma_list)] = Field(
+        default_factory=list, description="Actors (tenant administrators only): one UUID or a comma-separated list")
+    resourceKind: ResourceKind | None = Field(None, description='Resource kind, e.g. "role", "api_key"')
+    resourceId: text(64) | None = Field(None, description="Id of the specific record")
+    actionType: Annotated[list[Literal[ACTION_TYPES]], BeforeValidator(_lower)] = Field(
+        default_factory=list, description="create, edit, delete, assign: one or a comma-separated list")
+    fieldName: Annotated[list[FieldName], BeforeValidator(comma_list)] = Field(
+        default_factory=list, description="Entries where one of these fields changed (comma-separated)")
+    includeRelated: bool = Field(False, description="Also changes of linked child records (Wharf links none)")
+    includeTotal: bool = Field(False, description="Wharf always answers the total")
+    undoableOnly: bool = Field(False, description="Only entries that can still be undone")
+    limit: int | None = Field(None, ge=1, le=MAX_LIMIT, description="Records to return (max 1000)")
+    offset: int | None = Field(None, ge=0, le=MAX_OFFSET, description="Zero-based record offset (legacy paging)")
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number (default 1)")
+    pageSize: int = Field(50, ge=1, le=MAX_PAGE_SIZE, description="Page size (default 50, max 200)")
+    sortField: Literal["createdAt", "action", "user"] = "createdAt"
+    sortDir: Literal["asc", "desc"] = "desc"
+    before: Utc | None = Field(None, description="Created before this ISO-8601 timestamp (no offset: UTC)")
+    after: Utc | None = Field(None, description="Created after this ISO-8601 timestamp (no offset: UTC)")
+
+
+class ActionLogItem(Model):
+    """One entry as the seed lists it. Wharf has no commands or undo: ``commandId`` is the
+    entry's id, ``executionState`` is always ``done``, ``undoToken`` null."""
+
+    id: Id
+    commandId: Id
+    actionLabel: str | None
+    executionState: Literal["done", "undone", "failed"]
+    actorUserId: Id | None
+    actorUserName: str | None
+    tenantId: Id | None
+    tenantName: str | None
+    organizationId: Id | None
+    organizationName: str | None
+    resourceKind: str | None
+    resourceId: str | None
+    parentResourceKind: str | None
+    parentResourceId: str | None
+    undoToken: str | None
+    createdAt: datetime
+    updatedAt: datetime
+    snapshotBefore: dict[str, Any] | None
+    snapshotAfter: dict[str, Any] | None
+    changes: dict[str, Any] | None
+    context: dict[str, Any] | None
+
+
+class ActionLogPage(Model):
+    items: list[ActionLogItem]
+    canViewTenant: bool
+    page: int
+    pageSize: int
+    total: int
+    totalPages: int

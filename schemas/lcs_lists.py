@@ -1,0 +1,224 @@
+"""Handling lists and the scan station (seed 001 ``/lcs/lists``, lines 22286–23378; schemas
+``LcsHandlingModel``, ``LcsHandlingListUpdate``, ``LcsHandlingListItemUpdate``,
+``LcsHandlingListItem``, ``LcsHandlingListResponse``, ``LcsHandlingList``,
+``LcsListedHandlingList`` at 97842–98110)."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, StrictBool, model_validator
+
+from schemas.base import Id, Model, text
+from schemas.lcs_parcels import UtcDatetime
+from schemas.lcs_shipments import LcsShipmentItem
+
+# --- field types shared by the list and bulk bodies ------------------------------------------
+
+
+def _none_if_empty(value: str | None) -> str | None:
+    return value or None
+
+
+Position = Annotated[text(64) | None, AfterValidator(_none_if_empty)]
+"""A position code (``A3.32435``); empty means none."""
+LotNumber = Annotated[text(64) | None, AfterValidator(_none_if_empty)]
+
+MAX_UNITS_PER_PUT = 1000
+PAGE_COUNT_HEADERS = {"x-count": "Total number of matching rows", "x-page": "This page (from 1)",
+                      "x-page-size": "Rows per page"}
+"""The family B paging headers of every paged answer (``x-page``/``x-page-size`` asked)."""
+
+
+# --- requests ------------------------------------------------------------------------------------
+
+class LcsHandlingModelShipments(Model):
+    id: Id
+    label: text(120) | None = Field(None, description="Sorting label (crate, tote) the shipment's units go to")
+
+
+class LcsHandlingModel(Model):
+    """Body of ``POST /lcs/lists``: the shipments to pick together, in sorting-label order."""
+
+    shipments: list[LcsHandlingModelShipments] = Field(min_length=1, max_length=500)
+    due_at: UtcDatetime | None = None
+    shipment: list[Id] = Field(default_factory=list, description="Form posts only: shipment ids (checkboxes)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _checkboxes(cls, data):
+        """The shipments page posts one ``shipment`` checkbox per selected shipment."""
+        if isinstance(data, dict) and "shipments" not in data and isinstance(data.get("shipment"), list):
+            return {**data, "shipments": [{"id": sid} for sid in data["shipment"]]}
+        return data
+
+    model_config = {"json_schema_extra": {"examples": [
+        {"shipments": [{"id": "3f0c8a8e-52b1-4c1e-9a44-7d1f0e5b2c11", "label": "Crate 1"}],
+         "due_at": "2026-11-23T08:00:00.000Z"}]}}
+
+
+class LcsHandlingListUpdate(Model):
+    """Body of ``PUT /lcs/lists/{id}/state``: hold or resume (``is_on_hold``), assign
+    (``sub``, null unassigns). Wharf adds ``is_finished: true`` to finish the list."""
+
+    is_on_hold: StrictBool | None = None
+    sub: text(64) | None = Field(None, description="The user the list is assigned to; null unassigns")
+    is_finished: StrictBool | None = Field(None, description="Wharf: true finishes the list (409 while units are open)")
+
+    model_config = {"json_schema_extra": {"examples": [{"is_on_hold": True, "sub": "user-7"}]}}
+
+
+class LcsHandlingListItemUpdate(Model):
+    """One unit of ``PUT /lcs/lists/{id}/items``. Only the fields sent change; ``is_handled``
+    picks or un-picks the unit, ``is_finished`` and ``is_serviced`` set the unit's flags."""
+
+    id: Id = Field(description="A unit (shipment item) on this list")
+    is_handled: StrictBool | None = None
+    is_serviced: StrictBool | None = None
+    is_finished: StrictBool | None = None
+    position: Position = None
+    lot_number: LotNumber = None
+    expires_at: UtcDatetime | None = None
+
+    model_config = {"json_schema_extra": {"examples": [
+        {"id": "9b2e61f4-0c8e-4d57-8f4a-1d7c5b0e3a22", "is_handled": True, "is_serviced": False, "is_finished": False,
+         "position": "A3.32435", "lot_number": "LOT-7", "expires_at": "2027-01-31T00:00:00.000Z"}]}}
+
+
+LcsHandlingListItemUpdates = Annotated[list[LcsHandlingListItemUpdate], Field(min_length=1, max_length=MAX_UNITS_PER_PUT)]
+
+
+class LcsListsQuery(Model):
+    """Wharf's filter of ``GET /lcs/lists`` (the page's state select)."""
+
+    state: Literal["open", "finished"] | None = Field(None, description="open: neither finished nor cancelled")
+
+
+_SCANNER_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1c\x1e\x1f\x7f]")  # GS (\x1d) ends GS1 fields
+
+
+def _scannable(value: str) -> str:
+    if _SCANNER_CONTROL.search(value):
+        raise ValueError("must not contain control characters other than GS")
+    if not value.strip():
+        raise ValueError("is required")
+    return value
+
+
+class LcsScan(Model):
+    """Body of ``POST /lcs/lists/{id}/scan`` (Wharf): what the scanner typed — a unit id, SKU,
+    product barcode or GS1 string (GS separators kept), or ``WHARF:FINISH`` / ``WHARF:UNDO``."""
+
+    code: Annotated[str, Field(max_length=500), AfterValidator(_scannable)]
+
+    model_config = {"json_schema_extra": {"examples": [{"code": "]C10104006381333931\u001d10LOT7"}]}}
+
+
+# --- responses -----------------------------------------------------------------------------------
+
+class LcsHandlingListItem(Model):
+    """A pick line: the units of one shipment and SKU at one position, in walk order (``rank``)."""
+
+    ids: list[Id]
+    handled_ids: list[Id]
+    shipment_id: Id
+    sku: str
+    description: str | None
+    position: str | None
+    quantity: int
+    sorting_label: str | None
+    rank: int
+
+
+class LcsHandlingListSortingLabels(Model):
+    shipment_id: Id
+    label: str | None
+
+
+class LcsHandlingListResponse(Model):
+    """``POST /lcs/lists`` answer. Wharf adds ``number`` (``HL-000123``)."""
+
+    id: Id
+    number: str
+    sub: str | None
+    shipments: list[Id]
+    location_id: Id | None
+    is_outbound: bool
+    is_assigned: bool
+    is_in_progress: bool
+    is_on_hold: bool
+    is_finished: bool
+    started_at: datetime | None
+    finished_at: datetime | None
+    due_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class _ListBase(Model):
+    id: Id
+    number: str
+    sub: str | None
+    location_id: Id | None
+    shipments: list[Id]
+    is_outbound: bool
+    is_in_progress: bool
+    is_on_hold: bool
+    is_cancelled: bool
+    is_finished: bool
+    started_at: datetime | None
+    finished_at: datetime | None
+    due_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class LcsHandlingList(_ListBase):
+    """A list with its pick lines (``GET /lcs/lists/{id}``, ``POST /lcs/lists/search``)."""
+
+    items: list[LcsHandlingListItem]
+    sorting_labels: list[LcsHandlingListSortingLabels]
+
+
+class LcsListedHandlingList(_ListBase):
+    """A list as ``GET /lcs/lists`` shows it: ``items`` one per unit."""
+
+    items: list[LcsShipmentItem]
+
+
+class LcsScanProgress(Model):
+    total: int
+    handled: int
+    missing: int
+    open: int
+    percent: int
+
+
+class LcsNextPick(Model):
+    sku: str
+    description: str | None
+    position: str | None
+    left: int
+    shipment_id: Id
+    sorting_label: str | None
+
+
+class LcsScanStation(Model):
+    """The scan station (Wharf): progress and the next pick line in walk order."""
+
+    list_id: Id
+    number: str
+    is_finished: bool
+    progress: LcsScanProgress
+    next: LcsNextPick | None
+
+
+class LcsScanResult(LcsScanStation):
+    """One scan's outcome: ``status`` ok | warning | error | done (a refused code changes nothing)."""
+
+    status: Literal["ok", "warning", "error", "done"]
+    message: str
+    item_id: Id | None
+    sku: str | None
+    action: Literal["handled", "undone", "finished", "pending"] | None

@@ -1,0 +1,161 @@
+"""Wharf's product catalogue (not in the seed): what a scan resolves to — the SKU or any of
+the product's barcodes. A code identifies one live product of the tenant: barcodes are
+unique, and no barcode is another product's SKU.
+
+No HTTP here; input arrives validated (``schemas.lcs_reference``)."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from models import Product, ProductBarcode, Scope, db
+from schemas.lcs_reference import LcsProductModel
+from services import audit
+from services.acl import Actor
+from services.errors import Conflict
+from services.logistics.records import committed, lock
+
+FIELDS = ("description", "hs_code", "weight")  # besides the SKU and the barcodes
+
+
+def product_row(p: Product) -> dict:
+    return {"id": p.id, "sku": p.sku, "description": p.description, "barcodes": sorted(b.code for b in p.barcodes),
+            "hs_code": p.hs_code, "weight": p.weight, "created_at": p.created_at, "updated_at": p.updated_at}
+
+
+def snapshot(p: Product) -> dict:
+    return {k: v for k, v in product_row(p).items() if k not in ("created_at", "updated_at")} | {
+        "deleted_at": p.deleted_at}
+
+
+def products_query(scope: Scope, search: str | None = None) -> sa.Select:
+    """Live products by SKU; ``search`` matches SKU, description or a barcode (substring)."""
+    stmt = scope.select(Product)
+    if search:
+        pattern = search.lower()
+        barcode = sa.select(ProductBarcode.id).where(
+            ProductBarcode.product_id == Product.id,
+            sa.func.lower(ProductBarcode.code).contains(pattern, autoescape=True)).exists()
+        stmt = stmt.where(sa.or_(sa.func.lower(Product.sku).contains(pattern, autoescape=True),
+                                 sa.func.lower(Product.description).contains(pattern, autoescape=True), barcode))
+    return stmt.order_by(Product.sku, Product.id)
+
+
+def get_product(scope: Scope, product_id) -> Product:
+    return scope.get(Product, product_id)
+
+
+def stored(data: LcsProductModel, key: str):
+    """A field's value as stored: no description is an empty one, no barcodes an empty set."""
+    value = getattr(data, key)
+    if key == "description":
+        return value or ""
+    if key == "barcodes":
+        return value or []
+    return value
+
+
+def code_owners(tenant_id, codes: Iterable[str]) -> dict[str, tuple[uuid.UUID, str]]:
+    """For each code that is a live product's barcode or SKU: (product id, SKU). Chunked."""
+    codes = list(dict.fromkeys(codes))
+    owners: dict[str, tuple[uuid.UUID, str]] = {}
+    scope = Scope(tenant_id)
+    for start in range(0, len(codes), 500):
+        chunk = codes[start:start + 500]
+        rows = db.session.execute(sa.select(ProductBarcode.code, Product.id, Product.sku)
+                                  .join(Product, Product.id == ProductBarcode.product_id)
+                                  .where(ProductBarcode.tenant_id == tenant_id, Product.deleted_at.is_(None),
+                                         ProductBarcode.code.in_(chunk)))
+        owners.update({code: (pid, sku) for code, pid, sku in rows})
+        for pid, sku in db.session.execute(scope.select(Product).where(Product.sku.in_(chunk))
+                                           .with_only_columns(Product.id, Product.sku)):
+            owners.setdefault(sku, (pid, sku))
+    return owners
+
+
+def _check_codes(tenant_id, product_id, sku: str | None, barcodes: list[str] | None) -> None:
+    """Barcodes must be unique in the tenant and must not be another product's SKU (and the
+    SKU must not be another product's barcode), so a scan resolves to one product (409)."""
+    details = []
+    owners = code_owners(tenant_id, [*(barcodes or []), *([sku] if sku else [])])
+    for i, code in enumerate(barcodes or []):
+        owner = owners.get(code)
+        if owner and owner[0] != product_id:
+            details.append({"path": ["barcodes", i], "message": f"'{code}' already identifies product {owner[1]}"})
+    owner = owners.get(sku) if sku else None
+    if owner and owner[0] != product_id:
+        details.append({"path": ["sku"], "message": f"'{sku}' already identifies product {owner[1]}"})
+    if details:
+        raise Conflict(details[0]["message"], details=details)
+
+
+def _set_barcodes(p: Product, codes: list[str]) -> None:
+    wanted = set(codes)
+    for b in list(p.barcodes):
+        if b.code not in wanted:
+            p.barcodes.remove(b)
+    db.session.flush()  # free codes before another product may take them
+    have = {b.code for b in p.barcodes}
+    for code in codes:
+        if code not in have:
+            p.barcodes.append(ProductBarcode(tenant_id=p.tenant_id, code=code))
+
+
+def _deleted_product(tenant_id, sku: str) -> Product | None:
+    return db.session.scalars(Scope(tenant_id).select(Product, include_deleted=True).where(
+        Product.sku == sku, Product.deleted_at.is_not(None))).first()
+
+
+def create_product(actor: Actor, data: LcsProductModel, *, tenant_id=None) -> Product:
+    """A product; a deleted product's SKU can be created again (the record comes back)."""
+    tenant_id = actor.tenant_for_new(tenant_id)
+    barcodes = stored(data, "barcodes")
+    _check_codes(tenant_id, None, data.sku, barcodes)
+    with committed(f"Product {data.sku} or one of its barcodes is already in use"):
+        p = _deleted_product(tenant_id, data.sku)
+        if p is None:
+            p = Product(tenant_id=tenant_id, sku=data.sku)
+            db.session.add(p)
+        else:
+            p.deleted_at = None
+        for key in FIELDS:
+            setattr(p, key, stored(data, key))
+        _set_barcodes(p, barcodes)
+        db.session.flush()
+        audit.record(actor, action="create", kind="lcs_product", resource_id=p.id, tenant_id=p.tenant_id,
+                     after=snapshot(p), label=f"Create product {p.sku}")
+    return p
+
+
+def update_product(actor: Actor, product_id, data: LcsProductModel) -> Product:
+    """Changes the fields sent; ``barcodes`` replaces the product's whole set."""
+    p = lock(actor.scope, Product, product_id)
+    sent = data.model_fields_set
+    _check_codes(p.tenant_id, p.id, data.sku if "sku" in sent else None,
+                 stored(data, "barcodes") if "barcodes" in sent else None)
+    before = snapshot(p)
+    with committed(f"Product {data.sku if 'sku' in sent else p.sku} or one of its barcodes is already in use"):
+        for key in ("sku", *FIELDS):
+            if key in sent:
+                setattr(p, key, stored(data, key))
+        if "barcodes" in sent:
+            _set_barcodes(p, stored(data, "barcodes"))
+        db.session.flush()
+        audit.record(actor, action="edit", kind="lcs_product", resource_id=p.id, tenant_id=p.tenant_id,
+                     before=before, after=snapshot(p), label=f"Edit product {p.sku}")
+    return p
+
+
+def delete_product(actor: Actor, product_id) -> Product:
+    """Soft delete; its barcodes are released (the audit snapshot keeps them)."""
+    p = lock(actor.scope, Product, product_id)
+    before = snapshot(p)
+    p.soft_delete()
+    _set_barcodes(p, [])
+    db.session.flush()
+    audit.record(actor, action="delete", kind="lcs_product", resource_id=p.id, tenant_id=p.tenant_id,
+                 before=before, after=snapshot(p), label=f"Delete product {p.sku}")
+    db.session.commit()
+    return p
