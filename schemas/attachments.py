@@ -7,21 +7,11 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from schemas.base import FileUpload, Id, Model, Page, PageQuery, text
+from schemas.base import FileUpload, Id, Model, Page, PageQuery, omissible, text
 
 UUID_EXAMPLE = "00000000-0000-4000-8000-000000000000"
 MAX_TAGS, MAX_TAG_LENGTH = 20, 60
 MAX_DIMENSION = 4000
-
-def _no_default(schema: dict) -> None:
-    schema.pop("default", None)
-
-
-def omissible(**kw) -> Any:
-    """A field a body may leave out (nothing changes) but never sends as null: it has no
-    default in the document (``None`` is no value of its type)."""
-    return Field(None, json_schema_extra=_no_default, **kw)
-
 
 EntityId = text(120, 1, pattern=r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$",
                 description="The kind of record, module:entity (e.g. lcs:shipment)")

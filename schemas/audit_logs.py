@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from schemas.base import MAX_PAGE, Id, Model, text
+from schemas.base import Id, MAX_PAGE, Model, UtcDatetime, comma_list, text
 
 ACTION_TYPES = ("create", "edit", "delete", "assign")
 MAX_PAGE_SIZE = 200
@@ -15,24 +15,8 @@ MAX_LIMIT = 1000
 MAX_OFFSET = MAX_PAGE * MAX_LIMIT  # past this an SQL OFFSET holds no rows anyway
 
 
-def comma_list(value):
-    """A list parameter sent as ``?a=x,y`` or ``?a=x&a=y`` (blank parts dropped); for
-    ``BeforeValidator`` (the directory's ``ids`` too)."""
-    values = value if isinstance(value, list) else [value]
-    return [p.strip() for v in values for p in (v.split(",") if isinstance(v, str) else [v])
-            if not isinstance(p, str) or p.strip()]
-
-
 def _lower(values: list) -> list:
     return [v.lower() if isinstance(v, str) else v for v in comma_list(values)]
-
-
-def _utc(value: datetime) -> datetime:
-    """Naive means UTC; an offset is converted (a date that leaves the calendar is refused)."""
-    try:
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
-    except OverflowError:
-        raise ValueError("is out of range") from None
 
 
 def _pattern(regex: str, message: str):
@@ -47,7 +31,6 @@ def _pattern(regex: str, message: str):
     return check
 
 
-Utc = Annotated[datetime, AfterValidator(_utc)]
 ResourceKind = Annotated[text(64), AfterValidator(_pattern(r"[A-Za-z0-9_.:\-]{1,64}",
                                                            "must be a resource kind such as role or api_key"))]
 FieldName = Annotated[text(128), AfterValidator(_pattern(r"[A-Za-z0-9_.\-]{1,128}",
@@ -77,8 +60,8 @@ class ActionLogQuery(Model):
     pageSize: int = Field(50, ge=1, le=MAX_PAGE_SIZE, description="Page size (default 50, max 200)")
     sortField: Literal["createdAt", "action", "user"] = "createdAt"
     sortDir: Literal["asc", "desc"] = "desc"
-    before: Utc | None = Field(None, description="Created before this ISO-8601 timestamp (no offset: UTC)")
-    after: Utc | None = Field(None, description="Created after this ISO-8601 timestamp (no offset: UTC)")
+    before: UtcDatetime | None = Field(None, description="Created before this ISO-8601 timestamp (no offset: UTC)")
+    after: UtcDatetime | None = Field(None, description="Created after this ISO-8601 timestamp (no offset: UTC)")
 
 
 class ActionLogItem(Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
@@ -55,6 +55,36 @@ class Binary:
 
 Id = uuid.UUID
 Timestamp = datetime  # answered as ``2026-11-22T10:00:00.000Z`` (app.WharfJSONProvider)
+
+
+def _utc(value: datetime) -> datetime:
+    """Aware UTC; a time without an offset is UTC (the seeds' timestamps end in ``Z``)."""
+    try:
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    except OverflowError:  # year 1 or 9999 moved across midnight
+        raise ValueError("is out of range") from None
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+"""An ISO-8601 date-time as aware UTC."""
+
+
+def _no_default(schema: dict) -> None:
+    schema.pop("default", None)
+
+
+def omissible(**kw) -> Any:
+    """An update's field that may be left out (the stored value stays) but, when sent, is
+    never null: it has no default in the document (``None`` is no value of its type)."""
+    return Field(None, json_schema_extra=_no_default, **kw)
+
+
+def comma_list(value):
+    """A list parameter sent as ``?a=x,y`` or ``?a=x&a=y`` (blank parts dropped); for
+    ``BeforeValidator``."""
+    values = value if isinstance(value, list) else [value]
+    return [p.strip() for v in values for p in (v.split(",") if isinstance(v, str) else [v])
+            if not isinstance(p, str) or p.strip()]
 MAX_PAGE = 1_000_000  # pages past this would overflow an SQL OFFSET long before they hold rows
 
 
@@ -140,6 +170,11 @@ class PageHeaders(Model):
 
     x_page: int = Field(1, alias="x-page", ge=1, le=MAX_PAGE, description="Page number (from 1)")
     x_page_size: int = Field(25, alias="x-page-size", ge=1, le=100, description="Items per page")
+
+
+PAGE_COUNT_HEADERS = {"x-count": "Total number of matching rows", "x-page": "This page (from 1)",
+                      "x-page-size": "Rows per page"}
+"""The family B paging headers of every paged answer (``x-page``/``x-page-size`` asked)."""
 
 
 def total_pages(total: int, size: int) -> int:

@@ -9,7 +9,7 @@ The engine checks stored rules against the same models.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any, Literal, Union, get_args
 
 import orjson
@@ -17,7 +17,7 @@ from pydantic import (AliasChoices, AfterValidator, BaseModel, BeforeValidator, 
                       WrapValidator, field_validator, model_validator)
 from pydantic_core import PydanticCustomError
 
-from schemas.base import Id, Model, PageQuery, text
+from schemas.base import Id, Model, PageQuery, UtcDatetime, omissible, text
 from services.rules import actions as act
 from services.rules import conditions as cond
 
@@ -66,29 +66,10 @@ def _json(value):
     return value
 
 
-def _utc(value: datetime) -> datetime:
-    try:
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
-    except OverflowError:
-        raise ValueError("is out of range") from None
-
-
-def _no_default(schema: dict) -> None:
-    schema.pop("default", None)
-
-
-def omittable(**kw) -> Any:
-    """An update's field that may be left out (unchanged) but, when sent, is not null."""
-    return Field(None, json_schema_extra=_no_default, **kw)
-
-
 def _field_path(value: str) -> str:
     cond.parse_path(value)
     return value
 
-
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
-"""ISO-8601; without an offset it is UTC."""
 
 JsonObject = Annotated[dict[str, Any], BeforeValidator(_json)]
 Key = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$",
@@ -343,15 +324,15 @@ class BusinessRuleUpdate(Model):
     """Body of ``PUT /business_rules/rules``: ``id`` and the fields that change."""
 
     id: Id
-    ruleId: Key = omittable()
-    ruleName: text(200, 1) = omittable()
+    ruleId: Key = omissible()
+    ruleName: text(200, 1) = omissible()
     description: OptionalText = None
-    ruleType: RuleType = omittable()
+    ruleType: RuleType = omissible()
     ruleCategory: Category = None
-    entityType: EntityName = omittable()
+    entityType: EntityName = omissible()
     eventType: EventName = None
-    enabled: bool = omittable()
-    priority: int = omittable(ge=0, le=9999)
+    enabled: bool = omissible()
+    priority: int = omissible(ge=0, le=9999)
     version: int | None = Field(None, ge=1, le=MAX_INT, description="Accepted; the server counts versions")
     effectiveFrom: UtcDatetime | None = None
     effectiveTo: UtcDatetime | None = None
@@ -434,10 +415,10 @@ class RuleSetUpdate(Model):
     """Body of ``PUT /business_rules/sets``: ``id`` and the fields that change."""
 
     id: Id
-    setId: Key = omittable()
-    setName: text(200, 1) = omittable()
+    setId: Key = omissible()
+    setName: text(200, 1) = omissible()
     description: OptionalText = None
-    enabled: bool = omittable()
+    enabled: bool = omissible()
 
     model_config = {"json_schema_extra": {"examples": [{"description": None, "enabled": True, "id": EXAMPLE_ID}]}}
 
@@ -456,8 +437,8 @@ class RuleSetMemberCreate(Model):
 
 class RuleSetMemberUpdate(Model):
     memberId: Id
-    sequence: int = omittable(ge=0, le=1_000_000)
-    enabled: bool = omittable(description="A disabled member does not run while the set applies")
+    sequence: int = omissible(ge=0, le=1_000_000)
+    enabled: bool = omissible(description="A disabled member does not run while the set applies")
     move: Literal["up", "down"] | None = Field(None, description="Wharf: move one place (renumbers the members)")
 
     model_config = {"json_schema_extra": {"examples": [{"memberId": EXAMPLE_ID}]}}

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
-from schemas.audit_logs import comma_list
+from schemas.base import comma_list
 from schemas.base import Id, Model, Page, PageQuery, text
 
 SLUG_MAX = 120

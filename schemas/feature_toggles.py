@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from schemas.attachments import omissible
+from schemas.base import omissible
 from schemas.base import Id, Model, Page, PageQuery, text
 
 ToggleType = Literal["boolean", "string", "number", "json"]

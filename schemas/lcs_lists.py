@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StrictBool, model_validator
 
 from schemas.base import Id, Model, text
-from schemas.lcs_parcels import UtcDatetime
+from schemas.base import UtcDatetime
 from schemas.lcs_shipments import LcsShipmentItem
 
 # --- field types shared by the list and bulk bodies ------------------------------------------
@@ -26,10 +26,6 @@ Position = Annotated[text(64) | None, AfterValidator(_none_if_empty)]
 LotNumber = Annotated[text(64) | None, AfterValidator(_none_if_empty)]
 
 MAX_UNITS_PER_PUT = 1000
-PAGE_COUNT_HEADERS = {"x-count": "Total number of matching rows", "x-page": "This page (from 1)",
-                      "x-page-size": "Rows per page"}
-"""The family B paging headers of every paged answer (``x-page``/``x-page-size`` asked)."""
-
 
 # --- requests ------------------------------------------------------------------------------------
 

@@ -2,27 +2,16 @@
 ``LcsPlace``, 98685–98862). Weights in grams, dimensions in millimetres."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
-from schemas.base import Id, Model, text
+from schemas.base import Id, Model, UtcDatetime, text
 
 MAX_MEASURE = 10_000_000  # 10 t or 10 km: anything larger is a typo
 MAX_UNITS = 10_000  # units of one shipment (and so of one parcel)
 
-
-def _utc(value: datetime) -> datetime:
-    """Aware UTC; a time without an offset is UTC (the seeds' timestamps end in ``Z``)."""
-    try:
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    except OverflowError:  # year 1 or 9999 moved across midnight
-        raise ValueError("is out of range") from None
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
-"""An ISO-8601 date-time stored as aware UTC (shared by the logistics schemas)."""
 
 Measure = Annotated[int, Field(ge=0, le=MAX_MEASURE)]
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (AfterValidator, BeforeValidator, ConfigDict, Discriminator, Field, Tag,
                       WithJsonSchema, model_validator)
 
-from schemas.base import FileUpload, Id, Model, Text, text
+from schemas.base import FileUpload, Id, Model, Text, omissible, text
 from schemas.lcs_search import SearchConstraint
 
 MAX_IMPORT_ROWS = 50_000
@@ -71,11 +71,6 @@ def _words(separators: str):
             return [w for t in value for w in (words(t) if isinstance(t, str) and re.search(separators, t) else [t])]
         return value
     return BeforeValidator(split)
-
-
-def keep() -> Any:
-    """An update field that may be left out (the stored value stays) but not set to null."""
-    return Field(None, json_schema_extra=lambda schema: schema.pop("default", None))
 
 
 def _distinct(values: list[str]) -> list[str]:
@@ -154,8 +149,8 @@ class LcsFulfilmentLocationUpdate(LcsFulfilmentLocationModel):
     """Body of ``PUT /lcs/locations/{id}`` (the seed's ``LcsFulfilmentLocationModel``): the
     fields sent change, the others keep their value."""
 
-    name: text(200, 1) = keep()
-    is_disabled: bool = keep()
+    name: text(200, 1) = omissible()
+    is_disabled: bool = omissible()
 
 
 class LcsLocationListQuery(Model):
@@ -347,16 +342,16 @@ class LcsMethodModel(Model):
 class LcsMethodUpdate(LcsMethodModel):
     """Body of ``PUT /lcs/methods/{id}``: the fields sent change, the others keep their value."""
 
-    carrier_code: text(64, 1) = keep()
-    name: text(200, 1) = keep()
-    is_configured: bool = keep()
-    is_same_day: bool = keep()
-    is_sunday: bool = keep()
-    is_carrier_location: bool = keep()
-    is_neighbour_allowed: bool = keep()
-    provider: Provider = keep()
-    is_enabled: bool = keep()
-    priority: Annotated[int, Field(ge=-1_000_000, le=1_000_000, description="Lower goes first")] = keep()
+    carrier_code: text(64, 1) = omissible()
+    name: text(200, 1) = omissible()
+    is_configured: bool = omissible()
+    is_same_day: bool = omissible()
+    is_sunday: bool = omissible()
+    is_carrier_location: bool = omissible()
+    is_neighbour_allowed: bool = omissible()
+    provider: Provider = omissible()
+    is_enabled: bool = omissible()
+    priority: Annotated[int, Field(ge=-1_000_000, le=1_000_000, description="Lower goes first")] = omissible()
 
 
 class LcsMethodQuery(Model):
@@ -418,7 +413,7 @@ class LcsProductModel(Model):
 class LcsProductUpdate(LcsProductModel):
     """Body of ``PUT /lcs/products/{id}``: the fields sent change, the others keep their value."""
 
-    sku: text(120, 1) = keep()
+    sku: text(120, 1) = omissible()
 
 
 class LcsProductImportRow(LcsProductModel):

@@ -15,7 +15,8 @@ from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, model_valid
 
 from schemas.base import Id, Model, text
 from schemas.lcs_lists import LcsHandlingListItem, LotNumber, Position
-from schemas.lcs_parcels import LcsParcelItem, UtcDatetime
+from schemas.base import UtcDatetime
+from schemas.lcs_parcels import LcsParcelItem
 from schemas.lcs_shipments import LcsShipmentItemModelReferences
 
 Operator = Literal["in", "not_in", "gt", "gte", "lt", "lte", "prefix"]

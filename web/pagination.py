@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import request
 
 from models import db
 from models.base import LIKE_ESCAPE, contains_pattern

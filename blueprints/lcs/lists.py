@@ -5,8 +5,8 @@ from flask import request, url_for
 
 from blueprints.lcs import bp
 from models import HandlingList
-from schemas.base import PageHeaders
-from schemas.lcs_lists import (PAGE_COUNT_HEADERS, LcsHandlingList, LcsHandlingListItemUpdates, LcsHandlingListResponse,
+from schemas.base import PAGE_COUNT_HEADERS, PageHeaders
+from schemas.lcs_lists import (LcsHandlingList, LcsHandlingListItemUpdates, LcsHandlingListResponse,
                                LcsHandlingListUpdate, LcsHandlingModel, LcsListedHandlingList, LcsListsQuery, LcsScan,
                                LcsScanResult, LcsScanStation)
 from schemas.lcs_search import LcsListSearch

@@ -6,8 +6,7 @@ and ``PUT /lcs/bulk/items``. The domain logic is in ``services.logistics.item_se
 from __future__ import annotations
 
 from blueprints.lcs import bp
-from schemas.base import PageHeaders
-from schemas.lcs_lists import PAGE_COUNT_HEADERS
+from schemas.base import PAGE_COUNT_HEADERS, PageHeaders
 from schemas.lcs_parcels import LcsParcel
 from schemas.lcs_search import (LcsBulkItemsCommand, LcsGroupedShipmentItem, LcsItemSearch, LcsParcelSearch,
                                 LcsSearchedListItem, LcsSearchedParcelItem, LcsShipmentSearch)

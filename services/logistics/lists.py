@@ -20,7 +20,7 @@ from models import (HandlingList, ListShipment, Product, ProductBarcode, ScanEve
                     utcnow)
 from models.base import retry_on_deadlock
 from schemas.lcs_lists import LcsHandlingListItemUpdate, LcsHandlingListUpdate, LcsHandlingModel
-from schemas.lcs_parcels import UtcDatetime
+from schemas.base import UtcDatetime
 from schemas.lcs_search import LcsListSearchConstraint
 from services import events, toggles
 from services.acl import Actor
