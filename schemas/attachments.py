@@ -100,7 +100,8 @@ class AttachmentUpload(Model):
 
     entityId: EntityId
     recordId: RecordId
-    file: FileUpload
+    file: list[FileUpload] = Field(min_length=1, max_length=20,
+                                   description="One file, or several (a browser's file picker)")
     partitionCode: PartitionCode | None = Field(None, description="Default privateAttachments")
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from schemas.base import Id, MAX_PAGE, Model, UtcDatetime, comma_list, text
+from schemas.base import MAX_PAGE, Id, Model, UtcDatetime, comma_list, text
 
 ACTION_TYPES = ("create", "edit", "delete", "assign")
 MAX_PAGE_SIZE = 200

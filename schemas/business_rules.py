@@ -13,8 +13,17 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Union, get_args
 
 import orjson
-from pydantic import (AliasChoices, AfterValidator, BaseModel, BeforeValidator, Field, ValidationError,
-                      WrapValidator, field_validator, model_validator)
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from schemas.base import Id, Model, PageQuery, UtcDatetime, omissible, text

@@ -9,8 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
-from schemas.base import comma_list
-from schemas.base import Id, Model, Page, PageQuery, text
+from schemas.base import Id, Model, Page, PageQuery, comma_list, text
 
 SLUG_MAX = 120
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

@@ -9,8 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from schemas.base import omissible
-from schemas.base import Id, Model, Page, PageQuery, text
+from schemas.base import Id, Model, Page, PageQuery, omissible, text
 
 ToggleType = Literal["boolean", "string", "number", "json"]
 Source = Literal["override", "default"]

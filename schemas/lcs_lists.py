@@ -10,8 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, model_validator
 
-from schemas.base import Id, Model, text
-from schemas.base import UtcDatetime
+from schemas.base import Id, Model, UtcDatetime, text
 from schemas.lcs_shipments import LcsShipmentItem
 
 # --- field types shared by the list and bulk bodies ------------------------------------------

@@ -13,9 +13,8 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
-from schemas.base import Id, Model, text
+from schemas.base import Id, Model, UtcDatetime, text
 from schemas.lcs_lists import LcsHandlingListItem, LotNumber, Position
-from schemas.base import UtcDatetime
 from schemas.lcs_parcels import LcsParcelItem
 from schemas.lcs_shipments import LcsShipmentItemModelReferences
 

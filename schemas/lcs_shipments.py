@@ -7,8 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from schemas.base import Id, Model, text
-from schemas.base import UtcDatetime
+from schemas.base import Id, Model, UtcDatetime, text
 from schemas.lcs_parcels import MAX_UNITS, LcsParcel
 
 ShipmentType = Literal["delivery", "collect", "internal"]

@@ -126,7 +126,7 @@ def test_location_paging_headers(client, boss):
 
 @pytest.mark.parametrize("body, kind, path", [
     ({}, "required", "name"),
-    ({"name": "  "}, "invalid value", "name"),
+    ({"name": "  "}, "required", "name"),  # blank is not sent
     ({"name": 5}, "invalid value", "name"),
     ({"name": "x" * 201}, "invalid value", "name"),
     ({"name": "A\x00"}, "invalid value", "name"),
@@ -146,7 +146,7 @@ def test_location_bad_bodies_and_unknown_ids(client, boss):
     _envelope(client.post(L, data="{nope", content_type="application/json", headers=boss), 400)
     _envelope(client.post(L, json=["Main"], headers=boss), 400, invalid_value=["body"])
     loc = _location(client, boss)
-    _envelope(client.put(f"{L}/{loc['id']}", json={"name": ""}, headers=boss), 400, invalid_value=["name"])
+    _envelope(client.put(f"{L}/{loc['id']}", json={"name": ""}, headers=boss), 400, required=["name"])
     _envelope(client.put(f"{L}/{loc['id']}", json={"name": None}, headers=boss), 400, invalid_value=["name"])
     _envelope(client.post(L, headers=boss), 400, required=["body"])
     assert _ok(client.get(f"{L}/{loc['id']}", headers=boss))["name"] == "Main warehouse"
@@ -486,7 +486,7 @@ def test_methods_by_country(app, client, boss, tenant):
 
 @pytest.mark.parametrize("body, kind, path", [
     ({"carrier_code": None}, "invalid value", "carrier_code"),
-    ({"name": " "}, "invalid value", "name"),
+    ({"name": " "}, "required", "name"),
     ({"countries": "NL"}, "invalid value", "countries"),
     ({"countries": [{"code": "Netherlands"}]}, "invalid value", "countries.0.code"),
     ({"countries": [{"amount": 5}]}, "required", "countries.0.code"),
@@ -538,14 +538,14 @@ def test_product_contract_and_search(app, client, boss):
 
 @pytest.mark.parametrize("body, kind, path", [
     ({}, "required", "sku"),
-    ({"sku": ""}, "invalid value", "sku"),
+    ({"sku": ""}, "required", "sku"),
     ({"sku": 123}, "invalid value", "sku"),
     ({"sku": "A", "weight": -1}, "invalid value", "weight"),
     ({"sku": "A", "weight": "heavy"}, "invalid value", "weight"),
     ({"sku": "A", "hs_code": "abc"}, "invalid value", "hs_code"),
     ({"sku": "A", "barcodes": 871}, "invalid value", "barcodes"),
     ({"sku": "A", "barcodes": ["871", "871"]}, "invalid value", "barcodes"),
-    ({"sku": "A", "barcodes": [""]}, "invalid value", "barcodes.0"),
+    ({"sku": "A", "barcodes": [""]}, "required", "barcodes.0"),
     ({"sku": "A", "description": "x" * 501}, "invalid value", "description"),
 ])
 def test_product_validation(client, boss, body, kind, path):
@@ -628,7 +628,8 @@ def test_import_bad_rows_write_nothing(app, client, boss, tenant):
            "OK-4,,111,\n"                    # row 6: barcode of row 1
            "OK-5,,OLD,\n")                   # row 7: another product's SKU
     body = _envelope(_upload(client, boss, bad), 400)
-    assert set(body["errors"]["invalid value"]) == {"rows.2.sku", "rows.3.weight", "rows.4.sku", "rows.5.barcodes",
+    assert set(body["errors"]["required"]) == {"rows.2.sku"}
+    assert set(body["errors"]["invalid value"]) == {"rows.3.weight", "rows.4.sku", "rows.5.barcodes",
                                                     "rows.6.barcodes", "rows.7.barcodes"}
     assert "nothing was imported" in body["message"]
     assert _skus(app, tenant) == ["OLD"]

@@ -24,14 +24,13 @@ from typing import Annotated, Any
 
 import orjson
 from flask import current_app, request
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from models import db
+from schemas.base import Binary
+from schemas.validation import adapter, details_of, validate  # noqa: F401  (views import them from here)
 from services.errors import DomainError, ValidationFailed
 from web.negotiate import response_mode
-
-from schemas.base import Binary
-
 
 # --- the declaration ------------------------------------------------------------------------
 
@@ -49,31 +48,41 @@ class Operation:
     query: type[BaseModel] | None = None
     headers: type[BaseModel] | None = None
     responses: dict[int, Response] = field(default_factory=dict)
-    media_types: tuple[str, ...] = ("application/json",)
+    media_types: tuple[str, ...] = ("application/json",)  # what the route reads
+    documented_media: tuple[str, ...] = ("application/json",)  # what the document offers clients
     summary: str | None = None
     examples: dict[str, Any] = field(default_factory=dict)  # request examples by name
     form_error: Any = None  # (error, submitted) -> response, for people (not JSON clients)
+    body_required: bool = True  # False: an empty body is no body (the view gets None)
 
 
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 
 
-def operation(*, body=None, query=None, headers=None, responses=None, forms: bool = True,
+def operation(*, body=None, query=None, headers=None, responses=None, forms: bool = True, seed_form: bool = False,
+              json: bool = True,
               multipart: bool = False, summary: str | None = None, examples: dict | None = None,
-              form_error=None):
+              form_error=None, body_required: bool = True):
     """Declare a view's input and output once. ``responses`` maps status codes to a model,
     ``None`` (no body) or a ``Response``. ``forms`` also accepts the body as a form post
-    (browsers; the seeds' form-encoded sign-in); ``multipart`` for file uploads.
+    (people's browsers); the document offers clients JSON, plus the form encoding only
+    where the seed uses it (``seed_form``: sign-in, reset) — a generated client must not
+    send a nested body as a form. ``multipart`` for file uploads (``json=False`` where a
+    file cannot come as JSON).
 
     ``form_error(error, submitted)`` answers a person whose form was refused — invalid
     input or a domain error of the view — usually the form again with the messages and
     what they typed; the transaction is rolled back first. JSON clients always get the
     error envelope."""
-    media = ("application/json",) + ((FORM,) if forms else ()) + ((MULTIPART,) if multipart else ())
+    media = (("application/json",) if json else ()) + ((FORM,) if forms or seed_form else ()) \
+        + ((MULTIPART,) if multipart else ())
+    documented = (("application/json",) if json else ()) + ((MULTIPART,) if multipart else ()) \
+        + ((FORM,) if seed_form else ())
     declared = {int(status): r if isinstance(r, Response) else Response(r)
                 for status, r in (responses or {}).items()}
-    spec = Operation(body, query, headers, declared, media, summary, examples or {}, form_error)
+    spec = Operation(body, query, headers, declared, media, documented, summary, examples or {}, form_error,
+                     body_required)
 
     def mark(view):
         @functools.wraps(view)
@@ -104,35 +113,6 @@ def operation_of(view) -> Operation | None:
 
 # --- reading the request ------------------------------------------------------------------
 
-@functools.cache
-def _adapter(kind) -> TypeAdapter:
-    return TypeAdapter(kind)
-
-
-def validate(kind, data, where: str = "body"):
-    """``data`` as ``kind`` or a 400 listing every problem (path and message)."""
-    try:
-        return _adapter(kind).validate_python(data)
-    except ValidationError as e:
-        raise ValidationFailed(_summary(e, where), details=details_of(e, where)) from None
-
-
-def details_of(e: ValidationError, where: str = "body") -> list[dict]:
-    out = []
-    for err in e.errors(include_url=False):
-        path = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "constrained-")))]
-        out.append({"path": path or [where], "message": err["msg"].removeprefix("Value error, "),
-                    "kind": "required" if err["type"] == "missing" else "invalid value"})
-    return out
-
-
-def _summary(e: ValidationError, where: str) -> str:
-    first = e.errors(include_url=False)[0]
-    path = ".".join(str(p) for p in first["loc"]) or where
-    more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-    return f"Invalid {where}: {path}: {first['msg']}{more}"
-
-
 def json_body() -> Any:
     """The parsed JSON body (orjson: depth ≤ 1024, no lone surrogates, finite numbers)."""
     raw = request.get_data(cache=True)
@@ -142,23 +122,46 @@ def json_body() -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as e:
-        raise ValidationFailed(f"Malformed JSON: {e}", ok=False,
+        raise ValidationFailed(f"Malformed JSON: {e}",
                                details=[{"path": ["body"], "message": "is not valid JSON"}]) from None
 
 
 def read_body(spec: Operation):
     mimetype = request.mimetype
+    if not spec.body_required and not request.get_data(cache=True, parse_form_data=True).strip() \
+            and not request.form and not request.files:
+        return None  # an optional body not sent (htmx sends a DELETE's empty form)
     if mimetype in (FORM, MULTIPART) and mimetype in spec.media_types:
         data = _multi(request.form, spec.body)
         if mimetype == MULTIPART:
-            data.update({k: v for k, v in request.files.items()})
+            data.update(_files(spec.body))
         return validate(spec.body, data)
-    if mimetype == "application/json" or mimetype.endswith("+json") or not request.get_data(cache=True).strip() \
+    empty = not request.get_data(cache=True).strip()
+    if mimetype == "application/json" or mimetype.endswith("+json") or empty \
             or "application/json" in spec.media_types and mimetype in ("", "text/plain"):
         return validate(spec.body, json_body())
     raise ValidationFailed(f"Unsupported content type {mimetype or '(none)'}: send "
                            + " or ".join(spec.media_types),
                            details=[{"path": ["body"], "message": "unsupported content type"}])
+
+
+def _files(kind) -> dict:
+    """The file parts of a multipart body: an empty file input is "not sent"; list fields
+    take every part of their name."""
+    lists = _fields_of(kind, _is_list)
+    out: dict = {}
+    for key in request.files:
+        if not isinstance(key, str):
+            continue  # a part without a name
+        parts = [f for f in request.files.getlist(key) if f.filename]
+        name = key.removesuffix("[]")
+        if parts:
+            out[name] = parts if name in lists else parts[-1]
+    return out
+
+
+def _is_list(annotation) -> bool:
+    return typing.get_origin(annotation) in (list, tuple, set) or annotation in (list, tuple, set)
 
 
 def _shape(annotation):
@@ -186,12 +189,12 @@ def _multi(values, kind) -> dict:
     """A query string or form as a dict: list fields take every value (``key`` or
     ``key[]``), others the last one (a hidden "false" before a checkbox); an empty value
     is "not sent" except for text fields."""
-    lists = _fields_of(kind, lambda a: typing.get_origin(a) in (list, tuple, set) or a in (list, tuple, set))
+    lists = _fields_of(kind, _is_list)
     texts = _fields_of(kind, lambda a: a is str)
     out: dict = {}
     for key in values:
-        if key == "csrf_token":
-            continue
+        if not isinstance(key, str) or key == "csrf_token":
+            continue  # a multipart part without a name; the session's CSRF token
         name = key.removesuffix("[]")
         got = values.getlist(key)
         if name in lists:
@@ -204,7 +207,7 @@ def _multi(values, kind) -> dict:
 def submitted() -> dict:
     """What a person's form sent, to show it again (repeated fields as lists)."""
     return {k.removesuffix("[]"): (v if len(v) > 1 or k.endswith("[]") else v[0])
-            for k, v in request.form.lists() if k != "csrf_token"}
+            for k, v in request.form.lists() if isinstance(k, str) and k != "csrf_token"}
 
 
 def query_args(kind) -> dict:
@@ -236,7 +239,7 @@ def check_response(spec: Operation, status: int, payload: bytes) -> str | None:
     if declared.model is Binary:
         return None
     try:
-        _adapter(declared.model).validate_json(payload)
+        adapter(declared.model).validate_json(payload)
     except ValidationError as e:
         return f"status {status} does not match {getattr(declared.model, '__name__', declared.model)}: {e}"
     return None

@@ -9,7 +9,16 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, g, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
 from sqlalchemy.exc import IntegrityError

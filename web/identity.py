@@ -9,8 +9,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request, session
-from flask_wtf.csrf import CSRFError
 from flask_login import login_user, logout_user
+from flask_wtf.csrf import CSRFError
 
 from services import api_keys, auth
 from web.access import access_of

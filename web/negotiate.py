@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import Response, current_app, jsonify, make_response, render_template, request
+from flask import (
+    Response,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
 from jinja2_fragments.flask import render_block
 
 from web.htmx import htmx_details

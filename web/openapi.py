@@ -1,66 +1,21 @@
 """OpenAPI 3.1 document generated from the URL map.
 
 Paths come from the routes themselves, security and ``x-required-features`` from the
-access decorator, summaries from docstrings, request bodies from the WTForms forms a
-view declares with ``@documented(body=...)``. Nothing is listed by hand.
+access decorator, summaries from docstrings, and parameters, bodies and responses from
+each operation's one declaration (``web.contract.operation``). Nothing is listed by hand;
+a JSON route without a declaration stops the document.
 """
 from __future__ import annotations
 
-import inspect
 import re
 
 from flask import Flask
-from wtforms import fields as f
 
 from web.access import access_of
 
 _CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 _TYPES = {"int": {"type": "integer"}, "uuid": {"type": "string", "format": "uuid"},
           "float": {"type": "number"}}
-
-
-def documented(*, body=None, summary: str | None = None, responses: dict | None = None):
-    """Attach request/response documentation to a view (read by ``build_document``)."""
-
-    def mark(view):
-        view._openapi = {"body": body, "summary": summary, "responses": responses or {}}
-        return view
-
-    return mark
-
-
-def form_schema(form_cls) -> dict:
-    """JSON schema of a WTForms form's fields (hidden fields are browser-only)."""
-    props, required = {}, []
-    fields: dict = {}
-    for klass in reversed(form_cls.__mro__):  # inherited fields too; a subclass may drop one with None
-        fields.update({k: v for k, v in vars(klass).items() if hasattr(v, "field_class") or v is None})
-    for name, unbound in fields.items():
-        field_cls = getattr(unbound, "field_class", None)
-        if field_cls is None or issubclass(field_cls, f.HiddenField):
-            continue
-        if issubclass(field_cls, f.BooleanField):
-            schema = {"type": "boolean"}
-        elif issubclass(field_cls, f.IntegerField):
-            schema = {"type": "integer"}
-        elif issubclass(field_cls, (f.DecimalField, f.FloatField)):
-            schema = {"type": "number"}
-        elif issubclass(field_cls, f.EmailField):
-            schema = {"type": "string", "format": "email"}
-        elif issubclass(field_cls, f.PasswordField):
-            schema = {"type": "string", "format": "password"}
-        else:
-            schema = {"type": "string"}
-        label = unbound.args[0] if unbound.args else name
-        schema["title"] = str(label)
-        props[name] = schema
-        validators = unbound.kwargs.get("validators") or []
-        if any(getattr(v, "field_flags", {}).get("required") for v in validators):
-            required.append(name)
-    out = {"type": "object", "properties": props}
-    if required:
-        out["required"] = required
-    return out
 
 
 def openapi_path(rule: str) -> tuple[str, list[dict]]:
@@ -83,41 +38,6 @@ def json_rules(app: Flask):
         yield rule, view
 
 
-def _param(name: str, where: str, schema: dict, description: str) -> dict:
-    return {"name": name, "in": where, "required": False, "schema": schema, "description": description}
-
-
-# The paging helpers (web.pagination) a view calls decide its paging parameters: family A
-# pages by query string, family B by request headers and answers with count headers.
-_PAGE_A = [_param("page", "query", {"type": "integer", "minimum": 1}, "Page number (from 1)"),
-           _param("pageSize", "query", {"type": "integer", "minimum": 1, "maximum": 100}, "Items per page"),
-           _param("search", "query", {"type": "string"}, "Case-insensitive text search"),
-           _param("sortField", "query", {"type": "string"}, "Field to sort by"),
-           _param("sortDir", "query", {"type": "string", "enum": ["asc", "desc"]}, "Sort direction")]
-_PAGE_B = [_param("x-page", "header", {"type": "integer", "minimum": 1}, "Page number (from 1)"),
-           _param("x-page-size", "header", {"type": "integer", "minimum": 1, "maximum": 100}, "Items per page")]
-_PAGE_B_HEADERS = {h: {"description": d, "schema": {"type": "integer"}}
-                   for h, d in (("x-count", "Total number of items"), ("x-page", "This page"),
-                                ("x-page-size", "Items per page"))}
-_PAGING = {"paginate_a": "a", "paginate_b": "b", "paginate_list_b": "b", "page_params_b": "b"}
-
-
-def paging_family(view, depth: int = 2) -> str | None:
-    """``"a"``/``"b"`` when the view (under its decorators), or a function of its module it
-    calls, calls a paging helper — read from the names its code refers to."""
-    fn = inspect.unwrap(view)
-    code = getattr(fn, "__code__", None)
-    names = code.co_names if code else ()
-    found = {_PAGING[name] for name in names if name in _PAGING}
-    if not found and depth > 1:
-        module = getattr(fn, "__globals__", {})
-        for name in names:
-            helper = module.get(name)
-            if inspect.isfunction(helper) and helper.__module__ == fn.__module__:
-                family = paging_family(helper, depth - 1)
-                if family:
-                    found.add(family)
-    return found.pop() if len(found) == 1 else None
 
 
 def _tag(rule: str) -> str:
@@ -135,9 +55,11 @@ class Components:
     def __init__(self):
         self.schemas: dict[str, dict] = {}
 
-    def schema(self, kind, mode: str = "validation") -> dict:
-        from web.contract import _adapter
-        schema = _adapter(kind).json_schema(ref_template="#/components/schemas/{model}", mode=mode)
+    def schema(self, kind) -> dict:
+        from schemas.validation import adapter
+        # One mode for requests and answers: answers are checked by validating them
+        # (web.contract.check_response), so their schema is the validation schema too.
+        schema = adapter(kind).json_schema(ref_template="#/components/schemas/{model}")
         for name, sub in schema.pop("$defs", {}).items():
             self._add(name, sub)
         title = schema.get("title")
@@ -148,9 +70,8 @@ class Components:
 
     def _add(self, name: str, schema: dict) -> None:
         known = self.schemas.setdefault(name, schema)
-        if known != schema and name + "Output" not in self.schemas:
-            # the same model read (validation) and written (serialization) may differ slightly
-            self.schemas[name + "Output"] = schema
+        if known != schema:
+            raise ValueError(f"two different schemas are both named {name}: rename one model")
 
 
 def _params_of(kind, where: str, components: Components) -> list[dict]:
@@ -179,18 +100,18 @@ def _declared(op: dict, spec, path: str, method: str, components: Components) ->
         op["parameters"] += _params_of(spec.headers, "header", components)
     if spec.body is not None and method in {"POST", "PUT", "PATCH", "DELETE"}:
         schema = components.schema(spec.body)
-        content = {media: {"schema": schema} for media in spec.media_types}
+        content = {media: {"schema": schema} for media in spec.documented_media}
         for name, example in spec.examples.items():
-            content["application/json"].setdefault("examples", {})[name] = {"value": example}
-        op["requestBody"] = {"required": True, "content": content}
-    error = components.schema(AfostoError if wire_family(path) == "B" else ErrorResponse, "serialization")
+            content[spec.documented_media[0]].setdefault("examples", {})[name] = {"value": example}
+        op["requestBody"] = {"required": spec.body_required, "content": content}
+    error = components.schema(AfostoError if wire_family(path) == "B" else ErrorResponse)
     responses = {}
     for status, r in sorted(spec.responses.items()):
         entry = {"description": r.description or _REASONS.get(status, "Success")}
         if r.model is Binary:
             entry["content"] = {r.media_type: {"schema": {"type": "string", "format": "binary"}}}
         elif r.model is not None:
-            entry["content"] = {r.media_type: {"schema": components.schema(r.model, "serialization")}}
+            entry["content"] = {r.media_type: {"schema": components.schema(r.model)}}
         if r.headers:
             entry["headers"] = {h: {"description": d, "schema": {"type": "string"}} for h, d in r.headers.items()}
         responses[str(status)] = entry
@@ -215,27 +136,16 @@ def build_document(app: Flask) -> dict:
         path, params = openapi_path(rule.rule)
         access = access_of(view)
         spec = operation_of(view)
-        meta = getattr(view, "_openapi", {}) or {}
         doc = (view.__doc__ or "").strip()
-        summary = (spec and spec.summary) or meta.get("summary") or (doc.splitlines()[0] if doc else rule.endpoint)
+        summary = (spec and spec.summary) or (doc.splitlines()[0] if doc else rule.endpoint)
         tag = _tag(rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             op = {"operationId": _operation_id(rule, method), "summary": summary,
                   "description": doc, "tags": [tag], "parameters": list(params),
-                  "responses": {"200": {"description": "Success"}, **meta.get("responses", {})}}
-            if spec is not None:
-                _declared(op, spec, rule.rule, method, components)
-            else:
-                family = paging_family(view)
-                if family == "a" and method == "GET":
-                    op["parameters"] += _PAGE_A
-                elif family == "b":
-                    op["parameters"] += _PAGE_B
-                    op["responses"]["200"] = {**op["responses"]["200"], "headers": _PAGE_B_HEADERS}
-                if meta.get("body") is not None and method in {"POST", "PUT", "PATCH"}:
-                    schema = form_schema(meta["body"])
-                    op["requestBody"] = {"content": {"application/json": {"schema": schema},
-                                                     "application/x-www-form-urlencoded": {"schema": schema}}}
+                  "responses": {}}
+            if spec is None:
+                raise LookupError(f"{rule.endpoint} answers JSON but declares no @operation")
+            _declared(op, spec, rule.rule, method, components)
             if access is None or not access.public:
                 op["security"] = [{"bearerAuth": []}, {"apiKey": []}]
                 op["responses"].setdefault("401", {"description": "Not authenticated"})

@@ -2,6 +2,7 @@
 from flask import Blueprint, current_app
 
 from web.access import page_only, public
+from web.contract import Response, operation
 from web.negotiate import respond
 from web.openapi import build_document, reference
 
@@ -10,6 +11,7 @@ bp = Blueprint("api_docs", __name__)
 
 @bp.get("/openapi.json")
 @public
+@operation(responses={200: Response(dict, description="This OpenAPI 3.1 document")})
 def openapi_json():
     """OpenAPI 3.1 document generated from the route map."""
     return respond(build_document(current_app))

@@ -125,7 +125,7 @@ def _upload_form_error(error, form: dict):
 
 @bp.post("")
 @requires("attachments.manage")
-@operation(body=AttachmentUpload, multipart=True, forms=False, responses={200: AttachmentUploaded}, summary="Upload attachment",
+@operation(body=AttachmentUpload, multipart=True, forms=False, json=False, responses={200: AttachmentUploaded}, summary="Upload attachment",
            form_error=_upload_form_error)
 def upload(body: AttachmentUpload):
     """Uploads a file (multipart ``entityId``, ``recordId``, ``file``, optional ``partitionCode``).
@@ -135,9 +135,8 @@ def upload(body: AttachmentUpload):
     is stored, and ``items`` lists them all.
     """
     actor = current_actor()
-    files = [body.file, *(f for f in request.files.getlist("file")[1:] if f.filename)]
     stored = [attachments.store(actor, Upload(f.filename, f.stream), entity_id=body.entityId, record_id=body.recordId,
-                                partition_code=body.partitionCode) for f in files]
+                                partition_code=body.partitionCode) for f in body.file]
     answer = {"ok": True, "item": _row(stored[0])}
     if len(stored) > 1:
         answer["items"] = [_row(a) for a in stored]

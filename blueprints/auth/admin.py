@@ -7,7 +7,7 @@ from flask import redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.auth import bp, pages_bp
-from blueprints.auth.views import refusals
+from blueprints.auth.views import ok_false
 from models import Organization, Role, User, UserRole, db
 from schemas.auth import (AclSaved, AclUpdate, AdminNav, FeatureCatalog, FeatureCheckRequest, FeatureCheckResult,
                           RoleAcl, RoleAclQuery, RoleAclUpdate, RoleCreate, RoleDeleteQuery, RoleListItem,
@@ -39,7 +39,7 @@ def features():
 
 
 @bp.post("/feature-check")
-@refusals(ok_false=True)
+@ok_false
 @requires()
 @operation(body=FeatureCheckRequest, responses={200: FeatureCheckResult},
            summary="Check feature grants for the current user")

@@ -22,22 +22,19 @@ from web.identity import current_auth_session_id, has_bearer_header, sign_in_bro
 from web.negotiate import respond, response_mode
 
 
-def refusals(*, ok_false: bool):
-    """Error bodies as the seed shows them for a route: with ``ok: false`` beside ``error``
-    (sign-in, token refresh, reset confirmation, feature check) or without ``ok`` (the reset
-    request, even for malformed JSON). A 429 is the plain ``{error, retryAfterSeconds}``."""
-    def wrap(view):
-        @functools.wraps(view)
-        def run(*args, **kwargs):
-            try:
-                return view(*args, **kwargs)
-            except DomainError as e:
-                e.extra.pop("ok", None)
-                if ok_false and e.status != 429:
-                    e.extra["ok"] = False
-                raise
-        return run
-    return wrap
+def ok_false(view):
+    """Refusals as the seed shows them for sign-in, token refresh, reset confirmation and
+    the feature check: ``ok: false`` beside ``error``. A 429 stays the plain
+    ``{error, retryAfterSeconds}``."""
+    @functools.wraps(view)
+    def run(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except DomainError as e:
+            if e.status != 429:
+                e.extra["ok"] = False
+            raise
+    return run
 
 
 def safe_next(target: str | None) -> str:
@@ -75,9 +72,9 @@ def _login_form(error, form: dict):
 
 
 @bp.post("/login")
-@refusals(ok_false=True)
+@ok_false
 @public
-@operation(body=LoginRequest, responses={200: LoginResponse}, summary="Authenticate user credentials",
+@operation(body=LoginRequest, seed_form=True, responses={200: LoginResponse}, summary="Authenticate user credentials",
            form_error=_login_form)
 def login(body: LoginRequest):
     """Validates credentials; API clients receive an access and a refresh token, browsers a session."""
@@ -94,7 +91,7 @@ def login(body: LoginRequest):
 
 
 @bp.post("/session/refresh")
-@refusals(ok_false=True)
+@ok_false
 @public
 @operation(body=RefreshRequest, responses={200: RefreshResponse}, summary="Refresh access token (API/mobile)")
 def session_refresh(body: RefreshRequest):
@@ -186,9 +183,8 @@ def _reset_form(error, form: dict):
 
 
 @bp.post("/reset")
-@refusals(ok_false=False)
 @public
-@operation(body=PasswordResetRequest, responses={200: Ok}, summary="Send reset email", form_error=_reset_form)
+@operation(body=PasswordResetRequest, seed_form=True, responses={200: Ok}, summary="Send reset email", form_error=_reset_form)
 def reset(body: PasswordResetRequest):
     """Requests a password reset email. Answers ``{"ok": true}`` whether or not an account
     uses the address, so the endpoint cannot be used to find accounts."""
@@ -235,9 +231,9 @@ def _reset_confirm_form(error, form: dict):
 
 
 @bp.post("/reset/confirm")
-@refusals(ok_false=True)
+@ok_false
 @public
-@operation(body=PasswordResetConfirm, responses={200: PasswordResetDone}, summary="Complete password reset",
+@operation(body=PasswordResetConfirm, seed_form=True, responses={200: PasswordResetDone}, summary="Complete password reset",
            form_error=_reset_confirm_form)
 def reset_confirm(body: PasswordResetConfirm):
     """Validates the reset token and sets the new password; every sign-in of the account

@@ -9,20 +9,31 @@ from __future__ import annotations
 
 import uuid
 
-from flask import request
-
 from blueprints.directory import bp
 from models import Organization
 from schemas.base import Created, Ok, Page
-from schemas.directory import (DirectoryDeleteBody, DirectoryDeleteQuery, OrganizationCreate, OrganizationDeleteQuery,
-                               OrganizationListQuery, OrganizationOptions, OrganizationPage, OrganizationSwitcher,
-                               OrganizationTree, OrganizationUpdate, SwitcherQuery, TenantCreate, TenantListItem,
-                               TenantListQuery, TenantUpdate)
+from schemas.directory import (
+    DirectoryDeleteBody,
+    DirectoryDeleteQuery,
+    OrganizationCreate,
+    OrganizationDeleteQuery,
+    OrganizationListQuery,
+    OrganizationOptions,
+    OrganizationPage,
+    OrganizationSwitcher,
+    OrganizationTree,
+    OrganizationUpdate,
+    SwitcherQuery,
+    TenantCreate,
+    TenantListItem,
+    TenantListQuery,
+    TenantUpdate,
+)
 from services import directory
 from services.directory import UNSET
 from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from web.access import current_actor, requires
-from web.contract import json_body, operation, validate
+from web.contract import operation
 from web.forms import field_errors
 from web.htmx import toast, trigger_client_event
 from web.negotiate import respond, response_mode
@@ -38,11 +49,13 @@ TENANTS_PAGE = "directory/tenants.html"
 
 # --- request input ------------------------------------------------------------------------
 
-def _delete_id(query: DirectoryDeleteQuery) -> uuid.UUID:
+def _delete_id(query: DirectoryDeleteQuery, body: DirectoryDeleteBody | None) -> uuid.UUID:
     """``?id=`` (pages, the conventions) or the JSON body ``{"id": …}`` the seed shows."""
     if query.id is not None:
         return query.id
-    return validate(DirectoryDeleteBody, json_body() if request.get_data(cache=True).strip() else {}).id
+    if body is None:
+        raise ValidationFailed("id is required", details=[{"path": ["id"], "message": "is required", "kind": "required"}])
+    return body.id
 
 
 def _refused(error, template: str, block: str, context: dict):
@@ -134,11 +147,12 @@ def update_tenant(body: TenantUpdate):
 
 @bp.delete("/tenants")
 @requires("directory.tenants.manage", super_admin=True)
-@operation(query=DirectoryDeleteQuery, responses={200: Ok}, summary="Delete tenant")
-def delete_tenant(query: DirectoryDeleteQuery):
+@operation(query=DirectoryDeleteQuery, body=DirectoryDeleteBody, body_required=False, responses={200: Ok},
+           summary="Delete tenant")
+def delete_tenant(query: DirectoryDeleteQuery, body: DirectoryDeleteBody | None):
     """Soft deletes the tenant identified by id (``?id=`` or a JSON body). Super admins only."""
     actor = current_actor()
-    directory.delete_tenant(actor, _delete_id(query))
+    directory.delete_tenant(actor, _delete_id(query, body))
     resp = respond({"ok": True}, template=TENANTS_PAGE, block="tenant_list",
                    context=_tenant_context(actor, search=query.search))
     return toast(resp, "Tenant deleted")
@@ -238,11 +252,12 @@ def update_organization(body: OrganizationUpdate):
 
 @bp.delete("/organizations")
 @requires("directory.organizations.manage")
-@operation(query=OrganizationDeleteQuery, responses={200: Ok}, summary="Delete organization")
-def delete_organization(query: OrganizationDeleteQuery):
+@operation(query=OrganizationDeleteQuery, body=DirectoryDeleteBody, body_required=False, responses={200: Ok},
+           summary="Delete organization")
+def delete_organization(query: OrganizationDeleteQuery, body: DirectoryDeleteBody | None):
     """Soft deletes an organization identified by id (``?id=`` or a JSON body); refused while it has children."""
     actor = current_actor()
-    directory.delete_organization(actor, _delete_id(query))
+    directory.delete_organization(actor, _delete_id(query, body))
     resp = respond({"ok": True}, template=ORGS_PAGE, block="org_list",
                    context=_org_context(actor, directory.OrgFilter(tenant_id=query.tenantId, search=query.search)))
     return toast(resp, "Organization deleted")

@@ -14,14 +14,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from pydantic import TypeAdapter, ValidationError
 
-from models import (HandlingList, ListShipment, Product, ProductBarcode, ScanEvent, Scope, Shipment, ShipmentItem, db,
-                    utcnow)
+from models import (
+    HandlingList,
+    ListShipment,
+    Product,
+    ProductBarcode,
+    ScanEvent,
+    Scope,
+    Shipment,
+    ShipmentItem,
+    db,
+    utcnow,
+)
 from models.base import retry_on_deadlock
-from schemas.lcs_lists import LcsHandlingListItemUpdate, LcsHandlingListUpdate, LcsHandlingModel
 from schemas.base import UtcDatetime
+from schemas.lcs_lists import (
+    LcsHandlingListItemUpdate,
+    LcsHandlingListUpdate,
+    LcsHandlingModel,
+)
 from schemas.lcs_search import LcsListSearchConstraint
+from schemas.validation import validate
 from services import events, toggles
 from services.acl import Actor
 from services.errors import BadRequest, Conflict, ValidationFailed
@@ -88,11 +102,7 @@ def create_list(actor: Actor, data: LcsHandlingModel | dict) -> HandlingList:
 def _ruled_due_at(value) -> datetime | None:
     """A due date a SET_FIELD rule wrote, read like client input (a rule cannot store what
     the API would refuse)."""
-    try:
-        return TypeAdapter(UtcDatetime | None).validate_python(value)
-    except ValidationError:
-        raise ValidationFailed("A rule set due_at to something that is not a date-time",
-                               details=[{"path": ["due_at"], "message": "must be an ISO-8601 date-time"}]) from None
+    return validate(UtcDatetime | None, value, "due_at")
 
 
 def _rank_units(hl: HandlingList, shipment_ids: list) -> None:

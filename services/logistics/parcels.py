@@ -15,7 +15,7 @@ from services import events
 from services.acl import Actor
 from services.errors import Conflict, ValidationFailed
 from services.logistics import numbers
-from web.contract import validate
+from schemas.validation import validate
 
 NO_LABEL = {"file_id": None, "reference": None, "label_text": None, "requested_at": None}
 

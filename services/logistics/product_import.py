@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from models import Product, ProductBarcode, Scope, db
 from schemas.lcs_reference import MAX_IMPORT_ROWS, LcsProductImportRow
+from schemas.validation import details_of
 from services import audit
 from services.acl import Actor
 from services.errors import ValidationFailed
@@ -90,10 +91,8 @@ def _read_row(number: int, row) -> tuple[dict | None, list[RowError]]:
     try:
         parsed = LcsProductImportRow.model_validate(row)
     except ValidationError as e:
-        return None, [RowError(number, ".".join(map(str, err["loc"])) or "row",
-                               err["msg"].removeprefix("Value error, "),
-                               "required" if err["type"] == "missing" else "invalid value")
-                      for err in e.errors(include_url=False)]
+        return None, [RowError(number, ".".join(map(str, d["path"])), d["message"], d["kind"])
+                      for d in details_of(e, "row")]
     return {key: stored(parsed, key) for key in parsed.model_fields_set | {"sku"}}, []
 
 

@@ -20,7 +20,7 @@ from services.acl import Actor
 from services.errors import Conflict, ValidationFailed
 from services.logistics import floor, numbers, tallies
 from services.logistics.parcels import parcel_rows
-from web.contract import validate
+from schemas.validation import validate
 
 
 def _invalid(path: str, message: str) -> ValidationFailed:
