@@ -52,6 +52,7 @@ def seed_floor(tenant_id) -> int:
     """A location with walk-ordered positions, a method, products and open shipments (once)."""
     from models import Location, Shipment
     from schemas.lcs_reference import LcsFulfilmentLocationModel, LcsLocationSkuModel, LcsMethodModel, LcsProductModel
+    from schemas.lcs_shipments import LcsShipmentModel
     from services.logistics import locations, methods, products, shipments
     scope = Scope(tenant_id)
     if db.session.scalars(scope.select(Location)).first() is not None:
@@ -70,8 +71,9 @@ def seed_floor(tenant_id) -> int:
     for i, address in enumerate(DEMO_ADDRESSES * 2):
         items = [{"sku": DEMO_PRODUCTS[(i + k) % 4][0], "description": DEMO_PRODUCTS[(i + k) % 4][1],
                   "quantity": 1 + (i + k) % 2} for k in range(2)]
-        shipments.create_shipment(SYSTEM, {"tenant_id": str(tenant_id), "method_id": str(method.id), "items": items,
-                                           "order_id": f"WEB-{1001 + i}", "addressing": {"to": {"address": address}}})
+        shipments.create_shipment(SYSTEM, LcsShipmentModel(tenant_id=tenant_id, method_id=method.id, items=items,
+                                                           order_id=f"WEB-{1001 + i}",
+                                                           addressing={"to": {"address": address}}))
         count += 1
     return count
 

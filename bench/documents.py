@@ -37,6 +37,9 @@ from flask_migrate import upgrade  # noqa: E402
 
 from app import create_app  # noqa: E402
 from models import db  # noqa: E402
+from schemas.lcs_lists import LcsHandlingModel, LcsHandlingModelShipments  # noqa: E402
+from schemas.lcs_parcels import LcsParcelCreateModel  # noqa: E402
+from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel  # noqa: E402
 from services import accounts, documents, users  # noqa: E402
 from services.acl import EVERYTHING, Actor  # noqa: E402
 from services.logistics import lists, parcels, shipments  # noqa: E402
@@ -62,17 +65,18 @@ def build(n_labels: int):
         per_shipment = 4
         shipment_ids = []
         for n in range((n_labels + per_shipment - 1) // per_shipment):
-            s = shipments.create_shipment(SYSTEM, {"tenant_id": str(t.id), "order_id": f"ORD-{n}", "items": [
-                {"sku": f"SKU-{n}-{k}", "quantity": 1, "description": "Bench unit"} for k in range(per_shipment)],
-                "addressing": {"to": {"address": TO}, "from": {"address": FROM}}})
+            s = shipments.create_shipment(SYSTEM, LcsShipmentModel(tenant_id=t.id, order_id=f"ORD-{n}", items=[
+                LcsShipmentItemModel(sku=f"SKU-{n}-{k}", quantity=1, description="Bench unit")
+                for k in range(per_shipment)], addressing={"to": {"address": TO}, "from": {"address": FROM}}))
             shipment_ids.append(s.id)
             for k, unit in enumerate(s.items):
                 if len(shipment_ids) * per_shipment - per_shipment + k >= n_labels:
                     break
-                parcels.create_parcel(SYSTEM, {"shipment_id": str(s.id), "weight": 750 + k, "item_ids": [str(unit.id)],
-                                               "tracking_code": f"3S{n:05d}{k}",
-                                               "tracking_url": f"https://track.example/3S{n:05d}{k}"})
-        hl = lists.create_list(SYSTEM, {"shipments": [{"id": str(sid)} for sid in shipment_ids]})
+                parcels.create_parcel(SYSTEM, LcsParcelCreateModel(
+                    shipment_id=s.id, weight=750 + k, item_ids=[unit.id], tracking_code=f"3S{n:05d}{k}",
+                    tracking_url=f"https://track.example/3S{n:05d}{k}"))
+        hl = lists.create_list(SYSTEM, LcsHandlingModel(shipments=[
+            LcsHandlingModelShipments(id=sid) for sid in shipment_ids]))
         list_id = hl.id
     client = app.test_client()
     token = client.post("/api/auth/login", json={"email": "bench@b.test", "password": PASSWORD}).get_json()["token"]

@@ -42,6 +42,8 @@ from flask_migrate import upgrade  # noqa: E402
 
 from app import create_app  # noqa: E402
 from models import Counter, HandlingList, Shipment, ShipmentItem, db, utcnow  # noqa: E402
+from schemas.lcs_lists import LcsHandlingModel, LcsHandlingModelShipments  # noqa: E402
+from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel  # noqa: E402
 from services import accounts, roles, users  # noqa: E402
 from services.acl import EVERYTHING, Actor  # noqa: E402
 from services.logistics import lists, shipments, tallies  # noqa: E402
@@ -90,10 +92,11 @@ def make_list(app, tenant_id, units: int = LIST_UNITS, per_shipment: int = 20):
         while n < units:
             items = []
             for _ in range(min(per_shipment, units - n)):
-                items.append({"sku": f"SKU-{n % SKUS:03d}", "quantity": 1, "description": f"Widget {n % SKUS}"})
+                items.append(LcsShipmentItemModel(sku=f"SKU-{n % SKUS:03d}", quantity=1,
+                                                  description=f"Widget {n % SKUS}"))
                 n += 1
-            ids.append(shipments.create_shipment(SYSTEM, {"tenant_id": str(tenant_id), "items": items}).id)
-        hl = lists.create_list(SYSTEM, {"shipments": [{"id": str(i)} for i in ids]})
+            ids.append(shipments.create_shipment(SYSTEM, LcsShipmentModel(tenant_id=tenant_id, items=items)).id)
+        hl = lists.create_list(SYSTEM, LcsHandlingModel(shipments=[LcsHandlingModelShipments(id=i) for i in ids]))
         return hl.id
 
 

@@ -30,6 +30,7 @@ from flask_migrate import upgrade  # noqa: E402
 
 from app import create_app, database_url  # noqa: E402
 from models import db  # noqa: E402
+from schemas.business_rules import BusinessRuleCreate  # noqa: E402
 from services import accounts  # noqa: E402
 from services.acl import EVERYTHING, Actor  # noqa: E402
 from services.rules import engine, store  # noqa: E402
@@ -37,7 +38,7 @@ from services.rules import engine, store  # noqa: E402
 SYSTEM = Actor(None, EVERYTHING)
 
 
-def rule_body(i: int, tenant_id) -> dict:
+def rule_body(i: int, tenant_id) -> BusinessRuleCreate:
     kinds = [
         {"operator": "AND", "rules": [
             {"field": "weight", "operator": ">", "value": i * 10},
@@ -54,11 +55,12 @@ def rule_body(i: int, tenant_id) -> dict:
             {"field": "items", "operator": "CONTAINS", "value": "MUG-BLUE"},
             {"field": "items.length", "operator": ">=", "value": 2}]},
     ]
-    return {"tenantId": str(tenant_id), "ruleId": f"bench-{i:03d}", "ruleName": f"Bench rule {i}",
-            "ruleType": "GUARD" if i % 4 == 1 else "VALIDATION", "entityType": "lcs.parcel", "eventType": "labeling",
-            "priority": i % 7, "conditionExpression": kinds[i % len(kinds)],
-            "successActions": [{"type": "SHOW_INFO", "config": {"message": "ok {{number}}"}}] if i % 5 == 0 else None,
-            "failureActions": [{"type": "SHOW_WARNING", "config": {"message": "{{number}}: {{weight}} g"}}]}
+    return BusinessRuleCreate(
+        tenantId=tenant_id, ruleId=f"bench-{i:03d}", ruleName=f"Bench rule {i}",
+        ruleType="GUARD" if i % 4 == 1 else "VALIDATION", entityType="lcs.parcel", eventType="labeling",
+        priority=i % 7, conditionExpression=kinds[i % len(kinds)],
+        successActions=[{"type": "SHOW_INFO", "config": {"message": "ok {{number}}"}}] if i % 5 == 0 else None,
+        failureActions=[{"type": "SHOW_WARNING", "config": {"message": "{{number}}: {{weight}} g"}}])
 
 
 RECORD = {"id": "b7a0c7a2-0000-4000-8000-000000000001", "number": "008712345600000017", "weight": 900,

@@ -49,11 +49,6 @@ class User(TenantFacts, TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Mo
         """Itself (a ``SessionPrincipal`` answers with the row it stands for)."""
         return self
 
-    @property
-    def is_super_admin(self) -> bool:
-        from services.acl import grants_for
-        return grants_for(self).is_super_admin
-
 
 class UserAcl(TenantOwnedMixin, TimestampMixin, db.Model):
     """Per-user permission override; when present it replaces the user's role ACLs."""

@@ -22,7 +22,6 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from schemas.base import Id, Model, PageQuery, text
-from services.acl import FEATURE_ID, MAX_FEATURE_LENGTH
 from services.auth import MIN_PASSWORD_LENGTH, is_email
 from services.password_reset import MAX_TOKEN_LENGTH
 
@@ -77,7 +76,8 @@ OptionalId = Annotated[str | None, AfterValidator(_id_or_none), WithJsonSchema(
     {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "string", "maxLength": 0}, {"type": "null"}]})]
 """An id that may be cleared: null or "" (a form's "—" option) mean none."""
 
-FeatureId = Annotated[str, Field(max_length=MAX_FEATURE_LENGTH, pattern=FEATURE_ID.pattern,
+FEATURE_ID = r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?)$"
+FeatureId = Annotated[str, Field(max_length=128, pattern=FEATURE_ID,
                                  description="A dotted feature id such as auth.roles.list, auth.* or *")]
 
 # --- sign-in, tokens, sign-out ---------------------------------------------------------------

@@ -149,7 +149,7 @@ class PageQuery(Model):
     """Family A list parameters. A route narrows ``sortField`` to what it can sort by."""
 
     page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number (from 1)")
-    pageSize: int = Field(50, ge=1, le=1000, description="Items per page")
+    pageSize: int = Field(50, ge=1, le=100, description="Items per page")
     search: text(200) = Field("", description="Case-insensitive text search")
     sortField: str | None = Field(None, description="Field to sort by")
     sortDir: Literal["asc", "desc"] | None = Field(None, description="Sort direction")

@@ -6,7 +6,7 @@ import uuid
 import sqlalchemy as sa
 
 from models import AuthSession, Organization, Scope, Tenant, User, UserAcl, db, utcnow
-from services import auth, password_reset
+from services import acl, auth, password_reset
 from services.acl import bump_acl_version
 from services.errors import Conflict, NotFound, ValidationFailed
 
@@ -18,7 +18,7 @@ def profile_of(user: User) -> dict:
     return {
         "id": user.id, "email": user.email, "name": user.name, "roles": [r.name for r in user.roles],
         "tenantId": user.tenant_id, "tenantName": user.tenant.name,
-        "organizationId": user.organization_id, "isSuperAdmin": user.is_super_admin,
+        "organizationId": user.organization_id, "isSuperAdmin": acl.grants_for(user).is_super_admin,
         "lastLoginAt": user.last_login_at,
     }
 

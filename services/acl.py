@@ -7,7 +7,6 @@ transaction, so every worker recomputes on its next request — no restart, no p
 """
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,8 +17,6 @@ from models import ApiKeyRole, RoleAcl, Scope, Tenant, UserAcl, UserRole, db
 from services.cache_versions import VersionedCache
 from services.errors import ValidationFailed
 
-FEATURE_ID = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?)$")
-MAX_FEATURE_LENGTH = 128
 
 
 def grant_matches(grant: str, required: str) -> bool:
@@ -180,24 +177,6 @@ def is_declared(feature: str) -> bool:
     if feature == "*" or feature in _declared:
         return True
     return feature.endswith(".*") and any(d.startswith(feature[:-1]) for d in _declared)
-
-
-def validate_feature_ids(features) -> list[str]:
-    """Feature ids from untrusted input: strings, ≤ 128 chars, dotted lower-case, optional
-    ``.*``, and declared by a module."""
-    if not isinstance(features, list):
-        raise ValidationFailed("features must be a list", details=[{"path": ["features"], "message": "must be a list"}])
-    bad = [i for i, f in enumerate(features)
-           if not isinstance(f, str) or len(f) > MAX_FEATURE_LENGTH or not FEATURE_ID.match(f)]
-    if bad:
-        raise ValidationFailed("Invalid feature id", details=[
-            {"path": ["features", i], "message": "must be a dotted feature id such as auth.roles.list or auth.*"}
-            for i in bad])
-    unknown = [i for i, f in enumerate(features) if not is_declared(f)]
-    if unknown:
-        raise ValidationFailed("Unknown feature id", details=[
-            {"path": ["features", i], "message": f"no module declares {features[i]}"} for i in unknown])
-    return features
 
 
 # --- the acting principal ----------------------------------------------------------------

@@ -124,11 +124,9 @@ def get_partition(actor: Actor, partition_id) -> AttachmentPartition:
     return actor.scope.get(AttachmentPartition, partition_id)
 
 
-def create_partition(actor: Actor, body: AttachmentPartitionCreate | dict, tenant_id=None) -> AttachmentPartition:
-    """A new partition of the actor's tenant (super admins may name another). Callers
-    outside HTTP (tests' fixtures) may pass the fields as a dict: the same model checks them."""
-    body = AttachmentPartitionCreate.model_validate(body)
-    tenant = actor.tenant_for_new(tenant_id)
+def create_partition(actor: Actor, body: AttachmentPartitionCreate) -> AttachmentPartition:
+    """A new partition of the actor's tenant (super admins may name another: ``tenantId``)."""
+    tenant = actor.tenant_for_new(body.tenantId)
     ensure_partitions(tenant)
     taken = db.session.scalars(partitions_select(tenant).where(
         sa.func.lower(AttachmentPartition.code) == body.code.lower())).first()

@@ -118,10 +118,8 @@ def _take_default(actor: Actor, plan: StoragePlan) -> None:
     db.session.flush()
 
 
-def create_plan(actor: Actor, data: PlanCreate, tenant_id=None) -> StoragePlan:
+def create_plan(actor: Actor, data: PlanCreate) -> StoragePlan:
     """A plan of ``data.tenantId`` (super admins; else the actor's tenant)."""
-    if not isinstance(data, PlanCreate):  # tests/test_access_matrix.py (shared) still passes a dict and tenant_id
-        data = PlanCreate.model_validate({**data, "tenantId": tenant_id})
     tenant = plan_tenant(actor, data.tenantId)
     ensure_default(tenant)
     _unique_name(tenant, data.name)

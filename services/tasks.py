@@ -301,13 +301,13 @@ _pid = os.getpid()
 
 
 def _app() -> Flask:
-    """The app a job runs in: the current one (``flask worker``, tests), else one built once."""
-    global _worker_app
+    """The app a job runs in: the current one (tests, the in-process pool), else the one
+    ``work()`` was started with — jobs run only in ``flask --app app worker``, never in a
+    bare ``rq worker`` that has no app (services do not build the app themselves)."""
     if has_app_context():
         return current_app._get_current_object()
     if _worker_app is None:
-        from app import create_app
-        _worker_app = create_app()
+        raise RuntimeError("no Wharf app for this job: run workers with `flask --app app worker`")
     return _worker_app
 
 
@@ -343,6 +343,8 @@ def job_failed(job, connection, exc_type, exc_value, tb) -> None:
 
 def work(app: Flask, *, queue: str | None = None, burst: bool = False, fork: bool = False) -> None:
     """``flask --app app worker``: one long-lived process (WeasyPrint stays warm) unless ``fork``."""
+    global _worker_app
+    _worker_app = app
     from redis import Redis
     from rq import SimpleWorker, Worker
     if not app.config.get("REDIS_URL"):

@@ -71,11 +71,9 @@ def get_toggle(toggle_id: uuid.UUID) -> FeatureToggle:
     return toggle
 
 
-def create_toggle(actor: Actor, body: FeatureToggleCreate | dict) -> FeatureToggle:
+def create_toggle(actor: Actor, body: FeatureToggleCreate) -> FeatureToggle:
     """A new global toggle. The identifier is unique for ever (a deleted toggle keeps
-    its): taken is a 400, as the seed answers. Callers outside HTTP (tests' fixtures) may
-    pass the fields as a dict: the same model checks them."""
-    body = FeatureToggleCreate.model_validate(body)
+    its): taken is a 400, as the seed answers."""
     if db.session.scalar(sa.select(FeatureToggle.id).where(FeatureToggle.identifier == body.identifier)):
         raise BadRequest("Identifier already exists (deleted toggles keep theirs reserved)",
                          details=[{"path": ["identifier"], "message": "is taken"}])

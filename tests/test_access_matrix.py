@@ -11,6 +11,13 @@ import sqlalchemy as sa
 
 from models import Role, Scope, Task, db
 from schemas.api_keys import ApiKeyCreate
+from schemas.attachments import AttachmentPartitionCreate
+from schemas.business_rules import BusinessRuleCreate, RuleExecuteRequest, RuleSetCreate, RuleSetMemberCreate
+from schemas.feature_toggles import FeatureToggleCreate
+from schemas.lcs_lists import LcsHandlingModel, LcsHandlingModelShipments
+from schemas.lcs_parcels import LcsParcelCreateModel
+from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
+from schemas.plans import PlanCreate
 from services import accounts, roles, users
 from services.acl import EVERYTHING, Actor
 from tests.conftest import PASSWORD
@@ -84,8 +91,8 @@ class World:
         from services import toggles
         with self.app.app_context():
             self.counter += 1
-            t = toggles.create_toggle(SYSTEM, {"identifier": f"matrix.t{self.counter}", "name": "Matrix",
-                                               "type": kind, "defaultValue": value})
+            t = toggles.create_toggle(SYSTEM, FeatureToggleCreate(identifier=f"matrix.t{self.counter}", name="Matrix",
+                                                                  type=kind, defaultValue=value))
             return str(t.id), t.identifier
 
     def fresh_attachment(self) -> str:
@@ -105,14 +112,14 @@ class World:
         from services import attachments
         with self.app.app_context():
             self.counter += 1
-            return str(attachments.create_partition(SYSTEM, {"code": f"matrix{self.counter}", "title": "Matrix"},
-                                                    tenant_id=self.a).id)
+            return str(attachments.create_partition(SYSTEM, AttachmentPartitionCreate(
+                code=f"matrix{self.counter}", title="Matrix", tenantId=self.a)).id)
 
     def fresh_plan(self) -> str:
         from services import plans
         with self.app.app_context():
             self.counter += 1
-            return str(plans.create_plan(SYSTEM, {"name": f"Plan {self.counter}", "quota": 10}, tenant_id=self.a).id)
+            return str(plans.create_plan(SYSTEM, PlanCreate(name=f"Plan {self.counter}", quota=10, tenantId=self.a)).id)
 
     def upload_body(self) -> dict:
         import io
@@ -122,15 +129,15 @@ class World:
     def floor_shipment(self, quantity: int = 2) -> str:
         from services.logistics import shipments
         with self.app.app_context():
-            return str(shipments.create_shipment(SYSTEM, {"tenant_id": str(self.a), "items": [
-                {"sku": "MX-1", "quantity": quantity, "description": "Matrix unit"}]}).id)
+            return str(shipments.create_shipment(SYSTEM, LcsShipmentModel(tenant_id=self.a, items=[
+                LcsShipmentItemModel(sku="MX-1", quantity=quantity, description="Matrix unit")])).id)
 
     def floor_list(self) -> tuple[str, list[str]]:
         """A new list over a new shipment: (list id, unit ids)."""
         from services.logistics import lists
         sid = self.floor_shipment()
         with self.app.app_context():
-            hl = lists.create_list(SYSTEM, {"shipments": [{"id": sid}]})
+            hl = lists.create_list(SYSTEM, LcsHandlingModel(shipments=[LcsHandlingModelShipments(id=sid)]))
             units = [str(u["ids"][0]) for u in lists.grouped(hl)] + [str(i) for g in lists.grouped(hl) for i in g["ids"][1:]]
             return str(hl.id), units
 
@@ -147,7 +154,7 @@ class World:
         sid = self.floor_shipment()
         items = self.floor_units(sid) if packed or in_transit else []
         with self.app.app_context():
-            pid = str(parcels.create_parcel(SYSTEM, {"shipment_id": sid, "weight": 500, "item_ids": items}).id)
+            pid = str(parcels.create_parcel(SYSTEM, LcsParcelCreateModel(shipment_id=sid, weight=500, item_ids=items)).id)
             if in_transit:
                 parcels.mark_transit(SYSTEM, pid)
             return pid, sid
@@ -185,30 +192,29 @@ class World:
         from services.rules import store
         with self.app.app_context():
             self.counter += 1
-            return str(store.create_rule(SYSTEM, {"tenantId": str(self.a), "ruleId": f"matrix-{self.counter}",
-                                                  "ruleName": "Matrix rule", "ruleType": "GUARD",
-                                                  "entityType": "matrix.thing", "conditionExpression": {
-                                                      "field": "n", "operator": ">", "value": 1}}).id)
+            return str(store.create_rule(SYSTEM, BusinessRuleCreate(
+                tenantId=self.a, ruleId=f"matrix-{self.counter}", ruleName="Matrix rule", ruleType="GUARD",
+                entityType="matrix.thing", conditionExpression={"field": "n", "operator": ">", "value": 1})).id)
 
     def fresh_set(self) -> str:
         from services.rules import store
         with self.app.app_context():
             self.counter += 1
-            return str(store.create_set(SYSTEM, {"tenantId": str(self.a), "setId": f"matrix-set-{self.counter}",
-                                                 "setName": "Matrix set"}).id)
+            return str(store.create_set(SYSTEM, RuleSetCreate(tenantId=self.a, setId=f"matrix-set-{self.counter}",
+                                                              setName="Matrix set")).id)
 
     def fresh_member(self) -> tuple[str, str]:
         from services.rules import store
         set_id, rule_id = self.fresh_set(), self.fresh_rule()
         with self.app.app_context():
-            return set_id, str(store.add_member(SYSTEM, set_id, {"ruleId": rule_id}).id)
+            return set_id, str(store.add_member(SYSTEM, set_id, RuleSetMemberCreate(ruleId=rule_id)).id)
 
     def fresh_rule_log(self) -> str:
         from models import RuleExecutionLog
         from services.rules import store
         self.fresh_rule()
         with self.app.app_context():
-            store.execute(SYSTEM, {"tenantId": str(self.a), "entityType": "matrix.thing", "data": {"n": 2}})
+            store.execute(SYSTEM, RuleExecuteRequest(tenantId=self.a, entityType="matrix.thing", data={"n": 2}))
             return str(db.session.scalars(Scope(self.a).select(RuleExecutionLog)).first().id)
 
     def exact_user(self, features) -> str:
@@ -236,8 +242,9 @@ def docs_list_with_parcel(w: World, labeled: bool = False) -> str:
     docs_scratch(w)
     sid = w.floor_shipment()
     with w.app.app_context():
-        hl = lists.create_list(SYSTEM, {"shipments": [{"id": sid}]})
-        pid = parcels.create_parcel(SYSTEM, {"shipment_id": sid, "weight": 500, "item_ids": w.floor_units(sid)}).id
+        hl = lists.create_list(SYSTEM, LcsHandlingModel(shipments=[LcsHandlingModelShipments(id=sid)]))
+        pid = parcels.create_parcel(SYSTEM, LcsParcelCreateModel(shipment_id=sid, weight=500,
+                                                                  item_ids=w.floor_units(sid))).id
         if labeled:
             documents.request_label(SYSTEM, pid)  # TESTING: the task runs at once
         return str(hl.id)

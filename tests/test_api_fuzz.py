@@ -26,8 +26,10 @@ SYSTEM = Actor(None, EVERYTHING)
 
 
 @pytest.fixture()
-def callers(app, client):
-    """An administrator (the seeded ``*`` role) and a warehouse-staff user of one tenant."""
+def callers(app, client, tmp_path, monkeypatch):
+    """An administrator (the seeded ``*`` role) and a warehouse-staff user of one tenant;
+    uploads land in a scratch directory."""
+    monkeypatch.setitem(app.config, "ATTACHMENTS_ROOT", str(tmp_path / "attachments"))
     with app.app_context():
         tenant = accounts.create_tenant("Fuzz").id
         db.session.commit()

@@ -262,6 +262,7 @@ def test_acl_editor_removal_is_enforced_on_next_request(app, browser, live_serve
 
 def test_flip_boolean_override_is_answered_by_check_at_once(app, browser, live_server, tenant):
     """One click on the override page flips the toggle; the check endpoint agrees immediately."""
+    from schemas.feature_toggles import FeatureToggleCreate
     from services import roles, toggles, users
     from services.acl import EVERYTHING, Actor
     from models import db
@@ -271,8 +272,8 @@ def test_flip_boolean_override_is_answered_by_check_at_once(app, browser, live_s
         admin_role = roles.seed_default_roles(tenant)[roles.ADMINISTRATOR]
         db.session.commit()
         users.create_user(system, email="boss@acme.test", password=PASSWORD, role_ids=[admin_role.id], tenant_id=tenant)
-        toggle_id = str(toggles.create_toggle(system, {"identifier": "lcs.scan.sound", "name": "Scan sounds",
-                                                       "type": "boolean", "defaultValue": True}).id)
+        toggle_id = str(toggles.create_toggle(system, FeatureToggleCreate(
+            identifier="lcs.scan.sound", name="Scan sounds", type="boolean", defaultValue=True)).id)
         db.session.remove()
     ctx, page = _new_page(browser)
     try:
@@ -306,6 +307,8 @@ def test_scan_station_on_a_handheld(app, browser, live_server, tenant, monkeypat
     third scans are certainly queued behind the first one."""
     import time
     from models import ScanEvent, db
+    from schemas.lcs_lists import LcsHandlingModel, LcsHandlingModelShipments
+    from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
     from services import roles, users
     from services.acl import EVERYTHING, Actor
     from services.logistics import lists, shipments
@@ -316,13 +319,13 @@ def test_scan_station_on_a_handheld(app, browser, live_server, tenant, monkeypat
         db.session.commit()
         users.create_user(system, email="picker@acme.test", password=PASSWORD, role_ids=[staff_role.id],
                           tenant_id=tenant)
-        s = shipments.create_shipment(system, {"tenant_id": str(tenant), "items": [
-            {"sku": "SKU-A", "quantity": 2, "description": "Blue widget"},
-            {"sku": "SKU-B", "quantity": 1, "description": "Red widget"},
-            {"sku": "SKU-C", "quantity": 1, "description": "Green widget"}],
-            "addressing": {"to": {"address": {"name": "Dock Customer", "street": "Quay 1", "postal_code": "1011 AB",
-                                              "city": "Amsterdam", "country_code": "NL"}}}})
-        hl = lists.create_list(system, {"shipments": [{"id": str(s.id)}]})
+        s = shipments.create_shipment(system, LcsShipmentModel(tenant_id=tenant, items=[
+            LcsShipmentItemModel(sku="SKU-A", quantity=2, description="Blue widget"),
+            LcsShipmentItemModel(sku="SKU-B", quantity=1, description="Red widget"),
+            LcsShipmentItemModel(sku="SKU-C", quantity=1, description="Green widget")],
+            addressing={"to": {"address": {"name": "Dock Customer", "street": "Quay 1", "postal_code": "1011 AB",
+                                           "city": "Amsterdam", "country_code": "NL"}}}))
+        hl = lists.create_list(system, LcsHandlingModel(shipments=[LcsHandlingModelShipments(id=s.id)]))
         list_id, number = hl.id, hl.number
         db.session.remove()
 
@@ -392,6 +395,7 @@ def test_shipments_screen_searches_and_pages_without_reload(app, page, live_serv
     """Issue 6: the shipment list at 27 shipments: the pager and the live search swap the
     rows and the count together, in place (no navigation: a marker on ``window`` survives)."""
     from models import db
+    from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
     from services.acl import EVERYTHING, Actor
     from services.logistics import shipments
 
@@ -399,8 +403,8 @@ def test_shipments_screen_searches_and_pages_without_reload(app, page, live_serv
     with app.app_context():
         for n in range(27):
             name = "Zed Zwart" if n == 3 else f"Customer {n}"
-            shipments.create_shipment(system, {"tenant_id": str(tenant), "items": [{"sku": "MUG"}],
-                                               "addressing": {"to": {"address": {"name": name}}}})
+            shipments.create_shipment(system, LcsShipmentModel(tenant_id=tenant, items=[LcsShipmentItemModel(sku="MUG")],
+                                                               addressing={"to": {"address": {"name": name}}}))
         db.session.remove()
     open_and_sign_in(page, live_server, admin)
     page.goto(f"{live_server}/lcs/shipments")

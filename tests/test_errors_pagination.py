@@ -6,7 +6,9 @@ from flask import Blueprint, request
 from app import create_app
 from models import Scope, User, db
 from services.errors import Conflict, NotFound, ValidationFailed
+from schemas.base import PageHeaders, PageQuery
 from web.access import public
+from web.contract import operation
 from web.negotiate import respond
 from web.pagination import paginate_a, paginate_b
 from tests.conftest import BROWSER
@@ -14,22 +16,28 @@ from tests.conftest import BROWSER
 probe = Blueprint("probe", __name__)
 
 
+class ProbeQuery(PageQuery):
+    tenant: str
+
+
 @probe.get("/api/probe_module/users")
 @public
-def list_a():
-    scope = Scope(request.args["tenant"])
+@operation(query=ProbeQuery, responses={200: dict})
+def list_a(query: ProbeQuery):
+    scope = Scope(query.tenant)
     body, _ = paginate_a(scope.select(User), serialize=lambda u: {"email": u.email},
                          sort_fields={"email": User.email, "createdAt": User.created_at},
-                         default_sort="email", search_columns=[User.email, User.name])
+                         default_sort="email", search_columns=[User.email, User.name], query=query)
     return respond(body)
 
 
 @probe.get("/lcs/probe-users")
 @public
-def list_b():
-    items, headers, _ = paginate_b(Scope(request.args["tenant"]).select(User).order_by(User.email),
-                                   serialize=lambda u: {"email": u.email})
-    return respond(items, headers=headers)
+@operation(headers=PageHeaders, responses={200: list})
+def list_b(headers: PageHeaders):
+    items, page_headers, _ = paginate_b(Scope(request.args["tenant"]).select(User).order_by(User.email),
+                                        serialize=lambda u: {"email": u.email}, headers=headers)
+    return respond(items, headers=page_headers)
 
 
 @probe.route("/lcs/probe-fail", methods=["GET", "POST"])

@@ -21,6 +21,8 @@ import pytest
 import sqlalchemy as sa
 
 from models import HandlingList, ScanEvent, Shipment, ShipmentItem, db
+from schemas.lcs_lists import LcsHandlingModel, LcsHandlingModelShipments
+from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
 from services import roles, users
 from services.acl import EVERYTHING, Actor
 from services.logistics import lists as list_svc
@@ -110,15 +112,16 @@ def floor(app, live_server, tenant):
 
         def shipment(self, items):
             with app.app_context():
-                s = shipment_svc.create_shipment(SYSTEM, {"tenant_id": str(tenant), "addressing": ADDRESS, "items": [
-                    {"sku": sku, "quantity": qty, "description": f"{sku} widget"} for sku, qty in items]})
+                s = shipment_svc.create_shipment(SYSTEM, LcsShipmentModel(tenant_id=tenant, addressing=ADDRESS, items=[
+                    LcsShipmentItemModel(sku=sku, quantity=qty, description=f"{sku} widget") for sku, qty in items]))
                 sid = s.id
                 db.session.remove()
             return sid
 
         def make_list(self, shipment_ids):
             with app.app_context():
-                hl = list_svc.create_list(SYSTEM, {"shipments": [{"id": str(s)} for s in shipment_ids]})
+                hl = list_svc.create_list(SYSTEM, LcsHandlingModel(shipments=[
+                    LcsHandlingModelShipments(id=s) for s in shipment_ids]))
                 lid = hl.id
                 db.session.remove()
             return lid

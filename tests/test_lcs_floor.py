@@ -147,8 +147,10 @@ class TestShipments:
     def test_unknown_and_other_tenant_ids_are_404(self, app, client, h, make):
         other = make.tenant("Globex")
         with app.app_context():
+            from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
             from services.logistics import shipments
-            theirs = str(shipments.create_shipment(SYSTEM, {"tenant_id": str(other), "items": [{"sku": "X"}]}).id)
+            theirs = str(shipments.create_shipment(SYSTEM, LcsShipmentModel(
+                tenant_id=other, items=[LcsShipmentItemModel(sku="X")])).id)
         make.member(other, "boss@globex.test", roles_svc.ADMINISTRATOR)
         mine = bearer(api_token(client, "boss@globex.test"))
         own = new_shipment(client, h)["id"]

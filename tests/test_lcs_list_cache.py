@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import CacheVersion, Scope, Shipment, ShipmentItem, ShipmentTally, db
+from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
 from services import auth, cache_versions, directory, roles as roles_svc, users as users_svc
 from services.acl import EVERYTHING, Actor
 from services.logistics import floor, shipments, tallies
@@ -62,7 +63,7 @@ class TestTally:
                                          organization_id=org.id if org else None, tenant_id=tenant)
             actor = Actor.of(user)
             for _ in range(n):
-                shipments.create_shipment(actor, {"items": [{"sku": "A"}]})
+                shipments.create_shipment(actor, LcsShipmentModel(items=[LcsShipmentItemModel(sku="A")]))
         whole, north_only = Scope(tenant), Scope(tenant, frozenset({north.id}))
         assert tallies.total(whole) == 6
         assert tallies.total(north_only) == 3  # North's two and the unassigned one

@@ -10,8 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from models import HandlingList, Parcel, ScanEvent, Scope, Shipment, ShipmentItem, db
-from schemas.lcs_lists import LcsHandlingListUpdate
+from schemas.lcs_lists import LcsHandlingListUpdate, LcsHandlingModel, LcsHandlingModelShipments
+from schemas.lcs_parcels import LcsParcelCreateModel
 from schemas.lcs_search import LcsBulkItemsCommand, LcsItemSearchConstraint
+from schemas.lcs_shipments import LcsShipmentModel
 from services import roles, users
 from services.acl import EVERYTHING, Actor
 from services.errors import Conflict, ValidationFailed
@@ -50,7 +52,7 @@ class Floor:
 
     def shipment(self, items, **data) -> dict:
         with self.app.app_context():
-            s = shipments.create_shipment(SYSTEM, {"tenant_id": str(self.tenant), "items": items, **data})
+            s = shipments.create_shipment(SYSTEM, LcsShipmentModel(tenant_id=self.tenant, items=items, **data))
             units = db.session.scalars(sa.select(ShipmentItem).where(ShipmentItem.shipment_id == s.id)
                                        .order_by(ShipmentItem.sequence)).all()
             return {"id": str(s.id), "number": s.number,
@@ -59,13 +61,14 @@ class Floor:
 
     def handling_list(self, *shipment_ids, labels=None) -> dict:
         with self.app.app_context():
-            hl = lists.create_list(SYSTEM, {"shipments": [{"id": sid, "label": (labels or {}).get(sid)}
-                                                          for sid in shipment_ids]})
+            hl = lists.create_list(SYSTEM, LcsHandlingModel(shipments=[
+                LcsHandlingModelShipments(id=sid, label=(labels or {}).get(sid)) for sid in shipment_ids]))
             return {"id": str(hl.id), "number": hl.number}
 
     def parcel(self, shipment_id, item_ids=()) -> dict:
         with self.app.app_context():
-            p = parcels.create_parcel(SYSTEM, {"shipment_id": shipment_id, "item_ids": list(item_ids), "weight": 900})
+            p = parcels.create_parcel(SYSTEM, LcsParcelCreateModel(shipment_id=shipment_id, item_ids=list(item_ids),
+                                                                   weight=900))
             return {"id": str(p.id), "number": p.number}
 
     def post(self, path, constraints=None, *, page=None, size=None, body=None, api=False):
@@ -540,7 +543,7 @@ def test_bulk_service_raises_domain_errors(app, floor):
     with app.app_context():
         with pytest.raises(ValidationFailed):
             item_search.bulk_items(SYSTEM, bulk_command({"parcel_id": str(uuid.uuid4())}, [c("ids", *a["all"])]))
-        hl = lists.create_list(SYSTEM, {"shipments": [{"id": a["id"]}]})
+        hl = lists.create_list(SYSTEM, LcsHandlingModel(shipments=[LcsHandlingModelShipments(id=a["id"])]))
         lists.set_state(SYSTEM, hl.id, LcsHandlingListUpdate(is_on_hold=True))
         with pytest.raises(Conflict):
             item_search.bulk_items(SYSTEM, bulk_command({"is_handled": True}, [c("ids", *a["all"])]))

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from models import Scope, db
+from schemas.feature_toggles import FeatureToggleCreate
 from services import accounts, roles, users
 from services.acl import EVERYTHING, Actor
 from tests.conftest import PASSWORD
@@ -102,8 +103,8 @@ def test_toggle_override_in_one_worker_is_seen_by_the_other(app, two_workers):
     from services import toggles
     with app.app_context():
         _tenant_administrator("Toggled", "boss@t.test")
-        toggle_id = str(toggles.create_toggle(system, {"identifier": "lcs.scan.sound", "name": "Sound",
-                                                       "type": "boolean", "defaultValue": True}).id)
+        toggle_id = str(toggles.create_toggle(system, FeatureToggleCreate(
+            identifier="lcs.scan.sound", name="Sound", type="boolean", defaultValue=True)).id)
     a, b = two_workers
     token = _http("POST", f"{a}/api/auth/login", {"email": "boss@t.test", "password": PASSWORD})[1]["token"]
     check = "/api/feature_toggles/check/boolean?identifier=lcs.scan.sound"

@@ -13,7 +13,10 @@ import sqlalchemy as sa
 from pydantic import TypeAdapter, ValidationError
 
 from models import BusinessRule, CacheVersion, RuleExecutionLog, Scope, Shipment, db
-from schemas.business_rules import ConditionExpression, RuleActions
+from schemas.business_rules import (BusinessRuleCreate, BusinessRuleUpdate, ConditionExpression, RuleActions,
+                                    RuleSetCreate, RuleSetMemberCreate, RuleSetMemberUpdate, RuleSetUpdate)
+from schemas.lcs_parcels import LcsParcelCreateModel
+from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
 from services import events
 from services.acl import EVERYTHING, Actor
 from services.rules import actions as act
@@ -314,10 +317,10 @@ def test_actions_outcome_and_interpolation():
 
 def make_rule(tenant, rule_id, *, entity="lcs.parcel", event="labeling", rule_type="GUARD", priority=100,
               expr=None, success=None, failure=None, enabled=True, **extra) -> BusinessRule:
-    return store.create_rule(SYSTEM, {"tenantId": str(tenant), "ruleId": rule_id, "ruleName": f"Rule {rule_id}",
-                                      "ruleType": rule_type, "entityType": entity, "eventType": event,
-                                      "priority": priority, "enabled": enabled, "conditionExpression": expr,
-                                      "successActions": success, "failureActions": failure, **extra})
+    return store.create_rule(SYSTEM, BusinessRuleCreate(
+        tenantId=tenant, ruleId=rule_id, ruleName=f"Rule {rule_id}", ruleType=rule_type, entityType=entity,
+        eventType=event, priority=priority, enabled=enabled, conditionExpression=expr, successActions=success,
+        failureActions=failure, **extra))
 
 
 def run(tenant, data, *, entity="lcs.parcel", event="labeling", dry_run=False):
@@ -345,16 +348,16 @@ def test_discovery_order_events_and_windows(ctx, tenant):
 
 def test_disabled_sets_and_members_hold_their_rules_back(ctx, tenant):
     r1, r2, r3 = (make_rule(tenant, k) for k in ("r1", "r2", "r3"))
-    on = store.create_set(SYSTEM, {"tenantId": str(tenant), "setId": "on", "setName": "On"})
-    off = store.create_set(SYSTEM, {"tenantId": str(tenant), "setId": "off", "setName": "Off", "enabled": False})
-    store.add_member(SYSTEM, on.id, {"ruleId": str(r1.id)})
-    m2 = store.add_member(SYSTEM, on.id, {"ruleId": str(r2.id), "enabled": False})
-    store.add_member(SYSTEM, off.id, {"ruleId": str(r3.id)})
+    on = store.create_set(SYSTEM, RuleSetCreate(tenantId=tenant, setId="on", setName="On"))
+    off = store.create_set(SYSTEM, RuleSetCreate(tenantId=tenant, setId="off", setName="Off", enabled=False))
+    store.add_member(SYSTEM, on.id, RuleSetMemberCreate(ruleId=r1.id))
+    m2 = store.add_member(SYSTEM, on.id, RuleSetMemberCreate(ruleId=r2.id, enabled=False))
+    store.add_member(SYSTEM, off.id, RuleSetMemberCreate(ruleId=r3.id))
     assert [r.rule_id for r in engine.discover(tenant, "lcs.parcel", "labeling")[0]] == ["r1"]
-    store.update_member(SYSTEM, on.id, {"memberId": str(m2.id), "enabled": True})
-    store.update_set(SYSTEM, {"id": str(off.id), "enabled": True})
+    store.update_member(SYSTEM, on.id, RuleSetMemberUpdate(memberId=m2.id, enabled=True))
+    store.update_set(SYSTEM, RuleSetUpdate(id=off.id, enabled=True))
     assert [r.rule_id for r in engine.discover(tenant, "lcs.parcel", "labeling")[0]] == ["r1", "r2", "r3"]
-    store.update_set(SYSTEM, {"id": str(on.id), "enabled": False})
+    store.update_set(SYSTEM, RuleSetUpdate(id=on.id, enabled=False))
     assert [r.rule_id for r in engine.discover(tenant, "lcs.parcel", "labeling")[0]] == ["r3"]
     store.delete_set(SYSTEM, on.id)  # a deleted set no longer holds anything back
     assert [r.rule_id for r in engine.discover(tenant, "lcs.parcel", "labeling")[0]] == ["r1", "r2", "r3"]
@@ -454,14 +457,15 @@ def test_logs_redact_secrets(ctx, tenant):
     assert "hunter2" not in str(entry.input_context) + str(entry.output_context)
 
 
-def test_a_script_saving_a_malformed_rule_is_refused_at_the_node(ctx, tenant):
-    """Services take the declared models; a dict from a script is validated into them."""
+def test_the_model_refuses_a_malformed_rule_at_the_node(ctx, tenant):
+    """Services take the declared models only: a script's malformed rule fails when the model
+    is built (at the offending node), before any service or the database sees it."""
     with pytest.raises(ValidationError) as e:
         make_rule(tenant, "bad", expr={"operator": "AND", "rules": [cond("ok", "=", 1), {"field": "x", "operator": "~"}]})
-    assert [err["loc"][1:] for err in e.value.errors()] == [("conditionExpression", "rules", 1, "operator")]
+    assert [err["loc"] for err in e.value.errors()] == [("conditionExpression", "rules", 1, "operator")]
     with pytest.raises(ValidationError) as e:
         make_rule(tenant, "bad2", failure=[{"type": "SHOW_ERROR"}])
-    assert e.value.errors()[0]["loc"][1:] == ("failureActions", 0, "config")
+    assert e.value.errors()[0]["loc"] == ("failureActions", 0, "config")
     assert db.session.scalar(sa.select(sa.func.count(BusinessRule.id))) == 0
 
 
@@ -469,8 +473,8 @@ def test_version_counts_changes_and_audit_rows_are_written(ctx, tenant):
     from models import AuditLog
     rule = make_rule(tenant, "v", expr=cond("x", "=", 1))
     assert rule.version == 1
-    store.update_rule(SYSTEM, {"id": str(rule.id), "priority": 7})
-    store.update_rule(SYSTEM, {"id": str(rule.id), "priority": 7})  # no change, no new version
+    store.update_rule(SYSTEM, BusinessRuleUpdate(id=rule.id, priority=7))
+    store.update_rule(SYSTEM, BusinessRuleUpdate(id=rule.id, priority=7))  # no change, no new version
     store.set_enabled(SYSTEM, rule.id, False)
     assert store.get_rule(SYSTEM, rule.id).version == 3
     store.delete_rule(SYSTEM, rule.id)
@@ -498,10 +502,11 @@ def test_set_field_on_creating_changes_the_stored_shipment(ctx, tenant, admin_ac
               success=[{"type": "SET_FIELD", "config": {"field": "channel_id", "value": "webshop"}},
                        {"type": "SET_FIELD", "config": {"field": "ship_at", "value": "2026-12-01T09:00:00Z"}},
                        {"type": "SHOW_INFO", "config": {"message": "channel set for {{order_id}}"}}])
-    s = shipments.create_shipment(admin_actor(), {"order_id": "WEB-1", "items": [{"sku": "A"}]})
+    s = shipments.create_shipment(admin_actor(), LcsShipmentModel(order_id="WEB-1", items=[LcsShipmentItemModel(sku="A")]))
     stored = db.session.get(Shipment, s.id)
     assert stored.channel_id == "webshop" and stored.ship_at.replace(tzinfo=timezone.utc) == datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
-    other = shipments.create_shipment(admin_actor(), {"order_id": "POS-1", "items": [{"sku": "A"}]})
+    other = shipments.create_shipment(admin_actor(), LcsShipmentModel(order_id="POS-1",
+                                                                      items=[LcsShipmentItemModel(sku="A")]))
     assert db.session.get(Shipment, other.id).channel_id is None
     logs = db.session.scalars(Scope(tenant).select(RuleExecutionLog).order_by(RuleExecutionLog.executed_at)).all()
     assert [entry.execution_result for entry in logs] == ["SUCCESS", "FAILURE"]
@@ -540,8 +545,9 @@ def test_shape_gives_rules_the_stored_record(ctx, tenant, admin_actor):
     from services.logistics import methods, parcels, shipments
     method = methods.create_method(SYSTEM, LcsMethodModel(carrier_code="pnl", name="PostNL", max_weight=23000),
                                    tenant_id=tenant)
-    s = shipments.create_shipment(admin_actor(), {"method_id": str(method.id), "items": [{"sku": "A", "quantity": 2}]})
-    p = parcels.create_parcel(admin_actor(), {"shipment_id": str(s.id), "weight": 25000})
+    s = shipments.create_shipment(admin_actor(), LcsShipmentModel(method_id=method.id,
+                                                                  items=[LcsShipmentItemModel(sku="A", quantity=2)]))
+    p = parcels.create_parcel(admin_actor(), LcsParcelCreateModel(shipment_id=s.id, weight=25000))
     record = listener.shape("lcs.parcel", {"id": str(p.id), "weight": None}, tenant)
     assert record["weight"] == 25000 and record["method"]["max_weight"] == 23000 and record["shipment"]["number"] == s.number
     assert listener.shape("lcs.shipment", {"id": str(s.id)}, tenant)["unit_count"] == 2

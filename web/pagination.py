@@ -17,7 +17,6 @@ from models import db
 from models.base import LIKE_ESCAPE, contains_pattern
 from schemas.base import PageHeaders, PageQuery
 from services.errors import ValidationFailed
-from web.contract import query_args, request_headers, validate
 
 
 @dataclass(frozen=True)
@@ -40,17 +39,11 @@ def _fetch(stmt: sa.Select, page: int, size: int) -> Page:
 
 def paginate_a(stmt: sa.Select, *, serialize: Callable, sort_fields: Mapping[str, sa.ColumnElement],
                default_sort: str, default_dir: str = "asc", search_columns: Sequence[sa.ColumnElement] = (),
-               tiebreak: sa.ColumnElement | None = None, default_size: int = 50,
-               max_size: int = 100, query: PageQuery | None = None) -> tuple[dict, Page]:
-    """Apply family A query parameters (the view's declared ``query``, a ``PageQuery``)
-    to ``stmt`` and return (body, page). ``tiebreak`` orders rows that sort equal, so
-    pages never repeat or skip one."""
-    if query is None:
-        query = validate(PageQuery, query_args(PageQuery), "query")
-    page = query.page
-    size = query.pageSize if "pageSize" in query.model_fields_set else default_size
-    if size > max_size:
-        raise ValidationFailed("Invalid pageSize", details=[{"path": ["pageSize"], "message": f"must be at most {max_size}"}])
+               tiebreak: sa.ColumnElement | None = None, query: PageQuery) -> tuple[dict, Page]:
+    """Apply family A query parameters (the view's declared ``query``, a ``PageQuery``
+    whose bounds the route sets) to ``stmt`` and return (body, page). ``tiebreak`` orders
+    rows that sort equal, so pages never repeat or skip one."""
+    page, size = query.page, query.pageSize
     sort_field = query.sortField or default_sort
     if sort_field not in sort_fields:
         raise ValidationFailed("Invalid sortField", details=[{"path": ["sortField"], "message": f"must be one of {sorted(sort_fields)}"}])
@@ -69,20 +62,16 @@ def paginate_a(stmt: sa.Select, *, serialize: Callable, sort_fields: Mapping[str
     return body, result
 
 
-def page_params_b(default_size: int = 25, max_size: int = 100, headers: PageHeaders | None = None) -> tuple[int, int]:
-    """``(page, page size)`` from the family B request headers (the view's declared
-    ``PageHeaders``; bad values → 400)."""
-    if headers is None:
-        headers = validate(PageHeaders, request_headers(PageHeaders), "header")
-    size = headers.x_page_size if "x_page_size" in headers.model_fields_set else default_size
-    if size > max_size:
-        raise ValidationFailed("Invalid x-page-size", details=[{"path": ["x-page-size"], "message": f"must be at most {max_size}"}])
-    return headers.x_page, size
+def page_params_b(headers: PageHeaders | None = None) -> tuple[int, int]:
+    """``(page, page size)`` of the view's declared ``PageHeaders``; without them (a form
+    re-rendered after a refusal) the first page."""
+    headers = headers or PageHeaders()
+    return headers.x_page, headers.x_page_size
 
 
-def paginate_list_b(items: list, *, default_size: int = 25, max_size: int = 100) -> tuple[list, dict]:
+def paginate_list_b(items: list, headers: PageHeaders | None = None) -> tuple[list, dict]:
     """Family-B paging of an already built list (for results assembled in Python)."""
-    page, size = page_params_b(default_size, max_size)
+    page, size = page_params_b(headers)
     return items[(page - 1) * size:page * size], headers_b(len(items), page, size)
 
 
@@ -90,9 +79,10 @@ def headers_b(total: int, page: int, size: int) -> dict:
     return {"x-count": str(total), "x-page": str(page), "x-page-size": str(size)}
 
 
-def paginate_b(stmt: sa.Select, *, serialize: Callable, default_size: int = 25, max_size: int = 100) -> tuple[list, dict, Page]:
-    """Apply family B paging headers to ``stmt``; returns (array body, response headers, page)."""
-    page, size = page_params_b(default_size, max_size)
+def paginate_b(stmt: sa.Select, *, serialize: Callable, headers: PageHeaders | None = None) -> tuple[list, dict, Page]:
+    """Apply the declared family B paging headers to ``stmt``; returns (array body,
+    response headers, page)."""
+    page, size = page_params_b(headers)
     result = _fetch(stmt, page, size)
     headers = headers_b(result.total, result.page, result.page_size)
     return [serialize(i) for i in result.items], headers, result

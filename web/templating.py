@@ -32,8 +32,14 @@ def granted(*features: str) -> bool:
     return bool(getattr(current_user, "is_authenticated", False)) and current_actor().grants.allows(features)
 
 
+def super_admin() -> bool:
+    """``{% if super_admin() %}``: is the signed-in caller a super admin?"""
+    from web.access import current_actor
+    return bool(getattr(current_user, "is_authenticated", False)) and current_actor().is_super_admin
+
+
 def init_templating(app: Flask) -> None:
-    app.jinja_env.globals.update(nav_items=registry.nav_for, toggle=toggle, granted=granted)
+    app.jinja_env.globals.update(nav_items=registry.nav_for, toggle=toggle, granted=granted, super_admin=super_admin)
     app.jinja_env.filters["isotime"] = iso_utc
     app.jinja_env.tests["wildcard_covers"] = _wildcard_covers
     app.jinja_env.tests["known_grant"] = _known_grant

@@ -305,7 +305,7 @@ def partitions(query: AttachmentPartitionListQuery):
 def create_partition(body: AttachmentPartitionCreate):
     """Creates a partition; ``code`` must be unique (409) and never changes."""
     actor = current_actor()
-    p = attachments.create_partition(actor, body, tenant_id=body.tenantId)
+    p = attachments.create_partition(actor, body)
     resp = respond({"item": attachments.partition_row(p)}, status=201, template=PARTITIONS,
                    block="partition_create_form", context=_partition_context(actor, created=p))
     return toast(trigger_client_event(resp, PARTITIONS_CHANGED), f"Partition {p.code} created")

@@ -123,7 +123,7 @@ def _global_list(query: FeatureToggleListQuery | None = None, **extra):
         stmt = stmt.where(FeatureToggle.type == query.type)
     body, page = paginate_a(stmt, serialize=toggles.serialize, sort_fields=SORT, default_sort="identifier",
                             search_columns=[FeatureToggle.identifier, FeatureToggle.name, FeatureToggle.description,
-                                            FeatureToggle.category], max_size=200, query=query)
+                                            FeatureToggle.category], query=query)
     categories = db.session.scalars(sa.select(FeatureToggle.category).where(
         FeatureToggle.deleted_at.is_(None), FeatureToggle.category.is_not(None)).distinct().order_by(FeatureToggle.category)).all()
     return body, {"toggles": body["items"], "page": page, "args": query.model_dump(exclude_unset=True),
@@ -233,7 +233,7 @@ def _overrides(query: FeatureToggleOverrideListQuery):
     body, page = paginate_a(_filtered(toggles.live_toggles(), query),
                             serialize=lambda t: toggles.override_row(t, by_toggle.get(t.id), tenant), sort_fields=SORT,
                             default_sort="identifier", search_columns=[FeatureToggle.identifier, FeatureToggle.name],
-                            max_size=200, query=query)
+                            query=query)
     body["isSuperAdmin"] = current_actor().is_super_admin
     return body, {"rows": body["items"], "page": page, "args": query.model_dump(exclude_unset=True),
                   "tenant": tenant, "can_manage": current_actor().grants.allows(["feature_toggles.manage"])}

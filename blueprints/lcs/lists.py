@@ -36,7 +36,7 @@ def lists(query: LcsListsQuery, headers: PageHeaders):
         stmt = stmt.where(HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False))
     elif query.state == "finished":
         stmt = stmt.where(HandlingList.is_finished.is_(True))
-    rows, page_headers, page = paginate_b(stmt, serialize=svc.listed_row)  # pages by the declared headers
+    rows, page_headers, page = paginate_b(stmt, serialize=svc.listed_row, headers=headers)  # pages by the declared headers
     progress = {r["id"]: _progress_of(r) for r in rows}
     return respond(rows, template="lcs/lists.html", headers=page_headers,
                    context={"rows": rows, "page": page, "progress": progress, "state": query.state or ""})
@@ -75,7 +75,7 @@ def search_lists(body: LcsListSearch, headers: PageHeaders):
     Keys ``ids, sub, location_id, is_on_hold, is_in_progress, is_finished, is_assigned``;
     newest first (``LcsHandlingList[]``).
     """
-    rows, page_headers, _ = paginate_b(svc.search(current_actor(), body.constraints), serialize=svc.detail_row)
+    rows, page_headers, _ = paginate_b(svc.search(current_actor(), body.constraints), serialize=svc.detail_row, headers=headers)
     return respond(rows, headers=page_headers)
 
 

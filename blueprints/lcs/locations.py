@@ -41,12 +41,13 @@ def _can_write() -> bool:
     return current_actor().grants.allows(["lcs.locations.write"])
 
 
-def _list_context(query: LcsLocationListQuery | None = None, **extra) -> tuple[list, dict, dict]:
+def _list_context(query: LcsLocationListQuery | None = None, headers: PageHeaders | None = None,
+                  **extra) -> tuple[list, dict, dict]:
     query = query or LcsLocationListQuery()
     stmt = svc.locations_query(current_actor().scope, address_id=query.address_id, is_disabled=query.disabled,
                                search=query.search)
-    body, headers, page = paginate_b(stmt, serialize=svc.location_row)
-    return body, headers, {"rows": body, "page": page, "args": request.args, "can_write": _can_write(), **extra}
+    body, page_headers, page = paginate_b(stmt, serialize=svc.location_row, headers=headers)
+    return body, page_headers, {"rows": body, "page": page, "args": request.args, "can_write": _can_write(), **extra}
 
 
 def _detail_context(loc: Location, **extra) -> dict:
@@ -78,7 +79,7 @@ def locations(query: LcsLocationListQuery, headers: PageHeaders):
 
     By name; ``is_disabled`` 1|0, ``address_id``, ``search`` (name or reference, Wharf).
     """
-    body, page_headers, ctx = _list_context(query)
+    body, page_headers, ctx = _list_context(query, headers)
     block = "location_table" if request.headers.get("HX-Target") == "location-table" else "content"
     return respond(body, template=LIST, block=block, headers=page_headers, context=ctx)
 
@@ -168,7 +169,7 @@ def positions(location_id, headers: PageHeaders):
     """
     scope = current_actor().scope
     loc = svc.get_location(scope, location_id)
-    body, page_headers, _ = paginate_b(svc.positions_query(scope, loc), serialize=svc.position_row)
+    body, page_headers, _ = paginate_b(svc.positions_query(scope, loc), serialize=svc.position_row, headers=headers)
     return respond(body, template=DETAIL, block="positions", headers=page_headers, context=_detail_context(loc))
 
 
@@ -248,7 +249,7 @@ def search_positions(location_id, body: list[str], headers: PageHeaders):
     scope = current_actor().scope
     wanted = set(body)
     rows = [r for r in svc.location_skus(scope, location_id) if r["sku"] in wanted or r["position"] in wanted]
-    page, page_headers = paginate_list_b(rows)
+    page, page_headers = paginate_list_b(rows, headers)
     return respond(page, template=DETAIL, headers=page_headers,
                    context=_detail_context(svc.get_location(scope, location_id)))
 
@@ -292,6 +293,6 @@ def search_locations(body: LcsLocationSearch, headers: PageHeaders):
     ``gt``, ``gte``, ``lt``, ``lte``, ``prefix``.
     """
     stmt = apply_constraints(svc.locations_query(current_actor().scope), body.constraints, SEARCH_FIELDS)
-    rows, page_headers, page = paginate_b(stmt, serialize=svc.location_row)
+    rows, page_headers, page = paginate_b(stmt, serialize=svc.location_row, headers=headers)
     return respond(rows, template=LIST, block="location_table", headers=page_headers,
                    context={"rows": rows, "page": page, "args": {}, "can_write": _can_write()})

@@ -149,5 +149,5 @@ def search_methods(body: LcsShipmentMethodSearch, headers: PageHeaders):
     ``priority``, ``max_weight``; paged like the other searches.
     """
     stmt = apply_constraints(svc.methods_query(current_actor().scope), body.constraints, SEARCH_FIELDS)
-    rows, page_headers, _ = paginate_b(stmt, serialize=svc.method_row)
+    rows, page_headers, _ = paginate_b(stmt, serialize=svc.method_row, headers=headers)
     return respond(rows, template=LIST, block="method_table", headers=page_headers, context=_form_context(rows=rows))

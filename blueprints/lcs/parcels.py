@@ -27,13 +27,13 @@ def _pack_response(shipment_id, data, message: str, status: int = 200):
 @bp.get("/parcels")
 @requires("lcs.handling.read")
 @operation(headers=PageHeaders, responses={200: Response(list[LcsParcel], headers=PAGE_HEADERS)})
-def parcels(headers: PageHeaders):  # noqa: ARG001 - the same headers paginate_b reads
+def parcels(headers: PageHeaders):
     """List all parcels
 
     Newest first (``LcsParcel``), paged by ``x-page``/``x-page-size``.
     """
     stmt = current_actor().scope.select(Parcel).order_by(Parcel.created_at.desc(), Parcel.number.desc())
-    rows, page_headers, _ = paginate_b(stmt, serialize=lambda p: p)
+    rows, page_headers, _ = paginate_b(stmt, serialize=lambda p: p, headers=headers)
     return respond(svc.parcel_rows(rows), headers=page_headers)
 
 

@@ -31,10 +31,11 @@ def _can_write() -> bool:
     return current_actor().grants.allows(["lcs.products.write"])
 
 
-def _list_context(query: LcsProductListQuery | None = None, **extra) -> tuple[list, dict, dict]:
+def _list_context(query: LcsProductListQuery | None = None, headers: PageHeaders | None = None,
+                  **extra) -> tuple[list, dict, dict]:
     stmt = svc.products_query(current_actor().scope, (query or LcsProductListQuery()).search)
-    body, headers, page = paginate_b(stmt, serialize=svc.product_row)
-    return body, headers, {"rows": body, "page": page, "args": request.args, "can_write": _can_write(),
+    body, page_headers, page = paginate_b(stmt, serialize=svc.product_row, headers=headers)
+    return body, page_headers, {"rows": body, "page": page, "args": request.args, "can_write": _can_write(),
                            "modes": MODES, **extra}
 
 
@@ -69,7 +70,7 @@ def products(query: LcsProductListQuery, headers: PageHeaders):
 
     By SKU; ``search`` matches the SKU, description or a barcode.
     """
-    body, page_headers, ctx = _list_context(query)
+    body, page_headers, ctx = _list_context(query, headers)
     block = "product_table" if request.headers.get("HX-Target") == "product-table" else "content"
     return respond(body, template=LIST, block=block, headers=page_headers, context=ctx)
 

@@ -23,8 +23,8 @@ def _paged(model) -> dict:
     return {200: Response(list[model], headers=PAGE_COUNT_HEADERS)}
 
 
-def _grouped(search: item_search.GroupedSearch):
-    reps, page_headers, _ = paginate_b(search.groups, serialize=lambda unit: unit)
+def _grouped(search: item_search.GroupedSearch, headers: PageHeaders):
+    reps, page_headers, _ = paginate_b(search.groups, serialize=lambda unit: unit, headers=headers)
     return respond(search.rows(reps), headers=page_headers)
 
 
@@ -40,7 +40,7 @@ def search_shipments(body: LcsShipmentSearch, headers: PageHeaders):
     ``LcsListedShipment[]``, newest first; ``x-count`` is the total.
     """
     stmt = item_search.shipments_select(current_actor(), body.constraints)
-    shipments, page_headers, _ = paginate_b(stmt, serialize=lambda shipment: shipment)
+    shipments, page_headers, _ = paginate_b(stmt, serialize=lambda shipment: shipment, headers=headers)
     return respond(item_search.shipment_rows(shipments), headers=page_headers)
 
 
@@ -54,7 +54,7 @@ def search_parcels(body: LcsParcelSearch, headers: PageHeaders):
     and ``is_finished``. Answers ``LcsParcel[]``, newest first.
     """
     stmt = item_search.parcels_select(current_actor(), body.constraints)
-    parcels, page_headers, _ = paginate_b(stmt, serialize=lambda parcel: parcel)
+    parcels, page_headers, _ = paginate_b(stmt, serialize=lambda parcel: parcel, headers=headers)
     return respond(parcel_rows(parcels), headers=page_headers)
 
 
@@ -69,7 +69,7 @@ def search_shipment_items(body: LcsItemSearch, headers: PageHeaders):
     is_outbound, list_ids, parcel_ids, shipment_ids``) grouped by shipment and SKU:
     ``LcsGroupedShipmentItem[]`` with ``totals``. Paging counts groups.
     """
-    return _grouped(item_search.shipment_items(current_actor(), body.constraints))
+    return _grouped(item_search.shipment_items(current_actor(), body.constraints), headers)
 
 
 @bp.post("/search/lists/items")
@@ -82,7 +82,7 @@ def search_list_items(body: LcsItemSearch, headers: PageHeaders):
     position): ``LcsHandlingListItem[]`` (plus ``list_id``), lines in walk order. Paging
     counts pick lines.
     """
-    return _grouped(item_search.list_items(current_actor(), body.constraints))
+    return _grouped(item_search.list_items(current_actor(), body.constraints), headers)
 
 
 @bp.post("/search/parcels/items")
@@ -94,7 +94,7 @@ def search_parcel_items(body: LcsItemSearch, headers: PageHeaders):
     Matching units that are in a parcel, grouped per parcel and SKU: ``LcsParcelItem[]``
     ``{id, sku, quantity, description}`` (plus ``parcel_id``). Paging counts groups.
     """
-    return _grouped(item_search.parcel_items(current_actor(), body.constraints))
+    return _grouped(item_search.parcel_items(current_actor(), body.constraints), headers)
 
 
 @bp.put("/bulk/items")

@@ -47,7 +47,7 @@ def shipments(query: ShipmentListQuery, headers: PageHeaders):
     filters: ``search`` and ``<flag>=true|false``. The answer carries an ``ETag``: send it
     back in ``If-None-Match`` and an unchanged page is a ``304`` without a body.
     """
-    number, size = page_params_b(headers=headers)
+    number, size = page_params_b(headers)
     listed = svc.list_page(current_actor(), number, size, query.search, query.flags())
     if listed.encoded is None:  # a cached page is encoded once, by whichever request gets there first
         encoded = encode_json(listed.rows)

@@ -56,11 +56,9 @@ def _walk_order(tenant_id, location_id) -> tuple[dict, dict]:
     return locations.sku_positions(scope, location_id), locations.walk_order(scope, location_id)
 
 
-def create_list(actor: Actor, data: LcsHandlingModel | dict) -> HandlingList:
+def create_list(actor: Actor, data: LcsHandlingModel) -> HandlingList:
     """A list of ``data.shipments`` whose units are ranked by walk order. Each shipment is
     claimed by a conditional update: one active list per shipment."""
-    if isinstance(data, dict):  # fixtures and scripts hand over the plain body
-        data = LcsHandlingModel.model_validate(data)
     wanted: OrderedDict[uuid.UUID, str | None] = OrderedDict()
     for entry in data.shipments:
         wanted[entry.id] = entry.label

@@ -3,7 +3,6 @@ outcome, transit and finished transitions."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -62,11 +61,8 @@ def label_row(label: dict | None) -> dict:
     return {**NO_LABEL, **label, "requested_at": datetime.fromisoformat(requested) if requested else None}
 
 
-def create_parcel(actor: Actor, data: LcsParcelCreateModel | Mapping) -> Parcel:
-    """A parcel of one shipment; its ``item_ids`` are packed at once (all or nothing).
-    Internal callers (fixtures, the CLI) may pass the body as a dict."""
-    if isinstance(data, Mapping):
-        data = LcsParcelCreateModel.model_validate(data)
+def create_parcel(actor: Actor, data: LcsParcelCreateModel) -> Parcel:
+    """A parcel of one shipment; its ``item_ids`` are packed at once (all or nothing)."""
     shipment = actor.scope.get(Shipment, data.shipment_id, "Shipment")
     if shipment.is_canceled:
         raise Conflict(f"Shipment {shipment.number} is canceled")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -136,11 +135,8 @@ def _search_text(number: str, order_id, addressing: dict) -> str:
     return " ".join(p for p in parts if p).lower()[:1000]
 
 
-def create_shipment(actor: Actor, data: LcsShipmentModel | Mapping) -> Shipment:
-    """One transaction: expand quantities to units, number it. Internal callers (fixtures,
-    the CLI) may pass the body as a dict."""
-    if isinstance(data, Mapping):
-        data = LcsShipmentModel.model_validate(data)
+def create_shipment(actor: Actor, data: LcsShipmentModel) -> Shipment:
+    """One transaction: expand quantities to units, number it."""
     tenant_id = actor.tenant_for_new(data.tenant_id)
     units = _units(data.items)
     method = _method(actor, tenant_id, data.method_id)

@@ -3,6 +3,7 @@ tenant, and for any tenant from the rule list ("Add example rules")."""
 from __future__ import annotations
 
 from models import BusinessRule, Scope, db
+from schemas.business_rules import BusinessRuleCreate
 from services.acl import Actor
 
 EXAMPLES = [
@@ -45,7 +46,7 @@ def ensure_examples(actor: Actor, tenant_id) -> int:
     created = 0
     for example in EXAMPLES:
         if example["ruleId"] not in have:
-            store.create_rule(actor, {**example, "tenantId": str(tenant_id)})
+            store.create_rule(actor, BusinessRuleCreate(**example, tenantId=tenant_id))
             created += 1
     return created
 

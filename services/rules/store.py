@@ -11,7 +11,6 @@ import uuid
 from typing import get_args
 
 import sqlalchemy as sa
-from pydantic import validate_call
 from sqlalchemy.exc import IntegrityError
 
 from models import (BusinessRule, HandlingList, Organization, Parcel, RuleExecutionLog, RuleSet, RuleSetMember,
@@ -40,12 +39,6 @@ def parse_uuid(value, path: str) -> uuid.UUID:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except (ValueError, TypeError, AttributeError):
         raise invalid(path, "must be a UUID") from None
-
-
-def typed(service):
-    """Services take the operations' models; a script or test may hand a dict instead, which
-    is validated into the model (a pydantic ``ValidationError`` when it does not fit)."""
-    return validate_call(config={"arbitrary_types_allowed": True})(service)
 
 
 def _json_of(value):
@@ -181,7 +174,6 @@ def _apply_rule_fields(rule: BusinessRule, data: BusinessRuleCreate | BusinessRu
         raise invalid("effectiveTo", "must be later than effectiveFrom")
 
 
-@typed
 def create_rule(actor: Actor, data: BusinessRuleCreate) -> BusinessRule:
     tenant_id = actor.tenant_for_new(data.tenantId)
     rule = BusinessRule(tenant_id=tenant_id, rule_id=data.ruleId, version=1, created_by=_who(actor),
@@ -207,7 +199,6 @@ def _flush_unique(message: str) -> None:
         raise Conflict(message) from None
 
 
-@typed
 def update_rule(actor: Actor, data: BusinessRuleUpdate) -> BusinessRule:
     """Change the fields sent; the version goes up by one when anything changed."""
     rule = get_rule(actor, data.id)
@@ -259,7 +250,6 @@ def get_set(actor: Actor, set_id) -> RuleSet:
     return actor.scope.get(RuleSet, set_id, "Rule set")
 
 
-@typed
 def create_set(actor: Actor, data: RuleSetCreate) -> RuleSet:
     tenant_id = actor.tenant_for_new(data.tenantId)
     s = RuleSet(tenant_id=tenant_id, set_id=data.setId, set_name=data.setName, description=data.description,
@@ -275,7 +265,6 @@ def create_set(actor: Actor, data: RuleSetCreate) -> RuleSet:
     return s
 
 
-@typed
 def update_set(actor: Actor, data: RuleSetUpdate) -> RuleSet:
     s = get_set(actor, data.id)
     before = set_snapshot(s)
@@ -315,7 +304,6 @@ def _member_snapshot(m: RuleSetMember) -> dict:
     return {"id": m.id, "setId": m.rule_set_id, "ruleId": m.rule_id, "sequence": m.sequence, "enabled": m.enabled}
 
 
-@typed
 def add_member(actor: Actor, set_id: uuid.UUID, data: RuleSetMemberCreate) -> RuleSetMember:
     s = get_set(actor, set_id)
     rule = db.session.scalars(actor.scope.select(BusinessRule).where(
@@ -348,7 +336,6 @@ def _get_member(s: RuleSet, member_id: uuid.UUID) -> RuleSetMember:
     return m
 
 
-@typed
 def update_member(actor: Actor, set_id: uuid.UUID, data: RuleSetMemberUpdate) -> RuleSetMember:
     """``sequence`` and ``enabled`` as sent; ``move: up|down`` swaps with the neighbour and
     renumbers the members 0..n."""
@@ -396,7 +383,6 @@ def get_log(actor: Actor, log_id: uuid.UUID) -> RuleExecutionLog:
 
 # --- manual execution and dry runs ---------------------------------------------------------------
 
-@typed
 def execute(actor: Actor, data: RuleExecuteRequest) -> tuple[engine.Execution, dict]:
     """``POST /execute``: the rules of (entityType, eventType) on ``data``; logs unless dryRun."""
     record = data.data or {}
@@ -413,7 +399,6 @@ def execute(actor: Actor, data: RuleExecuteRequest) -> tuple[engine.Execution, d
     return execution, record
 
 
-@typed
 def execute_one(actor: Actor, rule_id: uuid.UUID, data: RuleExecuteOneRequest) -> engine.RuleRun:
     """``POST /execute/{ruleId}``: one rule by its database id, bypassing discovery (it must
     still be enabled and in its window, as upstream)."""
@@ -465,7 +450,6 @@ def recent_records(actor: Actor, entity_type: str, limit: int = 20) -> list[dict
     return [{"id": str(r.id), "number": r.number} for r in rows]
 
 
-@typed
 def try_rule(actor: Actor, data: RuleTryRequest) -> tuple[engine.Execution, dict]:
     """Dry-run an *unsaved* rule (the editor's current state) on pasted JSON or a stored
     record; the result traces every condition."""
