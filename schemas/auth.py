@@ -7,7 +7,6 @@ their models follow the roles' shapes and the spec's table.
 from __future__ import annotations
 
 import unicodedata
-import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -16,12 +15,11 @@ from pydantic import (
     AliasChoices,
     BeforeValidator,
     Field,
-    WithJsonSchema,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from schemas.base import Id, Model, PageQuery, text
+from schemas.base import Id, Model, OptionalId, PageQuery, text
 from services.auth import MIN_PASSWORD_LENGTH, is_email
 from services.password_reset import MAX_TOKEN_LENGTH
 
@@ -63,18 +61,6 @@ def blank_is_none(kind):
     return Annotated[kind | None, BeforeValidator(_blank_is_none)]
 
 
-def _id_or_none(value: str | None) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ValueError("must be a UUID") from None
-
-
-OptionalId = Annotated[str | None, AfterValidator(_id_or_none), WithJsonSchema(
-    {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "string", "maxLength": 0}, {"type": "null"}]})]
-"""An id that may be cleared: null or "" (a form's "—" option) mean none."""
 
 FEATURE_ID = r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?)$"
 FeatureId = Annotated[str, Field(max_length=128, pattern=FEATURE_ID,

@@ -86,6 +86,25 @@ def omissible(**kw) -> Any:
     return Field(None, json_schema_extra=_no_default, **kw)
 
 
+def id_or_none(value: str | None) -> uuid.UUID | None:
+    """A form's empty choice ("—", "top level") or null is no id."""
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValueError("must be a UUID") from None
+
+
+OptionalId = Annotated[str | None, AfterValidator(id_or_none), WithJsonSchema(
+    {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "string", "maxLength": 0}, {"type": "null"}]})]
+"""An id that may be cleared: null or "" (a form's "—" option) mean none. Text, so a
+form's empty choice reaches the view as "clear it" instead of "not sent"."""
+
+CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2, any case"),
+                        AfterValidator(str.upper)]
+
+
 def comma_list(value):
     """A list parameter sent as ``?a=x,y`` or ``?a=x&a=y`` (blank parts dropped); for
     ``BeforeValidator``."""

@@ -3,13 +3,12 @@ organization switcher."""
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
-from schemas.base import Id, Model, Page, PageQuery, comma_list, text
+from schemas.base import Id, Model, Page, PageQuery, id_or_none, comma_list, text
 
 SLUG_MAX = 120
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -25,17 +24,8 @@ def _slug(value: str | None) -> str | None:
     return value
 
 
-def _parent(value: str | None) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ValueError("must be a UUID") from None
-
-
 Slug = Annotated[text(SLUG_MAX) | None, AfterValidator(_slug)]
-ParentId = Annotated[str | None, AfterValidator(_parent), WithJsonSchema(
+ParentId = Annotated[str | None, AfterValidator(id_or_none), WithJsonSchema(
     {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}],
      "description": "Parent organization; null (or empty, a form's \"top level\") = top level"})]
 """A parent organization id. Text, so a form's empty "top level" choice reaches the view as

@@ -25,8 +25,9 @@ from pydantic import (
     model_validator,
 )
 
-from schemas.base import FileUpload, Id, Model, Text, omissible, text
+from schemas.base import CountryCode, FileUpload, Id, Model, Text, omissible, text
 from schemas.lcs_search import SearchConstraint
+from schemas.lcs_shipments import ShipmentAddress
 
 MAX_IMPORT_ROWS = 50_000
 WHOLE = 2_000_000_000  # integers the database stores (32-bit)
@@ -88,27 +89,17 @@ def _distinct(values: list[str]) -> list[str]:
     return values
 
 
-CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$", description="Two-letter country code, any case"),
-                        AfterValidator(str.upper)]
 Grams = Annotated[int, Field(ge=0, le=WHOLE, description="Grams")]
 
 
 # --- locations ----------------------------------------------------------------------------------
 
-class LcsLocationAddress(Model):
+class LcsLocationAddress(ShipmentAddress):
     """Wharf keeps the location's address itself (the seed only has ``address_id``); the
     same fields as a shipment's inline address."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: text(200) | None = None
-    company: text(200) | None = None
-    street: text(200) | None = None
-    house_number: text(20) | None = None
-    addition: text(20) | None = None
-    postal_code: text(20) | None = None
-    city: text(120) | None = None
-    region: text(120) | None = None
     country_code: Annotated[CountryCode | None, BeforeValidator(_blank_as_none)] = None
     phone: text(40) | None = None
     email: text(320) | None = None

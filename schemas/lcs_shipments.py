@@ -7,12 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from schemas.base import Id, Model, UtcDatetime, text
+from schemas.base import CountryCode, Id, Model, UtcDatetime, text
 from schemas.lcs_parcels import MAX_UNITS, LcsParcel
 
 ShipmentType = Literal["delivery", "collect", "internal"]
-CountryCode = Annotated[text(2), Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2"),
-                        AfterValidator(str.upper)]
 
 
 # --- addressing ----------------------------------------------------------------------------
