@@ -41,7 +41,10 @@ def _json_at(lines: list[str], start: int):
 
 
 def responses(seed_prefix: str, first: int = 1, last: int | None = None) -> list[SeedResponse]:
-    path = next(SEEDS.glob(f"{seed_prefix}_*.txt"))
+    found = sorted(SEEDS.glob(f"{seed_prefix}_*.txt"))
+    if not found:
+        raise FileNotFoundError(f"seed {seed_prefix} not found in {SEEDS} (shared/ lies beside the checkout)")
+    path = found[0]
     lines = path.read_text().splitlines()
     out, current = [], None
     for i, line in enumerate(lines[first - 1:last], start=first - 1):
