@@ -1,5 +1,6 @@
 """Property-based tests over the whole OpenAPI document (schemathesis): every operation,
-with generated valid and invalid input, as an administrator and as warehouse staff,
+with its declared examples and generated valid and invalid input, as an administrator and
+as warehouse staff,
 answers without a server error and inside its declared response schema.
 
 Bounded for CI: ``WHARF_FUZZ_EXAMPLES`` examples per operation (default 12).
@@ -58,8 +59,10 @@ def test_no_server_error_and_answers_as_declared(app, callers, tag):
     mine = [op for op in operations if (op.definition.raw.get("tags") or [""])[0] == tag and op.path not in EXCLUDED]
     assert mine or tag not in TAGS, f"no operations tagged {tag}"
     failures = []
-    for op, mode in ((op, mode) for op in mine for mode in MODES):
-        @given(case=op.as_strategy(generation_mode=mode))
+    plan = [(op, mode.value, op.as_strategy(generation_mode=mode)) for op in mine for mode in MODES]
+    plan += [(op, "examples", strategy) for op in mine for strategy in op.get_strategies_from_examples()]
+    for op, mode, strategy in plan:
+        @given(case=strategy)
         @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def run(case):
@@ -71,5 +74,5 @@ def test_no_server_error_and_answers_as_declared(app, callers, tag):
         except Unsatisfiable:
             continue  # nothing of this operation can be made invalid (e.g. a free-text path segment)
         except Exception as e:  # noqa: BLE001 - every operation's failure is collected and reported together
-            failures.append(f"{op.method.upper()} {op.path} ({mode.value}): {str(e)[:1500]}")
+            failures.append(f"{op.method.upper()} {op.path} ({mode}): {str(e)[:1500]}")
     assert not failures, f"{len(failures)} of {len(mine)} operations failed:\n\n" + "\n\n".join(failures)
