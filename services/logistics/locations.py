@@ -21,7 +21,7 @@ from schemas.lcs_reference import LcsFulfilmentLocationModel, LcsLocationSkuMode
 from services import audit
 from services.acl import Actor
 from services.errors import NotFound, ValidationFailed
-from services.logistics.records import committed, lock
+from services.commands import Audited, audited, command, lock
 
 POSITIONS_RACE = "Positions changed at the same time; try again"
 
@@ -40,6 +40,9 @@ def location_row(loc: Location) -> dict:
 def _location_snapshot(loc: Location) -> dict:
     return {k: v for k, v in location_row(loc).items() if k not in ("created_at", "updated_at")} | {
         "deleted_at": loc.deleted_at}
+
+
+LOCATION = Audited("lcs_location", _location_snapshot, "location")
 
 
 def locations_query(scope: Scope, *, address_id: str | None = None, is_disabled: bool | None = None,
@@ -85,52 +88,43 @@ def _organization(actor: Actor, org_id: uuid.UUID | None, tenant_id) -> uuid.UUI
     return org_id
 
 
+@command()
 def create_location(actor: Actor, data: LcsFulfilmentLocationModel, *, tenant_id=None) -> Location:
     """``POST /lcs/locations``."""
     tenant_id = actor.tenant_for_new(tenant_id)
     loc = Location(tenant_id=tenant_id, name=data.name, reference=data.reference or None,
                    is_disabled=data.is_disabled, address=_address(data, None),
                    organization_id=_organization(actor, data.organization_id, tenant_id))
-    db.session.add(loc)
-    db.session.flush()
-    audit.record(actor, action="create", kind="lcs_location", resource_id=loc.id, tenant_id=loc.tenant_id,
-                 organization_id=loc.organization_id, after=_location_snapshot(loc), label=f"Create location {loc.name}")
-    db.session.commit()
+    with audited(actor, "create", LOCATION, loc):
+        db.session.add(loc)
     return loc
 
 
+@command()
 def update_location(actor: Actor, location_id, data: LcsFulfilmentLocationModel) -> Location:
     """``PUT /lcs/locations/{id}``: the fields sent change, the others stay."""
     loc = lock(actor.scope, Location, location_id)
-    before = _location_snapshot(loc)
     sent = data.model_fields_set
-    if "name" in sent:
-        loc.name = data.name
-    if "reference" in sent:
-        loc.reference = data.reference or None
-    if "is_disabled" in sent:
-        loc.is_disabled = data.is_disabled
-    if sent & {"address", "address_id"}:
-        loc.address = _address(data, loc.address)
-    if "organization_id" in sent:
-        loc.organization_id = _organization(actor, data.organization_id, loc.tenant_id)
-    db.session.flush()
-    audit.record(actor, action="edit", kind="lcs_location", resource_id=loc.id, tenant_id=loc.tenant_id,
-                 organization_id=loc.organization_id, before=before, after=_location_snapshot(loc),
-                 label=f"Edit location {loc.name}")
-    db.session.commit()
+    with audited(actor, "edit", LOCATION, loc):
+        if "name" in sent:
+            loc.name = data.name
+        if "reference" in sent:
+            loc.reference = data.reference or None
+        if "is_disabled" in sent:
+            loc.is_disabled = data.is_disabled
+        if sent & {"address", "address_id"}:
+            loc.address = _address(data, loc.address)
+        if "organization_id" in sent:
+            loc.organization_id = _organization(actor, data.organization_id, loc.tenant_id)
     return loc
 
 
+@command()
 def delete_location(actor: Actor, location_id) -> Location:
     """Soft delete: the location disappears from lists and lookups; shipments keep their link."""
     loc = lock(actor.scope, Location, location_id)
-    before = _location_snapshot(loc)
-    loc.soft_delete()
-    audit.record(actor, action="delete", kind="lcs_location", resource_id=loc.id, tenant_id=loc.tenant_id,
-                 organization_id=loc.organization_id, before=before, after=_location_snapshot(loc),
-                 label=f"Delete location {loc.name}")
-    db.session.commit()
+    with audited(actor, "delete", LOCATION, loc):
+        loc.soft_delete()
     return loc
 
 
@@ -190,6 +184,7 @@ def _new_position(location: Location, code: str) -> Position:
     return p
 
 
+@command(POSITIONS_RACE)
 def reorder_positions(actor: Actor, location_id, codes: list[str]) -> int:
     """``PUT /lcs/locations/{id}/positions [codes]``: the listed codes become the start of the
     walk order in that order (unknown codes are created); the others follow, keeping their
@@ -199,27 +194,27 @@ def reorder_positions(actor: Actor, location_id, codes: list[str]) -> int:
     existing = ordered_positions(location)
     before = [p.code for p in existing]
     by_code, listed_codes = {p.code: p for p in existing}, set(codes)
-    with committed(POSITIONS_RACE):
-        listed = [by_code.get(code) or _new_position(location, code) for code in codes]
-        _renumber(listed + [p for p in existing if p.code not in listed_codes])
-        db.session.flush()
-        _audit_positions(actor, location, before, "Reorder positions")
+    listed = [by_code.get(code) or _new_position(location, code) for code in codes]
+    _renumber(listed + [p for p in existing if p.code not in listed_codes])
+    db.session.flush()
+    _audit_positions(actor, location, before, "Reorder positions")
     return len(codes)
 
 
+@command(POSITIONS_RACE)
 def add_positions(actor: Actor, location_id, codes: list[str]) -> list[Position]:
     """Append new positions at the end of the walk order (existing codes stay where they are)."""
     location = lock(actor.scope, Location, location_id)
     existing = ordered_positions(location)
     before = [p.code for p in existing]
-    with committed(POSITIONS_RACE):
-        added = [_new_position(location, c) for c in dict.fromkeys(codes) if c not in set(before)]
-        _renumber(existing + added)
-        db.session.flush()
-        _audit_positions(actor, location, before, "Add positions")
+    added = [_new_position(location, c) for c in dict.fromkeys(codes) if c not in set(before)]
+    _renumber(existing + added)
+    db.session.flush()
+    _audit_positions(actor, location, before, "Add positions")
     return added
 
 
+@command(POSITIONS_RACE)
 def move_position(actor: Actor, location_id, code: str, direction: str) -> Position:
     """Swap a position with its neighbour (``up``/``down``) or send it to the ``top``/``bottom``."""
     location = lock(actor.scope, Location, location_id)
@@ -231,13 +226,13 @@ def move_position(actor: Actor, location_id, code: str, direction: str) -> Posit
     moving = ordered.pop(i)
     target = {"up": max(i - 1, 0), "down": min(i + 1, len(ordered)), "top": 0, "bottom": len(ordered)}[direction]
     ordered.insert(target, moving)
-    with committed(POSITIONS_RACE):
-        _renumber(ordered)
-        db.session.flush()
-        _audit_positions(actor, location, before, f"Move position {code} {direction}")
+    _renumber(ordered)
+    db.session.flush()
+    _audit_positions(actor, location, before, f"Move position {code} {direction}")
     return moving
 
 
+@command(POSITIONS_RACE)
 def delete_positions(actor: Actor, location_id, codes: list[str]) -> int:
     """``DELETE /lcs/locations/{id}/positions [codes]``: removes them (and their SKU links);
     returns how many existed."""
@@ -245,12 +240,11 @@ def delete_positions(actor: Actor, location_id, codes: list[str]) -> int:
     ordered = ordered_positions(location)
     before = [p.code for p in ordered]
     doomed = [p for p in ordered if p.code in set(codes)]
-    with committed(POSITIONS_RACE):
-        for p in doomed:
-            db.session.delete(p)
-        _renumber([p for p in ordered if p not in doomed])
-        db.session.flush()
-        _audit_positions(actor, location, before, "Delete positions")
+    for p in doomed:
+        db.session.delete(p)
+    _renumber([p for p in ordered if p not in doomed])
+    db.session.flush()
+    _audit_positions(actor, location, before, "Delete positions")
     return len(doomed)
 
 
@@ -266,6 +260,7 @@ def _sku_snapshot(positions: list[Position], skus: set[str]) -> dict:
     return {s: p.code for p in positions for s in sku_list(p.skus) if s in skus}
 
 
+@command()
 def set_skus(actor: Actor, location_id, entries: list[LcsLocationSkuModel]) -> tuple[int, int]:
     """``PUT /lcs/locations/{id}/skus [{sku, position}]``: each SKU moves to that position (a
     SKU sits in one position per location); no position removes it from the location.
@@ -295,10 +290,10 @@ def set_skus(actor: Actor, location_id, entries: list[LcsLocationSkuModel]) -> t
         if lists[p.code] != sku_list(p.skus):
             p.skus = lists[p.code]
     _audit_skus(actor, location, before, _sku_snapshot(positions, touched))
-    db.session.commit()
     return success, failed
 
 
+@command()
 def set_position_skus(actor: Actor, location_id, code: str, skus: list[str]) -> Position:
     """The screen's "SKUs at this position": ``skus`` becomes the position's whole set (SKUs
     listed here leave any other position of the location)."""
@@ -314,7 +309,6 @@ def set_position_skus(actor: Actor, location_id, code: str, skus: list[str]) -> 
             p.skus = [s for s in sku_list(p.skus) if s not in skus]
     target.skus = list(skus)
     _audit_skus(actor, location, before, _sku_snapshot(positions, touched))
-    db.session.commit()
     return target
 
 
