@@ -152,6 +152,16 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": not is_sqlite})
 
 
+def init_domain(app: Flask) -> None:
+    """What runs on domain events and in the background, wired here and nowhere else: the
+    business-rule engine listens to the domain events; the task runner is told which modules'
+    task functions it runs (documents: labels, slips, batch PDFs; password resets: mail)."""
+    from services import documents, password_reset, tasks
+    from services.rules import listener
+    listener.register()
+    tasks.init_app(app, modules=(documents, password_reset))
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.json = WharfJSONProvider(app)
@@ -171,6 +181,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_templating(app)
     init_contract(app)
+    init_domain(app)
 
     access_log = logging.getLogger("wharf.request")
 

@@ -140,7 +140,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--fork", is_flag=True, help="Run each job in a forked work horse (default: one warm process).")
     def worker_command(queue: str | None, burst: bool, fork: bool):
         """Run background tasks (labels, slips, batch PDFs) from Redis; needs REDIS_URL."""
-        from services import documents, tasks  # noqa: F401  (documents registers its tasks)
+        from services import tasks
         try:
             tasks.work(app, queue=queue, burst=burst, fork=fork)
         except RuntimeError as e:

@@ -213,14 +213,13 @@ class TaskContext:
         db.session.commit()
 
 
-TASK_MODULES = ("services.documents", "services.password_reset")
-
-
-def _load_task_modules() -> None:
-    """Import the modules that register tasks (a bare ``rq worker`` may not have yet)."""
-    import importlib
-    for name in TASK_MODULES:
-        importlib.import_module(name)
+def init_app(app: Flask, modules) -> None:
+    """Wire the runner (``create_app`` calls this): ``modules`` are those whose ``@task`` and
+    ``@job`` functions it runs, named by the app rather than imported here (a worker is this
+    same app, ``flask --app app worker``, so it knows them too)."""
+    for name, value in DEFAULTS.items():
+        app.config.setdefault(name, value)
+    app.extensions["wharf.tasks"] = tuple(m.__name__ for m in modules)
 
 
 def _error_text(e: BaseException) -> str:
@@ -248,7 +247,6 @@ def _run(task_id: uuid.UUID) -> None:
         return
     t = db.session.get(Task, task_id)
     try:
-        _load_task_modules()
         fn = REGISTRY.get(t.name)
         if fn is None:
             raise LookupError(f"no task function named {t.name}")
@@ -277,7 +275,6 @@ def run_deferred(name: str, params: dict, app: Flask | None = None) -> None:
     app = app or _app()
     with app.app_context():
         try:
-            _load_task_modules()
             JOBS[name](**params)
             log.info("job %s done", name)
         except Exception:  # noqa: BLE001

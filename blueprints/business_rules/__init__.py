@@ -1,8 +1,7 @@
 """Business rules (seed 000 /business_rules, wire family A): rules, rule sets, execution logs,
 manual execution, and the screens (rule list, visual editor with "try it", sets, log).
 
-Importing this package registers the engine on the logistics events (services.events), so
-every process that serves requests runs the rules.
+The engine listens to the domain events (services.events) because ``create_app`` wires it.
 """
 import json
 
@@ -23,8 +22,6 @@ registry.declare("business_rules", "Business rules", [
     ("business_rules.view_logs", "View rule execution logs"),
 ])
 registry.add_nav("Business rules", "business_rules.rules", "business_rules.view", group="Administration", order=320)
-
-listener.register()
 
 
 @bp.after_app_request
