@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import db, TimestampMixin, SoftDeleteMixin, TenantOwnedMixin, utcnow
 from models.tenancy import Tenant, Organization
+
+if TYPE_CHECKING:  # the owner's model imports this one
+    from models.users import User
 
 
 class Role(TenantOwnedMixin, TimestampMixin, db.Model):
@@ -62,7 +66,7 @@ class ApiKey(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
     tenant: Mapped[Tenant] = relationship()
     organization: Mapped[Organization | None] = relationship()
     roles: Mapped[list[Role]] = relationship(secondary="api_key_roles", viewonly=True, order_by="Role.name")
-    created_by: Mapped["User | None"] = relationship(viewonly=True)  # the owner: the key dies with them
+    created_by: Mapped[User | None] = relationship(viewonly=True)  # the owner: the key dies with them
 
 
 class ApiKeyRole(TenantOwnedMixin, db.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from schemas.base import Id, Model, PageQuery, text
 
@@ -57,9 +57,9 @@ class ApiKeyCreate(Model):
     expiresAt: Annotated[datetime | None, AfterValidator(_in_future)] = Field(
         None, description="ISO-8601, in the future; naive means UTC; null = never")
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"name": "string", "description": None, "tenantId": None, "organizationId": None, "roles": [],
-         "expiresAt": None}]}}
+         "expiresAt": None}]})
 
 
 class ApiKeyCreated(ApiKeyListItem):

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 from schemas.base import FileUpload, Id, Model, Page, PageQuery, omissible, text
 
@@ -90,9 +90,9 @@ class AttachmentItem(Model):
     imageUrl: str | None
     thumbnailUrl: str | None
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"id": UUID_EXAMPLE, "url": "/api/attachments/file/" + UUID_EXAMPLE, "fileName": "string", "fileSize": 1,
-         "createdAt": "2026-11-22T10:00:00.000Z", "mimeType": "image/png", "content": None}]}}
+         "createdAt": "2026-11-22T10:00:00.000Z", "mimeType": "image/png", "content": None}]})
 
 
 class AttachmentUpload(Model):
@@ -110,9 +110,9 @@ class AttachmentUploaded(Model):
     item: AttachmentItem
     items: list[AttachmentItem] | None = Field(None, description="Every stored file, when a browser sent several")
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"ok": True, "item": {"id": UUID_EXAMPLE, "url": "/api/attachments/file/" + UUID_EXAMPLE,
-                              "fileName": "string", "fileSize": 1, "content": None}}]}}
+                              "fileName": "string", "fileSize": 1, "content": None}}]})
 
 
 class AttachmentIdQuery(Model):
@@ -131,8 +131,8 @@ class AttachmentTransfer(Model):
     attachmentIds: list[Id] = Field(min_length=1, max_length=100)
     toRecordId: RecordId
 
-    model_config = {"json_schema_extra": {"examples": [
-        {"entityId": "string", "attachmentIds": [UUID_EXAMPLE], "toRecordId": "string"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"entityId": "string", "attachmentIds": [UUID_EXAMPLE], "toRecordId": "string"}]})
 
 
 class AttachmentTransferred(Model):
@@ -178,8 +178,8 @@ class AttachmentMetadataUpdate(Model):
     assignments: list[AttachmentAssignment] = omissible(min_length=1, max_length=1)
     fileName: text(255, 1) = omissible(description="A new display name (sanitised like an upload's)")
 
-    model_config = {"json_schema_extra": {"examples": [
-        {"tags": ["damage"], "assignments": [{"type": "lcs:shipment", "id": "S-1001"}]}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"tags": ["damage"], "assignments": [{"type": "lcs:shipment", "id": "S-1001"}]}]})
 
 
 class AttachmentMetadata(Model):
@@ -240,9 +240,9 @@ class AttachmentPartitionCreate(Model):
     requiresOcr: bool = False
     tenantId: Id | None = Field(None, description="Super admins only; default: the caller's tenant")
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"code": "string", "title": "string", "description": None, "ocrModel": None, "storageDriver": "local",
-         "configJson": None}]}}
+         "configJson": None}]})
 
 
 class AttachmentPartitionUpdate(Model):
@@ -258,9 +258,9 @@ class AttachmentPartitionUpdate(Model):
     isPublic: bool = omissible()
     requiresOcr: bool = omissible()
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"code": "string", "title": "string", "description": None, "ocrModel": None, "storageDriver": "local",
-         "configJson": None, "id": UUID_EXAMPLE}]}}
+         "configJson": None, "id": UUID_EXAMPLE}]})
 
 
 # --- serving files -----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
+    ConfigDict,
     AfterValidator,
     AliasChoices,
     BeforeValidator,
@@ -77,7 +78,7 @@ class LoginRequest(Model):
     tenantId: Id | None = Field(None, description="Needed when the email signs in to several tenants")
     next: SkipJsonSchema[text(2000)] = ""  # the sign-in page's hidden field: where a browser goes next
 
-    model_config = {"json_schema_extra": {"examples": [{"email": "user@example.com", "password": "string"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "user@example.com", "password": "string"}]})
 
 
 class LoginResponse(Model):
@@ -87,14 +88,14 @@ class LoginResponse(Model):
     refreshToken: str = Field(description="Exchange at POST /auth/session/refresh; works once")
     expiresIn: int = Field(description="Lifetime of the access token in seconds")
 
-    model_config = {"json_schema_extra": {"examples": [{"ok": True, "token": "string", "redirect": None,
-                                                        "refreshToken": "string", "expiresIn": 900}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ok": True, "token": "string", "redirect": None,
+                                                        "refreshToken": "string", "expiresIn": 900}]})
 
 
 class RefreshRequest(Model):
     refreshToken: text(512, 1)
 
-    model_config = {"json_schema_extra": {"examples": [{"refreshToken": "string"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"refreshToken": "string"}]})
 
 
 class RefreshResponse(Model):
@@ -103,8 +104,8 @@ class RefreshResponse(Model):
     expiresIn: int
     refreshToken: str = Field(description="The next refresh token: the one presented stops working")
 
-    model_config = {"json_schema_extra": {"examples": [{"ok": True, "accessToken": "string", "expiresIn": 1,
-                                                        "refreshToken": "string"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ok": True, "accessToken": "string", "expiresIn": 1,
+                                                        "refreshToken": "string"}]})
 
 
 # --- profile ---------------------------------------------------------------------------------
@@ -123,7 +124,7 @@ class Profile(Model):
     isSuperAdmin: bool
     lastLoginAt: datetime | None
 
-    model_config = {"json_schema_extra": {"examples": [{"email": "user@example.com", "roles": ["string"]}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "user@example.com", "roles": ["string"]}]})
 
 
 class ProfileUpdate(Model):
@@ -134,14 +135,14 @@ class ProfileUpdate(Model):
     password: blank_is_none(Password) = None
     currentPassword: blank_is_none(text(1024, strip=False)) = None
 
-    model_config = {"json_schema_extra": {"examples": [{}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
 
 
 class ProfileUpdated(Model):
     ok: Literal[True] = True
     email: str
 
-    model_config = {"json_schema_extra": {"examples": [{"ok": True, "email": "user@example.com"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ok": True, "email": "user@example.com"}]})
 
 
 # --- password reset --------------------------------------------------------------------------
@@ -150,7 +151,7 @@ class ProfileUpdated(Model):
 class PasswordResetRequest(Model):
     email: Email
 
-    model_config = {"json_schema_extra": {"examples": [{"email": "user@example.com"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "user@example.com"}]})
 
 
 class PasswordResetConfirm(Model):
@@ -159,14 +160,14 @@ class PasswordResetConfirm(Model):
     token: blank_is_none(text(MAX_TOKEN_LENGTH)) = None
     password: Password
 
-    model_config = {"json_schema_extra": {"examples": [{"token": "string", "password": "string"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"token": "string", "password": "string"}]})
 
 
 class PasswordResetDone(Model):
     ok: Literal[True] = True
     redirect: str
 
-    model_config = {"json_schema_extra": {"examples": [{"ok": True, "redirect": "string"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ok": True, "redirect": "string"}]})
 
 
 # --- features, feature check, navigation -----------------------------------------------------
@@ -175,7 +176,7 @@ class PasswordResetDone(Model):
 class FeatureCheckRequest(Model):
     features: list[text(128, 1)] = Field(min_length=1, max_length=50)
 
-    model_config = {"json_schema_extra": {"examples": [{"features": ["string"]}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"features": ["string"]}]})
 
 
 class FeatureCheckResult(Model):
@@ -183,7 +184,7 @@ class FeatureCheckResult(Model):
     granted: list[str] = Field(description="The requested features the caller holds, in request order")
     userId: Id
 
-    model_config = {"json_schema_extra": {"examples": [{"ok": True, "granted": ["string"], "userId": "string"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ok": True, "granted": ["string"], "userId": "string"}]})
 
 
 class CatalogFeature(Model):
@@ -201,9 +202,9 @@ class FeatureCatalog(Model):
     items: list[CatalogFeature]
     modules: list[CatalogModule]
 
-    model_config = {"json_schema_extra": {"examples": [{"items": [{"id": "string", "title": "string",
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [{"id": "string", "title": "string",
                                                                    "module": "string"}],
-                                                        "modules": [{"id": "string", "title": "string"}]}]}}
+                                                        "modules": [{"id": "string", "title": "string"}]}]})
 
 
 class NavLink(Model):
@@ -237,14 +238,14 @@ class AdminNav(Model):
     grantedFeatures: list[str]
     roles: list[str]
 
-    model_config = {"json_schema_extra": {"examples": [{
+    model_config = ConfigDict(json_schema_extra={"examples": [{
         "groups": [{"name": "string", "items": [{"href": "string", "title": "string"}]}],
         "settingsSections": [{"id": "string", "label": "string",
                               "items": [{"id": "string", "label": "string", "href": "string"}]}],
         "settingsPathPrefixes": ["string"],
         "profileSections": [{"id": "string", "label": "string",
                              "items": [{"id": "string", "label": "string", "href": "string"}]}],
-        "profilePathPrefixes": ["string"], "grantedFeatures": ["string"], "roles": ["string"]}]}}
+        "profilePathPrefixes": ["string"], "grantedFeatures": ["string"], "roles": ["string"]}]})
 
 
 # --- roles -----------------------------------------------------------------------------------
@@ -272,7 +273,7 @@ class RoleCreate(Model):
     name: RoleName
     tenantId: Id | None = Field(None, description="Super admins only; default: the caller's tenant")
 
-    model_config = {"json_schema_extra": {"examples": [{"name": "string"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "string"}]})
 
 
 class RoleUpdate(Model):
@@ -281,7 +282,7 @@ class RoleUpdate(Model):
     id: Id
     name: RoleName | None = None
 
-    model_config = {"json_schema_extra": {"examples": [{"id": "00000000-0000-4000-8000-000000000000"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": "00000000-0000-4000-8000-000000000000"}]})
 
 
 class RoleDeleteQuery(Model):
@@ -302,8 +303,8 @@ class RoleAcl(Model):
     roleId: Id
     updatedAt: datetime | None = Field(description="Send it back with the PUT: a save based on an older one is a 409")
 
-    model_config = {"json_schema_extra": {"examples": [{"isSuperAdmin": True, "features": ["string"],
-                                                        "organizations": None}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"isSuperAdmin": True, "features": ["string"],
+                                                        "organizations": None}]})
 
 
 class AclUpdate(Model):
@@ -326,15 +327,15 @@ class AclUpdate(Model):
 class RoleAclUpdate(AclUpdate):
     roleId: Id
 
-    model_config = {"json_schema_extra": {"examples": [{"roleId": "00000000-0000-4000-8000-000000000000",
-                                                        "organizations": None}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"roleId": "00000000-0000-4000-8000-000000000000",
+                                                        "organizations": None}]})
 
 
 class AclSaved(Model):
     ok: Literal[True] = True
     sanitized: bool = Field(description="Some requested grants were removed: the caller does not hold them")
 
-    model_config = {"json_schema_extra": {"examples": [{"ok": True, "sanitized": True}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ok": True, "sanitized": True}]})
 
 
 class UserAclQuery(Model):
@@ -395,8 +396,8 @@ class UserCreate(Model):
     roles: list[Id] = Field(default_factory=list, validation_alias=_ROLES, description="Role ids")
     tenantId: Id | None = Field(None, description="Super admins only; default: the caller's tenant")
 
-    model_config = {"json_schema_extra": {"examples": [{"email": "user@example.com", "password": "string",
-                                                        "name": "string", "roles": []}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "user@example.com", "password": "string",
+                                                        "name": "string", "roles": []}]})
 
 
 class UserUpdate(Model):
@@ -411,8 +412,8 @@ class UserUpdate(Model):
     roles: list[Id] | None = Field(None, validation_alias=_ROLES)
     isActive: bool | None = None
 
-    model_config = {"json_schema_extra": {"examples": [{"id": "00000000-0000-4000-8000-000000000000",
-                                                        "name": "string"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": "00000000-0000-4000-8000-000000000000",
+                                                        "name": "string"}]})
 
 
 class UserIdQuery(Model):

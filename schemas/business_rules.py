@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union, get_args
 
 import orjson
 from pydantic import (
+    ConfigDict,
     AfterValidator,
     AliasChoices,
     BaseModel,
@@ -322,11 +323,11 @@ class BusinessRuleCreate(Model):
     successActions: RuleActions = Field(None, description="Run when the condition holds")
     failureActions: RuleActions = Field(None, description="Run when it does not")
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"ruleId": "string", "ruleName": "string", "description": None, "ruleType": "GUARD", "ruleCategory": None,
          "entityType": "string", "eventType": None, "enabled": True, "priority": 100, "version": 1,
          "effectiveFrom": None, "effectiveTo": None, "tenantId": EXAMPLE_ID, "organizationId": EXAMPLE_ID,
-         "createdBy": None, "conditionExpression": None, "successActions": None, "failureActions": None}]}}
+         "createdBy": None, "conditionExpression": None, "successActions": None, "failureActions": None}]})
 
 
 class BusinessRuleUpdate(Model):
@@ -350,10 +351,10 @@ class BusinessRuleUpdate(Model):
     successActions: RuleActions = None
     failureActions: RuleActions = None
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"description": None, "ruleCategory": None, "eventType": None, "enabled": True, "priority": 100, "version": 1,
          "effectiveFrom": None, "effectiveTo": None, "conditionExpression": None, "successActions": None,
-         "failureActions": None, "id": EXAMPLE_ID}]}}
+         "failureActions": None, "id": EXAMPLE_ID}]})
 
 
 class BusinessRuleDeleteQuery(Model):
@@ -415,9 +416,9 @@ class RuleSetCreate(Model):
     tenantId: Id | None = Field(None, description="Super admins only; default: the caller's tenant")
     organizationId: Id | None = None
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"setId": "string", "setName": "string", "description": None, "enabled": True, "tenantId": EXAMPLE_ID,
-         "organizationId": EXAMPLE_ID, "createdBy": None}]}}
+         "organizationId": EXAMPLE_ID, "createdBy": None}]})
 
 
 class RuleSetUpdate(Model):
@@ -429,7 +430,7 @@ class RuleSetUpdate(Model):
     description: OptionalText = None
     enabled: bool = omissible()
 
-    model_config = {"json_schema_extra": {"examples": [{"description": None, "enabled": True, "id": EXAMPLE_ID}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"description": None, "enabled": True, "id": EXAMPLE_ID}]})
 
 
 class RuleSetDeleteQuery(Model):
@@ -441,7 +442,7 @@ class RuleSetMemberCreate(Model):
     sequence: int | None = Field(None, ge=0, le=1_000_000, description="Default: after the last member")
     enabled: bool = True
 
-    model_config = {"json_schema_extra": {"examples": [{"ruleId": EXAMPLE_ID, "sequence": 0, "enabled": True}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ruleId": EXAMPLE_ID, "sequence": 0, "enabled": True}]})
 
 
 class RuleSetMemberUpdate(Model):
@@ -450,7 +451,7 @@ class RuleSetMemberUpdate(Model):
     enabled: bool = omissible(description="A disabled member does not run while the set applies")
     move: Literal["up", "down"] | None = Field(None, description="Wharf: move one place (renumbers the members)")
 
-    model_config = {"json_schema_extra": {"examples": [{"memberId": EXAMPLE_ID}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"memberId": EXAMPLE_ID}]})
 
 
 class RuleSetMemberDeleteQuery(Model):
@@ -527,7 +528,7 @@ class RuleExecuteRequest(Model):
     dryRun: bool = Field(False, description="Evaluate and report; apply nothing, log nothing")
     tenantId: Id | None = Field(None, description="Super admins only; default: the caller's tenant")
 
-    model_config = {"json_schema_extra": {"examples": [{"entityType": "string", "dryRun": False}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"entityType": "string", "dryRun": False}]})
 
 
 class RuleExecuteOneRequest(Model):
@@ -539,7 +540,7 @@ class RuleExecuteOneRequest(Model):
     eventType: Annotated[text(50) | None, BeforeValidator(_blank)] = Field(None, description="Logged; default: the rule's")
     entityId: EntityId = Field(None, description="Logged (default: data.id)")
 
-    model_config = {"json_schema_extra": {"examples": [{"dryRun": False}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"dryRun": False}]})
 
 
 class ActionResult(Model):

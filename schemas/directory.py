@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from schemas.base import Id, Model, Page, PageQuery, id_or_none, comma_list, text
 
@@ -54,7 +54,7 @@ class TenantCreate(Model):
     name: text(200, 1)
     isActive: bool = True
 
-    model_config = {"json_schema_extra": {"examples": [{"name": "string"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "string"}]})
 
 
 class TenantUpdate(Model):
@@ -65,7 +65,7 @@ class TenantUpdate(Model):
     name: text(200, 1) | None = None
     isActive: bool | None = None
 
-    model_config = {"json_schema_extra": {"examples": [{"id": "00000000-0000-4000-8000-000000000000"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": "00000000-0000-4000-8000-000000000000"}]})
 
 
 class DirectoryDeleteQuery(Model):
@@ -78,7 +78,7 @@ class DirectoryDeleteQuery(Model):
 class DirectoryDeleteBody(Model):
     id: Id
 
-    model_config = {"json_schema_extra": {"examples": [{"id": "00000000-0000-4000-8000-000000000000"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": "00000000-0000-4000-8000-000000000000"}]})
 
 
 # --- organizations ----------------------------------------------------------------------------
@@ -150,7 +150,7 @@ class OrganizationCreate(Model):
     tenantId: Id | None = Field(None, description="Super admins only; default: the parent's, else the caller's")
     isActive: bool = True
 
-    model_config = {"json_schema_extra": {"examples": [{"name": "string", "slug": None, "parentId": None}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "string", "slug": None, "parentId": None}]})
 
 
 class OrganizationUpdate(Model):
@@ -163,8 +163,8 @@ class OrganizationUpdate(Model):
     parentId: ParentId = None
     isActive: bool | None = None
 
-    model_config = {"json_schema_extra": {"examples": [
-        {"id": "00000000-0000-4000-8000-000000000000", "slug": None, "parentId": None}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "00000000-0000-4000-8000-000000000000", "slug": None, "parentId": None}]})
 
 
 # --- organization switcher ---------------------------------------------------------------------

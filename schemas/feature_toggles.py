@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from schemas.base import Id, Model, Page, PageQuery, omissible, text
 
@@ -37,9 +37,9 @@ class FeatureToggleEnabled(_Resolved):
 
     enabled: bool
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"enabled": True, "source": "override", "toggleId": UUID_EXAMPLE, "identifier": "string",
-         "tenantId": UUID_EXAMPLE}]}}
+         "tenantId": UUID_EXAMPLE}]})
 
 
 class FeatureToggleStringValue(_Resolved):
@@ -82,10 +82,10 @@ class FeatureToggle(Model):
     createdAt: datetime
     updatedAt: datetime
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"id": UUID_EXAMPLE, "identifier": "string", "name": "string", "description": None, "category": None,
          "type": "boolean", "defaultValue": None, "createdAt": "2026-11-22T10:00:00.000Z",
-         "updatedAt": "2026-11-22T10:00:00.000Z"}]}}
+         "updatedAt": "2026-11-22T10:00:00.000Z"}]})
 
 
 class FeatureToggleCreate(Model):
@@ -99,9 +99,9 @@ class FeatureToggleCreate(Model):
     type: ToggleType
     defaultValue: Any = Field(None, description="A JSON value of the toggle's type")
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"identifier": "string", "name": "string", "description": None, "category": None, "type": "boolean",
-         "defaultValue": None}]}}
+         "defaultValue": None}]})
 
 
 class FeatureToggleUpdate(Model):
@@ -116,14 +116,14 @@ class FeatureToggleUpdate(Model):
     type: ToggleType | None = None
     defaultValue: Any = Field(None, description="A JSON value of the toggle's type")
 
-    model_config = {"json_schema_extra": {"examples": [
-        {"id": UUID_EXAMPLE, "description": None, "category": None, "defaultValue": None}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": UUID_EXAMPLE, "description": None, "category": None, "defaultValue": None}]})
 
 
 class FeatureToggleId(Model):
     id: Id
 
-    model_config = {"json_schema_extra": {"examples": [{"id": UUID_EXAMPLE}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": UUID_EXAMPLE}]})
 
 
 class FeatureToggleDeleteQuery(Model):
@@ -174,9 +174,9 @@ class FeatureToggleOverride(Model):
     overrideState: Literal["enabled", "disabled", "override", "inherit"]
     value: Any
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"id": UUID_EXAMPLE, "tenantName": "string", "tenantId": UUID_EXAMPLE, "toggleType": "boolean",
-         "toggleId": UUID_EXAMPLE, "isOverride": True, "overrideState": "enabled", "value": True}]}}
+         "toggleId": UUID_EXAMPLE, "isOverride": True, "overrideState": "enabled", "value": True}]})
 
 
 class ChangeOverrideState(Model):
@@ -188,11 +188,11 @@ class ChangeOverrideState(Model):
     overrideValue: Any = Field(None, description="A JSON value of the toggle's type")
     tenantId: Id | None = Field(None, description="Super admins only; default: the caller's tenant")
 
-    model_config = {"json_schema_extra": {"examples": [{"toggleId": UUID_EXAMPLE, "isOverride": True}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"toggleId": UUID_EXAMPLE, "isOverride": True}]})
 
 
 class ChangeOverrideStateResponse(Model):
     ok: Literal[True] = True
     overrideToggleId: Id | None
 
-    model_config = {"json_schema_extra": {"examples": [{"ok": True, "overrideToggleId": None}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ok": True, "overrideToggleId": None}]})

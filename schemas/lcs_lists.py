@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StrictBool, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool, model_validator
 
 from schemas.base import Id, Model, UtcDatetime, text
 from schemas.lcs_shipments import LcsShipmentItem
@@ -48,9 +48,9 @@ class LcsHandlingModel(Model):
             return {**data, "shipments": [{"id": sid} for sid in data["shipment"]]}
         return data
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"shipments": [{"id": "3f0c8a8e-52b1-4c1e-9a44-7d1f0e5b2c11", "label": "Crate 1"}],
-         "due_at": "2026-11-23T08:00:00.000Z"}]}}
+         "due_at": "2026-11-23T08:00:00.000Z"}]})
 
 
 class LcsHandlingListUpdate(Model):
@@ -61,7 +61,7 @@ class LcsHandlingListUpdate(Model):
     sub: text(64) | None = Field(None, description="The user the list is assigned to; null unassigns")
     is_finished: StrictBool | None = Field(None, description="Wharf: true finishes the list (409 while units are open)")
 
-    model_config = {"json_schema_extra": {"examples": [{"is_on_hold": True, "sub": "user-7"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"is_on_hold": True, "sub": "user-7"}]})
 
 
 class LcsHandlingListItemUpdate(Model):
@@ -76,9 +76,9 @@ class LcsHandlingListItemUpdate(Model):
     lot_number: LotNumber = None
     expires_at: UtcDatetime | None = None
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"id": "9b2e61f4-0c8e-4d57-8f4a-1d7c5b0e3a22", "is_handled": True, "is_serviced": False, "is_finished": False,
-         "position": "A3.32435", "lot_number": "LOT-7", "expires_at": "2027-01-31T00:00:00.000Z"}]}}
+         "position": "A3.32435", "lot_number": "LOT-7", "expires_at": "2027-01-31T00:00:00.000Z"}]})
 
 
 LcsHandlingListItemUpdates = Annotated[list[LcsHandlingListItemUpdate], Field(min_length=1, max_length=MAX_UNITS_PER_PUT)]
@@ -107,7 +107,7 @@ class LcsScan(Model):
 
     code: Annotated[str, Field(max_length=500), AfterValidator(_scannable)]
 
-    model_config = {"json_schema_extra": {"examples": [{"code": "]C10104006381333931\u001d10LOT7"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"code": "]C10104006381333931\u001d10LOT7"}]})
 
 
 # --- responses -----------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ class LcsFulfilmentLocation(Model):
     created_at: datetime
     updated_at: datetime
 
-    model_config = {"json_schema_extra": {"examples": [LOCATION_EXAMPLE]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [LOCATION_EXAMPLE]})
 
 
 class LcsFulfilmentLocationModel(Model):
@@ -140,8 +140,8 @@ class LcsFulfilmentLocationModel(Model):
     organization_id: Id | None = None
 
     _forms = model_validator(mode="before")(nested)
-    model_config = {"json_schema_extra": {"examples": [
-        {"name": "Main warehouse", "address_id": "addr-1", "is_disabled": False}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"name": "Main warehouse", "address_id": "addr-1", "is_disabled": False}]})
 
 
 class LcsFulfilmentLocationUpdate(LcsFulfilmentLocationModel):
@@ -167,10 +167,10 @@ class LcsLocationSearchConstraint(SearchConstraint):
 
 
 class LcsLocationSearch(Model):
-    constraints: list[LcsLocationSearchConstraint] = []
+    constraints: list[LcsLocationSearchConstraint] = Field(default_factory=list)
 
-    model_config = {"json_schema_extra": {"examples": [
-        {"constraints": [{"key": "ids", "operator": "in", "values": ["0b6f5a52-9b3e-4d8e-9a55-2f1f0c7e8a10"]}]}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"constraints": [{"key": "ids", "operator": "in", "values": ["0b6f5a52-9b3e-4d8e-9a55-2f1f0c7e8a10"]}]}]})
 
 
 # --- positions and SKUs -------------------------------------------------------------------------
@@ -187,8 +187,8 @@ class LcsLocationSku(Model):
     position: str
     created_at: datetime
 
-    model_config = {"json_schema_extra": {"examples": [
-        {"sku": "SKU-1", "position": "A3.32435", "created_at": "2026-11-22T10:00:00.000Z"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"sku": "SKU-1", "position": "A3.32435", "created_at": "2026-11-22T10:00:00.000Z"}]})
 
 
 class LcsLocationPosition(Model):
@@ -197,9 +197,9 @@ class LcsLocationPosition(Model):
     skus: list[LcsLocationSku]
     created_at: datetime
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"code": "A3.32435", "sorting": 1, "created_at": "2026-11-22T10:00:00.000Z",
-         "skus": [{"sku": "SKU-1", "position": "A3.32435", "created_at": "2026-11-22T10:00:00.000Z"}]}]}}
+         "skus": [{"sku": "SKU-1", "position": "A3.32435", "created_at": "2026-11-22T10:00:00.000Z"}]}]})
 
 
 class LcsLocationSkuModel(Model):
@@ -210,7 +210,7 @@ class LcsLocationSkuModel(Model):
     sku: Sku
     position: Annotated[PositionCode | None, BeforeValidator(_blank_as_none)] = None
 
-    model_config = {"json_schema_extra": {"examples": [{"sku": "SKU-1", "position": "A3.32435"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"sku": "SKU-1", "position": "A3.32435"}]})
 
 
 PositionCodes = Annotated[list[PositionCode], Field(examples=[["A3.32435"]])]
@@ -242,7 +242,7 @@ class WalkSkus(Model):
 
     action: Literal["skus"]
     position: PositionCode
-    skus: Annotated[list[Sku], _words(r"[\s,;|]+"), AfterValidator(_distinct)] = []
+    skus: Annotated[list[Sku], _words(r"[\s,;|]+"), AfterValidator(_distinct)] = Field(default_factory=list)
 
 
 WalkChange = Annotated[WalkAdd | WalkMove | WalkRemove | WalkSkus, Discriminator(
@@ -253,14 +253,14 @@ WalkChange = Annotated[WalkAdd | WalkMove | WalkRemove | WalkSkus, Discriminator
 class LcsSuccessCount(Model):
     success: int
 
-    model_config = {"json_schema_extra": {"examples": [{"success": 1}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"success": 1}]})
 
 
 class LcsSuccessFailed(Model):
     success: int
     failed: int
 
-    model_config = {"json_schema_extra": {"examples": [{"success": 12, "failed": 0}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"success": 12, "failed": 0}]})
 
 
 # --- methods ------------------------------------------------------------------------------------
@@ -309,7 +309,7 @@ class LcsMethod(Model):
     is_enabled: bool
     priority: int
 
-    model_config = {"json_schema_extra": {"examples": [METHOD_EXAMPLE]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [METHOD_EXAMPLE]})
 
 
 class LcsMethodModel(Model):
@@ -334,8 +334,8 @@ class LcsMethodModel(Model):
     priority: int = Field(100, ge=-1_000_000, le=1_000_000, description="Lower goes first")
 
     _forms = model_validator(mode="before")(nested)
-    model_config = {"json_schema_extra": {"examples": [
-        {k: v for k, v in METHOD_EXAMPLE.items() if k != "id"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {k: v for k, v in METHOD_EXAMPLE.items() if k != "id"}]})
 
 
 class LcsMethodUpdate(LcsMethodModel):
@@ -364,10 +364,10 @@ class LcsShipmentMethodSearchConstraint(SearchConstraint):
 
 
 class LcsShipmentMethodSearch(Model):
-    constraints: list[LcsShipmentMethodSearchConstraint] = []
+    constraints: list[LcsShipmentMethodSearchConstraint] = Field(default_factory=list)
 
-    model_config = {"json_schema_extra": {"examples": [
-        {"constraints": [{"key": "ids", "operator": "in", "values": [METHOD_EXAMPLE["id"]]}]}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"constraints": [{"key": "ids", "operator": "in", "values": [METHOD_EXAMPLE["id"]]}]}]})
 
 
 # --- products (Wharf) -----------------------------------------------------------------------------
@@ -393,7 +393,7 @@ class LcsProduct(Model):
     created_at: datetime
     updated_at: datetime
 
-    model_config = {"json_schema_extra": {"examples": [PRODUCT_EXAMPLE]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [PRODUCT_EXAMPLE]})
 
 
 class LcsProductModel(Model):
@@ -405,8 +405,8 @@ class LcsProductModel(Model):
     hs_code: HsCode = Field(None, description="Digits, dots and spaces")
     weight: Weight = Field(None, description="Grams")
 
-    model_config = {"json_schema_extra": {"examples": [
-        {k: v for k, v in PRODUCT_EXAMPLE.items() if k not in ("id", "created_at", "updated_at")}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {k: v for k, v in PRODUCT_EXAMPLE.items() if k not in ("id", "created_at", "updated_at")}]})
 
 
 class LcsProductUpdate(LcsProductModel):
@@ -466,4 +466,4 @@ class LcsProductImportResult(Model):
     skipped: int
     errors: list[LcsRowError]
 
-    model_config = {"json_schema_extra": {"examples": [{"created": 2, "updated": 1, "skipped": 0, "errors": []}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"created": 2, "updated": 1, "skipped": 0, "errors": []}]})

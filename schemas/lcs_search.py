@@ -82,23 +82,23 @@ _EXAMPLE = {"examples": [{"constraints": [{"key": "ids", "operator": "in",
 
 class LcsListSearch(Model):
     constraints: list[LcsListSearchConstraint] = Field(default_factory=list, max_length=MAX_CONSTRAINTS)
-    model_config = {"json_schema_extra": _EXAMPLE}
+    model_config = ConfigDict(json_schema_extra=_EXAMPLE)
 
 
 class LcsShipmentSearch(Model):
     constraints: list[LcsShipmentSearchConstraint] = Field(default_factory=list, max_length=MAX_CONSTRAINTS)
-    model_config = {"json_schema_extra": _EXAMPLE}
+    model_config = ConfigDict(json_schema_extra=_EXAMPLE)
 
 
 class LcsParcelSearch(Model):
     constraints: list[LcsParcelSearchConstraint] = Field(default_factory=list, max_length=MAX_CONSTRAINTS)
-    model_config = {"json_schema_extra": _EXAMPLE}
+    model_config = ConfigDict(json_schema_extra=_EXAMPLE)
 
 
 class LcsItemSearch(Model):
     constraints: list[LcsItemSearchConstraint] = Field(default_factory=list, max_length=MAX_CONSTRAINTS)
-    model_config = {"json_schema_extra": {"examples": [
-        {"constraints": [{"key": "is_handled", "operator": "in", "values": ["false"]}]}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"constraints": [{"key": "is_handled", "operator": "in", "values": ["false"]}]}]})
 
 
 # --- bulk ------------------------------------------------------------------------------------------
@@ -138,9 +138,9 @@ class LcsBulkItemsCommand(Model):
     parameters: LcsBulkParameters
     constraints: list[LcsItemSearchConstraint] = Field(min_length=1, max_length=MAX_CONSTRAINTS)
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"command": "set_parameters", "parameters": {"is_handled": True},
-         "constraints": [{"key": "list_ids", "operator": "in", "values": ["3f0c8a8e-52b1-4c1e-9a44-7d1f0e5b2c11"]}]}]}}
+         "constraints": [{"key": "list_ids", "operator": "in", "values": ["3f0c8a8e-52b1-4c1e-9a44-7d1f0e5b2c11"]}]}]})
 
 
 # --- grouped item rows -----------------------------------------------------------------------------

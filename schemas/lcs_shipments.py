@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from schemas.base import CountryCode, Id, Model, UtcDatetime, text
 from schemas.lcs_parcels import MAX_UNITS, LcsParcel
@@ -112,8 +112,8 @@ class LcsShipmentItemCorrection(Model):
     description: text(500) = ""
     position: text(64) | None = None
 
-    model_config = {"json_schema_extra": {"examples": [
-        {"sku": "SKU-C", "quantity": 2, "description": "Saucer", "position": "A3.32435"}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"sku": "SKU-C", "quantity": 2, "description": "Saucer", "position": "A3.32435"}]})
 
 
 class LcsShipmentItemMissing(Model):
@@ -122,8 +122,8 @@ class LcsShipmentItemMissing(Model):
     id: Id
     is_missing: bool
 
-    model_config = {"json_schema_extra": {"examples": [
-        {"id": "5d1f0c3a-8a43-4d3b-b2f5-0c1e9f3b6a21", "is_missing": True}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "5d1f0c3a-8a43-4d3b-b2f5-0c1e9f3b6a21", "is_missing": True}]})
 
 
 # --- requests ----------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ class LcsShipmentModel(LcsShipmentRuleFields):
     prior_shipments: list[Id] = Field(default_factory=list, max_length=100)
     tenant_id: Id | None = Field(None, description="Wharf: super admins and the system only; default the caller's")
 
-    model_config = {"json_schema_extra": {"examples": [{
+    model_config = ConfigDict(json_schema_extra={"examples": [{
         "addressing": {"to": {"entity_type": "address", "entity_id": "adr-118",
                               "carrier": {"is_carrier_location": False, "carrier_location_reference": None},
                               "address": {"name": "Ann Jansen", "street": "Damrak", "house_number": "1",
@@ -174,7 +174,7 @@ class LcsShipmentModel(LcsShipmentRuleFields):
         "backorders": [{"sku": "SKU-C", "quantity": 1, "description": "Saucer", "position": None}],
         "overage": [], "expected_at": "2026-11-25T10:00:00.000Z", "ship_at": "2026-11-23T10:00:00.000Z",
         "estimated_ship_at": "2026-11-23T16:00:00.000Z", "method_id": None, "contact_id": "c-42",
-        "channel_id": "webshop", "order_id": "ORD-7", "prior_shipments": []}]}}
+        "channel_id": "webshop", "order_id": "ORD-7", "prior_shipments": []}]})
 
 
 class LcsShipmentUpdateModel(Model):
@@ -192,11 +192,11 @@ class LcsShipmentUpdateModel(Model):
     contact_id: text(64) | None = None
     channel_id: text(64) | None = None
 
-    model_config = {"json_schema_extra": {"examples": [{
+    model_config = ConfigDict(json_schema_extra={"examples": [{
         "type": "delivery", "method_id": None,
         "addressing": {"to": {"entity_type": "address", "entity_id": "adr-118",
                               "carrier": {"is_carrier_location": True, "carrier_location_reference": "NL-1012"}}},
-        "prior_shipments": [], "expected_at": "2026-11-26T10:00:00.000Z", "ship_at": "2026-11-24T10:00:00.000Z"}]}}
+        "prior_shipments": [], "expected_at": "2026-11-26T10:00:00.000Z", "ship_at": "2026-11-24T10:00:00.000Z"}]})
 
 
 Flag = Annotated[bool | None, Field(None, description="true or false; absent = either")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, WrapValidator
+from pydantic import ConfigDict, Field, ValidationError, WrapValidator
 
 from schemas.base import Id, Model, PageQuery, text
 
@@ -41,7 +41,7 @@ class Plan(Model):
     quota: int
     default: bool
 
-    model_config = {"json_schema_extra": {"examples": [_PLAN_EXAMPLE]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [_PLAN_EXAMPLE]})
 
 
 class PlanCreate(Model):
@@ -53,8 +53,8 @@ class PlanCreate(Model):
     default: bool = False
     tenantId: Id | None = Field(None, description="Super admins only; default: the caller's tenant")
 
-    model_config = {"json_schema_extra": {"examples": [{"name": "Bronze", "description": "Small", "quota": 100,
-                                                        "default": False}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Bronze", "description": "Small", "quota": 100,
+                                                        "default": False}]})
 
 
 class PlanUpdate(Model):
@@ -66,8 +66,8 @@ class PlanUpdate(Model):
     quota: Quota | None = None
     default: bool | None = Field(None, description="false on the default plan is refused: make another the default")
 
-    model_config = {"json_schema_extra": {"examples": [{"name": "Gold", "description": None, "quota": 5000,
-                                                        "default": True}]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Gold", "description": None, "quota": 5000,
+                                                        "default": True}]})
 
 
 class PlanDeleted(Model):

@@ -2,6 +2,7 @@
 contract, the htmx fragments and the pages, the mail it sends and the throttles."""
 from __future__ import annotations
 
+import typing
 import email
 import email.policy
 import hashlib
@@ -594,7 +595,7 @@ def test_header_injection_is_refused(app, outbox):
 class FakeSMTP:
     """Stands in for smtplib.SMTP and records the conversation."""
 
-    sessions: list = []
+    sessions: typing.ClassVar[list] = []
     fail = False
     done = threading.Event()  # set when a conversation ends (or the connection is refused)
 
