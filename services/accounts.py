@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from models import AuthSession, Organization, Scope, Tenant, User, UserAcl, db, utcnow
 from services import acl, auth, password_reset
 from services.acl import bump_acl_version
+from services.commands import command
 from services.errors import Conflict, NotFound, ValidationFailed
 
 
@@ -23,13 +24,14 @@ def profile_of(user: User) -> dict:
     }
 
 
+@command("Email already in use")
 def update_profile(user: User, *, name: str | None = None, email: str | None = None,
                    password: str | None = None, current_password: str | None = None,
                    keep_session_id=None) -> User:
     """Change name, email or password; the latter two need the current password.
 
     A new password signs out every other session of the user and voids the reset links
-    mailed before it. One commit.
+    mailed before it. One transaction.
     """
     changing_secret = (email and email != user.email) or password
     if changing_secret and not (current_password and auth.verify_password(user, current_password)):
@@ -51,7 +53,6 @@ def update_profile(user: User, *, name: str | None = None, email: str | None = N
             AuthSession.id != keep_session_id).values(revoked_at=utcnow()))
     if name is not None:
         user.name = name
-    db.session.commit()
     return user
 
 

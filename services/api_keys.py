@@ -17,7 +17,8 @@ from sqlalchemy.orm import selectinload
 from models import ApiKey, ApiKeyRole, Organization, RoleAcl, Tenant, db, utcnow
 from models.tenancy import TenantFacts
 from schemas.api_keys import ApiKeyCreate
-from services import audit, boundaries
+from services import boundaries
+from services.commands import Audited, audited, command, lock
 from services.errors import NotFound, ValidationFailed
 
 PREFIX = "whk_"
@@ -53,6 +54,9 @@ def snapshot(key: ApiKey) -> dict:
     return {"id": key.id, "name": key.name, "description": key.description, "keyPrefix": key.key_prefix,
             "organizationId": key.organization_id, "expiresAt": key.expires_at,
             "roles": sorted(str(r.id) for r in key.roles), "deletedAt": key.deleted_at}
+
+
+API_KEY = Audited("api_key", snapshot, "API key")
 
 
 def visible_keys(actor) -> sa.Select:
@@ -104,8 +108,9 @@ def created_body(key: ApiKey, secret: str) -> dict:
     return {**key_row(key), "tenantId": key.tenant_id, "secret": secret}
 
 
+@command()
 def create_key(actor, data: ApiKeyCreate) -> tuple[ApiKey, str]:
-    """Create a key; returns ``(key, secret)`` — the secret exists nowhere else. One commit.
+    """Create a key; returns ``(key, secret)`` — the secret exists nowhere else. One transaction.
 
     The key goes to the actor's tenant (only super admins may name another; the system
     actor must). Roles and the organization must be visible to the actor and belong to
@@ -144,29 +149,23 @@ def create_key(actor, data: ApiKeyCreate) -> tuple[ApiKey, str]:
                  created_by_id=None if principal is None else getattr(principal, "created_by_id", None)
                  if getattr(principal, "is_api_key", False) else principal.id,
                  expires_at=data.expiresAt)
-    db.session.add(key)
-    db.session.flush()
-    for role in roles:
-        db.session.add(ApiKeyRole(tenant_id=tenant_id, api_key_id=key.id, role_id=role.id))
-    db.session.flush()
-    db.session.refresh(key)
-    audit.record(actor, action="create", kind="api_key", resource_id=key.id, tenant_id=tenant_id,
-                 organization_id=key.organization_id, after=snapshot(key), label=f"Create API key {key.name}")
-    db.session.commit()
+    with audited(actor, "create", API_KEY, key):
+        db.session.add(key)
+        db.session.flush()
+        for role in roles:
+            db.session.add(ApiKeyRole(tenant_id=tenant_id, api_key_id=key.id, role_id=role.id))
     return key, secret
 
 
+@command()
 def revoke_key(actor, key_id) -> ApiKey:
     """Soft-delete a key the actor may see (404 otherwise); it stops authenticating at once."""
     key = get_key(actor, key_id)
+    lock(actor.scope, ApiKey, key.id)
     boundaries.require_covers(actor, boundaries.key_grants(key),
                               "You cannot revoke a key that holds permissions you do not hold")
-    before = snapshot(key)
-    key.soft_delete()
-    audit.record(actor, action="delete", kind="api_key", resource_id=key.id, tenant_id=key.tenant_id,
-                 organization_id=key.organization_id, before=before, after=snapshot(key),
-                 label=f"Revoke API key {key.name}")
-    db.session.commit()
+    with audited(actor, "delete", API_KEY, key, label=f"Revoke API key {key.name}"):
+        key.soft_delete()
     return key
 
 
@@ -186,9 +185,13 @@ def authenticate(token: str) -> ApiKeyPrincipal | None:
     if key.expires_at is not None and _aware(key.expires_at) <= now:
         return None
     if key.last_used_at is None or _aware(key.last_used_at) < now - timedelta(minutes=1):
-        key.last_used_at = now  # at most one write a minute per key
-        db.session.commit()
+        _touch(key, now)
     return ApiKeyPrincipal(key)
+
+
+@command()
+def _touch(key: ApiKey, now: datetime) -> None:
+    key.last_used_at = now
 
 
 def _aware(dt: datetime) -> datetime:

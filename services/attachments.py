@@ -28,13 +28,13 @@ import filetype
 import sqlalchemy as sa
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy.exc import IntegrityError
 
 from models import Attachment, AttachmentPartition, AttachmentTag, Scope, db
 from schemas.attachments import (AttachmentMetadataUpdate, AttachmentPartitionCreate, AttachmentPartitionUpdate,
                                  AttachmentTransfer)
-from services import audit, auth, plans, storage
+from services import auth, plans, storage
 from services.acl import Actor
+from services.commands import Audited, after_commit, audited, command, lock, on_rollback, unless_taken
 from services.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
 
 FALLBACK_PARTITION = "privateAttachments"
@@ -83,25 +83,29 @@ def _partition_snapshot(p: AttachmentPartition) -> dict:
                                 "configJson", "storageDriver")}
 
 
+PARTITION = Audited("attachment_partition", _partition_snapshot, "partition", name=lambda p: p.code)
+CODE_TAKEN = "Partition code already exists"
+
+
+@command()
 def ensure_partitions(tenant_id) -> None:
-    """Create the tenant's missing default partitions (committed on their own)."""
+    """Create the tenant's missing default partitions (a concurrent request may have made
+    them first: then theirs are kept)."""
     scope = Scope(tenant_id)
     have = set(db.session.scalars(scope.select(AttachmentPartition).where(
         AttachmentPartition.code.in_(DEFAULT_PARTITIONS)).with_only_columns(AttachmentPartition.code)))
     missing = [c for c in DEFAULT_PARTITIONS if c not in have]
-    if not missing:
-        return
-    for code in missing:
-        title, description, is_public = DEFAULT_PARTITIONS[code]
-        p = scope.add(AttachmentPartition(code=code, title=title, description=description, is_public=is_public,
-                                          storage_driver="local"))
-        db.session.flush()
-        audit.record(None, action="create", kind="attachment_partition", resource_id=p.id, tenant_id=p.tenant_id,
-                     after=_partition_snapshot(p), label=f"Create default partition {code}")
-    try:
-        db.session.commit()
-    except IntegrityError:  # a concurrent request created them first
-        db.session.rollback()
+
+    def create() -> None:
+        for code in missing:
+            title, description, is_public = DEFAULT_PARTITIONS[code]
+            p = AttachmentPartition(tenant_id=tenant_id, code=code, title=title, description=description,
+                                    is_public=is_public, storage_driver="local")
+            with audited(None, "create", PARTITION, p, label=f"Create default partition {code}"):
+                db.session.add(p)
+
+    if missing:
+        unless_taken(create)
 
 
 def partitions_select(tenant_id) -> sa.Select:
@@ -124,6 +128,7 @@ def get_partition(actor: Actor, partition_id) -> AttachmentPartition:
     return actor.scope.get(AttachmentPartition, partition_id)
 
 
+@command(CODE_TAKEN)
 def create_partition(actor: Actor, body: AttachmentPartitionCreate) -> AttachmentPartition:
     """A new partition of the actor's tenant (super admins may name another: ``tenantId``)."""
     tenant = actor.tenant_for_new(body.tenantId)
@@ -131,22 +136,21 @@ def create_partition(actor: Actor, body: AttachmentPartitionCreate) -> Attachmen
     taken = db.session.scalars(partitions_select(tenant).where(
         sa.func.lower(AttachmentPartition.code) == body.code.lower())).first()
     if taken is not None:
-        raise Conflict("Partition code already exists")
-    p = Scope(tenant).add(AttachmentPartition(
-        code=body.code, title=body.title, description=body.description or None, ocr_model=body.ocrModel or None,
-        storage_driver=body.storageDriver, config_json=body.configJson, is_public=body.isPublic,
-        requires_ocr=body.requiresOcr))
-    db.session.flush()
-    audit.record(actor, action="create", kind="attachment_partition", resource_id=p.id, tenant_id=tenant,
-                 after=_partition_snapshot(p), label=f"Create partition {p.code}")
-    db.session.commit()
+        raise Conflict(CODE_TAKEN)
+    p = AttachmentPartition(
+        tenant_id=tenant, code=body.code, title=body.title, description=body.description or None,
+        ocr_model=body.ocrModel or None, storage_driver=body.storageDriver, config_json=body.configJson,
+        is_public=body.isPublic, requires_ocr=body.requiresOcr)
+    with audited(actor, "create", PARTITION, p):
+        db.session.add(p)
     return p
 
 
+@command()
 def update_partition(actor: Actor, body: AttachmentPartitionUpdate) -> AttachmentPartition:
     """Change the fields ``body`` carries. The code never changes; a default partition
     keeps its visibility."""
-    p = get_partition(actor, body.id)
+    p = lock(actor.scope, AttachmentPartition, body.id)
     sent = body.model_fields_set
     if body.code and body.code != p.code:
         raise BadRequest("Partition code cannot be changed",
@@ -154,25 +158,21 @@ def update_partition(actor: Actor, body: AttachmentPartitionUpdate) -> Attachmen
     if "isPublic" in sent and p.code in DEFAULT_PARTITIONS and body.isPublic != DEFAULT_PARTITIONS[p.code][2]:
         raise BadRequest("A default partition keeps its visibility",
                          details=[{"path": ["isPublic"], "message": "cannot change on a default partition"}])
-    before = _partition_snapshot(p)
-    if "title" in sent:
-        p.title = body.title
-    if "description" in sent:
-        p.description = body.description or None
-    if "ocrModel" in sent:
-        p.ocr_model = body.ocrModel or None
-    if "storageDriver" in sent:
-        p.storage_driver = body.storageDriver
-    if "configJson" in sent:
-        p.config_json = body.configJson
-    if "requiresOcr" in sent:
-        p.requires_ocr = body.requiresOcr
-    if "isPublic" in sent:
-        p.is_public = body.isPublic
-    db.session.flush()
-    audit.record(actor, action="edit", kind="attachment_partition", resource_id=p.id, tenant_id=p.tenant_id,
-                 before=before, after=_partition_snapshot(p), label=f"Edit partition {p.code}")
-    db.session.commit()
+    with audited(actor, "edit", PARTITION, p):
+        if "title" in sent:
+            p.title = body.title
+        if "description" in sent:
+            p.description = body.description or None
+        if "ocrModel" in sent:
+            p.ocr_model = body.ocrModel or None
+        if "storageDriver" in sent:
+            p.storage_driver = body.storageDriver
+        if "configJson" in sent:
+            p.config_json = body.configJson
+        if "requiresOcr" in sent:
+            p.requires_ocr = body.requiresOcr
+        if "isPublic" in sent:
+            p.is_public = body.isPublic
     return p
 
 
@@ -180,17 +180,15 @@ def attachments_in(p: AttachmentPartition) -> int:
     return db.session.scalar(sa.select(sa.func.count(Attachment.id)).where(Attachment.partition_id == p.id)) or 0
 
 
+@command()
 def delete_partition(actor: Actor, partition_id) -> None:
-    p = get_partition(actor, partition_id)
+    p = lock(actor.scope, AttachmentPartition, partition_id)
     if p.code in DEFAULT_PARTITIONS:
         raise BadRequest("Default partitions cannot be deleted")
     if attachments_in(p):
         raise Conflict("Partition in use")
-    before = _partition_snapshot(p)
-    db.session.delete(p)
-    audit.record(actor, action="delete", kind="attachment_partition", resource_id=before["id"],
-                 tenant_id=p.tenant_id, before=before, label=f"Delete partition {before['code']}")
-    db.session.commit()
+    with audited(actor, "delete", PARTITION, p):
+        db.session.delete(p)
 
 
 # --- file names and content sniffing ------------------------------------------------------------
@@ -292,9 +290,11 @@ class Upload:
     stream: object
 
 
+@command()
 def store(actor: Actor, upload: Upload, *, entity_id: str, record_id: str, partition_code: str | None = None,
           tenant_id=None) -> Attachment:
-    """Check, write and record one file. The uploader's quota is checked first."""
+    """Check, write and record one file. The uploader's quota is checked first; the bytes
+    are written before the row, and removed again if the operation does not commit."""
     principal = actor.principal
     tenant = actor.tenant_for_new(tenant_id)
     is_key = getattr(principal, "is_api_key", False)
@@ -334,16 +334,12 @@ def store(actor: Actor, upload: Upload, *, entity_id: str, record_id: str, parti
         driver.write(key, stream)
     except storage.StorageError as e:
         raise StorageUnavailable() from e
-    try:
-        att = Scope(tenant).add(Attachment(
-            id=att_id, organization_id=organization_id, partition_id=partition.id, entity_id=entity_id,
-            record_id=record_id, file_name=sanitize_file_name(upload.filename, mime), mime_type=mime,
-            file_size=size, checksum=digest.hexdigest(), storage_key=key, content=content, uploaded_by_id=uploader))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        driver.delete(key)
-        raise
+    on_rollback(lambda: driver.delete(key))
+    att = Scope(tenant).add(Attachment(
+        id=att_id, organization_id=organization_id, partition_id=partition.id, entity_id=entity_id,
+        record_id=record_id, file_name=sanitize_file_name(upload.filename, mime), mime_type=mime,
+        file_size=size, checksum=digest.hexdigest(), storage_key=key, content=content, uploaded_by_id=uploader))
+    db.session.flush()
     return att
 
 
@@ -363,19 +359,24 @@ def _cache_prefix(a: Attachment) -> str:
     return f"{a.id.hex[:2]}/{a.id.hex}"
 
 
+@command()
 def delete_attachment(actor: Actor, attachment_id) -> Attachment:
     """Remove the row, then the stored file and its resized copies."""
     att = get_attachment(actor, attachment_id)
     driver = _driver_of(att.partition)
     key, cache, legacy_cache = att.storage_key, _cache_prefix(att), f"{att.tenant_id}/cache/{att.id.hex}"
     db.session.delete(att)
-    db.session.commit()
-    driver.delete(key)
-    driver.delete_prefix(legacy_cache)  # copies cached inside the partition before the image cache existed
-    storage.image_cache().delete_prefix(cache)
+
+    def remove_files() -> None:
+        driver.delete(key)
+        driver.delete_prefix(legacy_cache)  # copies cached inside the partition before the image cache existed
+        storage.image_cache().delete_prefix(cache)
+
+    after_commit(remove_files)
     return att
 
 
+@command()
 def update_attachment(actor: Actor, attachment_id, body: AttachmentMetadataUpdate) -> Attachment:
     """PATCH: the fields ``body`` carries. ``tags`` replace the attachment's; ``fileName``
     renames it (sanitised like an upload's name); ``assignments`` (one: Wharf files an
@@ -395,11 +396,12 @@ def update_attachment(actor: Actor, attachment_id, body: AttachmentMetadataUpdat
         for tag in body.tags:
             if tag not in current:
                 att.tag_rows.append(AttachmentTag(tenant_id=att.tenant_id, tag=tag))
-    db.session.commit()
+    db.session.flush()
     db.session.refresh(att)
     return att
 
 
+@command()
 def transfer(actor: Actor, body: AttachmentTransfer) -> int:
     """Move attachments to another record of the same entity type; returns how many."""
     atts = [get_attachment(actor, i) for i in dict.fromkeys(body.attachmentIds)]
@@ -407,7 +409,6 @@ def transfer(actor: Actor, body: AttachmentTransfer) -> int:
         raise BadRequest("Attachments can only move between records of the same entity type")
     for a in atts:
         a.record_id = body.toRecordId
-    db.session.commit()
     return len(atts)
 
 
@@ -538,6 +539,7 @@ def _resized(original, t: Transform) -> Image.Image:
 TRANSFORM_WINDOW_SECONDS = 60
 
 
+@command()
 def _count_anonymous_transform(ip: str) -> None:
     """One more decode for an anonymous caller, or 429 once ``WHARF_IMAGE_TRANSFORMS_PER_MINUTE``
     (default 30) fall inside the minute — counted in the database, so per IP across workers."""
@@ -545,7 +547,6 @@ def _count_anonymous_transform(ip: str) -> None:
     auth.throttle("image", ip, limit=limit, window_seconds=TRANSFORM_WINDOW_SECONDS,
                   message="Too many new image sizes requested, try again later")
     auth.record_attempt("image", ip, window_seconds=TRANSFORM_WINDOW_SECONDS)
-    db.session.commit()
 
 
 def _cache_put(key: str, data: bytes) -> None:

@@ -25,6 +25,7 @@ from flask import current_app
 
 from models import AuthSession, LoginAttempt, PasswordReset, Tenant, UsedRefreshToken, User, db, utcnow
 from services import cache_versions
+from services.commands import command
 from services.errors import BadRequest, TooManyRequests, Unauthorized, ValidationFailed
 
 log = logging.getLogger("wharf.auth")
@@ -117,9 +118,10 @@ def check_throttle(email: str, ip: str) -> None:
     throttle("login", ip, email, limit=cfg["LOGIN_MAX_FAILURES"], window_seconds=window, message=message)
 
 
+@command()
 def record_failure(email: str, ip: str) -> None:
+    """Its own operation: the failed sign-in it counts writes nothing else."""
     record_attempt("login", ip, email, window_seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
-    db.session.commit()
 
 
 def clear_failures(email: str, ip: str) -> None:
@@ -164,8 +166,10 @@ def authenticate(email: str, password: str, *, ip: str, tenant_id: uuid.UUID | N
     return matches[0]
 
 
+@command()
 def start_session(user: User, *, kind: str, ip: str | None, user_agent: str | None) -> SignIn:
-    """Create the AuthSession of a successful sign-in (one transaction)."""
+    """Create the AuthSession of a successful sign-in (one transaction, which also makes
+    ``authenticate``'s clearing of the failures durable)."""
     cfg = current_app.config
     lifetime = cfg["SESSION_LIFETIME_SECONDS"] if kind == "browser" else cfg["REFRESH_TOKEN_TTL_SECONDS"]
     refresh = secrets.token_urlsafe(32) if kind == "api" else None
@@ -174,7 +178,7 @@ def start_session(user: User, *, kind: str, ip: str | None, user_agent: str | No
                           refresh_token_hash=_digest(refresh) if refresh else None)
     user.last_login_at = utcnow()
     db.session.add(session)
-    db.session.commit()
+    db.session.flush()
     return SignIn(user, session, refresh)
 
 
@@ -266,10 +270,10 @@ def live_principal(session_id, user_id=None) -> SessionPrincipal | None:
     return SessionPrincipal(snapshot)
 
 
+@command()
 def revoke_session(session_id) -> None:
     db.session.execute(sa.update(AuthSession).where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
                        .values(revoked_at=utcnow()))
-    db.session.commit()
 
 
 # --- tokens -----------------------------------------------------------------------------
@@ -321,10 +325,22 @@ def refresh_access_token(refresh_token: str) -> tuple[str, int, str]:
     token. Each refresh token works once; one presented again — it was copied — revokes the
     whole sign-in, so the thief and the client alike must sign in again (RFC 9700 4.14.2)."""
     digest = _digest(refresh_token)
+    try:
+        return _exchange(digest)
+    except _NotCurrent:
+        _revoke_if_used_before(digest)  # its own operation, after the failed exchange rolled back
+        raise _invalid_refresh() from None
+
+
+class _NotCurrent(Exception):
+    """The refresh token is not the current one of a sign-in (unknown, or used already)."""
+
+
+@command()
+def _exchange(digest: str) -> tuple[str, int, str]:
     session = db.session.scalars(sa.select(AuthSession).where(AuthSession.refresh_token_hash == digest)).first()
     if session is None:
-        _revoke_if_used_before(digest)
-        raise _invalid_refresh()
+        raise _NotCurrent()
     if live_principal(session.id) is None:
         raise _invalid_refresh()
     following = secrets.token_urlsafe(32)
@@ -337,12 +353,9 @@ def refresh_access_token(refresh_token: str) -> tuple[str, int, str]:
         .values(refresh_token_hash=_digest(following), updated_at=now)
         .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
-        db.session.rollback()
-        _revoke_if_used_before(digest)
-        raise _invalid_refresh()
+        raise _NotCurrent()
     db.session.add(UsedRefreshToken(session_id=session.id, token_hash=digest, used_at=now))
     access, ttl = issue_access_token(session)
-    db.session.commit()
     return access, ttl, following
 
 
@@ -360,6 +373,7 @@ def _revoke_if_used_before(digest: str) -> None:
 
 # --- housekeeping ----------------------------------------------------------------------
 
+@command()
 def prune(older_than_days: int = 30) -> dict[str, int]:
     """Delete what can no longer authenticate anyone and is older than the grace period:
     sessions revoked or expired (with their used refresh tokens), reset tokens used or expired,
@@ -374,5 +388,4 @@ def prune(older_than_days: int = 30) -> dict[str, int]:
             PasswordReset.used_at < cutoff, PasswordReset.expires_at < cutoff))).rowcount,
         "throttle_records": db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.created_at < cutoff)).rowcount,
     }
-    db.session.commit()
     return gone

@@ -9,8 +9,8 @@ Rules kept here, not in the views:
 * Organization visibility: an actor whose grants list organizations sees those
   organizations **and their descendants** (any id of the node's ``tree_path`` is
   granted); everything else is "not found".
-* Every create/update/delete stages an audit row with before/after snapshots and
-  commits once, together with the change.
+* Every create/update/delete is a command (``services.commands``): one transaction that
+  stages an audit row with before/after snapshots; a failed write leaves nothing behind.
 
 Input arrives validated and typed (``schemas.directory``): ids are UUIDs, names and slugs
 are clean text; what stays here is existence, scope, uniqueness and the tree rules.
@@ -21,38 +21,21 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from functools import wraps
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from models import Organization, Scope, Tenant, User, db
-from services import accounts, audit
+from services import accounts
 from services.acl import Actor, bump_acl_version
+from services.commands import Audited, audited, command, lock
 from services.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 
 SLUG_MAX = 120
 TREE_PATH_MAX = 2000
 UNSET = object()  # ``parent_id`` not sent (null moves the organization to the top level)
-
-
-def atomic(fn):
-    """A failed write leaves nothing behind: roll the session back before re-raising, so
-    a view that renders a page afterwards never autoflushes half a change."""
-
-    @wraps(fn)
-    def run(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except sa.exc.IntegrityError:
-            # Two requests raced past the same uniqueness check; the constraint caught it.
-            db.session.rollback()
-            raise Conflict("Someone saved a conflicting change at the same time; please try again") from None
-        except Exception:
-            db.session.rollback()
-            raise
-
-    return run
+# Two requests raced past the same uniqueness check; the constraint caught it.
+RACE = "Someone saved a conflicting change at the same time; please try again"
 
 
 # --- slugs ---------------------------------------------------------------------------
@@ -114,6 +97,9 @@ def tenant_snapshot(tenant: Tenant) -> dict:
     return {"id": tenant.id, "name": tenant.name, "isActive": tenant.is_active, "deletedAt": tenant.deleted_at}
 
 
+TENANT = Audited("tenant", tenant_snapshot, "tenant", tenant=lambda t: t.id)
+
+
 def _ensure_unique_tenant_name(actor: Actor, name: str, exclude_id=None) -> None:
     """409 when another live tenant has this name (case-insensitive) — for super admins only.
 
@@ -132,27 +118,28 @@ def _ensure_unique_tenant_name(actor: Actor, name: str, exclude_id=None) -> None
         raise Conflict("A tenant with this name already exists")
 
 
-@atomic
+@command(RACE)
 def create_tenant(actor: Actor, *, name: str, is_active: bool = True) -> Tenant:
     """A new tenant with its default roles. Super admins only."""
     if not actor.is_super_admin:
         raise Forbidden("Only super admins can create tenants")
     _ensure_unique_tenant_name(actor, name)
     tenant = accounts.create_tenant(name)
-    tenant.is_active = is_active
-    db.session.flush()
-    audit.record(actor, action="create", kind="tenant", resource_id=tenant.id, tenant_id=tenant.id,
-                 after=tenant_snapshot(tenant), label=f"Create tenant {name}")
-    db.session.commit()
+    with audited(actor, "create", TENANT, tenant):
+        tenant.is_active = is_active
     return tenant
 
 
-@atomic
+def _lock_tenant(actor: Actor, tenant_id: uuid.UUID) -> Tenant:
+    """A visible tenant, its row locked until commit (another tenant is "not found")."""
+    return lock(visible_tenants(actor), Tenant, tenant_id)
+
+
+@command(RACE)
 def update_tenant(actor: Actor, tenant_id: uuid.UUID, *, name: str | None = None,
                   is_active: bool | None = None) -> Tenant:
     """Rename or (super admins only) activate/deactivate a tenant; None keeps a value."""
-    tenant = get_tenant(actor, tenant_id)
-    before = tenant_snapshot(tenant)
+    tenant = _lock_tenant(actor, tenant_id)
     if name is not None:
         _ensure_unique_tenant_name(actor, name, exclude_id=tenant.id)
     if is_active is not None:
@@ -160,30 +147,24 @@ def update_tenant(actor: Actor, tenant_id: uuid.UUID, *, name: str | None = None
             raise Forbidden("Only super admins can activate or deactivate tenants")
         if not is_active and tenant.id == _own_tenant_id(actor):
             raise BadRequest("You cannot deactivate your own tenant")
-    if name is not None:
-        tenant.name = name
-    if is_active is not None:
-        tenant.is_active = is_active
-    db.session.flush()
-    audit.record(actor, action="edit", kind="tenant", resource_id=tenant.id, tenant_id=tenant.id,
-                 before=before, after=tenant_snapshot(tenant), label=f"Edit tenant {tenant.name}")
-    db.session.commit()
+    with audited(actor, "edit", TENANT, tenant):
+        if name is not None:
+            tenant.name = name
+        if is_active is not None:
+            tenant.is_active = is_active
     return tenant
 
 
-@atomic
+@command(RACE)
 def delete_tenant(actor: Actor, tenant_id: uuid.UUID) -> None:
     """Soft delete. Super admins only, and never the tenant the actor itself belongs to."""
-    tenant = get_tenant(actor, tenant_id)  # another tenant is "not found", not "forbidden"
+    tenant = _lock_tenant(actor, tenant_id)  # another tenant is "not found", not "forbidden"
     if not actor.is_super_admin:
         raise Forbidden("Only super admins can delete tenants")
     if tenant.id == _own_tenant_id(actor):
         raise BadRequest("You cannot delete your own tenant")
-    before = tenant_snapshot(tenant)
-    tenant.soft_delete()
-    audit.record(actor, action="delete", kind="tenant", resource_id=tenant.id, tenant_id=tenant.id,
-                 before=before, after=tenant_snapshot(tenant), label=f"Delete tenant {tenant.name}")
-    db.session.commit()
+    with audited(actor, "delete", TENANT, tenant):
+        tenant.soft_delete()
 
 
 # --- organizations: visibility ---------------------------------------------------------
@@ -230,6 +211,9 @@ def org_snapshot(org: Organization) -> dict:
     return {"id": org.id, "tenantId": org.tenant_id, "name": org.name, "slug": org.slug,
             "parentId": org.parent_id, "treePath": org.tree_path, "isActive": org.is_active,
             "deletedAt": org.deleted_at}
+
+
+ORGANIZATION = Audited("organization", org_snapshot, "organization", organization=lambda o: o.id)
 
 
 def _names_for(orgs) -> dict[str, str]:
@@ -430,7 +414,7 @@ def _check_path_length(path: str) -> None:
         raise BadRequest("The organization tree would be too deep")
 
 
-@atomic
+@command(RACE)
 def create_organization(actor: Actor, *, name: str, slug: str | None = None, parent_id: uuid.UUID | None = None,
                         tenant_id: uuid.UUID | None = None, is_active: bool = True) -> Organization:
     """A node of a tenant's tree. Without a slug one is generated from the name (made
@@ -448,11 +432,8 @@ def create_organization(actor: Actor, *, name: str, slug: str | None = None, par
     if parent is not None:
         _check_path_length(f"{parent.tree_path}/{uuid.uuid4()}")
     org = accounts.create_organization(Scope(tenant), name, slug, parent)
-    org.is_active = is_active
-    db.session.flush()
-    audit.record(actor, action="create", kind="organization", resource_id=org.id, tenant_id=tenant,
-                 organization_id=org.id, after=org_snapshot(org), label=f"Create organization {name}")
-    db.session.commit()
+    with audited(actor, "create", ORGANIZATION, org):
+        org.is_active = is_active
     return org
 
 
@@ -482,40 +463,41 @@ def _move(org: Organization, parent: Organization | None) -> int:
     return len(subtree)
 
 
-@atomic
+@command(RACE)
 def update_organization(actor: Actor, organization_id: uuid.UUID, *, name: str | None = None,
                         slug: str | None = None, parent_id=UNSET, is_active: bool | None = None) -> Organization:
     """Rename, change slug, activate/deactivate (None keeps a value) or re-parent
     (``parent_id=None`` = root, ``UNSET`` = stay)."""
-    org = get_organization(actor, organization_id)
-    before = org_snapshot(org)
-    if name is not None:
-        org.name = name
-    if slug is not None:
-        _check_slug_free(org.tenant_id, slug, exclude_id=org.id)
-        org.slug = slug
-    if is_active is not None:
-        org.is_active = is_active
-    if parent_id is not UNSET:
-        parent = _parent(actor, parent_id, org.tenant_id)
-        _move(org, parent)
-        if not path_visible(actor, org.tree_path):
-            raise Forbidden("Your access is limited to some organizations: "
-                            "the organization would move out of them")
-    db.session.flush()
-    audit.record(actor, action="edit", kind="organization", resource_id=org.id, tenant_id=org.tenant_id,
-                 organization_id=org.id, before=before, after=org_snapshot(org),
-                 label=f"Edit organization {org.name}")
+    org = _lock_organization(actor, organization_id)
+    with audited(actor, "edit", ORGANIZATION, org):
+        if name is not None:
+            org.name = name
+        if slug is not None:
+            _check_slug_free(org.tenant_id, slug, exclude_id=org.id)
+            org.slug = slug
+        if is_active is not None:
+            org.is_active = is_active
+        if parent_id is not UNSET:
+            parent = _parent(actor, parent_id, org.tenant_id)
+            _move(org, parent)
+            if not path_visible(actor, org.tree_path):
+                raise Forbidden("Your access is limited to some organizations: "
+                                "the organization would move out of them")
     bump_acl_version(org.tenant_id)  # a move changes which subtrees organization grants cover
-    db.session.commit()
     return org
 
 
-@atomic
+def _lock_organization(actor: Actor, organization_id: uuid.UUID) -> Organization:
+    """A visible organization, its row locked until commit."""
+    get_organization(actor, organization_id)
+    return lock(actor.scope, Organization, organization_id)
+
+
+@command(RACE)
 def delete_organization(actor: Actor, organization_id: uuid.UUID) -> None:
     """Soft delete; refused while the organization has live children or is the home
     organization of live users (they would belong to an organization nobody can see)."""
-    org = get_organization(actor, organization_id)
+    org = _lock_organization(actor, organization_id)
     children = db.session.scalar(sa.select(sa.func.count(Organization.id)).where(
         Organization.parent_id == org.id, Organization.deleted_at.is_(None)))
     if children:
@@ -526,13 +508,9 @@ def delete_organization(actor: Actor, organization_id: uuid.UUID) -> None:
     if members:
         raise BadRequest(f"Organization cannot be deleted while {members} user{'s' if members != 1 else ''} "
                          "belong to it; move them to another organization first")
-    before = org_snapshot(org)
-    org.soft_delete()
-    audit.record(actor, action="delete", kind="organization", resource_id=org.id, tenant_id=org.tenant_id,
-                 organization_id=org.id, before=before, after=org_snapshot(org),
-                 label=f"Delete organization {org.name}")
+    with audited(actor, "delete", ORGANIZATION, org):
+        org.soft_delete()
     bump_acl_version(org.tenant_id)
-    db.session.commit()
 
 
 # --- organization switcher ---------------------------------------------------------------

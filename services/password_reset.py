@@ -17,6 +17,7 @@ are counted per IP with the sign-in throttle's records.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -28,6 +29,7 @@ from flask import current_app
 
 from models import AuthSession, PasswordReset, Tenant, User, db, utcnow
 from services import auth, mail, tasks
+from services.commands import after_commit, command
 from services.errors import BadRequest, DomainError
 
 log = logging.getLogger("wharf.auth")
@@ -53,6 +55,7 @@ def token_digest(token: str) -> str:
 MAIL_JOB = "auth.password_reset.mail"
 
 
+@command()
 def request_reset(email: str, *, ip: str) -> None:
     """Queue the mailing of a reset link to every live account with ``email`` (lower-cased;
     the same work whether or not there is one). Raises 429 when the IP or the email+IP
@@ -65,29 +68,32 @@ def request_reset(email: str, *, ip: str) -> None:
     auth.throttle("reset", ip, email, limit=cfg["PASSWORD_RESET_MAX_PER_EMAIL"], window_seconds=window,
                   message=message)
     auth.record_attempt("reset", ip, email, window_seconds=window)
-    db.session.commit()
-    tasks.defer(MAIL_JOB, {"email": email, "ip": ip, "origin": origin})
+    after_commit(lambda: tasks.defer(MAIL_JOB, {"email": email, "ip": ip, "origin": origin}))
 
 
 @tasks.job(MAIL_JOB)
+@command()
 def mail_reset_links(email: str, ip: str, origin: str) -> int:
-    """Mint and mail a reset link for every live account with ``email``; return how many."""
+    """Mint and mail a reset link for every live account with ``email``; return how many.
+    The mails leave once the tokens are committed (a link never names a token that is not)."""
     ttl = current_app.config["PASSWORD_RESET_TTL_SECONDS"]
-    outgoing = []
+    sent = 0
     for user, tenant_name in db.session.execute(_live_accounts().where(User.email == email)).all():
         token = secrets.token_urlsafe(32)
         db.session.add(PasswordReset(user_id=user.id, token_hash=token_digest(token), requested_ip=ip,
                                      expires_at=utcnow() + timedelta(seconds=ttl)))
-        outgoing.append((user.email, _reset_text(user.name or user.email, user.email, tenant_name,
-                                                 f"{origin}{LINK_PATH}{token}", ttl)))
-    db.session.commit()  # the tokens exist before any link to them leaves
-    for to, text in outgoing:
-        try:
-            mail.send(to, "Reset your Wharf password", text)
-        except mail.MailError:
-            # Only logged: the requester got the same {ok: true} as for an unknown address.
-            log.exception("password reset mail to %s could not be sent", to)
-    return len(outgoing)
+        after_commit(functools.partial(_send, user.email, _reset_text(
+            user.name or user.email, user.email, tenant_name, f"{origin}{LINK_PATH}{token}", ttl)))
+        sent += 1
+    return sent
+
+
+def _send(to: str, text: str) -> None:
+    try:
+        mail.send(to, "Reset your Wharf password", text)
+    except mail.MailError:
+        # Only logged: the requester got the same {ok: true} as for an unknown address.
+        log.exception("password reset mail to %s could not be sent", to)
 
 
 def public_origin() -> str:
@@ -141,13 +147,25 @@ def confirm_reset(token: str, password: str, *, ip: str) -> User:
     """Set ``password`` for the account of ``token``; one transaction, nothing half-written.
 
     400 for an unknown, used or expired token, 429 once this IP has presented too many
-    bad tokens.
+    bad tokens (each counted in its own operation, after the failed one rolled back).
     """
     _check_confirm_throttle(ip)
+    try:
+        return _redeem(token, password, ip)
+    except _BadToken:
+        _record_bad_token(ip)
+        raise _invalid_token() from None
+
+
+class _BadToken(Exception):
+    """The token is unknown, used or expired (or was used by a concurrent confirmation)."""
+
+
+@command()
+def _redeem(token: str, password: str, ip: str) -> User:
     reset = find_usable(token)
     if reset is None:
-        _record_bad_token(ip)
-        raise _invalid_token()
+        raise _BadToken()
     new_hash = auth.hash_password(password)  # before any row is locked: hashing is the slow part
     now = utcnow()
     # The user row first: confirmations of two tokens of one account queue here instead of
@@ -159,9 +177,7 @@ def confirm_reset(token: str, password: str, *, ip: str) -> User:
                                  .values(used_at=now, updated_at=now)
                                  .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
-        db.session.rollback()
-        _record_bad_token(ip)
-        raise _invalid_token()
+        raise _BadToken()
     user = reset.user
     user.password_hash = new_hash
     void_outstanding(user.id)
@@ -172,7 +188,6 @@ def confirm_reset(token: str, password: str, *, ip: str) -> User:
     # records stay: clearing them would let anyone with an account of their own reset the
     # counter between guesses.)
     auth.clear_failures(user.email, ip)
-    db.session.commit()
     return user
 
 
@@ -197,6 +212,6 @@ def _check_confirm_throttle(ip: str) -> None:
                   message="Too many reset confirmation attempts, try again later")
 
 
+@command()
 def _record_bad_token(ip: str) -> None:
     auth.record_attempt("reset_confirm", ip, window_seconds=current_app.config["PASSWORD_RESET_WINDOW_SECONDS"])
-    db.session.commit()

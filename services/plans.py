@@ -16,12 +16,11 @@ import uuid
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 
 from models import Attachment, Scope, StoragePlan, Tenant, User, UserPlan, db
 from schemas.plans import PlanCreate, PlanUpdate
-from services import audit
 from services.acl import Actor
+from services.commands import Audited, audited, command, lock, unless_taken
 from services.errors import BadRequest, Conflict, DomainError, NotFound
 
 MB = 1024 * 1024
@@ -45,29 +44,33 @@ def _snapshot(plan: StoragePlan) -> dict:
     return {**plan_row(plan), "tenantId": plan.tenant_id}
 
 
+PLAN = Audited("storage_plan", _snapshot, "storage plan")
+NAME_TAKEN = "A plan with this name already exists"
+# Putting a user on a plan is recorded against the plan, with the user's old and new plan.
+USER_PLAN = Audited("storage_plan", lambda link: {"userId": link.user_id, "planId": link.plan_id}, "storage plan",
+                    resource=lambda link: link.plan_id)
+
+
 def default_plan(tenant_id) -> StoragePlan | None:
     return db.session.scalars(Scope(tenant_id).select(StoragePlan).where(StoragePlan.is_default.is_(True))).first()
 
 
+@command()
 def ensure_default(tenant_id) -> StoragePlan:
-    """The tenant's default plan, created (and committed) on first use."""
+    """The tenant's default plan, created on first use (by whichever request gets there
+    first: a concurrent creator's plan is taken instead)."""
     plan = default_plan(tenant_id)
     if plan is not None:
         return plan
     quota = int(current_app.config.get("PLANS_DEFAULT_QUOTA_MB", 1024))
-    plan = Scope(tenant_id).add(StoragePlan(name=DEFAULT_PLAN_NAME, quota_mb=quota, is_default=True,
-                                            description="Plan every user is on unless given another"))
-    try:
-        db.session.flush()
-        audit.record(None, action="create", kind="storage_plan", resource_id=plan.id, tenant_id=tenant_id,
-                     after=_snapshot(plan), label=f"Create default storage plan {plan.name}")
-        db.session.commit()
-    except IntegrityError:  # another request created it first
-        db.session.rollback()
-        plan = default_plan(tenant_id)
-        if plan is None:
-            raise
-    return plan
+    plan = StoragePlan(tenant_id=tenant_id, name=DEFAULT_PLAN_NAME, quota_mb=quota, is_default=True,
+                       description="Plan every user is on unless given another")
+
+    def create() -> None:
+        with audited(None, "create", PLAN, plan, label=f"Create default storage plan {plan.name}"):
+            db.session.add(plan)
+
+    return plan if unless_taken(create) else default_plan(tenant_id)
 
 
 def plans_select(tenant_id) -> sa.Select:
@@ -100,7 +103,7 @@ def _unique_name(tenant_id, name: str, exclude_id=None) -> None:
     if exclude_id is not None:
         stmt = stmt.where(StoragePlan.id != exclude_id)
     if db.session.scalars(stmt).first() is not None:
-        raise Conflict("A plan with this name already exists")
+        raise Conflict(NAME_TAKEN)
 
 
 # --- writes (one transaction each, audited) ---------------------------------------------------
@@ -109,82 +112,77 @@ def _take_default(actor: Actor, plan: StoragePlan) -> None:
     """Move the default flag to ``plan``: the old default is unset first (same transaction)."""
     current = default_plan(plan.tenant_id)
     if current is not None and current.id != plan.id:
-        before = _snapshot(current)
-        current.is_default = False
-        db.session.flush()
-        audit.record(actor, action="edit", kind="storage_plan", resource_id=current.id, tenant_id=current.tenant_id,
-                     before=before, after=_snapshot(current), label=f"Storage plan {current.name} is no longer the default")
+        with audited(actor, "edit", PLAN, current,
+                     label=f"Storage plan {current.name} is no longer the default"):
+            current.is_default = False
     plan.is_default = True
     db.session.flush()
 
 
+@command(NAME_TAKEN)
 def create_plan(actor: Actor, data: PlanCreate) -> StoragePlan:
     """A plan of ``data.tenantId`` (super admins; else the actor's tenant)."""
     tenant = plan_tenant(actor, data.tenantId)
     ensure_default(tenant)
     _unique_name(tenant, data.name)
-    plan = Scope(tenant).add(StoragePlan(name=data.name, description=data.description or None,
-                                         quota_mb=data.quota, is_default=False))
-    db.session.flush()
-    if data.default:
-        _take_default(actor, plan)
-    audit.record(actor, action="create", kind="storage_plan", resource_id=plan.id, tenant_id=tenant,
-                 after=_snapshot(plan), label=f"Create storage plan {plan.name}")
-    db.session.commit()
-    return plan
-
-
-def update_plan(actor: Actor, plan_id, data: PlanUpdate) -> StoragePlan:
-    """Change what ``data`` carries (a null ``description`` clears it)."""
-    plan = get_plan(actor, plan_id)
-    before = _snapshot(plan)
-    if data.name is not None:
-        _unique_name(plan.tenant_id, data.name, exclude_id=plan.id)
-        plan.name = data.name
-    if "description" in data.model_fields_set:
-        plan.description = data.description or None
-    if data.quota is not None:
-        plan.quota_mb = data.quota
-    if data.default is not None:
+    plan = StoragePlan(tenant_id=tenant, name=data.name, description=data.description or None,
+                       quota_mb=data.quota, is_default=False)
+    with audited(actor, "create", PLAN, plan):
+        db.session.add(plan)
+        db.session.flush()
         if data.default:
             _take_default(actor, plan)
-        elif plan.is_default:
-            raise BadRequest("The default plan cannot be unset: make another plan the default instead")
-    db.session.flush()
-    audit.record(actor, action="edit", kind="storage_plan", resource_id=plan.id, tenant_id=plan.tenant_id,
-                 before=before, after=_snapshot(plan), label=f"Edit storage plan {plan.name}")
-    db.session.commit()
     return plan
 
 
+def _lock_plan(actor: Actor, plan_id) -> StoragePlan:
+    return lock(actor.scope, StoragePlan, plan_id)
+
+
+@command(NAME_TAKEN)
+def update_plan(actor: Actor, plan_id, data: PlanUpdate) -> StoragePlan:
+    """Change what ``data`` carries (a null ``description`` clears it)."""
+    plan = _lock_plan(actor, plan_id)
+    with audited(actor, "edit", PLAN, plan):
+        if data.name is not None:
+            _unique_name(plan.tenant_id, data.name, exclude_id=plan.id)
+            plan.name = data.name
+        if "description" in data.model_fields_set:
+            plan.description = data.description or None
+        if data.quota is not None:
+            plan.quota_mb = data.quota
+        if data.default is not None:
+            if data.default:
+                _take_default(actor, plan)
+            elif plan.is_default:
+                raise BadRequest("The default plan cannot be unset: make another plan the default instead")
+    return plan
+
+
+@command()
 def delete_plan(actor: Actor, plan_id) -> int:
     """Delete a plan; its users move to the default plan. Returns how many moved."""
-    plan = get_plan(actor, plan_id)
+    plan = _lock_plan(actor, plan_id)
     if plan.is_default:
         raise BadRequest("The default plan cannot be deleted")
-    moved = db.session.execute(sa.delete(UserPlan).where(UserPlan.plan_id == plan.id)).rowcount or 0
-    before = _snapshot(plan)
-    db.session.delete(plan)
-    audit.record(actor, action="delete", kind="storage_plan", resource_id=plan.id, tenant_id=plan.tenant_id,
-                 before={**before, "movedUsers": moved}, label=f"Delete storage plan {before['name']}")
-    db.session.commit()
+    with audited(actor, "delete", PLAN, plan) as before:
+        moved = db.session.execute(sa.delete(UserPlan).where(UserPlan.plan_id == plan.id)).rowcount or 0
+        before["movedUsers"] = moved
+        db.session.delete(plan)
     return moved
 
 
+@command()
 def assign_plan(actor: Actor, user: User, plan_id) -> StoragePlan:
     """Put ``user`` on a plan of their tenant (another tenant's plan is not found)."""
     plan = get_plan(actor, plan_id)
     if plan.tenant_id != user.tenant_id:
         raise NotFound("StoragePlan not found")
     link = db.session.scalars(Scope(user.tenant_id).select(UserPlan).where(UserPlan.user_id == user.id)).first()
-    before = {"userId": user.id, "planId": link.plan_id if link else None}
-    if link is None:
-        link = Scope(user.tenant_id).add(UserPlan(user_id=user.id, plan_id=plan.id))
-    link.plan_id = plan.id
-    audit.record(actor, action="assign", kind="storage_plan", resource_id=plan.id, tenant_id=user.tenant_id,
-                 before=before, after={"userId": user.id, "planId": plan.id},
-                 label=f"Put {user.email} on storage plan {plan.name}")
-    db.session.commit()
+    link = link or UserPlan(tenant_id=user.tenant_id, user_id=user.id)
+    with audited(actor, "assign", USER_PLAN, link, label=f"Put {user.email} on storage plan {plan.name}"):
+        link.plan_id = plan.id
+        db.session.add(link)
     return plan
 
 

@@ -9,8 +9,9 @@ import sqlalchemy as sa
 
 from models import ApiKeyRole, Organization, Role, RoleAcl, Tenant, UserRole, db
 from models.base import iso_utc
-from services import audit, boundaries
+from services import boundaries
 from services.acl import Actor, bump_acl_version, is_declared, sanitize_grant
+from services.commands import Audited, audited, command, lock
 from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
 
 # Roles every tenant starts with (spec: identity-acl.md, issue 3).
@@ -59,6 +60,11 @@ def snapshot(role: Role) -> dict:
             "organizations": acl.organizations if acl else None}
 
 
+NAME_TAKEN = "A role with this name already exists"
+ROLE = Audited("role", snapshot, "role")
+ROLE_ACL = Audited("role_acl", snapshot, "permissions of")
+
+
 def _name_key(name: str) -> str:
     return unicodedata.normalize("NFC", name).casefold()
 
@@ -69,9 +75,10 @@ def _ensure_unique(tenant_id, name: str, exclude_id=None) -> None:
     key = _name_key(name)
     taken = db.session.execute(sa.select(Role.id, Role.name).where(Role.tenant_id == tenant_id))
     if any(_name_key(other) == key and role_id != exclude_id for role_id, other in taken):
-        raise Conflict("A role with this name already exists")
+        raise Conflict(NAME_TAKEN)
 
 
+@command(NAME_TAKEN)
 def create_role(actor: Actor, name: str, tenant_id=None) -> Role:
     tenant = actor.tenant_for_new(tenant_id)
     if db.session.get(Tenant, tenant) is None:
@@ -79,48 +86,43 @@ def create_role(actor: Actor, name: str, tenant_id=None) -> Role:
     _ensure_unique(tenant, name)
     role = Role(tenant_id=tenant, name=name)
     role.acl = RoleAcl(tenant_id=tenant, features=[], is_super_admin=False, organizations=None)
-    db.session.add(role)
-    db.session.flush()
-    audit.record(actor, action="create", kind="role", resource_id=role.id, tenant_id=tenant,
-                 after=snapshot(role), label=f"Create role {name}")
-    db.session.commit()
+    with audited(actor, "create", ROLE, role):
+        db.session.add(role)
     return role
 
 
 def _changeable_role(actor: Actor, role_id) -> Role:
-    """A role the actor may see and change: one that holds no more than the actor does."""
+    """A role the actor may see and change (its row locked until commit): one that holds
+    no more than the actor does."""
+    lock(actor.scope, Role, role_id)
     role = get_role(actor, role_id)
     boundaries.require_covers(actor, boundaries.role_grants(role),
                               "You cannot change a role that holds permissions you do not hold")
     return role
 
 
+@command(NAME_TAKEN)
 def rename_role(actor: Actor, role_id, name: str | None) -> Role:
     """Rename a role; without a name (the seed's body is ``{id}`` alone) nothing changes."""
     role = _changeable_role(actor, role_id)
     if name is None or name == role.name:
         return role
     _ensure_unique(role.tenant_id, name, exclude_id=role.id)
-    before = snapshot(role)
-    role.name = name
-    audit.record(actor, action="edit", kind="role", resource_id=role.id, tenant_id=role.tenant_id,
-                 before=before, after=snapshot(role), label=f"Rename role to {name}")
-    db.session.commit()
+    with audited(actor, "edit", ROLE, role, label=f"Rename role to {name}"):
+        role.name = name
     return role
 
 
+@command()
 def delete_role(actor: Actor, role_id) -> None:
     role = _changeable_role(actor, role_id)
     holders = db.session.scalar(sa.select(sa.func.count(UserRole.id)).where(UserRole.role_id == role.id))
     keys = db.session.scalar(sa.select(sa.func.count(ApiKeyRole.id)).where(ApiKeyRole.role_id == role.id))
     if holders or keys:
         raise BadRequest("Role cannot be deleted while users or API keys hold it")
-    before = snapshot(role)
-    audit.record(actor, action="delete", kind="role", resource_id=role.id, tenant_id=role.tenant_id,
-                 before=before, label=f"Delete role {role.name}")
-    db.session.delete(role)
-    bump_acl_version(role.tenant_id)
-    db.session.commit()
+    with audited(actor, "delete", ROLE, role):
+        db.session.delete(role)
+        bump_acl_version(role.tenant_id)
 
 
 def acl_of(role: Role) -> dict:
@@ -165,6 +167,7 @@ def require_declared(features: list[str]) -> None:
             {"path": ["features", i], "message": f"no module declares {features[i]}"} for i in unknown])
 
 
+@command()
 def update_role_acl(actor: Actor, role_id, *, features: list[str], is_super_admin: bool,
                     organizations: list[uuid.UUID] | None, updated_at: datetime | None = None) -> bool:
     """Replace the role's grants (sanitized to the actor's own). Returns ``sanitized``."""
@@ -175,15 +178,11 @@ def update_role_acl(actor: Actor, role_id, *, features: list[str], is_super_admi
     acl = role.acl or RoleAcl(tenant_id=role.tenant_id, role_id=role.id)
     if role.acl is not None:
         check_fresh(acl.updated_at, updated_at)
-    before = snapshot(role)
-    with boundaries.keeping_an_administrator(role.tenant_id):
+    with audited(actor, "edit", ROLE_ACL, role, label=f"Change permissions of {role.name}"), \
+            boundaries.keeping_an_administrator(role.tenant_id):
         acl.features, acl.is_super_admin, acl.organizations = clean.features, clean.is_super_admin, clean.organizations
         role.acl = acl
         bump_acl_version(role.tenant_id)
-        db.session.flush()
-    audit.record(actor, action="edit", kind="role_acl", resource_id=role.id, tenant_id=role.tenant_id,
-                 before=before, after=snapshot(role), label=f"Change permissions of {role.name}")
-    db.session.commit()
     return clean.sanitized
 
 

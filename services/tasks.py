@@ -34,6 +34,7 @@ from flask import Flask, current_app, has_app_context
 
 from models import Task, db, utcnow
 from services.acl import EVERYTHING, Actor
+from services.commands import after_commit, command
 from services.errors import DomainError
 
 log = logging.getLogger("wharf.tasks")
@@ -92,6 +93,7 @@ def _aware(when):
     return when if when is None or when.tzinfo else when.replace(tzinfo=utcnow().tzinfo)
 
 
+@command()
 def reap(t: Task) -> bool:
     """Declare a task whose worker vanished failed (see the module docstring)."""
     if t.status in ENDED:
@@ -109,7 +111,6 @@ def reap(t: Task) -> bool:
         error = f"No worker picked the task up within {int(limit.total_seconds())} s"
     done = db.session.execute(sa.update(Task).where(Task.id == t.id, Task.status.in_(("queued", "running")))
                               .values(status="failed", error=error, completed_at=now, updated_at=now)).rowcount
-    db.session.commit()
     db.session.refresh(t)
     return bool(done)
 
@@ -123,19 +124,24 @@ def _requester_id(actor: Actor):
     return getattr(principal, "created_by_id", None) if getattr(principal, "is_api_key", False) else principal.id
 
 
+@command()
 def enqueue(actor: Actor, name: str, params: dict, *, description: str = "", total: int = 1,
             tenant_id=None) -> Task:
-    """Record a task for ``actor``'s tenant (committed) and hand it to the runner."""
+    """Record a task for ``actor``'s tenant and hand it to the runner once committed."""
     if name not in REGISTRY:
         raise ValueError(f"unknown task {name}")
     t = Task(tenant_id=tenant_id or actor.tenant_for_new(), name=name, description=description[:500],
              params=params, total=max(1, total), created_by=_requester_id(actor),
              expires_at=utcnow() + timedelta(seconds=int(setting("TASKS_TTL_SECONDS"))))
     db.session.add(t)
-    db.session.commit()
+    db.session.flush()
+    after_commit(lambda: _dispatch_and_reload(t))
+    return t
+
+
+def _dispatch_and_reload(t: Task) -> None:
     dispatch(t.id)
     db.session.refresh(t)  # an eager run finished it in its own session
-    return t
 
 
 def dispatch(task_id) -> None:
@@ -210,7 +216,7 @@ class TaskContext:
             t.total = max(1, total)
         t.done = max(0, min(done, t.total))
         t.progress = min(99, round(100 * t.done / t.total))
-        db.session.commit()
+        db.session.commit()  # progress is its own commit: pollers see it while the task runs
 
 
 def init_app(app: Flask, modules) -> None:
@@ -241,7 +247,7 @@ def _run(task_id: uuid.UUID) -> None:
     now = utcnow()
     claimed = db.session.execute(sa.update(Task).where(Task.id == task_id, Task.status == "queued")
                                  .values(status="running", started_at=now, updated_at=now)).rowcount
-    db.session.commit()
+    db.session.commit()  # the claim is durable before the work starts: no second worker runs it
     if not claimed:
         log.info("task %s is not queued (already run or gone): skipped", task_id)
         return
@@ -251,12 +257,12 @@ def _run(task_id: uuid.UUID) -> None:
         if fn is None:
             raise LookupError(f"no task function named {t.name}")
         result = fn(TaskContext(t), **(t.params or {}))
-        db.session.commit()
+        db.session.commit()  # the task's own writes (its functions may commit in steps, as progress does)
         db.session.refresh(t)
         t.status, t.progress, t.done = "done", 100, t.total
         t.result = None if result is None else str(result)[:2000]
         t.completed_at = utcnow()
-        db.session.commit()
+        db.session.commit()  # the outcome, once the work is durable
         log.info("task %s %s done result=%s", t.id, t.name, t.result)
     except BaseException as e:  # noqa: BLE001 — every way out records the outcome
         db.session.rollback()
@@ -284,11 +290,11 @@ def run_deferred(name: str, params: dict, app: Flask | None = None) -> None:
             db.session.remove()
 
 
+@command()
 def _fail(task_id, error: str) -> None:
     now = utcnow()
     db.session.execute(sa.update(Task).where(Task.id == task_id, Task.status.in_(("queued", "running")))
                        .values(status="failed", error=error, completed_at=now, updated_at=now))
-    db.session.commit()
 
 
 # --- RQ ---------------------------------------------------------------------------------------------

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 
 from models import FeatureToggle, FeatureToggleOverride, Scope, Tenant, db
 from schemas.feature_toggles import ChangeOverrideState, FeatureToggleCreate, FeatureToggleUpdate, ToggleType
-from services import audit, cache_versions
+from services import cache_versions
 from services.acl import Actor
+from services.commands import Audited, audited, command, lock
 from services.errors import BadRequest, NotFound, ValidationFailed
 
 TYPES = typing.get_args(ToggleType)
@@ -60,6 +61,9 @@ def snapshot(t: FeatureToggle) -> dict:
     return {k: v for k, v in serialize(t).items() if k not in ("createdAt", "updatedAt")} | {"deletedAt": t.deleted_at}
 
 
+TOGGLE = Audited("feature_toggle", snapshot, "toggle", name=lambda t: t.identifier)
+
+
 def live_toggles() -> sa.Select:
     return sa.select(FeatureToggle).where(FeatureToggle.deleted_at.is_(None))
 
@@ -71,59 +75,58 @@ def get_toggle(toggle_id: uuid.UUID) -> FeatureToggle:
     return toggle
 
 
+def _lock_toggle(toggle_id: uuid.UUID) -> FeatureToggle:
+    return lock(live_toggles(), FeatureToggle, toggle_id, "Feature toggle")
+
+
+IDENTIFIER_TAKEN = "Identifier already exists (deleted toggles keep theirs reserved)"
+
+
+@command(IDENTIFIER_TAKEN)
 def create_toggle(actor: Actor, body: FeatureToggleCreate) -> FeatureToggle:
     """A new global toggle. The identifier is unique for ever (a deleted toggle keeps
     its): taken is a 400, as the seed answers."""
     if db.session.scalar(sa.select(FeatureToggle.id).where(FeatureToggle.identifier == body.identifier)):
-        raise BadRequest("Identifier already exists (deleted toggles keep theirs reserved)",
-                         details=[{"path": ["identifier"], "message": "is taken"}])
+        raise BadRequest(IDENTIFIER_TAKEN, details=[{"path": ["identifier"], "message": "is taken"}])
     default = False if body.defaultValue is None and body.type == "boolean" else body.defaultValue
     toggle = FeatureToggle(identifier=body.identifier, name=body.name, description=body.description or None,
                            category=body.category or None, type=body.type,
                            default_value=check_value(body.type, default))
-    db.session.add(toggle)
-    db.session.flush()
-    audit.record(actor, action="create", kind="feature_toggle", resource_id=toggle.id, tenant_id=_audit_tenant(actor),
-                 after=snapshot(toggle), label=f"Create toggle {toggle.identifier}")
+    with audited(actor, "create", TOGGLE, toggle, tenant_id=_audit_tenant(actor)):
+        db.session.add(toggle)
     cache_versions.bump(CACHE)
-    db.session.commit()
     return toggle
 
 
+@command()
 def update_toggle(actor: Actor, body: FeatureToggleUpdate) -> FeatureToggle:
     """Change the fields ``body`` carries; identifier and type never change."""
-    toggle = get_toggle(body.id)
+    toggle = _lock_toggle(body.id)
     sent = body.model_fields_set
     if body.identifier not in (None, toggle.identifier):
         raise BadRequest("identifier cannot be changed", details=[{"path": ["identifier"], "message": "is immutable"}])
     if body.type not in (None, toggle.type):
         raise BadRequest("type cannot be changed", details=[{"path": ["type"], "message": "is immutable"}])
-    before = snapshot(toggle)
-    if "name" in sent:
-        toggle.name = body.name
-    if "description" in sent:
-        toggle.description = body.description or None
-    if "category" in sent:
-        toggle.category = body.category or None
-    if "defaultValue" in sent:
-        toggle.default_value = check_value(toggle.type, body.defaultValue)
-    db.session.flush()
-    audit.record(actor, action="edit", kind="feature_toggle", resource_id=toggle.id, tenant_id=_audit_tenant(actor),
-                 before=before, after=snapshot(toggle), label=f"Edit toggle {toggle.identifier}")
+    with audited(actor, "edit", TOGGLE, toggle, tenant_id=_audit_tenant(actor)):
+        if "name" in sent:
+            toggle.name = body.name
+        if "description" in sent:
+            toggle.description = body.description or None
+        if "category" in sent:
+            toggle.category = body.category or None
+        if "defaultValue" in sent:
+            toggle.default_value = check_value(toggle.type, body.defaultValue)
     cache_versions.bump(CACHE)
-    db.session.commit()
     return toggle
 
 
+@command()
 def delete_toggle(actor: Actor, toggle_id) -> FeatureToggle:
     """Soft delete: overrides stop applying, the identifier stays reserved."""
-    toggle = get_toggle(toggle_id)
-    before = snapshot(toggle)
-    toggle.soft_delete()
-    audit.record(actor, action="delete", kind="feature_toggle", resource_id=toggle.id, tenant_id=_audit_tenant(actor),
-                 before=before, after=snapshot(toggle), label=f"Delete toggle {toggle.identifier}")
+    toggle = _lock_toggle(toggle_id)
+    with audited(actor, "delete", TOGGLE, toggle, tenant_id=_audit_tenant(actor)):
+        toggle.soft_delete()
     cache_versions.bump(CACHE)
-    db.session.commit()
     return toggle
 
 
@@ -159,34 +162,39 @@ def overrides_by_toggle(tenant_id) -> dict:
     return {o.toggle_id: o for o in db.session.scalars(Scope(tenant_id).select(FeatureToggleOverride))}
 
 
+@command("The override changed at the same time; try again")
 def set_override(actor: Actor, body: ChangeOverrideState) -> FeatureToggleOverride | None:
     """Override the toggle for the tenant, or (``isOverride`` false) return it to inherit."""
-    toggle = get_toggle(body.toggleId)
+    toggle = _lock_toggle(body.toggleId)
     tenant = actor.tenant_for_new(body.tenantId)
     if db.session.get(Tenant, tenant) is None:
         raise NotFound("Tenant not found")
+    spec = Audited("feature_toggle_override", lambda t: _override_snapshot(t, tenant), "override",
+                   tenant=lambda t: tenant)
     current = override_of(toggle, tenant)
-    before = {"overrideState": override_state(toggle, current), "value": current.value if current else None}
-    if not body.isOverride:
-        if current is not None:
-            db.session.delete(current)
-        current = None
-    else:
-        value = body.overrideValue
-        if value is None and toggle.type == "boolean":
-            value = True  # the seed's body is just {toggleId, isOverride}: an override enables
-        value = check_value(toggle.type, value, "overrideValue")
-        if current is None:
-            current = FeatureToggleOverride(tenant_id=tenant, toggle_id=toggle.id)
-            db.session.add(current)
-        current.value = value
-    db.session.flush()
-    after = {"overrideState": override_state(toggle, current), "value": current.value if current else None}
-    audit.record(actor, action="edit", kind="feature_toggle_override", resource_id=toggle.id, tenant_id=tenant,
-                 before=before, after=after, label=f"Override {toggle.identifier}: {after['overrideState']}")
+    with audited(actor, "edit", spec, toggle, label=lambda t: f"Override {t.identifier}: "
+                                                              f"{_override_snapshot(t, tenant)['overrideState']}"):
+        if not body.isOverride:
+            if current is not None:
+                db.session.delete(current)
+            current = None
+        else:
+            value = body.overrideValue
+            if value is None and toggle.type == "boolean":
+                value = True  # the seed's body is just {toggleId, isOverride}: an override enables
+            value = check_value(toggle.type, value, "overrideValue")
+            if current is None:
+                current = FeatureToggleOverride(tenant_id=tenant, toggle_id=toggle.id)
+                db.session.add(current)
+            current.value = value
     cache_versions.bump(CACHE)
-    db.session.commit()
     return current
+
+
+def _override_snapshot(toggle: FeatureToggle, tenant_id) -> dict:
+    """What the audit trail keeps of the tenant's override of ``toggle``."""
+    current = override_of(toggle, tenant_id)
+    return {"overrideState": override_state(toggle, current), "value": current.value if current else None}
 
 
 # --- the resolver -----------------------------------------------------------------------
@@ -257,6 +265,7 @@ def value_for(identifier: str, tenant_id, default=None):
     return default if found is None else found.value
 
 
+@command()
 def ensure_builtin() -> int:
     """Create Wharf's own toggles when missing (also if soft-deleted: the identifier is taken)."""
     created = 0
@@ -268,5 +277,4 @@ def ensure_builtin() -> int:
             created += 1
     if created:
         cache_versions.bump(CACHE)
-    db.session.commit()
     return created

@@ -7,8 +7,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from models import AuthSession, Organization, Role, RoleAcl, Scope, User, UserAcl, UserRole, db, utcnow
-from services import accounts, audit, auth, boundaries, password_reset
+from services import accounts, auth, boundaries, password_reset
 from services.acl import Actor, bump_acl_version, grants_for, sanitize_grant
+from services.commands import Audited, audited, command, lock
 from services.errors import BadRequest, Conflict, Forbidden, NotFound
 from services.roles import check_fresh, get_role, parse_organizations, require_declared
 
@@ -39,6 +40,7 @@ def _changeable_user(actor: Actor, user_id) -> User:
     """A user the actor may see and change: one who holds no more than the actor does
     (any write about a user — email, password, active flag, roles, ACL — could hand the
     actor that user's rights)."""
+    lock(actor.scope, User, user_id)
     user = get_user(actor, user_id)
     boundaries.require_covers(actor, boundaries.user_grants(user),
                               "You cannot change a user who holds permissions you do not hold")
@@ -57,6 +59,13 @@ def user_row(user: User) -> dict:
 def snapshot(user: User) -> dict:
     return {"id": user.id, "email": user.email, "name": user.name, "organizationId": user.organization_id,
             "roles": sorted(r.name for r in user.roles), "isActive": user.is_active, "deletedAt": user.deleted_at}
+
+
+EMAIL_TAKEN = "A user with this email already exists in the tenant"
+# A user's audit rows stay tenant-wide (no organization): org-limited admins read them as before.
+USER = Audited("user", snapshot, "user", name=lambda u: u.email, organization=lambda u: None)
+USER_ACL = Audited("user_acl", lambda u: user_acl_of(u), "permissions of", name=lambda u: u.email,
+                   organization=lambda u: None)
 
 
 def _organization(actor: Actor, tenant_id, organization_id) -> Organization | None:
@@ -89,71 +98,60 @@ def _set_roles(actor: Actor, user: User, role_ids) -> None:
     bump_acl_version(user.tenant_id)
 
 
+@command(EMAIL_TAKEN)
 def create_user(actor: Actor, *, email: str, password: str, name: str = "", organization_id=None, role_ids=(),
                 tenant_id=None) -> User:
     tenant = actor.tenant_for_new(tenant_id)
     org = _organization(actor, tenant, organization_id)
     user = accounts.create_user(Scope(tenant), email=email, password=password, name=name, organization=org)
-    if role_ids:
-        _set_roles(actor, user, list(role_ids))
-    db.session.flush()
-    db.session.refresh(user)
-    audit.record(actor, action="create", kind="user", resource_id=user.id, tenant_id=tenant,
-                 after=snapshot(user), label=f"Create user {user.email}")
-    db.session.commit()
+    with audited(actor, "create", USER, user):
+        if role_ids:
+            _set_roles(actor, user, list(role_ids))
     return user
 
 
+@command(EMAIL_TAKEN)
 def update_user(actor: Actor, user_id, *, email: str | None = None, name: str | None = None,
                 password: str | None = None, organization_id=..., role_ids=None, is_active: bool | None = None) -> User:
     """Change what is given (None: unchanged; ``organization_id`` ``...``: unchanged, None: cleared)."""
     user = _changeable_user(actor, user_id)
-    before = snapshot(user)
     if is_active is False and boundaries.is_self(actor, user):
         raise BadRequest("You cannot deactivate your own account")
-    if email is not None:
-        if email != user.email:
+    with audited(actor, "edit", USER, user):
+        if email is not None and email != user.email:
             if db.session.scalars(Scope(user.tenant_id).select(User, include_deleted=True).where(
                     User.email == email, User.id != user.id)).first():
-                raise Conflict("A user with this email already exists in the tenant")
+                raise Conflict(EMAIL_TAKEN)
             user.email = email
             password_reset.void_outstanding(user.id)  # a link mailed to the old address dies
-    if password:
-        user.password_hash = auth.hash_password(password)
-        password_reset.void_outstanding(user.id)
-        _revoke_sessions(user)
-    if name is not None:
-        user.name = name
-    if organization_id is not ...:
-        org = _organization(actor, user.tenant_id, organization_id)
-        user.organization_id = org.id if org else None
-    with boundaries.keeping_an_administrator(user.tenant_id):
-        if is_active is not None:
-            user.is_active = is_active
-            if not user.is_active:
-                _revoke_sessions(user)
-        if role_ids is not None:
-            _set_roles(actor, user, role_ids)
-    db.session.flush()
-    db.session.refresh(user)
-    audit.record(actor, action="edit", kind="user", resource_id=user.id, tenant_id=user.tenant_id,
-                 before=before, after=snapshot(user), label=f"Edit user {user.email}")
-    db.session.commit()
+        if password:
+            user.password_hash = auth.hash_password(password)
+            password_reset.void_outstanding(user.id)
+            _revoke_sessions(user)
+        if name is not None:
+            user.name = name
+        if organization_id is not ...:
+            org = _organization(actor, user.tenant_id, organization_id)
+            user.organization_id = org.id if org else None
+        with boundaries.keeping_an_administrator(user.tenant_id):
+            if is_active is not None:
+                user.is_active = is_active
+                if not user.is_active:
+                    _revoke_sessions(user)
+            if role_ids is not None:
+                _set_roles(actor, user, role_ids)
     return user
 
 
+@command()
 def delete_user(actor: Actor, user_id) -> None:
     user = _changeable_user(actor, user_id)
     if boundaries.is_self(actor, user):
         raise BadRequest("You cannot delete your own account")
-    before = snapshot(user)
-    with boundaries.keeping_an_administrator(user.tenant_id):
+    with audited(actor, "delete", USER, user), boundaries.keeping_an_administrator(user.tenant_id):
         user.soft_delete()
         _revoke_sessions(user)
         bump_acl_version(user.tenant_id)
-    audit.record(actor, action="delete", kind="user", resource_id=user.id, tenant_id=user.tenant_id,
-                 before=before, after=snapshot(user), label=f"Delete user {user.email}")
-    db.session.commit()
 
 
 def _revoke_sessions(user: User) -> None:
@@ -168,6 +166,7 @@ def user_acl_of(user: User) -> dict:
             "updatedAt": acl.updated_at if acl else None}
 
 
+@command()
 def update_user_acl(actor: Actor, user_id, *, features: list[str], is_super_admin: bool,
                     organizations: list[uuid.UUID] | None, updated_at: datetime | None = None) -> bool:
     """Set or (with no features and no super admin) remove the user's override. Returns ``sanitized``."""
@@ -178,23 +177,21 @@ def update_user_acl(actor: Actor, user_id, *, features: list[str], is_super_admi
     acl = user.acl
     if acl is not None:
         check_fresh(acl.updated_at, updated_at)
-    before = user_acl_of(user)
-    with boundaries.keeping_an_administrator(user.tenant_id):
-        if not clean.features and not clean.is_super_admin:
-            if acl is not None:
-                db.session.delete(acl)
-        else:
-            if acl is None:
-                acl = UserAcl(tenant_id=user.tenant_id, user_id=user.id)
-                db.session.add(acl)
-            acl.features, acl.is_super_admin, acl.organizations = clean.features, clean.is_super_admin, clean.organizations
-        bump_acl_version(user.tenant_id)
-        db.session.flush()
-    # Removing an override falls back to the user's roles, which may hold more than the actor.
-    boundaries.require_covers(actor, boundaries.user_grants(user),
-                              "You cannot remove this override: the user's roles hold permissions you do not hold")
-    db.session.expire(user, ["acl"])
-    audit.record(actor, action="edit", kind="user_acl", resource_id=user.id, tenant_id=user.tenant_id,
-                 before=before, after=user_acl_of(user), label=f"Change permissions of {user.email}")
-    db.session.commit()
+    with audited(actor, "edit", USER_ACL, user, label=f"Change permissions of {user.email}"):
+        with boundaries.keeping_an_administrator(user.tenant_id):
+            if not clean.features and not clean.is_super_admin:
+                if acl is not None:
+                    db.session.delete(acl)
+            else:
+                if acl is None:
+                    acl = UserAcl(tenant_id=user.tenant_id, user_id=user.id)
+                    db.session.add(acl)
+                acl.features, acl.is_super_admin, acl.organizations = (clean.features, clean.is_super_admin,
+                                                                       clean.organizations)
+            bump_acl_version(user.tenant_id)
+            db.session.flush()
+        db.session.expire(user, ["acl"])
+        # Removing an override falls back to the user's roles, which may hold more than the actor.
+        boundaries.require_covers(actor, boundaries.user_grants(user),
+                                  "You cannot remove this override: the user's roles hold permissions you do not hold")
     return clean.sanitized

@@ -260,7 +260,7 @@ def _run(phase: str, entity: str, event: str, data: dict, context: dict):
     if phase == "before" and not execution.allowed:
         db.session.rollback()
         engine.write_logs(rows)
-        db.session.commit()
+        db.session.commit()  # the refused operation leaves nothing but the logs of why it was refused
         raise events.Blocked(" ".join(dict.fromkeys(execution.block_messages)) or "Blocked by a business rule",
                              rule_ids=list(dict.fromkeys(execution.blocked_rule_ids)))
     engine.write_logs(rows)

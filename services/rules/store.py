@@ -1,8 +1,8 @@
 """Stored rules, rule sets, members and execution logs; manual execution and the dry run
 of the editor's "try it" panel. No HTTP here.
 
-Every create/update/delete stages an audit row and bumps the tenant's rule stamp in the same
-transaction (so every process recompiles), then commits. Reads take the actor's scope: a
+Every create/update/delete is a command (``services.commands``): it stages an audit row and
+bumps the tenant's rule stamp in the same transaction (so every process recompiles). Reads take the actor's scope: a
 record of another tenant is "not found" (404).
 """
 from __future__ import annotations
@@ -11,15 +11,14 @@ import uuid
 from typing import get_args
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from models import (BusinessRule, HandlingList, Organization, Parcel, RuleExecutionLog, RuleSet, RuleSetMember,
                     Scope, Shipment, db, utcnow)
 from schemas.business_rules import (BusinessRuleCreate, BusinessRuleUpdate, ExecutionResult, RuleExecuteOneRequest,
                                    RuleExecuteRequest, RuleSetCreate, RuleSetMemberCreate, RuleSetMemberUpdate,
                                    RuleSetUpdate, RuleTryRequest, RuleType)
-from services import audit
 from services.acl import Actor
+from services.commands import Audited, audited, command, lock
 from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from services.rules import engine, listener
 
@@ -174,6 +173,16 @@ def _apply_rule_fields(rule: BusinessRule, data: BusinessRuleCreate | BusinessRu
         raise invalid("effectiveTo", "must be later than effectiveFrom")
 
 
+RULE = Audited("business_rule", rule_snapshot, "business rule", name=lambda r: r.rule_id)
+RULE_SET = Audited("business_rule_set", set_snapshot, "rule set", name=lambda s: s.set_id)
+
+
+def _key_conflict(field: str):
+    """The 409 message of a write whose ``ruleId``/``setId`` a concurrent writer took first."""
+    return lambda actor, data: _taken(field, getattr(data, field) or "")
+
+
+@command(_key_conflict("ruleId"))
 def create_rule(actor: Actor, data: BusinessRuleCreate) -> BusinessRule:
     tenant_id = actor.tenant_for_new(data.tenantId)
     rule = BusinessRule(tenant_id=tenant_id, rule_id=data.ruleId, version=1, created_by=_who(actor),
@@ -181,46 +190,33 @@ def create_rule(actor: Actor, data: BusinessRuleCreate) -> BusinessRule:
     _apply_rule_fields(rule, data, BusinessRuleCreate.model_fields)
     rule.organization_id = _organization(actor, tenant_id, data.organizationId)
     _require_free_key("ruleId", tenant_id, data.ruleId)
-    db.session.add(rule)
-    _flush_unique(_taken("ruleId", data.ruleId))
-    audit.record(actor, action="create", kind="business_rule", resource_id=rule.id, tenant_id=tenant_id,
-                 after=rule_snapshot(rule), label=f"Create business rule {data.ruleId}",
-                 organization_id=rule.organization_id)
+    with audited(actor, "create", RULE, rule):
+        db.session.add(rule)
     engine.bump(tenant_id)
-    db.session.commit()
     return rule
 
 
-def _flush_unique(message: str) -> None:
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(message) from None
+def _lock_rule(actor: Actor, rule_id) -> BusinessRule:
+    return lock(actor.scope, BusinessRule, rule_id, "Business rule")
 
 
+@command(_key_conflict("ruleId"))
 def update_rule(actor: Actor, data: BusinessRuleUpdate) -> BusinessRule:
     """Change the fields sent; the version goes up by one when anything changed."""
-    rule = get_rule(actor, data.id)
-    before = rule_snapshot(rule)
+    rule = _lock_rule(actor, data.id)
     sent = data.model_fields_set
-    if "ruleId" in sent:
-        if data.ruleId != rule.rule_id:
-            _require_free_key("ruleId", rule.tenant_id, data.ruleId, rule.id)
-        rule.rule_id = data.ruleId
-    _apply_rule_fields(rule, data, sent)
-    if "organizationId" in sent:
-        rule.organization_id = _organization(actor, rule.tenant_id, data.organizationId)
-    after = rule_snapshot(rule)
-    if after != before:
-        rule.version = (rule.version or 1) + 1
-        rule.updated_by = _who(actor)
-        _flush_unique(_taken("ruleId", rule.rule_id))
-        audit.record(actor, action="edit", kind="business_rule", resource_id=rule.id, tenant_id=rule.tenant_id,
-                     before=before, after=rule_snapshot(rule), label=f"Edit business rule {rule.rule_id}",
-                     organization_id=rule.organization_id)
-        engine.bump(rule.tenant_id)
-    db.session.commit()
+    with audited(actor, "edit", RULE, rule, only_changes=True) as before:
+        if "ruleId" in sent:
+            if data.ruleId != rule.rule_id:
+                _require_free_key("ruleId", rule.tenant_id, data.ruleId, rule.id)
+            rule.rule_id = data.ruleId
+        _apply_rule_fields(rule, data, sent)
+        if "organizationId" in sent:
+            rule.organization_id = _organization(actor, rule.tenant_id, data.organizationId)
+        if rule_snapshot(rule) != before:
+            rule.version = (rule.version or 1) + 1
+            rule.updated_by = _who(actor)
+            engine.bump(rule.tenant_id)
     return rule
 
 
@@ -229,18 +225,15 @@ def set_enabled(actor: Actor, rule_id, enabled: bool) -> BusinessRule:
     return update_rule(actor, BusinessRuleUpdate(id=rule_id, enabled=enabled))
 
 
+@command()
 def delete_rule(actor: Actor, rule_id: uuid.UUID) -> BusinessRule:
-    rule = get_rule(actor, rule_id)
-    before = rule_snapshot(rule)
-    rule.soft_delete()
-    rule.version = (rule.version or 1) + 1
-    rule.updated_by = _who(actor)
-    db.session.execute(sa.delete(RuleSetMember).where(RuleSetMember.rule_id == rule.id))
-    audit.record(actor, action="delete", kind="business_rule", resource_id=rule.id, tenant_id=rule.tenant_id,
-                 before=before, after=rule_snapshot(rule), label=f"Delete business rule {rule.rule_id}",
-                 organization_id=rule.organization_id)
+    rule = _lock_rule(actor, rule_id)
+    with audited(actor, "delete", RULE, rule):
+        rule.soft_delete()
+        rule.version = (rule.version or 1) + 1
+        rule.updated_by = _who(actor)
+        db.session.execute(sa.delete(RuleSetMember).where(RuleSetMember.rule_id == rule.id))
     engine.bump(rule.tenant_id)
-    db.session.commit()
     return rule
 
 
@@ -250,53 +243,47 @@ def get_set(actor: Actor, set_id) -> RuleSet:
     return actor.scope.get(RuleSet, set_id, "Rule set")
 
 
+def _lock_set(actor: Actor, set_id) -> RuleSet:
+    return lock(actor.scope, RuleSet, set_id, "Rule set")
+
+
+@command(_key_conflict("setId"))
 def create_set(actor: Actor, data: RuleSetCreate) -> RuleSet:
     tenant_id = actor.tenant_for_new(data.tenantId)
     s = RuleSet(tenant_id=tenant_id, set_id=data.setId, set_name=data.setName, description=data.description,
                 enabled=data.enabled, created_by=_who(actor), updated_by=_who(actor))
     s.organization_id = _organization(actor, tenant_id, data.organizationId)
     _require_free_key("setId", tenant_id, data.setId)
-    db.session.add(s)
-    _flush_unique(_taken("setId", data.setId))
-    audit.record(actor, action="create", kind="business_rule_set", resource_id=s.id, tenant_id=tenant_id,
-                 after=set_snapshot(s), label=f"Create rule set {data.setId}", organization_id=s.organization_id)
+    with audited(actor, "create", RULE_SET, s):
+        db.session.add(s)
     engine.bump(tenant_id)
-    db.session.commit()
     return s
 
 
+@command(_key_conflict("setId"))
 def update_set(actor: Actor, data: RuleSetUpdate) -> RuleSet:
-    s = get_set(actor, data.id)
-    before = set_snapshot(s)
+    s = _lock_set(actor, data.id)
     sent = data.model_fields_set
     if "setId" in sent and data.setId != s.set_id:
         _require_free_key("setId", s.tenant_id, data.setId, s.id)
-    for key, column in (("setId", "set_id"), ("setName", "set_name"), ("description", "description"),
-                        ("enabled", "enabled")):
-        if key in sent:
-            setattr(s, column, getattr(data, key))
-    after = set_snapshot(s)
-    if after != before:
-        s.updated_by = _who(actor)
-        _flush_unique(_taken("setId", s.set_id))
-        audit.record(actor, action="edit", kind="business_rule_set", resource_id=s.id, tenant_id=s.tenant_id,
-                     before=before, after=set_snapshot(s), label=f"Edit rule set {s.set_id}",
-                     organization_id=s.organization_id)
-        engine.bump(s.tenant_id)
-    db.session.commit()
+    with audited(actor, "edit", RULE_SET, s, only_changes=True) as before:
+        for key, column in (("setId", "set_id"), ("setName", "set_name"), ("description", "description"),
+                            ("enabled", "enabled")):
+            if key in sent:
+                setattr(s, column, getattr(data, key))
+        if set_snapshot(s) != before:
+            s.updated_by = _who(actor)
+            engine.bump(s.tenant_id)
     return s
 
 
+@command()
 def delete_set(actor: Actor, set_id: uuid.UUID) -> RuleSet:
-    s = get_set(actor, set_id)
-    before = set_snapshot(s)
-    s.soft_delete()
-    s.updated_by = _who(actor)
-    audit.record(actor, action="delete", kind="business_rule_set", resource_id=s.id, tenant_id=s.tenant_id,
-                 before=before, after=set_snapshot(s), label=f"Delete rule set {s.set_id}",
-                 organization_id=s.organization_id)
+    s = _lock_set(actor, set_id)
+    with audited(actor, "delete", RULE_SET, s):
+        s.soft_delete()
+        s.updated_by = _who(actor)
     engine.bump(s.tenant_id)
-    db.session.commit()
     return s
 
 
@@ -304,8 +291,12 @@ def _member_snapshot(m: RuleSetMember) -> dict:
     return {"id": m.id, "setId": m.rule_set_id, "ruleId": m.rule_id, "sequence": m.sequence, "enabled": m.enabled}
 
 
+MEMBER = Audited("business_rule_set_member", _member_snapshot, "member")
+
+
+@command("This rule is already in the set")
 def add_member(actor: Actor, set_id: uuid.UUID, data: RuleSetMemberCreate) -> RuleSetMember:
-    s = get_set(actor, set_id)
+    s = _lock_set(actor, set_id)
     rule = db.session.scalars(actor.scope.select(BusinessRule).where(
         BusinessRule.id == data.ruleId, BusinessRule.tenant_id == s.tenant_id)).first()
     if rule is None:
@@ -319,12 +310,9 @@ def add_member(actor: Actor, set_id: uuid.UUID, data: RuleSetMemberCreate) -> Ru
                                       .where(RuleSetMember.rule_set_id == s.id)) or 0) + (1 if s.members else 0)
     m = RuleSetMember(tenant_id=s.tenant_id, rule_set_id=s.id, rule_id=rule.id, sequence=sequence,
                       enabled=data.enabled)
-    db.session.add(m)
-    _flush_unique(f"Rule {rule.rule_id} is already in set {s.set_id}")
-    audit.record(actor, action="create", kind="business_rule_set_member", resource_id=m.id, tenant_id=s.tenant_id,
-                 after=_member_snapshot(m), label=f"Add rule {rule.rule_id} to set {s.set_id}")
+    with audited(actor, "create", MEMBER, m, label=f"Add rule {rule.rule_id} to set {s.set_id}"):
+        db.session.add(m)
     engine.bump(s.tenant_id)
-    db.session.commit()
     return m
 
 
@@ -336,43 +324,38 @@ def _get_member(s: RuleSet, member_id: uuid.UUID) -> RuleSetMember:
     return m
 
 
+@command()
 def update_member(actor: Actor, set_id: uuid.UUID, data: RuleSetMemberUpdate) -> RuleSetMember:
     """``sequence`` and ``enabled`` as sent; ``move: up|down`` swaps with the neighbour and
     renumbers the members 0..n."""
-    s = get_set(actor, set_id)
+    s = _lock_set(actor, set_id)
     m = _get_member(s, data.memberId)
-    before = _member_snapshot(m)
-    if data.move is not None:
-        ordered = live_members(s)
-        i = ordered.index(m) if m in ordered else -1
-        j = i - 1 if data.move == "up" else i + 1
-        if i >= 0 and 0 <= j < len(ordered):
-            ordered[i], ordered[j] = ordered[j], ordered[i]
-        for n, member in enumerate(ordered):
-            member.sequence = n
-    sent = data.model_fields_set
-    if "sequence" in sent:
-        m.sequence = data.sequence
-    if "enabled" in sent:
-        m.enabled = data.enabled
-    db.session.flush()
-    audit.record(actor, action="edit", kind="business_rule_set_member", resource_id=m.id, tenant_id=s.tenant_id,
-                 before=before, after=_member_snapshot(m), label=f"Edit member of rule set {s.set_id}")
+    with audited(actor, "edit", MEMBER, m, label=f"Edit member of rule set {s.set_id}"):
+        if data.move is not None:
+            ordered = live_members(s)
+            i = ordered.index(m) if m in ordered else -1
+            j = i - 1 if data.move == "up" else i + 1
+            if i >= 0 and 0 <= j < len(ordered):
+                ordered[i], ordered[j] = ordered[j], ordered[i]
+            for n, member in enumerate(ordered):
+                member.sequence = n
+        sent = data.model_fields_set
+        if "sequence" in sent:
+            m.sequence = data.sequence
+        if "enabled" in sent:
+            m.enabled = data.enabled
     engine.bump(s.tenant_id)
-    db.session.commit()
     return m
 
 
+@command()
 def remove_member(actor: Actor, set_id: uuid.UUID, member_id: uuid.UUID) -> None:
-    s = get_set(actor, set_id)
+    s = _lock_set(actor, set_id)
     m = _get_member(s, member_id)
-    before = _member_snapshot(m)
-    s.members.remove(m)
-    db.session.delete(m)
-    audit.record(actor, action="delete", kind="business_rule_set_member", resource_id=before["id"],
-                 tenant_id=s.tenant_id, before=before, label=f"Remove a rule from set {s.set_id}")
+    with audited(actor, "delete", MEMBER, m, label=f"Remove a rule from set {s.set_id}"):
+        s.members.remove(m)
+        db.session.delete(m)
     engine.bump(s.tenant_id)
-    db.session.commit()
 
 
 # --- logs ----------------------------------------------------------------------------------------
@@ -383,6 +366,7 @@ def get_log(actor: Actor, log_id: uuid.UUID) -> RuleExecutionLog:
 
 # --- manual execution and dry runs ---------------------------------------------------------------
 
+@command()
 def execute(actor: Actor, data: RuleExecuteRequest) -> tuple[engine.Execution, dict]:
     """``POST /execute``: the rules of (entityType, eventType) on ``data``; logs unless dryRun."""
     record = data.data or {}
@@ -395,10 +379,10 @@ def execute(actor: Actor, data: RuleExecuteRequest) -> tuple[engine.Execution, d
         engine.write_logs(engine.log_rows(execution, tenant_id=tenant_id, entity_type=data.entityType,
                                           entity_id=data.entityId or record.get("id"), event_type=data.eventType,
                                           record=record, user_id=getattr(actor.principal, "id", None)))
-        db.session.commit()
     return execution, record
 
 
+@command()
 def execute_one(actor: Actor, rule_id: uuid.UUID, data: RuleExecuteOneRequest) -> engine.RuleRun:
     """``POST /execute/{ruleId}``: one rule by its database id, bypassing discovery (it must
     still be enabled and in its window, as upstream)."""
@@ -418,7 +402,6 @@ def execute_one(actor: Actor, rule_id: uuid.UUID, data: RuleExecuteOneRequest) -
                                           entity_id=data.entityId or record.get("id"),
                                           event_type=data.eventType or rule.event_type, record=record,
                                           user_id=getattr(actor.principal, "id", None)))
-        db.session.commit()
     return execution.runs[0]
 
 
