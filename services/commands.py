@@ -8,6 +8,7 @@ rolls the whole operation back, and a unique constraint hit by a concurrent writ
 wraps the change of one record: it snapshots before, flushes after, and stages the audit
 row with both. ``after_commit(fn)`` runs ``fn`` once the operation is durable (the
 "after" business-rule events, mails, jobs); outside a command it runs at once.
+``discard()`` ends an operation that lost a race without its changes but with an answer.
 """
 from __future__ import annotations
 
@@ -16,47 +17,76 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from models import Scope, db
+from models.base import retry_on_deadlock
 from services import audit
 from services.errors import Conflict, NotFound
 
-_pending: ContextVar[list[Callable[[], object]] | None] = ContextVar("wharf_command", default=None)
+
+@dataclass
+class _Operation:
+    """The running outermost command: its session, the hooks it runs once committed, and
+    whether it was discarded (it then rolls back instead of committing)."""
+    session: object
+    hooks: list[Callable[[], object]] = field(default_factory=list)
+    discarded: bool = False
 
 
-def command(conflict: str | Callable[..., str] = "The record changed at the same time; try again"):
+_current: ContextVar[_Operation | None] = ContextVar("wharf_command", default=None)
+
+
+def _running() -> _Operation | None:
+    """The command this code runs in — only if it uses this session (a task run eagerly in a
+    fresh app context has a session, and so a transaction, of its own)."""
+    op = _current.get()
+    return op if op is not None and op.session is db.session() else None
+
+
+def command(conflict: str | Callable[..., str] = "The record changed at the same time; try again", *,
+            retry_deadlocks: bool = False):
     """Decorate a service write; ``conflict`` (or ``conflict(*args, **kwargs)``) is the 409's
-    message when the database refuses the change as a duplicate."""
+    message when the database refuses the change as a duplicate. ``retry_deadlocks``: the
+    whole operation runs again when PostgreSQL picks it as a deadlock victim (only the
+    outermost command retries: a nested one cannot redo its caller's part)."""
     def decorate(fn):
-        @functools.wraps(fn)
-        def run(*args, **kwargs):
-            if _pending.get() is not None:  # inside another command: its transaction, its commit
-                return _guarded(fn, conflict, args, kwargs)
-            token = _pending.set([])
+        def outermost(*args, **kwargs):
+            op = _Operation(db.session())
+            token = _current.set(op)
             try:
-                result = _guarded(fn, conflict, args, kwargs, commit=True)
-                hooks = _pending.get()
+                result = _guarded(fn, conflict, args, kwargs, commit=op)
             except BaseException:
                 db.session.rollback()
                 raise
             finally:
-                _pending.reset(token)
-            for hook in hooks:
+                _current.reset(token)
+            for hook in op.hooks if not op.discarded else ():
                 hook()
             return result
+
+        if retry_deadlocks:
+            outermost = retry_on_deadlock(outermost)
+
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            if _running() is not None:  # inside another command: its transaction, its commit
+                return _guarded(fn, conflict, args, kwargs)
+            return outermost(*args, **kwargs)
         run.is_command = True
         return run
     return decorate
 
 
-def _guarded(fn, conflict, args, kwargs, *, commit: bool = False):
+def _guarded(fn, conflict, args, kwargs, *, commit: _Operation | None = None):
     try:
         result = fn(*args, **kwargs)
-        if commit:
+        if commit is not None and commit.discarded:
+            db.session.rollback()
+        elif commit is not None:
             db.session.commit()
         return result
     except IntegrityError:
@@ -66,11 +96,21 @@ def _guarded(fn, conflict, args, kwargs, *, commit: bool = False):
 
 def after_commit(hook: Callable[[], object]) -> None:
     """Run ``hook`` once the current command has committed (at once outside a command)."""
-    pending = _pending.get()
-    if pending is None:
+    op = _running()
+    if op is None:
         hook()
     else:
-        pending.append(hook)
+        op.hooks.append(hook)
+
+
+def discard() -> None:
+    """End the current operation without its changes yet answer normally (a scan or an undo
+    that lost a race has nothing to write): what it wrote is rolled back now, and the
+    command rolls back instead of committing, without its after-commit hooks."""
+    db.session.rollback()
+    op = _running()
+    if op is not None:
+        op.discarded = True
 
 
 def lock(scope: Scope, model, record_id):
@@ -103,6 +143,16 @@ class Audited:
     def label(self, action: str, record) -> str:
         return f"{action.capitalize()} {self.noun} {self.name(record)}"
 
+    def record(self, actor, action: str, record, before: dict | None, *, label: str | None = None,
+               tenant_id=None) -> None:
+        """Stage the audit row of a change already flushed (``audited`` does it for one
+        record; a bulk write snapshots many, flushes once, then records each)."""
+        gone = sa.inspect(record).deleted or sa.inspect(record).was_deleted
+        audit.record(actor, action=action, kind=self.kind, resource_id=record.id,
+                     tenant_id=tenant_id if tenant_id is not None else getattr(record, "tenant_id", None),
+                     organization_id=getattr(record, "organization_id", None), before=before,
+                     after=None if gone else self.snapshot(record), label=label or self.label(action, record))
+
 
 @contextmanager
 def audited(actor, action: str, spec: Audited, record, *, label: str | None = None,
@@ -112,8 +162,4 @@ def audited(actor, action: str, spec: Audited, record, *, label: str | None = No
     before = None if action == "create" else spec.snapshot(record)
     yield
     db.session.flush()
-    gone = sa.inspect(record).deleted or sa.inspect(record).was_deleted
-    audit.record(actor, action=action, kind=spec.kind, resource_id=record.id,
-                 tenant_id=tenant_id if tenant_id is not None else getattr(record, "tenant_id", None),
-                 organization_id=getattr(record, "organization_id", None), before=before,
-                 after=None if gone else spec.snapshot(record), label=label or spec.label(action, record))
+    spec.record(actor, action, record, before, label=label, tenant_id=tenant_id)
