@@ -172,3 +172,49 @@ def test_derived_flags_read_the_same_as_values_and_as_filters(ctx, tenant):
             assert by_sql == by_value, (flag, wanted)
     assert values[boxed_missing.id]["is_boxed"] is True and values[boxed_missing.id]["is_editable"] is False
     assert values[plain.id]["is_overcomplete"] is True and values[handled.id]["is_handled"] is True
+
+
+def test_only_the_outermost_command_runs_again_after_a_deadlock(ctx, tenant):
+    """A deadlock victim lost its whole transaction: the nested command must not redo its
+    own part alone on top of a rolled-back caller; the outermost command runs again."""
+    class Orig(Exception):
+        sqlstate = "40P01"
+
+    s = new_shipment(tenant)
+    calls = {"outer": 0, "inner": 0}
+
+    @command(retry_deadlocks=True)
+    def inner():
+        calls["inner"] += 1
+        if calls["inner"] == 1:
+            raise sa.exc.OperationalError("UPDATE …", {}, Orig())
+
+    @command(retry_deadlocks=True)
+    def outer():
+        calls["outer"] += 1
+        db.session.execute(sa.update(Shipment).where(Shipment.id == s.id)
+                           .values(order_id=f"RUN-{calls['outer']}"))
+        inner()
+
+    with commits() as seen:
+        outer()
+    assert calls == {"outer": 2, "inner": 2} and len(seen) == 1
+    db.session.expire_all()
+    assert db.session.get(Shipment, s.id).order_id == "RUN-2"
+
+
+def test_a_command_in_another_app_context_has_its_own_transaction(app, ctx, tenant):
+    """A task run eagerly (a fresh app context, so a session of its own) inside a command
+    commits its own work: it is not "nested" in the caller's transaction."""
+    s = new_shipment(tenant)
+
+    @command()
+    def refused_after_a_task():
+        with app.app_context():
+            shipments.set_corrections(SYSTEM, s.id, "overage", [LcsShipmentItemCorrection(sku="SKU-X")])
+        raise ValidationFailed("refused")
+
+    with pytest.raises(ValidationFailed):
+        refused_after_a_task()
+    db.session.expire_all()
+    assert [c["sku"] for c in db.session.get(Shipment, s.id).overage] == ["SKU-X"]
