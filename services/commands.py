@@ -58,7 +58,7 @@ def command(conflict: str | Callable[..., str] = "The record changed at the same
             op = _Operation(db.session())
             token = _current.set(op)
             try:
-                result = _guarded(fn, conflict, args, kwargs, commit=op)
+                result = _guarded(fn, conflict, args, kwargs, op)
             except BaseException:
                 db.session.rollback()
                 raise
@@ -81,12 +81,13 @@ def command(conflict: str | Callable[..., str] = "The record changed at the same
     return decorate
 
 
-def _guarded(fn, conflict, args, kwargs, *, commit: _Operation | None = None):
+def _guarded(fn, conflict, args, kwargs, outermost: _Operation | None = None):
+    """Run ``fn``; the outermost command then commits (or rolls back what was discarded)."""
     try:
         result = fn(*args, **kwargs)
-        if commit is not None and commit.discarded:
+        if outermost is not None and outermost.discarded:
             db.session.rollback()
-        elif commit is not None:
+        elif outermost is not None:
             db.session.commit()
         return result
     except IntegrityError:
