@@ -10,6 +10,7 @@ row with both. ``unless_taken(fn)`` absorbs the race of two requests creating th
 first-use rows. ``after_commit(fn)`` runs ``fn`` once the operation is durable (the
 "after" business-rule events, mails, jobs); outside a command it runs at once.
 ``on_rollback(fn)`` undoes what the database cannot (a stored file) when it fails.
+``discard()`` ends an operation that lost a race without its changes but with an answer.
 """
 from __future__ import annotations
 
@@ -24,50 +25,81 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from models import Scope, db
+from models.base import retry_on_deadlock
 from services import audit
 from services.errors import Conflict, NotFound
 
+
 @dataclass
 class _Operation:
-    """Hooks of the running outermost command: run after its commit, or after its rollback."""
+    """The running outermost command: its session, the hooks it runs once committed or
+    after a rollback, and whether it was discarded (it then rolls back instead of
+    committing)."""
+    session: object
     committed: list[Callable[[], object]] = field(default_factory=list)
     undo: list[Callable[[], object]] = field(default_factory=list)
+    discarded: bool = False
+
+    def rolled_back(self) -> None:
+        for hook in reversed(self.undo):
+            hook()
 
 
 _current: ContextVar[_Operation | None] = ContextVar("wharf_command", default=None)
 
 
-def command(conflict: str | Callable[..., str] = "The record changed at the same time; try again"):
+def _running() -> _Operation | None:
+    """The command this code runs in — only if it uses this session (a task run eagerly in a
+    fresh app context has a session, and so a transaction, of its own)."""
+    op = _current.get()
+    return op if op is not None and op.session is db.session() else None
+
+
+def command(conflict: str | Callable[..., str] = "The record changed at the same time; try again", *,
+            retry_deadlocks: bool = False):
     """Decorate a service write; ``conflict`` (or ``conflict(*args, **kwargs)``) is the 409's
-    message when the database refuses the change as a duplicate."""
+    message when the database refuses the change as a duplicate. ``retry_deadlocks``: the
+    whole operation runs again when PostgreSQL picks it as a deadlock victim (only the
+    outermost command retries: a nested one cannot redo its caller's part)."""
     def decorate(fn):
-        @functools.wraps(fn)
-        def run(*args, **kwargs):
-            if _current.get() is not None:  # inside another command: its transaction, its commit
-                return _guarded(fn, conflict, args, kwargs)
-            operation = _Operation()
-            token = _current.set(operation)
+        def outermost(*args, **kwargs):
+            op = _Operation(db.session())
+            token = _current.set(op)
             try:
-                result = _guarded(fn, conflict, args, kwargs, commit=True)
+                result = _guarded(fn, conflict, args, kwargs, op)
             except BaseException:
                 db.session.rollback()
-                for hook in reversed(operation.undo):
-                    hook()
+                op.rolled_back()
                 raise
             finally:
                 _current.reset(token)
-            for hook in operation.committed:
-                hook()
+            if op.discarded:
+                op.rolled_back()
+            else:
+                for hook in op.committed:
+                    hook()
             return result
+
+        if retry_deadlocks:
+            outermost = retry_on_deadlock(outermost)
+
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            if _running() is not None:  # inside another command: its transaction, its commit
+                return _guarded(fn, conflict, args, kwargs)
+            return outermost(*args, **kwargs)
         run.is_command = True
         return run
     return decorate
 
 
-def _guarded(fn, conflict, args, kwargs, *, commit: bool = False):
+def _guarded(fn, conflict, args, kwargs, outermost: _Operation | None = None):
+    """Run ``fn``; the outermost command then commits (or rolls back what was discarded)."""
     try:
         result = fn(*args, **kwargs)
-        if commit:
+        if outermost is not None and outermost.discarded:
+            db.session.rollback()
+        elif outermost is not None:
             db.session.commit()
         return result
     except IntegrityError:
@@ -89,20 +121,30 @@ def unless_taken(create: Callable[[], object]) -> bool:
 
 def after_commit(hook: Callable[[], object]) -> None:
     """Run ``hook`` once the current command has committed (at once outside a command)."""
-    operation = _current.get()
-    if operation is None:
+    op = _running()
+    if op is None:
         hook()
     else:
-        operation.committed.append(hook)
+        op.committed.append(hook)
 
 
 def on_rollback(hook: Callable[[], object]) -> None:
     """Undo something the database cannot (a file written to storage) if the current
     command rolls back. Only inside a command: outside one no transaction says when."""
-    operation = _current.get()
-    if operation is None:
+    op = _running()
+    if op is None:
         raise RuntimeError("on_rollback outside a command")
-    operation.undo.append(hook)
+    op.undo.append(hook)
+
+
+def discard() -> None:
+    """End the current operation without its changes yet answer normally (a scan or an undo
+    that lost a race has nothing to write): what it wrote is rolled back now, and the
+    command rolls back instead of committing, without its after-commit hooks."""
+    db.session.rollback()
+    op = _running()
+    if op is not None:
+        op.discarded = True
 
 
 def lock(scope: Scope | sa.Select, model, record_id, what: str | None = None):
@@ -142,6 +184,21 @@ class Audited:
     def label(self, action: str, record) -> str:
         return f"{action.capitalize()} {self.noun} {self.name(record)}"
 
+    def record(self, actor, action: str, record, before: dict | None, *,
+               label: str | Callable[[object], str] | None = None, tenant_id=None,
+               only_changes: bool = False) -> None:
+        """Stage the audit row of a change already flushed (``audited`` does it for one
+        record; a bulk write snapshots many, flushes once, then records each).
+        ``only_changes``: a change that left the snapshot as it was stages no row."""
+        gone = sa.inspect(record).deleted or sa.inspect(record).was_deleted
+        after = None if gone else self.snapshot(record)
+        if only_changes and after == before:
+            return
+        audit.record(actor, action=action, kind=self.kind, resource_id=self.resource(record),
+                     tenant_id=tenant_id if tenant_id is not None else self.tenant(record),
+                     organization_id=self.organization(record), before=before, after=after,
+                     label=label(record) if callable(label) else label or self.label(action, record))
+
 
 @contextmanager
 def audited(actor, action: str, spec: Audited, record, *, label: str | Callable[[object], str] | None = None,
@@ -151,18 +208,10 @@ def audited(actor, action: str, spec: Audited, record, *, label: str | Callable[
     block receives the before snapshot and may annotate it (what a delete took along).
     After the flush the record is reloaded, so the after snapshot sees changes made through
     other rows (role links, ACL rows) too. ``label`` replaces the spec's; a callable gets
-    the changed record. ``only_changes``: a change that left the snapshot as it was stages
-    no row."""
+    the changed record."""
     before = None if action == "create" else spec.snapshot(record)
     yield before
     db.session.flush()
-    gone = sa.inspect(record).deleted or sa.inspect(record).was_deleted
-    if not gone:
+    if not (sa.inspect(record).deleted or sa.inspect(record).was_deleted):
         db.session.expire(record)
-    after = None if gone else spec.snapshot(record)
-    if only_changes and after == before:
-        return
-    audit.record(actor, action=action, kind=spec.kind, resource_id=spec.resource(record),
-                 tenant_id=tenant_id if tenant_id is not None else spec.tenant(record),
-                 organization_id=spec.organization(record), before=before, after=after,
-                 label=label(record) if callable(label) else label or spec.label(action, record))
+    spec.record(actor, action, record, before, label=label, tenant_id=tenant_id, only_changes=only_changes)

@@ -40,6 +40,7 @@ from schemas.cnt import CntHtmlToInlinePdfRequest, CntHtmlToPdfRequest
 from schemas.lcs_documents import SlipSize
 from services import attachments, barcodes, events, tasks
 from services.acl import EVERYTHING, Actor
+from services.commands import after_commit, command
 from services.logistics.parcels import get_parcel
 from services.errors import Conflict, DomainError, NotFound
 
@@ -373,6 +374,21 @@ def _label_value(parcel: Parcel, file_id, requested_at: str) -> dict:
             "label_text": sscc_text(parcel.number), "requested_at": requested_at}
 
 
+@command()
+def _set_labels(actor: Actor, parcels: list[Parcel], file_id, requested_at: str) -> None:
+    """Record a stored label PDF on its parcels; their "labeled" events run once it is durable."""
+    for p in parcels:
+        db.session.execute(sa.update(Parcel).where(Parcel.id == p.id)
+                           .values(label=_label_value(p, file_id, requested_at), updated_at=utcnow()))
+        labeled = {"id": str(p.id), "number": p.number, "file_id": str(file_id)}
+        after_commit(lambda labeled=labeled: events.after("lcs.parcel", "labeled", labeled, {"actor": actor}))
+
+
+@command()
+def _set_slip(parcel: Parcel, file_id) -> None:
+    db.session.execute(sa.update(Parcel).where(Parcel.id == parcel.id).values(file_id=str(file_id), updated_at=utcnow()))
+
+
 @tasks.task("lcs.parcel.label")
 def label_task(ctx: tasks.TaskContext, parcel_id: str, requested_at: str) -> str:
     parcel = db.session.get(Parcel, uuid.UUID(parcel_id))
@@ -380,11 +396,7 @@ def label_task(ctx: tasks.TaskContext, parcel_id: str, requested_at: str) -> str
         raise NotFound("Parcel not found")
     pdf = render_pdf(labels_html([parcel], f"Label {parcel.number}"))
     att = store_pdf(parcel.tenant_id, pdf, f"label-{parcel.number}.pdf", "lcs:parcel", str(parcel.id))
-    db.session.execute(sa.update(Parcel).where(Parcel.id == parcel.id)
-                       .values(label=_label_value(parcel, att.id, requested_at), updated_at=utcnow()))
-    db.session.commit()
-    events.after("lcs.parcel", "labeled", {"id": str(parcel.id), "number": parcel.number, "file_id": str(att.id)},
-                 {"actor": ctx.actor()})
+    _set_labels(ctx.actor(), [parcel], att.id, requested_at)
     return str(att.id)
 
 
@@ -396,8 +408,7 @@ def slip_task(ctx: tasks.TaskContext, parcel_id: str, size: str = "a4") -> str:
     pdf = render_pdf(slip_html(parcel, size))
     att = store_pdf(parcel.tenant_id, pdf, f"packing-slip-{parcel.shipment.number}-{parcel.number}.pdf",
                     "lcs:parcel", str(parcel.id))
-    db.session.execute(sa.update(Parcel).where(Parcel.id == parcel.id).values(file_id=str(att.id), updated_at=utcnow()))
-    db.session.commit()
+    _set_slip(parcel, att.id)
     return str(att.id)
 
 
@@ -417,14 +428,7 @@ def list_labels_task(ctx: tasks.TaskContext, list_id: str, parcel_ids: list[str]
     html = render_template("documents/labels.html", labels=contexts, title=f"Labels {hl.number}")
     pdf = render_pdf(html)
     att = store_pdf(hl.tenant_id, pdf, f"labels-{hl.number}.pdf", "lcs:list", str(hl.id))
-    for p in parcels:
-        db.session.execute(sa.update(Parcel).where(Parcel.id == p.id)
-                           .values(label=_label_value(p, att.id, requested_at), updated_at=utcnow()))
-    db.session.commit()
-    actor = ctx.actor()
-    for p in parcels:
-        events.after("lcs.parcel", "labeled", {"id": str(p.id), "number": p.number, "file_id": str(att.id)},
-                     {"actor": actor})
+    _set_labels(ctx.actor(), parcels, att.id, requested_at)
     return str(att.id)
 
 

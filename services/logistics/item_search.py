@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 from models import HandlingList, Parcel, ScanEvent, Shipment, ShipmentItem, db, utcnow
 from schemas.lcs_search import (SHIPMENT_FLAGS, LcsBulkItemsCommand, LcsItemSearchConstraint, LcsParcelSearchConstraint,
                                 LcsShipmentSearchConstraint)
+from services import commands
 from services.acl import Actor
 from services.errors import Conflict, ValidationFailed
 from services.logistics import lists as lists_svc
@@ -333,6 +334,7 @@ def _uid(actor: Actor):
     return None if principal is None or getattr(principal, "is_api_key", False) else principal.id
 
 
+@commands.command()
 def bulk_items(actor: Actor, command: LcsBulkItemsCommand) -> int:
     """``PUT /lcs/bulk/items`` ``set_parameters``: set the parameters sent on every unit of
     the caller's scope matching the item constraints, in one transaction. Returns how many
@@ -350,11 +352,7 @@ def bulk_items(actor: Actor, command: LcsBulkItemsCommand) -> int:
       cannot be boxed (400). ``parcel_id: null`` takes the units out of their parcels.
     - At most 10 000 units per command (400 beyond: narrow the constraints).
     """
-    try:
-        return _apply(actor, command.constraints, command.parameters.named())
-    except Exception:
-        db.session.rollback()
-        raise
+    return _apply(actor, command.constraints, command.parameters.named())
 
 
 def _invalid_parcel(message: str) -> ValidationFailed:
@@ -448,7 +446,6 @@ def _apply(actor: Actor, constraints: Sequence[LcsItemSearchConstraint], params:
                                    .values(updated_at=now)).rowcount
         if still != len(guarded_parcels):
             raise Conflict("A parcel of these units went into transit meanwhile")
-    db.session.commit()
     return len(ids)
 
 

@@ -27,7 +27,6 @@ from models import (
     db,
     utcnow,
 )
-from models.base import retry_on_deadlock
 from schemas.base import UtcDatetime
 from schemas.lcs_lists import (
     LcsHandlingListItemUpdate,
@@ -38,6 +37,7 @@ from schemas.lcs_search import LcsListSearchConstraint
 from schemas.validation import validate
 from services import events, toggles
 from services.acl import Actor
+from services.commands import after_commit, command, discard
 from services.errors import BadRequest, Conflict, ValidationFailed
 from services.logistics import codes, locations, numbers
 from services.logistics.search import Field, apply_constraints
@@ -56,6 +56,7 @@ def _walk_order(tenant_id, location_id) -> tuple[dict, dict]:
     return locations.sku_positions(scope, location_id), locations.walk_order(scope, location_id)
 
 
+@command()
 def create_list(actor: Actor, data: LcsHandlingModel) -> HandlingList:
     """A list of ``data.shipments`` whose units are ranked by walk order. Each shipment is
     claimed by a conditional update: one active list per shipment."""
@@ -87,13 +88,12 @@ def create_list(actor: Actor, data: LcsHandlingModel) -> HandlingList:
             Shipment.id == s.id, Shipment.active_list_id.is_(None), Shipment.is_canceled.is_(False))
             .values(active_list_id=hl.id, updated_at=utcnow())).rowcount
         if not claimed:
-            db.session.rollback()
             raise Conflict(f"Shipment {s.number} is already on an active handling list")
         db.session.add(ListShipment(tenant_id=tenant_id, list_id=hl.id, shipment_id=s.id, label=wanted[s.id],
                                     position=position))
     _rank_units(hl, [s.id for s in shipments])
-    db.session.commit()
-    events.after("lcs.list", "created", {"id": str(hl.id), "number": hl.number}, {"actor": actor})
+    created = {"id": str(hl.id), "number": hl.number}
+    after_commit(lambda: events.after("lcs.list", "created", created, {"actor": actor}))
     return hl
 
 
@@ -249,6 +249,7 @@ def require_active(hl: HandlingList, *, allow_hold: bool = False) -> None:
         raise Conflict(f"Handling list {hl.number} is on hold")
 
 
+@command()
 def set_state(actor: Actor, list_id, data: LcsHandlingListUpdate) -> HandlingList:
     """Hold/resume (``is_on_hold``), assign (``sub``; null unassigns) and Wharf's
     ``is_finished: true``; fields not sent stay as they are."""
@@ -269,14 +270,14 @@ def set_state(actor: Actor, list_id, data: LcsHandlingListUpdate) -> HandlingLis
             .values(**values, version=HandlingList.version + 1, updated_at=utcnow())).rowcount
         if not done:
             raise Conflict("Handling list changed state meanwhile")
-        db.session.commit()
         db.session.refresh(hl)
         if values.get("is_on_hold"):
-            events.after("lcs.list", "held", {"id": str(hl.id)}, {"actor": actor})
+            held = {"id": str(hl.id)}
+            after_commit(lambda: events.after("lcs.list", "held", held, {"actor": actor}))
     return hl
 
 
-@retry_on_deadlock
+@command(retry_deadlocks=True)
 def finish(actor: Actor, list_id) -> HandlingList:
     """Finish once: every unit handled or missing; a second finish is a 409."""
     hl = get_list(actor, list_id)
@@ -293,12 +294,13 @@ def finish(actor: Actor, list_id) -> HandlingList:
     if not done:
         raise Conflict(f"Handling list {hl.number} is already finished")
     db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, kind="finished", user_id=_uid(actor)))
-    db.session.commit()
     db.session.refresh(hl)
-    events.after("lcs.list", "finished", {"id": str(hl.id), "number": hl.number}, {"actor": actor})
+    finished = {"id": str(hl.id), "number": hl.number}
+    after_commit(lambda: events.after("lcs.list", "finished", finished, {"actor": actor}))
     return hl
 
 
+@command()
 def cancel(actor: Actor, list_id) -> None:
     """DELETE: cancel the list and release its shipments (their open units leave the list)."""
     hl = get_list(actor, list_id)
@@ -314,9 +316,7 @@ def cancel(actor: Actor, list_id) -> None:
         HandlingList.id == hl.id, HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False))
         .values(is_cancelled=True, version=HandlingList.version + 1, updated_at=utcnow())).rowcount
     if not done:
-        db.session.rollback()
         raise Conflict("Handling list changed state meanwhile")
-    db.session.commit()
 
 
 def _uid(actor: Actor):
@@ -339,7 +339,7 @@ def _set_handled(unit_id, list_id, handled: bool, actor: Actor) -> bool:
         ShipmentItem.is_missing.is_(False)).values(**values)).rowcount)
 
 
-@retry_on_deadlock
+@command(retry_deadlocks=True)
 def update_items(actor: Actor, list_id, entries: Sequence[LcsHandlingListItemUpdate]) -> None:
     """PUT /lcs/lists/{id}/items: per-unit changes, idempotent (PUT semantics). Only the
     fields an entry sends change; units of another list → 400 (nothing changes)."""
@@ -371,9 +371,7 @@ def update_items(actor: Actor, list_id, entries: Sequence[LcsHandlingListItemUpd
         HandlingList.id == hl.id, HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False),
         HandlingList.is_on_hold.is_(False)).values(**values)).rowcount
     if not still:
-        db.session.rollback()
         raise Conflict("Handling list changed state meanwhile")
-    db.session.commit()
 
 
 # --- scanning -------------------------------------------------------------------------------------
@@ -403,7 +401,7 @@ def _skus_for(hl: HandlingList, scan: codes.Scan) -> list[str]:
     return sorted(set(products))
 
 
-@retry_on_deadlock
+@command(retry_deadlocks=True)
 def scan(actor: Actor, list_id, raw: str) -> ScanResult:
     """Handle the next open unit (walk order) of what was scanned (``LcsScan.code``);
     commands finish or undo."""
@@ -436,13 +434,12 @@ def scan(actor: Actor, list_id, raw: str) -> ScanResult:
             left = len(candidates)
             db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, item_id=candidates[0].id, kind="pending",
                                      code=raw.strip()[:200], user_id=_uid(actor)))
-            db.session.commit()
             return ScanResult("warning", f"{candidates[0].sku}: {left} to pick — scan again to confirm",
                               candidates[0].id, candidates[0].sku, action="pending")
         for unit in candidates:
             if _set_handled(unit.id, hl.id, True, actor):
                 return _handled(hl, unit, raw, actor)
-    db.session.rollback()
+    discard()
     return ScanResult("warning", f"{skus[0]}: everything of this product is already picked (over-pick)", None, skus[0])
 
 
@@ -462,18 +459,16 @@ def _handled(hl: HandlingList, unit: ShipmentItem, raw: str, actor: Actor) -> Sc
     _mark_started(hl)
     db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, item_id=unit.id, kind="handled",
                              code=raw.strip()[:200], user_id=_uid(actor)))
-    db.session.commit()
     return ScanResult("ok", f"{unit.sku} picked", unit.id, unit.sku, action="handled")
 
 
 def _reject(hl: HandlingList, raw: str, actor: Actor, message: str) -> ScanResult:
     db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, kind="rejected", code=raw.strip()[:200],
                              user_id=_uid(actor)))
-    db.session.commit()
     return ScanResult("error", message)
 
 
-@retry_on_deadlock
+@command(retry_deadlocks=True)
 def undo(actor: Actor, list_id) -> ScanResult:
     """Undo the caller's last pick on this list (once)."""
     hl = get_list(actor, list_id)
@@ -486,10 +481,9 @@ def undo(actor: Actor, list_id) -> ScanResult:
     claimed = db.session.execute(sa.update(ScanEvent).where(ScanEvent.id == last.id, ScanEvent.undone.is_(False))
                                  .values(undone=True)).rowcount
     if not claimed or not _set_handled(last.item_id, hl.id, False, actor):
-        db.session.rollback()
+        discard()
         return ScanResult("warning", "Nothing to undo")
     unit = db.session.get(ShipmentItem, last.item_id)
     db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, item_id=unit.id, kind="unhandled",
                              code="WHARF:UNDO", user_id=_uid(actor)))
-    db.session.commit()
     return ScanResult("ok", f"Undone: {unit.sku} is back to pick", unit.id, unit.sku, action="undone")

@@ -9,9 +9,8 @@ import sqlalchemy as sa
 
 from models import Method, Scope, db
 from schemas.lcs_reference import LcsMethodModel
-from services import audit
 from services.acl import Actor
-from services.logistics.records import lock
+from services.commands import Audited, audited, command, lock
 
 EXTRA = ("delivery_during", "is_configured", "is_same_day", "is_sunday", "is_carrier_location",
          "is_neighbour_allowed", "provider_method_id", "provider")
@@ -32,6 +31,9 @@ def method_row(m: Method) -> dict:
 
 def _method_snapshot(m: Method) -> dict:
     return method_row(m) | {"deleted_at": m.deleted_at}
+
+
+METHOD = Audited("lcs_method", _method_snapshot, "method")
 
 
 def methods_query(scope: Scope) -> sa.Select:
@@ -57,38 +59,31 @@ def _apply(m: Method, data: LcsMethodModel, fields) -> None:
     m.extra = extra
 
 
+@command()
 def create_method(actor: Actor, data: LcsMethodModel, *, tenant_id=None) -> Method:
     """A shipping method with the seed's defaults: not enabled, ``priority`` 100, ``provider`` default."""
     m = Method(tenant_id=actor.tenant_for_new(tenant_id))
     _apply(m, data, type(data).model_fields)
-    db.session.add(m)
-    db.session.flush()
-    audit.record(actor, action="create", kind="lcs_method", resource_id=m.id, tenant_id=m.tenant_id,
-                 after=_method_snapshot(m), label=f"Create method {m.name}")
-    db.session.commit()
+    with audited(actor, "create", METHOD, m):
+        db.session.add(m)
     return m
 
 
+@command()
 def update_method(actor: Actor, method_id, data: LcsMethodModel) -> Method:
     """Changes the fields sent; ``countries`` replaces the whole list."""
     m = lock(actor.scope, Method, method_id)
-    before = _method_snapshot(m)
-    _apply(m, data, data.model_fields_set)
-    db.session.flush()
-    audit.record(actor, action="edit", kind="lcs_method", resource_id=m.id, tenant_id=m.tenant_id,
-                 before=before, after=_method_snapshot(m), label=f"Edit method {m.name}")
-    db.session.commit()
+    with audited(actor, "edit", METHOD, m):
+        _apply(m, data, data.model_fields_set)
     return m
 
 
+@command()
 def delete_method(actor: Actor, method_id) -> Method:
     """Soft delete: gone from lists; shipments that used it keep their link."""
     m = lock(actor.scope, Method, method_id)
-    before = _method_snapshot(m)
-    m.soft_delete()
-    audit.record(actor, action="delete", kind="lcs_method", resource_id=m.id, tenant_id=m.tenant_id,
-                 before=before, after=_method_snapshot(m), label=f"Delete method {m.name}")
-    db.session.commit()
+    with audited(actor, "delete", METHOD, m):
+        m.soft_delete()
     return m
 
 

@@ -8,10 +8,10 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from models import Parcel, Shipment, ShipmentItem, db, utcnow
-from models.base import retry_on_deadlock
 from schemas.lcs_parcels import LcsParcelCreateModel, LcsParcelMeasures, LcsParcelModel
 from services import events
 from services.acl import Actor
+from services.commands import after_commit, command
 from services.errors import Conflict, ValidationFailed
 from services.logistics import numbers
 from schemas.validation import validate
@@ -61,6 +61,7 @@ def label_row(label: dict | None) -> dict:
     return {**NO_LABEL, **label, "requested_at": datetime.fromisoformat(requested) if requested else None}
 
 
+@command()
 def create_parcel(actor: Actor, data: LcsParcelCreateModel) -> Parcel:
     """A parcel of one shipment; its ``item_ids`` are packed at once (all or nothing)."""
     shipment = actor.scope.get(Shipment, data.shipment_id, "Shipment")
@@ -78,15 +79,15 @@ def create_parcel(actor: Actor, data: LcsParcelCreateModel) -> Parcel:
     if data.item_ids:
         outcome = _attach(parcel, data.item_ids)
         if outcome["failed"]:
-            db.session.rollback()
             message = f"{outcome['failed']} unit(s) are not free units of this shipment"
             raise ValidationFailed(f"item_ids {message}",
                                    details=[{"path": ["item_ids"], "message": message, "kind": "invalid value"}])
-    db.session.commit()
-    events.after("lcs.parcel", "created", {"id": str(parcel.id), "number": parcel.number}, {"actor": actor})
+    created = {"id": str(parcel.id), "number": parcel.number}
+    after_commit(lambda: events.after("lcs.parcel", "created", created, {"actor": actor}))
     return parcel
 
 
+@command()
 def update_parcel(actor: Actor, parcel_id, data: LcsParcelModel) -> Parcel:
     """The fields sent change (``null`` clears one); refused once in transit."""
     parcel = get_parcel(actor, parcel_id)
@@ -98,18 +99,16 @@ def update_parcel(actor: Actor, parcel_id, data: LcsParcelModel) -> Parcel:
                                   .values(**values, updated_at=utcnow())).rowcount
         if not done:
             raise Conflict("Parcel is in transit")
-    db.session.commit()
-    db.session.refresh(parcel)
     return parcel
 
 
+@command()
 def delete_parcel(actor: Actor, parcel_id) -> None:
     parcel = get_parcel(actor, parcel_id)
     if parcel.is_in_transit:
         raise Conflict("Parcel is in transit")
     db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.parcel_id == parcel.id).values(parcel_id=None))
     db.session.delete(parcel)
-    db.session.commit()
 
 
 def _attach(parcel: Parcel, ids: list[uuid.UUID]) -> dict:
@@ -120,18 +119,16 @@ def _attach(parcel: Parcel, ids: list[uuid.UUID]) -> dict:
     return {"success": success, "failed": len(ids) - success}
 
 
-@retry_on_deadlock
+@command(retry_deadlocks=True)
 def attach(actor: Actor, parcel_id, ids: list[uuid.UUID]) -> dict:
     """Units must belong to the parcel's shipment and sit in no other parcel."""
     parcel = get_parcel(actor, parcel_id)
     if parcel.is_in_transit:
         raise Conflict("Parcel is in transit")
-    outcome = _attach(parcel, ids)
-    db.session.commit()
-    return outcome
+    return _attach(parcel, ids)
 
 
-@retry_on_deadlock
+@command(retry_deadlocks=True)
 def detach(actor: Actor, parcel_id, ids: list[uuid.UUID]) -> dict:
     parcel = get_parcel(actor, parcel_id)
     if parcel.is_in_transit:
@@ -139,10 +136,10 @@ def detach(actor: Actor, parcel_id, ids: list[uuid.UUID]) -> dict:
     ids = list(dict.fromkeys(ids))  # a unit named twice counts once
     success = db.session.execute(sa.update(ShipmentItem).where(
         ShipmentItem.id.in_(ids), ShipmentItem.parcel_id == parcel.id).values(parcel_id=None, updated_at=utcnow())).rowcount
-    db.session.commit()
     return {"success": success, "failed": len(ids) - success}
 
 
+@command()
 def mark_transit(actor: Actor, parcel_id) -> None:
     parcel = get_parcel(actor, parcel_id)
     if parcel.is_in_transit:
@@ -153,10 +150,11 @@ def mark_transit(actor: Actor, parcel_id) -> None:
     events.before("lcs.parcel", "shipping", {"id": str(parcel.id), "number": parcel.number}, {"actor": actor})
     db.session.execute(sa.update(Parcel).where(Parcel.id == parcel.id, Parcel.is_in_transit.is_(False))
                        .values(is_in_transit=True, in_transit_at=utcnow(), updated_at=utcnow()))
-    db.session.commit()
-    events.after("lcs.parcel", "in_transit", {"id": str(parcel.id)}, {"actor": actor})
+    shipped = {"id": str(parcel.id)}
+    after_commit(lambda: events.after("lcs.parcel", "in_transit", shipped, {"actor": actor}))
 
 
+@command()
 def mark_finished(actor: Actor, parcel_id) -> None:
     parcel = get_parcel(actor, parcel_id)
     if parcel.is_finished:
@@ -166,4 +164,3 @@ def mark_finished(actor: Actor, parcel_id) -> None:
     db.session.execute(sa.update(Parcel).where(Parcel.id == parcel.id, Parcel.is_finished.is_(False))
                        .values(is_finished=True, is_delivered=True, finished_at=utcnow(), updated_at=utcnow()))
     db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.parcel_id == parcel.id).values(is_finished=True))
-    db.session.commit()

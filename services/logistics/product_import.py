@@ -16,11 +16,10 @@ from sqlalchemy.orm import selectinload
 from models import Product, ProductBarcode, Scope, db
 from schemas.lcs_reference import MAX_IMPORT_ROWS, LcsProductImportRow
 from schemas.validation import details_of
-from services import audit
 from services.acl import Actor
+from services.commands import command
 from services.errors import ValidationFailed
-from services.logistics.products import FIELDS, code_owners, snapshot, stored
-from services.logistics.records import committed
+from services.logistics.products import FIELDS, PRODUCT, code_owners, snapshot, stored
 
 COLUMNS = tuple(LcsProductImportRow.model_fields)
 HEADER_ALIASES = {"barcode": "barcodes", "ean": "barcodes", "hscode": "hs_code", "hs": "hs_code",
@@ -96,6 +95,7 @@ def _read_row(number: int, row) -> tuple[dict | None, list[RowError]]:
     return {key: stored(parsed, key) for key in parsed.model_fields_set | {"sku"}}, []
 
 
+@command("Products changed while importing; nothing was imported, please try again")
 def import_products(actor: Actor, rows: list, *, skip_invalid: bool = False, tenant_id=None) -> ImportResult:
     """Create or update products by SKU from rows ``{sku, description, barcodes, hs_code,
     weight}`` — one transaction. A field absent from a row keeps the stored value; a present
@@ -128,8 +128,7 @@ def import_products(actor: Actor, rows: list, *, skip_invalid: bool = False, ten
         raise ValidationFailed(f"{len(bad_rows)} of {len(rows)} rows are invalid; nothing was imported",
                                details=[e.as_detail() for e in errors])
     result = ImportResult(skipped=len(bad_rows), errors=errors)
-    with committed("Products changed while importing; nothing was imported, please try again"):
-        _write_import(actor, tenant_id, list(valid.values()), result)
+    _write_import(actor, tenant_id, list(valid.values()), result)
     return result
 
 
@@ -207,13 +206,10 @@ def _write_import(actor: Actor, tenant_id, rows: list[dict], result: ImportResul
         written.append((p, befores.get(v["sku"])))
     db.session.flush()
     for p, before in written:
-        after = snapshot(p)
         if before is None:
             result.created += 1
-            audit.record(actor, action="create", kind="lcs_product", resource_id=p.id, tenant_id=tenant_id,
-                         after=after, label=f"Import product {p.sku}")
+            PRODUCT.record(actor, "create", p, None, label=f"Import product {p.sku}")
         else:
             result.updated += 1
-            if before != after:
-                audit.record(actor, action="edit", kind="lcs_product", resource_id=p.id, tenant_id=tenant_id,
-                             before=before, after=after, label=f"Import product {p.sku}")
+            if before != snapshot(p):
+                PRODUCT.record(actor, "edit", p, before, label=f"Import product {p.sku}")

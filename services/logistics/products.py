@@ -12,10 +12,9 @@ import sqlalchemy as sa
 
 from models import Product, ProductBarcode, Scope, db
 from schemas.lcs_reference import LcsProductModel
-from services import audit
 from services.acl import Actor
+from services.commands import Audited, audited, command, lock
 from services.errors import Conflict
-from services.logistics.records import committed, lock
 
 FIELDS = ("description", "hs_code", "weight")  # besides the SKU and the barcodes
 
@@ -28,6 +27,10 @@ def product_row(p: Product) -> dict:
 def snapshot(p: Product) -> dict:
     return {k: v for k, v in product_row(p).items() if k not in ("created_at", "updated_at")} | {
         "deleted_at": p.deleted_at}
+
+
+PRODUCT = Audited("lcs_product", snapshot, "product", lambda p: p.sku)
+IN_USE = "Product {} or one of its barcodes is already in use"
 
 
 def products_query(scope: Scope, search: str | None = None) -> sa.Select:
@@ -108,54 +111,52 @@ def _deleted_product(tenant_id, sku: str) -> Product | None:
         Product.sku == sku, Product.deleted_at.is_not(None))).first()
 
 
+def _in_use(actor: Actor, product_id, data: LcsProductModel) -> str:
+    """The 409 of a concurrent writer taking the SKU or a barcode first (read after the rollback)."""
+    sku = data.sku if "sku" in data.model_fields_set else db.session.scalar(
+        sa.select(Product.sku).where(Product.id == uuid.UUID(str(product_id))))
+    return IN_USE.format(sku)
+
+
+@command(lambda actor, data, **_: IN_USE.format(data.sku))
 def create_product(actor: Actor, data: LcsProductModel, *, tenant_id=None) -> Product:
     """A product; a deleted product's SKU can be created again (the record comes back)."""
     tenant_id = actor.tenant_for_new(tenant_id)
     barcodes = stored(data, "barcodes")
     _check_codes(tenant_id, None, data.sku, barcodes)
-    with committed(f"Product {data.sku} or one of its barcodes is already in use"):
-        p = _deleted_product(tenant_id, data.sku)
-        if p is None:
-            p = Product(tenant_id=tenant_id, sku=data.sku)
-            db.session.add(p)
-        else:
-            p.deleted_at = None
+    p = _deleted_product(tenant_id, data.sku)
+    if p is None:
+        p = Product(tenant_id=tenant_id, sku=data.sku)
+        db.session.add(p)
+    with audited(actor, "create", PRODUCT, p):
+        p.deleted_at = None
         for key in FIELDS:
             setattr(p, key, stored(data, key))
         _set_barcodes(p, barcodes)
-        db.session.flush()
-        audit.record(actor, action="create", kind="lcs_product", resource_id=p.id, tenant_id=p.tenant_id,
-                     after=snapshot(p), label=f"Create product {p.sku}")
     return p
 
 
+@command(_in_use)
 def update_product(actor: Actor, product_id, data: LcsProductModel) -> Product:
     """Changes the fields sent; ``barcodes`` replaces the product's whole set."""
     p = lock(actor.scope, Product, product_id)
     sent = data.model_fields_set
     _check_codes(p.tenant_id, p.id, data.sku if "sku" in sent else None,
                  stored(data, "barcodes") if "barcodes" in sent else None)
-    before = snapshot(p)
-    with committed(f"Product {data.sku if 'sku' in sent else p.sku} or one of its barcodes is already in use"):
+    with audited(actor, "edit", PRODUCT, p):
         for key in ("sku", *FIELDS):
             if key in sent:
                 setattr(p, key, stored(data, key))
         if "barcodes" in sent:
             _set_barcodes(p, stored(data, "barcodes"))
-        db.session.flush()
-        audit.record(actor, action="edit", kind="lcs_product", resource_id=p.id, tenant_id=p.tenant_id,
-                     before=before, after=snapshot(p), label=f"Edit product {p.sku}")
     return p
 
 
+@command()
 def delete_product(actor: Actor, product_id) -> Product:
     """Soft delete; its barcodes are released (the audit snapshot keeps them)."""
     p = lock(actor.scope, Product, product_id)
-    before = snapshot(p)
-    p.soft_delete()
-    _set_barcodes(p, [])
-    db.session.flush()
-    audit.record(actor, action="delete", kind="lcs_product", resource_id=p.id, tenant_id=p.tenant_id,
-                 before=before, after=snapshot(p), label=f"Delete product {p.sku}")
-    db.session.commit()
+    with audited(actor, "delete", PRODUCT, p):
+        p.soft_delete()
+        _set_barcodes(p, [])
     return p

@@ -16,6 +16,7 @@ from schemas.lcs_shipments import (LcsShipmentItemCorrection, LcsShipmentItemMis
                                    LcsShipmentUpdateModelAddressing, ShipmentAddress)
 from services import cache_versions, events
 from services.acl import Actor
+from services.commands import after_commit, command
 from services.errors import Conflict, ValidationFailed
 from services.logistics import floor, numbers, tallies
 from services.logistics.parcels import parcel_rows
@@ -135,6 +136,7 @@ def _search_text(number: str, order_id, addressing: dict) -> str:
     return " ".join(p for p in parts if p).lower()[:1000]
 
 
+@command()
 def create_shipment(actor: Actor, data: LcsShipmentModel) -> Shipment:
     """One transaction: expand quantities to units, number it."""
     tenant_id = actor.tenant_for_new(data.tenant_id)
@@ -158,8 +160,8 @@ def create_shipment(actor: Actor, data: LcsShipmentModel) -> Shipment:
     db.session.execute(sa.insert(ShipmentItem), [
         {"id": uuid.uuid4(), "tenant_id": tenant_id, "shipment_id": shipment.id, "sequence": n,
          "created_at": utcnow(), "updated_at": utcnow(), **u} for n, u in enumerate(units)])
-    db.session.commit()
-    events.after("lcs.shipment", "created", {"id": str(shipment.id), "number": shipment.number}, {"actor": actor})
+    created = {"id": str(shipment.id), "number": shipment.number}
+    after_commit(lambda: events.after("lcs.shipment", "created", created, {"actor": actor}))
     return shipment
 
 
@@ -192,32 +194,65 @@ def _totals_for(model, columns, ids) -> sa.Select:
             .group_by(model.shipment_id))
 
 
+class _Tallies:
+    """A shipment's flag inputs as Python values: from a shipment (row or object) and its
+    unit and parcel tallies (anything with the labelled attributes of ``_unit_totals`` /
+    ``_parcel_totals``; ``None`` when it has none)."""
+
+    and_, not_ = staticmethod(lambda *c: all(c)), staticmethod(lambda c: not c)
+    is_none = staticmethod(lambda v: v is None)
+
+    def __init__(self, s, u, p):
+        for name in ("units", "missing", "handled", "boxed", "listed", "serviced"):
+            setattr(self, name, (getattr(u, name) or 0) if u is not None else 0)
+        for name in ("parcels", "labeled", "in_transit", "finished"):
+            setattr(self, name, (getattr(p, name) or 0) if p is not None else 0)
+        self.is_canceled, self.active_list_id, self.has_overage = s.is_canceled, s.active_list_id, bool(s.overage)
+
+
+class _SqlTallies:
+    """The same inputs as SQL for the current shipment row (correlated counts), so a flag is
+    a WHERE clause for search constraints and list filters."""
+
+    and_, not_ = staticmethod(sa.and_), staticmethod(sa.not_)
+    is_none = staticmethod(lambda v: v.is_(None))
+
+    def __init__(self):
+        s, u, p = Shipment, ShipmentItem, Parcel
+        count = lambda model, *cond: (sa.select(sa.func.count()).select_from(model)  # noqa: E731
+                                      .where(model.shipment_id == s.id, *cond).scalar_subquery())
+        self.units, self.missing = count(u), count(u, u.is_missing)
+        self.handled = count(u, u.is_handled, sa.not_(u.is_missing))
+        self.boxed, self.listed = count(u, u.parcel_id.is_not(None)), count(u, u.list_id.is_not(None))
+        self.serviced = count(u, u.is_serviced)
+        self.parcels, self.labeled = count(p), count(p, p.label.is_not(None))
+        self.in_transit, self.finished = count(p, p.is_in_transit), count(p, p.is_finished)
+        self.is_canceled, self.active_list_id = s.is_canceled, s.active_list_id
+        self.has_overage = sa.func.coalesce(sa.cast(s.overage, sa.String), "[]").not_in(("[]", "null"))
+
+
+# The seed's derived flags, each defined once over the tallies ``t`` (``_Tallies`` gives the
+# values of a row, ``_SqlTallies`` the SQL): the JSON and the filters cannot disagree.
+FLAG_RULES = {
+    "is_editable": lambda t: t.and_(t.not_(t.is_canceled), t.is_none(t.active_list_id), t.handled == 0,
+                                    t.parcels == 0),
+    "is_listed": lambda t: t.not_(t.is_none(t.active_list_id)),
+    "is_handled": lambda t: t.and_(t.units - t.missing > 0, t.handled >= t.units - t.missing),
+    "is_boxed": lambda t: t.and_(t.units - t.missing > 0, t.boxed >= t.units - t.missing),
+    "is_labeled": lambda t: t.and_(t.parcels > 0, t.labeled == t.parcels),
+    "is_serviced": lambda t: t.and_(t.units > 0, t.serviced == t.units),
+    "is_complete": lambda t: t.and_(t.listed > 0, t.boxed == t.listed - t.missing),
+    "is_overcomplete": lambda t: t.has_overage,
+    "is_in_transit": lambda t: t.and_(t.parcels > 0, t.in_transit == t.parcels),
+    "is_finished": lambda t: t.and_(t.parcels > 0, t.finished == t.parcels),
+    "is_canceled": lambda t: t.is_canceled,
+}
+
+
 def derive_flags(s, u, p) -> dict:
-    """The seed's derived flags from a shipment (row or object) and its unit and parcel
-    tallies (anything with the labelled attributes of ``_unit_totals``/``_parcel_totals``;
-    ``None`` when it has none)."""
-    units = u.units if u is not None else 0
-    missing = (u.missing or 0) if u is not None else 0
-    handled = (u.handled or 0) if u is not None else 0
-    boxed = (u.boxed or 0) if u is not None else 0
-    listed = (u.listed or 0) if u is not None else 0
-    serviced = (u.serviced or 0) if u is not None else 0
-    parcels = p.parcels if p is not None else 0
-    shippable = units - missing
-    has_parcels = parcels > 0
-    return {
-        "is_editable": not s.is_canceled and s.active_list_id is None and handled == 0 and not has_parcels,
-        "is_listed": s.active_list_id is not None,
-        "is_handled": shippable > 0 and handled >= shippable,
-        "is_boxed": shippable > 0 and boxed >= shippable,
-        "is_labeled": has_parcels and (p.labeled or 0) == parcels,
-        "is_serviced": units > 0 and serviced == units,
-        "is_complete": listed > 0 and boxed == listed - missing,
-        "is_overcomplete": bool(s.overage),
-        "is_in_transit": has_parcels and (p.in_transit or 0) == parcels,
-        "is_finished": has_parcels and (p.finished or 0) == parcels,
-        "is_canceled": s.is_canceled,
-    }
+    """The derived flags of one shipment from its unit and parcel tallies (see ``_Tallies``)."""
+    t = _Tallies(s, u, p)
+    return {flag: rule(t) for flag, rule in FLAG_RULES.items()}
 
 
 def flags_for(shipments) -> dict:
@@ -232,23 +267,7 @@ def flags_for(shipments) -> dict:
 
 def flag_condition(flag: str, value: bool) -> sa.ColumnElement:
     """SQL for a derived flag (search constraints and list filters)."""
-    s, u, p = Shipment, ShipmentItem, Parcel
-    any_unit = sa.exists().where(u.shipment_id == s.id, sa.not_(u.is_missing))
-    any_parcel = sa.exists().where(p.shipment_id == s.id)
-    conditions = {
-        "is_canceled": s.is_canceled.is_(True),
-        "is_listed": s.active_list_id.is_not(None),
-        "is_handled": sa.and_(any_unit, ~sa.exists().where(u.shipment_id == s.id, sa.not_(u.is_missing),
-                                                           sa.not_(u.is_handled))),
-        "is_boxed": sa.and_(any_unit, ~sa.exists().where(u.shipment_id == s.id, sa.not_(u.is_missing),
-                                                         u.parcel_id.is_(None))),
-        "is_labeled": sa.and_(any_parcel, ~sa.exists().where(p.shipment_id == s.id, p.label.is_(None))),
-        "is_in_transit": sa.and_(any_parcel, ~sa.exists().where(p.shipment_id == s.id, sa.not_(p.is_in_transit))),
-        "is_finished": sa.and_(any_parcel, ~sa.exists().where(p.shipment_id == s.id, sa.not_(p.is_finished))),
-        "is_editable": sa.and_(s.is_canceled.is_(False), s.active_list_id.is_(None),
-                               ~sa.exists().where(u.shipment_id == s.id, u.is_handled), ~any_parcel),
-    }
-    clause = conditions[flag]
+    clause = FLAG_RULES[flag](_SqlTallies())
     return clause if value else sa.not_(clause)
 
 
@@ -378,6 +397,7 @@ def detail_row(s: Shipment) -> dict:
 
 # --- changes -----------------------------------------------------------------------------------
 
+@command()
 def update_shipment(actor: Actor, shipment_id, data: LcsShipmentUpdateModel) -> Shipment:
     """The fields sent change, only while the shipment is editable (409 after)."""
     shipment = get_shipment(actor, shipment_id)
@@ -398,20 +418,20 @@ def update_shipment(actor: Actor, shipment_id, data: LcsShipmentUpdateModel) -> 
     payload = {"id": str(shipment.id), **changes}
     events.before("lcs.shipment", "updating", payload, {"actor": actor})
     read_back(payload, changes)
+    search_text = _search_text(shipment.number, changes.get("order_id", shipment.order_id),
+                               changes.get("addressing", shipment.addressing) or {})
     # Conditional: only if still not on a list (a concurrent list creation wins cleanly).
     done = db.session.execute(sa.update(Shipment).where(
         Shipment.id == shipment.id, Shipment.active_list_id.is_(None), Shipment.is_canceled.is_(False))
-        .values(**changes, updated_at=utcnow())).rowcount
+        .values(**changes, search_text=search_text, updated_at=utcnow())).rowcount
     if not done:
         raise Conflict("Shipment is no longer editable")
-    db.session.commit()
-    db.session.refresh(shipment)
-    shipment.search_text = _search_text(shipment.number, shipment.order_id, shipment.addressing or {})
-    db.session.commit()
-    events.after("lcs.shipment", "updated", {"id": str(shipment.id)}, {"actor": actor})
+    updated = {"id": str(shipment.id)}
+    after_commit(lambda: events.after("lcs.shipment", "updated", updated, {"actor": actor}))
     return shipment
 
 
+@command()
 def cancel_shipment(actor: Actor, shipment_id) -> None:
     """DELETE: cancel (idempotent); refused once any parcel is in transit. Leaves its list."""
     shipment = get_shipment(actor, shipment_id)
@@ -429,10 +449,11 @@ def cancel_shipment(actor: Actor, shipment_id) -> None:
         db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.shipment_id == shipment.id,
                                                          ShipmentItem.parcel_id.is_(None))
                            .values(list_id=None))
-    db.session.commit()
-    events.after("lcs.shipment", "canceled", {"id": str(shipment.id)}, {"actor": actor})
+    canceled = {"id": str(shipment.id)}
+    after_commit(lambda: events.after("lcs.shipment", "canceled", canceled, {"actor": actor}))
 
 
+@command()
 def set_missing(actor: Actor, shipment_id, entries: list[LcsShipmentItemMissing]) -> None:
     """``[{id, is_missing}]`` for units of this shipment (204). A unit of another → 400."""
     shipment = get_shipment(actor, shipment_id)
@@ -444,16 +465,15 @@ def set_missing(actor: Actor, shipment_id, entries: list[LcsShipmentItemMissing]
             .values(is_missing=e.is_missing, updated_at=utcnow())).rowcount
         if not done:
             raise _invalid(f"{i}.id", "is not a unit of this shipment")
-    db.session.commit()
 
 
+@command()
 def set_corrections(actor: Actor, shipment_id, kind: str, entries: list[LcsShipmentItemCorrection]) -> None:
     """Replace the shipment's backorders or overage list."""
     shipment = get_shipment(actor, shipment_id)
     if shipment.is_canceled:
         raise Conflict("Shipment is canceled")
     setattr(shipment, kind, [e.model_dump() for e in entries])
-    db.session.commit()
 
 
 def list_for_active(actor: Actor, shipment: Shipment) -> HandlingList | None:
