@@ -6,10 +6,9 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
-import pytest
 import sqlalchemy as sa
 
-from models import Role, Scope, Task, db
+from models import Scope, Task, db
 from schemas.api_keys import ApiKeyCreate
 from schemas.attachments import AttachmentPartitionCreate
 from schemas.business_rules import BusinessRuleCreate, RuleExecuteRequest, RuleSetCreate, RuleSetMemberCreate
@@ -19,12 +18,10 @@ from schemas.lcs_parcels import LcsParcelCreateModel
 from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
 from schemas.plans import PlanCreate
 from services import accounts, roles, users
-from services.acl import EVERYTHING, Actor
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, SYSTEM
 from web.access import access_of
 from web.openapi import json_rules
 
-SYSTEM = Actor(None, EVERYTHING)
 
 
 @dataclass

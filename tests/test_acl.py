@@ -7,8 +7,8 @@ from models import Scope, db
 from services import accounts, roles, users
 from services.acl import EVERYTHING, NOTHING, Actor, Grants, cache, compute_grants, grant_matches, grants_for, sanitize_grant
 from services.errors import Forbidden, NotFound
+from tests.support import SYSTEM
 
-SYSTEM = Actor(None, EVERYTHING)
 
 
 @pytest.mark.parametrize("grant, required, expected", [

@@ -5,10 +5,8 @@ from models import db
 from schemas.api_keys import ApiKeyCreate
 from services import roles as roles_svc
 from services import users as users_svc
-from services.acl import EVERYTHING, Actor
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
+from tests.support import BROWSER, PASSWORD, SYSTEM, api_token, bearer, browser_login
 
-SYSTEM = Actor(None, EVERYTHING)
 
 
 @pytest.fixture()

@@ -17,13 +17,11 @@ from hypothesis.errors import Unsatisfiable
 
 from models import Scope, db
 from services import accounts, roles, users
-from services.acl import EVERYTHING, Actor
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, SYSTEM
 
 EXAMPLES = int(os.environ.get("WHARF_FUZZ_EXAMPLES", 12))
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.response_schema_conformance]
-SYSTEM = Actor(None, EVERYTHING)
 
 
 @pytest.fixture()

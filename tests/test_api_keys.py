@@ -8,13 +8,20 @@ import sqlalchemy as sa
 
 from models import ApiKey, AuditLog, db, utcnow
 from schemas.api_keys import ApiKeyCreate
-from services import api_keys, roles, users
-from services.acl import EVERYTHING, Actor
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
-from tests.test_browser import _new_page, browser, expect, open_and_sign_in  # noqa: F401  (browser is a fixture)
+from services import api_keys, roles
+from tests.support import (
+    BROWSER,
+    SYSTEM,
+    Factory,
+    api_token,
+    bearer,
+    browser_login,
+    expect,
+    new_page,
+    open_and_sign_in,
+)
 
 KEYS = "/api/api_keys/keys"
-SYSTEM = Actor(None, EVERYTHING)
 
 
 def role_with(app, tenant_id, name, features) -> str:
@@ -25,10 +32,8 @@ def role_with(app, tenant_id, name, features) -> str:
 
 
 def user_with(app, tenant_id, email, role_ids) -> str:
-    with app.app_context():
-        user = users.create_user(SYSTEM, email=email, password=PASSWORD, name=email.split("@")[0],
-                                 role_ids=list(role_ids), tenant_id=tenant_id)
-        return email
+    Factory(app).user(tenant_id, email, name=email.split("@")[0], role_ids=role_ids)
+    return email
 
 
 def create(client, token, **body):
@@ -339,60 +344,11 @@ def test_openapi_documents_key_routes(client):
     assert "secret" in doc["components"]["schemas"][created.rsplit("/", 1)[1]]["properties"]
 
 
-# --- access matrix ---------------------------------------------------------------------------
-# tests/test_access_matrix.py needs one Sample per endpoint (a shared file this module may
-# not edit). These are the entries to add there; this test runs them through the same
-# five callers so they are known to pass.
-
-def _fresh_key(w) -> str:
-    with w.app.app_context():
-        key, _ = api_keys.create_key(SYSTEM, ApiKeyCreate(name=f"Matrix key {uuid.uuid4().hex[:6]}", description=None,
-                                     roles=[], tenantId=w.a))
-        return str(key.id)
-
-
-def matrix_failures(app, client, samples) -> list[str]:
-    from tests.test_access_matrix import World, _call, _token, protected_operations
-    world, failures, seen = World(app), [], set()
-    for rule, method, access in protected_operations(app):
-        make_sample = samples.get((rule.endpoint, method))
-        if make_sample is None:
-            continue
-        seen.add((rule.endpoint, method))
-        callers = {
-            "anonymous": ({}, 401),
-            "no features": (lambda: _token(client, "plain@a.test"), 403 if access.features else 200),
-            "exact features": (lambda: _token(client, world.exact_user(access.features)), 200),
-            "other tenant admin": (lambda: _token(client, "admin@b.test"), 200),
-            "super admin": (lambda: _token(client, "root@d.test"), 200),
-        }
-        for name, (headers, expected) in callers.items():
-            sample = make_sample(world)
-            if name == "other tenant admin" and sample.record:
-                expected = 404
-            r = _call(client, rule, method, sample, headers() if callable(headers) else headers)
-            ok = (200 <= r.status_code < 300) if expected == 200 else r.status_code == expected
-            if not ok:
-                failures.append(f"{method} {rule.rule} as {name}: {r.status_code} {r.get_data(as_text=True)[:160]}")
-    missing = set(samples) - seen
-    return failures + [f"no such endpoint {m}" for m in missing]
-
-
-def test_proposed_access_matrix_samples_pass(app, client):
-    from tests.test_access_matrix import Sample
-    samples = {
-        ("api_api_keys.list_keys", "GET"): lambda w: Sample(),
-        ("api_api_keys.create_key", "POST"): lambda w: Sample(json={"name": "Matrix key"}),
-        ("api_api_keys.revoke_key", "DELETE"): lambda w: Sample(query={"id": _fresh_key(w)}, record=True),
-    }
-    assert not matrix_failures(app, client, samples)
-
-
 # --- in a real browser ------------------------------------------------------------------------
 
 @pytest.mark.browser
-def test_browser_create_copy_and_revoke(browser, live_server, admin):  # noqa: F811
-    context, page = _new_page(browser, permissions=["clipboard-read", "clipboard-write"])
+def test_browser_create_copy_and_revoke(browser, live_server, admin):
+    context, page = new_page(browser, permissions=["clipboard-read", "clipboard-write"])
     try:
         open_and_sign_in(page, live_server, admin)
         page.goto(live_server + "/api_keys/keys")

@@ -12,15 +12,13 @@ from models.base import iso_utc
 from schemas.api_keys import ApiKeyCreate
 from schemas.audit_logs import ActionLogQuery
 from services import accounts, api_keys, audit_query, roles, users
-from services.acl import EVERYTHING, Actor
+from services.acl import Actor
 from services.errors import NotFound, ValidationFailed
 from web.contract import validate
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
-from tests.test_browser import _new_page, browser, expect, open_and_sign_in  # noqa: F401  (browser is a fixture)
+from tests.support import BROWSER, PASSWORD, SYSTEM, api_token, bearer, browser_login, expect, new_page, open_and_sign_in
 
 ACTIONS = "/api/audit_logs/audit-logs/actions"
 PAGE = "/audit_logs/audit-logs/actions"
-SYSTEM = Actor(None, EVERYTHING)
 ITEM_KEYS = {"id", "commandId", "actionLabel", "executionState", "actorUserId", "actorUserName", "tenantId",
              "tenantName", "organizationId", "organizationName", "resourceKind", "resourceId",
              "parentResourceKind", "parentResourceId", "undoToken", "createdAt", "updatedAt", "snapshotBefore",
@@ -381,17 +379,9 @@ def test_pager_keeps_filters(client, world):
     assert "page=2" in html and "resourceKind=role" in html and "pageSize=1" in html
 
 
-def test_proposed_access_matrix_sample_passes(app, client):
-    """The entry tests/test_access_matrix.py needs for this module (see test_api_keys.py)."""
-    from tests.test_access_matrix import Sample
-    from tests.test_api_keys import matrix_failures
-    samples = {("api_audit_logs.list_actions", "GET"): lambda w: Sample()}
-    assert not matrix_failures(app, client, samples)
-
-
 @pytest.mark.browser
-def test_browser_filter_pushes_url_and_opens_the_diff(browser, live_server, world):  # noqa: F811
-    context, page = _new_page(browser)
+def test_browser_filter_pushes_url_and_opens_the_diff(browser, live_server, world):
+    context, page = new_page(browser)
     try:
         open_and_sign_in(page, live_server, "tina@acme.test")
         page.goto(live_server + PAGE)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from models import AuthSession, LoginAttempt, PasswordReset, Tenant, User, db, utcnow
 from services import mail
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login, csrf_from
+from tests.support import BROWSER, PASSWORD, api_token, bearer, browser_login, csrf_from
 
 ORIGIN = "https://wharf.example.test"
 NEW_PASSWORD = "a-fresh-long-password"

@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 
 from models import AuthSession, db, utcnow
-from tests.conftest import BROWSER, PASSWORD, browser_login, csrf_from
+from tests.support import BROWSER, PASSWORD, browser_login, csrf_from
 
 
 def test_page_without_session_redirects_to_sign_in(client):

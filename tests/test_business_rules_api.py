@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from models import RuleExecutionLog, db
 from services import roles as roles_svc
-from tests.conftest import BROWSER, api_token, bearer, browser_login
+from tests.support import BROWSER, SYSTEM, api_token, bearer, browser_login, new_list, new_shipment, scan
 
 RULE_KEYS = {"id", "ruleId", "ruleName", "description", "ruleType", "ruleCategory", "entityType", "eventType",
              "enabled", "priority", "version", "effectiveFrom", "effectiveTo", "tenantId", "organizationId",
@@ -521,7 +521,6 @@ class TestScreens:
         assert "No lcs.shipment record" in missing.get_data(as_text=True)
 
     def test_try_it_on_a_stored_record(self, client, h, admin):
-        from tests.test_lcs_floor import new_shipment
         s = new_shipment(client, h)
         csrf = browser_login(client, admin)
         form = {"entityType": "lcs.shipment", "recordId": s["number"],
@@ -576,7 +575,6 @@ def _logs(client, h, rid) -> list[str]:
 
 class TestOnTheFloor:
     def test_a_list_with_missing_units_cannot_finish(self, client, h, make, tenant):
-        from tests.test_lcs_floor import new_list, new_shipment, scan
         make.member(tenant, "pick@acme.test", roles_svc.WAREHOUSE_STAFF)
         ph = bearer(api_token(client, "pick@acme.test"))
         client.post("/api/business_rules/rules/examples", headers=h)
@@ -612,7 +610,6 @@ class TestOnTheFloor:
         assert entry["entityId"] == list_id and entry["inputContext"]["data"]["progress"]["missing"] == 1
 
     def test_warnings_show_without_blocking(self, client, h, make, tenant):
-        from tests.test_lcs_floor import new_list, new_shipment, scan
         new_rule(client, h, "late-warning", ruleType="VALIDATION", entityType="lcs.list", eventType="finishing",
                  conditionExpression={"field": "progress.percent", "operator": "=", "value": 100},
                  failureActions=[], successActions=[{"type": "SHOW_WARNING", "config": {"message": "{{number}} done: check the cage"}}])
@@ -639,11 +636,9 @@ def _label_route_exists(app) -> bool:
 
 def _overweight_parcel(client, h, app, tenant, *, weight=25000, max_weight=23000):
     from schemas.lcs_reference import LcsMethodModel
-    from services.acl import EVERYTHING, Actor
     from services.logistics import methods
-    from tests.test_lcs_floor import new_shipment
     with app.app_context():
-        method = methods.create_method(Actor(None, EVERYTHING), LcsMethodModel(
+        method = methods.create_method(SYSTEM, LcsMethodModel(
             carrier_code="pnl", name="PostNL Standard", max_weight=max_weight), tenant_id=tenant)
         method_id = str(method.id)
     s = new_shipment(client, h, items=[{"sku": "SKU-A", "quantity": 1}], method_id=method_id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login, csrf_from
+from tests.support import BROWSER, PASSWORD, api_token, bearer, browser_login, csrf_from
 
 CROSS_SITE = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
 

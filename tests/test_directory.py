@@ -10,14 +10,13 @@ from pydantic import ValidationError
 from models import AuditLog, Organization, Role, Tenant, db
 from schemas.directory import OrganizationCreate
 from services import directory, roles, users
-from services.acl import EVERYTHING, Actor, Grants
+from services.acl import Actor, Grants
 from services.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
+from tests.support import BROWSER, PASSWORD, SYSTEM, api_token, bearer, browser_login
 
 ORGS = "/api/directory/organizations"
 TENANTS = "/api/directory/tenants"
 SWITCHER = "/api/directory/organization-switcher"
-SYSTEM = Actor(None, EVERYTHING)
 HX = {"HX-Request": "true"}
 
 
@@ -205,16 +204,15 @@ def test_delete_is_refused_while_live_children_exist(client, h, app):
 
 def test_delete_is_refused_while_it_is_a_users_home(client, h, app, tenant):
     from services import users as users_svc
-    from services.acl import EVERYTHING, Actor
     a = create_org(client, h, name="Depot")
     with app.app_context():
-        uid = users_svc.create_user(Actor(None, EVERYTHING), email="d@acme.test", password="correct-horse-battery",
+        uid = users_svc.create_user(SYSTEM, email="d@acme.test", password="correct-horse-battery",
                                     organization_id=a, tenant_id=tenant).id
     r = client.delete(ORGS, json={"id": a}, headers=h)
     assert r.status_code == 400 and "1 user belong" in r.get_json()["error"]
     assert a in items_by_name(client.get(ORGS, headers=h).get_json())["Depot"]["id"]
     with app.app_context():
-        users_svc.delete_user(Actor(None, EVERYTHING), uid)
+        users_svc.delete_user(SYSTEM, uid)
     assert client.delete(ORGS, json={"id": a}, headers=h).status_code == 200  # a deleted user does not hold it
 
 
@@ -330,7 +328,8 @@ def test_super_admin_manages_tenants(client, h, app, tenant):
     assert client.get(TENANTS, query_string={"search": "corp"}, headers=h).get_json()["total"] == 1
     assert client.delete(TENANTS, json={"id": globex}, headers=h).get_json() == {"ok": True}
     assert [i["name"] for i in client.get(TENANTS, headers=h).get_json()["items"]] == ["Acme Logistics"]
-    kinds = [(a.action_type, a.snapshot_after and a.snapshot_after.get("name")) for a in audit_rows(app, "tenant")]
+    kinds = [(a.action_type, a.snapshot_after and a.snapshot_after.get("name")) for a in audit_rows(app, "tenant")
+             if str(a.resource_id) == globex]
     assert kinds == [("create", "Globex"), ("edit", "Globex Corp"), ("delete", "Globex Corp")]
 
 
@@ -734,17 +733,11 @@ def test_tenant_service_rules(world):
 
 # --- in a real browser (run with -m browser) ---------------------------------------------------
 
-@pytest.fixture(scope="module")
-def chromium():
-    from tests import test_browser  # same launcher as the other browser tests
-    yield from test_browser.browser.__wrapped__()
-
-
 @pytest.mark.browser
-def test_organizations_screen_in_a_browser(chromium, live_server, admin):
-    from tests.test_browser import ARTIFACTS, _new_page, expect, marker_survived, open_and_sign_in, set_marker
+def test_organizations_screen_in_a_browser(browser, live_server, admin):
+    from tests.support import ARTIFACTS, expect, marker_survived, new_page, open_and_sign_in, set_marker
 
-    context, page = _new_page(chromium)
+    context, page = new_page(browser)
 
     def row_named(name):
         return page.locator("#org-list tbody tr", has=page.locator("td:first-child", has_text=name))

@@ -4,11 +4,8 @@ import pytest
 from models import db
 from services import roles as roles_svc
 from services import toggles
-from services import users as users_svc
-from services.acl import EVERYTHING, Actor
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
+from tests.support import BROWSER, api_token, bearer, browser_login
 
-SYSTEM = Actor(None, EVERYTHING)
 G = "/api/feature_toggles/global"
 
 

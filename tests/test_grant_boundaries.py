@@ -18,11 +18,8 @@ import sqlalchemy as sa
 from models import ApiKey, Role, Scope, User, UserAcl, UserRole, db
 from schemas.api_keys import ApiKeyCreate
 from services import accounts, api_keys, roles, users
-from services.acl import EVERYTHING, Actor
-from tests.conftest import PASSWORD, api_token, bearer
-from tests.test_access_matrix import protected_operations
+from tests.support import PASSWORD, SYSTEM, api_token, bearer, protected_operations
 
-SYSTEM = Actor(None, EVERYTHING)
 USER_ADMIN = ["auth.users.list", "auth.users.create", "auth.users.edit", "auth.users.delete",
               "auth.roles.list", "auth.roles.manage", "auth.acl.manage", "api_keys.view", "api_keys.create",
               "api_keys.delete"]
@@ -358,7 +355,7 @@ class TestEditScreen:
     """The user screen says what may not be changed instead of failing on Save."""
 
     def test_locked_user_and_own_roles(self, app, client, floor):
-        from tests.conftest import BROWSER, browser_login
+        from tests.support import BROWSER, browser_login
         browser_login(client, "clerk@b.test")
         page = client.get(f"/auth/users/edit?id={floor.admin}", headers=BROWSER).get_data(as_text=True)
         assert "holds permissions you do not hold" in page and "Save user" not in page
@@ -372,7 +369,7 @@ class TestEditScreen:
         assert "Save permissions" in own
 
     def test_own_roles_are_fixed_but_submitted(self, app, client, floor):
-        from tests.conftest import BROWSER, browser_login
+        from tests.support import BROWSER, browser_login
         csrf = browser_login(client, "admin@b.test")
         page = client.get(f"/auth/users/edit?id={floor.admin}", headers=BROWSER).get_data(as_text=True)
         assert "You cannot change your own roles" in page

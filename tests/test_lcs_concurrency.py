@@ -24,12 +24,10 @@ from models import HandlingList, ScanEvent, Shipment, ShipmentItem, db
 from schemas.lcs_lists import LcsHandlingModel, LcsHandlingModelShipments
 from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
 from services import roles, users
-from services.acl import EVERYTHING, Actor
 from services.logistics import lists as list_svc
 from services.logistics import shipments as shipment_svc
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, SYSTEM
 
-SYSTEM = Actor(None, EVERYTHING)
 THREADS = 8
 ADDRESS = {"to": {"address": {"name": "Dock Customer", "street": "Quay 1", "postal_code": "1011 AB",
                               "city": "Amsterdam", "country_code": "NL"}}}

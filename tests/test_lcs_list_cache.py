@@ -9,12 +9,10 @@ import sqlalchemy as sa
 from models import CacheVersion, Scope, Shipment, ShipmentItem, ShipmentTally, db
 from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
 from services import auth, cache_versions, directory, roles as roles_svc, users as users_svc
-from services.acl import EVERYTHING, Actor
+from services.acl import Actor
 from services.logistics import floor, shipments, tallies
-from tests.conftest import PASSWORD, api_token, bearer
-from tests.test_lcs_floor import new_list, new_shipment, scan
+from tests.support import PASSWORD, SYSTEM, api_token, bearer, new_list, new_shipment, scan
 
-SYSTEM = Actor(None, EVERYTHING)
 
 
 @pytest.fixture()
@@ -70,7 +68,7 @@ class TestTally:
         for scope in (whole, north_only):  # the tally agrees with counting the rows in scope
             assert tallies.total(scope) == db.session.scalar(
                 sa.select(sa.func.count()).select_from(scope.select(Shipment).subquery()))
-            page = shipments.list_page(Actor(None, EVERYTHING) if scope is whole else _scoped(scope), 1, 25)
+            page = shipments.list_page(SYSTEM if scope is whole else _scoped(scope), 1, 25)
             assert page.total == tallies.total(scope) == len(page.rows)
 
     def test_recount_rebuilds_from_the_rows(self, client, h, ctx, tenant):
@@ -213,7 +211,7 @@ class TestSessionPrincipal:
         assert loaded == []  # no User, AuthSession, Tenant or Shipment objects at all
 
     def test_page_render_with_a_cookie_session_builds_no_user_row(self, client, h, admin):
-        from tests.conftest import BROWSER, browser_login
+        from tests.support import BROWSER, browser_login
         browser_login(client, admin)
         assert "Ada Admin" in client.get("/lcs/shipments", headers=BROWSER).get_data(as_text=True)
         loaded = []

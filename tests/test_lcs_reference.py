@@ -14,11 +14,9 @@ import sqlalchemy as sa
 from models import AuditLog, Position, Product, ProductBarcode, Scope, db
 from services import roles as roles_svc
 from services import users as users_svc
-from services.acl import EVERYTHING, Actor
 from services.logistics import locations, methods, product_import
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
+from tests.support import BROWSER, PASSWORD, SYSTEM, api_token, bearer, browser_login
 
-SYSTEM = Actor(None, EVERYTHING)
 L, M, P = "/lcs/locations", "/lcs/methods", "/lcs/products"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 JSON = {"Accept": "application/json"}

@@ -15,12 +15,11 @@ from schemas.lcs_parcels import LcsParcelCreateModel
 from schemas.lcs_search import LcsBulkItemsCommand, LcsItemSearchConstraint
 from schemas.lcs_shipments import LcsShipmentModel
 from services import roles, users
-from services.acl import EVERYTHING, Actor
+from services.acl import Actor
 from services.errors import Conflict, ValidationFailed
 from services.logistics import item_search, lists, parcels, shipments
-from tests.conftest import PASSWORD, api_token, bearer
+from tests.support import PASSWORD, SYSTEM, api_token, bearer
 
-SYSTEM = Actor(None, EVERYTHING)
 
 LISTED_SHIPMENT = {"id", "number", "type", "method_id", "contact_id", "channel_id", "addressing", "ship_at",
                    "estimated_ship_at", "expected_at", "stack_id", "is_editable", "is_outbound", "is_listed",

@@ -4,7 +4,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from models import Organization, Scope, Tenant, User, db
+from models import Scope, Tenant, User, db
 from services import accounts
 from services.errors import Conflict, NotFound, ValidationFailed
 

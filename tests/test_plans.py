@@ -14,8 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from models import AuditLog, StoragePlan, db
 from schemas.plans import PlanCreate
 from services import plans
-from tests.conftest import BROWSER, api_token, bearer, browser_login
-from tests.test_attachments import SYSTEM, tenant_admin, with_features
+from tests.support import BROWSER, SYSTEM, api_token, bearer, browser_login, tenant_admin, with_features
 
 PLANS = "/api/v1/plans"
 HX = {"HX-Request": "true"}

@@ -18,12 +18,12 @@ from schemas.business_rules import (BusinessRuleCreate, BusinessRuleUpdate, Cond
 from schemas.lcs_parcels import LcsParcelCreateModel
 from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
 from services import events
-from services.acl import EVERYTHING, Actor
+from services.acl import Actor
 from services.rules import actions as act
 from services.rules import conditions as c
 from services.rules import engine, listener, store
+from tests.support import SYSTEM
 
-SYSTEM = Actor(None, EVERYTHING)
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
 EXPRESSION = TypeAdapter(ConditionExpression)
 ACTIONS = TypeAdapter(RuleActions)
@@ -422,7 +422,7 @@ def test_block_transition_and_errors_block(ctx, tenant):
 
 
 def test_dry_run_applies_nothing_and_logs_nothing(app, client, tenant, make):
-    from tests.conftest import api_token, bearer
+    from tests.support import api_token, bearer
     make.user(tenant, "boss@acme.test", super_admin=True)
     h = bearer(api_token(client, "boss@acme.test"))
     with app.app_context():

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from models import PasswordReset, db
 from services import tasks
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login, csrf_from
+from tests.support import BROWSER, PASSWORD, api_token, bearer, browser_login, csrf_from
 
 NEW_PASSWORD = "a-fresh-long-password"
 LINK_RE = re.compile(r"/auth/reset/([A-Za-z0-9_-]+)")
