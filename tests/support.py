@@ -1,7 +1,8 @@
 """Helpers and factories shared by the test modules (fixtures live in conftest.py).
 
 Accounts are made through the product's own commands with the SYSTEM actor, so every
-tenant, user and grant in a test is hashed, linked and audited the way a real one is.
+tenant, organization, user and grant in a test is hashed, linked and audited the way a
+real one is: ``new_*`` in the current app context, ``Factory`` (the ``make`` fixture) in one of its own.
 No test module imports another; what two of them need lives here.
 """
 from __future__ import annotations
@@ -26,26 +27,43 @@ SYSTEM = Actor(None, EVERYTHING)  # full rights, no user: what the CLI and backg
 # --- accounts -----------------------------------------------------------------------------------
 
 
+def new_tenant(name):
+    """A tenant with its default roles, created in the current app context."""
+    return directory.create_tenant(SYSTEM, name=name)
+
+
+def new_user(tenant_id, email, *, super_admin=False, password=PASSWORD, name="", role_ids=(), organization_id=None,
+             features=()):
+    """A user of ``tenant_id``; ``features`` (or ``super_admin``) become a per-user override."""
+    user = users.create_user(SYSTEM, email=email, password=password, name=name, role_ids=list(role_ids),
+                             organization_id=organization_id, tenant_id=tenant_id)
+    if super_admin or features:
+        users.update_user_acl(SYSTEM, user.id, features=list(features), is_super_admin=super_admin,
+                              organizations=None)
+    return user
+
+
+def new_organization(tenant_id, name, slug=None, parent_id=None):
+    return directory.create_organization(SYSTEM, name=name, slug=slug, parent_id=parent_id, tenant_id=tenant_id)
+
+
 class Factory:
-    """Creates tenants and users through the audited service commands, as SYSTEM."""
+    """The same, each in an app context of its own; returns ids (the ``make`` fixture)."""
 
     def __init__(self, app):
         self.app = app
 
     def tenant(self, name="Acme"):
         with self.app.app_context():
-            return directory.create_tenant(SYSTEM, name=name).id
+            return new_tenant(name).id
 
-    def user(self, tenant_id, email, *, super_admin=False, password=PASSWORD, name="", role_ids=(),
-             organization_id=None, features=()):
-        """A user of ``tenant_id``; ``features`` (or ``super_admin``) become a per-user override."""
+    def user(self, tenant_id, email, **kwargs):
         with self.app.app_context():
-            user = users.create_user(SYSTEM, email=email, password=password, name=name, role_ids=list(role_ids),
-                                     organization_id=organization_id, tenant_id=tenant_id)
-            if super_admin or features:
-                users.update_user_acl(SYSTEM, user.id, features=list(features), is_super_admin=super_admin,
-                                      organizations=None)
-            return user.id
+            return new_user(tenant_id, email, **kwargs).id
+
+    def organization(self, tenant_id, name, slug=None, parent_id=None):
+        with self.app.app_context():
+            return new_organization(tenant_id, name, slug, parent_id).id
 
     def member(self, tenant_id, email, role_name, *, password=PASSWORD, name=""):
         """A user holding one of the tenant's default roles ("Administrator", "Warehouse staff")."""
@@ -100,6 +118,21 @@ def browser_login(client, email, password=PASSWORD) -> str:
     home = client.get("/", headers=BROWSER)
     assert home.status_code == 200
     return csrf_from(home.get_data(as_text=True))
+
+
+def refusal(r, status: int) -> str:
+    """The message of a refusal with ``status``: the JSON envelope's (``error``, or ``message``
+    in the lcs/cnt family), or the page or toast text. A status alone does not say which check
+    refused."""
+    assert r.status_code == status, (r.status_code, r.get_data(as_text=True)[:300])
+    if not r.is_json:
+        return r.get_data(as_text=True)
+    body = r.get_json()
+    return body["message"] if "code" in body else body["error"]
+
+
+CSRF_MISSING = "CSRF check failed: The CSRF token is missing."
+MISSING_FEATURES = "Missing required features"
 
 
 # --- the floor: shipments, lists, parcels -------------------------------------------------------

@@ -11,14 +11,17 @@ from schemas.api_keys import ApiKeyCreate
 from services import api_keys, roles
 from tests.support import (
     BROWSER,
+    CSRF_MISSING,
+    MISSING_FEATURES,
     SYSTEM,
-    Factory,
     api_token,
     bearer,
     browser_login,
     expect,
+    Factory,
     new_page,
     open_and_sign_in,
+    refusal,
 )
 
 KEYS = "/api/api_keys/keys"
@@ -88,10 +91,10 @@ def test_key_with_view_role_can_list_and_without_it_gets_403(client, token, app,
     assert ok.status_code == 200 and ok.get_json()["total"] == 3
     for secret in (bad, bare):
         denied = client.get(KEYS, headers=bearer(secret))
-        assert denied.status_code == 403
-        assert denied.get_json()["requiredFeatures"] == ["api_keys.view"]
+        assert refusal(denied, 403) == MISSING_FEATURES and denied.get_json()["requiredFeatures"] == ["api_keys.view"]
     # The key's grants are only its roles': viewing does not allow creating.
-    assert client.post(KEYS, json={"name": "x"}, headers=bearer(good)).status_code == 403
+    denied = client.post(KEYS, json={"name": "x"}, headers=bearer(good))
+    assert refusal(denied, 403) == MISSING_FEATURES and denied.get_json()["requiredFeatures"] == ["api_keys.create"]
 
 
 def test_key_use_updates_last_used(client, token, app, tenant):
@@ -190,7 +193,7 @@ def test_tenant_admin_cannot_hand_out_wider_roles_or_pick_a_tenant(client, tenan
     wide = role_with(app, tenant, "Wide", ["auth.*"])
     user_with(app, tenant, "kim@acme.test", [key_admin])
     kim = api_token(client, "kim@acme.test")
-    assert create(client, kim, roles=[wide]).status_code == 403
+    assert refusal(create(client, kim, roles=[wide]), 403) == "You cannot assign a role with permissions you do not hold"
     other = make.tenant("Globex")
     r = create(client, kim, tenantId=str(other))
     assert r.status_code == 201 and r.get_json()["tenantId"] == str(tenant)
@@ -247,8 +250,8 @@ def test_declaration_rejects_past_expiry_and_service_needs_tenant_for_system_act
 
 def test_staff_without_features_gets_403_and_no_nav(client, staff):
     t = api_token(client, staff)
-    assert client.get(KEYS, headers=bearer(t)).status_code == 403
-    assert client.post(KEYS, json={"name": "x"}, headers=bearer(t)).status_code == 403
+    assert refusal(client.get(KEYS, headers=bearer(t)), 403) == MISSING_FEATURES
+    assert refusal(client.post(KEYS, json={"name": "x"}, headers=bearer(t)), 403) == MISSING_FEATURES
     browser_login(client, staff)
     home = client.get("/", headers=BROWSER).get_data(as_text=True)
     assert "/api_keys/keys" not in home
@@ -309,10 +312,12 @@ def test_htmx_create_error_rerenders_form_with_message(client, admin):
     assert "must be in the future" in html
 
 
-def test_htmx_create_needs_csrf(client, admin):
+def test_htmx_create_needs_csrf(client, admin, app):
     browser_login(client, admin)
     r = client.post("/api_keys/keys", data={"name": "x"}, headers={"HX-Request": "true"})
-    assert r.status_code == 400
+    assert CSRF_MISSING in refusal(r, 400) and r.headers["HX-Retarget"] == "#toasts"  # a toast says why
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ApiKey.id))) == 0  # and nothing was created
 
 
 def test_htmx_revoke_answers_empty_row_swap_with_toast(client, admin, token):

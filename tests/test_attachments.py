@@ -19,11 +19,14 @@ from services import attachments, storage
 from tests.support import (
     ATTACHMENTS as API,
     BROWSER,
+    CSRF_MISSING,
+    MISSING_FEATURES,
     SYSTEM,
     api_token,
     bearer,
     browser_login,
     png,
+    refusal,
     stored_files,
     tenant_admin,
     upload,
@@ -262,7 +265,7 @@ def test_private_file_needs_a_signed_in_user_of_the_tenant(client, h, other, app
     assert dl.headers["Content-Disposition"].startswith("attachment") and "photo.png" in dl.headers["Content-Disposition"]
 
     featureless = bearer(api_token(client, with_features(app, tenant, "nobody@acme.test", [])))
-    assert client.get(item["url"], headers=featureless).status_code == 403
+    assert refusal(client.get(item["url"], headers=featureless), 403) == MISSING_FEATURES
     viewer = bearer(api_token(client, with_features(app, tenant, "viewer@acme.test", ["attachments.view"])))
     assert client.get(item["url"], headers=viewer).status_code == 200
     assert client.get("/api/attachments/file/00000000-0000-4000-8000-000000000000", headers=h).status_code == 404
@@ -547,8 +550,8 @@ def test_features_are_enforced(client, app, tenant, h):
     assert client.get("/api/attachments/library", headers=viewer).status_code == 200
     r = upload(client, viewer)
     assert r.status_code == 403 and r.get_json()["requiredFeatures"] == ["attachments.manage"]
-    assert client.delete(API, query_string={"id": item["id"]}, headers=viewer).status_code == 403
-    assert client.get(PARTITIONS, headers=viewer).status_code == 403
+    assert refusal(client.delete(API, query_string={"id": item["id"]}, headers=viewer), 403) == MISSING_FEATURES
+    assert refusal(client.get(PARTITIONS, headers=viewer), 403) == MISSING_FEATURES
 
 
 # --- the three renderings and the screens ------------------------------------------------------------
@@ -587,7 +590,8 @@ def test_panel_upload_and_refusals_with_htmx(client, admin, app, monkeypatch):
     assert "attachments-changed" in deleted.headers["HX-Trigger"]
     no_csrf = client.post("/attachments", data={**base, "file": (io.BytesIO(png()), "a.png")},
                           headers={**BROWSER, **HX}, content_type="multipart/form-data")
-    assert no_csrf.status_code == 400
+    assert CSRF_MISSING in refusal(no_csrf, 400)
+    assert client.get("/api/attachments", query_string=base).get_json()["items"] == []  # nothing stored
 
 
 def test_library_and_partition_screens(client, admin, h):

@@ -7,15 +7,26 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from models import AuditLog, Scope, User, db
+from models import AuditLog, User, db
 from models.base import iso_utc
 from schemas.api_keys import ApiKeyCreate
 from schemas.audit_logs import ActionLogQuery
-from services import accounts, api_keys, audit_query, roles, users
+from services import api_keys, audit_query, roles, users
 from services.acl import Actor
 from services.errors import NotFound, ValidationFailed
 from web.contract import validate
-from tests.support import BROWSER, PASSWORD, SYSTEM, api_token, bearer, browser_login, expect, new_page, open_and_sign_in
+from tests.support import (
+    BROWSER,
+    PASSWORD,
+    SYSTEM,
+    api_token,
+    bearer,
+    browser_login,
+    expect,
+    new_organization,
+    new_page,
+    open_and_sign_in,
+)
 
 ACTIONS = "/api/audit_logs/audit-logs/actions"
 PAGE = "/audit_logs/audit-logs/actions"
@@ -121,9 +132,7 @@ def test_api_key_sees_the_actions_done_with_it(app, world):
 
 def test_entries_outside_the_callers_organizations_are_invisible(app, make, tenant):
     with app.app_context():
-        north = accounts.create_organization(Scope(tenant), "North", "north")
-        south = accounts.create_organization(Scope(tenant), "South", "south")
-        db.session.commit()
+        north, south = new_organization(tenant, "North", "north"), new_organization(tenant, "South", "south")
         person(tenant, "nora@acme.test", ["audit_logs.view_self", "audit_logs.view_tenant"],
                organizations=[str(north.id)])
         k1, _ = api_keys.create_key(SYSTEM, ApiKeyCreate(name="n", description=None, roles=[], tenantId=tenant,

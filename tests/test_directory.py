@@ -12,7 +12,17 @@ from schemas.directory import OrganizationCreate
 from services import directory, roles, users
 from services.acl import Actor, Grants
 from services.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
-from tests.support import BROWSER, PASSWORD, SYSTEM, api_token, bearer, browser_login
+from tests.support import (
+    BROWSER,
+    MISSING_FEATURES,
+    PASSWORD,
+    SYSTEM,
+    api_token,
+    bearer,
+    browser_login,
+    new_tenant,
+    refusal,
+)
 
 ORGS = "/api/directory/organizations"
 TENANTS = "/api/directory/tenants"
@@ -304,7 +314,7 @@ def test_access_is_enforced(client, staff, h):
     token = bearer(api_token(client, staff))
     r = client.post(ORGS, json={"name": "X"}, headers=token)
     assert r.status_code == 403 and r.get_json()["requiredFeatures"] == ["directory.organizations.manage"]
-    assert client.get(TENANTS, headers=token).status_code == 403
+    assert refusal(client.get(TENANTS, headers=token), 403) == MISSING_FEATURES
     assert client.get(SWITCHER, headers=token).status_code == 200  # any signed-in user
 
 
@@ -351,10 +361,10 @@ def test_tenant_admin_sees_and_renames_only_its_own_tenant(client, h, ta, tenant
     assert client.put(TENANTS, json={"id": str(tenant), "name": "Acme B.V."}, headers=ta).status_code == 200
     assert client.put(TENANTS, json={"id": str(other), "name": "Mine"}, headers=ta).status_code == 404
     # Deleting tenants is declared super-admin-only: refused before any lookup, whichever id.
-    assert client.delete(TENANTS, json={"id": str(other)}, headers=ta).status_code == 403
-    assert client.post(TENANTS, json={"name": "New"}, headers=ta).status_code == 403
-    assert client.delete(TENANTS, json={"id": str(tenant)}, headers=ta).status_code == 403
-    assert client.put(TENANTS, json={"id": str(tenant), "isActive": False}, headers=ta).status_code == 403
+    assert refusal(client.delete(TENANTS, json={"id": str(other)}, headers=ta), 403) == "Only super admins may do this"
+    assert refusal(client.post(TENANTS, json={"name": "New"}, headers=ta), 403) == "Only super admins may do this"
+    assert refusal(client.delete(TENANTS, json={"id": str(tenant)}, headers=ta), 403) == "Only super admins may do this"
+    assert refusal(client.put(TENANTS, json={"id": str(tenant), "isActive": False}, headers=ta), 403) == "Only super admins can activate or deactivate tenants"
     assert client.get(TENANTS, headers=h).get_json()["total"] == 2
 
 
@@ -611,9 +621,7 @@ def test_tenant_admin_page_hides_super_admin_controls(client, app, tenant, make)
 
 @pytest.fixture()
 def world(ctx):
-    t = directory.accounts.create_tenant("Acme")
-    db.session.commit()
-    return t.id
+    return new_tenant("Acme").id
 
 
 def paths(*orgs) -> list[str]:
@@ -687,8 +695,7 @@ def test_slug_rules(world):
         OrganizationCreate(name="Other", slug="UPPER case")
     assert OrganizationCreate(name="Other", slug=" Upper-Case ").slug == "upper-case"
     # The same slug is fine in another tenant.
-    other = directory.accounts.create_tenant("Other")
-    db.session.commit()
+    other = new_tenant("Other")
     assert directory.create_organization(SYSTEM, name="Dock", tenant_id=other.id).slug == "dock"
 
 

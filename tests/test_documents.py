@@ -15,7 +15,7 @@ from pyzbar import pyzbar
 from models import Attachment, db
 from services import documents, events
 from services.events import Blocked
-from tests.support import BROWSER, api_token, b64, bearer, browser_login, parcel, shipment
+from tests.support import BROWSER, MISSING_FEATURES, api_token, b64, bearer, browser_login, parcel, refusal, shipment
 
 @pytest.fixture(autouse=True)
 def _files(app, tmp_path, monkeypatch):
@@ -287,7 +287,7 @@ class TestCntHtml:
         make.user(tenant, "nobody@acme.test")
         nh = bearer(api_token(client, "nobody@acme.test"))
         r = client.post("/cnt/html/inline", json={"content": b64("<p>x</p>")}, headers=nh)
-        assert r.status_code == 403 and r.get_json()["code"] == 403
+        assert refusal(r, 403) == MISSING_FEATURES and r.get_json()["code"] == 403
 
 
 class Listener:

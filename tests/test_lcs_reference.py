@@ -13,9 +13,8 @@ import sqlalchemy as sa
 
 from models import AuditLog, Position, Product, ProductBarcode, Scope, db
 from services import roles as roles_svc
-from services import users as users_svc
 from services.logistics import locations, methods, product_import
-from tests.support import BROWSER, PASSWORD, SYSTEM, api_token, bearer, browser_login
+from tests.support import BROWSER, SYSTEM, api_token, bearer, browser_login, Factory
 
 L, M, P = "/lcs/locations", "/lcs/methods", "/lcs/products"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -24,10 +23,7 @@ HX = {"HX-Request": "true", "Accept": "*/*"}
 
 
 def _user(app, tenant_id, email, role_name):
-    with app.app_context():
-        role = roles_svc.seed_default_roles(tenant_id)[role_name]
-        db.session.commit()
-        users_svc.create_user(SYSTEM, email=email, password=PASSWORD, role_ids=[role.id], tenant_id=tenant_id)
+    Factory(app).member(tenant_id, email, role_name)
 
 
 @pytest.fixture()

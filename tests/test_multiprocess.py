@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from models import Scope, db
+from models import db
 from schemas.feature_toggles import FeatureToggleCreate
-from services import accounts, roles, users
-from tests.support import PASSWORD, SYSTEM
+from services import roles, users
+from tests.support import PASSWORD, SYSTEM, new_tenant, new_user
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,13 +65,11 @@ def two_workers(app):
 
 def test_acl_change_in_one_worker_is_enforced_by_the_other(app, two_workers):
     with app.app_context():
-        t = accounts.create_tenant("Shared")
-        db.session.commit()
+        t = new_tenant("Shared")
         clerk = roles.create_role(SYSTEM, "Clerk", tenant_id=t.id)
         roles.update_role_acl(SYSTEM, clerk.id, features=["auth.users.list"], is_super_admin=False, organizations=None)
         users.create_user(SYSTEM, email="clerk@s.test", password=PASSWORD, role_ids=[clerk.id], tenant_id=t.id)
-        accounts.create_user(Scope(t.id), email="root@s.test", password=PASSWORD, super_admin=True)
-        db.session.commit()
+        new_user(t.id, "root@s.test", super_admin=True)
         role_id = str(clerk.id)
     a, b = two_workers
     clerk_token = _http("POST", f"{a}/api/auth/login", {"email": "clerk@s.test", "password": PASSWORD})[1]["token"]
@@ -89,8 +87,7 @@ def test_acl_change_in_one_worker_is_enforced_by_the_other(app, two_workers):
 
 def _tenant_administrator(name: str, email: str) -> None:
     """A tenant and one Administrator in it (call inside an app context)."""
-    t = accounts.create_tenant(name)
-    db.session.commit()
+    t = new_tenant(name)
     admin_role = roles.seed_default_roles(t.id)[roles.ADMINISTRATOR]
     db.session.commit()
     users.create_user(SYSTEM, email=email, password=PASSWORD, role_ids=[admin_role.id], tenant_id=t.id)

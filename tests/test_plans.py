@@ -14,7 +14,17 @@ from sqlalchemy.exc import IntegrityError
 from models import AuditLog, StoragePlan, db
 from schemas.plans import PlanCreate
 from services import plans
-from tests.support import BROWSER, SYSTEM, api_token, bearer, browser_login, tenant_admin, with_features
+from tests.support import (
+    BROWSER,
+    MISSING_FEATURES,
+    SYSTEM,
+    api_token,
+    bearer,
+    browser_login,
+    refusal,
+    tenant_admin,
+    with_features,
+)
 
 PLANS = "/api/v1/plans"
 HX = {"HX-Request": "true"}
@@ -300,4 +310,4 @@ def test_features_are_enforced(client, app, tenant):
     r = client.post(PLANS, json={"name": "Nope", "quota": 1}, headers=viewer)
     assert r.status_code == 403 and r.get_json()["requiredFeatures"] == ["plans.manage"]
     nobody = bearer(api_token(client, with_features(app, tenant, "n@acme.test", [])))
-    assert client.get(PLANS, headers=nobody).status_code == 403
+    assert refusal(client.get(PLANS, headers=nobody), 403) == MISSING_FEATURES
