@@ -79,7 +79,7 @@ def world(app, make):
 
 
 def listed(email, **query):
-    return audit_query.list_actions(actor_of(email), ActionLogQuery.model_validate(query))
+    return audit_query.action_page(actor_of(email), ActionLogQuery.model_validate(query))[0]
 
 
 # --- service: visibility ------------------------------------------------------------------
@@ -113,7 +113,7 @@ def test_tenant_viewers_see_their_tenant_only(app, world):
 
 def test_super_admin_sees_every_tenant(app, world):
     with app.app_context():
-        body = audit_query.list_actions(SYSTEM, ActionLogQuery())
+        body = audit_query.action_page(SYSTEM, ActionLogQuery())[0]
         assert {world["ship"], world["dock"], world["packing"]} <= set(ids(body))
         assert body["canViewTenant"] is True
 
@@ -125,7 +125,7 @@ def test_api_key_sees_the_actions_done_with_it(app, world):
                                           tenantId=world["acme"]))
         principal = api_keys.authenticate(secret)
         made, _ = api_keys.create_key(Actor.of(principal), ApiKeyCreate(name="child", description=None, roles=[]))
-        body = audit_query.list_actions(Actor.of(principal), ActionLogQuery())
+        body = audit_query.action_page(Actor.of(principal), ActionLogQuery())[0]
         assert ids(body) == [str(made.id)]
         assert body["items"][0]["actorUserId"] is None and body["items"][0]["actorUserName"] == "bot"
 

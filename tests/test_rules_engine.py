@@ -475,7 +475,7 @@ def test_version_counts_changes_and_audit_rows_are_written(ctx, tenant):
     assert rule.version == 1
     store.update_rule(SYSTEM, BusinessRuleUpdate(id=rule.id, priority=7))
     store.update_rule(SYSTEM, BusinessRuleUpdate(id=rule.id, priority=7))  # no change, no new version
-    store.set_enabled(SYSTEM, rule.id, False)
+    store.update_rule(SYSTEM, BusinessRuleUpdate(id=rule.id, enabled=False))  # the list's switch
     assert store.get_rule(SYSTEM, rule.id).version == 3
     store.delete_rule(SYSTEM, rule.id)
     actions = [a.action_type for a in db.session.scalars(sa.select(AuditLog).where(AuditLog.resource_kind == "business_rule")
