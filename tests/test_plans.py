@@ -210,7 +210,7 @@ def test_usage_and_assignment_are_tenant_scoped(client, h, other, app):
 def test_the_database_refuses_a_second_default(app, tenant):
     with app.app_context():
         plans.ensure_default(tenant)
-        db.session.add(StoragePlan(tenant_id=tenant, name="Rogue", quota_mb=1, is_default=True))
+        db.session.add(StoragePlan(tenant_id=tenant, name="Rogue", quota_mb=1, is_default=True))  # past the service
         with pytest.raises(IntegrityError):
             db.session.commit()
         db.session.rollback()
