@@ -104,13 +104,9 @@ def _window(q: ActionLogQuery) -> tuple[int, int]:
     return (q.offset if q.offset is not None else (q.page - 1) * size), size
 
 
-def list_actions(actor: Actor, q: ActionLogQuery) -> dict:
-    """The response body of the action-log list: items, ``canViewTenant`` and paging."""
-    return action_page(actor, q)[0]
-
-
 def action_page(actor: Actor, q: ActionLogQuery) -> tuple[dict, list[AuditLog]]:
-    """``list_actions`` plus the page's rows (screens show fields the seed's items lack).
+    """The action-log list's body (items, ``canViewTenant``, paging) and the page's rows
+    (screens show fields the seed's items lack).
     ``page`` is the page ``offset`` falls on."""
     stmt = filtered_actions(actor, q)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0

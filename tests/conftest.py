@@ -1,9 +1,10 @@
 """Shared fixtures: one app per test session on SQLite (default) or PostgreSQL
-(``DATABASE_URL``), schema built by the Alembic migrations, tables emptied after each test."""
+(``DATABASE_URL``), schema built by the Alembic migrations, tables emptied after each test;
+accounts made through the product's commands; the Playwright browser. Plain helpers and
+factories are in ``tests/support.py``."""
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import threading
 from pathlib import Path
@@ -14,10 +15,8 @@ from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
 from app import create_app, database_url
-from models import Scope, db
-from services import accounts
-
-PASSWORD = "correct-horse-battery"
+from models import db
+from tests.support import CHROMIUM, Factory, new_page, playwright_sync
 
 
 def _test_db_url(tmp: str) -> str:
@@ -66,37 +65,6 @@ def client(app):
     return app.test_client()
 
 
-class Factory:
-    """Creates tenants and users straight through the domain services."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def tenant(self, name="Acme"):
-        with self.app.app_context():
-            t = accounts.create_tenant(name)
-            db.session.commit()
-            return t.id
-
-    def user(self, tenant_id, email, *, super_admin=False, password=PASSWORD, name=""):
-        with self.app.app_context():
-            u = accounts.create_user(Scope(tenant_id), email=email, password=password,
-                                     name=name, super_admin=super_admin)
-            db.session.commit()
-            return u.id
-
-
-    def member(self, tenant_id, email, role_name, *, password=PASSWORD, name=""):
-        """A user holding one of the tenant's seeded roles ("Administrator", "Warehouse staff")."""
-        from services import roles, users
-        from services.acl import EVERYTHING, Actor
-        with self.app.app_context():
-            role = roles.seed_default_roles(tenant_id)[role_name]
-            db.session.commit()
-            return users.create_user(Actor(None, EVERYTHING), email=email, password=password, name=name,
-                                     role_ids=[role.id], tenant_id=tenant_id).id
-
-
 @pytest.fixture()
 def make(app):
     return Factory(app)
@@ -119,39 +87,6 @@ def staff(make, tenant):
     return "staff@acme.test"
 
 
-def api_token(client, email, password=PASSWORD) -> str:
-    r = client.post("/api/auth/login", data={"email": email, "password": password})
-    assert r.status_code == 200, r.get_json()
-    return r.get_json()["token"]
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-HX_CSRF_RE = re.compile(r'"X-CSRFToken": "([^"]+)"')
-
-
-def csrf_from(html: str) -> str:
-    m = HX_CSRF_RE.search(html) or CSRF_RE.search(html)
-    assert m, "no CSRF token in page"
-    return m.group(1)
-
-
-def browser_login(client, email, password=PASSWORD) -> str:
-    """Sign in like a browser (form post with CSRF); returns the CSRF token for later writes."""
-    page = client.get("/auth/login", headers=BROWSER)
-    token = csrf_from(page.get_data(as_text=True))
-    r = client.post("/auth/login", headers=BROWSER,
-                    data={"email": email, "password": password, "csrf_token": token})
-    assert r.status_code == 303, r.get_data(as_text=True)[:500]
-    home = client.get("/", headers=BROWSER)
-    assert home.status_code == 200
-    return csrf_from(home.get_data(as_text=True))
-
-
 @pytest.fixture(scope="session")
 def live_server(app):
     """The app served over real HTTP on a free localhost port (for the browser tests)."""
@@ -160,3 +95,35 @@ def live_server(app):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+# --- a real browser: Debian's Chromium through Playwright (tests marked ``browser``) ----------
+
+@pytest.fixture(scope="module")
+def browser():
+    # A missing browser fails the run (CI installs it); skipping needs an explicit opt-out.
+    if os.environ.get("WHARF_SKIP_BROWSER") == "1":
+        pytest.skip("WHARF_SKIP_BROWSER=1")
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium (or `make chromium`)"
+    with playwright_sync.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context, pg = new_page(browser)
+    yield pg
+    context.close()
+
+
+@pytest.fixture()
+def mobile_page(browser):
+    context, pg = new_page(browser, viewport={"width": 360, "height": 740})
+    yield pg
+    context.close()

@@ -6,10 +6,9 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
-import pytest
 import sqlalchemy as sa
 
-from models import Role, Scope, Task, db
+from models import Scope, Task, db
 from schemas.api_keys import ApiKeyCreate
 from schemas.attachments import AttachmentPartitionCreate
 from schemas.business_rules import BusinessRuleCreate, RuleExecuteRequest, RuleSetCreate, RuleSetMemberCreate
@@ -18,13 +17,9 @@ from schemas.lcs_lists import LcsHandlingModel, LcsHandlingModelShipments
 from schemas.lcs_parcels import LcsParcelCreateModel
 from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
 from schemas.plans import PlanCreate
-from services import accounts, roles, users
-from services.acl import EVERYTHING, Actor
-from tests.conftest import PASSWORD
-from web.access import access_of
-from web.openapi import json_rules
+from services import roles
+from tests.support import PASSWORD, SYSTEM, Factory, protected_operations, with_features
 
-SYSTEM = Actor(None, EVERYTHING)
 
 
 @dataclass
@@ -40,18 +35,12 @@ class World:
     """Tenant A holds the records; tenant B has its own admin; a super admin lives in 'Default'."""
 
     def __init__(self, app):
-        self.app = app
-        with app.app_context():
-            a, b, d = (accounts.create_tenant(n) for n in ("Tenant A", "Tenant B", "Default"))
-            db.session.commit()
-            self.a, self.b = a.id, b.id
-            self.hq = accounts.create_organization(Scope(a.id), "HQ", "hq").id
-            admin_b = roles.seed_default_roles(b.id)[roles.ADMINISTRATOR].id
-            db.session.commit()
-            users.create_user(SYSTEM, email="admin@b.test", password=PASSWORD, role_ids=[admin_b], tenant_id=b.id)
-            users.create_user(SYSTEM, email="plain@a.test", password=PASSWORD, tenant_id=a.id)
-            accounts.create_user(Scope(d.id), email="root@d.test", password=PASSWORD, super_admin=True)
-            db.session.commit()
+        self.app, make = app, Factory(app)
+        self.a, self.b, default = (make.tenant(n) for n in ("Tenant A", "Tenant B", "Default"))
+        self.hq = make.organization(self.a, "HQ", "hq")
+        make.member(self.b, "admin@b.test", roles.ADMINISTRATOR)
+        make.user(self.a, "plain@a.test")
+        make.user(default, "root@d.test", super_admin=True)
         self.counter = 0
 
     def fresh_role(self) -> str:
@@ -60,24 +49,16 @@ class World:
             return str(roles.create_role(SYSTEM, f"Role {self.counter}", tenant_id=self.a).id)
 
     def fresh_user(self) -> str:
-        with self.app.app_context():
-            self.counter += 1
-            return str(users.create_user(SYSTEM, email=f"u{self.counter}@a.test", password=PASSWORD,
-                                         tenant_id=self.a).id)
+        self.counter += 1
+        return str(Factory(self.app).user(self.a, f"u{self.counter}@a.test"))
 
     def fresh_org(self) -> str:
-        with self.app.app_context():
-            self.counter += 1
-            org = accounts.create_organization(Scope(self.a), f"Org {self.counter}", f"org-{self.counter}")
-            db.session.commit()
-            return str(org.id)
+        self.counter += 1
+        return str(Factory(self.app).organization(self.a, f"Org {self.counter}", f"org-{self.counter}"))
 
     def fresh_tenant(self) -> str:
-        with self.app.app_context():
-            self.counter += 1
-            t = accounts.create_tenant(f"Spare {self.counter}")
-            db.session.commit()
-            return str(t.id)
+        self.counter += 1
+        return str(Factory(self.app).tenant(f"Spare {self.counter}"))
 
     def fresh_key(self) -> str:
         from services import api_keys
@@ -219,13 +200,8 @@ class World:
 
     def exact_user(self, features) -> str:
         """A tenant-A user whose override holds exactly ``features``."""
-        with self.app.app_context():
-            self.counter += 1
-            email = f"exact{self.counter}@a.test"
-            u = users.create_user(SYSTEM, email=email, password=PASSWORD, tenant_id=self.a)
-            if features:
-                users.update_user_acl(SYSTEM, u.id, features=list(features), is_super_admin=False, organizations=None)
-            return email
+        self.counter += 1
+        return with_features(self.app, self.a, f"exact{self.counter}@a.test", features)
 
 
 def docs_scratch(w: World) -> None:
@@ -451,15 +427,6 @@ SAMPLES = {
         "entityType": "lcs.parcel", "ruleType": "GUARD", "sample": {"weight": 5},
         "conditionExpression": {"field": "weight", "operator": "<", "value": 10}}),
 }
-
-
-def protected_operations(app):
-    for rule, view in json_rules(app):
-        access = access_of(view)
-        if access.public:
-            continue
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            yield rule, method, access
 
 
 def test_every_protected_endpoint_has_a_sample(app):

@@ -3,12 +3,12 @@ import uuid
 
 import pytest
 
-from models import Scope, db
-from services import accounts, roles, users
-from services.acl import EVERYTHING, NOTHING, Actor, Grants, cache, compute_grants, grant_matches, grants_for, sanitize_grant
+from models import db
+from services import roles, users
+from services.acl import EVERYTHING, NOTHING, Actor, Grants, compute_grants, grant_matches, grants_for, sanitize_grant
 from services.errors import Forbidden, NotFound
+from tests.support import SYSTEM, new_organization, new_tenant, new_user
 
-SYSTEM = Actor(None, EVERYTHING)
 
 
 @pytest.mark.parametrize("grant, required, expected", [
@@ -33,20 +33,18 @@ def test_all_declared_features_are_required():
 
 @pytest.fixture()
 def tenant_setup(ctx):
-    t = accounts.create_tenant("T")
-    db.session.commit()
+    t = new_tenant("T")
     default = roles.seed_default_roles(t.id)
     clerk = roles.create_role(SYSTEM, "Clerk", tenant_id=t.id)
     roles.update_role_acl(SYSTEM, clerk.id, features=["auth.users.list"], is_super_admin=False, organizations=None)
     picker = roles.create_role(SYSTEM, "Picker", tenant_id=t.id)
-    hq = accounts.create_organization(Scope(t.id), "HQ", "hq")
-    db.session.commit()
+    hq = new_organization(t.id, "HQ", "hq")
     roles.update_role_acl(SYSTEM, picker.id, features=["lcs.handling.*"], is_super_admin=False, organizations=[str(hq.id)])
     return t, default, clerk, picker, hq
 
 
 def _user(t, email, role_ids=()):
-    return users.create_user(SYSTEM, email=email, password="long-enough-1", role_ids=list(role_ids), tenant_id=t.id)
+    return new_user(t.id, email, role_ids=role_ids)
 
 
 def test_union_of_roles_and_organizations(tenant_setup):
@@ -77,14 +75,26 @@ def test_super_admin_from_any_role(tenant_setup):
     assert compute_grants(u) == EVERYTHING
 
 
-def test_cache_follows_tenant_version(tenant_setup):
-    t, _, clerk, _, _ = tenant_setup
-    u = _user(t, "c@t.test", [clerk.id])
-    assert grants_for(u).allows(["auth.users.list"])
+def test_cached_grants_follow_every_change_and_match_a_fresh_computation(tenant_setup):
+    """Whatever the cache keeps, a read after a role or override change answers what
+    computing the grants afresh answers."""
+    t, _, clerk, picker, _ = tenant_setup
+    u = _user(t, "c@t.test", [clerk.id, picker.id])
+
+    def read():
+        db.session.expire_all()
+        fresh = db.session.get(type(u), u.id)
+        return grants_for(fresh), compute_grants(fresh)
+
+    cached, computed = read()
+    assert cached == computed and cached.allows(["auth.users.list"])
+    assert read()[0] == computed  # read again (from the cache, if any)
     roles.update_role_acl(SYSTEM, clerk.id, features=[], is_super_admin=False, organizations=None)
-    db.session.expire_all()
-    assert not grants_for(db.session.get(type(u), u.id)).allows(["auth.users.list"])
-    assert len(cache.data) >= 1
+    cached, computed = read()
+    assert cached == computed and not cached.allows(["auth.users.list"]) and cached.allows(["lcs.handling.read"])
+    users.update_user_acl(SYSTEM, u.id, features=["auth.roles.list"], is_super_admin=False, organizations=None)
+    cached, computed = read()
+    assert cached == computed and cached.allows(["auth.roles.list"]) and not cached.allows(["lcs.handling.read"])
 
 
 class TestBoundaries:
@@ -113,8 +123,7 @@ class TestBoundaries:
 def test_tenant_admin_cannot_see_or_edit_super_admins(tenant_setup):
     t, default, _, _, _ = tenant_setup
     admin = _user(t, "adm@t.test", [default[roles.ADMINISTRATOR].id])
-    root = accounts.create_user(Scope(t.id), email="root@t.test", password="long-enough-1", super_admin=True)
-    db.session.commit()
+    root = new_user(t.id, "root@t.test", super_admin=True)
     actor = Actor.of(admin)
     assert root.id not in [u.id for u in db.session.scalars(users.visible_users(actor))]
     with pytest.raises(NotFound):

@@ -5,10 +5,8 @@ from models import db
 from schemas.api_keys import ApiKeyCreate
 from services import roles as roles_svc
 from services import users as users_svc
-from services.acl import EVERYTHING, Actor
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
+from tests.support import BROWSER, PASSWORD, SYSTEM, api_token, bearer, browser_login, new_organization
 
-SYSTEM = Actor(None, EVERYTHING)
 
 
 @pytest.fixture()
@@ -205,11 +203,8 @@ def test_warehouse_staff_api_key_reads_logistics_but_not_roles(app, client, tena
 
 def test_organization_grant_covers_new_child_at_once(app, client, tenant):
     """Organization grants cover the subtree, including organizations created later."""
-    from models import Scope
-    from services import accounts
     with app.app_context():
-        hq = accounts.create_organization(Scope(tenant), "HQ", "hq")
-        db.session.commit()
+        hq = new_organization(tenant, "HQ", "hq")
         hq_id = hq.id
         lead = roles_svc.create_role(SYSTEM, "Lead", tenant_id=tenant)
         roles_svc.update_role_acl(SYSTEM, lead.id, features=["auth.users.list"], is_super_admin=False,
@@ -219,11 +214,9 @@ def test_organization_grant_covers_new_child_at_once(app, client, tenant):
     h = bearer(api_token(client, "lead@acme.test"))
     assert client.get("/api/auth/users", headers=h).get_json()["total"] == 1  # warms the grant cache
     with app.app_context():
-        dc = accounts.create_organization(Scope(tenant), "DC", "dc", parent=db.session.get(type(hq), hq_id))
-        db.session.commit()
+        dc = new_organization(tenant, "DC", "dc", parent_id=hq_id)
         users_svc.create_user(SYSTEM, email="dc@acme.test", password=PASSWORD, tenant_id=tenant, organization_id=dc.id)
-        other = accounts.create_organization(Scope(tenant), "Elsewhere", "elsewhere")
-        db.session.commit()
+        other = new_organization(tenant, "Elsewhere", "elsewhere")
         users_svc.create_user(SYSTEM, email="far@acme.test", password=PASSWORD, tenant_id=tenant, organization_id=other.id)
     emails = {u["email"] for u in client.get("/api/auth/users", headers=h).get_json()["items"]}
     assert emails == {"lead@acme.test", "dc@acme.test"}

@@ -10,11 +10,9 @@ import sqlalchemy as sa
 
 from models import AuditLog, AuthSession, PasswordReset, User, db, utcnow
 from services import auth, password_reset, roles, users
-from services.acl import EVERYTHING, Actor
 from services.errors import Conflict
-from tests.conftest import PASSWORD, api_token
+from tests.support import PASSWORD, SYSTEM, api_token
 
-SYSTEM = Actor(None, EVERYTHING)
 
 
 @pytest.fixture()

@@ -15,15 +15,13 @@ from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
-from models import Scope, db
-from services import accounts, roles, users
-from services.acl import EVERYTHING, Actor
-from tests.conftest import PASSWORD
+from models import db
+from services import roles, users
+from tests.support import PASSWORD, SYSTEM, new_organization, new_tenant
 
 EXAMPLES = int(os.environ.get("WHARF_FUZZ_EXAMPLES", 12))
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.response_schema_conformance]
-SYSTEM = Actor(None, EVERYTHING)
 
 
 @pytest.fixture()
@@ -32,12 +30,10 @@ def callers(app, client, tmp_path, monkeypatch):
     uploads land in a scratch directory."""
     monkeypatch.setitem(app.config, "ATTACHMENTS_ROOT", str(tmp_path / "attachments"))
     with app.app_context():
-        tenant = accounts.create_tenant("Fuzz").id
-        db.session.commit()
+        tenant = new_tenant("Fuzz").id
         seeded = roles.seed_default_roles(tenant)
         db.session.commit()
-        accounts.create_organization(Scope(tenant), "HQ", "hq")
-        db.session.commit()
+        new_organization(tenant, "HQ", "hq")
         for email, role in (("admin@fuzz.test", roles.ADMINISTRATOR), ("staff@fuzz.test", roles.WAREHOUSE_STAFF)):
             users.create_user(SYSTEM, email=email, password=PASSWORD, role_ids=[seeded[role].id], tenant_id=tenant)
     out = {}

@@ -12,8 +12,7 @@ from PIL import Image, JpegImagePlugin
 
 from models import Tenant, User, db
 from services import attachments
-from tests.conftest import PASSWORD, api_token, bearer
-from tests.test_attachments import png, stored_files, uploaded
+from tests.support import PASSWORD, api_token, bearer, png, stored_files, uploaded
 
 TENANTS = "/api/directory/tenants"
 

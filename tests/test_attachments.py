@@ -9,21 +9,32 @@ import os
 import re
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from PIL import Image
 
 from models import Attachment, AuditLog, db
-from services import attachments, roles, storage, users
-from services.acl import EVERYTHING, Actor
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
-from tests.test_browser import browser  # noqa: F401  (the Playwright fixture, for the browser test below)
+from services import attachments, storage
+from tests.support import (
+    ATTACHMENTS as API,
+    BROWSER,
+    CSRF_MISSING,
+    MISSING_FEATURES,
+    SYSTEM,
+    api_token,
+    bearer,
+    browser_login,
+    png,
+    refusal,
+    stored_files,
+    tenant_admin,
+    upload,
+    uploaded,
+    with_features,
+)
 
-API = "/api/attachments"
 PARTITIONS = "/api/attachments/partitions"
-SYSTEM = Actor(None, EVERYTHING)
 HX = {"HX-Request": "true"}
 
 
@@ -37,33 +48,10 @@ def files_root(app, tmp_path, monkeypatch):
     return root
 
 
-def png(width=40, height=30, color=(200, 30, 30)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(buf, "PNG")
-    return buf.getvalue()
-
-
 def jpeg(width=64, height=48) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (width, height), (10, 120, 200)).save(buf, "JPEG")
     return buf.getvalue()
-
-
-def tenant_admin(app, tenant_id, email) -> str:
-    """A user with the tenant's Administrator role ("*", not a super admin)."""
-    with app.app_context():
-        role = roles.seed_default_roles(tenant_id)[roles.ADMINISTRATOR]
-        db.session.commit()
-        users.create_user(SYSTEM, email=email, password=PASSWORD, role_ids=[role.id], tenant_id=tenant_id)
-    return email
-
-
-def with_features(app, tenant_id, email, features) -> str:
-    with app.app_context():
-        u = users.create_user(SYSTEM, email=email, password=PASSWORD, tenant_id=tenant_id)
-        if features:
-            users.update_user_acl(SYSTEM, u.id, features=list(features), is_super_admin=False, organizations=None)
-    return email
 
 
 @pytest.fixture()
@@ -76,27 +64,6 @@ def other(client, app, make):
     """Bearer headers of the administrator of another tenant."""
     t = make.tenant("Other Co")
     return bearer(api_token(client, tenant_admin(app, t, "boss@other.test")))
-
-
-def upload(client, headers, content=None, name="photo.png", entity="lcs:shipment", record="S1", partition=None,
-           content_type="application/octet-stream"):
-    data = {"entityId": entity, "recordId": record,
-            "file": (io.BytesIO(png() if content is None else content), name, content_type)}
-    if partition:
-        data["partitionCode"] = partition
-    return client.post(API, data=data, headers=headers, content_type="multipart/form-data")
-
-
-def uploaded(client, headers, **kwargs) -> dict:
-    r = upload(client, headers, **kwargs)
-    assert r.status_code == 200, r.get_json()
-    body = r.get_json()
-    assert body["ok"] is True
-    return body["item"]
-
-
-def stored_files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
 # --- partitions ---------------------------------------------------------------------------------
@@ -298,7 +265,7 @@ def test_private_file_needs_a_signed_in_user_of_the_tenant(client, h, other, app
     assert dl.headers["Content-Disposition"].startswith("attachment") and "photo.png" in dl.headers["Content-Disposition"]
 
     featureless = bearer(api_token(client, with_features(app, tenant, "nobody@acme.test", [])))
-    assert client.get(item["url"], headers=featureless).status_code == 403
+    assert refusal(client.get(item["url"], headers=featureless), 403) == MISSING_FEATURES
     viewer = bearer(api_token(client, with_features(app, tenant, "viewer@acme.test", ["attachments.view"])))
     assert client.get(item["url"], headers=viewer).status_code == 200
     assert client.get("/api/attachments/file/00000000-0000-4000-8000-000000000000", headers=h).status_code == 404
@@ -583,15 +550,15 @@ def test_features_are_enforced(client, app, tenant, h):
     assert client.get("/api/attachments/library", headers=viewer).status_code == 200
     r = upload(client, viewer)
     assert r.status_code == 403 and r.get_json()["requiredFeatures"] == ["attachments.manage"]
-    assert client.delete(API, query_string={"id": item["id"]}, headers=viewer).status_code == 403
-    assert client.get(PARTITIONS, headers=viewer).status_code == 403
+    assert refusal(client.delete(API, query_string={"id": item["id"]}, headers=viewer), 403) == MISSING_FEATURES
+    assert refusal(client.get(PARTITIONS, headers=viewer), 403) == MISSING_FEATURES
 
 
 # --- the three renderings and the screens ------------------------------------------------------------
 
 def test_record_list_three_renderings(client, admin, h):
     uploaded(client, h, name="pallet.png")
-    csrf = browser_login(client, admin)
+    browser_login(client, admin)
     q = {"entityId": "lcs:shipment", "recordId": "S1"}
     as_json = client.get("/attachments", query_string=q, headers={"Accept": "application/json"})
     assert as_json.get_json()["items"][0]["fileName"] == "pallet.png"
@@ -602,7 +569,6 @@ def test_record_list_three_renderings(client, admin, h):
     assert 'hx-encoding="multipart/form-data"' in html and "hx-delete" in html
     page = client.get("/attachments", query_string=q, headers=BROWSER).get_data(as_text=True)
     assert page.startswith("<!doctype html>") and "pallet.png" in page and "file-panel.js" in page
-    assert csrf
 
 
 def test_panel_upload_and_refusals_with_htmx(client, admin, app, monkeypatch):
@@ -623,7 +589,8 @@ def test_panel_upload_and_refusals_with_htmx(client, admin, app, monkeypatch):
     assert "attachments-changed" in deleted.headers["HX-Trigger"]
     no_csrf = client.post("/attachments", data={**base, "file": (io.BytesIO(png()), "a.png")},
                           headers={**BROWSER, **HX}, content_type="multipart/form-data")
-    assert no_csrf.status_code == 400
+    assert CSRF_MISSING in refusal(no_csrf, 400)
+    assert client.get("/api/attachments", query_string=base).get_json()["items"] == []  # nothing stored
 
 
 def test_library_and_partition_screens(client, admin, h):
@@ -673,10 +640,10 @@ def test_browser_upload_photo_see_thumbnail_delete(browser, live_server, app, ad
     """On the admin's own user page (so the usage bar counts the upload): camera input →
     thumbnail → usage bar refreshes → delete without a reload."""
     from models import User
-    from tests.test_browser import ARTIFACTS, expect, open_and_sign_in, _new_page
+    from tests.support import ARTIFACTS, expect, new_page, open_and_sign_in
     with app.app_context():
         staff_id = db.session.scalar(sa.select(User.id).where(User.email == admin))
-    context, page = _new_page(browser, viewport={"width": 390, "height": 844})
+    context, page = new_page(browser, viewport={"width": 390, "height": 844})
     try:
         open_and_sign_in(page, live_server, admin)
         page.goto(f"{live_server}/auth/users/edit?id={staff_id}")

@@ -7,20 +7,29 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from models import AuditLog, Scope, User, db
+from models import AuditLog, User, db
 from models.base import iso_utc
 from schemas.api_keys import ApiKeyCreate
 from schemas.audit_logs import ActionLogQuery
-from services import accounts, api_keys, audit_query, roles, users
-from services.acl import EVERYTHING, Actor
+from services import api_keys, audit_query, roles, users
+from services.acl import Actor
 from services.errors import NotFound, ValidationFailed
 from web.contract import validate
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
-from tests.test_browser import _new_page, browser, expect, open_and_sign_in  # noqa: F401  (browser is a fixture)
+from tests.support import (
+    BROWSER,
+    PASSWORD,
+    SYSTEM,
+    api_token,
+    bearer,
+    browser_login,
+    expect,
+    new_organization,
+    new_page,
+    open_and_sign_in,
+)
 
 ACTIONS = "/api/audit_logs/audit-logs/actions"
 PAGE = "/audit_logs/audit-logs/actions"
-SYSTEM = Actor(None, EVERYTHING)
 ITEM_KEYS = {"id", "commandId", "actionLabel", "executionState", "actorUserId", "actorUserName", "tenantId",
              "tenantName", "organizationId", "organizationName", "resourceKind", "resourceId",
              "parentResourceKind", "parentResourceId", "undoToken", "createdAt", "updatedAt", "snapshotBefore",
@@ -70,7 +79,7 @@ def world(app, make):
 
 
 def listed(email, **query):
-    return audit_query.list_actions(actor_of(email), ActionLogQuery.model_validate(query))
+    return audit_query.action_page(actor_of(email), ActionLogQuery.model_validate(query))[0]
 
 
 # --- service: visibility ------------------------------------------------------------------
@@ -104,7 +113,7 @@ def test_tenant_viewers_see_their_tenant_only(app, world):
 
 def test_super_admin_sees_every_tenant(app, world):
     with app.app_context():
-        body = audit_query.list_actions(SYSTEM, ActionLogQuery())
+        body = audit_query.action_page(SYSTEM, ActionLogQuery())[0]
         assert {world["ship"], world["dock"], world["packing"]} <= set(ids(body))
         assert body["canViewTenant"] is True
 
@@ -116,16 +125,14 @@ def test_api_key_sees_the_actions_done_with_it(app, world):
                                           tenantId=world["acme"]))
         principal = api_keys.authenticate(secret)
         made, _ = api_keys.create_key(Actor.of(principal), ApiKeyCreate(name="child", description=None, roles=[]))
-        body = audit_query.list_actions(Actor.of(principal), ActionLogQuery())
+        body = audit_query.action_page(Actor.of(principal), ActionLogQuery())[0]
         assert ids(body) == [str(made.id)]
         assert body["items"][0]["actorUserId"] is None and body["items"][0]["actorUserName"] == "bot"
 
 
 def test_entries_outside_the_callers_organizations_are_invisible(app, make, tenant):
     with app.app_context():
-        north = accounts.create_organization(Scope(tenant), "North", "north")
-        south = accounts.create_organization(Scope(tenant), "South", "south")
-        db.session.commit()
+        north, south = new_organization(tenant, "North", "north"), new_organization(tenant, "South", "south")
         person(tenant, "nora@acme.test", ["audit_logs.view_self", "audit_logs.view_tenant"],
                organizations=[str(north.id)])
         k1, _ = api_keys.create_key(SYSTEM, ApiKeyCreate(name="n", description=None, roles=[], tenantId=tenant,
@@ -381,17 +388,9 @@ def test_pager_keeps_filters(client, world):
     assert "page=2" in html and "resourceKind=role" in html and "pageSize=1" in html
 
 
-def test_proposed_access_matrix_sample_passes(app, client):
-    """The entry tests/test_access_matrix.py needs for this module (see test_api_keys.py)."""
-    from tests.test_access_matrix import Sample
-    from tests.test_api_keys import matrix_failures
-    samples = {("api_audit_logs.list_actions", "GET"): lambda w: Sample()}
-    assert not matrix_failures(app, client, samples)
-
-
 @pytest.mark.browser
-def test_browser_filter_pushes_url_and_opens_the_diff(browser, live_server, world):  # noqa: F811
-    context, page = _new_page(browser)
+def test_browser_filter_pushes_url_and_opens_the_diff(browser, live_server, world):
+    context, page = new_page(browser)
     try:
         open_and_sign_in(page, live_server, "tina@acme.test")
         page.goto(live_server + PAGE)

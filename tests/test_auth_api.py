@@ -5,8 +5,8 @@ import jwt
 import pytest
 import sqlalchemy as sa
 
-from models import AuthSession, LoginAttempt, db, utcnow
-from tests.conftest import PASSWORD, api_token, bearer
+from models import LoginAttempt, db, utcnow
+from tests.support import PASSWORD, api_token, bearer
 
 
 def test_profile_without_credentials_is_401_json(client):

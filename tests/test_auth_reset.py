@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from models import AuthSession, LoginAttempt, PasswordReset, Tenant, User, db, utcnow
 from services import mail
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login, csrf_from
+from tests.support import BROWSER, PASSWORD, api_token, bearer, browser_login, csrf_from
 
 ORIGIN = "https://wharf.example.test"
 NEW_PASSWORD = "a-fresh-long-password"
@@ -674,27 +674,9 @@ def test_a_down_mail_server_never_reveals_the_account(app, client, admin, smtp):
 
 # --- the whole flow in a real browser (Debian's Chromium, as in test_browser.py) -----------------
 
-@pytest.fixture()
-def chromium_page():
-    import os
-    from pathlib import Path
-    if os.environ.get("WHARF_SKIP_BROWSER") == "1":
-        pytest.skip("WHARF_SKIP_BROWSER=1")
-    assert Path("/usr/bin/chromium").exists(), "/usr/bin/chromium is missing (`make chromium`)"
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
-        context = browser.new_context()
-        context.set_default_timeout(10_000)
-        yield context.new_page()
-        browser.close()
-
-
 @pytest.mark.browser
-def test_forgot_password_flow_in_a_browser(chromium_page, live_server, admin, outbox):
-    from playwright.sync_api import expect
-    page = chromium_page
+def test_forgot_password_flow_in_a_browser(page, live_server, admin, outbox):
+    from tests.support import expect
     page.goto(live_server + "/auth/login")
     page.click("text=Forgot password?")
     expect(page).to_have_url(live_server + "/auth/reset")

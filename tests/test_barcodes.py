@@ -7,7 +7,7 @@ from PIL import Image
 from pyzbar import pyzbar
 
 from services import barcodes
-from tests.conftest import api_token, bearer
+from tests.support import api_token, bearer
 
 
 @pytest.fixture()

@@ -2,88 +2,25 @@
 the ``live_server`` fixture (werkzeug on 127.0.0.1). Run only these with ``-m browser``."""
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PASSWORD
-
-import playwright.sync_api as playwright_sync
-
-expect = playwright_sync.expect
+from tests.support import (
+    ARTIFACTS,
+    PASSWORD,
+    SYSTEM,
+    expect,
+    marker_survived,
+    new_page,
+    open_and_sign_in,
+    set_marker,
+    sign_in,
+    url_is,
+)
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-TIMEOUT_MS = 10_000
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # A missing browser fails the run (CI installs it); skipping needs an explicit opt-out.
-    if os.environ.get("WHARF_SKIP_BROWSER") == "1":
-        pytest.skip("WHARF_SKIP_BROWSER=1")
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium (or `make chromium`)"
-    with playwright_sync.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
-        yield b
-        b.close()
-
-
-def _new_page(browser, **context_options):
-    context = browser.new_context(**context_options)
-    context.set_default_timeout(TIMEOUT_MS)
-    expect.set_options(timeout=TIMEOUT_MS)
-    return context, context.new_page()
-
-
-@pytest.fixture()
-def page(browser):
-    context, pg = _new_page(browser)
-    yield pg
-    context.close()
-
-
-@pytest.fixture()
-def mobile_page(browser):
-    context, pg = _new_page(browser, viewport={"width": 360, "height": 740})
-    yield pg
-    context.close()
-
-
-def url_is(base: str, path: str) -> re.Pattern:
-    """A regex matching exactly ``base + path`` (ignoring a trailing fragment)."""
-    return re.compile("^" + re.escape(base + path) + "(#.*)?$")
-
-
-def sign_in(page, base: str, email: str, password: str = PASSWORD, *, expect_path: str = "/"):
-    """Fill and submit the sign-in form on the current page, then wait for the next URL."""
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click('button:has-text("Sign in")')
-    page.wait_for_url(url_is(base, expect_path))
-
-
-def open_and_sign_in(page, base: str, email: str):
-    page.goto(base + "/auth/login")
-    sign_in(page, base, email)
-    expect(page.locator("h1")).to_contain_text("Good to see you")
-
-
-def set_marker(page):
-    page.evaluate("window.__marker = 1")
-
-
-def marker_survived(page) -> bool:
-    return page.evaluate("window.__marker === 1")
 
 
 def test_sign_in_lands_on_dashboard(page, live_server, admin):
@@ -208,7 +145,7 @@ def test_mobile_width_has_no_horizontal_overflow(mobile_page, browser, live_serv
     _assert_no_horizontal_overflow(page, 360)
     page.screenshot(path=str(ARTIFACTS / "dashboard-360.png"), full_page=True)
 
-    context, wide = _new_page(browser, viewport={"width": 1280, "height": 800})
+    context, wide = new_page(browser, viewport={"width": 1280, "height": 800})
     try:
         open_and_sign_in(wide, live_server, admin)
         _assert_no_horizontal_overflow(wide, 1280)
@@ -220,19 +157,17 @@ def test_mobile_width_has_no_horizontal_overflow(mobile_page, browser, live_serv
 def test_acl_editor_removal_is_enforced_on_next_request(app, browser, live_server, tenant, admin):
     """An admin unticks a feature in the ACL editor; the affected user's next request is refused."""
     from services import roles, users
-    from services.acl import EVERYTHING, Actor
     from models import db
 
-    system = Actor(None, EVERYTHING)
     with app.app_context():
-        clerk = roles.create_role(system, "Clerk", tenant_id=tenant)
-        roles.update_role_acl(system, clerk.id, features=["auth.users.list", "auth.roles.list"],
+        clerk = roles.create_role(SYSTEM, "Clerk", tenant_id=tenant)
+        roles.update_role_acl(SYSTEM, clerk.id, features=["auth.users.list", "auth.roles.list"],
                               is_super_admin=False, organizations=None)
-        users.create_user(system, email="clerk@acme.test", password=PASSWORD, role_ids=[clerk.id], tenant_id=tenant)
+        users.create_user(SYSTEM, email="clerk@acme.test", password=PASSWORD, role_ids=[clerk.id], tenant_id=tenant)
         role_id = str(clerk.id)
         db.session.remove()
-    admin_ctx, admin_page = _new_page(browser)
-    clerk_ctx, clerk_page = _new_page(browser)
+    admin_ctx, admin_page = new_page(browser)
+    clerk_ctx, clerk_page = new_page(browser)
     try:
         open_and_sign_in(clerk_page, live_server, "clerk@acme.test")
         clerk_page.goto(live_server + "/auth/users")
@@ -264,18 +199,16 @@ def test_flip_boolean_override_is_answered_by_check_at_once(app, browser, live_s
     """One click on the override page flips the toggle; the check endpoint agrees immediately."""
     from schemas.feature_toggles import FeatureToggleCreate
     from services import roles, toggles, users
-    from services.acl import EVERYTHING, Actor
     from models import db
 
-    system = Actor(None, EVERYTHING)
     with app.app_context():
         admin_role = roles.seed_default_roles(tenant)[roles.ADMINISTRATOR]
         db.session.commit()
-        users.create_user(system, email="boss@acme.test", password=PASSWORD, role_ids=[admin_role.id], tenant_id=tenant)
-        toggle_id = str(toggles.create_toggle(system, FeatureToggleCreate(
+        users.create_user(SYSTEM, email="boss@acme.test", password=PASSWORD, role_ids=[admin_role.id], tenant_id=tenant)
+        toggle_id = str(toggles.create_toggle(SYSTEM, FeatureToggleCreate(
             identifier="lcs.scan.sound", name="Scan sounds", type="boolean", defaultValue=True)).id)
         db.session.remove()
-    ctx, page = _new_page(browser)
+    ctx, page = new_page(browser)
     try:
         open_and_sign_in(page, live_server, "boss@acme.test")
         check = f"{live_server}/api/feature_toggles/check/boolean?identifier=lcs.scan.sound"
@@ -310,22 +243,20 @@ def test_scan_station_on_a_handheld(app, browser, live_server, tenant, monkeypat
     from schemas.lcs_lists import LcsHandlingModel, LcsHandlingModelShipments
     from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
     from services import roles, users
-    from services.acl import EVERYTHING, Actor
     from services.logistics import lists, shipments
 
-    system = Actor(None, EVERYTHING)
     with app.app_context():
         staff_role = roles.seed_default_roles(tenant)[roles.WAREHOUSE_STAFF]
         db.session.commit()
-        users.create_user(system, email="picker@acme.test", password=PASSWORD, role_ids=[staff_role.id],
+        users.create_user(SYSTEM, email="picker@acme.test", password=PASSWORD, role_ids=[staff_role.id],
                           tenant_id=tenant)
-        s = shipments.create_shipment(system, LcsShipmentModel(tenant_id=tenant, items=[
+        s = shipments.create_shipment(SYSTEM, LcsShipmentModel(tenant_id=tenant, items=[
             LcsShipmentItemModel(sku="SKU-A", quantity=2, description="Blue widget"),
             LcsShipmentItemModel(sku="SKU-B", quantity=1, description="Red widget"),
             LcsShipmentItemModel(sku="SKU-C", quantity=1, description="Green widget")],
             addressing={"to": {"address": {"name": "Dock Customer", "street": "Quay 1", "postal_code": "1011 AB",
                                            "city": "Amsterdam", "country_code": "NL"}}}))
-        hl = lists.create_list(system, LcsHandlingModel(shipments=[LcsHandlingModelShipments(id=s.id)]))
+        hl = lists.create_list(SYSTEM, LcsHandlingModel(shipments=[LcsHandlingModelShipments(id=s.id)]))
         list_id, number = hl.id, hl.number
         db.session.remove()
 
@@ -336,7 +267,7 @@ def test_scan_station_on_a_handheld(app, browser, live_server, tenant, monkeypat
         return view(*args, **kwargs)
 
     monkeypatch.setitem(app.view_functions, "lcs.scan", slow_scan)
-    ctx, page = _new_page(browser, viewport={"width": 360, "height": 740})
+    ctx, page = new_page(browser, viewport={"width": 360, "height": 740})
     scans: list = []
     page.on("response", lambda r: scans.append(r.status) if r.request.method == "POST" and r.url.endswith("/scan") else None)
     try:
@@ -396,14 +327,12 @@ def test_shipments_screen_searches_and_pages_without_reload(app, page, live_serv
     rows and the count together, in place (no navigation: a marker on ``window`` survives)."""
     from models import db
     from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
-    from services.acl import EVERYTHING, Actor
     from services.logistics import shipments
 
-    system = Actor(None, EVERYTHING)
     with app.app_context():
         for n in range(27):
             name = "Zed Zwart" if n == 3 else f"Customer {n}"
-            shipments.create_shipment(system, LcsShipmentModel(tenant_id=tenant, items=[LcsShipmentItemModel(sku="MUG")],
+            shipments.create_shipment(SYSTEM, LcsShipmentModel(tenant_id=tenant, items=[LcsShipmentItemModel(sku="MUG")],
                                                                addressing={"to": {"address": {"name": name}}}))
         db.session.remove()
     open_and_sign_in(page, live_server, admin)

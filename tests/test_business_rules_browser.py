@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import BusinessRule, db
-from tests.test_browser import browser, expect, open_and_sign_in, page  # noqa: F401  (fixtures)
+from tests.support import expect, open_and_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,7 @@ def _stored(app, rule_id: str) -> BusinessRule:
         return rule
 
 
-def test_build_try_save_and_switch_a_rule(app, page, live_server, admin):  # noqa: F811
+def test_build_try_save_and_switch_a_rule(app, page, live_server, admin):
     open_and_sign_in(page, live_server, admin)
     page.goto(live_server + "/business_rules/rules/new")
     page.fill("input[name=ruleId]", "heavy-parcels")

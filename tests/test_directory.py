@@ -10,14 +10,23 @@ from pydantic import ValidationError
 from models import AuditLog, Organization, Role, Tenant, db
 from schemas.directory import OrganizationCreate
 from services import directory, roles, users
-from services.acl import EVERYTHING, Actor, Grants
+from services.acl import Actor, Grants
 from services.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
+from tests.support import (
+    BROWSER,
+    MISSING_FEATURES,
+    PASSWORD,
+    SYSTEM,
+    api_token,
+    bearer,
+    browser_login,
+    new_tenant,
+    refusal,
+)
 
 ORGS = "/api/directory/organizations"
 TENANTS = "/api/directory/tenants"
 SWITCHER = "/api/directory/organization-switcher"
-SYSTEM = Actor(None, EVERYTHING)
 HX = {"HX-Request": "true"}
 
 
@@ -205,16 +214,15 @@ def test_delete_is_refused_while_live_children_exist(client, h, app):
 
 def test_delete_is_refused_while_it_is_a_users_home(client, h, app, tenant):
     from services import users as users_svc
-    from services.acl import EVERYTHING, Actor
     a = create_org(client, h, name="Depot")
     with app.app_context():
-        uid = users_svc.create_user(Actor(None, EVERYTHING), email="d@acme.test", password="correct-horse-battery",
+        uid = users_svc.create_user(SYSTEM, email="d@acme.test", password="correct-horse-battery",
                                     organization_id=a, tenant_id=tenant).id
     r = client.delete(ORGS, json={"id": a}, headers=h)
     assert r.status_code == 400 and "1 user belong" in r.get_json()["error"]
     assert a in items_by_name(client.get(ORGS, headers=h).get_json())["Depot"]["id"]
     with app.app_context():
-        users_svc.delete_user(Actor(None, EVERYTHING), uid)
+        users_svc.delete_user(SYSTEM, uid)
     assert client.delete(ORGS, json={"id": a}, headers=h).status_code == 200  # a deleted user does not hold it
 
 
@@ -306,7 +314,7 @@ def test_access_is_enforced(client, staff, h):
     token = bearer(api_token(client, staff))
     r = client.post(ORGS, json={"name": "X"}, headers=token)
     assert r.status_code == 403 and r.get_json()["requiredFeatures"] == ["directory.organizations.manage"]
-    assert client.get(TENANTS, headers=token).status_code == 403
+    assert refusal(client.get(TENANTS, headers=token), 403) == MISSING_FEATURES
     assert client.get(SWITCHER, headers=token).status_code == 200  # any signed-in user
 
 
@@ -330,7 +338,8 @@ def test_super_admin_manages_tenants(client, h, app, tenant):
     assert client.get(TENANTS, query_string={"search": "corp"}, headers=h).get_json()["total"] == 1
     assert client.delete(TENANTS, json={"id": globex}, headers=h).get_json() == {"ok": True}
     assert [i["name"] for i in client.get(TENANTS, headers=h).get_json()["items"]] == ["Acme Logistics"]
-    kinds = [(a.action_type, a.snapshot_after and a.snapshot_after.get("name")) for a in audit_rows(app, "tenant")]
+    kinds = [(a.action_type, a.snapshot_after and a.snapshot_after.get("name")) for a in audit_rows(app, "tenant")
+             if str(a.resource_id) == globex]
     assert kinds == [("create", "Globex"), ("edit", "Globex Corp"), ("delete", "Globex Corp")]
 
 
@@ -352,10 +361,10 @@ def test_tenant_admin_sees_and_renames_only_its_own_tenant(client, h, ta, tenant
     assert client.put(TENANTS, json={"id": str(tenant), "name": "Acme B.V."}, headers=ta).status_code == 200
     assert client.put(TENANTS, json={"id": str(other), "name": "Mine"}, headers=ta).status_code == 404
     # Deleting tenants is declared super-admin-only: refused before any lookup, whichever id.
-    assert client.delete(TENANTS, json={"id": str(other)}, headers=ta).status_code == 403
-    assert client.post(TENANTS, json={"name": "New"}, headers=ta).status_code == 403
-    assert client.delete(TENANTS, json={"id": str(tenant)}, headers=ta).status_code == 403
-    assert client.put(TENANTS, json={"id": str(tenant), "isActive": False}, headers=ta).status_code == 403
+    assert refusal(client.delete(TENANTS, json={"id": str(other)}, headers=ta), 403) == "Only super admins may do this"
+    assert refusal(client.post(TENANTS, json={"name": "New"}, headers=ta), 403) == "Only super admins may do this"
+    assert refusal(client.delete(TENANTS, json={"id": str(tenant)}, headers=ta), 403) == "Only super admins may do this"
+    assert refusal(client.put(TENANTS, json={"id": str(tenant), "isActive": False}, headers=ta), 403) == "Only super admins can activate or deactivate tenants"
     assert client.get(TENANTS, headers=h).get_json()["total"] == 2
 
 
@@ -601,8 +610,7 @@ def test_htmx_tenant_create_and_rename(client, app, admin):
 
 def test_tenant_admin_page_hides_super_admin_controls(client, app, tenant, make):
     make.tenant("Globex")
-    csrf = browser_login(client, tenant_admin(app, tenant, "boss@acme.test"))
-    assert csrf
+    browser_login(client, tenant_admin(app, tenant, "boss@acme.test"))
     html = client.get("/directory/tenants", headers=BROWSER).get_data(as_text=True)
     assert "Acme Logistics" in html and "Globex" not in html
     assert 'id="tenant-create-form"' not in html and "Deactivate" not in html
@@ -612,9 +620,7 @@ def test_tenant_admin_page_hides_super_admin_controls(client, app, tenant, make)
 
 @pytest.fixture()
 def world(ctx):
-    t = directory.accounts.create_tenant("Acme")
-    db.session.commit()
-    return t.id
+    return new_tenant("Acme").id
 
 
 def paths(*orgs) -> list[str]:
@@ -688,8 +694,7 @@ def test_slug_rules(world):
         OrganizationCreate(name="Other", slug="UPPER case")
     assert OrganizationCreate(name="Other", slug=" Upper-Case ").slug == "upper-case"
     # The same slug is fine in another tenant.
-    other = directory.accounts.create_tenant("Other")
-    db.session.commit()
+    other = new_tenant("Other")
     assert directory.create_organization(SYSTEM, name="Dock", tenant_id=other.id).slug == "dock"
 
 
@@ -734,17 +739,11 @@ def test_tenant_service_rules(world):
 
 # --- in a real browser (run with -m browser) ---------------------------------------------------
 
-@pytest.fixture(scope="module")
-def chromium():
-    from tests import test_browser  # same launcher as the other browser tests
-    yield from test_browser.browser.__wrapped__()
-
-
 @pytest.mark.browser
-def test_organizations_screen_in_a_browser(chromium, live_server, admin):
-    from tests.test_browser import ARTIFACTS, _new_page, expect, marker_survived, open_and_sign_in, set_marker
+def test_organizations_screen_in_a_browser(browser, live_server, admin):
+    from tests.support import ARTIFACTS, expect, marker_survived, new_page, open_and_sign_in, set_marker
 
-    context, page = _new_page(chromium)
+    context, page = new_page(browser)
 
     def row_named(name):
         return page.locator("#org-list tbody tr", has=page.locator("td:first-child", has_text=name))

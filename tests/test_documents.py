@@ -15,13 +15,7 @@ from pyzbar import pyzbar
 from models import Attachment, db
 from services import documents, events
 from services.events import Blocked
-from tests.conftest import BROWSER, api_token, bearer, browser_login
-
-TO = {"name": "Ann Jansen", "street": "Damrak", "house_number": "1", "postal_code": "1012LG", "city": "Amsterdam",
-      "country_code": "NL"}
-FROM = {"name": "Acme Logistics", "street": "Havenweg", "house_number": "3", "postal_code": "3011AA",
-        "city": "Rotterdam", "country_code": "NL"}
-
+from tests.support import BROWSER, MISSING_FEATURES, api_token, b64, bearer, browser_login, parcel, refusal, shipment
 
 @pytest.fixture(autouse=True)
 def _files(app, tmp_path, monkeypatch):
@@ -40,17 +34,6 @@ def method(client, h, **extra):
     return r.get_json()["id"]
 
 
-def shipment(client, h, method_id=None, items=None):
-    body = {"type": "delivery", "order_id": "ORD-7", "addressing": {"to": {"address": TO}, "from": {"address": FROM}},
-            "items": items or [{"sku": "SKU-A", "quantity": 2, "description": "Mug"}, {"sku": "SKU-B", "quantity": 1,
-                                                                                        "description": "Plate"}]}
-    if method_id:
-        body["method_id"] = method_id
-    r = client.post("/lcs/shipments", json=body, headers=h)
-    assert r.status_code == 200, r.get_json()
-    return r.get_json()
-
-
 def max_weight_rule(client, h):
     """Enable the shipped "parcel over method max weight" rule (the max-weight policy is a rule)."""
     client.post("/api/business_rules/rules/examples", headers=h)
@@ -58,13 +41,6 @@ def max_weight_rule(client, h):
     rule = next(r for r in rules if r["ruleId"] == "parcel-max-weight")
     r = client.put("/api/business_rules/rules", json={"id": rule["id"], "enabled": True}, headers=h)
     assert r.status_code == 200, r.get_json()
-
-
-def parcel(client, h, s, weight=1250, units=None, **extra):
-    ids = [u["id"] for u in s["items"]] if units is None else units
-    r = client.post("/lcs/parcels", json={"shipment_id": s["id"], "weight": weight, "item_ids": ids, **extra}, headers=h)
-    assert r.status_code == 200, r.get_json()
-    return r.get_json()
 
 
 def request_label(client, h, parcel_id):
@@ -268,10 +244,6 @@ class TestOtherDocuments:
         assert client.get(f"/lcs/parcels/{ok['id']}", headers=h).get_json()["label"]["file_id"] is None
 
 
-def b64(html: str) -> str:
-    return base64.b64encode(html.encode()).decode()
-
-
 class TestCntHtml:
     def test_inline_returns_the_pdf(self, client, h, tmp_path):
         r = client.post("/cnt/html/inline", json={"content": b64("<h1>Hello Wharf</h1>"),
@@ -315,7 +287,7 @@ class TestCntHtml:
         make.user(tenant, "nobody@acme.test")
         nh = bearer(api_token(client, "nobody@acme.test"))
         r = client.post("/cnt/html/inline", json={"content": b64("<p>x</p>")}, headers=nh)
-        assert r.status_code == 403 and r.get_json()["code"] == 403
+        assert refusal(r, 403) == MISSING_FEATURES and r.get_json()["code"] == 403
 
 
 class Listener:

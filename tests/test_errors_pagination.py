@@ -1,17 +1,16 @@
 """Error envelopes of both wire families and the paging helpers, on a throwaway blueprint."""
 import pytest
-import sqlalchemy as sa
 from flask import Blueprint, request
 
 from app import create_app
-from models import Scope, User, db
+from models import Scope, User
 from services.errors import Conflict, NotFound, ValidationFailed
 from schemas.base import PageHeaders, PageQuery
 from web.access import public
 from web.contract import operation
 from web.negotiate import respond
 from web.pagination import paginate_a, paginate_b
-from tests.conftest import BROWSER
+from tests.support import BROWSER
 
 probe = Blueprint("probe", __name__)
 
@@ -164,7 +163,7 @@ def test_no_write_endpoint_crashes_on_a_json_body_of_the_wrong_shape(app, client
     is not what it expects (an array, a bare string, an object of wrong types): a 4xx in the
     module's envelope, never a 500."""
     import uuid as _uuid
-    from tests.conftest import api_token, bearer
+    from tests.support import api_token, bearer
     h = bearer(api_token(client, admin))
     samples = {"uuid": str(_uuid.uuid4()), "int": "1", "default": "x", "string": "x", "path": "x"}
     bodies = ([1, 2], "text", {"id": 5, "name": [], "email": {}, "items": "x", "features": 7})

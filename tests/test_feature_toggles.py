@@ -4,11 +4,8 @@ import pytest
 from models import db
 from services import roles as roles_svc
 from services import toggles
-from services import users as users_svc
-from services.acl import EVERYTHING, Actor
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
+from tests.support import BROWSER, api_token, bearer, browser_login, refusal
 
-SYSTEM = Actor(None, EVERYTHING)
 G = "/api/feature_toggles/global"
 
 
@@ -99,9 +96,9 @@ def test_seed_contract_duplicate_identifier_and_missing_type_are_400(client, roo
 
 def test_tenant_admin_cannot_change_global_definitions(client, root, boss):
     tid = _create(client, root, identifier="x.y")
-    assert client.post(G, json={"identifier": "p.q", "name": "N", "type": "boolean"}, headers=boss).status_code == 403
-    assert client.put(G, json={"id": tid, "defaultValue": True}, headers=boss).status_code == 403
-    assert client.delete(f"{G}?id={tid}", headers=boss).status_code == 403
+    assert refusal(client.post(G, json={"identifier": "p.q", "name": "N", "type": "boolean"}, headers=boss), 403) == "Only super admins may do this"
+    assert refusal(client.put(G, json={"id": tid, "defaultValue": True}, headers=boss), 403) == "Only super admins may do this"
+    assert refusal(client.delete(f"{G}?id={tid}", headers=boss), 403) == "Only super admins may do this"
     assert client.get(G, headers=boss).status_code == 200  # reading is fine
 
 

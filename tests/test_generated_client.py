@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from services import roles as roles_svc
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD
 
 BOSS = "boss@acme.test"
 # openapi-python-client parses only JSON, octet-stream, multipart and text bodies; a PDF

@@ -15,14 +15,21 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
-from models import ApiKey, Role, Scope, User, UserAcl, UserRole, db
+from models import ApiKey, Role, User, UserAcl, UserRole, db
 from schemas.api_keys import ApiKeyCreate
-from services import accounts, api_keys, roles, users
-from services.acl import EVERYTHING, Actor
-from tests.conftest import PASSWORD, api_token, bearer
-from tests.test_access_matrix import protected_operations
+from services import api_keys, roles, users
+from tests.support import (
+    PASSWORD,
+    SYSTEM,
+    api_token,
+    bearer,
+    new_organization,
+    new_tenant,
+    new_user,
+    protected_operations,
+    refusal,
+)
 
-SYSTEM = Actor(None, EVERYTHING)
 USER_ADMIN = ["auth.users.list", "auth.users.create", "auth.users.edit", "auth.users.delete",
               "auth.roles.list", "auth.roles.manage", "auth.acl.manage", "api_keys.view", "api_keys.create",
               "api_keys.delete"]
@@ -48,18 +55,14 @@ def _role(tenant, name, features, organizations=None):
 
 
 def _user(tenant, email, role_ids=(), organization_id=None):
-    return users.create_user(SYSTEM, email=email, password=PASSWORD, role_ids=list(role_ids), tenant_id=tenant,
-                             organization_id=organization_id).id
+    return new_user(tenant, email, role_ids=role_ids, organization_id=organization_id).id
 
 
 @pytest.fixture()
 def floor(app):
     with app.app_context():
-        t = accounts.create_tenant("Boundaries").id
-        db.session.commit()
-        hq = accounts.create_organization(Scope(t), "HQ", "hq").id
-        depot = accounts.create_organization(Scope(t), "Depot", "depot").id
-        db.session.commit()
+        t = new_tenant("Boundaries").id
+        hq, depot = new_organization(t, "HQ", "hq").id, new_organization(t, "Depot", "depot").id
         seeded = roles.seed_default_roles(t)
         db.session.commit()
         admin_role, staff_role = seeded[roles.ADMINISTRATOR].id, seeded[roles.WAREHOUSE_STAFF].id
@@ -206,7 +209,7 @@ class TestOrganizations:
     def test_nobody_changes_their_own_roles_not_even_an_admin(self, client, floor):
         h = bearer(api_token(client, "admin@b.test"))
         r = client.put("/api/auth/users", json={"id": str(floor.admin), "roles": [str(floor.staff_role)]}, headers=h)
-        assert r.status_code == 403
+        assert refusal(r, 403) == "You cannot change your own roles: ask another administrator"
         # ...while saving their own profile with the same roles is fine.
         same = client.put("/api/auth/users", json={"id": str(floor.admin), "name": "Ada",
                                                    "roles": [str(floor.admin_role)]}, headers=h)
@@ -223,10 +226,10 @@ class TestLastAdministrator:
                                                                                 "auth.users.list"])])
         h = bearer(api_token(client, "acl@b.test"))
         before = _role_snapshot(app, floor.admin_role)
-        assert client.put("/api/auth/roles/acl", json={"roleId": str(floor.admin_role), "features": []},
-                          headers=h).status_code == 403
-        assert client.put("/api/auth/users/acl", json={"userId": str(floor.admin), "features": ["auth.users.list"]},
-                          headers=h).status_code == 403
+        assert refusal(client.put("/api/auth/roles/acl", json={"roleId": str(floor.admin_role), "features": []},
+                          headers=h), 403) == "You cannot change a role that holds permissions you do not hold"
+        assert refusal(client.put("/api/auth/users/acl", json={"userId": str(floor.admin), "features": ["auth.users.list"]},
+                          headers=h), 403) == "You cannot change a user who holds permissions you do not hold"
         assert _role_snapshot(app, floor.admin_role) == before
         with app.app_context():
             assert db.session.scalar(sa.select(UserAcl).where(UserAcl.user_id == floor.admin)) is None
@@ -265,16 +268,14 @@ class TestLastAdministrator:
                                   organizations=None)
         h = bearer(api_token(client, "clerk@b.test"))
         r = client.put("/api/auth/users/acl", json={"userId": str(floor.second_admin), "features": []}, headers=h)
-        assert r.status_code == 403
+        assert refusal(r, 403) == "You cannot remove this override: the user's roles hold permissions you do not hold"
         with app.app_context():
             assert db.session.scalar(sa.select(UserAcl).where(UserAcl.user_id == floor.second_admin)) is not None
 
 
 def _super_admin(app) -> str:
     with app.app_context():
-        d = accounts.create_tenant("Platform")
-        accounts.create_user(Scope(d.id), email="root@platform.test", password=PASSWORD, super_admin=True)
-        db.session.commit()
+        new_user(new_tenant("Platform").id, "root@platform.test", super_admin=True)
     return "root@platform.test"
 
 
@@ -287,10 +288,7 @@ class TestLows:
 
     def test_role_acl_refuses_another_tenants_organization_and_unknown_features(self, app, client, floor):
         with app.app_context():
-            other = accounts.create_tenant("Elsewhere").id
-            db.session.commit()
-            foreign_org = str(accounts.create_organization(Scope(other), "Theirs", "theirs").id)
-            db.session.commit()
+            foreign_org = str(new_organization(new_tenant("Elsewhere").id, "Theirs", "theirs").id)
             role = _role(floor.tenant, "Probe", ["auth.users.list"])
         h = bearer(api_token(client, "admin@b.test"))
         for body, path in (({"organizations": [foreign_org]}, "organizations"),
@@ -358,7 +356,7 @@ class TestEditScreen:
     """The user screen says what may not be changed instead of failing on Save."""
 
     def test_locked_user_and_own_roles(self, app, client, floor):
-        from tests.conftest import BROWSER, browser_login
+        from tests.support import BROWSER, browser_login
         browser_login(client, "clerk@b.test")
         page = client.get(f"/auth/users/edit?id={floor.admin}", headers=BROWSER).get_data(as_text=True)
         assert "holds permissions you do not hold" in page and "Save user" not in page
@@ -372,7 +370,7 @@ class TestEditScreen:
         assert "Save permissions" in own
 
     def test_own_roles_are_fixed_but_submitted(self, app, client, floor):
-        from tests.conftest import BROWSER, browser_login
+        from tests.support import BROWSER, browser_login
         csrf = browser_login(client, "admin@b.test")
         page = client.get(f"/auth/users/edit?id={floor.admin}", headers=BROWSER).get_data(as_text=True)
         assert "You cannot change your own roles" in page

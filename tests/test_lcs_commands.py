@@ -12,12 +12,11 @@ from schemas.lcs_lists import LcsHandlingListUpdate, LcsHandlingModel
 from schemas.lcs_shipments import (LcsShipmentItemCorrection, LcsShipmentItemMissing, LcsShipmentItemModel,
                                    LcsShipmentModel, LcsShipmentUpdateModel)
 from services import events
-from services.acl import EVERYTHING, Actor
 from services.commands import after_commit, command, discard
 from services.errors import ValidationFailed
 from services.logistics import lists, shipments
+from tests.support import SYSTEM
 
-SYSTEM = Actor(None, EVERYTHING)
 
 
 @contextmanager

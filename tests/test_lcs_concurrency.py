@@ -24,12 +24,10 @@ from models import HandlingList, ScanEvent, Shipment, ShipmentItem, db
 from schemas.lcs_lists import LcsHandlingModel, LcsHandlingModelShipments
 from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
 from services import roles, users
-from services.acl import EVERYTHING, Actor
 from services.logistics import lists as list_svc
 from services.logistics import shipments as shipment_svc
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, SYSTEM, new_tenant
 
-SYSTEM = Actor(None, EVERYTHING)
 THREADS = 8
 ADDRESS = {"to": {"address": {"name": "Dock Customer", "street": "Quay 1", "postal_code": "1011 AB",
                               "city": "Amsterdam", "country_code": "NL"}}}
@@ -374,10 +372,8 @@ def test_a_deadlock_victim_is_run_again(app):
         pytest.skip("SQLite takes one database-wide write lock: no row-lock deadlocks")
     from models import Counter as Row, db
     from models.base import retry_on_deadlock
-    from services import accounts
-
     with app.app_context():
-        t = accounts.create_tenant("Locks")
+        t = new_tenant("Locks")
         db.session.add_all([Row(tenant_id=t.id, name="a", value=0), Row(tenant_id=t.id, name="b", value=0)])
         db.session.commit()
         tenant_id = t.id

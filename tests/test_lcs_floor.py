@@ -7,14 +7,8 @@ import pytest
 from models import Position, Scope, db
 from services import roles as roles_svc
 from services import toggles
-from services import users as users_svc
-from services.acl import EVERYTHING, Actor
 from services.logistics import codes, numbers
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
-
-SYSTEM = Actor(None, EVERYTHING)
-ADDRESS = {"to": {"address": {"name": "Ann Jansen", "street": "Damrak", "house_number": "1", "postal_code": "1012LG",
-                              "city": "Amsterdam", "country_code": "NL"}}}
+from tests.support import BROWSER, SYSTEM, api_token, bearer, browser_login, new_list, new_shipment, scan
 
 
 @pytest.fixture()
@@ -31,27 +25,6 @@ def h(client, admin):
 @pytest.fixture()
 def ph(client, picker):
     return bearer(api_token(client, picker))
-
-
-def new_shipment(client, h, items=None, **extra):
-    body = {"type": "delivery", "is_outbound": True, "addressing": ADDRESS, "order_id": "ORD-7",
-            "items": items or [{"sku": "SKU-A", "quantity": 2, "description": "Mug"}, {"sku": "SKU-B", "quantity": 1}], **extra}
-    r = client.post("/lcs/shipments", json=body, headers=h)
-    assert r.status_code == 200, r.get_json()
-    return r.get_json()
-
-
-def new_list(client, h, *shipment_ids):
-    r = client.post("/lcs/lists", json={"shipments": [{"id": s, "label": f"L{i}"} for i, s in enumerate(shipment_ids)]},
-                    headers=h)
-    assert r.status_code == 200, r.get_json()
-    return r.get_json()["id"]
-
-
-def scan(client, h, list_id, code):
-    r = client.post(f"/lcs/lists/{list_id}/scan", json={"code": code}, headers=h)
-    assert r.status_code == 200, r.get_json()
-    return r.get_json()
 
 
 class TestShipments:

@@ -13,12 +13,10 @@ import sqlalchemy as sa
 
 from models import AuditLog, Position, Product, ProductBarcode, Scope, db
 from services import roles as roles_svc
-from services import users as users_svc
-from services.acl import EVERYTHING, Actor
+from services.errors import DomainError
 from services.logistics import locations, methods, product_import
-from tests.conftest import BROWSER, PASSWORD, api_token, bearer, browser_login
+from tests.support import BROWSER, SYSTEM, api_token, bearer, browser_login, Factory
 
-SYSTEM = Actor(None, EVERYTHING)
 L, M, P = "/lcs/locations", "/lcs/methods", "/lcs/products"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 JSON = {"Accept": "application/json"}
@@ -26,10 +24,7 @@ HX = {"HX-Request": "true", "Accept": "*/*"}
 
 
 def _user(app, tenant_id, email, role_name):
-    with app.app_context():
-        role = roles_svc.seed_default_roles(tenant_id)[role_name]
-        db.session.commit()
-        users_svc.create_user(SYSTEM, email=email, password=PASSWORD, role_ids=[role.id], tenant_id=tenant_id)
+    Factory(app).member(tenant_id, email, role_name)
 
 
 @pytest.fixture()
@@ -304,7 +299,7 @@ def test_move_position_service(app, client, boss, tenant):
         assert list(locations.walk_order(Scope(tenant), loc)) == ["C", "B", "A"]
         locations.move_position(SYSTEM, loc, "C", "down")
         assert list(locations.walk_order(Scope(tenant), loc)) == ["B", "C", "A"]
-        with pytest.raises(Exception) as missing:
+        with pytest.raises(DomainError) as missing:
             locations.move_position(SYSTEM, loc, "Q", "up")
         assert missing.value.status == 404
     # the page's walk-order editor, one step at a time
@@ -679,7 +674,7 @@ def test_import_service_releases_barcodes_between_rows(app, tenant):
     assert _owners(app, tenant, "b1", "b2") == {"b1": "Y", "b2": "X"}
     with app.app_context():
         # a product not in the file keeps its barcode
-        with pytest.raises(Exception) as clash:
+        with pytest.raises(DomainError) as clash:
             product_import.import_products(SYSTEM, [{"sku": "Z", "barcodes": ["b1"]}], tenant_id=tenant)
         assert clash.value.status == 400
 

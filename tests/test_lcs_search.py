@@ -9,18 +9,17 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from models import HandlingList, Parcel, ScanEvent, Scope, Shipment, ShipmentItem, db
+from models import HandlingList, Parcel, ScanEvent, Shipment, ShipmentItem, db
 from schemas.lcs_lists import LcsHandlingListUpdate, LcsHandlingModel, LcsHandlingModelShipments
 from schemas.lcs_parcels import LcsParcelCreateModel
 from schemas.lcs_search import LcsBulkItemsCommand, LcsItemSearchConstraint
 from schemas.lcs_shipments import LcsShipmentModel
 from services import roles, users
-from services.acl import EVERYTHING, Actor
+from services.acl import Actor
 from services.errors import Conflict, ValidationFailed
 from services.logistics import item_search, lists, parcels, shipments
-from tests.conftest import PASSWORD, api_token, bearer
+from tests.support import PASSWORD, SYSTEM, api_token, bearer, new_organization
 
-SYSTEM = Actor(None, EVERYTHING)
 
 LISTED_SHIPMENT = {"id", "number", "type", "method_id", "contact_id", "channel_id", "addressing", "ship_at",
                    "estimated_ship_at", "expected_at", "stack_id", "is_editable", "is_outbound", "is_listed",
@@ -606,14 +605,11 @@ def test_item_constraints_follow_the_parcel(app, floor):
 
 def test_organization_limited_caller_sees_only_its_shipments_units(app, client, floor):
     """Units and parcels carry no organization: they follow their shipment's."""
-    from services import accounts
     mine = floor.shipment([{"sku": "MUG"}])
     theirs = floor.shipment([{"sku": "CAP"}])
     floor.parcel(theirs["id"], theirs["all"])
     with app.app_context():
-        north = accounts.create_organization(Scope(floor.tenant), "North", "north")
-        south = accounts.create_organization(Scope(floor.tenant), "South", "south")
-        db.session.flush()
+        north, south = new_organization(floor.tenant, "North", "north"), new_organization(floor.tenant, "South", "south")
         for shipment, org in ((mine, north), (theirs, south)):
             db.session.execute(sa.update(Shipment).where(Shipment.id == uuid.UUID(shipment["id"]))
                                .values(organization_id=org.id))

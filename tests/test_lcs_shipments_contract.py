@@ -7,8 +7,7 @@ import uuid
 import pytest
 
 from models import Location, Scope, db
-from tests.conftest import api_token, bearer
-from tests.test_documents import b64
+from tests.support import api_token, b64, bearer
 
 SEED_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ADDRESSING_SIDE = {"entity_type", "entity_id", "carrier"}

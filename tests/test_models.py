@@ -4,13 +4,14 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from models import Organization, Scope, Tenant, User, db
+from models import Scope, Tenant, User, db
 from services import accounts
 from services.errors import Conflict, NotFound, ValidationFailed
 
 
 @pytest.fixture()
 def two_tenants(ctx):
+    # The data-layer primitives are this module's subject; other modules make accounts via tests/support.py.
     a, b = accounts.create_tenant("A"), accounts.create_tenant("B")
     ua = accounts.create_user(Scope(a.id), email="one@a.test", password="long-enough-1")
     ub = accounts.create_user(Scope(b.id), email="one@b.test", password="long-enough-1")
@@ -70,7 +71,7 @@ def test_email_unique_per_tenant_case_insensitive(two_tenants):
 
 def test_database_enforces_email_uniqueness_too(two_tenants):
     a, _, ua, _ = two_tenants
-    db.session.add(User(tenant_id=a.id, email=ua.email, password_hash="x"))
+    db.session.add(User(tenant_id=a.id, email=ua.email, password_hash="x"))  # past every check: only the DB is left
     with pytest.raises(sa.exc.IntegrityError):
         db.session.commit()
     db.session.rollback()

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from models import Scope, db
+from models import db
 from schemas.feature_toggles import FeatureToggleCreate
-from services import accounts, roles, users
-from services.acl import EVERYTHING, Actor
-from tests.conftest import PASSWORD
+from services import roles, users
+from tests.support import PASSWORD, SYSTEM, new_tenant, new_user
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,15 +64,12 @@ def two_workers(app):
 
 
 def test_acl_change_in_one_worker_is_enforced_by_the_other(app, two_workers):
-    system = Actor(None, EVERYTHING)
     with app.app_context():
-        t = accounts.create_tenant("Shared")
-        db.session.commit()
-        clerk = roles.create_role(system, "Clerk", tenant_id=t.id)
-        roles.update_role_acl(system, clerk.id, features=["auth.users.list"], is_super_admin=False, organizations=None)
-        users.create_user(system, email="clerk@s.test", password=PASSWORD, role_ids=[clerk.id], tenant_id=t.id)
-        accounts.create_user(Scope(t.id), email="root@s.test", password=PASSWORD, super_admin=True)
-        db.session.commit()
+        t = new_tenant("Shared")
+        clerk = roles.create_role(SYSTEM, "Clerk", tenant_id=t.id)
+        roles.update_role_acl(SYSTEM, clerk.id, features=["auth.users.list"], is_super_admin=False, organizations=None)
+        users.create_user(SYSTEM, email="clerk@s.test", password=PASSWORD, role_ids=[clerk.id], tenant_id=t.id)
+        new_user(t.id, "root@s.test", super_admin=True)
         role_id = str(clerk.id)
     a, b = two_workers
     clerk_token = _http("POST", f"{a}/api/auth/login", {"email": "clerk@s.test", "password": PASSWORD})[1]["token"]
@@ -91,19 +87,17 @@ def test_acl_change_in_one_worker_is_enforced_by_the_other(app, two_workers):
 
 def _tenant_administrator(name: str, email: str) -> None:
     """A tenant and one Administrator in it (call inside an app context)."""
-    t = accounts.create_tenant(name)
-    db.session.commit()
+    t = new_tenant(name)
     admin_role = roles.seed_default_roles(t.id)[roles.ADMINISTRATOR]
     db.session.commit()
-    users.create_user(Actor(None, EVERYTHING), email=email, password=PASSWORD, role_ids=[admin_role.id], tenant_id=t.id)
+    users.create_user(SYSTEM, email=email, password=PASSWORD, role_ids=[admin_role.id], tenant_id=t.id)
 
 
 def test_toggle_override_in_one_worker_is_seen_by_the_other(app, two_workers):
-    system = Actor(None, EVERYTHING)
     from services import toggles
     with app.app_context():
         _tenant_administrator("Toggled", "boss@t.test")
-        toggle_id = str(toggles.create_toggle(system, FeatureToggleCreate(
+        toggle_id = str(toggles.create_toggle(SYSTEM, FeatureToggleCreate(
             identifier="lcs.scan.sound", name="Sound", type="boolean", defaultValue=True)).id)
     a, b = two_workers
     token = _http("POST", f"{a}/api/auth/login", {"email": "boss@t.test", "password": PASSWORD})[1]["token"]

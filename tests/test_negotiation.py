@@ -1,7 +1,7 @@
 """The negotiation table of api-conventions.md, request by request."""
 import pytest
 
-from tests.conftest import BROWSER, api_token, bearer
+from tests.support import BROWSER, api_token, bearer
 
 AXIOS = "application/json, text/plain, */*"
 

@@ -14,8 +14,17 @@ from sqlalchemy.exc import IntegrityError
 from models import AuditLog, StoragePlan, db
 from schemas.plans import PlanCreate
 from services import plans
-from tests.conftest import BROWSER, api_token, bearer, browser_login
-from tests.test_attachments import SYSTEM, tenant_admin, with_features
+from tests.support import (
+    BROWSER,
+    MISSING_FEATURES,
+    SYSTEM,
+    api_token,
+    bearer,
+    browser_login,
+    refusal,
+    tenant_admin,
+    with_features,
+)
 
 PLANS = "/api/v1/plans"
 HX = {"HX-Request": "true"}
@@ -201,7 +210,7 @@ def test_usage_and_assignment_are_tenant_scoped(client, h, other, app):
 def test_the_database_refuses_a_second_default(app, tenant):
     with app.app_context():
         plans.ensure_default(tenant)
-        db.session.add(StoragePlan(tenant_id=tenant, name="Rogue", quota_mb=1, is_default=True))
+        db.session.add(StoragePlan(tenant_id=tenant, name="Rogue", quota_mb=1, is_default=True))  # past the service
         with pytest.raises(IntegrityError):
             db.session.commit()
         db.session.rollback()
@@ -301,4 +310,4 @@ def test_features_are_enforced(client, app, tenant):
     r = client.post(PLANS, json={"name": "Nope", "quota": 1}, headers=viewer)
     assert r.status_code == 403 and r.get_json()["requiredFeatures"] == ["plans.manage"]
     nobody = bearer(api_token(client, with_features(app, tenant, "n@acme.test", [])))
-    assert client.get(PLANS, headers=nobody).status_code == 403
+    assert refusal(client.get(PLANS, headers=nobody), 403) == MISSING_FEATURES

@@ -11,11 +11,8 @@ import pytest
 
 from models import Task, db, utcnow
 from services import tasks
-from services.acl import EVERYTHING, Actor
-from tests.conftest import BROWSER, api_token, bearer, browser_login
-from tests.test_documents import parcel, shipment
+from tests.support import BROWSER, SYSTEM, api_token, bearer, browser_login, parcel, shipment
 
-SYSTEM = Actor(None, EVERYTHING)
 GATES: dict[str, threading.Event] = {}
 
 

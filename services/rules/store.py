@@ -220,11 +220,6 @@ def update_rule(actor: Actor, data: BusinessRuleUpdate) -> BusinessRule:
     return rule
 
 
-def set_enabled(actor: Actor, rule_id, enabled: bool) -> BusinessRule:
-    """The list's inline switch."""
-    return update_rule(actor, BusinessRuleUpdate(id=rule_id, enabled=enabled))
-
-
 @command()
 def delete_rule(actor: Actor, rule_id: uuid.UUID) -> BusinessRule:
     rule = _lock_rule(actor, rule_id)

@@ -1,0 +1,271 @@
+"""Helpers and factories shared by the test modules (fixtures live in conftest.py).
+
+Accounts are made through the product's own commands with the SYSTEM actor, so every
+tenant, organization, user and grant in a test is hashed, linked and audited the way a
+real one is: ``new_*`` in the current app context, ``Factory`` (the ``make`` fixture) in one of its own.
+No test module imports another; what two of them need lives here.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+
+import playwright.sync_api as playwright_sync
+from PIL import Image
+
+from models import db
+from services import directory, roles, users
+from services.acl import EVERYTHING, Actor
+from web.access import access_of
+from web.openapi import json_rules
+
+PASSWORD = "correct-horse-battery"
+SYSTEM = Actor(None, EVERYTHING)  # full rights, no user: what the CLI and background jobs act as
+
+# --- accounts -----------------------------------------------------------------------------------
+
+
+def new_tenant(name):
+    """A tenant with its default roles, created in the current app context."""
+    return directory.create_tenant(SYSTEM, name=name)
+
+
+def new_user(tenant_id, email, *, super_admin=False, password=PASSWORD, name="", role_ids=(), organization_id=None,
+             features=()):
+    """A user of ``tenant_id``; ``features`` (or ``super_admin``) become a per-user override."""
+    user = users.create_user(SYSTEM, email=email, password=password, name=name, role_ids=list(role_ids),
+                             organization_id=organization_id, tenant_id=tenant_id)
+    if super_admin or features:
+        users.update_user_acl(SYSTEM, user.id, features=list(features), is_super_admin=super_admin,
+                              organizations=None)
+    return user
+
+
+def new_organization(tenant_id, name, slug=None, parent_id=None):
+    return directory.create_organization(SYSTEM, name=name, slug=slug, parent_id=parent_id, tenant_id=tenant_id)
+
+
+class Factory:
+    """The same, each in an app context of its own; returns ids (the ``make`` fixture)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def tenant(self, name="Acme"):
+        with self.app.app_context():
+            return new_tenant(name).id
+
+    def user(self, tenant_id, email, **kwargs):
+        with self.app.app_context():
+            return new_user(tenant_id, email, **kwargs).id
+
+    def organization(self, tenant_id, name, slug=None, parent_id=None):
+        with self.app.app_context():
+            return new_organization(tenant_id, name, slug, parent_id).id
+
+    def member(self, tenant_id, email, role_name, *, password=PASSWORD, name=""):
+        """A user holding one of the tenant's default roles ("Administrator", "Warehouse staff")."""
+        with self.app.app_context():
+            role_id = roles.seed_default_roles(tenant_id)[role_name].id
+            db.session.commit()
+        return self.user(tenant_id, email, password=password, name=name, role_ids=[role_id])
+
+
+def tenant_admin(app, tenant_id, email) -> str:
+    """A user with the tenant's Administrator role ("*", not a super admin); returns the email."""
+    Factory(app).member(tenant_id, email, roles.ADMINISTRATOR)
+    return email
+
+
+def with_features(app, tenant_id, email, features) -> str:
+    """A user holding exactly ``features`` (none: a featureless user); returns the email."""
+    Factory(app).user(tenant_id, email, features=features)
+    return email
+
+
+# --- signing in ---------------------------------------------------------------------------------
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+HX_CSRF_RE = re.compile(r'"X-CSRFToken": "([^"]+)"')
+
+
+def api_token(client, email, password=PASSWORD) -> str:
+    r = client.post("/api/auth/login", data={"email": email, "password": password})
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()["token"]
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def csrf_from(html: str) -> str:
+    m = HX_CSRF_RE.search(html) or CSRF_RE.search(html)
+    assert m, "no CSRF token in page"
+    return m.group(1)
+
+
+def browser_login(client, email, password=PASSWORD) -> str:
+    """Sign in like a browser (form post with CSRF); returns the CSRF token for later writes."""
+    page = client.get("/auth/login", headers=BROWSER)
+    token = csrf_from(page.get_data(as_text=True))
+    r = client.post("/auth/login", headers=BROWSER,
+                    data={"email": email, "password": password, "csrf_token": token})
+    assert r.status_code == 303, r.get_data(as_text=True)[:500]
+    home = client.get("/", headers=BROWSER)
+    assert home.status_code == 200
+    return csrf_from(home.get_data(as_text=True))
+
+
+def refusal(r, status: int) -> str:
+    """The message of a refusal with ``status``: the JSON envelope's (``error``, or ``message``
+    in the lcs/cnt family), or the page or toast text. A status alone does not say which check
+    refused."""
+    assert r.status_code == status, (r.status_code, r.get_data(as_text=True)[:300])
+    if not r.is_json:
+        return r.get_data(as_text=True)
+    body = r.get_json()
+    return body["message"] if "code" in body else body["error"]
+
+
+CSRF_MISSING = "CSRF check failed: The CSRF token is missing."
+MISSING_FEATURES = "Missing required features"
+
+
+# --- the floor: shipments, lists, parcels -------------------------------------------------------
+
+TO = {"name": "Ann Jansen", "street": "Damrak", "house_number": "1", "postal_code": "1012LG", "city": "Amsterdam",
+      "country_code": "NL"}
+FROM = {"name": "Acme Logistics", "street": "Havenweg", "house_number": "3", "postal_code": "3011AA",
+        "city": "Rotterdam", "country_code": "NL"}
+ADDRESS = {"to": {"address": TO}}
+
+
+def new_shipment(client, h, items=None, **extra):
+    body = {"type": "delivery", "is_outbound": True, "addressing": ADDRESS, "order_id": "ORD-7",
+            "items": items or [{"sku": "SKU-A", "quantity": 2, "description": "Mug"}, {"sku": "SKU-B", "quantity": 1}],
+            **extra}
+    r = client.post("/lcs/shipments", json=body, headers=h)
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def shipment(client, h, method_id=None, items=None):
+    """A shipment as documents print it: sender and receiver addresses, every item described."""
+    extra = {"method_id": method_id} if method_id else {}
+    return new_shipment(client, h, items or [{"sku": "SKU-A", "quantity": 2, "description": "Mug"},
+                                             {"sku": "SKU-B", "quantity": 1, "description": "Plate"}],
+                        addressing={"to": {"address": TO}, "from": {"address": FROM}}, **extra)
+
+
+def new_list(client, h, *shipment_ids):
+    r = client.post("/lcs/lists", json={"shipments": [{"id": s, "label": f"L{i}"} for i, s in enumerate(shipment_ids)]},
+                    headers=h)
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()["id"]
+
+
+def scan(client, h, list_id, code):
+    r = client.post(f"/lcs/lists/{list_id}/scan", json={"code": code}, headers=h)
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def parcel(client, h, s, weight=1250, units=None, **extra):
+    ids = [u["id"] for u in s["items"]] if units is None else units
+    r = client.post("/lcs/parcels", json={"shipment_id": s["id"], "weight": weight, "item_ids": ids, **extra}, headers=h)
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def b64(html: str) -> str:
+    return base64.b64encode(html.encode()).decode()
+
+
+# --- attachments --------------------------------------------------------------------------------
+
+ATTACHMENTS = "/api/attachments"
+
+
+def png(width=40, height=30, color=(200, 30, 30)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def upload(client, headers, content=None, name="photo.png", entity="lcs:shipment", record="S1", partition=None,
+           content_type="application/octet-stream"):
+    data = {"entityId": entity, "recordId": record,
+            "file": (io.BytesIO(png() if content is None else content), name, content_type)}
+    if partition:
+        data["partitionCode"] = partition
+    return client.post(ATTACHMENTS, data=data, headers=headers, content_type="multipart/form-data")
+
+
+def uploaded(client, headers, **kwargs) -> dict:
+    r = upload(client, headers, **kwargs)
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["ok"] is True
+    return body["item"]
+
+
+def stored_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+# --- access ---------------------------------------------------------------------------------------
+
+def protected_operations(app):
+    """(rule, method, access) of every JSON operation that is not public."""
+    for rule, view in json_rules(app):
+        access = access_of(view)
+        if access.public:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method, access
+
+
+# --- a real browser (the fixtures are in conftest.py) -------------------------------------------
+
+expect = playwright_sync.expect
+CHROMIUM = "/usr/bin/chromium"
+TIMEOUT_MS = 10_000
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def new_page(browser, **context_options):
+    context = browser.new_context(**context_options)
+    context.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    return context, context.new_page()
+
+
+def url_is(base: str, path: str) -> re.Pattern:
+    """A regex matching exactly ``base + path`` (ignoring a trailing fragment)."""
+    return re.compile("^" + re.escape(base + path) + "(#.*)?$")
+
+
+def sign_in(page, base: str, email: str, password: str = PASSWORD, *, expect_path: str = "/"):
+    """Fill and submit the sign-in form on the current page, then wait for the next URL."""
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click('button:has-text("Sign in")')
+    page.wait_for_url(url_is(base, expect_path))
+
+
+def open_and_sign_in(page, base: str, email: str):
+    page.goto(base + "/auth/login")
+    sign_in(page, base, email)
+    expect(page.locator("h1")).to_contain_text("Good to see you")
+
+
+def set_marker(page):
+    page.evaluate("window.__marker = 1")
+
+
+def marker_survived(page) -> bool:
+    return page.evaluate("window.__marker === 1")
