@@ -19,10 +19,10 @@ import re
 import struct
 import threading
 import zlib
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import segno
+from cachetools import LRUCache, cached
 from barcode.codex import Code39, Code128, Gs1_128
 from barcode.ean import EAN8, EAN13
 from PIL import Image
@@ -343,52 +343,17 @@ def etag_for(*key) -> str:
     return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
 
 
-class _Cache:
-    """A small thread-safe LRU bounded by total bytes."""
-
-    def __init__(self, max_bytes: int = 32 * 1024 * 1024):
-        self.max_bytes = max_bytes
-        self.size = 0
-        self.data: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key) -> Rendered | None:
-        with self.lock:
-            hit = self.data.get(key)
-            if hit is not None:
-                self.data.move_to_end(key)
-            return hit
-
-    def put(self, key, value: Rendered) -> None:
-        with self.lock:
-            if key in self.data:
-                return
-            self.data[key] = value
-            self.size += len(value.body)
-            while self.size > self.max_bytes and self.data:
-                _, old = self.data.popitem(last=False)
-                self.size -= len(old.body)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.data.clear()
-            self.size = 0
+# Drawn images by request, bounded by their total bytes; one image larger than the whole
+# budget is drawn and served but not kept. cachetools needs the lock around it.
+cache: LRUCache = LRUCache(maxsize=32 * 1024 * 1024, getsizeof=lambda rendered: len(rendered.body))
 
 
-cache = _Cache()
-
-
+@cached(cache, lock=threading.Lock())
 def render(kind: BarcodeType, value: str, width: int | None = None, height: int | None = None,
            fallback: BarcodeType | None = None, fmt: str = "png") -> Rendered:
     """The endpoint's work: encoded and drawn once, then served from memory."""
     key = (kind, value, width, height, fallback, fmt)
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
     symbol = encode(kind, value, fallback)
     if fmt == "svg":
-        out = Rendered(draw_svg(symbol, width, height).encode(), "image/svg+xml", etag_for(*key))
-    else:
-        out = Rendered(draw_png(symbol, width, height), "image/png", etag_for(*key))
-    cache.put(key, out)
-    return out
+        return Rendered(draw_svg(symbol, width, height).encode(), "image/svg+xml", etag_for(*key))
+    return Rendered(draw_png(symbol, width, height), "image/png", etag_for(*key))

@@ -20,9 +20,9 @@ def h(client, admin):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    barcodes.cache.clear()
+    barcodes.render.cache_clear()
     yield
-    barcodes.cache.clear()
+    barcodes.render.cache_clear()
 
 
 def decode(png: bytes) -> list[tuple[str, bytes]]:
