@@ -22,9 +22,9 @@ import zlib
 from dataclasses import dataclass
 
 import segno
-from cachetools import LRUCache, cached
 from barcode.codex import Code39, Code128, Gs1_128
 from barcode.ean import EAN8, EAN13
+from cachetools import LRUCache, cached
 from PIL import Image
 
 from schemas.cnt import MAX_VALUE, BarcodeType

@@ -46,7 +46,7 @@ ROUND_TRIPS = [
     ("gs1_128", "(01)08712345678906(10)LOT42(17)261231", "CODE128", b"010871234567890610LOT42\x1d17261231"),
     # a weight (3103) and identifiers beyond the few Wharf used to list: every GS1 AI prints
     ("gs1_128", "(01)08712345678906(3103)000750(17)261231(10)LOT42(21)S1(99)X",
-     "CODE128", b"0108712345678906310300075017261231" b"10LOT42\x1d21S1\x1d99X"),
+     "CODE128", b"0108712345678906310300075017261231" + b"10LOT42\x1d21S1\x1d99X"),
 ]
 
 
@@ -107,6 +107,7 @@ class TestValidation:
         ("(01)08712345678906(10)A(02)08712345678907", "(02) has a wrong check digit (expected 6)"),
         ("(00)12345", "(00) SSCC must be N2+N18 (GS1 format), not '12345'"),
         ("(23)x", "Unknown GS1 Application Identifier '23'"),
+        ("(01)08712345678906(10)LOT 42", "has a space inside an element's data"),
     ])
     def test_gs1_refusals_say_which_element_and_why(self, client, h, v, message):
         r = client.get("/cnt/barcode", query_string={"t": "gs1_128", "v": v}, headers=h)

@@ -41,7 +41,7 @@ def test_versioned_cache_under_concurrent_use():
         try:
             for i in range(4000):
                 key = (n * 7 + i) % 200
-                value = cache.get_or_build(key, key % 3, lambda: ("v", key))
+                value = cache.get_or_build(key, key % 3, lambda key=key: ("v", key))
                 assert value == ("v", key)
         except Exception as e:  # noqa: BLE001 - any failure of a worker fails the test
             errors.append(e)

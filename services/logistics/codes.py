@@ -91,6 +91,8 @@ def validate_gs1(text: str) -> list[GS1ElementString]:
     every element known to GS1, fitting its format, with a right check digit and a real
     date. Raises ``GS1Invalid``."""
     text = SYMBOLOGY.sub("", text.strip())
+    if _INNER_SPACE.search(text):  # biip would drop it: "LOT 42" must not print as LOT42
+        raise GS1Invalid("has a space inside an element's data (GS1 data has none)")
     try:
         message = GS1Message.parse_hri(text) if text.startswith("(") else GS1Message.parse(text)
     except ParseError as exc:
@@ -103,6 +105,7 @@ def validate_gs1(text: str) -> list[GS1ElementString]:
     return list(message.element_strings)
 
 
+_INNER_SPACE = re.compile(r"[^\s)]\s+[^\s(]")  # spaces around "(ai)" as in printed text are fine
 _NO_FIT = re.compile(r"^Failed to match '(?P<data>.*)' with GS1 AI \((?P<ai>\d+)\) pattern")
 
 
