@@ -46,8 +46,8 @@ class Scan:
 
 def read_gs1(data: str) -> list[GS1ElementString]:
     """Every element string of a scan biip can read. One it cannot (an identifier nobody
-    allocated, data that does not fit) is skipped up to the next GS, so what follows it
-    is still read: a scanner's data is never thrown away because of one odd field."""
+    allocated, data that does not fit) is skipped, by its length where GS1 fixes one, else
+    up to the next GS, so what follows is still read: one odd field loses nothing else."""
     elements: list[GS1ElementString] = []
     rest = data
     while rest := rest.lstrip(GS):
