@@ -11,6 +11,7 @@ import functools
 import hashlib
 import logging
 import secrets
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 import jwt
 import sqlalchemy as sa
 from argon2 import PasswordHasher
+from cachetools import TLRUCache
 from email_validator import EmailNotValidError, validate_email
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
@@ -293,21 +295,25 @@ def issue_access_token(session: AuthSession) -> tuple[str, int]:
 class _VerifiedTokens:
     """Claims of access tokens whose signature this process has already checked, so a
     client's next request skips the HMAC and base64 work (its session is still checked on
-    every request). Keyed by the whole token and the signing key; expiry is re-checked."""
+    every request). Keyed by the whole token and the signing key; an entry leaves the cache
+    when its token expires (cachetools' TLRU), and expiry is checked on every answer."""
 
     def __init__(self, size: int = 10_000):
-        self.cache = cache_versions.VersionedCache(size)  # no stamp: a verified signature stays verified
+        # ``exp`` is wall-clock seconds, so the cache's timer is too (its default is monotonic).
+        self.cache = TLRUCache(maxsize=size, ttu=lambda _key, claims, _now: claims["exp"], timer=lambda: time.time())
+        self.lock = threading.Lock()  # cachetools is not thread-safe
 
     def claims(self, token: str, key: str) -> dict | None:
-        hit = self.cache.get((token, key), None)
-        if hit is not None:
-            return hit if hit["exp"] > time.time() else None
-        try:
-            claims = jwt.decode(token, key, algorithms=["HS256"], options={"require": ["exp", "sub", "sid"]})
-        except jwt.PyJWTError:
-            return None
-        self.cache.put((token, key), None, claims)
-        return claims
+        with self.lock:
+            hit = self.cache.get((token, key))
+        if hit is None:
+            try:
+                hit = jwt.decode(token, key, algorithms=["HS256"], options={"require": ["exp", "sub", "sid"]})
+            except jwt.PyJWTError:
+                return None
+            with self.lock:
+                self.cache[(token, key)] = hit
+        return hit if hit["exp"] > time.time() else None
 
 
 verified_tokens = _VerifiedTokens()

@@ -5,7 +5,8 @@ small Code 93 encoder here; drawing is done here for every type, so PNG and SVG 
 one geometry: whole pixels per module, the symbology's quiet zone, exact ``w``×``h``.
 
 Wharf validates before encoding: python-barcode silently *replaces* a wrong EAN check
-digit and accepts any GS1 data, so a typo would print a valid-looking wrong code.
+digit and accepts any GS1 data, so a typo would print a valid-looking wrong code. GS1 data
+is read and checked by biip (``codes.validate_gs1``), the same parser that reads scans.
 
 ``render()`` keeps the last few thousand images in memory: the same request twice does
 no drawing the second time, and the ETag is computed from the request alone.
@@ -18,16 +19,17 @@ import re
 import struct
 import threading
 import zlib
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import segno
 from barcode.codex import Code39, Code128, Gs1_128
 from barcode.ean import EAN8, EAN13
+from cachetools import LRUCache, cached
 from PIL import Image
 
 from schemas.cnt import MAX_VALUE, BarcodeType
 from services.errors import ValidationFailed
+from services.logistics.codes import GS1Invalid, validate_gs1
 from services.logistics.numbers import gs1_check_digit
 
 LINEAR_HEIGHT = 80
@@ -68,7 +70,7 @@ class Symbol:
 # --- validation and encoding ----------------------------------------------------------------------
 
 def _ean(value: str) -> Symbol:
-    if not value.isdigit() or len(value) not in (7, 8, 12, 13):
+    if not (value.isascii() and value.isdigit()) or len(value) not in (7, 8, 12, 13):
         raise _invalid("v", "an EAN has 7–8 (EAN-8) or 12–13 (EAN-13) digits")
     body_len = 7 if len(value) in (7, 8) else 12
     body = value[:body_len]
@@ -144,70 +146,25 @@ def _code93(value: str) -> Symbol:
     return Symbol("code_93", (bits,), 10, value, value)
 
 
-# GS1 application identifiers Wharf prints: AI → (fixed length or None, max length, digits only, check digit)
-GS1_AIS = {"00": (18, 18, True, True), "01": (14, 14, True, True), "02": (14, 14, True, True),
-           "10": (None, 20, False, False), "11": (6, 6, True, False), "13": (6, 6, True, False),
-           "15": (6, 6, True, False), "17": (6, 6, True, False), "21": (None, 20, False, False),
-           "37": (None, 8, True, False), "400": (None, 30, False, False)}
-_PAREN = re.compile(r"\((\d{2,4})\)([^()]*)")
-
-
-def parse_gs1(value: str) -> list[tuple[str, str]]:
-    """``(00)123…`` or ``00123…`` (GS-separated) → [(ai, data), …], validated."""
-    text = value.strip()
-    if text.startswith("]C1"):
-        text = text[3:]
-    elements: list[tuple[str, str]] = []
-    if text.startswith("("):
-        pos = 0
-        for m in _PAREN.finditer(text):
-            if m.start() != pos:
-                break
-            elements.append((m.group(1), m.group(2).strip()))
-            pos = m.end()
-        if pos != len(text) or not elements:
-            raise _invalid("v", "is not a GS1 element string such as (00)123456789012345675")
-    else:
-        i = 0
-        while i < len(text):
-            ai = next((a for a in sorted(GS1_AIS, key=len, reverse=True) if text.startswith(a, i)), None)
-            if ai is None:
-                raise _invalid("v", f"has an unsupported GS1 application identifier at position {i + 1}")
-            fixed = GS1_AIS[ai][0]
-            start = i + len(ai)
-            end = start + fixed if fixed else (text.find(GS, start) if GS in text[start:] else len(text))
-            elements.append((ai, text[start:end]))
-            i = end + (1 if end < len(text) and text[end] == GS else 0)
-    for ai, data in elements:
-        if ai not in GS1_AIS:
-            raise _invalid("v", f"uses unsupported application identifier ({ai})")
-        fixed, longest, numeric, check = GS1_AIS[ai]
-        if (fixed and len(data) != fixed) or not data or len(data) > longest:
-            raise _invalid("v", f"({ai}) needs {fixed or f'1–{longest}'} characters")
-        if numeric and not data.isdigit():
-            raise _invalid("v", f"({ai}) takes digits only")
-        if not numeric and any(ord(c) < 33 or ord(c) > 126 for c in data):
-            raise _invalid("v", f"({ai}) takes printable characters only")
-        if check and str(gs1_check_digit(data[:-1])) != data[-1]:
-            raise _invalid("v", f"({ai}) has a wrong check digit (expected {gs1_check_digit(data[:-1])})")
-    return elements
-
-
 def gs1_text(elements: list[tuple[str, str]]) -> str:
     """Human-readable interpretation: ``(00) 008712340000000017``."""
     return " ".join(f"({ai}) {data}" for ai, data in elements)
 
 
 def _gs1_128(value: str) -> Symbol:
-    elements = parse_gs1(value)
+    try:
+        elements = validate_gs1(value)
+    except GS1Invalid as exc:
+        raise _invalid("v", str(exc)) from None
     parts, data = [], []
-    for n, (ai, value_) in enumerate(elements):
-        parts.append(ai + value_)
-        last = n == len(elements) - 1
-        if GS1_AIS[ai][0] is None and not last:
+    for n, element in enumerate(elements):
+        parts.append(ai_data := element.ai.ai + element.value)
+        ends_field = element.ai.separator_required and n < len(elements) - 1
+        if ends_field:
             parts.append(Gs1_128.FNC1_CHAR)  # FNC1 ends a variable-length field
-        data.append(ai + value_ + ("" if GS1_AIS[ai][0] is not None or last else GS))
-    return Symbol("gs1_128", tuple(Gs1_128("".join(parts)).build()), 10, "".join(data), gs1_text(elements))
+        data.append(ai_data + (GS if ends_field else ""))
+    pairs = [(e.ai.ai, e.value) for e in elements]
+    return Symbol("gs1_128", tuple(Gs1_128("".join(parts)).build()), 10, "".join(data), gs1_text(pairs))
 
 
 _MODULE_CHARS = bytes.maketrans(b"\x00\x01", b"01")
@@ -386,52 +343,17 @@ def etag_for(*key) -> str:
     return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
 
 
-class _Cache:
-    """A small thread-safe LRU bounded by total bytes."""
-
-    def __init__(self, max_bytes: int = 32 * 1024 * 1024):
-        self.max_bytes = max_bytes
-        self.size = 0
-        self.data: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key) -> Rendered | None:
-        with self.lock:
-            hit = self.data.get(key)
-            if hit is not None:
-                self.data.move_to_end(key)
-            return hit
-
-    def put(self, key, value: Rendered) -> None:
-        with self.lock:
-            if key in self.data:
-                return
-            self.data[key] = value
-            self.size += len(value.body)
-            while self.size > self.max_bytes and self.data:
-                _, old = self.data.popitem(last=False)
-                self.size -= len(old.body)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.data.clear()
-            self.size = 0
+# Drawn images by request, bounded by their total bytes; one image larger than the whole
+# budget is drawn and served but not kept. cachetools needs the lock around it.
+cache: LRUCache = LRUCache(maxsize=32 * 1024 * 1024, getsizeof=lambda rendered: len(rendered.body))
 
 
-cache = _Cache()
-
-
+@cached(cache, lock=threading.Lock())
 def render(kind: BarcodeType, value: str, width: int | None = None, height: int | None = None,
            fallback: BarcodeType | None = None, fmt: str = "png") -> Rendered:
     """The endpoint's work: encoded and drawn once, then served from memory."""
     key = (kind, value, width, height, fallback, fmt)
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
     symbol = encode(kind, value, fallback)
     if fmt == "svg":
-        out = Rendered(draw_svg(symbol, width, height).encode(), "image/svg+xml", etag_for(*key))
-    else:
-        out = Rendered(draw_png(symbol, width, height), "image/png", etag_for(*key))
-    cache.put(key, out)
-    return out
+        return Rendered(draw_svg(symbol, width, height).encode(), "image/svg+xml", etag_for(*key))
+    return Rendered(draw_png(symbol, width, height), "image/png", etag_for(*key))

@@ -10,10 +10,10 @@ import functools
 import random
 import secrets
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 import sqlalchemy as sa
+from cachetools import LRUCache
 from flask import g, has_request_context
 
 from models import CacheVersion, db
@@ -87,38 +87,34 @@ def bump(name: str, session=None) -> None:
 
 
 class VersionedCache:
-    """A small per-process LRU whose entries are valid while their stamp is unchanged."""
+    """A per-process LRU (cachetools, bounded by entry count) whose entries are valid while
+    the stamp they were built under is unchanged; a stale entry is rebuilt on its next read.
+    cachetools is not thread-safe, so every access holds the lock (building does not)."""
 
     def __init__(self, size: int = 10_000):
-        self.size = size
-        self.data: OrderedDict = OrderedDict()
+        self.entries: LRUCache = LRUCache(maxsize=size)
         self.lock = threading.Lock()
         self.loads = 0  # how many entries were built (tests and benchmarks read it)
 
     def get(self, key: Hashable, version):
         with self.lock:
-            hit = self.data.get(key)
-            if hit is None or hit[0] != version:
-                return None
-            self.data.move_to_end(key)
-            return hit[1]
+            hit = self.entries.get(key)
+        return hit[1] if hit is not None and hit[0] == version else None
 
     def put(self, key: Hashable, version, value) -> None:
         with self.lock:
-            self.data[key] = (version, value)
-            self.data.move_to_end(key)
-            while len(self.data) > self.size:
-                self.data.popitem(last=False)
+            self.entries[key] = (version, value)
 
     def get_or_build(self, key: Hashable, version, build: Callable):
         """The cached value, else ``build()``'s, kept under ``version``."""
         hit = self.get(key, version)
         if hit is None:
             hit = build()
-            self.loads += 1
-            self.put(key, version, hit)
+            with self.lock:
+                self.loads += 1
+                self.entries[key] = (version, hit)
         return hit
 
     def clear(self) -> None:
         with self.lock:
-            self.data.clear()
+            self.entries.clear()

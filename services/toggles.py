@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import threading
 import typing
 import uuid
 from dataclasses import dataclass
@@ -208,45 +207,26 @@ class Resolution:
     source: str  # "override" | "default"
 
 
-class _Cache:
-    def __init__(self):
-        self.version = None
-        self.entries: dict = {}
-        self.lock = threading.Lock()
-
-    def get(self, key, version):
-        with self.lock:
-            if self.version != version:
-                self.version, self.entries = version, {}
-            return self.entries.get(key)
-
-    def put(self, key, version, value):
-        with self.lock:
-            if self.version == version:
-                self.entries[key] = value
-
-
-_cache = _Cache()
+# Resolutions per (identifier, tenant), valid while no toggle or override changed anywhere.
+_cache = cache_versions.VersionedCache(size=10_000)
 _MISSING = object()
 
 
 def resolve(identifier: str, tenant_id) -> Resolution | None:
     """Override for the tenant → default → None (unknown or deleted). Cached per
     (identifier, tenant) until any toggle or override changes anywhere."""
-    version = cache_versions.current(CACHE)
-    key = (identifier, str(tenant_id))
-    hit = _cache.get(key, version)
-    if hit is not None:
-        return None if hit is _MISSING else hit
+    found = _cache.get_or_build((identifier, str(tenant_id)), cache_versions.current(CACHE),
+                                lambda: _resolve(identifier, tenant_id))
+    return None if found is _MISSING else found
+
+
+def _resolve(identifier: str, tenant_id):
     toggle = db.session.scalars(live_toggles().where(FeatureToggle.identifier == identifier)).first()
     if toggle is None:
-        _cache.put(key, version, _MISSING)
-        return None
+        return _MISSING  # unknown is cached too: a stream of checks for it costs one query
     override = override_of(toggle, tenant_id) if tenant_id else None
-    found = Resolution(toggle.id, toggle.identifier, toggle.type,
-                       override.value if override else toggle.default_value, "override" if override else "default")
-    _cache.put(key, version, found)
-    return found
+    return Resolution(toggle.id, toggle.identifier, toggle.type,
+                      override.value if override else toggle.default_value, "override" if override else "default")
 
 
 def check(identifier: str, tenant_id, expected_type: str) -> Resolution:

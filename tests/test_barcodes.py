@@ -1,12 +1,15 @@
 """GET /cnt/barcode: every type scans back (zbar), check digits are Wharf's, sizes are
 bounded, responses are cacheable and the second identical request draws nothing."""
 import io
+from datetime import date
+from decimal import Decimal
 
 import pytest
 from PIL import Image
 from pyzbar import pyzbar
 
 from services import barcodes
+from services.logistics import codes
 from tests.support import api_token, bearer
 
 
@@ -17,9 +20,9 @@ def h(client, admin):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    barcodes.cache.clear()
+    barcodes.render.cache_clear()
     yield
-    barcodes.cache.clear()
+    barcodes.render.cache_clear()
 
 
 def decode(png: bytes) -> list[tuple[str, bytes]]:
@@ -41,6 +44,9 @@ ROUND_TRIPS = [
     ("gs1_128", "(00)008712340000000018", "CODE128", b"00008712340000000018"),
     ("gs1_128", "00008712340000000018", "CODE128", b"00008712340000000018"),
     ("gs1_128", "(01)08712345678906(10)LOT42(17)261231", "CODE128", b"010871234567890610LOT42\x1d17261231"),
+    # a weight (3103) and identifiers beyond the few Wharf used to list: every GS1 AI prints
+    ("gs1_128", "(01)08712345678906(3103)000750(17)261231(10)LOT42(21)S1(99)X",
+     "CODE128", b"0108712345678906310300075017261231" + b"10LOT42\x1d21S1\x1d99X"),
 ]
 
 
@@ -82,7 +88,11 @@ class TestValidation:
         ("code_93", "naïve", "v"),
         ("gs1_128", "(00)008712340000000017", "v"),  # SSCC check digit
         ("gs1_128", "(00)12345", "v"),
-        ("gs1_128", "(99)whatever", "v"),
+        ("gs1_128", "(23)whatever", "v"),  # no such application identifier
+        ("gs1_128", "(17)261331", "v"),  # month 13
+        ("gs1_128", "(01)08712345678906(10)" + "L" * 21, "v"),  # a lot has at most 20 characters
+        ("gs1_128", "", "v"),
+        ("ean", "５９０１２３４１２３４５７", "v"),  # digits, but not ASCII ones
         ("nope", "1", "t"),
     ])
     def test_invalid_value_is_family_b_400(self, client, h, t, v, field):
@@ -91,6 +101,17 @@ class TestValidation:
         body = r.get_json()
         assert body["code"] == 400 and body["reference"] == r.headers["x-request-id"]
         assert body["errors"] == {"invalid value": [field]}
+
+    @pytest.mark.parametrize("v, message", [
+        ("(00)008712340000000017", "(00) has a wrong check digit (expected 8)"),
+        ("(01)08712345678906(10)A(02)08712345678907", "(02) has a wrong check digit (expected 6)"),
+        ("(00)12345", "(00) SSCC must be N2+N18 (GS1 format), not '12345'"),
+        ("(23)x", "Unknown GS1 Application Identifier '23'"),
+        ("(01)08712345678906(10)LOT 42", "has a space inside an element's data"),
+    ])
+    def test_gs1_refusals_say_which_element_and_why(self, client, h, v, message):
+        r = client.get("/cnt/barcode", query_string={"t": "gs1_128", "v": v}, headers=h)
+        assert r.status_code == 400 and message in r.get_json()["message"], r.get_json()
 
     def test_missing_value_is_required(self, client, h):
         r = client.get("/cnt/barcode", query_string={"t": "qr"}, headers=h)
@@ -155,6 +176,14 @@ class TestService:
     def test_gs1_human_readable_text(self):
         symbol = barcodes.encode("gs1_128", "(00)008712340000000018")
         assert symbol.text == "(00) 008712340000000018"
+
+    def test_printed_gs1_reads_back_as_a_scan(self, client, h):
+        """What we print is what the pick station reads: GTIN, weight, expiry, lot."""
+        r = client.get("/cnt/barcode", query_string={"t": "gs1_128", "v": "(01)08712345678906(3103)000750(17)261231(10)L7"},
+                       headers=h)
+        scan = codes.parse("]C1" + decode(r.data)[0][1].decode())
+        assert (scan.gtin, scan.net_weight_kg, scan.expires, scan.lot) == ("08712345678906", Decimal("0.750"),
+                                                                          date(2026, 12, 31), "L7")
 
     def test_inline_svg_for_documents(self):
         svg = barcodes.inline_svg(barcodes.encode("code_39", "ABC"))

@@ -73,7 +73,7 @@ class TestRules:
         ({"effectiveFrom": "2027-01-01T00:00:00Z", "effectiveTo": "2026-01-01T00:00:00Z"}, ["effectiveTo"]),
         ({"conditionExpression": {"operator": "AND", "rules": [{"field": "a.__proto__", "operator": "=", "value": 1}]}},
          ["conditionExpression", "rules", 0, "field"]),
-        ({"conditionExpression": {"field": "sku", "operator": "MATCHES", "value": "(a+)+$"}}, ["conditionExpression", "value"]),
+        ({"conditionExpression": {"field": "sku", "operator": "MATCHES", "value": r"(a)\1"}}, ["conditionExpression", "value"]),
         ({"successActions": [{"type": "CALL_WEBHOOK", "config": {"url": "http://169.254.169.254/"}}]},
          ["successActions", 0, "type"]),
         ({"failureActions": "SHOW_ERROR"}, ["failureActions"]),

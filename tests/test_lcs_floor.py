@@ -1,6 +1,8 @@
 """Shipments, handling lists, parcels and the scan station: seed 001 contract (family B),
 state rules, and the three renderings."""
 import uuid
+from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -473,6 +475,19 @@ class TestScreens:
 def test_gs1_parsing_and_check_digits():
     s = codes.parse("]C1" + "0104006381333931" + "17261231" + "10" + "ABC" + codes.GS + "21" + "S1")
     assert s.gtin == "04006381333931" and s.lot == "ABC" and s.expires.isoformat() == "2026-12-31"
+    # a weight before expiry and lot: nothing after it is lost
+    s = codes.parse("]C1" + "0104006381333931" + "3103000750" + "17261231" + "10ABC")
+    assert (s.gtin, s.code, s.net_weight_kg, s.expires, s.lot) == (
+        "04006381333931", "04006381333931", Decimal("0.750"), date(2026, 12, 31), "ABC")
+    # DataMatrix prefix, GS after a variable field, day 00 = last day of the month (GS1 rule)
+    s = codes.parse("]d2" + "0104006381333931" + "10L-9" + codes.GS + "17260200")
+    assert (s.gtin, s.lot, s.expires) == ("04006381333931", "L-9", date(2026, 2, 28))
+    # an identifier nobody allocated is skipped up to its GS; what follows is still read
+    s = codes.parse("]C1" + "0104006381333931" + "2399" + codes.GS + "10LOT" + codes.GS + "17261231")
+    assert (s.gtin, s.lot, s.expires) == ("04006381333931", "LOT", date(2026, 12, 31))
+    # an impossible date leaves the expiry empty and keeps the rest
+    s = codes.parse("]C1" + "0104006381333931" + "17261399" + "10ABC")
+    assert (s.gtin, s.expires, s.lot) == ("04006381333931", None, "ABC")
     assert codes.parse("00106141411234567897").sscc == "106141411234567897"
     assert codes.parse("wharf:finish").command == "finish"
     assert codes.parse(" SKU-9 \r\n").code == "SKU-9"

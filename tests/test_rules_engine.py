@@ -4,6 +4,7 @@ engine (discovery order, windows, sets, the 100-rule cap, the cross-process cach
 runs, redacted logs, SET_FIELD reaching the stored record)."""
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -121,28 +122,36 @@ def test_matches_uses_search_and_guards_input():
 
 
 @pytest.mark.parametrize("pattern, reason", [
-    ("(a+)+$", "nested quantifiers"), (r"(\w+\s?)*$", "nested quantifiers"), ("(a{1,3})*", "nested quantifiers"),
-    ("(a|ab)*c", "alternation"), ("(x|x)+", "alternation"), (r"(a)\1", "back-references"),
-    ("x" * (c.MAX_PATTERN + 1), "at most"), ("([a-z]", "not a valid regular expression"), ("", "non-empty"),
+    (r"(a)\1", "back-references"), (r"(?P<x>a)(?P=x)", "back-references"), (r"(?=a)b", "lookaround"),
+    (r"(?<!a)b", "lookaround"), ("x" * (c.MAX_PATTERN + 1), "at most"), ("([a-z]", "not a valid regular expression"),
+    ("a{1001}", "not a valid regular expression"), ("\ud800", "Unicode"), ("", "non-empty"),
 ])
-def test_matches_refuses_unsafe_or_invalid_patterns_at_save_time(pattern, reason):
+def test_matches_refuses_what_re2_cannot_run_at_save_time(pattern, reason):
     path, message = refused(EXPRESSION, {"operator": "AND", "rules": [cond("sku", "MATCHES", pattern)]})
     assert path == ["rules", 0, "value"] and reason in message
 
 
+@pytest.mark.parametrize("pattern", ["(a+)+$", r"^(\w+\s?)*$", "(a|aa)*c", "(a|a)+y", "(a{1,3})*b$"])
+def test_catastrophic_patterns_run_in_linear_time(pattern):
+    """Each of these takes a backtracking engine (Python's ``re``) exponential time on this
+    input; RE2 answers at once, and correctly: none of them matches."""
+    c.safe_pattern(pattern)
+    started = time.perf_counter()
+    assert not holds(cond("code", "MATCHES", pattern), {"code": "a" * 50 + "!"})
+    assert not c.matches("a" * c.MAX_MATCH_INPUT, pattern + "z")
+    assert time.perf_counter() - started < 0.5
+
+
 def test_matches_safe_patterns_pass_and_runtime_patterns_are_checked_too():
-    for ok in (r"^(SKU|PRD)-\d+$", "(ab|cd)+", r"^\d{4}[A-Z]{2}$", "[a-z]+@[a-z]+"):
+    for ok in (r"^(SKU|PRD)-\d+$", "(ab|cd)+", r"^\d{4}[A-Z]{2}$", "[a-z]+@[a-z]+", r"(?i)^mug-\p{L}+$"):
         c.safe_pattern(ok)
-    data = {"code": "aaaaaaaaaaaaaaaaaaaaaaaa!", "pattern": "(a+)+$"}
-    assert not holds({"field": "code", "operator": "MATCHES", "valueField": "pattern"}, data)  # unsafe: no match
+    data = {"code": "aa", "pattern": r"(a)\1"}
+    assert not holds({"field": "code", "operator": "MATCHES", "valueField": "pattern"}, data)  # refused: no match
+    assert holds({"field": "code", "operator": "MATCHES", "valueField": "p"}, {"code": "aa", "p": "^a+$"})
 
 
-def test_matches_timeout_is_an_evaluation_error():
-    class Slow:
-        def search(self, text, timeout=None):
-            raise TimeoutError()
-    with pytest.raises(c.EvaluationError):
-        c.matches("anything", Slow())
+def test_matches_survives_text_that_is_not_valid_unicode():
+    assert holds(cond("note", "MATCHES", "y$"), {"note": "x\udc00y"})  # a lone surrogate from JSON
 
 
 # --- paths, values from another field ----------------------------------------------------------

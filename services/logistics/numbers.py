@@ -2,6 +2,8 @@
 counters incremented by a conditional UPDATE (no two transactions get the same value)."""
 from __future__ import annotations
 
+from biip.checksums import gs1_standard_check_digit
+
 from models import Counter
 from models.base import increment
 
@@ -19,10 +21,8 @@ def shipment_number(tenant_id) -> str:
 def list_number(tenant_id) -> str:
     return f"HL-{next_value(tenant_id, 'list'):06d}"
 
-def gs1_check_digit(digits: str) -> int:
-    """GS1 mod-10: weights 3,1,3,… from the rightmost digit."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return (10 - total % 10) % 10
+# GS1 mod-10 (weights 3,1,3,… from the rightmost digit), from the library that parses our scans.
+gs1_check_digit = gs1_standard_check_digit
 
 def is_valid_gs1(number: str) -> bool:
     return number.isdigit() and len(number) > 1 and gs1_check_digit(number[:-1]) == int(number[-1])

@@ -27,11 +27,10 @@ Semantics (all written down here, tested in tests/test_rules_engine.py):
   list, substring of a text, key of an object. ``STARTS_WITH``/``ENDS_WITH``: on text
   (numbers and booleans as their JSON text). ``IS_EMPTY``: null, blank text, ``[]``, ``{}``
   (``0`` and ``false`` are not empty).
-* ``MATCHES``: a regular expression (search semantics) of at most 200 characters, refused at
-  save time when it has back-references, a variable-length quantifier inside an unbounded
-  one (``(a+)+``, ``(a{1,2})*``) or an ambiguous alternation under a quantifier
-  (``(a|ab)*``); it runs with the ``regex`` module under a 50 ms timeout on at most 10 000
-  characters of input (longer input does not match; a timeout is an evaluation error).
+* ``MATCHES``: a regular expression (search semantics, RE2 syntax) of at most 200
+  characters; RE2 matches in linear time, so no pattern can backtrack catastrophically.
+  What RE2 refuses (back-references, lookaround, invalid syntax) is refused at save time.
+  It runs on at most 10 000 characters of input (longer input does not match).
 * Values may be templates: ``{{now}}`` (ISO-8601 UTC), ``{{today}}`` (``YYYY-MM-DD``),
   ``{{user.id}}``, ``{{tenant.id}}``, ``{{organization.id}}`` (any path under them).
 * Limits: at most 10 nested groups, 50 children per group, 1 000 nodes in all, field paths
@@ -49,7 +48,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from functools import lru_cache
 
-import regex as safe_regex
+import re2
 
 OPERATORS = ("=", "==", "!=", ">", ">=", "<", "<=", "IN", "NOT_IN", "CONTAINS", "NOT_CONTAINS",
              "STARTS_WITH", "ENDS_WITH", "MATCHES", "IS_EMPTY", "IS_NOT_EMPTY")
@@ -63,13 +62,12 @@ MAX_NODES = 1000
 MAX_PATH = 200
 MAX_PATTERN = 200
 MAX_MATCH_INPUT = 10_000
-REGEX_TIMEOUT = 0.05
 MAX_LIST_VALUES = 1000
 TEMPLATE_ROOTS = ("user", "tenant", "organization")
 
 
 class EvaluationError(RuntimeError):
-    """Evaluation could not finish (a regex timed out): the rule's result is ERROR."""
+    """Evaluation could not finish (e.g. a broken stored expression): the rule's result is ERROR."""
 
 
 # --- field paths ---------------------------------------------------------------------------
@@ -368,70 +366,29 @@ def ends_with(text, suffix) -> bool:
 
 # --- regular expressions --------------------------------------------------------------------
 
-try:  # Python 3.11+
-    from re import _constants as _sre
-    from re import _parser as _sre_parse
-except ImportError:  # pragma: no cover - older Pythons
-    import sre_constants as _sre  # type: ignore
-    import sre_parse as _sre_parse  # type: ignore
-
-_REPEATS = {_sre.MAX_REPEAT, _sre.MIN_REPEAT} | ({_sre.POSSESSIVE_REPEAT} if hasattr(_sre, "POSSESSIVE_REPEAT") else set())
-_BACKREFS = {_sre.GROUPREF, _sre.GROUPREF_EXISTS} | ({_sre.GROUPREF_IGNORE} if hasattr(_sre, "GROUPREF_IGNORE") else set())
-
-
-def _first_literal(branch) -> int | None:
-    items = list(branch)
-    while items:
-        op, av = items[0]
-        if op == _sre.LITERAL:
-            return av
-        if op == _sre.SUBPATTERN:
-            items = list(av[-1])
-            continue
-        return None
-    return None
-
-
-def _walk(items, inside_unbounded: bool) -> None:
-    for op, av in items:
-        if op in _REPEATS:
-            low, high, sub = av
-            unbounded = high == _sre.MAXREPEAT or high > 16
-            if inside_unbounded and low != high:
-                raise ValueError("nested quantifiers (such as (a+)+) can backtrack catastrophically")
-            _walk(sub, inside_unbounded or unbounded)
-        elif op == _sre.SUBPATTERN:
-            _walk(av[-1], inside_unbounded)
-        elif op == _sre.BRANCH:
-            branches = av[1]
-            if inside_unbounded:
-                firsts = [_first_literal(b) for b in branches]
-                if None in firsts or len(set(firsts)) != len(firsts):
-                    raise ValueError("an alternation under a quantifier must start each branch with a "
-                                     "different literal character, e.g. (ab|cd)+")
-            for b in branches:
-                _walk(b, inside_unbounded)
-        elif op in _BACKREFS:
-            raise ValueError("back-references are not allowed")
-        elif op in (_sre.ASSERT, _sre.ASSERT_NOT):
-            _walk(av[1], inside_unbounded)
-        elif hasattr(_sre, "ATOMIC_GROUP") and op == _sre.ATOMIC_GROUP:
-            _walk(av, inside_unbounded)
+# RE2 matches in time linear in the input, whatever the pattern: (a+)+$ cannot backtrack.
+# It refuses what needs backtracking (back-references, lookaround); that refusal is the
+# save-time validation error. Errors go to the caller, not to RE2's stderr log.
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+_RE2_OPTIONS.never_capture = True
 
 
 @lru_cache(maxsize=512)
 def safe_pattern(pattern: str):
-    """The compiled pattern, or ``ValueError`` when it is too long, invalid or unsafe."""
+    """The compiled RE2 pattern, or ``ValueError`` when it is too long or RE2 refuses it."""
     if not isinstance(pattern, str) or not pattern:
         raise ValueError("must be a non-empty regular expression")
     if len(pattern) > MAX_PATTERN:
         raise ValueError(f"must be at most {MAX_PATTERN} characters")
     try:
-        parsed = _sre_parse.parse(pattern)
-    except re.error as e:
-        raise ValueError(f"is not a valid regular expression ({e.msg})") from None
-    _walk(parsed, False)
-    return safe_regex.compile(pattern)
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (it has a lone surrogate)") from None
+    except re2.error as e:
+        detail = e.args[0].decode("utf-8", "replace") if e.args and isinstance(e.args[0], bytes) else str(e)
+        raise ValueError(f"is not a valid regular expression ({detail}); back-references such as \\1 and "
+                         "lookaround such as (?=…) are not supported") from None
 
 
 def matches(text, pattern) -> bool:
@@ -443,10 +400,9 @@ def matches(text, pattern) -> bool:
     subject = as_text(text)
     if len(subject) > MAX_MATCH_INPUT:
         return False
-    try:
-        return compiled.search(subject, timeout=REGEX_TIMEOUT) is not None
-    except TimeoutError:
-        raise EvaluationError(f"regular expression timed out after {int(REGEX_TIMEOUT * 1000)} ms") from None
+    # RE2 reads UTF-8: a lone surrogate (possible in JSON text) becomes "?" instead of an error.
+    subject = subject.encode("utf-8", "replace").decode("utf-8") if not subject.isascii() else subject
+    return compiled.search(subject) is not None
 
 
 def _runtime_pattern(pattern: str):
