@@ -23,8 +23,8 @@ from web.htmx import toast
 from web.negotiate import respond, response_mode
 from web.pagination import paginate_a
 
-registry.add_nav("Users", "auth.users", "auth.users.list", group="Administration", order=100)
-registry.add_nav("Roles", "auth.roles", "auth.roles.list", group="Administration", order=110)
+registry.add_nav("Users", "auth.users", group="Administration", order=100)
+registry.add_nav("Roles", "auth.roles", group="Administration", order=110)
 
 
 # --- features, feature-check, nav ---------------------------------------------------------

@@ -18,7 +18,7 @@ from web.htmx import client_redirect, htmx_details, toast, trigger_client_event
 from web.negotiate import respond, response_mode
 from web.pagination import paginate_b
 
-registry.add_nav("Handling lists", "lcs.lists", "lcs.handling.read", group="Warehouse", order=20)
+registry.add_nav("Handling lists", "lcs.lists", group="Warehouse", order=20)
 
 
 @bp.get("/lists")

@@ -17,7 +17,7 @@ from web.htmx import toast
 from web.negotiate import encode_json, respond
 from web.pagination import Page, headers_b, page_params_b
 
-registry.add_nav("Shipments", "lcs.shipments", "lcs.shipments.read", group="Warehouse", order=10)
+registry.add_nav("Shipments", "lcs.shipments", group="Warehouse", order=10)
 
 PAGE_HEADERS = {"x-count": "Total number of shipments", "x-page": "This page", "x-page-size": "Items per page"}
 
