@@ -126,11 +126,11 @@ def empty(data=None, *, status: int = 200, page: str | None = None, toast: str |
     return respond(None, toast=toast, trigger=trigger)  # an empty 200: htmx swaps only 2xx answers
 
 
-def see_other(target: str, data=None, *, status: int = 200) -> Response:
+def see_other(target: str, data=None, *, status: int = 200, toast: str | None = None) -> Response:
     """After a write, go to ``target``: htmx follows ``HX-Redirect``, a page post gets
     ``303 See Other``, JSON clients get ``data`` with the status the operation declares."""
     if response_mode() == "json":
         return respond(data, status=status)
     if htmx_details().is_htmx:
-        return client_redirect(make_response("", 200), target)
-    return respond(None, status=303, headers={"Location": target})
+        return client_redirect(respond(None, toast=toast), target)
+    return respond(None, status=303, headers={"Location": target}, toast=toast)
