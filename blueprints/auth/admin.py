@@ -3,7 +3,7 @@ role ACLs, users and user ACL overrides. JSON for API clients, pages and fragmen
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import redirect, request, url_for
+from flask import url_for
 from flask_login import current_user
 
 from blueprints.auth import bp, pages_bp
@@ -20,7 +20,8 @@ from services import users as users_svc
 from web.access import current_actor, registry, requires
 from web.contract import operation
 from web.htmx import toast
-from web.negotiate import respond, response_mode
+from web.forms import show_again
+from web.negotiate import empty, respond, response_mode, see_other
 from web.pagination import paginate_a
 
 registry.add_nav("Users", "auth.users", group="Administration", order=100)
@@ -84,10 +85,7 @@ def _roles_page(query: RoleListQuery, **extra):
     return body, {"roles": body["items"], "page": page, "search": query.search, **extra}
 
 
-def _role_form_error(error, form: dict):
-    """The roles section again, with the message above the new-role form."""
-    _, ctx = _roles_page(RoleListQuery(), error=error.message)
-    return respond(None, template=ROLES, block="roles_section", context=ctx, status=422)
+_role_form_error = show_again(ROLES, "roles_section", context=lambda: _roles_page(RoleListQuery())[1])
 
 
 @bp.get("/roles")
@@ -96,8 +94,7 @@ def _role_form_error(error, form: dict):
 def roles(query: RoleListQuery):
     """Roles of the current tenant with their user counts (super admins: every tenant)."""
     body, ctx = _roles_page(query)
-    block = "roles_table" if request.headers.get("HX-Target") == "roles-table" else "content"
-    return respond(body, template=ROLES, block=block, context=ctx)
+    return respond(body, template=ROLES, context=ctx, targets={"roles-table": "roles_table"})
 
 
 @bp.post("/roles")
@@ -107,9 +104,8 @@ def create_role(body: RoleCreate):
     """Creates a role in the current tenant (super admins may pass tenantId). Names are
     unique per tenant whatever their case (409)."""
     role = roles_svc.create_role(current_actor(), body.name, tenant_id=body.tenantId)
-    _, ctx = _roles_page(RoleListQuery())
-    return toast(respond({"id": role.id}, status=201, template=ROLES, block="roles_section", context=ctx),
-                 f"Role {role.name} created")
+    return respond({"id": role.id}, status=201, template=ROLES, block="roles_section",
+                   context=lambda: _roles_page(RoleListQuery())[1], toast=f"Role {role.name} created")
 
 
 @bp.put("/roles")
@@ -119,9 +115,9 @@ def update_role(body: RoleUpdate):
     """Renames a role (``name``); the seed's body ``{id}`` alone changes nothing."""
     role = roles_svc.rename_role(current_actor(), body.id, body.name)
     if response_mode() == "page":
-        return redirect(url_for("auth.roles"), code=303)
-    return toast(respond({"ok": True}, template=ROLES, block="role_row", context={"role": roles_svc.role_row(role)}),
-                 "Role saved")
+        return see_other(url_for("auth.roles"))
+    return respond({"ok": True}, template=ROLES, block="role_row", context={"role": roles_svc.role_row(role)},
+                   toast="Role saved")
 
 
 @bp.delete("/roles")
@@ -130,9 +126,7 @@ def update_role(body: RoleUpdate):
 def delete_role(query: RoleDeleteQuery):
     """Deletes a role; refused (400) while users or API keys hold it."""
     roles_svc.delete_role(current_actor(), query.id)
-    if response_mode() == "page":  # a plain form post: back to the list
-        return redirect(url_for("auth.roles"), code=303)
-    return toast(respond({"ok": True}, template=ROLES, block="nothing"), "Role deleted")
+    return empty({"ok": True}, page=url_for("auth.roles"), toast="Role deleted")
 
 
 # --- ACLs of roles and users -------------------------------------------------------------
@@ -235,10 +229,7 @@ def _users_page(query: UserListQuery, **extra):
                   **extra}
 
 
-def _user_form_error(error, form: dict):
-    """The new-user form again, open, with the message and what the person typed."""
-    _, ctx = _users_page(UserListQuery(), error=error.message, form=form)
-    return respond(None, template=USERS, block="user_create", context=ctx, status=422)
+_user_form_error = show_again(USERS, "user_create", context=lambda: _users_page(UserListQuery())[1])
 
 
 @bp.get("/users")
@@ -247,8 +238,7 @@ def _user_form_error(error, form: dict):
 def users(query: UserListQuery):
     """Users of the tenant; filters search, organizationId, roleId."""
     body, ctx = _users_page(query)
-    block = "users_table" if request.headers.get("HX-Target") == "users-table" else "content"
-    return respond(body, template=USERS, block=block, context=ctx)
+    return respond(body, template=USERS, context=ctx, targets={"users-table": "users_table"})
 
 
 @bp.post("/users")
@@ -258,9 +248,8 @@ def create_user(body: UserCreate):
     """Creates a user (email unique per tenant) with roles and a home organization."""
     user = users_svc.create_user(current_actor(), email=body.email, password=body.password, name=body.name,
                                  organization_id=body.organizationId, role_ids=body.roles, tenant_id=body.tenantId)
-    _, ctx = _users_page(UserListQuery(), created=user.email)
-    return toast(respond({"id": user.id}, status=201, template=USERS, block="user_create", context=ctx),
-                 f"User {user.email} created")
+    return respond({"id": user.id}, status=201, template=USERS, block="user_create",
+                   context=lambda: _users_page(UserListQuery(), created=user.email)[1], toast=f"User {user.email} created")
 
 
 @bp.put("/users")
@@ -272,8 +261,8 @@ def update_user(body: UserUpdate):
     organization = {"organization_id": body.organizationId} if "organizationId" in body.model_fields_set else {}
     user = users_svc.update_user(current_actor(), body.id, email=body.email, name=body.name, password=body.password,
                                  role_ids=body.roles, is_active=body.isActive, **organization)
-    return toast(respond({"ok": True}, template=USER_EDIT, block="user_form",
-                         context={**_user_edit_context(user), "saved": True}), "User saved")
+    return respond({"ok": True}, template=USER_EDIT, block="user_form",
+                   context=lambda: {**_user_edit_context(user), "saved": True}, toast="User saved")
 
 
 @bp.delete("/users")
@@ -282,9 +271,7 @@ def update_user(body: UserUpdate):
 def delete_user(query: UserIdQuery):
     """Soft-deletes a user and ends their sessions."""
     users_svc.delete_user(current_actor(), query.id)
-    if response_mode() == "page":  # a plain form post: back to the list
-        return redirect(url_for("auth.users"), code=303)
-    return toast(respond({"ok": True}, template=USERS, block="nothing"), "User deleted")
+    return empty({"ok": True}, page=url_for("auth.users"), toast="User deleted")
 
 
 def _user_edit_context(user) -> dict:
