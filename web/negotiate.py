@@ -61,7 +61,7 @@ def encode_json(data) -> bytes:
 def respond(data=None, *, template: str | None = None, block: str = "content",
             context: dict | None = None, status: int = 200, headers: dict | None = None,
             encoded: bytes | None = None, etag: str | None = None,
-            targets: dict[str, str] | None = None, toast: str | None = None,
+            targets: dict[str, str] | None = None, toast: str | tuple[str, str] | None = None,
             trigger: str | None = None) -> Response:
     """Answer with ``data`` as JSON, or render ``template`` (whole, or only ``block`` for htmx).
 
@@ -76,7 +76,7 @@ def respond(data=None, *, template: str | None = None, block: str = "content",
     it, e.g. ``{"location-table": "location_table"}``: a search box that refreshes only the
     table gets only the table; any other target gets ``block``.
 
-    For people (not JSON clients) ``toast`` shows a message and ``trigger`` fires an htmx
+    For people (not JSON clients) ``toast`` shows a message (or ``(message, level)``) and ``trigger`` fires an htmx
     event on the page (``lcs:locations-changed``: the parts listening re-fetch themselves).
     """
     mode = response_mode()
@@ -99,7 +99,7 @@ def respond(data=None, *, template: str | None = None, block: str = "content",
         if trigger:
             trigger_client_event(resp, trigger)
         if toast:
-            show_toast(resp, toast)
+            show_toast(resp, *((toast,) if isinstance(toast, str) else toast))
     if etag is not None and mode == "json" and resp.status_code == 200:
         resp.set_etag(etag)
         if "If-None-Match" in request.headers and request.if_none_match.contains(etag):

@@ -2,6 +2,9 @@
 role ACLs, users and user ACL overrides. JSON for API clients, pages and fragments for people."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask import url_for
 from flask_login import current_user
@@ -19,7 +22,6 @@ from services import roles as roles_svc
 from services import users as users_svc
 from web.access import current_actor, registry, requires
 from web.contract import operation
-from web.htmx import toast
 from web.forms import show_again
 from web.negotiate import empty, respond, response_mode, see_other
 from web.pagination import paginate_a
@@ -152,12 +154,35 @@ def _grant(body: AclUpdate) -> dict:
             "updated_at": body.updatedAt}
 
 
-def _acl_saved(kind: str, subject, acl: dict, sanitized: bool):
-    """Answer a saved ACL: JSON, or the editor again with what was kept."""
-    resp = respond({"ok": True, "sanitized": sanitized}, template=ACL_EDITOR, block="acl_form",
-                   context={**_editor_context(kind, subject, acl), "saved": True, "sanitized": sanitized})
-    return toast(resp, "Some grants were removed: you do not hold them" if sanitized else "Permissions saved",
-                 "warning" if sanitized else "success")
+@dataclass(frozen=True)
+class _AclOwner:
+    """Roles and users carry an ACL the same way: the editor reads and saves it through these."""
+    kind: str
+    get: Callable
+    acl_of: Callable
+    update: Callable
+
+
+ROLE_ACL = _AclOwner("role", roles_svc.get_role, roles_svc.acl_of, roles_svc.update_role_acl)
+USER_ACL = _AclOwner("user", users_svc.get_user, users_svc.user_acl_of, users_svc.update_user_acl)
+
+
+def _acl_editor(owner: _AclOwner, owner_id):
+    subject = owner.get(current_actor(), owner_id)
+    acl = owner.acl_of(subject)
+    return respond(acl, template=ACL_EDITOR, block="acl_form", context=_editor_context(owner.kind, subject, acl))
+
+
+def _acl_save(owner: _AclOwner, owner_id, body: AclUpdate):
+    """Save an ACL; JSON, or the editor again with what was kept."""
+    actor = current_actor()
+    sanitized = owner.update(actor, owner_id, **_grant(body))
+    subject = owner.get(actor, owner_id)
+    return respond({"ok": True, "sanitized": sanitized}, template=ACL_EDITOR, block="acl_form",
+                   context={**_editor_context(owner.kind, subject, owner.acl_of(subject)), "saved": True,
+                            "sanitized": sanitized},
+                   toast=("Some grants were removed: you do not hold them", "warning") if sanitized
+                   else "Permissions saved")
 
 
 @bp.get("/roles/acl")
@@ -165,9 +190,7 @@ def _acl_saved(kind: str, subject, acl: dict, sanitized: bool):
 @operation(query=RoleAclQuery, responses={200: RoleAcl}, summary="Fetch role ACL")
 def role_acl(query: RoleAclQuery):
     """The role's features, super-admin flag and organization scope (ACL editor)."""
-    role = roles_svc.get_role(current_actor(), query.roleId)
-    acl = roles_svc.acl_of(role)
-    return respond(acl, template=ACL_EDITOR, block="acl_form", context=_editor_context("role", role, acl))
+    return _acl_editor(ROLE_ACL, query.roleId)
 
 
 @bp.put("/roles/acl")
@@ -175,10 +198,7 @@ def role_acl(query: RoleAclQuery):
 @operation(body=RoleAclUpdate, responses={200: AclSaved}, summary="Update role ACL")
 def update_role_acl(body: RoleAclUpdate):
     """Replaces the role's features, isSuperAdmin and organizations; stripped grants → sanitized."""
-    actor = current_actor()
-    sanitized = roles_svc.update_role_acl(actor, body.roleId, **_grant(body))
-    role = roles_svc.get_role(actor, body.roleId)
-    return _acl_saved("role", role, roles_svc.acl_of(role), sanitized)
+    return _acl_save(ROLE_ACL, body.roleId, body)
 
 
 @bp.get("/users/acl")
@@ -186,9 +206,7 @@ def update_role_acl(body: RoleAclUpdate):
 @operation(query=UserAclQuery, responses={200: UserAcl}, summary="Fetch user ACL override")
 def user_acl(query: UserAclQuery):
     """The user's permission override: {hasCustomAcl, isSuperAdmin, features, organizations}."""
-    user = users_svc.get_user(current_actor(), query.userId)
-    acl = users_svc.user_acl_of(user)
-    return respond(acl, template=ACL_EDITOR, block="acl_form", context=_editor_context("user", user, acl))
+    return _acl_editor(USER_ACL, query.userId)
 
 
 @bp.put("/users/acl")
@@ -196,10 +214,7 @@ def user_acl(query: UserAclQuery):
 @operation(body=UserAclUpdate, responses={200: AclSaved}, summary="Update user ACL override")
 def update_user_acl(body: UserAclUpdate):
     """Sets the user's override (replaces role ACLs); no features and no super admin removes it."""
-    actor = current_actor()
-    sanitized = users_svc.update_user_acl(actor, body.userId, **_grant(body))
-    user = users_svc.get_user(actor, body.userId)
-    return _acl_saved("user", user, users_svc.user_acl_of(user), sanitized)
+    return _acl_save(USER_ACL, body.userId, body)
 
 
 # --- users -------------------------------------------------------------------------------
