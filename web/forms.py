@@ -29,16 +29,17 @@ def field_error(errors: dict | None, name: str) -> Markup:
     return Markup("").join(Markup('<small class="field-error">{}</small>').format(escape(m)) for m in messages)
 
 
-def show_again(template: str, block: str = "content", *, context=None, message=None, status: int = 422):
+def show_again(template: str, block: str = "content", *, context=None, message=None, status: int = 422,
+               statuses: tuple[int, ...] = SHOWN_AGAIN):
     """A ``form_error`` hook (``@operation(form_error=show_again(...))``): the form again
     as ``block`` of ``template``, with ``error`` (the message), ``errors`` (per field) and
     ``form`` (what the person typed, dotted names nested). ``context(**view_args)`` gives
     the rest the block needs (the list around the form, the record being edited; None:
     there is no form to show). ``message(error)`` words ``error`` (default: its message).
-    A refusal a person cannot fix by editing the form (the record is gone) is raised on to
-    the error page."""
+    A refusal outside ``statuses`` — one a person cannot fix by editing the form (the
+    record is gone) — is raised on to the error page."""
     def hook(error: DomainError, form: dict):
-        if error.status not in SHOWN_AGAIN:
+        if error.status not in statuses:
             raise error
         ctx = context(**(request.view_args or {})) if context is not None else {}
         if ctx is None:
