@@ -13,7 +13,7 @@ from services import users as users_svc
 from services.acl import EVERYTHING, Actor
 from services.errors import NotFound, ValidationFailed
 from tests.conftest import BROWSER, api_token, bearer, browser_login
-from web.access import FeatureRegistry, access_of, nav_features, registry, requires
+from web.access import FeatureRegistry, access_of, nav_features, public, registry, requires
 from web.forms import field_error, field_errors, show_again
 from web.htmx import htmx_details
 from web.negotiate import empty, respond, response_mode, see_other
@@ -194,6 +194,11 @@ def test_nav_item_without_requires_fails_loudly():
     def open_page():
         return ""
 
+    @app.get("/anyone")
+    @public
+    def anyone():
+        return ""
+
     @app.get("/guarded")
     @requires("x.read")
     def guarded():
@@ -203,7 +208,7 @@ def test_nav_item_without_requires_fails_loudly():
     nav.add_nav("Guarded", "guarded")
     nav.check_nav(app)
     assert nav_features(app, "guarded") == ("x.read",)
-    for endpoint in ("open_page", "missing"):
+    for endpoint in ("open_page", "anyone", "missing"):
         bad = FeatureRegistry()
         bad.add_nav("Bad", endpoint)
         with pytest.raises(LookupError, match="@requires"):
