@@ -19,8 +19,7 @@ from services.logistics.search import Field, apply_constraints
 from web.access import current_actor, registry, requires
 from web.contract import Response, operation
 from web.forms import show_again
-from web.htmx import client_redirect, toast
-from web.negotiate import empty, respond, response_mode
+from web.negotiate import empty, respond, see_other
 from web.pagination import paginate_b, paginate_list_b
 
 registry.add_nav("Locations", "lcs.locations", group="Warehouse", order=60)
@@ -127,20 +126,17 @@ def delete_location(location_id):
     Soft delete: gone from lists and lookups; its shipments keep the link.
     """
     loc = svc.delete_location(current_actor(), location_id)
-    resp = empty(status=204, toast=f"Location {loc.name} deleted")
-    if request.args.get("next") == "list" and response_mode() != "json":  # the detail page's button
-        client_redirect(resp, url_for("lcs.locations"))
-    return resp
+    if request.args.get("next") == "list":  # the detail page's button: back to the list
+        return see_other(url_for("lcs.locations"), status=204, toast=f"Location {loc.name} deleted")
+    return empty(status=204, toast=f"Location {loc.name} deleted")
 
 
 # --- positions ---------------------------------------------------------------------------------
 
 def _positions_answer(location_id, body: dict, message: str):
     """``body`` for JSON clients; for people the walk order again, with ``message``."""
-    if response_mode() == "json":
-        return respond(body)
-    loc = svc.get_location(current_actor().scope, location_id)
-    return toast(respond(body, template=DETAIL, block="positions", context=_detail_context(loc)), message)
+    return respond(body, template=DETAIL, block="positions", toast=message,
+                   context=lambda: _detail_context(svc.get_location(current_actor().scope, location_id)))
 
 
 def _positions(n: int) -> str:
