@@ -2,7 +2,6 @@
 list, the editor, rule sets and the execution log to browsers (pages and htmx fragments)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import request, url_for
 from sqlalchemy.orm import contains_eager
 
@@ -23,7 +22,7 @@ from web.contract import operation, submitted
 from web.htmx import htmx_details, toast
 from web.forms import show_again
 from web.negotiate import empty, respond, response_mode, see_other
-from web.pagination import paginate_a
+from web.pagination import contains_ci, paginate_a
 
 EXECUTION_PAGE = "business_rules/execution.html"
 
@@ -49,7 +48,7 @@ def _rules_list(query: BusinessRuleListQuery):
     if query.id is not None:
         stmt = stmt.where(BusinessRule.id == query.id)
     if query.ruleId:
-        stmt = stmt.where(sa.func.lower(BusinessRule.rule_id).contains(query.ruleId.lower(), autoescape=True))
+        stmt = stmt.where(contains_ci(BusinessRule.rule_id, query.ruleId))
     if query.ruleType is not None:
         stmt = stmt.where(BusinessRule.rule_type == query.ruleType)
     for value, column in ((query.entityType, BusinessRule.entity_type), (query.eventType, BusinessRule.event_type),
@@ -196,7 +195,7 @@ def _sets_list(query: RuleSetListQuery, **extra):
     if query.id is not None:
         stmt = stmt.where(RuleSet.id == query.id)
     if query.setId:
-        stmt = stmt.where(sa.func.lower(RuleSet.set_id).contains(query.setId.lower(), autoescape=True))
+        stmt = stmt.where(contains_ci(RuleSet.set_id, query.setId))
     if query.enabled is not None:
         stmt = stmt.where(RuleSet.enabled.is_(query.enabled))
     body, page = paginate_a(stmt, serialize=store.set_item, sort_fields=SET_SORT, default_sort="setId",

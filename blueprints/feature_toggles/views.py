@@ -24,7 +24,7 @@ from web.access import current_actor, requires
 from web.contract import operation, submitted
 from web.forms import form_message, show_again
 from web.negotiate import empty, respond, response_mode, see_other
-from web.pagination import paginate_a
+from web.pagination import contains_ci, paginate_a
 
 GLOBAL = "feature_toggles/global.html"
 EDIT = "feature_toggles/edit.html"
@@ -83,15 +83,11 @@ SORT = {"identifier": FeatureToggle.identifier, "name": FeatureToggle.name, "cat
         "type": FeatureToggle.type, "createdAt": FeatureToggle.created_at, "updatedAt": FeatureToggle.updated_at}
 
 
-def _like(column, value):
-    return sa.func.lower(column).contains(value.lower(), autoescape=True)
-
-
 def _filtered(stmt, query):
     for key, column in (("category", FeatureToggle.category), ("name", FeatureToggle.name),
                         ("identifier", FeatureToggle.identifier)):
         if getattr(query, key):
-            stmt = stmt.where(_like(column, getattr(query, key)))
+            stmt = stmt.where(contains_ci(column, getattr(query, key)))
     return stmt
 
 
