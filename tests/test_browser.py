@@ -355,3 +355,30 @@ def test_shipments_screen_searches_and_pages_without_reload(app, page, live_serv
     expect(results).to_contain_text("S-000004")
     expect(results.get_by_role("button", name="Next →")).to_have_count(0)
     assert page.evaluate("window.__stayed") is True  # swapped in place, never reloaded
+
+
+def test_cancel_shipment_updates_the_page_in_place_with_a_toast(app, page, live_server, tenant, admin):
+    """Cancelling answers an event and a toast: the shipment's state re-fetches itself (the
+    badge appears, the button goes), the page is not reloaded and the toast stays."""
+    from models import db
+    from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
+    from services.acl import EVERYTHING, Actor
+    from services.logistics import shipments
+
+    with app.app_context():
+        s = shipments.create_shipment(Actor(None, EVERYTHING),
+                                      LcsShipmentModel(tenant_id=tenant, items=[LcsShipmentItemModel(sku="MUG")]))
+        sid = s.id
+        db.session.commit()
+        db.session.remove()
+    open_and_sign_in(page, live_server, admin)
+    page.goto(f"{live_server}/lcs/shipments/{sid}")
+    page.wait_for_function("window.htmx !== undefined")
+    page.evaluate("window.__stayed = true")
+    page.on("dialog", lambda d: d.accept())
+    state = page.locator("#shipment-state")
+    state.get_by_role("button", name="Cancel shipment").click()
+    expect(state).to_contain_text("canceled")
+    expect(state.get_by_role("button", name="Cancel shipment")).to_have_count(0)
+    expect(page.locator("#toasts")).to_contain_text("Shipment canceled")
+    assert page.evaluate("window.__stayed") is True  # updated in place, never reloaded

@@ -29,9 +29,10 @@ class Module:
 
 @dataclass(frozen=True)
 class NavItem:
+    """A link in the navigation. The features it needs are not declared here: they are the
+    ``@requires`` of its endpoint (``nav_features``), so a link shows exactly when its page opens."""
     title: str
     endpoint: str
-    features: tuple[str, ...]
     group: str
     order: int = 100
 
@@ -53,15 +54,31 @@ class FeatureRegistry:
         acl.register_features(fid for fid, _ in features)
         return module
 
-    def add_nav(self, title: str, endpoint: str, *features: str, group: str = "Main", order: int = 100) -> None:
-        self.nav.append(NavItem(title, endpoint, tuple(features), group, order))
+    def add_nav(self, title: str, endpoint: str, *, group: str = "Main", order: int = 100) -> None:
+        self.nav.append(NavItem(title, endpoint, group, order))
+
+    def check_nav(self, app) -> None:
+        """Fail at start-up on a link whose endpoint is unknown or declares no ``@requires``."""
+        for item in self.nav:
+            nav_features(app, item.endpoint)
 
     def nav_for(self, user) -> list[NavItem]:
         """The navigation entries ``user`` may open (same evaluation as the routes)."""
         if not getattr(user, "is_authenticated", False):
             return []
-        items = [n for n in self.nav if acl.has_features(user, n.features)]
+        from flask import current_app
+        items = [n for n in self.nav if acl.has_features(user, nav_features(current_app, n.endpoint))]
         return sorted(items, key=lambda n: (n.order, n.title))
+
+
+def nav_features(app, endpoint: str) -> tuple[str, ...]:
+    """The features a link to ``endpoint`` needs: those of its ``@requires``. An endpoint
+    that is unknown, public or undeclared cannot be a navigation link (LookupError)."""
+    view = app.view_functions.get(endpoint)
+    access = access_of(view) if view is not None else None
+    if access is None or access.public:
+        raise LookupError(f"navigation link to {endpoint!r}: the endpoint has no @requires")
+    return access.features
 
 
 registry = FeatureRegistry()

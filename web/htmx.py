@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from flask import Response, request
+from flask import Response, g, request
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,23 @@ class HtmxDetails:
         return self.is_htmx and not self.boosted and not self.history_restore
 
 
+def per_request(name: str, compute):
+    """``compute()`` once per request, kept on ``flask.g`` under ``name``. The entry names
+    its request: an app context held open around several requests (tests) shares ``g``."""
+    req = request._get_current_object()
+    held = g.get(name)
+    if held is None or held[0] is not req:
+        held = (req, compute())
+        setattr(g, name, held)
+    return held[1]
+
+
 def htmx_details() -> HtmxDetails:
+    """This request's htmx headers, read once per request."""
+    return per_request("_htmx_details", _read_details)
+
+
+def _read_details() -> HtmxDetails:
     h = request.headers
     return HtmxDetails(
         is_htmx=h.get("HX-Request") == "true",

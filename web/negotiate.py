@@ -17,7 +17,8 @@ from flask import (
 )
 from jinja2_fragments.flask import render_block
 
-from web.htmx import htmx_details
+from web.htmx import client_redirect, htmx_details, per_request, trigger_client_event
+from web.htmx import toast as show_toast
 
 Mode = Literal["json", "fragment", "page"]
 
@@ -28,7 +29,12 @@ def is_api_path(path: str | None = None) -> bool:
 
 
 def response_mode() -> Mode:
-    """Decide how this request is answered; see the table in api-conventions.md."""
+    """Decide how this request is answered; see the table in api-conventions.md. Decided
+    once per request (kept on ``flask.g``): every later call reads the same answer."""
+    return per_request("_response_mode", _decide_mode)
+
+
+def _decide_mode() -> Mode:
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     page_only = getattr(view, "_page_only", False)
     if is_api_path() and not page_only:
@@ -54,16 +60,28 @@ def encode_json(data) -> bytes:
 
 def respond(data=None, *, template: str | None = None, block: str = "content",
             context: dict | None = None, status: int = 200, headers: dict | None = None,
-            encoded: bytes | None = None, etag: str | None = None) -> Response:
+            encoded: bytes | None = None, etag: str | None = None,
+            targets: dict[str, str] | None = None, toast: str | tuple[str, str] | None = None,
+            trigger: str | None = None) -> Response:
     """Answer with ``data`` as JSON, or render ``template`` (whole, or only ``block`` for htmx).
 
-    ``context`` is what the template sees; it defaults to ``{"data": data}``. A view
+    ``context`` is what the template sees (a dict, or a callable giving it, called only
+    when a template is rendered); it defaults to ``{"data": data}``. A view
     computes its data once and hands both to this helper; ``encoded`` is ``data`` already
     encoded by ``encode_json`` (a cached page is not encoded again on every request). With
     ``etag`` a JSON answer is conditional: a client that sends it back in ``If-None-Match``
     gets ``304 Not Modified`` without a body (pollers re-read a list for a few bytes).
+
+    ``targets`` maps an element id that htmx swaps (``HX-Target``) to the block that fills
+    it, e.g. ``{"location-table": "location_table"}``: a search box that refreshes only the
+    table gets only the table; any other target gets ``block``.
+
+    For people (not JSON clients) ``toast`` shows a message (or ``(message, level)``) and ``trigger`` fires an htmx
+    event on the page (``lcs:locations-changed``: the parts listening re-fetch themselves).
     """
     mode = response_mode()
+    if targets and mode == "fragment":
+        block = targets.get(htmx_details().target or "", block)
     if mode == "json" or template is None:
         if encoded is not None:
             resp = current_app.response_class(encoded, status, mimetype="application/json")
@@ -72,11 +90,16 @@ def respond(data=None, *, template: str | None = None, block: str = "content",
         else:
             resp = make_response(jsonify(data), status)
     else:
-        ctx = {"data": data, **(context or {})}
+        ctx = {"data": data, **((context() if callable(context) else context) or {})}
         body = render_block(template, block, **ctx) if mode == "fragment" else render_template(template, **ctx)
         resp = make_response(body, status)
     if headers:
         resp.headers.update(headers)
+    if mode != "json":
+        if trigger:
+            trigger_client_event(resp, trigger)
+        if toast:
+            show_toast(resp, *((toast,) if isinstance(toast, str) else toast))
     if etag is not None and mode == "json" and resp.status_code == 200:
         resp.set_etag(etag)
         if "If-None-Match" in request.headers and request.if_none_match.contains(etag):
@@ -89,3 +112,25 @@ def add_vary(response: Response) -> Response:
     """Every route varies on Accept and HX-Request (registered as an after_request hook)."""
     response.vary.update(["Accept", "HX-Request"])
     return response
+
+
+def empty(data=None, *, status: int = 200, page: str | None = None, toast: str | None = None,
+          trigger: str | None = None) -> Response:
+    """An answer with nothing to show (a row deleted: htmx swaps it away). JSON clients get
+    ``data`` (``None``: no body) with ``status``; a plain page post, which has no row to
+    swap, goes back to ``page`` (303) when given; ``toast``/``trigger`` as ``respond``."""
+    if page is not None and response_mode() == "page":
+        return see_other(page)
+    if response_mode() == "json":
+        return respond(data, status=status)
+    return respond(None, toast=toast, trigger=trigger)  # an empty 200: htmx swaps only 2xx answers
+
+
+def see_other(target: str, data=None, *, status: int = 200, toast: str | None = None) -> Response:
+    """After a write, go to ``target``: htmx follows ``HX-Redirect``, a page post gets
+    ``303 See Other``, JSON clients get ``data`` with the status the operation declares."""
+    if response_mode() == "json":
+        return respond(data, status=status)
+    if htmx_details().is_htmx:
+        return client_redirect(respond(None, toast=toast), target)
+    return respond(None, status=303, headers={"Location": target}, toast=toast)

@@ -37,6 +37,11 @@ def _fetch(stmt: sa.Select, page: int, size: int) -> Page:
     return Page(items, total or 0, page, size)
 
 
+def contains_ci(column, value: str):
+    """A list filter: ``column`` contains ``value``, whatever the case (LIKE wildcards escaped)."""
+    return sa.func.lower(column).contains(value.lower(), autoescape=True)
+
+
 def paginate_a(stmt: sa.Select, *, serialize: Callable, sort_fields: Mapping[str, sa.ColumnElement],
                default_sort: str, default_dir: str = "asc", search_columns: Sequence[sa.ColumnElement] = (),
                tiebreak: sa.ColumnElement | None = None, query: PageQuery) -> tuple[dict, Page]:

@@ -8,6 +8,7 @@ from models.base import iso_utc
 from services import toggles
 from services.acl import grant_matches
 from web.access import registry
+from web.forms import field_error
 
 
 def _wildcard_covers(grant: str, feature_id: str) -> bool:
@@ -39,7 +40,11 @@ def super_admin() -> bool:
 
 
 def init_templating(app: Flask) -> None:
-    app.jinja_env.globals.update(nav_items=registry.nav_for, toggle=toggle, granted=granted, super_admin=super_admin)
+    registry.check_nav(app)  # after the blueprints: every link's endpoint exists
+    shared = app.jinja_env.get_template("macros/forms.html").module
+    app.jinja_env.globals.update({name: getattr(shared, name) for name in ("error_list", "delete_row", "empty_row", "form_status")})
+    app.jinja_env.globals.update(nav_items=registry.nav_for, toggle=toggle, granted=granted, super_admin=super_admin,
+                                  field_error=field_error)
     app.jinja_env.filters["isotime"] = iso_utc
     app.jinja_env.tests["wildcard_covers"] = _wildcard_covers
     app.jinja_env.tests["known_grant"] = _known_grant

@@ -10,6 +10,6 @@ registry.declare("api_keys", "API keys", [
     ("api_keys.create", "Create API keys"),
     ("api_keys.delete", "Revoke API keys"),
 ])
-registry.add_nav("API keys", "api_keys.list_keys", "api_keys.view", group="Administration", order=60)
+registry.add_nav("API keys", "api_keys.list_keys", group="Administration", order=60)
 
 from blueprints.api_keys import views  # noqa: E402,F401  (registers routes)

@@ -2,7 +2,7 @@
 whole page, or the changed fragment (see ``web.negotiate.respond``)."""
 from __future__ import annotations
 
-from flask import redirect, request, url_for
+from flask import request, url_for
 
 from blueprints.api_keys import bp
 from models import ApiKey, Organization, Role, db, utcnow
@@ -12,10 +12,9 @@ from schemas.base import Page
 from services import api_keys, boundaries
 from services.roles import visible_roles
 from web.access import current_actor, requires
-from web.contract import operation
-from web.forms import field_errors
-from web.htmx import htmx_details, toast
-from web.negotiate import respond, response_mode
+from web.contract import operation, submitted
+from web.forms import show_again
+from web.negotiate import empty, respond
 from web.pagination import paginate_a
 
 TEMPLATE = "api_keys/keys.html"
@@ -57,14 +56,15 @@ def _screen(actor, body: dict, **extra) -> dict:
     return ctx
 
 
-def _form_error(error, form: dict):
-    """The create form again, with the messages and what the person typed."""
+def _form_context() -> dict:
+    """The page around a refused create form, its role boxes ticked as they were sent."""
     actor = current_actor()
-    roles = form.get("roles", [])
-    ctx = _screen(actor, _list_body(actor), form=form, error=error.message, errors=field_errors(error.details),
-                  selected_roles=set(roles if isinstance(roles, list) else [roles]))
-    return respond(None, template=TEMPLATE, block="keys_main", status=422 if error.status == 400 else error.status,
-                   context=ctx)
+    roles = submitted().get("roles", [])
+    return _screen(actor, _list_body(actor), selected_roles=set(roles if isinstance(roles, list) else [roles]))
+
+
+# roles wider than the caller's (403) or unknown (404) are fixed in the form too
+_form_error = show_again(TEMPLATE, "keys_main", context=_form_context, statuses=(400, 403, 404, 409, 422))
 
 
 @bp.get("/keys")
@@ -95,11 +95,8 @@ def create_key(body: ApiKeyCreate):
     key, secret = api_keys.create_key(actor, body)
     created = api_keys.created_body(key, secret)
     no_store = {"Cache-Control": "no-store"}
-    if response_mode() == "json":
-        return respond(created, status=201, headers=no_store)
-    resp = respond(created, template=TEMPLATE, block="keys_main", status=201, headers=no_store,
-                   context=_screen(actor, _list_body(actor), created=created))
-    return toast(resp, f"API key {key.name} created")
+    return respond(created, template=TEMPLATE, block="keys_main", status=201, headers=no_store,
+                   context=lambda: _screen(actor, _list_body(actor), created=created), toast=f"API key {key.name} created")
 
 
 @bp.delete("/keys")
@@ -112,8 +109,4 @@ def revoke_key(query: ApiKeyDeleteQuery):
     of another tenant or outside the caller's organizations is a 404.
     """
     key = api_keys.revoke_key(current_actor(), query.id)
-    if response_mode() == "json":
-        return respond({"success": True})
-    if htmx_details().is_htmx:
-        return toast(respond(None), f"API key {key.name} revoked")  # empty body: the row is swapped away
-    return redirect(url_for("api_keys.list_keys"), code=303)
+    return empty({"success": True}, page=url_for("api_keys.list_keys"), toast=f"API key {key.name} revoked")

@@ -9,8 +9,8 @@ registry.declare("attachments", "Attachments", [
     ("attachments.view", "View attachments and open private files"),
     ("attachments.manage", "Upload, tag, move and delete attachments; manage partitions"),
 ])
-registry.add_nav("Files", "attachments.library", "attachments.view", group="Main", order=300)
-registry.add_nav("Storage partitions", "attachments.partitions", "attachments.manage",
+registry.add_nav("Files", "attachments.library", group="Main", order=300)
+registry.add_nav("Storage partitions", "attachments.partitions",
                  group="Administration", order=300)
 
 MULTIPART_SLACK = 64 * 1024  # boundaries and the small form fields around the file

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from flask import redirect, request, send_file, url_for
+from flask import request, send_file, url_for
 from flask_login import current_user
 
 from blueprints.attachments import bp
@@ -28,10 +28,9 @@ from services.attachments import Upload
 from services.errors import NotFound
 from services.plans import human_size
 from web.access import current_actor, public, requires
-from web.contract import Response, operation
-from web.forms import field_errors, form_message
-from web.htmx import htmx_details, toast, trigger_client_event
-from web.negotiate import respond, response_mode
+from web.contract import Response, operation, submitted
+from web.forms import form_message, show_again
+from web.negotiate import empty, respond, response_mode, see_other
 from web.pagination import paginate_a
 
 RECORD = "attachments/record.html"
@@ -81,10 +80,6 @@ def _reader():
     return current_actor() if getattr(current_user, "is_authenticated", False) else None
 
 
-def _changed(resp, message: str):
-    return toast(trigger_client_event(resp, CHANGED), message)
-
-
 # --- the file panel (list by record, upload, delete) ----------------------------------------------
 
 def _panel_context(actor, entity_id, record_id, body: dict | None = None, **extra) -> dict:
@@ -97,7 +92,7 @@ def _panel_context(actor, entity_id, record_id, body: dict | None = None, **extr
 
 
 def _record_page(entity_id: str, record_id: str):
-    return redirect(url_for("attachments.list_for_record", entityId=entity_id, recordId=record_id), code=303)
+    return see_other(url_for("attachments.list_for_record", entityId=entity_id, recordId=record_id))
 
 
 @bp.get("")
@@ -114,13 +109,11 @@ def list_for_record(query: AttachmentRecordQuery):
                    context=_panel_context(actor, query.entityId, query.recordId, body))
 
 
-def _upload_form_error(error, form: dict):
-    """The panel again, with the reason the upload was refused (a failure of Wharf itself
-    goes to the error page)."""
-    if error.status >= 500:
-        raise error
-    ctx = _panel_context(current_actor(), form.get("entityId"), form.get("recordId"), error=form_message(error))
-    return respond(None, template=RECORD, block="panel", context=ctx, status=422)
+# The panel again, with the reason the upload was refused (too large, over quota, a type
+# not allowed…); a failure of Wharf itself goes to the error page.
+_upload_form_error = show_again(RECORD, "panel", message=form_message, statuses=(400, 403, 404, 409, 413, 415, 422),
+                                context=lambda: _panel_context(current_actor(), submitted().get("entityId"),
+                                                               submitted().get("recordId")))
 
 
 @bp.post("")
@@ -142,14 +135,12 @@ def upload(body: AttachmentUpload):
         answer["items"] = [_row(a) for a in stored]
     if response_mode() == "page":
         return _record_page(body.entityId, body.recordId)
-    resp = respond(answer, template=RECORD, block="panel", context=_panel_context(actor, body.entityId, body.recordId))
-    return _changed(resp, f"Uploaded {', '.join(a.file_name for a in stored)}")
+    return respond(answer, template=RECORD, block="panel", context=_panel_context(actor, body.entityId, body.recordId),
+                   toast=f"Uploaded {', '.join(a.file_name for a in stored)}", trigger=CHANGED)
 
 
 def _deleted(att: Attachment, page_url: str):
-    if response_mode() == "page":
-        return redirect(page_url, code=303)
-    return _changed(respond({"ok": True}, template=RECORD, block="nothing"), f"Deleted {att.file_name}")
+    return empty({"ok": True}, page=page_url, toast=f"Deleted {att.file_name}", trigger=CHANGED)
 
 
 @bp.delete("")
@@ -170,7 +161,7 @@ def transfer(body: AttachmentTransfer):
     updated = attachments.transfer(current_actor(), body)
     if response_mode() == "page":
         return _record_page(body.entityId, body.toRecordId)
-    return _changed(respond({"ok": True, "updated": updated}), f"Moved {updated} file(s)")
+    return respond({"ok": True, "updated": updated}, toast=f"Moved {updated} file(s)", trigger=CHANGED)
 
 
 # --- library ---------------------------------------------------------------------------------------
@@ -202,8 +193,8 @@ def library(query: AttachmentLibraryQuery):
     """
     actor = current_actor()
     body = _library_body(actor, query)
-    block = "results" if htmx_details().target == "library-results" else "content"
-    return respond(body, template=LIBRARY, block=block, context=_library_context(actor, body, query))
+    return respond(body, template=LIBRARY, context=_library_context(actor, body, query),
+                   targets={"library-results": "results"})
 
 
 @bp.get("/library/<uuid:attachment_id>")
@@ -239,12 +230,12 @@ def update_library_item(attachment_id, body: AttachmentMetadataUpdate):
     sanitised like an upload's name: no path, control or bidi/zero-width format
     characters)."""
     att = attachments.update_attachment(current_actor(), attachment_id, body)
-    if response_mode() == "page":
-        return redirect(url_for("attachments.library_item", attachment_id=att.id), code=303)
     row = _row(att)
     item = {"id": att.id, "tags": row["tags"], "assignments": row["assignments"], "customFields": None}
-    return toast(respond({"ok": True, "item": item}, template=LIBRARY, block="tags_form",
-                         context={"a": row, "can_manage": True, "tags_saved": True}), "Tags saved")
+    if response_mode() == "page":
+        return see_other(url_for("attachments.library_item", attachment_id=att.id), {"ok": True, "item": item})
+    return respond({"ok": True, "item": item}, template=LIBRARY, block="tags_form",
+                   context={"a": row, "can_manage": True, "tags_saved": True}, toast="Tags saved")
 
 
 @bp.delete("/library/<uuid:attachment_id>")
@@ -263,27 +254,25 @@ def _partition_rows(tenant) -> list[dict]:
 
 
 def _partition_context(actor, tenant=None, **extra) -> dict:
-    return {"rows": _partition_rows(tenant or _own_tenant(actor)), "values": {}, "errors": {}, "error": None, **extra}
+    return {"rows": _partition_rows(tenant or _own_tenant(actor)), "errors": {}, "error": None, **extra}
 
 
-def _create_form_error(error, form: dict):
-    """The create form again, with the messages and what the person typed."""
-    ctx = _partition_context(current_actor(), values=form, error=form_message(error),
-                             errors=field_errors(error.details))
-    return respond(None, template=PARTITIONS, block="partition_create_form", status=422, context=ctx)
-
-
-def _edit_form_error(error, form: dict):
-    """The partition's edit form again, open, with the messages and what the person typed."""
+def _edited_partition() -> dict | None:
+    """The partition whose edit form was refused (its id is in the form); None: no such partition."""
     actor = current_actor()
     try:
-        current = attachments.get_partition(actor, form.get("id"))
+        current = attachments.get_partition(actor, submitted().get("id"))
     except NotFound:
-        raise error from None  # no partition to show the form of
-    row = {**attachments.partition_row(current), "attachmentsCount": attachments.attachments_in(current)}
-    ctx = _partition_context(actor, p=row, edit_values=form, error=form_message(error),
-                             errors=field_errors(error.details))
-    return respond(None, template=PARTITIONS, block="partition_edit", status=422, context=ctx)
+        return None
+    return _partition_context(actor, p={**attachments.partition_row(current),
+                                        "attachmentsCount": attachments.attachments_in(current)})
+
+
+PARTITION_FORM_STATUSES = (400, 403, 404, 409, 422)
+_create_form_error = show_again(PARTITIONS, "partition_create_form", message=form_message,
+                                statuses=PARTITION_FORM_STATUSES, context=lambda: _partition_context(current_actor()))
+_edit_form_error = show_again(PARTITIONS, "partition_edit", message=form_message, statuses=PARTITION_FORM_STATUSES,
+                              context=_edited_partition)
 
 
 @bp.get("/partitions")
@@ -306,9 +295,9 @@ def create_partition(body: AttachmentPartitionCreate):
     """Creates a partition; ``code`` must be unique (409) and never changes."""
     actor = current_actor()
     p = attachments.create_partition(actor, body)
-    resp = respond({"item": attachments.partition_row(p)}, status=201, template=PARTITIONS,
-                   block="partition_create_form", context=_partition_context(actor, created=p))
-    return toast(trigger_client_event(resp, PARTITIONS_CHANGED), f"Partition {p.code} created")
+    return respond({"item": attachments.partition_row(p)}, status=201, template=PARTITIONS,
+                   block="partition_create_form", context=lambda: _partition_context(actor, created=p),
+                   toast=f"Partition {p.code} created", trigger=PARTITIONS_CHANGED)
 
 
 @bp.put("/partitions")
@@ -320,9 +309,8 @@ def update_partition(body: AttachmentPartitionUpdate):
     actor = current_actor()
     p = attachments.update_partition(actor, body)
     row = {**attachments.partition_row(p), "attachmentsCount": attachments.attachments_in(p)}
-    resp = respond({"item": attachments.partition_row(p)}, template=PARTITIONS, block="partition_edit",
-                   context=_partition_context(actor, p=row, saved=True))
-    return toast(resp, f"Partition {p.code} saved")
+    return respond({"item": attachments.partition_row(p)}, template=PARTITIONS, block="partition_edit",
+                   context=lambda: _partition_context(actor, p=row, saved=True), toast=f"Partition {p.code} saved")
 
 
 @bp.delete("/partitions")
@@ -332,8 +320,8 @@ def delete_partition(query: AttachmentIdQuery):
     """Deletes a partition (``?id=``): not a default one (400), not one holding files (409)."""
     actor = current_actor()
     attachments.delete_partition(actor, query.id)
-    resp = respond({"ok": True}, template=PARTITIONS, block="partition_list", context=_partition_context(actor))
-    return toast(resp, "Partition deleted")
+    return respond({"ok": True}, template=PARTITIONS, block="partition_list", context=lambda: _partition_context(actor),
+                   toast="Partition deleted")
 
 
 # --- serving files -------------------------------------------------------------------------------

@@ -9,6 +9,6 @@ registry.declare("audit_logs", "Audit log", [
     ("audit_logs.view_self", "View own actions in the audit log"),
     ("audit_logs.view_tenant", "View everybody's actions in the tenant"),
 ])
-registry.add_nav("Audit log", "audit_logs.list_actions", "audit_logs.view_self", group="Administration", order=70)
+registry.add_nav("Audit log", "audit_logs.list_actions", group="Administration", order=70)
 
 from blueprints.audit_logs import views  # noqa: E402,F401  (registers routes)

@@ -2,8 +2,11 @@
 role ACLs, users and user ACL overrides. JSON for API clients, pages and fragments for people."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import sqlalchemy as sa
-from flask import redirect, request, url_for
+from flask import url_for
 from flask_login import current_user
 
 from blueprints.auth import bp, pages_bp
@@ -19,12 +22,12 @@ from services import roles as roles_svc
 from services import users as users_svc
 from web.access import current_actor, registry, requires
 from web.contract import operation
-from web.htmx import toast
-from web.negotiate import respond, response_mode
+from web.forms import show_again
+from web.negotiate import empty, respond, response_mode, see_other
 from web.pagination import paginate_a
 
-registry.add_nav("Users", "auth.users", "auth.users.list", group="Administration", order=100)
-registry.add_nav("Roles", "auth.roles", "auth.roles.list", group="Administration", order=110)
+registry.add_nav("Users", "auth.users", group="Administration", order=100)
+registry.add_nav("Roles", "auth.roles", group="Administration", order=110)
 
 
 # --- features, feature-check, nav ---------------------------------------------------------
@@ -84,10 +87,7 @@ def _roles_page(query: RoleListQuery, **extra):
     return body, {"roles": body["items"], "page": page, "search": query.search, **extra}
 
 
-def _role_form_error(error, form: dict):
-    """The roles section again, with the message above the new-role form."""
-    _, ctx = _roles_page(RoleListQuery(), error=error.message)
-    return respond(None, template=ROLES, block="roles_section", context=ctx, status=422)
+_role_form_error = show_again(ROLES, "roles_section", context=lambda: _roles_page(RoleListQuery())[1])
 
 
 @bp.get("/roles")
@@ -96,8 +96,7 @@ def _role_form_error(error, form: dict):
 def roles(query: RoleListQuery):
     """Roles of the current tenant with their user counts (super admins: every tenant)."""
     body, ctx = _roles_page(query)
-    block = "roles_table" if request.headers.get("HX-Target") == "roles-table" else "content"
-    return respond(body, template=ROLES, block=block, context=ctx)
+    return respond(body, template=ROLES, context=ctx, targets={"roles-table": "roles_table"})
 
 
 @bp.post("/roles")
@@ -107,9 +106,8 @@ def create_role(body: RoleCreate):
     """Creates a role in the current tenant (super admins may pass tenantId). Names are
     unique per tenant whatever their case (409)."""
     role = roles_svc.create_role(current_actor(), body.name, tenant_id=body.tenantId)
-    _, ctx = _roles_page(RoleListQuery())
-    return toast(respond({"id": role.id}, status=201, template=ROLES, block="roles_section", context=ctx),
-                 f"Role {role.name} created")
+    return respond({"id": role.id}, status=201, template=ROLES, block="roles_section",
+                   context=lambda: _roles_page(RoleListQuery())[1], toast=f"Role {role.name} created")
 
 
 @bp.put("/roles")
@@ -119,9 +117,9 @@ def update_role(body: RoleUpdate):
     """Renames a role (``name``); the seed's body ``{id}`` alone changes nothing."""
     role = roles_svc.rename_role(current_actor(), body.id, body.name)
     if response_mode() == "page":
-        return redirect(url_for("auth.roles"), code=303)
-    return toast(respond({"ok": True}, template=ROLES, block="role_row", context={"role": roles_svc.role_row(role)}),
-                 "Role saved")
+        return see_other(url_for("auth.roles"))
+    return respond({"ok": True}, template=ROLES, block="role_row", context={"role": roles_svc.role_row(role)},
+                   toast="Role saved")
 
 
 @bp.delete("/roles")
@@ -130,9 +128,7 @@ def update_role(body: RoleUpdate):
 def delete_role(query: RoleDeleteQuery):
     """Deletes a role; refused (400) while users or API keys hold it."""
     roles_svc.delete_role(current_actor(), query.id)
-    if response_mode() == "page":  # a plain form post: back to the list
-        return redirect(url_for("auth.roles"), code=303)
-    return toast(respond({"ok": True}, template=ROLES, block="nothing"), "Role deleted")
+    return empty({"ok": True}, page=url_for("auth.roles"), toast="Role deleted")
 
 
 # --- ACLs of roles and users -------------------------------------------------------------
@@ -158,12 +154,35 @@ def _grant(body: AclUpdate) -> dict:
             "updated_at": body.updatedAt}
 
 
-def _acl_saved(kind: str, subject, acl: dict, sanitized: bool):
-    """Answer a saved ACL: JSON, or the editor again with what was kept."""
-    resp = respond({"ok": True, "sanitized": sanitized}, template=ACL_EDITOR, block="acl_form",
-                   context={**_editor_context(kind, subject, acl), "saved": True, "sanitized": sanitized})
-    return toast(resp, "Some grants were removed: you do not hold them" if sanitized else "Permissions saved",
-                 "warning" if sanitized else "success")
+@dataclass(frozen=True)
+class _AclOwner:
+    """Roles and users carry an ACL the same way: the editor reads and saves it through these."""
+    kind: str
+    get: Callable
+    acl_of: Callable
+    update: Callable
+
+
+ROLE_ACL = _AclOwner("role", roles_svc.get_role, roles_svc.acl_of, roles_svc.update_role_acl)
+USER_ACL = _AclOwner("user", users_svc.get_user, users_svc.user_acl_of, users_svc.update_user_acl)
+
+
+def _acl_editor(owner: _AclOwner, owner_id):
+    subject = owner.get(current_actor(), owner_id)
+    acl = owner.acl_of(subject)
+    return respond(acl, template=ACL_EDITOR, block="acl_form", context=_editor_context(owner.kind, subject, acl))
+
+
+def _acl_save(owner: _AclOwner, owner_id, body: AclUpdate):
+    """Save an ACL; JSON, or the editor again with what was kept."""
+    actor = current_actor()
+    sanitized = owner.update(actor, owner_id, **_grant(body))
+    subject = owner.get(actor, owner_id)
+    return respond({"ok": True, "sanitized": sanitized}, template=ACL_EDITOR, block="acl_form",
+                   context={**_editor_context(owner.kind, subject, owner.acl_of(subject)), "saved": True,
+                            "sanitized": sanitized},
+                   toast=("Some grants were removed: you do not hold them", "warning") if sanitized
+                   else "Permissions saved")
 
 
 @bp.get("/roles/acl")
@@ -171,9 +190,7 @@ def _acl_saved(kind: str, subject, acl: dict, sanitized: bool):
 @operation(query=RoleAclQuery, responses={200: RoleAcl}, summary="Fetch role ACL")
 def role_acl(query: RoleAclQuery):
     """The role's features, super-admin flag and organization scope (ACL editor)."""
-    role = roles_svc.get_role(current_actor(), query.roleId)
-    acl = roles_svc.acl_of(role)
-    return respond(acl, template=ACL_EDITOR, block="acl_form", context=_editor_context("role", role, acl))
+    return _acl_editor(ROLE_ACL, query.roleId)
 
 
 @bp.put("/roles/acl")
@@ -181,10 +198,7 @@ def role_acl(query: RoleAclQuery):
 @operation(body=RoleAclUpdate, responses={200: AclSaved}, summary="Update role ACL")
 def update_role_acl(body: RoleAclUpdate):
     """Replaces the role's features, isSuperAdmin and organizations; stripped grants → sanitized."""
-    actor = current_actor()
-    sanitized = roles_svc.update_role_acl(actor, body.roleId, **_grant(body))
-    role = roles_svc.get_role(actor, body.roleId)
-    return _acl_saved("role", role, roles_svc.acl_of(role), sanitized)
+    return _acl_save(ROLE_ACL, body.roleId, body)
 
 
 @bp.get("/users/acl")
@@ -192,9 +206,7 @@ def update_role_acl(body: RoleAclUpdate):
 @operation(query=UserAclQuery, responses={200: UserAcl}, summary="Fetch user ACL override")
 def user_acl(query: UserAclQuery):
     """The user's permission override: {hasCustomAcl, isSuperAdmin, features, organizations}."""
-    user = users_svc.get_user(current_actor(), query.userId)
-    acl = users_svc.user_acl_of(user)
-    return respond(acl, template=ACL_EDITOR, block="acl_form", context=_editor_context("user", user, acl))
+    return _acl_editor(USER_ACL, query.userId)
 
 
 @bp.put("/users/acl")
@@ -202,10 +214,7 @@ def user_acl(query: UserAclQuery):
 @operation(body=UserAclUpdate, responses={200: AclSaved}, summary="Update user ACL override")
 def update_user_acl(body: UserAclUpdate):
     """Sets the user's override (replaces role ACLs); no features and no super admin removes it."""
-    actor = current_actor()
-    sanitized = users_svc.update_user_acl(actor, body.userId, **_grant(body))
-    user = users_svc.get_user(actor, body.userId)
-    return _acl_saved("user", user, users_svc.user_acl_of(user), sanitized)
+    return _acl_save(USER_ACL, body.userId, body)
 
 
 # --- users -------------------------------------------------------------------------------
@@ -235,10 +244,7 @@ def _users_page(query: UserListQuery, **extra):
                   **extra}
 
 
-def _user_form_error(error, form: dict):
-    """The new-user form again, open, with the message and what the person typed."""
-    _, ctx = _users_page(UserListQuery(), error=error.message, form=form)
-    return respond(None, template=USERS, block="user_create", context=ctx, status=422)
+_user_form_error = show_again(USERS, "user_create", context=lambda: _users_page(UserListQuery())[1])
 
 
 @bp.get("/users")
@@ -247,8 +253,7 @@ def _user_form_error(error, form: dict):
 def users(query: UserListQuery):
     """Users of the tenant; filters search, organizationId, roleId."""
     body, ctx = _users_page(query)
-    block = "users_table" if request.headers.get("HX-Target") == "users-table" else "content"
-    return respond(body, template=USERS, block=block, context=ctx)
+    return respond(body, template=USERS, context=ctx, targets={"users-table": "users_table"})
 
 
 @bp.post("/users")
@@ -258,9 +263,8 @@ def create_user(body: UserCreate):
     """Creates a user (email unique per tenant) with roles and a home organization."""
     user = users_svc.create_user(current_actor(), email=body.email, password=body.password, name=body.name,
                                  organization_id=body.organizationId, role_ids=body.roles, tenant_id=body.tenantId)
-    _, ctx = _users_page(UserListQuery(), created=user.email)
-    return toast(respond({"id": user.id}, status=201, template=USERS, block="user_create", context=ctx),
-                 f"User {user.email} created")
+    return respond({"id": user.id}, status=201, template=USERS, block="user_create",
+                   context=lambda: _users_page(UserListQuery(), created=user.email)[1], toast=f"User {user.email} created")
 
 
 @bp.put("/users")
@@ -272,8 +276,8 @@ def update_user(body: UserUpdate):
     organization = {"organization_id": body.organizationId} if "organizationId" in body.model_fields_set else {}
     user = users_svc.update_user(current_actor(), body.id, email=body.email, name=body.name, password=body.password,
                                  role_ids=body.roles, is_active=body.isActive, **organization)
-    return toast(respond({"ok": True}, template=USER_EDIT, block="user_form",
-                         context={**_user_edit_context(user), "saved": True}), "User saved")
+    return respond({"ok": True}, template=USER_EDIT, block="user_form",
+                   context=lambda: {**_user_edit_context(user), "saved": True}, toast="User saved")
 
 
 @bp.delete("/users")
@@ -282,9 +286,7 @@ def update_user(body: UserUpdate):
 def delete_user(query: UserIdQuery):
     """Soft-deletes a user and ends their sessions."""
     users_svc.delete_user(current_actor(), query.id)
-    if response_mode() == "page":  # a plain form post: back to the list
-        return redirect(url_for("auth.users"), code=303)
-    return toast(respond({"ok": True}, template=USERS, block="nothing"), "User deleted")
+    return empty({"ok": True}, page=url_for("auth.users"), toast="User deleted")
 
 
 def _user_edit_context(user) -> dict:

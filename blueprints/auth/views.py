@@ -15,11 +15,10 @@ from schemas.base import Ok
 from services import accounts, auth, password_reset
 from services.errors import DomainError, MethodNotAllowed, ValidationFailed
 from web.access import public, requires
-from web.contract import operation
-from web.forms import field_errors
-from web.htmx import client_redirect, htmx_details, toast
+from web.contract import operation, submitted
+from web.forms import field_errors, show_again
 from web.identity import current_auth_session_id, has_bearer_header, sign_in_browser, sign_out
-from web.negotiate import respond, response_mode
+from web.negotiate import respond, response_mode, see_other
 
 
 def ok_false(view):
@@ -44,13 +43,6 @@ def safe_next(target: str | None) -> str:
     return url_for("dashboard.home")
 
 
-def _redirect(target: str):
-    """After a browser write: htmx navigates via HX-Redirect, plain forms get a 303."""
-    if htmx_details().is_htmx:
-        return client_redirect(respond(None, status=200), target)
-    return redirect(target, code=303)
-
-
 def _client_ip() -> str:
     return request.remote_addr or "unknown"
 
@@ -65,10 +57,8 @@ def login_page():
                    context={"form": {"next": request.args.get("next", "")}})
 
 
-def _login_form(error, form: dict):
-    """The sign-in form again, with the message and the email typed."""
-    return respond(None, template="auth/login.html", block="login_form", status=error.status, headers=error.headers,
-                   context={"form": form, "error": error.message, "errors": field_errors(error.details)})
+# The sign-in form again, with the message and the email typed (401, 429 with Retry-After).
+_login_form = show_again("auth/login.html", "login_form", status=None, statuses=None)
 
 
 @bp.post("/login")
@@ -87,7 +77,7 @@ def login(body: LoginRequest):
         return respond({"ok": True, "token": token, "refreshToken": signin.refresh_token,
                         "expiresIn": ttl, "redirect": None})
     sign_in_browser(signin)
-    return _redirect(safe_next(body.next))
+    return see_other(safe_next(body.next))
 
 
 @bp.post("/session/refresh")
@@ -116,7 +106,7 @@ def logout():
     sign_out()
     if response_mode() == "json":
         return respond({"ok": True}, status=201 if request.method == "POST" else 200)
-    return _redirect(url_for("auth_pages.login_page"))
+    return see_other(url_for("auth_pages.login_page"))
 
 
 PROFILE = "auth/profile.html"
@@ -131,11 +121,8 @@ def profile():
     return respond(data, template=PROFILE, block="profile_form", context={"form": data, "profile": data})
 
 
-def _profile_form(error, form: dict):
-    """The profile form again, with the messages and what the person typed."""
-    return respond(None, template=PROFILE, block="profile_form", status=422 if error.status == 400 else error.status,
-                   context={"form": form, "profile": accounts.profile_of(current_user), "error": error.message,
-                            "errors": field_errors(error.details)})
+_profile_form = show_again(PROFILE, "profile_form", statuses=None,
+                           context=lambda: {"profile": accounts.profile_of(current_user)})
 
 
 @bp.put("/profile")
@@ -148,9 +135,8 @@ def update_profile(body: ProfileUpdate):
     accounts.update_profile(current_user.user, name=body.name, email=body.email, password=body.password,
                             current_password=body.currentPassword, keep_session_id=current_auth_session_id())
     data = accounts.profile_of(current_user)
-    resp = respond({"ok": True, "email": current_user.email}, template=PROFILE, block="profile_form",
-                   context={"form": data, "profile": data, "saved": True})
-    return toast(resp, "Profile saved")
+    return respond({"ok": True, "email": current_user.email}, template=PROFILE, block="profile_form",
+                   context={"form": data, "profile": data, "saved": True}, toast="Profile saved")
 
 
 # --- password reset ------------------------------------------------------------------------
@@ -175,11 +161,9 @@ def reset_page():
     return respond(None, template="auth/reset_request.html", block="reset_request_form", context={"email": ""})
 
 
-def _reset_form(error, form: dict):
-    """The forgot-password form again, with the message and the address typed."""
-    return respond(None, template="auth/reset_request.html", block="reset_request_form", status=error.status,
-                   headers=error.headers, context={"email": form.get("email", ""), "error": error.message,
-                                                   "errors": field_errors(error.details)})
+# The forgot-password form again, with the message and the address typed (429 with Retry-After).
+_reset_form = show_again("auth/reset_request.html", "reset_request_form", status=None, statuses=None,
+                         context=lambda: {"email": submitted().get("email", "")})
 
 
 @bp.post("/reset")
@@ -250,4 +234,4 @@ def reset_confirm(body: PasswordResetConfirm):
     # Every sign-in of the account has just ended, this browser's too: start afresh.
     session.clear()
     flash("Your password has been changed. Sign in with the new one.", "success")
-    return _redirect(target)
+    return see_other(target)

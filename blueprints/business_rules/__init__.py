@@ -21,7 +21,7 @@ registry.declare("business_rules", "Business rules", [
     ("business_rules.execute", "Execute and dry-run rules"),
     ("business_rules.view_logs", "View rule execution logs"),
 ])
-registry.add_nav("Business rules", "business_rules.rules", "business_rules.view", group="Administration", order=320)
+registry.add_nav("Business rules", "business_rules.rules", group="Administration", order=320)
 
 
 @bp.after_app_request

@@ -15,7 +15,8 @@ from services.rules import conditions as cond
 from services.rules import engine, fields as known, store
 from web.access import current_actor, requires
 from web.contract import operation
-from web.negotiate import respond
+from web.forms import show_again
+from web.negotiate import empty, respond
 
 NEW_RULE = {"id": None, "ruleId": "", "ruleName": "", "description": None, "ruleType": "GUARD", "ruleCategory": None,
             "entityType": "lcs.parcel", "eventType": None, "enabled": True, "priority": 100, "version": 1,
@@ -112,7 +113,7 @@ def builder_action():
 @requires("business_rules.view")
 def builder_nothing():
     """Nothing: the answer to "remove this row" (the row is swapped out)."""
-    return respond(None, template="business_rules/_builder.html", block="nothing")
+    return empty()
 
 
 @bp.get("/fields")
@@ -134,10 +135,8 @@ def fields(query: RuleFieldsQuery):
 TRY_PAGE = "business_rules/try.html"
 
 
-def _try_error(error, form: dict):
-    """A rule or record that cannot be tried: the message where the result would show."""
-    return respond(None, template=TRY_PAGE, block="try_result", context={"error": error.message,
-                                                                          "details": error.details})
+# A rule or record that cannot be tried: the message where the result would show (200: htmx swaps it in).
+_try_error = show_again(TRY_PAGE, "try_result", status=200, statuses=(400, 403, 404, 409, 422))
 
 
 @bp.post("/try")

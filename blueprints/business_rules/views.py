@@ -2,7 +2,6 @@
 list, the editor, rule sets and the execution log to browsers (pages and htmx fragments)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import request, url_for
 from sqlalchemy.orm import contains_eager
 
@@ -20,9 +19,10 @@ from services.errors import DomainError
 from services.rules import engine, examples, fields as known, store
 from web.access import current_actor, requires
 from web.contract import operation, submitted
-from web.htmx import client_redirect, htmx_details, toast
-from web.negotiate import respond, response_mode
-from web.pagination import paginate_a
+from web.htmx import htmx_details, toast
+from web.forms import show_again
+from web.negotiate import empty, respond, response_mode, see_other
+from web.pagination import contains_ci, paginate_a
 
 EXECUTION_PAGE = "business_rules/execution.html"
 
@@ -33,13 +33,6 @@ def _html() -> bool:
 
 def _can(*features: str) -> bool:
     return current_actor().grants.allows(features)
-
-
-def _go(target: str, message: str):
-    """A browser's next page after a change: htmx follows ``HX-Redirect``, a plain form a 303."""
-    resp = client_redirect(respond(None), target) if htmx_details().is_htmx else \
-        respond(None, status=303, headers={"Location": target})
-    return toast(resp, message)
 
 
 # --- rules ---------------------------------------------------------------------------------------
@@ -55,7 +48,7 @@ def _rules_list(query: BusinessRuleListQuery):
     if query.id is not None:
         stmt = stmt.where(BusinessRule.id == query.id)
     if query.ruleId:
-        stmt = stmt.where(sa.func.lower(BusinessRule.rule_id).contains(query.ruleId.lower(), autoescape=True))
+        stmt = stmt.where(contains_ci(BusinessRule.rule_id, query.ruleId))
     if query.ruleType is not None:
         stmt = stmt.where(BusinessRule.rule_type == query.ruleType)
     for value, column in ((query.entityType, BusinessRule.entity_type), (query.eventType, BusinessRule.event_type),
@@ -81,8 +74,7 @@ def rules(query: BusinessRuleListQuery):
     sorted by priority (desc) then ruleId unless sortField/sortDir say otherwise.
     """
     body, ctx = _rules_list(query)
-    block = "rule_table" if htmx_details().target == "rule-table" else "content"
-    return respond(body, template="business_rules/rules.html", block=block, context=ctx)
+    return respond(body, template="business_rules/rules.html", context=ctx, targets={"rule-table": "rule_table"})
 
 
 def _editor_context(rule: dict | None, **extra) -> dict:
@@ -90,22 +82,26 @@ def _editor_context(rule: dict | None, **extra) -> dict:
     return editor_context(rule, **extra)
 
 
-def _editor_error(error, form: dict, rule: dict | None = None):
-    """The editor again, with the messages and what the person typed."""
-    return respond(None, template="business_rules/editor.html", block="editor_form", status=422,
-                   context=_editor_context(rule, form=form, error=error.message, error_details=error.details))
+EDITOR = "business_rules/editor.html"
+ALL_REFUSALS = (400, 403, 404, 409, 422)
 
 
-def _update_error(error, form: dict):
-    """A refused save in the editor shows the editor again; anything else (the list's
-    switch, a rule that is gone) is an ordinary error."""
+def _edited_rule() -> dict | None:
+    """The editor around a refused save; None (an ordinary error) for the list's switch or
+    a rule that is gone."""
+    form = submitted()
     if form.get("_view") == "row" or not form.get("id"):
-        raise error
+        return None
     try:
         rule = store.rule_detail(store.get_rule(current_actor(), store.parse_uuid(form["id"], "id")))
     except DomainError:
-        raise error from None
-    return _editor_error(error, form, rule)
+        return None
+    return _editor_context(rule, form=form)
+
+
+_editor_error = show_again(EDITOR, "editor_form", context=lambda: _editor_context(None, form=submitted()),
+                           statuses=ALL_REFUSALS)
+_update_error = show_again(EDITOR, "editor_form", context=_edited_rule, statuses=ALL_REFUSALS)
 
 
 def _cleared_dates(body: BusinessRuleUpdate) -> BusinessRuleUpdate:
@@ -125,9 +121,8 @@ def create_rule(body: BusinessRuleCreate):
     ``ruleId`` the tenant already uses a 409.
     """
     rule = store.create_rule(current_actor(), body)
-    if not _html():
-        return respond({"id": rule.id}, status=201)
-    return _go(url_for("business_rules.rule", rule_id=rule.id), f"Rule {rule.rule_id} created")
+    return see_other(url_for("business_rules.rule", rule_id=rule.id), {"id": rule.id}, status=201,
+                     toast=f"Rule {rule.rule_id} created")
 
 
 @bp.put("/rules")
@@ -142,12 +137,11 @@ def update_rule(body: BusinessRuleUpdate):
     if not _html():
         return respond({"ok": True})
     if htmx_details().is_htmx and submitted().get("_view") == "row":  # the list's inline switch
-        resp = respond(None, template="business_rules/rules.html", block="rule_row",
-                       context={"r": store.rule_item(rule), "can_manage": True})
-        return toast(resp, f"{rule.rule_id} {'enabled' if rule.enabled else 'disabled'}")
-    resp = respond(None, template="business_rules/editor.html", block="editor_form",
-                   context=_editor_context(store.rule_detail(rule), saved=True))
-    return toast(resp, f"Rule {rule.rule_id} saved (version {rule.version})")
+        return respond(None, template="business_rules/rules.html", block="rule_row",
+                       context={"r": store.rule_item(rule), "can_manage": True},
+                       toast=f"{rule.rule_id} {'enabled' if rule.enabled else 'disabled'}")
+    return respond(None, template=EDITOR, block="editor_form", context=_editor_context(store.rule_detail(rule), saved=True),
+                   toast=f"Rule {rule.rule_id} saved (version {rule.version})")
 
 
 @bp.delete("/rules")
@@ -160,9 +154,8 @@ def delete_rule(query: BusinessRuleDeleteQuery):
     """
     rule = store.delete_rule(current_actor(), query.id)
     if _html() and (not htmx_details().is_htmx or request.args.get("_view") == "editor"):
-        return _go(url_for("business_rules.rules"), f"Rule {rule.rule_id} deleted")
-    return toast(respond({"ok": True}, template="business_rules/rules.html", block="nothing"),
-                 f"Rule {rule.rule_id} deleted")
+        return see_other(url_for("business_rules.rules"), toast=f"Rule {rule.rule_id} deleted")
+    return empty({"ok": True}, toast=f"Rule {rule.rule_id} deleted")
 
 
 @bp.get("/rules/<rule_id>")
@@ -187,10 +180,8 @@ def add_examples():
     """
     actor = current_actor()
     created = examples.ensure_examples(actor, actor.tenant_for_new(None))
-    if not _html():
-        return respond({"created": created})
-    return _go(url_for("business_rules.rules"),
-               f"{created} example rule(s) added" if created else "The example rules are already there")
+    return see_other(url_for("business_rules.rules"), {"created": created},
+                     toast=f"{created} example rule(s) added" if created else "The example rules are already there")
 
 
 # --- sets -----------------------------------------------------------------------------------------
@@ -204,7 +195,7 @@ def _sets_list(query: RuleSetListQuery, **extra):
     if query.id is not None:
         stmt = stmt.where(RuleSet.id == query.id)
     if query.setId:
-        stmt = stmt.where(sa.func.lower(RuleSet.set_id).contains(query.setId.lower(), autoescape=True))
+        stmt = stmt.where(contains_ci(RuleSet.set_id, query.setId))
     if query.enabled is not None:
         stmt = stmt.where(RuleSet.enabled.is_(query.enabled))
     body, page = paginate_a(stmt, serialize=store.set_item, sort_fields=SET_SORT, default_sort="setId",
@@ -223,14 +214,11 @@ def sets(query: RuleSetListQuery):
     Filters id, search, setId, enabled; sorted by setId unless sortField/sortDir say otherwise.
     """
     body, ctx = _sets_list(query)
-    block = "set_table" if htmx_details().target == "set-table" else "content"
-    return respond(body, template="business_rules/sets.html", block=block, context=ctx)
+    return respond(body, template="business_rules/sets.html", context=ctx, targets={"set-table": "set_table"})
 
 
-def _set_form_error(error, form: dict):
-    """The new-set form again, with the message and what the person typed."""
-    _, ctx = _sets_list(RuleSetListQuery(), error=error.message, form=form)
-    return respond(None, template="business_rules/sets.html", block="create_form", status=422, context=ctx)
+_set_form_error = show_again("business_rules/sets.html", "create_form", statuses=ALL_REFUSALS,
+                             context=lambda: _sets_list(RuleSetListQuery())[1])
 
 
 @bp.post("/sets")
@@ -242,9 +230,8 @@ def create_set(body: RuleSetCreate):
     Answers 201 ``{id}``; a ``setId`` the tenant already uses is a 409.
     """
     s = store.create_set(current_actor(), body)
-    if not _html():
-        return respond({"id": s.id}, status=201)
-    return _go(url_for("business_rules.rule_set", set_id=s.id), f"Rule set {s.set_id} created")
+    return see_other(url_for("business_rules.rule_set", set_id=s.id), {"id": s.id}, status=201,
+                     toast=f"Rule set {s.set_id} created")
 
 
 @bp.put("/sets")
@@ -256,8 +243,8 @@ def update_set(body: RuleSetUpdate):
     ``id`` in the body; only the fields sent change. A disabled set disables its rules.
     """
     s = store.update_set(current_actor(), body)
-    resp = respond({"ok": True}, template="business_rules/set.html", block="set_panel", context=_set_context(s))
-    return toast(resp, f"Rule set {s.set_id} saved")
+    return respond({"ok": True}, template="business_rules/set.html", block="set_panel", context=lambda: _set_context(s),
+                   toast=f"Rule set {s.set_id} saved")
 
 
 @bp.delete("/sets")
@@ -269,9 +256,7 @@ def delete_set(query: RuleSetDeleteQuery):
     Soft-deletes the set ``?id=``; its rules are no longer held back by it.
     """
     s = store.delete_set(current_actor(), query.id)
-    if _html() and not htmx_details().is_htmx:
-        return respond(None, status=303, headers={"Location": url_for("business_rules.sets")})
-    return toast(respond({"ok": True}, template="business_rules/sets.html", block="nothing"), f"Rule set {s.set_id} deleted")
+    return empty({"ok": True}, page=url_for("business_rules.sets"), toast=f"Rule set {s.set_id} deleted")
 
 
 def _set_context(s: RuleSet) -> dict:
@@ -380,8 +365,7 @@ def logs(query: RuleExecutionLogListQuery):
     if _html():
         rules_by_id = {r.id: r for r in db.session.scalars(current_actor().scope.select(BusinessRule)
                                                            .order_by(BusinessRule.rule_id))}
-    block = "log_table" if htmx_details().target == "log-table" else "content"
-    return respond(body, template="business_rules/logs.html", block=block,
+    return respond(body, template="business_rules/logs.html", targets={"log-table": "log_table"},
                    context={"logs": body["items"], "page": page, "args": request.args, "rules_by_id": rules_by_id,
                             "results": store.EXECUTION_RESULTS, "entity_types": known.ENTITY_TYPES})
 

@@ -11,8 +11,8 @@ registry.declare("directory", "Directory", [
     ("directory.organizations.view", "View organizations"),
     ("directory.organizations.manage", "Manage organizations"),
 ])
-registry.add_nav("Organizations", "directory.organizations", "directory.organizations.view",
+registry.add_nav("Organizations", "directory.organizations",
                  group="Administration", order=210)
-registry.add_nav("Tenants", "directory.tenants", "directory.tenants.view", group="Administration", order=220)
+registry.add_nav("Tenants", "directory.tenants", group="Administration", order=220)
 
 from blueprints.directory import views  # noqa: E402,F401  (registers routes)

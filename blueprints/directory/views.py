@@ -31,16 +31,16 @@ from schemas.directory import (
 )
 from services import directory
 from services.directory import UNSET
-from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from services.errors import NotFound, ValidationFailed
 from web.access import current_actor, requires
-from web.contract import operation
-from web.forms import field_errors
-from web.htmx import toast, trigger_client_event
+from web.contract import operation, submitted
+from web.forms import show_again
 from web.negotiate import respond, response_mode
 from web.pagination import paginate_a
 
-# Refusals shown next to the form that caused them (HTML); 403s and the rest go to the toast.
-FORM_ERRORS = (ValidationFailed, BadRequest, Conflict, NotFound)
+# Refusals shown next to the form that caused them (HTML: invalid, a parent not found, taken);
+# 403s and the rest go to the toast.
+FORM_STATUSES = (400, 404, 409, 422)
 ORGS_CHANGED = "directory-orgs-changed"
 TENANTS_CHANGED = "directory-tenants-changed"
 ORGS_PAGE = "directory/organizations.html"
@@ -58,20 +58,18 @@ def _delete_id(query: DirectoryDeleteQuery, body: DirectoryDeleteBody | None) ->
     return body.id
 
 
-def _refused(error, template: str, block: str, context: dict):
-    """A person's refused form, again with the messages (422); other refusals go to the toast."""
-    if not isinstance(error, FORM_ERRORS):
-        raise error
-    return respond(None, template=template, block=block, status=422,
-                   context={**context, "error": error.message, "errors": field_errors(error.details)})
-
-
-def _edited(get, form: dict):
+def _edited(get):
     """The record a refused inline edit is about (None: not one the actor may see)."""
     try:
-        return get(current_actor(), uuid.UUID(str(form.get("id"))))
+        return get(current_actor(), uuid.UUID(str(submitted().get("id"))))
     except (ValueError, NotFound):
         return None
+
+
+def _edit_context(get, context):
+    """The context of a refused inline edit's form: ``context(record)``, None without a record."""
+    record = _edited(get)
+    return None if record is None else {**context(record), "edit_id": record.id}
 
 
 # --- tenants --------------------------------------------------------------------------------
@@ -89,21 +87,13 @@ def _tenant_context(actor, body: dict | None = None, search: str = "", **extra) 
     return {"data": body, "search": search,
             "can_manage": actor.grants.allows(["directory.tenants.manage"]),
             "is_super_admin": actor.is_super_admin, "own_tenant_id": getattr(actor.principal, "tenant_id", None),
-            "values": {}, "errors": {}, **extra}
+            "errors": {}, **extra}
 
 
-def _tenant_create_error(error, form: dict):
-    return _refused(error, TENANTS_PAGE, "tenant_create_form", _tenant_context(current_actor(), values=form))
-
-
-def _tenant_edit_error(error, form: dict):
-    current = _edited(directory.get_tenant, form)
-    if current is None or not isinstance(error, FORM_ERRORS):
-        raise error
-    return respond(None, template=TENANTS_PAGE, block="tenant_edit_form", status=422,
-                   context=_tenant_context(current_actor(), t=directory.tenant_row(current), edit_id=current.id,
-                                           edit_values=form, edit_errors=field_errors(error.details),
-                                           edit_error=error.message))
+_tenant_create_error = show_again(TENANTS_PAGE, "tenant_create_form", statuses=FORM_STATUSES,
+                                  context=lambda: _tenant_context(current_actor()))
+_tenant_edit_error = show_again(TENANTS_PAGE, "tenant_edit_form", statuses=FORM_STATUSES, context=lambda: _edit_context(
+    directory.get_tenant, lambda t: _tenant_context(current_actor(), t=directory.tenant_row(t))))
 
 
 @bp.get("/tenants")
@@ -128,9 +118,9 @@ def create_tenant(body: TenantCreate):
     """Creates a new tenant (with its default roles) and returns its identifier. Super admins only."""
     actor = current_actor()
     tenant = directory.create_tenant(actor, name=body.name, is_active=body.isActive)
-    resp = respond({"id": tenant.id}, status=201, template=TENANTS_PAGE, block="tenant_create_form",
-                   context=_tenant_context(actor, created=tenant))
-    return toast(trigger_client_event(resp, TENANTS_CHANGED), f"Tenant {tenant.name} created")
+    return respond({"id": tenant.id}, status=201, template=TENANTS_PAGE, block="tenant_create_form",
+                   context=lambda: _tenant_context(actor, created=tenant), toast=f"Tenant {tenant.name} created",
+                   trigger=TENANTS_CHANGED)
 
 
 @bp.put("/tenants")
@@ -140,9 +130,9 @@ def update_tenant(body: TenantUpdate):
     """Updates tenant properties such as name or activation state (activation: super admins only)."""
     actor = current_actor()
     tenant = directory.update_tenant(actor, body.id, name=body.name, is_active=body.isActive)
-    resp = respond({"ok": True}, template=TENANTS_PAGE, block="tenant_edit_form",
-                   context=_tenant_context(actor, t=directory.tenant_row(tenant)))
-    return toast(trigger_client_event(resp, TENANTS_CHANGED), f"Tenant {tenant.name} saved")
+    return respond({"ok": True}, template=TENANTS_PAGE, block="tenant_edit_form",
+                   context=lambda: _tenant_context(actor, t=directory.tenant_row(tenant)),
+                   toast=f"Tenant {tenant.name} saved", trigger=TENANTS_CHANGED)
 
 
 @bp.delete("/tenants")
@@ -153,9 +143,8 @@ def delete_tenant(query: DirectoryDeleteQuery, body: DirectoryDeleteBody | None)
     """Soft deletes the tenant identified by id (``?id=`` or a JSON body). Super admins only."""
     actor = current_actor()
     directory.delete_tenant(actor, _delete_id(query, body))
-    resp = respond({"ok": True}, template=TENANTS_PAGE, block="tenant_list",
-                   context=_tenant_context(actor, search=query.search))
-    return toast(resp, "Tenant deleted")
+    return respond({"ok": True}, template=TENANTS_PAGE, block="tenant_list",
+                   context=lambda: _tenant_context(actor, search=query.search), toast="Tenant deleted")
 
 
 # --- organizations ----------------------------------------------------------------------------
@@ -174,7 +163,7 @@ def _org_context(actor, flt: directory.OrgFilter | None = None, **extra) -> dict
             "tenants": (directory.visible_tenants_list(actor) if actor.is_super_admin else []),
             "filters": flt, "can_manage": actor.grants.allows(["directory.organizations.manage"]),
             "is_super_admin": actor.is_super_admin, "own_tenant_id": getattr(actor.principal, "tenant_id", None),
-            "values": {}, "errors": {}, **extra}
+            "errors": {}, **extra}
 
 
 def _org_list_data(actor, query: OrganizationListQuery, flt: directory.OrgFilter) -> dict:
@@ -189,18 +178,10 @@ def _org_list_data(actor, query: OrganizationListQuery, flt: directory.OrgFilter
     return body
 
 
-def _org_create_error(error, form: dict):
-    return _refused(error, ORGS_PAGE, "org_create_form", _org_context(current_actor(), values=form))
-
-
-def _org_edit_error(error, form: dict):
-    current = _edited(directory.get_organization, form)
-    if current is None or not isinstance(error, FORM_ERRORS):
-        raise error
-    return respond(None, template=ORGS_PAGE, block="org_edit_form", status=422,
-                   context=_org_context(current_actor(), node=directory.node_of(current), edit_id=current.id,
-                                        edit_values=form, edit_errors=field_errors(error.details),
-                                        edit_error=error.message))
+_org_create_error = show_again(ORGS_PAGE, "org_create_form", statuses=FORM_STATUSES,
+                               context=lambda: _org_context(current_actor()))
+_org_edit_error = show_again(ORGS_PAGE, "org_edit_form", statuses=FORM_STATUSES, context=lambda: _edit_context(
+    directory.get_organization, lambda o: _org_context(current_actor(), node=directory.node_of(o))))
 
 
 @bp.get("/organizations")
@@ -231,9 +212,9 @@ def create_organization(body: OrganizationCreate):
     actor = current_actor()
     org = directory.create_organization(actor, name=body.name, slug=body.slug, parent_id=body.parentId,
                                         tenant_id=body.tenantId, is_active=body.isActive)
-    resp = respond({"id": org.id}, status=201, template=ORGS_PAGE, block="org_create_form",
-                   context=_org_context(actor, created=org))
-    return toast(trigger_client_event(resp, ORGS_CHANGED), f"Organization {org.name} created")
+    return respond({"id": org.id}, status=201, template=ORGS_PAGE, block="org_create_form",
+                   context=lambda: _org_context(actor, created=org), toast=f"Organization {org.name} created",
+                   trigger=ORGS_CHANGED)
 
 
 @bp.put("/organizations")
@@ -245,9 +226,9 @@ def update_organization(body: OrganizationUpdate):
     org = directory.update_organization(
         actor, body.id, name=body.name, slug=body.slug, is_active=body.isActive,
         parent_id=body.parentId if "parentId" in body.model_fields_set else UNSET)
-    resp = respond({"ok": True}, template=ORGS_PAGE, block="org_edit_form",
-                   context=_org_context(actor, node=directory.node_of(org)))
-    return toast(trigger_client_event(resp, ORGS_CHANGED), f"Organization {org.name} saved")
+    return respond({"ok": True}, template=ORGS_PAGE, block="org_edit_form",
+                   context=lambda: _org_context(actor, node=directory.node_of(org)),
+                   toast=f"Organization {org.name} saved", trigger=ORGS_CHANGED)
 
 
 @bp.delete("/organizations")
@@ -258,9 +239,8 @@ def delete_organization(query: OrganizationDeleteQuery, body: DirectoryDeleteBod
     """Soft deletes an organization identified by id (``?id=`` or a JSON body); refused while it has children."""
     actor = current_actor()
     directory.delete_organization(actor, _delete_id(query, body))
-    resp = respond({"ok": True}, template=ORGS_PAGE, block="org_list",
-                   context=_org_context(actor, directory.OrgFilter(tenant_id=query.tenantId, search=query.search)))
-    return toast(resp, "Organization deleted")
+    return respond({"ok": True}, template=ORGS_PAGE, block="org_list", toast="Organization deleted",
+                   context=lambda: _org_context(actor, directory.OrgFilter(tenant_id=query.tenantId, search=query.search)))
 
 
 @bp.get("/organization-switcher")

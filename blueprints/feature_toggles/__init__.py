@@ -10,6 +10,6 @@ registry.declare("feature_toggles", "Feature toggles", [
     ("feature_toggles.manage", "Override toggles for the tenant"),
     ("feature_toggles.global.manage", "Change global toggle definitions (super admins)"),
 ])
-registry.add_nav("Feature toggles", "feature_toggles.overrides", "feature_toggles.view", group="Administration", order=300)
+registry.add_nav("Feature toggles", "feature_toggles.overrides", group="Administration", order=300)
 
 from blueprints.feature_toggles import views  # noqa: E402,F401  (registers routes)

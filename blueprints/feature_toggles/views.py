@@ -6,7 +6,7 @@ import uuid
 
 import orjson
 import sqlalchemy as sa
-from flask import redirect, request, url_for
+from flask import request, url_for
 from flask_login import current_user
 
 from blueprints.feature_toggles import bp
@@ -21,11 +21,10 @@ from schemas.feature_toggles import (ChangeOverrideState, ChangeOverrideStateRes
 from services import toggles
 from services.errors import NotFound, ValidationFailed
 from web.access import current_actor, requires
-from web.contract import operation
-from web.forms import form_message
-from web.htmx import htmx_details, toast
-from web.negotiate import respond, response_mode
-from web.pagination import paginate_a
+from web.contract import operation, submitted
+from web.forms import form_message, show_again
+from web.negotiate import empty, respond, response_mode, see_other
+from web.pagination import contains_ci, paginate_a
 
 GLOBAL = "feature_toggles/global.html"
 EDIT = "feature_toggles/edit.html"
@@ -62,36 +61,20 @@ def _check(kind: str, query: FeatureToggleCheckQuery):
     return respond({"valueType": kind, "value": found.value, **common})
 
 
-@bp.get("/check/boolean")
-@requires()
-@operation(query=FeatureToggleCheckQuery, responses={200: FeatureToggleEnabled}, summary="Check if feature is enabled")
-def check_boolean(query: FeatureToggleCheckQuery):
-    """Whether a boolean toggle is enabled for the caller's tenant (404 unknown, 400 other type)."""
-    return _check("boolean", query)
+def _check_route(kind: str, model, summary: str, doc: str) -> None:
+    """Declare ``GET /check/<kind>``: the four check routes differ only in the value type."""
+    def view(query: FeatureToggleCheckQuery):
+        return _check(kind, query)
+    view.__name__, view.__doc__ = f"check_{kind}", doc
+    bp.get(f"/check/{kind}")(requires()(operation(query=FeatureToggleCheckQuery, responses={200: model},
+                                                  summary=summary)(view)))
 
 
-@bp.get("/check/string")
-@requires()
-@operation(query=FeatureToggleCheckQuery, responses={200: FeatureToggleStringValue}, summary="Get string config")
-def check_string(query: FeatureToggleCheckQuery):
-    """The string value of a toggle for the caller's tenant."""
-    return _check("string", query)
-
-
-@bp.get("/check/number")
-@requires()
-@operation(query=FeatureToggleCheckQuery, responses={200: FeatureToggleNumberValue}, summary="Get number config")
-def check_number(query: FeatureToggleCheckQuery):
-    """The number value of a toggle for the caller's tenant."""
-    return _check("number", query)
-
-
-@bp.get("/check/json")
-@requires()
-@operation(query=FeatureToggleCheckQuery, responses={200: FeatureToggleJsonValue}, summary="Get json config")
-def check_json(query: FeatureToggleCheckQuery):
-    """The JSON value of a toggle for the caller's tenant."""
-    return _check("json", query)
+_check_route("boolean", FeatureToggleEnabled, "Check if feature is enabled",
+             "Whether a boolean toggle is enabled for the caller's tenant (404 unknown, 400 other type).")
+_check_route("string", FeatureToggleStringValue, "Get string config", "The string value of a toggle for the caller's tenant.")
+_check_route("number", FeatureToggleNumberValue, "Get number config", "The number value of a toggle for the caller's tenant.")
+_check_route("json", FeatureToggleJsonValue, "Get json config", "The JSON value of a toggle for the caller's tenant.")
 
 
 # --- global definitions -------------------------------------------------------------------
@@ -100,15 +83,11 @@ SORT = {"identifier": FeatureToggle.identifier, "name": FeatureToggle.name, "cat
         "type": FeatureToggle.type, "createdAt": FeatureToggle.created_at, "updatedAt": FeatureToggle.updated_at}
 
 
-def _like(column, value):
-    return sa.func.lower(column).contains(value.lower(), autoescape=True)
-
-
 def _filtered(stmt, query):
     for key, column in (("category", FeatureToggle.category), ("name", FeatureToggle.name),
                         ("identifier", FeatureToggle.identifier)):
         if getattr(query, key):
-            stmt = stmt.where(_like(column, getattr(query, key)))
+            stmt = stmt.where(contains_ci(column, getattr(query, key)))
     return stmt
 
 
@@ -131,21 +110,16 @@ def _global_list(query: FeatureToggleListQuery | None = None, **extra):
                   "can_manage": _can_manage_global(current_actor()), **extra}
 
 
-def _create_form_error(error, form: dict):
-    """The create form again, with the message and what the person typed."""
-    _, ctx = _global_list(error=form_message(error), form=form)
-    return respond(None, template=GLOBAL, block="create_form", context=ctx, status=422)
-
-
-def _update_form_error(error, form: dict):
-    """The edit form again, with the message and what the person typed."""
+def _edited_toggle() -> dict | None:
+    """The toggle whose edit form was refused (its id is in the form); None: no such toggle."""
     try:
-        toggle = toggles.get_toggle(uuid.UUID(str(form.get("id"))))
+        return {"item": toggles.serialize(toggles.get_toggle(uuid.UUID(str(submitted().get("id")))))}
     except (ValueError, NotFound):
-        raise error from None  # no toggle to show the form of
-    item = {**toggles.serialize(toggle), **{k: v for k, v in form.items() if k in ("name", "description", "category")}}
-    return respond(None, template=EDIT, block="edit_form", status=422,
-                   context={"item": item, "error": form_message(error), "raw": form.get("defaultValue")})
+        return None
+
+
+_create_form_error = show_again(GLOBAL, "create_form", context=lambda: _global_list()[1], message=form_message)
+_update_form_error = show_again(EDIT, "edit_form", context=_edited_toggle, message=form_message)
 
 
 @bp.get("/global")
@@ -154,8 +128,7 @@ def _update_form_error(error, form: dict):
 def global_list(query: FeatureToggleListQuery):
     """Global toggles; filters search, type, category, name, identifier; sort; pageSize ≤ 200."""
     body, ctx = _global_list(query)
-    block = "toggle_table" if htmx_details().target == "toggle-table" else "content"
-    return respond(body, template=GLOBAL, block=block, context=ctx)
+    return respond(body, template=GLOBAL, context=ctx, targets={"toggle-table": "toggle_table"})
 
 
 @bp.post("/global")
@@ -167,9 +140,8 @@ def create_global(body: FeatureToggleCreate):
     taken identifier (also one of a deleted toggle) is a 400."""
     body = body.model_copy(update={"defaultValue": _typed(body.type, body.defaultValue, "defaultValue")})
     toggle = toggles.create_toggle(current_actor(), body)
-    _, ctx = _global_list(created=toggle.identifier)
-    resp = respond({"id": toggle.id}, status=201, template=GLOBAL, block="create_form", context=ctx)
-    return toast(resp, f"Toggle {toggle.identifier} created")
+    return respond({"id": toggle.id}, status=201, template=GLOBAL, block="create_form",
+                   context=lambda: _global_list(created=toggle.identifier)[1], toast=f"Toggle {toggle.identifier} created")
 
 
 @bp.put("/global")
@@ -182,9 +154,8 @@ def update_global(body: FeatureToggleUpdate):
         kind = toggles.get_toggle(body.id).type
         body = body.model_copy(update={"defaultValue": _typed(kind, body.defaultValue, "defaultValue")})
     toggle = toggles.update_toggle(current_actor(), body)
-    resp = respond({"id": toggle.id}, template=EDIT, block="edit_form",
-                   context={"item": toggles.serialize(toggle), "saved": True})
-    return toast(resp, f"Toggle {toggle.identifier} saved")
+    return respond({"id": toggle.id}, template=EDIT, block="edit_form",
+                   context={"item": toggles.serialize(toggle), "saved": True}, toast=f"Toggle {toggle.identifier} saved")
 
 
 @bp.delete("/global")
@@ -193,9 +164,7 @@ def update_global(body: FeatureToggleUpdate):
 def delete_global(query: FeatureToggleDeleteQuery):
     """Soft-deletes a toggle; its identifier stays reserved."""
     toggle = toggles.delete_toggle(current_actor(), query.id)
-    if response_mode() == "page":
-        return redirect(url_for("feature_toggles.global_list"), code=303)
-    return toast(respond({"id": toggle.id}, template=GLOBAL, block="nothing"), f"Toggle {toggle.identifier} deleted")
+    return empty({"id": toggle.id}, page=url_for("feature_toggles.global_list"), toast=f"Toggle {toggle.identifier} deleted")
 
 
 @bp.get("/global/<uuid:toggle_id>")
@@ -245,8 +214,7 @@ def _overrides(query: FeatureToggleOverrideListQuery):
 def overrides(query: FeatureToggleOverrideListQuery):
     """Every live toggle with this tenant's override state (enabled | disabled | override | inherit)."""
     body, ctx = _overrides(query)
-    block = "override_table" if htmx_details().target == "override-table" else "content"
-    return respond(body, template=OVERRIDES, block=block, context=ctx)
+    return respond(body, template=OVERRIDES, context=ctx, targets={"override-table": "override_table"})
 
 
 @bp.put("/overrides")
@@ -258,11 +226,11 @@ def set_override(body: ChangeOverrideState):
     toggle = toggles.get_toggle(body.toggleId)
     body = body.model_copy(update={"overrideValue": _typed(toggle.type, body.overrideValue, "overrideValue")})
     override = toggles.set_override(current_actor(), body)
+    data = {"ok": True, "overrideToggleId": override.id if override else None}
     if response_mode() == "page":
-        return redirect(url_for("feature_toggles.overrides"), code=303)
+        return see_other(url_for("feature_toggles.overrides"), data)
     tenant = db.session.get(Tenant, override.tenant_id if override else _tenant_id())
     row = toggles.override_row(toggle, override, tenant)
-    resp = respond({"ok": True, "overrideToggleId": override.id if override else None},
-                   template=OVERRIDES, block="override_row", context={"row": row, "can_manage": True})
     state = {"enabled": "on", "disabled": "off", "inherit": "inherited", "override": "overridden"}[row["overrideState"]]
-    return toast(resp, f"{toggle.identifier}: {state}")
+    return respond(data, template=OVERRIDES, block="override_row", context={"row": row, "can_manage": True},
+                   toast=f"{toggle.identifier}: {state}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 
-from flask import make_response, redirect, send_file, url_for
+from flask import make_response, send_file, url_for
 
 from blueprints.lcs import bp
 from schemas.base import Binary
@@ -19,8 +19,8 @@ from services.logistics.lists import get_list
 from services.logistics.parcels import get_parcel
 from web.access import current_actor, requires
 from web.contract import Response, operation
-from web.htmx import htmx_details, toast
-from web.negotiate import respond, response_mode
+from web.htmx import htmx_details
+from web.negotiate import respond, response_mode, see_other
 
 TASK_TEMPLATE = "tasks/task.html"
 TASK = {204: Response(None, "Requested: a background task renders the document",
@@ -36,12 +36,12 @@ def _task_response(t, message: str):
     if mode == "json":
         return respond(None, status=204, headers=headers)
     if mode == "page" and not htmx_details().is_htmx:
-        return redirect(url_for("mes.task", task_id=t.id), code=303)
+        return see_other(url_for("mes.task", task_id=t.id))
     view = {**tasks.task_row(t), "ended": t.status in tasks.ENDED, "file_url": None}
     if t.status == "done" and documents.stored_pdf(t.tenant_id, t.result):
         view["file_url"] = url_for("mes.task_file", task_id=t.id)
-    resp = respond(None, template=TASK_TEMPLATE, block="task_progress", context={"t": view}, headers=headers)
-    return toast(resp, message, "success" if t.status != "failed" else "error")
+    return respond(None, template=TASK_TEMPLATE, block="task_progress", context={"t": view}, headers=headers,
+                   toast=(message, "success" if t.status != "failed" else "error"))
 
 
 def _pdf(body: bytes | io.IOBase, filename: str, etag: str | None = None):

@@ -14,11 +14,13 @@ from services.errors import ValidationFailed
 from services.logistics import lists as svc
 from web.access import current_actor, registry, requires
 from web.contract import Response, operation
-from web.htmx import client_redirect, htmx_details, toast, trigger_client_event
-from web.negotiate import respond, response_mode
+from web.htmx import trigger_client_event
+from web.negotiate import respond, see_other
 from web.pagination import paginate_b
 
-registry.add_nav("Handling lists", "lcs.lists", "lcs.handling.read", group="Warehouse", order=20)
+registry.add_nav("Handling lists", "lcs.lists", group="Warehouse", order=20)
+
+CHANGED = "lcs:list-changed"  # htmx event: the list page's state re-fetches itself
 
 
 @bp.get("/lists")
@@ -58,11 +60,8 @@ def create_list(body: LcsHandlingModel):
     another active list (409 naming the shipment). Answers 200 (the seed has no 201).
     """
     hl = svc.create_list(current_actor(), body)
-    if response_mode() == "json":
-        return respond(svc.created_row(hl))
-    target = url_for("lcs.handling_list", list_id=hl.id)
-    resp = client_redirect(respond(None), target) if htmx_details().is_htmx else respond(None, status=303, headers={"Location": target})
-    return toast(resp, f"Handling list {hl.number} created")
+    return see_other(url_for("lcs.handling_list", list_id=hl.id), svc.created_row(hl),
+                     toast=f"Handling list {hl.number} created")
 
 
 @bp.post("/lists/search")
@@ -94,7 +93,7 @@ def handling_list(list_id):
     """
     hl = svc.get_list(current_actor(), list_id)
     ctx = _page_context(hl)
-    return respond(ctx["hl"], template="lcs/list.html", context=ctx)
+    return respond(ctx["hl"], template="lcs/list.html", context=ctx, targets={"list-state": "list_state"})
 
 
 @bp.delete("/lists/<uuid:list_id>")
@@ -106,7 +105,7 @@ def cancel_list(list_id):
     Cancels the list (``is_cancelled``) and releases its shipments; a finished list is a 409.
     """
     svc.cancel(current_actor(), list_id)
-    return toast(respond(None, status=204), "Handling list cancelled")
+    return respond(None, status=204, toast="Handling list cancelled", trigger=CHANGED)
 
 
 @bp.put("/lists/<uuid:list_id>/items")

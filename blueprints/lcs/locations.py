@@ -7,22 +7,22 @@ from __future__ import annotations
 from flask import request, url_for
 
 from blueprints.lcs import bp
-from blueprints.lcs._reference import PAGED, field_messages, form_refusal, with_blanks
+from blueprints.lcs._reference import PAGED, with_blanks
 from models import Location
 from schemas.base import PageHeaders
 from schemas.lcs_reference import (LcsFulfilmentLocation, LcsFulfilmentLocationModel, LcsFulfilmentLocationUpdate,
                                    LcsLocationListQuery, LcsLocationPosition, LcsLocationSearch, LcsLocationSku,
                                    LcsLocationSkuModel, LcsSuccessCount, LcsSuccessFailed, PositionCodes, SkusOrCodes,
-                                   WalkAdd, WalkChange, WalkMove, WalkRemove, WalkSkus, nested)
+                                   WalkAdd, WalkChange, WalkMove, WalkRemove, WalkSkus)
 from services.logistics import locations as svc
 from services.logistics.search import Field, apply_constraints
 from web.access import current_actor, registry, requires
 from web.contract import Response, operation
-from web.htmx import client_redirect, toast, trigger_client_event
-from web.negotiate import respond, response_mode
+from web.forms import show_again
+from web.negotiate import empty, respond, see_other
 from web.pagination import paginate_b, paginate_list_b
 
-registry.add_nav("Locations", "lcs.locations", "lcs.locations.read", group="Warehouse", order=60)
+registry.add_nav("Locations", "lcs.locations", group="Warehouse", order=60)
 
 SEARCH_FIELDS = {  # the keys of LcsLocationSearchConstraint
     "ids": Field(Location.id, "uuid"),
@@ -56,18 +56,12 @@ def _detail_context(loc: Location, **extra) -> dict:
             "sku_count": sum(len(p["skus"]) for p in positions), **extra}
 
 
-@form_refusal
-def _create_error(error, form: dict):
-    """The create form again, with the messages and what the person typed."""
-    _, _, ctx = _list_context(error=error.message, errors=field_messages(error), form=nested(form))
-    return respond(None, template=LIST, block="create_form", status=422, context=ctx)
+def _location_context(location_id) -> dict:
+    return _detail_context(svc.get_location(current_actor().scope, location_id))
 
 
-@form_refusal
-def _update_error(error, form: dict):
-    loc = svc.get_location(current_actor().scope, request.view_args["location_id"])
-    return respond(None, template=DETAIL, block="location_form", status=422,
-                   context=_detail_context(loc, error=error.message, errors=field_messages(error), form=nested(form)))
+_create_error = show_again(LIST, "create_form", context=lambda: _list_context()[2])
+_update_error = show_again(DETAIL, "location_form", context=_location_context)
 
 
 @bp.get("/locations")
@@ -80,8 +74,7 @@ def locations(query: LcsLocationListQuery, headers: PageHeaders):
     By name; ``is_disabled`` 1|0, ``address_id``, ``search`` (name or reference, Wharf).
     """
     body, page_headers, ctx = _list_context(query, headers)
-    block = "location_table" if request.headers.get("HX-Target") == "location-table" else "content"
-    return respond(body, template=LIST, block=block, headers=page_headers, context=ctx)
+    return respond(body, template=LIST, headers=page_headers, context=ctx, targets={"location-table": "location_table"})
 
 
 @bp.post("/locations")
@@ -94,11 +87,8 @@ def create_location(body: LcsFulfilmentLocationModel):
     """
     loc = svc.create_location(current_actor(), body)
     row = svc.location_row(loc)
-    if response_mode() == "json":
-        return respond(row)
-    _, _, ctx = _list_context(created=row)
-    resp = respond(row, template=LIST, block="create_form", context=ctx)
-    return toast(trigger_client_event(resp, CHANGED), f"Location {loc.name} created")
+    return respond(row, template=LIST, block="create_form", context=lambda: _list_context(created=row)[2],
+                   toast=f"Location {loc.name} created", trigger=CHANGED)
 
 
 @bp.get("/locations/<uuid:location_id>")
@@ -123,8 +113,8 @@ def update_location(location_id, body: LcsFulfilmentLocationUpdate):
     """
     loc = svc.update_location(current_actor(), location_id, with_blanks(body))
     row = svc.location_row(loc)
-    resp = respond(row, template=DETAIL, block="location_form", context=_detail_context(loc, saved=True))
-    return resp if response_mode() == "json" else toast(resp, f"Location {loc.name} saved")
+    return respond(row, template=DETAIL, block="location_form", context=lambda: _detail_context(loc, saved=True),
+                   toast=f"Location {loc.name} saved")
 
 
 @bp.delete("/locations/<uuid:location_id>")
@@ -136,23 +126,17 @@ def delete_location(location_id):
     Soft delete: gone from lists and lookups; its shipments keep the link.
     """
     loc = svc.delete_location(current_actor(), location_id)
-    if response_mode() == "json":
-        return respond(None, status=204)
-    _, _, ctx = _list_context()
-    resp = respond(None, template=LIST, block="nothing", context=ctx)
     if request.args.get("next") == "list":  # the detail page's button: back to the list
-        client_redirect(resp, url_for("lcs.locations"))
-    return toast(resp, f"Location {loc.name} deleted")
+        return see_other(url_for("lcs.locations"), status=204, toast=f"Location {loc.name} deleted")
+    return empty(status=204, toast=f"Location {loc.name} deleted")
 
 
 # --- positions ---------------------------------------------------------------------------------
 
 def _positions_answer(location_id, body: dict, message: str):
     """``body`` for JSON clients; for people the walk order again, with ``message``."""
-    if response_mode() == "json":
-        return respond(body)
-    loc = svc.get_location(current_actor().scope, location_id)
-    return toast(respond(body, template=DETAIL, block="positions", context=_detail_context(loc)), message)
+    return respond(body, template=DETAIL, block="positions", toast=message,
+                   context=lambda: _detail_context(svc.get_location(current_actor().scope, location_id)))
 
 
 def _positions(n: int) -> str:

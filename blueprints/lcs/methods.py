@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import typing
 
-from flask import request
 
 from blueprints.lcs import bp
-from blueprints.lcs._reference import PAGED, field_messages, form_refusal, with_blanks
+from blueprints.lcs._reference import PAGED, with_blanks
 from models import Method, db
 from schemas.base import PageHeaders
 from schemas.lcs_reference import (DeliveryDuring, LcsMethod, LcsMethodModel, LcsMethodQuery, LcsMethodUpdate,
-                                   LcsShipmentMethodSearch, Provider, nested)
+                                   LcsShipmentMethodSearch, Provider)
 from services.logistics import methods as svc
 from services.logistics.search import Field, apply_constraints
 from web.access import current_actor, registry, requires
 from web.contract import Response, operation
-from web.htmx import toast, trigger_client_event
-from web.negotiate import respond, response_mode
+from web.forms import show_again
+from web.negotiate import empty, respond
 from web.pagination import paginate_b
 
-registry.add_nav("Methods", "lcs.methods", "lcs.methods.read", group="Warehouse", order=70)
+registry.add_nav("Methods", "lcs.methods", group="Warehouse", order=70)
 
 SEARCH_FIELDS = {  # the keys of LcsShipmentMethodSearchConstraint
     "ids": Field(Method.id, "uuid"),
@@ -51,18 +50,9 @@ def _form_context(m: dict | None = None, **extra) -> dict:
             "flags": svc.FLAGS, **extra}
 
 
-@form_refusal
-def _create_error(error, form: dict):
-    return respond(None, template=LIST, block="create_form", status=422,
-                   context=_form_context(nested(form), rows=_rows(), error=error.message,
-                                         errors=field_messages(error)))
-
-
-@form_refusal
-def _update_error(error, form: dict):
-    row = svc.method_row(svc.get_method(current_actor().scope, request.view_args["method_id"]))
-    return respond(None, template=EDIT, block="method_form", status=422,
-                   context=_form_context({**row, **nested(form)}, error=error.message, errors=field_messages(error)))
+_create_error = show_again(LIST, "create_form", context=lambda: _form_context(rows=_rows()))
+_update_error = show_again(EDIT, "method_form", context=lambda method_id: _form_context(
+    svc.method_row(svc.get_method(current_actor().scope, method_id))))
 
 
 @bp.get("/methods")
@@ -75,8 +65,7 @@ def methods(query: LcsMethodQuery):
     methods that ship there.
     """
     body = _rows(query.country_code)
-    block = "method_table" if request.headers.get("HX-Target") == "method-table" else "content"
-    return respond(body, template=LIST, block=block, headers={"x-count": str(len(body))},
+    return respond(body, template=LIST, headers={"x-count": str(len(body))}, targets={"method-table": "method_table"},
                    context=_form_context(rows=body, country=query.country_code or ""))
 
 
@@ -90,10 +79,8 @@ def create_method(body: LcsMethodModel):
     """
     m = svc.create_method(current_actor(), body)
     row = svc.method_row(m)
-    if response_mode() == "json":
-        return respond(row)
-    resp = respond(row, template=LIST, block="create_form", context=_form_context(rows=_rows(), created=row))
-    return toast(trigger_client_event(resp, CHANGED), f"Method {m.name} created")
+    return respond(row, template=LIST, block="create_form", context=lambda: _form_context(rows=_rows(), created=row),
+                   toast=f"Method {m.name} created", trigger=CHANGED)
 
 
 @bp.get("/methods/<uuid:method_id>")
@@ -119,8 +106,8 @@ def update_method(method_id, body: LcsMethodUpdate):
     """
     m = svc.update_method(current_actor(), method_id, with_blanks(body))
     row = svc.method_row(m)
-    resp = respond(row, template=EDIT, block="method_form", context=_form_context(row, saved=True))
-    return resp if response_mode() == "json" else toast(resp, f"Method {m.name} saved")
+    return respond(row, template=EDIT, block="method_form", context=lambda: _form_context(row, saved=True),
+                   toast=f"Method {m.name} saved")
 
 
 @bp.delete("/methods/<uuid:method_id>")
@@ -132,10 +119,7 @@ def delete_method(method_id):
     Soft delete; shipments that used it keep the link.
     """
     m = svc.delete_method(current_actor(), method_id)
-    if response_mode() == "json":
-        return respond(None, status=204)
-    return toast(respond(None, template=LIST, block="nothing", context=_form_context(rows=_rows())),
-                 f"Method {m.name} deleted")
+    return empty(status=204, toast=f"Method {m.name} deleted")
 
 
 @bp.post("/search/methods")

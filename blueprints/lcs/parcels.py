@@ -10,7 +10,6 @@ from services.logistics import parcels as svc
 from services.logistics.shipments import get_shipment
 from web.access import current_actor, requires
 from web.contract import Response, operation
-from web.htmx import toast
 from web.negotiate import respond, response_mode
 from web.pagination import paginate_b
 
@@ -18,10 +17,9 @@ from web.pagination import paginate_b
 def _pack_response(shipment_id, data, message: str, status: int = 200):
     """JSON for API clients; for the pack station, the re-rendered panel plus a toast
     (200: htmx does not swap a 204)."""
-    if response_mode() == "json":
-        return respond(data, status=status)
-    _, context = pack_panel(get_shipment(current_actor(), shipment_id))
-    return toast(respond(data, template="lcs/pack.html", block="pack_panel", context=context), message)
+    return respond(data, status=status if response_mode() == "json" else 200, template="lcs/pack.html",
+                   block="pack_panel", context=lambda: pack_panel(get_shipment(current_actor(), shipment_id))[1],
+                   toast=message)
 
 
 @bp.get("/parcels")

@@ -7,7 +7,7 @@ import typing
 from flask import request
 
 from blueprints.lcs import bp
-from blueprints.lcs._reference import PAGED, field_messages, form_refusal, with_blanks
+from blueprints.lcs._reference import PAGED, with_blanks
 from schemas.base import PageHeaders
 from schemas.lcs_reference import (ImportMode, LcsProduct, LcsProductImportQuery, LcsProductImportResult,
                                    LcsProductImportUpload, LcsProductListQuery, LcsProductModel, LcsProductUpdate,
@@ -16,11 +16,11 @@ from services.logistics import product_import
 from services.logistics import products as svc
 from web.access import current_actor, registry, requires
 from web.contract import Response, operation
-from web.htmx import toast, trigger_client_event
-from web.negotiate import respond, response_mode
+from web.forms import show_again
+from web.negotiate import empty, respond
 from web.pagination import paginate_b
 
-registry.add_nav("Products", "lcs.products", "lcs.products.read", group="Warehouse", order=80)
+registry.add_nav("Products", "lcs.products", group="Warehouse", order=80)
 
 CHANGED = "lcs:products-changed"
 MODES = typing.get_args(ImportMode)
@@ -39,27 +39,14 @@ def _list_context(query: LcsProductListQuery | None = None, headers: PageHeaders
                            "modes": MODES, **extra}
 
 
-@form_refusal
-def _create_error(error, form: dict):
-    _, _, ctx = _list_context(error=error.message, errors=field_messages(error, by_field=True), form=form)
-    return respond(None, template=LIST, block="create_form", status=422, context=ctx)
+def _edit_context(product_id, **extra) -> dict:
+    return {"p": svc.product_row(svc.get_product(current_actor().scope, product_id)), "can_write": _can_write(),
+            **extra}
 
 
-@form_refusal
-def _update_error(error, form: dict):
-    row = svc.product_row(svc.get_product(current_actor().scope, request.view_args["product_id"]))
-    return respond(None, template=EDIT, block="product_form", status=422,
-                   context={"p": row, "form": form, "can_write": True, "error": error.message,
-                            "errors": field_messages(error, by_field=True)})
-
-
-@form_refusal
-def _import_error(error, form: dict):
-    """The import form again, listing the bad rows (``rows.<n>.<field>``) apart."""
-    row_errors = [d for d in error.details if (d.get("path") or [None])[0] == "rows"]
-    _, _, ctx = _list_context(mode=form.get("mode"), error=error.message, row_errors=row_errors,
-                              other_errors=[d for d in error.details if d not in row_errors])
-    return respond(None, template=LIST, block="import_form", status=422, context=ctx)
+_create_error = show_again(LIST, "create_form", context=lambda: _list_context()[2])
+_update_error = show_again(EDIT, "product_form", context=_edit_context)
+_import_error = show_again(LIST, "import_form", context=lambda: _list_context()[2])  # bad rows: errors["rows.<n>.<field>"]
 
 
 @bp.get("/products")
@@ -71,8 +58,7 @@ def products(query: LcsProductListQuery, headers: PageHeaders):
     By SKU; ``search`` matches the SKU, description or a barcode.
     """
     body, page_headers, ctx = _list_context(query, headers)
-    block = "product_table" if request.headers.get("HX-Target") == "product-table" else "content"
-    return respond(body, template=LIST, block=block, headers=page_headers, context=ctx)
+    return respond(body, template=LIST, headers=page_headers, context=ctx, targets={"product-table": "product_table"})
 
 
 @bp.post("/products")
@@ -86,11 +72,8 @@ def create_product(body: LcsProductModel):
     """
     p = svc.create_product(current_actor(), body)
     row = svc.product_row(p)
-    if response_mode() == "json":
-        return respond(row)
-    _, _, ctx = _list_context(created=row)
-    resp = respond(row, template=LIST, block="create_form", context=ctx)
-    return toast(trigger_client_event(resp, CHANGED), f"Product {p.sku} created")
+    return respond(row, template=LIST, block="create_form", context=lambda: _list_context(created=row)[2],
+                   toast=f"Product {p.sku} created", trigger=CHANGED)
 
 
 @bp.get("/products/<uuid:product_id>")
@@ -101,8 +84,8 @@ def product(product_id):
 
     For people, its edit page.
     """
-    row = svc.product_row(svc.get_product(current_actor().scope, product_id))
-    return respond(row, template=EDIT, context={"p": row, "can_write": _can_write()})
+    ctx = _edit_context(product_id)
+    return respond(ctx["p"], template=EDIT, context=ctx)
 
 
 @bp.put("/products/<uuid:product_id>")
@@ -115,8 +98,8 @@ def update_product(product_id, body: LcsProductUpdate):
     """
     p = svc.update_product(current_actor(), product_id, with_blanks(body))
     row = svc.product_row(p)
-    resp = respond(row, template=EDIT, block="product_form", context={"p": row, "can_write": True, "saved": True})
-    return resp if response_mode() == "json" else toast(resp, f"Product {p.sku} saved")
+    return respond(row, template=EDIT, block="product_form", context={"p": row, "can_write": True, "saved": True},
+                   toast=f"Product {p.sku} saved")
 
 
 @bp.delete("/products/<uuid:product_id>")
@@ -128,10 +111,7 @@ def delete_product(product_id):
     Soft delete; its barcodes become free for other products.
     """
     p = svc.delete_product(current_actor(), product_id)
-    if response_mode() == "json":
-        return respond(None, status=204)
-    _, _, ctx = _list_context()
-    return toast(respond(None, template=LIST, block="nothing", context=ctx), f"Product {p.sku} deleted")
+    return empty(status=204, toast=f"Product {p.sku} deleted")
 
 
 @bp.post("/products/import")
@@ -151,11 +131,6 @@ def import_products(query: LcsProductImportQuery, body):
     else:
         rows, mode = body, query.mode
     result = product_import.import_products(current_actor(), rows, skip_invalid=mode == "skip_invalid").as_dict()
-    if response_mode() == "json":
-        return respond(result)
-    _, _, ctx = _list_context(mode=mode, result=result)
-    resp = respond(result, template=LIST, block="import_form", context=ctx)
-    if result["created"] or result["updated"]:
-        trigger_client_event(resp, CHANGED)
-    return toast(resp, f"Imported: {result['created']} created, {result['updated']} updated, "
-                       f"{result['skipped']} skipped")
+    return respond(result, template=LIST, block="import_form", context=lambda: _list_context(mode=mode, result=result)[2],
+                   trigger=CHANGED if result["created"] or result["updated"] else None,
+                   toast=f"Imported: {result['created']} created, {result['updated']} updated, {result['skipped']} skipped")

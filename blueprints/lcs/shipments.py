@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import request
 
 from blueprints.lcs import bp
 from schemas.base import PageHeaders
@@ -13,18 +12,18 @@ from schemas.lcs_shipments import (LcsListedShipment, LcsPackStation, LcsShipmen
 from services.logistics import shipments as svc
 from web.access import current_actor, registry, requires
 from web.contract import Response, operation
-from web.htmx import toast
 from web.negotiate import encode_json, respond
 from web.pagination import Page, headers_b, page_params_b
 
-registry.add_nav("Shipments", "lcs.shipments", "lcs.shipments.read", group="Warehouse", order=10)
+registry.add_nav("Shipments", "lcs.shipments", group="Warehouse", order=10)
 
+CHANGED = "lcs:shipment-changed"  # htmx event: the shipment page's state re-fetches itself
 PAGE_HEADERS = {"x-count": "Total number of shipments", "x-page": "This page", "x-page-size": "Items per page"}
 
 
 def _detail(shipment):
     row = svc.detail_row(shipment)
-    return respond(row, template="lcs/shipment.html", context={"s": row})
+    return respond(row, template="lcs/shipment.html", context={"s": row}, targets={"shipment-state": "shipment_state"})
 
 
 def pack_panel(shipment) -> tuple[dict, dict]:
@@ -53,9 +52,9 @@ def shipments(query: ShipmentListQuery, headers: PageHeaders):
         encoded = encode_json(listed.rows)
         listed.etag = hashlib.blake2b(encoded + str(listed.total).encode(), digest_size=16).hexdigest()
         listed.encoded = encoded  # last: whoever sees it also sees the etag
-    block = "shipment_results" if request.headers.get("HX-Target") == "shipment-results" else "content"
     args = {"search": query.search, **{k: str(v).lower() for k, v in query.flags().items()}}
-    return respond(listed.rows, template="lcs/shipments.html", block=block, encoded=listed.encoded,
+    return respond(listed.rows, template="lcs/shipments.html", targets={"shipment-results": "shipment_results"},
+                   encoded=listed.encoded,
                    etag=listed.etag, headers=headers_b(listed.total, number, size),
                    context={"rows": listed.rows, "page": Page(listed.rows, listed.total, number, size),
                             "args": args, "flags": svc.FLAGS})
@@ -105,7 +104,7 @@ def cancel_shipment(shipment_id):
     204 (idempotent); refused with 409 once a parcel is in transit.
     """
     svc.cancel_shipment(current_actor(), shipment_id)
-    return toast(respond(None, status=204), "Shipment canceled")
+    return respond(None, status=204, toast="Shipment canceled", trigger=CHANGED)
 
 
 @bp.put("/shipments/<uuid:shipment_id>/items/missing")

@@ -9,6 +9,6 @@ registry.declare("plans", "Storage plans", [
     ("plans.view", "View storage plans and users' storage usage"),
     ("plans.manage", "Create, edit, delete and assign storage plans"),
 ])
-registry.add_nav("Storage plans", "plans.plans", "plans.view", group="Administration", order=310)
+registry.add_nav("Storage plans", "plans.plans", group="Administration", order=310)
 
 from blueprints.plans import views  # noqa: E402,F401  (registers routes)

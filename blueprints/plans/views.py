@@ -7,7 +7,6 @@ rows); refusals re-render it with the message next to the form (422).
 """
 from __future__ import annotations
 
-from flask import request
 
 from blueprints.plans import bp
 from models import StoragePlan, db
@@ -16,18 +15,16 @@ from schemas.plans import (Plan, PlanAssignment, PlanCreate, PlanDeleted, PlanLi
                            UsageQuery)
 from services import plans as plans_svc
 from services import users as users_svc
-from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from web.access import current_actor, requires
 from web.contract import operation
-from web.forms import field_errors
-from web.htmx import toast, trigger_client_event
+from web.forms import show_again
 from web.negotiate import respond
 from web.pagination import paginate_a
 
 PAGE = "plans/plans.html"
 USAGE = "plans/usage.html"
 CHANGED = "plans-changed"
-FORM_ERRORS = (ValidationFailed, BadRequest, Conflict, NotFound)
+FORM_STATUSES = (400, 404, 409, 422)  # refusals shown next to the form; the rest go to the toast
 SORT_FIELDS = {"name": StoragePlan.name, "quota": StoragePlan.quota_mb, "createdAt": StoragePlan.created_at}
 
 
@@ -43,25 +40,13 @@ def _context(actor, body: dict | None = None, search: str = "", **extra) -> dict
     body = body if body is not None else _list_body(actor, PlanListQuery())
     counts = {p["id"]: plans_svc.users_count(db.session.get(StoragePlan, p["id"])) for p in body["items"]}
     return {"data": body, "counts": counts, "can_manage": actor.grants.allows(["plans.manage"]),
-            "search": search, "values": {}, "errors": {}, "error": None, **extra}
+            "search": search, "errors": {}, "error": None, **extra}
 
 
-def _create_error(error, form: dict):
-    """The create form again with the messages (422); refusals without a field go to the toast."""
-    if not isinstance(error, FORM_ERRORS):
-        raise error
-    return respond(None, template=PAGE, block="plan_create_form", status=422,
-                   context=_context(current_actor(), values=form, error=error.message,
-                                    errors=field_errors(error.details)))
-
-
-def _update_error(error, form: dict):
-    """The plan list with the refused row's form open, its messages and what was typed."""
-    if not isinstance(error, FORM_ERRORS):
-        raise error
-    return respond(None, template=PAGE, block="plan_list", status=422,
-                   context=_context(current_actor(), edit_id=request.view_args["plan_id"], edit_values=form,
-                                    edit_error=error.message, edit_errors=field_errors(error.details)))
+_create_error = show_again(PAGE, "plan_create_form", statuses=FORM_STATUSES, context=lambda: _context(current_actor()))
+# the plan list with the refused row's form open
+_update_error = show_again(PAGE, "plan_list", statuses=FORM_STATUSES,
+                           context=lambda plan_id: _context(current_actor(), edit_id=plan_id))
 
 
 @bp.get("")
@@ -85,9 +70,8 @@ def create_plan(body: PlanCreate):
     """Creates a plan; ``default: true`` takes the default flag from the current default."""
     actor = current_actor()
     plan = plans_svc.create_plan(actor, body)
-    resp = respond(plans_svc.plan_row(plan), status=201, template=PAGE, block="plan_create_form",
-                   context=_context(actor, created=plan))
-    return toast(trigger_client_event(resp, CHANGED), f"Plan {plan.name} created")
+    return respond(plans_svc.plan_row(plan), status=201, template=PAGE, block="plan_create_form",
+                   context=lambda: _context(actor, created=plan), toast=f"Plan {plan.name} created", trigger=CHANGED)
 
 
 @bp.get("/<plan_id>")
@@ -108,8 +92,8 @@ def update_plan(plan_id, body: PlanUpdate):
     default plan is a 400: make another plan the default instead)."""
     actor = current_actor()
     plan = plans_svc.update_plan(actor, plan_id, body)
-    resp = respond(plans_svc.plan_row(plan), template=PAGE, block="plan_list", context=_context(actor))
-    return toast(resp, f"Plan {plan.name} saved")
+    return respond(plans_svc.plan_row(plan), template=PAGE, block="plan_list", context=lambda: _context(actor),
+                   toast=f"Plan {plan.name} saved")
 
 
 @bp.delete("/<plan_id>")
@@ -119,8 +103,8 @@ def delete_plan(plan_id):
     """Deletes a plan (not the default: 400); its users move to the default plan."""
     actor = current_actor()
     moved = plans_svc.delete_plan(actor, plan_id)
-    resp = respond({"ok": True, "movedUsers": moved}, template=PAGE, block="plan_list", context=_context(actor))
-    return toast(resp, f"Plan deleted; {moved} user(s) moved to the default plan" if moved else "Plan deleted")
+    return respond({"ok": True, "movedUsers": moved}, template=PAGE, block="plan_list", context=lambda: _context(actor),
+                   toast=f"Plan deleted; {moved} user(s) moved to the default plan" if moved else "Plan deleted")
 
 
 # --- usage and assignment ---------------------------------------------------------------------
@@ -154,4 +138,4 @@ def assign(body: PlanAssignment):
     user = users_svc.get_user(actor, body.userId)
     plan = plans_svc.assign_plan(actor, user, body.planId)
     ctx = _usage_context(actor, user, saved=True)
-    return toast(respond(ctx["usage"], template=USAGE, block="usage", context=ctx), f"{user.email} is on plan {plan.name}")
+    return respond(ctx["usage"], template=USAGE, block="usage", context=ctx, toast=f"{user.email} is on plan {plan.name}")
