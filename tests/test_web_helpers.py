@@ -12,7 +12,7 @@ from services import roles as roles_svc
 from services import users as users_svc
 from services.acl import EVERYTHING, Actor
 from services.errors import NotFound, ValidationFailed
-from tests.conftest import BROWSER, api_token, bearer, browser_login
+from tests.support import BROWSER, api_token, bearer, browser_login
 from web.access import FeatureRegistry, access_of, nav_features, public, registry, requires
 from web.forms import field_error, field_errors, show_again
 from web.htmx import htmx_details
