@@ -3,6 +3,7 @@
 ``create_app(config)`` builds a fully wired app: configuration from the environment,
 database, sign-in, CSRF, negotiation, errors, every blueprint and the CLI commands.
 """
+
 from __future__ import annotations
 
 import decimal
@@ -76,7 +77,7 @@ def database_url(raw: str | None, instance_path: str) -> str:
         return f"sqlite:///{Path(instance_path) / 'wharf.db'}"
     for prefix in ("postgres://", "postgresql://"):
         if raw.startswith(prefix):
-            return "postgresql+psycopg://" + raw[len(prefix):]
+            return "postgresql+psycopg://" + raw[len(prefix) :]
     return raw
 
 
@@ -118,8 +119,12 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         ATTACHMENTS_ROOT=env.get("WHARF_ATTACHMENTS_ROOT") or None,  # default: instance/attachments
         ATTACHMENTS_MAX_BYTES=int(env.get("WHARF_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)),
         ATTACHMENTS_MAX_IMAGE_PIXELS=int(env.get("WHARF_MAX_IMAGE_PIXELS", 50_000_000)),
-        IMAGE_CACHE_MAX_BYTES=int(env.get("WHARF_IMAGE_CACHE_MAX_BYTES", 256 * 1024 * 1024)),  # resized copies, all partitions
-        IMAGE_TRANSFORMS_PER_MINUTE=int(env.get("WHARF_IMAGE_TRANSFORMS_PER_MINUTE", 30)),  # anonymous cache misses per IP
+        IMAGE_CACHE_MAX_BYTES=int(
+            env.get("WHARF_IMAGE_CACHE_MAX_BYTES", 256 * 1024 * 1024)
+        ),  # resized copies, all partitions
+        IMAGE_TRANSFORMS_PER_MINUTE=int(
+            env.get("WHARF_IMAGE_TRANSFORMS_PER_MINUTE", 30)
+        ),  # anonymous cache misses per IP
         PLANS_DEFAULT_QUOTA_MB=int(env.get("WHARF_DEFAULT_QUOTA_MB", 1024)),
         PROXY_COUNT=int(env.get("WHARF_PROXY_COUNT", 0)),
         # Links in emails are built from this origin, never from the request's Host header.
@@ -146,8 +151,9 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     public_url = app.config["PUBLIC_URL"]
     if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", public_url or ""):
         # Fail at start, not when the first reset link is due (seed: a 500 at request time).
-        raise RuntimeError(f"WHARF_PUBLIC_URL must be an http(s) URL such as https://wharf.example.com, "
-                           f"not {public_url!r}")
+        raise RuntimeError(
+            f"WHARF_PUBLIC_URL must be an http(s) URL such as https://wharf.example.com, not {public_url!r}"
+        )
     is_sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": not is_sqlite})
 
@@ -158,6 +164,7 @@ def init_domain(app: Flask) -> None:
     task functions it runs (documents: labels, slips, batch PDFs; password resets: mail)."""
     from services import documents, password_reset, tasks
     from services.rules import listener
+
     listener.register()
     tasks.init_app(app, modules=(documents, password_reset))
 
@@ -177,6 +184,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_security_headers(app)
 
     from blueprints import register_blueprints
+
     register_blueprints(app)
 
     init_templating(app)
@@ -193,6 +201,7 @@ def create_app(config: dict | None = None) -> Flask:
         return add_vary(response)
 
     from cli import register_cli
+
     register_cli(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return app

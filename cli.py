@@ -1,4 +1,5 @@
 """``flask --app app …`` commands: init, create-admin, seed-demo, worker."""
+
 from __future__ import annotations
 
 import click
@@ -24,8 +25,7 @@ def tenant_named(name: str) -> Tenant:
     """The live tenant called ``name``, created when there is none. Names are not unique (a
     tenant admin may rename their tenant to anything), so several matches are refused, not
     guessed: ``create-admin`` must never put a super admin in the wrong tenant."""
-    found = db.session.scalars(sa.select(Tenant).where(Tenant.name == name, Tenant.deleted_at.is_(None))
-                               .limit(2)).all()
+    found = db.session.scalars(sa.select(Tenant).where(Tenant.name == name, Tenant.deleted_at.is_(None)).limit(2)).all()
     if len(found) > 1:
         raise click.ClickException(f"Several tenants are named {name!r}; a super admin must rename all but one first")
     return found[0] if found else accounts.create_tenant(name)
@@ -39,12 +39,30 @@ DEMO_PRODUCTS = [
     ("KETTLE-S", "Stove kettle, steel", "5012345678900", "C-12-3", 4),
 ]
 DEMO_ADDRESSES = [
-    {"name": "Anne de Vries", "street": "Damrak", "house_number": "1", "postal_code": "1012LG",
-     "city": "Amsterdam", "country_code": "NL"},
-    {"name": "Jonas Peeters", "street": "Meir", "house_number": "50", "postal_code": "2000",
-     "city": "Antwerpen", "country_code": "BE"},
-    {"name": "Clara Schmidt", "street": "Hauptstraße", "house_number": "7", "postal_code": "10115",
-     "city": "Berlin", "country_code": "DE"},
+    {
+        "name": "Anne de Vries",
+        "street": "Damrak",
+        "house_number": "1",
+        "postal_code": "1012LG",
+        "city": "Amsterdam",
+        "country_code": "NL",
+    },
+    {
+        "name": "Jonas Peeters",
+        "street": "Meir",
+        "house_number": "50",
+        "postal_code": "2000",
+        "city": "Antwerpen",
+        "country_code": "BE",
+    },
+    {
+        "name": "Clara Schmidt",
+        "street": "Hauptstraße",
+        "house_number": "7",
+        "postal_code": "10115",
+        "city": "Berlin",
+        "country_code": "DE",
+    },
 ]
 
 
@@ -54,26 +72,51 @@ def seed_floor(tenant_id) -> int:
     from schemas.lcs_reference import LcsFulfilmentLocationModel, LcsLocationSkuModel, LcsMethodModel, LcsProductModel
     from schemas.lcs_shipments import LcsShipmentModel
     from services.logistics import locations, methods, products, shipments
+
     scope = Scope(tenant_id)
     if db.session.scalars(scope.select(Location)).first() is not None:
         return db.session.scalar(sa.select(sa.func.count()).select_from(scope.select(Shipment).subquery()))
-    location = locations.create_location(SYSTEM, LcsFulfilmentLocationModel(name="Rotterdam DC", reference="RTM"),
-                                         tenant_id=tenant_id)
+    location = locations.create_location(
+        SYSTEM, LcsFulfilmentLocationModel(name="Rotterdam DC", reference="RTM"), tenant_id=tenant_id
+    )
     locations.add_positions(SYSTEM, location.id, [p[3] for p in DEMO_PRODUCTS])
     locations.set_skus(SYSTEM, location.id, [LcsLocationSkuModel(sku=p[0], position=p[3]) for p in DEMO_PRODUCTS])
-    method = methods.create_method(SYSTEM, LcsMethodModel(
-        carrier_code="postnl", name="PostNL Standard", max_weight=23000,
-        countries=[{"code": c, "amount": 695} for c in ("NL", "BE", "DE")]), tenant_id=tenant_id)
+    method = methods.create_method(
+        SYSTEM,
+        LcsMethodModel(
+            carrier_code="postnl",
+            name="PostNL Standard",
+            max_weight=23000,
+            countries=[{"code": c, "amount": 695} for c in ("NL", "BE", "DE")],
+        ),
+        tenant_id=tenant_id,
+    )
     for sku, description, barcode, _, _ in DEMO_PRODUCTS:
-        products.create_product(SYSTEM, LcsProductModel(sku=sku, description=description, barcodes=[barcode],
-                                                        weight=400), tenant_id=tenant_id)
+        products.create_product(
+            SYSTEM,
+            LcsProductModel(sku=sku, description=description, barcodes=[barcode], weight=400),
+            tenant_id=tenant_id,
+        )
     count = 0
     for i, address in enumerate(DEMO_ADDRESSES * 2):
-        items = [{"sku": DEMO_PRODUCTS[(i + k) % 4][0], "description": DEMO_PRODUCTS[(i + k) % 4][1],
-                  "quantity": 1 + (i + k) % 2} for k in range(2)]
-        shipments.create_shipment(SYSTEM, LcsShipmentModel(tenant_id=tenant_id, method_id=method.id, items=items,
-                                                           order_id=f"WEB-{1001 + i}",
-                                                           addressing={"to": {"address": address}}))
+        items = [
+            {
+                "sku": DEMO_PRODUCTS[(i + k) % 4][0],
+                "description": DEMO_PRODUCTS[(i + k) % 4][1],
+                "quantity": 1 + (i + k) % 2,
+            }
+            for k in range(2)
+        ]
+        shipments.create_shipment(
+            SYSTEM,
+            LcsShipmentModel(
+                tenant_id=tenant_id,
+                method_id=method.id,
+                items=items,
+                order_id=f"WEB-{1001 + i}",
+                addressing={"to": {"address": address}},
+            ),
+        )
         count += 1
     return count
 
@@ -84,7 +127,9 @@ def register_cli(app: Flask) -> None:
         """Create or upgrade the database schema (Alembic, to head)."""
         upgrade()
         created = toggles.ensure_builtin()
-        click.echo("Database is at the latest migration." + (f" Created {created} built-in toggles." if created else ""))
+        click.echo(
+            "Database is at the latest migration." + (f" Created {created} built-in toggles." if created else "")
+        )
 
     @app.cli.command("create-admin")
     @click.argument("email")
@@ -94,7 +139,9 @@ def register_cli(app: Flask) -> None:
         """Create a super admin in TENANT."""
         try:
             t = tenant_named(tenant)
-            user = accounts.create_user(Scope(t.id), email=email, password=password, name="Administrator", super_admin=True)
+            user = accounts.create_user(
+                Scope(t.id), email=email, password=password, name="Administrator", super_admin=True
+            )
             db.session.commit()
         except Exception as e:  # domain errors carry a readable message
             db.session.rollback()
@@ -116,31 +163,42 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         for email, password, name, role in DEMO_USERS:
             if db.session.scalars(scope.select(User).where(User.email == email)).first() is None:
-                users.create_user(SYSTEM, email=email, password=password, name=name, organization_id=hq.id,
-                                  role_ids=[tenant_roles[role].id], tenant_id=tenant.id)
+                users.create_user(
+                    SYSTEM,
+                    email=email,
+                    password=password,
+                    name=name,
+                    organization_id=hq.id,
+                    role_ids=[tenant_roles[role].id],
+                    tenant_id=tenant.id,
+                )
         shipments = seed_floor(tenant.id)
         from services.rules.examples import ensure_examples
+
         ensure_examples(SYSTEM, tenant.id)  # the two example business rules, disabled
         click.echo(f"Demo tenant '{tenant.name}' ({tenant.id}) is ready ({shipments} demo shipments). Sign in with:")
         for email, password, name, role in DEMO_USERS:
             click.echo(f"  {role:16} {email}  /  {password}")
 
     @app.cli.command("prune")
-    @click.option("--days", default=30, show_default=True, type=click.IntRange(min=1),
-                  help="Keep anything younger than this.")
+    @click.option(
+        "--days", default=30, show_default=True, type=click.IntRange(min=1), help="Keep anything younger than this."
+    )
     def prune_command(days: int):
         """Delete dead sign-in sessions, used or expired reset tokens and old throttling records."""
         from services import auth
+
         gone = auth.prune(days)
         click.echo("Pruned " + ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in gone.items()) + ".")
 
     @app.cli.command("worker")
-    @click.option("--queue", default=None, help="Queue name (default: TASKS_QUEUE, \"wharf\").")
+    @click.option("--queue", default=None, help='Queue name (default: TASKS_QUEUE, "wharf").')
     @click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
     @click.option("--fork", is_flag=True, help="Run each job in a forked work horse (default: one warm process).")
     def worker_command(queue: str | None, burst: bool, fork: bool):
         """Run background tasks (labels, slips, batch PDFs) from Redis; needs REDIS_URL."""
         from services import tasks
+
         try:
             tasks.work(app, queue=queue, burst=burst, fork=fork)
         except RuntimeError as e:

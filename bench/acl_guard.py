@@ -6,6 +6,7 @@ in, no feature evaluation), in the same run, interleaved, on a scratch SQLite da
 
     .venv/bin/python bench/acl_guard.py [--requests 2000] [--rounds 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,24 +18,31 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask_migrate import upgrade  # noqa: E402
+from flask_migrate import upgrade
 
-from app import create_app  # noqa: E402
-from models import db  # noqa: E402
-from services import accounts, roles, users  # noqa: E402
-from services.acl import EVERYTHING, Actor  # noqa: E402
-from web.access import requires  # noqa: E402
+from app import create_app
+from models import db
+from services import accounts, roles, users
+from services.acl import EVERYTHING, Actor
+from web.access import requires
 
 PASSWORD = "bench-password-1"
 
 
 def build():
     tmp = tempfile.mkdtemp(prefix="wharf-bench-")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db", "SECRET_KEY": "b" * 48,
-                      "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
+            "SECRET_KEY": "b" * 48,
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_COST": 1024,
+        }
+    )
     guarded = app.view_functions["api_auth.roles"]
     app.add_url_rule("/api/bench/roles-unguarded", "bench_unguarded", requires()(guarded.__wrapped__))
     import logging
+
     logging.getLogger("wharf.request").setLevel(logging.WARNING)
     with app.app_context():
         upgrade()

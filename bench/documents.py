@@ -18,6 +18,7 @@ one run to the next.
 
     .venv/bin/python bench/documents.py [--labels 100] [--rounds 3] [--codes 300]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,29 +34,49 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask_migrate import upgrade  # noqa: E402
+from flask_migrate import upgrade
 
-from app import create_app  # noqa: E402
-from models import db  # noqa: E402
-from schemas.lcs_lists import LcsHandlingModel, LcsHandlingModelShipments  # noqa: E402
-from schemas.lcs_parcels import LcsParcelCreateModel  # noqa: E402
-from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel  # noqa: E402
-from services import accounts, documents, users  # noqa: E402
-from services.acl import EVERYTHING, Actor  # noqa: E402
-from services.logistics import lists, parcels, shipments  # noqa: E402
+from app import create_app
+from models import db
+from schemas.lcs_lists import LcsHandlingModel, LcsHandlingModelShipments
+from schemas.lcs_parcels import LcsParcelCreateModel
+from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
+from services import accounts, documents, users
+from services.acl import EVERYTHING, Actor
+from services.logistics import lists, parcels, shipments
 
 PASSWORD = "bench-password-1"
 SYSTEM = Actor(None, EVERYTHING)
-TO = {"name": "Ann Jansen", "company": "Jansen B.V.", "street": "Damrak", "house_number": "1", "postal_code": "1012LG",
-      "city": "Amsterdam", "country_code": "NL"}
-FROM = {"name": "Acme Logistics", "street": "Havenweg", "house_number": "3", "postal_code": "3011AA",
-        "city": "Rotterdam", "country_code": "NL"}
+TO = {
+    "name": "Ann Jansen",
+    "company": "Jansen B.V.",
+    "street": "Damrak",
+    "house_number": "1",
+    "postal_code": "1012LG",
+    "city": "Amsterdam",
+    "country_code": "NL",
+}
+FROM = {
+    "name": "Acme Logistics",
+    "street": "Havenweg",
+    "house_number": "3",
+    "postal_code": "3011AA",
+    "city": "Rotterdam",
+    "country_code": "NL",
+}
 
 
 def build(n_labels: int):
     tmp = tempfile.mkdtemp(prefix="wharf-bench-")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db", "SECRET_KEY": "b" * 48,
-                      "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, "ATTACHMENTS_ROOT": f"{tmp}/files"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
+            "SECRET_KEY": "b" * 48,
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_COST": 1024,
+            "ATTACHMENTS_ROOT": f"{tmp}/files",
+        }
+    )
     logging.getLogger("wharf.request").setLevel(logging.WARNING)
     with app.app_context():
         upgrade()
@@ -65,18 +86,35 @@ def build(n_labels: int):
         per_shipment = 4
         shipment_ids = []
         for n in range((n_labels + per_shipment - 1) // per_shipment):
-            s = shipments.create_shipment(SYSTEM, LcsShipmentModel(tenant_id=t.id, order_id=f"ORD-{n}", items=[
-                LcsShipmentItemModel(sku=f"SKU-{n}-{k}", quantity=1, description="Bench unit")
-                for k in range(per_shipment)], addressing={"to": {"address": TO}, "from": {"address": FROM}}))
+            s = shipments.create_shipment(
+                SYSTEM,
+                LcsShipmentModel(
+                    tenant_id=t.id,
+                    order_id=f"ORD-{n}",
+                    items=[
+                        LcsShipmentItemModel(sku=f"SKU-{n}-{k}", quantity=1, description="Bench unit")
+                        for k in range(per_shipment)
+                    ],
+                    addressing={"to": {"address": TO}, "from": {"address": FROM}},
+                ),
+            )
             shipment_ids.append(s.id)
             for k, unit in enumerate(s.items):
                 if len(shipment_ids) * per_shipment - per_shipment + k >= n_labels:
                     break
-                parcels.create_parcel(SYSTEM, LcsParcelCreateModel(
-                    shipment_id=s.id, weight=750 + k, item_ids=[unit.id], tracking_code=f"3S{n:05d}{k}",
-                    tracking_url=f"https://track.example/3S{n:05d}{k}"))
-        hl = lists.create_list(SYSTEM, LcsHandlingModel(shipments=[
-            LcsHandlingModelShipments(id=sid) for sid in shipment_ids]))
+                parcels.create_parcel(
+                    SYSTEM,
+                    LcsParcelCreateModel(
+                        shipment_id=s.id,
+                        weight=750 + k,
+                        item_ids=[unit.id],
+                        tracking_code=f"3S{n:05d}{k}",
+                        tracking_url=f"https://track.example/3S{n:05d}{k}",
+                    ),
+                )
+        hl = lists.create_list(
+            SYSTEM, LcsHandlingModel(shipments=[LcsHandlingModelShipments(id=sid) for sid in shipment_ids])
+        )
         list_id = hl.id
     client = app.test_client()
     token = client.post("/api/auth/login", json={"email": "bench@b.test", "password": PASSWORD}).get_json()["token"]
@@ -84,7 +122,7 @@ def build(n_labels: int):
 
 
 # The label's barcodes: the SSCC (GS1-128) and the tracking QR code, as inline SVG or as images.
-BARCODES = re.compile(r'<svg[^>]*class="barcode[^"]*".*?</svg>|<img class="(?:qr|barcode)"[^>]*>', re.S)
+BARCODES = re.compile(r'<svg[^>]*class="barcode[^"]*".*?</svg>|<img class="(?:qr|barcode)"[^>]*>', re.DOTALL)
 
 
 def wharf_labels(app, list_id) -> tuple[float, bytes, str]:
@@ -103,6 +141,7 @@ def wharf_labels(app, list_id) -> tuple[float, bytes, str]:
 
 def weasyprint_alone(html: str) -> float:
     from weasyprint import HTML
+
     gc.collect()
     start = time.process_time()
     HTML(string=html).write_pdf()
@@ -121,22 +160,33 @@ def bench_labels(app, list_id, n_labels: int, rounds: int) -> dict:
         base.append(weasyprint_alone(bare))
         full.append(weasyprint_alone(html))
     t_ours, t_base, t_full = statistics.median(ours), statistics.median(base), statistics.median(full)
-    return {"labels": n_labels, "seconds": t_ours, "labels_per_s": n_labels / t_ours, "pdf_bytes": len(pdf),
-            "baseline_seconds": t_base, "baseline_labels_per_s": n_labels / t_base, "ratio": t_ours / t_base,
-            "render_ratio": t_full / t_base}
+    return {
+        "labels": n_labels,
+        "seconds": t_ours,
+        "labels_per_s": n_labels / t_ours,
+        "pdf_bytes": len(pdf),
+        "baseline_seconds": t_base,
+        "baseline_labels_per_s": n_labels / t_base,
+        "ratio": t_ours / t_base,
+        "render_ratio": t_full / t_base,
+    }
 
 
 def bench_barcodes(client, headers, n: int) -> dict:
     from barcode import Code128
     from barcode.writer import ImageWriter, SVGWriter
+
     from services import barcodes
 
     def endpoint(fmt: str, tag: str) -> float:
         barcodes.cache.clear()
         start = time.process_time()
         for i in range(n):
-            r = client.get("/cnt/barcode", query_string={"t": "code_128", "v": f"WHARF-{tag}-{i:06d}", "format": fmt},
-                           headers=headers)
+            r = client.get(
+                "/cnt/barcode",
+                query_string={"t": "code_128", "v": f"WHARF-{tag}-{i:06d}", "format": fmt},
+                headers=headers,
+            )
             assert r.status_code == 200, r.get_data(as_text=True)
         return n / (time.process_time() - start)
 
@@ -157,9 +207,15 @@ def bench_barcodes(client, headers, n: int) -> dict:
     endpoint("png", "warm")
     png, lib_png = endpoint("png", "a"), library(ImageWriter, "a")
     svg, lib_svg = endpoint("svg", "b"), library(SVGWriter, "b")
-    return {"png_per_s": png, "python_barcode_png_per_s": lib_png, "png_ratio": lib_png / png,
-            "svg_per_s": svg, "python_barcode_svg_per_s": lib_svg, "svg_ratio": lib_svg / svg,
-            "cached_png_per_s": cached()}
+    return {
+        "png_per_s": png,
+        "python_barcode_png_per_s": lib_png,
+        "png_ratio": lib_png / png,
+        "svg_per_s": svg,
+        "python_barcode_svg_per_s": lib_svg,
+        "svg_ratio": lib_svg / svg,
+        "cached_png_per_s": cached(),
+    }
 
 
 def main() -> None:
@@ -172,18 +228,28 @@ def main() -> None:
 
     r = bench_labels(app, list_id, args.labels, args.rounds)
     print(f"Batch labels ({r['labels']} labels, one PDF, {r['pdf_bytes'] // 1024} KiB), median of {args.rounds}:")
-    print(f"  Wharf (data + barcodes + template + WeasyPrint): {r['seconds']:.2f} s = {r['labels_per_s']:.1f} labels/s"
-          f"   (goal ≥ 50)")
-    print(f"  WeasyPrint alone, same HTML without barcodes:    {r['baseline_seconds']:.2f} s = "
-          f"{r['baseline_labels_per_s']:.1f} labels/s")
-    print(f"  ratio: {r['ratio']:.2f}   (goal ≤ 1.3); WeasyPrint alone with vs without barcodes: {r['render_ratio']:.2f}")
+    print(
+        f"  Wharf (data + barcodes + template + WeasyPrint): {r['seconds']:.2f} s = {r['labels_per_s']:.1f} labels/s"
+        f"   (goal ≥ 50)"
+    )
+    print(
+        f"  WeasyPrint alone, same HTML without barcodes:    {r['baseline_seconds']:.2f} s = "
+        f"{r['baseline_labels_per_s']:.1f} labels/s"
+    )
+    print(
+        f"  ratio: {r['ratio']:.2f}   (goal ≤ 1.3); WeasyPrint alone with vs without barcodes: {r['render_ratio']:.2f}"
+    )
 
     b = bench_barcodes(client, headers, args.codes)
     print(f"Barcode endpoint, Code 128, {args.codes} distinct values (no cache hits):")
-    print(f"  PNG: GET /cnt/barcode {b['png_per_s']:.0f}/s vs python-barcode ImageWriter {b['python_barcode_png_per_s']:.0f}/s"
-          f"  (python-barcode / endpoint = {b['png_ratio']:.2f})")
-    print(f"  SVG: GET /cnt/barcode {b['svg_per_s']:.0f}/s vs python-barcode SVGWriter {b['python_barcode_svg_per_s']:.0f}/s"
-          f"  (python-barcode / endpoint = {b['svg_ratio']:.2f})")
+    print(
+        f"  PNG: GET /cnt/barcode {b['png_per_s']:.0f}/s vs python-barcode ImageWriter {b['python_barcode_png_per_s']:.0f}/s"
+        f"  (python-barcode / endpoint = {b['png_ratio']:.2f})"
+    )
+    print(
+        f"  SVG: GET /cnt/barcode {b['svg_per_s']:.0f}/s vs python-barcode SVGWriter {b['python_barcode_svg_per_s']:.0f}/s"
+        f"  (python-barcode / endpoint = {b['svg_ratio']:.2f})"
+    )
     print(f"  the same request again (in-process cache): {b['cached_png_per_s']:.0f}/s")
 
 

@@ -18,6 +18,7 @@ read helpers; for the list, the wall time of every SQL statement and SQLite's qu
 
     .venv/bin/python bench/lcs_floor.py [--scans 400] [--shipments 100000] [--requests 200] [--rounds 7] [--profile]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,18 +37,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sqlalchemy as sa  # noqa: E402
-from flask import jsonify  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
+import sqlalchemy as sa
+from flask import jsonify
+from flask_migrate import upgrade
 
-from app import create_app  # noqa: E402
-from models import Counter, HandlingList, Shipment, ShipmentItem, db, utcnow  # noqa: E402
-from schemas.lcs_lists import LcsHandlingModel, LcsHandlingModelShipments  # noqa: E402
-from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel  # noqa: E402
-from services import accounts, roles, users  # noqa: E402
-from services.acl import EVERYTHING, Actor  # noqa: E402
-from services.logistics import lists, shipments, tallies  # noqa: E402
-from web.access import public, requires  # noqa: E402
+from app import create_app
+from models import Counter, HandlingList, Shipment, ShipmentItem, db, utcnow
+from schemas.lcs_lists import LcsHandlingModel, LcsHandlingModelShipments
+from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
+from services import accounts, roles, users
+from services.acl import EVERYTHING, Actor
+from services.logistics import lists, shipments, tallies
+from web.access import public, requires
 
 PASSWORD = "bench-password-1"
 SYSTEM = Actor(None, EVERYTHING)
@@ -62,8 +63,14 @@ def bare():
 
 
 def build(tmp: str):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db", "SECRET_KEY": "b" * 48,
-                      "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
+            "SECRET_KEY": "b" * 48,
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_COST": 1024,
+        }
+    )
     app.add_url_rule("/bench/bare", "bench_bare", public(bare))
     # Secondary baseline: the same trivial view behind bearer sign-in (no feature check), to
     # tell the cost of authentication apart from the cost of the list itself.
@@ -92,8 +99,9 @@ def make_list(app, tenant_id, units: int = LIST_UNITS, per_shipment: int = 20):
         while n < units:
             items = []
             for _ in range(min(per_shipment, units - n)):
-                items.append(LcsShipmentItemModel(sku=f"SKU-{n % SKUS:03d}", quantity=1,
-                                                  description=f"Widget {n % SKUS}"))
+                items.append(
+                    LcsShipmentItemModel(sku=f"SKU-{n % SKUS:03d}", quantity=1, description=f"Widget {n % SKUS}")
+                )
                 n += 1
             ids.append(shipments.create_shipment(SYSTEM, LcsShipmentModel(tenant_id=tenant_id, items=items)).id)
         hl = lists.create_list(SYSTEM, LcsHandlingModel(shipments=[LcsHandlingModelShipments(id=i) for i in ids]))
@@ -132,7 +140,7 @@ def scan_bench(app, client, headers, tenant_id, n_scans: int, warm: bool = True)
 
     for i in range(n_scans):
         bare_ms.append(timed(bare_get))
-        scan_ms.append(timed(lambda: scan(i)))
+        scan_ms.append(timed(lambda i=i: scan(i)))
     assert statuses == {"ok": n_scans}, statuses
     return scan_ms, bare_ms, list_id
 
@@ -148,24 +156,60 @@ def seed_shipments(app, tenant_id, count: int, units_each: int = 2, batch: int =
                 sid = uuid.uuid4()
                 number = f"B-{n + 1:07d}"
                 created = base - timedelta(seconds=count - n)
-                ship_rows.append({
-                    "id": sid, "tenant_id": tenant_id, "number": number, "type": "delivery", "is_outbound": True,
-                    "addressing": {"to": {"address": {"name": f"Customer {n}", "postal_code": f"{1000 + n % 9000} AB",
-                                                      "city": "Amsterdam", "country_code": "NL"}}},
-                    "order_id": f"ORD-{n}", "prior_shipments": [], "backorders": [], "overage": [],
-                    "is_canceled": False, "search_text": f"{number} ord-{n} customer {n}".lower(),
-                    "created_at": created, "updated_at": created})
+                ship_rows.append(
+                    {
+                        "id": sid,
+                        "tenant_id": tenant_id,
+                        "number": number,
+                        "type": "delivery",
+                        "is_outbound": True,
+                        "addressing": {
+                            "to": {
+                                "address": {
+                                    "name": f"Customer {n}",
+                                    "postal_code": f"{1000 + n % 9000} AB",
+                                    "city": "Amsterdam",
+                                    "country_code": "NL",
+                                }
+                            }
+                        },
+                        "order_id": f"ORD-{n}",
+                        "prior_shipments": [],
+                        "backorders": [],
+                        "overage": [],
+                        "is_canceled": False,
+                        "search_text": f"{number} ord-{n} customer {n}".lower(),
+                        "created_at": created,
+                        "updated_at": created,
+                    }
+                )
                 for seq in range(units_each):
-                    unit_rows.append({"id": uuid.uuid4(), "tenant_id": tenant_id, "shipment_id": sid, "sequence": seq,
-                                      "sku": f"SKU-{(n + seq) % SKUS:03d}", "description": "Bulk widget",
-                                      "service": [], "rank": 0, "is_handled": False, "is_serviced": False,
-                                      "is_missing": False, "is_finished": False,
-                                      "created_at": created, "updated_at": created})
+                    unit_rows.append(
+                        {
+                            "id": uuid.uuid4(),
+                            "tenant_id": tenant_id,
+                            "shipment_id": sid,
+                            "sequence": seq,
+                            "sku": f"SKU-{(n + seq) % SKUS:03d}",
+                            "description": "Bulk widget",
+                            "service": [],
+                            "rank": 0,
+                            "is_handled": False,
+                            "is_serviced": False,
+                            "is_missing": False,
+                            "is_finished": False,
+                            "created_at": created,
+                            "updated_at": created,
+                        }
+                    )
             db.session.execute(Shipment.__table__.insert(), ship_rows)
             db.session.execute(ShipmentItem.__table__.insert(), unit_rows)
             db.session.commit()
-        db.session.execute(sa.update(Counter).where(Counter.tenant_id == tenant_id, Counter.name == "shipment")
-                           .values(value=Counter.value + count))
+        db.session.execute(
+            sa.update(Counter)
+            .where(Counter.tenant_id == tenant_id, Counter.name == "shipment")
+            .values(value=Counter.value + count)
+        )
         tallies.recount(tenant_id)  # the bulk insert bypassed create_shipment, which keeps the tally
         db.session.commit()
         total = db.session.scalar(sa.select(sa.func.count(Shipment.id)))
@@ -259,21 +303,29 @@ def main() -> None:
         # As if the floor changed between any two requests: every page is built from the database.
         cold.append(rate(client, "/lcs/shipments", headers, args.requests // 2, before=shipments._pages.clear))
     lr, br, ar, cr = (statistics.median(x) for x in (listed, bares, authed, cold))
-    print(f"(b) GET /lcs/shipments (page of {page_size}) with {int(r.headers['x-count']):,} shipments "
-          f"(seeded in {seconds:.1f} s), median of {args.rounds} rounds")
+    print(
+        f"(b) GET /lcs/shipments (page of {page_size}) with {int(r.headers['x-count']):,} shipments "
+        f"(seeded in {seconds:.1f} s), median of {args.rounds} rounds"
+    )
     print(f"    bare @public JSON : {br:8.0f} req/s   ({1000 / br:.2f} ms per request)")
     print(f"    bare, signed in   : {ar:8.0f} req/s   (bearer session check, no feature check)")
     print(f"    GET /lcs/shipments: {lr:8.0f} req/s   ({1000 / lr:.2f} ms; the page from this process's cache)")
-    print(f"      … page rebuilt  : {cr:8.0f} req/s   ({1000 / cr:.2f} ms; cache emptied before every request, "
-          f"ratio {cr / br:.3f})")
+    print(
+        f"      … page rebuilt  : {cr:8.0f} req/s   ({1000 / cr:.2f} ms; cache emptied before every request, "
+        f"ratio {cr / br:.3f})"
+    )
     list_ok = lr / br >= LIST_GOAL_RATIO
     print(f"    ratio list/bare: {lr / br:.3f}  (goal ≥ {LIST_GOAL_RATIO:.2f}: {'met' if list_ok else 'MISSED'})")
 
     if args.profile or not scan_ok:
         more = make_list(app, tenant_id)
-        profile("100 scans on a 500-unit list",
-                lambda: [client.post(f"/lcs/lists/{more}/scan", json={"code": f"SKU-{i % SKUS:03d}"}, headers=headers)
-                         for i in range(100)])
+        profile(
+            "100 scans on a 500-unit list",
+            lambda: [
+                client.post(f"/lcs/lists/{more}/scan", json={"code": f"SKU-{i % SKUS:03d}"}, headers=headers)
+                for i in range(100)
+            ],
+        )
         # The tail: are the slow scans garbage-collection pauses (many objects per scan)?
         gc.collect()
         gc.disable()
@@ -284,15 +336,22 @@ def main() -> None:
         print(f"    scans with the garbage collector off: p50 {pct(no_gc, 50):.2f} ms   p95 {pct(no_gc, 95):.2f} ms")
         with app.app_context():
             hl = db.session.get(HandlingList, more)
-            per = {name: timed(lambda f=f: [f(hl) for _ in range(20)]) / 20
-                   for name, f in (("lists.next_pick", lists.next_pick), ("lists._units", lists._units),
-                                   ("lists.progress", lists.progress))}
+            per = {
+                name: timed(lambda f=f: [f(hl) for _ in range(20)]) / 20
+                for name, f in (
+                    ("lists.next_pick", lists.next_pick),
+                    ("lists._units", lists._units),
+                    ("lists.progress", lists.progress),
+                )
+            }
             db.session.remove()
         print("    per call on a 500-unit list: " + ", ".join(f"{k} {v:.2f} ms" for k, v in per.items()))
     if args.profile or not list_ok:
         profile("50 × GET /lcs/shipments", lambda: rate(client, "/lcs/shipments", headers, 50))
-        profile("50 × GET /lcs/shipments, page rebuilt each time",
-                lambda: rate(client, "/lcs/shipments", headers, 50, before=shipments._pages.clear))
+        profile(
+            "50 × GET /lcs/shipments, page rebuilt each time",
+            lambda: rate(client, "/lcs/shipments", headers, 50, before=shipments._pages.clear),
+        )
         sql_breakdown(app, lambda: rate(client, "/lcs/shipments", headers, 50, before=shipments._pages.clear), 50)
 
 

@@ -3,6 +3,7 @@
 Open Mercato modules (family A) are served under ``/api/<module>`` as in seed 000 and
 again without ``/api`` for browsers; the view is the same, only the rendering differs.
 """
+
 from __future__ import annotations
 
 from flask import Flask
@@ -13,14 +14,16 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.api_keys import bp as api_keys_bp
     from blueprints.attachments import bp as attachments_bp
     from blueprints.audit_logs import bp as audit_logs_bp
+    from blueprints.auth import bp as auth_bp
+    from blueprints.auth import pages_bp as auth_pages_bp
+    from blueprints.business_rules import bp as business_rules_bp
+    from blueprints.business_rules import pages_bp as business_rules_pages_bp
+    from blueprints.cnt import bp as cnt_bp
+    from blueprints.dashboard import bp as dashboard_bp
     from blueprints.directory import bp as directory_bp
     from blueprints.feature_toggles import bp as feature_toggles_bp
     from blueprints.lcs import bp as lcs_bp
-    from blueprints.auth import bp as auth_bp, pages_bp as auth_pages_bp
-    from blueprints.cnt import bp as cnt_bp
     from blueprints.mes import bp as mes_bp
-    from blueprints.business_rules import bp as business_rules_bp, pages_bp as business_rules_pages_bp
-    from blueprints.dashboard import bp as dashboard_bp
     from blueprints.plans import bp as plans_bp
 
     mounts = [
@@ -34,7 +37,10 @@ def register_blueprints(app: Flask) -> None:
         (audit_logs_bp, [("/api/audit_logs", "api_audit_logs"), ("/audit_logs", "audit_logs")]),
         (attachments_bp, [("/api/attachments", "api_attachments"), ("/attachments", "attachments")]),
         (plans_bp, [("/api/v1/plans", "api_plans"), ("/plans", "plans")]),
-        (feature_toggles_bp, [("/api/feature_toggles", "api_feature_toggles"), ("/feature_toggles", "feature_toggles")]),
+        (
+            feature_toggles_bp,
+            [("/api/feature_toggles", "api_feature_toggles"), ("/feature_toggles", "feature_toggles")],
+        ),
         (business_rules_bp, [("/api/business_rules", "api_business_rules"), ("/business_rules", "business_rules")]),
         (business_rules_pages_bp, [("/business_rules", "business_rules_pages")]),
         # Afosto modules (family B) keep their seed paths and are also reachable under /api.

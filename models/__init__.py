@@ -3,25 +3,78 @@
 Importing this package registers every model on ``db.metadata`` so Alembic's
 autogenerate and the models-vs-migrations test see the whole schema.
 """
-from models.base import db, Base, TimestampMixin, SoftDeleteMixin, TenantOwnedMixin, utcnow
-from models.tenancy import Tenant, Organization
-from models.users import User, UserAcl, AuthSession, UsedRefreshToken, LoginAttempt, PasswordReset
-from models.acl import Role, UserRole, RoleAcl, ApiKey, ApiKeyRole, AuditLog
-from models.toggles import FeatureToggle, FeatureToggleOverride, CacheVersion
+
+from models.acl import ApiKey, ApiKeyRole, AuditLog, Role, RoleAcl, UserRole
 from models.attachments import Attachment, AttachmentPartition, AttachmentTag, StoragePlan, UserPlan
-from models.logistics import (Counter, ShipmentTally, Location, Position, Method, Product, ProductBarcode, Shipment, ShipmentItem,
-                              HandlingList, ListShipment, ScanEvent, Parcel)
-from models.tasks import Task
-from models.rules import BusinessRule, RuleSet, RuleSetMember, RuleExecutionLog
+from models.base import Base, SoftDeleteMixin, TenantOwnedMixin, TimestampMixin, db, utcnow
+from models.logistics import (
+    Counter,
+    HandlingList,
+    ListShipment,
+    Location,
+    Method,
+    Parcel,
+    Position,
+    Product,
+    ProductBarcode,
+    ScanEvent,
+    Shipment,
+    ShipmentItem,
+    ShipmentTally,
+)
+from models.rules import BusinessRule, RuleExecutionLog, RuleSet, RuleSetMember
 from models.scope import Scope
+from models.tasks import Task
+from models.tenancy import Organization, Tenant
+from models.toggles import CacheVersion, FeatureToggle, FeatureToggleOverride
+from models.users import AuthSession, LoginAttempt, PasswordReset, UsedRefreshToken, User, UserAcl
 
 __all__ = [
-    "db", "Base", "TimestampMixin", "SoftDeleteMixin", "TenantOwnedMixin", "utcnow",
-    "Tenant", "Organization", "User", "UserAcl", "AuthSession", "UsedRefreshToken", "LoginAttempt", "PasswordReset", "Scope",
-    "Role", "UserRole", "RoleAcl", "ApiKey", "ApiKeyRole", "AuditLog",
-    "FeatureToggle", "FeatureToggleOverride", "CacheVersion",
-    "Attachment", "AttachmentPartition", "AttachmentTag", "StoragePlan", "UserPlan",
-    "Counter", "ShipmentTally", "Location", "Position", "Method", "Product", "ProductBarcode", "Shipment", "ShipmentItem",
-    "HandlingList", "ListShipment", "ScanEvent", "Parcel", "Task",
-    "BusinessRule", "RuleSet", "RuleSetMember", "RuleExecutionLog",
+    "ApiKey",
+    "ApiKeyRole",
+    "Attachment",
+    "AttachmentPartition",
+    "AttachmentTag",
+    "AuditLog",
+    "AuthSession",
+    "Base",
+    "BusinessRule",
+    "CacheVersion",
+    "Counter",
+    "FeatureToggle",
+    "FeatureToggleOverride",
+    "HandlingList",
+    "ListShipment",
+    "Location",
+    "LoginAttempt",
+    "Method",
+    "Organization",
+    "Parcel",
+    "PasswordReset",
+    "Position",
+    "Product",
+    "ProductBarcode",
+    "Role",
+    "RoleAcl",
+    "RuleExecutionLog",
+    "RuleSet",
+    "RuleSetMember",
+    "ScanEvent",
+    "Scope",
+    "Shipment",
+    "ShipmentItem",
+    "ShipmentTally",
+    "SoftDeleteMixin",
+    "StoragePlan",
+    "Task",
+    "Tenant",
+    "TenantOwnedMixin",
+    "TimestampMixin",
+    "UsedRefreshToken",
+    "User",
+    "UserAcl",
+    "UserPlan",
+    "UserRole",
+    "db",
+    "utcnow",
 ]

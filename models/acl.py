@@ -1,4 +1,5 @@
 """Roles, their ACLs, API keys and the audit trail of admin-managed records."""
+
 from __future__ import annotations
 
 import uuid
@@ -8,8 +9,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import db, TimestampMixin, SoftDeleteMixin, TenantOwnedMixin, utcnow
-from models.tenancy import Tenant, Organization
+from models.base import SoftDeleteMixin, TenantOwnedMixin, TimestampMixin, db, utcnow
+from models.tenancy import Organization, Tenant
 
 if TYPE_CHECKING:  # the owner's model imports this one
     from models.users import User
@@ -22,8 +23,7 @@ class Role(TenantOwnedMixin, TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
 
     tenant: Mapped[Tenant] = relationship()
-    acl: Mapped[RoleAcl | None] = relationship(back_populates="role", uselist=False,
-                                               cascade="all, delete-orphan")
+    acl: Mapped[RoleAcl | None] = relationship(back_populates="role", uselist=False, cascade="all, delete-orphan")
 
 
 class UserRole(TenantOwnedMixin, db.Model):

@@ -1,4 +1,5 @@
 """Attachments, the storage partitions they live in, their tags, and storage plans (quotas)."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import db, TimestampMixin, TenantOwnedMixin, utcnow
+from models.base import TenantOwnedMixin, TimestampMixin, db, utcnow
 
 
 class AttachmentPartition(TenantOwnedMixin, TimestampMixin, db.Model):
@@ -52,7 +53,8 @@ class Attachment(TenantOwnedMixin, TimestampMixin, db.Model):
 
     partition: Mapped[AttachmentPartition] = relationship()
     tag_rows: Mapped[list[AttachmentTag]] = relationship(
-        order_by="AttachmentTag.tag", cascade="all, delete-orphan", back_populates="attachment")
+        order_by="AttachmentTag.tag", cascade="all, delete-orphan", back_populates="attachment"
+    )
 
     @property
     def tags(self) -> list[str]:
@@ -63,7 +65,10 @@ class AttachmentTag(TenantOwnedMixin, db.Model):
     """A tag on an attachment (a table rather than a JSON list: filterable on any database)."""
 
     __tablename__ = "attachment_tags"
-    __table_args__ = (sa.UniqueConstraint("attachment_id", "tag"), sa.Index("ix_attachment_tags_tenant_tag", "tenant_id", "tag"))
+    __table_args__ = (
+        sa.UniqueConstraint("attachment_id", "tag"),
+        sa.Index("ix_attachment_tags_tenant_tag", "tenant_id", "tag"),
+    )
 
     attachment_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("attachments.id", ondelete="CASCADE"))
     tag: Mapped[str] = mapped_column(sa.String(60))
@@ -78,8 +83,13 @@ class StoragePlan(TenantOwnedMixin, TimestampMixin, db.Model):
     __tablename__ = "storage_plans"
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "name"),
-        sa.Index("uq_storage_plans_one_default", "tenant_id", unique=True,
-                 sqlite_where=sa.text("is_default"), postgresql_where=sa.text("is_default")),
+        sa.Index(
+            "uq_storage_plans_one_default",
+            "tenant_id",
+            unique=True,
+            sqlite_where=sa.text("is_default"),
+            postgresql_where=sa.text("is_default"),
+        ),
     )
 
     name: Mapped[str] = mapped_column(sa.String(120))

@@ -1,4 +1,5 @@
 """Declarative base and the mixins every Wharf table is built from."""
+
 from __future__ import annotations
 
 import functools
@@ -6,7 +7,7 @@ import logging
 import random
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -15,13 +16,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 def utcnow() -> datetime:
     """Timezone-aware 'now'; every timestamp Wharf writes is UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso_utc(value: datetime) -> str:
     """``2026-11-22T10:00:00.000Z`` — the timestamp format of both seeds."""
     if value.tzinfo is not None and value.utcoffset():
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
     return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"  # naive = UTC
 
 
@@ -80,8 +81,12 @@ def increment(model, keys: dict, column: str, by: int = 1, *, start: int | None 
     increment; two creating the row at once settle it through a savepoint and a retry."""
     session = session or db.session
     col = getattr(model, column)
-    result = session.execute(sa.update(model).where(*(getattr(model, k) == v for k, v in keys.items()))
-                             .values({column: col + by}).returning(col)).first()
+    result = session.execute(
+        sa.update(model)
+        .where(*(getattr(model, k) == v for k, v in keys.items()))
+        .values({column: col + by})
+        .returning(col)
+    ).first()
     if result is not None:
         return result[0]
     value = by if start is None else start
@@ -115,6 +120,7 @@ def retry_on_deadlock(fn=None, *, attempts: int = 5):
     even when it no longer matches — so the writers that race on units retry instead of
     answering 500. The function must start its own reads over (they all do: one
     transaction, committed at its end)."""
+
     def decorate(func):
         @functools.wraps(func)
         def run(*args, **kwargs):
@@ -125,8 +131,11 @@ def retry_on_deadlock(fn=None, *, attempts: int = 5):
                     if getattr(e.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES or attempt == attempts - 1:
                         raise
                     db.session.rollback()
-                    logging.getLogger("wharf.db").warning("%s: deadlock victim (%s), running it again",
-                                                          func.__qualname__, e.orig.sqlstate)
+                    logging.getLogger("wharf.db").warning(
+                        "%s: deadlock victim (%s), running it again", func.__qualname__, e.orig.sqlstate
+                    )
                     time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+
         return run
+
     return decorate(fn) if fn is not None else decorate

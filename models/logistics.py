@@ -5,6 +5,7 @@ A shipment's ``quantity`` is expanded to one ``ShipmentItem`` per physical unit,
 state change (handled, boxed, missing) is a conditional update of exactly one row — the
 basis of "a unit is never counted twice". Shipment flags are derived from the units.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -13,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import db, SoftDeleteMixin, TenantOwnedMixin, TimestampMixin, utcnow
+from models.base import SoftDeleteMixin, TenantOwnedMixin, TimestampMixin, db, utcnow
 
 
 class Counter(TenantOwnedMixin, db.Model):
@@ -39,6 +40,7 @@ class ShipmentTally(TenantOwnedMixin, db.Model):
 
 
 # --- reference data -------------------------------------------------------------------------
+
 
 class Location(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
     __tablename__ = "lcs_locations"
@@ -108,10 +110,13 @@ class ProductBarcode(TenantOwnedMixin, db.Model):
 
 # --- shipments ------------------------------------------------------------------------------
 
+
 class Shipment(TenantOwnedMixin, TimestampMixin, db.Model):
     __tablename__ = "lcs_shipments"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "number"),
-                      sa.Index("ix_lcs_shipments_tenant_created", "tenant_id", "created_at"))
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "number"),
+        sa.Index("ix_lcs_shipments_tenant_created", "tenant_id", "created_at"),
+    )
 
     organization_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
     number: Mapped[str] = mapped_column(sa.String(32))
@@ -175,6 +180,7 @@ class ShipmentItem(TenantOwnedMixin, TimestampMixin, db.Model):
 
 # --- handling lists ---------------------------------------------------------------------------
 
+
 class HandlingList(TenantOwnedMixin, TimestampMixin, db.Model):
     __tablename__ = "lcs_lists"
     __table_args__ = (sa.UniqueConstraint("tenant_id", "number"),)
@@ -192,7 +198,9 @@ class HandlingList(TenantOwnedMixin, TimestampMixin, db.Model):
     due_at: Mapped[datetime | None] = mapped_column(default=None)
     version: Mapped[int] = mapped_column(default=0)  # bumped by every state change (conditional updates)
 
-    shipments: Mapped[list[ListShipment]] = relationship(back_populates="handling_list", order_by="ListShipment.position")
+    shipments: Mapped[list[ListShipment]] = relationship(
+        back_populates="handling_list", order_by="ListShipment.position"
+    )
 
 
 class ListShipment(TenantOwnedMixin, db.Model):
@@ -225,6 +233,7 @@ class ScanEvent(TenantOwnedMixin, db.Model):
 
 # --- parcels ------------------------------------------------------------------------------------
 
+
 class Parcel(TenantOwnedMixin, TimestampMixin, db.Model):
     __tablename__ = "lcs_parcels"
     __table_args__ = (sa.UniqueConstraint("tenant_id", "number"),)
@@ -245,7 +254,9 @@ class Parcel(TenantOwnedMixin, TimestampMixin, db.Model):
     is_finished: Mapped[bool] = mapped_column(default=False)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     # none_as_null: "no label" must be SQL NULL (not JSON null) so ``label IS NULL`` works everywhere.
-    label: Mapped[dict | None] = mapped_column(sa.JSON(none_as_null=True), default=None)  # {file_id, reference, label_text, requested_at}
+    label: Mapped[dict | None] = mapped_column(
+        sa.JSON(none_as_null=True), default=None
+    )  # {file_id, reference, label_text, requested_at}
     file_id: Mapped[str | None] = mapped_column(sa.String(64))  # packing slip
 
     shipment: Mapped[Shipment] = relationship(back_populates="parcels")

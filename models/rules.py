@@ -4,6 +4,7 @@ A rule's ``rule_id`` (business key) and a set's ``set_id`` are unique per tenant
 rows (partial unique indexes), so a soft-deleted rule frees its key. A rule sits in a set at
 most once (unique ``(set_id, rule_id)`` → 409).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -12,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import db, SoftDeleteMixin, TenantOwnedMixin, TimestampMixin, utcnow
+from models.base import SoftDeleteMixin, TenantOwnedMixin, TimestampMixin, db, utcnow
 
 _LIVE = "deleted_at IS NULL"
 
@@ -20,8 +21,14 @@ _LIVE = "deleted_at IS NULL"
 class BusinessRule(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
     __tablename__ = "business_rules"
     __table_args__ = (
-        sa.Index("uq_business_rules_tenant_rule_id", "tenant_id", "rule_id", unique=True,
-                 sqlite_where=sa.text(_LIVE), postgresql_where=sa.text(_LIVE)),
+        sa.Index(
+            "uq_business_rules_tenant_rule_id",
+            "tenant_id",
+            "rule_id",
+            unique=True,
+            sqlite_where=sa.text(_LIVE),
+            postgresql_where=sa.text(_LIVE),
+        ),
         # discovery: (tenant, entityType) then filtered by event/enabled in the compiled cache
         sa.Index("ix_business_rules_discovery", "tenant_id", "entity_type", "enabled"),
     )
@@ -51,8 +58,14 @@ class RuleSet(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
 
     __tablename__ = "business_rule_sets"
     __table_args__ = (
-        sa.Index("uq_business_rule_sets_tenant_set_id", "tenant_id", "set_id", unique=True,
-                 sqlite_where=sa.text(_LIVE), postgresql_where=sa.text(_LIVE)),
+        sa.Index(
+            "uq_business_rule_sets_tenant_set_id",
+            "tenant_id",
+            "set_id",
+            unique=True,
+            sqlite_where=sa.text(_LIVE),
+            postgresql_where=sa.text(_LIVE),
+        ),
     )
 
     organization_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
@@ -64,15 +77,19 @@ class RuleSet(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
     updated_by: Mapped[str | None] = mapped_column(sa.String(64))
 
     members: Mapped[list[RuleSetMember]] = relationship(
-        back_populates="rule_set", order_by=lambda: [RuleSetMember.sequence, RuleSetMember.created_at],
-        cascade="all, delete-orphan")
+        back_populates="rule_set",
+        order_by=lambda: [RuleSetMember.sequence, RuleSetMember.created_at],
+        cascade="all, delete-orphan",
+    )
 
 
 class RuleSetMember(TenantOwnedMixin, db.Model):
     __tablename__ = "business_rule_set_members"
     __table_args__ = (sa.UniqueConstraint("rule_set_id", "rule_id"),)
 
-    rule_set_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("business_rule_sets.id", ondelete="CASCADE"), index=True)
+    rule_set_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("business_rule_sets.id", ondelete="CASCADE"), index=True
+    )
     rule_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("business_rules.id"), index=True)
     sequence: Mapped[int] = mapped_column(default=0)
     enabled: Mapped[bool] = mapped_column(default=True)

@@ -3,6 +3,7 @@
 A record of another tenant (or outside the caller's organizations, or soft-deleted) is
 simply not found, which the error layer renders as 404 — never 403, never a leak.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from models.base import db, TenantOwnedMixin
+from models.base import TenantOwnedMixin, db
 from services.errors import NotFound
 
 
@@ -37,8 +38,7 @@ class Scope:
             stmt = stmt.where(model.deleted_at.is_(None))
         if self.organization_ids is not None and hasattr(model, "organization_id"):
             # Records outside any organization (tenant-wide) stay visible.
-            stmt = stmt.where(sa.or_(model.organization_id.in_(self.organization_ids),
-                                     model.organization_id.is_(None)))
+            stmt = stmt.where(sa.or_(model.organization_id.in_(self.organization_ids), model.organization_id.is_(None)))
         return stmt
 
     def get(self, model, record_id, what: str | None = None) -> object:

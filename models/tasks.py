@@ -1,4 +1,5 @@
 """Background tasks (seed 001 ``/mes/tasks``): label and slip rendering, batch documents."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import db, TenantOwnedMixin, TimestampMixin
+from models.base import TenantOwnedMixin, TimestampMixin, db
 
 
 class Task(TenantOwnedMixin, TimestampMixin, db.Model):

@@ -1,4 +1,5 @@
 """Tenants and the organization tree inside each tenant."""
+
 from __future__ import annotations
 
 import uuid
@@ -6,7 +7,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import db, TimestampMixin, SoftDeleteMixin, TenantOwnedMixin
+from models.base import SoftDeleteMixin, TenantOwnedMixin, TimestampMixin, db
 
 
 class Tenant(TimestampMixin, SoftDeleteMixin, db.Model):

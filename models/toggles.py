@@ -1,4 +1,5 @@
 """Feature toggles (global definitions), per-tenant overrides, and cache version stamps."""
+
 from __future__ import annotations
 
 import uuid
@@ -6,7 +7,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import db, TimestampMixin, SoftDeleteMixin, TenantOwnedMixin
+from models.base import SoftDeleteMixin, TenantOwnedMixin, TimestampMixin, db
 from models.tenancy import Tenant
 
 

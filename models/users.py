@@ -1,5 +1,6 @@
 """Users, their ACL override, their sign-in sessions (and used refresh tokens), password resets and
 throttling records."""
+
 from __future__ import annotations
 
 import uuid
@@ -9,8 +10,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import db, TimestampMixin, SoftDeleteMixin, TenantOwnedMixin, utcnow
-from models.tenancy import Tenant, TenantFacts, Organization
+from models.base import SoftDeleteMixin, TenantOwnedMixin, TimestampMixin, db, utcnow
+from models.tenancy import Organization, Tenant, TenantFacts
 
 if TYPE_CHECKING:
     from models.acl import Role
@@ -33,7 +34,8 @@ class User(TenantFacts, TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Mo
     roles: Mapped[list[Role]] = relationship(secondary="user_roles", viewonly=True, order_by="Role.name")
     acl: Mapped[UserAcl | None] = relationship(
         primaryjoin="and_(UserAcl.user_id == User.id, UserAcl.tenant_id == User.tenant_id)",
-        viewonly=True, uselist=False,
+        viewonly=True,
+        uselist=False,
     )
 
     # Flask-Login protocol. The session also carries an AuthSession id (see services.auth).
@@ -45,7 +47,7 @@ class User(TenantFacts, TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Mo
         return str(self.id)
 
     @property
-    def user(self) -> "User":
+    def user(self) -> User:
         """Itself (a ``SessionPrincipal`` answers with the row it stands for)."""
         return self
 
@@ -109,8 +111,10 @@ class LoginAttempt(db.Model):
     """
 
     __tablename__ = "login_attempts"
-    __table_args__ = (sa.Index("ix_login_attempts_email_ip_at", "email", "ip", "created_at"),
-                      sa.Index("ix_login_attempts_kind_ip_at", "kind", "ip", "created_at"))
+    __table_args__ = (
+        sa.Index("ix_login_attempts_email_ip_at", "email", "ip", "created_at"),
+        sa.Index("ix_login_attempts_kind_ip_at", "kind", "ip", "created_at"),
+    )
 
     kind: Mapped[str] = mapped_column(sa.String(16), default="login", server_default="login")
     email: Mapped[str] = mapped_column(sa.String(320))

@@ -1,7 +1,8 @@
 """API keys (seed 000 ``/api_keys/keys``, lines 1957–2123)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field
@@ -12,10 +13,10 @@ from schemas.base import Id, Model, PageQuery, text
 def _in_future(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if aware <= datetime.now(timezone.utc):
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    if aware <= datetime.now(UTC):
         raise ValueError("must be in the future")
-    return aware.astimezone(timezone.utc)
+    return aware.astimezone(UTC)
 
 
 class ApiKeyListQuery(PageQuery):
@@ -55,11 +56,23 @@ class ApiKeyCreate(Model):
     organizationId: Id | None = None
     roles: list[Id] = Field(default_factory=list, description="Role ids of the key's tenant")
     expiresAt: Annotated[datetime | None, AfterValidator(_in_future)] = Field(
-        None, description="ISO-8601, in the future; naive means UTC; null = never")
+        None, description="ISO-8601, in the future; naive means UTC; null = never"
+    )
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"name": "string", "description": None, "tenantId": None, "organizationId": None, "roles": [],
-         "expiresAt": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "string",
+                    "description": None,
+                    "tenantId": None,
+                    "organizationId": None,
+                    "roles": [],
+                    "expiresAt": None,
+                }
+            ]
+        }
+    )
 
 
 class ApiKeyCreated(ApiKeyListItem):

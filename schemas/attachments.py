@@ -1,4 +1,5 @@
 """Attachments, the library and storage partitions (seed 000 ``/attachments``, lines 1219–1957)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,8 +14,12 @@ UUID_EXAMPLE = "00000000-0000-4000-8000-000000000000"
 MAX_TAGS, MAX_TAG_LENGTH = 20, 60
 MAX_DIMENSION = 4000
 
-EntityId = text(120, 1, pattern=r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$",
-                description="The kind of record, module:entity (e.g. lcs:shipment)")
+EntityId = text(
+    120,
+    1,
+    pattern=r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$",
+    description="The kind of record, module:entity (e.g. lcs:shipment)",
+)
 RecordId = text(120, 1, pattern=r"^[A-Za-z0-9_.:@-]+$", description="Record identifier within the entity")
 PartitionCode = text(60, 2, pattern=r"^[A-Za-z0-9_-]+$", description="2–60 of A-Z a-z 0-9 _ -")
 
@@ -29,8 +34,12 @@ def _split_tags(value):
     return value
 
 
-Tags = Annotated[list[text(MAX_TAG_LENGTH, 1)], BeforeValidator(_split_tags),
-                 AfterValidator(lambda tags: list(dict.fromkeys(tags))), Field(max_length=MAX_TAGS)]
+Tags = Annotated[
+    list[text(MAX_TAG_LENGTH, 1)],
+    BeforeValidator(_split_tags),
+    AfterValidator(lambda tags: list(dict.fromkeys(tags))),
+    Field(max_length=MAX_TAGS),
+]
 
 
 def _json_object(value):
@@ -49,6 +58,7 @@ ConfigJson = Annotated[dict[str, Any] | None, BeforeValidator(_json_object)]
 
 
 # --- attachments of a record -------------------------------------------------------------------
+
 
 class AttachmentAssignment(Model):
     """The record an attachment belongs to (``type`` is its entity id)."""
@@ -90,9 +100,21 @@ class AttachmentItem(Model):
     imageUrl: str | None
     thumbnailUrl: str | None
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"id": UUID_EXAMPLE, "url": "/api/attachments/file/" + UUID_EXAMPLE, "fileName": "string", "fileSize": 1,
-         "createdAt": "2026-11-22T10:00:00.000Z", "mimeType": "image/png", "content": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": UUID_EXAMPLE,
+                    "url": "/api/attachments/file/" + UUID_EXAMPLE,
+                    "fileName": "string",
+                    "fileSize": 1,
+                    "createdAt": "2026-11-22T10:00:00.000Z",
+                    "mimeType": "image/png",
+                    "content": None,
+                }
+            ]
+        }
+    )
 
 
 class AttachmentUpload(Model):
@@ -100,8 +122,9 @@ class AttachmentUpload(Model):
 
     entityId: EntityId
     recordId: RecordId
-    file: list[FileUpload] = Field(min_length=1, max_length=20,
-                                   description="One file, or several (a browser's file picker)")
+    file: list[FileUpload] = Field(
+        min_length=1, max_length=20, description="One file, or several (a browser's file picker)"
+    )
     partitionCode: PartitionCode | None = Field(None, description="Default privateAttachments")
 
 
@@ -110,9 +133,22 @@ class AttachmentUploaded(Model):
     item: AttachmentItem
     items: list[AttachmentItem] | None = Field(None, description="Every stored file, when a browser sent several")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"ok": True, "item": {"id": UUID_EXAMPLE, "url": "/api/attachments/file/" + UUID_EXAMPLE,
-                              "fileName": "string", "fileSize": 1, "content": None}}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ok": True,
+                    "item": {
+                        "id": UUID_EXAMPLE,
+                        "url": "/api/attachments/file/" + UUID_EXAMPLE,
+                        "fileName": "string",
+                        "fileSize": 1,
+                        "content": None,
+                    },
+                }
+            ]
+        }
+    )
 
 
 class AttachmentIdQuery(Model):
@@ -131,8 +167,11 @@ class AttachmentTransfer(Model):
     attachmentIds: list[Id] = Field(min_length=1, max_length=100)
     toRecordId: RecordId
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"entityId": "string", "attachmentIds": [UUID_EXAMPLE], "toRecordId": "string"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"entityId": "string", "attachmentIds": [UUID_EXAMPLE], "toRecordId": "string"}]
+        }
+    )
 
 
 class AttachmentTransferred(Model):
@@ -141,6 +180,7 @@ class AttachmentTransferred(Model):
 
 
 # --- library -----------------------------------------------------------------------------------
+
 
 class AttachmentLibraryQuery(PageQuery):
     pageSize: int = Field(50, ge=1, le=100, description="Items per page (max 100)")
@@ -178,8 +218,11 @@ class AttachmentMetadataUpdate(Model):
     assignments: list[AttachmentAssignment] = omissible(min_length=1, max_length=1)
     fileName: text(255, 1) = omissible(description="A new display name (sanitised like an upload's)")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"tags": ["damage"], "assignments": [{"type": "lcs:shipment", "id": "S-1001"}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"tags": ["damage"], "assignments": [{"type": "lcs:shipment", "id": "S-1001"}]}]
+        }
+    )
 
 
 class AttachmentMetadata(Model):
@@ -195,6 +238,7 @@ class AttachmentMetadataUpdated(Model):
 
 
 # --- partitions --------------------------------------------------------------------------------
+
 
 class AttachmentPartition(Model):
     id: Id
@@ -240,9 +284,20 @@ class AttachmentPartitionCreate(Model):
     requiresOcr: bool = False
     tenantId: Id | None = Field(None, description="Super admins only; default: the caller's tenant")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"code": "string", "title": "string", "description": None, "ocrModel": None, "storageDriver": "local",
-         "configJson": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "string",
+                    "title": "string",
+                    "description": None,
+                    "ocrModel": None,
+                    "storageDriver": "local",
+                    "configJson": None,
+                }
+            ]
+        }
+    )
 
 
 class AttachmentPartitionUpdate(Model):
@@ -258,12 +313,25 @@ class AttachmentPartitionUpdate(Model):
     isPublic: bool = omissible()
     requiresOcr: bool = omissible()
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"code": "string", "title": "string", "description": None, "ocrModel": None, "storageDriver": "local",
-         "configJson": None, "id": UUID_EXAMPLE}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "string",
+                    "title": "string",
+                    "description": None,
+                    "ocrModel": None,
+                    "storageDriver": "local",
+                    "configJson": None,
+                    "id": UUID_EXAMPLE,
+                }
+            ]
+        }
+    )
 
 
 # --- serving files -----------------------------------------------------------------------------
+
 
 class AttachmentFileQuery(Model):
     download: bool = Field(False, description="1: serve as a download (Content-Disposition: attachment)")

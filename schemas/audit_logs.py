@@ -1,4 +1,5 @@
 """Audit log (seed 000 ``/audit_logs/audit-logs/actions``, lines 787–1042)."""
+
 from __future__ import annotations
 
 import re
@@ -28,13 +29,16 @@ def _pattern(regex: str, message: str):
         if not compiled.fullmatch(value):
             raise ValueError(message)
         return value
+
     return check
 
 
-ResourceKind = Annotated[text(64), AfterValidator(_pattern(r"[A-Za-z0-9_.:\-]{1,64}",
-                                                           "must be a resource kind such as role or api_key"))]
-FieldName = Annotated[text(128), AfterValidator(_pattern(r"[A-Za-z0-9_.\-]{1,128}",
-                                                         "must be field names (letters, digits, _ . -)"))]
+ResourceKind = Annotated[
+    text(64), AfterValidator(_pattern(r"[A-Za-z0-9_.:\-]{1,64}", "must be a resource kind such as role or api_key"))
+]
+FieldName = Annotated[
+    text(128), AfterValidator(_pattern(r"[A-Za-z0-9_.\-]{1,128}", "must be field names (letters, digits, _ . -)"))
+]
 
 
 class ActionLogQuery(Model):
@@ -44,13 +48,16 @@ class ActionLogQuery(Model):
     id: Id | None = Field(None, description="One entry (browsers get its before/after view)")
     organizationId: Id | None = Field(None, description="Limit results to a specific organization")
     actorUserId: Annotated[list[Id], BeforeValidator(comma_list)] = Field(
-        default_factory=list, description="Actors (tenant administrators only): one UUID or a comma-separated list")
+        default_factory=list, description="Actors (tenant administrators only): one UUID or a comma-separated list"
+    )
     resourceKind: ResourceKind | None = Field(None, description='Resource kind, e.g. "role", "api_key"')
     resourceId: text(64) | None = Field(None, description="Id of the specific record")
     actionType: Annotated[list[Literal[ACTION_TYPES]], BeforeValidator(_lower)] = Field(
-        default_factory=list, description="create, edit, delete, assign: one or a comma-separated list")
+        default_factory=list, description="create, edit, delete, assign: one or a comma-separated list"
+    )
     fieldName: Annotated[list[FieldName], BeforeValidator(comma_list)] = Field(
-        default_factory=list, description="Entries where one of these fields changed (comma-separated)")
+        default_factory=list, description="Entries where one of these fields changed (comma-separated)"
+    )
     includeRelated: bool = Field(False, description="Also changes of linked child records (Wharf links none)")
     includeTotal: bool = Field(False, description="Wharf always answers the total")
     undoableOnly: bool = Field(False, description="Only entries that can still be undone")

@@ -4,6 +4,7 @@ The seed names no schemas for these operations: models are named after the opera
 Users (``/auth/users``, ``/auth/users/acl``) are not among the seed's listed endpoints;
 their models follow the roles' shapes and the spec's table.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -11,10 +12,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
-    ConfigDict,
     AfterValidator,
     AliasChoices,
     BeforeValidator,
+    ConfigDict,
     Field,
     model_validator,
 )
@@ -62,10 +63,11 @@ def blank_is_none(kind):
     return Annotated[kind | None, BeforeValidator(_blank_is_none)]
 
 
-
 FEATURE_ID = r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?)$"
-FeatureId = Annotated[str, Field(max_length=128, pattern=FEATURE_ID,
-                                 description="A dotted feature id such as auth.roles.list, auth.* or *")]
+FeatureId = Annotated[
+    str,
+    Field(max_length=128, pattern=FEATURE_ID, description="A dotted feature id such as auth.roles.list, auth.* or *"),
+]
 
 # --- sign-in, tokens, sign-out ---------------------------------------------------------------
 
@@ -88,8 +90,11 @@ class LoginResponse(Model):
     refreshToken: str = Field(description="Exchange at POST /auth/session/refresh; works once")
     expiresIn: int = Field(description="Lifetime of the access token in seconds")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"ok": True, "token": "string", "redirect": None,
-                                                        "refreshToken": "string", "expiresIn": 900}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"ok": True, "token": "string", "redirect": None, "refreshToken": "string", "expiresIn": 900}]
+        }
+    )
 
 
 class RefreshRequest(Model):
@@ -104,8 +109,11 @@ class RefreshResponse(Model):
     expiresIn: int
     refreshToken: str = Field(description="The next refresh token: the one presented stops working")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"ok": True, "accessToken": "string", "expiresIn": 1,
-                                                        "refreshToken": "string"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"ok": True, "accessToken": "string", "expiresIn": 1, "refreshToken": "string"}]
+        }
+    )
 
 
 # --- profile ---------------------------------------------------------------------------------
@@ -202,9 +210,16 @@ class FeatureCatalog(Model):
     items: list[CatalogFeature]
     modules: list[CatalogModule]
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [{"id": "string", "title": "string",
-                                                                   "module": "string"}],
-                                                        "modules": [{"id": "string", "title": "string"}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [{"id": "string", "title": "string", "module": "string"}],
+                    "modules": [{"id": "string", "title": "string"}],
+                }
+            ]
+        }
+    )
 
 
 class NavLink(Model):
@@ -238,14 +253,33 @@ class AdminNav(Model):
     grantedFeatures: list[str]
     roles: list[str]
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "groups": [{"name": "string", "items": [{"href": "string", "title": "string"}]}],
-        "settingsSections": [{"id": "string", "label": "string",
-                              "items": [{"id": "string", "label": "string", "href": "string"}]}],
-        "settingsPathPrefixes": ["string"],
-        "profileSections": [{"id": "string", "label": "string",
-                             "items": [{"id": "string", "label": "string", "href": "string"}]}],
-        "profilePathPrefixes": ["string"], "grantedFeatures": ["string"], "roles": ["string"]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "groups": [{"name": "string", "items": [{"href": "string", "title": "string"}]}],
+                    "settingsSections": [
+                        {
+                            "id": "string",
+                            "label": "string",
+                            "items": [{"id": "string", "label": "string", "href": "string"}],
+                        }
+                    ],
+                    "settingsPathPrefixes": ["string"],
+                    "profileSections": [
+                        {
+                            "id": "string",
+                            "label": "string",
+                            "items": [{"id": "string", "label": "string", "href": "string"}],
+                        }
+                    ],
+                    "profilePathPrefixes": ["string"],
+                    "grantedFeatures": ["string"],
+                    "roles": ["string"],
+                }
+            ]
+        }
+    )
 
 
 # --- roles -----------------------------------------------------------------------------------
@@ -303,8 +337,9 @@ class RoleAcl(Model):
     roleId: Id
     updatedAt: datetime | None = Field(description="Send it back with the PUT: a save based on an older one is a 409")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"isSuperAdmin": True, "features": ["string"],
-                                                        "organizations": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"isSuperAdmin": True, "features": ["string"], "organizations": None}]}
+    )
 
 
 class AclUpdate(Model):
@@ -327,8 +362,9 @@ class AclUpdate(Model):
 class RoleAclUpdate(AclUpdate):
     roleId: Id
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"roleId": "00000000-0000-4000-8000-000000000000",
-                                                        "organizations": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"roleId": "00000000-0000-4000-8000-000000000000", "organizations": None}]}
+    )
 
 
 class AclSaved(Model):
@@ -396,8 +432,11 @@ class UserCreate(Model):
     roles: list[Id] = Field(default_factory=list, validation_alias=_ROLES, description="Role ids")
     tenantId: Id | None = Field(None, description="Super admins only; default: the caller's tenant")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "user@example.com", "password": "string",
-                                                        "name": "string", "roles": []}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "user@example.com", "password": "string", "name": "string", "roles": []}]
+        }
+    )
 
 
 class UserUpdate(Model):
@@ -412,10 +451,10 @@ class UserUpdate(Model):
     roles: list[Id] | None = Field(None, validation_alias=_ROLES)
     isActive: bool | None = None
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"id": "00000000-0000-4000-8000-000000000000",
-                                                        "name": "string"}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": "00000000-0000-4000-8000-000000000000", "name": "string"}]}
+    )
 
 
 class UserIdQuery(Model):
     id: Id = Field(description="User identifier")
-

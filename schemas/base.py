@@ -1,10 +1,11 @@
 """Field types, base models, paging and error envelopes shared by every module's schemas."""
+
 from __future__ import annotations
 
 import math
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
@@ -33,9 +34,11 @@ Text = Annotated[str, AfterValidator(_printable)]
 def text(max_length: int, min_length: int = 0, *, strip: bool = True, **kw) -> Any:
     """A ``Text`` of bounded length, stripped of surrounding blanks, e.g. ``name: text(120, 1)``."""
     steps = [AfterValidator(str.strip)] if strip else []
-    return Annotated[Text, Field(max_length=max_length, **kw), *steps,
-                     AfterValidator(_min_length(min_length))] if min_length else \
-        Annotated[Text, Field(max_length=max_length, **kw), *steps]
+    return (
+        Annotated[Text, Field(max_length=max_length, **kw), *steps, AfterValidator(_min_length(min_length))]
+        if min_length
+        else Annotated[Text, Field(max_length=max_length, **kw), *steps]
+    )
 
 
 def _min_length(n: int):
@@ -43,6 +46,7 @@ def _min_length(n: int):
         if len(value) < n:
             raise ValueError("is required" if n == 1 else f"must be at least {n} characters")
         return value
+
     return check
 
 
@@ -67,7 +71,7 @@ Timestamp = datetime  # answered as ``2026-11-22T10:00:00.000Z`` (app.WharfJSONP
 def _utc(value: datetime) -> datetime:
     """Aware UTC; a time without an offset is UTC (the seeds' timestamps end in ``Z``)."""
     try:
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError:  # year 1 or 9999 moved across midnight
         raise ValueError("is out of range") from None
 
@@ -96,21 +100,33 @@ def id_or_none(value: str | None) -> uuid.UUID | None:
         raise ValueError("must be a UUID") from None
 
 
-OptionalId = Annotated[str | None, AfterValidator(id_or_none), WithJsonSchema(
-    {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "string", "maxLength": 0}, {"type": "null"}]})]
+OptionalId = Annotated[
+    str | None,
+    AfterValidator(id_or_none),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "string", "maxLength": 0}, {"type": "null"}]}
+    ),
+]
 """An id that may be cleared: null or "" (a form's "—" option) mean none. Text, so a
 form's empty choice reaches the view as "clear it" instead of "not sent"."""
 
-CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2, any case"),
-                        AfterValidator(str.upper)]
+CountryCode = Annotated[
+    str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2, any case"), AfterValidator(str.upper)
+]
 
 
 def comma_list(value):
     """A list parameter sent as ``?a=x,y`` or ``?a=x&a=y`` (blank parts dropped); for
     ``BeforeValidator``."""
     values = value if isinstance(value, list) else [value]
-    return [p.strip() for v in values for p in (v.split(",") if isinstance(v, str) else [v])
-            if not isinstance(p, str) or p.strip()]
+    return [
+        p.strip()
+        for v in values
+        for p in (v.split(",") if isinstance(v, str) else [v])
+        if not isinstance(p, str) or p.strip()
+    ]
+
+
 MAX_PAGE = 1_000_000  # pages past this would overflow an SQL OFFSET long before they hold rows
 
 
@@ -128,6 +144,7 @@ class Open(Model):
 
 
 # --- errors -------------------------------------------------------------------------------
+
 
 class ErrorDetail(Model):
     path: list[str | int]
@@ -164,6 +181,7 @@ class Created(Model):
 
 # --- paging --------------------------------------------------------------------------------
 
+
 class PageQuery(Model):
     """Family A list parameters. A route narrows ``sortField`` to what it can sort by."""
 
@@ -198,8 +216,11 @@ class PageHeaders(Model):
     x_page_size: int = Field(25, alias="x-page-size", ge=1, le=100, description="Items per page")
 
 
-PAGE_COUNT_HEADERS = {"x-count": "Total number of matching rows", "x-page": "This page (from 1)",
-                      "x-page-size": "Rows per page"}
+PAGE_COUNT_HEADERS = {
+    "x-count": "Total number of matching rows",
+    "x-page": "This page (from 1)",
+    "x-page-size": "Rows per page",
+}
 """The family B paging headers of every paged answer (``x-page``/``x-page-size`` asked)."""
 
 

@@ -7,18 +7,19 @@ recursive model of groups (AND/OR/NOT) over conditions, bounded in depth and siz
 OpenAPI document says what is accepted and a malformed one is a 400 naming the bad node.
 The engine checks stored rules against the same models.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import orjson
 from pydantic import (
-    ConfigDict,
     AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     ValidationError,
     WrapValidator,
@@ -40,11 +41,13 @@ EXAMPLE_ID = "00000000-0000-4000-8000-000000000000"
 
 # --- field types ------------------------------------------------------------------------------
 
+
 def _refused(loc: tuple, message: str, value) -> ValidationError:
     """A validation error at ``loc`` below the value being validated (pydantic prefixes the
     outer path), for checks that look deeper than one field."""
     return ValidationError.from_exception_data(
-        "BusinessRule", [{"type": PydanticCustomError("invalid", message), "loc": loc, "input": value}])
+        "BusinessRule", [{"type": PydanticCustomError("invalid", message), "loc": loc, "input": value}]
+    )
 
 
 def _blank(value):
@@ -82,8 +85,15 @@ def _field_path(value: str) -> str:
 
 
 JsonObject = Annotated[dict[str, Any], BeforeValidator(_json)]
-Key = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$",
-                           description="Letters, digits and _ . : - (starting with a letter or digit)")]
+Key = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=50,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$",
+        description="Letters, digits and _ . : - (starting with a letter or digit)",
+    ),
+]
 EntityName = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z][A-Za-z0-9_.:-]*$")]
 EventName = Annotated[EntityName | None, BeforeValidator(_blank)]
 FieldPath = Annotated[str, Field(max_length=cond.MAX_PATH), AfterValidator(_field_path)]
@@ -93,6 +103,7 @@ Category = Annotated[text(50) | None, BeforeValidator(_blank)]
 
 # --- the condition language -------------------------------------------------------------------
 
+
 class Condition(Model):
     """A comparison of a record's field with ``value`` (which may be a template such as
     ``{{now}}``), or with another field (``valueField``)."""
@@ -101,7 +112,8 @@ class Condition(Model):
     operator: Literal[cond.OPERATORS]
     value: Any = Field(None, description="Any JSON value; IN/NOT_IN take a list (or comma-separated text)")
     valueField: Annotated[FieldPath | None, BeforeValidator(_blank)] = Field(
-        None, description="Compare with this field of the record instead of value")
+        None, description="Compare with this field of the record instead of value"
+    )
 
     @field_validator("value")
     @classmethod
@@ -133,7 +145,7 @@ def _node(value, handler):
     return (ConditionGroup if "rules" in value else Condition).model_validate(value)
 
 
-ConditionNode = Annotated[Union[ConditionGroup, Condition], WrapValidator(_node)]
+ConditionNode = Annotated[ConditionGroup | Condition, WrapValidator(_node)]
 ConditionGroup.model_rebuild()
 
 
@@ -160,6 +172,7 @@ ConditionExpression = Annotated[ConditionNode | None, BeforeValidator(_bounded)]
 
 # --- actions ----------------------------------------------------------------------------------
 
+
 def _seed_level(value):
     return "warn" if value == "warning" else value
 
@@ -181,17 +194,23 @@ class RequiredMessageConfig(Model):
 
 class LogConfig(MessageConfig):
     level: Annotated[Literal[act.LOG_LEVELS], BeforeValidator(_seed_level)] = Field(
-        "info", description="warning is read as warn")
+        "info", description="warning is read as warn"
+    )
 
 
 class SetFieldConfig(Model):
     field: FieldPath
-    value: Annotated[Any, AfterValidator(_known_template)] = Field(description="null clears the field; may be a template")
+    value: Annotated[Any, AfterValidator(_known_template)] = Field(
+        description="null clears the field; may be a template"
+    )
 
 
 class EmitEventConfig(Model):
-    eventName: str = Field(pattern=act.EVENT_NAME, validation_alias=AliasChoices("eventName", "event"),
-                           description="e.g. lcs.parcel.overweight")
+    eventName: str = Field(
+        pattern=act.EVENT_NAME,
+        validation_alias=AliasChoices("eventName", "event"),
+        description="e.g. lcs.parcel.overweight",
+    )
     payload: JsonObject | None = None
 
 
@@ -226,8 +245,11 @@ class EmitEventAction(Model):
     config: EmitEventConfig
 
 
-_ACTIONS = {kind: model for model in (TransitionAction, LogAction, MessageAction, SetFieldAction, EmitEventAction)
-            for kind in get_args(model.model_fields["type"].annotation)}
+_ACTIONS = {
+    kind: model
+    for model in (TransitionAction, LogAction, MessageAction, SetFieldAction, EmitEventAction)
+    for kind in get_args(model.model_fields["type"].annotation)
+}
 
 
 def _action(value, handler):
@@ -244,8 +266,11 @@ def _action(value, handler):
     return _ACTIONS[kind].model_validate(value)
 
 
-RuleAction = Annotated[Union[TransitionAction, LogAction, MessageAction, SetFieldAction, EmitEventAction],
-                       WrapValidator(_action)]
+RuleAction = Annotated[
+    TransitionAction | LogAction | MessageAction | SetFieldAction | EmitEventAction, WrapValidator(_action)
+]
+
+
 def _actions(value):
     """A JSON list of actions, or its text: a form's field arrives as a list of one text."""
     if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str) and value[0].lstrip()[:1] == "[":
@@ -253,11 +278,13 @@ def _actions(value):
     return _json(value)
 
 
-RuleActions = Annotated[Annotated[list[RuleAction], Field(max_length=act.MAX_ACTIONS)] | None,
-                        BeforeValidator(_actions)]
+RuleActions = Annotated[
+    Annotated[list[RuleAction], Field(max_length=act.MAX_ACTIONS)] | None, BeforeValidator(_actions)
+]
 
 
 # --- rules ------------------------------------------------------------------------------------
+
 
 class BusinessRuleListQuery(PageQuery):
     pageSize: int = Field(50, ge=1, le=100, description="Items per page")
@@ -268,8 +295,12 @@ class BusinessRuleListQuery(PageQuery):
     eventType: text(50) = ""
     enabled: bool | None = None
     ruleCategory: text(50) = ""
-    sortField: Literal["ruleId", "ruleName", "ruleType", "entityType", "eventType", "priority", "enabled",
-                       "createdAt", "updatedAt"] | None = Field(None, description="Default: priority (desc), then ruleId")
+    sortField: (
+        Literal[
+            "ruleId", "ruleName", "ruleType", "entityType", "eventType", "priority", "enabled", "createdAt", "updatedAt"
+        ]
+        | None
+    ) = Field(None, description="Default: priority (desc), then ruleId")
 
 
 class BusinessRuleListItem(Model):
@@ -323,11 +354,32 @@ class BusinessRuleCreate(Model):
     successActions: RuleActions = Field(None, description="Run when the condition holds")
     failureActions: RuleActions = Field(None, description="Run when it does not")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"ruleId": "string", "ruleName": "string", "description": None, "ruleType": "GUARD", "ruleCategory": None,
-         "entityType": "string", "eventType": None, "enabled": True, "priority": 100, "version": 1,
-         "effectiveFrom": None, "effectiveTo": None, "tenantId": EXAMPLE_ID, "organizationId": EXAMPLE_ID,
-         "createdBy": None, "conditionExpression": None, "successActions": None, "failureActions": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ruleId": "string",
+                    "ruleName": "string",
+                    "description": None,
+                    "ruleType": "GUARD",
+                    "ruleCategory": None,
+                    "entityType": "string",
+                    "eventType": None,
+                    "enabled": True,
+                    "priority": 100,
+                    "version": 1,
+                    "effectiveFrom": None,
+                    "effectiveTo": None,
+                    "tenantId": EXAMPLE_ID,
+                    "organizationId": EXAMPLE_ID,
+                    "createdBy": None,
+                    "conditionExpression": None,
+                    "successActions": None,
+                    "failureActions": None,
+                }
+            ]
+        }
+    )
 
 
 class BusinessRuleUpdate(Model):
@@ -351,10 +403,26 @@ class BusinessRuleUpdate(Model):
     successActions: RuleActions = None
     failureActions: RuleActions = None
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"description": None, "ruleCategory": None, "eventType": None, "enabled": True, "priority": 100, "version": 1,
-         "effectiveFrom": None, "effectiveTo": None, "conditionExpression": None, "successActions": None,
-         "failureActions": None, "id": EXAMPLE_ID}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "description": None,
+                    "ruleCategory": None,
+                    "eventType": None,
+                    "enabled": True,
+                    "priority": 100,
+                    "version": 1,
+                    "effectiveFrom": None,
+                    "effectiveTo": None,
+                    "conditionExpression": None,
+                    "successActions": None,
+                    "failureActions": None,
+                    "id": EXAMPLE_ID,
+                }
+            ]
+        }
+    )
 
 
 class BusinessRuleDeleteQuery(Model):
@@ -366,6 +434,7 @@ class ExamplesCreated(Model):
 
 
 # --- sets and members -------------------------------------------------------------------------
+
 
 class RuleSetListQuery(PageQuery):
     pageSize: int = Field(50, ge=1, le=100, description="Items per page")
@@ -416,9 +485,21 @@ class RuleSetCreate(Model):
     tenantId: Id | None = Field(None, description="Super admins only; default: the caller's tenant")
     organizationId: Id | None = None
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"setId": "string", "setName": "string", "description": None, "enabled": True, "tenantId": EXAMPLE_ID,
-         "organizationId": EXAMPLE_ID, "createdBy": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "setId": "string",
+                    "setName": "string",
+                    "description": None,
+                    "enabled": True,
+                    "tenantId": EXAMPLE_ID,
+                    "organizationId": EXAMPLE_ID,
+                    "createdBy": None,
+                }
+            ]
+        }
+    )
 
 
 class RuleSetUpdate(Model):
@@ -430,7 +511,9 @@ class RuleSetUpdate(Model):
     description: OptionalText = None
     enabled: bool = omissible()
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"description": None, "enabled": True, "id": EXAMPLE_ID}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"description": None, "enabled": True, "id": EXAMPLE_ID}]}
+    )
 
 
 class RuleSetDeleteQuery(Model):
@@ -460,6 +543,7 @@ class RuleSetMemberDeleteQuery(Model):
 
 # --- execution logs ---------------------------------------------------------------------------
 
+
 class RuleExecutionLogListQuery(PageQuery):
     pageSize: int = Field(50, ge=1, le=100, description="Items per page")
     id: Id | None = None
@@ -470,8 +554,9 @@ class RuleExecutionLogListQuery(PageQuery):
     executedBy: text(64) = ""
     executedAtFrom: UtcDatetime | None = None
     executedAtTo: UtcDatetime | None = None
-    sortField: Literal["id", "ruleId", "entityType", "executionResult", "executionTimeMs", "executedAt"] | None = \
-        Field(None, description="Default: executedAt (desc)")
+    sortField: Literal["id", "ruleId", "entityType", "executionResult", "executionTimeMs", "executedAt"] | None = Field(
+        None, description="Default: executedAt (desc)"
+    )
 
 
 class _LogFields(Model):
@@ -510,6 +595,7 @@ class RuleExecutionLogDetail(_LogFields):
 
 # --- execution --------------------------------------------------------------------------------
 
+
 def _id_text(value):
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else _blank(value)
 
@@ -536,8 +622,12 @@ class RuleExecuteOneRequest(Model):
 
     dryRun: bool = False
     data: JsonObject | None = None
-    entityType: Annotated[text(50) | None, BeforeValidator(_blank)] = Field(None, description="Logged; default: the rule's")
-    eventType: Annotated[text(50) | None, BeforeValidator(_blank)] = Field(None, description="Logged; default: the rule's")
+    entityType: Annotated[text(50) | None, BeforeValidator(_blank)] = Field(
+        None, description="Logged; default: the rule's"
+    )
+    eventType: Annotated[text(50) | None, BeforeValidator(_blank)] = Field(
+        None, description="Logged; default: the rule's"
+    )
     entityId: EntityId = Field(None, description="Logged (default: data.id)")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"dryRun": False}]})
@@ -618,6 +708,7 @@ class RuleExecuteOneResponse(Model):
 
 
 # --- the editor: field suggestions and "try it" -------------------------------------------------
+
 
 class RuleFieldsQuery(Model):
     entityType: text(50) = ""

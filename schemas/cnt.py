@@ -1,5 +1,6 @@
 """Content (seed 001 ``/cnt``): barcodes (lines 10262–10330) and HTML → PDF (21993–22180;
 schemas ``CntHtmlToPdfRequest``, ``CntHtmlToInlinePdfRequest``, ``CntPdf``, 99304–99420)."""
+
 from __future__ import annotations
 
 import base64
@@ -89,10 +90,19 @@ class CntHtmlToInlinePdfRequest(Model):
     wait_delay: Annotated[int, Field(ge=0, le=600)] = 2
     wait_timeout: Annotated[int, Field(ge=0, le=600)] = 10
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"size": {"predefined": "a4", "width": None, "height": None},
-         "margin": {"top": 10, "bottom": 10, "left": 10, "right": 10},
-         "content": "PGgxPkhlbGxvIFdoYXJmPC9oMT4=", "wait_delay": 2, "wait_timeout": 10}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "size": {"predefined": "a4", "width": None, "height": None},
+                    "margin": {"top": 10, "bottom": 10, "left": 10, "right": 10},
+                    "content": "PGgxPkhlbGxvIFdoYXJmPC9oMT4=",
+                    "wait_delay": 2,
+                    "wait_timeout": 10,
+                }
+            ]
+        }
+    )
 
 
 class CntHtmlToPdfRequest(CntHtmlToInlinePdfRequest):
@@ -103,11 +113,22 @@ class CntHtmlToPdfRequest(CntHtmlToInlinePdfRequest):
     filename: text(200) = ""
     method: Literal["upsert", "resolve", "strict"] | None = None
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"path": "/invoices/2026", "filename": "invoice-1.pdf",
-         "size": {"predefined": "custom", "width": 100, "height": 150},
-         "margin": {"top": 5, "bottom": 5, "left": 5, "right": 5}, "method": "upsert",
-         "content": "PGgxPkludm9pY2U8L2gxPg==", "wait_delay": 2, "wait_timeout": 10}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "path": "/invoices/2026",
+                    "filename": "invoice-1.pdf",
+                    "size": {"predefined": "custom", "width": 100, "height": 150},
+                    "margin": {"top": 5, "bottom": 5, "left": 5, "right": 5},
+                    "method": "upsert",
+                    "content": "PGgxPkludm9pY2U8L2gxPg==",
+                    "wait_delay": 2,
+                    "wait_timeout": 10,
+                }
+            ]
+        }
+    )
 
 
 class CntPdf(Model):

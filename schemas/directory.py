@@ -1,5 +1,6 @@
 """Directory (seed 000 ``/directory``, lines 12463–12800): tenants, organizations and the
 organization switcher."""
+
 from __future__ import annotations
 
 import re
@@ -8,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from schemas.base import Id, Model, Page, PageQuery, id_or_none, comma_list, text
+from schemas.base import Id, Model, Page, PageQuery, comma_list, id_or_none, text
 
 SLUG_MAX = 120
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -25,14 +26,22 @@ def _slug(value: str | None) -> str | None:
 
 
 Slug = Annotated[text(SLUG_MAX) | None, AfterValidator(_slug)]
-ParentId = Annotated[str | None, AfterValidator(id_or_none), WithJsonSchema(
-    {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}],
-     "description": "Parent organization; null (or empty, a form's \"top level\") = top level"})]
+ParentId = Annotated[
+    str | None,
+    AfterValidator(id_or_none),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}],
+            "description": 'Parent organization; null (or empty, a form\'s "top level") = top level',
+        }
+    ),
+]
 """A parent organization id. Text, so a form's empty "top level" choice reaches the view as
 "move to the top level" instead of "not sent"."""
 
 
 # --- tenants ---------------------------------------------------------------------------------
+
 
 class TenantListQuery(PageQuery):
     sortField: Literal["name", "createdAt", "updatedAt", "isActive"] | None = None
@@ -71,7 +80,7 @@ class TenantUpdate(Model):
 class DirectoryDeleteQuery(Model):
     """``?id=`` of a delete (the seed's JSON body ``{"id": …}`` is read as well)."""
 
-    id: Id | None = Field(None, description="Record to delete (or send it as the JSON body {\"id\": …})")
+    id: Id | None = Field(None, description='Record to delete (or send it as the JSON body {"id": …})')
     search: text(200) = Field("", description="Pages: the list search to re-render with")
 
 
@@ -83,12 +92,15 @@ class DirectoryDeleteBody(Model):
 
 # --- organizations ----------------------------------------------------------------------------
 
+
 class OrganizationListQuery(PageQuery):
     sortField: Literal["name", "slug", "treePath", "createdAt", "updatedAt"] | None = None
     view: Literal["manage", "options", "tree"] = Field(
-        "manage", description="manage: paged flat list; tree: nested children; options: compact list for pickers")
+        "manage", description="manage: paged flat list; tree: nested children; options: compact list for pickers"
+    )
     ids: Annotated[list[Id], BeforeValidator(comma_list)] = Field(
-        default_factory=list, description="Only these organizations (comma-separated or repeated)")
+        default_factory=list, description="Only these organizations (comma-separated or repeated)"
+    )
     tenantId: Id | None = Field(None, description="Only this tenant (super admins)")
     status: Literal["all", "active", "inactive"] = "all"
     includeInactive: bool | None = Field(None, description="false: active only (as status=active)")
@@ -163,11 +175,13 @@ class OrganizationUpdate(Model):
     parentId: ParentId = None
     isActive: bool | None = None
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"id": "00000000-0000-4000-8000-000000000000", "slug": None, "parentId": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": "00000000-0000-4000-8000-000000000000", "slug": None, "parentId": None}]}
+    )
 
 
 # --- organization switcher ---------------------------------------------------------------------
+
 
 class SwitcherQuery(Model):
     tenantId: Id | None = Field(None, description="Another tenant's tree (super admins)")

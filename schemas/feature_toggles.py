@@ -2,6 +2,7 @@
 
 A value's match with its toggle's ``type`` is checked by ``services.toggles`` (an update
 or an override names only the toggle, whose type is stored)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,6 +22,7 @@ UUID_EXAMPLE = "00000000-0000-4000-8000-000000000000"
 
 # --- check ---------------------------------------------------------------------------------
 
+
 class FeatureToggleCheckQuery(Model):
     identifier: text(120, 1) = Field(description="Feature toggle identifier")
 
@@ -37,9 +39,19 @@ class FeatureToggleEnabled(_Resolved):
 
     enabled: bool
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"enabled": True, "source": "override", "toggleId": UUID_EXAMPLE, "identifier": "string",
-         "tenantId": UUID_EXAMPLE}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "enabled": True,
+                    "source": "override",
+                    "toggleId": UUID_EXAMPLE,
+                    "identifier": "string",
+                    "tenantId": UUID_EXAMPLE,
+                }
+            ]
+        }
+    )
 
 
 class FeatureToggleStringValue(_Resolved):
@@ -59,9 +71,12 @@ class FeatureToggleJsonValue(_Resolved):
 
 # --- global definitions ----------------------------------------------------------------------
 
+
 class FeatureToggleListQuery(PageQuery):
     pageSize: int = Field(50, ge=1, le=200, description="Items per page (max 200)")
-    search: text(200) = Field("", description="Case-insensitive search across identifier, name, description and category")
+    search: text(200) = Field(
+        "", description="Case-insensitive search across identifier, name, description and category"
+    )
     type: ToggleType | None = Field(None, description="Filter by toggle type")
     category: text(120) = Field("", description="Filter by category (case-insensitive partial match)")
     name: text(200) = Field("", description="Filter by name (case-insensitive partial match)")
@@ -82,10 +97,23 @@ class FeatureToggle(Model):
     createdAt: datetime
     updatedAt: datetime
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"id": UUID_EXAMPLE, "identifier": "string", "name": "string", "description": None, "category": None,
-         "type": "boolean", "defaultValue": None, "createdAt": "2026-11-22T10:00:00.000Z",
-         "updatedAt": "2026-11-22T10:00:00.000Z"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": UUID_EXAMPLE,
+                    "identifier": "string",
+                    "name": "string",
+                    "description": None,
+                    "category": None,
+                    "type": "boolean",
+                    "defaultValue": None,
+                    "createdAt": "2026-11-22T10:00:00.000Z",
+                    "updatedAt": "2026-11-22T10:00:00.000Z",
+                }
+            ]
+        }
+    )
 
 
 class FeatureToggleCreate(Model):
@@ -99,9 +127,20 @@ class FeatureToggleCreate(Model):
     type: ToggleType
     defaultValue: Any = Field(None, description="A JSON value of the toggle's type")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"identifier": "string", "name": "string", "description": None, "category": None, "type": "boolean",
-         "defaultValue": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "identifier": "string",
+                    "name": "string",
+                    "description": None,
+                    "category": None,
+                    "type": "boolean",
+                    "defaultValue": None,
+                }
+            ]
+        }
+    )
 
 
 class FeatureToggleUpdate(Model):
@@ -116,8 +155,11 @@ class FeatureToggleUpdate(Model):
     type: ToggleType | None = None
     defaultValue: Any = Field(None, description="A JSON value of the toggle's type")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"id": UUID_EXAMPLE, "description": None, "category": None, "defaultValue": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"id": UUID_EXAMPLE, "description": None, "category": None, "defaultValue": None}]
+        }
+    )
 
 
 class FeatureToggleId(Model):
@@ -131,6 +173,7 @@ class FeatureToggleDeleteQuery(Model):
 
 
 # --- overrides -------------------------------------------------------------------------------
+
 
 class FeatureToggleOverrideListQuery(PageQuery):
     pageSize: int = Field(50, ge=1, le=200, description="Items per page (max 200)")
@@ -174,9 +217,22 @@ class FeatureToggleOverride(Model):
     overrideState: Literal["enabled", "disabled", "override", "inherit"]
     value: Any
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"id": UUID_EXAMPLE, "tenantName": "string", "tenantId": UUID_EXAMPLE, "toggleType": "boolean",
-         "toggleId": UUID_EXAMPLE, "isOverride": True, "overrideState": "enabled", "value": True}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": UUID_EXAMPLE,
+                    "tenantName": "string",
+                    "tenantId": UUID_EXAMPLE,
+                    "toggleType": "boolean",
+                    "toggleId": UUID_EXAMPLE,
+                    "isOverride": True,
+                    "overrideState": "enabled",
+                    "value": True,
+                }
+            ]
+        }
+    )
 
 
 class ChangeOverrideState(Model):

@@ -1,5 +1,6 @@
 """Printing (spec/documents.md): the parameters of the label, slip and pick-list requests
 and downloads (``blueprints/lcs/documents.py``)."""
+
 from __future__ import annotations
 
 from typing import Literal

@@ -2,6 +2,7 @@
 ``LcsHandlingModel``, ``LcsHandlingListUpdate``, ``LcsHandlingListItemUpdate``,
 ``LcsHandlingListItem``, ``LcsHandlingListResponse``, ``LcsHandlingList``,
 ``LcsListedHandlingList`` at 97842–98110)."""
+
 from __future__ import annotations
 
 import re
@@ -28,6 +29,7 @@ MAX_UNITS_PER_PUT = 1000
 
 # --- requests ------------------------------------------------------------------------------------
 
+
 class LcsHandlingModelShipments(Model):
     id: Id
     label: text(120) | None = Field(None, description="Sorting label (crate, tote) the shipment's units go to")
@@ -48,9 +50,16 @@ class LcsHandlingModel(Model):
             return {**data, "shipments": [{"id": sid} for sid in data["shipment"]]}
         return data
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"shipments": [{"id": "3f0c8a8e-52b1-4c1e-9a44-7d1f0e5b2c11", "label": "Crate 1"}],
-         "due_at": "2026-11-23T08:00:00.000Z"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "shipments": [{"id": "3f0c8a8e-52b1-4c1e-9a44-7d1f0e5b2c11", "label": "Crate 1"}],
+                    "due_at": "2026-11-23T08:00:00.000Z",
+                }
+            ]
+        }
+    )
 
 
 class LcsHandlingListUpdate(Model):
@@ -76,12 +85,26 @@ class LcsHandlingListItemUpdate(Model):
     lot_number: LotNumber = None
     expires_at: UtcDatetime | None = None
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"id": "9b2e61f4-0c8e-4d57-8f4a-1d7c5b0e3a22", "is_handled": True, "is_serviced": False, "is_finished": False,
-         "position": "A3.32435", "lot_number": "LOT-7", "expires_at": "2027-01-31T00:00:00.000Z"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "9b2e61f4-0c8e-4d57-8f4a-1d7c5b0e3a22",
+                    "is_handled": True,
+                    "is_serviced": False,
+                    "is_finished": False,
+                    "position": "A3.32435",
+                    "lot_number": "LOT-7",
+                    "expires_at": "2027-01-31T00:00:00.000Z",
+                }
+            ]
+        }
+    )
 
 
-LcsHandlingListItemUpdates = Annotated[list[LcsHandlingListItemUpdate], Field(min_length=1, max_length=MAX_UNITS_PER_PUT)]
+LcsHandlingListItemUpdates = Annotated[
+    list[LcsHandlingListItemUpdate], Field(min_length=1, max_length=MAX_UNITS_PER_PUT)
+]
 
 
 class LcsListsQuery(Model):
@@ -111,6 +134,7 @@ class LcsScan(Model):
 
 
 # --- responses -----------------------------------------------------------------------------------
+
 
 class LcsHandlingListItem(Model):
     """A pick line: the units of one shipment and SKU at one position, in walk order (``rank``)."""

@@ -1,5 +1,6 @@
 """Parcels (seed 001 ``/lcs/parcels``, lines 27023–28194; schemas ``LcsParcel*`` and
 ``LcsPlace``, 98685–98862). Weights in grams, dimensions in millimetres."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -33,10 +34,22 @@ class LcsParcelCreateModel(LcsParcelMeasures):
     tracking_url: text(500) | None = None
     item_ids: list[Id] = Field(default_factory=list, max_length=MAX_UNITS)
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"shipment_id": "0b6f5e8e-2f4b-4a53-9d0e-2d6f1c1a7e10", "weight": 1250, "length": 300, "width": 200,
-         "height": 100, "tracking_code": "3SABC123", "tracking_url": "track.example/3SABC123",
-         "item_ids": ["5d1f0c3a-8a43-4d3b-b2f5-0c1e9f3b6a21"]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "shipment_id": "0b6f5e8e-2f4b-4a53-9d0e-2d6f1c1a7e10",
+                    "weight": 1250,
+                    "length": 300,
+                    "width": 200,
+                    "height": 100,
+                    "tracking_code": "3SABC123",
+                    "tracking_url": "track.example/3SABC123",
+                    "item_ids": ["5d1f0c3a-8a43-4d3b-b2f5-0c1e9f3b6a21"],
+                }
+            ]
+        }
+    )
 
 
 class LcsParcelModel(LcsParcelMeasures):
@@ -47,9 +60,22 @@ class LcsParcelModel(LcsParcelMeasures):
     tracking_url: text(500) | None = None
     position: text(64) | None = Field(None, description="Where the parcel waits (dock, cage)")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"weight": 1300, "length": 300, "width": 200, "height": 100, "ship_at": "2026-11-23T10:00:00.000Z",
-         "tracking_code": "3SABC123", "tracking_url": "track.example/3SABC123", "position": "DOCK-1"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "weight": 1300,
+                    "length": 300,
+                    "width": 200,
+                    "height": 100,
+                    "ship_at": "2026-11-23T10:00:00.000Z",
+                    "tracking_code": "3SABC123",
+                    "tracking_url": "track.example/3SABC123",
+                    "position": "DOCK-1",
+                }
+            ]
+        }
+    )
 
 
 class LcsPlace(Model):

@@ -8,6 +8,7 @@ The screens post flat forms (``address.city``, ``countries.0.code``): ``nested``
 them into the objects a JSON body holds, so one model reads both. The location page's
 walk-order editor posts ``WalkChange`` steps to its own operation.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,6 +35,7 @@ WHOLE = 2_000_000_000  # integers the database stores (32-bit)
 
 
 # --- shared pieces ------------------------------------------------------------------------------
+
 
 def nested(data):
     """Form fields named ``address.city`` or ``countries.0.code`` as the nested objects and
@@ -79,6 +81,7 @@ def _words(separators: str):
         if isinstance(value, list):
             return [w for t in value for w in (words(t) if isinstance(t, str) and re.search(separators, t) else [t])]
         return value
+
     return BeforeValidator(split)
 
 
@@ -94,6 +97,7 @@ Grams = Annotated[int, Field(ge=0, le=WHOLE, description="Grams")]
 
 # --- locations ----------------------------------------------------------------------------------
 
+
 class LcsLocationAddress(ShipmentAddress):
     """Wharf keeps the location's address itself (the seed only has ``address_id``); the
     same fields as a shipment's inline address."""
@@ -105,10 +109,17 @@ class LcsLocationAddress(ShipmentAddress):
     email: text(320) | None = None
 
 
-LOCATION_EXAMPLE = {"id": "0b6f5a52-9b3e-4d8e-9a55-2f1f0c7e8a10", "name": "Main warehouse", "reference": "WH-1",
-                    "address_id": "addr-1", "address": {"city": "Rotterdam", "country_code": "NL"},
-                    "is_disabled": False, "organization_id": None,
-                    "created_at": "2026-11-22T10:00:00.000Z", "updated_at": "2026-11-22T10:00:00.000Z"}
+LOCATION_EXAMPLE = {
+    "id": "0b6f5a52-9b3e-4d8e-9a55-2f1f0c7e8a10",
+    "name": "Main warehouse",
+    "reference": "WH-1",
+    "address_id": "addr-1",
+    "address": {"city": "Rotterdam", "country_code": "NL"},
+    "is_disabled": False,
+    "organization_id": None,
+    "created_at": "2026-11-22T10:00:00.000Z",
+    "updated_at": "2026-11-22T10:00:00.000Z",
+}
 
 
 class LcsFulfilmentLocation(Model):
@@ -140,8 +151,9 @@ class LcsFulfilmentLocationModel(Model):
     organization_id: Id | None = None
 
     _forms = model_validator(mode="before")(nested)
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"name": "Main warehouse", "address_id": "addr-1", "is_disabled": False}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Main warehouse", "address_id": "addr-1", "is_disabled": False}]}
+    )
 
 
 class LcsFulfilmentLocationUpdate(LcsFulfilmentLocationModel):
@@ -169,8 +181,13 @@ class LcsLocationSearchConstraint(SearchConstraint):
 class LcsLocationSearch(Model):
     constraints: list[LcsLocationSearchConstraint] = Field(default_factory=list)
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"constraints": [{"key": "ids", "operator": "in", "values": ["0b6f5a52-9b3e-4d8e-9a55-2f1f0c7e8a10"]}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"constraints": [{"key": "ids", "operator": "in", "values": ["0b6f5a52-9b3e-4d8e-9a55-2f1f0c7e8a10"]}]}
+            ]
+        }
+    )
 
 
 # --- positions and SKUs -------------------------------------------------------------------------
@@ -187,8 +204,11 @@ class LcsLocationSku(Model):
     position: str
     created_at: datetime
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"sku": "SKU-1", "position": "A3.32435", "created_at": "2026-11-22T10:00:00.000Z"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"sku": "SKU-1", "position": "A3.32435", "created_at": "2026-11-22T10:00:00.000Z"}]
+        }
+    )
 
 
 class LcsLocationPosition(Model):
@@ -197,9 +217,18 @@ class LcsLocationPosition(Model):
     skus: list[LcsLocationSku]
     created_at: datetime
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"code": "A3.32435", "sorting": 1, "created_at": "2026-11-22T10:00:00.000Z",
-         "skus": [{"sku": "SKU-1", "position": "A3.32435", "created_at": "2026-11-22T10:00:00.000Z"}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "A3.32435",
+                    "sorting": 1,
+                    "created_at": "2026-11-22T10:00:00.000Z",
+                    "skus": [{"sku": "SKU-1", "position": "A3.32435", "created_at": "2026-11-22T10:00:00.000Z"}],
+                }
+            ]
+        }
+    )
 
 
 class LcsLocationSkuModel(Model):
@@ -245,8 +274,12 @@ class WalkSkus(Model):
     skus: Annotated[list[Sku], _words(r"[\s,;|]+"), AfterValidator(_distinct)] = Field(default_factory=list)
 
 
-WalkChange = Annotated[WalkAdd | WalkMove | WalkRemove | WalkSkus, Discriminator(
-    "action", custom_error_type="invalid_action", custom_error_message="action must be add, move, remove or skus")]
+WalkChange = Annotated[
+    WalkAdd | WalkMove | WalkRemove | WalkSkus,
+    Discriminator(
+        "action", custom_error_type="invalid_action", custom_error_message="action must be add, move, remove or skus"
+    ),
+]
 """One step of the location page's walk-order editor (Wharf; not a seed operation)."""
 
 
@@ -282,12 +315,25 @@ def _one_per_country(countries: list[LcsCountry] | None):
 
 
 Countries = Annotated[list[LcsCountry], AfterValidator(_one_per_country)]
-METHOD_EXAMPLE = {"id": "5a1b7c9d-0e2f-4a6b-8c1d-3e5f7a9b1c2d", "carrier_code": "postnl", "name": "PostNL Standard",
-                  "label": "PostNL", "description": "Next-day delivery", "max_weight": 23000,
-                  "countries": [{"code": "NL", "amount": 695}], "delivery_during": "daytime",
-                  "is_configured": False, "is_same_day": False, "is_sunday": False, "is_carrier_location": False,
-                  "is_neighbour_allowed": True, "provider_method_id": None, "provider": "default",
-                  "is_enabled": True, "priority": 100}
+METHOD_EXAMPLE = {
+    "id": "5a1b7c9d-0e2f-4a6b-8c1d-3e5f7a9b1c2d",
+    "carrier_code": "postnl",
+    "name": "PostNL Standard",
+    "label": "PostNL",
+    "description": "Next-day delivery",
+    "max_weight": 23000,
+    "countries": [{"code": "NL", "amount": 695}],
+    "delivery_during": "daytime",
+    "is_configured": False,
+    "is_same_day": False,
+    "is_sunday": False,
+    "is_carrier_location": False,
+    "is_neighbour_allowed": True,
+    "provider_method_id": None,
+    "provider": "default",
+    "is_enabled": True,
+    "priority": 100,
+}
 
 
 class LcsMethod(Model):
@@ -334,8 +380,7 @@ class LcsMethodModel(Model):
     priority: int = Field(100, ge=-1_000_000, le=1_000_000, description="Lower goes first")
 
     _forms = model_validator(mode="before")(nested)
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {k: v for k, v in METHOD_EXAMPLE.items() if k != "id"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{k: v for k, v in METHOD_EXAMPLE.items() if k != "id"}]})
 
 
 class LcsMethodUpdate(LcsMethodModel):
@@ -355,7 +400,8 @@ class LcsMethodUpdate(LcsMethodModel):
 
 class LcsMethodQuery(Model):
     country_code: Annotated[CountryCode | None, BeforeValidator(_blank_as_none)] = Field(
-        None, description="Only the enabled methods that ship there")
+        None, description="Only the enabled methods that ship there"
+    )
     channel_id: text(64) | None = Field(None, description="Accepted (the seed lists it); Wharf has no channels")
 
 
@@ -366,19 +412,33 @@ class LcsShipmentMethodSearchConstraint(SearchConstraint):
 class LcsShipmentMethodSearch(Model):
     constraints: list[LcsShipmentMethodSearchConstraint] = Field(default_factory=list)
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"constraints": [{"key": "ids", "operator": "in", "values": [METHOD_EXAMPLE["id"]]}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"constraints": [{"key": "ids", "operator": "in", "values": [METHOD_EXAMPLE["id"]]}]}]
+        }
+    )
 
 
 # --- products (Wharf) -----------------------------------------------------------------------------
 
-Barcodes = Annotated[list[text(120, 1)], _words(r"[|;\r\n]+"), AfterValidator(_distinct),
-                     Field(description="EAN, UPC or any printed code; texts are split at | ; and new lines")]
+Barcodes = Annotated[
+    list[text(120, 1)],
+    _words(r"[|;\r\n]+"),
+    AfterValidator(_distinct),
+    Field(description="EAN, UPC or any printed code; texts are split at | ; and new lines"),
+]
 HsCode = Annotated[text(32) | None, Field(pattern=r"^\s*([0-9][0-9. ]{1,31})?\s*$"), AfterValidator(_blank_as_none)]
 Weight = Annotated[Annotated[int, Field(ge=0, le=10_000_000)] | None, BeforeValidator(_blank_as_none)]  # ≤ 10 t
-PRODUCT_EXAMPLE = {"id": "9c4e2a1b-7d3f-4e5a-8b6c-1d2e3f4a5b6c", "sku": "TSHIRT-M", "description": "T-shirt blue M",
-                   "barcodes": ["8712345678906"], "hs_code": "6109.10", "weight": 180,
-                   "created_at": "2026-11-22T10:00:00.000Z", "updated_at": "2026-11-22T10:00:00.000Z"}
+PRODUCT_EXAMPLE = {
+    "id": "9c4e2a1b-7d3f-4e5a-8b6c-1d2e3f4a5b6c",
+    "sku": "TSHIRT-M",
+    "description": "T-shirt blue M",
+    "barcodes": ["8712345678906"],
+    "hs_code": "6109.10",
+    "weight": 180,
+    "created_at": "2026-11-22T10:00:00.000Z",
+    "updated_at": "2026-11-22T10:00:00.000Z",
+}
 
 
 class LcsProduct(Model):
@@ -405,8 +465,11 @@ class LcsProductModel(Model):
     hs_code: HsCode = Field(None, description="Digits, dots and spaces")
     weight: Weight = Field(None, description="Grams")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {k: v for k, v in PRODUCT_EXAMPLE.items() if k not in ("id", "created_at", "updated_at")}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{k: v for k, v in PRODUCT_EXAMPLE.items() if k not in ("id", "created_at", "updated_at")}]
+        }
+    )
 
 
 class LcsProductUpdate(LcsProductModel):
@@ -419,8 +482,14 @@ class LcsProductImportRow(LcsProductModel):
     """One row of an import: a product by SKU; a field absent from the row keeps its stored
     value (CSV: a column absent from the file)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"sku": "TSHIRT-M", "description": "T-shirt blue M", "barcodes": "8712345678906|UPC-1", "weight": 180}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"sku": "TSHIRT-M", "description": "T-shirt blue M", "barcodes": "8712345678906|UPC-1", "weight": 180}
+            ]
+        },
+    )
 
 
 class LcsProductListQuery(Model):
@@ -444,13 +513,27 @@ class LcsProductImportUpload(Model):
 
 # Rows are checked one by one against ``LcsProductImportRow`` (the import service), so
 # every bad row is reported (``rows.<n>.<field>``) and ``skip_invalid`` can import the rest.
-ImportRows = Annotated[list[Any], Field(min_length=1, max_length=MAX_IMPORT_ROWS), WithJsonSchema({
-    "type": "array", "minItems": 1, "maxItems": MAX_IMPORT_ROWS, "items": LcsProductImportRow.model_json_schema(),
-    "examples": [LcsProductImportRow.model_config["json_schema_extra"]["examples"]]})]
-ProductImport = Annotated[Annotated[ImportRows, Tag("rows")] | Annotated[LcsProductImportUpload, Tag("upload")],
-                          Discriminator(lambda v: "rows" if isinstance(v, list) else "upload" if isinstance(v, dict)
-                                        else None, custom_error_type="invalid_body",
-                                        custom_error_message="must be a JSON array of products or a CSV upload")]
+ImportRows = Annotated[
+    list[Any],
+    Field(min_length=1, max_length=MAX_IMPORT_ROWS),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_IMPORT_ROWS,
+            "items": LcsProductImportRow.model_json_schema(),
+            "examples": [LcsProductImportRow.model_config["json_schema_extra"]["examples"]],
+        }
+    ),
+]
+ProductImport = Annotated[
+    Annotated[ImportRows, Tag("rows")] | Annotated[LcsProductImportUpload, Tag("upload")],
+    Discriminator(
+        lambda v: "rows" if isinstance(v, list) else "upload" if isinstance(v, dict) else None,
+        custom_error_type="invalid_body",
+        custom_error_message="must be a JSON array of products or a CSV upload",
+    ),
+]
 
 
 class LcsRowError(Model):
@@ -466,4 +549,6 @@ class LcsProductImportResult(Model):
     skipped: int
     errors: list[LcsRowError]
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"created": 2, "updated": 1, "skipped": 0, "errors": []}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"created": 2, "updated": 1, "skipped": 0, "errors": []}]}
+    )

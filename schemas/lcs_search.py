@@ -7,6 +7,7 @@ must hold. Each endpoint's constraint model narrows ``key`` to the keys it suppo
 values stay strings here and are read as the key's column type where the key becomes SQL
 (``services.logistics.search``).
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Literal, get_args
@@ -38,7 +39,8 @@ class SearchConstraint(Model):
     key: str
     operator: Operator = "in"
     values: list[Annotated[text(200), BeforeValidator(_spelled)]] = Field(
-        min_length=1, max_length=MAX_VALUES, description="Strings; booleans as true/false/1/0 (alias: value)")
+        min_length=1, max_length=MAX_VALUES, description="Strings; booleans as true/false/1/0 (alias: value)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -48,8 +50,9 @@ class SearchConstraint(Model):
         return data
 
 
-ShipmentFlag = Literal["is_editable", "is_listed", "is_handled", "is_boxed", "is_labeled", "is_in_transit",
-                      "is_finished", "is_canceled"]
+ShipmentFlag = Literal[
+    "is_editable", "is_listed", "is_handled", "is_boxed", "is_labeled", "is_in_transit", "is_finished", "is_canceled"
+]
 SHIPMENT_FLAGS = get_args(ShipmentFlag)
 
 
@@ -61,8 +64,19 @@ class LcsShipmentSearchConstraint(SearchConstraint):
     """The seed's keys; Wharf adds ``number``, ``order_id`` and the derived flags
     (``secret`` is accepted and matches nothing: Wharf keeps no shipment secrets)."""
 
-    key: Literal["ids", "secret", "is_outbound", "from_id", "from_type", "to_id", "to_type", "prior_ids", "number",
-                 "order_id", ShipmentFlag]
+    key: Literal[
+        "ids",
+        "secret",
+        "is_outbound",
+        "from_id",
+        "from_type",
+        "to_id",
+        "to_type",
+        "prior_ids",
+        "number",
+        "order_id",
+        ShipmentFlag,
+    ]
 
 
 class LcsParcelSearchConstraint(SearchConstraint):
@@ -72,12 +86,30 @@ class LcsParcelSearchConstraint(SearchConstraint):
 
 
 class LcsItemSearchConstraint(SearchConstraint):
-    key: Literal["ids", "skus", "position", "is_listed", "is_missing", "is_in_transit", "is_boxed", "is_finished",
-                 "is_labeled", "is_serviced", "is_handled", "is_outbound", "list_ids", "parcel_ids", "shipment_ids"]
+    key: Literal[
+        "ids",
+        "skus",
+        "position",
+        "is_listed",
+        "is_missing",
+        "is_in_transit",
+        "is_boxed",
+        "is_finished",
+        "is_labeled",
+        "is_serviced",
+        "is_handled",
+        "is_outbound",
+        "list_ids",
+        "parcel_ids",
+        "shipment_ids",
+    ]
 
 
-_EXAMPLE = {"examples": [{"constraints": [{"key": "ids", "operator": "in",
-                                           "values": ["3f0c8a8e-52b1-4c1e-9a44-7d1f0e5b2c11"]}]}]}
+_EXAMPLE = {
+    "examples": [
+        {"constraints": [{"key": "ids", "operator": "in", "values": ["3f0c8a8e-52b1-4c1e-9a44-7d1f0e5b2c11"]}]}
+    ]
+}
 
 
 class LcsListSearch(Model):
@@ -97,11 +129,15 @@ class LcsParcelSearch(Model):
 
 class LcsItemSearch(Model):
     constraints: list[LcsItemSearchConstraint] = Field(default_factory=list, max_length=MAX_CONSTRAINTS)
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"constraints": [{"key": "is_handled", "operator": "in", "values": ["false"]}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"constraints": [{"key": "is_handled", "operator": "in", "values": ["false"]}]}]
+        }
+    )
 
 
 # --- bulk ------------------------------------------------------------------------------------------
+
 
 class LcsBulkParameters(Model):
     """What ``set_parameters`` sets on every matching unit: only these keys, at least one."""
@@ -118,8 +154,11 @@ class LcsBulkParameters(Model):
 
     def named(self) -> dict:
         """The parameters to set: those sent (a flag sent as null names nothing)."""
-        return {k: v for k, v in self.model_dump(exclude_unset=True).items()
-                if v is not None or k not in ("is_handled", "is_finished", "is_missing")}
+        return {
+            k: v
+            for k, v in self.model_dump(exclude_unset=True).items()
+            if v is not None or k not in ("is_handled", "is_finished", "is_missing")
+        }
 
     @model_validator(mode="after")
     def _something_consistent(self):
@@ -138,12 +177,23 @@ class LcsBulkItemsCommand(Model):
     parameters: LcsBulkParameters
     constraints: list[LcsItemSearchConstraint] = Field(min_length=1, max_length=MAX_CONSTRAINTS)
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"command": "set_parameters", "parameters": {"is_handled": True},
-         "constraints": [{"key": "list_ids", "operator": "in", "values": ["3f0c8a8e-52b1-4c1e-9a44-7d1f0e5b2c11"]}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "command": "set_parameters",
+                    "parameters": {"is_handled": True},
+                    "constraints": [
+                        {"key": "list_ids", "operator": "in", "values": ["3f0c8a8e-52b1-4c1e-9a44-7d1f0e5b2c11"]}
+                    ],
+                }
+            ]
+        }
+    )
 
 
 # --- grouped item rows -----------------------------------------------------------------------------
+
 
 class LcsGroupedShipmentItemLists(Model):
     id: Id

@@ -1,5 +1,6 @@
 """Shipments (seed 001 ``/lcs/shipments``, lines 23379–24455 and 26087–26705; schemas
 97626–97650 and 98188–99025). Family B: snake_case, arrays with ``x-count`` paging."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,6 +15,7 @@ ShipmentType = Literal["delivery", "collect", "internal"]
 
 
 # --- addressing ----------------------------------------------------------------------------
+
 
 class ShipmentAddress(Model):
     """Wharf's inline address (spec/logistics.md): kept on the shipment as a snapshot and
@@ -72,6 +74,7 @@ class LcsListedShipmentAddressing(Model):
 
 # --- items -----------------------------------------------------------------------------------
 
+
 class LcsServiceOptionConfiguration(Model):
     key: text(120, 1)
     value: text(500) | None = None
@@ -112,8 +115,11 @@ class LcsShipmentItemCorrection(Model):
     description: text(500) = ""
     position: text(64) | None = None
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"sku": "SKU-C", "quantity": 2, "description": "Saucer", "position": "A3.32435"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"sku": "SKU-C", "quantity": 2, "description": "Saucer", "position": "A3.32435"}]
+        }
+    )
 
 
 class LcsShipmentItemMissing(Model):
@@ -122,11 +128,13 @@ class LcsShipmentItemMissing(Model):
     id: Id
     is_missing: bool
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"id": "5d1f0c3a-8a43-4d3b-b2f5-0c1e9f3b6a21", "is_missing": True}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": "5d1f0c3a-8a43-4d3b-b2f5-0c1e9f3b6a21", "is_missing": True}]}
+    )
 
 
 # --- requests ----------------------------------------------------------------------------------
+
 
 def _at_most_max_units(items: list[LcsShipmentItemModel]) -> list[LcsShipmentItemModel]:
     if sum(item.quantity for item in items) > MAX_UNITS:
@@ -153,28 +161,64 @@ class LcsShipmentModel(LcsShipmentRuleFields):
 
     addressing: LcsShipmentUpdateModelAddressing | None = None
     items: Annotated[list[LcsShipmentItemModel], AfterValidator(_at_most_max_units)] = Field(
-        min_length=1, max_length=MAX_UNITS)
+        min_length=1, max_length=MAX_UNITS
+    )
     backorders: list[LcsShipmentItemCorrection] = Field(default_factory=list, max_length=MAX_UNITS)
     overage: list[LcsShipmentItemCorrection] = Field(default_factory=list, max_length=MAX_UNITS)
     method_id: Id | None = None
     prior_shipments: list[Id] = Field(default_factory=list, max_length=100)
     tenant_id: Id | None = Field(None, description="Wharf: super admins and the system only; default the caller's")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "addressing": {"to": {"entity_type": "address", "entity_id": "adr-118",
-                              "carrier": {"is_carrier_location": False, "carrier_location_reference": None},
-                              "address": {"name": "Ann Jansen", "street": "Damrak", "house_number": "1",
-                                          "postal_code": "1012LG", "city": "Amsterdam", "country_code": "NL"}},
-                       "from": {"entity_type": "location", "entity_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7"}},
-        "is_outbound": True, "type": "delivery",
-        "items": [{"sku": "SKU-A", "reference": "R-1", "position": "A3.32435", "quantity": 2, "description": "Mug",
-                   "hs_code": "6912", "service": [{"option": "giftwrap",
-                                                   "configuration": [{"key": "packing_paper", "value": "red"}]}],
-                   "references": [{"order_item_id": "oi-1", "claim_item_id": None}]}],
-        "backorders": [{"sku": "SKU-C", "quantity": 1, "description": "Saucer", "position": None}],
-        "overage": [], "expected_at": "2026-11-25T10:00:00.000Z", "ship_at": "2026-11-23T10:00:00.000Z",
-        "estimated_ship_at": "2026-11-23T16:00:00.000Z", "method_id": None, "contact_id": "c-42",
-        "channel_id": "webshop", "order_id": "ORD-7", "prior_shipments": []}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "addressing": {
+                        "to": {
+                            "entity_type": "address",
+                            "entity_id": "adr-118",
+                            "carrier": {"is_carrier_location": False, "carrier_location_reference": None},
+                            "address": {
+                                "name": "Ann Jansen",
+                                "street": "Damrak",
+                                "house_number": "1",
+                                "postal_code": "1012LG",
+                                "city": "Amsterdam",
+                                "country_code": "NL",
+                            },
+                        },
+                        "from": {"entity_type": "location", "entity_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7"},
+                    },
+                    "is_outbound": True,
+                    "type": "delivery",
+                    "items": [
+                        {
+                            "sku": "SKU-A",
+                            "reference": "R-1",
+                            "position": "A3.32435",
+                            "quantity": 2,
+                            "description": "Mug",
+                            "hs_code": "6912",
+                            "service": [
+                                {"option": "giftwrap", "configuration": [{"key": "packing_paper", "value": "red"}]}
+                            ],
+                            "references": [{"order_item_id": "oi-1", "claim_item_id": None}],
+                        }
+                    ],
+                    "backorders": [{"sku": "SKU-C", "quantity": 1, "description": "Saucer", "position": None}],
+                    "overage": [],
+                    "expected_at": "2026-11-25T10:00:00.000Z",
+                    "ship_at": "2026-11-23T10:00:00.000Z",
+                    "estimated_ship_at": "2026-11-23T16:00:00.000Z",
+                    "method_id": None,
+                    "contact_id": "c-42",
+                    "channel_id": "webshop",
+                    "order_id": "ORD-7",
+                    "prior_shipments": [],
+                }
+            ]
+        }
+    )
 
 
 class LcsShipmentUpdateModel(Model):
@@ -192,11 +236,26 @@ class LcsShipmentUpdateModel(Model):
     contact_id: text(64) | None = None
     channel_id: text(64) | None = None
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "type": "delivery", "method_id": None,
-        "addressing": {"to": {"entity_type": "address", "entity_id": "adr-118",
-                              "carrier": {"is_carrier_location": True, "carrier_location_reference": "NL-1012"}}},
-        "prior_shipments": [], "expected_at": "2026-11-26T10:00:00.000Z", "ship_at": "2026-11-24T10:00:00.000Z"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "delivery",
+                    "method_id": None,
+                    "addressing": {
+                        "to": {
+                            "entity_type": "address",
+                            "entity_id": "adr-118",
+                            "carrier": {"is_carrier_location": True, "carrier_location_reference": "NL-1012"},
+                        }
+                    },
+                    "prior_shipments": [],
+                    "expected_at": "2026-11-26T10:00:00.000Z",
+                    "ship_at": "2026-11-24T10:00:00.000Z",
+                }
+            ]
+        }
+    )
 
 
 Flag = Annotated[bool | None, Field(None, description="true or false; absent = either")]
@@ -221,6 +280,7 @@ class ShipmentListQuery(Model):
 
 
 # --- responses ---------------------------------------------------------------------------------
+
 
 class LcsShipmentItem(Model):
     """One unit (no quantity); ``parcel_id`` and ``list_id`` are Wharf's."""

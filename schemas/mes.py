@@ -1,4 +1,5 @@
 """Background tasks (seed 001 ``GET /mes/tasks/{id}``, line 50871; schema ``MesTask``, 99282)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,9 +26,23 @@ class MesTask(Model):
     done: int = Field(description="Documents finished of total")
     total: int
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"id": "3f2c1b7e-9a0d-4c55-8f1e-6b2a7d9c0e14", "name": "lcs.parcel.label",
-         "description": "Label for parcel 087123400000000018", "progress": 100,
-         "result": "a1b2c3d4-0000-4000-8000-000000000001", "started_at": "2026-11-22T10:00:00.000Z",
-         "completed_at": "2026-11-22T10:00:01.000Z", "expires_at": "2026-11-29T10:00:00.000Z", "status": "done",
-         "error": None, "done": 1, "total": 1}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "3f2c1b7e-9a0d-4c55-8f1e-6b2a7d9c0e14",
+                    "name": "lcs.parcel.label",
+                    "description": "Label for parcel 087123400000000018",
+                    "progress": 100,
+                    "result": "a1b2c3d4-0000-4000-8000-000000000001",
+                    "started_at": "2026-11-22T10:00:00.000Z",
+                    "completed_at": "2026-11-22T10:00:01.000Z",
+                    "expires_at": "2026-11-29T10:00:00.000Z",
+                    "status": "done",
+                    "error": None,
+                    "done": 1,
+                    "total": 1,
+                }
+            ]
+        }
+    )

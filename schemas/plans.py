@@ -1,5 +1,6 @@
 """Storage plans (seed 004 ``/api/v1/plans`` and ``/api/v1/plans/{planId}``) and each
 user's usage and plan assignment (Wharf's)."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -23,8 +24,13 @@ def _whole_mb(value, handler):
 
 Quota = Annotated[int, Field(ge=0, le=MAX_QUOTA_MB, description="Quota in MB"), WrapValidator(_whole_mb)]
 
-_PLAN_EXAMPLE = {"id": "00000000-0000-4000-8000-000000000000", "name": "Standard",
-                 "description": "Plan every user is on unless given another", "quota": 1024, "default": True}
+_PLAN_EXAMPLE = {
+    "id": "00000000-0000-4000-8000-000000000000",
+    "name": "Standard",
+    "description": "Plan every user is on unless given another",
+    "quota": 1024,
+    "default": True,
+}
 
 
 class PlanListQuery(PageQuery):
@@ -53,8 +59,9 @@ class PlanCreate(Model):
     default: bool = False
     tenantId: Id | None = Field(None, description="Super admins only; default: the caller's tenant")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Bronze", "description": "Small", "quota": 100,
-                                                        "default": False}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Bronze", "description": "Small", "quota": 100, "default": False}]}
+    )
 
 
 class PlanUpdate(Model):
@@ -66,8 +73,9 @@ class PlanUpdate(Model):
     quota: Quota | None = None
     default: bool | None = Field(None, description="false on the default plan is refused: make another the default")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Gold", "description": None, "quota": 5000,
-                                                        "default": True}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Gold", "description": None, "quota": 5000, "default": True}]}
+    )
 
 
 class PlanDeleted(Model):

@@ -1,6 +1,7 @@
 """Validating data against a declaration: the one place Pydantic's errors become Wharf's
 400 (``ValidationFailed`` with ``{path, message, kind}`` details). Used by the operation
 declarations for requests and by services that re-read what a business rule changed."""
+
 from __future__ import annotations
 
 import functools

@@ -1,4 +1,5 @@
 """Account operations on the signed-in user's own record."""
+
 from __future__ import annotations
 
 import uuid
@@ -17,17 +18,28 @@ def profile_of(user: User) -> dict:
     if getattr(user, "is_api_key", False):
         raise NotFound("User not found")
     return {
-        "id": user.id, "email": user.email, "name": user.name, "roles": [r.name for r in user.roles],
-        "tenantId": user.tenant_id, "tenantName": user.tenant.name,
-        "organizationId": user.organization_id, "isSuperAdmin": acl.grants_for(user).is_super_admin,
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "roles": [r.name for r in user.roles],
+        "tenantId": user.tenant_id,
+        "tenantName": user.tenant.name,
+        "organizationId": user.organization_id,
+        "isSuperAdmin": acl.grants_for(user).is_super_admin,
         "lastLoginAt": user.last_login_at,
     }
 
 
 @command("Email already in use")
-def update_profile(user: User, *, name: str | None = None, email: str | None = None,
-                   password: str | None = None, current_password: str | None = None,
-                   keep_session_id=None) -> User:
+def update_profile(
+    user: User,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    password: str | None = None,
+    current_password: str | None = None,
+    keep_session_id=None,
+) -> User:
     """Change name, email or password; the latter two need the current password.
 
     A new password signs out every other session of the user and voids the reset links
@@ -35,12 +47,14 @@ def update_profile(user: User, *, name: str | None = None, email: str | None = N
     """
     changing_secret = (email and email != user.email) or password
     if changing_secret and not (current_password and auth.verify_password(user, current_password)):
-        raise ValidationFailed("Current password is incorrect",
-                               details=[{"path": ["currentPassword"], "message": "is incorrect"}])
+        raise ValidationFailed(
+            "Current password is incorrect", details=[{"path": ["currentPassword"], "message": "is incorrect"}]
+        )
     if email and email != user.email:
         # Soft-deleted users keep their email reserved (the unique constraint still sees them).
-        same_email = Scope(user.tenant_id).select(User, include_deleted=True).where(
-            User.email == email, User.id != user.id)
+        same_email = (
+            Scope(user.tenant_id).select(User, include_deleted=True).where(User.email == email, User.id != user.id)
+        )
         if db.session.scalars(same_email).first() is not None:
             raise Conflict("Email already in use")
         user.email = email
@@ -48,9 +62,11 @@ def update_profile(user: User, *, name: str | None = None, email: str | None = N
     if password:
         user.password_hash = auth.hash_password(password)
         password_reset.void_outstanding(user.id)
-        db.session.execute(sa.update(AuthSession).where(
-            AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None),
-            AuthSession.id != keep_session_id).values(revoked_at=utcnow()))
+        db.session.execute(
+            sa.update(AuthSession)
+            .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None), AuthSession.id != keep_session_id)
+            .values(revoked_at=utcnow())
+        )
     if name is not None:
         user.name = name
     return user
@@ -59,6 +75,7 @@ def update_profile(user: User, *, name: str | None = None, email: str | None = N
 def create_tenant(name: str) -> Tenant:
     """A tenant with its default roles (Administrator, Warehouse staff). Flushes, no commit."""
     from services.roles import seed_default_roles
+
     tenant = Tenant(name=name.strip())
     db.session.add(tenant)
     db.session.flush()
@@ -75,8 +92,15 @@ def create_organization(scope: Scope, name: str, slug: str, parent: Organization
     return org
 
 
-def create_user(scope: Scope, *, email: str, password: str, name: str = "",
-                organization: Organization | None = None, super_admin: bool = False) -> User:
+def create_user(
+    scope: Scope,
+    *,
+    email: str,
+    password: str,
+    name: str = "",
+    organization: Organization | None = None,
+    super_admin: bool = False,
+) -> User:
     """A user of ``scope``'s tenant (email unique per tenant, case-insensitive). Flushes, no commit."""
     email = auth.normalize_email(email)
     if not auth.is_email(email):
@@ -84,8 +108,14 @@ def create_user(scope: Scope, *, email: str, password: str, name: str = "",
     auth.check_password_strength(password)
     if db.session.scalars(scope.select(User, include_deleted=True).where(User.email == email)).first():
         raise Conflict("A user with this email already exists in the tenant")
-    user = scope.add(User(email=email, name=name, password_hash=auth.hash_password(password),
-                          organization_id=organization.id if organization else None))
+    user = scope.add(
+        User(
+            email=email,
+            name=name,
+            password_hash=auth.hash_password(password),
+            organization_id=organization.id if organization else None,
+        )
+    )
     db.session.flush()
     if super_admin:
         scope.add(UserAcl(user_id=user.id, features=[], is_super_admin=True))

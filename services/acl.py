@@ -5,6 +5,7 @@ Grants are cached per (principal, tenant) in each process and stamped with the t
 ``acl_version``; any ACL, role or membership change bumps that column in the same
 transaction, so every worker recomputes on its next request — no restart, no pub/sub.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -16,7 +17,6 @@ import sqlalchemy as sa
 from models import ApiKeyRole, RoleAcl, Scope, Tenant, UserAcl, UserRole, db
 from services.cache_versions import VersionedCache
 from services.errors import ValidationFailed
-
 
 
 def grant_matches(grant: str, required: str) -> bool:
@@ -54,6 +54,7 @@ def _orgs(values) -> frozenset[uuid.UUID] | None:
     if not roots:
         return frozenset()
     from models import Organization
+
     subtree = sa.or_(*(Organization.tree_path.like(f"%{r}%") for r in roots))
     return frozenset(roots) | frozenset(db.session.scalars(sa.select(Organization.id).where(subtree)))
 
@@ -62,14 +63,18 @@ def union_of(acls: list) -> Grants:
     if not acls:
         return NOTHING
     features = frozenset(f for a in acls for f in (a.features or []))
-    organizations = None if any(a.organizations is None for a in acls) else frozenset().union(
-        *(_orgs(a.organizations) for a in acls))
+    organizations = (
+        None
+        if any(a.organizations is None for a in acls)
+        else frozenset().union(*(_orgs(a.organizations) for a in acls))
+    )
     return Grants(any(a.is_super_admin for a in acls), features, organizations)
 
 
 def _role_acls(tenant_id, role_ids_stmt) -> list[RoleAcl]:
-    return list(db.session.scalars(sa.select(RoleAcl).where(
-        RoleAcl.tenant_id == tenant_id, RoleAcl.role_id.in_(role_ids_stmt))))
+    return list(
+        db.session.scalars(sa.select(RoleAcl).where(RoleAcl.tenant_id == tenant_id, RoleAcl.role_id.in_(role_ids_stmt)))
+    )
 
 
 def compute_grants(principal) -> Grants:
@@ -81,8 +86,9 @@ def compute_grants(principal) -> Grants:
         return union_of(_role_acls(tenant_id, role_ids))
     role_ids = sa.select(UserRole.role_id).where(UserRole.user_id == principal.id)
     from_roles = union_of(_role_acls(tenant_id, role_ids))
-    user_acl = db.session.scalars(sa.select(UserAcl).where(
-        UserAcl.user_id == principal.id, UserAcl.tenant_id == tenant_id)).first()
+    user_acl = db.session.scalars(
+        sa.select(UserAcl).where(UserAcl.user_id == principal.id, UserAcl.tenant_id == tenant_id)
+    ).first()
     if from_roles.is_super_admin or (user_acl and user_acl.is_super_admin):
         return EVERYTHING
     if user_acl is not None:
@@ -113,8 +119,7 @@ def has_features(principal, required: Iterable[str]) -> bool:
 
 def bump_acl_version(tenant_id) -> None:
     """Invalidate every worker's cached grants for ``tenant_id`` (commit with the change)."""
-    db.session.execute(sa.update(Tenant).where(Tenant.id == tenant_id)
-                       .values(acl_version=Tenant.acl_version + 1))
+    db.session.execute(sa.update(Tenant).where(Tenant.id == tenant_id).values(acl_version=Tenant.acl_version + 1))
     tenant = db.session.get(Tenant, tenant_id)
     if tenant is not None:
         db.session.expire(tenant, ["acl_version"])
@@ -126,6 +131,7 @@ def is_super_admin(principal) -> bool:
 
 # --- grant boundaries -----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Sanitized:
     features: list[str]
@@ -134,8 +140,9 @@ class Sanitized:
     sanitized: bool
 
 
-def sanitize_grant(actor: Grants, features: Iterable[str], is_super_admin: bool,
-                   organizations: Iterable | None) -> Sanitized:
+def sanitize_grant(
+    actor: Grants, features: Iterable[str], is_super_admin: bool, organizations: Iterable | None
+) -> Sanitized:
     """Strip what ``actor`` may not hand out: super admin, ``*``, features or wildcards it
     does not hold, organizations beyond its own. ``sanitized`` says whether anything went."""
     wanted = list(dict.fromkeys(features))
@@ -158,8 +165,7 @@ def holds(actor: Grants, grant: str) -> bool:
     """A feature is held when a grant matches it; a wildcard when a grant is at least as wide."""
     if grant.endswith(".*"):
         prefix = grant[:-1]
-        return any(h == "*" or h == grant or (h.endswith(".*") and prefix.startswith(h[:-1]))
-                   for h in actor.features)
+        return any(h == "*" or h == grant or (h.endswith(".*") and prefix.startswith(h[:-1])) for h in actor.features)
     return actor.allows([grant])
 
 
@@ -181,6 +187,7 @@ def is_declared(feature: str) -> bool:
 
 # --- the acting principal ----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Actor:
     """Who performs an operation: principal, its grants and the scope it may see."""
@@ -189,7 +196,7 @@ class Actor:
     grants: Grants
 
     @classmethod
-    def of(cls, principal) -> "Actor":
+    def of(cls, principal) -> Actor:
         return cls(principal, grants_for(principal))
 
     @property
@@ -207,7 +214,9 @@ class Actor:
             try:
                 return uuid.UUID(str(requested))
             except ValueError:
-                raise ValidationFailed("Invalid tenantId", details=[{"path": ["tenantId"], "message": "must be a UUID"}]) from None
+                raise ValidationFailed(
+                    "Invalid tenantId", details=[{"path": ["tenantId"], "message": "must be a UUID"}]
+                ) from None
         if self.principal is None:
             raise ValidationFailed("tenantId is required", details=[{"path": ["tenantId"], "message": "is required"}])
         return self.principal.tenant_id

@@ -3,13 +3,14 @@
 The secret is ``<keyPrefix>.<random>``; only the prefix (shown in lists, used for lookup)
 and a SHA-256 of the whole secret are stored. It is returned once, by ``create_key``.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -51,9 +52,16 @@ def _digest(secret: str) -> str:
 
 
 def snapshot(key: ApiKey) -> dict:
-    return {"id": key.id, "name": key.name, "description": key.description, "keyPrefix": key.key_prefix,
-            "organizationId": key.organization_id, "expiresAt": key.expires_at,
-            "roles": sorted(str(r.id) for r in key.roles), "deletedAt": key.deleted_at}
+    return {
+        "id": key.id,
+        "name": key.name,
+        "description": key.description,
+        "keyPrefix": key.key_prefix,
+        "organizationId": key.organization_id,
+        "expiresAt": key.expires_at,
+        "roles": sorted(str(r.id) for r in key.roles),
+        "deletedAt": key.deleted_at,
+    }
 
 
 API_KEY = Audited("api_key", snapshot, "API key")
@@ -62,12 +70,15 @@ API_KEY = Audited("api_key", snapshot, "API key")
 def visible_keys(actor) -> sa.Select:
     """Live keys in the actor's scope (tenant, organizations). Keys holding a super-admin
     role are hidden from everybody but super admins, like super-admin users and roles."""
-    stmt = actor.scope.select(ApiKey).options(selectinload(ApiKey.roles), selectinload(ApiKey.organization),
-                                              selectinload(ApiKey.created_by))
+    stmt = actor.scope.select(ApiKey).options(
+        selectinload(ApiKey.roles), selectinload(ApiKey.organization), selectinload(ApiKey.created_by)
+    )
     if not actor.is_super_admin:
-        super_roles = (sa.select(ApiKeyRole.api_key_id)
-                       .join(RoleAcl, RoleAcl.role_id == ApiKeyRole.role_id)
-                       .where(RoleAcl.is_super_admin.is_(True)))
+        super_roles = (
+            sa.select(ApiKeyRole.api_key_id)
+            .join(RoleAcl, RoleAcl.role_id == ApiKeyRole.role_id)
+            .where(RoleAcl.is_super_admin.is_(True))
+        )
         stmt = stmt.where(ApiKey.id.not_in(super_roles))
     return stmt
 
@@ -86,14 +97,21 @@ def get_key(actor, key_id) -> ApiKey:
 
 def key_row(key: ApiKey) -> dict:
     """One list item (seed 000 ``GET /api_keys/keys``). Never contains the secret or its hash."""
-    return {"id": key.id, "name": key.name, "description": key.description, "keyPrefix": key.key_prefix,
-            "organizationId": key.organization_id,
-            "organizationName": key.organization.name if key.organization else None,
-            "createdAt": key.created_at, "lastUsedAt": key.last_used_at, "expiresAt": key.expires_at,
-            "roles": [{"id": r.id, "name": r.name} for r in key.roles],
-            "createdById": key.created_by_id,
-            "createdByEmail": key.created_by.email if key.created_by is not None else None,
-            "suspended": not owner_is_live(key)}
+    return {
+        "id": key.id,
+        "name": key.name,
+        "description": key.description,
+        "keyPrefix": key.key_prefix,
+        "organizationId": key.organization_id,
+        "organizationName": key.organization.name if key.organization else None,
+        "createdAt": key.created_at,
+        "lastUsedAt": key.last_used_at,
+        "expiresAt": key.expires_at,
+        "roles": [{"id": r.id, "name": r.name} for r in key.roles],
+        "createdById": key.created_by_id,
+        "createdByEmail": key.created_by.email if key.created_by is not None else None,
+        "suspended": not owner_is_live(key),
+    }
 
 
 def owner_is_live(key: ApiKey) -> bool:
@@ -143,12 +161,21 @@ def create_key(actor, data: ApiKeyCreate) -> tuple[ApiKey, str]:
 
     prefix = PREFIX + secrets.token_hex(4)
     secret = f"{prefix}.{secrets.token_urlsafe(32)}"
-    key = ApiKey(tenant_id=tenant_id, name=data.name, description=data.description or None, key_prefix=prefix,
-                 secret_hash=_digest(secret), organization_id=organization.id if organization else None,
-                 # a key made by a key belongs to that key's owner
-                 created_by_id=None if principal is None else getattr(principal, "created_by_id", None)
-                 if getattr(principal, "is_api_key", False) else principal.id,
-                 expires_at=data.expiresAt)
+    key = ApiKey(
+        tenant_id=tenant_id,
+        name=data.name,
+        description=data.description or None,
+        key_prefix=prefix,
+        secret_hash=_digest(secret),
+        organization_id=organization.id if organization else None,
+        # a key made by a key belongs to that key's owner
+        created_by_id=None
+        if principal is None
+        else getattr(principal, "created_by_id", None)
+        if getattr(principal, "is_api_key", False)
+        else principal.id,
+        expires_at=data.expiresAt,
+    )
     with audited(actor, "create", API_KEY, key):
         db.session.add(key)
         db.session.flush()
@@ -162,8 +189,9 @@ def revoke_key(actor, key_id) -> ApiKey:
     """Soft-delete a key the actor may see (404 otherwise); it stops authenticating at once."""
     key = get_key(actor, key_id)
     lock(actor.scope, ApiKey, key.id)
-    boundaries.require_covers(actor, boundaries.key_grants(key),
-                              "You cannot revoke a key that holds permissions you do not hold")
+    boundaries.require_covers(
+        actor, boundaries.key_grants(key), "You cannot revoke a key that holds permissions you do not hold"
+    )
     with audited(actor, "delete", API_KEY, key, label=f"Revoke API key {key.name}"):
         key.soft_delete()
     return key
@@ -200,4 +228,4 @@ def _aware(dt: datetime) -> datetime:
 
 def as_utc(dt: datetime | None) -> datetime | None:
     """A stored timestamp as aware UTC (SQLite hands back naive UTC, PostgreSQL any zone)."""
-    return None if dt is None else _aware(dt).astimezone(timezone.utc)
+    return None if dt is None else _aware(dt).astimezone(UTC)

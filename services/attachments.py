@@ -14,6 +14,7 @@
   image), the cache of variants has a byte budget, and anonymous cache misses are
   throttled per IP.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,8 +31,12 @@ from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from models import Attachment, AttachmentPartition, AttachmentTag, Scope, db
-from schemas.attachments import (AttachmentMetadataUpdate, AttachmentPartitionCreate, AttachmentPartitionUpdate,
-                                 AttachmentTransfer)
+from schemas.attachments import (
+    AttachmentMetadataUpdate,
+    AttachmentPartitionCreate,
+    AttachmentPartitionUpdate,
+    AttachmentTransfer,
+)
 from services import auth, plans, storage
 from services.acl import Actor
 from services.commands import Audited, after_commit, audited, command, lock, on_rollback, unless_taken
@@ -40,20 +45,51 @@ from services.errors import BadRequest, Conflict, DomainError, Forbidden, NotFou
 FALLBACK_PARTITION = "privateAttachments"
 DEFAULT_PARTITIONS = {
     # code: (title, description, is_public)
-    "privateAttachments": ("Private attachments", "Files only signed-in users of the tenant can open (the fallback)", False),
+    "privateAttachments": (
+        "Private attachments",
+        "Files only signed-in users of the tenant can open (the fallback)",
+        False,
+    ),
     "publicMedia": ("Public media", "Files anyone with the link can open", True),
     "documents": ("Documents", "Generated labels, slips and other documents", False),
 }
 
 # Raster formats Pillow decodes: checked for bombs on upload, resizable when served.
-RASTER = {"image/jpeg": ("JPEG", "jpg"), "image/png": ("PNG", "png"), "image/gif": ("PNG", "png"),
-          "image/webp": ("WEBP", "webp"), "image/bmp": ("PNG", "png"), "image/tiff": ("PNG", "png"),
-          "image/x-icon": ("PNG", "png")}
+RASTER = {
+    "image/jpeg": ("JPEG", "jpg"),
+    "image/png": ("PNG", "png"),
+    "image/gif": ("PNG", "png"),
+    "image/webp": ("WEBP", "webp"),
+    "image/bmp": ("PNG", "png"),
+    "image/tiff": ("PNG", "png"),
+    "image/x-icon": ("PNG", "png"),
+}
 # Types a browser may show inline; anything else is served as a download.
-INLINE_SAFE = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/avif", "image/x-icon",
-               "application/pdf", "text/plain", "video/mp4", "video/webm", "audio/mpeg", "audio/ogg", "audio/wav"}
-ACTIVE = {"text/html", "application/xhtml+xml", "image/svg+xml", "application/xml", "text/xml",
-          "application/javascript", "text/javascript"}
+INLINE_SAFE = {
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "image/bmp",
+    "image/avif",
+    "image/x-icon",
+    "application/pdf",
+    "text/plain",
+    "video/mp4",
+    "video/webm",
+    "audio/mpeg",
+    "audio/ogg",
+    "audio/wav",
+}
+ACTIVE = {
+    "text/html",
+    "application/xhtml+xml",
+    "image/svg+xml",
+    "application/xml",
+    "text/xml",
+    "application/javascript",
+    "text/javascript",
+}
 # The only widths/heights a resized image gets: a request snaps up to the next step.
 SIZE_LADDER = (64, 128, 256, 512, 1024, 2048)
 
@@ -70,17 +106,41 @@ class FileTooLarge(DomainError):
 
 # --- partitions ------------------------------------------------------------------------------
 
+
 def partition_row(p: AttachmentPartition) -> dict:
-    return {"id": p.id, "code": p.code, "title": p.title, "description": p.description, "isPublic": p.is_public,
-            "requiresOcr": p.requires_ocr, "ocrModel": p.ocr_model, "configJson": p.config_json,
-            "storageDriver": p.storage_driver, "createdAt": p.created_at, "updatedAt": p.updated_at,
-            "envKey": storage.env_key(p.code), "isDefault": p.code in DEFAULT_PARTITIONS}
+    return {
+        "id": p.id,
+        "code": p.code,
+        "title": p.title,
+        "description": p.description,
+        "isPublic": p.is_public,
+        "requiresOcr": p.requires_ocr,
+        "ocrModel": p.ocr_model,
+        "configJson": p.config_json,
+        "storageDriver": p.storage_driver,
+        "createdAt": p.created_at,
+        "updatedAt": p.updated_at,
+        "envKey": storage.env_key(p.code),
+        "isDefault": p.code in DEFAULT_PARTITIONS,
+    }
 
 
 def _partition_snapshot(p: AttachmentPartition) -> dict:
     row = partition_row(p)
-    return {k: row[k] for k in ("id", "code", "title", "description", "isPublic", "requiresOcr", "ocrModel",
-                                "configJson", "storageDriver")}
+    return {
+        k: row[k]
+        for k in (
+            "id",
+            "code",
+            "title",
+            "description",
+            "isPublic",
+            "requiresOcr",
+            "ocrModel",
+            "configJson",
+            "storageDriver",
+        )
+    }
 
 
 PARTITION = Audited("attachment_partition", _partition_snapshot, "partition", name=lambda p: p.code)
@@ -92,15 +152,26 @@ def ensure_partitions(tenant_id) -> None:
     """Create the tenant's missing default partitions (a concurrent request may have made
     them first: then theirs are kept)."""
     scope = Scope(tenant_id)
-    have = set(db.session.scalars(scope.select(AttachmentPartition).where(
-        AttachmentPartition.code.in_(DEFAULT_PARTITIONS)).with_only_columns(AttachmentPartition.code)))
+    have = set(
+        db.session.scalars(
+            scope.select(AttachmentPartition)
+            .where(AttachmentPartition.code.in_(DEFAULT_PARTITIONS))
+            .with_only_columns(AttachmentPartition.code)
+        )
+    )
     missing = [c for c in DEFAULT_PARTITIONS if c not in have]
 
     def create() -> None:
         for code in missing:
             title, description, is_public = DEFAULT_PARTITIONS[code]
-            p = AttachmentPartition(tenant_id=tenant_id, code=code, title=title, description=description,
-                                    is_public=is_public, storage_driver="local")
+            p = AttachmentPartition(
+                tenant_id=tenant_id,
+                code=code,
+                title=title,
+                description=description,
+                is_public=is_public,
+                storage_driver="local",
+            )
             with audited(None, "create", PARTITION, p, label=f"Create default partition {code}"):
                 db.session.add(p)
 
@@ -120,7 +191,9 @@ def partitions_of(tenant_id) -> list[AttachmentPartition]:
 def partition_by_code(tenant_id, code: str) -> AttachmentPartition:
     found = db.session.scalars(partitions_select(tenant_id).where(AttachmentPartition.code == code)).first()
     if found is None:
-        raise ValidationFailed("Unknown partition", details=[{"path": ["partitionCode"], "message": "no such partition"}])
+        raise ValidationFailed(
+            "Unknown partition", details=[{"path": ["partitionCode"], "message": "no such partition"}]
+        )
     return found
 
 
@@ -133,14 +206,22 @@ def create_partition(actor: Actor, body: AttachmentPartitionCreate) -> Attachmen
     """A new partition of the actor's tenant (super admins may name another: ``tenantId``)."""
     tenant = actor.tenant_for_new(body.tenantId)
     ensure_partitions(tenant)
-    taken = db.session.scalars(partitions_select(tenant).where(
-        sa.func.lower(AttachmentPartition.code) == body.code.lower())).first()
+    taken = db.session.scalars(
+        partitions_select(tenant).where(sa.func.lower(AttachmentPartition.code) == body.code.lower())
+    ).first()
     if taken is not None:
         raise Conflict(CODE_TAKEN)
     p = AttachmentPartition(
-        tenant_id=tenant, code=body.code, title=body.title, description=body.description or None,
-        ocr_model=body.ocrModel or None, storage_driver=body.storageDriver, config_json=body.configJson,
-        is_public=body.isPublic, requires_ocr=body.requiresOcr)
+        tenant_id=tenant,
+        code=body.code,
+        title=body.title,
+        description=body.description or None,
+        ocr_model=body.ocrModel or None,
+        storage_driver=body.storageDriver,
+        config_json=body.configJson,
+        is_public=body.isPublic,
+        requires_ocr=body.requiresOcr,
+    )
     with audited(actor, "create", PARTITION, p):
         db.session.add(p)
     return p
@@ -153,11 +234,12 @@ def update_partition(actor: Actor, body: AttachmentPartitionUpdate) -> Attachmen
     p = lock(actor.scope, AttachmentPartition, body.id)
     sent = body.model_fields_set
     if body.code and body.code != p.code:
-        raise BadRequest("Partition code cannot be changed",
-                         details=[{"path": ["code"], "message": "is immutable"}])
+        raise BadRequest("Partition code cannot be changed", details=[{"path": ["code"], "message": "is immutable"}])
     if "isPublic" in sent and p.code in DEFAULT_PARTITIONS and body.isPublic != DEFAULT_PARTITIONS[p.code][2]:
-        raise BadRequest("A default partition keeps its visibility",
-                         details=[{"path": ["isPublic"], "message": "cannot change on a default partition"}])
+        raise BadRequest(
+            "A default partition keeps its visibility",
+            details=[{"path": ["isPublic"], "message": "cannot change on a default partition"}],
+        )
     with audited(actor, "edit", PARTITION, p):
         if "title" in sent:
             p.title = body.title
@@ -215,9 +297,35 @@ def sanitize_file_name(raw: str | None, mime: str = "application/octet-stream") 
     return name
 
 
-_HTML_START = (b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<iframe", b"<frameset", b"<div",
-               b"<table", b"<style", b"<title", b"<a ", b"<a>", b"<b>", b"<p>", b"<p ", b"<br", b"<h1", b"<font",
-               b"<img", b"<!--", b"<object", b"<embed", b"<form", b"<meta", b"<link", b"<base")
+_HTML_START = (
+    b"<!doctype html",
+    b"<html",
+    b"<head",
+    b"<body",
+    b"<script",
+    b"<iframe",
+    b"<frameset",
+    b"<div",
+    b"<table",
+    b"<style",
+    b"<title",
+    b"<a ",
+    b"<a>",
+    b"<b>",
+    b"<p>",
+    b"<p ",
+    b"<br",
+    b"<h1",
+    b"<font",
+    b"<img",
+    b"<!--",
+    b"<object",
+    b"<embed",
+    b"<form",
+    b"<meta",
+    b"<link",
+    b"<base",
+)
 
 
 def sniff_mime(head: bytes) -> str:
@@ -254,27 +362,47 @@ def _open_image(stream) -> Image.Image:
         img = Image.open(stream)
         width, height = img.size
     except Image.DecompressionBombError:
-        raise ValidationFailed("Image refused: too many pixels (decompression bomb protection)",
-                               details=[{"path": ["file"], "message": "exceeds the pixel limit"}]) from None
+        raise ValidationFailed(
+            "Image refused: too many pixels (decompression bomb protection)",
+            details=[{"path": ["file"], "message": "exceeds the pixel limit"}],
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise ValidationFailed("The image cannot be read",
-                               details=[{"path": ["file"], "message": f"unreadable image ({type(e).__name__})"}]) from None
+        raise ValidationFailed(
+            "The image cannot be read",
+            details=[{"path": ["file"], "message": f"unreadable image ({type(e).__name__})"}],
+        ) from None
     frames = getattr(img, "n_frames", 1) or 1
     if width * height * min(frames, 1000) > _max_pixels() or width > 100_000 or height > 100_000:
-        raise ValidationFailed("Image refused: too many pixels (decompression bomb protection)",
-                               details=[{"path": ["file"], "message": f"{width}×{height}×{frames} exceeds {_max_pixels()} pixels"}])
+        raise ValidationFailed(
+            "Image refused: too many pixels (decompression bomb protection)",
+            details=[{"path": ["file"], "message": f"{width}×{height}×{frames} exceeds {_max_pixels()} pixels"}],
+        )
     return img
 
 
 # --- attachments ---------------------------------------------------------------------------------
 
+
 def attachment_row(a: Attachment) -> dict:
     """The seed's fields (URLs are added by the HTTP layer)."""
-    return {"id": a.id, "entityId": a.entity_id, "recordId": a.record_id, "fileName": a.file_name,
-            "fileSize": a.file_size, "mimeType": a.mime_type, "checksum": a.checksum,
-            "partitionCode": a.partition.code, "partitionTitle": a.partition.title, "isPublic": a.partition.is_public,
-            "tags": a.tags, "assignments": [{"type": a.entity_id, "id": a.record_id}], "content": a.content,
-            "uploadedById": a.uploaded_by_id, "createdAt": a.created_at, "isImage": a.mime_type in RASTER}
+    return {
+        "id": a.id,
+        "entityId": a.entity_id,
+        "recordId": a.record_id,
+        "fileName": a.file_name,
+        "fileSize": a.file_size,
+        "mimeType": a.mime_type,
+        "checksum": a.checksum,
+        "partitionCode": a.partition.code,
+        "partitionTitle": a.partition.title,
+        "isPublic": a.partition.is_public,
+        "tags": a.tags,
+        "assignments": [{"type": a.entity_id, "id": a.record_id}],
+        "content": a.content,
+        "uploadedById": a.uploaded_by_id,
+        "createdAt": a.created_at,
+        "isImage": a.mime_type in RASTER,
+    }
 
 
 def record_select(actor: Actor, entity_id: str, record_id: str) -> sa.Select:
@@ -291,8 +419,9 @@ class Upload:
 
 
 @command()
-def store(actor: Actor, upload: Upload, *, entity_id: str, record_id: str, partition_code: str | None = None,
-          tenant_id=None) -> Attachment:
+def store(
+    actor: Actor, upload: Upload, *, entity_id: str, record_id: str, partition_code: str | None = None, tenant_id=None
+) -> Attachment:
     """Check, write and record one file. The uploader's quota is checked first; the bytes
     are written before the row, and removed again if the operation does not commit."""
     principal = actor.principal
@@ -335,10 +464,22 @@ def store(actor: Actor, upload: Upload, *, entity_id: str, record_id: str, parti
     except storage.StorageError as e:
         raise StorageUnavailable() from e
     on_rollback(lambda: driver.delete(key))
-    att = Scope(tenant).add(Attachment(
-        id=att_id, organization_id=organization_id, partition_id=partition.id, entity_id=entity_id,
-        record_id=record_id, file_name=sanitize_file_name(upload.filename, mime), mime_type=mime,
-        file_size=size, checksum=digest.hexdigest(), storage_key=key, content=content, uploaded_by_id=uploader))
+    att = Scope(tenant).add(
+        Attachment(
+            id=att_id,
+            organization_id=organization_id,
+            partition_id=partition.id,
+            entity_id=entity_id,
+            record_id=record_id,
+            file_name=sanitize_file_name(upload.filename, mime),
+            mime_type=mime,
+            file_size=size,
+            checksum=digest.hexdigest(),
+            storage_key=key,
+            content=content,
+            uploaded_by_id=uploader,
+        )
+    )
     db.session.flush()
     return att
 
@@ -415,8 +556,11 @@ def transfer(actor: Actor, body: AttachmentTransfer) -> int:
 def library_select(actor: Actor, *, partition: str | None = None, tags: list[str] | None = None) -> sa.Select:
     stmt = actor.scope.select(Attachment)
     if partition:
-        codes = actor.scope.select(AttachmentPartition).where(AttachmentPartition.code == partition) \
+        codes = (
+            actor.scope.select(AttachmentPartition)
+            .where(AttachmentPartition.code == partition)
             .with_only_columns(AttachmentPartition.id)
+        )
         stmt = stmt.where(Attachment.partition_id.in_(codes))
     for tag in tags or []:
         stmt = stmt.where(Attachment.id.in_(sa.select(AttachmentTag.attachment_id).where(AttachmentTag.tag == tag)))
@@ -429,6 +573,7 @@ def available_tags(actor: Actor) -> list[str]:
 
 
 # --- reading ---------------------------------------------------------------------------------------
+
 
 def readable(attachment_id, actor: Actor | None) -> Attachment:
     """The attachment if the caller may read its file: public partition → anyone; private →
@@ -534,8 +679,6 @@ def _resized(original, t: Transform) -> Image.Image:
     return ImageOps.fit(img, box, Image.Resampling.LANCZOS) if cover and img.size != box else img
 
 
-
-
 TRANSFORM_WINDOW_SECONDS = 60
 
 
@@ -544,8 +687,13 @@ def _count_anonymous_transform(ip: str) -> None:
     """One more decode for an anonymous caller, or 429 once ``WHARF_IMAGE_TRANSFORMS_PER_MINUTE``
     (default 30) fall inside the minute — counted in the database, so per IP across workers."""
     limit = current_app.config["IMAGE_TRANSFORMS_PER_MINUTE"]
-    auth.throttle("image", ip, limit=limit, window_seconds=TRANSFORM_WINDOW_SECONDS,
-                  message="Too many new image sizes requested, try again later")
+    auth.throttle(
+        "image",
+        ip,
+        limit=limit,
+        window_seconds=TRANSFORM_WINDOW_SECONDS,
+        message="Too many new image sizes requested, try again later",
+    )
     auth.record_attempt("image", ip, window_seconds=TRANSFORM_WINDOW_SECONDS)
 
 

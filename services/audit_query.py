@@ -12,12 +12,13 @@ Entries in organizations outside the caller's organization list are invisible (t
 ``Scope`` helper), like every other tenant-owned record. The filters arrive validated
 (``schemas.audit_logs.ActionLogQuery``).
 """
+
 from __future__ import annotations
 
 import json
 import math
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -39,11 +40,13 @@ def parse_timestamp(value: str, path: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationFailed(f"Invalid {path}: must be an ISO-8601 timestamp",
-                               details=[{"path": [path], "message": "must be an ISO-8601 timestamp"}]) from None
+        raise ValidationFailed(
+            f"Invalid {path}: must be an ISO-8601 timestamp",
+            details=[{"path": [path], "message": "must be an ISO-8601 timestamp"}],
+        ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def can_view_tenant(actor: Actor) -> bool:
@@ -116,8 +119,14 @@ def action_page(actor: Actor, q: ActionLogQuery) -> tuple[dict, list[AuditLog]]:
         order = (order[0], AuditLog.created_at.desc(), order[1])
     offset, size = _window(q)
     rows = list(db.session.scalars(stmt.order_by(*order).limit(size).offset(offset)))
-    body = {"items": serialize_many(rows), "canViewTenant": can_view_tenant(actor), "page": offset // size + 1,
-            "pageSize": size, "total": total, "totalPages": max(1, math.ceil(total / size)) if total else 1}
+    body = {
+        "items": serialize_many(rows),
+        "canViewTenant": can_view_tenant(actor),
+        "page": offset // size + 1,
+        "pageSize": size,
+        "total": total,
+        "totalPages": max(1, math.ceil(total / size)) if total else 1,
+    }
     return body, rows
 
 
@@ -135,27 +144,55 @@ def _names(rows: list[AuditLog]) -> tuple[dict, dict, dict]:
     user_ids = {r.actor_user_id for r in rows if r.actor_user_id}
     tenant_ids = {r.tenant_id for r in rows if r.tenant_id}
     org_ids = {r.organization_id for r in rows if r.organization_id}
-    users = {u.id: (u.name or u.email) for u in db.session.scalars(
-        everywhere.select(User, include_deleted=True).where(User.id.in_(user_ids)))} if user_ids else {}
-    tenants = {t.id: t.name for t in db.session.scalars(sa.select(Tenant).where(Tenant.id.in_(tenant_ids)))} \
-        if tenant_ids else {}
-    orgs = {o.id: o.name for o in db.session.scalars(
-        everywhere.select(Organization, include_deleted=True).where(Organization.id.in_(org_ids)))} if org_ids else {}
+    users = (
+        {
+            u.id: (u.name or u.email)
+            for u in db.session.scalars(everywhere.select(User, include_deleted=True).where(User.id.in_(user_ids)))
+        }
+        if user_ids
+        else {}
+    )
+    tenants = (
+        {t.id: t.name for t in db.session.scalars(sa.select(Tenant).where(Tenant.id.in_(tenant_ids)))}
+        if tenant_ids
+        else {}
+    )
+    orgs = (
+        {
+            o.id: o.name
+            for o in db.session.scalars(
+                everywhere.select(Organization, include_deleted=True).where(Organization.id.in_(org_ids))
+            )
+        }
+        if org_ids
+        else {}
+    )
     return users, tenants, orgs
 
 
 def _row(log: AuditLog, users: dict, tenants: dict, orgs: dict) -> dict:
     return {
-        "id": log.id, "commandId": log.id, "actionLabel": log.action_label, "executionState": "done",
+        "id": log.id,
+        "commandId": log.id,
+        "actionLabel": log.action_label,
+        "executionState": "done",
         "actorUserId": log.actor_user_id,
         "actorUserName": users.get(log.actor_user_id) or log.actor_name,
-        "tenantId": log.tenant_id, "tenantName": tenants.get(log.tenant_id),
-        "organizationId": log.organization_id, "organizationName": orgs.get(log.organization_id),
-        "resourceKind": log.resource_kind, "resourceId": log.resource_id,
-        "parentResourceKind": None, "parentResourceId": None, "undoToken": None,
-        "createdAt": log.created_at, "updatedAt": log.updated_at,
-        "snapshotBefore": log.snapshot_before, "snapshotAfter": log.snapshot_after,
-        "changes": log.changes, "context": None,
+        "tenantId": log.tenant_id,
+        "tenantName": tenants.get(log.tenant_id),
+        "organizationId": log.organization_id,
+        "organizationName": orgs.get(log.organization_id),
+        "resourceKind": log.resource_kind,
+        "resourceId": log.resource_id,
+        "parentResourceKind": None,
+        "parentResourceId": None,
+        "undoToken": None,
+        "createdAt": log.created_at,
+        "updatedAt": log.updated_at,
+        "snapshotBefore": log.snapshot_before,
+        "snapshotAfter": log.snapshot_after,
+        "changes": log.changes,
+        "context": None,
     }
 
 
@@ -182,8 +219,14 @@ def field_diff(log: AuditLog) -> list[dict]:
     for name in names:
         b = before.get(name) if name in before else changes.get(name, {}).get("from")
         a = after.get(name) if name in after else changes.get(name, {}).get("to")
-        out.append({"field": name, "before": b, "after": a,
-                    "changed": name in changes or (bool(before) and bool(after) and b != a)})
+        out.append(
+            {
+                "field": name,
+                "before": b,
+                "after": a,
+                "changed": name in changes or (bool(before) and bool(after) and b != a),
+            }
+        )
     return out
 
 
@@ -191,7 +234,7 @@ def as_utc(dt: datetime | None) -> datetime | None:
     """A stored timestamp as aware UTC (SQLite hands back naive UTC, PostgreSQL any zone)."""
     if dt is None:
         return None
-    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def display_value(value) -> str:

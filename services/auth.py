@@ -5,6 +5,7 @@ are random secrets stored only as SHA-256 hashes, and each works once (every ref
 out the next). Revoking the session (logout, or a refresh token used twice) kills both, in
 every worker, because every check reads the session row.
 """
+
 from __future__ import annotations
 
 import functools
@@ -15,14 +16,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import sqlalchemy as sa
 from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from cachetools import TLRUCache
 from email_validator import EmailNotValidError, validate_email
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
 from models import AuthSession, LoginAttempt, PasswordReset, Tenant, UsedRefreshToken, User, db, utcnow
@@ -62,8 +63,10 @@ MIN_PASSWORD_LENGTH = 8
 
 def check_password_strength(password: str, path: str = "password") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed("Password too short", details=[
-            {"path": [path], "message": f"must be at least {MIN_PASSWORD_LENGTH} characters"}])
+        raise ValidationFailed(
+            "Password too short",
+            details=[{"path": [path], "message": f"must be at least {MIN_PASSWORD_LENGTH} characters"}],
+        )
 
 
 def normalize_email(email: str) -> str:
@@ -81,18 +84,21 @@ def is_email(value: str) -> bool:
 
 # --- throttling -------------------------------------------------------------------------
 
+
 def _as_aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def throttle(kind: str, ip: str, email: str | None = None, *, limit: int, window_seconds: int,
-             message: str) -> None:
+def throttle(kind: str, ip: str, email: str | None = None, *, limit: int, window_seconds: int, message: str) -> None:
     """Raise 429 once ``limit`` records of ``kind`` for this IP (and email, when given) fall
     inside the window; ``Retry-After`` says when the oldest of them leaves it."""
     window = timedelta(seconds=window_seconds)
-    stmt = (sa.select(LoginAttempt.created_at)
-            .where(LoginAttempt.kind == kind, LoginAttempt.ip == ip, LoginAttempt.created_at > utcnow() - window)
-            .order_by(LoginAttempt.created_at.desc()).limit(limit))
+    stmt = (
+        sa.select(LoginAttempt.created_at)
+        .where(LoginAttempt.kind == kind, LoginAttempt.ip == ip, LoginAttempt.created_at > utcnow() - window)
+        .order_by(LoginAttempt.created_at.desc())
+        .limit(limit)
+    )
     if email is not None:
         stmt = stmt.where(LoginAttempt.email == email)
     recent = db.session.scalars(stmt).all()
@@ -127,11 +133,13 @@ def record_failure(email: str, ip: str) -> None:
 
 
 def clear_failures(email: str, ip: str) -> None:
-    db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.kind == "login", LoginAttempt.email == email,
-                                                     LoginAttempt.ip == ip))
+    db.session.execute(
+        sa.delete(LoginAttempt).where(LoginAttempt.kind == "login", LoginAttempt.email == email, LoginAttempt.ip == ip)
+    )
 
 
 # --- sign-in ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SignIn:
@@ -143,16 +151,16 @@ class SignIn:
 def may_sign_in() -> sa.ColumnElement:
     """The one rule for an account that may sign in — the user active and not deleted, and
     its tenant too — for queries that join ``User`` and ``Tenant``."""
-    return sa.and_(User.deleted_at.is_(None), User.is_active.is_(True),
-                   Tenant.deleted_at.is_(None), Tenant.is_active.is_(True))
+    return sa.and_(
+        User.deleted_at.is_(None), User.is_active.is_(True), Tenant.deleted_at.is_(None), Tenant.is_active.is_(True)
+    )
 
 
 def authenticate(email: str, password: str, *, ip: str, tenant_id: uuid.UUID | None = None) -> User:
     """The active user with these credentials (``email`` lower-cased), or raise (400 when
     the email signs in to several tenants and ``tenant_id`` is missing, 401, 429)."""
     check_throttle(email, ip)
-    stmt = (sa.select(User).join(Tenant, Tenant.id == User.tenant_id)
-            .where(User.email == email, may_sign_in()))
+    stmt = sa.select(User).join(Tenant, Tenant.id == User.tenant_id).where(User.email == email, may_sign_in())
     if tenant_id is not None:
         stmt = stmt.where(User.tenant_id == tenant_id)
     candidates = db.session.scalars(stmt).all()
@@ -175,9 +183,14 @@ def start_session(user: User, *, kind: str, ip: str | None, user_agent: str | No
     cfg = current_app.config
     lifetime = cfg["SESSION_LIFETIME_SECONDS"] if kind == "browser" else cfg["REFRESH_TOKEN_TTL_SECONDS"]
     refresh = secrets.token_urlsafe(32) if kind == "api" else None
-    session = AuthSession(user_id=user.id, kind=kind, ip=ip, user_agent=(user_agent or "")[:300],
-                          expires_at=utcnow() + timedelta(seconds=lifetime),
-                          refresh_token_hash=_digest(refresh) if refresh else None)
+    session = AuthSession(
+        user_id=user.id,
+        kind=kind,
+        ip=ip,
+        user_agent=(user_agent or "")[:300],
+        expires_at=utcnow() + timedelta(seconds=lifetime),
+        refresh_token_hash=_digest(refresh) if refresh else None,
+    )
     user.last_login_at = utcnow()
     db.session.add(session)
     db.session.flush()
@@ -237,11 +250,22 @@ class SessionPrincipal:
         return hash(self.id)
 
 
-_LIVE_SESSION_BASE = (sa.select(AuthSession.id.label("session_id"), AuthSession.expires_at, User.id, User.tenant_id,
-                                User.organization_id, User.email, User.name, Tenant.acl_version,
-                                Tenant.name.label("tenant_name"))
-                 .join(User, AuthSession.user_id == User.id).join(Tenant, User.tenant_id == Tenant.id)
-                 .where(AuthSession.id == sa.bindparam("sid"), AuthSession.revoked_at.is_(None), may_sign_in()))
+_LIVE_SESSION_BASE = (
+    sa.select(
+        AuthSession.id.label("session_id"),
+        AuthSession.expires_at,
+        User.id,
+        User.tenant_id,
+        User.organization_id,
+        User.email,
+        User.name,
+        Tenant.acl_version,
+        Tenant.name.label("tenant_name"),
+    )
+    .join(User, AuthSession.user_id == User.id)
+    .join(Tenant, User.tenant_id == Tenant.id)
+    .where(AuthSession.id == sa.bindparam("sid"), AuthSession.revoked_at.is_(None), may_sign_in())
+)
 
 
 @functools.cache
@@ -274,11 +298,15 @@ def live_principal(session_id, user_id=None) -> SessionPrincipal | None:
 
 @command()
 def revoke_session(session_id) -> None:
-    db.session.execute(sa.update(AuthSession).where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
-                       .values(revoked_at=utcnow()))
+    db.session.execute(
+        sa.update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 # --- tokens -----------------------------------------------------------------------------
+
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -287,8 +315,13 @@ def _digest(secret: str) -> str:
 def issue_access_token(session: AuthSession) -> tuple[str, int]:
     ttl = current_app.config["ACCESS_TOKEN_TTL_SECONDS"]
     now = utcnow()
-    claims = {"sub": str(session.user_id), "sid": str(session.id), "typ": "access",
-              "iat": now, "exp": now + timedelta(seconds=ttl)}
+    claims = {
+        "sub": str(session.user_id),
+        "sid": str(session.id),
+        "typ": "access",
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl),
+    }
     return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm="HS256"), ttl
 
 
@@ -357,7 +390,8 @@ def _exchange(digest: str) -> tuple[str, int, str]:
         sa.update(AuthSession)
         .where(AuthSession.id == session.id, AuthSession.refresh_token_hash == digest, AuthSession.revoked_at.is_(None))
         .values(refresh_token_hash=_digest(following), updated_at=now)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if claimed != 1:
         raise _NotCurrent()
     db.session.add(UsedRefreshToken(session_id=session.id, token_hash=digest, used_at=now))
@@ -379,6 +413,7 @@ def _revoke_if_used_before(digest: str) -> None:
 
 # --- housekeeping ----------------------------------------------------------------------
 
+
 @command()
 def prune(older_than_days: int = 30) -> dict[str, int]:
     """Delete what can no longer authenticate anyone and is older than the grace period:
@@ -386,12 +421,16 @@ def prune(older_than_days: int = 30) -> dict[str, int]:
     throttling records past every window. One transaction; returns how many rows of each went."""
     cutoff = utcnow() - timedelta(days=older_than_days)
     dead = sa.or_(AuthSession.revoked_at < cutoff, AuthSession.expires_at < cutoff)
-    db.session.execute(sa.delete(UsedRefreshToken).where(
-        UsedRefreshToken.session_id.in_(sa.select(AuthSession.id).where(dead))))
+    db.session.execute(
+        sa.delete(UsedRefreshToken).where(UsedRefreshToken.session_id.in_(sa.select(AuthSession.id).where(dead)))
+    )
     gone = {
         "sessions": db.session.execute(sa.delete(AuthSession).where(dead)).rowcount,
-        "password_resets": db.session.execute(sa.delete(PasswordReset).where(sa.or_(
-            PasswordReset.used_at < cutoff, PasswordReset.expires_at < cutoff))).rowcount,
-        "throttle_records": db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.created_at < cutoff)).rowcount,
+        "password_resets": db.session.execute(
+            sa.delete(PasswordReset).where(sa.or_(PasswordReset.used_at < cutoff, PasswordReset.expires_at < cutoff))
+        ).rowcount,
+        "throttle_records": db.session.execute(
+            sa.delete(LoginAttempt).where(LoginAttempt.created_at < cutoff)
+        ).rowcount,
     }
     return gone

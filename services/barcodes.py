@@ -11,6 +11,7 @@ is read and checked by biip (``codes.validate_gs1``), the same parser that reads
 ``render()`` keeps the last few thousand images in memory: the same request twice does
 no drawing the second time, and the ETag is computed from the request alone.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,7 +45,9 @@ class InvalidBarcode(ValidationFailed):
 
 
 def _invalid(field: str, message: str) -> InvalidBarcode:
-    return InvalidBarcode(f"{field} {message}", details=[{"path": [field], "message": message, "kind": "invalid value"}])
+    return InvalidBarcode(
+        f"{field} {message}", details=[{"path": [field], "message": message, "kind": "invalid value"}]
+    )
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class Symbol:
 
 
 # --- validation and encoding ----------------------------------------------------------------------
+
 
 def _ean(value: str) -> Symbol:
     if not (value.isascii() and value.isdigit()) or len(value) not in (7, 8, 12, 13):
@@ -98,13 +102,53 @@ def _code39(value: str) -> Symbol:
 # Code 93: 47 symbols of 9 modules; index = the character's value for the check digits.
 _C93_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%"
 _C93_PATTERNS = (
-    "100010100", "101001000", "101000100", "101000010", "100101000", "100100100", "100100010", "101010000",
-    "100010010", "100001010", "110101000", "110100100", "110100010", "110010100", "110010010", "110001010",
-    "101101000", "101100100", "101100010", "100110100", "100011010", "101011000", "101001100", "101000110",
-    "100101100", "100010110", "110110100", "110110010", "110101100", "110100110", "110010110", "110011010",
-    "101101100", "101100110", "100110110", "100111010", "100101110", "111010100", "111010010", "111001010",
-    "101101110", "101110110", "110101110",
-    "100100110", "111011010", "111010110", "100110010",  # shifts ($) (%) (/) (+): values 43–46
+    "100010100",
+    "101001000",
+    "101000100",
+    "101000010",
+    "100101000",
+    "100100100",
+    "100100010",
+    "101010000",
+    "100010010",
+    "100001010",
+    "110101000",
+    "110100100",
+    "110100010",
+    "110010100",
+    "110010010",
+    "110001010",
+    "101101000",
+    "101100100",
+    "101100010",
+    "100110100",
+    "100011010",
+    "101011000",
+    "101001100",
+    "101000110",
+    "100101100",
+    "100010110",
+    "110110100",
+    "110110010",
+    "110101100",
+    "110100110",
+    "110010110",
+    "110011010",
+    "101101100",
+    "101100110",
+    "100110110",
+    "100111010",
+    "100101110",
+    "111010100",
+    "111010010",
+    "111001010",
+    "101101110",
+    "101110110",
+    "110101110",
+    "100100110",
+    "111011010",
+    "111010110",
+    "100110010",  # shifts ($) (%) (/) (+): values 43–46
 )
 _C93_START_STOP = "101011110"
 _SHIFT_DOLLAR, _SHIFT_PERCENT, _SHIFT_SLASH, _SHIFT_PLUS = 43, 44, 45, 46
@@ -115,16 +159,37 @@ def _c93_full_ascii(char: str) -> list[int]:
     if char in _C93_CHARS:
         return [_C93_CHARS.index(char)]
     o = ord(char)
-    letter = lambda c: _C93_CHARS.index(c)  # noqa: E731
+    letter = lambda c: _C93_CHARS.index(c)
     if 97 <= o <= 122:
         return [_SHIFT_PLUS, letter(chr(o - 32))]
     if 1 <= o <= 26:
         return [_SHIFT_DOLLAR, letter(chr(o + 64))]
     if o == 0:
         return [_SHIFT_PERCENT, letter("U")]
-    table = {27: "A", 28: "B", 29: "C", 30: "D", 31: "E", 59: "F", 60: "G", 61: "H", 62: "I", 63: "J",
-             91: "K", 92: "L", 93: "M", 94: "N", 95: "O", 123: "P", 124: "Q", 125: "R", 126: "S", 127: "T",
-             64: "V", 96: "W"}
+    table = {
+        27: "A",
+        28: "B",
+        29: "C",
+        30: "D",
+        31: "E",
+        59: "F",
+        60: "G",
+        61: "H",
+        62: "I",
+        63: "J",
+        91: "K",
+        92: "L",
+        93: "M",
+        94: "N",
+        95: "O",
+        123: "P",
+        124: "Q",
+        125: "R",
+        126: "S",
+        127: "T",
+        64: "V",
+        96: "W",
+    }
     if o in table:
         return [_SHIFT_PERCENT, letter(table[o])]
     if 33 <= o <= 58:  # ! " # & ' ( ) * , : and the like
@@ -181,6 +246,7 @@ def _qr(value: str, mask: int | None = None) -> Symbol:
 
 # --- QR codes for documents: byte mode, mask 4, a placement template per version ----------------
 
+
 def qr_fast(value: str) -> Symbol:
     """A QR code with a fixed mask pattern (any of the eight is valid ISO 18004; choosing
     the best one is most of segno's time), for documents that print hundreds at once."""
@@ -189,8 +255,7 @@ def qr_fast(value: str) -> Symbol:
     return _qr(value, mask=4)
 
 
-ENCODERS = {"ean": _ean, "code_128": _code128, "code_39": _code39, "code_93": _code93, "qr": _qr,
-            "gs1_128": _gs1_128}
+ENCODERS = {"ean": _ean, "code_128": _code128, "code_39": _code39, "code_93": _code93, "qr": _qr, "gs1_128": _gs1_128}
 
 
 def encode(kind: BarcodeType, value: str, fallback: BarcodeType | None = None) -> Symbol:
@@ -210,6 +275,7 @@ def encode(kind: BarcodeType, value: str, fallback: BarcodeType | None = None) -
 
 
 # --- drawing -------------------------------------------------------------------------------------
+
 
 def geometry(symbol: Symbol, width: int | None, height: int | None) -> tuple[int, int, int, int]:
     """(image width, image height, module px, bar height px) for a request's ``w``/``h``."""
@@ -277,9 +343,11 @@ def draw_svg(symbol: Symbol, width: int | None = None, height: int | None = None
         x0 = (w - n * module) // 2 - symbol.quiet * module
         y0 = (h - len(symbol.rows) * module) // 2 - symbol.quiet * module
         transform = f"translate({x0} {y0}) scale({module})"
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
-            f'shape-rendering="crispEdges"><rect width="{w}" height="{h}" fill="#fff"/>'
-            f'<path transform="{transform}" fill="#000" d="{svg_path(symbol)}"/></svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+        f'shape-rendering="crispEdges"><rect width="{w}" height="{h}" fill="#fff"/>'
+        f'<path transform="{transform}" fill="#000" d="{svg_path(symbol)}"/></svg>'
+    )
 
 
 _GRAY = bytes.maketrans(b"01", b"\xff\x00")  # module → 8-bit gray: light white, dark black
@@ -298,8 +366,12 @@ def module_png(symbol: Symbol) -> bytes:
     rows = margin + [pad + r + pad for r in symbol.rows] + margin
     scanlines = b"".join(b"\0" + row.encode("ascii").translate(_GRAY) for row in rows)  # filter type 0 per row
     header = struct.pack(">IIBBBBB", symbol.modules, len(rows), 8, 0, 0, 0, 0)  # 8-bit grayscale
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(scanlines, 6))
-            + _png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(scanlines, 6))
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def _runs(row: str) -> list[int]:
@@ -324,13 +396,18 @@ def inline_svg(symbol: Symbol, css_class: str = "barcode", style: str | None = N
         runs = _runs(row)
         end = start + sum(runs)
         dashes = " ".join(map(str, runs + [q]))  # a last gap (never reached: the line ends) keeps the list even
-        return (f'<svg{attrs} viewBox="0 0 {symbol.modules} 1" preserveAspectRatio="none">'
-                f'<path d="M{start} .5H{end}" fill="none" stroke="#000" stroke-dasharray="{dashes}"/></svg>')
-    return (f'<svg{attrs} viewBox="0 0 {symbol.modules} {symbol.modules}" preserveAspectRatio="none" '
-            f'shape-rendering="crispEdges"><path d="{svg_path(symbol)}"/></svg>')
+        return (
+            f'<svg{attrs} viewBox="0 0 {symbol.modules} 1" preserveAspectRatio="none">'
+            f'<path d="M{start} .5H{end}" fill="none" stroke="#000" stroke-dasharray="{dashes}"/></svg>'
+        )
+    return (
+        f'<svg{attrs} viewBox="0 0 {symbol.modules} {symbol.modules}" preserveAspectRatio="none" '
+        f'shape-rendering="crispEdges"><path d="{svg_path(symbol)}"/></svg>'
+    )
 
 
 # --- the cached endpoint renderer -----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Rendered:
@@ -349,8 +426,14 @@ cache: LRUCache = LRUCache(maxsize=32 * 1024 * 1024, getsizeof=lambda rendered: 
 
 
 @cached(cache, lock=threading.Lock())
-def render(kind: BarcodeType, value: str, width: int | None = None, height: int | None = None,
-           fallback: BarcodeType | None = None, fmt: str = "png") -> Rendered:
+def render(
+    kind: BarcodeType,
+    value: str,
+    width: int | None = None,
+    height: int | None = None,
+    fallback: BarcodeType | None = None,
+    fmt: str = "png",
+) -> Rendered:
     """The endpoint's work: encoded and drawn once, then served from memory."""
     key = (kind, value, width, height, fallback, fmt)
     symbol = encode(kind, value, fallback)

@@ -10,6 +10,7 @@ key, handing out a role. Besides, a tenant that has an administrator always keep
 Organizations count as rights: an actor limited to some organizations does not cover a
 subject that sees all of them (or others).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -51,8 +52,13 @@ def user_grants(user: User) -> Grants:
 
 def key_grants(key) -> Grants:
     role_ids = sa.select(ApiKeyRole.role_id).where(ApiKeyRole.api_key_id == key.id)
-    return union_of(list(db.session.scalars(sa.select(RoleAcl).where(
-        RoleAcl.tenant_id == key.tenant_id, RoleAcl.role_id.in_(role_ids)))))
+    return union_of(
+        list(
+            db.session.scalars(
+                sa.select(RoleAcl).where(RoleAcl.tenant_id == key.tenant_id, RoleAcl.role_id.in_(role_ids))
+            )
+        )
+    )
 
 
 def require_covers(actor, target: Grants, message: str) -> None:
@@ -73,22 +79,28 @@ def require_can_assign(actor, role) -> None:
 
 def is_self(actor, user: User) -> bool:
     principal = actor.principal
-    return (principal is not None and not getattr(principal, "is_api_key", False)
-            and getattr(principal, "id", None) == user.id)
+    return (
+        principal is not None
+        and not getattr(principal, "is_api_key", False)
+        and getattr(principal, "id", None) == user.id
+    )
 
 
 # --- the last administrator ---------------------------------------------------------------
 
+
 def administrators(tenant_id) -> set[uuid.UUID]:
     """Live users of the tenant who hold ``*`` or super admin, evaluated in three queries
     from what this session sees (its pending changes included)."""
-    users = db.session.scalars(sa.select(User.id).where(
-        User.tenant_id == tenant_id, User.deleted_at.is_(None), User.is_active.is_(True))).all()
+    users = db.session.scalars(
+        sa.select(User.id).where(User.tenant_id == tenant_id, User.deleted_at.is_(None), User.is_active.is_(True))
+    ).all()
     role_acls = {a.role_id: a for a in db.session.scalars(sa.select(RoleAcl).where(RoleAcl.tenant_id == tenant_id))}
     overrides = {a.user_id: a for a in db.session.scalars(sa.select(UserAcl).where(UserAcl.tenant_id == tenant_id))}
     roles_of: dict[uuid.UUID, list] = defaultdict(list)
-    for user_id, role_id in db.session.execute(sa.select(UserRole.user_id, UserRole.role_id).where(
-            UserRole.tenant_id == tenant_id)):
+    for user_id, role_id in db.session.execute(
+        sa.select(UserRole.user_id, UserRole.role_id).where(UserRole.tenant_id == tenant_id)
+    ):
         if role_id in role_acls:
             roles_of[user_id].append(role_acls[role_id])
     out = set()
@@ -114,5 +126,6 @@ def keeping_an_administrator(tenant_id):
     if before:
         db.session.flush()
         if not administrators(tenant_id):
-            raise Conflict("This change would leave the tenant without an administrator: "
-                           "give another user administration first")
+            raise Conflict(
+                "This change would leave the tenant without an administrator: give another user administration first"
+            )

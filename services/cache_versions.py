@@ -4,6 +4,7 @@ A writer calls ``bump(name)`` inside its transaction; readers compare ``current(
 with the stamp their cached entry was built from. Every process reads the stamp from the
 database (at most once per request), so all workers see a change on their next request.
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,6 +19,7 @@ from flask import g, has_request_context
 
 from models import CacheVersion, db
 from models.base import increment
+
 
 def _memo() -> dict:
     if not has_request_context():
@@ -52,7 +54,9 @@ def _rows(name: str) -> list[str]:
 @functools.lru_cache(maxsize=1024)
 def _read(name: str) -> sa.Select:
     # Equalities, not IN: an IN list is re-rendered on every execution, these are plain binds.
-    return sa.select(sa.func.sum(CacheVersion.version)).where(sa.or_(*(CacheVersion.name == row for row in _rows(name))))
+    return sa.select(sa.func.sum(CacheVersion.version)).where(
+        sa.or_(*(CacheVersion.name == row for row in _rows(name)))
+    )
 
 
 def with_stamps(stmt: sa.Select) -> sa.Select:
@@ -82,7 +86,7 @@ def bump(name: str, session=None) -> None:
     """Increment the stamp; commit with the change it announces. A new stamp starts at a
     random value, so two databases (test runs, a restored copy) never share a version."""
     row = random.choice(_rows(name))
-    increment(CacheVersion, {"name": row}, "version", start=secrets.randbelow(2 ** 30) + 1, session=session)
+    increment(CacheVersion, {"name": row}, "version", start=secrets.randbelow(2**30) + 1, session=session)
     _memo().pop(name, None)
 
 

@@ -12,6 +12,7 @@ first-use rows. ``after_commit(fn)`` runs ``fn`` once the operation is durable (
 ``on_rollback(fn)`` undoes what the database cannot (a stored file) when it fails.
 ``discard()`` ends an operation that lost a race without its changes but with an answer.
 """
+
 from __future__ import annotations
 
 import functools
@@ -35,6 +36,7 @@ class _Operation:
     """The running outermost command: its session, the hooks it runs once committed or
     after a rollback, and whether it was discarded (it then rolls back instead of
     committing)."""
+
     session: object
     committed: list[Callable[[], object]] = field(default_factory=list)
     undo: list[Callable[[], object]] = field(default_factory=list)
@@ -55,12 +57,16 @@ def _running() -> _Operation | None:
     return op if op is not None and op.session is db.session() else None
 
 
-def command(conflict: str | Callable[..., str] = "The record changed at the same time; try again", *,
-            retry_deadlocks: bool = False):
+def command(
+    conflict: str | Callable[..., str] = "The record changed at the same time; try again",
+    *,
+    retry_deadlocks: bool = False,
+):
     """Decorate a service write; ``conflict`` (or ``conflict(*args, **kwargs)``) is the 409's
     message when the database refuses the change as a duplicate. ``retry_deadlocks``: the
     whole operation runs again when PostgreSQL picks it as a deadlock victim (only the
     outermost command retries: a nested one cannot redo its caller's part)."""
+
     def decorate(fn):
         def outermost(*args, **kwargs):
             op = _Operation(db.session())
@@ -88,8 +94,10 @@ def command(conflict: str | Callable[..., str] = "The record changed at the same
             if _running() is not None:  # inside another command: its transaction, its commit
                 return _guarded(fn, conflict, args, kwargs)
             return outermost(*args, **kwargs)
+
         run.is_command = True
         return run
+
     return decorate
 
 
@@ -160,8 +168,12 @@ def lock(scope: Scope | sa.Select, model, record_id, what: str | None = None):
     except (ValueError, TypeError):
         raise NotFound(missing) from None
     in_scope = (scope if isinstance(scope, sa.Select) else scope.select(model)).where(model.id == key)
-    db.session.execute(sa.update(model).where(in_scope.whereclause).values(updated_at=model.updated_at)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        sa.update(model)
+        .where(in_scope.whereclause)
+        .values(updated_at=model.updated_at)
+        .execution_options(synchronize_session=False)
+    )
     record = db.session.scalars(in_scope.execution_options(populate_existing=True)).first()
     if record is None:
         raise NotFound(missing)
@@ -173,6 +185,7 @@ class Audited:
     """How one kind of record appears in the audit trail: its ``kind``, a ``snapshot`` of
     the fields people care about, and the ``noun`` and ``name`` its labels use; the row's
     tenant, organization and resource id default to the record's own."""
+
     kind: str
     snapshot: Callable[[object], dict]
     noun: str
@@ -184,9 +197,17 @@ class Audited:
     def label(self, action: str, record) -> str:
         return f"{action.capitalize()} {self.noun} {self.name(record)}"
 
-    def record(self, actor, action: str, record, before: dict | None, *,
-               label: str | Callable[[object], str] | None = None, tenant_id=None,
-               only_changes: bool = False) -> None:
+    def record(
+        self,
+        actor,
+        action: str,
+        record,
+        before: dict | None,
+        *,
+        label: str | Callable[[object], str] | None = None,
+        tenant_id=None,
+        only_changes: bool = False,
+    ) -> None:
         """Stage the audit row of a change already flushed (``audited`` does it for one
         record; a bulk write snapshots many, flushes once, then records each).
         ``only_changes``: a change that left the snapshot as it was stages no row."""
@@ -194,15 +215,30 @@ class Audited:
         after = None if gone else self.snapshot(record)
         if only_changes and after == before:
             return
-        audit.record(actor, action=action, kind=self.kind, resource_id=self.resource(record),
-                     tenant_id=tenant_id if tenant_id is not None else self.tenant(record),
-                     organization_id=self.organization(record), before=before, after=after,
-                     label=label(record) if callable(label) else label or self.label(action, record))
+        audit.record(
+            actor,
+            action=action,
+            kind=self.kind,
+            resource_id=self.resource(record),
+            tenant_id=tenant_id if tenant_id is not None else self.tenant(record),
+            organization_id=self.organization(record),
+            before=before,
+            after=after,
+            label=label(record) if callable(label) else label or self.label(action, record),
+        )
 
 
 @contextmanager
-def audited(actor, action: str, spec: Audited, record, *, label: str | Callable[[object], str] | None = None,
-            tenant_id=None, only_changes: bool = False) -> Iterator[dict | None]:
+def audited(
+    actor,
+    action: str,
+    spec: Audited,
+    record,
+    *,
+    label: str | Callable[[object], str] | None = None,
+    tenant_id=None,
+    only_changes: bool = False,
+) -> Iterator[dict | None]:
     """Change ``record`` inside the block; the audit row gets its snapshot before (none for
     a create) and after (none once it is deleted), staged in the same transaction. The
     block receives the before snapshot and may annotate it (what a delete took along).

@@ -15,6 +15,7 @@ Rules kept here, not in the views:
 Input arrives validated and typed (``schemas.directory``): ids are UUIDs, names and slugs
 are clean text; what stays here is existence, scope, uniqueness and the tree rules.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,14 +41,16 @@ RACE = "Someone saved a conflicting change at the same time; please try again"
 
 # --- slugs ---------------------------------------------------------------------------
 
+
 def slugify(text: str) -> str:
     """``"Rotterdam DC (Nord)"`` → ``"rotterdam-dc-nord"``; never empty."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:SLUG_MAX - 8].strip("-") or "organization"
+    return slug[: SLUG_MAX - 8].strip("-") or "organization"
 
 
 # --- tenants ---------------------------------------------------------------------------
+
 
 def visible_tenants(actor: Actor) -> sa.Select:
     """Live tenants the actor may see: all for super admins, else only its own."""
@@ -72,8 +75,12 @@ def get_tenant(actor: Actor, tenant_id: uuid.UUID) -> Tenant:
     return found
 
 
-TENANT_SORT_FIELDS = {"name": Tenant.name, "createdAt": Tenant.created_at, "updatedAt": Tenant.updated_at,
-                      "isActive": Tenant.is_active}
+TENANT_SORT_FIELDS = {
+    "name": Tenant.name,
+    "createdAt": Tenant.created_at,
+    "updatedAt": Tenant.updated_at,
+    "isActive": Tenant.is_active,
+}
 TENANT_SEARCH_COLUMNS = (Tenant.name,)
 
 
@@ -89,8 +96,13 @@ def tenants_select(actor: Actor, *, tenant_id: uuid.UUID | None = None, is_activ
 
 
 def tenant_row(tenant: Tenant) -> dict:
-    return {"id": tenant.id, "name": tenant.name, "isActive": tenant.is_active,
-            "createdAt": tenant.created_at, "updatedAt": tenant.updated_at}
+    return {
+        "id": tenant.id,
+        "name": tenant.name,
+        "isActive": tenant.is_active,
+        "createdAt": tenant.created_at,
+        "updatedAt": tenant.updated_at,
+    }
 
 
 def tenant_snapshot(tenant: Tenant) -> dict:
@@ -136,8 +148,9 @@ def _lock_tenant(actor: Actor, tenant_id: uuid.UUID) -> Tenant:
 
 
 @command(RACE)
-def update_tenant(actor: Actor, tenant_id: uuid.UUID, *, name: str | None = None,
-                  is_active: bool | None = None) -> Tenant:
+def update_tenant(
+    actor: Actor, tenant_id: uuid.UUID, *, name: str | None = None, is_active: bool | None = None
+) -> Tenant:
     """Rename or (super admins only) activate/deactivate a tenant; None keeps a value."""
     tenant = _lock_tenant(actor, tenant_id)
     if name is not None:
@@ -169,6 +182,7 @@ def delete_tenant(actor: Actor, tenant_id: uuid.UUID) -> None:
 
 # --- organizations: visibility ---------------------------------------------------------
 
+
 def path_ids(tree_path: str) -> list[str]:
     return [p for p in (tree_path or "").split("/") if p]
 
@@ -194,9 +208,11 @@ def _visible_clause(actor: Actor):
 def visible_organizations(actor: Actor, *, include_deleted: bool = False) -> sa.Select:
     """Organizations in the actor's tenant (all tenants for super admins) and organization
     scope, in live tenants; soft-deleted ones only with ``include_deleted``."""
-    stmt = (actor.scope.select(Organization, include_deleted=include_deleted)
-            .join(Tenant, Tenant.id == Organization.tenant_id)
-            .where(Tenant.deleted_at.is_(None), _visible_clause(actor)))
+    stmt = (
+        actor.scope.select(Organization, include_deleted=include_deleted)
+        .join(Tenant, Tenant.id == Organization.tenant_id)
+        .where(Tenant.deleted_at.is_(None), _visible_clause(actor))
+    )
     return stmt
 
 
@@ -208,9 +224,16 @@ def get_organization(actor: Actor, organization_id: uuid.UUID) -> Organization:
 
 
 def org_snapshot(org: Organization) -> dict:
-    return {"id": org.id, "tenantId": org.tenant_id, "name": org.name, "slug": org.slug,
-            "parentId": org.parent_id, "treePath": org.tree_path, "isActive": org.is_active,
-            "deletedAt": org.deleted_at}
+    return {
+        "id": org.id,
+        "tenantId": org.tenant_id,
+        "name": org.name,
+        "slug": org.slug,
+        "parentId": org.parent_id,
+        "treePath": org.tree_path,
+        "isActive": org.is_active,
+        "deletedAt": org.deleted_at,
+    }
 
 
 ORGANIZATION = Audited("organization", org_snapshot, "organization", organization=lambda o: o.id)
@@ -228,20 +251,34 @@ def _names_for(orgs) -> dict[str, str]:
 def _item(o: Organization, names: dict[str, str]) -> dict:
     """The seed's fields of one organization (every list view has them)."""
     ids = path_ids(o.tree_path)
-    return {"id": o.id, "name": o.name,
-            "parentId": o.parent_id, "parentName": names.get(str(o.parent_id)) if o.parent_id else None,
-            "tenantId": o.tenant_id, "tenantName": o.tenant.name if o.tenant else None,
-            "rootId": ids[0] if ids else o.id, "treePath": o.tree_path, "depth": max(len(ids) - 1, 0),
-            "isActive": o.is_active}
+    return {
+        "id": o.id,
+        "name": o.name,
+        "parentId": o.parent_id,
+        "parentName": names.get(str(o.parent_id)) if o.parent_id else None,
+        "tenantId": o.tenant_id,
+        "tenantName": o.tenant.name if o.tenant else None,
+        "rootId": ids[0] if ids else o.id,
+        "treePath": o.tree_path,
+        "depth": max(len(ids) - 1, 0),
+        "isActive": o.is_active,
+    }
 
 
 def organization_rows(orgs: list[Organization]) -> list[dict]:
     """``view=manage`` items: also the slug, the readable path and the timestamps (parent,
     root and path names resolved in bulk)."""
     names = _names_for(orgs)
-    return [{**_item(o, names), "slug": o.slug,
-             "pathLabel": " / ".join(names.get(i, "?") for i in path_ids(o.tree_path)) or o.name,
-             "createdAt": o.created_at, "updatedAt": o.updated_at} for o in orgs]
+    return [
+        {
+            **_item(o, names),
+            "slug": o.slug,
+            "pathLabel": " / ".join(names.get(i, "?") for i in path_ids(o.tree_path)) or o.name,
+            "createdAt": o.created_at,
+            "updatedAt": o.updated_at,
+        }
+        for o in orgs
+    ]
 
 
 def option_rows(roots: list[TreeNode]) -> list[dict]:
@@ -263,6 +300,7 @@ def tree_rows(roots: list[TreeNode]) -> list[dict]:
 
 # --- organizations: queries for the list views -------------------------------------------
 
+
 @dataclass
 class OrgFilter:
     tenant_id: uuid.UUID | None = None
@@ -279,19 +317,27 @@ class OrgFilter:
             stmt = stmt.where(Organization.is_active.is_(self.status == "active"))
         if search and self.search:
             needle = self.search.lower()
-            stmt = stmt.where(sa.or_(sa.func.lower(Organization.name).contains(needle, autoescape=True),
-                                     sa.func.lower(Organization.slug).contains(needle, autoescape=True)))
+            stmt = stmt.where(
+                sa.or_(
+                    sa.func.lower(Organization.name).contains(needle, autoescape=True),
+                    sa.func.lower(Organization.slug).contains(needle, autoescape=True),
+                )
+            )
         return stmt
 
 
-SORT_FIELDS = {"name": Organization.name, "slug": Organization.slug, "treePath": Organization.tree_path,
-               "createdAt": Organization.created_at, "updatedAt": Organization.updated_at}
+SORT_FIELDS = {
+    "name": Organization.name,
+    "slug": Organization.slug,
+    "treePath": Organization.tree_path,
+    "createdAt": Organization.created_at,
+    "updatedAt": Organization.updated_at,
+}
 
 
 def organizations_select(actor: Actor, flt: OrgFilter, *, search: bool = False) -> sa.Select:
     """Visible organizations narrowed by ``flt`` (search left to the pager unless asked)."""
-    return (flt.apply(visible_organizations(actor), search=search)
-            .options(selectinload(Organization.tenant)))
+    return flt.apply(visible_organizations(actor), search=search).options(selectinload(Organization.tenant))
 
 
 @dataclass
@@ -299,7 +345,7 @@ class TreeNode:
     org: Organization
     depth: int
     matched: bool = True
-    children: list["TreeNode"] = field(default_factory=list)
+    children: list[TreeNode] = field(default_factory=list)
 
 
 def node_of(org: Organization) -> TreeNode:
@@ -312,9 +358,13 @@ def organization_tree(actor: Actor, flt: OrgFilter) -> list[TreeNode]:
     With a search, ids or status filter the tree keeps the matches plus their visible
     ancestors, so every match is shown in its place (ancestors have ``matched=False``).
     """
-    everything = list(db.session.scalars(
-        OrgFilter(tenant_id=flt.tenant_id).apply(visible_organizations(actor))
-        .options(selectinload(Organization.tenant))))
+    everything = list(
+        db.session.scalars(
+            OrgFilter(tenant_id=flt.tenant_id)
+            .apply(visible_organizations(actor))
+            .options(selectinload(Organization.tenant))
+        )
+    )
     by_id = {str(o.id): o for o in everything}
     filtered = flt.search or flt.ids is not None or flt.status != "all"
     if filtered:
@@ -324,8 +374,7 @@ def organization_tree(actor: Actor, flt: OrgFilter) -> list[TreeNode]:
             keep.update(p for p in path_ids(by_id[oid].tree_path) if p in by_id)
     else:
         matches = keep = set(by_id)
-    nodes = {oid: TreeNode(by_id[oid], max(len(path_ids(by_id[oid].tree_path)) - 1, 0), oid in matches)
-             for oid in keep}
+    nodes = {oid: TreeNode(by_id[oid], max(len(path_ids(by_id[oid].tree_path)) - 1, 0), oid in matches) for oid in keep}
     roots: list[TreeNode] = []
     for oid, node in nodes.items():
         parent = nodes.get(str(node.org.parent_id)) if node.org.parent_id else None
@@ -351,6 +400,7 @@ def flatten(roots: list[TreeNode], level: int = 0) -> list[tuple[TreeNode, int]]
 
 
 # --- organizations: writes -------------------------------------------------------------
+
 
 def _invalid(path: str, message: str, summary: str) -> ValidationFailed:
     """A refused reference (a parent that cannot be one): 400 naming the field, as the seed's
@@ -397,8 +447,10 @@ def _check_slug_free(tenant_id, slug: str, exclude_id=None) -> None:
     taken = _slug_taken(tenant_id, slug, exclude_id)
     if taken is not None:
         why = " by a deleted organization" if taken.deleted_at is not None else ""
-        raise Conflict(f"The slug '{slug}' is already used{why} in this tenant",
-                       details=[{"path": ["slug"], "message": "is already used in this tenant"}])
+        raise Conflict(
+            f"The slug '{slug}' is already used{why} in this tenant",
+            details=[{"path": ["slug"], "message": "is already used in this tenant"}],
+        )
 
 
 def _generated_slug(tenant_id, name: str, exclude_id=None) -> str:
@@ -415,8 +467,15 @@ def _check_path_length(path: str) -> None:
 
 
 @command(RACE)
-def create_organization(actor: Actor, *, name: str, slug: str | None = None, parent_id: uuid.UUID | None = None,
-                        tenant_id: uuid.UUID | None = None, is_active: bool = True) -> Organization:
+def create_organization(
+    actor: Actor,
+    *,
+    name: str,
+    slug: str | None = None,
+    parent_id: uuid.UUID | None = None,
+    tenant_id: uuid.UUID | None = None,
+    is_active: bool = True,
+) -> Organization:
     """A node of a tenant's tree. Without a slug one is generated from the name (made
     unique); an explicit slug already used in the tenant is a 409."""
     parent = _parent(actor, parent_id)
@@ -442,21 +501,28 @@ def _move(org: Organization, parent: Organization | None) -> int:
     Refuses cycles. Returns how many descendants were rewritten."""
     if parent is not None:
         if parent.id == org.id:
-            raise _invalid("parentId", "cannot be the organization itself",
-                           "An organization cannot be its own parent")
+            raise _invalid("parentId", "cannot be the organization itself", "An organization cannot be its own parent")
         if parent.tree_path.startswith(org.tree_path + "/"):
-            raise _invalid("parentId", "cannot be one of the organization's descendants",
-                           "An organization cannot be moved under its own descendant")
+            raise _invalid(
+                "parentId",
+                "cannot be one of the organization's descendants",
+                "An organization cannot be moved under its own descendant",
+            )
     old = org.tree_path
     new = f"{parent.tree_path}/{org.id}" if parent is not None else str(org.id)
     org.parent_id = parent.id if parent is not None else None
     if new == old:
         return 0
     # Every descendant, deleted ones included, so the paths stay right if one is restored.
-    subtree = list(db.session.scalars(sa.select(Organization).where(
-        Organization.tenant_id == org.tenant_id, Organization.tree_path.startswith(old + "/", autoescape=True))))
+    subtree = list(
+        db.session.scalars(
+            sa.select(Organization).where(
+                Organization.tenant_id == org.tenant_id, Organization.tree_path.startswith(old + "/", autoescape=True)
+            )
+        )
+    )
     for d in subtree:
-        d.tree_path = new + d.tree_path[len(old):]
+        d.tree_path = new + d.tree_path[len(old) :]
         _check_path_length(d.tree_path)
     _check_path_length(new)
     org.tree_path = new
@@ -464,8 +530,15 @@ def _move(org: Organization, parent: Organization | None) -> int:
 
 
 @command(RACE)
-def update_organization(actor: Actor, organization_id: uuid.UUID, *, name: str | None = None,
-                        slug: str | None = None, parent_id=UNSET, is_active: bool | None = None) -> Organization:
+def update_organization(
+    actor: Actor,
+    organization_id: uuid.UUID,
+    *,
+    name: str | None = None,
+    slug: str | None = None,
+    parent_id=UNSET,
+    is_active: bool | None = None,
+) -> Organization:
     """Rename, change slug, activate/deactivate (None keeps a value) or re-parent
     (``parent_id=None`` = root, ``UNSET`` = stay)."""
     org = _lock_organization(actor, organization_id)
@@ -481,8 +554,7 @@ def update_organization(actor: Actor, organization_id: uuid.UUID, *, name: str |
             parent = _parent(actor, parent_id, org.tenant_id)
             _move(org, parent)
             if not path_visible(actor, org.tree_path):
-                raise Forbidden("Your access is limited to some organizations: "
-                                "the organization would move out of them")
+                raise Forbidden("Your access is limited to some organizations: the organization would move out of them")
     bump_acl_version(org.tenant_id)  # a move changes which subtrees organization grants cover
     return org
 
@@ -498,22 +570,28 @@ def delete_organization(actor: Actor, organization_id: uuid.UUID) -> None:
     """Soft delete; refused while the organization has live children or is the home
     organization of live users (they would belong to an organization nobody can see)."""
     org = _lock_organization(actor, organization_id)
-    children = db.session.scalar(sa.select(sa.func.count(Organization.id)).where(
-        Organization.parent_id == org.id, Organization.deleted_at.is_(None)))
+    children = db.session.scalar(
+        sa.select(sa.func.count(Organization.id)).where(
+            Organization.parent_id == org.id, Organization.deleted_at.is_(None)
+        )
+    )
     if children:
-        raise BadRequest("Organization cannot be deleted while it has child organizations; "
-                         "move or delete them first")
-    members = db.session.scalar(sa.select(sa.func.count(User.id)).where(
-        User.organization_id == org.id, User.deleted_at.is_(None)))
+        raise BadRequest("Organization cannot be deleted while it has child organizations; move or delete them first")
+    members = db.session.scalar(
+        sa.select(sa.func.count(User.id)).where(User.organization_id == org.id, User.deleted_at.is_(None))
+    )
     if members:
-        raise BadRequest(f"Organization cannot be deleted while {members} user{'s' if members != 1 else ''} "
-                         "belong to it; move them to another organization first")
+        raise BadRequest(
+            f"Organization cannot be deleted while {members} user{'s' if members != 1 else ''} "
+            "belong to it; move them to another organization first"
+        )
     with audited(actor, "delete", ORGANIZATION, org):
         org.soft_delete()
     bump_acl_version(org.tenant_id)
 
 
 # --- organization switcher ---------------------------------------------------------------
+
 
 def organization_switcher(actor: Actor, *, tenant_id: uuid.UUID | None = None, can_manage: bool = False) -> dict:
     """The menu of organizations the actor may switch to in its tenant (super admins may
@@ -523,17 +601,32 @@ def organization_switcher(actor: Actor, *, tenant_id: uuid.UUID | None = None, c
     if tenant_id is not None and tenant_id != own and not actor.is_super_admin:
         raise NotFound("Tenant not found")
     active_tenant = tenant_id or own
-    orgs = list(db.session.scalars(sa.select(Organization).where(
-        Organization.tenant_id == active_tenant, Organization.deleted_at.is_(None))
-        .order_by(Organization.name))) if active_tenant else []
+    orgs = (
+        list(
+            db.session.scalars(
+                sa.select(Organization)
+                .where(Organization.tenant_id == active_tenant, Organization.deleted_at.is_(None))
+                .order_by(Organization.name)
+            )
+        )
+        if active_tenant
+        else []
+    )
     by_id = {str(o.id): o for o in orgs}
     selectable = {oid for oid, o in by_id.items() if path_visible(actor, o.tree_path)}
     shown = set(selectable)
     for oid in selectable:
         shown.update(p for p in path_ids(by_id[oid].tree_path) if p in by_id)
-    nodes = {oid: {"id": by_id[oid].id, "name": by_id[oid].name,
-                   "depth": max(len(path_ids(by_id[oid].tree_path)) - 1, 0),
-                   "selectable": oid in selectable, "children": []} for oid in shown}
+    nodes = {
+        oid: {
+            "id": by_id[oid].id,
+            "name": by_id[oid].name,
+            "depth": max(len(path_ids(by_id[oid].tree_path)) - 1, 0),
+            "selectable": oid in selectable,
+            "children": [],
+        }
+        for oid in shown
+    }
     roots = []
     for o in orgs:  # already by name, so children come out sorted too
         oid = str(o.id)
@@ -544,11 +637,15 @@ def organization_switcher(actor: Actor, *, tenant_id: uuid.UUID | None = None, c
     home = getattr(actor.principal, "organization_id", None)
     selected = home if home is not None and str(home) in selectable else None
     tenants = visible_tenants_list(actor)
-    return {"items": roots, "selectedId": selected, "canManage": can_manage,
-            "canViewAllOrganizations": actor.grants.organizations is None,
-            "tenantId": active_tenant,
-            "tenants": [{"id": t.id, "name": t.name, "isActive": t.is_active} for t in tenants],
-            "isSuperAdmin": actor.is_super_admin}
+    return {
+        "items": roots,
+        "selectedId": selected,
+        "canManage": can_manage,
+        "canViewAllOrganizations": actor.grants.organizations is None,
+        "tenantId": active_tenant,
+        "tenants": [{"id": t.id, "name": t.name, "isActive": t.is_active} for t in tenants],
+        "isSuperAdmin": actor.is_super_admin,
+    }
 
 
 def organization_options(actor: Actor, tenant_id=None) -> list[tuple[Organization, int]]:

@@ -15,6 +15,7 @@ labels and the seed's HTML → PDF, rendered by WeasyPrint from Jinja print temp
   The check runs in the request (so the caller gets the 4xx); the PDF is rendered by a
   background task (``services.tasks``) that stores it in the ``documents`` partition.
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,15 +26,15 @@ import mimetypes
 import threading
 import uuid
 from collections import OrderedDict
-from pathlib import Path
 from email.message import EmailMessage
 from functools import cached_property
+from pathlib import Path
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from sqlalchemy.orm import selectinload
 from markupsafe import Markup
+from sqlalchemy.orm import selectinload
 
 from models import Attachment, HandlingList, Location, Parcel, Shipment, ShipmentItem, Tenant, db, utcnow
 from schemas.cnt import CntHtmlToInlinePdfRequest, CntHtmlToPdfRequest
@@ -41,8 +42,8 @@ from schemas.lcs_documents import SlipSize
 from services import attachments, barcodes, events, tasks
 from services.acl import EVERYTHING, Actor
 from services.commands import after_commit, command
-from services.logistics.parcels import get_parcel
 from services.errors import Conflict, DomainError, NotFound
+from services.logistics.parcels import get_parcel
 
 log = logging.getLogger("wharf.documents")
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # one INFO line per page otherwise
@@ -57,6 +58,7 @@ MAX_DATA_URI = 10 * 1024 * 1024
 
 
 # --- rendering --------------------------------------------------------------------------------
+
 
 class FetchRefused(ValueError):
     """The restricted fetcher does not serve this URL."""
@@ -114,8 +116,12 @@ def _fetcher_class():
                 except (ValueError, binascii.Error) as e:
                     return self._refuse(url, f"bad data: URI ({e})")
             parts = urlsplit(url)
-            if parts.scheme == "https" and parts.netloc == urlsplit(ORIGIN).netloc and parts.path.startswith("/static/"):
-                path = (self.static_root / unquote(parts.path[len("/static/"):])).resolve()
+            if (
+                parts.scheme == "https"
+                and parts.netloc == urlsplit(ORIGIN).netloc
+                and parts.path.startswith("/static/")
+            ):
+                path = (self.static_root / unquote(parts.path[len("/static/") :])).resolve()
                 if self.static_root in path.parents and path.is_file():
                     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                     return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
@@ -139,14 +145,22 @@ def render_pdf(html: str, *, stylesheets: list[str] | None = None, url_fetcher=N
     """HTML → PDF bytes with the restricted fetcher (``stylesheets`` are CSS strings added
     as user stylesheets, e.g. the page size of ``POST /cnt/html``)."""
     from weasyprint import CSS, HTML
+
     url_fetcher = url_fetcher or fetcher()
     with _render_lock:
         extra = [CSS(string=s, base_url=BASE_URL, url_fetcher=url_fetcher) for s in stylesheets or []]
         return HTML(string=html, base_url=BASE_URL, url_fetcher=url_fetcher).write_pdf(stylesheets=extra)
 
 
-def barcode(kind: str, value: str, *, module_mm: float | None = None, height_mm: float, css_class: str = "barcode",
-            width_mm: float | None = None) -> Markup:
+def barcode(
+    kind: str,
+    value: str,
+    *,
+    module_mm: float | None = None,
+    height_mm: float,
+    css_class: str = "barcode",
+    width_mm: float | None = None,
+) -> Markup:
     """An inline SVG barcode sized in millimetres (``module_mm`` per module, or ``width_mm``)."""
     symbol = barcodes.encode(kind, value)
     width = width_mm if width_mm is not None else symbol.modules * (module_mm or 0.33)
@@ -177,6 +191,7 @@ def raster_barcode(kind: str, value: str, *, css_class: str = "barcode") -> Mark
 
 
 # --- what documents show ------------------------------------------------------------------------
+
 
 def address_lines(address: dict | None) -> list[str]:
     a = address or {}
@@ -231,13 +246,22 @@ def sscc_text(number: str) -> str:
 def label_context(parcel: Parcel) -> dict:
     s = parcel.shipment
     index, count = _position(parcel)
-    return {"sender": _sender(s), "recipient": _recipient(s), "method": _method_text(s),
-            "shipment_number": s.number, "order_id": s.order_id, "index": index, "count": count,
-            "weight": weight_text(parcel.weight), "tracking_code": parcel.tracking_code,
-            "tracking_url": parcel.tracking_url,
-            "qr": qr(parcel.tracking_url) if parcel.tracking_url else None,  # sized by labels.html
-            "barcode": raster_barcode("gs1_128", "(00)" + parcel.number),  # sized by labels.html
-            "sscc_text": sscc_text(parcel.number), "number": parcel.number}
+    return {
+        "sender": _sender(s),
+        "recipient": _recipient(s),
+        "method": _method_text(s),
+        "shipment_number": s.number,
+        "order_id": s.order_id,
+        "index": index,
+        "count": count,
+        "weight": weight_text(parcel.weight),
+        "tracking_code": parcel.tracking_code,
+        "tracking_url": parcel.tracking_url,
+        "qr": qr(parcel.tracking_url) if parcel.tracking_url else None,  # sized by labels.html
+        "barcode": raster_barcode("gs1_128", "(00)" + parcel.number),  # sized by labels.html
+        "sscc_text": sscc_text(parcel.number),
+        "number": parcel.number,
+    }
 
 
 def labels_html(parcels: list[Parcel], title: str = "Labels") -> str:
@@ -255,14 +279,27 @@ def _lines(units: list[ShipmentItem]) -> list[dict]:
 def slip_html(parcel: Parcel, size: SlipSize = "a4") -> str:
     s = parcel.shipment
     index, count = _position(parcel)
-    units = list(db.session.scalars(sa.select(ShipmentItem).where(ShipmentItem.parcel_id == parcel.id)
-                                    .order_by(ShipmentItem.sequence)))
+    units = list(
+        db.session.scalars(
+            sa.select(ShipmentItem).where(ShipmentItem.parcel_id == parcel.id).order_by(ShipmentItem.sequence)
+        )
+    )
     lines = _lines(units)
-    return render_template("documents/slip.html", shipment_number=s.number, order_id=s.order_id, index=index,
-                           count=count, sscc=parcel.number, recipient=_recipient(s), sender=_sender(s), lines=lines,
-                           total_units=sum(line["quantity"] for line in lines), date=utcnow().strftime("%Y-%m-%d"),
-                           page_size=size.upper(),
-                           barcode=barcode("code_128", s.number, module_mm=0.33, height_mm=12))
+    return render_template(
+        "documents/slip.html",
+        shipment_number=s.number,
+        order_id=s.order_id,
+        index=index,
+        count=count,
+        sscc=parcel.number,
+        recipient=_recipient(s),
+        sender=_sender(s),
+        lines=lines,
+        total_units=sum(line["quantity"] for line in lines),
+        date=utcnow().strftime("%Y-%m-%d"),
+        page_size=size.upper(),
+        barcode=barcode("code_128", s.number, module_mm=0.33, height_mm=12),
+    )
 
 
 COMMANDS = (("Finish list", "WHARF:FINISH"), ("Undo last scan", "WHARF:UNDO"))
@@ -270,20 +307,39 @@ COMMANDS = (("Finish list", "WHARF:FINISH"), ("Undo last scan", "WHARF:UNDO"))
 
 def picklist_html(hl: HandlingList) -> str:
     from services.logistics import lists
+
     groups = lists.grouped(hl)
-    lines = [{"rank": g["rank"] + 1, "position": g["position"], "sku": g["sku"], "description": g["description"],
-              "quantity": g["quantity"], "label": g["sorting_label"],
-              "barcode": barcode("code_128", g["sku"], module_mm=0.25, height_mm=8)} for g in groups]
-    commands = [{"title": title, "value": value, "barcode": barcode("code_128", value, module_mm=0.3, height_mm=12)}
-                for title, value in COMMANDS]
-    return render_template("documents/picklist.html", number=hl.number, lines=lines, commands=commands,
-                           shipments=len(hl.shipments), units=sum(g["quantity"] for g in groups),
-                           due_at=hl.due_at.strftime("%Y-%m-%d %H:%M") if hl.due_at else None,
-                           date=utcnow().strftime("%Y-%m-%d"),
-                           barcode=barcode("code_128", hl.number, module_mm=0.33, height_mm=12))
+    lines = [
+        {
+            "rank": g["rank"] + 1,
+            "position": g["position"],
+            "sku": g["sku"],
+            "description": g["description"],
+            "quantity": g["quantity"],
+            "label": g["sorting_label"],
+            "barcode": barcode("code_128", g["sku"], module_mm=0.25, height_mm=8),
+        }
+        for g in groups
+    ]
+    commands = [
+        {"title": title, "value": value, "barcode": barcode("code_128", value, module_mm=0.3, height_mm=12)}
+        for title, value in COMMANDS
+    ]
+    return render_template(
+        "documents/picklist.html",
+        number=hl.number,
+        lines=lines,
+        commands=commands,
+        shipments=len(hl.shipments),
+        units=sum(g["quantity"] for g in groups),
+        due_at=hl.due_at.strftime("%Y-%m-%d %H:%M") if hl.due_at else None,
+        date=utcnow().strftime("%Y-%m-%d"),
+        barcode=barcode("code_128", hl.number, module_mm=0.33, height_mm=12),
+    )
 
 
 # --- labelling rules and requests -----------------------------------------------------------------
+
 
 class NotLabelable(DomainError):
     """The parcel cannot be labelled as it is (422, with the field at fault)."""
@@ -308,31 +364,57 @@ def check_labelable(actor: Actor, parcel: Parcel) -> None:
     if not units:
         raise _refuse(f"Parcel {parcel.number} is empty: pack units before requesting a label", "items")
     method = parcel.shipment.method
-    events.before("lcs.parcel", "labeling", {
-        "id": str(parcel.id), "number": parcel.number, "shipment_id": str(parcel.shipment_id),
-        "weight": parcel.weight, "tracking_code": parcel.tracking_code, "method_id": str(method.id) if method else None,
-        "max_weight": method.max_weight if method else None, "units": units}, {"actor": actor})
+    events.before(
+        "lcs.parcel",
+        "labeling",
+        {
+            "id": str(parcel.id),
+            "number": parcel.number,
+            "shipment_id": str(parcel.shipment_id),
+            "weight": parcel.weight,
+            "tracking_code": parcel.tracking_code,
+            "method_id": str(method.id) if method else None,
+            "max_weight": method.max_weight if method else None,
+            "units": units,
+        },
+        {"actor": actor},
+    )
 
 
 def request_label(actor: Actor, parcel_id):
     parcel = get_parcel(actor, parcel_id)
     check_labelable(actor, parcel)
-    return tasks.enqueue(actor, "lcs.parcel.label", {"parcel_id": str(parcel.id), "requested_at": utcnow().isoformat()},
-                         description=f"Label for parcel {parcel.number}", tenant_id=parcel.tenant_id)
+    return tasks.enqueue(
+        actor,
+        "lcs.parcel.label",
+        {"parcel_id": str(parcel.id), "requested_at": utcnow().isoformat()},
+        description=f"Label for parcel {parcel.number}",
+        tenant_id=parcel.tenant_id,
+    )
 
 
 def request_slip(actor: Actor, parcel_id, size: SlipSize = "a4"):
     parcel = get_parcel(actor, parcel_id)
-    return tasks.enqueue(actor, "lcs.parcel.slip", {"parcel_id": str(parcel.id), "size": size},
-                         description=f"Packing slip for parcel {parcel.number}", tenant_id=parcel.tenant_id)
+    return tasks.enqueue(
+        actor,
+        "lcs.parcel.slip",
+        {"parcel_id": str(parcel.id), "size": size},
+        description=f"Packing slip for parcel {parcel.number}",
+        tenant_id=parcel.tenant_id,
+    )
 
 
 def list_parcels(hl: HandlingList) -> list[Parcel]:
     """Parcels of the list's shipments, in list order then packing order."""
     order = {ls.shipment_id: ls.position for ls in hl.shipments}
     shipment = selectinload(Parcel.shipment)  # labels read the shipment, its parcels and method: load them at once
-    parcels = list(db.session.scalars(sa.select(Parcel).where(Parcel.shipment_id.in_(list(order))).options(
-        shipment.selectinload(Shipment.parcels), shipment.selectinload(Shipment.method))))
+    parcels = list(
+        db.session.scalars(
+            sa.select(Parcel)
+            .where(Parcel.shipment_id.in_(list(order)))
+            .options(shipment.selectinload(Shipment.parcels), shipment.selectinload(Shipment.method))
+        )
+    )
     return sorted(parcels, key=lambda p: (order[p.shipment_id], p.created_at, p.number))
 
 
@@ -340,24 +422,36 @@ def request_list_labels(actor: Actor, list_id):
     """Label every parcel of a handling list in one batch PDF (all checked first: one
     refused parcel refuses the batch, naming it)."""
     from services.logistics.lists import get_list
+
     hl = get_list(actor, list_id)
     parcels = [p for p in list_parcels(hl) if not p.is_in_transit]
     if not parcels:
         raise Conflict(f"Handling list {hl.number} has no parcels to label")
     for p in parcels:
         check_labelable(actor, p)
-    return tasks.enqueue(actor, "lcs.list.labels", {"list_id": str(hl.id), "parcel_ids": [str(p.id) for p in parcels],
-                                                    "requested_at": utcnow().isoformat()},
-                         description=f"Labels for handling list {hl.number} ({len(parcels)} parcels)",
-                         total=len(parcels) + 1, tenant_id=hl.tenant_id)
+    return tasks.enqueue(
+        actor,
+        "lcs.list.labels",
+        {"list_id": str(hl.id), "parcel_ids": [str(p.id) for p in parcels], "requested_at": utcnow().isoformat()},
+        description=f"Labels for handling list {hl.number} ({len(parcels)} parcels)",
+        total=len(parcels) + 1,
+        tenant_id=hl.tenant_id,
+    )
 
 
 # --- storing ----------------------------------------------------------------------------------------
 
+
 def store_pdf(tenant_id, pdf: bytes, filename: str, entity_id: str, record_id: str) -> Attachment:
     """A generated PDF as an attachment in the tenant's ``documents`` partition."""
-    return attachments.store(SYSTEM, attachments.Upload(filename, io.BytesIO(pdf)), entity_id=entity_id,
-                             record_id=record_id, partition_code=PARTITION, tenant_id=tenant_id)
+    return attachments.store(
+        SYSTEM,
+        attachments.Upload(filename, io.BytesIO(pdf)),
+        entity_id=entity_id,
+        record_id=record_id,
+        partition_code=PARTITION,
+        tenant_id=tenant_id,
+    )
 
 
 def stored_pdf(tenant_id, file_id) -> Attachment | None:
@@ -366,27 +460,38 @@ def stored_pdf(tenant_id, file_id) -> Attachment | None:
         key = uuid.UUID(str(file_id))
     except (ValueError, TypeError):
         return None
-    return db.session.scalars(sa.select(Attachment).where(Attachment.id == key, Attachment.tenant_id == tenant_id)).first()
+    return db.session.scalars(
+        sa.select(Attachment).where(Attachment.id == key, Attachment.tenant_id == tenant_id)
+    ).first()
 
 
 def _label_value(parcel: Parcel, file_id, requested_at: str) -> dict:
-    return {"file_id": str(file_id), "reference": parcel.tracking_code or parcel.number,
-            "label_text": sscc_text(parcel.number), "requested_at": requested_at}
+    return {
+        "file_id": str(file_id),
+        "reference": parcel.tracking_code or parcel.number,
+        "label_text": sscc_text(parcel.number),
+        "requested_at": requested_at,
+    }
 
 
 @command()
 def _set_labels(actor: Actor, parcels: list[Parcel], file_id, requested_at: str) -> None:
     """Record a stored label PDF on its parcels; their "labeled" events run once it is durable."""
     for p in parcels:
-        db.session.execute(sa.update(Parcel).where(Parcel.id == p.id)
-                           .values(label=_label_value(p, file_id, requested_at), updated_at=utcnow()))
+        db.session.execute(
+            sa.update(Parcel)
+            .where(Parcel.id == p.id)
+            .values(label=_label_value(p, file_id, requested_at), updated_at=utcnow())
+        )
         labeled = {"id": str(p.id), "number": p.number, "file_id": str(file_id)}
         after_commit(lambda labeled=labeled: events.after("lcs.parcel", "labeled", labeled, {"actor": actor}))
 
 
 @command()
 def _set_slip(parcel: Parcel, file_id) -> None:
-    db.session.execute(sa.update(Parcel).where(Parcel.id == parcel.id).values(file_id=str(file_id), updated_at=utcnow()))
+    db.session.execute(
+        sa.update(Parcel).where(Parcel.id == parcel.id).values(file_id=str(file_id), updated_at=utcnow())
+    )
 
 
 @tasks.task("lcs.parcel.label")
@@ -406,8 +511,13 @@ def slip_task(ctx: tasks.TaskContext, parcel_id: str, size: str = "a4") -> str:
     if parcel is None or parcel.tenant_id != ctx.tenant_id:
         raise NotFound("Parcel not found")
     pdf = render_pdf(slip_html(parcel, size))
-    att = store_pdf(parcel.tenant_id, pdf, f"packing-slip-{parcel.shipment.number}-{parcel.number}.pdf",
-                    "lcs:parcel", str(parcel.id))
+    att = store_pdf(
+        parcel.tenant_id,
+        pdf,
+        f"packing-slip-{parcel.shipment.number}-{parcel.number}.pdf",
+        "lcs:parcel",
+        str(parcel.id),
+    )
     _set_slip(parcel, att.id)
     return str(att.id)
 
@@ -418,8 +528,11 @@ def list_labels_task(ctx: tasks.TaskContext, list_id: str, parcel_ids: list[str]
     hl = db.session.get(HandlingList, uuid.UUID(list_id))
     if hl is None or hl.tenant_id != ctx.tenant_id:
         raise NotFound("Handling list not found")
-    parcels = [p for p in (db.session.get(Parcel, uuid.UUID(pid)) for pid in parcel_ids)
-               if p is not None and p.tenant_id == ctx.tenant_id]
+    parcels = [
+        p
+        for p in (db.session.get(Parcel, uuid.UUID(pid)) for pid in parcel_ids)
+        if p is not None and p.tenant_id == ctx.tenant_id
+    ]
     total = len(parcels) + 1
     contexts = []
     for n, p in enumerate(parcels, start=1):
@@ -434,8 +547,15 @@ def list_labels_task(ctx: tasks.TaskContext, list_id: str, parcel_ids: list[str]
 
 # --- POST /cnt/html ---------------------------------------------------------------------------------
 
-PAGE_SIZES = {"a3": "A3", "a4": "A4", "a5": "A5", "a6": "A6", "letter": "letter", "legal": "legal",
-              "tabloid": "11in 17in"}
+PAGE_SIZES = {
+    "a3": "A3",
+    "a4": "A4",
+    "a5": "A5",
+    "a6": "A6",
+    "letter": "letter",
+    "legal": "legal",
+    "tabloid": "11in 17in",
+}
 
 
 def page_css(data: CntHtmlToInlinePdfRequest) -> str:
@@ -457,6 +577,11 @@ def html_to_stored_pdf(actor: Actor, data: CntHtmlToPdfRequest) -> tuple[Attachm
     record = "".join(c if c.isalnum() or c in "_.:@-" else ":" for c in directory.strip("/"))[:120] or "root"
     name = attachments.sanitize_file_name(data.filename or "document.pdf", "application/pdf")
     name = name if name.lower().endswith(".pdf") else name + ".pdf"
-    att = attachments.store(actor, attachments.Upload(name, io.BytesIO(pdf)), entity_id="cnt:file", record_id=record,
-                            partition_code=PARTITION)
+    att = attachments.store(
+        actor,
+        attachments.Upload(name, io.BytesIO(pdf)),
+        entity_id="cnt:file",
+        record_id=record,
+        partition_code=PARTITION,
+    )
     return att, directory

@@ -1,5 +1,6 @@
 """Domain exceptions. Views never build error responses: they raise one of these and
 ``web.errors`` renders it in the module's wire family (JSON), as a page, or as a fragment."""
+
 from __future__ import annotations
 
 
@@ -7,8 +8,9 @@ class DomainError(Exception):
     status = 400
     default_message = "Bad request"
 
-    def __init__(self, message: str | None = None, *, details: list[dict] | None = None,
-                 headers: dict | None = None, **extra):
+    def __init__(
+        self, message: str | None = None, *, details: list[dict] | None = None, headers: dict | None = None, **extra
+    ):
         super().__init__(message or self.default_message)
         self.message = message or self.default_message
         self.details = details or []
@@ -60,6 +62,5 @@ class TooManyRequests(DomainError):
     default_message = "Too many requests"
 
     def __init__(self, message: str | None = None, *, retry_after: int):
-        super().__init__(message, headers={"Retry-After": str(retry_after)},
-                         retryAfterSeconds=retry_after)
+        super().__init__(message, headers={"Retry-After": str(retry_after)}, retryAfterSeconds=retry_after)
         self.retry_after = retry_after

@@ -4,6 +4,7 @@
 operation by raising ``Blocked`` (rendered as a 422) or return warnings; ``after`` runs
 once the change is committed. The business-rules module registers itself here.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -20,8 +21,10 @@ class Blocked(DomainError):
     default_message = "Blocked by a business rule"
 
     def __init__(self, message: str | None = None, *, rule_ids: list[str] | None = None):
-        super().__init__(message, details=[{"path": [r], "message": "blocked by rule", "kind": "blocked by rule"}
-                                           for r in (rule_ids or [])])
+        super().__init__(
+            message,
+            details=[{"path": [r], "message": "blocked by rule", "kind": "blocked by rule"} for r in (rule_ids or [])],
+        )
         self.rule_ids = rule_ids or []
 
 

@@ -9,6 +9,7 @@
   (``instance/outbox`` by default), written before ``send`` returns. Development and the
   tests read it; the files hold live links, so they are readable by the owner only.
 """
+
 from __future__ import annotations
 
 import logging
@@ -68,6 +69,7 @@ def build_message(sender: str, to: str, subject: str, text: str) -> EmailMessage
 
 # --- transports ----------------------------------------------------------------------------------
 
+
 def write_outbox(outbox: Path, message: EmailMessage) -> Path:
     """Write ``message`` as ``<time>-<random>.eml`` (names sort by time; complete files only)."""
     try:
@@ -93,8 +95,7 @@ def _deliver_smtp(settings: dict, message: EmailMessage) -> None:
                 smtp.login(settings["MAIL_USERNAME"], settings["MAIL_PASSWORD"] or "")
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as e:
-        log.error("mail to %s via %s:%s failed: %s", message["To"], settings["MAIL_SERVER"],
-                  settings["MAIL_PORT"], e)
+        log.error("mail to %s via %s:%s failed: %s", message["To"], settings["MAIL_SERVER"], settings["MAIL_PORT"], e)
         raise MailError(str(e)) from e
     log.info("mail to %s sent via %s", message["To"], settings["MAIL_SERVER"])
 

@@ -15,6 +15,7 @@ cookie, access token and refresh token dies), all in one transaction. Any other 
 change voids outstanding tokens too (``void_outstanding``). Tokens that do not check out
 are counted per IP with the sign-in throttle's records.
 """
+
 from __future__ import annotations
 
 import functools
@@ -65,8 +66,7 @@ def request_reset(email: str, *, ip: str) -> None:
     window = cfg["PASSWORD_RESET_WINDOW_SECONDS"]
     message = "Too many password reset requests, try again later"
     auth.throttle("reset", ip, limit=cfg["PASSWORD_RESET_MAX_PER_IP"], window_seconds=window, message=message)
-    auth.throttle("reset", ip, email, limit=cfg["PASSWORD_RESET_MAX_PER_EMAIL"], window_seconds=window,
-                  message=message)
+    auth.throttle("reset", ip, email, limit=cfg["PASSWORD_RESET_MAX_PER_EMAIL"], window_seconds=window, message=message)
     auth.record_attempt("reset", ip, email, window_seconds=window)
     after_commit(lambda: tasks.defer(MAIL_JOB, {"email": email, "ip": ip, "origin": origin}))
 
@@ -80,10 +80,21 @@ def mail_reset_links(email: str, ip: str, origin: str) -> int:
     sent = 0
     for user, tenant_name in db.session.execute(_live_accounts().where(User.email == email)).all():
         token = secrets.token_urlsafe(32)
-        db.session.add(PasswordReset(user_id=user.id, token_hash=token_digest(token), requested_ip=ip,
-                                     expires_at=utcnow() + timedelta(seconds=ttl)))
-        after_commit(functools.partial(_send, user.email, _reset_text(
-            user.name or user.email, user.email, tenant_name, f"{origin}{LINK_PATH}{token}", ttl)))
+        db.session.add(
+            PasswordReset(
+                user_id=user.id,
+                token_hash=token_digest(token),
+                requested_ip=ip,
+                expires_at=utcnow() + timedelta(seconds=ttl),
+            )
+        )
+        after_commit(
+            functools.partial(
+                _send,
+                user.email,
+                _reset_text(user.name or user.email, user.email, tenant_name, f"{origin}{LINK_PATH}{token}", ttl),
+            )
+        )
         sent += 1
     return sent
 
@@ -107,12 +118,14 @@ def public_origin() -> str:
 
 def _reset_text(name: str, email: str, tenant_name: str, link: str, ttl: int) -> str:
     minutes = max(1, ttl // 60)
-    return (f"Hello {name},\n\n"
-            f"Someone asked to reset the password of the Wharf account {email} (tenant {tenant_name}).\n"
-            f"To choose a new password, open this link within {minutes} minutes:\n\n"
-            f"{link}\n\n"
-            "The link works once. If you did not ask for this, ignore this message: "
-            "your password stays as it is.\n")
+    return (
+        f"Hello {name},\n\n"
+        f"Someone asked to reset the password of the Wharf account {email} (tenant {tenant_name}).\n"
+        f"To choose a new password, open this link within {minutes} minutes:\n\n"
+        f"{link}\n\n"
+        "The link works once. If you did not ask for this, ignore this message: "
+        "your password stays as it is.\n"
+    )
 
 
 def _live_accounts() -> sa.Select:
@@ -122,14 +135,22 @@ def _live_accounts() -> sa.Select:
 
 # --- redeeming a token -------------------------------------------------------------------
 
+
 def find_usable(token) -> PasswordReset | None:
     """The unused, unexpired reset of a live account with this token, or None (no side effects)."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    stmt = (sa.select(PasswordReset).join(User, User.id == PasswordReset.user_id)
-            .join(Tenant, Tenant.id == User.tenant_id)
-            .where(PasswordReset.token_hash == token_digest(token), PasswordReset.used_at.is_(None),
-                   PasswordReset.expires_at > utcnow(), auth.may_sign_in()))
+    stmt = (
+        sa.select(PasswordReset)
+        .join(User, User.id == PasswordReset.user_id)
+        .join(Tenant, Tenant.id == User.tenant_id)
+        .where(
+            PasswordReset.token_hash == token_digest(token),
+            PasswordReset.used_at.is_(None),
+            PasswordReset.expires_at > utcnow(),
+            auth.may_sign_in(),
+        )
+    )
     return db.session.scalars(stmt).first()
 
 
@@ -172,18 +193,23 @@ def _redeem(token: str, password: str, ip: str) -> User:
     # each holding its own token row while voiding the other's (a deadlock on PostgreSQL).
     db.session.execute(sa.select(User.id).where(User.id == reset.user_id).with_for_update())
     # Claim the token with a conditional UPDATE: of two concurrent confirmations, one wins.
-    claimed = db.session.execute(sa.update(PasswordReset)
-                                 .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
-                                 .values(used_at=now, updated_at=now)
-                                 .execution_options(synchronize_session=False)).rowcount
+    claimed = db.session.execute(
+        sa.update(PasswordReset)
+        .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if claimed != 1:
         raise _BadToken()
     user = reset.user
     user.password_hash = new_hash
     void_outstanding(user.id)
-    db.session.execute(sa.update(AuthSession)
-                       .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
-                       .values(revoked_at=now).execution_options(synchronize_session=False))
+    db.session.execute(
+        sa.update(AuthSession)
+        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
     # The owner locked out by failed sign-ins from here may sign in again at once. (Bad-token
     # records stay: clearing them would let anyone with an account of their own reset the
     # counter between guesses.)
@@ -195,10 +221,12 @@ def void_outstanding(user_id) -> int:
     """Use up every unused reset token of the user (the caller commits; returns how many):
     called wherever a password changes, so a link mailed before cannot undo the change."""
     now = utcnow()
-    return db.session.execute(sa.update(PasswordReset)
-                              .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
-                              .values(used_at=now, updated_at=now)
-                              .execution_options(synchronize_session=False)).rowcount
+    return db.session.execute(
+        sa.update(PasswordReset)
+        .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+        .values(used_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def _invalid_token() -> BadRequest:
@@ -207,9 +235,13 @@ def _invalid_token() -> BadRequest:
 
 def _check_confirm_throttle(ip: str) -> None:
     cfg = current_app.config
-    auth.throttle("reset_confirm", ip, limit=cfg["PASSWORD_RESET_MAX_FAILURES"],
-                  window_seconds=cfg["PASSWORD_RESET_WINDOW_SECONDS"],
-                  message="Too many reset confirmation attempts, try again later")
+    auth.throttle(
+        "reset_confirm",
+        ip,
+        limit=cfg["PASSWORD_RESET_MAX_FAILURES"],
+        window_seconds=cfg["PASSWORD_RESET_WINDOW_SECONDS"],
+        message="Too many reset confirmation attempts, try again later",
+    )
 
 
 @command()

@@ -10,6 +10,7 @@ to their plan's quota or more cannot upload until usage drops below it again.
 Input arrives validated (``schemas.plans``); what stays here is scope, uniqueness and the
 default-plan rules.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -36,8 +37,13 @@ class QuotaExceeded(DomainError):
 
 def plan_row(plan: StoragePlan) -> dict:
     """The seed's plan fields: id, name, description, quota (MB), default."""
-    return {"id": plan.id, "name": plan.name, "description": plan.description, "quota": plan.quota_mb,
-            "default": plan.is_default}
+    return {
+        "id": plan.id,
+        "name": plan.name,
+        "description": plan.description,
+        "quota": plan.quota_mb,
+        "default": plan.is_default,
+    }
 
 
 def _snapshot(plan: StoragePlan) -> dict:
@@ -47,8 +53,12 @@ def _snapshot(plan: StoragePlan) -> dict:
 PLAN = Audited("storage_plan", _snapshot, "storage plan")
 NAME_TAKEN = "A plan with this name already exists"
 # Putting a user on a plan is recorded against the plan, with the user's old and new plan.
-USER_PLAN = Audited("storage_plan", lambda link: {"userId": link.user_id, "planId": link.plan_id}, "storage plan",
-                    resource=lambda link: link.plan_id)
+USER_PLAN = Audited(
+    "storage_plan",
+    lambda link: {"userId": link.user_id, "planId": link.plan_id},
+    "storage plan",
+    resource=lambda link: link.plan_id,
+)
 
 
 def default_plan(tenant_id) -> StoragePlan | None:
@@ -63,8 +73,13 @@ def ensure_default(tenant_id) -> StoragePlan:
     if plan is not None:
         return plan
     quota = int(current_app.config.get("PLANS_DEFAULT_QUOTA_MB", 1024))
-    plan = StoragePlan(tenant_id=tenant_id, name=DEFAULT_PLAN_NAME, quota_mb=quota, is_default=True,
-                       description="Plan every user is on unless given another")
+    plan = StoragePlan(
+        tenant_id=tenant_id,
+        name=DEFAULT_PLAN_NAME,
+        quota_mb=quota,
+        is_default=True,
+        description="Plan every user is on unless given another",
+    )
 
     def create() -> None:
         with audited(None, "create", PLAN, plan, label=f"Create default storage plan {plan.name}"):
@@ -108,12 +123,12 @@ def _unique_name(tenant_id, name: str, exclude_id=None) -> None:
 
 # --- writes (one transaction each, audited) ---------------------------------------------------
 
+
 def _take_default(actor: Actor, plan: StoragePlan) -> None:
     """Move the default flag to ``plan``: the old default is unset first (same transaction)."""
     current = default_plan(plan.tenant_id)
     if current is not None and current.id != plan.id:
-        with audited(actor, "edit", PLAN, current,
-                     label=f"Storage plan {current.name} is no longer the default"):
+        with audited(actor, "edit", PLAN, current, label=f"Storage plan {current.name} is no longer the default"):
             current.is_default = False
     plan.is_default = True
     db.session.flush()
@@ -125,8 +140,9 @@ def create_plan(actor: Actor, data: PlanCreate) -> StoragePlan:
     tenant = plan_tenant(actor, data.tenantId)
     ensure_default(tenant)
     _unique_name(tenant, data.name)
-    plan = StoragePlan(tenant_id=tenant, name=data.name, description=data.description or None,
-                       quota_mb=data.quota, is_default=False)
+    plan = StoragePlan(
+        tenant_id=tenant, name=data.name, description=data.description or None, quota_mb=data.quota, is_default=False
+    )
     with audited(actor, "create", PLAN, plan):
         db.session.add(plan)
         db.session.flush()
@@ -188,6 +204,7 @@ def assign_plan(actor: Actor, user: User, plan_id) -> StoragePlan:
 
 # --- quota ------------------------------------------------------------------------------------
 
+
 def plan_of(tenant_id, user_id) -> StoragePlan:
     link = db.session.scalars(Scope(tenant_id).select(UserPlan).where(UserPlan.user_id == user_id)).first()
     if link is not None:
@@ -198,8 +215,12 @@ def plan_of(tenant_id, user_id) -> StoragePlan:
 
 
 def used_bytes(tenant_id, user_id) -> int:
-    stmt = Scope(tenant_id).select(Attachment).where(Attachment.uploaded_by_id == user_id).with_only_columns(
-        sa.func.coalesce(sa.func.sum(Attachment.file_size), 0))
+    stmt = (
+        Scope(tenant_id)
+        .select(Attachment)
+        .where(Attachment.uploaded_by_id == user_id)
+        .with_only_columns(sa.func.coalesce(sa.func.sum(Attachment.file_size), 0))
+    )
     return int(db.session.scalar(stmt) or 0)
 
 
@@ -208,8 +229,16 @@ def usage(tenant_id, user_id) -> dict:
     used = used_bytes(tenant_id, user_id)
     quota_bytes = plan.quota_mb * MB
     percent = 100 if quota_bytes == 0 else min(100, round(used * 100 / quota_bytes))
-    return {"userId": user_id, "planId": plan.id, "planName": plan.name, "quota": plan.quota_mb,
-            "quotaBytes": quota_bytes, "usedBytes": used, "percent": percent, "blocked": used >= quota_bytes}
+    return {
+        "userId": user_id,
+        "planId": plan.id,
+        "planName": plan.name,
+        "quota": plan.quota_mb,
+        "quotaBytes": quota_bytes,
+        "usedBytes": used,
+        "percent": percent,
+        "blocked": used >= quota_bytes,
+    }
 
 
 def check_can_upload(tenant_id, user_id) -> None:
@@ -220,7 +249,10 @@ def check_can_upload(tenant_id, user_id) -> None:
     if u["blocked"]:
         raise QuotaExceeded(
             f"Storage quota reached: {human_size(u['usedBytes'])} used of {u['quota']} MB on plan "
-            f"“{u['planName']}”. Delete files to upload again.", quota=u["quota"], usedBytes=u["usedBytes"])
+            f"“{u['planName']}”. Delete files to upload again.",
+            quota=u["quota"],
+            usedBytes=u["usedBytes"],
+        )
 
 
 def human_size(n: int) -> str:

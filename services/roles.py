@@ -1,4 +1,5 @@
 """Roles and role ACLs (seed 000 /auth/roles, /auth/roles/acl)."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -21,14 +22,21 @@ DEFAULT_ROLES = {
     ADMINISTRATOR: ["*"],  # everything in the tenant, never super admin
     # read on logistics, write on handling (lists and parcels) — spec/logistics.md "Features"
     # plus attachments: staff photograph damage and proof of delivery on shipments and parcels.
-    WAREHOUSE_STAFF: ["lcs.shipments.read", "lcs.handling.read", "lcs.handling.write", "lcs.locations.read",
-                      "lcs.methods.read", "lcs.products.read", "attachments.view", "attachments.manage"],
+    WAREHOUSE_STAFF: [
+        "lcs.shipments.read",
+        "lcs.handling.read",
+        "lcs.handling.write",
+        "lcs.locations.read",
+        "lcs.methods.read",
+        "lcs.products.read",
+        "attachments.view",
+        "attachments.manage",
+    ],
 }
 
 
 def users_count_column():
-    return (sa.select(sa.func.count(UserRole.id)).where(UserRole.role_id == Role.id)
-            .correlate(Role).scalar_subquery())
+    return sa.select(sa.func.count(UserRole.id)).where(UserRole.role_id == Role.id).correlate(Role).scalar_subquery()
 
 
 def visible_roles(actor: Actor) -> sa.Select:
@@ -36,7 +44,8 @@ def visible_roles(actor: Actor) -> sa.Select:
     stmt = actor.scope.select(Role)
     if not actor.is_super_admin:
         stmt = stmt.outerjoin(RoleAcl, RoleAcl.role_id == Role.id).where(
-            sa.or_(RoleAcl.id.is_(None), RoleAcl.is_super_admin.is_(False)))
+            sa.or_(RoleAcl.id.is_(None), RoleAcl.is_super_admin.is_(False))
+        )
     return stmt
 
 
@@ -49,15 +58,26 @@ def get_role(actor: Actor, role_id) -> Role:
 
 def role_row(role: Role) -> dict:
     count = db.session.scalar(sa.select(sa.func.count(UserRole.id)).where(UserRole.role_id == role.id))
-    return {"id": role.id, "name": role.name, "usersCount": count or 0, "tenantId": role.tenant_id,
-            "tenantName": role.tenant.name if role.tenant else None, "updatedAt": role.updated_at}
+    return {
+        "id": role.id,
+        "name": role.name,
+        "usersCount": count or 0,
+        "tenantId": role.tenant_id,
+        "tenantName": role.tenant.name if role.tenant else None,
+        "updatedAt": role.updated_at,
+    }
 
 
 def snapshot(role: Role) -> dict:
     acl = role.acl
-    return {"id": role.id, "name": role.name, "tenantId": role.tenant_id,
-            "features": list(acl.features) if acl else [], "isSuperAdmin": bool(acl and acl.is_super_admin),
-            "organizations": acl.organizations if acl else None}
+    return {
+        "id": role.id,
+        "name": role.name,
+        "tenantId": role.tenant_id,
+        "features": list(acl.features) if acl else [],
+        "isSuperAdmin": bool(acl and acl.is_super_admin),
+        "organizations": acl.organizations if acl else None,
+    }
 
 
 NAME_TAKEN = "A role with this name already exists"
@@ -96,8 +116,9 @@ def _changeable_role(actor: Actor, role_id) -> Role:
     no more than the actor does."""
     lock(actor.scope, Role, role_id)
     role = get_role(actor, role_id)
-    boundaries.require_covers(actor, boundaries.role_grants(role),
-                              "You cannot change a role that holds permissions you do not hold")
+    boundaries.require_covers(
+        actor, boundaries.role_grants(role), "You cannot change a role that holds permissions you do not hold"
+    )
     return role
 
 
@@ -127,10 +148,13 @@ def delete_role(actor: Actor, role_id) -> None:
 
 def acl_of(role: Role) -> dict:
     acl = role.acl
-    return {"roleId": role.id, "isSuperAdmin": bool(acl and acl.is_super_admin),
-            "features": list(acl.features) if acl else [],
-            "organizations": acl.organizations if acl else None,
-            "updatedAt": acl.updated_at if acl else role.updated_at}
+    return {
+        "roleId": role.id,
+        "isSuperAdmin": bool(acl and acl.is_super_admin),
+        "features": list(acl.features) if acl else [],
+        "organizations": acl.organizations if acl else None,
+        "updatedAt": acl.updated_at if acl else role.updated_at,
+    }
 
 
 def parse_organizations(value: list[uuid.UUID] | None, tenant_id) -> list[str] | None:
@@ -139,13 +163,25 @@ def parse_organizations(value: list[uuid.UUID] | None, tenant_id) -> list[str] |
     if value is None:
         return None
     ids = [uuid.UUID(str(v)) for v in value]  # callers in code may pass them as strings
-    known = set(db.session.scalars(sa.select(Organization.id).where(
-        Organization.tenant_id == tenant_id, Organization.deleted_at.is_(None), Organization.id.in_(ids)))) \
-        if ids else set()
+    known = (
+        set(
+            db.session.scalars(
+                sa.select(Organization.id).where(
+                    Organization.tenant_id == tenant_id, Organization.deleted_at.is_(None), Organization.id.in_(ids)
+                )
+            )
+        )
+        if ids
+        else set()
+    )
     unknown = [i for i, v in enumerate(ids) if v not in known]
     if unknown:
-        raise ValidationFailed("Unknown organization", details=[
-            {"path": ["organizations", i], "message": "is not an organization of this tenant"} for i in unknown])
+        raise ValidationFailed(
+            "Unknown organization",
+            details=[
+                {"path": ["organizations", i], "message": "is not an organization of this tenant"} for i in unknown
+            ],
+        )
     return [str(i) for i in ids]
 
 
@@ -155,31 +191,43 @@ def check_fresh(current: datetime, expected: datetime | None) -> None:
     if expected is None:
         return
     if iso_utc(current) != iso_utc(expected):
-        raise Conflict("Someone else saved these permissions since you opened them. Reload to see their changes.",
-                       currentUpdatedAt=iso_utc(current))
+        raise Conflict(
+            "Someone else saved these permissions since you opened them. Reload to see their changes.",
+            currentUpdatedAt=iso_utc(current),
+        )
 
 
 def require_declared(features: list[str]) -> None:
     """Every feature id of a grant names a declared feature (or a wildcard over some)."""
     unknown = [i for i, f in enumerate(features) if not is_declared(f)]
     if unknown:
-        raise ValidationFailed("Unknown feature id", details=[
-            {"path": ["features", i], "message": f"no module declares {features[i]}"} for i in unknown])
+        raise ValidationFailed(
+            "Unknown feature id",
+            details=[{"path": ["features", i], "message": f"no module declares {features[i]}"} for i in unknown],
+        )
 
 
 @command()
-def update_role_acl(actor: Actor, role_id, *, features: list[str], is_super_admin: bool,
-                    organizations: list[uuid.UUID] | None, updated_at: datetime | None = None) -> bool:
+def update_role_acl(
+    actor: Actor,
+    role_id,
+    *,
+    features: list[str],
+    is_super_admin: bool,
+    organizations: list[uuid.UUID] | None,
+    updated_at: datetime | None = None,
+) -> bool:
     """Replace the role's grants (sanitized to the actor's own). Returns ``sanitized``."""
     role = _changeable_role(actor, role_id)
     require_declared(features)
-    clean = sanitize_grant(actor.grants, features, is_super_admin,
-                           parse_organizations(organizations, role.tenant_id))
+    clean = sanitize_grant(actor.grants, features, is_super_admin, parse_organizations(organizations, role.tenant_id))
     acl = role.acl or RoleAcl(tenant_id=role.tenant_id, role_id=role.id)
     if role.acl is not None:
         check_fresh(acl.updated_at, updated_at)
-    with audited(actor, "edit", ROLE_ACL, role, label=f"Change permissions of {role.name}"), \
-            boundaries.keeping_an_administrator(role.tenant_id):
+    with (
+        audited(actor, "edit", ROLE_ACL, role, label=f"Change permissions of {role.name}"),
+        boundaries.keeping_an_administrator(role.tenant_id),
+    ):
         acl.features, acl.is_super_admin, acl.organizations = clean.features, clean.is_super_admin, clean.organizations
         role.acl = acl
         bump_acl_version(role.tenant_id)

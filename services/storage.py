@@ -14,6 +14,7 @@ Resized copies of images are derived data, not attachment bytes: they live in on
 cache directory (``image_cache()``, ``<ATTACHMENTS_ROOT>/.image-cache``; no partition code
 starts with a dot) whose total size ``trim`` keeps under a budget.
 """
+
 from __future__ import annotations
 
 import os

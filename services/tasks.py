@@ -18,6 +18,7 @@ A *job* (``@job("auth.password_reset.mail")``, started by ``defer``) runs in the
 but has no row: system work that no tenant owns and nobody polls, taken out of the request
 so the request's cost says nothing about what the job found. Its failures are logged.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,13 @@ log = logging.getLogger("wharf.tasks")
 
 REGISTRY: dict[str, Callable] = {}
 JOBS: dict[str, Callable] = {}
-DEFAULTS = {"TASKS_WORKERS": 2, "TASKS_QUEUE": "wharf", "TASKS_TIMEOUT_SECONDS": 600,
-            "TASKS_QUEUED_SECONDS": 3600, "TASKS_TTL_SECONDS": 7 * 24 * 3600}
+DEFAULTS = {
+    "TASKS_WORKERS": 2,
+    "TASKS_QUEUE": "wharf",
+    "TASKS_TIMEOUT_SECONDS": 600,
+    "TASKS_QUEUED_SECONDS": 3600,
+    "TASKS_TTL_SECONDS": 7 * 24 * 3600,
+}
 ENDED = ("done", "failed")
 SYSTEM = Actor(None, EVERYTHING)
 
@@ -76,11 +82,23 @@ def job(name: str):
 
 # --- the row -------------------------------------------------------------------------------------
 
+
 def task_row(t: Task) -> dict:
     """The seed's ``MesTask`` (plus ``status``, ``error`` and the batch counters)."""
-    return {"id": t.id, "name": t.name, "description": t.description, "progress": t.progress,
-            "result": t.result, "started_at": t.started_at, "completed_at": t.completed_at,
-            "expires_at": t.expires_at, "status": t.status, "error": t.error, "done": t.done, "total": t.total}
+    return {
+        "id": t.id,
+        "name": t.name,
+        "description": t.description,
+        "progress": t.progress,
+        "result": t.result,
+        "started_at": t.started_at,
+        "completed_at": t.completed_at,
+        "expires_at": t.expires_at,
+        "status": t.status,
+        "error": t.error,
+        "done": t.done,
+        "total": t.total,
+    }
 
 
 def get_task(actor: Actor, task_id) -> Task:
@@ -109,13 +127,17 @@ def reap(t: Task) -> bool:
         if _aware(t.created_at) + limit > now:
             return False
         error = f"No worker picked the task up within {int(limit.total_seconds())} s"
-    done = db.session.execute(sa.update(Task).where(Task.id == t.id, Task.status.in_(("queued", "running")))
-                              .values(status="failed", error=error, completed_at=now, updated_at=now)).rowcount
+    done = db.session.execute(
+        sa.update(Task)
+        .where(Task.id == t.id, Task.status.in_(("queued", "running")))
+        .values(status="failed", error=error, completed_at=now, updated_at=now)
+    ).rowcount
     db.session.refresh(t)
     return bool(done)
 
 
 # --- creating and dispatching --------------------------------------------------------------------
+
 
 def _requester_id(actor: Actor):
     principal = actor.principal
@@ -125,14 +147,19 @@ def _requester_id(actor: Actor):
 
 
 @command()
-def enqueue(actor: Actor, name: str, params: dict, *, description: str = "", total: int = 1,
-            tenant_id=None) -> Task:
+def enqueue(actor: Actor, name: str, params: dict, *, description: str = "", total: int = 1, tenant_id=None) -> Task:
     """Record a task for ``actor``'s tenant and hand it to the runner once committed."""
     if name not in REGISTRY:
         raise ValueError(f"unknown task {name}")
-    t = Task(tenant_id=tenant_id or actor.tenant_for_new(), name=name, description=description[:500],
-             params=params, total=max(1, total), created_by=_requester_id(actor),
-             expires_at=utcnow() + timedelta(seconds=int(setting("TASKS_TTL_SECONDS"))))
+    t = Task(
+        tenant_id=tenant_id or actor.tenant_for_new(),
+        name=name,
+        description=description[:500],
+        params=params,
+        total=max(1, total),
+        created_by=_requester_id(actor),
+        expires_at=utcnow() + timedelta(seconds=int(setting("TASKS_TTL_SECONDS"))),
+    )
     db.session.add(t)
     db.session.flush()
     after_commit(lambda: _dispatch_and_reload(t))
@@ -164,9 +191,16 @@ def _submit(local: Callable, remote: Callable, *args, description: str, on_failu
         local(*args, app)
     elif app.config.get("REDIS_URL"):
         from rq import Callback
-        rq_queue(app).enqueue(remote, *args, job_timeout=int(setting("TASKS_TIMEOUT_SECONDS", app)),
-                              result_ttl=3600, failure_ttl=7 * 24 * 3600, description=description,
-                              on_failure=Callback(on_failure) if on_failure else None)
+
+        rq_queue(app).enqueue(
+            remote,
+            *args,
+            job_timeout=int(setting("TASKS_TIMEOUT_SECONDS", app)),
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+            description=description,
+            on_failure=Callback(on_failure) if on_failure else None,
+        )
     else:
         executor(app).submit(local, *args, app)
 
@@ -180,18 +214,21 @@ def executor(app: Flask) -> ThreadPoolExecutor:
     with _executors_lock:
         pool = _executors.get(id(app))
         if pool is None:
-            pool = _executors[id(app)] = ThreadPoolExecutor(max_workers=int(setting("TASKS_WORKERS", app)),
-                                                            thread_name_prefix="wharf-task")
+            pool = _executors[id(app)] = ThreadPoolExecutor(
+                max_workers=int(setting("TASKS_WORKERS", app)), thread_name_prefix="wharf-task"
+            )
         return pool
 
 
 def rq_queue(app: Flask, name: str | None = None):
     from redis import Redis
     from rq import Queue
+
     return Queue(name or setting("TASKS_QUEUE", app), connection=Redis.from_url(app.config["REDIS_URL"]))
 
 
 # --- running ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class TaskContext:
@@ -206,6 +243,7 @@ class TaskContext:
     def actor(self) -> Actor:
         """The requester (for business-rule listeners); the system when they are gone."""
         from models import User
+
         user = db.session.get(User, self.task.created_by) if self.task.created_by else None
         return Actor.of(user) if user is not None else SYSTEM
 
@@ -245,8 +283,11 @@ def run(task_id, app: Flask | None = None) -> None:
 
 def _run(task_id: uuid.UUID) -> None:
     now = utcnow()
-    claimed = db.session.execute(sa.update(Task).where(Task.id == task_id, Task.status == "queued")
-                                 .values(status="running", started_at=now, updated_at=now)).rowcount
+    claimed = db.session.execute(
+        sa.update(Task)
+        .where(Task.id == task_id, Task.status == "queued")
+        .values(status="running", started_at=now, updated_at=now)
+    ).rowcount
     db.session.commit()  # the claim is durable before the work starts: no second worker runs it
     if not claimed:
         log.info("task %s is not queued (already run or gone): skipped", task_id)
@@ -264,7 +305,7 @@ def _run(task_id: uuid.UUID) -> None:
         t.completed_at = utcnow()
         db.session.commit()  # the outcome, once the work is durable
         log.info("task %s %s done result=%s", t.id, t.name, t.result)
-    except BaseException as e:  # noqa: BLE001 — every way out records the outcome
+    except BaseException as e:
         db.session.rollback()
         if isinstance(e, DomainError):
             log.warning("task %s %s refused: %s", task_id, getattr(t, "name", "?"), e.message)
@@ -283,7 +324,7 @@ def run_deferred(name: str, params: dict, app: Flask | None = None) -> None:
         try:
             JOBS[name](**params)
             log.info("job %s done", name)
-        except Exception:  # noqa: BLE001
+        except Exception:
             db.session.rollback()
             log.exception("job %s failed", name)
         finally:
@@ -293,8 +334,11 @@ def run_deferred(name: str, params: dict, app: Flask | None = None) -> None:
 @command()
 def _fail(task_id, error: str) -> None:
     now = utcnow()
-    db.session.execute(sa.update(Task).where(Task.id == task_id, Task.status.in_(("queued", "running")))
-                       .values(status="failed", error=error, completed_at=now, updated_at=now))
+    db.session.execute(
+        sa.update(Task)
+        .where(Task.id == task_id, Task.status.in_(("queued", "running")))
+        .values(status="failed", error=error, completed_at=now, updated_at=now)
+    )
 
 
 # --- RQ ---------------------------------------------------------------------------------------------
@@ -350,6 +394,7 @@ def work(app: Flask, *, queue: str | None = None, burst: bool = False, fork: boo
     _worker_app = app
     from redis import Redis
     from rq import SimpleWorker, Worker
+
     if not app.config.get("REDIS_URL"):
         raise RuntimeError("REDIS_URL is not set: tasks run in the web process's own thread pool")
     connection = Redis.from_url(app.config["REDIS_URL"])

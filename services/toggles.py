@@ -1,5 +1,6 @@
 """Feature toggles: global definitions, per-tenant overrides and the one resolver
 (override → default) that the API, templates and Wharf's own code all use."""
+
 from __future__ import annotations
 
 import math
@@ -21,13 +22,30 @@ CACHE = cache_versions.prefetch("feature_toggles")
 
 # Toggles Wharf's own screens read (created by `flask init` and `seed-demo`).
 BUILTIN = [
-    {"identifier": "lcs.scan.sound", "name": "Scan sounds", "category": "Scanning", "type": "boolean",
-     "defaultValue": True, "description": "Play a sound on every scan (success and error tones)."},
-    {"identifier": "lcs.scan.confirm_quantity", "name": "Confirm quantities by a second scan", "category": "Scanning",
-     "type": "boolean", "defaultValue": False,
-     "description": "A line with a quantity above 1 needs a second scan of the same item to confirm."},
-    {"identifier": "lcs.lists.bulk_actions", "name": "Bulk actions on lists", "category": "Lists", "type": "boolean",
-     "defaultValue": True, "description": "Show select-all and bulk actions on shipment and handling lists."},
+    {
+        "identifier": "lcs.scan.sound",
+        "name": "Scan sounds",
+        "category": "Scanning",
+        "type": "boolean",
+        "defaultValue": True,
+        "description": "Play a sound on every scan (success and error tones).",
+    },
+    {
+        "identifier": "lcs.scan.confirm_quantity",
+        "name": "Confirm quantities by a second scan",
+        "category": "Scanning",
+        "type": "boolean",
+        "defaultValue": False,
+        "description": "A line with a quantity above 1 needs a second scan of the same item to confirm.",
+    },
+    {
+        "identifier": "lcs.lists.bulk_actions",
+        "name": "Bulk actions on lists",
+        "category": "Lists",
+        "type": "boolean",
+        "defaultValue": True,
+        "description": "Show select-all and bulk actions on shipment and handling lists.",
+    },
 ]
 
 
@@ -42,8 +60,9 @@ def check_value(kind: str, value, path: str = "defaultValue"):
         raise _invalid(path, "must be true or false")
     if kind == "string" and not isinstance(value, str):
         raise _invalid(path, "must be a string")
-    if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float)) or
-                             not math.isfinite(value)):
+    if kind == "number" and (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+    ):
         raise _invalid(path, "must be a finite number")
     if kind == "json" and value is None:
         raise _invalid(path, "must be a JSON value")
@@ -51,9 +70,17 @@ def check_value(kind: str, value, path: str = "defaultValue"):
 
 
 def serialize(t: FeatureToggle) -> dict:
-    return {"id": t.id, "identifier": t.identifier, "name": t.name, "description": t.description,
-            "category": t.category, "type": t.type, "defaultValue": t.default_value,
-            "createdAt": t.created_at, "updatedAt": t.updated_at}
+    return {
+        "id": t.id,
+        "identifier": t.identifier,
+        "name": t.name,
+        "description": t.description,
+        "category": t.category,
+        "type": t.type,
+        "defaultValue": t.default_value,
+        "createdAt": t.created_at,
+        "updatedAt": t.updated_at,
+    }
 
 
 def snapshot(t: FeatureToggle) -> dict:
@@ -88,9 +115,14 @@ def create_toggle(actor: Actor, body: FeatureToggleCreate) -> FeatureToggle:
     if db.session.scalar(sa.select(FeatureToggle.id).where(FeatureToggle.identifier == body.identifier)):
         raise BadRequest(IDENTIFIER_TAKEN, details=[{"path": ["identifier"], "message": "is taken"}])
     default = False if body.defaultValue is None and body.type == "boolean" else body.defaultValue
-    toggle = FeatureToggle(identifier=body.identifier, name=body.name, description=body.description or None,
-                           category=body.category or None, type=body.type,
-                           default_value=check_value(body.type, default))
+    toggle = FeatureToggle(
+        identifier=body.identifier,
+        name=body.name,
+        description=body.description or None,
+        category=body.category or None,
+        type=body.type,
+        default_value=check_value(body.type, default),
+    )
     with audited(actor, "create", TOGGLE, toggle, tenant_id=_audit_tenant(actor)):
         db.session.add(toggle)
     cache_versions.bump(CACHE)
@@ -135,9 +167,11 @@ def _audit_tenant(actor: Actor):
 
 # --- overrides --------------------------------------------------------------------------
 
+
 def override_of(toggle: FeatureToggle, tenant_id) -> FeatureToggleOverride | None:
-    return db.session.scalars(Scope(tenant_id).select(FeatureToggleOverride).where(
-        FeatureToggleOverride.toggle_id == toggle.id)).first()
+    return db.session.scalars(
+        Scope(tenant_id).select(FeatureToggleOverride).where(FeatureToggleOverride.toggle_id == toggle.id)
+    ).first()
 
 
 def override_state(toggle: FeatureToggle, override: FeatureToggleOverride | None) -> str:
@@ -149,11 +183,21 @@ def override_state(toggle: FeatureToggle, override: FeatureToggleOverride | None
 
 
 def override_row(toggle: FeatureToggle, override: FeatureToggleOverride | None, tenant: Tenant) -> dict:
-    return {"id": override.id if override else None, "toggleId": toggle.id, "overrideState": override_state(toggle, override),
-            "identifier": toggle.identifier, "name": toggle.name, "category": toggle.category, "type": toggle.type,
-            "defaultState": bool(toggle.default_value) if toggle.type == "boolean" else None,
-            "defaultValue": toggle.default_value, "overrideValue": override.value if override else None,
-            "isOverride": override is not None, "tenantId": tenant.id, "tenantName": tenant.name}
+    return {
+        "id": override.id if override else None,
+        "toggleId": toggle.id,
+        "overrideState": override_state(toggle, override),
+        "identifier": toggle.identifier,
+        "name": toggle.name,
+        "category": toggle.category,
+        "type": toggle.type,
+        "defaultState": bool(toggle.default_value) if toggle.type == "boolean" else None,
+        "defaultValue": toggle.default_value,
+        "overrideValue": override.value if override else None,
+        "isOverride": override is not None,
+        "tenantId": tenant.id,
+        "tenantName": tenant.name,
+    }
 
 
 def overrides_by_toggle(tenant_id) -> dict:
@@ -168,11 +212,17 @@ def set_override(actor: Actor, body: ChangeOverrideState) -> FeatureToggleOverri
     tenant = actor.tenant_for_new(body.tenantId)
     if db.session.get(Tenant, tenant) is None:
         raise NotFound("Tenant not found")
-    spec = Audited("feature_toggle_override", lambda t: _override_snapshot(t, tenant), "override",
-                   tenant=lambda t: tenant)
+    spec = Audited(
+        "feature_toggle_override", lambda t: _override_snapshot(t, tenant), "override", tenant=lambda t: tenant
+    )
     current = override_of(toggle, tenant)
-    with audited(actor, "edit", spec, toggle, label=lambda t: f"Override {t.identifier}: "
-                                                              f"{_override_snapshot(t, tenant)['overrideState']}"):
+    with audited(
+        actor,
+        "edit",
+        spec,
+        toggle,
+        label=lambda t: f"Override {t.identifier}: {_override_snapshot(t, tenant)['overrideState']}",
+    ):
         if not body.isOverride:
             if current is not None:
                 db.session.delete(current)
@@ -198,6 +248,7 @@ def _override_snapshot(toggle: FeatureToggle, tenant_id) -> dict:
 
 # --- the resolver -----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Resolution:
     toggle_id: uuid.UUID
@@ -215,8 +266,9 @@ _MISSING = object()
 def resolve(identifier: str, tenant_id) -> Resolution | None:
     """Override for the tenant → default → None (unknown or deleted). Cached per
     (identifier, tenant) until any toggle or override changes anywhere."""
-    found = _cache.get_or_build((identifier, str(tenant_id)), cache_versions.current(CACHE),
-                                lambda: _resolve(identifier, tenant_id))
+    found = _cache.get_or_build(
+        (identifier, str(tenant_id)), cache_versions.current(CACHE), lambda: _resolve(identifier, tenant_id)
+    )
     return None if found is _MISSING else found
 
 
@@ -225,8 +277,13 @@ def _resolve(identifier: str, tenant_id):
     if toggle is None:
         return _MISSING  # unknown is cached too: a stream of checks for it costs one query
     override = override_of(toggle, tenant_id) if tenant_id else None
-    return Resolution(toggle.id, toggle.identifier, toggle.type,
-                      override.value if override else toggle.default_value, "override" if override else "default")
+    return Resolution(
+        toggle.id,
+        toggle.identifier,
+        toggle.type,
+        override.value if override else toggle.default_value,
+        "override" if override else "default",
+    )
 
 
 def check(identifier: str, tenant_id, expected_type: str) -> Resolution:
@@ -251,9 +308,16 @@ def ensure_builtin() -> int:
     created = 0
     for spec in BUILTIN:
         if db.session.scalar(sa.select(FeatureToggle.id).where(FeatureToggle.identifier == spec["identifier"])) is None:
-            db.session.add(FeatureToggle(identifier=spec["identifier"], name=spec["name"], category=spec["category"],
-                                         description=spec["description"], type=spec["type"],
-                                         default_value=spec["defaultValue"]))
+            db.session.add(
+                FeatureToggle(
+                    identifier=spec["identifier"],
+                    name=spec["name"],
+                    category=spec["category"],
+                    description=spec["description"],
+                    type=spec["type"],
+                    default_value=spec["defaultValue"],
+                )
+            )
             created += 1
     if created:
         cache_versions.bump(CACHE)

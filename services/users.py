@@ -1,4 +1,5 @@
 """User administration and per-user ACL overrides (spec /auth/users, /auth/users/acl)."""
+
 from __future__ import annotations
 
 import uuid
@@ -23,8 +24,11 @@ def visible_users(actor: Actor) -> sa.Select:
     stmt = actor.scope.select(User)
     if not actor.is_super_admin:
         sa_users = sa.select(UserAcl.user_id).where(UserAcl.is_super_admin.is_(True))
-        sa_roles = sa.select(UserRole.user_id).join(RoleAcl, RoleAcl.role_id == UserRole.role_id).where(
-            RoleAcl.is_super_admin.is_(True))
+        sa_roles = (
+            sa.select(UserRole.user_id)
+            .join(RoleAcl, RoleAcl.role_id == UserRole.role_id)
+            .where(RoleAcl.is_super_admin.is_(True))
+        )
         stmt = stmt.where(User.id.not_in(sa_users), User.id.not_in(sa_roles))
     return stmt
 
@@ -42,30 +46,49 @@ def _changeable_user(actor: Actor, user_id) -> User:
     actor that user's rights)."""
     lock(actor.scope, User, user_id)
     user = get_user(actor, user_id)
-    boundaries.require_covers(actor, boundaries.user_grants(user),
-                              "You cannot change a user who holds permissions you do not hold")
+    boundaries.require_covers(
+        actor, boundaries.user_grants(user), "You cannot change a user who holds permissions you do not hold"
+    )
     return user
 
 
 def user_row(user: User) -> dict:
-    return {"id": user.id, "email": user.email, "name": user.name, "tenantId": user.tenant_id,
-            "tenantName": user.tenant.name, "organizationId": user.organization_id,
-            "organizationName": user.organization.name if user.organization else None,
-            "roles": [r.name for r in user.roles], "roleIds": [r.id for r in user.roles],
-            "isActive": user.is_active, "lastLoginAt": user.last_login_at, "createdAt": user.created_at,
-            "updatedAt": user.updated_at, "hasCustomAcl": user.acl is not None}
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "tenantId": user.tenant_id,
+        "tenantName": user.tenant.name,
+        "organizationId": user.organization_id,
+        "organizationName": user.organization.name if user.organization else None,
+        "roles": [r.name for r in user.roles],
+        "roleIds": [r.id for r in user.roles],
+        "isActive": user.is_active,
+        "lastLoginAt": user.last_login_at,
+        "createdAt": user.created_at,
+        "updatedAt": user.updated_at,
+        "hasCustomAcl": user.acl is not None,
+    }
 
 
 def snapshot(user: User) -> dict:
-    return {"id": user.id, "email": user.email, "name": user.name, "organizationId": user.organization_id,
-            "roles": sorted(r.name for r in user.roles), "isActive": user.is_active, "deletedAt": user.deleted_at}
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "organizationId": user.organization_id,
+        "roles": sorted(r.name for r in user.roles),
+        "isActive": user.is_active,
+        "deletedAt": user.deleted_at,
+    }
 
 
 EMAIL_TAKEN = "A user with this email already exists in the tenant"
 # A user's audit rows stay tenant-wide (no organization): org-limited admins read them as before.
 USER = Audited("user", snapshot, "user", name=lambda u: u.email, organization=lambda u: None)
-USER_ACL = Audited("user_acl", lambda u: user_acl_of(u), "permissions of", name=lambda u: u.email,
-                   organization=lambda u: None)
+USER_ACL = Audited(
+    "user_acl", lambda u: user_acl_of(u), "permissions of", name=lambda u: u.email, organization=lambda u: None
+)
 
 
 def _organization(actor: Actor, tenant_id, organization_id) -> Organization | None:
@@ -81,7 +104,9 @@ def _set_roles(actor: Actor, user: User, role_ids) -> None:
     wanted = [get_role(actor, rid) for rid in dict.fromkeys(role_ids)]
     if any(r.tenant_id != user.tenant_id for r in wanted):
         raise NotFound("Role not found")
-    current = {link.role_id: link for link in db.session.scalars(sa.select(UserRole).where(UserRole.user_id == user.id))}
+    current = {
+        link.role_id: link for link in db.session.scalars(sa.select(UserRole).where(UserRole.user_id == user.id))
+    }
     wanted_ids = {r.id for r in wanted}
     if wanted_ids == set(current):
         return
@@ -99,8 +124,9 @@ def _set_roles(actor: Actor, user: User, role_ids) -> None:
 
 
 @command(EMAIL_TAKEN)
-def create_user(actor: Actor, *, email: str, password: str, name: str = "", organization_id=None, role_ids=(),
-                tenant_id=None) -> User:
+def create_user(
+    actor: Actor, *, email: str, password: str, name: str = "", organization_id=None, role_ids=(), tenant_id=None
+) -> User:
     tenant = actor.tenant_for_new(tenant_id)
     org = _organization(actor, tenant, organization_id)
     user = accounts.create_user(Scope(tenant), email=email, password=password, name=name, organization=org)
@@ -111,16 +137,26 @@ def create_user(actor: Actor, *, email: str, password: str, name: str = "", orga
 
 
 @command(EMAIL_TAKEN)
-def update_user(actor: Actor, user_id, *, email: str | None = None, name: str | None = None,
-                password: str | None = None, organization_id=..., role_ids=None, is_active: bool | None = None) -> User:
+def update_user(
+    actor: Actor,
+    user_id,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    password: str | None = None,
+    organization_id=...,
+    role_ids=None,
+    is_active: bool | None = None,
+) -> User:
     """Change what is given (None: unchanged; ``organization_id`` ``...``: unchanged, None: cleared)."""
     user = _changeable_user(actor, user_id)
     if is_active is False and boundaries.is_self(actor, user):
         raise BadRequest("You cannot deactivate your own account")
     with audited(actor, "edit", USER, user):
         if email is not None and email != user.email:
-            if db.session.scalars(Scope(user.tenant_id).select(User, include_deleted=True).where(
-                    User.email == email, User.id != user.id)).first():
+            if db.session.scalars(
+                Scope(user.tenant_id).select(User, include_deleted=True).where(User.email == email, User.id != user.id)
+            ).first():
                 raise Conflict(EMAIL_TAKEN)
             user.email = email
             password_reset.void_outstanding(user.id)  # a link mailed to the old address dies
@@ -155,25 +191,39 @@ def delete_user(actor: Actor, user_id) -> None:
 
 
 def _revoke_sessions(user: User) -> None:
-    db.session.execute(sa.update(AuthSession).where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
-                       .values(revoked_at=utcnow()))
+    db.session.execute(
+        sa.update(AuthSession)
+        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 def user_acl_of(user: User) -> dict:
     acl = user.acl
-    return {"userId": user.id, "hasCustomAcl": acl is not None, "isSuperAdmin": bool(acl and acl.is_super_admin),
-            "features": list(acl.features) if acl else [], "organizations": acl.organizations if acl else None,
-            "updatedAt": acl.updated_at if acl else None}
+    return {
+        "userId": user.id,
+        "hasCustomAcl": acl is not None,
+        "isSuperAdmin": bool(acl and acl.is_super_admin),
+        "features": list(acl.features) if acl else [],
+        "organizations": acl.organizations if acl else None,
+        "updatedAt": acl.updated_at if acl else None,
+    }
 
 
 @command()
-def update_user_acl(actor: Actor, user_id, *, features: list[str], is_super_admin: bool,
-                    organizations: list[uuid.UUID] | None, updated_at: datetime | None = None) -> bool:
+def update_user_acl(
+    actor: Actor,
+    user_id,
+    *,
+    features: list[str],
+    is_super_admin: bool,
+    organizations: list[uuid.UUID] | None,
+    updated_at: datetime | None = None,
+) -> bool:
     """Set or (with no features and no super admin) remove the user's override. Returns ``sanitized``."""
     user = _changeable_user(actor, user_id)
     require_declared(features)
-    clean = sanitize_grant(actor.grants, features, is_super_admin,
-                           parse_organizations(organizations, user.tenant_id))
+    clean = sanitize_grant(actor.grants, features, is_super_admin, parse_organizations(organizations, user.tenant_id))
     acl = user.acl
     if acl is not None:
         check_fresh(acl.updated_at, updated_at)
@@ -186,12 +236,18 @@ def update_user_acl(actor: Actor, user_id, *, features: list[str], is_super_admi
                 if acl is None:
                     acl = UserAcl(tenant_id=user.tenant_id, user_id=user.id)
                     db.session.add(acl)
-                acl.features, acl.is_super_admin, acl.organizations = (clean.features, clean.is_super_admin,
-                                                                       clean.organizations)
+                acl.features, acl.is_super_admin, acl.organizations = (
+                    clean.features,
+                    clean.is_super_admin,
+                    clean.organizations,
+                )
             bump_acl_version(user.tenant_id)
             db.session.flush()
         db.session.expire(user, ["acl"])
         # Removing an override falls back to the user's roles, which may hold more than the actor.
-        boundaries.require_covers(actor, boundaries.user_grants(user),
-                                  "You cannot remove this override: the user's roles hold permissions you do not hold")
+        boundaries.require_covers(
+            actor,
+            boundaries.user_grants(user),
+            "You cannot remove this override: the user's roles hold permissions you do not hold",
+        )
     return clean.sanitized

@@ -2,6 +2,7 @@
 (``DATABASE_URL``), schema built by the Alembic migrations, tables emptied after each test;
 accounts made through the product's commands; the Playwright browser. Plain helpers and
 factories are in ``tests/support.py``."""
+
 from __future__ import annotations
 
 import os
@@ -26,14 +27,16 @@ def _test_db_url(tmp: str) -> str:
 @pytest.fixture(scope="session")
 def app():
     tmp = tempfile.mkdtemp(prefix="wharf-test-")
-    application = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key-not-for-production",
-        "SQLALCHEMY_DATABASE_URI": _test_db_url(tmp),
-        "ARGON2_TIME_COST": 1,
-        "ARGON2_MEMORY_COST": 1024,
-        "CHECK_RESPONSES": True,  # every JSON answer is checked against its declaration
-    })
+    application = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key-not-for-production",
+            "SQLALCHEMY_DATABASE_URI": _test_db_url(tmp),
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_COST": 1024,
+            "CHECK_RESPONSES": True,  # every JSON answer is checked against its declaration
+        }
+    )
     with application.app_context():
         # Start from nothing, then build the schema the way production does: migrations.
         db.drop_all()
@@ -99,6 +102,7 @@ def live_server(app):
 
 # --- a real browser: Debian's Chromium through Playwright (tests marked ``browser``) ----------
 
+
 @pytest.fixture(scope="module")
 def browser():
     # A missing browser fails the run (CI installs it); skipping needs an explicit opt-out.
@@ -108,8 +112,14 @@ def browser():
     with playwright_sync.sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield b
         b.close()

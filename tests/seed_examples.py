@@ -1,6 +1,7 @@
 """The seeds' operations and their success response examples, read from the seed text
 (``../shared/seeds``): seed 000 writes ``GET/path`` … ``200Description`` / ``Content-Type:
 application/json`` / JSON; seed 001 writes ``GET /path`` … ``Response Example (200 OK)`` / JSON."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,7 @@ def _json_at(lines: list[str], start: int):
     if start >= len(lines) or not lines[start].lstrip().startswith(("{", "[")):
         return None
     depth, buf = 0, []
-    for line in lines[start:start + 400]:
+    for line in lines[start : start + 400]:
         buf.append(line)
         depth += line.count("{") + line.count("[") - line.count("}") - line.count("]")
         if depth <= 0:
@@ -47,7 +48,7 @@ def responses(seed_prefix: str, first: int = 1, last: int | None = None) -> list
     path = found[0]
     lines = path.read_text().splitlines()
     out, current = [], None
-    for i, line in enumerate(lines[first - 1:last], start=first - 1):
+    for i, line in enumerate(lines[first - 1 : last], start=first - 1):
         m = _OP.match(line.strip())
         if m:
             current = (m.group(1), m.group(2))

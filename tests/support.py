@@ -5,6 +5,7 @@ tenant, organization, user and grant in a test is hashed, linked and audited the
 real one is: ``new_*`` in the current app context, ``Factory`` (the ``make`` fixture) in one of its own.
 No test module imports another; what two of them need lives here.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,14 +33,21 @@ def new_tenant(name):
     return directory.create_tenant(SYSTEM, name=name)
 
 
-def new_user(tenant_id, email, *, super_admin=False, password=PASSWORD, name="", role_ids=(), organization_id=None,
-             features=()):
+def new_user(
+    tenant_id, email, *, super_admin=False, password=PASSWORD, name="", role_ids=(), organization_id=None, features=()
+):
     """A user of ``tenant_id``; ``features`` (or ``super_admin``) become a per-user override."""
-    user = users.create_user(SYSTEM, email=email, password=password, name=name, role_ids=list(role_ids),
-                             organization_id=organization_id, tenant_id=tenant_id)
+    user = users.create_user(
+        SYSTEM,
+        email=email,
+        password=password,
+        name=name,
+        role_ids=list(role_ids),
+        organization_id=organization_id,
+        tenant_id=tenant_id,
+    )
     if super_admin or features:
-        users.update_user_acl(SYSTEM, user.id, features=list(features), is_super_admin=super_admin,
-                              organizations=None)
+        users.update_user_acl(SYSTEM, user.id, features=list(features), is_super_admin=super_admin, organizations=None)
     return user
 
 
@@ -112,8 +120,7 @@ def browser_login(client, email, password=PASSWORD) -> str:
     """Sign in like a browser (form post with CSRF); returns the CSRF token for later writes."""
     page = client.get("/auth/login", headers=BROWSER)
     token = csrf_from(page.get_data(as_text=True))
-    r = client.post("/auth/login", headers=BROWSER,
-                    data={"email": email, "password": password, "csrf_token": token})
+    r = client.post("/auth/login", headers=BROWSER, data={"email": email, "password": password, "csrf_token": token})
     assert r.status_code == 303, r.get_data(as_text=True)[:500]
     home = client.get("/", headers=BROWSER)
     assert home.status_code == 200
@@ -137,17 +144,34 @@ MISSING_FEATURES = "Missing required features"
 
 # --- the floor: shipments, lists, parcels -------------------------------------------------------
 
-TO = {"name": "Ann Jansen", "street": "Damrak", "house_number": "1", "postal_code": "1012LG", "city": "Amsterdam",
-      "country_code": "NL"}
-FROM = {"name": "Acme Logistics", "street": "Havenweg", "house_number": "3", "postal_code": "3011AA",
-        "city": "Rotterdam", "country_code": "NL"}
+TO = {
+    "name": "Ann Jansen",
+    "street": "Damrak",
+    "house_number": "1",
+    "postal_code": "1012LG",
+    "city": "Amsterdam",
+    "country_code": "NL",
+}
+FROM = {
+    "name": "Acme Logistics",
+    "street": "Havenweg",
+    "house_number": "3",
+    "postal_code": "3011AA",
+    "city": "Rotterdam",
+    "country_code": "NL",
+}
 ADDRESS = {"to": {"address": TO}}
 
 
 def new_shipment(client, h, items=None, **extra):
-    body = {"type": "delivery", "is_outbound": True, "addressing": ADDRESS, "order_id": "ORD-7",
-            "items": items or [{"sku": "SKU-A", "quantity": 2, "description": "Mug"}, {"sku": "SKU-B", "quantity": 1}],
-            **extra}
+    body = {
+        "type": "delivery",
+        "is_outbound": True,
+        "addressing": ADDRESS,
+        "order_id": "ORD-7",
+        "items": items or [{"sku": "SKU-A", "quantity": 2, "description": "Mug"}, {"sku": "SKU-B", "quantity": 1}],
+        **extra,
+    }
     r = client.post("/lcs/shipments", json=body, headers=h)
     assert r.status_code == 200, r.get_json()
     return r.get_json()
@@ -156,14 +180,23 @@ def new_shipment(client, h, items=None, **extra):
 def shipment(client, h, method_id=None, items=None):
     """A shipment as documents print it: sender and receiver addresses, every item described."""
     extra = {"method_id": method_id} if method_id else {}
-    return new_shipment(client, h, items or [{"sku": "SKU-A", "quantity": 2, "description": "Mug"},
-                                             {"sku": "SKU-B", "quantity": 1, "description": "Plate"}],
-                        addressing={"to": {"address": TO}, "from": {"address": FROM}}, **extra)
+    return new_shipment(
+        client,
+        h,
+        items
+        or [
+            {"sku": "SKU-A", "quantity": 2, "description": "Mug"},
+            {"sku": "SKU-B", "quantity": 1, "description": "Plate"},
+        ],
+        addressing={"to": {"address": TO}, "from": {"address": FROM}},
+        **extra,
+    )
 
 
 def new_list(client, h, *shipment_ids):
-    r = client.post("/lcs/lists", json={"shipments": [{"id": s, "label": f"L{i}"} for i, s in enumerate(shipment_ids)]},
-                    headers=h)
+    r = client.post(
+        "/lcs/lists", json={"shipments": [{"id": s, "label": f"L{i}"} for i, s in enumerate(shipment_ids)]}, headers=h
+    )
     assert r.status_code == 200, r.get_json()
     return r.get_json()["id"]
 
@@ -176,7 +209,9 @@ def scan(client, h, list_id, code):
 
 def parcel(client, h, s, weight=1250, units=None, **extra):
     ids = [u["id"] for u in s["items"]] if units is None else units
-    r = client.post("/lcs/parcels", json={"shipment_id": s["id"], "weight": weight, "item_ids": ids, **extra}, headers=h)
+    r = client.post(
+        "/lcs/parcels", json={"shipment_id": s["id"], "weight": weight, "item_ids": ids, **extra}, headers=h
+    )
     assert r.status_code == 200, r.get_json()
     return r.get_json()
 
@@ -196,10 +231,21 @@ def png(width=40, height=30, color=(200, 30, 30)) -> bytes:
     return buf.getvalue()
 
 
-def upload(client, headers, content=None, name="photo.png", entity="lcs:shipment", record="S1", partition=None,
-           content_type="application/octet-stream"):
-    data = {"entityId": entity, "recordId": record,
-            "file": (io.BytesIO(png() if content is None else content), name, content_type)}
+def upload(
+    client,
+    headers,
+    content=None,
+    name="photo.png",
+    entity="lcs:shipment",
+    record="S1",
+    partition=None,
+    content_type="application/octet-stream",
+):
+    data = {
+        "entityId": entity,
+        "recordId": record,
+        "file": (io.BytesIO(png() if content is None else content), name, content_type),
+    }
     if partition:
         data["partitionCode"] = partition
     return client.post(ATTACHMENTS, data=data, headers=headers, content_type="multipart/form-data")
@@ -218,6 +264,7 @@ def stored_files(root: Path) -> list[Path]:
 
 
 # --- access ---------------------------------------------------------------------------------------
+
 
 def protected_operations(app):
     """(rule, method, access) of every JSON operation that is not public."""

@@ -1,4 +1,5 @@
 """Every endpoint declares its access; the declarations are enforced."""
+
 import re
 
 from web.access import access_of, registry

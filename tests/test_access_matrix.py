@@ -1,5 +1,6 @@
 """The access matrix, generated from the URL map: every protected JSON endpoint × five
 callers. Each endpoint needs a sample request below; a new route without one fails here."""
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,6 @@ from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
 from schemas.plans import PlanCreate
 from services import roles
 from tests.support import PASSWORD, SYSTEM, Factory, protected_operations, with_features
-
 
 
 @dataclass
@@ -62,80 +62,122 @@ class World:
 
     def fresh_key(self) -> str:
         from services import api_keys
+
         with self.app.app_context():
             self.counter += 1
-            return str(api_keys.create_key(SYSTEM, ApiKeyCreate(name=f"Key {self.counter}", description=None, roles=[],
-                                           tenantId=self.a))[0].id)
+            return str(
+                api_keys.create_key(
+                    SYSTEM, ApiKeyCreate(name=f"Key {self.counter}", description=None, roles=[], tenantId=self.a)
+                )[0].id
+            )
 
     def fresh_toggle(self, kind: str = "boolean", value=True) -> tuple[str, str]:
         """A new global toggle: (id, identifier)."""
         from services import toggles
+
         with self.app.app_context():
             self.counter += 1
-            t = toggles.create_toggle(SYSTEM, FeatureToggleCreate(identifier=f"matrix.t{self.counter}", name="Matrix",
-                                                                  type=kind, defaultValue=value))
+            t = toggles.create_toggle(
+                SYSTEM,
+                FeatureToggleCreate(identifier=f"matrix.t{self.counter}", name="Matrix", type=kind, defaultValue=value),
+            )
             return str(t.id), t.identifier
 
     def fresh_attachment(self) -> str:
         """A small text file on a tenant-A shipment record."""
         import io
         import tempfile
+
         from services import attachments
+
         with self.app.app_context():
             self.app.config.setdefault("ATTACHMENTS_ROOT", None)
             if not self.app.config["ATTACHMENTS_ROOT"]:
                 self.app.config["ATTACHMENTS_ROOT"] = tempfile.mkdtemp(prefix="wharf-matrix-files-")
             self.counter += 1
-            return str(attachments.store(SYSTEM, attachments.Upload("note.txt", io.BytesIO(b"matrix")),
-                                         entity_id="lcs:shipment", record_id=f"r{self.counter}", tenant_id=self.a).id)
+            return str(
+                attachments.store(
+                    SYSTEM,
+                    attachments.Upload("note.txt", io.BytesIO(b"matrix")),
+                    entity_id="lcs:shipment",
+                    record_id=f"r{self.counter}",
+                    tenant_id=self.a,
+                ).id
+            )
 
     def fresh_partition(self) -> str:
         from services import attachments
+
         with self.app.app_context():
             self.counter += 1
-            return str(attachments.create_partition(SYSTEM, AttachmentPartitionCreate(
-                code=f"matrix{self.counter}", title="Matrix", tenantId=self.a)).id)
+            return str(
+                attachments.create_partition(
+                    SYSTEM, AttachmentPartitionCreate(code=f"matrix{self.counter}", title="Matrix", tenantId=self.a)
+                ).id
+            )
 
     def fresh_plan(self) -> str:
         from services import plans
+
         with self.app.app_context():
             self.counter += 1
             return str(plans.create_plan(SYSTEM, PlanCreate(name=f"Plan {self.counter}", quota=10, tenantId=self.a)).id)
 
     def upload_body(self) -> dict:
         import io
+
         self.fresh_attachment()  # also points ATTACHMENTS_ROOT at a scratch directory
         return {"entityId": "lcs:shipment", "recordId": "r1", "file": (io.BytesIO(b"upload"), "matrix.txt")}
 
     def floor_shipment(self, quantity: int = 2) -> str:
         from services.logistics import shipments
+
         with self.app.app_context():
-            return str(shipments.create_shipment(SYSTEM, LcsShipmentModel(tenant_id=self.a, items=[
-                LcsShipmentItemModel(sku="MX-1", quantity=quantity, description="Matrix unit")])).id)
+            return str(
+                shipments.create_shipment(
+                    SYSTEM,
+                    LcsShipmentModel(
+                        tenant_id=self.a,
+                        items=[LcsShipmentItemModel(sku="MX-1", quantity=quantity, description="Matrix unit")],
+                    ),
+                ).id
+            )
 
     def floor_list(self) -> tuple[str, list[str]]:
         """A new list over a new shipment: (list id, unit ids)."""
         from services.logistics import lists
+
         sid = self.floor_shipment()
         with self.app.app_context():
             hl = lists.create_list(SYSTEM, LcsHandlingModel(shipments=[LcsHandlingModelShipments(id=sid)]))
-            units = [str(u["ids"][0]) for u in lists.grouped(hl)] + [str(i) for g in lists.grouped(hl) for i in g["ids"][1:]]
+            units = [str(u["ids"][0]) for u in lists.grouped(hl)] + [
+                str(i) for g in lists.grouped(hl) for i in g["ids"][1:]
+            ]
             return str(hl.id), units
 
     def floor_units(self, shipment_id: str) -> list[str]:
-        from models import ShipmentItem
         import sqlalchemy as sa
+
+        from models import ShipmentItem
+
         with self.app.app_context():
-            return [str(i) for i in db.session.scalars(sa.select(ShipmentItem.id).where(
-                ShipmentItem.shipment_id == uuid.UUID(shipment_id)))]
+            return [
+                str(i)
+                for i in db.session.scalars(
+                    sa.select(ShipmentItem.id).where(ShipmentItem.shipment_id == uuid.UUID(shipment_id))
+                )
+            ]
 
     def floor_parcel(self, packed: bool = False, in_transit: bool = False) -> tuple[str, str]:
         """(parcel id, shipment id): a parcel of a new shipment, optionally packed / shipped."""
         from services.logistics import parcels
+
         sid = self.floor_shipment()
         items = self.floor_units(sid) if packed or in_transit else []
         with self.app.app_context():
-            pid = str(parcels.create_parcel(SYSTEM, LcsParcelCreateModel(shipment_id=sid, weight=500, item_ids=items)).id)
+            pid = str(
+                parcels.create_parcel(SYSTEM, LcsParcelCreateModel(shipment_id=sid, weight=500, item_ids=items)).id
+            )
             if in_transit:
                 parcels.mark_transit(SYSTEM, pid)
             return pid, sid
@@ -144,10 +186,12 @@ class World:
         """A tenant-A location with position A1 holding SKU S1 (logistics reference data)."""
         from schemas.lcs_reference import LcsFulfilmentLocationModel, LcsLocationSkuModel
         from services.logistics import locations
+
         with self.app.app_context():
             self.counter += 1
-            loc = locations.create_location(SYSTEM, LcsFulfilmentLocationModel(name=f"Loc {self.counter}"),
-                                            tenant_id=self.a)
+            loc = locations.create_location(
+                SYSTEM, LcsFulfilmentLocationModel(name=f"Loc {self.counter}"), tenant_id=self.a
+            )
             locations.reorder_positions(SYSTEM, loc.id, ["A1"])
             locations.set_skus(SYSTEM, loc.id, [LcsLocationSkuModel(sku="S1", position="A1")])
             return str(loc.id)
@@ -155,14 +199,19 @@ class World:
     def ref_method(self) -> str:
         from schemas.lcs_reference import LcsMethodModel
         from services.logistics import methods
+
         with self.app.app_context():
             self.counter += 1
-            return str(methods.create_method(SYSTEM, LcsMethodModel(carrier_code="mx", name=f"Method {self.counter}"),
-                                             tenant_id=self.a).id)
+            return str(
+                methods.create_method(
+                    SYSTEM, LcsMethodModel(carrier_code="mx", name=f"Method {self.counter}"), tenant_id=self.a
+                ).id
+            )
 
     def ref_product(self) -> str:
         from schemas.lcs_reference import LcsProductModel
         from services.logistics import products
+
         with self.app.app_context():
             self.counter += 1
             return str(products.create_product(SYSTEM, LcsProductModel(sku=f"MX-P{self.counter}"), tenant_id=self.a).id)
@@ -171,21 +220,37 @@ class World:
     # entity no event fires, so they never get in the way of the floor samples.
     def fresh_rule(self) -> str:
         from services.rules import store
+
         with self.app.app_context():
             self.counter += 1
-            return str(store.create_rule(SYSTEM, BusinessRuleCreate(
-                tenantId=self.a, ruleId=f"matrix-{self.counter}", ruleName="Matrix rule", ruleType="GUARD",
-                entityType="matrix.thing", conditionExpression={"field": "n", "operator": ">", "value": 1})).id)
+            return str(
+                store.create_rule(
+                    SYSTEM,
+                    BusinessRuleCreate(
+                        tenantId=self.a,
+                        ruleId=f"matrix-{self.counter}",
+                        ruleName="Matrix rule",
+                        ruleType="GUARD",
+                        entityType="matrix.thing",
+                        conditionExpression={"field": "n", "operator": ">", "value": 1},
+                    ),
+                ).id
+            )
 
     def fresh_set(self) -> str:
         from services.rules import store
+
         with self.app.app_context():
             self.counter += 1
-            return str(store.create_set(SYSTEM, RuleSetCreate(tenantId=self.a, setId=f"matrix-set-{self.counter}",
-                                                              setName="Matrix set")).id)
+            return str(
+                store.create_set(
+                    SYSTEM, RuleSetCreate(tenantId=self.a, setId=f"matrix-set-{self.counter}", setName="Matrix set")
+                ).id
+            )
 
     def fresh_member(self) -> tuple[str, str]:
         from services.rules import store
+
         set_id, rule_id = self.fresh_set(), self.fresh_rule()
         with self.app.app_context():
             return set_id, str(store.add_member(SYSTEM, set_id, RuleSetMemberCreate(ruleId=rule_id)).id)
@@ -193,6 +258,7 @@ class World:
     def fresh_rule_log(self) -> str:
         from models import RuleExecutionLog
         from services.rules import store
+
         self.fresh_rule()
         with self.app.app_context():
             store.execute(SYSTEM, RuleExecuteRequest(tenantId=self.a, entityType="matrix.thing", data={"n": 2}))
@@ -207,6 +273,7 @@ class World:
 def docs_scratch(w: World) -> None:
     """Generated PDFs go to a scratch directory (the same one ``fresh_attachment`` uses)."""
     import tempfile
+
     if not w.app.config.get("ATTACHMENTS_ROOT"):
         w.app.config["ATTACHMENTS_ROOT"] = tempfile.mkdtemp(prefix="wharf-matrix-files-")
 
@@ -215,12 +282,14 @@ def docs_list_with_parcel(w: World, labeled: bool = False) -> str:
     """A tenant-A handling list whose shipment has one packed, weighed parcel (optionally labelled)."""
     from services import documents
     from services.logistics import lists, parcels
+
     docs_scratch(w)
     sid = w.floor_shipment()
     with w.app.app_context():
         hl = lists.create_list(SYSTEM, LcsHandlingModel(shipments=[LcsHandlingModelShipments(id=sid)]))
-        pid = parcels.create_parcel(SYSTEM, LcsParcelCreateModel(shipment_id=sid, weight=500,
-                                                                  item_ids=w.floor_units(sid))).id
+        pid = parcels.create_parcel(
+            SYSTEM, LcsParcelCreateModel(shipment_id=sid, weight=500, item_ids=w.floor_units(sid))
+        ).id
         if labeled:
             documents.request_label(SYSTEM, pid)  # TESTING: the task runs at once
         return str(hl.id)
@@ -228,6 +297,7 @@ def docs_list_with_parcel(w: World, labeled: bool = False) -> str:
 
 def docs_parcel(w: World, labeled: bool = False) -> str:
     from services import documents
+
     docs_scratch(w)
     pid = w.floor_parcel(packed=True)[0]
     if labeled:
@@ -238,6 +308,7 @@ def docs_parcel(w: World, labeled: bool = False) -> str:
 
 def docs_task(w: World, with_file: bool = False) -> str:
     from services import tasks
+
     with w.app.app_context():
         if with_file:
             pid = docs_parcel(w, labeled=True)
@@ -255,11 +326,14 @@ SAMPLES = {
     ("api_lcs.request_label", "POST"): lambda w: Sample(path={"parcel_id": docs_parcel(w)}, record=True),
     ("api_lcs.request_slip", "POST"): lambda w: Sample(path={"parcel_id": docs_parcel(w)}, record=True),
     ("api_lcs.request_list_labels", "POST"): lambda w: Sample(path={"list_id": docs_list_with_parcel(w)}, record=True),
-    ("api_lcs.parcel_label_pdf", "GET"): lambda w: Sample(path={"parcel_id": docs_parcel(w, labeled=True)}, record=True),
+    ("api_lcs.parcel_label_pdf", "GET"): lambda w: Sample(
+        path={"parcel_id": docs_parcel(w, labeled=True)}, record=True
+    ),
     ("api_lcs.parcel_slip_pdf", "GET"): lambda w: Sample(path={"parcel_id": docs_parcel(w)}, record=True),
     ("api_lcs.list_picklist_pdf", "GET"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, record=True),
-    ("api_lcs.list_labels_pdf", "GET"): lambda w: Sample(path={"list_id": docs_list_with_parcel(w, labeled=True)},
-                                                         record=True),
+    ("api_lcs.list_labels_pdf", "GET"): lambda w: Sample(
+        path={"list_id": docs_list_with_parcel(w, labeled=True)}, record=True
+    ),
     ("api_auth.admin_nav", "GET"): lambda w: Sample(),
     ("api_auth.feature_check", "POST"): lambda w: Sample(json={"features": ["auth.roles.list"]}),
     ("api_auth.features", "GET"): lambda w: Sample(),
@@ -269,12 +343,16 @@ SAMPLES = {
     ("api_auth.update_profile", "PUT"): lambda w: Sample(json={"name": "New name"}),
     ("api_auth.roles", "GET"): lambda w: Sample(),
     ("api_auth.create_role", "POST"): lambda w: Sample(json={"name": f"Made {w.fresh_role()}"}),
-    ("api_auth.update_role", "PUT"): lambda w: Sample(json={"id": w.fresh_role(), "name": f"Renamed {w.counter}"}, record=True),
+    ("api_auth.update_role", "PUT"): lambda w: Sample(
+        json={"id": w.fresh_role(), "name": f"Renamed {w.counter}"}, record=True
+    ),
     ("api_auth.delete_role", "DELETE"): lambda w: Sample(query={"id": w.fresh_role()}, record=True),
     ("api_auth.role_acl", "GET"): lambda w: Sample(query={"roleId": w.fresh_role()}, record=True),
     ("api_auth.update_role_acl", "PUT"): lambda w: Sample(json={"roleId": w.fresh_role(), "features": []}, record=True),
     ("api_auth.users", "GET"): lambda w: Sample(),
-    ("api_auth.create_user", "POST"): lambda w: Sample(json={"email": f"new{w.fresh_role()[:8]}@x.test", "password": PASSWORD}),
+    ("api_auth.create_user", "POST"): lambda w: Sample(
+        json={"email": f"new{w.fresh_role()[:8]}@x.test", "password": PASSWORD}
+    ),
     ("api_auth.update_user", "PUT"): lambda w: Sample(json={"id": w.fresh_user(), "name": "Renamed"}, record=True),
     ("api_auth.delete_user", "DELETE"): lambda w: Sample(query={"id": w.fresh_user()}, record=True),
     ("api_auth.user_acl", "GET"): lambda w: Sample(query={"userId": w.fresh_user()}, record=True),
@@ -285,7 +363,9 @@ SAMPLES = {
     ("api_directory.delete_tenant", "DELETE"): lambda w: Sample(query={"id": w.fresh_tenant()}, record=True),
     ("api_directory.organizations", "GET"): lambda w: Sample(),
     ("api_directory.create_organization", "POST"): lambda w: Sample(json={"name": f"Made {w.fresh_role()}"}),
-    ("api_directory.update_organization", "PUT"): lambda w: Sample(json={"id": w.fresh_org(), "name": "Renamed"}, record=True),
+    ("api_directory.update_organization", "PUT"): lambda w: Sample(
+        json={"id": w.fresh_org(), "name": "Renamed"}, record=True
+    ),
     ("api_directory.delete_organization", "DELETE"): lambda w: Sample(query={"id": w.fresh_org()}, record=True),
     ("api_directory.organization_switcher", "GET"): lambda w: Sample(),
     ("api_api_keys.list_keys", "GET"): lambda w: Sample(),
@@ -293,12 +373,17 @@ SAMPLES = {
     ("api_api_keys.revoke_key", "DELETE"): lambda w: Sample(query={"id": w.fresh_key()}, record=True),
     ("api_audit_logs.list_actions", "GET"): lambda w: Sample(),
     ("api_feature_toggles.check_boolean", "GET"): lambda w: Sample(query={"identifier": w.fresh_toggle()[1]}),
-    ("api_feature_toggles.check_string", "GET"): lambda w: Sample(query={"identifier": w.fresh_toggle("string", "a")[1]}),
+    ("api_feature_toggles.check_string", "GET"): lambda w: Sample(
+        query={"identifier": w.fresh_toggle("string", "a")[1]}
+    ),
     ("api_feature_toggles.check_number", "GET"): lambda w: Sample(query={"identifier": w.fresh_toggle("number", 2)[1]}),
-    ("api_feature_toggles.check_json", "GET"): lambda w: Sample(query={"identifier": w.fresh_toggle("json", {"a": 1})[1]}),
+    ("api_feature_toggles.check_json", "GET"): lambda w: Sample(
+        query={"identifier": w.fresh_toggle("json", {"a": 1})[1]}
+    ),
     ("api_feature_toggles.global_list", "GET"): lambda w: Sample(),
-    ("api_feature_toggles.create_global", "POST"): lambda w: Sample(json={
-        "identifier": f"made.t{w.fresh_role()[:8]}", "name": "Made", "type": "boolean", "defaultValue": False}),
+    ("api_feature_toggles.create_global", "POST"): lambda w: Sample(
+        json={"identifier": f"made.t{w.fresh_role()[:8]}", "name": "Made", "type": "boolean", "defaultValue": False}
+    ),
     ("api_feature_toggles.update_global", "PUT"): lambda w: Sample(json={"id": w.fresh_toggle()[0], "name": "Renamed"}),
     ("api_feature_toggles.delete_global", "DELETE"): lambda w: Sample(query={"id": w.fresh_toggle()[0]}),
     ("api_feature_toggles.global_detail", "GET"): lambda w: Sample(path={"toggle_id": w.fresh_toggle()[0]}),
@@ -307,12 +392,18 @@ SAMPLES = {
     ("api_lcs.shipments", "GET"): lambda w: Sample(),
     ("api_lcs.create_shipment", "POST"): lambda w: Sample(json={"items": [{"sku": "NEW-1", "quantity": 1}]}),
     ("api_lcs.shipment", "GET"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, record=True),
-    ("api_lcs.update_shipment", "PUT"): lambda w: Sample(path={"shipment_id": w.floor_shipment()},
-                                                         json={"order_id": "ORD-1"}, record=True),
+    ("api_lcs.update_shipment", "PUT"): lambda w: Sample(
+        path={"shipment_id": w.floor_shipment()}, json={"order_id": "ORD-1"}, record=True
+    ),
     ("api_lcs.cancel_shipment", "DELETE"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, record=True),
-    ("api_lcs.items_missing", "PUT"): lambda w: (lambda sid: Sample(path={"shipment_id": sid}, json=[
-        {"id": w.floor_units(sid)[0], "is_missing": True}], record=True))(w.floor_shipment()),
-    ("api_lcs.items_backorders", "PUT"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, json=[], record=True),
+    ("api_lcs.items_missing", "PUT"): lambda w: Sample(
+        path={"shipment_id": (sid := w.floor_shipment())},
+        json=[{"id": w.floor_units(sid)[0], "is_missing": True}],
+        record=True,
+    ),
+    ("api_lcs.items_backorders", "PUT"): lambda w: Sample(
+        path={"shipment_id": w.floor_shipment()}, json=[], record=True
+    ),
     ("api_lcs.items_overage", "PUT"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, json=[], record=True),
     ("api_lcs.pack_station", "GET"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, record=True),
     ("api_lcs.lists", "GET"): lambda w: Sample(),
@@ -320,125 +411,211 @@ SAMPLES = {
     ("api_lcs.search_lists", "POST"): lambda w: Sample(json={"constraints": []}),
     ("api_lcs.handling_list", "GET"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, record=True),
     ("api_lcs.cancel_list", "DELETE"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, record=True),
-    ("api_lcs.update_list_items", "PUT"): lambda w: (lambda l: Sample(path={"list_id": l[0]},
-                                                                      json=[{"id": l[1][0], "is_handled": True}], record=True))(w.floor_list()),
-    ("api_lcs.list_state", "PUT"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, json={"is_on_hold": True}, record=True),
+    ("api_lcs.update_list_items", "PUT"): lambda w: Sample(
+        path={"list_id": (hl := w.floor_list())[0]}, json=[{"id": hl[1][0], "is_handled": True}], record=True
+    ),
+    ("api_lcs.list_state", "PUT"): lambda w: Sample(
+        path={"list_id": w.floor_list()[0]}, json={"is_on_hold": True}, record=True
+    ),
     ("api_lcs.station", "GET"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, record=True),
     ("api_lcs.scan", "POST"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, json={"code": "MX-1"}, record=True),
     ("api_lcs.parcels", "GET"): lambda w: Sample(),
-    ("api_lcs.create_parcel", "POST"): lambda w: Sample(json={"shipment_id": w.floor_shipment(), "weight": 100}, record=True),
+    ("api_lcs.create_parcel", "POST"): lambda w: Sample(
+        json={"shipment_id": w.floor_shipment(), "weight": 100}, record=True
+    ),
     ("api_lcs.parcel", "GET"): lambda w: Sample(path={"parcel_id": w.floor_parcel()[0]}, record=True),
-    ("api_lcs.update_parcel", "PUT"): lambda w: Sample(path={"parcel_id": w.floor_parcel()[0]}, json={"weight": 900}, record=True),
+    ("api_lcs.update_parcel", "PUT"): lambda w: Sample(
+        path={"parcel_id": w.floor_parcel()[0]}, json={"weight": 900}, record=True
+    ),
     ("api_lcs.delete_parcel", "DELETE"): lambda w: Sample(path={"parcel_id": w.floor_parcel()[0]}, record=True),
-    ("api_lcs.attach_items", "POST"): lambda w: Sample(path={"parcel_id": w.floor_parcel()[0]}, json={"ids": []}, record=True),
-    ("api_lcs.detach_items", "DELETE"): lambda w: Sample(path={"parcel_id": w.floor_parcel()[0]}, json={"ids": []}, record=True),
-    ("api_lcs.parcel_transit", "PUT"): lambda w: Sample(path={"parcel_id": w.floor_parcel(packed=True)[0]}, record=True),
-    ("api_lcs.parcel_finished", "PUT"): lambda w: Sample(path={"parcel_id": w.floor_parcel(in_transit=True)[0]}, record=True),
+    ("api_lcs.attach_items", "POST"): lambda w: Sample(
+        path={"parcel_id": w.floor_parcel()[0]}, json={"ids": []}, record=True
+    ),
+    ("api_lcs.detach_items", "DELETE"): lambda w: Sample(
+        path={"parcel_id": w.floor_parcel()[0]}, json={"ids": []}, record=True
+    ),
+    ("api_lcs.parcel_transit", "PUT"): lambda w: Sample(
+        path={"parcel_id": w.floor_parcel(packed=True)[0]}, record=True
+    ),
+    ("api_lcs.parcel_finished", "PUT"): lambda w: Sample(
+        path={"parcel_id": w.floor_parcel(in_transit=True)[0]}, record=True
+    ),
     # search and bulk (blueprints/lcs/search.py): another tenant's ids match nothing (200/204, not 404)
     ("api_lcs.search_shipments", "POST"): lambda w: Sample(json={"constraints": []}),
     ("api_lcs.search_parcels", "POST"): lambda w: Sample(json={"constraints": []}),
-    ("api_lcs.search_shipment_items", "POST"): lambda w: Sample(json={"constraints": [
-        {"key": "shipment_ids", "operator": "in", "value": [w.floor_shipment()]}]}),
-    ("api_lcs.search_list_items", "POST"): lambda w: Sample(json={"constraints": [
-        {"key": "list_ids", "operator": "in", "value": [w.floor_list()[0]]}]}),
-    ("api_lcs.search_parcel_items", "POST"): lambda w: Sample(json={"constraints": [
-        {"key": "parcel_ids", "operator": "in", "values": [w.floor_parcel(packed=True)[0]]}]}),
-    ("api_lcs.bulk_items", "PUT"): lambda w: Sample(json={"command": "set_parameters", "parameters": {"is_finished": True},
-                                                          "constraints": [{"key": "ids", "operator": "in",
-                                                                           "value": w.floor_units(w.floor_shipment())}]}),
-    ("api_feature_toggles.set_override", "PUT"): lambda w: Sample(json={"toggleId": w.fresh_toggle()[0], "isOverride": True}),
+    ("api_lcs.search_shipment_items", "POST"): lambda w: Sample(
+        json={"constraints": [{"key": "shipment_ids", "operator": "in", "value": [w.floor_shipment()]}]}
+    ),
+    ("api_lcs.search_list_items", "POST"): lambda w: Sample(
+        json={"constraints": [{"key": "list_ids", "operator": "in", "value": [w.floor_list()[0]]}]}
+    ),
+    ("api_lcs.search_parcel_items", "POST"): lambda w: Sample(
+        json={"constraints": [{"key": "parcel_ids", "operator": "in", "values": [w.floor_parcel(packed=True)[0]]}]}
+    ),
+    ("api_lcs.bulk_items", "PUT"): lambda w: Sample(
+        json={
+            "command": "set_parameters",
+            "parameters": {"is_finished": True},
+            "constraints": [{"key": "ids", "operator": "in", "value": w.floor_units(w.floor_shipment())}],
+        }
+    ),
+    ("api_feature_toggles.set_override", "PUT"): lambda w: Sample(
+        json={"toggleId": w.fresh_toggle()[0], "isOverride": True}
+    ),
     ("api_attachments.list_for_record", "GET"): lambda w: Sample(query={"entityId": "lcs:shipment", "recordId": "r1"}),
     ("api_attachments.upload", "POST"): lambda w: Sample(data=w.upload_body()),
     ("api_attachments.delete", "DELETE"): lambda w: Sample(query={"id": w.fresh_attachment()}, record=True),
-    ("api_attachments.transfer", "POST"): lambda w: Sample(json={
-        "entityId": "lcs:shipment", "attachmentIds": [w.fresh_attachment()], "toRecordId": "r2"}, record=True),
+    ("api_attachments.transfer", "POST"): lambda w: Sample(
+        json={"entityId": "lcs:shipment", "attachmentIds": [w.fresh_attachment()], "toRecordId": "r2"}, record=True
+    ),
     ("api_attachments.library", "GET"): lambda w: Sample(),
-    ("api_attachments.library_item", "GET"): lambda w: Sample(path={"attachment_id": w.fresh_attachment()}, record=True),
+    ("api_attachments.library_item", "GET"): lambda w: Sample(
+        path={"attachment_id": w.fresh_attachment()}, record=True
+    ),
     ("api_attachments.update_library_item", "PATCH"): lambda w: Sample(
-        path={"attachment_id": w.fresh_attachment()}, json={"tags": ["matrix"]}, record=True),
-    ("api_attachments.delete_library_item", "DELETE"): lambda w: Sample(path={"attachment_id": w.fresh_attachment()}, record=True),
+        path={"attachment_id": w.fresh_attachment()}, json={"tags": ["matrix"]}, record=True
+    ),
+    ("api_attachments.delete_library_item", "DELETE"): lambda w: Sample(
+        path={"attachment_id": w.fresh_attachment()}, record=True
+    ),
     ("api_attachments.partitions", "GET"): lambda w: Sample(),
-    ("api_attachments.create_partition", "POST"): lambda w: Sample(json={"code": f"made{w.fresh_role()[:8]}", "title": "Made"}),
-    ("api_attachments.update_partition", "PUT"): lambda w: Sample(json={"id": w.fresh_partition(), "title": "Renamed"}, record=True),
+    ("api_attachments.create_partition", "POST"): lambda w: Sample(
+        json={"code": f"made{w.fresh_role()[:8]}", "title": "Made"}
+    ),
+    ("api_attachments.update_partition", "PUT"): lambda w: Sample(
+        json={"id": w.fresh_partition(), "title": "Renamed"}, record=True
+    ),
     ("api_attachments.delete_partition", "DELETE"): lambda w: Sample(query={"id": w.fresh_partition()}, record=True),
     ("api_plans.plans", "GET"): lambda w: Sample(),
     ("api_plans.create_plan", "POST"): lambda w: Sample(json={"name": f"Made {w.fresh_role()}", "quota": 5}),
     ("api_plans.plan", "GET"): lambda w: Sample(path={"plan_id": w.fresh_plan()}, record=True),
-    ("api_plans.update_plan", "PUT"): lambda w: Sample(path={"plan_id": w.fresh_plan()}, json={"quota": 20}, record=True),
+    ("api_plans.update_plan", "PUT"): lambda w: Sample(
+        path={"plan_id": w.fresh_plan()}, json={"quota": 20}, record=True
+    ),
     ("api_plans.delete_plan", "DELETE"): lambda w: Sample(path={"plan_id": w.fresh_plan()}, record=True),
     ("api_plans.usage", "GET"): lambda w: Sample(query={"userId": w.fresh_user()}, record=True),
-    ("api_plans.assign", "PUT"): lambda w: Sample(json={"userId": w.fresh_user(), "planId": w.fresh_plan()}, record=True),
+    ("api_plans.assign", "PUT"): lambda w: Sample(
+        json={"userId": w.fresh_user(), "planId": w.fresh_plan()}, record=True
+    ),
     # logistics reference data (blueprints/lcs/locations.py, methods.py, products.py)
     ("api_lcs.locations", "GET"): lambda w: Sample(),
     ("api_lcs.create_location", "POST"): lambda w: Sample(json={"name": "Made"}),
     ("api_lcs.location", "GET"): lambda w: Sample(path={"location_id": w.ref_location()}, record=True),
-    ("api_lcs.update_location", "PUT"): lambda w: Sample(path={"location_id": w.ref_location()}, json={"name": "Renamed"}, record=True),
+    ("api_lcs.update_location", "PUT"): lambda w: Sample(
+        path={"location_id": w.ref_location()}, json={"name": "Renamed"}, record=True
+    ),
     ("api_lcs.delete_location", "DELETE"): lambda w: Sample(path={"location_id": w.ref_location()}, record=True),
     ("api_lcs.positions", "GET"): lambda w: Sample(path={"location_id": w.ref_location()}, record=True),
-    ("api_lcs.reorder_positions", "PUT"): lambda w: Sample(path={"location_id": w.ref_location()}, json=["B1", "A1"], record=True),
-    ("api_lcs.edit_walk", "PUT"): lambda w: Sample(path={"location_id": w.ref_location()},
-                                                   json={"action": "move", "code": "A1", "direction": "top"}, record=True),
-    ("api_lcs.delete_positions", "DELETE"): lambda w: Sample(path={"location_id": w.ref_location()}, json=["A1"], record=True),
+    ("api_lcs.reorder_positions", "PUT"): lambda w: Sample(
+        path={"location_id": w.ref_location()}, json=["B1", "A1"], record=True
+    ),
+    ("api_lcs.edit_walk", "PUT"): lambda w: Sample(
+        path={"location_id": w.ref_location()}, json={"action": "move", "code": "A1", "direction": "top"}, record=True
+    ),
+    ("api_lcs.delete_positions", "DELETE"): lambda w: Sample(
+        path={"location_id": w.ref_location()}, json=["A1"], record=True
+    ),
     ("api_lcs.position", "GET"): lambda w: Sample(path={"location_id": w.ref_location(), "code": "A1"}, record=True),
-    ("api_lcs.search_positions", "POST"): lambda w: Sample(path={"location_id": w.ref_location()}, json=["S1"], record=True),
+    ("api_lcs.search_positions", "POST"): lambda w: Sample(
+        path={"location_id": w.ref_location()}, json=["S1"], record=True
+    ),
     ("api_lcs.skus", "GET"): lambda w: Sample(path={"location_id": w.ref_location()}, record=True),
-    ("api_lcs.update_skus", "PUT"): lambda w: Sample(path={"location_id": w.ref_location()},
-                                                     json=[{"sku": "S2", "position": "A1"}], record=True),
-    ("api_lcs.search_locations", "POST"): lambda w: Sample(json={"constraints": [{"key": "is_disabled", "values": ["false"]}]}),
+    ("api_lcs.update_skus", "PUT"): lambda w: Sample(
+        path={"location_id": w.ref_location()}, json=[{"sku": "S2", "position": "A1"}], record=True
+    ),
+    ("api_lcs.search_locations", "POST"): lambda w: Sample(
+        json={"constraints": [{"key": "is_disabled", "values": ["false"]}]}
+    ),
     ("api_lcs.methods", "GET"): lambda w: Sample(query={"country_code": "NL"}),
     ("api_lcs.create_method", "POST"): lambda w: Sample(json={"carrier_code": "mx", "name": "Made"}),
     ("api_lcs.method", "GET"): lambda w: Sample(path={"method_id": w.ref_method()}, record=True),
-    ("api_lcs.update_method", "PUT"): lambda w: Sample(path={"method_id": w.ref_method()}, json={"priority": 1}, record=True),
+    ("api_lcs.update_method", "PUT"): lambda w: Sample(
+        path={"method_id": w.ref_method()}, json={"priority": 1}, record=True
+    ),
     ("api_lcs.delete_method", "DELETE"): lambda w: Sample(path={"method_id": w.ref_method()}, record=True),
     ("api_lcs.search_methods", "POST"): lambda w: Sample(json={"constraints": []}),
     ("api_lcs.products", "GET"): lambda w: Sample(query={"search": "MX"}),
     ("api_lcs.create_product", "POST"): lambda w: Sample(json={"sku": f"NEW-{uuid.uuid4().hex[:8]}"}),
     ("api_lcs.product", "GET"): lambda w: Sample(path={"product_id": w.ref_product()}, record=True),
-    ("api_lcs.update_product", "PUT"): lambda w: Sample(path={"product_id": w.ref_product()}, json={"weight": 5}, record=True),
+    ("api_lcs.update_product", "PUT"): lambda w: Sample(
+        path={"product_id": w.ref_product()}, json={"weight": 5}, record=True
+    ),
     ("api_lcs.delete_product", "DELETE"): lambda w: Sample(path={"product_id": w.ref_product()}, record=True),
     ("api_lcs.import_products", "POST"): lambda w: Sample(json=[{"sku": f"IMP-{uuid.uuid4().hex[:8]}", "weight": 1}]),
     # business rules (blueprints/business_rules)
     ("api_business_rules.rules", "GET"): lambda w: Sample(query={"enabled": "true"}),
-    ("api_business_rules.create_rule", "POST"): lambda w: Sample(json={
-        "ruleId": f"made-{uuid.uuid4().hex[:8]}", "ruleName": "Made", "ruleType": "GUARD", "entityType": "matrix.thing",
-        "enabled": False}),
-    ("api_business_rules.update_rule", "PUT"): lambda w: Sample(json={"id": w.fresh_rule(), "ruleName": "Renamed"}, record=True),
+    ("api_business_rules.create_rule", "POST"): lambda w: Sample(
+        json={
+            "ruleId": f"made-{uuid.uuid4().hex[:8]}",
+            "ruleName": "Made",
+            "ruleType": "GUARD",
+            "entityType": "matrix.thing",
+            "enabled": False,
+        }
+    ),
+    ("api_business_rules.update_rule", "PUT"): lambda w: Sample(
+        json={"id": w.fresh_rule(), "ruleName": "Renamed"}, record=True
+    ),
     ("api_business_rules.delete_rule", "DELETE"): lambda w: Sample(query={"id": w.fresh_rule()}, record=True),
     ("api_business_rules.rule", "GET"): lambda w: Sample(path={"rule_id": w.fresh_rule()}, record=True),
     ("api_business_rules.add_examples", "POST"): lambda w: Sample(),
     ("api_business_rules.sets", "GET"): lambda w: Sample(),
-    ("api_business_rules.create_set", "POST"): lambda w: Sample(json={"setId": f"made-{uuid.uuid4().hex[:8]}", "setName": "Made"}),
-    ("api_business_rules.update_set", "PUT"): lambda w: Sample(json={"id": w.fresh_set(), "enabled": False}, record=True),
+    ("api_business_rules.create_set", "POST"): lambda w: Sample(
+        json={"setId": f"made-{uuid.uuid4().hex[:8]}", "setName": "Made"}
+    ),
+    ("api_business_rules.update_set", "PUT"): lambda w: Sample(
+        json={"id": w.fresh_set(), "enabled": False}, record=True
+    ),
     ("api_business_rules.delete_set", "DELETE"): lambda w: Sample(query={"id": w.fresh_set()}, record=True),
     ("api_business_rules.rule_set", "GET"): lambda w: Sample(path={"set_id": w.fresh_set()}, record=True),
-    ("api_business_rules.add_member", "POST"): lambda w: Sample(path={"set_id": w.fresh_set()}, json={"ruleId": w.fresh_rule()},
-                                                                record=True),
-    ("api_business_rules.update_member", "PUT"): lambda w: (lambda sm: Sample(path={"set_id": sm[0]}, json={
-        "memberId": sm[1], "sequence": 3}, record=True))(w.fresh_member()),
-    ("api_business_rules.remove_member", "DELETE"): lambda w: (lambda sm: Sample(path={"set_id": sm[0]}, query={
-        "memberId": sm[1]}, record=True))(w.fresh_member()),
+    ("api_business_rules.add_member", "POST"): lambda w: Sample(
+        path={"set_id": w.fresh_set()}, json={"ruleId": w.fresh_rule()}, record=True
+    ),
+    ("api_business_rules.update_member", "PUT"): lambda w: Sample(
+        path={"set_id": (sm := w.fresh_member())[0]}, json={"memberId": sm[1], "sequence": 3}, record=True
+    ),
+    ("api_business_rules.remove_member", "DELETE"): lambda w: Sample(
+        path={"set_id": (sm := w.fresh_member())[0]}, query={"memberId": sm[1]}, record=True
+    ),
     ("api_business_rules.logs", "GET"): lambda w: Sample(query={"executionResult": "SUCCESS"}),
     ("api_business_rules.log_entry", "GET"): lambda w: Sample(path={"log_id": w.fresh_rule_log()}, record=True),
-    ("api_business_rules.execute", "POST"): lambda w: Sample(json={"entityType": "matrix.thing", "data": {"n": 2}, "dryRun": True}),
-    ("api_business_rules.execute_rule", "POST"): lambda w: Sample(path={"rule_id": w.fresh_rule()},
-                                                                  json={"data": {"n": 2}, "dryRun": True}, record=True),
+    ("api_business_rules.execute", "POST"): lambda w: Sample(
+        json={"entityType": "matrix.thing", "data": {"n": 2}, "dryRun": True}
+    ),
+    ("api_business_rules.execute_rule", "POST"): lambda w: Sample(
+        path={"rule_id": w.fresh_rule()}, json={"data": {"n": 2}, "dryRun": True}, record=True
+    ),
     ("api_business_rules.fields", "GET"): lambda w: Sample(query={"entityType": "lcs.parcel"}),
-    ("api_business_rules.try_rule", "POST"): lambda w: Sample(json={
-        "entityType": "lcs.parcel", "ruleType": "GUARD", "sample": {"weight": 5},
-        "conditionExpression": {"field": "weight", "operator": "<", "value": 10}}),
+    ("api_business_rules.try_rule", "POST"): lambda w: Sample(
+        json={
+            "entityType": "lcs.parcel",
+            "ruleType": "GUARD",
+            "sample": {"weight": 5},
+            "conditionExpression": {"field": "weight", "operator": "<", "value": 10},
+        }
+    ),
 }
 
 
 def test_every_protected_endpoint_has_a_sample(app):
-    missing = [f"{rule.endpoint} {method}" for rule, method, _ in protected_operations(app)
-               if (rule.endpoint, method) not in SAMPLES]
+    missing = [
+        f"{rule.endpoint} {method}"
+        for rule, method, _ in protected_operations(app)
+        if (rule.endpoint, method) not in SAMPLES
+    ]
     assert not missing, f"add a Sample for: {missing}"
 
 
 def _call(client, rule, method, sample, headers):
     url = re.sub(r"<(?:[^:>]+:)?(\w+)>", lambda m: str(sample.path[m.group(1)]), rule.rule)
-    return client.open(url, method=method, query_string=sample.query, json=sample.json, data=sample.data,
-                       headers={"Accept": "application/json", **headers})
+    return client.open(
+        url,
+        method=method,
+        query_string=sample.query,
+        json=sample.json,
+        data=sample.data,
+        headers={"Accept": "application/json", **headers},
+    )
 
 
 def _token(client, email):
@@ -458,7 +635,10 @@ def test_access_matrix(app, client):
         callers = {
             "anonymous": ({}, 401),
             "no features": (lambda: _token(client, "plain@a.test"), 403 if access.features or only_super else 200),
-            "exact features": (lambda: _token(client, world.exact_user(access.features)), 403 if only_super else 200),
+            "exact features": (
+                lambda features=access.features: _token(client, world.exact_user(features)),
+                403 if only_super else 200,
+            ),
             "other tenant admin": (lambda: _token(client, "admin@b.test"), 403 if only_super else 200),
             "super admin": (lambda: _token(client, "root@d.test"), 200),
         }

@@ -1,4 +1,5 @@
 """The evaluation function and grant boundaries, without HTTP."""
+
 import uuid
 
 import pytest
@@ -10,17 +11,19 @@ from services.errors import Forbidden, NotFound
 from tests.support import SYSTEM, new_organization, new_tenant, new_user
 
 
-
-@pytest.mark.parametrize("grant, required, expected", [
-    ("*", "auth.roles.list", True),
-    ("auth.roles.list", "auth.roles.list", True),
-    ("auth.*", "auth.roles.list", True),
-    ("auth.roles.*", "auth.roles.list", True),        # nested wildcard
-    ("auth.roles.*", "auth.users.list", False),
-    ("auth.roles.*", "auth.roles", False),
-    ("lcs.*", "lcsx.view", False),                     # prefix is dotted, not textual
-    ("auth.roles.list", "auth.roles.manage", False),
-])
+@pytest.mark.parametrize(
+    "grant, required, expected",
+    [
+        ("*", "auth.roles.list", True),
+        ("auth.roles.list", "auth.roles.list", True),
+        ("auth.*", "auth.roles.list", True),
+        ("auth.roles.*", "auth.roles.list", True),  # nested wildcard
+        ("auth.roles.*", "auth.users.list", False),
+        ("auth.roles.*", "auth.roles", False),
+        ("lcs.*", "lcsx.view", False),  # prefix is dotted, not textual
+        ("auth.roles.list", "auth.roles.manage", False),
+    ],
+)
 def test_grant_matches(grant, required, expected):
     assert grant_matches(grant, required) is expected
 
@@ -39,7 +42,9 @@ def tenant_setup(ctx):
     roles.update_role_acl(SYSTEM, clerk.id, features=["auth.users.list"], is_super_admin=False, organizations=None)
     picker = roles.create_role(SYSTEM, "Picker", tenant_id=t.id)
     hq = new_organization(t.id, "HQ", "hq")
-    roles.update_role_acl(SYSTEM, picker.id, features=["lcs.handling.*"], is_super_admin=False, organizations=[str(hq.id)])
+    roles.update_role_acl(
+        SYSTEM, picker.id, features=["lcs.handling.*"], is_super_admin=False, organizations=[str(hq.id)]
+    )
     return t, default, clerk, picker, hq
 
 
@@ -101,8 +106,12 @@ class TestBoundaries:
     actor = Grants(False, frozenset({"auth.users.*", "lcs.lists.view"}), frozenset({uuid.UUID(int=1)}))
 
     def test_strips_super_admin_star_and_unheld(self):
-        out = sanitize_grant(self.actor, ["*", "auth.users.list", "auth.roles.manage", "auth.*", "lcs.lists.view"],
-                             True, [str(uuid.UUID(int=1))])
+        out = sanitize_grant(
+            self.actor,
+            ["*", "auth.users.list", "auth.roles.manage", "auth.*", "lcs.lists.view"],
+            True,
+            [str(uuid.UUID(int=1))],
+        )
         assert out.features == ["auth.users.list", "lcs.lists.view"]
         assert out.is_super_admin is False and out.sanitized is True
 
@@ -136,4 +145,6 @@ def test_cannot_assign_role_wider_than_self(tenant_setup):
     users.update_user_acl(SYSTEM, clerk_user.id, features=["auth.users.*"], is_super_admin=False, organizations=None)
     target = _user(t, "target@t.test")
     with pytest.raises(Forbidden):
-        users.update_user(Actor.of(db.session.get(type(clerk_user), clerk_user.id)), target.id, role_ids=[str(picker.id)])
+        users.update_user(
+            Actor.of(db.session.get(type(clerk_user), clerk_user.id)), target.id, role_ids=[str(picker.id)]
+        )

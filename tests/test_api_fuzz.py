@@ -5,21 +5,22 @@ answers without a server error and inside its declared response schema.
 
 Bounded for CI: ``WHARF_FUZZ_EXAMPLES`` examples per operation (default 12).
 Run one module with ``pytest tests/test_api_fuzz.py -k api_keys``."""
+
 from __future__ import annotations
 
 import os
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 
 from models import db
 from services import roles, users
 from tests.support import PASSWORD, SYSTEM, new_organization, new_tenant
 
-EXAMPLES = int(os.environ.get("WHARF_FUZZ_EXAMPLES", 12))
+EXAMPLES = int(os.environ.get("WHARF_FUZZ_EXAMPLES", "12"))
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.response_schema_conformance]
 
@@ -44,8 +45,19 @@ def callers(app, client, tmp_path, monkeypatch):
 
 
 EXCLUDED = {"/api/auth/logout"}  # ends the sign-in the other cases run as
-TAGS = ["api_keys", "attachments", "audit_logs", "auth", "business_rules", "cnt", "directory", "feature_toggles",
-        "lcs", "mes", "plans"]
+TAGS = [
+    "api_keys",
+    "attachments",
+    "audit_logs",
+    "auth",
+    "business_rules",
+    "cnt",
+    "directory",
+    "feature_toggles",
+    "lcs",
+    "mes",
+    "plans",
+]
 
 
 @pytest.mark.parametrize("tag", TAGS)
@@ -58,9 +70,15 @@ def test_no_server_error_and_answers_as_declared(app, callers, tag):
     plan = [(op, mode.value, op.as_strategy(generation_mode=mode)) for op in mine for mode in MODES]
     plan += [(op, "examples", strategy) for op in mine for strategy in op.get_strategies_from_examples()]
     for op, mode, strategy in plan:
+
         @given(case=strategy)
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case):
             for who in ("admin", "staff"):
                 case.call_and_validate(headers=callers[who], checks=CHECKS)

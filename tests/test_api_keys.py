@@ -1,5 +1,6 @@
 """API keys (seed 000 /api_keys/keys): create with a one-time secret, list, revoke; the
 secret authenticates as a bearer token with exactly its roles' features."""
+
 import uuid
 from datetime import timedelta
 
@@ -14,11 +15,11 @@ from tests.support import (
     CSRF_MISSING,
     MISSING_FEATURES,
     SYSTEM,
+    Factory,
     api_token,
     bearer,
     browser_login,
     expect,
-    Factory,
     new_page,
     open_and_sign_in,
     refusal,
@@ -50,10 +51,16 @@ def token(client, admin):
 
 # --- JSON contract ------------------------------------------------------------------------
 
+
 def test_create_returns_seed_fields_and_one_time_secret(client, token, app, tenant):
     viewer = role_with(app, tenant, "Key viewer", ["api_keys.view"])
-    r = create(client, token, description="Pushes releases", roles=[viewer],
-               expiresAt=(utcnow() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+    r = create(
+        client,
+        token,
+        description="Pushes releases",
+        roles=[viewer],
+        expiresAt=(utcnow() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    )
     assert r.status_code == 201, r.get_json()
     body = r.get_json()
     assert {"id", "name", "keyPrefix", "tenantId", "organizationId", "roles", "secret"} <= set(body)
@@ -74,9 +81,21 @@ def test_list_has_seed_item_fields_and_never_the_secret(client, token):
     assert set(body) == {"items", "total", "page", "pageSize", "totalPages"}
     assert body["total"] == 1
     item = body["items"][0]
-    assert set(item) == {"id", "name", "description", "keyPrefix", "organizationId", "organizationName",
-                         "createdAt", "lastUsedAt", "expiresAt", "roles",
-                         "createdById", "createdByEmail", "suspended"}  # the owner: Wharf's addition
+    assert set(item) == {
+        "id",
+        "name",
+        "description",
+        "keyPrefix",
+        "organizationId",
+        "organizationName",
+        "createdAt",
+        "lastUsedAt",
+        "expiresAt",
+        "roles",
+        "createdById",
+        "createdByEmail",
+        "suspended",
+    }  # the owner: Wharf's addition
     assert secret not in r.get_data(as_text=True)
     assert secret.split(".", 1)[1] not in r.get_data(as_text=True)
 
@@ -120,12 +139,14 @@ def test_revoked_key_is_401_and_hidden(client, token, app, tenant):
 
 def test_expired_key_is_401(client, token, app, tenant):
     viewer = role_with(app, tenant, "Key viewer", ["api_keys.view"])
-    created = create(client, token, roles=[viewer],
-                     expiresAt=(utcnow() + timedelta(hours=1)).isoformat()).get_json()
+    created = create(client, token, roles=[viewer], expiresAt=(utcnow() + timedelta(hours=1)).isoformat()).get_json()
     assert client.get(KEYS, headers=bearer(created["secret"])).status_code == 200
     with app.app_context():
-        db.session.execute(sa.update(ApiKey).where(ApiKey.id == uuid.UUID(created["id"])).values(
-            expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.execute(
+            sa.update(ApiKey)
+            .where(ApiKey.id == uuid.UUID(created["id"]))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
         db.session.commit()
     assert client.get(KEYS, headers=bearer(created["secret"])).status_code == 401
 
@@ -155,18 +176,21 @@ def test_delete_without_valid_id_is_400(client, token, query):
     assert r.status_code == 400 and r.get_json()["details"][0]["path"] == ["id"]
 
 
-@pytest.mark.parametrize("body, path", [
-    ({"name": ""}, "name"),
-    ({"name": "   "}, "name"),
-    ({"description": "no name"}, "name"),
-    ({"name": "x", "expiresAt": "tomorrow"}, "expiresAt"),
-    ({"name": "x", "expiresAt": "2001-01-01T00:00:00Z"}, "expiresAt"),
-    ({"name": "x", "roles": "not-a-list"}, "roles"),
-    ({"name": "x", "roles": ["not-a-uuid"]}, "roles"),
-    ({"name": 42}, "name"),
-    ({"name": "x" * 201}, "name"),
-    ({"name": "x", "organizationId": "nope"}, "organizationId"),
-])
+@pytest.mark.parametrize(
+    "body, path",
+    [
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"description": "no name"}, "name"),
+        ({"name": "x", "expiresAt": "tomorrow"}, "expiresAt"),
+        ({"name": "x", "expiresAt": "2001-01-01T00:00:00Z"}, "expiresAt"),
+        ({"name": "x", "roles": "not-a-list"}, "roles"),
+        ({"name": "x", "roles": ["not-a-uuid"]}, "roles"),
+        ({"name": 42}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"name": "x", "organizationId": "nope"}, "organizationId"),
+    ],
+)
 def test_bad_input_is_400_with_details(client, token, body, path):
     r = client.post(KEYS, json=body, headers=bearer(token))
     assert r.status_code == 400, r.get_json()
@@ -193,7 +217,9 @@ def test_tenant_admin_cannot_hand_out_wider_roles_or_pick_a_tenant(client, tenan
     wide = role_with(app, tenant, "Wide", ["auth.*"])
     user_with(app, tenant, "kim@acme.test", [key_admin])
     kim = api_token(client, "kim@acme.test")
-    assert refusal(create(client, kim, roles=[wide]), 403) == "You cannot assign a role with permissions you do not hold"
+    assert (
+        refusal(create(client, kim, roles=[wide]), 403) == "You cannot assign a role with permissions you do not hold"
+    )
     other = make.tenant("Globex")
     r = create(client, kim, tenantId=str(other))
     assert r.status_code == 201 and r.get_json()["tenantId"] == str(tenant)
@@ -228,8 +254,9 @@ def test_create_and_revoke_are_audited_without_the_secret(client, token, app):
     created = create(client, token).get_json()
     client.delete(f"{KEYS}?id={created['id']}", headers=bearer(token))
     with app.app_context():
-        logs = db.session.scalars(sa.select(AuditLog).where(AuditLog.resource_kind == "api_key")
-                                  .order_by(AuditLog.created_at)).all()
+        logs = db.session.scalars(
+            sa.select(AuditLog).where(AuditLog.resource_kind == "api_key").order_by(AuditLog.created_at)
+        ).all()
         assert [entry.action_type for entry in logs] == ["create", "delete"]
         dump = str([(entry.snapshot_before, entry.snapshot_after, entry.changes) for entry in logs])
     assert created["secret"] not in dump and created["secret"].split(".", 1)[1] not in dump
@@ -239,6 +266,7 @@ def test_declaration_rejects_past_expiry_and_service_needs_tenant_for_system_act
     from pydantic import ValidationError
 
     from services.errors import ValidationFailed
+
     with pytest.raises(ValidationError, match="must be in the future"):
         ApiKeyCreate(name="x", expiresAt=utcnow() - timedelta(minutes=1))
     with app.app_context():
@@ -259,6 +287,7 @@ def test_staff_without_features_gets_403_and_no_nav(client, staff):
 
 # --- screens -------------------------------------------------------------------------------
 
+
 def test_full_page_has_form_list_and_nav(client, admin, token):
     create(client, token, name="Existing key")
     browser_login(client, admin)
@@ -269,7 +298,7 @@ def test_full_page_has_form_list_and_nav(client, admin, token):
     assert 'id="api-key-form"' in html and 'id="api-keys-results"' in html and "Existing key" in html
     assert 'src="/static/js/copy.js" defer' in html
     assert 'href="/api_keys/keys"' in html  # nav entry
-    assert 'hx-confirm=' in html and 'hx-target="closest tr"' in html
+    assert "hx-confirm=" in html and 'hx-target="closest tr"' in html
 
 
 def test_search_fragment_is_the_results_block(client, admin, token):
@@ -279,7 +308,7 @@ def test_search_fragment_is_the_results_block(client, admin, token):
     r = client.get("/api_keys/keys?search=alp", headers={"HX-Request": "true"})
     assert r.status_code == 200 and r.mimetype == "text/html"
     html = r.get_data(as_text=True)
-    assert "<html" not in html and "<nav class=\"mainnav\"" not in html
+    assert "<html" not in html and '<nav class="mainnav"' not in html
     assert html.lstrip().startswith('<div id="api-keys-results">')
     assert "alpha" in html and "beta" not in html
 
@@ -287,8 +316,11 @@ def test_search_fragment_is_the_results_block(client, admin, token):
 def test_htmx_create_shows_secret_once_with_copy_button(client, admin, app, tenant):
     viewer = role_with(app, tenant, "Key viewer", ["api_keys.view"])
     csrf = browser_login(client, admin)
-    r = client.post("/api_keys/keys", data={"name": "Scanner", "roles": [viewer], "expiresAt": ""},
-                    headers={"HX-Request": "true", "X-CSRFToken": csrf})
+    r = client.post(
+        "/api_keys/keys",
+        data={"name": "Scanner", "roles": [viewer], "expiresAt": ""},
+        headers={"HX-Request": "true", "X-CSRFToken": csrf},
+    )
     assert r.status_code == 201, r.get_data(as_text=True)[:500]
     html = r.get_data(as_text=True)
     assert "<html" not in html and html.lstrip().startswith('<div id="api-keys">')
@@ -303,8 +335,11 @@ def test_htmx_create_shows_secret_once_with_copy_button(client, admin, app, tena
 
 def test_htmx_create_error_rerenders_form_with_message(client, admin):
     csrf = browser_login(client, admin)
-    r = client.post("/api_keys/keys", data={"name": "", "description": "kept", "expiresAt": "2001-01-01T00:00"},
-                    headers={"HX-Request": "true", "X-CSRFToken": csrf})
+    r = client.post(
+        "/api_keys/keys",
+        data={"name": "", "description": "kept", "expiresAt": "2001-01-01T00:00"},
+        headers={"HX-Request": "true", "X-CSRFToken": csrf},
+    )
     assert r.status_code == 422
     html = r.get_data(as_text=True)
     assert "<html" not in html and 'class="field-error"' in html and "kept" in html
@@ -330,8 +365,9 @@ def test_htmx_revoke_answers_empty_row_swap_with_toast(client, admin, token):
 
 def test_htmx_revoke_of_unknown_key_is_error_toast(client, admin):
     csrf = browser_login(client, admin)
-    r = client.delete("/api_keys/keys?id=00000000-0000-4000-8000-000000000000",
-                      headers={"HX-Request": "true", "X-CSRFToken": csrf})
+    r = client.delete(
+        "/api_keys/keys?id=00000000-0000-4000-8000-000000000000", headers={"HX-Request": "true", "X-CSRFToken": csrf}
+    )
     assert r.status_code == 404 and r.headers["HX-Retarget"] == "#toasts"
     assert "<html" not in r.get_data(as_text=True)
 
@@ -349,6 +385,7 @@ def test_openapi_documents_key_routes(client):
 
 
 # --- in a real browser ------------------------------------------------------------------------
+
 
 @pytest.mark.browser
 def test_browser_create_copy_and_revoke(browser, live_server, admin):

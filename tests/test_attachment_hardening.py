@@ -1,6 +1,7 @@
 """Security issue #12: anonymous image transforms are bounded (size ladder, cache budget,
 per-IP throttle, reduced-scale decoding), file names lose Unicode format characters on
 upload and rename, and a tenant admin's rename is no oracle for other tenants' names."""
+
 from __future__ import annotations
 
 import io
@@ -61,6 +62,7 @@ def size_of(response) -> tuple[int, int]:
 
 # --- M3: sizes snap to the ladder --------------------------------------------------------------------
 
+
 def test_requested_sizes_snap_up_to_the_ladder(client, h, files_root):
     item = uploaded(client, h, content=png(1000, 800), partition="publicMedia")
     url = item["imageUrl"]
@@ -85,8 +87,8 @@ def test_requested_sizes_snap_up_to_the_ladder(client, h, files_root):
 
 # --- M3: the cache has a byte budget -------------------------------------------------------------------
 
-def test_transform_cache_stays_within_its_budget_evicting_least_recently_used(client, h, app, files_root,
-                                                                              monkeypatch):
+
+def test_transform_cache_stays_within_its_budget_evicting_least_recently_used(client, h, app, files_root, monkeypatch):
     content = noise_png(300, 300)
     items = [uploaded(client, h, content=content, name=f"p{i}.png") for i in range(8)]
     first = client.get(items[0]["imageUrl"], query_string={"width": 128}, headers=h)
@@ -108,8 +110,9 @@ def test_transform_cache_stays_within_its_budget_evicting_least_recently_used(cl
         os.utime(path, (1_000_000 + age, 1_000_000 + age))
     by_hex = {i["id"].replace("-", ""): i for i in items}
     oldest = survivors[0]
-    assert client.get(by_hex[oldest.parent.name]["imageUrl"], query_string={"width": 128},
-                      headers=h).status_code == 200  # a cache hit: now the most recently used
+    assert (
+        client.get(by_hex[oldest.parent.name]["imageUrl"], query_string={"width": 128}, headers=h).status_code == 200
+    )  # a cache hit: now the most recently used
     evicted = next(i for hex_id, i in by_hex.items() if hex_id not in {p.parent.name for p in survivors})
     assert client.get(evicted["imageUrl"], query_string={"width": 128}, headers=h).status_code == 200
     left = cached(files_root)
@@ -117,6 +120,7 @@ def test_transform_cache_stays_within_its_budget_evicting_least_recently_used(cl
 
 
 # --- M3: anonymous cache misses are throttled per IP ---------------------------------------------------
+
 
 def test_anonymous_transforms_are_limited_per_ip_but_not_hits_or_signed_in_users(client, h, app, monkeypatch):
     monkeypatch.setitem(app.config, "IMAGE_TRANSFORMS_PER_MINUTE", 3)
@@ -143,13 +147,17 @@ def test_default_anonymous_limit_is_thirty_a_minute(client, h, app):
     """Thirty distinct variants asked of one image (keys, not pixels, make a variant): the 31st is refused."""
     item = uploaded(client, h, content=png(100, 100), partition="publicMedia")
     ladder = attachments.SIZE_LADDER
-    asks = [{"width": w} for w in ladder] + [{"height": x} for x in ladder] + \
-        [{"width": w, "height": x} for w in ladder for x in ladder]
+    asks = (
+        [{"width": w} for w in ladder]
+        + [{"height": x} for x in ladder]
+        + [{"width": w, "height": x} for w in ladder for x in ladder]
+    )
     codes = [client.get(item["imageUrl"], query_string=q).status_code for q in asks[:31]]
     assert codes == [200] * 30 + [429]
 
 
 # --- M3: large originals are decoded at reduced scale -------------------------------------------------
+
 
 def test_large_jpeg_is_decoded_at_reduced_scale(client, h, monkeypatch):
     item = uploaded(client, h, content=big_jpeg(), name="dock.jpg", partition="publicMedia")
@@ -169,15 +177,19 @@ def test_large_jpeg_is_decoded_at_reduced_scale(client, h, monkeypatch):
 
 # --- file names: Unicode format characters -------------------------------------------------------------
 
-@pytest.mark.parametrize("raw,expected", [
-    ("\u202egnp.exe", "gnp.exe"),
-    ("invoice\u202efdp.exe", "invoicefdp.exe"),
-    ("pho\u200bto.png", "photo.png"),
-    ("\ufeffreport.pdf", "report.pdf"),
-    ("a\u2066b\u2069c\u200e.png", "abc.png"),
-    ("\u202e\u200b", "file.png"),
-    ("bad\x9bname.png", "bad_name.png"),  # a C1 control character (CSI)
-])
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("\u202egnp.exe", "gnp.exe"),
+        ("invoice\u202efdp.exe", "invoicefdp.exe"),
+        ("pho\u200bto.png", "photo.png"),
+        ("\ufeffreport.pdf", "report.pdf"),
+        ("a\u2066b\u2069c\u200e.png", "abc.png"),
+        ("\u202e\u200b", "file.png"),
+        ("bad\x9bname.png", "bad_name.png"),  # a C1 control character (CSI)
+    ],
+)
 def test_sanitiser_strips_format_characters(raw, expected):
     assert attachments.sanitize_file_name(raw, "image/png") == expected
 
@@ -202,6 +214,7 @@ def test_upload_and_rename_strip_bidi_overrides(client, h):
 
 # --- tenant names: no cross-tenant oracle ---------------------------------------------------------------
 
+
 def test_tenant_admin_rename_reveals_nothing_about_other_tenants(client, app, make, tenant):
     make.tenant("Globex")
     ta = tenant_admin(client, make, tenant)
@@ -219,8 +232,9 @@ def test_super_admin_keeps_the_uniqueness_check_and_the_cli_refuses_a_shared_nam
     assert client.put(TENANTS, json={"id": str(tenant), "name": "Globex"}, headers=ta).status_code == 200
 
     # Two tenants now share the name: the CLI refuses to guess where a super admin goes.
-    result = app.test_cli_runner().invoke(args=["create-admin", "new@ops.test", "--password", PASSWORD,
-                                                "--tenant", "Globex"])
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "new@ops.test", "--password", PASSWORD, "--tenant", "Globex"]
+    )
     assert result.exit_code != 0 and "Several tenants are named 'Globex'" in result.output
     with app.app_context():
         assert db.session.scalars(sa.select(User).where(User.email == "new@ops.test")).first() is None

@@ -1,6 +1,7 @@
 """Attachments and storage partitions (seed 000 /attachments): partition invariants, uploads,
 access to private and public files, stored-XSS and path-traversal attempts, size limits,
 decompression bombs, resizing, the library, the three renderings, and a browser upload."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,6 +19,8 @@ from models import Attachment, AuditLog, db
 from services import attachments, storage
 from tests.support import (
     ATTACHMENTS as API,
+)
+from tests.support import (
     BROWSER,
     CSRF_MISSING,
     MISSING_FEATURES,
@@ -39,6 +42,7 @@ HX = {"HX-Request": "true"}
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
 
 @pytest.fixture(autouse=True)
 def files_root(app, tmp_path, monkeypatch):
@@ -68,6 +72,7 @@ def other(client, app, make):
 
 # --- partitions ---------------------------------------------------------------------------------
 
+
 def test_default_partitions_are_created_on_first_use(client, h, app, tenant):
     items = client.get(PARTITIONS, headers=h).get_json()["items"]
     by_code = {p["code"]: p for p in items}
@@ -75,12 +80,17 @@ def test_default_partitions_are_created_on_first_use(client, h, app, tenant):
     assert by_code["publicMedia"]["isPublic"] is True and by_code["privateAttachments"]["isPublic"] is False
     assert by_code["documents"]["isPublic"] is False
     assert by_code["privateAttachments"]["envKey"] == "WHARF_ATTACHMENTS_ROOT_PRIVATE_ATTACHMENTS"
-    assert {"id", "title", "description", "requiresOcr", "ocrModel", "configJson", "createdAt", "updatedAt"} <= set(by_code["documents"])
+    assert {"id", "title", "description", "requiresOcr", "ocrModel", "configJson", "createdAt", "updatedAt"} <= set(
+        by_code["documents"]
+    )
     # Asking again creates nothing new.
     assert len(client.get(PARTITIONS, headers=h).get_json()["items"]) == 3
     with app.app_context():
-        created = db.session.scalar(sa.select(sa.func.count(AuditLog.id)).where(
-            AuditLog.resource_kind == "attachment_partition", AuditLog.tenant_id == tenant))
+        created = db.session.scalar(
+            sa.select(sa.func.count(AuditLog.id)).where(
+                AuditLog.resource_kind == "attachment_partition", AuditLog.tenant_id == tenant
+            )
+        )
     assert created == 3
 
 
@@ -96,20 +106,30 @@ def test_partition_invariants(client, h, app, tenant):
     for bad in ("a", "has space", "x" * 61, "../etc", None):
         assert client.post(PARTITIONS, json={"code": bad, "title": "Bad"}, headers=h).status_code == 400, bad
     assert client.post(PARTITIONS, json={"code": "okCode"}, headers=h).status_code == 400  # title required
-    assert client.post(PARTITIONS, json={"code": "s3one", "title": "S3", "storageDriver": "s3"}, headers=h).status_code == 400
+    assert (
+        client.post(PARTITIONS, json={"code": "s3one", "title": "S3", "storageDriver": "s3"}, headers=h).status_code
+        == 400
+    )
 
     changed = client.put(PARTITIONS, json={"id": item["id"], "code": "renamed", "title": "x"}, headers=h)
     assert changed.status_code == 400 and "cannot be changed" in changed.get_json()["error"]
-    ok = client.put(PARTITIONS, json={"id": item["id"], "code": "damagePhotos", "title": "Damage", "requiresOcr": True},
-                    headers=h)
+    ok = client.put(
+        PARTITIONS, json={"id": item["id"], "code": "damagePhotos", "title": "Damage", "requiresOcr": True}, headers=h
+    )
     assert ok.status_code == 200 and ok.get_json()["item"]["title"] == "Damage" and ok.get_json()["item"]["requiresOcr"]
-    assert client.put(PARTITIONS, json={"id": "00000000-0000-4000-8000-000000000000", "title": "x"}, headers=h).status_code == 404
+    assert (
+        client.put(PARTITIONS, json={"id": "00000000-0000-4000-8000-000000000000", "title": "x"}, headers=h).status_code
+        == 404
+    )
 
     defaults = {p["code"]: p["id"] for p in client.get(PARTITIONS, headers=h).get_json()["items"]}
     for code in ("privateAttachments", "publicMedia", "documents"):
         r = client.delete(PARTITIONS, query_string={"id": defaults[code]}, headers=h)
         assert r.status_code == 400, code
-    assert client.put(PARTITIONS, json={"id": defaults["privateAttachments"], "isPublic": True}, headers=h).status_code == 400
+    assert (
+        client.put(PARTITIONS, json={"id": defaults["privateAttachments"], "isPublic": True}, headers=h).status_code
+        == 400
+    )
 
     uploaded(client, h, partition="damagePhotos")
     in_use = client.delete(PARTITIONS, query_string={"id": item["id"]}, headers=h)
@@ -121,8 +141,14 @@ def test_partition_invariants(client, h, app, tenant):
     assert client.delete(PARTITIONS, headers=h).status_code == 400
 
     with app.app_context():
-        actions = [(a.action_type, a.resource_id) for a in db.session.scalars(sa.select(AuditLog).where(
-            AuditLog.resource_kind == "attachment_partition", AuditLog.actor_user_id.is_not(None)))]
+        actions = [
+            (a.action_type, a.resource_id)
+            for a in db.session.scalars(
+                sa.select(AuditLog).where(
+                    AuditLog.resource_kind == "attachment_partition", AuditLog.actor_user_id.is_not(None)
+                )
+            )
+        ]
     assert ("create", item["id"]) in actions and ("edit", item["id"]) in actions and ("delete", empty["id"]) in actions
 
 
@@ -148,6 +174,7 @@ def test_partition_env_key_moves_its_directory(client, h, tmp_path, monkeypatch,
 
 
 # --- the storage driver ---------------------------------------------------------------------------
+
 
 class Exploding(io.BytesIO):
     def read(self, size=-1):
@@ -185,11 +212,17 @@ def test_failed_database_write_leaves_no_file(app, tenant, files_root, monkeypat
 
         def boom():
             raise RuntimeError("database went away")
+
         monkeypatch.setattr(storage.LocalDriver, "write", spy)
         monkeypatch.setattr(db.session, "commit", boom)
         with pytest.raises(RuntimeError):
-            attachments.store(SYSTEM, attachments.Upload("a.png", io.BytesIO(png())), entity_id="lcs:shipment",
-                              record_id="S1", tenant_id=tenant)
+            attachments.store(
+                SYSTEM,
+                attachments.Upload("a.png", io.BytesIO(png())),
+                entity_id="lcs:shipment",
+                record_id="S1",
+                tenant_id=tenant,
+            )
         monkeypatch.undo()
         assert db.session.scalar(sa.select(sa.func.count(Attachment.id))) == 0
     assert len(written) == 1 and not written[0].exists()  # written, then removed
@@ -197,6 +230,7 @@ def test_failed_database_write_leaves_no_file(app, tenant, files_root, monkeypat
 
 
 # --- upload, list, sniffing ---------------------------------------------------------------------------
+
 
 def test_upload_and_list_newest_first(client, h, files_root):
     first = uploaded(client, h, name="first.png")
@@ -239,17 +273,25 @@ def test_mime_type_is_sniffed_from_content(client, h):
     assert text["mimeType"] == "text/plain" and text["content"] == "hello, warehouse\n"
     assert attachments.sniff_mime(b"%PDF-1.7\n...") == "application/pdf"
     assert attachments.sniff_mime(b"\xef\xbb\xbf  <!DOCTYPE html><p>x") == "text/html"
-    assert attachments.sniff_mime(b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>') == "image/svg+xml"
+    assert (
+        attachments.sniff_mime(b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>') == "image/svg+xml"
+    )
     assert attachments.sniff_mime(b"\x00\x01\x02binary") == "application/octet-stream"
 
 
 # --- access to files --------------------------------------------------------------------------------
 
+
 def test_private_file_needs_a_signed_in_user_of_the_tenant(client, h, other, app, tenant):
     item = uploaded(client, h)
     anon = client.get(item["url"], headers={"Accept": "application/json"})
     assert anon.status_code == 401 and "error" in anon.get_json()
-    assert client.get(item["url"].replace("/file/", "/image/") + "/photo", headers={"Accept": "application/json"}).status_code == 401
+    assert (
+        client.get(
+            item["url"].replace("/file/", "/image/") + "/photo", headers={"Accept": "application/json"}
+        ).status_code
+        == 401
+    )
     assert client.get(item["url"], headers=other).status_code == 404
     assert client.get(item["thumbnailUrl"], headers=other).status_code == 404
     assert client.get(f"/api/attachments/library/{item['id']}", headers=other).status_code == 404
@@ -262,7 +304,9 @@ def test_private_file_needs_a_signed_in_user_of_the_tenant(client, h, other, app
     assert r.headers["Content-Disposition"].startswith("inline")
     assert "private" in r.headers["Cache-Control"]
     dl = client.get(item["url"], query_string={"download": "1"}, headers=h)
-    assert dl.headers["Content-Disposition"].startswith("attachment") and "photo.png" in dl.headers["Content-Disposition"]
+    assert (
+        dl.headers["Content-Disposition"].startswith("attachment") and "photo.png" in dl.headers["Content-Disposition"]
+    )
 
     featureless = bearer(api_token(client, with_features(app, tenant, "nobody@acme.test", [])))
     assert refusal(client.get(item["url"], headers=featureless), 403) == MISSING_FEATURES
@@ -283,9 +327,17 @@ def test_public_file_is_readable_by_anyone(client, h):
 
 def test_browser_session_reads_private_file(client, admin):
     csrf = browser_login(client, admin)
-    r = client.post("/attachments", data={"entityId": "lcs:parcel", "recordId": "P1", "csrf_token": csrf,
-                                          "file": (io.BytesIO(png()), "parcel.png")},
-                    headers={**BROWSER, **HX}, content_type="multipart/form-data")
+    r = client.post(
+        "/attachments",
+        data={
+            "entityId": "lcs:parcel",
+            "recordId": "P1",
+            "csrf_token": csrf,
+            "file": (io.BytesIO(png()), "parcel.png"),
+        },
+        headers={**BROWSER, **HX},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
     html = r.get_data(as_text=True)
     assert "parcel.png" in html and "<html" not in html
@@ -293,12 +345,19 @@ def test_browser_session_reads_private_file(client, admin):
     assert client.get(url.replace("&amp;", "&")).status_code == 200
 
 
-@pytest.mark.parametrize("name,content,partition", [
-    ("evil.html", b"<html><body><script>alert(document.cookie)</script></body></html>", None),
-    ("evil.png", b"<!DOCTYPE html><script>alert(1)</script>", None),
-    ("evil.svg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>', None),
-    ("evil.html", b"<html><script>alert(1)</script></html>", "publicMedia"),
-])
+@pytest.mark.parametrize(
+    "name,content,partition",
+    [
+        ("evil.html", b"<html><body><script>alert(document.cookie)</script></body></html>", None),
+        ("evil.png", b"<!DOCTYPE html><script>alert(1)</script>", None),
+        (
+            "evil.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>',
+            None,
+        ),
+        ("evil.html", b"<html><script>alert(1)</script></html>", "publicMedia"),
+    ],
+)
 def test_stored_xss_is_never_rendered_inline(client, h, name, content, partition):
     item = uploaded(client, h, name=name, content=content, content_type="image/png", partition=partition)
     assert item["mimeType"] in ("text/html", "image/svg+xml")
@@ -313,22 +372,32 @@ def test_stored_xss_is_never_rendered_inline(client, h, name, content, partition
 
 
 def test_public_svg_is_inline_but_sandboxed(client, h):
-    item = uploaded(client, h, name="logo.svg", partition="publicMedia",
-                    content=b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4"/></svg>')
+    item = uploaded(
+        client,
+        h,
+        name="logo.svg",
+        partition="publicMedia",
+        content=b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4"/></svg>',
+    )
     r = client.get(item["url"])
     assert r.mimetype == "image/svg+xml" and r.headers["Content-Disposition"].startswith("inline")
-    assert "sandbox" in r.headers["Content-Security-Policy"] and "script-src" not in r.headers["Content-Security-Policy"]
+    assert (
+        "sandbox" in r.headers["Content-Security-Policy"] and "script-src" not in r.headers["Content-Security-Policy"]
+    )
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("../../etc/passwd", "passwd"),
-    ("..\\..\\windows\\system32\\evil.png", "evil.png"),
-    ("/absolute/path/photo.jpg", "photo.jpg"),
-    ("..", "file.png"),
-    ("a\x00b<script>.png", "a_b_script_.png"),
-    ("   .hidden.png", "hidden.png"),
-    ("x" * 300 + ".png", "x" * 196 + ".png"),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\windows\\system32\\evil.png", "evil.png"),
+        ("/absolute/path/photo.jpg", "photo.jpg"),
+        ("..", "file.png"),
+        ("a\x00b<script>.png", "a_b_script_.png"),
+        ("   .hidden.png", "hidden.png"),
+        ("x" * 300 + ".png", "x" * 196 + ".png"),
+    ],
+)
 def test_file_names_are_sanitised(raw, expected):
     assert attachments.sanitize_file_name(raw, "image/png") == expected
 
@@ -344,6 +413,7 @@ def test_path_traversal_in_the_file_name_stays_in_the_root(client, h, files_root
 
 # --- limits -----------------------------------------------------------------------------------------
 
+
 def test_upload_size_limit_is_413(client, h, app, monkeypatch, files_root):
     assert app.config["ATTACHMENTS_MAX_BYTES"] == 25 * 1024 * 1024  # the default
     monkeypatch.setitem(app.config, "ATTACHMENTS_MAX_BYTES", 2000)
@@ -353,9 +423,12 @@ def test_upload_size_limit_is_413(client, h, app, monkeypatch, files_root):
     assert file_too_large.status_code == 413 and "too large" in file_too_large.get_json()["error"]
     assert not stored_files(files_root)
     assert upload(client, h, content=os.urandom(1500), name="small.bin").status_code == 200
-    htmx = client.post("/attachments", data={"entityId": "lcs:shipment", "recordId": "S1",
-                                             "file": (io.BytesIO(os.urandom(200_000)), "big.bin")},
-                       headers={**h, **HX, "Accept": "text/html"}, content_type="multipart/form-data")
+    htmx = client.post(
+        "/attachments",
+        data={"entityId": "lcs:shipment", "recordId": "S1", "file": (io.BytesIO(os.urandom(200_000)), "big.bin")},
+        headers={**h, **HX, "Accept": "text/html"},
+        content_type="multipart/form-data",
+    )
     assert htmx.status_code == 413 and htmx.headers["HX-Retarget"] == "#toasts"
 
 
@@ -368,10 +441,14 @@ def test_upload_limit_applies_to_the_upload_route_only(client, h, app, monkeypat
 
 def _png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header claims ``width``×``height`` pixels (a decompression bomb's signature)."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def test_decompression_bombs_are_refused(client, h, app, monkeypatch, files_root):
@@ -386,6 +463,7 @@ def test_decompression_bombs_are_refused(client, h, app, monkeypatch, files_root
 
 
 # --- images ----------------------------------------------------------------------------------------
+
 
 def test_image_resizing_and_cache(client, h, files_root):
     item = uploaded(client, h, content=png(400, 300))
@@ -434,6 +512,7 @@ def test_exif_orientation_is_applied(client, h):
 
 # --- delete, transfer, library -----------------------------------------------------------------------
 
+
 def test_delete_removes_the_file(client, h, other, files_root):
     a, b = uploaded(client, h), uploaded(client, h, name="b.png")
     assert len(stored_files(files_root)) == 2
@@ -449,18 +528,34 @@ def test_delete_removes_the_file(client, h, other, files_root):
 def test_transfer_within_the_same_entity_type(client, h, other):
     a, b = uploaded(client, h), uploaded(client, h, name="b.png")
     parcel = uploaded(client, h, entity="lcs:parcel", record="P1")
-    r = client.post(f"{API}/transfer", json={"entityId": "lcs:shipment", "attachmentIds": [a["id"], b["id"]],
-                                             "toRecordId": "S9"}, headers=h)
+    r = client.post(
+        f"{API}/transfer",
+        json={"entityId": "lcs:shipment", "attachmentIds": [a["id"], b["id"]], "toRecordId": "S9"},
+        headers=h,
+    )
     assert r.get_json() == {"ok": True, "updated": 2}
     moved = client.get(API, query_string={"entityId": "lcs:shipment", "recordId": "S9"}, headers=h).get_json()
     assert {i["id"] for i in moved["items"]} == {a["id"], b["id"]}
-    wrong = client.post(f"{API}/transfer", json={"entityId": "lcs:shipment", "attachmentIds": [parcel["id"]],
-                                                 "toRecordId": "S9"}, headers=h)
+    wrong = client.post(
+        f"{API}/transfer",
+        json={"entityId": "lcs:shipment", "attachmentIds": [parcel["id"]], "toRecordId": "S9"},
+        headers=h,
+    )
     assert wrong.status_code == 400
-    assert client.post(f"{API}/transfer", json={"entityId": "lcs:shipment", "attachmentIds": [a["id"]],
-                                                "toRecordId": "S1"}, headers=other).status_code == 404
-    assert client.post(f"{API}/transfer", json={"entityId": "lcs:shipment", "attachmentIds": [],
-                                                "toRecordId": "S1"}, headers=h).status_code == 400
+    assert (
+        client.post(
+            f"{API}/transfer",
+            json={"entityId": "lcs:shipment", "attachmentIds": [a["id"]], "toRecordId": "S1"},
+            headers=other,
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"{API}/transfer", json={"entityId": "lcs:shipment", "attachmentIds": [], "toRecordId": "S1"}, headers=h
+        ).status_code
+        == 400
+    )
 
 
 def test_library_filters_tags_and_details(client, h, other):
@@ -470,7 +565,9 @@ def test_library_filters_tags_and_details(client, h, other):
     tagged = client.patch(f"/api/attachments/library/{a['id']}", json={"tags": ["dock", "pod"]}, headers=h).get_json()
     assert tagged["ok"] is True and tagged["item"]["tags"] == ["dock", "pod"]
     client.patch(f"/api/attachments/library/{b['id']}", json={"tags": ["damage", "pod"]}, headers=h)
-    assert client.patch(f"/api/attachments/library/{a['id']}", json={"tags": "not, a list"}, headers=h).status_code == 200
+    assert (
+        client.patch(f"/api/attachments/library/{a['id']}", json={"tags": "not, a list"}, headers=h).status_code == 200
+    )
     client.patch(f"/api/attachments/library/{a['id']}", json={"tags": ["dock", "pod"]}, headers=h)
     assert client.patch(f"/api/attachments/library/{a['id']}", json={"tags": [1, 2]}, headers=h).status_code == 400
     assert client.patch(f"/api/attachments/library/{a['id']}", json={"tags": ["x" * 61]}, headers=h).status_code == 400
@@ -480,11 +577,24 @@ def test_library_filters_tags_and_details(client, h, other):
     assert lib["total"] == 2 and [i["id"] for i in lib["items"]] == [b["id"], a["id"]]
     assert lib["availableTags"] == ["damage", "dock", "pod"]
     assert {p["code"] for p in lib["partitions"]} == {"privateAttachments", "publicMedia", "documents"}
-    assert set(lib["items"][0]) >= {"id", "fileName", "fileSize", "mimeType", "partitionCode", "partitionTitle", "url",
-                                    "createdAt", "tags", "assignments", "content"}
+    assert set(lib["items"][0]) >= {
+        "id",
+        "fileName",
+        "fileSize",
+        "mimeType",
+        "partitionCode",
+        "partitionTitle",
+        "url",
+        "createdAt",
+        "tags",
+        "assignments",
+        "content",
+    }
 
     def ids(**query):
-        return [i["id"] for i in client.get("/api/attachments/library", query_string=query, headers=h).get_json()["items"]]
+        return [
+            i["id"] for i in client.get("/api/attachments/library", query_string=query, headers=h).get_json()["items"]
+        ]
 
     assert ids(search="DAMAGE") == [b["id"]]
     assert ids(partition="publicMedia") == [b["id"]]
@@ -505,18 +615,33 @@ def test_patch_honours_assignments(client, h, other):
     the attachment to that record, and the answer carries the item's tags and assignments."""
     a = uploaded(client, h)
     lib = f"/api/attachments/library/{a['id']}"
-    r = client.patch(lib, json={"tags": ["phase2", "updated"],
-                                "assignments": [{"type": "example:todo", "id": "todo-123", "label": "Todo 123"}]},
-                     headers=h)
+    r = client.patch(
+        lib,
+        json={
+            "tags": ["phase2", "updated"],
+            "assignments": [{"type": "example:todo", "id": "todo-123", "label": "Todo 123"}],
+        },
+        headers=h,
+    )
     assert r.status_code == 200
     item = r.get_json()["item"]
-    assert item["tags"] == ["phase2", "updated"] and item["assignments"][0] == {"type": "example:todo", "id": "todo-123"}
+    assert item["tags"] == ["phase2", "updated"] and item["assignments"][0] == {
+        "type": "example:todo",
+        "id": "todo-123",
+    }
     assert client.get(lib, headers=h).get_json()["item"]["assignments"] == [{"type": "example:todo", "id": "todo-123"}]
     moved = client.get(API, query_string={"entityId": "example:todo", "recordId": "todo-123"}, headers=h).get_json()
     assert [i["id"] for i in moved["items"]] == [a["id"]]
-    assert client.get(API, query_string={"entityId": "lcs:shipment", "recordId": "S1"}, headers=h).get_json()["total"] == 0
+    assert (
+        client.get(API, query_string={"entityId": "lcs:shipment", "recordId": "S1"}, headers=h).get_json()["total"] == 0
+    )
     one = {"type": "lcs:shipment", "id": "S2"}
-    for bad in ([], [one, {"type": "lcs:parcel", "id": "P1"}], [{"type": "not an entity", "id": "x"}], [{"type": "a:b"}]):
+    for bad in (
+        [],
+        [one, {"type": "lcs:parcel", "id": "P1"}],
+        [{"type": "not an entity", "id": "x"}],
+        [{"type": "a:b"}],
+    ):
         assert client.patch(lib, json={"assignments": bad}, headers=h).status_code == 400, bad
     assert client.patch(lib, json={"assignments": [one]}, headers=other).status_code == 404
     assert client.get(lib, headers=h).get_json()["item"]["assignments"] == [{"type": "example:todo", "id": "todo-123"}]
@@ -530,14 +655,21 @@ def test_json_routes_asked_for_html_answer_a_page(client, h):
     record = "/attachments?entityId=lcs:shipment&recordId=S1"
     patched = client.patch(f"/attachments/library/{a['id']}", json={"tags": ["x"]}, headers=html)
     assert patched.status_code == 303 and patched.location.endswith(f"/attachments/library/{a['id']}")
-    moved = client.post("/attachments/transfer", json={"entityId": "lcs:shipment", "attachmentIds": [b["id"]],
-                                                       "toRecordId": "S2"}, headers=html)
+    moved = client.post(
+        "/attachments/transfer",
+        json={"entityId": "lcs:shipment", "attachmentIds": [b["id"]], "toRecordId": "S2"},
+        headers=html,
+    )
     assert moved.status_code == 303 and moved.location.endswith("recordId=S2")
     deleted = client.delete(f"/attachments?id={a['id']}", headers=html)
     assert deleted.status_code == 303 and record in deleted.location.replace("%3A", ":")
     assert client.delete(f"/attachments/library/{c['id']}", headers=html).status_code == 303
-    up = client.post("/attachments", data={"entityId": "lcs:shipment", "recordId": "S3", "file": (io.BytesIO(png()), "d.png")},
-                     headers=html, content_type="multipart/form-data")
+    up = client.post(
+        "/attachments",
+        data={"entityId": "lcs:shipment", "recordId": "S3", "file": (io.BytesIO(png()), "d.png")},
+        headers=html,
+        content_type="multipart/form-data",
+    )
     assert up.status_code == 303 and up.location.endswith("recordId=S3")
     for path in (f"/attachments/library/{b['id']}", "/attachments/library", record, "/attachments/partitions"):
         page = client.get(path, headers=html)
@@ -555,6 +687,7 @@ def test_features_are_enforced(client, app, tenant, h):
 
 
 # --- the three renderings and the screens ------------------------------------------------------------
+
 
 def test_record_list_three_renderings(client, admin, h):
     uploaded(client, h, name="pallet.png")
@@ -575,20 +708,29 @@ def test_panel_upload_and_refusals_with_htmx(client, admin, app, monkeypatch):
     csrf = browser_login(client, admin)
     hx = {**BROWSER, **HX, "X-CSRFToken": csrf}
     base = {"entityId": "auth:user", "recordId": "U1"}
-    empty = client.post("/attachments", data={**base, "file": (io.BytesIO(b""), "")}, headers=hx,
-                        content_type="multipart/form-data")
+    empty = client.post(
+        "/attachments", data={**base, "file": (io.BytesIO(b""), "")}, headers=hx, content_type="multipart/form-data"
+    )
     assert empty.status_code == 422 and 'class="file-panel"' in empty.get_data(as_text=True)
     assert "file is required" in empty.get_data(as_text=True)  # an empty file input is no file
-    ok = client.post("/attachments", data={**base, "file": [(io.BytesIO(png()), "a.png"), (io.BytesIO(b""), "")]},
-                     headers=hx, content_type="multipart/form-data")
+    ok = client.post(
+        "/attachments",
+        data={**base, "file": [(io.BytesIO(png()), "a.png"), (io.BytesIO(b""), "")]},
+        headers=hx,
+        content_type="multipart/form-data",
+    )
     assert ok.status_code == 200 and "a.png" in ok.get_data(as_text=True) and "<img" in ok.get_data(as_text=True)
     assert "wharf:toast" in ok.headers["HX-Trigger"] and "attachments-changed" in ok.headers["HX-Trigger"]
     att_id = client.get("/api/attachments", query_string=base).get_json()["items"][0]["id"]
     deleted = client.delete(f"/attachments?id={att_id}", headers=hx)
     assert deleted.status_code == 200 and deleted.get_data(as_text=True).strip() == ""
     assert "attachments-changed" in deleted.headers["HX-Trigger"]
-    no_csrf = client.post("/attachments", data={**base, "file": (io.BytesIO(png()), "a.png")},
-                          headers={**BROWSER, **HX}, content_type="multipart/form-data")
+    no_csrf = client.post(
+        "/attachments",
+        data={**base, "file": (io.BytesIO(png()), "a.png")},
+        headers={**BROWSER, **HX},
+        content_type="multipart/form-data",
+    )
     assert CSRF_MISSING in refusal(no_csrf, 400)
     assert client.get("/api/attachments", query_string=base).get_json()["items"] == []  # nothing stored
 
@@ -606,7 +748,9 @@ def test_library_and_partition_screens(client, admin, h):
     assert "privateAttachments" in part_page and "WHARF_ATTACHMENTS_ROOT_PUBLIC_MEDIA" in part_page
     bad = client.post("/attachments/partitions", data={"code": "x", "title": "Too short"}, headers=hx)
     assert bad.status_code == 422 and 'role="alert"' in bad.get_data(as_text=True)
-    made = client.post("/attachments/partitions", data={"code": "slips", "title": "Slips", "isPublic": ["false"]}, headers=hx)
+    made = client.post(
+        "/attachments/partitions", data={"code": "slips", "title": "Slips", "isPublic": ["false"]}, headers=hx
+    )
     assert made.status_code == 201 and "Created partition" in made.get_data(as_text=True)
     assert "partitions-changed" in made.headers["HX-Trigger"]
     dup = client.post("/attachments/partitions", data={"code": "slips", "title": "Again"}, headers=hx)
@@ -617,10 +761,15 @@ def test_library_and_partition_screens(client, admin, h):
     refused = client.put("/attachments/partitions", data={"id": slips["id"], "title": ""}, headers=hx)
     assert refused.status_code == 422 and "title is required" in refused.get_data(as_text=True)
     assert "<details" in refused.get_data(as_text=True) and " open" in refused.get_data(as_text=True)
-    saved = client.put("/attachments/partitions", data={"id": slips["id"], "title": "Packing slips",
-                                                       "isPublic": ["false", "true"]}, headers=hx)
+    saved = client.put(
+        "/attachments/partitions",
+        data={"id": slips["id"], "title": "Packing slips", "isPublic": ["false", "true"]},
+        headers=hx,
+    )
     assert saved.status_code == 200 and "Saved." in saved.get_data(as_text=True)
-    assert [p["isPublic"] for p in client.get(PARTITIONS, headers=h).get_json()["items"] if p["code"] == "slips"] == [True]
+    assert [p["isPublic"] for p in client.get(PARTITIONS, headers=h).get_json()["items"] if p["code"] == "slips"] == [
+        True
+    ]
     deleted = client.delete(f"/attachments/partitions?id={slips['id']}", headers=hx)
     assert deleted.status_code == 200 and "<code>slips</code>" not in deleted.get_data(as_text=True)
 
@@ -635,12 +784,14 @@ def test_user_edit_page_includes_file_panel_and_usage_bar(client, admin, make, t
 
 # --- browser ------------------------------------------------------------------------------------------
 
+
 @pytest.mark.browser
 def test_browser_upload_photo_see_thumbnail_delete(browser, live_server, app, admin, files_root):
     """On the admin's own user page (so the usage bar counts the upload): camera input →
     thumbnail → usage bar refreshes → delete without a reload."""
     from models import User
     from tests.support import ARTIFACTS, expect, new_page, open_and_sign_in
+
     with app.app_context():
         staff_id = db.session.scalar(sa.select(User.id).where(User.email == admin))
     context, page = new_page(browser, viewport={"width": 390, "height": 844})
@@ -652,13 +803,17 @@ def test_browser_upload_photo_see_thumbnail_delete(browser, live_server, app, ad
         expect(page.locator("section.usage")).to_contain_text("0 B")
         page.evaluate("window.__marker = 1")
 
-        page.set_input_files('input[data-upload="camera"]', files=[
-            {"name": "dock-photo.jpg", "mimeType": "image/jpeg", "buffer": jpeg(800, 600)}])
+        page.set_input_files(
+            'input[data-upload="camera"]',
+            files=[{"name": "dock-photo.jpg", "mimeType": "image/jpeg", "buffer": jpeg(800, 600)}],
+        )
         thumb = panel.locator("li.thumb img")
         expect(thumb).to_be_visible()
         expect(thumb).to_have_attribute("alt", "dock-photo.jpg")
-        page.wait_for_function("() => { const i = document.querySelector('li.thumb img');"
-                               " return i && i.complete && i.naturalWidth === 256; }")  # views.THUMB, a ladder step
+        page.wait_for_function(
+            "() => { const i = document.querySelector('li.thumb img');"
+            " return i && i.complete && i.naturalWidth === 256; }"
+        )  # views.THUMB, a ladder step
         expect(page.locator("#toasts")).to_contain_text("Uploaded dock-photo.jpg")
         expect(page.locator("section.usage")).to_contain_text(re.compile(r"\d+\.\d KB of 1024 MB used"))
         assert len(stored_files(files_root)) >= 2  # the original and its cached thumbnail

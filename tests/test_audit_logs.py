@@ -1,8 +1,9 @@
 """The audit log (seed 000 GET /audit_logs/audit-logs/actions): who sees which entries,
 the filters, the response shape, and the list / before-after screens."""
+
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,6 @@ from schemas.audit_logs import ActionLogQuery
 from services import api_keys, audit_query, roles, users
 from services.acl import Actor
 from services.errors import NotFound, ValidationFailed
-from web.contract import validate
 from tests.support import (
     BROWSER,
     PASSWORD,
@@ -27,13 +27,33 @@ from tests.support import (
     new_page,
     open_and_sign_in,
 )
+from web.contract import validate
 
 ACTIONS = "/api/audit_logs/audit-logs/actions"
 PAGE = "/audit_logs/audit-logs/actions"
-ITEM_KEYS = {"id", "commandId", "actionLabel", "executionState", "actorUserId", "actorUserName", "tenantId",
-             "tenantName", "organizationId", "organizationName", "resourceKind", "resourceId",
-             "parentResourceKind", "parentResourceId", "undoToken", "createdAt", "updatedAt", "snapshotBefore",
-             "snapshotAfter", "changes", "context"}
+ITEM_KEYS = {
+    "id",
+    "commandId",
+    "actionLabel",
+    "executionState",
+    "actorUserId",
+    "actorUserName",
+    "tenantId",
+    "tenantName",
+    "organizationId",
+    "organizationName",
+    "resourceKind",
+    "resourceId",
+    "parentResourceKind",
+    "parentResourceId",
+    "undoToken",
+    "createdAt",
+    "updatedAt",
+    "snapshotBefore",
+    "snapshotAfter",
+    "changes",
+    "context",
+}
 ROLE_ADMIN = ["auth.roles.list", "auth.roles.manage", "auth.acl.manage", "api_keys.*"]
 
 
@@ -45,8 +65,9 @@ def role_with(tenant_id, name, features, organizations=None) -> uuid.UUID:
 
 def person(tenant_id, email, features, organizations=None) -> User:
     role = role_with(tenant_id, f"Role of {email}", features, organizations)
-    return users.create_user(SYSTEM, email=email, password=PASSWORD, name=email.split("@")[0].title(),
-                             role_ids=[role], tenant_id=tenant_id)
+    return users.create_user(
+        SYSTEM, email=email, password=PASSWORD, name=email.split("@")[0].title(), role_ids=[role], tenant_id=tenant_id
+    )
 
 
 def actor_of(email) -> Actor:
@@ -74,8 +95,7 @@ def world(app, make):
         roles.update_role_acl(sam, packing.id, features=["auth.roles.list"], is_super_admin=False, organizations=None)
         dock = roles.create_role(actor_of("sue@acme.test"), "Dock")
         ship = roles.create_role(actor_of("gus@globex.test"), "Shipping")
-        return {"acme": acme, "globex": globex, "packing": str(packing.id), "dock": str(dock.id),
-                "ship": str(ship.id)}
+        return {"acme": acme, "globex": globex, "packing": str(packing.id), "dock": str(dock.id), "ship": str(ship.id)}
 
 
 def listed(email, **query):
@@ -83,6 +103,7 @@ def listed(email, **query):
 
 
 # --- service: visibility ------------------------------------------------------------------
+
 
 def test_self_only_callers_see_their_own_actions(app, world):
     with app.app_context():
@@ -121,8 +142,9 @@ def test_super_admin_sees_every_tenant(app, world):
 def test_api_key_sees_the_actions_done_with_it(app, world):
     with app.app_context():
         role = role_with(world["acme"], "Key role", ["audit_logs.view_self", "api_keys.create"])
-        key, secret = api_keys.create_key(SYSTEM, ApiKeyCreate(name="bot", description=None, roles=[role],
-                                          tenantId=world["acme"]))
+        _key, secret = api_keys.create_key(
+            SYSTEM, ApiKeyCreate(name="bot", description=None, roles=[role], tenantId=world["acme"])
+        )
         principal = api_keys.authenticate(secret)
         made, _ = api_keys.create_key(Actor.of(principal), ApiKeyCreate(name="child", description=None, roles=[]))
         body = audit_query.action_page(Actor.of(principal), ActionLogQuery())[0]
@@ -133,40 +155,52 @@ def test_api_key_sees_the_actions_done_with_it(app, world):
 def test_entries_outside_the_callers_organizations_are_invisible(app, make, tenant):
     with app.app_context():
         north, south = new_organization(tenant, "North", "north"), new_organization(tenant, "South", "south")
-        person(tenant, "nora@acme.test", ["audit_logs.view_self", "audit_logs.view_tenant"],
-               organizations=[str(north.id)])
-        k1, _ = api_keys.create_key(SYSTEM, ApiKeyCreate(name="n", description=None, roles=[], tenantId=tenant,
-                                    organizationId=north.id))
-        k2, _ = api_keys.create_key(SYSTEM, ApiKeyCreate(name="s", description=None, roles=[], tenantId=tenant,
-                                    organizationId=south.id))
+        person(
+            tenant, "nora@acme.test", ["audit_logs.view_self", "audit_logs.view_tenant"], organizations=[str(north.id)]
+        )
+        k1, _ = api_keys.create_key(
+            SYSTEM, ApiKeyCreate(name="n", description=None, roles=[], tenantId=tenant, organizationId=north.id)
+        )
+        k2, _ = api_keys.create_key(
+            SYSTEM, ApiKeyCreate(name="s", description=None, roles=[], tenantId=tenant, organizationId=south.id)
+        )
         body = listed("nora@acme.test", resourceKind="api_key")
         assert ids(body) == [str(k1.id)] and body["items"][0]["organizationName"] == "North"
         assert listed("nora@acme.test", organizationId=str(south.id))["total"] == 0
         with pytest.raises(NotFound):
-            audit_query.get_action(actor_of("nora@acme.test"),
-                                   db.session.scalars(sa.select(AuditLog.id).where(AuditLog.resource_id == str(k2.id))).one())
+            audit_query.get_action(
+                actor_of("nora@acme.test"),
+                db.session.scalars(sa.select(AuditLog.id).where(AuditLog.resource_id == str(k2.id))).one(),
+            )
 
 
 # --- service: filters -----------------------------------------------------------------------
 
+
 def test_filters_by_kind_resource_action_and_field(app, world):
     with app.app_context():
         t = "tina@acme.test"
-        people = f'{actor_of("sam@acme.test").principal.id},{actor_of("sue@acme.test").principal.id}'
+        people = f"{actor_of('sam@acme.test').principal.id},{actor_of('sue@acme.test').principal.id}"
         assert set(ids(listed(t, resourceKind="role_acl", actorUserId=people))) == {world["packing"]}
         assert listed(t, resourceId=world["packing"])["total"] == 3
         assert {i["actionLabel"] for i in listed(t, actionType="edit", actorUserId=people)["items"]} == {
-            "Rename role to Packing desk", "Change permissions of Packing desk"}
+            "Rename role to Packing desk",
+            "Change permissions of Packing desk",
+        }
         assert listed(t, actionType="edit,create", resourceId=world["packing"])["total"] == 3
         assert listed(t, actionType="delete", resourceId=world["packing"])["total"] == 0
         renamed = listed(t, fieldName="name", actorUserId=people)
         assert {i["actionLabel"] for i in renamed["items"]} == {
-            "Create role Packing", "Rename role to Packing desk", "Create role Dock"}
+            "Create role Packing",
+            "Rename role to Packing desk",
+            "Create role Dock",
+        }
         assert all("name" in i["changes"] for i in renamed["items"])
         edited = listed(t, fieldName="features", actionType="edit", actorUserId=people)
         assert [i["actionLabel"] for i in edited["items"]] == ["Change permissions of Packing desk"]
         assert [i["actionLabel"] for i in listed(t, fieldName="name", actionType="edit")["items"]] == [
-            "Rename role to Packing desk"]
+            "Rename role to Packing desk"
+        ]
         assert listed(t, fieldName="nope")["total"] == 0
         assert listed(t, fieldName="nope,features", actionType="edit", actorUserId=people)["total"] == 1
 
@@ -175,7 +209,7 @@ def test_before_after_sort_and_paging(app, world):
     with app.app_context():
         t = actor_of("tina@acme.test")
         rows = db.session.scalars(audit_query.visible_actions(t)).all()
-        base = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        base = datetime(2026, 1, 1, tzinfo=UTC)
         for n, row in enumerate(sorted(rows, key=lambda r: r.resource_id)):
             row.created_at = base + timedelta(days=n)
         db.session.commit()
@@ -195,12 +229,23 @@ def test_before_after_sort_and_paging(app, world):
         assert listed("tina@acme.test", sortField="user")["items"][0]["actorUserName"]
 
 
-@pytest.mark.parametrize("query, path", [
-    ({"before": "yesterday"}, "before"), ({"after": "2026-13-01"}, "after"), ({"pageSize": "201"}, "pageSize"),
-    ({"pageSize": "0"}, "pageSize"), ({"page": "x"}, "page"), ({"sortField": "secret"}, "sortField"),
-    ({"sortDir": "up"}, "sortDir"), ({"actorUserId": "me"}, "actorUserId"), ({"organizationId": "x"}, "organizationId"),
-    ({"fieldName": "a b"}, "fieldName"), ({"id": "x"}, "id"), ({"resourceKind": "a;b"}, "resourceKind"),
-])
+@pytest.mark.parametrize(
+    "query, path",
+    [
+        ({"before": "yesterday"}, "before"),
+        ({"after": "2026-13-01"}, "after"),
+        ({"pageSize": "201"}, "pageSize"),
+        ({"pageSize": "0"}, "pageSize"),
+        ({"page": "x"}, "page"),
+        ({"sortField": "secret"}, "sortField"),
+        ({"sortDir": "up"}, "sortDir"),
+        ({"actorUserId": "me"}, "actorUserId"),
+        ({"organizationId": "x"}, "organizationId"),
+        ({"fieldName": "a b"}, "fieldName"),
+        ({"id": "x"}, "id"),
+        ({"resourceKind": "a;b"}, "resourceKind"),
+    ],
+)
 def test_bad_filters_raise_validation_errors(query, path):
     with pytest.raises(ValidationFailed) as e:
         validate(ActionLogQuery, query, "query")
@@ -213,13 +258,16 @@ def test_max_page_size_is_200():
 
 def test_field_diff_marks_changed_fields(app, world):
     with app.app_context():
-        entry = db.session.scalars(sa.select(AuditLog).where(AuditLog.action_label == "Rename role to Packing desk")).one()
+        entry = db.session.scalars(
+            sa.select(AuditLog).where(AuditLog.action_label == "Rename role to Packing desk")
+        ).one()
         diff = {f["field"]: f for f in audit_query.field_diff(entry)}
         assert diff["name"] == {"field": "name", "before": "Packing", "after": "Packing desk", "changed": True}
         assert diff["id"]["changed"] is False and diff["id"]["before"] == diff["id"]["after"]
 
 
 # --- JSON API ------------------------------------------------------------------------------
+
 
 def test_json_shape_matches_the_seed(client, world):
     r = client.get(ACTIONS, headers=bearer(api_token(client, "sam@acme.test")))
@@ -269,18 +317,31 @@ def test_undoable_only(client, world):
     t = bearer(api_token(client, "tina@acme.test"))
     everything = client.get(ACTIONS, headers=t).get_json()
     assert everything["total"] > 0 and all(i["undoToken"] is None for i in everything["items"])
-    assert client.get(ACTIONS, query_string={"undoableOnly": "false"}, headers=t).get_json()["total"] == \
-        everything["total"]
+    assert (
+        client.get(ACTIONS, query_string={"undoableOnly": "false"}, headers=t).get_json()["total"]
+        == everything["total"]
+    )
     none = client.get(ACTIONS, query_string={"undoableOnly": "true"}, headers=t).get_json()
     assert (none["items"], none["total"]) == ([], 0)
     assert client.get(ACTIONS, query_string={"undoableOnly": "maybe"}, headers=t).status_code == 400
 
 
-@pytest.mark.parametrize("query", [
-    "page=99999999999999999999", "pageSize=1e3", "offset=99999999999999999999", "resourceId=a%00b",
-    "resourceKind=role%01", "fieldName=na%01me", "before=0001-01-01T00:00:00%2B05:00", "actionType=edit,%7F",
-    "includeRelated=sometimes", "sortDir=ASC", "id=1",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=99999999999999999999",
+        "pageSize=1e3",
+        "offset=99999999999999999999",
+        "resourceId=a%00b",
+        "resourceKind=role%01",
+        "fieldName=na%01me",
+        "before=0001-01-01T00:00:00%2B05:00",
+        "actionType=edit,%7F",
+        "includeRelated=sometimes",
+        "sortDir=ASC",
+        "id=1",
+    ],
+)
 def test_malformed_query_is_400_in_the_envelope(client, world, query):
     r = client.get(f"{ACTIONS}?{query}", headers=bearer(api_token(client, "tina@acme.test")))
     assert r.status_code == 400, query
@@ -315,6 +376,7 @@ def test_actions_through_the_api_are_recorded(client, world):
 
 
 # --- screens -------------------------------------------------------------------------------
+
 
 def test_full_page_has_filters_results_and_nav(client, world):
     browser_login(client, "tina@acme.test")
@@ -357,8 +419,11 @@ def test_filter_fragment_with_bad_value_is_an_error_toast(client, world):
 
 def test_detail_panel_shows_field_by_field_diff(client, world, app):
     with app.app_context():
-        entry = str(db.session.scalars(sa.select(AuditLog.id).where(
-            AuditLog.action_label == "Rename role to Packing desk")).one())
+        entry = str(
+            db.session.scalars(
+                sa.select(AuditLog.id).where(AuditLog.action_label == "Rename role to Packing desk")
+            ).one()
+        )
     browser_login(client, "sam@acme.test")
     page = client.get(PAGE, headers=BROWSER).get_data(as_text=True)
     assert f'hx-get="{PAGE}?id={entry}"' in page

@@ -1,4 +1,5 @@
 """Sign-in for API clients: the seed 000 /auth contract."""
+
 from datetime import timedelta
 
 import jwt
@@ -16,8 +17,9 @@ def test_profile_without_credentials_is_401_json(client):
 
 
 def test_form_encoded_login_token_works_as_bearer(client, admin):
-    r = client.post("/api/auth/login", data=f"email={admin}&password={PASSWORD}",
-                    content_type="application/x-www-form-urlencoded")
+    r = client.post(
+        "/api/auth/login", data=f"email={admin}&password={PASSWORD}", content_type="application/x-www-form-urlencoded"
+    )
     assert r.status_code == 200
     body = r.get_json()
     assert body["ok"] is True and body["redirect"] is None
@@ -34,9 +36,14 @@ def test_json_login_and_case_insensitive_email(client, admin):
     assert r.status_code == 200 and r.get_json()["ok"] is True
 
 
-@pytest.mark.parametrize("payload, missing", [
-    ({"password": PASSWORD}, ["email"]), ({"email": "a@b.c"}, ["password"]), ({}, ["email", "password"]),
-])
+@pytest.mark.parametrize(
+    "payload, missing",
+    [
+        ({"password": PASSWORD}, ["email"]),
+        ({"email": "a@b.c"}, ["password"]),
+        ({}, ["email", "password"]),
+    ],
+)
 def test_login_missing_fields_is_400(client, payload, missing):
     r = client.post("/api/auth/login", json=payload)
     assert r.status_code == 400
@@ -63,8 +70,9 @@ def test_sixth_wrong_password_is_429_with_retry_after(client, admin, app):
     # Even the right password is refused while throttled.
     assert client.post("/api/auth/login", data={"email": admin, "password": PASSWORD}).status_code == 429
     # Another IP is not throttled for the same email.
-    ok = client.post("/api/auth/login", data={"email": admin, "password": PASSWORD},
-                     environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    ok = client.post(
+        "/api/auth/login", data={"email": admin, "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.9.8.7"}
+    )
     assert ok.status_code == 200
     # Once the failures age out of the 15-minute window, sign-in works again.
     with app.app_context():
@@ -128,6 +136,7 @@ def test_token_in_query_string_is_ignored(client, admin):
 def test_deactivated_user_loses_access_immediately(client, admin, app):
     token = api_token(client, admin)
     from models import User
+
     with app.app_context():
         db.session.execute(sa.update(User).values(is_active=False))
         db.session.commit()
@@ -160,14 +169,18 @@ class TestProfileUpdate:
         token = api_token(client, admin)
         r = client.put("/api/auth/profile", json={"email": "new@acme.test"}, headers=bearer(token))
         assert r.status_code == 400 and r.get_json()["details"][0]["path"] == ["currentPassword"]
-        r = client.put("/api/auth/profile", json={"email": "New@Acme.test", "currentPassword": PASSWORD},
-                       headers=bearer(token))
+        r = client.put(
+            "/api/auth/profile", json={"email": "New@Acme.test", "currentPassword": PASSWORD}, headers=bearer(token)
+        )
         assert r.status_code == 200 and r.get_json()["email"] == "new@acme.test"
 
     def test_email_taken_is_409_and_nothing_changes(self, client, admin, staff):
         token = api_token(client, admin)
-        r = client.put("/api/auth/profile", json={"email": staff, "name": "Changed", "currentPassword": PASSWORD},
-                       headers=bearer(token))
+        r = client.put(
+            "/api/auth/profile",
+            json={"email": staff, "name": "Changed", "currentPassword": PASSWORD},
+            headers=bearer(token),
+        )
         assert r.status_code == 409
         me = client.get("/api/auth/profile", headers=bearer(token)).get_json()
         assert me["email"] == admin and me["name"] == "Ada Admin"
@@ -175,15 +188,19 @@ class TestProfileUpdate:
     def test_password_change_signs_out_other_sessions(self, client, admin, app):
         first = api_token(client, admin)
         second = api_token(client, admin)
-        r = client.put("/api/auth/profile", json={"password": "a-brand-new-pass", "currentPassword": PASSWORD},
-                       headers=bearer(second))
+        r = client.put(
+            "/api/auth/profile",
+            json={"password": "a-brand-new-pass", "currentPassword": PASSWORD},
+            headers=bearer(second),
+        )
         assert r.status_code == 200
         assert client.get("/api/auth/profile", headers=bearer(first)).status_code == 401
         assert client.get("/api/auth/profile", headers=bearer(second)).status_code == 200
         assert client.post("/api/auth/login", json={"email": admin, "password": "a-brand-new-pass"}).status_code == 200
 
-    @pytest.mark.parametrize("payload", [{"email": "not-an-email"}, {"password": "short", "currentPassword": PASSWORD},
-                                         {"name": "x" * 201}])
+    @pytest.mark.parametrize(
+        "payload", [{"email": "not-an-email"}, {"password": "short", "currentPassword": PASSWORD}, {"name": "x" * 201}]
+    )
     def test_invalid_input_is_400_with_details(self, client, admin, payload):
         token = api_token(client, admin)
         r = client.put("/api/auth/profile", json=payload, headers=bearer(token))
@@ -202,23 +219,34 @@ class TestProfileUpdate:
 DEEP = '{"email": ' + "[" * 2000 + "]" * 2000 + ', "password": "x"}'
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"data": "{not json", "content_type": "application/json"},
-    {"json": {"refreshToken": 1}}, {"json": {"refreshToken": ["a"]}}, {"json": {"refreshToken": ""}},
-    {"json": ["a"]}, {"data": DEEP, "content_type": "application/json"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"data": "{not json", "content_type": "application/json"},
+        {"json": {"refreshToken": 1}},
+        {"json": {"refreshToken": ["a"]}},
+        {"json": {"refreshToken": ""}},
+        {"json": ["a"]},
+        {"data": DEEP, "content_type": "application/json"},
+    ],
+)
 def test_refresh_with_any_bad_body_is_400_ok_false(client, kwargs):
     r = client.post("/api/auth/session/refresh", **kwargs)
     assert r.status_code == 400
     assert r.get_json()["ok"] is False and r.get_json()["error"]
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"json": {"email": ["a"], "password": "x"}}, {"json": {"email": 1.5, "password": "x"}},
-    {"json": {"email": "a@b.test", "password": {"p": 1}}}, {"json": {"email": "a@b.test\x00", "password": "x"}},
-    {"data": DEEP, "content_type": "application/json"},
-    {"data": '{"email": ' + "[" * 500 + "]" * 500 + ', "password": "x"}', "content_type": "application/json"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"json": {"email": ["a"], "password": "x"}},
+        {"json": {"email": 1.5, "password": "x"}},
+        {"json": {"email": "a@b.test", "password": {"p": 1}}},
+        {"json": {"email": "a@b.test\x00", "password": "x"}},
+        {"data": DEEP, "content_type": "application/json"},
+        {"data": '{"email": ' + "[" * 500 + "]" * 500 + ', "password": "x"}', "content_type": "application/json"},
+    ],
+)
 def test_login_with_any_bad_body_is_400_ok_false(client, kwargs):
     r = client.post("/api/auth/login", **kwargs)
     assert r.status_code == 400
@@ -238,15 +266,24 @@ def test_feature_check_ok_means_every_feature_granted(client, make, tenant):
     h = bearer(api_token(client, "picker@acme.test"))
     all_held = client.post("/api/auth/feature-check", headers=h, json={"features": ["lcs.handling.write"]}).get_json()
     assert all_held["ok"] is True and all_held["granted"] == ["lcs.handling.write"]
-    some = client.post("/api/auth/feature-check", headers=h,
-                       json={"features": ["lcs.handling.write", "auth.roles.manage"]}).get_json()
+    some = client.post(
+        "/api/auth/feature-check", headers=h, json={"features": ["lcs.handling.write", "auth.roles.manage"]}
+    ).get_json()
     assert some["ok"] is False and some["granted"] == ["lcs.handling.write"]
     none = client.post("/api/auth/feature-check", headers=h, json={"features": ["auth.roles.manage"]}).get_json()
     assert none["ok"] is False and none["granted"] == []
 
 
-@pytest.mark.parametrize("payload", [{"email": ["new@acme.test"], "currentPassword": PASSWORD}, {"email": 1.5},
-                                     {"name": ["x"]}, {"name": "a\x00b"}, {"password": 12345678}])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"email": ["new@acme.test"], "currentPassword": PASSWORD},
+        {"email": 1.5},
+        {"name": ["x"]},
+        {"name": "a\x00b"},
+        {"password": 12345678},
+    ],
+)
 def test_profile_update_with_wrong_types_is_400(client, admin, payload):
     r = client.put("/api/auth/profile", json=payload, headers=bearer(api_token(client, admin)))
     assert r.status_code == 400 and r.get_json()["details"]

@@ -1,8 +1,8 @@
 """Password reset (seed 000 ``POST /auth/reset``, ``POST /auth/reset/confirm``): the JSON
 contract, the htmx fragments and the pages, the mail it sends and the throttles."""
+
 from __future__ import annotations
 
-import typing
 import email
 import email.policy
 import hashlib
@@ -10,6 +10,7 @@ import re
 import smtplib
 import stat
 import threading
+import typing
 from datetime import timedelta
 
 import pytest
@@ -38,8 +39,7 @@ def outbox(app, tmp_path):
 def messages(outbox) -> list[email.message.EmailMessage]:
     if not outbox.exists():
         return []
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-            for p in sorted(outbox.glob("*.eml"))]
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in sorted(outbox.glob("*.eml"))]
 
 
 def token_in(message) -> str:
@@ -66,6 +66,7 @@ def can_sign_in(client, address, password) -> bool:
 
 # --- POST /auth/reset: the JSON contract ------------------------------------------------
 
+
 def test_form_encoded_request_mails_a_link_on_the_configured_origin(client, admin, outbox):
     r = client.post("/api/auth/reset", data=f"email={admin}", content_type="application/x-www-form-urlencoded")
     assert r.status_code == 200 and r.get_json() == {"ok": True}
@@ -79,8 +80,9 @@ def test_form_encoded_request_mails_a_link_on_the_configured_origin(client, admi
 
 
 def test_link_ignores_a_forged_host_header(client, admin, outbox):
-    r = client.post("/api/auth/reset", json={"email": admin},
-                    headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"})
+    r = client.post(
+        "/api/auth/reset", json={"email": admin}, headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+    )
     assert r.status_code == 200
     [msg] = messages(outbox)
     assert "evil.example" not in msg.get_content()
@@ -111,11 +113,15 @@ def test_unknown_email_gets_the_same_answer_and_no_mail(client, admin, outbox, a
         assert count(LoginAttempt, LoginAttempt.kind == "reset", LoginAttempt.email == "ghost@acme.test") == 1
 
 
-@pytest.mark.parametrize("make_dead", [
-    lambda s, uid, tid: s.execute(sa.update(User).where(User.id == uid).values(is_active=False)),
-    lambda s, uid, tid: s.execute(sa.update(User).where(User.id == uid).values(deleted_at=utcnow())),
-    lambda s, uid, tid: s.execute(sa.update(Tenant).where(Tenant.id == tid).values(is_active=False)),
-], ids=["inactive-user", "deleted-user", "inactive-tenant"])
+@pytest.mark.parametrize(
+    "make_dead",
+    [
+        lambda s, uid, tid: s.execute(sa.update(User).where(User.id == uid).values(is_active=False)),
+        lambda s, uid, tid: s.execute(sa.update(User).where(User.id == uid).values(deleted_at=utcnow())),
+        lambda s, uid, tid: s.execute(sa.update(Tenant).where(Tenant.id == tid).values(is_active=False)),
+    ],
+    ids=["inactive-user", "deleted-user", "inactive-tenant"],
+)
 def test_accounts_that_cannot_sign_in_get_no_link(client, make, tenant, outbox, app, make_dead):
     uid = make.user(tenant, "gone@acme.test")
     with app.app_context():
@@ -136,8 +142,10 @@ def test_same_email_in_two_tenants_gets_one_link_per_account(client, make, outbo
     sent = messages(outbox)
     assert len(sent) == 2 and {("tenant One" in m.get_content()) for m in sent} == {True, False}
     # Each link resets its own account only.
-    assert client.post("/api/auth/reset/confirm",
-                       data={"token": token_in(sent[0]), "password": NEW_PASSWORD}).status_code == 200
+    assert (
+        client.post("/api/auth/reset/confirm", data={"token": token_in(sent[0]), "password": NEW_PASSWORD}).status_code
+        == 200
+    )
     with app.app_context():
         hashes = db.session.scalars(sa.select(User.password_hash).where(User.email == "dup@x.test")).all()
         assert len(set(hashes)) == 2
@@ -170,18 +178,21 @@ def test_ttl_comes_from_config(client, admin, outbox, app):
         assert timedelta(seconds=100) < expires - utcnow() <= timedelta(seconds=120)
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"json": {}}, "email"),
-    ({"data": {}}, "body"),  # nothing sent at all
-    ({"json": {"email": ""}}, "email"),
-    ({"json": {"email": "not-an-email"}}, "email"),
-    ({"data": {"email": "two@@acme.test"}}, "email"),
-    ({"json": {"email": 42}}, "email"),
-    ({"json": {"email": ["admin@acme.test"]}}, "email"),
-    ({"json": {"email": "x" * 400 + "@acme.test"}}, "email"),
-    ({"data": "{not json", "content_type": "application/json"}, None),
-    ({"json": ["admin@acme.test"]}, None),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"json": {}}, "email"),
+        ({"data": {}}, "body"),  # nothing sent at all
+        ({"json": {"email": ""}}, "email"),
+        ({"json": {"email": "not-an-email"}}, "email"),
+        ({"data": {"email": "two@@acme.test"}}, "email"),
+        ({"json": {"email": 42}}, "email"),
+        ({"json": {"email": ["admin@acme.test"]}}, "email"),
+        ({"json": {"email": "x" * 400 + "@acme.test"}}, "email"),
+        ({"data": "{not json", "content_type": "application/json"}, None),
+        ({"json": ["admin@acme.test"]}, None),
+    ],
+)
 def test_bad_request_input_is_400_and_writes_nothing(client, admin, outbox, app, kwargs, field):
     r = client.post("/api/auth/reset", **kwargs)
     assert r.status_code == 400
@@ -207,10 +218,14 @@ def test_unusable_public_url_is_the_seeds_500_for_every_address(client, admin, o
 
 # --- POST /auth/reset/confirm: the JSON contract -----------------------------------------
 
+
 def test_confirm_sets_the_password_and_works_once(client, admin, outbox, app):
     token = request_token(client, admin, outbox)
-    r = client.post("/api/auth/reset/confirm", data=f"token={token}&password={NEW_PASSWORD}",
-                    content_type="application/x-www-form-urlencoded")
+    r = client.post(
+        "/api/auth/reset/confirm",
+        data=f"token={token}&password={NEW_PASSWORD}",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert r.status_code == 200 and r.get_json() == {"ok": True, "redirect": "/auth/login"}
     assert can_sign_in(client, admin, NEW_PASSWORD) and not can_sign_in(client, admin, PASSWORD)
     again = client.post("/api/auth/reset/confirm", json={"token": token, "password": "yet-another-password"})
@@ -260,7 +275,8 @@ def test_confirm_voids_the_accounts_other_tokens(client, admin, outbox):
 
 def test_expired_token_is_refused(client, admin, outbox, monkeypatch):
     token = request_token(client, admin, outbox)
-    import services.password_reset as password_reset
+    from services import password_reset
+
     monkeypatch.setattr(password_reset, "utcnow", lambda: utcnow() + timedelta(minutes=31))
     r = client.post("/api/auth/reset/confirm", json={"token": token, "password": NEW_PASSWORD})
     assert r.status_code == 400 and r.get_json()["error"] == "Invalid or expired reset token"
@@ -294,16 +310,19 @@ def test_weak_password_is_400_and_leaves_everything_as_it_was(client, admin, out
     assert client.post("/api/auth/reset/confirm", json={"token": token, "password": NEW_PASSWORD}).status_code == 200
 
 
-@pytest.mark.parametrize("kwargs, paths", [
-    ({"json": {}}, [["password"]]),  # the token may come from the browser's session: checked after the body
-    ({"data": {"password": NEW_PASSWORD}}, [["token"]]),
-    ({"json": {"token": "garbage", "password": NEW_PASSWORD}}, [["token"]]),
-    ({"json": {"token": "x" * 10_000, "password": NEW_PASSWORD}}, [["token"]]),
-    ({"json": {"token": 123, "password": NEW_PASSWORD}}, [["token"]]),
-    ({"json": {"token": ["a", "b"], "password": {"p": 1}}}, [["token"], ["password"]]),
-    ({"data": "{not json", "content_type": "application/json"}, None),
-    ({"json": "a string"}, None),
-])
+@pytest.mark.parametrize(
+    "kwargs, paths",
+    [
+        ({"json": {}}, [["password"]]),  # the token may come from the browser's session: checked after the body
+        ({"data": {"password": NEW_PASSWORD}}, [["token"]]),
+        ({"json": {"token": "garbage", "password": NEW_PASSWORD}}, [["token"]]),
+        ({"json": {"token": "x" * 10_000, "password": NEW_PASSWORD}}, [["token"]]),
+        ({"json": {"token": 123, "password": NEW_PASSWORD}}, [["token"]]),
+        ({"json": {"token": ["a", "b"], "password": {"p": 1}}}, [["token"], ["password"]]),
+        ({"data": "{not json", "content_type": "application/json"}, None),
+        ({"json": "a string"}, None),
+    ],
+)
 def test_bad_confirm_input_is_400_never_500(client, admin, outbox, app, kwargs, paths):
     token = request_token(client, admin, outbox)
     r = client.post("/api/auth/reset/confirm", **kwargs)
@@ -320,20 +339,25 @@ def test_bad_confirm_input_is_400_never_500(client, admin, outbox, app, kwargs, 
 
 # --- throttling ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("address", ["admin@acme.test", "ghost@acme.test"], ids=["known", "unknown"])
 def test_requests_per_email_and_ip_are_throttled_alike_for_known_and_unknown(client, admin, outbox, address):
     for _ in range(3):
         assert client.post("/api/auth/reset", data={"email": address}).status_code == 200
     r = client.post("/api/auth/reset", data={"email": address})
     assert r.status_code == 429
-    assert r.get_json() == {"error": "Too many password reset requests, try again later",
-                            "retryAfterSeconds": int(r.headers["Retry-After"])}
+    assert r.get_json() == {
+        "error": "Too many password reset requests, try again later",
+        "retryAfterSeconds": int(r.headers["Retry-After"]),
+    }
     assert 0 < int(r.headers["Retry-After"]) <= 15 * 60
     assert len(messages(outbox)) == (3 if address == admin else 0)  # the throttled request sent nothing
     # Another address from this IP, and this address from another IP, still go through.
     assert client.post("/api/auth/reset", data={"email": "other@acme.test"}).status_code == 200
-    assert client.post("/api/auth/reset", data={"email": address},
-                       environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
+    assert (
+        client.post("/api/auth/reset", data={"email": address}, environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code
+        == 200
+    )
 
 
 def test_requests_per_ip_are_throttled_whatever_the_email(client, admin, outbox, app):
@@ -342,8 +366,10 @@ def test_requests_per_ip_are_throttled_whatever_the_email(client, admin, outbox,
     assert client.post("/api/auth/reset", data={"email": admin}).status_code == 429
     assert client.post("/api/auth/reset", data={"email": "probe99@acme.test"}).status_code == 429
     assert messages(outbox) == []
-    assert client.post("/api/auth/reset", data={"email": admin},
-                       environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
+    assert (
+        client.post("/api/auth/reset", data={"email": admin}, environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code
+        == 200
+    )
     # The window passes: requests are welcome again.
     with app.app_context():
         db.session.execute(sa.update(LoginAttempt).values(created_at=utcnow() - timedelta(minutes=16)))
@@ -372,8 +398,11 @@ def test_bad_tokens_from_one_ip_are_throttled(client, app, admin, outbox):
     assert page.status_code == 429 and "Too many reset confirmation attempts" in page.get_data(as_text=True)
     assert "Location" not in page.headers  # a valid link is not let through while throttled
     # Another IP is not held back by this one's guesses.
-    r = client.post("/api/auth/reset/confirm", json={"token": token, "password": NEW_PASSWORD},
-                    environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    r = client.post(
+        "/api/auth/reset/confirm",
+        json={"token": token, "password": NEW_PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
+    )
     assert r.status_code == 200
 
 
@@ -392,13 +421,17 @@ def test_concurrent_confirmations_let_exactly_one_through(client, admin, outbox,
     import json
     import urllib.error
     import urllib.request
+
     tokens = [request_token(client, admin, outbox) for _ in range(2)]
     barrier, results = threading.Barrier(4), []
 
     def confirm(token, password):
-        req = urllib.request.Request(live_server + "/api/auth/reset/confirm", method="POST",
-                                     data=json.dumps({"token": token, "password": password}).encode(),
-                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+        req = urllib.request.Request(
+            live_server + "/api/auth/reset/confirm",
+            method="POST",
+            data=json.dumps({"token": token, "password": password}).encode(),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
         barrier.wait(timeout=10)
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
@@ -417,6 +450,7 @@ def test_concurrent_confirmations_let_exactly_one_through(client, admin, outbox,
 
 
 # --- pages and htmx fragments ----------------------------------------------------------------
+
 
 def test_sign_in_page_links_to_the_reset_page(client):
     html = client.get("/auth/login", headers=BROWSER).get_data(as_text=True)
@@ -546,10 +580,15 @@ def test_link_used_elsewhere_meanwhile_turns_the_form_into_the_expired_note(clie
     token = request_token(client, admin, outbox)
     client.get(f"/auth/reset/{token}", headers=BROWSER)
     csrf = csrf_from(client.get("/auth/reset/new", headers=BROWSER).get_data(as_text=True))
-    assert app.test_client().post("/api/auth/reset/confirm",
-                                  json={"token": token, "password": NEW_PASSWORD}).status_code == 200
-    r = client.post("/auth/reset/confirm", headers={"HX-Request": "true", "X-CSRFToken": csrf},
-                    data={"password": "my-own-new-password"})
+    assert (
+        app.test_client().post("/api/auth/reset/confirm", json={"token": token, "password": NEW_PASSWORD}).status_code
+        == 200
+    )
+    r = client.post(
+        "/auth/reset/confirm",
+        headers={"HX-Request": "true", "X-CSRFToken": csrf},
+        data={"password": "my-own-new-password"},
+    )
     html = r.get_data(as_text=True)
     assert r.status_code == 400 and "invalid or has expired" in html and 'href="/auth/reset"' in html
     assert 'name="password"' not in html
@@ -558,11 +597,18 @@ def test_link_used_elsewhere_meanwhile_turns_the_form_into_the_expired_note(clie
 
 # --- documentation and access ------------------------------------------------------------------
 
+
 def test_both_endpoints_are_public_and_documented(app, client):
     from web.access import access_of
     from web.openapi import resolve
-    for endpoint in ("api_auth.reset", "api_auth.reset_confirm", "auth_pages.reset_page",
-                     "auth_pages.reset_link", "auth_pages.reset_new_page"):
+
+    for endpoint in (
+        "api_auth.reset",
+        "api_auth.reset_confirm",
+        "auth_pages.reset_page",
+        "auth_pages.reset_link",
+        "auth_pages.reset_new_page",
+    ):
         assert access_of(app.view_functions[endpoint]).public
     doc = client.get("/api/openapi.json").get_json()
     reset = doc["paths"]["/api/auth/reset"]["post"]
@@ -572,12 +618,15 @@ def test_both_endpoints_are_public_and_documented(app, client):
     form = "application/x-www-form-urlencoded"
     schemas = doc["components"]["schemas"]
     assert set(resolve(reset["requestBody"]["content"][form]["schema"], schemas)["properties"]) == {"email"}
-    assert set(resolve(confirm["requestBody"]["content"]["application/json"]["schema"], schemas)["properties"]) == \
-        {"token", "password"}
+    assert set(resolve(confirm["requestBody"]["content"]["application/json"]["schema"], schemas)["properties"]) == {
+        "token",
+        "password",
+    }
     assert "429" in reset["responses"] and "429" in confirm["responses"]
 
 
 # --- the mail service ----------------------------------------------------------------------------
+
 
 def test_outbox_files_are_private(client, admin, outbox):
     request_token(client, admin, outbox)
@@ -627,8 +676,15 @@ class FakeSMTP:
 def smtp(app, monkeypatch):
     keys = ("MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_FROM", "PUBLIC_URL")
     saved = {k: app.config[k] for k in keys}
-    app.config.update(MAIL_SERVER="smtp.example.test", MAIL_PORT=587, MAIL_USERNAME="wharf", MAIL_PASSWORD="s3cret",
-                      MAIL_USE_TLS=True, MAIL_FROM="Wharf <noreply@wharf.example.test>", PUBLIC_URL=ORIGIN)
+    app.config.update(
+        MAIL_SERVER="smtp.example.test",
+        MAIL_PORT=587,
+        MAIL_USERNAME="wharf",
+        MAIL_PASSWORD="s3cret",
+        MAIL_USE_TLS=True,
+        MAIL_FROM="Wharf <noreply@wharf.example.test>",
+        PUBLIC_URL=ORIGIN,
+    )
     FakeSMTP.sessions, FakeSMTP.fail = [], False
     FakeSMTP.done.clear()
     monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
@@ -674,9 +730,11 @@ def test_a_down_mail_server_never_reveals_the_account(app, client, admin, smtp):
 
 # --- the whole flow in a real browser (Debian's Chromium, as in test_browser.py) -----------------
 
+
 @pytest.mark.browser
 def test_forgot_password_flow_in_a_browser(page, live_server, admin, outbox):
     from tests.support import expect
+
     page.goto(live_server + "/auth/login")
     page.click("text=Forgot password?")
     expect(page).to_have_url(live_server + "/auth/reset")
@@ -703,8 +761,19 @@ def test_forgot_password_flow_in_a_browser(page, live_server, admin, outbox):
 
 def test_an_unusable_public_url_stops_the_app_at_start(tmp_path):
     from app import create_app
+
     with pytest.raises(RuntimeError, match="WHARF_PUBLIC_URL"):
-        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db", "SECRET_KEY": "k" * 40,
-                    "PUBLIC_URL": "wharf.example.test"})
-    assert create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db", "SECRET_KEY": "k" * 40,
-                       "PUBLIC_URL": "https://wharf.example.test/base"}).config["PUBLIC_URL"]
+        create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
+                "SECRET_KEY": "k" * 40,
+                "PUBLIC_URL": "wharf.example.test",
+            }
+        )
+    assert create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
+            "SECRET_KEY": "k" * 40,
+            "PUBLIC_URL": "https://wharf.example.test/base",
+        }
+    ).config["PUBLIC_URL"]

@@ -1,5 +1,6 @@
 """GET /cnt/barcode: every type scans back (zbar), check digits are Wharf's, sizes are
 bounded, responses are cacheable and the second identical request draws nothing."""
+
 import io
 from datetime import date
 from decimal import Decimal
@@ -45,8 +46,12 @@ ROUND_TRIPS = [
     ("gs1_128", "00008712340000000018", "CODE128", b"00008712340000000018"),
     ("gs1_128", "(01)08712345678906(10)LOT42(17)261231", "CODE128", b"010871234567890610LOT42\x1d17261231"),
     # a weight (3103) and identifiers beyond the few Wharf used to list: every GS1 AI prints
-    ("gs1_128", "(01)08712345678906(3103)000750(17)261231(10)LOT42(21)S1(99)X",
-     "CODE128", b"0108712345678906310300075017261231" + b"10LOT42\x1d21S1\x1d99X"),
+    (
+        "gs1_128",
+        "(01)08712345678906(3103)000750(17)261231(10)LOT42(21)S1(99)X",
+        "CODE128",
+        b"0108712345678906310300075017261231" + b"10LOT42\x1d21S1\x1d99X",
+    ),
 ]
 
 
@@ -66,8 +71,9 @@ class TestRoundTrip:
         assert decode(r.data)[0][1].decode() in (v, "5901234123457")
 
     def test_svg_has_the_same_geometry(self, client, h):
-        r = client.get("/cnt/barcode", query_string={"t": "code_128", "v": "ABC", "format": "svg", "w": 300, "h": 80},
-                       headers=h)
+        r = client.get(
+            "/cnt/barcode", query_string={"t": "code_128", "v": "ABC", "format": "svg", "w": 300, "h": 80}, headers=h
+        )
         assert r.status_code == 200 and r.mimetype == "image/svg+xml"
         body = r.get_data(as_text=True)
         assert body.startswith("<svg") and 'width="300"' in body and 'height="80"' in body and "<script" not in body
@@ -77,24 +83,27 @@ class TestRoundTrip:
 
 
 class TestValidation:
-    @pytest.mark.parametrize("t, v, field", [
-        ("ean", "5901234123458", "v"),  # wrong check digit: python-barcode would silently "fix" it
-        ("ean", "96385075", "v"),
-        ("ean", "12345", "v"),
-        ("ean", "59012341234A7", "v"),
-        ("code_39", "lower", "v"),
-        ("code_39", "ÄÖ", "v"),
-        ("code_128", "tab\there", "v"),
-        ("code_93", "naïve", "v"),
-        ("gs1_128", "(00)008712340000000017", "v"),  # SSCC check digit
-        ("gs1_128", "(00)12345", "v"),
-        ("gs1_128", "(23)whatever", "v"),  # no such application identifier
-        ("gs1_128", "(17)261331", "v"),  # month 13
-        ("gs1_128", "(01)08712345678906(10)" + "L" * 21, "v"),  # a lot has at most 20 characters
-        ("gs1_128", "", "v"),
-        ("ean", "５９０１２３４１２３４５７", "v"),  # digits, but not ASCII ones
-        ("nope", "1", "t"),
-    ])
+    @pytest.mark.parametrize(
+        "t, v, field",
+        [
+            ("ean", "5901234123458", "v"),  # wrong check digit: python-barcode would silently "fix" it
+            ("ean", "96385075", "v"),
+            ("ean", "12345", "v"),
+            ("ean", "59012341234A7", "v"),
+            ("code_39", "lower", "v"),
+            ("code_39", "ÄÖ", "v"),
+            ("code_128", "tab\there", "v"),
+            ("code_93", "naïve", "v"),
+            ("gs1_128", "(00)008712340000000017", "v"),  # SSCC check digit
+            ("gs1_128", "(00)12345", "v"),
+            ("gs1_128", "(23)whatever", "v"),  # no such application identifier
+            ("gs1_128", "(17)261331", "v"),  # month 13
+            ("gs1_128", "(01)08712345678906(10)" + "L" * 21, "v"),  # a lot has at most 20 characters
+            ("gs1_128", "", "v"),
+            ("ean", "５９０１２３４１２３４５７", "v"),  # digits, but not ASCII ones
+            ("nope", "1", "t"),
+        ],
+    )
     def test_invalid_value_is_family_b_400(self, client, h, t, v, field):
         r = client.get("/cnt/barcode", query_string={"t": t, "v": v}, headers=h)
         assert r.status_code == 400
@@ -102,13 +111,16 @@ class TestValidation:
         assert body["code"] == 400 and body["reference"] == r.headers["x-request-id"]
         assert body["errors"] == {"invalid value": [field]}
 
-    @pytest.mark.parametrize("v, message", [
-        ("(00)008712340000000017", "(00) has a wrong check digit (expected 8)"),
-        ("(01)08712345678906(10)A(02)08712345678907", "(02) has a wrong check digit (expected 6)"),
-        ("(00)12345", "(00) SSCC must be N2+N18 (GS1 format), not '12345'"),
-        ("(23)x", "Unknown GS1 Application Identifier '23'"),
-        ("(01)08712345678906(10)LOT 42", "has a space inside an element's data"),
-    ])
+    @pytest.mark.parametrize(
+        "v, message",
+        [
+            ("(00)008712340000000017", "(00) has a wrong check digit (expected 8)"),
+            ("(01)08712345678906(10)A(02)08712345678907", "(02) has a wrong check digit (expected 6)"),
+            ("(00)12345", "(00) SSCC must be N2+N18 (GS1 format), not '12345'"),
+            ("(23)x", "Unknown GS1 Application Identifier '23'"),
+            ("(01)08712345678906(10)LOT 42", "has a space inside an element's data"),
+        ],
+    )
     def test_gs1_refusals_say_which_element_and_why(self, client, h, v, message):
         r = client.get("/cnt/barcode", query_string={"t": "gs1_128", "v": v}, headers=h)
         assert r.status_code == 400 and message in r.get_json()["message"], r.get_json()
@@ -120,11 +132,14 @@ class TestValidation:
     def test_fallback_is_used_for_an_invalid_ean(self, client, h):
         r = client.get("/cnt/barcode", query_string={"t": "ean", "v": "5901234123458", "f": "code_128"}, headers=h)
         assert r.status_code == 200 and decode(r.data) == [("CODE128", b"5901234123458")]
-        assert client.get("/cnt/barcode", query_string={"t": "ean", "v": "1", "f": "bogus"},
-                          headers=h).status_code == 400
+        assert (
+            client.get("/cnt/barcode", query_string={"t": "ean", "v": "1", "f": "bogus"}, headers=h).status_code == 400
+        )
 
-    @pytest.mark.parametrize("w, h_", [("0", None), ("4001", None), ("abc", None), ("-5", None), (None, "99999"),
-                                       ("1.5", None), ("20", None)])
+    @pytest.mark.parametrize(
+        "w, h_",
+        [("0", None), ("4001", None), ("abc", None), ("-5", None), (None, "99999"), ("1.5", None), ("20", None)],
+    )
     def test_sizes_are_bounded(self, client, h, w, h_):
         q = {"t": "code_128", "v": "ABCDEFGH"}
         if w is not None:
@@ -135,8 +150,12 @@ class TestValidation:
         assert r.status_code == 400 and r.get_json()["code"] == 400  # 20 px is narrower than the code
 
     def test_signed_in_only(self, client):
-        assert client.get("/cnt/barcode", query_string={"t": "qr", "v": "x"},
-                          headers={"Accept": "application/json"}).status_code == 401
+        assert (
+            client.get(
+                "/cnt/barcode", query_string={"t": "qr", "v": "x"}, headers={"Accept": "application/json"}
+            ).status_code
+            == 401
+        )
 
 
 class TestCaching:
@@ -179,11 +198,18 @@ class TestService:
 
     def test_printed_gs1_reads_back_as_a_scan(self, client, h):
         """What we print is what the pick station reads: GTIN, weight, expiry, lot."""
-        r = client.get("/cnt/barcode", query_string={"t": "gs1_128", "v": "(01)08712345678906(3103)000750(17)261231(10)L7"},
-                       headers=h)
+        r = client.get(
+            "/cnt/barcode",
+            query_string={"t": "gs1_128", "v": "(01)08712345678906(3103)000750(17)261231(10)L7"},
+            headers=h,
+        )
         scan = codes.parse("]C1" + decode(r.data)[0][1].decode())
-        assert (scan.gtin, scan.net_weight_kg, scan.expires, scan.lot) == ("08712345678906", Decimal("0.750"),
-                                                                          date(2026, 12, 31), "L7")
+        assert (scan.gtin, scan.net_weight_kg, scan.expires, scan.lot) == (
+            "08712345678906",
+            Decimal("0.750"),
+            date(2026, 12, 31),
+            "L7",
+        )
 
     def test_inline_svg_for_documents(self):
         svg = barcodes.inline_svg(barcodes.encode("code_39", "ABC"))

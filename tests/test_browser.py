@@ -1,5 +1,6 @@
 """End-to-end checks in a real browser: Debian's Chromium driven by Playwright against
 the ``live_server`` fixture (werkzeug on 127.0.0.1). Run only these with ``-m browser``."""
+
 from __future__ import annotations
 
 import re
@@ -121,6 +122,7 @@ def test_expired_session_on_htmx_request_navigates_to_sign_in(page, live_server,
     assert "/auth/profile" in page.url, f"next= should point back to the profile page: {page.url}"
     with app.app_context():
         from models import User
+
         name = db.session.scalar(sa.select(User.name).where(User.email == admin))
         db.session.remove()
     assert name == "Ada Admin", "a request on a revoked session changed the profile"
@@ -156,13 +158,14 @@ def test_mobile_width_has_no_horizontal_overflow(mobile_page, browser, live_serv
 
 def test_acl_editor_removal_is_enforced_on_next_request(app, browser, live_server, tenant, admin):
     """An admin unticks a feature in the ACL editor; the affected user's next request is refused."""
-    from services import roles, users
     from models import db
+    from services import roles, users
 
     with app.app_context():
         clerk = roles.create_role(SYSTEM, "Clerk", tenant_id=tenant)
-        roles.update_role_acl(SYSTEM, clerk.id, features=["auth.users.list", "auth.roles.list"],
-                              is_super_admin=False, organizations=None)
+        roles.update_role_acl(
+            SYSTEM, clerk.id, features=["auth.users.list", "auth.roles.list"], is_super_admin=False, organizations=None
+        )
         users.create_user(SYSTEM, email="clerk@acme.test", password=PASSWORD, role_ids=[clerk.id], tenant_id=tenant)
         role_id = str(clerk.id)
         db.session.remove()
@@ -197,16 +200,20 @@ def test_acl_editor_removal_is_enforced_on_next_request(app, browser, live_serve
 
 def test_flip_boolean_override_is_answered_by_check_at_once(app, browser, live_server, tenant):
     """One click on the override page flips the toggle; the check endpoint agrees immediately."""
+    from models import db
     from schemas.feature_toggles import FeatureToggleCreate
     from services import roles, toggles, users
-    from models import db
 
     with app.app_context():
         admin_role = roles.seed_default_roles(tenant)[roles.ADMINISTRATOR]
         db.session.commit()
         users.create_user(SYSTEM, email="boss@acme.test", password=PASSWORD, role_ids=[admin_role.id], tenant_id=tenant)
-        toggle_id = str(toggles.create_toggle(SYSTEM, FeatureToggleCreate(
-            identifier="lcs.scan.sound", name="Scan sounds", type="boolean", defaultValue=True)).id)
+        toggle_id = str(
+            toggles.create_toggle(
+                SYSTEM,
+                FeatureToggleCreate(identifier="lcs.scan.sound", name="Scan sounds", type="boolean", defaultValue=True),
+            ).id
+        )
         db.session.remove()
     ctx, page = new_page(browser)
     try:
@@ -214,7 +221,9 @@ def test_flip_boolean_override_is_answered_by_check_at_once(app, browser, live_s
         check = f"{live_server}/api/feature_toggles/check/boolean?identifier=lcs.scan.sound"
 
         def enabled():
-            return page.evaluate("url => fetch(url, {headers: {Accept: 'application/json'}}).then(r => r.json())", check)
+            return page.evaluate(
+                "url => fetch(url, {headers: {Accept: 'application/json'}}).then(r => r.json())", check
+            )
 
         assert enabled()["enabled"] is True
         page.goto(live_server + "/feature_toggles/overrides")
@@ -239,6 +248,7 @@ def test_scan_station_on_a_handheld(app, browser, live_server, tenant, monkeypat
     Each scan answer is held back a little (handheld on a slow Wi-Fi), so the second and
     third scans are certainly queued behind the first one."""
     import time
+
     from models import ScanEvent, db
     from schemas.lcs_lists import LcsHandlingModel, LcsHandlingModelShipments
     from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
@@ -248,14 +258,31 @@ def test_scan_station_on_a_handheld(app, browser, live_server, tenant, monkeypat
     with app.app_context():
         staff_role = roles.seed_default_roles(tenant)[roles.WAREHOUSE_STAFF]
         db.session.commit()
-        users.create_user(SYSTEM, email="picker@acme.test", password=PASSWORD, role_ids=[staff_role.id],
-                          tenant_id=tenant)
-        s = shipments.create_shipment(SYSTEM, LcsShipmentModel(tenant_id=tenant, items=[
-            LcsShipmentItemModel(sku="SKU-A", quantity=2, description="Blue widget"),
-            LcsShipmentItemModel(sku="SKU-B", quantity=1, description="Red widget"),
-            LcsShipmentItemModel(sku="SKU-C", quantity=1, description="Green widget")],
-            addressing={"to": {"address": {"name": "Dock Customer", "street": "Quay 1", "postal_code": "1011 AB",
-                                           "city": "Amsterdam", "country_code": "NL"}}}))
+        users.create_user(
+            SYSTEM, email="picker@acme.test", password=PASSWORD, role_ids=[staff_role.id], tenant_id=tenant
+        )
+        s = shipments.create_shipment(
+            SYSTEM,
+            LcsShipmentModel(
+                tenant_id=tenant,
+                items=[
+                    LcsShipmentItemModel(sku="SKU-A", quantity=2, description="Blue widget"),
+                    LcsShipmentItemModel(sku="SKU-B", quantity=1, description="Red widget"),
+                    LcsShipmentItemModel(sku="SKU-C", quantity=1, description="Green widget"),
+                ],
+                addressing={
+                    "to": {
+                        "address": {
+                            "name": "Dock Customer",
+                            "street": "Quay 1",
+                            "postal_code": "1011 AB",
+                            "city": "Amsterdam",
+                            "country_code": "NL",
+                        }
+                    }
+                },
+            ),
+        )
         hl = lists.create_list(SYSTEM, LcsHandlingModel(shipments=[LcsHandlingModelShipments(id=s.id)]))
         list_id, number = hl.id, hl.number
         db.session.remove()
@@ -269,7 +296,9 @@ def test_scan_station_on_a_handheld(app, browser, live_server, tenant, monkeypat
     monkeypatch.setitem(app.view_functions, "lcs.scan", slow_scan)
     ctx, page = new_page(browser, viewport={"width": 360, "height": 740})
     scans: list = []
-    page.on("response", lambda r: scans.append(r.status) if r.request.method == "POST" and r.url.endswith("/scan") else None)
+    page.on(
+        "response", lambda r: scans.append(r.status) if r.request.method == "POST" and r.url.endswith("/scan") else None
+    )
     try:
         open_and_sign_in(page, live_server, "picker@acme.test")
         page.goto(f"{live_server}/lcs/lists/{list_id}/station")
@@ -290,8 +319,9 @@ def test_scan_station_on_a_handheld(app, browser, live_server, tenant, monkeypat
         expect(scan_input).to_have_value("")
         expect(scan_input).to_be_focused()
         with app.app_context():
-            handled = db.session.scalar(sa.select(sa.func.count(ScanEvent.id)).where(
-                ScanEvent.list_id == list_id, ScanEvent.kind == "handled"))
+            handled = db.session.scalar(
+                sa.select(sa.func.count(ScanEvent.id)).where(ScanEvent.list_id == list_id, ScanEvent.kind == "handled")
+            )
             db.session.remove()
         assert handled == 3
         assert scans == [200, 200, 200]
@@ -316,6 +346,7 @@ def test_scan_station_on_a_handheld(app, browser, live_server, tenant, monkeypat
         page.screenshot(path=str(ARTIFACTS / "station-finished-360.png"), full_page=True)
         with app.app_context():
             from models import HandlingList
+
             assert db.session.get(HandlingList, list_id).is_finished is True
             db.session.remove()
     finally:
@@ -332,8 +363,14 @@ def test_shipments_screen_searches_and_pages_without_reload(app, page, live_serv
     with app.app_context():
         for n in range(27):
             name = "Zed Zwart" if n == 3 else f"Customer {n}"
-            shipments.create_shipment(SYSTEM, LcsShipmentModel(tenant_id=tenant, items=[LcsShipmentItemModel(sku="MUG")],
-                                                               addressing={"to": {"address": {"name": name}}}))
+            shipments.create_shipment(
+                SYSTEM,
+                LcsShipmentModel(
+                    tenant_id=tenant,
+                    items=[LcsShipmentItemModel(sku="MUG")],
+                    addressing={"to": {"address": {"name": name}}},
+                ),
+            )
         db.session.remove()
     open_and_sign_in(page, live_server, admin)
     page.goto(f"{live_server}/lcs/shipments")
@@ -366,8 +403,9 @@ def test_cancel_shipment_updates_the_page_in_place_with_a_toast(app, page, live_
     from services.logistics import shipments
 
     with app.app_context():
-        s = shipments.create_shipment(Actor(None, EVERYTHING),
-                                      LcsShipmentModel(tenant_id=tenant, items=[LcsShipmentItemModel(sku="MUG")]))
+        s = shipments.create_shipment(
+            Actor(None, EVERYTHING), LcsShipmentModel(tenant_id=tenant, items=[LcsShipmentItemModel(sku="MUG")])
+        )
         sid = s.id
         db.session.commit()
         db.session.remove()

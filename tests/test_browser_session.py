@@ -1,4 +1,5 @@
 """Browser sign-in: cookie sessions, CSRF, htmx redirects on expiry."""
+
 import sqlalchemy as sa
 
 from models import AuthSession, db, utcnow
@@ -80,8 +81,11 @@ def test_htmx_login_failure_rerenders_form_and_success_redirects(client, admin):
 def test_open_redirect_is_refused(client, admin):
     page = client.get("/auth/login", headers=BROWSER)
     token = csrf_from(page.get_data(as_text=True))
-    r = client.post("/auth/login", headers=BROWSER,
-                    data={"email": admin, "password": PASSWORD, "csrf_token": token, "next": "//evil.example/x"})
+    r = client.post(
+        "/auth/login",
+        headers=BROWSER,
+        data={"email": admin, "password": PASSWORD, "csrf_token": token, "next": "//evil.example/x"},
+    )
     assert r.status_code == 303 and r.headers["Location"] == "/"
 
 
@@ -90,9 +94,11 @@ def test_expired_session_on_htmx_request(client, admin, app):
     with app.app_context():
         db.session.execute(sa.update(AuthSession).values(expires_at=utcnow()))
         db.session.commit()
-    r = client.put("/auth/profile", headers={"HX-Request": "true", "X-CSRFToken": csrf,
-                                             "HX-Current-URL": "http://localhost/auth/profile"},
-                   data={"name": "x"})
+    r = client.put(
+        "/auth/profile",
+        headers={"HX-Request": "true", "X-CSRFToken": csrf, "HX-Current-URL": "http://localhost/auth/profile"},
+        data={"name": "x"},
+    )
     assert r.status_code == 401 and r.headers["HX-Redirect"].startswith("/auth/login")
 
 
@@ -109,8 +115,11 @@ def test_logout_clears_session_everywhere(client, admin, app):
 
 def test_profile_page_htmx_validation_error_is_422_fragment(client, admin):
     csrf = browser_login(client, admin)
-    r = client.put("/auth/profile", headers={"HX-Request": "true", "X-CSRFToken": csrf},
-                   data={"email": "other@acme.test", "currentPassword": "wrong-pass"})
+    r = client.put(
+        "/auth/profile",
+        headers={"HX-Request": "true", "X-CSRFToken": csrf},
+        data={"email": "other@acme.test", "currentPassword": "wrong-pass"},
+    )
     assert r.status_code == 422
     html = r.get_data(as_text=True)
     assert html.lstrip().startswith('<form id="profile-form"') and "is incorrect" in html

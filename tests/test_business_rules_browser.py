@@ -1,6 +1,7 @@
 """The rule editor in a real browser: conditions and groups added and removed as htmx
 fragments, read back into JSON by static/js/rules-builder.js, dry-run with "try it", saved,
 and the list's inline switch. Run with ``-m browser``."""
+
 from __future__ import annotations
 
 import json
@@ -69,10 +70,16 @@ def test_build_try_save_and_switch_a_rule(app, page, live_server, admin):
     page.click("button:has-text('Create rule')")
     page.wait_for_url(re.compile(r".*/business_rules/rules/[0-9a-f-]{36}$"))
     rule = _stored(app, "heavy-parcels")
-    assert rule.condition_expression == {"operator": "AND", "rules": [
-        {"field": "weight", "operator": ">", "value": 1000},
-        {"operator": "NOT", "rules": [{"field": "weight", "operator": ">", "valueField": "method.max_weight"}]}]}
-    assert rule.failure_actions == [{"type": "SHOW_ERROR", "config": {"message": "{{weight}} g is more than {{method.max_weight}} g"}}]
+    assert rule.condition_expression == {
+        "operator": "AND",
+        "rules": [
+            {"field": "weight", "operator": ">", "value": 1000},
+            {"operator": "NOT", "rules": [{"field": "weight", "operator": ">", "valueField": "method.max_weight"}]},
+        ],
+    }
+    assert rule.failure_actions == [
+        {"type": "SHOW_ERROR", "config": {"message": "{{weight}} g is more than {{method.max_weight}} g"}}
+    ]
     assert rule.event_type == "labeling" and rule.enabled
 
     page.goto(live_server + "/business_rules/rules")

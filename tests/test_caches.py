@@ -1,6 +1,7 @@
 """The per-process caches (cachetools under a lock): a value is served again without being
 rebuilt, a version change or the size limit evicts, a token leaves with its expiry, and
 many threads at once neither break the cache nor get a wrong value."""
+
 import sys
 import threading
 import time
@@ -71,6 +72,7 @@ def test_barcode_images_are_kept_by_bytes_and_served_again(monkeypatch):
 
 def test_verified_token_leaves_the_cache_when_it_expires(monkeypatch):
     import jwt
+
     key = "k" * 32
     tokens = auth._VerifiedTokens(size=10)
     token = jwt.encode({"sub": "u", "sid": "s", "exp": int(time.time()) + 60}, key, algorithm="HS256")

@@ -1,4 +1,5 @@
 """CLI commands as an operator runs them."""
+
 import sqlalchemy as sa
 
 from cli import DEMO_USERS
@@ -43,7 +44,9 @@ def test_healthz(client):
 
 def test_prune_removes_only_what_is_dead_and_old(app, client, admin):
     from datetime import timedelta
+
     from models import AuthSession, LoginAttempt, utcnow
+
     live = client.post("/api/auth/login", data={"email": admin, "password": "correct-horse-battery"}).get_json()
     dead = client.post("/api/auth/login", data={"email": admin, "password": "correct-horse-battery"}).get_json()
     client.post("/api/auth/logout", headers={"Authorization": f"Bearer {dead['token']}"})

@@ -1,4 +1,5 @@
 """CSRF only where a browser session authenticates (issue #13, api-conventions.md)."""
+
 from __future__ import annotations
 
 import pytest
@@ -40,17 +41,24 @@ def test_json_write_riding_a_signed_in_cookie_still_needs_the_token(client, admi
 def test_cross_site_sign_in_post_is_refused(client, admin, path):
     """Login CSRF: a cross-site page posting the attacker's credentials into the victim's browser."""
     token = csrf_from(client.get("/auth/login", headers=BROWSER).get_data(as_text=True))
-    r = client.post(path, headers={**BROWSER, **CROSS_SITE},
-                    data={"email": admin, "password": PASSWORD, "csrf_token": token})
+    r = client.post(
+        path, headers={**BROWSER, **CROSS_SITE}, data={"email": admin, "password": PASSWORD, "csrf_token": token}
+    )
     assert r.status_code == 400 and "Cross-site request refused" in r.get_data(as_text=True)
     assert client.get("/", headers=BROWSER).status_code == 302  # not signed in
-    origin_only = client.post(path, headers={**BROWSER, "Origin": "https://evil.example"},
-                              data={"email": admin, "password": PASSWORD, "csrf_token": token})
+    origin_only = client.post(
+        path,
+        headers={**BROWSER, "Origin": "https://evil.example"},
+        data={"email": admin, "password": PASSWORD, "csrf_token": token},
+    )
     assert "Cross-site request refused" in refusal(origin_only, 400)
 
 
 def test_same_origin_browser_sign_in_goes_through(client, admin):
     token = csrf_from(client.get("/auth/login", headers=BROWSER).get_data(as_text=True))
-    r = client.post("/auth/login", headers={**BROWSER, "Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"},
-                    data={"email": admin, "password": PASSWORD, "csrf_token": token})
+    r = client.post(
+        "/auth/login",
+        headers={**BROWSER, "Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"},
+        data={"email": admin, "password": PASSWORD, "csrf_token": token},
+    )
     assert r.status_code == 303

@@ -1,5 +1,6 @@
 """Directory (seed 000 /directory): tenants, the organization tree and the organization
 switcher — JSON contract, htmx fragments and pages, and the tree logic in the service."""
+
 import json
 import uuid
 
@@ -31,6 +32,7 @@ HX = {"HX-Request": "true"}
 
 
 # --- helpers --------------------------------------------------------------------------------
+
 
 @pytest.fixture()
 def h(client, admin):
@@ -81,6 +83,7 @@ def items_by_name(body) -> dict:
 
 # --- organizations: JSON contract ----------------------------------------------------------
 
+
 def test_create_and_list_have_seed_fields(client, h, tenant):
     hq = create_org(client, h, name="Headquarters", slug="hq")
     dc = create_org(client, h, name="Rotterdam DC", parentId=hq)
@@ -90,14 +93,39 @@ def test_create_and_list_have_seed_fields(client, h, tenant):
     assert set(body) == {"items", "total", "page", "pageSize", "totalPages"}
     assert (body["total"], body["page"], body["pageSize"], body["totalPages"]) == (2, 1, 50, 1)
     item = items_by_name(body)["Rotterdam DC"]
-    assert {"id", "name", "slug", "parentId", "parentName", "tenantId", "tenantName", "rootId", "treePath",
-            "depth"} <= set(item)
-    assert item == {**item, "id": dc, "slug": "rotterdam-dc", "parentId": hq, "parentName": "Headquarters",
-                    "tenantId": str(tenant), "tenantName": "Acme Logistics", "rootId": hq,
-                    "treePath": f"{hq}/{dc}", "depth": 1, "pathLabel": "Headquarters / Rotterdam DC"}
+    assert {
+        "id",
+        "name",
+        "slug",
+        "parentId",
+        "parentName",
+        "tenantId",
+        "tenantName",
+        "rootId",
+        "treePath",
+        "depth",
+    } <= set(item)
+    assert item == {
+        **item,
+        "id": dc,
+        "slug": "rotterdam-dc",
+        "parentId": hq,
+        "parentName": "Headquarters",
+        "tenantId": str(tenant),
+        "tenantName": "Acme Logistics",
+        "rootId": hq,
+        "treePath": f"{hq}/{dc}",
+        "depth": 1,
+        "pathLabel": "Headquarters / Rotterdam DC",
+    }
     root = items_by_name(body)["Headquarters"]
-    assert (root["parentId"], root["parentName"], root["rootId"], root["treePath"], root["depth"]) == \
-        (None, None, hq, hq, 0)
+    assert (root["parentId"], root["parentName"], root["rootId"], root["treePath"], root["depth"]) == (
+        None,
+        None,
+        hq,
+        hq,
+        0,
+    )
 
 
 def test_update_and_delete_answer_ok(client, h):
@@ -138,17 +166,20 @@ def test_slug_of_a_deleted_organization_stays_reserved(client, h):
     assert create_org(client, h, name="Gone") and True  # a generated slug steps around it
 
 
-@pytest.mark.parametrize("body, path", [
-    ({}, "name"),
-    ({"name": "   "}, "name"),
-    ({"name": 42}, "name"),
-    ({"name": "x" * 201}, "name"),
-    ({"name": "Ok", "slug": "Not A Slug!"}, "slug"),
-    ({"name": "Ok", "slug": "-edge-"}, "slug"),
-    ({"name": "Ok", "parentId": "not-a-uuid"}, "parentId"),
-    ({"name": "Ok", "parentId": str(uuid.uuid4())}, "parentId"),
-    ({"name": "Ok", "tenantId": "nope"}, "tenantId"),
-])
+@pytest.mark.parametrize(
+    "body, path",
+    [
+        ({}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": 42}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"name": "Ok", "slug": "Not A Slug!"}, "slug"),
+        ({"name": "Ok", "slug": "-edge-"}, "slug"),
+        ({"name": "Ok", "parentId": "not-a-uuid"}, "parentId"),
+        ({"name": "Ok", "parentId": str(uuid.uuid4())}, "parentId"),
+        ({"name": "Ok", "tenantId": "nope"}, "tenantId"),
+    ],
+)
 def test_bad_create_input_is_400_with_details_and_writes_nothing(client, h, app, body, path):
     r = client.post(ORGS, json=body, headers=h)
     assert r.status_code == 400, r.get_json()
@@ -214,10 +245,12 @@ def test_delete_is_refused_while_live_children_exist(client, h, app):
 
 def test_delete_is_refused_while_it_is_a_users_home(client, h, app, tenant):
     from services import users as users_svc
+
     a = create_org(client, h, name="Depot")
     with app.app_context():
-        uid = users_svc.create_user(SYSTEM, email="d@acme.test", password="correct-horse-battery",
-                                    organization_id=a, tenant_id=tenant).id
+        uid = users_svc.create_user(
+            SYSTEM, email="d@acme.test", password="correct-horse-battery", organization_id=a, tenant_id=tenant
+        ).id
     r = client.delete(ORGS, json={"id": a}, headers=h)
     assert r.status_code == 400 and "1 user belong" in r.get_json()["error"]
     assert a in items_by_name(client.get(ORGS, headers=h).get_json())["Depot"]["id"]
@@ -262,16 +295,25 @@ def test_list_tree_options_search_ids_and_paging(client, h):
     assert {i["name"] for i in by_ids["items"]} == {"HQ", "North"}
     options = client.get(ORGS, query_string={"view": "options"}, headers=h).get_json()["items"]
     assert [o["name"] for o in options] == ["HQ", "North", "Rotterdam", "South"]  # tree order
-    page2 = client.get(ORGS, query_string={"pageSize": 1, "page": 2, "sortField": "name", "sortDir": "desc"},
-                       headers=h).get_json()
+    page2 = client.get(
+        ORGS, query_string={"pageSize": 1, "page": 2, "sortField": "name", "sortDir": "desc"}, headers=h
+    ).get_json()
     assert (page2["total"], page2["totalPages"], [i["name"] for i in page2["items"]]) == (4, 4, ["Rotterdam"])
 
 
-@pytest.mark.parametrize("query, path", [
-    ({"pageSize": 0}, "pageSize"), ({"pageSize": 101}, "pageSize"), ({"page": "x"}, "page"),
-    ({"view": "bogus"}, "view"), ({"sortField": "secret"}, "sortField"), ({"ids": "a,b"}, "ids"),
-    ({"tenantId": "x"}, "tenantId"), ({"status": "maybe"}, "status"),
-])
+@pytest.mark.parametrize(
+    "query, path",
+    [
+        ({"pageSize": 0}, "pageSize"),
+        ({"pageSize": 101}, "pageSize"),
+        ({"page": "x"}, "page"),
+        ({"view": "bogus"}, "view"),
+        ({"sortField": "secret"}, "sortField"),
+        ({"ids": "a,b"}, "ids"),
+        ({"tenantId": "x"}, "tenantId"),
+        ({"status": "maybe"}, "status"),
+    ],
+)
 def test_bad_list_query_is_400(client, h, query, path):
     r = client.get(ORGS, query_string=query, headers=h)
     assert r.status_code == 400
@@ -320,6 +362,7 @@ def test_access_is_enforced(client, staff, h):
 
 # --- tenants ----------------------------------------------------------------------------------
 
+
 def test_super_admin_manages_tenants(client, h, app, tenant):
     r = client.post(TENANTS, json={"name": "Globex"}, headers=h)
     assert r.status_code == 201 and set(r.get_json()) == {"id"}
@@ -331,15 +374,21 @@ def test_super_admin_manages_tenants(client, h, app, tenant):
     assert set(body) == {"items", "total", "page", "pageSize", "totalPages"} and body["total"] == 2
     item = {i["name"]: i for i in body["items"]}["Globex"]
     assert set(item) == {"id", "name", "isActive", "createdAt", "updatedAt"} and item["isActive"] is True
-    assert client.put(TENANTS, json={"id": globex, "name": "Globex Corp", "isActive": False},
-                      headers=h).get_json() == {"ok": True}
-    assert client.get(TENANTS, query_string={"isActive": "false"}, headers=h).get_json()["items"][0]["name"] == \
-        "Globex Corp"
+    assert client.put(TENANTS, json={"id": globex, "name": "Globex Corp", "isActive": False}, headers=h).get_json() == {
+        "ok": True
+    }
+    assert (
+        client.get(TENANTS, query_string={"isActive": "false"}, headers=h).get_json()["items"][0]["name"]
+        == "Globex Corp"
+    )
     assert client.get(TENANTS, query_string={"search": "corp"}, headers=h).get_json()["total"] == 1
     assert client.delete(TENANTS, json={"id": globex}, headers=h).get_json() == {"ok": True}
     assert [i["name"] for i in client.get(TENANTS, headers=h).get_json()["items"]] == ["Acme Logistics"]
-    kinds = [(a.action_type, a.snapshot_after and a.snapshot_after.get("name")) for a in audit_rows(app, "tenant")
-             if str(a.resource_id) == globex]
+    kinds = [
+        (a.action_type, a.snapshot_after and a.snapshot_after.get("name"))
+        for a in audit_rows(app, "tenant")
+        if str(a.resource_id) == globex
+    ]
     assert kinds == [("create", "Globex"), ("edit", "Globex Corp"), ("delete", "Globex Corp")]
 
 
@@ -364,7 +413,10 @@ def test_tenant_admin_sees_and_renames_only_its_own_tenant(client, h, ta, tenant
     assert refusal(client.delete(TENANTS, json={"id": str(other)}, headers=ta), 403) == "Only super admins may do this"
     assert refusal(client.post(TENANTS, json={"name": "New"}, headers=ta), 403) == "Only super admins may do this"
     assert refusal(client.delete(TENANTS, json={"id": str(tenant)}, headers=ta), 403) == "Only super admins may do this"
-    assert refusal(client.put(TENANTS, json={"id": str(tenant), "isActive": False}, headers=ta), 403) == "Only super admins can activate or deactivate tenants"
+    assert (
+        refusal(client.put(TENANTS, json={"id": str(tenant), "isActive": False}, headers=ta), 403)
+        == "Only super admins can activate or deactivate tenants"
+    )
     assert client.get(TENANTS, headers=h).get_json()["total"] == 2
 
 
@@ -377,12 +429,20 @@ def test_users_of_a_deleted_tenant_cannot_sign_in(client, h, app, make):
 
 # --- organization switcher ------------------------------------------------------------------
 
+
 def test_switcher_shape(client, h, tenant):
     hq = create_org(client, h, name="HQ")
     create_org(client, h, name="DC", parentId=hq)
     body = client.get(SWITCHER, headers=h).get_json()
-    assert set(body) == {"items", "selectedId", "canManage", "canViewAllOrganizations", "tenantId", "tenants",
-                         "isSuperAdmin"}
+    assert set(body) == {
+        "items",
+        "selectedId",
+        "canManage",
+        "canViewAllOrganizations",
+        "tenantId",
+        "tenants",
+        "isSuperAdmin",
+    }
     assert body["items"][0]["name"] == "HQ" and body["items"][0]["children"][0]["name"] == "DC"
     assert set(body["items"][0]) == {"id", "name", "depth", "selectable", "children"}
     assert body["canManage"] is True and body["isSuperAdmin"] is True and body["tenantId"] == str(tenant)
@@ -395,10 +455,12 @@ def test_switcher_of_a_user_limited_to_one_branch(client, app, h, tenant):
     create_org(client, h, name="North DC", parentId=north)
     create_org(client, h, name="South", parentId=hq)
     with app.app_context():
-        u = users.create_user(SYSTEM, email="north@acme.test", password=PASSWORD, tenant_id=tenant,
-                              organization_id=north)
-        users.update_user_acl(SYSTEM, u.id, features=["directory.organizations.view"], is_super_admin=False,
-                              organizations=[north])
+        u = users.create_user(
+            SYSTEM, email="north@acme.test", password=PASSWORD, tenant_id=tenant, organization_id=north
+        )
+        users.update_user_acl(
+            SYSTEM, u.id, features=["directory.organizations.view"], is_super_admin=False, organizations=[north]
+        )
     token = bearer(api_token(client, "north@acme.test"))
     body = client.get(SWITCHER, headers=token).get_json()
     root = body["items"][0]
@@ -426,8 +488,15 @@ def test_every_view_of_the_list_has_the_seed_item_fields(client, h, tenant):
         assert SEED_ORG_ITEM <= set(item), view
         assert (item["rootId"], item["treePath"], item["tenantName"]) == (hq, hq, "Acme Logistics")
     options = items_by_name(client.get(ORGS, query_string={"view": "options"}, headers=h).get_json())
-    assert options["DC"] == {**options["DC"], "parentId": hq, "parentName": "HQ", "rootId": hq,
-                             "treePath": f"{hq}/{dc}", "tenantId": str(tenant), "depth": 1}
+    assert options["DC"] == {
+        **options["DC"],
+        "parentId": hq,
+        "parentName": "HQ",
+        "rootId": hq,
+        "treePath": f"{hq}/{dc}",
+        "tenantId": str(tenant),
+        "depth": 1,
+    }
     child = client.get(ORGS, query_string={"view": "tree"}, headers=h).get_json()["items"][0]["children"][0]
     assert (child["id"], child["parentName"], child["rootId"]) == (dc, "HQ", hq)
 
@@ -449,32 +518,35 @@ def test_writes_answer_the_seed_statuses_and_bodies(client, h):
         assert (r.status_code, r.get_json()) == (200, {"ok": True})
 
 
-@pytest.mark.parametrize("method, path, kwargs", [
-    ("get", ORGS, {"query_string": {"page": "9" * 30}}),
-    ("get", ORGS, {"query_string": {"pageSize": "1e2"}}),
-    ("get", ORGS, {"query_string": {"search": "a\x00b"}}),
-    ("get", ORGS, {"query_string": {"includeInactive": "sometimes"}}),
-    ("get", TENANTS, {"query_string": {"page": "0"}}),
-    ("get", TENANTS, {"query_string": {"id": "\x01"}}),
-    ("get", TENANTS, {"query_string": {"sortDir": "sideways"}}),
-    ("get", SWITCHER, {"query_string": {"tenantId": "nope"}}),
-    ("post", ORGS, {"json": {"name": ["HQ"]}}),
-    ("post", ORGS, {"json": {"name": True}}),
-    ("post", ORGS, {"json": {"name": "HQ\x00"}}),
-    ("post", ORGS, {"json": {"name": "HQ", "slug": 7}}),
-    ("post", ORGS, {"json": {"name": "HQ", "parentId": 7}}),
-    ("post", ORGS, {"json": {"name": "HQ", "isActive": "maybe"}}),
-    ("post", ORGS, {"data": "", "content_type": "application/json"}),
-    ("post", TENANTS, {"json": {"name": "x" * 201}}),
-    ("post", TENANTS, {"json": {"name": "Globex", "isActive": {"a": 1}}}),
-    ("put", TENANTS, {"json": {"id": 42}}),
-    ("put", TENANTS, {"json": {"id": "00000000-0000-4000-8000-000000000000", "name": "\x1b[31m"}}),
-    ("put", ORGS, {"json": {"name": "No id"}}),
-    ("put", ORGS, {"json": {"id": "00000000-0000-4000-8000-000000000000", "slug": "Not a slug"}}),
-    ("delete", ORGS, {"json": {"id": "not-a-uuid"}}),
-    ("delete", ORGS, {"data": "[]", "content_type": "application/json"}),
-    ("delete", TENANTS, {"query_string": {"id": "x"}}),
-])
+@pytest.mark.parametrize(
+    "method, path, kwargs",
+    [
+        ("get", ORGS, {"query_string": {"page": "9" * 30}}),
+        ("get", ORGS, {"query_string": {"pageSize": "1e2"}}),
+        ("get", ORGS, {"query_string": {"search": "a\x00b"}}),
+        ("get", ORGS, {"query_string": {"includeInactive": "sometimes"}}),
+        ("get", TENANTS, {"query_string": {"page": "0"}}),
+        ("get", TENANTS, {"query_string": {"id": "\x01"}}),
+        ("get", TENANTS, {"query_string": {"sortDir": "sideways"}}),
+        ("get", SWITCHER, {"query_string": {"tenantId": "nope"}}),
+        ("post", ORGS, {"json": {"name": ["HQ"]}}),
+        ("post", ORGS, {"json": {"name": True}}),
+        ("post", ORGS, {"json": {"name": "HQ\x00"}}),
+        ("post", ORGS, {"json": {"name": "HQ", "slug": 7}}),
+        ("post", ORGS, {"json": {"name": "HQ", "parentId": 7}}),
+        ("post", ORGS, {"json": {"name": "HQ", "isActive": "maybe"}}),
+        ("post", ORGS, {"data": "", "content_type": "application/json"}),
+        ("post", TENANTS, {"json": {"name": "x" * 201}}),
+        ("post", TENANTS, {"json": {"name": "Globex", "isActive": {"a": 1}}}),
+        ("put", TENANTS, {"json": {"id": 42}}),
+        ("put", TENANTS, {"json": {"id": "00000000-0000-4000-8000-000000000000", "name": "\x1b[31m"}}),
+        ("put", ORGS, {"json": {"name": "No id"}}),
+        ("put", ORGS, {"json": {"id": "00000000-0000-4000-8000-000000000000", "slug": "Not a slug"}}),
+        ("delete", ORGS, {"json": {"id": "not-a-uuid"}}),
+        ("delete", ORGS, {"data": "[]", "content_type": "application/json"}),
+        ("delete", TENANTS, {"query_string": {"id": "x"}}),
+    ],
+)
 def test_malformed_input_is_400_in_the_envelope(client, h, method, path, kwargs):
     r = getattr(client, method)(path, headers=h, **kwargs)
     assert r.status_code == 400, r.get_data(as_text=True)
@@ -489,6 +561,7 @@ def test_switcher_page_for_a_browser(client, h):
 
 
 # --- HTML: pages and htmx fragments -----------------------------------------------------------
+
 
 def test_full_page_and_nav(client, h, admin):
     create_org(client, h, name="Headquarters")
@@ -550,8 +623,9 @@ def test_htmx_inline_edit_and_delete(client, app, admin):
         dc = directory.create_organization(SYSTEM, name="DC", parent_id=hq.id)
         hq_id, dc_id = str(hq.id), str(dc.id)
     # Re-parent to the top level and rename in one inline form.
-    r = client.put("/directory/organizations", data={"id": dc_id, "name": "Depot", "slug": "dc", "parentId": ""},
-                   headers=hx)
+    r = client.put(
+        "/directory/organizations", data={"id": dc_id, "name": "Depot", "slug": "dc", "parentId": ""}, headers=hx
+    )
     assert r.status_code == 200, r.get_data(as_text=True)
     html = r.get_data(as_text=True)
     assert html.lstrip().startswith(f'<details class="org-edit" id="org-edit-{dc_id}"') and "<html" not in html
@@ -560,8 +634,7 @@ def test_htmx_inline_edit_and_delete(client, app, admin):
         moved = db.session.get(Organization, uuid.UUID(dc_id))
         assert (moved.name, moved.parent_id, moved.tree_path) == ("Depot", None, dc_id)
     # A refused edit re-renders that row's form, open, with the message (422).
-    r = client.put("/directory/organizations", data={"id": hq_id, "name": "", "slug": "hq", "parentId": ""},
-                   headers=hx)
+    r = client.put("/directory/organizations", data={"id": hq_id, "name": "", "slug": "hq", "parentId": ""}, headers=hx)
     assert r.status_code == 422
     html = r.get_data(as_text=True)
     assert f'id="org-edit-{hq_id}" open' in html and "field-error" in html
@@ -617,6 +690,7 @@ def test_tenant_admin_page_hides_super_admin_controls(client, app, tenant, make)
 
 
 # --- the service, without HTTP ----------------------------------------------------------------
+
 
 @pytest.fixture()
 def world(ctx):
@@ -738,6 +812,7 @@ def test_tenant_service_rules(world):
 
 
 # --- in a real browser (run with -m browser) ---------------------------------------------------
+
 
 @pytest.mark.browser
 def test_organizations_screen_in_a_browser(browser, live_server, admin):

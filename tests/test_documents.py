@@ -1,6 +1,7 @@
 """PDF documents: parcel labels (content, page size, a GS1-128 that scans from the printed
 page), packing slips, pick lists, batch labels, POST /cnt/html(/inline), the labelling
 rules, and the restricted URL fetcher (no SSRF)."""
+
 import base64
 import re
 import socket
@@ -16,6 +17,7 @@ from models import Attachment, db
 from services import documents, events
 from services.events import Blocked
 from tests.support import BROWSER, MISSING_FEATURES, api_token, b64, bearer, browser_login, parcel, refusal, shipment
+
 
 @pytest.fixture(autouse=True)
 def _files(app, tmp_path, monkeypatch):
@@ -67,10 +69,12 @@ def media_boxes(pdf: bytes, tmp_path=None) -> list[tuple[float, float]]:
     """Each page's MediaBox (width, height) in points, as poppler's ``pdfinfo -box`` reads it."""
     import tempfile
     from pathlib import Path
+
     path = Path(tempfile.mkdtemp()) / "boxes.pdf"
     path.write_bytes(pdf)
-    out = subprocess.run(["pdfinfo", "-box", "-f", "1", "-l", "1000", str(path)], capture_output=True, check=True,
-                         text=True).stdout
+    out = subprocess.run(
+        ["pdfinfo", "-box", "-f", "1", "-l", "1000", str(path)], capture_output=True, check=True, text=True
+    ).stdout
     return [(float(w), float(hh)) for w, hh in re.findall(r"MediaBox:\s+[\d.]+\s+[\d.]+\s+([\d.]+)\s+([\d.]+)", out)]
 
 
@@ -98,8 +102,19 @@ class TestParcelLabel:
         # 100 × 150 mm: 283.46 × 425.2 pt
         assert [(round(w, 2), round(hh, 2)) for w, hh in media_boxes(body)] == [(283.46, 425.2)]
         text = pdftotext(body, tmp_path)
-        for needle in ("Ann Jansen", "Damrak 1", "1012LG Amsterdam", "Acme Logistics", s["number"], "ORD-7",
-                       f"(00) {p['number']}", "Parcel 1 of 1", "1.25 kg", "PostNL Standard", "3SABC123"):
+        for needle in (
+            "Ann Jansen",
+            "Damrak 1",
+            "1012LG Amsterdam",
+            "Acme Logistics",
+            s["number"],
+            "ORD-7",
+            f"(00) {p['number']}",
+            "Parcel 1 of 1",
+            "1.25 kg",
+            "PostNL Standard",
+            "3SABC123",
+        ):
             assert needle in text, (needle, text)
         # The printed page scans: GS1-128 with AI 00 + SSCC, and the tracking QR code.
         found = {(r.type, r.data) for r in pyzbar.decode(pdf_pages_png(body, tmp_path)[0])}
@@ -134,7 +149,8 @@ class TestParcelLabel:
         s = shipment(client, h)
         empty = parcel(client, h, s, units=[], weight=100)
         assert client.post(f"/lcs/parcels/{empty['id']}/label", headers=h).get_json()["errors"] == {
-            "invalid value": ["items"]}
+            "invalid value": ["items"]
+        }
         r = client.post("/lcs/parcels", json={"shipment_id": s["id"], "item_ids": [s["items"][0]["id"]]}, headers=h)
         unweighed = r.get_json()["id"]
         r = client.post(f"/lcs/parcels/{unweighed}/label", headers=h)
@@ -168,6 +184,7 @@ class TestParcelLabel:
         other = make.tenant("Other")
         make.user(other, "o@other.test", super_admin=False)
         from services import roles as roles_svc
+
         make.member(other, "boss@other.test", roles_svc.ADMINISTRATOR)
         oh = bearer(api_token(client, "boss@other.test"))
         assert client.post(f"/lcs/parcels/{p['id']}/label", headers=oh).status_code == 404
@@ -186,7 +203,7 @@ class TestOtherDocuments:
         assert t["status"] == "done"
         assert client.get(f"/lcs/parcels/{p['id']}", headers=h).get_json()["file_id"] == t["result"]
         body = client.get(f"/lcs/parcels/{p['id']}/slip.pdf", headers=h).data
-        (w, hh), = media_boxes(body)
+        ((w, hh),) = media_boxes(body)
         assert (round(w), round(hh)) == (595, 842)  # A4
         text = pdftotext(body, tmp_path)
         assert "Packing slip" in text and s["number"] in text and "Ann Jansen" in text
@@ -197,8 +214,14 @@ class TestOtherDocuments:
         assert [(round(x), round(y)) for x, y in media_boxes(a5)] == [(420, 595)]
 
     def test_pick_list_walk_order_line_barcodes_and_commands(self, client, h, tmp_path):
-        s = shipment(client, h, items=[{"sku": "SKU-Z", "quantity": 1, "position": "A1", "description": "Zebra"},
-                                       {"sku": "SKU-Y", "quantity": 3, "position": "A2", "description": "Yak"}])
+        s = shipment(
+            client,
+            h,
+            items=[
+                {"sku": "SKU-Z", "quantity": 1, "position": "A1", "description": "Zebra"},
+                {"sku": "SKU-Y", "quantity": 3, "position": "A2", "description": "Yak"},
+            ],
+        )
         r = client.post("/lcs/lists", json={"shipments": [{"id": s["id"], "label": "T1"}]}, headers=h)
         list_id = r.get_json()["id"]
         html = client.get(f"/lcs/lists/{list_id}/picklist.pdf?format=html", headers=h)
@@ -208,17 +231,23 @@ class TestOtherDocuments:
         assert "Pick list HL-" in text and "Zebra" in text and "Yak" in text
         assert text.index("SKU-Z") < text.index("SKU-Y")  # walk order
         found = {(r.type, r.data) for r in pyzbar.decode(pdf_pages_png(body, tmp_path, dpi=300)[0])}
-        assert {("CODE128", b"SKU-Z"), ("CODE128", b"SKU-Y"), ("CODE128", b"WHARF:FINISH"),
-                ("CODE128", b"WHARF:UNDO")} <= found
+        assert {
+            ("CODE128", b"SKU-Z"),
+            ("CODE128", b"SKU-Y"),
+            ("CODE128", b"WHARF:FINISH"),
+            ("CODE128", b"WHARF:UNDO"),
+        } <= found
 
     def test_batch_labels_one_pdf_one_page_each_with_progress(self, app, client, h, tmp_path):
         s1, s2 = shipment(client, h), shipment(client, h)
         r = client.post("/lcs/lists", json={"shipments": [{"id": s1["id"]}, {"id": s2["id"]}]}, headers=h)
         list_id = r.get_json()["id"]
         assert client.get(f"/lcs/lists/{list_id}/labels.pdf", headers=h).status_code == 409
-        parcels = [parcel(client, h, s1, units=[s1["items"][0]["id"]], weight=300),
-                   parcel(client, h, s1, units=[s1["items"][1]["id"]], weight=300),
-                   parcel(client, h, s2, weight=900)]
+        parcels = [
+            parcel(client, h, s1, units=[s1["items"][0]["id"]], weight=300),
+            parcel(client, h, s1, units=[s1["items"][1]["id"]], weight=300),
+            parcel(client, h, s2, weight=900),
+        ]
         r = client.post(f"/lcs/lists/{list_id}/labels", headers=h)
         assert r.status_code == 204
         t = client.get(f"/mes/tasks/{r.headers['x-task-id']}", headers=h).get_json()
@@ -246,39 +275,67 @@ class TestOtherDocuments:
 
 class TestCntHtml:
     def test_inline_returns_the_pdf(self, client, h, tmp_path):
-        r = client.post("/cnt/html/inline", json={"content": b64("<h1>Hello Wharf</h1>"),
-                                                   "size": {"predefined": "a6"}}, headers=h)
+        r = client.post(
+            "/cnt/html/inline", json={"content": b64("<h1>Hello Wharf</h1>"), "size": {"predefined": "a6"}}, headers=h
+        )
         assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data.startswith(b"%PDF")
         assert "Hello Wharf" in pdftotext(r.data, tmp_path)
         assert [(round(w), round(hh)) for w, hh in media_boxes(r.data)] == [(298, 420)]
 
     def test_custom_size_wins_over_the_documents_own(self, client, h):
         html = "<style>@page { size: A3 }</style><p>x</p>"
-        r = client.post("/cnt/html/inline", json={"content": b64(html), "size": {"predefined": "custom", "width": 100,
-                                                                                   "height": 150},
-                                                   "margin": {"top": 5, "bottom": 5, "left": 5, "right": 5}}, headers=h)
+        r = client.post(
+            "/cnt/html/inline",
+            json={
+                "content": b64(html),
+                "size": {"predefined": "custom", "width": 100, "height": 150},
+                "margin": {"top": 5, "bottom": 5, "left": 5, "right": 5},
+            },
+            headers=h,
+        )
         assert [(round(w, 2), round(hh, 2)) for w, hh in media_boxes(r.data)] == [(283.46, 425.2)]
 
     def test_stored_file_reference(self, app, client, h):
-        r = client.post("/cnt/html", json={"path": "/invoices/2026", "filename": "inv-1", "content": b64("<p>Invoice</p>")},
-                        headers=h)
+        r = client.post(
+            "/cnt/html",
+            json={"path": "/invoices/2026", "filename": "inv-1", "content": b64("<p>Invoice</p>")},
+            headers=h,
+        )
         assert r.status_code == 200, r.get_json()
         ref = r.get_json()
-        assert set(ref) == {"id", "filename", "label", "dir", "type", "mime", "url", "is_public", "is_listed", "metadata",
-                            "created_at", "updated_at"}
+        assert set(ref) == {
+            "id",
+            "filename",
+            "label",
+            "dir",
+            "type",
+            "mime",
+            "url",
+            "is_public",
+            "is_listed",
+            "metadata",
+            "created_at",
+            "updated_at",
+        }
         assert ref["filename"] == "inv-1.pdf" and ref["dir"] == "/invoices/2026" and ref["mime"] == "application/pdf"
         assert ref["is_public"] is False
         assert client.get(ref["url"], headers=h).data.startswith(b"%PDF")
 
-    @pytest.mark.parametrize("body, key, field", [
-        ({}, "required", "content"),
-        ({"content": "%%%not base64"}, "invalid value", "content"),
-        ({"content": b64("<p>x</p>"), "size": {"predefined": "b5"}}, "invalid value", "size.predefined"),
-        ({"content": b64("<p>x</p>"), "size": {"predefined": "custom", "width": 0, "height": 10}}, "invalid value",
-         "size.width"),
-        ({"content": b64("<p>x</p>"), "margin": {"top": -1}}, "invalid value", "margin.top"),
-        ({"content": b64("<p>x</p>"), "wait_delay": "soon"}, "invalid value", "wait_delay"),
-    ])
+    @pytest.mark.parametrize(
+        "body, key, field",
+        [
+            ({}, "required", "content"),
+            ({"content": "%%%not base64"}, "invalid value", "content"),
+            ({"content": b64("<p>x</p>"), "size": {"predefined": "b5"}}, "invalid value", "size.predefined"),
+            (
+                {"content": b64("<p>x</p>"), "size": {"predefined": "custom", "width": 0, "height": 10}},
+                "invalid value",
+                "size.width",
+            ),
+            ({"content": b64("<p>x</p>"), "margin": {"top": -1}}, "invalid value", "margin.top"),
+            ({"content": b64("<p>x</p>"), "wait_delay": "soon"}, "invalid value", "wait_delay"),
+        ],
+    )
     def test_bad_bodies_are_family_b_400(self, client, h, body, key, field):
         r = client.post("/cnt/html/inline", json=body, headers=h)
         assert r.status_code == 400 and r.get_json()["errors"] == {key: [field]}
@@ -359,9 +416,16 @@ class TestRestrictedFetcher:
             assert css.read().strip() and css.content_type == "text/css"
             png = base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
             assert f.fetch(f"data:image/png;base64,{png}").read().startswith(b"\x89PNG")
-            for url in ("http://127.0.0.1:9/", "https://example.com/x.css", "file:///etc/passwd",
-                        documents.BASE_URL + "static/../app.py", documents.BASE_URL + "static/%2e%2e/app.py",
-                        documents.BASE_URL + "app.py", "ftp://127.0.0.1/x", "https://wharf.invalid.evil.test/static/x"):
+            for url in (
+                "http://127.0.0.1:9/",
+                "https://example.com/x.css",
+                "file:///etc/passwd",
+                documents.BASE_URL + "static/../app.py",
+                documents.BASE_URL + "static/%2e%2e/app.py",
+                documents.BASE_URL + "app.py",
+                "ftp://127.0.0.1/x",
+                "https://wharf.invalid.evil.test/static/x",
+            ):
                 with pytest.raises(ValueError):
                     f.fetch(url)
             assert len(f.refused) == 8
@@ -404,5 +468,5 @@ class TestScreens:
         s2 = shipment(client, h)
         list_id = client.post("/lcs/lists", json={"shipments": [{"id": s2["id"]}]}, headers=h).get_json()["id"]
         page = client.get(f"/lcs/lists/{list_id}", headers=BROWSER).get_data(as_text=True)
-        for path in ("picklist.pdf", "labels.pdf", "/labels\""):
+        for path in ("picklist.pdf", "labels.pdf", '/labels"'):
             assert f"/lcs/lists/{list_id}/{path.strip('/')}" in page or path in page

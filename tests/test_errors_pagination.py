@@ -1,16 +1,17 @@
 """Error envelopes of both wire families and the paging helpers, on a throwaway blueprint."""
+
 import pytest
 from flask import Blueprint, request
 
 from app import create_app
 from models import Scope, User
-from services.errors import Conflict, NotFound, ValidationFailed
 from schemas.base import PageHeaders, PageQuery
+from services.errors import Conflict, NotFound, ValidationFailed
+from tests.support import BROWSER
 from web.access import public
 from web.contract import operation
 from web.negotiate import respond
 from web.pagination import paginate_a, paginate_b
-from tests.support import BROWSER
 
 probe = Blueprint("probe", __name__)
 
@@ -24,9 +25,14 @@ class ProbeQuery(PageQuery):
 @operation(query=ProbeQuery, responses={200: dict})
 def list_a(query: ProbeQuery):
     scope = Scope(query.tenant)
-    body, _ = paginate_a(scope.select(User), serialize=lambda u: {"email": u.email},
-                         sort_fields={"email": User.email, "createdAt": User.created_at},
-                         default_sort="email", search_columns=[User.email, User.name], query=query)
+    body, _ = paginate_a(
+        scope.select(User),
+        serialize=lambda u: {"email": u.email},
+        sort_fields={"email": User.email, "createdAt": User.created_at},
+        default_sort="email",
+        search_columns=[User.email, User.name],
+        query=query,
+    )
     return respond(body)
 
 
@@ -34,8 +40,11 @@ def list_a(query: ProbeQuery):
 @public
 @operation(headers=PageHeaders, responses={200: list})
 def list_b(headers: PageHeaders):
-    items, page_headers, _ = paginate_b(Scope(request.args["tenant"]).select(User).order_by(User.email),
-                                        serialize=lambda u: {"email": u.email}, headers=headers)
+    items, page_headers, _ = paginate_b(
+        Scope(request.args["tenant"]).select(User).order_by(User.email),
+        serialize=lambda u: {"email": u.email},
+        headers=headers,
+    )
     return respond(items, headers=page_headers)
 
 
@@ -46,8 +55,12 @@ def list_b(headers: PageHeaders):
 def fail():
     kind = request.args.get("kind")
     if kind == "validation":
-        raise ValidationFailed(details=[{"path": ["name"], "message": "is required", "kind": "required"},
-                                        {"path": ["weight"], "message": "must be positive"}])
+        raise ValidationFailed(
+            details=[
+                {"path": ["name"], "message": "is required", "kind": "required"},
+                {"path": ["weight"], "message": "must be positive"},
+            ]
+        )
     if kind == "conflict":
         raise Conflict("Shipment already packed")
     if kind == "boom":
@@ -57,9 +70,15 @@ def fail():
 
 @pytest.fixture(scope="module")
 def probe_app(app):
-    other = create_app({**{k: app.config[k] for k in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI",
-                                                       "ARGON2_TIME_COST", "ARGON2_MEMORY_COST")},
-                        "TESTING": True})
+    other = create_app(
+        {
+            **{
+                k: app.config[k]
+                for k in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "ARGON2_TIME_COST", "ARGON2_MEMORY_COST")
+            },
+            "TESTING": True,
+        }
+    )
     other.register_blueprint(probe)
     return other
 
@@ -83,15 +102,20 @@ def test_family_a_error_envelopes(pc):
     assert r.status_code == 404 and r.get_json() == {"error": "Shipment not found"}
     r = pc.get("/api/probe_module/fail?kind=validation")
     assert r.status_code == 400
-    assert r.get_json() == {"error": "Validation failed", "details": [
-        {"path": ["name"], "message": "is required"}, {"path": ["weight"], "message": "must be positive"}]}
+    assert r.get_json() == {
+        "error": "Validation failed",
+        "details": [{"path": ["name"], "message": "is required"}, {"path": ["weight"], "message": "must be positive"}],
+    }
     assert pc.get("/api/probe_module/fail?kind=conflict").status_code == 409
 
 
 def test_wire_family_by_path(app):
     from web.errors import wire_family
-    assert [wire_family(p) for p in ("/lcs/lists", "/api/lcs/lists", "/api/cnt/barcode", "/lcsx",
-                                     "/api/auth/roles", "/auth/profile")] == ["B", "B", "B", "A", "A", "A"]
+
+    assert [
+        wire_family(p)
+        for p in ("/lcs/lists", "/api/lcs/lists", "/api/cnt/barcode", "/lcsx", "/api/auth/roles", "/auth/profile")
+    ] == ["B", "B", "B", "A", "A", "A"]
 
 
 def test_family_b_error_envelope(pc):
@@ -140,8 +164,9 @@ def test_paginate_a(pc, users):
     assert pc.get(f"/api/probe_module/users?tenant={users}&search=%25").get_json()["total"] == 0
 
 
-@pytest.mark.parametrize("query", ["page=0", "page=x", "pageSize=0", "pageSize=101", "sortField=password_hash",
-                                   "sortDir=sideways"])
+@pytest.mark.parametrize(
+    "query", ["page=0", "page=x", "pageSize=0", "pageSize=101", "sortField=password_hash", "sortDir=sideways"]
+)
 def test_paginate_a_rejects_out_of_range(pc, users, query):
     r = pc.get(f"/api/probe_module/users?tenant={users}&{query}")
     assert r.status_code == 400 and r.get_json()["details"]
@@ -163,7 +188,9 @@ def test_no_write_endpoint_crashes_on_a_json_body_of_the_wrong_shape(app, client
     is not what it expects (an array, a bare string, an object of wrong types): a 4xx in the
     module's envelope, never a 500."""
     import uuid as _uuid
+
     from tests.support import api_token, bearer
+
     h = bearer(api_token(client, admin))
     samples = {"uuid": str(_uuid.uuid4()), "int": "1", "default": "x", "string": "x", "path": "x"}
     bodies = ([1, 2], "text", {"id": 5, "name": [], "email": {}, "items": "x", "features": 7})

@@ -1,4 +1,5 @@
 """Feature toggles: the seed 000 contract, tenant isolation, reservation, types, screens."""
+
 import pytest
 
 from models import db
@@ -37,8 +38,14 @@ def test_global_crud_contract(client, root):
     assert listing["total"] == 1 and set(listing) >= {"items", "total", "page", "pageSize", "totalPages"}
     item = listing["items"][0]
     assert {k: item[k] for k in ("id", "identifier", "name", "description", "category", "type", "defaultValue")} == {
-        "id": tid, "identifier": "lcs.labels.zpl", "name": "T", "description": "ZPL labels", "category": "Labels",
-        "type": "boolean", "defaultValue": False}
+        "id": tid,
+        "identifier": "lcs.labels.zpl",
+        "name": "T",
+        "description": "ZPL labels",
+        "category": "Labels",
+        "type": "boolean",
+        "defaultValue": False,
+    }
     assert client.get(f"{G}/{tid}", headers=root).get_json()["identifier"] == "lcs.labels.zpl"
     r = client.put(G, json={"id": tid, "description": None, "category": "Printing", "defaultValue": True}, headers=root)
     assert r.status_code == 200 and r.get_json() == {"id": tid}
@@ -54,21 +61,34 @@ def test_list_filters_sort_and_bounds(client, root):
     _create(client, root, identifier="b.two", type="number", defaultValue=2, category="Lists")
     assert [i["identifier"] for i in client.get(f"{G}?type=number", headers=root).get_json()["items"]] == ["b.two"]
     assert [i["identifier"] for i in client.get(f"{G}?category=scan", headers=root).get_json()["items"]] == ["a.one"]
-    assert client.get(f"{G}?sortField=identifier&sortDir=desc", headers=root).get_json()["items"][0]["identifier"] == "b.two"
+    assert (
+        client.get(f"{G}?sortField=identifier&sortDir=desc", headers=root).get_json()["items"][0]["identifier"]
+        == "b.two"
+    )
     assert client.get(f"{G}?pageSize=200", headers=root).status_code == 200
     for bad in ("pageSize=201", "type=float", "sortField=secret"):
         assert client.get(f"{G}?{bad}", headers=root).status_code == 400
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"identifier": "Bad-Upper"}, "identifier"), ({"identifier": "1abc"}, "identifier"), ({"identifier": ""}, "identifier"),
-    ({"type": "float"}, "type"), ({"type": "boolean", "defaultValue": "yes"}, "defaultValue"),
-    ({"type": "number", "defaultValue": "3"}, "defaultValue"), ({"type": "number", "defaultValue": True}, "defaultValue"),
-    ({"type": "string", "defaultValue": 5}, "defaultValue"), ({"type": "json", "defaultValue": None}, "defaultValue"),
-    ({"name": ""}, "name"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"identifier": "Bad-Upper"}, "identifier"),
+        ({"identifier": "1abc"}, "identifier"),
+        ({"identifier": ""}, "identifier"),
+        ({"type": "float"}, "type"),
+        ({"type": "boolean", "defaultValue": "yes"}, "defaultValue"),
+        ({"type": "number", "defaultValue": "3"}, "defaultValue"),
+        ({"type": "number", "defaultValue": True}, "defaultValue"),
+        ({"type": "string", "defaultValue": 5}, "defaultValue"),
+        ({"type": "json", "defaultValue": None}, "defaultValue"),
+        ({"name": ""}, "name"),
+    ],
+)
 def test_create_validation(client, root, body, field):
-    r = client.post(G, json={"identifier": "ok.id", "name": "N", "type": "boolean", "defaultValue": False, **body}, headers=root)
+    r = client.post(
+        G, json={"identifier": "ok.id", "name": "N", "type": "boolean", "defaultValue": False, **body}, headers=root
+    )
     assert r.status_code == 400 and r.get_json()["details"][0]["path"] == [field]
     assert client.get(G, headers=root).get_json()["total"] == 0  # nothing half-written
 
@@ -96,8 +116,14 @@ def test_seed_contract_duplicate_identifier_and_missing_type_are_400(client, roo
 
 def test_tenant_admin_cannot_change_global_definitions(client, root, boss):
     tid = _create(client, root, identifier="x.y")
-    assert refusal(client.post(G, json={"identifier": "p.q", "name": "N", "type": "boolean"}, headers=boss), 403) == "Only super admins may do this"
-    assert refusal(client.put(G, json={"id": tid, "defaultValue": True}, headers=boss), 403) == "Only super admins may do this"
+    assert (
+        refusal(client.post(G, json={"identifier": "p.q", "name": "N", "type": "boolean"}, headers=boss), 403)
+        == "Only super admins may do this"
+    )
+    assert (
+        refusal(client.put(G, json={"id": tid, "defaultValue": True}, headers=boss), 403)
+        == "Only super admins may do this"
+    )
     assert refusal(client.delete(f"{G}?id={tid}", headers=boss), 403) == "Only super admins may do this"
     assert client.get(G, headers=boss).status_code == 200  # reading is fine
 
@@ -108,7 +134,13 @@ def test_check_endpoints(client, root, boss):
     _create(client, root, identifier="n.count", type="number", defaultValue=2.5)
     _create(client, root, identifier="j.conf", type="json", defaultValue={"printer": "zebra", "dpi": [203, 300]})
     r = client.get("/api/feature_toggles/check/boolean?identifier=b.flag", headers=boss).get_json()
-    assert r["enabled"] is True and r["source"] == "default" and r["identifier"] == "b.flag" and r["tenantId"] and r["toggleId"]
+    assert (
+        r["enabled"] is True
+        and r["source"] == "default"
+        and r["identifier"] == "b.flag"
+        and r["tenantId"]
+        and r["toggleId"]
+    )
     assert client.get("/api/feature_toggles/check/string?identifier=s.text", headers=boss).get_json()["value"] == "zpl"
     n = client.get("/api/feature_toggles/check/number?identifier=n.count", headers=boss).get_json()
     assert n["value"] == 2.5 and n["valueType"] == "number"
@@ -125,34 +157,54 @@ def test_overrides_per_tenant_and_isolation(app, client, root, boss, make):
     other = make.tenant("Globex")
     make.member(other, "boss@globex.test", roles_svc.ADMINISTRATOR)
     globex = bearer(api_token(client, "boss@globex.test"))
-    r = client.put("/api/feature_toggles/overrides", json={"toggleId": tid, "isOverride": True, "overrideValue": False},
-                   headers=boss)
+    r = client.put(
+        "/api/feature_toggles/overrides",
+        json={"toggleId": tid, "isOverride": True, "overrideValue": False},
+        headers=boss,
+    )
     assert r.status_code == 200 and r.get_json()["ok"] is True and r.get_json()["overrideToggleId"]
     check = "/api/feature_toggles/check/boolean?identifier=lcs.scan.sound"
     assert client.get(check, headers=boss).get_json() | {} == client.get(check, headers=boss).get_json()
     assert client.get(check, headers=boss).get_json()["enabled"] is False
     assert client.get(check, headers=boss).get_json()["source"] == "override"
     assert client.get(check, headers=globex).get_json() | {"tenantId": None} == {
-        "enabled": True, "source": "default", "toggleId": tid, "identifier": "lcs.scan.sound", "tenantId": None}
+        "enabled": True,
+        "source": "default",
+        "toggleId": tid,
+        "identifier": "lcs.scan.sound",
+        "tenantId": None,
+    }
     listing = client.get("/api/feature_toggles/overrides", headers=globex).get_json()
     assert listing["items"][0]["overrideState"] == "inherit" and listing["isSuperAdmin"] is False
     mine = client.get("/api/feature_toggles/overrides", headers=boss).get_json()["items"][0]
-    assert mine["overrideState"] == "disabled" and mine["defaultState"] is True and mine["tenantName"] == "Acme Logistics"
+    assert (
+        mine["overrideState"] == "disabled" and mine["defaultState"] is True and mine["tenantName"] == "Acme Logistics"
+    )
     detail = client.get(f"/api/feature_toggles/global/{tid}/override", headers=boss).get_json()
     assert detail["toggleType"] == "boolean" and detail["tenantName"] == "Acme Logistics" and detail["id"]
     # Seed body without overrideValue enables; isOverride false returns to inherit.
-    assert client.put("/api/feature_toggles/overrides", json={"toggleId": tid, "isOverride": True}, headers=globex).status_code == 200
+    assert (
+        client.put(
+            "/api/feature_toggles/overrides", json={"toggleId": tid, "isOverride": True}, headers=globex
+        ).status_code
+        == 200
+    )
     assert client.get(check, headers=globex).get_json()["enabled"] is True
     r = client.put("/api/feature_toggles/overrides", json={"toggleId": tid, "isOverride": False}, headers=boss)
     assert r.get_json() == {"ok": True, "overrideToggleId": None}
     assert client.get(check, headers=boss).get_json()["source"] == "default"
 
 
-@pytest.mark.parametrize("body, status", [
-    ({"isOverride": True, "overrideValue": "false"}, 400),   # JSON string is not a boolean
-    ({"isOverride": "maybe"}, 400), ({}, 400), ({"isOverride": True, "toggleId": "nope"}, 400),
-    ({"isOverride": True, "toggleId": "00000000-0000-4000-8000-000000000000"}, 404),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ({"isOverride": True, "overrideValue": "false"}, 400),  # JSON string is not a boolean
+        ({"isOverride": "maybe"}, 400),
+        ({}, 400),
+        ({"isOverride": True, "toggleId": "nope"}, 400),
+        ({"isOverride": True, "toggleId": "00000000-0000-4000-8000-000000000000"}, 404),
+    ],
+)
 def test_override_validation(client, root, boss, body, status):
     tid = _create(client, root, identifier="v.flag")
     r = client.put("/api/feature_toggles/overrides", json={"toggleId": tid, **body}, headers=boss)
@@ -161,11 +213,13 @@ def test_override_validation(client, root, boss, body, status):
 
 def test_override_value_type_checked(client, root, boss):
     tid = _create(client, root, identifier="n.limit", type="number", defaultValue=3)
-    bad = client.put("/api/feature_toggles/overrides", json={"toggleId": tid, "isOverride": True, "overrideValue": "9"},
-                     headers=boss)
+    bad = client.put(
+        "/api/feature_toggles/overrides", json={"toggleId": tid, "isOverride": True, "overrideValue": "9"}, headers=boss
+    )
     assert bad.status_code == 400 and bad.get_json()["details"][0]["path"] == ["overrideValue"]
-    ok = client.put("/api/feature_toggles/overrides", json={"toggleId": tid, "isOverride": True, "overrideValue": 9},
-                    headers=boss)
+    ok = client.put(
+        "/api/feature_toggles/overrides", json={"toggleId": tid, "isOverride": True, "overrideValue": 9}, headers=boss
+    )
     assert ok.status_code == 200
     assert client.get("/api/feature_toggles/check/number?identifier=n.limit", headers=boss).get_json()["value"] == 9
 
@@ -180,15 +234,29 @@ def test_deleted_toggle_stops_resolving(client, root, boss):
 def test_every_change_is_audited(app, client, root, boss):
     tid = _create(client, root, identifier="aud.it")
     client.put(G, json={"id": tid, "defaultValue": True}, headers=root)
-    client.put("/api/feature_toggles/overrides", json={"toggleId": tid, "isOverride": True, "overrideValue": False}, headers=boss)
+    client.put(
+        "/api/feature_toggles/overrides",
+        json={"toggleId": tid, "isOverride": True, "overrideValue": False},
+        headers=boss,
+    )
     client.delete(f"{G}?id={tid}", headers=root)
-    from models import AuditLog
     import sqlalchemy as sa
+
+    from models import AuditLog
+
     with app.app_context():
-        kinds = [(r.resource_kind, r.action_type) for r in db.session.scalars(
-            sa.select(AuditLog).where(AuditLog.resource_id == tid).order_by(AuditLog.created_at))]
-    assert kinds == [("feature_toggle", "create"), ("feature_toggle", "edit"),
-                     ("feature_toggle_override", "edit"), ("feature_toggle", "delete")]
+        kinds = [
+            (r.resource_kind, r.action_type)
+            for r in db.session.scalars(
+                sa.select(AuditLog).where(AuditLog.resource_id == tid).order_by(AuditLog.created_at)
+            )
+        ]
+    assert kinds == [
+        ("feature_toggle", "create"),
+        ("feature_toggle", "edit"),
+        ("feature_toggle_override", "edit"),
+        ("feature_toggle", "delete"),
+    ]
 
 
 def test_resolver_and_template_global(app, client, root, tenant_admin, boss):
@@ -198,8 +266,11 @@ def test_resolver_and_template_global(app, client, root, tenant_admin, boss):
         sound = toggles.resolve("lcs.scan.sound", None)
     browser_login(client, tenant_admin)
     assert 'data-scan-sound="on"' in client.get("/", headers=BROWSER).get_data(as_text=True)
-    client.application.test_client().put("/api/feature_toggles/overrides", headers=boss,
-                                         json={"toggleId": str(sound.toggle_id), "isOverride": True, "overrideValue": False})
+    client.application.test_client().put(
+        "/api/feature_toggles/overrides",
+        headers=boss,
+        json={"toggleId": str(sound.toggle_id), "isOverride": True, "overrideValue": False},
+    )
     assert 'data-scan-sound="off"' in client.get("/", headers=BROWSER).get_data(as_text=True)
 
 
@@ -214,7 +285,10 @@ def test_json_routes_asked_for_html_render_a_page(client, root, boss):
     assert "html.flag" in detail.get_data(as_text=True)
     changed = client.put("/feature_toggles/overrides", json={"toggleId": tid, "isOverride": True}, headers=html)
     assert changed.status_code == 303 and changed.location.endswith("/feature_toggles/overrides")
-    assert client.get("/api/feature_toggles/check/boolean?identifier=html.flag", headers=boss).get_json()["source"] == "override"
+    assert (
+        client.get("/api/feature_toggles/check/boolean?identifier=html.flag", headers=boss).get_json()["source"]
+        == "override"
+    )
     gone = client.delete(f"/feature_toggles/global?id={tid}", headers={**root, **BROWSER})
     assert gone.status_code == 303 and gone.location.endswith("/feature_toggles/global")
 
@@ -226,8 +300,11 @@ class TestScreens:
         page = client.get("/feature_toggles/overrides", headers=BROWSER).get_data(as_text=True)
         assert "<!doctype html>" in page and "ui.flag" in page and "inherited" in page
         hx = {"HX-Request": "true", "X-CSRFToken": csrf}
-        flipped = client.put("/feature_toggles/overrides", headers=hx,
-                             data={"toggleId": tid, "isOverride": "true", "overrideValue": "false"})
+        flipped = client.put(
+            "/feature_toggles/overrides",
+            headers=hx,
+            data={"toggleId": tid, "isOverride": "true", "overrideValue": "false"},
+        )
         html = flipped.get_data(as_text=True)
         assert flipped.status_code == 200 and html.lstrip().startswith(f'<tr id="override-{tid}" data-state="disabled"')
         assert "wharf:toast" in flipped.headers["HX-Trigger"]
@@ -237,18 +314,29 @@ class TestScreens:
     def test_global_page_create_with_typed_input(self, client, admin):
         csrf = browser_login(client, admin)
         page = client.get("/feature_toggles/global", headers=BROWSER).get_data(as_text=True)
-        assert 'data-type-select' in page and 'data-json' in page
+        assert "data-type-select" in page and "data-json" in page
         hx = {"HX-Request": "true", "X-CSRFToken": csrf}
-        bad = client.post("/feature_toggles/global", headers=hx, data={
-            "identifier": "cfg.printers", "name": "Printers", "type": "json", "defaultValue": "{not json"})
+        bad = client.post(
+            "/feature_toggles/global",
+            headers=hx,
+            data={"identifier": "cfg.printers", "name": "Printers", "type": "json", "defaultValue": "{not json"},
+        )
         assert bad.status_code == 422 and "valid json" in bad.get_data(as_text=True)
-        ok = client.post("/feature_toggles/global", headers=hx, data={
-            "identifier": "cfg.printers", "name": "Printers", "type": "json", "defaultValue": '{"dock": 1}'})
+        ok = client.post(
+            "/feature_toggles/global",
+            headers=hx,
+            data={"identifier": "cfg.printers", "name": "Printers", "type": "json", "defaultValue": '{"dock": 1}'},
+        )
         assert ok.status_code == 201 and "cfg.printers created" in ok.get_data(as_text=True)
-        switch = client.post("/feature_toggles/global", headers=hx, data={
-            "identifier": "cfg.flag", "name": "Flag", "type": "boolean", "defaultValue": ["false", "true"]})
+        switch = client.post(
+            "/feature_toggles/global",
+            headers=hx,
+            data={"identifier": "cfg.flag", "name": "Flag", "type": "boolean", "defaultValue": ["false", "true"]},
+        )
         assert switch.status_code == 201
-        frag = client.get("/feature_toggles/global?search=cfg", headers={"HX-Request": "true", "HX-Target": "toggle-table"})
+        frag = client.get(
+            "/feature_toggles/global?search=cfg", headers={"HX-Request": "true", "HX-Target": "toggle-table"}
+        )
         html = frag.get_data(as_text=True)
         assert html.lstrip().startswith('<table id="toggle-table"') and '{"dock": 1}' in html and "true" in html
 
@@ -257,9 +345,15 @@ class TestScreens:
         csrf = browser_login(client, admin)
         page = client.get(f"/feature_toggles/global/{tid}", headers=BROWSER).get_data(as_text=True)
         assert 'id="toggle-edit"' in page and 'type="number"' in page
-        r = client.put("/feature_toggles/global", headers={"HX-Request": "true", "X-CSRFToken": csrf},
-                       data={"id": tid, "name": "Edited", "defaultValue": "7"})
+        r = client.put(
+            "/feature_toggles/global",
+            headers={"HX-Request": "true", "X-CSRFToken": csrf},
+            data={"id": tid, "name": "Edited", "defaultValue": "7"},
+        )
         assert r.status_code == 200 and "Saved." in r.get_data(as_text=True)
-        bad = client.put("/feature_toggles/global", headers={"HX-Request": "true", "X-CSRFToken": csrf},
-                         data={"id": tid, "name": "Edited", "defaultValue": "seven"})
+        bad = client.put(
+            "/feature_toggles/global",
+            headers={"HX-Request": "true", "X-CSRFToken": csrf},
+            data={"id": tid, "name": "Edited", "defaultValue": "seven"},
+        )
         assert bad.status_code == 422

@@ -6,6 +6,7 @@ The matrix below runs every admin write over JSON as a caller that holds exactly
 feature the route requires — but less than its target — and checks both the refusal and
 that the target is unchanged; a control row proves the same caller may change a target
 holding less, so a test that refused everything would fail too."""
+
 from __future__ import annotations
 
 import re
@@ -30,9 +31,18 @@ from tests.support import (
     refusal,
 )
 
-USER_ADMIN = ["auth.users.list", "auth.users.create", "auth.users.edit", "auth.users.delete",
-              "auth.roles.list", "auth.roles.manage", "auth.acl.manage", "api_keys.view", "api_keys.create",
-              "api_keys.delete"]
+USER_ADMIN = [
+    "auth.users.list",
+    "auth.users.create",
+    "auth.users.edit",
+    "auth.users.delete",
+    "auth.roles.list",
+    "auth.roles.manage",
+    "auth.acl.manage",
+    "api_keys.view",
+    "api_keys.create",
+    "api_keys.delete",
+]
 
 
 @dataclass
@@ -67,11 +77,17 @@ def floor(app):
         db.session.commit()
         admin_role, staff_role = seeded[roles.ADMINISTRATOR].id, seeded[roles.WAREHOUSE_STAFF].id
         clerk_role = _role(t, "User clerk", USER_ADMIN)
-        f = Floor(t, hq, depot, admin_role, staff_role,
-                  admin=_user(t, "admin@b.test", [admin_role]),
-                  second_admin=_user(t, "admin2@b.test", [admin_role]),
-                  plain=_user(t, "plain@b.test", organization_id=hq),
-                  clerk_role=clerk_role)
+        f = Floor(
+            t,
+            hq,
+            depot,
+            admin_role,
+            staff_role,
+            admin=_user(t, "admin@b.test", [admin_role]),
+            second_admin=_user(t, "admin2@b.test", [admin_role]),
+            plain=_user(t, "plain@b.test", organization_id=hq),
+            clerk_role=clerk_role,
+        )
         _user(t, "clerk@b.test", [clerk_role])
         return f
 
@@ -80,9 +96,18 @@ def _grants_snapshot(app, user_id):
     with app.app_context():
         u = db.session.get(User, user_id)
         acl = db.session.scalars(sa.select(UserAcl).where(UserAcl.user_id == user_id)).first()
-        links = sorted(str(r) for r in db.session.scalars(sa.select(UserRole.role_id).where(UserRole.user_id == user_id)))
-        return (u.email, u.name, u.password_hash, u.is_active, u.deleted_at, links,
-                None if acl is None else (sorted(acl.features), acl.organizations))
+        links = sorted(
+            str(r) for r in db.session.scalars(sa.select(UserRole.role_id).where(UserRole.user_id == user_id))
+        )
+        return (
+            u.email,
+            u.name,
+            u.password_hash,
+            u.is_active,
+            u.deleted_at,
+            links,
+            None if acl is None else (sorted(acl.features), acl.organizations),
+        )
 
 
 def _role_snapshot(app, role_id):
@@ -104,33 +129,54 @@ class TestAdminWritesMatrix:
             ("change admin's organization", "put", "/api/auth/users", {"id": admin, "organizationId": str(f.hq)}),
             ("strip admin's roles", "put", "/api/auth/users", {"id": admin, "roles": []}),
             ("delete admin", "delete", f"/api/auth/users?id={admin}", None),
-            ("override admin down to nothing", "put", "/api/auth/users/acl",
-             {"userId": admin, "features": ["auth.users.list"], "isSuperAdmin": False, "organizations": None}),
+            (
+                "override admin down to nothing",
+                "put",
+                "/api/auth/users/acl",
+                {"userId": admin, "features": ["auth.users.list"], "isSuperAdmin": False, "organizations": None},
+            ),
             ("rename the * role", "put", "/api/auth/roles", {"id": role, "name": "Nobody"}),
-            ("empty the * role", "put", "/api/auth/roles/acl",
-             {"roleId": role, "features": [], "isSuperAdmin": False, "organizations": None}),
+            (
+                "empty the * role",
+                "put",
+                "/api/auth/roles/acl",
+                {"roleId": role, "features": [], "isSuperAdmin": False, "organizations": None},
+            ),
             ("delete an unheld * role", "delete", f"/api/auth/roles?id={star_role}", None),
             ("revoke a * key", "delete", f"/api/api_keys/keys?id={key_id}", None),
             ("mint a * key", "post", "/api/api_keys/keys", {"name": "mine", "roles": [role]}),
             ("give a user the * role", "put", "/api/auth/users", {"id": str(f.plain), "roles": [role]}),
-            ("create a user with the * role", "post", "/api/auth/users",
-             {"email": "new@b.test", "password": PASSWORD, "roles": [role]}),
+            (
+                "create a user with the * role",
+                "post",
+                "/api/auth/users",
+                {"email": "new@b.test", "password": PASSWORD, "roles": [role]},
+            ),
         ]
 
     def test_caller_holding_less_than_the_target_is_refused(self, app, client, floor):
         with app.app_context():
-            key_id = api_keys.create_key(SYSTEM, ApiKeyCreate(name="Root key", description=None, roles=[floor.admin_role],
-                                         tenantId=floor.tenant))[0].id
+            key_id = api_keys.create_key(
+                SYSTEM, ApiKeyCreate(name="Root key", description=None, roles=[floor.admin_role], tenantId=floor.tenant)
+            )[0].id
             star_role = _role(floor.tenant, "Spare star", ["*"])
         h = bearer(api_token(client, "clerk@b.test"))
-        before = (_grants_snapshot(app, floor.admin), _grants_snapshot(app, floor.plain),
-                  _role_snapshot(app, floor.admin_role), _role_snapshot(app, star_role))
+        before = (
+            _grants_snapshot(app, floor.admin),
+            _grants_snapshot(app, floor.plain),
+            _role_snapshot(app, floor.admin_role),
+            _role_snapshot(app, star_role),
+        )
         for label, method, url, body in self.writes(floor, key_id, star_role):
             r = getattr(client, method)(url, json=body, headers=h)
             assert r.status_code == 403, (label, r.status_code, r.get_json())
             assert "hold" in r.get_json()["error"], label
-        after = (_grants_snapshot(app, floor.admin), _grants_snapshot(app, floor.plain),
-                 _role_snapshot(app, floor.admin_role), _role_snapshot(app, star_role))
+        after = (
+            _grants_snapshot(app, floor.admin),
+            _grants_snapshot(app, floor.plain),
+            _role_snapshot(app, floor.admin_role),
+            _role_snapshot(app, star_role),
+        )
         assert after == before
         with app.app_context():
             assert db.session.get(ApiKey, key_id).deleted_at is None
@@ -138,21 +184,29 @@ class TestAdminWritesMatrix:
             assert db.session.scalar(sa.select(sa.func.count(ApiKey.id))) == 1
         # The admin's password still works, nobody else's does.
         assert client.post("/api/auth/login", json={"email": "admin@b.test", "password": PASSWORD}).status_code == 200
-        assert client.post("/api/auth/login", json={"email": "admin@b.test", "password": "taken-over-123"}).status_code == 401
+        assert (
+            client.post("/api/auth/login", json={"email": "admin@b.test", "password": "taken-over-123"}).status_code
+            == 401
+        )
 
     def test_every_admin_write_is_in_the_matrix(self, app, floor):
         """Generated from the URL map: a new write about users, roles, ACLs, keys or
         memberships without a row above fails here."""
         admin_writes = set()
         for rule, method, access in protected_operations(app):
-            if method != "GET" and any(f.split(".")[0] in ("auth", "api_keys") and f != "auth.profile"
-                                       for f in access.features):
+            if method != "GET" and any(
+                f.split(".")[0] in ("auth", "api_keys") and f != "auth.profile" for f in access.features
+            ):
                 admin_writes.add((rule.endpoint, method))
         adapter = app.url_map.bind("localhost")
-        covered = {(adapter.match(url.split("?")[0], method=m.upper())[0], m.upper())
-                   for _, m, url, _ in self.writes(floor, uuid.uuid4(), uuid.uuid4())}
-        exempt = {("api_auth.feature_check", "POST"),  # reads the caller's own grants, changes nothing
-                  ("api_auth.create_role", "POST")}  # a new role holds nothing until its ACL is set
+        covered = {
+            (adapter.match(url.split("?")[0], method=m.upper())[0], m.upper())
+            for _, m, url, _ in self.writes(floor, uuid.uuid4(), uuid.uuid4())
+        }
+        exempt = {
+            ("api_auth.feature_check", "POST"),  # reads the caller's own grants, changes nothing
+            ("api_auth.create_role", "POST"),
+        }  # a new role holds nothing until its ACL is set
         assert admin_writes - exempt <= covered, sorted(admin_writes - exempt - covered)
 
     def test_control_same_caller_changes_a_target_holding_less(self, app, client, floor):
@@ -161,14 +215,26 @@ class TestAdminWritesMatrix:
         with app.app_context():
             small = _role(floor.tenant, "Viewer", ["auth.users.list"])
         plain = str(floor.plain)
-        assert client.put("/api/auth/users", json={"id": plain, "name": "Pat", "password": "new-password-1"},
-                          headers=h).status_code == 200
+        assert (
+            client.put(
+                "/api/auth/users", json={"id": plain, "name": "Pat", "password": "new-password-1"}, headers=h
+            ).status_code
+            == 200
+        )
         assert client.put("/api/auth/users", json={"id": plain, "roles": [str(small)]}, headers=h).status_code == 200
-        assert client.put("/api/auth/users/acl", json={"userId": plain, "features": ["auth.users.list"]},
-                          headers=h).status_code == 200
+        assert (
+            client.put(
+                "/api/auth/users/acl", json={"userId": plain, "features": ["auth.users.list"]}, headers=h
+            ).status_code
+            == 200
+        )
         assert client.put("/api/auth/roles", json={"id": str(small), "name": "Viewers"}, headers=h).status_code == 200
-        assert client.put("/api/auth/roles/acl", json={"roleId": str(small), "features": ["auth.roles.list"]},
-                          headers=h).status_code == 200
+        assert (
+            client.put(
+                "/api/auth/roles/acl", json={"roleId": str(small), "features": ["auth.roles.list"]}, headers=h
+            ).status_code
+            == 200
+        )
         made = client.post("/api/api_keys/keys", json={"name": "ok", "roles": [str(small)]}, headers=h)
         assert made.status_code == 201
         assert client.delete(f"/api/api_keys/keys?id={made.get_json()['id']}", headers=h).status_code == 200
@@ -191,8 +257,9 @@ class TestOrganizations:
         email, _ = hq_clerk
         h = bearer(api_token(client, email))
         me = client.get("/api/auth/users?search=hq@b.test", headers=h).get_json()["items"][0]
-        r = client.put("/api/auth/users", json={"id": me["id"], "roles": me["roleIds"] + [str(floor.staff_role)]},
-                       headers=h)
+        r = client.put(
+            "/api/auth/users", json={"id": me["id"], "roles": me["roleIds"] + [str(floor.staff_role)]}, headers=h
+        )
         assert r.status_code == 403 and "own roles" in r.get_json()["error"]
         with app.app_context():
             user = db.session.scalar(sa.select(User).where(User.email == email))
@@ -211,8 +278,9 @@ class TestOrganizations:
         r = client.put("/api/auth/users", json={"id": str(floor.admin), "roles": [str(floor.staff_role)]}, headers=h)
         assert refusal(r, 403) == "You cannot change your own roles: ask another administrator"
         # ...while saving their own profile with the same roles is fine.
-        same = client.put("/api/auth/users", json={"id": str(floor.admin), "name": "Ada",
-                                                   "roles": [str(floor.admin_role)]}, headers=h)
+        same = client.put(
+            "/api/auth/users", json={"id": str(floor.admin), "name": "Ada", "roles": [str(floor.admin_role)]}, headers=h
+        )
         assert same.status_code == 200
 
 
@@ -222,50 +290,80 @@ class TestLastAdministrator:
 
     def test_acl_manager_cannot_strip_a_star_administrator(self, app, client, floor):
         with app.app_context():
-            _user(floor.tenant, "acl@b.test", [_role(floor.tenant, "ACL only", ["auth.acl.manage", "auth.roles.list",
-                                                                                "auth.users.list"])])
+            _user(
+                floor.tenant,
+                "acl@b.test",
+                [_role(floor.tenant, "ACL only", ["auth.acl.manage", "auth.roles.list", "auth.users.list"])],
+            )
         h = bearer(api_token(client, "acl@b.test"))
         before = _role_snapshot(app, floor.admin_role)
-        assert refusal(client.put("/api/auth/roles/acl", json={"roleId": str(floor.admin_role), "features": []},
-                          headers=h), 403) == "You cannot change a role that holds permissions you do not hold"
-        assert refusal(client.put("/api/auth/users/acl", json={"userId": str(floor.admin), "features": ["auth.users.list"]},
-                          headers=h), 403) == "You cannot change a user who holds permissions you do not hold"
+        assert (
+            refusal(
+                client.put("/api/auth/roles/acl", json={"roleId": str(floor.admin_role), "features": []}, headers=h),
+                403,
+            )
+            == "You cannot change a role that holds permissions you do not hold"
+        )
+        assert (
+            refusal(
+                client.put(
+                    "/api/auth/users/acl", json={"userId": str(floor.admin), "features": ["auth.users.list"]}, headers=h
+                ),
+                403,
+            )
+            == "You cannot change a user who holds permissions you do not hold"
+        )
         assert _role_snapshot(app, floor.admin_role) == before
         with app.app_context():
             assert db.session.scalar(sa.select(UserAcl).where(UserAcl.user_id == floor.admin)) is None
 
     def test_emptying_the_administrator_role_of_the_last_admins_is_409(self, client, floor):
         h = bearer(api_token(client, "admin@b.test"))
-        r = client.put("/api/auth/roles/acl", json={"roleId": str(floor.admin_role), "features": ["auth.users.list"]},
-                       headers=h)
+        r = client.put(
+            "/api/auth/roles/acl", json={"roleId": str(floor.admin_role), "features": ["auth.users.list"]}, headers=h
+        )
         assert r.status_code == 409 and "administrator" in r.get_json()["error"]
         acl = client.get(f"/api/auth/roles/acl?roleId={floor.admin_role}", headers=h).get_json()
         assert acl["features"] == ["*"]
 
     def test_one_admin_may_step_another_down_but_not_the_last(self, app, client, floor):
         h = bearer(api_token(client, "admin@b.test"))
-        assert client.put("/api/auth/users", json={"id": str(floor.second_admin), "isActive": False},
-                          headers=h).status_code == 200
+        assert (
+            client.put(
+                "/api/auth/users", json={"id": str(floor.second_admin), "isActive": False}, headers=h
+            ).status_code
+            == 200
+        )
         # Only admin@ is left: a super admin overriding them down is refused too.
         root = _super_admin(app)
         rh = bearer(api_token(client, root))
-        r = client.put("/api/auth/users/acl", json={"userId": str(floor.admin), "features": ["auth.users.list"]},
-                       headers=rh)
+        r = client.put(
+            "/api/auth/users/acl", json={"userId": str(floor.admin), "features": ["auth.users.list"]}, headers=rh
+        )
         assert r.status_code == 409
         assert client.delete(f"/api/auth/users?id={floor.admin}", headers=rh).status_code == 409
         assert client.put("/api/auth/users", json={"id": str(floor.admin), "roles": []}, headers=rh).status_code == 409
         # After giving the role to another user, the step down goes through.
-        assert client.put("/api/auth/users", json={"id": str(floor.plain), "roles": [str(floor.admin_role)]},
-                          headers=rh).status_code == 200
-        assert client.put("/api/auth/users/acl", json={"userId": str(floor.admin), "features": ["auth.users.list"]},
-                          headers=rh).status_code == 200
+        assert (
+            client.put(
+                "/api/auth/users", json={"id": str(floor.plain), "roles": [str(floor.admin_role)]}, headers=rh
+            ).status_code
+            == 200
+        )
+        assert (
+            client.put(
+                "/api/auth/users/acl", json={"userId": str(floor.admin), "features": ["auth.users.list"]}, headers=rh
+            ).status_code
+            == 200
+        )
 
     def test_removing_an_override_cannot_hand_back_rights_the_actor_lacks(self, app, client, floor):
         """An override narrower than the user's roles is inside the actor's bounds; removing
         it would give the user the roles' * — refused."""
         with app.app_context():
-            users.update_user_acl(SYSTEM, floor.second_admin, features=["auth.users.list"], is_super_admin=False,
-                                  organizations=None)
+            users.update_user_acl(
+                SYSTEM, floor.second_admin, features=["auth.users.list"], is_super_admin=False, organizations=None
+            )
         h = bearer(api_token(client, "clerk@b.test"))
         r = client.put("/api/auth/users/acl", json={"userId": str(floor.second_admin), "features": []}, headers=h)
         assert refusal(r, 403) == "You cannot remove this override: the user's roles hold permissions you do not hold"
@@ -291,10 +389,12 @@ class TestLows:
             foreign_org = str(new_organization(new_tenant("Elsewhere").id, "Theirs", "theirs").id)
             role = _role(floor.tenant, "Probe", ["auth.users.list"])
         h = bearer(api_token(client, "admin@b.test"))
-        for body, path in (({"organizations": [foreign_org]}, "organizations"),
-                           ({"organizations": [str(uuid.uuid4())]}, "organizations"),
-                           ({"features": ["made.up.feature"]}, "features"),
-                           ({"features": ["nosuchmodule.*"]}, "features")):
+        for body, path in (
+            ({"organizations": [foreign_org]}, "organizations"),
+            ({"organizations": [str(uuid.uuid4())]}, "organizations"),
+            ({"features": ["made.up.feature"]}, "features"),
+            ({"features": ["nosuchmodule.*"]}, "features"),
+        ):
             payload = {"roleId": str(role), "features": ["auth.users.list"], "organizations": None, **body}
             r = client.put("/api/auth/roles/acl", json=payload, headers=h)
             assert r.status_code == 400, (body, r.get_json())
@@ -302,27 +402,35 @@ class TestLows:
             user_payload = {"userId": str(floor.plain), **{k: v for k, v in payload.items() if k != "roleId"}}
             assert client.put("/api/auth/users/acl", json=user_payload, headers=h).status_code == 400
         assert _role_snapshot(app, role) == ("Probe", ["auth.users.list"], None, False)
-        ok = client.put("/api/auth/roles/acl", json={"roleId": str(role), "features": ["lcs.*", "auth.users.list"],
-                                                     "organizations": [str(floor.hq)]}, headers=h)
+        ok = client.put(
+            "/api/auth/roles/acl",
+            json={"roleId": str(role), "features": ["lcs.*", "auth.users.list"], "organizations": [str(floor.hq)]},
+            headers=h,
+        )
         assert ok.status_code == 200 and ok.get_json()["sanitized"] is False
 
 
 class TestApiKeyOwners:
     def _key(self, client, floor):
         h = bearer(api_token(client, "admin@b.test"))
-        made = client.post("/api/api_keys/keys", json={"name": "Integration", "roles": [str(floor.staff_role)]},
-                           headers=h).get_json()
+        made = client.post(
+            "/api/api_keys/keys", json={"name": "Integration", "roles": [str(floor.staff_role)]}, headers=h
+        ).get_json()
         return h, made
 
     @pytest.mark.parametrize("how", ["deactivate", "delete"])
     def test_key_is_suspended_with_its_owner(self, app, client, floor, how):
-        h, made = self._key(client, floor)
+        _h, made = self._key(client, floor)
         kh = bearer(made["secret"])
         assert client.get("/lcs/shipments", headers=kh).status_code == 200
         root = bearer(api_token(client, "admin2@b.test"))
         if how == "deactivate":
-            assert client.put("/api/auth/users", json={"id": str(floor.admin), "isActive": False},
-                              headers=root).status_code == 200
+            assert (
+                client.put(
+                    "/api/auth/users", json={"id": str(floor.admin), "isActive": False}, headers=root
+                ).status_code
+                == 200
+            )
         else:
             assert client.delete(f"/api/auth/users?id={floor.admin}", headers=root).status_code == 200
         assert client.get("/lcs/shipments", headers=kh).status_code == 401
@@ -333,7 +441,7 @@ class TestApiKeyOwners:
             assert client.get("/lcs/shipments", headers=kh).status_code == 200
 
     def test_list_and_page_show_each_keys_owner(self, app, client, floor):
-        h, made = self._key(client, floor)
+        h, _made = self._key(client, floor)
         row = client.get("/api/api_keys/keys", headers=h).get_json()["items"][0]
         assert row["createdById"] == str(floor.admin) and row["suspended"] is False
         page = client.get("/api_keys/keys", headers={**h, "Accept": "text/html"}).get_data(as_text=True)
@@ -343,10 +451,12 @@ class TestApiKeyOwners:
         with app.app_context():
             maker_role = _role(floor.tenant, "Key maker", ["api_keys.create", "api_keys.view"])
         h = bearer(api_token(client, "admin@b.test"))
-        maker = client.post("/api/api_keys/keys", json={"name": "Maker", "roles": [str(maker_role)]},
-                            headers=h).get_json()
-        child = client.post("/api/api_keys/keys", json={"name": "Child", "roles": [str(maker_role)]},
-                            headers=bearer(maker["secret"]))
+        maker = client.post(
+            "/api/api_keys/keys", json={"name": "Maker", "roles": [str(maker_role)]}, headers=h
+        ).get_json()
+        child = client.post(
+            "/api/api_keys/keys", json={"name": "Child", "roles": [str(maker_role)]}, headers=bearer(maker["secret"])
+        )
         assert child.status_code == 201
         with app.app_context():
             assert db.session.get(ApiKey, uuid.UUID(child.get_json()["id"])).created_by_id == floor.admin
@@ -357,6 +467,7 @@ class TestEditScreen:
 
     def test_locked_user_and_own_roles(self, app, client, floor):
         from tests.support import BROWSER, browser_login
+
         browser_login(client, "clerk@b.test")
         page = client.get(f"/auth/users/edit?id={floor.admin}", headers=BROWSER).get_data(as_text=True)
         assert "holds permissions you do not hold" in page and "Save user" not in page
@@ -371,12 +482,23 @@ class TestEditScreen:
 
     def test_own_roles_are_fixed_but_submitted(self, app, client, floor):
         from tests.support import BROWSER, browser_login
+
         csrf = browser_login(client, "admin@b.test")
         page = client.get(f"/auth/users/edit?id={floor.admin}", headers=BROWSER).get_data(as_text=True)
         assert "You cannot change your own roles" in page
         assert f'<input type="hidden" name="roles[]" value="{floor.admin_role}">' in page
         # Saving the own profile from that form keeps the roles and the active flag.
-        r = client.put("/auth/users", headers={**BROWSER, "HX-Request": "true", "X-CSRFToken": csrf},
-                       data={"id": str(floor.admin), "email": "admin@b.test", "name": "Ada", "password": "",
-                             "organizationId": "", "roles[]": ["", str(floor.admin_role)], "isActive": "true"})
+        r = client.put(
+            "/auth/users",
+            headers={**BROWSER, "HX-Request": "true", "X-CSRFToken": csrf},
+            data={
+                "id": str(floor.admin),
+                "email": "admin@b.test",
+                "name": "Ada",
+                "password": "",
+                "organizationId": "",
+                "roles[]": ["", str(floor.admin_role)],
+                "isActive": "true",
+            },
+        )
         assert r.status_code == 200, r.get_data(as_text=True)[:300]

@@ -2,6 +2,7 @@
 per operation, nothing half-written after a failure, nested commands joining their
 caller's transaction, "after" events only once the change is durable, and derived
 shipment flags that read the same as JSON values and as SQL filters."""
+
 from contextlib import contextmanager
 
 import pytest
@@ -9,14 +10,18 @@ import sqlalchemy as sa
 
 from models import Parcel, Shipment, ShipmentItem, db
 from schemas.lcs_lists import LcsHandlingListUpdate, LcsHandlingModel
-from schemas.lcs_shipments import (LcsShipmentItemCorrection, LcsShipmentItemMissing, LcsShipmentItemModel,
-                                   LcsShipmentModel, LcsShipmentUpdateModel)
+from schemas.lcs_shipments import (
+    LcsShipmentItemCorrection,
+    LcsShipmentItemMissing,
+    LcsShipmentItemModel,
+    LcsShipmentModel,
+    LcsShipmentUpdateModel,
+)
 from services import events
 from services.commands import after_commit, command, discard
 from services.errors import ValidationFailed
 from services.logistics import lists, shipments
 from tests.support import SYSTEM
-
 
 
 @contextmanager
@@ -26,6 +31,7 @@ def commits():
 
     def count(conn):
         seen.append(1)
+
     sa.event.listen(db.engine, "commit", count)
     try:
         yield seen
@@ -39,6 +45,7 @@ def listening(phase: str):
 
     def listener(entity, event, data, context):
         seen.append((entity, event))
+
     events.subscribe(phase, listener)
     try:
         yield seen
@@ -47,14 +54,23 @@ def listening(phase: str):
 
 
 def new_shipment(tenant, *skus) -> Shipment:
-    return shipments.create_shipment(SYSTEM, LcsShipmentModel(
-        tenant_id=tenant, is_outbound=True, order_id="ORD-1",
-        items=[LcsShipmentItemModel(sku=sku, quantity=1) for sku in skus or ("SKU-A", "SKU-B")]))
+    return shipments.create_shipment(
+        SYSTEM,
+        LcsShipmentModel(
+            tenant_id=tenant,
+            is_outbound=True,
+            order_id="ORD-1",
+            items=[LcsShipmentItemModel(sku=sku, quantity=1) for sku in skus or ("SKU-A", "SKU-B")],
+        ),
+    )
 
 
 def units_of(shipment_id) -> list[ShipmentItem]:
-    return list(db.session.scalars(sa.select(ShipmentItem).where(ShipmentItem.shipment_id == shipment_id)
-                                   .order_by(ShipmentItem.sequence)))
+    return list(
+        db.session.scalars(
+            sa.select(ShipmentItem).where(ShipmentItem.shipment_id == shipment_id).order_by(ShipmentItem.sequence)
+        )
+    )
 
 
 def test_update_shipment_commits_once_with_its_search_text(ctx, tenant):
@@ -74,8 +90,11 @@ def test_a_failure_after_the_first_change_leaves_nothing_half_written(ctx, tenan
     s, other = new_shipment(tenant), new_shipment(tenant, "SKU-Z")
     first, stranger = units_of(s.id)[0].id, units_of(other.id)[0].id
     with commits() as seen, pytest.raises(ValidationFailed):
-        shipments.set_missing(SYSTEM, s.id, [LcsShipmentItemMissing(id=first, is_missing=True),
-                                             LcsShipmentItemMissing(id=stranger, is_missing=True)])
+        shipments.set_missing(
+            SYSTEM,
+            s.id,
+            [LcsShipmentItemMissing(id=first, is_missing=True), LcsShipmentItemMissing(id=stranger, is_missing=True)],
+        )
     assert seen == []
     db.session.commit()  # whatever the caller writes next must not carry the half
     db.session.expire_all()
@@ -106,6 +125,7 @@ def test_finishing_through_the_state_change_is_one_commit_and_events_follow_it(c
 
     def listener(entity, event, data, context):
         committed_when_heard.append(len(seen))
+
     events.subscribe("after", listener)
     try:
         with commits() as seen:
@@ -157,8 +177,11 @@ def test_derived_flags_read_the_same_as_values_and_as_filters(ctx, tenant):
     db.session.add(parcel)
     db.session.flush()
     one, _ = units_of(boxed_missing.id)
-    db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.id == one.id)
-                       .values(parcel_id=parcel.id, is_missing=True, is_handled=True))
+    db.session.execute(
+        sa.update(ShipmentItem)
+        .where(ShipmentItem.id == one.id)
+        .values(parcel_id=parcel.id, is_missing=True, is_handled=True)
+    )
     shipments.set_corrections(SYSTEM, plain.id, "overage", [LcsShipmentItemCorrection(sku="SKU-X", quantity=1)])
     db.session.commit()
 
@@ -176,6 +199,7 @@ def test_derived_flags_read_the_same_as_values_and_as_filters(ctx, tenant):
 def test_only_the_outermost_command_runs_again_after_a_deadlock(ctx, tenant):
     """A deadlock victim lost its whole transaction: the nested command must not redo its
     own part alone on top of a rolled-back caller; the outermost command runs again."""
+
     class Orig(Exception):
         sqlstate = "40P01"
 
@@ -191,8 +215,7 @@ def test_only_the_outermost_command_runs_again_after_a_deadlock(ctx, tenant):
     @command(retry_deadlocks=True)
     def outer():
         calls["outer"] += 1
-        db.session.execute(sa.update(Shipment).where(Shipment.id == s.id)
-                           .values(order_id=f"RUN-{calls['outer']}"))
+        db.session.execute(sa.update(Shipment).where(Shipment.id == s.id).values(order_id=f"RUN-{calls['outer']}"))
         inner()
 
     with commits() as seen:

@@ -7,6 +7,7 @@ Invariants checked after every storm: no 5xx, no unit handled twice (one "handle
 ScanEvent per unit), no lost update, the list finished once, a shipment on at most one
 active list, and the derived flags / progress counts agree with the units.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,18 +30,35 @@ from services.logistics import shipments as shipment_svc
 from tests.support import PASSWORD, SYSTEM, new_tenant
 
 THREADS = 8
-ADDRESS = {"to": {"address": {"name": "Dock Customer", "street": "Quay 1", "postal_code": "1011 AB",
-                              "city": "Amsterdam", "country_code": "NL"}}}
+ADDRESS = {
+    "to": {
+        "address": {
+            "name": "Dock Customer",
+            "street": "Quay 1",
+            "postal_code": "1011 AB",
+            "city": "Amsterdam",
+            "country_code": "NL",
+        }
+    }
+}
 
 
 # --- HTTP plumbing ------------------------------------------------------------------------------
 
+
 def _http(base, method, path, body=None, token=None):
     """(status, json-or-None, started, ended) — never raises for HTTP errors."""
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method, headers={
-        "Accept": "application/json", "Content-Type": "application/json",
-        **({"Authorization": f"Bearer {token}"} if token else {})})
+    req = urllib.request.Request(
+        base + path,
+        data=data,
+        method=method,
+        headers={
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        },
+    )
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
@@ -65,7 +83,7 @@ def _storm(n_threads, work):
         try:
             barrier.wait(timeout=20)
             results[i] = work(i)
-        except BaseException as e:  # surfaced below: a thread must not fail silently
+        except BaseException as e:  # noqa: BLE001 — surfaced below: a thread must not fail silently
             errors.append(e)
 
     threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(n_threads)]
@@ -85,6 +103,7 @@ def _no_5xx(flat):
 
 # --- data ------------------------------------------------------------------------------------------
 
+
 @pytest.fixture()
 def floor(app, live_server, tenant):
     """Two warehouse-staff pickers with bearer tokens, and helpers to make shipments and lists."""
@@ -92,13 +111,15 @@ def floor(app, live_server, tenant):
         staff_role = roles.seed_default_roles(tenant)[roles.WAREHOUSE_STAFF]
         db.session.commit()
         for n in (1, 2):
-            users.create_user(SYSTEM, email=f"picker{n}@acme.test", password=PASSWORD, role_ids=[staff_role.id],
-                              tenant_id=tenant)
+            users.create_user(
+                SYSTEM, email=f"picker{n}@acme.test", password=PASSWORD, role_ids=[staff_role.id], tenant_id=tenant
+            )
         db.session.remove()
     tokens = []
     for n in (1, 2):
-        status, body, *_ = _http(live_server, "POST", "/api/auth/login",
-                                 {"email": f"picker{n}@acme.test", "password": PASSWORD})
+        status, body, *_ = _http(
+            live_server, "POST", "/api/auth/login", {"email": f"picker{n}@acme.test", "password": PASSWORD}
+        )
         assert status == 200, body
         tokens.append(body["token"])
 
@@ -110,25 +131,37 @@ def floor(app, live_server, tenant):
 
         def shipment(self, items):
             with app.app_context():
-                s = shipment_svc.create_shipment(SYSTEM, LcsShipmentModel(tenant_id=tenant, addressing=ADDRESS, items=[
-                    LcsShipmentItemModel(sku=sku, quantity=qty, description=f"{sku} widget") for sku, qty in items]))
+                s = shipment_svc.create_shipment(
+                    SYSTEM,
+                    LcsShipmentModel(
+                        tenant_id=tenant,
+                        addressing=ADDRESS,
+                        items=[
+                            LcsShipmentItemModel(sku=sku, quantity=qty, description=f"{sku} widget")
+                            for sku, qty in items
+                        ],
+                    ),
+                )
                 sid = s.id
                 db.session.remove()
             return sid
 
         def make_list(self, shipment_ids):
             with app.app_context():
-                hl = list_svc.create_list(SYSTEM, LcsHandlingModel(shipments=[
-                    LcsHandlingModelShipments(id=s) for s in shipment_ids]))
+                hl = list_svc.create_list(
+                    SYSTEM, LcsHandlingModel(shipments=[LcsHandlingModelShipments(id=s) for s in shipment_ids])
+                )
                 lid = hl.id
                 db.session.remove()
             return lid
 
         def units(self, list_id):
             with app.app_context():
-                rows = db.session.execute(sa.select(ShipmentItem.id, ShipmentItem.sku, ShipmentItem.is_handled)
-                                          .where(ShipmentItem.list_id == list_id)
-                                          .order_by(ShipmentItem.rank)).all()
+                rows = db.session.execute(
+                    sa.select(ShipmentItem.id, ShipmentItem.sku, ShipmentItem.is_handled)
+                    .where(ShipmentItem.list_id == list_id)
+                    .order_by(ShipmentItem.rank)
+                ).all()
                 db.session.remove()
             return rows
 
@@ -175,6 +208,7 @@ def _assert_consistent(fl, list_id, shipment_ids, *, handled_units):
 
 # --- (a) the same units, PUT again and again ------------------------------------------------------
 
+
 @pytest.mark.parametrize("order", ["same", "shuffled"])
 def test_same_units_put_by_many_threads_are_handled_once(floor, order):
     """``same``: a scanner's retries (identical bodies); ``shuffled``: handhelds sending the
@@ -218,8 +252,10 @@ def test_scans_and_puts_racing_on_a_fresh_list_handle_each_unit_once(floor):
 
     def work(i):
         if i % 2:
-            return [("scan", *_http(fl.base, "POST", f"/lcs/lists/{list_id}/scan", {"code": "SKU-M"}, fl.token(i)))
-                    for _ in range(3)]
+            return [
+                ("scan", *_http(fl.base, "POST", f"/lcs/lists/{list_id}/scan", {"code": "SKU-M"}, fl.token(i)))
+                for _ in range(3)
+            ]
         body = [{"id": str(u), "is_handled": True} for u in reversed(ids)]  # the app sends the last first
         return [("put", *_http(fl.base, "PUT", f"/lcs/lists/{list_id}/items", body, fl.token(i))) for _ in range(2)]
 
@@ -234,6 +270,7 @@ def test_scans_and_puts_racing_on_a_fresh_list_handle_each_unit_once(floor):
 
 # --- (b) the same SKU through the scan endpoint --------------------------------------------------
 
+
 @pytest.mark.parametrize("threads, k, per_thread", [(8, 12, 3), (32, 96, 4)], ids=["8x3-on-12", "32x4-on-96"])
 def test_same_sku_scanned_by_many_threads_takes_each_unit_once(floor, threads, k, per_thread):
     """``threads × per_thread`` scans of one SKU with ``k`` open units: exactly k picks, the
@@ -247,8 +284,10 @@ def test_same_sku_scanned_by_many_threads_takes_each_unit_once(floor, threads, k
     assert len(hot) == k < threads * per_thread
 
     def work(i):
-        return [_http(fl.base, "POST", f"/lcs/lists/{list_id}/scan", {"code": "SKU-HOT"}, fl.token(i))
-                for _ in range(per_thread)]
+        return [
+            _http(fl.base, "POST", f"/lcs/lists/{list_id}/scan", {"code": "SKU-HOT"}, fl.token(i))
+            for _ in range(per_thread)
+        ]
 
     flat = [r for rs in _storm(threads, work) for r in rs]
     _no_5xx(flat)
@@ -273,14 +312,16 @@ def test_same_sku_scanned_by_many_threads_takes_each_unit_once(floor, threads, k
 
 # --- (c) the same list finished by many threads at once ------------------------------------------
 
+
 def test_list_finished_by_many_threads_finishes_once(floor):
     fl = floor
     s1 = fl.shipment([("SKU-F", 3)])
     s2 = fl.shipment([("SKU-G", 2)])
     list_id = fl.make_list([s1, s2])
     ids = [u.id for u in fl.units(list_id)]
-    status, body, *_ = _http(fl.base, "PUT", f"/lcs/lists/{list_id}/items",
-                             [{"id": str(u), "is_handled": True} for u in ids], fl.token(0))
+    status, body, *_ = _http(
+        fl.base, "PUT", f"/lcs/lists/{list_id}/items", [{"id": str(u), "is_handled": True} for u in ids], fl.token(0)
+    )
     assert status == 204, body
 
     def work(i):
@@ -299,8 +340,9 @@ def test_list_finished_by_many_threads_finishes_once(floor):
     for sid in (s1, s2):
         assert fl.get(f"/lcs/shipments/{sid}")["is_handled"] is True
     # A finished list refuses further changes (409, never 5xx).
-    status, _, *_ = _http(fl.base, "PUT", f"/lcs/lists/{list_id}/items",
-                          [{"id": str(ids[0]), "is_handled": False}], fl.token(1))
+    status, _, *_ = _http(
+        fl.base, "PUT", f"/lcs/lists/{list_id}/items", [{"id": str(ids[0]), "is_handled": False}], fl.token(1)
+    )
     assert status == 409
     assert {u.id for u in fl.units(list_id) if u.is_handled} == set(ids)
 
@@ -311,8 +353,16 @@ def test_finish_by_scan_and_by_state_race_finishes_once(floor):
     s1 = fl.shipment([("SKU-H", 2)])
     list_id = fl.make_list([s1])
     ids = [u.id for u in fl.units(list_id)]
-    assert _http(fl.base, "PUT", f"/lcs/lists/{list_id}/items",
-                 [{"id": str(u), "is_handled": True} for u in ids], fl.token(0))[0] == 204
+    assert (
+        _http(
+            fl.base,
+            "PUT",
+            f"/lcs/lists/{list_id}/items",
+            [{"id": str(u), "is_handled": True} for u in ids],
+            fl.token(0),
+        )[0]
+        == 204
+    )
 
     def work(i):
         if i % 2:
@@ -329,28 +379,30 @@ def test_finish_by_scan_and_by_state_race_finishes_once(floor):
 
 # --- (d) the same shipment put on two lists at once ------------------------------------------------
 
+
 def test_shipment_claimed_by_two_lists_at_once_lands_on_one(app, floor):
     fl = floor
     for round_ in range(4):
         shared = fl.shipment([("SKU-S", 2)])
         own = [fl.shipment([("SKU-O", 1)]), fl.shipment([("SKU-P", 1)])]
 
-        def work(i):
+        def work(i, own=own, shared=shared):
             body = {"shipments": [{"id": str(own[i])}, {"id": str(shared)}]}  # the shared one second
             return [_http(fl.base, "POST", "/lcs/lists", body, fl.token(i))]
 
         flat = [r for rs in _storm(2, work) for r in rs]
         _no_5xx(flat)
         assert sorted(s for s, *_ in flat) == [200, 409], flat
-        (winner_i, (_, won, *_)), = [(i, r) for i, r in enumerate(flat) if r[0] == 200]
+        ((winner_i, (_, won, *_)),) = [(i, r) for i, r in enumerate(flat) if r[0] == 200]
         _, lost, *_ = flat[1 - winner_i]
         assert "already on an active handling list" in lost["message"], lost
         list_id = won["id"]
         with app.app_context():
             active = db.session.scalars(sa.select(Shipment.active_list_id).where(Shipment.id == shared)).all()
             n_lists = db.session.scalar(sa.select(sa.func.count(HandlingList.id)))
-            on_lists = db.session.scalars(sa.select(ShipmentItem.list_id).where(ShipmentItem.shipment_id == shared)
-                                          .distinct()).all()
+            on_lists = db.session.scalars(
+                sa.select(ShipmentItem.list_id).where(ShipmentItem.shipment_id == shared).distinct()
+            ).all()
             loser_own = db.session.scalar(sa.select(Shipment.active_list_id).where(Shipment.id == own[1 - winner_i]))
             db.session.remove()
         assert [str(a) for a in active] == [list_id]
@@ -370,8 +422,10 @@ def test_a_deadlock_victim_is_run_again(app):
     ``retry_on_deadlock`` runs it again (it then waits for the other and succeeds)."""
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         pytest.skip("SQLite takes one database-wide write lock: no row-lock deadlocks")
-    from models import Counter as Row, db
+    from models import Counter as Row
+    from models import db
     from models.base import retry_on_deadlock
+
     with app.app_context():
         t = new_tenant("Locks")
         db.session.add_all([Row(tenant_id=t.id, name="a", value=0), Row(tenant_id=t.id, name="b", value=0)])
@@ -381,8 +435,9 @@ def test_a_deadlock_victim_is_run_again(app):
     runs = Counter()
 
     def bump(name):
-        db.session.execute(sa.update(Row).where(Row.tenant_id == tenant_id, Row.name == name)
-                           .values(value=Row.value + 1))
+        db.session.execute(
+            sa.update(Row).where(Row.tenant_id == tenant_id, Row.name == name).values(value=Row.value + 1)
+        )
 
     def work(first, second):
         @retry_on_deadlock

@@ -1,5 +1,6 @@
 """Shipments, handling lists, parcels and the scan station: seed 001 contract (family B),
 state rules, and the three renderings."""
+
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -36,25 +37,65 @@ class TestShipments:
         assert {u["sku"] for u in s["items"]} == {"SKU-A", "SKU-B"} and len({u["id"] for u in s["items"]}) == 3
         assert s["addressing"]["to"]["address"]["city"] == "Amsterdam"
         assert s["is_editable"] and not s["is_listed"] and not s["is_handled"] and not s["is_canceled"]
-        assert set(s) >= {"id", "number", "type", "method_id", "order_id", "addressing", "ship_at", "expected_at",
-                          "is_editable", "is_outbound", "is_labeled", "is_complete", "is_boxed", "is_handled",
-                          "is_listed", "is_finished", "is_in_transit", "is_canceled", "items", "backorders", "overage",
-                          "parcels"}
-        assert set(s["items"][0]) >= {"id", "reference", "sku", "position", "order_item_id", "description", "is_listed",
-                                      "is_handled", "is_boxed", "is_in_transit", "is_finished", "is_missing", "hs_code",
-                                      "service"}
+        assert set(s) >= {
+            "id",
+            "number",
+            "type",
+            "method_id",
+            "order_id",
+            "addressing",
+            "ship_at",
+            "expected_at",
+            "is_editable",
+            "is_outbound",
+            "is_labeled",
+            "is_complete",
+            "is_boxed",
+            "is_handled",
+            "is_listed",
+            "is_finished",
+            "is_in_transit",
+            "is_canceled",
+            "items",
+            "backorders",
+            "overage",
+            "parcels",
+        }
+        assert set(s["items"][0]) >= {
+            "id",
+            "reference",
+            "sku",
+            "position",
+            "order_item_id",
+            "description",
+            "is_listed",
+            "is_handled",
+            "is_boxed",
+            "is_in_transit",
+            "is_finished",
+            "is_missing",
+            "hs_code",
+            "service",
+        }
         assert new_shipment(client, h)["number"] == "S-000002"
 
-    @pytest.mark.parametrize("body, key, field", [
-        ({"items": []}, "invalid value", "items"), ({"items": [{"quantity": 1}]}, "required", "items.0.sku"),
-        ({"items": [{"sku": "A", "quantity": 0}]}, "invalid value", "items.0.quantity"),
-        ({"items": [{"sku": "A", "quantity": "two"}]}, "invalid value", "items.0.quantity"),
-        ({"items": [{"sku": "A"}], "type": "teleport"}, "invalid value", "type"),
-        ({"items": [{"sku": "A"}], "ship_at": "tomorrow"}, "invalid value", "ship_at"),
-        ({"items": [{"sku": "A"}], "method_id": str(uuid.uuid4())}, "invalid value", "method_id"),
-        ({"items": [{"sku": "A"}], "addressing": {"to": {"address": {"country_code": "NLD"}}}}, "invalid value",
-         "addressing.to.address.country_code"),
-    ])
+    @pytest.mark.parametrize(
+        "body, key, field",
+        [
+            ({"items": []}, "invalid value", "items"),
+            ({"items": [{"quantity": 1}]}, "required", "items.0.sku"),
+            ({"items": [{"sku": "A", "quantity": 0}]}, "invalid value", "items.0.quantity"),
+            ({"items": [{"sku": "A", "quantity": "two"}]}, "invalid value", "items.0.quantity"),
+            ({"items": [{"sku": "A"}], "type": "teleport"}, "invalid value", "type"),
+            ({"items": [{"sku": "A"}], "ship_at": "tomorrow"}, "invalid value", "ship_at"),
+            ({"items": [{"sku": "A"}], "method_id": str(uuid.uuid4())}, "invalid value", "method_id"),
+            (
+                {"items": [{"sku": "A"}], "addressing": {"to": {"address": {"country_code": "NLD"}}}},
+                "invalid value",
+                "addressing.to.address.country_code",
+            ),
+        ],
+    )
     def test_create_bad_input_is_family_b_400(self, client, h, body, key, field):
         r = client.post("/lcs/shipments", json=body, headers=h)
         assert r.status_code == 400
@@ -79,8 +120,9 @@ class TestShipments:
 
     def test_update_only_while_editable(self, client, h):
         s = new_shipment(client, h)
-        r = client.put(f"/lcs/shipments/{s['id']}", json={"order_id": "ORD-8", "expected_at": "2026-12-01T10:00:00Z"},
-                       headers=h)
+        r = client.put(
+            f"/lcs/shipments/{s['id']}", json={"order_id": "ORD-8", "expected_at": "2026-12-01T10:00:00Z"}, headers=h
+        )
         assert r.status_code == 200 and r.get_json()["order_id"] == "ORD-8"
         assert r.get_json()["expected_at"] == "2026-12-01T10:00:00.000Z"
         new_list(client, h, s["id"])
@@ -97,15 +139,21 @@ class TestShipments:
         assert client.get(f"/lcs/lists/{list_id}", headers=h).get_json()["items"] == []
         s2 = new_shipment(client, h)
         ids = [u["id"] for u in s2["items"]]
-        p = client.post("/lcs/parcels", json={"shipment_id": s2["id"], "item_ids": ids, "weight": 900}, headers=h).get_json()
+        p = client.post(
+            "/lcs/parcels", json={"shipment_id": s2["id"], "item_ids": ids, "weight": 900}, headers=h
+        ).get_json()
         assert client.put(f"/lcs/parcels/{p['id']}/transit", headers=h).status_code == 204
         assert client.delete(f"/lcs/shipments/{s2['id']}", headers=h).status_code == 409
 
     def test_missing_backorders_overage(self, client, h):
         s = new_shipment(client, h)
         unit = s["items"][0]["id"]
-        assert client.put(f"/lcs/shipments/{s['id']}/items/missing", json=[{"id": unit, "is_missing": True}],
-                          headers=h).status_code == 204
+        assert (
+            client.put(
+                f"/lcs/shipments/{s['id']}/items/missing", json=[{"id": unit, "is_missing": True}], headers=h
+            ).status_code
+            == 204
+        )
         row = client.get(f"/lcs/shipments/{s['id']}", headers=h).get_json()
         assert [u["is_missing"] for u in row["items"] if u["id"] == unit] == [True]
         other = new_shipment(client, h)["items"][0]["id"]
@@ -114,23 +162,34 @@ class TestShipments:
         assert client.put(f"/lcs/shipments/{s['id']}/items/missing", json={"id": unit}, headers=h).status_code == 400
         r = client.put(f"/lcs/shipments/{s['id']}/items/backorders", json=[{"sku": "SKU-C", "quantity": 2}], headers=h)
         assert r.status_code == 200 and r.get_json()["backorders"] == [
-            {"sku": "SKU-C", "quantity": 2, "description": "", "position": None}]
+            {"sku": "SKU-C", "quantity": 2, "description": "", "position": None}
+        ]
         r = client.put(f"/lcs/shipments/{s['id']}/items/overage", json=[{"sku": "SKU-D", "quantity": 1}], headers=h)
         assert r.get_json()["is_overcomplete"] is True
-        assert client.put(f"/lcs/shipments/{s['id']}/items/overage", json=[{"quantity": 1}], headers=h).status_code == 400
+        assert (
+            client.put(f"/lcs/shipments/{s['id']}/items/overage", json=[{"quantity": 1}], headers=h).status_code == 400
+        )
 
     def test_unknown_and_other_tenant_ids_are_404(self, app, client, h, make):
         other = make.tenant("Globex")
         with app.app_context():
             from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
             from services.logistics import shipments
-            theirs = str(shipments.create_shipment(SYSTEM, LcsShipmentModel(
-                tenant_id=other, items=[LcsShipmentItemModel(sku="X")])).id)
+
+            theirs = str(
+                shipments.create_shipment(
+                    SYSTEM, LcsShipmentModel(tenant_id=other, items=[LcsShipmentItemModel(sku="X")])
+                ).id
+            )
         make.member(other, "boss@globex.test", roles_svc.ADMINISTRATOR)
         mine = bearer(api_token(client, "boss@globex.test"))
         own = new_shipment(client, h)["id"]
-        for method, path in (("get", f"/lcs/shipments/{own}"), ("put", f"/lcs/shipments/{own}"),
-                             ("delete", f"/lcs/shipments/{own}"), ("get", f"/lcs/shipments/{uuid.uuid4()}")):
+        for method, path in (
+            ("get", f"/lcs/shipments/{own}"),
+            ("put", f"/lcs/shipments/{own}"),
+            ("delete", f"/lcs/shipments/{own}"),
+            ("get", f"/lcs/shipments/{uuid.uuid4()}"),
+        ):
             r = getattr(client, method)(path, json={}, headers=mine)
             assert r.status_code == 404 and r.get_json()["code"] == 404, path
         assert client.get(f"/lcs/shipments/{theirs}", headers=mine).status_code == 200
@@ -141,6 +200,7 @@ class TestLists:
     def test_create_groups_and_ranks_by_walk_order(self, app, client, h, tenant):
         with app.app_context():
             from models import Location
+
             loc = Scope(tenant).add(Location(name="DC"))
             db.session.flush()
             for code, sorting, skus in (("C-01", 30, ["SKU-A"]), ("A-01", 10, ["SKU-B"]), ("B-01", 20, ["SKU-C"])):
@@ -148,26 +208,45 @@ class TestLists:
             db.session.commit()
         s1 = new_shipment(client, h, items=[{"sku": "SKU-A", "quantity": 2}, {"sku": "SKU-B"}])
         s2 = new_shipment(client, h, items=[{"sku": "SKU-C", "quantity": 1}, {"sku": "SKU-A", "quantity": 1}])
-        r = client.post("/lcs/lists", json={"shipments": [{"id": s1["id"], "label": "Crate 1"}, {"id": s2["id"], "label": "Crate 2"}],
-                                            "due_at": "2026-11-23T08:00:00Z"}, headers=h)
+        r = client.post(
+            "/lcs/lists",
+            json={
+                "shipments": [{"id": s1["id"], "label": "Crate 1"}, {"id": s2["id"], "label": "Crate 2"}],
+                "due_at": "2026-11-23T08:00:00Z",
+            },
+            headers=h,
+        )
         created = r.get_json()
-        assert r.status_code == 200 and created["number"] == "HL-000001" and created["shipments"] == [s1["id"], s2["id"]]
+        assert (
+            r.status_code == 200 and created["number"] == "HL-000001" and created["shipments"] == [s1["id"], s2["id"]]
+        )
         assert created["is_assigned"] is False and created["due_at"] == "2026-11-23T08:00:00.000Z"
         detail = client.get(f"/lcs/lists/{created['id']}", headers=h).get_json()
         assert [(i["position"], i["sku"], i["quantity"], i["sorting_label"]) for i in detail["items"]] == [
-            ("A-01", "SKU-B", 1, "Crate 1"), ("B-01", "SKU-C", 1, "Crate 2"), ("C-01", "SKU-A", 2, "Crate 1"),
-            ("C-01", "SKU-A", 1, "Crate 2")]
+            ("A-01", "SKU-B", 1, "Crate 1"),
+            ("B-01", "SKU-C", 1, "Crate 2"),
+            ("C-01", "SKU-A", 2, "Crate 1"),
+            ("C-01", "SKU-A", 1, "Crate 2"),
+        ]
         assert [i["rank"] for i in detail["items"]] == [0, 1, 2, 3]
-        assert detail["sorting_labels"] == [{"shipment_id": s1["id"], "label": "Crate 1"},
-                                            {"shipment_id": s2["id"], "label": "Crate 2"}]
+        assert detail["sorting_labels"] == [
+            {"shipment_id": s1["id"], "label": "Crate 1"},
+            {"shipment_id": s2["id"], "label": "Crate 2"},
+        ]
         listed = client.get("/lcs/lists", headers=h)
         assert listed.headers["x-count"] == "1" and len(listed.get_json()[0]["items"]) == 5  # one per unit
         assert client.get(f"/lcs/shipments/{s1['id']}", headers=h).get_json()["is_listed"] is True
 
-    @pytest.mark.parametrize("body, status", [
-        ({}, 400), ({"shipments": []}, 400), ({"shipments": [{"id": "nope"}]}, 400),
-        ({"shipments": [{"id": str(uuid.uuid4())}]}, 404), ({"shipments": [{"id": "%s"}], "due_at": "soon"}, 400),
-    ])
+    @pytest.mark.parametrize(
+        "body, status",
+        [
+            ({}, 400),
+            ({"shipments": []}, 400),
+            ({"shipments": [{"id": "nope"}]}, 400),
+            ({"shipments": [{"id": str(uuid.uuid4())}]}, 404),
+            ({"shipments": [{"id": "%s"}], "due_at": "soon"}, 400),
+        ],
+    )
     def test_create_bad_input(self, client, h, body, status):
         sid = new_shipment(client, h)["id"]
         if body.get("shipments") and body["shipments"][0]["id"] == "%s":
@@ -188,9 +267,16 @@ class TestLists:
         list_id = new_list(client, h, s["id"])
         unit = s["items"][0]["id"]
         for _ in range(3):  # a scanner's retry is harmless
-            assert client.put(f"/lcs/lists/{list_id}/items", json=[{"id": unit, "is_handled": True}], headers=ph).status_code == 204
-        from models import ScanEvent
+            assert (
+                client.put(
+                    f"/lcs/lists/{list_id}/items", json=[{"id": unit, "is_handled": True}], headers=ph
+                ).status_code
+                == 204
+            )
         import sqlalchemy as sa
+
+        from models import ScanEvent
+
         with app.app_context():
             assert db.session.scalar(sa.select(sa.func.count(ScanEvent.id)).where(ScanEvent.kind == "handled")) == 1
         detail = client.get(f"/lcs/lists/{list_id}", headers=ph).get_json()
@@ -198,14 +284,22 @@ class TestLists:
         other = new_shipment(client, h)["items"][0]["id"]
         r = client.put(f"/lcs/lists/{list_id}/items", json=[{"id": other, "is_handled": True}], headers=ph)
         assert r.status_code == 400 and r.get_json()["errors"] == {"invalid value": ["0.id"]}
-        assert client.put(f"/lcs/lists/{list_id}/items", json=[{"id": unit, "is_handled": "yes"}], headers=ph).status_code == 400
+        assert (
+            client.put(f"/lcs/lists/{list_id}/items", json=[{"id": unit, "is_handled": "yes"}], headers=ph).status_code
+            == 400
+        )
         assert client.put(f"/lcs/lists/{list_id}/items", json={"id": unit}, headers=ph).status_code == 400
 
     def test_hold_resume_assign_finish_cancel(self, client, h, ph):
         s = new_shipment(client, h, items=[{"sku": "SKU-A", "quantity": 1}])
         list_id = new_list(client, h, s["id"])
         unit = s["items"][0]["id"]
-        assert client.put(f"/lcs/lists/{list_id}/state", json={"is_on_hold": True, "sub": "user-7"}, headers=ph).status_code == 204
+        assert (
+            client.put(
+                f"/lcs/lists/{list_id}/state", json={"is_on_hold": True, "sub": "user-7"}, headers=ph
+            ).status_code
+            == 204
+        )
         held = client.put(f"/lcs/lists/{list_id}/items", json=[{"id": unit, "is_handled": True}], headers=ph)
         assert held.status_code == 409
         assert client.post(f"/lcs/lists/{list_id}/scan", json={"code": "SKU-A"}, headers=ph).status_code == 409
@@ -230,13 +324,22 @@ class TestLists:
         l1 = new_list(client, h, new_shipment(client, h)["id"])
         new_list(client, h, new_shipment(client, h)["id"])
         client.put(f"/lcs/lists/{l1}/state", json={"is_on_hold": True}, headers=h)
-        r = client.post("/lcs/lists/search", json={"constraints": [{"key": "is_on_hold", "operator": "in", "values": ["true"]}]},
-                        headers=h)
+        r = client.post(
+            "/lcs/lists/search",
+            json={"constraints": [{"key": "is_on_hold", "operator": "in", "values": ["true"]}]},
+            headers=h,
+        )
         assert [x["id"] for x in r.get_json()] == [l1] and r.headers["x-count"] == "1"
-        r = client.post("/lcs/lists/search", json={"constraints": [{"key": "ids", "operator": "in", "value": [l1]}]}, headers=h)
+        r = client.post(
+            "/lcs/lists/search", json={"constraints": [{"key": "ids", "operator": "in", "value": [l1]}]}, headers=h
+        )
         assert len(r.get_json()) == 1 and "sorting_labels" in r.get_json()[0]
-        for bad in ({"constraints": [{"key": "colour", "values": ["x"]}]}, {"constraints": [{"key": "ids", "operator": "like", "values": ["x"]}]},
-                    {"constraints": "all"}, {"constraints": [{"key": "ids", "values": ["nope"]}]}):
+        for bad in (
+            {"constraints": [{"key": "colour", "values": ["x"]}]},
+            {"constraints": [{"key": "ids", "operator": "like", "values": ["x"]}]},
+            {"constraints": "all"},
+            {"constraints": [{"key": "ids", "values": ["nope"]}]},
+        ):
             r = client.post("/lcs/lists/search", json=bad, headers=h)
             assert r.status_code == 400 and r.get_json()["code"] == 400, bad
 
@@ -250,23 +353,49 @@ class TestLists:
         def units():
             return {u["id"]: u for u in client.get("/lcs/lists", headers=ph).get_json()[0]["items"]}
 
-        r = client.put(f"/lcs/lists/{list_id}/items", headers=ph, json=[
-            {"id": unit, "is_finished": True, "is_serviced": True, "position": "B-02", "lot_number": "LOT-7",
-             "expires_at": "2027-01-31T00:00:00Z"}])
+        r = client.put(
+            f"/lcs/lists/{list_id}/items",
+            headers=ph,
+            json=[
+                {
+                    "id": unit,
+                    "is_finished": True,
+                    "is_serviced": True,
+                    "position": "B-02",
+                    "lot_number": "LOT-7",
+                    "expires_at": "2027-01-31T00:00:00Z",
+                }
+            ],
+        )
         assert r.status_code == 204 and r.get_data() == b""
         assert units()[unit]["is_finished"] is True and units()[unit]["position"] == "B-02"
         assert units()[other]["is_finished"] is False and not units()[unit]["is_handled"]
-        grouped = client.post("/lcs/search/shipments/items", headers=ph, json={
-            "constraints": [{"key": "list_ids", "values": [list_id]}]}).get_json()[0]
+        grouped = client.post(
+            "/lcs/search/shipments/items", headers=ph, json={"constraints": [{"key": "list_ids", "values": [list_id]}]}
+        ).get_json()[0]
         assert grouped["finished_ids"] == [unit] and grouped["totals"]["finished"] == 1
-        assert client.put(f"/lcs/lists/{list_id}/items", json=[{"id": unit, "is_handled": True}],
-                          headers=ph).status_code == 204
+        assert (
+            client.put(f"/lcs/lists/{list_id}/items", json=[{"id": unit, "is_handled": True}], headers=ph).status_code
+            == 204
+        )
         assert units()[unit]["is_finished"] is True and units()[unit]["position"] == "B-02"  # not sent: kept
-        assert client.put(f"/lcs/lists/{list_id}/items", json=[{"id": unit, "is_finished": False, "position": None}],
-                          headers=ph).status_code == 204
-        assert units()[unit]["is_finished"] is False and units()[unit]["position"] is None and units()[unit]["is_handled"]
-        for bad in ([], [{"is_finished": True}], [{"id": unit, "is_finished": "true"}], [{"id": unit, "lot_number": 7}],
-                    [{"id": unit, "expires_at": "soon"}], [{"id": unit, "position": "A\x00"}]):
+        assert (
+            client.put(
+                f"/lcs/lists/{list_id}/items", json=[{"id": unit, "is_finished": False, "position": None}], headers=ph
+            ).status_code
+            == 204
+        )
+        assert (
+            units()[unit]["is_finished"] is False and units()[unit]["position"] is None and units()[unit]["is_handled"]
+        )
+        for bad in (
+            [],
+            [{"is_finished": True}],
+            [{"id": unit, "is_finished": "true"}],
+            [{"id": unit, "lot_number": 7}],
+            [{"id": unit, "expires_at": "soon"}],
+            [{"id": unit, "position": "A\x00"}],
+        ):
             r = client.put(f"/lcs/lists/{list_id}/items", json=bad, headers=ph)
             assert r.status_code == 400 and r.get_json()["code"] == 400, bad
 
@@ -279,9 +408,19 @@ class TestLists:
         body = items["requestBody"]["content"]["application/json"]["schema"]
         assert body["type"] == "array" and body["items"]["$ref"].endswith("/LcsHandlingListItemUpdate")
         assert set(schemas["LcsHandlingListItemUpdate"]["properties"]) == {
-            "id", "is_handled", "is_serviced", "is_finished", "position", "lot_number", "expires_at"}
-        for path, method in (("/api/lcs/lists/{list_id}/items", "put"), ("/api/lcs/lists/{list_id}/state", "put"),
-                             ("/api/lcs/lists/{list_id}", "delete")):
+            "id",
+            "is_handled",
+            "is_serviced",
+            "is_finished",
+            "position",
+            "lot_number",
+            "expires_at",
+        }
+        for path, method in (
+            ("/api/lcs/lists/{list_id}/items", "put"),
+            ("/api/lcs/lists/{list_id}/state", "put"),
+            ("/api/lcs/lists/{list_id}", "delete"),
+        ):
             ok = {k: v for k, v in paths[path][method]["responses"].items() if k.startswith("2")}
             assert list(ok) == ["204"] and "content" not in ok["204"], path
         create = paths["/api/lcs/lists"]["post"]
@@ -299,6 +438,7 @@ class TestScanning:
     def test_scan_by_sku_barcode_unit_and_gs1(self, app, client, h, ph, tenant):
         with app.app_context():
             from models import Product, ProductBarcode
+
             p = Scope(tenant).add(Product(sku="SKU-A", description="Mug"))
             db.session.flush()
             Scope(tenant).add(ProductBarcode(product_id=p.id, code="4006381333931"))
@@ -308,9 +448,17 @@ class TestScanning:
         assert scan(client, ph, list_id, "SKU-A")["status"] == "ok"
         assert scan(client, ph, list_id, "4006381333931")["status"] == "ok"  # product barcode
         assert scan(client, ph, list_id, "]C10104006381333931\x1d10LOT7")["status"] == "ok"  # GS1 with prefix + GS
-        remaining = [u for u in client.get(f"/lcs/shipments/{s['id']}", headers=h).get_json()["items"] if not u["is_handled"]]
+        remaining = [
+            u for u in client.get(f"/lcs/shipments/{s['id']}", headers=h).get_json()["items"] if not u["is_handled"]
+        ]
         result = scan(client, ph, list_id, remaining[0]["id"])  # a unit id
-        assert result["status"] == "ok" and result["progress"] == {"total": 4, "handled": 4, "missing": 0, "open": 0, "percent": 100}
+        assert result["status"] == "ok" and result["progress"] == {
+            "total": 4,
+            "handled": 4,
+            "missing": 0,
+            "open": 0,
+            "percent": 100,
+        }
         assert result["next"] is None
         assert scan(client, ph, list_id, remaining[0]["id"])["status"] == "warning"  # same unit again: already picked
         over = scan(client, ph, list_id, "SKU-A")
@@ -338,8 +486,11 @@ class TestScanning:
         with app.app_context():
             toggles.ensure_builtin()
             t = toggles.resolve("lcs.scan.confirm_quantity", None)
-        client.put("/api/feature_toggles/overrides", headers=h,
-                   json={"toggleId": str(t.toggle_id), "isOverride": True, "overrideValue": True})
+        client.put(
+            "/api/feature_toggles/overrides",
+            headers=h,
+            json={"toggleId": str(t.toggle_id), "isOverride": True, "overrideValue": True},
+        )
         s = new_shipment(client, h, items=[{"sku": "SKU-A", "quantity": 3}, {"sku": "SKU-B", "quantity": 1}])
         list_id = new_list(client, h, s["id"])
         first = scan(client, ph, list_id, "SKU-A")
@@ -353,27 +504,52 @@ class TestScanning:
         csrf = browser_login(client, picker)
         page = client.get(f"/lcs/lists/{list_id}/station", headers=BROWSER).get_data(as_text=True)
         assert "<!doctype html>" in page and 'id="scan-input"' in page and 'hx-sync="this:queue all"' in page
-        frag = client.post(f"/lcs/lists/{list_id}/scan", headers={"HX-Request": "true", "X-CSRFToken": csrf},
-                           data={"code": "SKU-A"})
+        frag = client.post(
+            f"/lcs/lists/{list_id}/scan", headers={"HX-Request": "true", "X-CSRFToken": csrf}, data={"code": "SKU-A"}
+        )
         html = frag.get_data(as_text=True)
         assert html.lstrip().startswith('<div id="station-panel" class="station-panel status-ok"') and "1/2" in html
         assert '"wharf:scan": {"ok": true' in frag.headers["HX-Trigger"]
-        bad = client.post(f"/lcs/lists/{list_id}/scan", headers={"HX-Request": "true", "X-CSRFToken": csrf}, data={"code": "??"})
+        bad = client.post(
+            f"/lcs/lists/{list_id}/scan", headers={"HX-Request": "true", "X-CSRFToken": csrf}, data={"code": "??"}
+        )
         assert "status-error" in bad.get_data(as_text=True) and '"ok": false' in bad.headers["HX-Trigger"]
         # a refused body (nothing scanned) or a refused state (on hold): the panel in red, nothing changed
-        empty = client.post(f"/lcs/lists/{list_id}/scan", headers={"HX-Request": "true", "X-CSRFToken": csrf}, data={"code": " "})
-        assert empty.status_code == 200 and "status-error" in empty.get_data(as_text=True) and "1/2" in empty.get_data(as_text=True)
+        empty = client.post(
+            f"/lcs/lists/{list_id}/scan", headers={"HX-Request": "true", "X-CSRFToken": csrf}, data={"code": " "}
+        )
+        assert (
+            empty.status_code == 200
+            and "status-error" in empty.get_data(as_text=True)
+            and "1/2" in empty.get_data(as_text=True)
+        )
         assert client.put(f"/lcs/lists/{list_id}/state", json={"is_on_hold": True}, headers=h).status_code == 204
-        held = client.post(f"/lcs/lists/{list_id}/scan", headers={"HX-Request": "true", "X-CSRFToken": csrf}, data={"code": "SKU-A"})
-        assert held.status_code == 200 and "is on hold" in held.get_data(as_text=True) and '"ok": false' in held.headers["HX-Trigger"]
+        held = client.post(
+            f"/lcs/lists/{list_id}/scan", headers={"HX-Request": "true", "X-CSRFToken": csrf}, data={"code": "SKU-A"}
+        )
+        assert (
+            held.status_code == 200
+            and "is on hold" in held.get_data(as_text=True)
+            and '"ok": false' in held.headers["HX-Trigger"]
+        )
 
 
 class TestParcels:
     def test_create_with_sscc_attach_detach_transit(self, client, h):
         s = new_shipment(client, h)
         ids = [u["id"] for u in s["items"]]
-        r = client.post("/lcs/parcels", json={"shipment_id": s["id"], "weight": 1200, "length": 300, "width": 200,
-                                              "height": 100, "item_ids": ids[:1]}, headers=h)
+        r = client.post(
+            "/lcs/parcels",
+            json={
+                "shipment_id": s["id"],
+                "weight": 1200,
+                "length": 300,
+                "width": 200,
+                "height": 100,
+                "item_ids": ids[:1],
+            },
+            headers=h,
+        )
         p = r.get_json()
         assert r.status_code == 200 and len(p["number"]) == 18 and numbers.is_valid_gs1(p["number"])
         assert p["count"] == 1 and p["items"][0]["quantity"] == 1 and p["shipment_id"] == s["id"]
@@ -381,10 +557,24 @@ class TestParcels:
         r = client.post(f"/lcs/parcels/{p['id']}/items", json={"ids": ids + [other_unit]}, headers=h)
         assert r.get_json() == {"success": 2, "failed": 2}  # already packed + another shipment's unit
         second = client.post("/lcs/parcels", json={"shipment_id": s["id"]}, headers=h).get_json()
-        assert client.post(f"/lcs/parcels/{second['id']}/items", json={"ids": ids}, headers=h).get_json() == {"success": 0, "failed": 3}
-        assert client.delete(f"/lcs/parcels/{p['id']}/items", json={"ids": ids[:1]}, headers=h).get_json() == {"success": 1, "failed": 0}
-        assert client.post(f"/lcs/parcels/{second['id']}/items", json={"ids": ids[:1]}, headers=h).get_json()["success"] == 1
-        assert client.put(f"/lcs/parcels/{p['id']}", json={"weight": 1300, "tracking_code": "3SABC"}, headers=h).status_code == 204
+        assert client.post(f"/lcs/parcels/{second['id']}/items", json={"ids": ids}, headers=h).get_json() == {
+            "success": 0,
+            "failed": 3,
+        }
+        assert client.delete(f"/lcs/parcels/{p['id']}/items", json={"ids": ids[:1]}, headers=h).get_json() == {
+            "success": 1,
+            "failed": 0,
+        }
+        assert (
+            client.post(f"/lcs/parcels/{second['id']}/items", json={"ids": ids[:1]}, headers=h).get_json()["success"]
+            == 1
+        )
+        assert (
+            client.put(
+                f"/lcs/parcels/{p['id']}", json={"weight": 1300, "tracking_code": "3SABC"}, headers=h
+            ).status_code
+            == 204
+        )
         assert client.get(f"/lcs/parcels/{p['id']}", headers=h).get_json()["tracking_code"] == "3SABC"
         assert client.put(f"/lcs/parcels/{p['id']}/finished", headers=h).status_code == 409  # not in transit yet
         assert client.put(f"/lcs/parcels/{p['id']}/transit", headers=h).status_code == 204
@@ -397,8 +587,16 @@ class TestParcels:
         listing = client.get("/lcs/parcels", headers=h)
         assert listing.headers["x-count"] == "2"
 
-    @pytest.mark.parametrize("body", [{}, {"shipment_id": "x"}, {"shipment_id": "%s", "weight": -1},
-                                      {"shipment_id": "%s", "weight": "heavy"}, {"shipment_id": "%s", "item_ids": ["x"]}])
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {},
+            {"shipment_id": "x"},
+            {"shipment_id": "%s", "weight": -1},
+            {"shipment_id": "%s", "weight": "heavy"},
+            {"shipment_id": "%s", "item_ids": ["x"]},
+        ],
+    )
     def test_create_bad_input(self, client, h, body):
         sid = new_shipment(client, h)["id"]
         body = {k: (sid if v == "%s" else v) for k, v in body.items()}
@@ -423,10 +621,17 @@ class TestParcels:
         csrf = browser_login(client, picker)
         page = client.get(f"/lcs/shipments/{s['id']}/pack", headers=BROWSER).get_data(as_text=True)
         assert "Picked, not packed (2)" in page
-        r = client.post("/lcs/parcels", headers={"HX-Request": "true", "X-CSRFToken": csrf},
-                        data={"shipment_id": s["id"], "item_ids": [u["id"] for u in s["items"]], "weight": "800"})
+        r = client.post(
+            "/lcs/parcels",
+            headers={"HX-Request": "true", "X-CSRFToken": csrf},
+            data={"shipment_id": s["id"], "item_ids": [u["id"] for u in s["items"]], "weight": "800"},
+        )
         html = r.get_data(as_text=True)
-        assert r.status_code == 200 and html.lstrip().startswith('<div id="pack-panel"') and "Picked, not packed (0)" in html
+        assert (
+            r.status_code == 200
+            and html.lstrip().startswith('<div id="pack-panel"')
+            and "Picked, not packed (0)" in html
+        )
         assert "Parcels (1)" in html and "wharf:toast" in r.headers["HX-Trigger"]
 
 
@@ -441,9 +646,13 @@ class TestScreens:
         html = frag.get_data(as_text=True)
         assert html.lstrip().startswith('<div id="shipment-results">') and "S-000002" in html and "S-000001" not in html
         assert "1 shipment<" in html  # the count is swapped with the rows it counts
-        r = client.post("/lcs/lists", headers={"HX-Request": "true", "X-CSRFToken": csrf}, data={"shipment": [a["id"], b["id"]]})
+        r = client.post(
+            "/lcs/lists", headers={"HX-Request": "true", "X-CSRFToken": csrf}, data={"shipment": [a["id"], b["id"]]}
+        )
         assert r.status_code == 200 and r.headers["HX-Redirect"].startswith("/lcs/lists/")
-        listed = client.get("/lcs/shipments?is_listed=true", headers={"HX-Request": "true", "HX-Target": "shipment-results"})
+        listed = client.get(
+            "/lcs/shipments?is_listed=true", headers={"HX-Request": "true", "HX-Target": "shipment-results"}
+        )
         assert "S-000001" in listed.get_data(as_text=True)
         list_page = client.get(r.headers["HX-Redirect"], headers=BROWSER).get_data(as_text=True)
         assert "HL-000001" in list_page and "Open scan station" in list_page
@@ -465,8 +674,11 @@ class TestScreens:
         with app.app_context():
             toggles.ensure_builtin()
             t = toggles.resolve("lcs.lists.bulk_actions", None)
-        client.application.test_client().put("/api/feature_toggles/overrides", headers=h,
-                                              json={"toggleId": str(t.toggle_id), "isOverride": True, "overrideValue": False})
+        client.application.test_client().put(
+            "/api/feature_toggles/overrides",
+            headers=h,
+            json={"toggleId": str(t.toggle_id), "isOverride": True, "overrideValue": False},
+        )
         browser_login(client, admin)
         page = client.get("/lcs/shipments", headers=BROWSER).get_data(as_text=True)
         assert "Create handling list from selected" not in page and 'name="shipment"' not in page
@@ -478,7 +690,12 @@ def test_gs1_parsing_and_check_digits():
     # a weight before expiry and lot: nothing after it is lost
     s = codes.parse("]C1" + "0104006381333931" + "3103000750" + "17261231" + "10ABC")
     assert (s.gtin, s.code, s.net_weight_kg, s.expires, s.lot) == (
-        "04006381333931", "04006381333931", Decimal("0.750"), date(2026, 12, 31), "ABC")
+        "04006381333931",
+        "04006381333931",
+        Decimal("0.750"),
+        date(2026, 12, 31),
+        "ABC",
+    )
     # DataMatrix prefix, GS after a variable field, day 00 = last day of the month (GS1 rule)
     s = codes.parse("]d2" + "0104006381333931" + "10L-9" + codes.GS + "17260200")
     assert (s.gtin, s.lot, s.expires) == ("04006381333931", "L-9", date(2026, 2, 28))

@@ -1,6 +1,8 @@
 """The shipment list's fast path: the tally behind ``x-count``, the one-statement page, the
 page cache behind the ``lcs.floor`` stamp (every kind of floor write shows on the next read),
 and the session principal that signs in list requests (it follows user and tenant changes)."""
+
+import itertools
 import uuid
 
 import pytest
@@ -8,7 +10,9 @@ import sqlalchemy as sa
 
 from models import CacheVersion, Scope, Shipment, ShipmentItem, ShipmentTally, db
 from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
-from services import auth, directory, roles as roles_svc, users as users_svc
+from services import auth, directory
+from services import roles as roles_svc
+from services import users as users_svc
 from services.acl import Actor
 from services.logistics import floor, shipments, tallies
 from tests.support import BROWSER, PASSWORD, SYSTEM, api_token, bearer, browser_login, new_list, new_shipment, scan
@@ -41,7 +45,9 @@ class TestTally:
 
     def test_failed_create_leaves_the_tally_alone(self, client, h, ctx):
         new_shipment(client, h)
-        assert client.post("/lcs/shipments", json={"items": [{"sku": "A", "quantity": 0}]}, headers=h).status_code == 400
+        assert (
+            client.post("/lcs/shipments", json={"items": [{"sku": "A", "quantity": 0}]}, headers=h).status_code == 400
+        )
         assert listed(client, h).headers["x-count"] == "1"
         assert db.session.scalar(sa.select(sa.func.sum(ShipmentTally.shipments))) == 1
 
@@ -56,8 +62,13 @@ class TestTally:
         south = directory.create_organization(SYSTEM, name="South", tenant_id=tenant)
         db.session.commit()
         for org, n in ((north, 2), (south, 3), (None, 1)):
-            user = users_svc.create_user(SYSTEM, email=f"u{uuid.uuid4().hex[:6]}@acme.test", password=PASSWORD,
-                                         organization_id=org.id if org else None, tenant_id=tenant)
+            user = users_svc.create_user(
+                SYSTEM,
+                email=f"u{uuid.uuid4().hex[:6]}@acme.test",
+                password=PASSWORD,
+                organization_id=org.id if org else None,
+                tenant_id=tenant,
+            )
             actor = Actor.of(user)
             for _ in range(n):
                 shipments.create_shipment(actor, LcsShipmentModel(items=[LcsShipmentItemModel(sku="A")]))
@@ -66,7 +77,8 @@ class TestTally:
         assert tallies.total(north_only) == 3  # North's two and the unassigned one
         for scope in (whole, north_only):  # the tally agrees with counting the rows in scope
             assert tallies.total(scope) == db.session.scalar(
-                sa.select(sa.func.count()).select_from(scope.select(Shipment).subquery()))
+                sa.select(sa.func.count()).select_from(scope.select(Shipment).subquery())
+            )
             page = shipments.list_page(SYSTEM if scope is whole else _scoped(scope), 1, 25)
             assert page.total == tallies.total(scope) == len(page.rows)
 
@@ -81,6 +93,7 @@ class TestTally:
 def _scoped(scope):
     """An actor whose grants limit it to ``scope``'s organizations (for service-level calls)."""
     from services.acl import Grants
+
     principal = type("P", (), {"tenant_id": scope.tenant_id, "id": None})()
     return Actor(principal, Grants(False, frozenset({"*"}), scope.organization_ids))
 
@@ -136,7 +149,7 @@ class TestFloorStamp:
             new_shipment(client, h)
             seen.append(stamp())
             assert len(listed(client, h).get_json()) == n
-        assert all(b > a for a, b in zip(seen[1:], seen[2:]))  # every bump raises the stamp
+        assert all(b > a for a, b in itertools.pairwise(seen))  # every bump raises the stamp
 
     def test_a_page_cached_before_the_stamps_were_lost_is_not_served(self, app, client, h):
         """Stamps can vanish (a restored database, an emptied table): counting again must
@@ -161,8 +174,7 @@ class TestPageCache:
         assert row["is_listed"] and row["list_id"] == list_id and not row["is_editable"]
         assert scan(client, h, list_id, "SKU-A")["status"] == "ok"
         assert listed(client, h).get_json()[0]["is_handled"]
-        r = client.post("/lcs/parcels", json={"shipment_id": s["id"], "item_ids": [s["items"][0]["id"]]},
-                        headers=h)
+        r = client.post("/lcs/parcels", json={"shipment_id": s["id"], "item_ids": [s["items"][0]["id"]]}, headers=h)
         assert r.status_code == 200, r.get_json()
         assert listed(client, h).get_json()[0]["is_boxed"]
         new_shipment(client, h)
@@ -230,8 +242,11 @@ class TestSessionPrincipal:
 
     def test_profile_update_through_a_bearer_token_reads_back(self, client, admin):
         h = bearer(api_token(client, admin))
-        r = client.put("/api/auth/profile", json={"name": "Renamed", "email": "new@acme.test",
-                                                  "currentPassword": PASSWORD}, headers=h)
+        r = client.put(
+            "/api/auth/profile",
+            json={"name": "Renamed", "email": "new@acme.test", "currentPassword": PASSWORD},
+            headers=h,
+        )
         assert r.status_code == 200 and r.get_json()["email"] == "new@acme.test"
         assert client.get("/api/auth/profile", headers=h).get_json()["name"] == "Renamed"
 
@@ -257,8 +272,9 @@ class TestSessionPrincipal:
 
     def test_principal_equality_and_row(self, app, admin, tenant):
         with app.test_request_context():
-            sid = auth.start_session(db.session.scalars(sa.select(auth.User)).first(), kind="api", ip=None,
-                                     user_agent=None).session.id
+            sid = auth.start_session(
+                db.session.scalars(sa.select(auth.User)).first(), kind="api", ip=None, user_agent=None
+            ).session.id
             p = auth.live_principal(sid)
             assert p.email == admin and p.tenant_id == tenant and p.acl_version >= 0
             assert not hasattr(p, "__html__")

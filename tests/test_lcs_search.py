@@ -1,6 +1,7 @@
 """Search (seed 001 #15, #17, #18, #20, #21) and bulk (#22) of the lcs module: contract
 (fields, paging headers, ``value``/``values``, boolean spellings), bad input → 400 in the
 family-B envelope, tenant isolation, and the bulk command's transaction and guards."""
+
 from __future__ import annotations
 
 import threading
@@ -20,22 +21,85 @@ from services.errors import Conflict, ValidationFailed
 from services.logistics import item_search, lists, parcels, shipments
 from tests.support import PASSWORD, SYSTEM, api_token, bearer, new_organization
 
-
-LISTED_SHIPMENT = {"id", "number", "type", "method_id", "contact_id", "channel_id", "addressing", "ship_at",
-                   "estimated_ship_at", "expected_at", "stack_id", "is_editable", "is_outbound", "is_listed",
-                   "is_finished", "is_in_transit", "is_complete", "is_overcomplete", "is_canceled", "secret",
-                   "prior_shipments", "list_id", "created_at", "updated_at"}
-PARCEL = {"id", "number", "weight", "length", "width", "height", "tracking_code", "tracking_url", "position",
-          "label", "shipment_id", "count", "items", "is_in_transit", "is_delivered", "is_outbound", "is_finished",
-          "file_id", "ship_at", "in_transit_at", "finished_at", "created_at", "updated_at"}
-GROUPED_ITEM = {"ids", "sku", "quantity", "hs_code", "description", "references", "lists", "parcels", "positions",
-                "handled_ids", "boxed_ids", "listed_ids", "finished_ids", "missing_ids", "shipment_id", "totals"}
-LIST_ITEM = {"ids", "handled_ids", "shipment_id", "sku", "description", "position", "quantity", "sorting_label",
-             "rank"}
+LISTED_SHIPMENT = {
+    "id",
+    "number",
+    "type",
+    "method_id",
+    "contact_id",
+    "channel_id",
+    "addressing",
+    "ship_at",
+    "estimated_ship_at",
+    "expected_at",
+    "stack_id",
+    "is_editable",
+    "is_outbound",
+    "is_listed",
+    "is_finished",
+    "is_in_transit",
+    "is_complete",
+    "is_overcomplete",
+    "is_canceled",
+    "secret",
+    "prior_shipments",
+    "list_id",
+    "created_at",
+    "updated_at",
+}
+PARCEL = {
+    "id",
+    "number",
+    "weight",
+    "length",
+    "width",
+    "height",
+    "tracking_code",
+    "tracking_url",
+    "position",
+    "label",
+    "shipment_id",
+    "count",
+    "items",
+    "is_in_transit",
+    "is_delivered",
+    "is_outbound",
+    "is_finished",
+    "file_id",
+    "ship_at",
+    "in_transit_at",
+    "finished_at",
+    "created_at",
+    "updated_at",
+}
+GROUPED_ITEM = {
+    "ids",
+    "sku",
+    "quantity",
+    "hs_code",
+    "description",
+    "references",
+    "lists",
+    "parcels",
+    "positions",
+    "handled_ids",
+    "boxed_ids",
+    "listed_ids",
+    "finished_ids",
+    "missing_ids",
+    "shipment_id",
+    "totals",
+}
+LIST_ITEM = {"ids", "handled_ids", "shipment_id", "sku", "description", "position", "quantity", "sorting_label", "rank"}
 PARCEL_ITEM = {"id", "sku", "quantity", "description"}
 
-SEARCHES = ["/lcs/search/shipments", "/lcs/search/parcels", "/lcs/search/shipments/items",
-            "/lcs/search/lists/items", "/lcs/search/parcels/items"]
+SEARCHES = [
+    "/lcs/search/shipments",
+    "/lcs/search/parcels",
+    "/lcs/search/shipments/items",
+    "/lcs/search/lists/items",
+    "/lcs/search/parcels/items",
+]
 
 
 class Floor:
@@ -52,22 +116,31 @@ class Floor:
     def shipment(self, items, **data) -> dict:
         with self.app.app_context():
             s = shipments.create_shipment(SYSTEM, LcsShipmentModel(tenant_id=self.tenant, items=items, **data))
-            units = db.session.scalars(sa.select(ShipmentItem).where(ShipmentItem.shipment_id == s.id)
-                                       .order_by(ShipmentItem.sequence)).all()
-            return {"id": str(s.id), "number": s.number,
-                    "units": {sku: [str(x.id) for x in units if x.sku == sku] for sku in {x.sku for x in units}},
-                    "all": [str(x.id) for x in units]}
+            units = db.session.scalars(
+                sa.select(ShipmentItem).where(ShipmentItem.shipment_id == s.id).order_by(ShipmentItem.sequence)
+            ).all()
+            return {
+                "id": str(s.id),
+                "number": s.number,
+                "units": {sku: [str(x.id) for x in units if x.sku == sku] for sku in {x.sku for x in units}},
+                "all": [str(x.id) for x in units],
+            }
 
     def handling_list(self, *shipment_ids, labels=None) -> dict:
         with self.app.app_context():
-            hl = lists.create_list(SYSTEM, LcsHandlingModel(shipments=[
-                LcsHandlingModelShipments(id=sid, label=(labels or {}).get(sid)) for sid in shipment_ids]))
+            hl = lists.create_list(
+                SYSTEM,
+                LcsHandlingModel(
+                    shipments=[LcsHandlingModelShipments(id=sid, label=(labels or {}).get(sid)) for sid in shipment_ids]
+                ),
+            )
             return {"id": str(hl.id), "number": hl.number}
 
     def parcel(self, shipment_id, item_ids=()) -> dict:
         with self.app.app_context():
-            p = parcels.create_parcel(SYSTEM, LcsParcelCreateModel(shipment_id=shipment_id, item_ids=list(item_ids),
-                                                                   weight=900))
+            p = parcels.create_parcel(
+                SYSTEM, LcsParcelCreateModel(shipment_id=shipment_id, item_ids=list(item_ids), weight=900)
+            )
             return {"id": str(p.id), "number": p.number}
 
     def post(self, path, constraints=None, *, page=None, size=None, body=None, api=False):
@@ -80,8 +153,11 @@ class Floor:
         return self.client.post(("/api" if api else "") + path, json=payload, headers=headers)
 
     def bulk(self, parameters, constraints, command="set_parameters"):
-        return self.client.put("/lcs/bulk/items", headers=self.headers,
-                               json={"command": command, "parameters": parameters, "constraints": constraints})
+        return self.client.put(
+            "/lcs/bulk/items",
+            headers=self.headers,
+            json={"command": command, "parameters": parameters, "constraints": constraints},
+        )
 
     def unit(self, unit_id) -> ShipmentItem:
         with self.app.app_context():
@@ -95,8 +171,9 @@ def c(key, *values, alias="value", operator="in"):
 
 
 def bulk_command(parameters, constraints) -> LcsBulkItemsCommand:
-    return LcsBulkItemsCommand.model_validate({"command": "set_parameters", "parameters": parameters,
-                                               "constraints": constraints})
+    return LcsBulkItemsCommand.model_validate(
+        {"command": "set_parameters", "parameters": parameters, "constraints": constraints}
+    )
 
 
 @pytest.fixture()
@@ -119,10 +196,16 @@ def assert_envelope(r, status=400):
 
 # --- shipments -----------------------------------------------------------------------------------
 
+
 def test_search_shipments_contract_and_paging(floor, other):
-    a = floor.shipment([{"sku": "MUG", "quantity": 2}], order_id="ORD-1",
-                       addressing={"to": {"entity_type": "location", "entity_id": "loc-7"},
-                                   "from": {"address": {"name": "Ada", "city": "Delft", "country_code": "NL"}}})
+    a = floor.shipment(
+        [{"sku": "MUG", "quantity": 2}],
+        order_id="ORD-1",
+        addressing={
+            "to": {"entity_type": "location", "entity_id": "loc-7"},
+            "from": {"address": {"name": "Ada", "city": "Delft", "country_code": "NL"}},
+        },
+    )
     b = floor.shipment([{"sku": "CAP"}], is_outbound=False, prior_shipments=[a["id"].upper()])
     d = floor.shipment([{"sku": "MUG"}], order_id="ORD-3")
     other.shipment([{"sku": "MUG"}])
@@ -141,7 +224,9 @@ def test_search_shipments_contract_and_paging(floor, other):
 
     assert ids(c("ids", a["id"])) == ids(c("ids", a["id"], alias="values")) == [a["id"]]
     assert ids(c("is_outbound", "false")) == ids(c("is_outbound", "0")) == [b["id"]]
-    assert ids(c("is_outbound", "true")) == ids(c("is_outbound", "1")) == ids(c("is_outbound", True)) == [d["id"], a["id"]]
+    assert (
+        ids(c("is_outbound", "true")) == ids(c("is_outbound", "1")) == ids(c("is_outbound", True)) == [d["id"], a["id"]]
+    )
     assert ids(c("to_id", "loc-7")) == ids(c("to_type", "location")) == [a["id"]]
     assert ids(c("from_type", "address")) == [a["id"]] and ids(c("from_id", "loc-7")) == []
     assert ids(c("prior_ids", a["id"])) == [b["id"]]
@@ -185,6 +270,7 @@ def test_search_shipments_derived_flags(floor):
 
 # --- parcels -------------------------------------------------------------------------------------
 
+
 def test_search_parcels_contract(app, floor, other):
     a = floor.shipment([{"sku": "MUG", "quantity": 3}])
     b = floor.shipment([{"sku": "CAP"}])
@@ -214,11 +300,22 @@ def test_search_parcels_contract(app, floor, other):
 
 # --- grouped item searches -----------------------------------------------------------------------
 
+
 def test_search_shipment_items_grouped(floor, other):
     refs = [{"order_item_id": "oi-1"}, {"order_item_id": "oi-2"}]
-    a = floor.shipment([{"sku": "MUG", "quantity": 3, "position": "A1.01", "hs_code": "6912", "description": "Mug",
-                         "references": refs},
-                        {"sku": "CAP", "quantity": 1, "description": "Cap"}])
+    a = floor.shipment(
+        [
+            {
+                "sku": "MUG",
+                "quantity": 3,
+                "position": "A1.01",
+                "hs_code": "6912",
+                "description": "Mug",
+                "references": refs,
+            },
+            {"sku": "CAP", "quantity": 1, "description": "Cap"},
+        ]
+    )
     b = floor.shipment([{"sku": "MUG", "quantity": 1}])
     other.shipment([{"sku": "MUG", "quantity": 2}])
     hl = floor.handling_list(a["id"])
@@ -234,8 +331,10 @@ def test_search_shipment_items_grouped(floor, other):
     g = rows[1]
     assert set(g) == GROUPED_ITEM
     assert g["ids"] == mug and g["quantity"] == 3 and g["hs_code"] == "6912" and g["description"] == "Mug"
-    assert g["references"] == [{"order_item_id": "oi-1", "claim_item_id": None},
-                               {"order_item_id": "oi-2", "claim_item_id": None}]
+    assert g["references"] == [
+        {"order_item_id": "oi-1", "claim_item_id": None},
+        {"order_item_id": "oi-2", "claim_item_id": None},
+    ]
     assert g["lists"] == [{"id": hl["id"], "item_ids": mug}]
     assert g["parcels"] == [{"id": parcel["id"], "item_ids": mug[:1]}]
     assert g["positions"] == [{"code": "A1.01", "item_ids": mug}]
@@ -268,11 +367,16 @@ def test_search_shipment_items_grouped(floor, other):
 def test_search_list_items_grouped(app, floor):
     with app.app_context():
         from models import Location, Position
+
         loc = Location(tenant_id=floor.tenant, name="Main")
         db.session.add(loc)
         db.session.flush()
-        db.session.add_all([Position(tenant_id=floor.tenant, location_id=loc.id, code="B2", sorting=1, skus=["CAP"]),
-                            Position(tenant_id=floor.tenant, location_id=loc.id, code="A1", sorting=2, skus=["MUG"])])
+        db.session.add_all(
+            [
+                Position(tenant_id=floor.tenant, location_id=loc.id, code="B2", sorting=1, skus=["CAP"]),
+                Position(tenant_id=floor.tenant, location_id=loc.id, code="A1", sorting=2, skus=["MUG"]),
+            ]
+        )
         db.session.commit()
     a = floor.shipment([{"sku": "MUG", "quantity": 2, "description": "Mug"}, {"sku": "CAP"}])
     b = floor.shipment([{"sku": "MUG", "quantity": 1}])
@@ -284,7 +388,10 @@ def test_search_list_items_grouped(app, floor):
     assert r.status_code == 200 and r.headers["x-count"] == "3"
     rows = r.get_json()
     assert [(x["sku"], x["shipment_id"], x["position"], x["rank"]) for x in rows] == [
-        ("CAP", a["id"], "B2", 0), ("MUG", a["id"], "A1", 1), ("MUG", b["id"], "A1", 2)]  # walk order
+        ("CAP", a["id"], "B2", 0),
+        ("MUG", a["id"], "A1", 1),
+        ("MUG", b["id"], "A1", 2),
+    ]  # walk order
     line = rows[1]
     assert LIST_ITEM <= set(line) and line["list_id"] == hl["id"]
     assert line["ids"] == a["units"]["MUG"] and line["handled_ids"] == a["units"]["MUG"][:1]
@@ -295,7 +402,8 @@ def test_search_list_items_grouped(app, floor):
     with app.app_context():
         detail = lists.detail_row(db.session.get(HandlingList, uuid.UUID(hl["id"])))["items"]
     assert [(str(d["shipment_id"]), d["sku"], d["rank"]) for d in detail] == [
-        (x["shipment_id"], x["sku"], x["rank"]) for x in rows]
+        (x["shipment_id"], x["sku"], x["rank"]) for x in rows
+    ]
 
     # filtered: the open units of each line, rank stays the line's rank on the list
     r = floor.post("/lcs/search/lists/items", [c("is_handled", "false"), c("skus", "MUG", alias="values")])
@@ -314,7 +422,10 @@ def test_search_parcel_items_grouped(floor, other):
     assert r.status_code == 200 and r.headers["x-count"] == "3"
     rows = r.get_json()
     assert [(x["parcel_id"], x["sku"], x["quantity"]) for x in rows] == [
-        (p2["id"], "MUG", 1), (p1["id"], "MUG", 2), (p1["id"], "CAP", 1)]
+        (p2["id"], "MUG", 1),
+        (p1["id"], "MUG", 2),
+        (p1["id"], "CAP", 1),
+    ]
     assert PARCEL_ITEM <= set(rows[1]) and rows[1]["id"] == a["units"]["MUG"][0] and rows[1]["description"] == "Mug"
     r = floor.post("/lcs/search/parcels/items", [c("parcel_ids", p1["id"], alias="values"), c("skus", "CAP")])
     assert [(x["sku"], x["quantity"]) for x in r.get_json()] == [("CAP", 1)]
@@ -363,6 +474,7 @@ def test_search_needs_features(app, client, floor, make):
 
 # --- tenant isolation ---------------------------------------------------------------------------
 
+
 def test_other_tenant_ids_match_nothing(floor, other):
     a = floor.shipment([{"sku": "MUG", "quantity": 2}])
     hl = floor.handling_list(a["id"])
@@ -394,6 +506,7 @@ def test_service_level_isolation(app, floor, other):
     a = floor.shipment([{"sku": "MUG", "quantity": 2}])
     with app.app_context():
         from models import User
+
         outsider = db.session.scalars(sa.select(User).where(User.email == "picker@other.test")).one()
         actor = Actor.of(outsider)
         assert item_search.bulk_items(actor, bulk_command({"is_finished": True}, [c("skus", "MUG")])) == 0
@@ -404,6 +517,7 @@ def test_service_level_isolation(app, floor, other):
 
 # --- bulk ------------------------------------------------------------------------------------------
 
+
 def test_bulk_sets_parameters_idempotently(app, floor):
     a = floor.shipment([{"sku": "MUG", "quantity": 3}, {"sku": "CAP"}])
     hl = floor.handling_list(a["id"])
@@ -412,15 +526,28 @@ def test_bulk_sets_parameters_idempotently(app, floor):
 
     r = floor.bulk({"is_handled": True}, [c("list_ids", hl["id"]), c("skus", "MUG")])
     assert r.status_code == 204 and r.get_data() == b""
-    assert [floor.unit(x).is_handled for x in mug] == [True, True, True] and not floor.unit(a["units"]["CAP"][0]).is_handled
+    assert [floor.unit(x).is_handled for x in mug] == [True, True, True] and not floor.unit(
+        a["units"]["CAP"][0]
+    ).is_handled
     assert floor.bulk({"is_handled": True}, [c("list_ids", hl["id"]), c("skus", "MUG")]).status_code == 204  # retry
     with app.app_context():
         kinds = db.session.scalars(sa.select(ScanEvent.kind).where(ScanEvent.list_id == uuid.UUID(hl["id"]))).all()
         assert kinds == ["handled"] * 3  # one event per unit, the retry flipped nothing
         assert db.session.get(HandlingList, uuid.UUID(hl["id"])).started_at is not None
 
-    assert floor.bulk({"position": "C3.1", "lot_number": "LOT-9", "expires_at": "2027-01-31T00:00:00Z",
-                       "is_finished": True, "parcel_id": p["id"]}, [c("ids", *mug[:2], alias="values")]).status_code == 204
+    assert (
+        floor.bulk(
+            {
+                "position": "C3.1",
+                "lot_number": "LOT-9",
+                "expires_at": "2027-01-31T00:00:00Z",
+                "is_finished": True,
+                "parcel_id": p["id"],
+            },
+            [c("ids", *mug[:2], alias="values")],
+        ).status_code
+        == 204
+    )
     unit = floor.unit(mug[0])
     assert (unit.position, unit.lot_number, unit.is_finished, str(unit.parcel_id)) == ("C3.1", "LOT-9", True, p["id"])
     assert unit.expires_at.year == 2027 and floor.unit(mug[2]).lot_number is None
@@ -465,16 +592,24 @@ def test_bulk_command_and_body_shape(floor):
     a = floor.shipment([{"sku": "MUG"}])
     ok = [c("shipment_ids", a["id"])]
     assert_envelope(floor.bulk({"is_handled": True}, ok, command="delete_everything"))
-    r = floor.client.put("/lcs/bulk/items", json={"parameters": {"is_handled": True}, "constraints": ok},
-                         headers=floor.headers)
+    r = floor.client.put(
+        "/lcs/bulk/items", json={"parameters": {"is_handled": True}, "constraints": ok}, headers=floor.headers
+    )
     assert assert_envelope(r)["errors"] == {"required": ["command"]}
-    r = floor.client.put("/lcs/bulk/items", json={"command": "set_parameters", "parameters": {"is_handled": True}},
-                         headers=floor.headers)
+    r = floor.client.put(
+        "/lcs/bulk/items", json={"command": "set_parameters", "parameters": {"is_handled": True}}, headers=floor.headers
+    )
     assert assert_envelope(r)["errors"] == {"required": ["constraints"]}
     assert_envelope(floor.client.put("/lcs/bulk/items", headers=floor.headers))
     assert_envelope(floor.client.put("/lcs/bulk/items", json=["x"], headers=floor.headers))
-    assert floor.client.put("/api/lcs/bulk/items", headers=floor.headers, json={
-        "command": "set_parameters", "parameters": {"is_handled": True}, "constraints": ok}).status_code == 204
+    assert (
+        floor.client.put(
+            "/api/lcs/bulk/items",
+            headers=floor.headers,
+            json={"command": "set_parameters", "parameters": {"is_handled": True}, "constraints": ok},
+        ).status_code
+        == 204
+    )
     assert floor.unit(a["all"][0]).is_handled
 
 
@@ -483,8 +618,9 @@ def test_bulk_is_atomic_on_a_bad_parcel(floor):
     b = floor.shipment([{"sku": "MUG", "quantity": 1}])
     pa = floor.parcel(a["id"])
     # the parcel belongs to shipment a, the constraints also match b's unit → 400, nothing changed
-    body = assert_envelope(floor.bulk({"position": "Z9", "is_finished": True, "parcel_id": pa["id"]},
-                                      [c("skus", "MUG")]))
+    body = assert_envelope(
+        floor.bulk({"position": "Z9", "is_finished": True, "parcel_id": pa["id"]}, [c("skus", "MUG")])
+    )
     assert body["errors"] == {"invalid value": ["parameters.parcel_id"]}
     for x in a["all"] + b["all"]:
         unit = floor.unit(x)
@@ -493,7 +629,9 @@ def test_bulk_is_atomic_on_a_bad_parcel(floor):
     assert floor.bulk({"is_missing": True}, [c("ids", a["all"][0])]).status_code == 204
     assert_envelope(floor.bulk({"parcel_id": pa["id"], "position": "Z9"}, [c("shipment_ids", a["id"])]))
     assert floor.unit(a["all"][1]).position is None
-    assert floor.bulk({"parcel_id": pa["id"]}, [c("shipment_ids", a["id"]), c("is_missing", "false")]).status_code == 204
+    assert (
+        floor.bulk({"parcel_id": pa["id"]}, [c("shipment_ids", a["id"]), c("is_missing", "false")]).status_code == 204
+    )
     assert str(floor.unit(a["all"][1]).parcel_id) == pa["id"]
 
 
@@ -560,11 +698,17 @@ def test_concurrent_bulk_handles_each_unit_once(app, floor):
         client = app.test_client()
         try:
             for _ in range(3):
-                r = client.put("/lcs/bulk/items", headers=floor.headers, json={
-                    "command": "set_parameters", "parameters": {"is_handled": True},
-                    "constraints": [c("list_ids", hl["id"])]})
+                r = client.put(
+                    "/lcs/bulk/items",
+                    headers=floor.headers,
+                    json={
+                        "command": "set_parameters",
+                        "parameters": {"is_handled": True},
+                        "constraints": [c("list_ids", hl["id"])],
+                    },
+                )
                 statuses.append(r.status_code)
-        except Exception as e:  # pragma: no cover - reported below
+        except Exception as e:  # noqa: BLE001 — reported below
             errors.append(e)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
@@ -575,10 +719,14 @@ def test_concurrent_bulk_handles_each_unit_once(app, floor):
     assert not errors and statuses and all(s == 204 or s == 409 for s in statuses), statuses
     assert 204 in statuses
     with app.app_context():
-        handled = db.session.scalar(sa.select(sa.func.count()).select_from(ShipmentItem)
-                                    .where(ShipmentItem.is_handled.is_(True)))
-        events = db.session.scalar(sa.select(sa.func.count()).select_from(ScanEvent)
-                                   .where(ScanEvent.list_id == uuid.UUID(hl["id"]), ScanEvent.kind == "handled"))
+        handled = db.session.scalar(
+            sa.select(sa.func.count()).select_from(ShipmentItem).where(ShipmentItem.is_handled.is_(True))
+        )
+        events = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(ScanEvent)
+            .where(ScanEvent.list_id == uuid.UUID(hl["id"]), ScanEvent.kind == "handled")
+        )
     assert handled == 20 and events == 20
 
 
@@ -594,8 +742,11 @@ def test_item_constraints_follow_the_parcel(app, floor):
 
     assert ids(c("is_labeled", "false")) == sorted(mug) and ids(c("is_labeled", "true")) == []
     with app.app_context():
-        db.session.execute(sa.update(Parcel).where(Parcel.id == uuid.UUID(p["id"]))
-                           .values(label={"file_id": "f1", "reference": "R", "label_text": "x", "requested_at": None}))
+        db.session.execute(
+            sa.update(Parcel)
+            .where(Parcel.id == uuid.UUID(p["id"]))
+            .values(label={"file_id": "f1", "reference": "R", "label_text": "x", "requested_at": None})
+        )
         db.session.commit()
         parcels.mark_transit(SYSTEM, p["id"])
     assert ids(c("is_labeled", "true")) == ids(c("is_in_transit", "1")) == sorted(mug[:2])
@@ -609,10 +760,14 @@ def test_organization_limited_caller_sees_only_its_shipments_units(app, client, 
     theirs = floor.shipment([{"sku": "CAP"}])
     floor.parcel(theirs["id"], theirs["all"])
     with app.app_context():
-        north, south = new_organization(floor.tenant, "North", "north"), new_organization(floor.tenant, "South", "south")
+        north, south = (
+            new_organization(floor.tenant, "North", "north"),
+            new_organization(floor.tenant, "South", "south"),
+        )
         for shipment, org in ((mine, north), (theirs, south)):
-            db.session.execute(sa.update(Shipment).where(Shipment.id == uuid.UUID(shipment["id"]))
-                               .values(organization_id=org.id))
+            db.session.execute(
+                sa.update(Shipment).where(Shipment.id == uuid.UUID(shipment["id"])).values(organization_id=org.id)
+            )
         db.session.commit()
         user = users.create_user(SYSTEM, email="north@acme.test", password=PASSWORD, tenant_id=floor.tenant)
         users.update_user_acl(SYSTEM, user.id, features=["lcs.*"], is_super_admin=False, organizations=[str(north.id)])
@@ -622,13 +777,21 @@ def test_organization_limited_caller_sees_only_its_shipments_units(app, client, 
     assert [x["ids"] for x in seen["/lcs/search/shipments/items"]] == [mine["all"]]
     assert seen["/lcs/search/parcels"] == seen["/lcs/search/parcels/items"] == []
     assert len(floor.post("/lcs/search/parcels").get_json()) == 1  # the tenant-wide picker sees it
-    r = client.put("/lcs/bulk/items", headers=headers, json={
-        "command": "set_parameters", "parameters": {"is_finished": True}, "constraints": [c("skus", "MUG", "CAP")]})
+    r = client.put(
+        "/lcs/bulk/items",
+        headers=headers,
+        json={
+            "command": "set_parameters",
+            "parameters": {"is_finished": True},
+            "constraints": [c("skus", "MUG", "CAP")],
+        },
+    )
     assert r.status_code == 204
     assert floor.unit(mine["all"][0]).is_finished and not floor.unit(theirs["all"][0]).is_finished
 
 
 # --- the declaration -----------------------------------------------------------------------------
+
 
 def test_document_declares_search_and_bulk(client):
     """Every ``/lcs/search/*`` (and the list search) has a request body ``{constraints:
@@ -636,9 +799,14 @@ def test_document_declares_search_and_bulk(client):
     and answered; the bulk command answers 204 without a body."""
     doc = client.get("/api/openapi.json").get_json()
     paths, schemas = doc["paths"], doc["components"]["schemas"]
-    bodies = {"/api/lcs/search/shipments": "LcsShipmentSearch", "/api/lcs/search/parcels": "LcsParcelSearch",
-              "/api/lcs/search/shipments/items": "LcsItemSearch", "/api/lcs/search/lists/items": "LcsItemSearch",
-              "/api/lcs/search/parcels/items": "LcsItemSearch", "/api/lcs/lists/search": "LcsListSearch"}
+    bodies = {
+        "/api/lcs/search/shipments": "LcsShipmentSearch",
+        "/api/lcs/search/parcels": "LcsParcelSearch",
+        "/api/lcs/search/shipments/items": "LcsItemSearch",
+        "/api/lcs/search/lists/items": "LcsItemSearch",
+        "/api/lcs/search/parcels/items": "LcsItemSearch",
+        "/api/lcs/lists/search": "LcsListSearch",
+    }
     for path, name in bodies.items():
         op = paths[path]["post"]
         assert op["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/" + name), path
@@ -657,11 +825,20 @@ def test_document_declares_search_and_bulk(client):
     assert bulk["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/LcsBulkItemsCommand")
     assert [k for k in bulk["responses"] if k.startswith("2")] == ["204"] and "content" not in bulk["responses"]["204"]
     assert set(schemas["LcsBulkParameters"]["properties"]) == {
-        "position", "parcel_id", "is_handled", "is_finished", "is_missing", "lot_number", "expires_at"}
+        "position",
+        "parcel_id",
+        "is_handled",
+        "is_finished",
+        "is_missing",
+        "lot_number",
+        "expires_at",
+    }
 
 
-@pytest.mark.parametrize("values, found", [(["true"], True), (["1"], True), ([True], True), (["false"], False),
-                                           (["0"], False), ([False], False)])
+@pytest.mark.parametrize(
+    "values, found",
+    [(["true"], True), (["1"], True), ([True], True), (["false"], False), (["0"], False), ([False], False)],
+)
 def test_values_are_strings_booleans_spelled(floor, values, found):
     """``value`` or ``values``; booleans as "true"/"false"/"1"/"0" (a JSON boolean reads the same)."""
     a = floor.shipment([{"sku": "MUG"}])

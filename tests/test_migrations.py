@@ -1,5 +1,6 @@
 """The Alembic migrations and the models describe the same schema (on SQLite and PostgreSQL:
 the suite's database was built by the migrations alone, see conftest)."""
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -16,7 +17,9 @@ def test_models_and_migrations_agree(app):
 def test_downgrade_and_upgrade_round_trip(tmp_path):
     """Every migration can be undone and replayed (on a scratch SQLite database)."""
     from flask_migrate import downgrade, upgrade
+
     from app import create_app
+
     scratch = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/scratch.db", "SECRET_KEY": "x"})
     with scratch.app_context():
         upgrade()

@@ -1,4 +1,5 @@
 """Data layer: the scoping helper, soft delete, per-tenant email uniqueness, org tree."""
+
 import uuid
 
 import pytest
@@ -20,7 +21,7 @@ def two_tenants(ctx):
 
 
 def test_scope_hides_other_tenants(two_tenants):
-    a, b, ua, ub = two_tenants
+    a, _b, ua, ub = two_tenants
     assert [u.email for u in db.session.scalars(Scope(a.id).select(User))] == ["one@a.test"]
     assert Scope(a.id).get(User, ua.id) is ua
     with pytest.raises(NotFound):
@@ -100,22 +101,26 @@ def test_timestamps_and_uuid_ids(two_tenants):
 
 def test_contains_pattern_keeps_wildcards_literal():
     import sqlalchemy as sa
+
     from models.base import LIKE_ESCAPE, contains_pattern
+
     engine = sa.create_engine("sqlite://")
     meta = sa.MetaData()
     t = sa.Table("t", meta, sa.Column("s", sa.String))
     meta.create_all(engine)
     with engine.begin() as conn:
         conn.execute(t.insert(), [{"s": v} for v in ("100%_done", "100x-done", "a/b", "ab", "a_b", "axb")])
-        found = lambda text: sorted(conn.execute(sa.select(t.c.s).where(  # noqa: E731
-            t.c.s.like(contains_pattern(text), escape=LIKE_ESCAPE))).scalars())
+        found = lambda text: sorted(
+            conn.execute(sa.select(t.c.s).where(t.c.s.like(contains_pattern(text), escape=LIKE_ESCAPE))).scalars()
+        )
         assert found("100%_") == ["100%_done"]
         assert found("a_b") == ["a_b"] and found("a/b") == ["a/b"] and found("100") == ["100%_done", "100x-done"]
 
 
 def test_retry_on_deadlock_runs_the_unit_of_work_again_only_for_victims(ctx):
-    import sqlalchemy as sa
     import pytest
+    import sqlalchemy as sa
+
     from models.base import retry_on_deadlock
 
     class Orig(Exception):
@@ -131,6 +136,7 @@ def test_retry_on_deadlock_runs_the_unit_of_work_again_only_for_victims(ctx):
             if len(calls) <= times:
                 raise sa.exc.OperationalError("UPDATE …", {}, Orig(sqlstate))
             return "done"
+
         return work, calls
 
     work, calls = failing("40P01", 2)  # deadlock victim twice, then through

@@ -1,5 +1,7 @@
 """Two server processes on one database agree on permissions the moment a change is saved
 (the per-process grant cache is stamped with the tenant's acl_version)."""
+
+import json
 import os
 import socket
 import subprocess
@@ -7,7 +9,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import json
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,16 @@ def _free_port() -> int:
 
 def _http(method, url, body=None, token=None):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={
-        "Accept": "application/json", "Content-Type": "application/json",
-        **({"Authorization": f"Bearer {token}"} if token else {})})
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        },
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read() or b"null")
@@ -40,11 +48,24 @@ def _http(method, url, body=None, token=None):
 
 @pytest.fixture()
 def two_workers(app):
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": app.config["SECRET_KEY"],
-           "WHARF_ARGON2_TIME_COST": "1", "WHARF_ARGON2_MEMORY_KIB": "1024"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "WHARF_ARGON2_TIME_COST": "1",
+        "WHARF_ARGON2_MEMORY_KIB": "1024",
+    }
     ports = [_free_port(), _free_port()]
-    procs = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(p)],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for p in ports]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(p)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for p in ports
+    ]
     try:
         for p in ports:
             deadline = time.time() + 20
@@ -95,16 +116,25 @@ def _tenant_administrator(name: str, email: str) -> None:
 
 def test_toggle_override_in_one_worker_is_seen_by_the_other(app, two_workers):
     from services import toggles
+
     with app.app_context():
         _tenant_administrator("Toggled", "boss@t.test")
-        toggle_id = str(toggles.create_toggle(SYSTEM, FeatureToggleCreate(
-            identifier="lcs.scan.sound", name="Sound", type="boolean", defaultValue=True)).id)
+        toggle_id = str(
+            toggles.create_toggle(
+                SYSTEM,
+                FeatureToggleCreate(identifier="lcs.scan.sound", name="Sound", type="boolean", defaultValue=True),
+            ).id
+        )
     a, b = two_workers
     token = _http("POST", f"{a}/api/auth/login", {"email": "boss@t.test", "password": PASSWORD})[1]["token"]
     check = "/api/feature_toggles/check/boolean?identifier=lcs.scan.sound"
     assert _http("GET", b + check, token=token)[1]["enabled"] is True  # B caches the resolution
-    status, _ = _http("PUT", f"{a}/api/feature_toggles/overrides",
-                      {"toggleId": toggle_id, "isOverride": True, "overrideValue": False}, token=token)
+    status, _ = _http(
+        "PUT",
+        f"{a}/api/feature_toggles/overrides",
+        {"toggleId": toggle_id, "isOverride": True, "overrideValue": False},
+        token=token,
+    )
     assert status == 200
     answer = _http("GET", b + check, token=token)[1]
     assert answer["enabled"] is False and answer["source"] == "override"

@@ -1,4 +1,5 @@
 """The negotiation table of api-conventions.md, request by request."""
+
 import pytest
 
 from tests.support import BROWSER, api_token, bearer
@@ -6,20 +7,23 @@ from tests.support import BROWSER, api_token, bearer
 AXIOS = "application/json, text/plain, */*"
 
 
-@pytest.mark.parametrize("headers, expected", [
-    ({}, "json"),                                            # no Accept
-    ({"Accept": "*/*"}, "json"),
-    ({"Accept": "application/json"}, "json"),
-    ({"Accept": AXIOS}, "json"),
-    (BROWSER, "page"),
-    ({"Accept": "text/html"}, "page"),
-    ({"HX-Request": "true"}, "fragment"),                     # htmx sends */*
-    ({"HX-Request": "true", "Accept": "*/*"}, "fragment"),
-    ({**BROWSER, "HX-Request": "true"}, "fragment"),
-    ({"HX-Request": "true", "HX-Boosted": "true"}, "page"),   # boosted: whole page
-    ({"HX-Request": "true", "HX-History-Restore-Request": "true"}, "page"),
-    ({"HX-Request": "true", "Accept": "application/json"}, "json"),  # explicit JSON wins
-])
+@pytest.mark.parametrize(
+    "headers, expected",
+    [
+        ({}, "json"),  # no Accept
+        ({"Accept": "*/*"}, "json"),
+        ({"Accept": "application/json"}, "json"),
+        ({"Accept": AXIOS}, "json"),
+        (BROWSER, "page"),
+        ({"Accept": "text/html"}, "page"),
+        ({"HX-Request": "true"}, "fragment"),  # htmx sends */*
+        ({"HX-Request": "true", "Accept": "*/*"}, "fragment"),
+        ({**BROWSER, "HX-Request": "true"}, "fragment"),
+        ({"HX-Request": "true", "HX-Boosted": "true"}, "page"),  # boosted: whole page
+        ({"HX-Request": "true", "HX-History-Restore-Request": "true"}, "page"),
+        ({"HX-Request": "true", "Accept": "application/json"}, "json"),  # explicit JSON wins
+    ],
+)
 def test_browser_path_negotiation(client, admin, headers, expected):
     token = api_token(client, admin)
     r = client.get("/auth/profile", headers={**bearer(token), **headers})

@@ -1,10 +1,10 @@
 """The OpenAPI document is generated from the route map and covers every JSON route."""
+
 import re
 
 from tests.support import api_token, bearer
 from web.contract import operation_of
 from web.openapi import openapi_path, resolve
-
 
 # Routes under /api/ that answer HTML, not JSON (written out here, not read from the generator).
 API_PAGES = {"/api/docs"}
@@ -13,7 +13,10 @@ API_PAGES = {"/api/docs"}
 # answering JSON without being removed from this list.
 UNDOCUMENTED = {
     ("/", "GET"): "gap: the dashboard answers the signed-in user's summary as JSON",
-    ("/auth/users/edit", "GET"): "gap: the user-edit screen answers user_row JSON (clients read GET /api/auth/users?id=)",
+    (
+        "/auth/users/edit",
+        "GET",
+    ): "gap: the user-edit screen answers user_row JSON (clients read GET /api/auth/users?id=)",
     ("/healthz", "GET"): "the load balancer's probe, not part of the API",
 }
 
@@ -65,12 +68,16 @@ def test_document_carries_access_and_bodies(client):
     schemas = doc["components"]["schemas"]
     login = doc["paths"]["/api/auth/login"]["post"]
     assert login["security"] == []
-    props = resolve(login["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"], schemas)["properties"]
+    props = resolve(login["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"], schemas)[
+        "properties"
+    ]
     assert {"email", "password"} <= set(props) and "next" not in props
     profile = doc["paths"]["/api/auth/profile"]
     assert profile["get"]["security"] == [{"bearerAuth": []}, {"apiKey": []}]
-    assert "currentPassword" in resolve(profile["put"]["requestBody"]["content"]["application/json"]["schema"],
-                                        schemas)["properties"]
+    assert (
+        "currentPassword"
+        in resolve(profile["put"]["requestBody"]["content"]["application/json"]["schema"], schemas)["properties"]
+    )
     assert "/api/docs" not in doc["paths"]  # the HTML page is not a JSON route
 
 
@@ -89,8 +96,9 @@ def test_docs_page_lists_operations_offline(client):
 
 def test_versioned_paths_are_tagged_by_module(client):
     doc = client.get("/api/openapi.json").get_json()
-    tags = {op["tags"][0] for path, ops in doc["paths"].items() if path.startswith("/api/v1/plans")
-            for op in ops.values()}
+    tags = {
+        op["tags"][0] for path, ops in doc["paths"].items() if path.startswith("/api/v1/plans") for op in ops.values()
+    }
     assert tags == {"plans"}
 
 
@@ -106,6 +114,7 @@ def test_paging_parameters_follow_the_helper_a_view_calls(client):
 
 def test_document_validates_as_openapi_3_1(client):
     from openapi_spec_validator import validate
+
     doc = client.get("/api/openapi.json").get_json()
     validate(doc)  # raises on any structural error
     ids = [op["operationId"] for ops in doc["paths"].values() for op in ops.values()]

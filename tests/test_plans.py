@@ -2,6 +2,7 @@
 or deleted, deleting a plan moves its users to the default, new users get the default, the
 quota cycle (blocked at quota, reading and deleting still work, allowed again below it),
 audit rows, tenant isolation and the screens."""
+
 from __future__ import annotations
 
 import io
@@ -58,6 +59,7 @@ def create(client, h, **fields) -> dict:
 
 def user_id(app, email):
     from models import User
+
     with app.app_context():
         return str(db.session.scalar(sa.select(User.id).where(User.email == email)))
 
@@ -87,21 +89,40 @@ def test_create_update_and_the_single_default(client, h, app, tenant):
     unset = client.put(f"{PLANS}/{bronze['id']}", json={"default": False}, headers=h)
     assert unset.status_code == 400 and "default" in unset.get_json()["error"]
     assert [p["id"] for p in defaults(client, h)] == [bronze["id"]]
-    assert client.put(f"{PLANS}/{gold['id']}", json={"default": False, "name": "Gold+"}, headers=h).get_json()["name"] == "Gold+"
-    assert client.put(f"{PLANS}/{standard['id']}", json={"description": None}, headers=h).get_json()["description"] is None
+    assert (
+        client.put(f"{PLANS}/{gold['id']}", json={"default": False, "name": "Gold+"}, headers=h).get_json()["name"]
+        == "Gold+"
+    )
+    assert (
+        client.put(f"{PLANS}/{standard['id']}", json={"description": None}, headers=h).get_json()["description"] is None
+    )
 
     with app.app_context():
-        kinds = [(a.action_type, a.resource_id) for a in db.session.scalars(
-            sa.select(AuditLog).where(AuditLog.resource_kind == "storage_plan", AuditLog.tenant_id == tenant))]
+        kinds = [
+            (a.action_type, a.resource_id)
+            for a in db.session.scalars(
+                sa.select(AuditLog).where(AuditLog.resource_kind == "storage_plan", AuditLog.tenant_id == tenant)
+            )
+        ]
     assert ("create", bronze["id"]) in kinds and ("create", gold["id"]) in kinds and ("edit", gold["id"]) in kinds
     assert ("create", standard["id"]) in kinds  # the default, created by the system
 
 
-@pytest.mark.parametrize("body", [
-    {"quota": 10}, {"name": "", "quota": 10}, {"name": "x" * 121, "quota": 10}, {"name": "Neg", "quota": -1},
-    {"name": "Str", "quota": "lots"}, {"name": "Float", "quota": 1.5}, {"name": "Bool", "quota": True},
-    {"name": "NoQuota"}, {"name": "Flag", "quota": 1, "default": "maybe"}, {"name": "Desc", "quota": 1, "description": "x" * 501},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"quota": 10},
+        {"name": "", "quota": 10},
+        {"name": "x" * 121, "quota": 10},
+        {"name": "Neg", "quota": -1},
+        {"name": "Str", "quota": "lots"},
+        {"name": "Float", "quota": 1.5},
+        {"name": "Bool", "quota": True},
+        {"name": "NoQuota"},
+        {"name": "Flag", "quota": 1, "default": "maybe"},
+        {"name": "Desc", "quota": 1, "description": "x" * 501},
+    ],
+)
 def test_plan_validation(client, h, body):
     r = client.post(PLANS, json=body, headers=h)
     assert r.status_code == 400 and r.get_json()["details"], body
@@ -130,23 +151,26 @@ def test_every_operation_answers_the_seed_plan(client, h, app):
     assert set(usage) == {"userId", "planId", "planName", "quota", "quotaBytes", "usedBytes", "percent", "blocked"}
 
 
-@pytest.mark.parametrize("method, path, kwargs", [
-    ("get", PLANS, {"query_string": {"page": "9" * 30}}),
-    ("get", PLANS, {"query_string": {"pageSize": "0"}}),
-    ("get", PLANS, {"query_string": {"sortField": "secret"}}),
-    ("get", PLANS, {"query_string": {"search": "\x00"}}),
-    ("get", f"{PLANS}/usage", {"query_string": {"userId": "me"}}),
-    ("post", PLANS, {"json": {"name": "Big", "quota": 10 ** 15}}),
-    ("post", PLANS, {"data": '{"name": "Huge", "quota": 1%s}' % ("0" * 30), "content_type": "application/json"}),
-    ("post", PLANS, {"json": {"name": ["Big"], "quota": 1}}),
-    ("post", PLANS, {"json": {"name": "Nul\x00", "quota": 1}}),
-    ("post", PLANS, {"json": {"name": "Desc", "quota": 1, "description": {"a": 1}}}),
-    ("post", PLANS, {"json": {"name": "Tenant", "quota": 1, "tenantId": 5}}),
-    ("post", PLANS, {"data": "", "content_type": "application/json"}),
-    ("post", PLANS, {"data": "[1]", "content_type": "application/json"}),
-    ("put", f"{PLANS}/assignment", {"json": {"userId": "x", "planId": 1}}),
-    ("put", f"{PLANS}/assignment", {"json": {}}),
-])
+@pytest.mark.parametrize(
+    "method, path, kwargs",
+    [
+        ("get", PLANS, {"query_string": {"page": "9" * 30}}),
+        ("get", PLANS, {"query_string": {"pageSize": "0"}}),
+        ("get", PLANS, {"query_string": {"sortField": "secret"}}),
+        ("get", PLANS, {"query_string": {"search": "\x00"}}),
+        ("get", f"{PLANS}/usage", {"query_string": {"userId": "me"}}),
+        ("post", PLANS, {"json": {"name": "Big", "quota": 10**15}}),
+        ("post", PLANS, {"data": '{"name": "Huge", "quota": 1%s}' % ("0" * 30), "content_type": "application/json"}),
+        ("post", PLANS, {"json": {"name": ["Big"], "quota": 1}}),
+        ("post", PLANS, {"json": {"name": "Nul\x00", "quota": 1}}),
+        ("post", PLANS, {"json": {"name": "Desc", "quota": 1, "description": {"a": 1}}}),
+        ("post", PLANS, {"json": {"name": "Tenant", "quota": 1, "tenantId": 5}}),
+        ("post", PLANS, {"data": "", "content_type": "application/json"}),
+        ("post", PLANS, {"data": "[1]", "content_type": "application/json"}),
+        ("put", f"{PLANS}/assignment", {"json": {"userId": "x", "planId": 1}}),
+        ("put", f"{PLANS}/assignment", {"json": {}}),
+    ],
+)
 def test_malformed_input_is_400_in_the_envelope(client, h, method, path, kwargs):
     r = getattr(client, method)(path, headers=h, **kwargs)
     assert r.status_code == 400, r.get_data(as_text=True)
@@ -186,8 +210,9 @@ def test_default_cannot_be_deleted_and_deleting_moves_users(client, h, app, tena
     assert usage["planId"] == default["id"]
     assert client.get(f"{PLANS}/{bronze['id']}", headers=h).status_code == 404
     with app.app_context():
-        deleted = db.session.scalars(sa.select(AuditLog).where(
-            AuditLog.resource_kind == "storage_plan", AuditLog.action_type == "delete")).one()
+        deleted = db.session.scalars(
+            sa.select(AuditLog).where(AuditLog.resource_kind == "storage_plan", AuditLog.action_type == "delete")
+        ).one()
         assert deleted.snapshot_before["movedUsers"] == 1
 
 
@@ -196,7 +221,9 @@ def test_new_users_get_the_default_plan(client, h, app, tenant):
     r = client.post("/api/auth/users", json={"email": "new@acme.test", "password": "correct-horse-battery"}, headers=h)
     assert r.status_code == 201
     usage = client.get(f"{PLANS}/usage", query_string={"userId": r.get_json()["id"]}, headers=h).get_json()
-    assert usage["planId"] == gold["id"] and usage["quota"] == 9 and usage["usedBytes"] == 0 and usage["blocked"] is False
+    assert (
+        usage["planId"] == gold["id"] and usage["quota"] == 9 and usage["usedBytes"] == 0 and usage["blocked"] is False
+    )
 
 
 def test_usage_and_assignment_are_tenant_scoped(client, h, other, app):
@@ -217,9 +244,12 @@ def test_the_database_refuses_a_second_default(app, tenant):
 
 
 def _upload(client, headers, size: int, name: str):
-    return client.post("/api/attachments", data={"entityId": "lcs:shipment", "recordId": "S1",
-                                                 "file": (io.BytesIO(os.urandom(size)), name)},
-                       headers=headers, content_type="multipart/form-data")
+    return client.post(
+        "/api/attachments",
+        data={"entityId": "lcs:shipment", "recordId": "S1", "file": (io.BytesIO(os.urandom(size)), name)},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
 
 
 def test_quota_cycle(client, h, app, tenant):
@@ -262,11 +292,15 @@ def test_quota_refusal_in_the_file_panel(client, admin, app, tenant):
     uid = user_id(app, admin)
     with app.app_context():
         from services import users as users_svc
+
         plan = plans.create_plan(SYSTEM, PlanCreate(name="None", quota=0, tenantId=tenant))
         plans.assign_plan(SYSTEM, users_svc.get_user(SYSTEM, uid), plan.id)
-    r = client.post("/attachments", data={"entityId": "auth:user", "recordId": uid, "csrf_token": csrf,
-                                          "file": (io.BytesIO(b"hello"), "a.txt")},
-                    headers={**BROWSER, **HX}, content_type="multipart/form-data")
+    r = client.post(
+        "/attachments",
+        data={"entityId": "auth:user", "recordId": uid, "csrf_token": csrf, "file": (io.BytesIO(b"hello"), "a.txt")},
+        headers={**BROWSER, **HX},
+        content_type="multipart/form-data",
+    )
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and 'class="file-panel"' in html and "Storage quota reached" in html
 
@@ -281,7 +315,11 @@ def test_plan_screens_three_renderings(client, admin, h, app, tenant):
     assert client.get("/plans", headers={"Accept": "application/json"}).get_json()["items"][0]["name"] == "Standard"
 
     bad = client.post("/plans", data={"name": "Broken", "quota": "-3", "default": "false"}, headers=hx)
-    assert bad.status_code == 422 and "quota" in bad.get_data(as_text=True) and 'role="alert"' in bad.get_data(as_text=True)
+    assert (
+        bad.status_code == 422
+        and "quota" in bad.get_data(as_text=True)
+        and 'role="alert"' in bad.get_data(as_text=True)
+    )
     made = client.post("/plans", data={"name": "Silver", "quota": "50", "default": ["false", "true"]}, headers=hx)
     assert made.status_code == 201 and "Created plan Silver" in made.get_data(as_text=True)
     assert "plans-changed" in made.headers["HX-Trigger"]
@@ -291,7 +329,9 @@ def test_plan_screens_three_renderings(client, admin, h, app, tenant):
     standard = next(p for p in client.get(PLANS, headers=h).get_json()["items"] if p["name"] == "Standard")
     edited = client.put(f"/plans/{standard['id']}", data={"name": "Standard", "quota": "abc"}, headers=hx)
     assert edited.status_code == 422 and "must be a whole number" in edited.get_data(as_text=True)
-    saved = client.put(f"/plans/{standard['id']}", data={"name": "Standard", "quota": "2048", "default": ["false"]}, headers=hx)
+    saved = client.put(
+        f"/plans/{standard['id']}", data={"name": "Standard", "quota": "2048", "default": ["false"]}, headers=hx
+    )
     assert saved.status_code == 200 and "2048 MB" in saved.get_data(as_text=True)
     removed = client.delete(f"/plans/{standard['id']}", headers=hx)
     assert removed.status_code == 200 and "Standard" not in removed.get_data(as_text=True)

@@ -2,20 +2,28 @@
 dates, empty values, the regex guard), group logic, templates, limits, actions, and the
 engine (discovery order, windows, sets, the 100-rule cap, the cross-process cache, dry
 runs, redacted logs, SET_FIELD reaching the stored record)."""
+
 from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-
 from pydantic import TypeAdapter, ValidationError
 
 from models import BusinessRule, CacheVersion, RuleExecutionLog, Scope, Shipment, db
-from schemas.business_rules import (BusinessRuleCreate, BusinessRuleUpdate, ConditionExpression, RuleActions,
-                                    RuleSetCreate, RuleSetMemberCreate, RuleSetMemberUpdate, RuleSetUpdate)
+from schemas.business_rules import (
+    BusinessRuleCreate,
+    BusinessRuleUpdate,
+    ConditionExpression,
+    RuleActions,
+    RuleSetCreate,
+    RuleSetMemberCreate,
+    RuleSetMemberUpdate,
+    RuleSetUpdate,
+)
 from schemas.lcs_parcels import LcsParcelCreateModel
 from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
 from services import events
@@ -25,7 +33,7 @@ from services.rules import conditions as c
 from services.rules import engine, listener, store
 from tests.support import SYSTEM
 
-NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 EXPRESSION = TypeAdapter(ConditionExpression)
 ACTIONS = TypeAdapter(RuleActions)
 
@@ -39,8 +47,12 @@ def refused(adapter: TypeAdapter, value) -> tuple[list, str]:
 
 
 def env(**kw) -> c.Env:
-    return c.Env(now=NOW, user=kw.get("user", {"id": "u-1", "email": "ann@x.test"}),
-                 tenant=kw.get("tenant", {"id": "t-1"}), organization=kw.get("organization", {"id": "o-1"}))
+    return c.Env(
+        now=NOW,
+        user=kw.get("user", {"id": "u-1", "email": "ann@x.test"}),
+        tenant=kw.get("tenant", {"id": "t-1"}),
+        organization=kw.get("organization", {"id": "o-1"}),
+    )
 
 
 def holds(expr, data) -> bool:
@@ -57,28 +69,64 @@ def cond(field, op, value=None, **extra) -> dict:
 
 # --- operators ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("left, right, expected", [
-    (10, 10, True), (10, "10", True), ("10.0", 10, True), (10, "ten", False), ("abc", "abc", True),
-    ("abc", "ABC", False), (None, None, True), (None, 0, False), (0, None, False), ("", None, False),
-    (True, "true", True), (False, "false", True), (True, 1, True), (False, 0, True), (True, "yes", False),
-    ("2026-11-22", "2026-11-22T00:00:00Z", True), ("2026-11-22T10:00:00+01:00", "2026-11-22T09:00:00Z", True),
-    ([1, 2], [1, 2], True), ({"a": 1}, {"a": 1}, True), (1.5, "1.5", True),
-])
+
+@pytest.mark.parametrize(
+    "left, right, expected",
+    [
+        (10, 10, True),
+        (10, "10", True),
+        ("10.0", 10, True),
+        (10, "ten", False),
+        ("abc", "abc", True),
+        ("abc", "ABC", False),
+        (None, None, True),
+        (None, 0, False),
+        (0, None, False),
+        ("", None, False),
+        (True, "true", True),
+        (False, "false", True),
+        (True, 1, True),
+        (False, 0, True),
+        (True, "yes", False),
+        ("2026-11-22", "2026-11-22T00:00:00Z", True),
+        ("2026-11-22T10:00:00+01:00", "2026-11-22T09:00:00Z", True),
+        ([1, 2], [1, 2], True),
+        ({"a": 1}, {"a": 1}, True),
+        (1.5, "1.5", True),
+    ],
+)
 def test_equality_coercions(left, right, expected):
     for op in ("=", "=="):
         assert c.apply_operator(op, left, right) is expected
     assert c.apply_operator("!=", left, right) is (not expected)
 
 
-@pytest.mark.parametrize("left, op, right, expected", [
-    (5, ">", 3, True), (5, ">", 5, False), (5, ">=", 5, True), (3, "<", 5, True), (5, "<=", 5, True),
-    ("10", ">", 9, True), (9, "<", "10", True), ("10", ">", "9", True),  # numeric text compares as numbers
-    ("b", ">", "a", True), ("apple", "<", "banana", True),
-    ("2026-11-23", ">", "2026-11-22T23:59:59Z", True), ("2026-11-22T10:00:00Z", ">=", "2026-11-22", True),
-    (datetime(2026, 1, 1, tzinfo=timezone.utc), "<", "2026-06-01", True),
-    (None, ">", 1, False), (None, "<", 1, False), (1, ">", None, False), (1, "<=", None, False),
-    (5, ">", "abc", False), (True, ">", 0, False), ([1], ">", 0, False), (2.5, ">", 2, True),
-])
+@pytest.mark.parametrize(
+    "left, op, right, expected",
+    [
+        (5, ">", 3, True),
+        (5, ">", 5, False),
+        (5, ">=", 5, True),
+        (3, "<", 5, True),
+        (5, "<=", 5, True),
+        ("10", ">", 9, True),
+        (9, "<", "10", True),
+        ("10", ">", "9", True),  # numeric text compares as numbers
+        ("b", ">", "a", True),
+        ("apple", "<", "banana", True),
+        ("2026-11-23", ">", "2026-11-22T23:59:59Z", True),
+        ("2026-11-22T10:00:00Z", ">=", "2026-11-22", True),
+        (datetime(2026, 1, 1, tzinfo=UTC), "<", "2026-06-01", True),
+        (None, ">", 1, False),
+        (None, "<", 1, False),
+        (1, ">", None, False),
+        (1, "<=", None, False),
+        (5, ">", "abc", False),
+        (True, ">", 0, False),
+        ([1], ">", 0, False),
+        (2.5, ">", 2, True),
+    ],
+)
 def test_ordering_coercions_and_empty_sides(left, op, right, expected):
     assert c.apply_operator(op, left, right) is expected
 
@@ -121,11 +169,20 @@ def test_matches_uses_search_and_guards_input():
     assert holds(cond("n", "MATCHES", r"^\d{3}$"), {"n": 123})  # numbers as text
 
 
-@pytest.mark.parametrize("pattern, reason", [
-    (r"(a)\1", "back-references"), (r"(?P<x>a)(?P=x)", "back-references"), (r"(?=a)b", "lookaround"),
-    (r"(?<!a)b", "lookaround"), ("x" * (c.MAX_PATTERN + 1), "at most"), ("([a-z]", "not a valid regular expression"),
-    ("a{1001}", "not a valid regular expression"), ("\ud800", "Unicode"), ("", "non-empty"),
-])
+@pytest.mark.parametrize(
+    "pattern, reason",
+    [
+        (r"(a)\1", "back-references"),
+        (r"(?P<x>a)(?P=x)", "back-references"),
+        (r"(?=a)b", "lookaround"),
+        (r"(?<!a)b", "lookaround"),
+        ("x" * (c.MAX_PATTERN + 1), "at most"),
+        ("([a-z]", "not a valid regular expression"),
+        ("a{1001}", "not a valid regular expression"),
+        ("\ud800", "Unicode"),
+        ("", "non-empty"),
+    ],
+)
 def test_matches_refuses_what_re2_cannot_run_at_save_time(pattern, reason):
     path, message = refused(EXPRESSION, {"operator": "AND", "rules": [cond("sku", "MATCHES", pattern)]})
     assert path == ["rules", 0, "value"] and reason in message
@@ -156,9 +213,15 @@ def test_matches_survives_text_that_is_not_valid_unicode():
 
 # --- paths, values from another field ----------------------------------------------------------
 
+
 def test_paths_indexes_lengths_and_value_field():
-    data = {"items": [{"sku": "A", "qty": 2}, {"sku": "B"}], "name": "abc", "weight": 900,
-            "method": {"max_weight": 1000}, "codes": {"0": "zero"}}
+    data = {
+        "items": [{"sku": "A", "qty": 2}, {"sku": "B"}],
+        "name": "abc",
+        "weight": 900,
+        "method": {"max_weight": 1000},
+        "codes": {"0": "zero"},
+    }
     assert holds(cond("items[0].sku", "=", "A"), data) and holds(cond("items.1.sku", "=", "B"), data)
     assert holds(cond("items.length", "=", 2), data) and holds(cond("name.length", ">", 2), data)
     assert holds(cond("items[5].sku", "IS_EMPTY"), data) and holds(cond("codes.0", "=", "zero"), data)
@@ -170,15 +233,25 @@ def test_paths_indexes_lengths_and_value_field():
 def test_only_plain_data_is_walked():
     class Secretive:
         password = "hunter2"
+
     assert c.resolve({"obj": Secretive()}, ("obj", "password")) is None
     assert c.resolve({"id": uuid.UUID(int=1)}, ("id",)) == str(uuid.UUID(int=1))
 
 
-@pytest.mark.parametrize("path, message", [
-    ("a.__proto__.b", "not allowed"), ("__class__", "not allowed"), ("x.constructor", "not allowed"),
-    ("prototype", "not allowed"), ("a..b", "not a field name"), ("", "non-empty"), ("a b", "not a field name"),
-    ("x" * 201, "at most 200"), ("items[x]", "not a field name"),
-])
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("a.__proto__.b", "not allowed"),
+        ("__class__", "not allowed"),
+        ("x.constructor", "not allowed"),
+        ("prototype", "not allowed"),
+        ("a..b", "not a field name"),
+        ("", "non-empty"),
+        ("a b", "not a field name"),
+        ("x" * 201, "at most 200"),
+        ("items[x]", "not a field name"),
+    ],
+)
 def test_bad_field_paths_are_refused_with_the_node_path(path, message):
     where, why = refused(EXPRESSION, {"operator": "OR", "rules": [cond("ok", "=", 1), cond(path, "=", 1)]})
     assert where == ["rules", 1, "field"] and message in why
@@ -187,6 +260,7 @@ def test_bad_field_paths_are_refused_with_the_node_path(path, message):
 
 
 # --- group logic -----------------------------------------------------------------------------------
+
 
 def test_group_logic():
     t, f = cond("x", "=", 1), cond("x", "=", 2)
@@ -215,6 +289,7 @@ def test_trace_records_every_node():
 
 # --- templates ---------------------------------------------------------------------------------------
 
+
 def test_templates():
     data = {"ship_at": "2026-11-21T08:00:00Z", "owner": "u-1", "tenant": "t-1", "day": "2026-11-22", "org": "o-1"}
     assert holds(cond("ship_at", "<", "{{now}}"), data) and holds(cond("day", "=", "{{today}}"), data)
@@ -232,6 +307,7 @@ def test_unknown_templates_are_refused(template):
 
 
 # --- limits and malformed nodes ----------------------------------------------------------------------
+
 
 def _nested(depth: int) -> dict:
     node = cond("x", "=", 1)
@@ -253,26 +329,34 @@ def test_absurd_nesting_is_refused_before_the_models_recurse():
 
 def test_children_and_node_limits():
     EXPRESSION.validate_python({"operator": "OR", "rules": [cond("x", "=", i) for i in range(c.MAX_CHILDREN)]})
-    path, message = refused(EXPRESSION, {"operator": "OR", "rules": [cond("x", "=", i) for i in range(c.MAX_CHILDREN + 1)]})
+    path, message = refused(
+        EXPRESSION, {"operator": "OR", "rules": [cond("x", "=", i) for i in range(c.MAX_CHILDREN + 1)]}
+    )
     assert path == ["rules"] and "at most 50" in message
-    wide = {"operator": "AND", "rules": [{"operator": "OR", "rules": [cond("x", "=", i) for i in range(50)]}
-                                         for _ in range(25)]}
+    wide = {
+        "operator": "AND",
+        "rules": [{"operator": "OR", "rules": [cond("x", "=", i) for i in range(50)]} for _ in range(25)],
+    }
     assert "1000 nodes" in refused(EXPRESSION, wide)[1]
 
 
-@pytest.mark.parametrize("expr, path, message", [
-    ([], [], "must be a group"), ({"operator": "AND"}, [], "must be a group"),
-    ({"operator": "XOR", "rules": []}, ["operator"], "'AND', 'OR' or 'NOT'"),
-    ({"operator": "AND", "rules": {}}, ["rules"], "valid list"),
-    ({"operator": "AND", "rules": ["x"]}, ["rules", 0], "must be a group"),
-    ({"field": "x", "operator": "LIKE", "value": 1}, ["operator"], "'STARTS_WITH'"),
-    ({"field": "x", "operator": "="}, [], "value is required"),
-    ({"field": "x", "operator": ">", "value": [1]}, ["value"], "number, text or boolean"),
-    ({"field": "x", "operator": ">", "value": None}, ["value"], "cannot be null"),
-    ({"field": "x", "operator": "IN", "value": {"a": 1}}, ["value"], "must be a list"),
-    ({"field": "x", "operator": "IN", "value": [[1]]}, ["value"], "numbers, text, booleans"),
-    ({"field": "x", "operator": "MATCHES", "value": "{{now}}"}, ["value"], "literal regular expression"),
-])
+@pytest.mark.parametrize(
+    "expr, path, message",
+    [
+        ([], [], "must be a group"),
+        ({"operator": "AND"}, [], "must be a group"),
+        ({"operator": "XOR", "rules": []}, ["operator"], "'AND', 'OR' or 'NOT'"),
+        ({"operator": "AND", "rules": {}}, ["rules"], "valid list"),
+        ({"operator": "AND", "rules": ["x"]}, ["rules", 0], "must be a group"),
+        ({"field": "x", "operator": "LIKE", "value": 1}, ["operator"], "'STARTS_WITH'"),
+        ({"field": "x", "operator": "="}, [], "value is required"),
+        ({"field": "x", "operator": ">", "value": [1]}, ["value"], "number, text or boolean"),
+        ({"field": "x", "operator": ">", "value": None}, ["value"], "cannot be null"),
+        ({"field": "x", "operator": "IN", "value": {"a": 1}}, ["value"], "must be a list"),
+        ({"field": "x", "operator": "IN", "value": [[1]]}, ["value"], "numbers, text, booleans"),
+        ({"field": "x", "operator": "MATCHES", "value": "{{now}}"}, ["value"], "literal regular expression"),
+    ],
+)
 def test_malformed_nodes_name_their_path(expr, path, message):
     where, why = refused(EXPRESSION, expr)
     assert where == path and message in why
@@ -280,18 +364,31 @@ def test_malformed_nodes_name_their_path(expr, path, message):
 
 # --- actions --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("actions, path, message", [
-    ({}, [], "valid list"), (["x"], [0], "must be an object"),
-    ([{"type": "EXPLODE"}], [0, "type"], "must be one of"),
-    ([{"type": "CALL_WEBHOOK", "config": {"url": "http://10.0.0.1/"}}], [0, "type"], "later phase"),
-    ([{"type": "SHOW_ERROR", "config": {}}], [0, "config", "message"], "Field required"),
-    ([{"type": "SHOW_ERROR", "config": {"message": "  "}}], [0, "config", "message"], "is required"),
-    ([{"type": "SET_FIELD", "config": {"field": "__proto__", "value": 1}}], [0, "config", "field"], "not allowed"),
-    ([{"type": "SET_FIELD", "config": {"field": "x"}}], [0, "config", "value"], "Field required"),
-    ([{"type": "SET_FIELD", "config": {"field": "x", "value": "{{yesterday}}"}}], [0, "config", "value"], "unknown template"),
-    ([{"type": "EMIT_EVENT", "config": {"eventName": "no spaces allowed"}}], [0, "config", "eventName"], "match pattern"),
-    ([{"type": "LOG", "config": {"level": "loud"}}], [0, "config", "level"], "'debug', 'info', 'warn' or 'error'"),
-])
+
+@pytest.mark.parametrize(
+    "actions, path, message",
+    [
+        ({}, [], "valid list"),
+        (["x"], [0], "must be an object"),
+        ([{"type": "EXPLODE"}], [0, "type"], "must be one of"),
+        ([{"type": "CALL_WEBHOOK", "config": {"url": "http://10.0.0.1/"}}], [0, "type"], "later phase"),
+        ([{"type": "SHOW_ERROR", "config": {}}], [0, "config", "message"], "Field required"),
+        ([{"type": "SHOW_ERROR", "config": {"message": "  "}}], [0, "config", "message"], "is required"),
+        ([{"type": "SET_FIELD", "config": {"field": "__proto__", "value": 1}}], [0, "config", "field"], "not allowed"),
+        ([{"type": "SET_FIELD", "config": {"field": "x"}}], [0, "config", "value"], "Field required"),
+        (
+            [{"type": "SET_FIELD", "config": {"field": "x", "value": "{{yesterday}}"}}],
+            [0, "config", "value"],
+            "unknown template",
+        ),
+        (
+            [{"type": "EMIT_EVENT", "config": {"eventName": "no spaces allowed"}}],
+            [0, "config", "eventName"],
+            "match pattern",
+        ),
+        ([{"type": "LOG", "config": {"level": "loud"}}], [0, "config", "level"], "'debug', 'info', 'warn' or 'error'"),
+    ],
+)
 def test_action_validation_names_the_node(actions, path, message):
     where, why = refused(ACTIONS, actions)
     assert where == path and message in why
@@ -306,15 +403,23 @@ def test_log_levels_are_open_mercatos_and_warning_reads_as_warn():
 
 def test_actions_outcome_and_interpolation():
     record = {"number": "P1", "weight": 25000, "method": {"name": "PostNL", "max_weight": 23000}}
-    out = act.run_actions([
-        {"type": "SHOW_ERROR", "config": {"message": "{{number}}: {{weight}} g > {{method.max_weight}} g ({{method.name}})"}},
-        {"type": "SHOW_WARNING", "config": {"message": "by {{user.id}} on {{today}}; {{unknown.path}}"}},
-        {"type": "SHOW_INFO", "config": {"message": "info"}},
-        {"type": "SET_FIELD", "config": {"field": "checked_at", "value": "{{now}}"}},
-        {"type": "EMIT_EVENT", "config": {"eventName": "parcel.overweight", "payload": {"n": "{{number}}"}}},
-        {"type": "BLOCK_TRANSITION", "config": {"message": "stop"}}, {"type": "ALLOW_TRANSITION"},
-        {"type": "LOG", "config": {"message": "seen {{number}}", "level": "warn"}},
-    ], record, env())
+    out = act.run_actions(
+        [
+            {
+                "type": "SHOW_ERROR",
+                "config": {"message": "{{number}}: {{weight}} g > {{method.max_weight}} g ({{method.name}})"},
+            },
+            {"type": "SHOW_WARNING", "config": {"message": "by {{user.id}} on {{today}}; {{unknown.path}}"}},
+            {"type": "SHOW_INFO", "config": {"message": "info"}},
+            {"type": "SET_FIELD", "config": {"field": "checked_at", "value": "{{now}}"}},
+            {"type": "EMIT_EVENT", "config": {"eventName": "parcel.overweight", "payload": {"n": "{{number}}"}}},
+            {"type": "BLOCK_TRANSITION", "config": {"message": "stop"}},
+            {"type": "ALLOW_TRANSITION"},
+            {"type": "LOG", "config": {"message": "seen {{number}}", "level": "warn"}},
+        ],
+        record,
+        env(),
+    )
     assert out.errors == ["P1: 25000 g > 23000 g (PostNL)"]
     assert out.warnings == ["by u-1 on 2026-11-22; {{unknown.path}}"] and out.infos == ["info"]
     assert out.set_fields == [(("checked_at",), "2026-11-22T10:00:00.000Z")]
@@ -324,12 +429,38 @@ def test_actions_outcome_and_interpolation():
 
 # --- the engine (database) ----------------------------------------------------------------------
 
-def make_rule(tenant, rule_id, *, entity="lcs.parcel", event="labeling", rule_type="GUARD", priority=100,
-              expr=None, success=None, failure=None, enabled=True, **extra) -> BusinessRule:
-    return store.create_rule(SYSTEM, BusinessRuleCreate(
-        tenantId=tenant, ruleId=rule_id, ruleName=f"Rule {rule_id}", ruleType=rule_type, entityType=entity,
-        eventType=event, priority=priority, enabled=enabled, conditionExpression=expr, successActions=success,
-        failureActions=failure, **extra))
+
+def make_rule(
+    tenant,
+    rule_id,
+    *,
+    entity="lcs.parcel",
+    event="labeling",
+    rule_type="GUARD",
+    priority=100,
+    expr=None,
+    success=None,
+    failure=None,
+    enabled=True,
+    **extra,
+) -> BusinessRule:
+    return store.create_rule(
+        SYSTEM,
+        BusinessRuleCreate(
+            tenantId=tenant,
+            ruleId=rule_id,
+            ruleName=f"Rule {rule_id}",
+            ruleType=rule_type,
+            entityType=entity,
+            eventType=event,
+            priority=priority,
+            enabled=enabled,
+            conditionExpression=expr,
+            successActions=success,
+            failureActions=failure,
+            **extra,
+        ),
+    )
 
 
 def run(tenant, data, *, entity="lcs.parcel", event="labeling", dry_run=False):
@@ -345,7 +476,7 @@ def test_discovery_order_events_and_windows(ctx, tenant):
     make_rule(tenant, "other-event", event="shipping")
     make_rule(tenant, "other-entity", entity="lcs.list")
     make_rule(tenant, "off", enabled=False)
-    make_rule(tenant, "future", effectiveFrom=(datetime.now(timezone.utc) + timedelta(days=1)).isoformat())
+    make_rule(tenant, "future", effectiveFrom=(datetime.now(UTC) + timedelta(days=1)).isoformat())
     make_rule(tenant, "past", effectiveFrom="2020-01-01T00:00:00Z", effectiveTo="2021-01-01T00:00:00Z")
     make_rule(tenant, "current", priority=1, effectiveFrom="2020-01-01T00:00:00Z", effectiveTo="2999-01-01T00:00:00Z")
     rules, skipped = engine.discover(tenant, "lcs.parcel", "labeling")
@@ -373,9 +504,21 @@ def test_disabled_sets_and_members_hold_their_rules_back(ctx, tenant):
 
 
 def test_at_most_100_rules_run(ctx, tenant):
-    db.session.add_all([BusinessRule(tenant_id=tenant, rule_id=f"r{i:03d}", rule_name="bulk", rule_type="ACTION",
-                                     entity_type="lcs.parcel", event_type="labeling", priority=100, version=1)
-                        for i in range(101)])
+    db.session.add_all(
+        [
+            BusinessRule(
+                tenant_id=tenant,
+                rule_id=f"r{i:03d}",
+                rule_name="bulk",
+                rule_type="ACTION",
+                entity_type="lcs.parcel",
+                event_type="labeling",
+                priority=100,
+                version=1,
+            )
+            for i in range(101)
+        ]
+    )
     engine.bump(tenant)
     db.session.commit()
     rules, skipped = engine.discover(tenant, "lcs.parcel", "labeling")
@@ -389,36 +532,65 @@ def test_a_rule_changed_by_another_process_is_applied_on_the_next_run(ctx, tenan
     assert not run(tenant, {"weight": 500}).allowed
     assert not run(tenant, {"weight": 500}).allowed  # again (from the compiled cache, if any)
     # Another worker changes the rule in the database and bumps the stamp (no message to us):
-    db.session.execute(sa.update(BusinessRule).where(BusinessRule.rule_id == "w").values(
-        condition_expression=cond("weight", "<", 1000)))
-    db.session.execute(sa.update(CacheVersion).where(CacheVersion.name == engine.cache_name(tenant))
-                       .values(version=CacheVersion.version + 1))
+    db.session.execute(
+        sa.update(BusinessRule)
+        .where(BusinessRule.rule_id == "w")
+        .values(condition_expression=cond("weight", "<", 1000))
+    )
+    db.session.execute(
+        sa.update(CacheVersion)
+        .where(CacheVersion.name == engine.cache_name(tenant))
+        .values(version=CacheVersion.version + 1)
+    )
     db.session.commit()
     assert run(tenant, {"weight": 500}).allowed  # the new condition, compiled again
 
 
 def test_allowed_means_every_guard_passed(ctx, tenant):
     make_rule(tenant, "guard-ok", expr=cond("weight", "<", 1000))
-    make_rule(tenant, "check", rule_type="VALIDATION", expr=cond("weight", "<", 10),
-              failure=[{"type": "SHOW_ERROR", "config": {"message": "light parcels only"}}])
+    make_rule(
+        tenant,
+        "check",
+        rule_type="VALIDATION",
+        expr=cond("weight", "<", 10),
+        failure=[{"type": "SHOW_ERROR", "config": {"message": "light parcels only"}}],
+    )
     result = run(tenant, {"weight": 500})
     assert result.allowed and result.messages["errors"] == ["light parcels only"]  # not a GUARD: no block
-    make_rule(tenant, "guard-no", expr=cond("weight", "<", 100),
-              failure=[{"type": "SHOW_ERROR", "config": {"message": "{{weight}} g is too heavy"}}])
+    make_rule(
+        tenant,
+        "guard-no",
+        expr=cond("weight", "<", 100),
+        failure=[{"type": "SHOW_ERROR", "config": {"message": "{{weight}} g is too heavy"}}],
+    )
     result = run(tenant, {"weight": 500})
-    assert not result.allowed and result.blocked_rule_ids == ["guard-no"] and result.block_messages == ["500 g is too heavy"]
-    assert {r.rule.rule_id: r.result for r in result.runs} == {"guard-ok": "SUCCESS", "check": "FAILURE", "guard-no": "FAILURE"}
+    assert (
+        not result.allowed
+        and result.blocked_rule_ids == ["guard-no"]
+        and result.block_messages == ["500 g is too heavy"]
+    )
+    assert {r.rule.rule_id: r.result for r in result.runs} == {
+        "guard-ok": "SUCCESS",
+        "check": "FAILURE",
+        "guard-no": "FAILURE",
+    }
 
 
 def test_block_transition_and_errors_block(ctx, tenant):
-    make_rule(tenant, "stop", rule_type="ACTION", expr=cond("hazmat", "=", True),
-              success=[{"type": "BLOCK_TRANSITION", "config": {"message": "no hazmat on this lane"}}])
+    make_rule(
+        tenant,
+        "stop",
+        rule_type="ACTION",
+        expr=cond("hazmat", "=", True),
+        success=[{"type": "BLOCK_TRANSITION", "config": {"message": "no hazmat on this lane"}}],
+    )
     assert run(tenant, {"hazmat": False}).allowed
     blocked = run(tenant, {"hazmat": True})
     assert not blocked.allowed and blocked.block_messages == ["no hazmat on this lane"]
     rule = make_rule(tenant, "broken", expr=cond("x", "=", 1))
-    db.session.execute(sa.update(BusinessRule).where(BusinessRule.id == rule.id).values(
-        condition_expression={"operator": "BOOM"}))
+    db.session.execute(
+        sa.update(BusinessRule).where(BusinessRule.id == rule.id).values(condition_expression={"operator": "BOOM"})
+    )
     engine.bump(tenant)
     db.session.commit()
     result = run(tenant, {"hazmat": False})
@@ -428,10 +600,16 @@ def test_block_transition_and_errors_block(ctx, tenant):
 
 def test_dry_run_applies_nothing_and_logs_nothing(app, client, tenant, make):
     from tests.support import api_token, bearer
+
     make.user(tenant, "boss@acme.test", super_admin=True)
     h = bearer(api_token(client, "boss@acme.test"))
     with app.app_context():
-        make_rule(tenant, "stamp", rule_type="ACTION", success=[{"type": "SET_FIELD", "config": {"field": "checked", "value": True}}])
+        make_rule(
+            tenant,
+            "stamp",
+            rule_type="ACTION",
+            success=[{"type": "SET_FIELD", "config": {"field": "checked", "value": True}}],
+        )
     body = {"entityType": "lcs.parcel", "eventType": "labeling", "data": {"weight": 1}, "dryRun": True}
     r = client.post("/api/business_rules/execute", json=body, headers=h)
     assert r.status_code == 200 and r.get_json()["data"] == {"weight": 1}
@@ -446,11 +624,17 @@ def test_dry_run_applies_nothing_and_logs_nothing(app, client, tenant, make):
 
 def test_logs_redact_secrets(ctx, tenant):
     make_rule(tenant, "r", expr=cond("weight", ">", 0))
-    data = {"weight": 5, "password": "hunter2", "api_key": "k", "nested": {"accessToken": "t", "client_secret": "s",
-            "list": [{"Authorization": "Bearer x", "ok": 1}]}, "note": "fine"}
+    data = {
+        "weight": 5,
+        "password": "hunter2",
+        "api_key": "k",
+        "nested": {"accessToken": "t", "client_secret": "s", "list": [{"Authorization": "Bearer x", "ok": 1}]},
+        "note": "fine",
+    }
     result = run(tenant, data)
-    rows = engine.log_rows(result, tenant_id=tenant, entity_type="lcs.parcel", entity_id="p1", event_type="labeling",
-                           record=data)
+    rows = engine.log_rows(
+        result, tenant_id=tenant, entity_type="lcs.parcel", entity_id="p1", event_type="labeling", record=data
+    )
     engine.write_logs(rows)
     db.session.commit()
     entry = db.session.scalars(Scope(tenant).select(RuleExecutionLog)).one()
@@ -466,7 +650,9 @@ def test_the_model_refuses_a_malformed_rule_at_the_node(ctx, tenant):
     """Services take the declared models only: a script's malformed rule fails when the model
     is built (at the offending node), before any service or the database sees it."""
     with pytest.raises(ValidationError) as e:
-        make_rule(tenant, "bad", expr={"operator": "AND", "rules": [cond("ok", "=", 1), {"field": "x", "operator": "~"}]})
+        make_rule(
+            tenant, "bad", expr={"operator": "AND", "rules": [cond("ok", "=", 1), {"field": "x", "operator": "~"}]}
+        )
     assert [err["loc"] for err in e.value.errors()] == [("conditionExpression", "rules", 1, "operator")]
     with pytest.raises(ValidationError) as e:
         make_rule(tenant, "bad2", failure=[{"type": "SHOW_ERROR"}])
@@ -476,6 +662,7 @@ def test_the_model_refuses_a_malformed_rule_at_the_node(ctx, tenant):
 
 def test_version_counts_changes_and_audit_rows_are_written(ctx, tenant):
     from models import AuditLog
+
     rule = make_rule(tenant, "v", expr=cond("x", "=", 1))
     assert rule.version == 1
     store.update_rule(SYSTEM, BusinessRuleUpdate(id=rule.id, priority=7))
@@ -483,48 +670,83 @@ def test_version_counts_changes_and_audit_rows_are_written(ctx, tenant):
     store.update_rule(SYSTEM, BusinessRuleUpdate(id=rule.id, enabled=False))  # the list's switch
     assert store.get_rule(SYSTEM, rule.id).version == 3
     store.delete_rule(SYSTEM, rule.id)
-    actions = [a.action_type for a in db.session.scalars(sa.select(AuditLog).where(AuditLog.resource_kind == "business_rule")
-                                                         .order_by(AuditLog.created_at))]
+    actions = [
+        a.action_type
+        for a in db.session.scalars(
+            sa.select(AuditLog).where(AuditLog.resource_kind == "business_rule").order_by(AuditLog.created_at)
+        )
+    ]
     assert actions == ["create", "edit", "edit", "delete"]
 
 
 # --- the listener: rules on the logistics events -------------------------------------------------
 
+
 @pytest.fixture()
 def admin_actor(app, make, tenant):
     from models import User
+
     uid = make.member(tenant, "rules-admin@acme.test", "Administrator")
 
     def actor():
         return Actor.of(db.session.get(User, uid))
+
     return actor
 
 
 def test_set_field_on_creating_changes_the_stored_shipment(ctx, tenant, admin_actor):
     from services.logistics import shipments
-    make_rule(tenant, "channel", entity="lcs.shipment", event="creating", rule_type="ASSIGNMENT",
-              expr=cond("order_id", "STARTS_WITH", "WEB-"),
-              success=[{"type": "SET_FIELD", "config": {"field": "channel_id", "value": "webshop"}},
-                       {"type": "SET_FIELD", "config": {"field": "ship_at", "value": "2026-12-01T09:00:00Z"}},
-                       {"type": "SHOW_INFO", "config": {"message": "channel set for {{order_id}}"}}])
-    s = shipments.create_shipment(admin_actor(), LcsShipmentModel(order_id="WEB-1", items=[LcsShipmentItemModel(sku="A")]))
+
+    make_rule(
+        tenant,
+        "channel",
+        entity="lcs.shipment",
+        event="creating",
+        rule_type="ASSIGNMENT",
+        expr=cond("order_id", "STARTS_WITH", "WEB-"),
+        success=[
+            {"type": "SET_FIELD", "config": {"field": "channel_id", "value": "webshop"}},
+            {"type": "SET_FIELD", "config": {"field": "ship_at", "value": "2026-12-01T09:00:00Z"}},
+            {"type": "SHOW_INFO", "config": {"message": "channel set for {{order_id}}"}},
+        ],
+    )
+    s = shipments.create_shipment(
+        admin_actor(), LcsShipmentModel(order_id="WEB-1", items=[LcsShipmentItemModel(sku="A")])
+    )
     stored = db.session.get(Shipment, s.id)
-    assert stored.channel_id == "webshop" and stored.ship_at.replace(tzinfo=timezone.utc) == datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
-    other = shipments.create_shipment(admin_actor(), LcsShipmentModel(order_id="POS-1",
-                                                                      items=[LcsShipmentItemModel(sku="A")]))
+    assert stored.channel_id == "webshop" and stored.ship_at.replace(tzinfo=UTC) == datetime(2026, 12, 1, 9, tzinfo=UTC)
+    other = shipments.create_shipment(
+        admin_actor(), LcsShipmentModel(order_id="POS-1", items=[LcsShipmentItemModel(sku="A")])
+    )
     assert db.session.get(Shipment, other.id).channel_id is None
     logs = db.session.scalars(Scope(tenant).select(RuleExecutionLog).order_by(RuleExecutionLog.executed_at)).all()
     assert [entry.execution_result for entry in logs] == ["SUCCESS", "FAILURE"]
 
 
 def test_before_listener_blocks_and_after_listener_never_does(ctx, tenant, admin_actor):
-    make_rule(tenant, "no-collect", entity="lcs.shipment", event="creating", expr=cond("type", "!=", "collect"),
-              failure=[{"type": "SHOW_ERROR", "config": {"message": "collect shipments are paused"}}])
-    make_rule(tenant, "after", entity="lcs.shipment", event="created", expr=cond("number", "=", "nope"),
-              failure=[{"type": "SHOW_WARNING", "config": {"message": "{{number}} created"}}])
+    make_rule(
+        tenant,
+        "no-collect",
+        entity="lcs.shipment",
+        event="creating",
+        expr=cond("type", "!=", "collect"),
+        failure=[{"type": "SHOW_ERROR", "config": {"message": "collect shipments are paused"}}],
+    )
+    make_rule(
+        tenant,
+        "after",
+        entity="lcs.shipment",
+        event="created",
+        expr=cond("number", "=", "nope"),
+        failure=[{"type": "SHOW_WARNING", "config": {"message": "{{number}} created"}}],
+    )
     with pytest.raises(events.Blocked) as e:
         events.before("lcs.shipment", "creating", {"type": "collect", "items": []}, {"actor": admin_actor()})
-    assert e.value.status == 422 and e.value.message == "collect shipments are paused" and e.value.rule_ids == ["no-collect"]
+    assert (
+        e.value.status == 422
+        and e.value.message == "collect shipments are paused"
+        and e.value.rule_ids == ["no-collect"]
+    )
     outcome = events.after("lcs.shipment", "created", {"number": "S-9"}, {"actor": admin_actor()})
     assert outcome.warnings == ["S-9 created"]
     assert db.session.scalar(sa.select(sa.func.count(RuleExecutionLog.id))) == 2  # the refusal's log survived
@@ -534,26 +756,48 @@ def test_emit_event_reaches_other_listeners_and_rules(ctx, tenant, admin_actor):
     seen = []
     events.subscribe("after", lambda entity, event, data, context: seen.append((entity, event, data)))
     try:
-        make_rule(tenant, "emit", entity="lcs.shipment", event="created", rule_type="ACTION",
-                  success=[{"type": "EMIT_EVENT", "config": {"eventName": "big_order", "payload": {"n": "{{number}}"}}}])
-        make_rule(tenant, "chained", entity="lcs.shipment", event="big_order", rule_type="ACTION",
-                  success=[{"type": "SHOW_INFO", "config": {"message": "chained {{n}}"}}])
+        make_rule(
+            tenant,
+            "emit",
+            entity="lcs.shipment",
+            event="created",
+            rule_type="ACTION",
+            success=[{"type": "EMIT_EVENT", "config": {"eventName": "big_order", "payload": {"n": "{{number}}"}}}],
+        )
+        make_rule(
+            tenant,
+            "chained",
+            entity="lcs.shipment",
+            event="big_order",
+            rule_type="ACTION",
+            success=[{"type": "SHOW_INFO", "config": {"message": "chained {{n}}"}}],
+        )
         events.after("lcs.shipment", "created", {"number": "S-1"}, {"actor": admin_actor()})
     finally:
         events._listeners["after"].pop()
     assert ("lcs.shipment", "big_order", {"n": "S-1"}) in seen
-    assert {entry.rule.rule_id for entry in db.session.scalars(Scope(tenant).select(RuleExecutionLog))} == {"emit", "chained"}
+    assert {entry.rule.rule_id for entry in db.session.scalars(Scope(tenant).select(RuleExecutionLog))} == {
+        "emit",
+        "chained",
+    }
 
 
 def test_shape_gives_rules_the_stored_record(ctx, tenant, admin_actor):
     from schemas.lcs_reference import LcsMethodModel
     from services.logistics import methods, parcels, shipments
-    method = methods.create_method(SYSTEM, LcsMethodModel(carrier_code="pnl", name="PostNL", max_weight=23000),
-                                   tenant_id=tenant)
-    s = shipments.create_shipment(admin_actor(), LcsShipmentModel(method_id=method.id,
-                                                                  items=[LcsShipmentItemModel(sku="A", quantity=2)]))
+
+    method = methods.create_method(
+        SYSTEM, LcsMethodModel(carrier_code="pnl", name="PostNL", max_weight=23000), tenant_id=tenant
+    )
+    s = shipments.create_shipment(
+        admin_actor(), LcsShipmentModel(method_id=method.id, items=[LcsShipmentItemModel(sku="A", quantity=2)])
+    )
     p = parcels.create_parcel(admin_actor(), LcsParcelCreateModel(shipment_id=s.id, weight=25000))
     record = listener.shape("lcs.parcel", {"id": str(p.id), "weight": None}, tenant)
-    assert record["weight"] == 25000 and record["method"]["max_weight"] == 23000 and record["shipment"]["number"] == s.number
+    assert (
+        record["weight"] == 25000
+        and record["method"]["max_weight"] == 23000
+        and record["shipment"]["number"] == s.number
+    )
     assert listener.shape("lcs.shipment", {"id": str(s.id)}, tenant)["unit_count"] == 2
     assert listener.shape("lcs.parcel", {"id": str(p.id)}, uuid.uuid4()) == {"id": str(p.id)}  # other tenant: nothing

@@ -1,5 +1,6 @@
 """Every declared response carries the keys of the seed's example for that operation
 (issue #13): the seeds are the contract a client was written for."""
+
 from __future__ import annotations
 
 import re
@@ -7,9 +8,14 @@ import re
 from tests.seed_examples import responses
 from web.openapi import resolve
 
-SEED_OPERATIONS = (responses("000", 15, 3520) + responses("000", 12463, 12800)
-                   + responses("001", 22286, 30500) + responses("001", 10262, 10330)
-                   + responses("001", 21993, 22180) + responses("004"))
+SEED_OPERATIONS = (
+    responses("000", 15, 3520)
+    + responses("000", 12463, 12800)
+    + responses("001", 22286, 30500)
+    + responses("001", 10262, 10330)
+    + responses("001", 21993, 22180)
+    + responses("004")
+)
 
 
 def _shape(path: str) -> str:
@@ -26,7 +32,11 @@ def missing_keys(example, schema: dict, components: dict, where: str = "") -> li
     schema = resolve(schema, components)
     if isinstance(example, list):
         if not example or schema.get("type") != "array":
-            return [] if not example or "items" not in schema else missing_keys(example[0], schema["items"], components, where + "[]")
+            return (
+                []
+                if not example or "items" not in schema
+                else missing_keys(example[0], schema["items"], components, where + "[]")
+            )
         return missing_keys(example[0], schema.get("items", {}), components, where + "[]")
     if not isinstance(example, dict) or "properties" not in schema:
         return []
@@ -51,7 +61,8 @@ def test_declared_responses_carry_the_seed_examples_keys(client):
         if op is None:
             continue  # an operation Wharf does not serve (yet): listed by the coverage report
         declared = op["responses"].get(str(seed.status)) or next(
-            (r for code, r in op["responses"].items() if code.startswith("2")), None)
+            (r for code, r in op["responses"].items() if code.startswith("2")), None
+        )
         content = (declared or {}).get("content", {}).get("application/json")
         if content is None:
             problems.append(f"{seed.method} {seed.path} ({seed.seed}:{seed.line}): no JSON response declared")

@@ -1,6 +1,7 @@
 """Security issue #12, session hygiene: refresh-token rotation and reuse detection, reset
 links voided by any password change, a reset request that costs the same for every address,
 POST-only logout, security headers on every response, and a per-IP sign-in throttle."""
+
 from __future__ import annotations
 
 import email
@@ -41,6 +42,7 @@ def signed_in(client, token) -> bool:
 
 # --- 1. refresh tokens rotate; a reused one ends the sign-in -----------------------------------
 
+
 def test_refresh_returns_a_new_refresh_token_and_the_old_one_stops_working(client, admin):
     login = api_login(client, admin)
     r = refresh(client, login["refreshToken"])
@@ -79,9 +81,12 @@ def test_concurrent_refreshes_with_one_token_let_exactly_one_through(client, adm
     barrier, results = threading.Barrier(4), []
 
     def use():
-        req = urllib.request.Request(live_server + "/api/auth/session/refresh", method="POST",
-                                     data=json.dumps({"refreshToken": token}).encode(),
-                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+        req = urllib.request.Request(
+            live_server + "/api/auth/session/refresh",
+            method="POST",
+            data=json.dumps({"refreshToken": token}).encode(),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
         barrier.wait(timeout=10)
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
@@ -98,6 +103,7 @@ def test_concurrent_refreshes_with_one_token_let_exactly_one_through(client, adm
 
 
 # --- 2. any password change voids outstanding reset links ----------------------------------------
+
 
 @pytest.fixture()
 def outbox(app, tmp_path, monkeypatch):
@@ -125,8 +131,11 @@ def confirm(client, token, password=NEW_PASSWORD):
 def test_changing_the_password_on_the_profile_voids_outstanding_reset_links(client, admin, staff, outbox):
     mine, theirs = reset_token(client, admin, outbox), reset_token(client, staff, outbox)
     token = api_token(client, admin)
-    r = client.put("/api/auth/profile", headers=bearer(token),
-                   json={"password": "changed-on-the-profile", "currentPassword": PASSWORD})
+    r = client.put(
+        "/api/auth/profile",
+        headers=bearer(token),
+        json={"password": "changed-on-the-profile", "currentPassword": PASSWORD},
+    )
     assert r.status_code == 200
     refused = confirm(client, mine)
     assert refused.status_code == 400 and refused.get_json()["ok"] is False
@@ -135,8 +144,9 @@ def test_changing_the_password_on_the_profile_voids_outstanding_reset_links(clie
 
 
 @pytest.mark.parametrize("change", [{"password": "set-by-an-admin-1"}, {"email": "renamed@acme.test"}])
-def test_an_administrator_changing_password_or_email_voids_the_users_reset_links(app, client, admin, staff, outbox,
-                                                                                 change):
+def test_an_administrator_changing_password_or_email_voids_the_users_reset_links(
+    app, client, admin, staff, outbox, change
+):
     link = reset_token(client, staff, outbox)
     h = bearer(api_token(client, admin))
     staff_id = client.get(f"/api/auth/users?search={staff}", headers=h).get_json()["items"][0]["id"]
@@ -146,20 +156,26 @@ def test_an_administrator_changing_password_or_email_voids_the_users_reset_links
 
 def test_changing_the_email_on_the_profile_voids_outstanding_reset_links(client, staff, outbox):
     link = reset_token(client, staff, outbox)
-    r = client.put("/api/auth/profile", headers=bearer(api_token(client, staff)),
-                   json={"email": "new-address@acme.test", "currentPassword": PASSWORD})
+    r = client.put(
+        "/api/auth/profile",
+        headers=bearer(api_token(client, staff)),
+        json={"email": "new-address@acme.test", "currentPassword": PASSWORD},
+    )
     assert r.status_code == 200
     assert confirm(client, link).status_code == 400
 
 
 def test_changing_only_the_name_keeps_the_reset_link(client, admin, outbox):
     mine = reset_token(client, admin, outbox)
-    assert client.put("/api/auth/profile", headers=bearer(api_token(client, admin)),
-                      json={"name": "Ada"}).status_code == 200
+    assert (
+        client.put("/api/auth/profile", headers=bearer(api_token(client, admin)), json={"name": "Ada"}).status_code
+        == 200
+    )
     assert confirm(client, mine).status_code == 200
 
 
 # --- 3. a reset request costs the same whether or not the address has an account ------------------
+
 
 @pytest.fixture()
 def task_pool(app, monkeypatch):
@@ -193,8 +209,9 @@ def test_reset_link_is_minted_and_mailed_outside_the_request(app, client, admin,
     assert confirm(client, LINK_RE.search(message.get_content()).group(1)).status_code == 200
 
 
-def test_reset_request_takes_as_long_for_a_known_address_as_for_an_unknown_one(app, client, admin, outbox,
-                                                                               task_pool, monkeypatch):
+def test_reset_request_takes_as_long_for_a_known_address_as_for_an_unknown_one(
+    app, client, admin, outbox, task_pool, monkeypatch
+):
     monkeypatch.setitem(app.config, "PASSWORD_RESET_MAX_PER_IP", 10_000)
     monkeypatch.setitem(app.config, "PASSWORD_RESET_MAX_PER_EMAIL", 10_000)
 
@@ -213,12 +230,14 @@ def test_reset_request_takes_as_long_for_a_known_address_as_for_an_unknown_one(a
         known.append(timed(admin))
         unknown.append(timed("ghost@acme.test"))
     ratio = statistics.median(known) / statistics.median(unknown)
-    assert ratio < 1.3, f"known {statistics.median(known) * 1e3:.2f} ms vs unknown " \
-                        f"{statistics.median(unknown) * 1e3:.2f} ms"
+    assert ratio < 1.3, (
+        f"known {statistics.median(known) * 1e3:.2f} ms vs unknown {statistics.median(unknown) * 1e3:.2f} ms"
+    )
     assert len(mails(outbox)) == 23  # the known address did get its mails, outside the requests
 
 
 # --- 4. logout is POST only -----------------------------------------------------------------------
+
 
 def test_get_logout_in_a_browser_asks_instead_of_signing_out(client, admin):
     browser_login(client, admin)
@@ -248,6 +267,7 @@ def test_logout_post_without_csrf_is_refused(client, admin):
 
 
 # --- 5. security headers --------------------------------------------------------------------------
+
 
 def csp_directives(value: str) -> dict[str, set[str]]:
     parts = (d.split() for d in value.split(";") if d.strip())
@@ -304,20 +324,24 @@ def test_a_response_keeps_the_policy_its_view_set(app, client, admin):
 
 # --- 6. password spraying from one IP is throttled --------------------------------------------------
 
+
 def test_many_emails_from_one_ip_are_throttled(app, client, admin):
     spray = {"REMOTE_ADDR": "203.0.113.9"}
     limit = app.config["LOGIN_MAX_FAILURES_PER_IP"]
     assert limit == 20
     statuses = []
     for i in range(25):
-        r = client.post("/api/auth/login", json={"email": f"user{i}@acme.test", "password": "Summer2026!"},
-                        environ_base=spray)
+        r = client.post(
+            "/api/auth/login", json={"email": f"user{i}@acme.test", "password": "Summer2026!"}, environ_base=spray
+        )
         statuses.append(r.status_code)
         if r.status_code == 429:
             retry = int(r.headers["Retry-After"])
             assert 0 < retry <= app.config["LOGIN_WINDOW_SECONDS"] and r.get_json()["retryAfterSeconds"] == retry
     assert statuses == [401] * limit + [429] * (25 - limit)
     # The right password from that IP waits too; another IP is not affected.
-    assert client.post("/api/auth/login", json={"email": admin, "password": PASSWORD},
-                       environ_base=spray).status_code == 429
+    assert (
+        client.post("/api/auth/login", json={"email": admin, "password": PASSWORD}, environ_base=spray).status_code
+        == 429
+    )
     api_login(client, admin, environ_base={"REMOTE_ADDR": "198.51.100.7"})

@@ -1,6 +1,7 @@
 """Background tasks: GET /mes/tasks/{id} in its three renderings, the runner's guarantees
 (a crash ends failed with its error, never stuck running), progress per document, the
 real thread pool, and the label task run by an RQ worker on the local Redis."""
+
 import os
 import threading
 import time
@@ -52,7 +53,13 @@ def h(client, admin):
 
 def new_task(app, tenant, name="test.echo", params=None, **fields) -> str:
     with app.app_context():
-        t = Task(tenant_id=tenant, name=name, description="A test task", params={"value": "x"} if params is None else params, **fields)
+        t = Task(
+            tenant_id=tenant,
+            name=name,
+            description="A test task",
+            params={"value": "x"} if params is None else params,
+            **fields,
+        )
         db.session.add(t)
         db.session.commit()
         return str(t.id)
@@ -76,8 +83,9 @@ class TestRenderings:
         r = client.get(f"/mes/tasks/{task_id}", headers=h)
         assert r.status_code == 200
         body = r.get_json()
-        assert {"id", "name", "description", "progress", "result", "started_at", "completed_at",
-                "expires_at"} <= set(body)
+        assert {"id", "name", "description", "progress", "result", "started_at", "completed_at", "expires_at"} <= set(
+            body
+        )
         assert body["id"] == task_id and body["result"] == "file-123" and body["progress"] == 100
         assert body["status"] == "done" and body["completed_at"].endswith("Z") and body["expires_at"]
         assert client.get(f"/api/mes/tasks/{task_id}", headers=h).get_json() == body
@@ -223,6 +231,7 @@ def redis_queue(app, monkeypatch):
     """A unique queue on the local Redis for this test run (removed afterwards)."""
     from redis import Redis
     from redis.exceptions import ConnectionError as RedisDown
+
     connection = Redis.from_url(REDIS_URL)
     try:
         connection.ping()
@@ -244,6 +253,7 @@ def redis_queue(app, monkeypatch):
 class TestRQ:
     def test_label_task_runs_on_an_rq_worker(self, app, client, h, redis_queue, monkeypatch, tmp_path):
         from rq import SimpleWorker
+
         monkeypatch.setitem(app.config, "ATTACHMENTS_ROOT", str(tmp_path))
         s = shipment(client, h)
         p = parcel(client, h, s)

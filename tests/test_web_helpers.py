@@ -2,6 +2,7 @@
 field_error), the block chosen by HX-Target, empty answers, redirects after a write,
 per-request htmx details and response mode, navigation derived from @requires, and the
 lcs pages that re-fetch their state instead of reloading."""
+
 import json
 
 import pytest
@@ -20,32 +21,42 @@ from web.negotiate import empty, respond, response_mode, see_other
 
 HX = {"HX-Request": "true"}
 JSON = {"Accept": "application/json"}
-INVALID = ValidationFailed("Invalid input", details=[
-    {"path": ["email"], "message": "must be an email address"},
-    {"path": ["address", "city"], "message": "is required"},
-    {"path": ["barcodes", 0], "message": "is too long"},
-    {"path": ["barcodes", 1], "message": "is taken"},
-])
+INVALID = ValidationFailed(
+    "Invalid input",
+    details=[
+        {"path": ["email"], "message": "must be an email address"},
+        {"path": ["address", "city"], "message": "is required"},
+        {"path": ["barcodes", 0], "message": "is too long"},
+        {"path": ["barcodes", 1], "message": "is taken"},
+    ],
+)
 
 
 # --- field messages ----------------------------------------------------------------------------
 
+
 def test_field_errors_keys_messages_by_dotted_path():
-    assert field_errors(INVALID.details) == {"email": ["must be an email address"], "address.city": ["is required"],
-                                             "barcodes.0": ["is too long"], "barcodes.1": ["is taken"]}
+    assert field_errors(INVALID.details) == {
+        "email": ["must be an email address"],
+        "address.city": ["is required"],
+        "barcodes.0": ["is too long"],
+        "barcodes.1": ["is taken"],
+    }
     assert field_errors([{"message": "body is empty"}]) == {"_": ["body is empty"]}
 
 
 def test_field_error_shows_a_field_and_its_parts_escaped():
     errs = {**field_errors(INVALID.details), "name": ["<b>bold</b>"], "names": ["not mine"]}
-    assert str(field_error(errs, "barcodes")) == ('<small class="field-error">is too long</small>'
-                                                  '<small class="field-error">is taken</small>')
+    assert str(field_error(errs, "barcodes")) == (
+        '<small class="field-error">is too long</small><small class="field-error">is taken</small>'
+    )
     assert str(field_error(errs, "address.city")) == '<small class="field-error">is required</small>'
     assert str(field_error(errs, "name")) == '<small class="field-error">&lt;b&gt;bold&lt;/b&gt;</small>'
     assert str(field_error(errs, "address.street")) == "" and str(field_error(None, "name")) == ""
 
 
 # --- show_again ----------------------------------------------------------------------------------
+
 
 def test_show_again_renders_the_block_with_messages_and_what_was_typed(app):
     hook = show_again("auth/login.html", "login_form", context=lambda: {"extra": 1})
@@ -63,10 +74,12 @@ def test_show_again_hands_context_the_view_args_and_nests_dotted_names(app, monk
     def capture(*args, **kwargs):
         seen.update(kwargs["context"])
         return "rendered"
+
     monkeypatch.setattr("web.forms.respond", capture)
     hook = show_again("x.html", "b", context=lambda location_id: {"loc": location_id})
     with app.test_request_context("/lcs/locations/1", method="PUT", headers=HX):
         from flask import request
+
         request.view_args = {"location_id": "L-1"}
         assert hook(INVALID, {"name": "Dock", "address.city": "Ghent"}) == "rendered"
     assert seen["loc"] == "L-1" and seen["form"] == {"name": "Dock", "address": {"city": "Ghent"}}
@@ -92,6 +105,7 @@ def test_show_again_status_none_keeps_the_refusals_status_and_headers(app):
 
 
 # --- respond(targets=, toast=, trigger=), empty, see_other ----------------------------------------
+
 
 def test_targets_pick_the_block_htmx_swaps(client, admin):
     h = bearer(api_token(client, admin))
@@ -142,10 +156,12 @@ def test_see_other(app):
 
 # --- once per request ---------------------------------------------------------------------------
 
+
 def test_htmx_details_and_response_mode_are_computed_once_per_request(app, monkeypatch):
     calls = []
     import web.htmx
     import web.negotiate
+
     read, decide = web.htmx._read_details, web.negotiate._decide_mode
     monkeypatch.setattr(web.htmx, "_read_details", lambda: calls.append("htmx") or read())
     monkeypatch.setattr(web.negotiate, "_decide_mode", lambda: calls.append("mode") or decide())
@@ -160,13 +176,21 @@ def test_htmx_details_and_response_mode_are_computed_once_per_request(app, monke
 
 # --- navigation ---------------------------------------------------------------------------------
 
+
 def _user_with(app, tenant, email, features):
     with app.app_context():
         role = roles_svc.create_role(Actor(None, EVERYTHING), f"only {email}", tenant_id=tenant)
-        roles_svc.update_role_acl(Actor(None, EVERYTHING), role.id, features=list(features), is_super_admin=False,
-                                  organizations=None)
-        user_id = users_svc.create_user(Actor(None, EVERYTHING), email=email, password="correct-horse-9",
-                                        name="", role_ids=[role.id], tenant_id=tenant).id
+        roles_svc.update_role_acl(
+            Actor(None, EVERYTHING), role.id, features=list(features), is_super_admin=False, organizations=None
+        )
+        user_id = users_svc.create_user(
+            Actor(None, EVERYTHING),
+            email=email,
+            password="correct-horse-9",
+            name="",
+            role_ids=[role.id],
+            tenant_id=tenant,
+        ).id
         db.session.commit()
         return user_id
 
@@ -181,8 +205,12 @@ def test_nav_item_shows_exactly_when_its_endpoints_features_are_held(app, tenant
             shown = {n.endpoint for n in registry.nav_for(user)}
             for item in registry.nav:
                 needed = access_of(app.view_functions[item.endpoint]).features
-                held = user_id == holder and set(needed) <= {"lcs.locations.read"} \
-                    or user_id == other and set(needed) <= {"lcs.methods.read"}
+                held = (
+                    user_id == holder
+                    and set(needed) <= {"lcs.locations.read"}
+                    or user_id == other
+                    and set(needed) <= {"lcs.methods.read"}
+                )
                 assert (item.endpoint in shown) is held, item.endpoint
         assert "lcs.locations" in {n.endpoint for n in registry.nav_for(db.session.get(User, holder))}
 
@@ -219,9 +247,11 @@ def test_nav_item_without_requires_fails_loudly():
 
 # --- lcs pages re-fetch their state instead of reloading ------------------------------------------
 
+
 def _shipment(client, h):
-    r = client.post("/lcs/shipments", json={"type": "delivery", "is_outbound": True, "items": [{"sku": "A"}]},
-                    headers=h)
+    r = client.post(
+        "/lcs/shipments", json={"type": "delivery", "is_outbound": True, "items": [{"sku": "A"}]}, headers=h
+    )
     assert r.status_code == 200, r.get_json()
     return r.get_json()["id"]
 
@@ -261,7 +291,12 @@ def test_cancel_list_answers_an_event_and_a_toast_and_the_state_refetches(client
 
 def test_no_template_or_script_reloads_the_page():
     import pathlib
+
     root = pathlib.Path(__file__).resolve().parent.parent
-    offenders = [str(p) for pattern in ("templates/**/*.html", "static/js/*.js") for p in root.glob(pattern)
-                 if "location.reload" in p.read_text()]
+    offenders = [
+        str(p)
+        for pattern in ("templates/**/*.html", "static/js/*.js")
+        for p in root.glob(pattern)
+        if "location.reload" in p.read_text()
+    ]
     assert offenders == []

@@ -3,6 +3,7 @@
 Every view carries an ``Access`` record (``@requires(...)`` or ``@public``); the URL-map
 test fails on any endpoint without one, and the OpenAPI generator and navigation read it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ class Module:
 class NavItem:
     """A link in the navigation. The features it needs are not declared here: they are the
     ``@requires`` of its endpoint (``nav_features``), so a link shows exactly when its page opens."""
+
     title: str
     endpoint: str
     group: str
@@ -67,6 +69,7 @@ class FeatureRegistry:
         if not getattr(user, "is_authenticated", False):
             return []
         from flask import current_app
+
         items = [n for n in self.nav if acl.has_features(user, nav_features(current_app, n.endpoint))]
         return sorted(items, key=lambda n: (n.order, n.title))
 
@@ -127,6 +130,7 @@ def page_only(view):
 def current_actor() -> acl.Actor:
     """The signed-in principal with its grants and scope, computed once per request."""
     from flask import g
+
     if "actor" not in g:
         g.actor = acl.Actor.of(current_user._get_current_object())
     return g.actor

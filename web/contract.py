@@ -14,6 +14,7 @@ contract of that operation. The same declaration
 
 Models are named after the seed's schemas where the seed has one.
 """
+
 from __future__ import annotations
 
 import functools
@@ -33,6 +34,7 @@ from services.errors import DomainError, ValidationFailed
 from web.negotiate import response_mode
 
 # --- the declaration ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Response:
@@ -60,10 +62,21 @@ FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 
 
-def operation(*, body=None, query=None, headers=None, responses=None, forms: bool = True, seed_form: bool = False,
-              json: bool = True,
-              multipart: bool = False, summary: str | None = None, examples: dict | None = None,
-              form_error=None, body_required: bool = True):
+def operation(
+    *,
+    body=None,
+    query=None,
+    headers=None,
+    responses=None,
+    forms: bool = True,
+    seed_form: bool = False,
+    json: bool = True,
+    multipart: bool = False,
+    summary: str | None = None,
+    examples: dict | None = None,
+    form_error=None,
+    body_required: bool = True,
+):
     """Declare a view's input and output once. ``responses`` maps status codes to a model,
     ``None`` (no body) or a ``Response``. ``forms`` also accepts the body as a form post
     (people's browsers); the document offers clients JSON, plus the form encoding only
@@ -75,14 +88,18 @@ def operation(*, body=None, query=None, headers=None, responses=None, forms: boo
     input or a domain error of the view — usually the form again with the messages and
     what they typed; the transaction is rolled back first. JSON clients always get the
     error envelope."""
-    media = (("application/json",) if json else ()) + ((FORM,) if forms or seed_form else ()) \
+    media = (
+        (("application/json",) if json else ())
+        + ((FORM,) if forms or seed_form else ())
         + ((MULTIPART,) if multipart else ())
-    documented = (("application/json",) if json else ()) + ((MULTIPART,) if multipart else ()) \
-        + ((FORM,) if seed_form else ())
-    declared = {int(status): r if isinstance(r, Response) else Response(r)
-                for status, r in (responses or {}).items()}
-    spec = Operation(body, query, headers, declared, media, documented, summary, examples or {}, form_error,
-                     body_required)
+    )
+    documented = (
+        (("application/json",) if json else ()) + ((MULTIPART,) if multipart else ()) + ((FORM,) if seed_form else ())
+    )
+    declared = {int(status): r if isinstance(r, Response) else Response(r) for status, r in (responses or {}).items()}
+    spec = Operation(
+        body, query, headers, declared, media, documented, summary, examples or {}, form_error, body_required
+    )
 
     def mark(view):
         @functools.wraps(view)
@@ -113,23 +130,31 @@ def operation_of(view) -> Operation | None:
 
 # --- reading the request ------------------------------------------------------------------
 
+
 def json_body() -> Any:
     """The parsed JSON body (orjson: depth ≤ 1024, no lone surrogates, finite numbers)."""
     raw = request.get_data(cache=True)
     if not raw.strip():
-        raise ValidationFailed("Request body is empty: send a JSON document",
-                               details=[{"path": ["body"], "message": "is required", "kind": "required"}])
+        raise ValidationFailed(
+            "Request body is empty: send a JSON document",
+            details=[{"path": ["body"], "message": "is required", "kind": "required"}],
+        )
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as e:
-        raise ValidationFailed(f"Malformed JSON: {e}",
-                               details=[{"path": ["body"], "message": "is not valid JSON"}]) from None
+        raise ValidationFailed(
+            f"Malformed JSON: {e}", details=[{"path": ["body"], "message": "is not valid JSON"}]
+        ) from None
 
 
 def read_body(spec: Operation):
     mimetype = request.mimetype
-    if not spec.body_required and not request.get_data(cache=True, parse_form_data=True).strip() \
-            and not request.form and not request.files:
+    if (
+        not spec.body_required
+        and not request.get_data(cache=True, parse_form_data=True).strip()
+        and not request.form
+        and not request.files
+    ):
         return None  # an optional body not sent (htmx sends a DELETE's empty form)
     if mimetype in (FORM, MULTIPART) and mimetype in spec.media_types:
         data = _multi(request.form, spec.body)
@@ -137,12 +162,18 @@ def read_body(spec: Operation):
             data.update(_files(spec.body))
         return validate(spec.body, data)
     empty = not request.get_data(cache=True).strip()
-    if mimetype == "application/json" or mimetype.endswith("+json") or empty \
-            or "application/json" in spec.media_types and mimetype in ("", "text/plain"):
+    if (
+        mimetype == "application/json"
+        or mimetype.endswith("+json")
+        or empty
+        or "application/json" in spec.media_types
+        and mimetype in ("", "text/plain")
+    ):
         return validate(spec.body, json_body())
-    raise ValidationFailed(f"Unsupported content type {mimetype or '(none)'}: send "
-                           + " or ".join(spec.media_types),
-                           details=[{"path": ["body"], "message": "unsupported content type"}])
+    raise ValidationFailed(
+        f"Unsupported content type {mimetype or '(none)'}: send " + " or ".join(spec.media_types),
+        details=[{"path": ["body"], "message": "unsupported content type"}],
+    )
 
 
 def _files(kind) -> dict:
@@ -206,8 +237,11 @@ def _multi(values, kind) -> dict:
 
 def submitted() -> dict:
     """What a person's form sent, to show it again (repeated fields as lists)."""
-    return {k.removesuffix("[]"): (v if len(v) > 1 or k.endswith("[]") else v[0])
-            for k, v in request.form.lists() if isinstance(k, str) and k != "csrf_token"}
+    return {
+        k.removesuffix("[]"): (v if len(v) > 1 or k.endswith("[]") else v[0])
+        for k, v in request.form.lists()
+        if isinstance(k, str) and k != "csrf_token"
+    }
 
 
 def query_args(kind) -> dict:
@@ -225,6 +259,7 @@ def request_headers(kind: type[BaseModel]) -> dict:
 
 
 # --- checking answers (tests) ---------------------------------------------------------------
+
 
 def check_response(spec: Operation, status: int, payload: bytes) -> str | None:
     """Why a JSON answer does not match its declaration, or None. Used when

@@ -4,6 +4,7 @@ Every failure — a ``DomainError`` a view raised, a werkzeug ``HTTPException`` 
 413…), a CSRF refusal, an unexpected exception — is rendered here, in the wire family
 of the module the path belongs to (JSON), as an HTML page, or as an htmx fragment.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,7 +39,7 @@ def wire_family(path: str | None = None) -> str:
     """'B' for the Afosto modules (seed 001), 'A' for everything else (seed 000)."""
     path = request.path if path is None else path
     if is_api_path(path):
-        path = path[len("/api"):]
+        path = path[len("/api") :]
     return "B" if any(path == p or path.startswith(p + "/") for p in FAMILY_B_PREFIXES) else "A"
 
 

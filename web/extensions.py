@@ -1,4 +1,5 @@
 """Flask extensions, created unbound and ``init_app``-ed by the factory."""
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect

@@ -1,5 +1,6 @@
 """What people see of a refused form: the form again, its messages per field and as one
 sentence, and what they typed."""
+
 from __future__ import annotations
 
 from flask import request
@@ -29,8 +30,15 @@ def field_error(errors: dict | None, name: str) -> Markup:
     return Markup("").join(Markup('<small class="field-error">{}</small>').format(escape(m)) for m in messages)
 
 
-def show_again(template: str, block: str = "content", *, context=None, message=None, status: int | None = 422,
-               statuses: tuple[int, ...] | None = SHOWN_AGAIN):
+def show_again(
+    template: str,
+    block: str = "content",
+    *,
+    context=None,
+    message=None,
+    status: int | None = 422,
+    statuses: tuple[int, ...] | None = SHOWN_AGAIN,
+):
     """A ``form_error`` hook (``@operation(form_error=show_again(...))``): the form again
     as ``block`` of ``template``, with ``error`` (the message), ``errors`` (per field) and
     ``form`` (what the person typed, dotted names nested). ``context(**view_args)`` gives
@@ -39,16 +47,27 @@ def show_again(template: str, block: str = "content", *, context=None, message=N
     A refusal outside ``statuses`` (None: every refusal is shown) — one a person cannot fix
     by editing the form (the record is gone) — is raised on to the error page. ``status``
     None answers with the refusal's own status and headers (401, 429 with Retry-After)."""
+
     def hook(error: DomainError, form: dict):
         if statuses is not None and error.status not in statuses:
             raise error
         ctx = context(**(request.view_args or {})) if context is not None else {}
         if ctx is None:
             raise error
-        return respond(None, template=template, block=block, status=status or error.status,
-                       headers=None if status else error.headers,
-                       context={**ctx, "error": message(error) if message else error.message,
-                                "errors": field_errors(error.details), "form": nested(form)})
+        return respond(
+            None,
+            template=template,
+            block=block,
+            status=status or error.status,
+            headers=None if status else error.headers,
+            context={
+                **ctx,
+                "error": message(error) if message else error.message,
+                "errors": field_errors(error.details),
+                "form": nested(form),
+            },
+        )
+
     return hook
 
 
@@ -57,5 +76,7 @@ def form_message(error) -> str:
     the API's summary of the first problem."""
     if not error.details:
         return error.message
-    return ", ".join(f"{'.'.join(str(p) for p in d['path'])} "
-                     f"{'is required' if d.get('kind') == 'required' else d['message']}" for d in error.details)
+    return ", ".join(
+        f"{'.'.join(str(p) for p in d['path'])} {'is required' if d.get('kind') == 'required' else d['message']}"
+        for d in error.details
+    )

@@ -1,4 +1,5 @@
 """htmx request details and response modifiers (after django-htmx)."""
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ A request that carries a bearer header is authenticated by that header alone (it
 session cookie is ignored), so skipping CSRF for bearer requests can never lend a
 cookie's authority to a forged request. Tokens are never read from the query string.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

@@ -3,6 +3,7 @@
 ``respond()`` is the only way a view produces a response: JSON for API clients, a
 fragment (one named block of the page template) for htmx, or the full page.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -58,11 +59,20 @@ def encode_json(data) -> bytes:
     return current_app.json.encode(data)
 
 
-def respond(data=None, *, template: str | None = None, block: str = "content",
-            context: dict | None = None, status: int = 200, headers: dict | None = None,
-            encoded: bytes | None = None, etag: str | None = None,
-            targets: dict[str, str] | None = None, toast: str | tuple[str, str] | None = None,
-            trigger: str | None = None) -> Response:
+def respond(
+    data=None,
+    *,
+    template: str | None = None,
+    block: str = "content",
+    context: dict | None = None,
+    status: int = 200,
+    headers: dict | None = None,
+    encoded: bytes | None = None,
+    etag: str | None = None,
+    targets: dict[str, str] | None = None,
+    toast: str | tuple[str, str] | None = None,
+    trigger: str | None = None,
+) -> Response:
     """Answer with ``data`` as JSON, or render ``template`` (whole, or only ``block`` for htmx).
 
     ``context`` is what the template sees (a dict, or a callable giving it, called only
@@ -114,8 +124,9 @@ def add_vary(response: Response) -> Response:
     return response
 
 
-def empty(data=None, *, status: int = 200, page: str | None = None, toast: str | None = None,
-          trigger: str | None = None) -> Response:
+def empty(
+    data=None, *, status: int = 200, page: str | None = None, toast: str | None = None, trigger: str | None = None
+) -> Response:
     """An answer with nothing to show (a row deleted: htmx swaps it away). JSON clients get
     ``data`` (``None``: no body) with ``status``; a plain page post, which has no row to
     swap, goes back to ``page`` (303) when given; ``toast``/``trigger`` as ``respond``."""

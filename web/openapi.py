@@ -5,6 +5,7 @@ access decorator, summaries from docstrings, and parameters, bodies and response
 each operation's one declaration (``web.contract.operation``). Nothing is listed by hand;
 a JSON route without a declaration stops the document.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,16 +15,21 @@ from flask import Flask
 from web.access import access_of
 
 _CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
-_TYPES = {"int": {"type": "integer"}, "uuid": {"type": "string", "format": "uuid"},
-          "float": {"type": "number"}}
+_TYPES = {"int": {"type": "integer"}, "uuid": {"type": "string", "format": "uuid"}, "float": {"type": "number"}}
 
 
 def openapi_path(rule: str) -> tuple[str, list[dict]]:
     params = []
 
     def swap(m):
-        params.append({"name": m["name"], "in": "path", "required": True,
-                       "schema": _TYPES.get(m["conv"] or "", {"type": "string"})})
+        params.append(
+            {
+                "name": m["name"],
+                "in": "path",
+                "required": True,
+                "schema": _TYPES.get(m["conv"] or "", {"type": "string"}),
+            }
+        )
         return "{" + m["name"] + "}"
 
     return _CONVERTER.sub(swap, rule), params
@@ -36,8 +42,6 @@ def json_rules(app: Flask):
         if not rule.rule.startswith("/api/") or getattr(view, "_page_only", False) or rule.endpoint == "static":
             continue
         yield rule, view
-
-
 
 
 def _tag(rule: str) -> str:
@@ -57,6 +61,7 @@ class Components:
 
     def schema(self, kind) -> dict:
         from schemas.validation import adapter
+
         # One mode for requests and answers: answers are checked by validating them
         # (web.contract.check_response), so their schema is the validation schema too.
         schema = adapter(kind).json_schema(ref_template="#/components/schemas/{model}")
@@ -82,8 +87,12 @@ def _params_of(kind, where: str, components: Components) -> list[dict]:
     required = set(schema.get("required", []))
     out = []
     for name, prop in schema.get("properties", {}).items():
-        param = {"name": name, "in": where, "required": name in required,
-                 "schema": {k: v for k, v in prop.items() if k not in ("title", "description")}}
+        param = {
+            "name": name,
+            "in": where,
+            "required": name in required,
+            "schema": {k: v for k, v in prop.items() if k not in ("title", "description")},
+        }
         if prop.get("description") or prop.get("title"):
             param["description"] = prop.get("description") or prop["title"]
         out.append(param)
@@ -94,6 +103,7 @@ def _declared(op: dict, spec, path: str, method: str, components: Components) ->
     """Fill an operation from its one declaration (``web.contract.operation``)."""
     from schemas.base import AfostoError, Binary, ErrorResponse
     from web.errors import wire_family
+
     if spec.query is not None:
         op["parameters"] += _params_of(spec.query, "query", components)
     if spec.headers is not None:
@@ -116,20 +126,32 @@ def _declared(op: dict, spec, path: str, method: str, components: Components) ->
             entry["headers"] = {h: {"description": d, "schema": {"type": "string"}} for h, d in r.headers.items()}
         responses[str(status)] = entry
     for status in _ERRORS:
-        responses.setdefault(str(status), {"description": _REASONS[status],
-                                           "content": {"application/json": {"schema": error}}})
+        responses.setdefault(
+            str(status), {"description": _REASONS[status], "content": {"application/json": {"schema": error}}}
+        )
     op["responses"] = responses
 
 
-_REASONS = {200: "Success", 201: "Created", 204: "No content", 304: "Not modified", 400: "Invalid input",
-            401: "Not authenticated", 403: "Missing required features", 404: "Not found (or not yours)",
-            409: "Conflict with the current state", 413: "Request body too large", 422: "Refused by a rule",
-            429: "Too many requests"}
+_REASONS = {
+    200: "Success",
+    201: "Created",
+    204: "No content",
+    304: "Not modified",
+    400: "Invalid input",
+    401: "Not authenticated",
+    403: "Missing required features",
+    404: "Not found (or not yours)",
+    409: "Conflict with the current state",
+    413: "Request body too large",
+    422: "Refused by a rule",
+    429: "Too many requests",
+}
 _ERRORS = (400, 401, 403, 404, 409, 413, 422, 429)
 
 
 def build_document(app: Flask) -> dict:
     from web.contract import operation_of
+
     components = Components()
     paths: dict[str, dict] = {}
     for rule, view in sorted(json_rules(app), key=lambda rv: rv[0].rule):
@@ -140,9 +162,14 @@ def build_document(app: Flask) -> dict:
         summary = (spec and spec.summary) or (doc.splitlines()[0] if doc else rule.endpoint)
         tag = _tag(rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            op = {"operationId": _operation_id(rule, method), "summary": summary,
-                  "description": doc, "tags": [tag], "parameters": list(params),
-                  "responses": {}}
+            op = {
+                "operationId": _operation_id(rule, method),
+                "summary": summary,
+                "description": doc,
+                "tags": [tag],
+                "parameters": list(params),
+                "responses": {},
+            }
             if spec is None:
                 raise LookupError(f"{rule.endpoint} answers JSON but declares no @operation")
             _declared(op, spec, rule.rule, method, components)
@@ -161,17 +188,29 @@ def build_document(app: Flask) -> dict:
             paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Wharf API", "version": "0.1.0",
-                 "description": "Warehouse outbound floor and access control. Same routes as the web UI."},
+        "info": {
+            "title": "Wharf API",
+            "version": "0.1.0",
+            "description": "Warehouse outbound floor and access control. Same routes as the web UI.",
+        },
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
             "schemas": dict(sorted(components.schemas.items())),
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                               "description": "Access token from POST /api/auth/login"},
-                "apiKey": {"type": "http", "scheme": "bearer",
-                           "description": "API key secret (whk_…) from POST /api/api_keys/keys"}}},
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "Access token from POST /api/auth/login",
+                },
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "API key secret (whk_…) from POST /api/api_keys/keys",
+                },
+            },
+        },
     }
 
 
@@ -188,6 +227,7 @@ def _operation_id(rule, method: str) -> str:
 
 
 # --- the readable reference (/api/docs) -------------------------------------------------------
+
 
 def resolve(schema: dict, components: dict) -> dict:
     """A schema with its top-level ``$ref`` (or a nullable ``anyOf`` of one) followed."""
@@ -242,19 +282,26 @@ def example_of(schema: dict, components: dict, depth: int = 0):
     if kind == "array":
         return [example_of(schema.get("items", {}), components, depth + 1)]
     return {"integer": 1, "number": 1.0, "boolean": True, "null": None}.get(
-        kind, {"uuid": "00000000-0000-4000-8000-000000000000", "date-time": "2026-11-22T10:00:00.000Z",
-               "date": "2026-11-22", "email": "user@example.com", "binary": "<file>"}.get(schema.get("format"), "string"))
+        kind,
+        {
+            "uuid": "00000000-0000-4000-8000-000000000000",
+            "date-time": "2026-11-22T10:00:00.000Z",
+            "date": "2026-11-22",
+            "email": "user@example.com",
+            "binary": "<file>",
+        }.get(schema.get("format"), "string"),
+    )
 
 
 def reference(doc: dict) -> list[dict]:
     """The document regrouped for the docs page: modules, their operations, fields and examples."""
     import json
+
     components = doc["components"]["schemas"]
     groups: dict[str, list] = {}
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
-            entry = {"method": method, "path": path, "op": op, "fields": [], "request_example": None,
-                     "responses": []}
+            entry = {"method": method, "path": path, "op": op, "fields": [], "request_example": None, "responses": []}
             body = op.get("requestBody", {}).get("content", {})
             media = next(iter(body), None)
             if media:
@@ -262,18 +309,29 @@ def reference(doc: dict) -> list[dict]:
                 resolved = resolve(schema, components)
                 required = set(resolved.get("required", []))
                 entry["media_types"] = list(body)
-                entry["fields"] = [{"name": n, "type": type_label(p, components), "required": n in required,
-                                    "description": p.get("description", "")}
-                                   for n, p in resolved.get("properties", {}).items()]
+                entry["fields"] = [
+                    {
+                        "name": n,
+                        "type": type_label(p, components),
+                        "required": n in required,
+                        "description": p.get("description", ""),
+                    }
+                    for n, p in resolved.get("properties", {}).items()
+                ]
                 examples = body[media].get("examples")
                 value = next(iter(examples.values()))["value"] if examples else example_of(schema, components)
                 entry["request_example"] = json.dumps(value, indent=2, default=str)
             for code, r in op["responses"].items():
                 content = r.get("content", {}).get("application/json")
-                entry["responses"].append({
-                    "code": code, "description": r.get("description", ""),
-                    "type": type_label(content["schema"], components) if content else "",
-                    "example": json.dumps(example_of(content["schema"], components), indent=2, default=str)
-                    if content and code.startswith("2") else None})
+                entry["responses"].append(
+                    {
+                        "code": code,
+                        "description": r.get("description", ""),
+                        "type": type_label(content["schema"], components) if content else "",
+                        "example": json.dumps(example_of(content["schema"], components), indent=2, default=str)
+                        if content and code.startswith("2")
+                        else None,
+                    }
+                )
             groups.setdefault(op["tags"][0], []).append(entry)
     return [{"tag": tag, "operations": ops} for tag, ops in sorted(groups.items())]

@@ -5,6 +5,7 @@ Family A (seed 000): query ``page``/``pageSize``/``search``/``sortField``/``sort
 Family B (seed 001): headers ``x-page``/``x-page-size`` → a bare array plus ``x-count``
 and ``x-page`` response headers.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,16 +43,26 @@ def contains_ci(column, value: str):
     return sa.func.lower(column).contains(value.lower(), autoescape=True)
 
 
-def paginate_a(stmt: sa.Select, *, serialize: Callable, sort_fields: Mapping[str, sa.ColumnElement],
-               default_sort: str, default_dir: str = "asc", search_columns: Sequence[sa.ColumnElement] = (),
-               tiebreak: sa.ColumnElement | None = None, query: PageQuery) -> tuple[dict, Page]:
+def paginate_a(
+    stmt: sa.Select,
+    *,
+    serialize: Callable,
+    sort_fields: Mapping[str, sa.ColumnElement],
+    default_sort: str,
+    default_dir: str = "asc",
+    search_columns: Sequence[sa.ColumnElement] = (),
+    tiebreak: sa.ColumnElement | None = None,
+    query: PageQuery,
+) -> tuple[dict, Page]:
     """Apply family A query parameters (the view's declared ``query``, a ``PageQuery``
     whose bounds the route sets) to ``stmt`` and return (body, page). ``tiebreak`` orders
     rows that sort equal, so pages never repeat or skip one."""
     page, size = query.page, query.pageSize
     sort_field = query.sortField or default_sort
     if sort_field not in sort_fields:
-        raise ValidationFailed("Invalid sortField", details=[{"path": ["sortField"], "message": f"must be one of {sorted(sort_fields)}"}])
+        raise ValidationFailed(
+            "Invalid sortField", details=[{"path": ["sortField"], "message": f"must be one of {sorted(sort_fields)}"}]
+        )
     sort_dir = query.sortDir or default_dir
     search = query.search
     if search and search_columns:
@@ -62,8 +73,13 @@ def paginate_a(stmt: sa.Select, *, serialize: Callable, sort_fields: Mapping[str
     if tiebreak is not None:
         stmt = stmt.order_by(tiebreak)
     result = _fetch(stmt, page, size)
-    body = {"items": [serialize(i) for i in result.items], "total": result.total, "page": result.page,
-            "pageSize": result.page_size, "totalPages": result.total_pages}
+    body = {
+        "items": [serialize(i) for i in result.items],
+        "total": result.total,
+        "page": result.page,
+        "pageSize": result.page_size,
+        "totalPages": result.total_pages,
+    }
     return body, result
 
 
@@ -77,7 +93,7 @@ def page_params_b(headers: PageHeaders | None = None) -> tuple[int, int]:
 def paginate_list_b(items: list, headers: PageHeaders | None = None) -> tuple[list, dict]:
     """Family-B paging of an already built list (for results assembled in Python)."""
     page, size = page_params_b(headers)
-    return items[(page - 1) * size:page * size], headers_b(len(items), page, size)
+    return items[(page - 1) * size : page * size], headers_b(len(items), page, size)
 
 
 def headers_b(total: int, page: int, size: int) -> dict:

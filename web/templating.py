@@ -1,4 +1,5 @@
 """Jinja globals, filters and tests shared by every template."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -30,21 +31,26 @@ def toggle(identifier: str, default=None):
 def granted(*features: str) -> bool:
     """``{% if granted("attachments.view") %}``: does the signed-in caller hold these features?"""
     from web.access import current_actor
+
     return bool(getattr(current_user, "is_authenticated", False)) and current_actor().grants.allows(features)
 
 
 def super_admin() -> bool:
     """``{% if super_admin() %}``: is the signed-in caller a super admin?"""
     from web.access import current_actor
+
     return bool(getattr(current_user, "is_authenticated", False)) and current_actor().is_super_admin
 
 
 def init_templating(app: Flask) -> None:
     registry.check_nav(app)  # after the blueprints: every link's endpoint exists
     shared = app.jinja_env.get_template("macros/forms.html").module
-    app.jinja_env.globals.update({name: getattr(shared, name) for name in ("error_list", "delete_row", "empty_row", "form_status")})
-    app.jinja_env.globals.update(nav_items=registry.nav_for, toggle=toggle, granted=granted, super_admin=super_admin,
-                                  field_error=field_error)
+    app.jinja_env.globals.update(
+        {name: getattr(shared, name) for name in ("error_list", "delete_row", "empty_row", "form_status")}
+    )
+    app.jinja_env.globals.update(
+        nav_items=registry.nav_for, toggle=toggle, granted=granted, super_admin=super_admin, field_error=field_error
+    )
     app.jinja_env.filters["isotime"] = iso_utc
     app.jinja_env.tests["wildcard_covers"] = _wildcard_covers
     app.jinja_env.tests["known_grant"] = _known_grant

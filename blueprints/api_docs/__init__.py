@@ -1,4 +1,5 @@
 """The API's own description: OpenAPI 3.1 JSON and an offline, server-rendered docs page."""
+
 from flask import Blueprint, current_app
 
 from web.access import page_only, public

@@ -1,13 +1,20 @@
 """API key routes (seed 000 ``/api_keys/keys``). One view per operation answers JSON, the
 whole page, or the changed fragment (see ``web.negotiate.respond``)."""
+
 from __future__ import annotations
 
 from flask import request, url_for
 
 from blueprints.api_keys import bp
 from models import ApiKey, Organization, Role, db, utcnow
-from schemas.api_keys import (ApiKeyCreate, ApiKeyCreated, ApiKeyDeleted, ApiKeyDeleteQuery, ApiKeyListItem,
-                              ApiKeyListQuery)
+from schemas.api_keys import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyDeleted,
+    ApiKeyDeleteQuery,
+    ApiKeyListItem,
+    ApiKeyListQuery,
+)
 from schemas.base import Page
 from services import api_keys, boundaries
 from services.roles import visible_roles
@@ -18,14 +25,23 @@ from web.negotiate import empty, respond
 from web.pagination import paginate_a
 
 TEMPLATE = "api_keys/keys.html"
-SORT_FIELDS = {"name": ApiKey.name, "createdAt": ApiKey.created_at, "lastUsedAt": ApiKey.last_used_at,
-               "expiresAt": ApiKey.expires_at}
+SORT_FIELDS = {
+    "name": ApiKey.name,
+    "createdAt": ApiKey.created_at,
+    "lastUsedAt": ApiKey.last_used_at,
+    "expiresAt": ApiKey.expires_at,
+}
 
 
 def _list_body(actor, query: ApiKeyListQuery | None = None) -> dict:
-    body, _ = paginate_a(api_keys.visible_keys(actor), serialize=api_keys.key_row, sort_fields=SORT_FIELDS,
-                         default_sort="name", search_columns=(ApiKey.name, ApiKey.description, ApiKey.key_prefix),
-                         query=query or ApiKeyListQuery())
+    body, _ = paginate_a(
+        api_keys.visible_keys(actor),
+        serialize=api_keys.key_row,
+        sort_fields=SORT_FIELDS,
+        default_sort="name",
+        search_columns=(ApiKey.name, ApiKey.description, ApiKey.key_prefix),
+        query=query or ApiKeyListQuery(),
+    )
     return body
 
 
@@ -41,17 +57,33 @@ def _screen(actor, body: dict, **extra) -> dict:
     grants = actor.grants
     can_create = grants.allows(["api_keys.create"])
     tenant_id = getattr(actor.principal, "tenant_id", None)
-    organizations = list(db.session.scalars(
-        actor.scope.select(Organization).where(Organization.tenant_id == tenant_id).order_by(Organization.name))) \
-        if can_create else []
+    organizations = (
+        list(
+            db.session.scalars(
+                actor.scope.select(Organization).where(Organization.tenant_id == tenant_id).order_by(Organization.name)
+            )
+        )
+        if can_create
+        else []
+    )
     now = utcnow()
-    expired = {str(k["id"]) for k in body["items"]
-               if k["expiresAt"] is not None and api_keys.as_utc(k["expiresAt"]) <= now}
+    expired = {
+        str(k["id"]) for k in body["items"] if k["expiresAt"] is not None and api_keys.as_utc(k["expiresAt"]) <= now
+    }
     query = {k: v for k, v in request.args.items() if k != "page" and v}
-    ctx = {"data": body, "can_create": can_create, "can_delete": grants.allows(["api_keys.delete"]),
-           "roles": _assignable_roles(actor) if can_create else [], "organizations": organizations,
-           "expired": expired, "query": query, "search": request.args.get("search", ""),
-           "form": {}, "selected_roles": set(), "utc": api_keys.as_utc}
+    ctx = {
+        "data": body,
+        "can_create": can_create,
+        "can_delete": grants.allows(["api_keys.delete"]),
+        "roles": _assignable_roles(actor) if can_create else [],
+        "organizations": organizations,
+        "expired": expired,
+        "query": query,
+        "search": request.args.get("search", ""),
+        "form": {},
+        "selected_roles": set(),
+        "utc": api_keys.as_utc,
+    }
     ctx.update(extra)
     return ctx
 
@@ -95,8 +127,15 @@ def create_key(body: ApiKeyCreate):
     key, secret = api_keys.create_key(actor, body)
     created = api_keys.created_body(key, secret)
     no_store = {"Cache-Control": "no-store"}
-    return respond(created, template=TEMPLATE, block="keys_main", status=201, headers=no_store,
-                   context=lambda: _screen(actor, _list_body(actor), created=created), toast=f"API key {key.name} created")
+    return respond(
+        created,
+        template=TEMPLATE,
+        block="keys_main",
+        status=201,
+        headers=no_store,
+        context=lambda: _screen(actor, _list_body(actor), created=created),
+        toast=f"API key {key.name} created",
+    )
 
 
 @bp.delete("/keys")

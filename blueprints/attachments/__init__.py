@@ -1,17 +1,21 @@
 """Attachments (seed 000 ``/attachments``): files on records, the library, partitions."""
+
 from flask import Blueprint, current_app, request
 
 from web.access import registry
 
 bp = Blueprint("attachments", __name__)
 
-registry.declare("attachments", "Attachments", [
-    ("attachments.view", "View attachments and open private files"),
-    ("attachments.manage", "Upload, tag, move and delete attachments; manage partitions"),
-])
+registry.declare(
+    "attachments",
+    "Attachments",
+    [
+        ("attachments.view", "View attachments and open private files"),
+        ("attachments.manage", "Upload, tag, move and delete attachments; manage partitions"),
+    ],
+)
 registry.add_nav("Files", "attachments.library", group="Main", order=300)
-registry.add_nav("Storage partitions", "attachments.partitions",
-                 group="Administration", order=300)
+registry.add_nav("Storage partitions", "attachments.partitions", group="Administration", order=300)
 
 MULTIPART_SLACK = 64 * 1024  # boundaries and the small form fields around the file
 
@@ -25,4 +29,4 @@ def _upload_body_limit(endpoint, values):
         request.max_content_length = int(current_app.config["ATTACHMENTS_MAX_BYTES"]) + MULTIPART_SLACK
 
 
-from blueprints.attachments import views  # noqa: E402,F401  (registers routes)
+from blueprints.attachments import views  # noqa: F401  (registers routes)

@@ -7,6 +7,7 @@ upload is refused); deletes remove their own row; every change fires
 ``attachments-changed`` so usage bars refresh. A change asked for as a whole page (no
 htmx) is answered with a redirect to the page that shows it.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,12 +17,28 @@ from flask_login import current_user
 
 from blueprints.attachments import bp
 from models import Attachment
-from schemas.attachments import (AttachmentDetailResponse, AttachmentFileQuery, AttachmentIdQuery,
-                                 AttachmentImageQuery, AttachmentItem, AttachmentLibrary, AttachmentLibraryQuery,
-                                 AttachmentMetadataUpdate, AttachmentMetadataUpdated, AttachmentOk,
-                                 AttachmentPartitionCreate, AttachmentPartitionList, AttachmentPartitionListQuery,
-                                 AttachmentPartitionResponse, AttachmentPartitionUpdate, AttachmentRecordQuery,
-                                 AttachmentTransfer, AttachmentTransferred, AttachmentUpload, AttachmentUploaded)
+from schemas.attachments import (
+    AttachmentDetailResponse,
+    AttachmentFileQuery,
+    AttachmentIdQuery,
+    AttachmentImageQuery,
+    AttachmentItem,
+    AttachmentLibrary,
+    AttachmentLibraryQuery,
+    AttachmentMetadataUpdate,
+    AttachmentMetadataUpdated,
+    AttachmentOk,
+    AttachmentPartitionCreate,
+    AttachmentPartitionList,
+    AttachmentPartitionListQuery,
+    AttachmentPartitionResponse,
+    AttachmentPartitionUpdate,
+    AttachmentRecordQuery,
+    AttachmentTransfer,
+    AttachmentTransferred,
+    AttachmentUpload,
+    AttachmentUploaded,
+)
 from schemas.base import Binary, Page, PageQuery
 from services import attachments
 from services.attachments import Upload
@@ -45,6 +62,7 @@ SORT_FIELDS = {"createdAt": Attachment.created_at, "fileName": Attachment.file_n
 
 # --- shared helpers ----------------------------------------------------------------------------
 
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:80] or "file"
 
@@ -58,8 +76,9 @@ def _row(att: Attachment) -> dict:
     if row["isImage"]:
         slug = _slug(att.file_name)
         row["imageUrl"] = url_for("api_attachments.serve_image", attachment_id=att.id, slug=slug)
-        row["thumbnailUrl"] = url_for("api_attachments.serve_image", attachment_id=att.id, slug=slug,
-                                      width=THUMB, height=THUMB, cropType="cover")
+        row["thumbnailUrl"] = url_for(
+            "api_attachments.serve_image", attachment_id=att.id, slug=slug, width=THUMB, height=THUMB, cropType="cover"
+        )
     return row
 
 
@@ -82,13 +101,22 @@ def _reader():
 
 # --- the file panel (list by record, upload, delete) ----------------------------------------------
 
+
 def _panel_context(actor, entity_id, record_id, body: dict | None = None, **extra) -> dict:
     if body is None:
         body = _paged(attachments.record_select(actor, entity_id, record_id), PageQuery())
     can_manage = actor.grants.allows(["attachments.manage"])
-    return {"data": body, "items": body["items"], "entity_id": entity_id, "record_id": record_id,
-            "can_manage": can_manage, "partitions": attachments.partitions_of(_own_tenant(actor)) if can_manage else [],
-            "human_size": human_size, "error": None, **extra}
+    return {
+        "data": body,
+        "items": body["items"],
+        "entity_id": entity_id,
+        "record_id": record_id,
+        "can_manage": can_manage,
+        "partitions": attachments.partitions_of(_own_tenant(actor)) if can_manage else [],
+        "human_size": human_size,
+        "error": None,
+        **extra,
+    }
 
 
 def _record_page(entity_id: str, record_id: str):
@@ -105,21 +133,33 @@ def list_for_record(query: AttachmentRecordQuery):
     """
     actor = current_actor()
     body = _paged(attachments.record_select(actor, query.entityId, query.recordId), query)
-    return respond(body, template=RECORD, block="panel",
-                   context=_panel_context(actor, query.entityId, query.recordId, body))
+    return respond(
+        body, template=RECORD, block="panel", context=_panel_context(actor, query.entityId, query.recordId, body)
+    )
 
 
 # The panel again, with the reason the upload was refused (too large, over quota, a type
 # not allowed…); a failure of Wharf itself goes to the error page.
-_upload_form_error = show_again(RECORD, "panel", message=form_message, statuses=(400, 403, 404, 409, 413, 415, 422),
-                                context=lambda: _panel_context(current_actor(), submitted().get("entityId"),
-                                                               submitted().get("recordId")))
+_upload_form_error = show_again(
+    RECORD,
+    "panel",
+    message=form_message,
+    statuses=(400, 403, 404, 409, 413, 415, 422),
+    context=lambda: _panel_context(current_actor(), submitted().get("entityId"), submitted().get("recordId")),
+)
 
 
 @bp.post("")
 @requires("attachments.manage")
-@operation(body=AttachmentUpload, multipart=True, forms=False, json=False, responses={200: AttachmentUploaded}, summary="Upload attachment",
-           form_error=_upload_form_error)
+@operation(
+    body=AttachmentUpload,
+    multipart=True,
+    forms=False,
+    json=False,
+    responses={200: AttachmentUploaded},
+    summary="Upload attachment",
+    form_error=_upload_form_error,
+)
 def upload(body: AttachmentUpload):
     """Uploads a file (multipart ``entityId``, ``recordId``, ``file``, optional ``partitionCode``).
 
@@ -128,15 +168,29 @@ def upload(body: AttachmentUpload):
     is stored, and ``items`` lists them all.
     """
     actor = current_actor()
-    stored = [attachments.store(actor, Upload(f.filename, f.stream), entity_id=body.entityId, record_id=body.recordId,
-                                partition_code=body.partitionCode) for f in body.file]
+    stored = [
+        attachments.store(
+            actor,
+            Upload(f.filename, f.stream),
+            entity_id=body.entityId,
+            record_id=body.recordId,
+            partition_code=body.partitionCode,
+        )
+        for f in body.file
+    ]
     answer = {"ok": True, "item": _row(stored[0])}
     if len(stored) > 1:
         answer["items"] = [_row(a) for a in stored]
     if response_mode() == "page":
         return _record_page(body.entityId, body.recordId)
-    return respond(answer, template=RECORD, block="panel", context=_panel_context(actor, body.entityId, body.recordId),
-                   toast=f"Uploaded {', '.join(a.file_name for a in stored)}", trigger=CHANGED)
+    return respond(
+        answer,
+        template=RECORD,
+        block="panel",
+        context=_panel_context(actor, body.entityId, body.recordId),
+        toast=f"Uploaded {', '.join(a.file_name for a in stored)}",
+        trigger=CHANGED,
+    )
 
 
 def _deleted(att: Attachment, page_url: str):
@@ -154,8 +208,9 @@ def delete(query: AttachmentIdQuery):
 
 @bp.post("/transfer")
 @requires("attachments.manage")
-@operation(body=AttachmentTransfer, responses={200: AttachmentTransferred},
-           summary="Transfer attachments to different record")
+@operation(
+    body=AttachmentTransfer, responses={200: AttachmentTransferred}, summary="Transfer attachments to different record"
+)
 def transfer(body: AttachmentTransfer):
     """Moves attachments to another record of the same entity type → ``{ok, updated}``."""
     updated = attachments.transfer(current_actor(), body)
@@ -166,20 +221,27 @@ def transfer(body: AttachmentTransfer):
 
 # --- library ---------------------------------------------------------------------------------------
 
+
 def _library_body(actor, query: AttachmentLibraryQuery) -> dict:
     stmt = attachments.library_select(actor, partition=query.partition or None, tags=query.tags)
     body = _paged(stmt, query, search_columns=[Attachment.file_name])
     body["availableTags"] = attachments.available_tags(actor)
-    body["partitions"] = [{"code": p.code, "title": p.title, "description": p.description, "isPublic": p.is_public}
-                          for p in attachments.partitions_of(_own_tenant(actor))]
+    body["partitions"] = [
+        {"code": p.code, "title": p.title, "description": p.description, "isPublic": p.is_public}
+        for p in attachments.partitions_of(_own_tenant(actor))
+    ]
     return body
 
 
 def _library_context(actor, body: dict, query: AttachmentLibraryQuery) -> dict:
     pager = {k: v for k, v in query.model_dump(exclude_unset=True, exclude={"page"}).items() if v not in ("", [], None)}
-    return {"data": body, "can_manage": actor.grants.allows(["attachments.manage"]), "human_size": human_size,
-            "filters": {"search": query.search, "partition": query.partition, "tags": ", ".join(query.tags)},
-            "query": pager}
+    return {
+        "data": body,
+        "can_manage": actor.grants.allows(["attachments.manage"]),
+        "human_size": human_size,
+        "filters": {"search": query.search, "partition": query.partition, "tags": ", ".join(query.tags)},
+        "query": pager,
+    }
 
 
 @bp.get("/library")
@@ -193,8 +255,9 @@ def library(query: AttachmentLibraryQuery):
     """
     actor = current_actor()
     body = _library_body(actor, query)
-    return respond(body, template=LIBRARY, context=_library_context(actor, body, query),
-                   targets={"library-results": "results"})
+    return respond(
+        body, template=LIBRARY, context=_library_context(actor, body, query), targets={"library-results": "results"}
+    )
 
 
 @bp.get("/library/<uuid:attachment_id>")
@@ -204,9 +267,16 @@ def library_item(attachment_id):
     """Attachment details: metadata, tags, assignments."""
     actor = current_actor()
     item = {**_row(attachments.get_attachment(actor, attachment_id)), "customFields": None}
-    return respond({"item": item}, template=DETAIL,
-                   context={"item": item, "a": item, "can_manage": actor.grants.allows(["attachments.manage"]),
-                            "human_size": human_size})
+    return respond(
+        {"item": item},
+        template=DETAIL,
+        context={
+            "item": item,
+            "a": item,
+            "can_manage": actor.grants.allows(["attachments.manage"]),
+            "human_size": human_size,
+        },
+    )
 
 
 def _tags_form_error(error, form: dict):
@@ -222,8 +292,12 @@ def _tags_form_error(error, form: dict):
 
 @bp.patch("/library/<uuid:attachment_id>")
 @requires("attachments.manage")
-@operation(body=AttachmentMetadataUpdate, responses={200: AttachmentMetadataUpdated},
-           summary="Update attachment metadata", form_error=_tags_form_error)
+@operation(
+    body=AttachmentMetadataUpdate,
+    responses={200: AttachmentMetadataUpdated},
+    summary="Update attachment metadata",
+    form_error=_tags_form_error,
+)
 def update_library_item(attachment_id, body: AttachmentMetadataUpdate):
     """Replaces the attachment's ``tags``, moves it to the record of ``assignments`` (one:
     Wharf files an attachment under one record) and/or renames it (``fileName``,
@@ -234,8 +308,13 @@ def update_library_item(attachment_id, body: AttachmentMetadataUpdate):
     item = {"id": att.id, "tags": row["tags"], "assignments": row["assignments"], "customFields": None}
     if response_mode() == "page":
         return see_other(url_for("attachments.library_item", attachment_id=att.id), {"ok": True, "item": item})
-    return respond({"ok": True, "item": item}, template=LIBRARY, block="tags_form",
-                   context={"a": row, "can_manage": True, "tags_saved": True}, toast="Tags saved")
+    return respond(
+        {"ok": True, "item": item},
+        template=LIBRARY,
+        block="tags_form",
+        context={"a": row, "can_manage": True, "tags_saved": True},
+        toast="Tags saved",
+    )
 
 
 @bp.delete("/library/<uuid:attachment_id>")
@@ -248,9 +327,12 @@ def delete_library_item(attachment_id):
 
 # --- partitions ------------------------------------------------------------------------------------
 
+
 def _partition_rows(tenant) -> list[dict]:
-    return [{**attachments.partition_row(p), "attachmentsCount": attachments.attachments_in(p)}
-            for p in attachments.partitions_of(tenant)]
+    return [
+        {**attachments.partition_row(p), "attachmentsCount": attachments.attachments_in(p)}
+        for p in attachments.partitions_of(tenant)
+    ]
 
 
 def _partition_context(actor, tenant=None, **extra) -> dict:
@@ -264,21 +346,31 @@ def _edited_partition() -> dict | None:
         current = attachments.get_partition(actor, submitted().get("id"))
     except NotFound:
         return None
-    return _partition_context(actor, p={**attachments.partition_row(current),
-                                        "attachmentsCount": attachments.attachments_in(current)})
+    return _partition_context(
+        actor, p={**attachments.partition_row(current), "attachmentsCount": attachments.attachments_in(current)}
+    )
 
 
 PARTITION_FORM_STATUSES = (400, 403, 404, 409, 422)
-_create_form_error = show_again(PARTITIONS, "partition_create_form", message=form_message,
-                                statuses=PARTITION_FORM_STATUSES, context=lambda: _partition_context(current_actor()))
-_edit_form_error = show_again(PARTITIONS, "partition_edit", message=form_message, statuses=PARTITION_FORM_STATUSES,
-                              context=_edited_partition)
+_create_form_error = show_again(
+    PARTITIONS,
+    "partition_create_form",
+    message=form_message,
+    statuses=PARTITION_FORM_STATUSES,
+    context=lambda: _partition_context(current_actor()),
+)
+_edit_form_error = show_again(
+    PARTITIONS, "partition_edit", message=form_message, statuses=PARTITION_FORM_STATUSES, context=_edited_partition
+)
 
 
 @bp.get("/partitions")
 @requires("attachments.manage")
-@operation(query=AttachmentPartitionListQuery, responses={200: AttachmentPartitionList},
-           summary="List all attachment partitions")
+@operation(
+    query=AttachmentPartitionListQuery,
+    responses={200: AttachmentPartitionList},
+    summary="List all attachment partitions",
+)
 def partitions(query: AttachmentPartitionListQuery):
     """List all attachment partitions (the defaults are created on first use)."""
     actor = current_actor()
@@ -289,28 +381,47 @@ def partitions(query: AttachmentPartitionListQuery):
 
 @bp.post("/partitions")
 @requires("attachments.manage")
-@operation(body=AttachmentPartitionCreate, responses={201: AttachmentPartitionResponse},
-           summary="Create new partition", form_error=_create_form_error)
+@operation(
+    body=AttachmentPartitionCreate,
+    responses={201: AttachmentPartitionResponse},
+    summary="Create new partition",
+    form_error=_create_form_error,
+)
 def create_partition(body: AttachmentPartitionCreate):
     """Creates a partition; ``code`` must be unique (409) and never changes."""
     actor = current_actor()
     p = attachments.create_partition(actor, body)
-    return respond({"item": attachments.partition_row(p)}, status=201, template=PARTITIONS,
-                   block="partition_create_form", context=lambda: _partition_context(actor, created=p),
-                   toast=f"Partition {p.code} created", trigger=PARTITIONS_CHANGED)
+    return respond(
+        {"item": attachments.partition_row(p)},
+        status=201,
+        template=PARTITIONS,
+        block="partition_create_form",
+        context=lambda: _partition_context(actor, created=p),
+        toast=f"Partition {p.code} created",
+        trigger=PARTITIONS_CHANGED,
+    )
 
 
 @bp.put("/partitions")
 @requires("attachments.manage")
-@operation(body=AttachmentPartitionUpdate, responses={200: AttachmentPartitionResponse}, summary="Update partition",
-           form_error=_edit_form_error)
+@operation(
+    body=AttachmentPartitionUpdate,
+    responses={200: AttachmentPartitionResponse},
+    summary="Update partition",
+    form_error=_edit_form_error,
+)
 def update_partition(body: AttachmentPartitionUpdate):
     """Updates title, description, OCR settings, driver config or visibility (not the code: 400)."""
     actor = current_actor()
     p = attachments.update_partition(actor, body)
     row = {**attachments.partition_row(p), "attachmentsCount": attachments.attachments_in(p)}
-    return respond({"item": attachments.partition_row(p)}, template=PARTITIONS, block="partition_edit",
-                   context=lambda: _partition_context(actor, p=row, saved=True), toast=f"Partition {p.code} saved")
+    return respond(
+        {"item": attachments.partition_row(p)},
+        template=PARTITIONS,
+        block="partition_edit",
+        context=lambda: _partition_context(actor, p=row, saved=True),
+        toast=f"Partition {p.code} saved",
+    )
 
 
 @bp.delete("/partitions")
@@ -320,11 +431,17 @@ def delete_partition(query: AttachmentIdQuery):
     """Deletes a partition (``?id=``): not a default one (400), not one holding files (409)."""
     actor = current_actor()
     attachments.delete_partition(actor, query.id)
-    return respond({"ok": True}, template=PARTITIONS, block="partition_list", context=lambda: _partition_context(actor),
-                   toast="Partition deleted")
+    return respond(
+        {"ok": True},
+        template=PARTITIONS,
+        block="partition_list",
+        context=lambda: _partition_context(actor),
+        toast="Partition deleted",
+    )
 
 
 # --- serving files -------------------------------------------------------------------------------
+
 
 def _harden(resp, att, inline: bool):
     """Headers every served file carries: no sniffing, no script, private files stay private."""
@@ -348,8 +465,11 @@ def _harden(resp, att, inline: bool):
 
 @bp.get("/file/<uuid:attachment_id>")
 @public
-@operation(query=AttachmentFileQuery, responses={200: Response(Binary, "The file", media_type="*/*")},
-           summary="Download or serve attachment file")
+@operation(
+    query=AttachmentFileQuery,
+    responses={200: Response(Binary, "The file", media_type="*/*")},
+    summary="Download or serve attachment file",
+)
 def serve_file(attachment_id, query: AttachmentFileQuery):
     """Download or serve attachment file
 
@@ -359,16 +479,25 @@ def serve_file(attachment_id, query: AttachmentFileQuery):
     """
     att = attachments.readable(attachment_id, _reader())
     mime, inline = attachments.disposition(att, query.download)
-    resp = send_file(attachments.open_file(att), mimetype=mime, as_attachment=not inline,
-                     download_name=att.file_name, etag=att.checksum, conditional=True)
+    resp = send_file(
+        attachments.open_file(att),
+        mimetype=mime,
+        as_attachment=not inline,
+        download_name=att.file_name,
+        etag=att.checksum,
+        conditional=True,
+    )
     return _harden(resp, att, inline)
 
 
 @bp.get("/image/<uuid:attachment_id>", defaults={"slug": None})
 @bp.get("/image/<uuid:attachment_id>/<slug>")
 @public
-@operation(query=AttachmentImageQuery, responses={200: Response(Binary, "The image", media_type="image/*")},
-           summary="Serve image with optional resizing")
+@operation(
+    query=AttachmentImageQuery,
+    responses={200: Response(Binary, "The image", media_type="image/*")},
+    summary="Serve image with optional resizing",
+)
 def serve_image(attachment_id, slug, query: AttachmentImageQuery):
     """Serve image with optional resizing
 
@@ -384,6 +513,7 @@ def serve_image(attachment_id, slug, query: AttachmentImageQuery):
     att = attachments.readable(attachment_id, reader)
     t = attachments.transform(query.width, query.height, query.cropType)
     stream, mime = attachments.image_variant(att, t, throttle_ip=None if reader else request.remote_addr or "unknown")
-    resp = send_file(stream, mimetype=mime, download_name=att.file_name, conditional=True,
-                     etag=f"{att.checksum[:32]}-{t.key}")
+    resp = send_file(
+        stream, mimetype=mime, download_name=att.file_name, conditional=True, etag=f"{att.checksum[:32]}-{t.key}"
+    )
     return _harden(resp, att, True)

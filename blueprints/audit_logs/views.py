@@ -1,5 +1,6 @@
 """Audit log routes (seed 000 ``/audit_logs/audit-logs/actions``): the filterable list and
 one entry's before/after. The query logic lives in ``services.audit_query``."""
+
 from __future__ import annotations
 
 from flask import request
@@ -21,22 +22,39 @@ def _pickers(actor, can_view_tenant: bool) -> dict:
     tenant_id = getattr(actor.principal, "tenant_id", None)
     actors = []
     if can_view_tenant and tenant_id is not None and not getattr(actor.principal, "is_api_key", False):
-        actors = list(db.session.scalars(visible_users(actor).where(User.tenant_id == tenant_id)
-                                         .order_by(User.email).limit(500)))
-    organizations = list(db.session.scalars(actor.scope.select(Organization)
-                                            .where(Organization.tenant_id == tenant_id).order_by(Organization.name)))
-    return {"actors": actors, "organizations": organizations, "kinds": audit_query.resource_kinds(actor),
-            "action_types": ACTION_TYPES, "page_sizes": PAGE_SIZES,
-            "sort_fields": [("createdAt", "Time"), ("action", "Action"), ("user", "User")]}
+        actors = list(
+            db.session.scalars(visible_users(actor).where(User.tenant_id == tenant_id).order_by(User.email).limit(500))
+        )
+    organizations = list(
+        db.session.scalars(
+            actor.scope.select(Organization).where(Organization.tenant_id == tenant_id).order_by(Organization.name)
+        )
+    )
+    return {
+        "actors": actors,
+        "organizations": organizations,
+        "kinds": audit_query.resource_kinds(actor),
+        "action_types": ACTION_TYPES,
+        "page_sizes": PAGE_SIZES,
+        "sort_fields": [("createdAt", "Time"), ("action", "Action"), ("user", "User")],
+    }
 
 
 def _entry(actor, entry_id):
     """One entry as a before/after view (browsers: a page, htmx: the detail panel)."""
     entry = audit_query.get_action(actor, entry_id)
     data = {**audit_query.serialize(entry), "fields": audit_query.field_diff(entry)}
-    return respond(data, template="audit_logs/detail.html", block="detail",
-                   context={"item": data, "standalone": response_mode() == "page",
-                            "show": audit_query.display_value, "utc": audit_query.as_utc})
+    return respond(
+        data,
+        template="audit_logs/detail.html",
+        block="detail",
+        context={
+            "item": data,
+            "standalone": response_mode() == "page",
+            "show": audit_query.display_value,
+            "utc": audit_query.as_utc,
+        },
+    )
 
 
 @bp.get("/audit-logs/actions")
@@ -58,8 +76,14 @@ def list_actions(query: ActionLogQuery):
         return _entry(actor, query.id)
     body, rows = audit_query.action_page(actor, query)
     links = {k: v for k, v in request.args.items() if k != "page" and v}
-    ctx = {"data": body, "filters": query, "query": links, "show_tenant": actor.is_super_admin,
-           "action_of": {str(r.id): r.action_type for r in rows}, "utc": audit_query.as_utc}
+    ctx = {
+        "data": body,
+        "filters": query,
+        "query": links,
+        "show_tenant": actor.is_super_admin,
+        "action_of": {str(r.id): r.action_type for r in rows},
+        "utc": audit_query.as_utc,
+    }
     if response_mode() == "page":
         ctx.update(_pickers(actor, body["canViewTenant"]))
     return respond(body, template="audit_logs/actions.html", block="results", context=ctx)

@@ -1,5 +1,6 @@
 """Access administration (seed 000 /auth): features, feature-check, admin nav, roles,
 role ACLs, users and user ACL overrides. JSON for API clients, pages and fragments for people."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -12,10 +13,30 @@ from flask_login import current_user
 from blueprints.auth import bp, pages_bp
 from blueprints.auth.views import ok_false
 from models import Organization, Role, User, UserRole, db
-from schemas.auth import (AclSaved, AclUpdate, AdminNav, FeatureCatalog, FeatureCheckRequest, FeatureCheckResult,
-                          RoleAcl, RoleAclQuery, RoleAclUpdate, RoleCreate, RoleDeleteQuery, RoleListItem,
-                          RoleListQuery, RoleUpdate, UserAcl, UserAclQuery, UserAclUpdate, UserCreate, UserIdQuery,
-                          UserListItem, UserListQuery, UserUpdate)
+from schemas.auth import (
+    AclSaved,
+    AclUpdate,
+    AdminNav,
+    FeatureCatalog,
+    FeatureCheckRequest,
+    FeatureCheckResult,
+    RoleAcl,
+    RoleAclQuery,
+    RoleAclUpdate,
+    RoleCreate,
+    RoleDeleteQuery,
+    RoleListItem,
+    RoleListQuery,
+    RoleUpdate,
+    UserAcl,
+    UserAclQuery,
+    UserAclUpdate,
+    UserCreate,
+    UserIdQuery,
+    UserListItem,
+    UserListQuery,
+    UserUpdate,
+)
 from schemas.base import Created, Ok, Page
 from services import boundaries
 from services import roles as roles_svc
@@ -32,26 +53,37 @@ registry.add_nav("Roles", "auth.roles", group="Administration", order=110)
 
 # --- features, feature-check, nav ---------------------------------------------------------
 
+
 @bp.get("/features")
 @requires("auth.acl.manage")
 @operation(responses={200: FeatureCatalog}, summary="List declared feature flags")
 def features():
     """All declared features with their modules."""
-    return respond({"items": [{"id": f.id, "title": f.title, "module": f.module} for f in registry.features.values()],
-                    "modules": [{"id": m.id, "title": m.title} for m in registry.modules.values()]})
+    return respond(
+        {
+            "items": [{"id": f.id, "title": f.title, "module": f.module} for f in registry.features.values()],
+            "modules": [{"id": m.id, "title": m.title} for m in registry.modules.values()],
+        }
+    )
 
 
 @bp.post("/feature-check")
 @ok_false
 @requires()
-@operation(body=FeatureCheckRequest, responses={200: FeatureCheckResult},
-           summary="Check feature grants for the current user")
+@operation(
+    body=FeatureCheckRequest, responses={200: FeatureCheckResult}, summary="Check feature grants for the current user"
+)
 def feature_check(body: FeatureCheckRequest):
     """Which of the requested features (1–50 ids of at most 128 characters) the caller
     holds; ``ok`` is true only when it holds every one of them."""
     grants = current_actor().grants
-    return respond({"ok": grants.allows(body.features), "granted": [f for f in body.features if grants.allows([f])],
-                    "userId": current_user.id})
+    return respond(
+        {
+            "ok": grants.allows(body.features),
+            "granted": [f for f in body.features if grants.allows([f])],
+            "userId": current_user.id,
+        }
+    )
 
 
 @bp.get("/admin/nav")
@@ -64,10 +96,17 @@ def admin_nav():
         groups.setdefault(item.group, []).append({"href": url_for(item.endpoint), "title": item.title})
     grants = current_actor().grants
     roles = [] if getattr(current_user, "is_api_key", False) else [r.name for r in current_user.roles]
-    return respond({"groups": [{"name": g, "items": items} for g, items in groups.items()],
-                    "settingsSections": [], "settingsPathPrefixes": [], "profileSections": [],
-                    "profilePathPrefixes": [], "grantedFeatures": sorted(grants.features) if not grants.is_super_admin else ["*"],
-                    "roles": roles})
+    return respond(
+        {
+            "groups": [{"name": g, "items": items} for g, items in groups.items()],
+            "settingsSections": [],
+            "settingsPathPrefixes": [],
+            "profileSections": [],
+            "profilePathPrefixes": [],
+            "grantedFeatures": sorted(grants.features) if not grants.is_super_admin else ["*"],
+            "roles": roles,
+        }
+    )
 
 
 # --- roles -----------------------------------------------------------------------------
@@ -82,8 +121,14 @@ def _roles_page(query: RoleListQuery, **extra):
         stmt = stmt.where(Role.id == query.id)
     if query.tenantId is not None and actor.is_super_admin:
         stmt = stmt.where(Role.tenant_id == query.tenantId)
-    body, page = paginate_a(stmt, serialize=roles_svc.role_row, sort_fields={"name": Role.name, "createdAt": Role.created_at},
-                            default_sort="name", search_columns=[Role.name], query=query)
+    body, page = paginate_a(
+        stmt,
+        serialize=roles_svc.role_row,
+        sort_fields={"name": Role.name, "createdAt": Role.created_at},
+        default_sort="name",
+        search_columns=[Role.name],
+        query=query,
+    )
     return body, {"roles": body["items"], "page": page, "search": query.search, **extra}
 
 
@@ -106,8 +151,14 @@ def create_role(body: RoleCreate):
     """Creates a role in the current tenant (super admins may pass tenantId). Names are
     unique per tenant whatever their case (409)."""
     role = roles_svc.create_role(current_actor(), body.name, tenant_id=body.tenantId)
-    return respond({"id": role.id}, status=201, template=ROLES, block="roles_section",
-                   context=lambda: _roles_page(RoleListQuery())[1], toast=f"Role {role.name} created")
+    return respond(
+        {"id": role.id},
+        status=201,
+        template=ROLES,
+        block="roles_section",
+        context=lambda: _roles_page(RoleListQuery())[1],
+        toast=f"Role {role.name} created",
+    )
 
 
 @bp.put("/roles")
@@ -118,8 +169,9 @@ def update_role(body: RoleUpdate):
     role = roles_svc.rename_role(current_actor(), body.id, body.name)
     if response_mode() == "page":
         return see_other(url_for("auth.roles"))
-    return respond({"ok": True}, template=ROLES, block="role_row", context={"role": roles_svc.role_row(role)},
-                   toast="Role saved")
+    return respond(
+        {"ok": True}, template=ROLES, block="role_row", context={"role": roles_svc.role_row(role)}, toast="Role saved"
+    )
 
 
 @bp.delete("/roles")
@@ -138,25 +190,40 @@ ACL_EDITOR = "auth/acl_editor.html"
 
 def _editor_context(subject_kind: str, subject, acl: dict) -> dict:
     actor = current_actor()
-    orgs = db.session.scalars(actor.scope.select(Organization).where(
-        Organization.tenant_id == subject.tenant_id).order_by(Organization.tree_path)).all()
-    modules = [{"id": m.id, "title": m.title,
-                "features": [f for f in registry.features.values() if f.module == m.id]}
-               for m in registry.modules.values()]
+    orgs = db.session.scalars(
+        actor.scope.select(Organization)
+        .where(Organization.tenant_id == subject.tenant_id)
+        .order_by(Organization.tree_path)
+    ).all()
+    modules = [
+        {"id": m.id, "title": m.title, "features": [f for f in registry.features.values() if f.module == m.id]}
+        for m in registry.modules.values()
+    ]
     held = boundaries.role_grants(subject) if subject_kind == "role" else boundaries.user_grants(subject)
-    return {"subject_kind": subject_kind, "subject": subject, "acl": acl, "modules": modules,
-            "organizations": orgs, "can_super_admin": actor.is_super_admin,
-            "can_change": boundaries.covers(actor.grants, held)}
+    return {
+        "subject_kind": subject_kind,
+        "subject": subject,
+        "acl": acl,
+        "modules": modules,
+        "organizations": orgs,
+        "can_super_admin": actor.is_super_admin,
+        "can_change": boundaries.covers(actor.grants, held),
+    }
 
 
 def _grant(body: AclUpdate) -> dict:
-    return {"features": body.features, "is_super_admin": body.isSuperAdmin, "organizations": body.organizations,
-            "updated_at": body.updatedAt}
+    return {
+        "features": body.features,
+        "is_super_admin": body.isSuperAdmin,
+        "organizations": body.organizations,
+        "updated_at": body.updatedAt,
+    }
 
 
 @dataclass(frozen=True)
 class _AclOwner:
     """Roles and users carry an ACL the same way: the editor reads and saves it through these."""
+
     kind: str
     get: Callable
     acl_of: Callable
@@ -178,11 +245,13 @@ def _acl_save(owner: _AclOwner, owner_id, body: AclUpdate):
     actor = current_actor()
     sanitized = owner.update(actor, owner_id, **_grant(body))
     subject = owner.get(actor, owner_id)
-    return respond({"ok": True, "sanitized": sanitized}, template=ACL_EDITOR, block="acl_form",
-                   context={**_editor_context(owner.kind, subject, owner.acl_of(subject)), "saved": True,
-                            "sanitized": sanitized},
-                   toast=("Some grants were removed: you do not hold them", "warning") if sanitized
-                   else "Permissions saved")
+    return respond(
+        {"ok": True, "sanitized": sanitized},
+        template=ACL_EDITOR,
+        block="acl_form",
+        context={**_editor_context(owner.kind, subject, owner.acl_of(subject)), "saved": True, "sanitized": sanitized},
+        toast=("Some grants were removed: you do not hold them", "warning") if sanitized else "Permissions saved",
+    )
 
 
 @bp.get("/roles/acl")
@@ -232,16 +301,34 @@ def _users_page(query: UserListQuery, **extra):
         stmt = stmt.where(User.organization_id == query.organizationId)
     if query.roleId is not None:
         stmt = stmt.where(User.id.in_(sa.select(UserRole.user_id).where(UserRole.role_id == query.roleId)))
-    body, page = paginate_a(stmt, serialize=users_svc.user_row,
-                            sort_fields={"email": User.email, "name": User.name, "createdAt": User.created_at,
-                                         "lastLoginAt": User.last_login_at},
-                            default_sort="email", search_columns=[User.email, User.name], query=query)
+    body, page = paginate_a(
+        stmt,
+        serialize=users_svc.user_row,
+        sort_fields={
+            "email": User.email,
+            "name": User.name,
+            "createdAt": User.created_at,
+            "lastLoginAt": User.last_login_at,
+        },
+        default_sort="email",
+        search_columns=[User.email, User.name],
+        query=query,
+    )
     roles = db.session.scalars(roles_svc.visible_roles(actor).order_by(Role.name)).all()
     orgs = db.session.scalars(actor.scope.select(Organization).order_by(Organization.tree_path)).all()
-    filters = {"search": query.search, "organizationId": str(query.organizationId or ""),
-               "roleId": str(query.roleId or "")}
-    return body, {"users": body["items"], "page": page, "roles": roles, "organizations": orgs, "filters": filters,
-                  **extra}
+    filters = {
+        "search": query.search,
+        "organizationId": str(query.organizationId or ""),
+        "roleId": str(query.roleId or ""),
+    }
+    return body, {
+        "users": body["items"],
+        "page": page,
+        "roles": roles,
+        "organizations": orgs,
+        "filters": filters,
+        **extra,
+    }
 
 
 _user_form_error = show_again(USERS, "user_create", context=lambda: _users_page(UserListQuery())[1])
@@ -261,10 +348,23 @@ def users(query: UserListQuery):
 @operation(body=UserCreate, responses={201: Created}, summary="Create user", form_error=_user_form_error)
 def create_user(body: UserCreate):
     """Creates a user (email unique per tenant) with roles and a home organization."""
-    user = users_svc.create_user(current_actor(), email=body.email, password=body.password, name=body.name,
-                                 organization_id=body.organizationId, role_ids=body.roles, tenant_id=body.tenantId)
-    return respond({"id": user.id}, status=201, template=USERS, block="user_create",
-                   context=lambda: _users_page(UserListQuery(), created=user.email)[1], toast=f"User {user.email} created")
+    user = users_svc.create_user(
+        current_actor(),
+        email=body.email,
+        password=body.password,
+        name=body.name,
+        organization_id=body.organizationId,
+        role_ids=body.roles,
+        tenant_id=body.tenantId,
+    )
+    return respond(
+        {"id": user.id},
+        status=201,
+        template=USERS,
+        block="user_create",
+        context=lambda: _users_page(UserListQuery(), created=user.email)[1],
+        toast=f"User {user.email} created",
+    )
 
 
 @bp.put("/users")
@@ -274,10 +374,23 @@ def update_user(body: UserUpdate):
     """Updates a user's email, name, password, organization, roles or active flag (only
     the fields sent)."""
     organization = {"organization_id": body.organizationId} if "organizationId" in body.model_fields_set else {}
-    user = users_svc.update_user(current_actor(), body.id, email=body.email, name=body.name, password=body.password,
-                                 role_ids=body.roles, is_active=body.isActive, **organization)
-    return respond({"ok": True}, template=USER_EDIT, block="user_form",
-                   context=lambda: {**_user_edit_context(user), "saved": True}, toast="User saved")
+    user = users_svc.update_user(
+        current_actor(),
+        body.id,
+        email=body.email,
+        name=body.name,
+        password=body.password,
+        role_ids=body.roles,
+        is_active=body.isActive,
+        **organization,
+    )
+    return respond(
+        {"ok": True},
+        template=USER_EDIT,
+        block="user_form",
+        context=lambda: {**_user_edit_context(user), "saved": True},
+        toast="User saved",
+    )
 
 
 @bp.delete("/users")
@@ -291,14 +404,21 @@ def delete_user(query: UserIdQuery):
 
 def _user_edit_context(user) -> dict:
     actor = current_actor()
-    roles = db.session.scalars(roles_svc.visible_roles(actor).where(Role.tenant_id == user.tenant_id)
-                               .order_by(Role.name)).all()
-    return {"user": users_svc.user_row(user), "roles": roles,
-            "can_change": boundaries.covers(actor.grants, boundaries.user_grants(user)),
-            "editing_self": boundaries.is_self(actor, user),
-            "assignable": {r.id for r in roles if boundaries.may_assign(actor, r)},
-            "organizations": db.session.scalars(actor.scope.select(Organization).where(
-                Organization.tenant_id == user.tenant_id).order_by(Organization.tree_path)).all()}
+    roles = db.session.scalars(
+        roles_svc.visible_roles(actor).where(Role.tenant_id == user.tenant_id).order_by(Role.name)
+    ).all()
+    return {
+        "user": users_svc.user_row(user),
+        "roles": roles,
+        "can_change": boundaries.covers(actor.grants, boundaries.user_grants(user)),
+        "editing_self": boundaries.is_self(actor, user),
+        "assignable": {r.id for r in roles if boundaries.may_assign(actor, r)},
+        "organizations": db.session.scalars(
+            actor.scope.select(Organization)
+            .where(Organization.tenant_id == user.tenant_id)
+            .order_by(Organization.tree_path)
+        ).all(),
+    }
 
 
 @pages_bp.get("/users/edit")

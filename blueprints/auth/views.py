@@ -1,5 +1,6 @@
 """Auth routes (seed 000 ``/auth``): sign-in, tokens, sign-out, profile, password reset.
 Each is one view answering JSON (the seed's contract), a page, or a fragment."""
+
 from __future__ import annotations
 
 import functools
@@ -8,9 +9,18 @@ from flask import flash, redirect, request, session, url_for
 from flask_login import current_user
 
 from blueprints.auth import bp, pages_bp
-from schemas.auth import (LoginRequest, LoginResponse, PasswordResetConfirm, PasswordResetDone,
-                          PasswordResetRequest, Profile, ProfileUpdate, ProfileUpdated, RefreshRequest,
-                          RefreshResponse)
+from schemas.auth import (
+    LoginRequest,
+    LoginResponse,
+    PasswordResetConfirm,
+    PasswordResetDone,
+    PasswordResetRequest,
+    Profile,
+    ProfileUpdate,
+    ProfileUpdated,
+    RefreshRequest,
+    RefreshResponse,
+)
 from schemas.base import Ok
 from services import accounts, auth, password_reset
 from services.errors import DomainError, MethodNotAllowed, ValidationFailed
@@ -25,6 +35,7 @@ def ok_false(view):
     """Refusals as the seed shows them for sign-in, token refresh, reset confirmation and
     the feature check: ``ok: false`` beside ``error``. A 429 stays the plain
     ``{error, retryAfterSeconds}``."""
+
     @functools.wraps(view)
     def run(*args, **kwargs):
         try:
@@ -33,6 +44,7 @@ def ok_false(view):
             if e.status != 429:
                 e.extra["ok"] = False
             raise
+
     return run
 
 
@@ -53,8 +65,9 @@ def login_page():
     """Sign-in page (browsers)."""
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
-    return respond(None, template="auth/login.html", block="login_form",
-                   context={"form": {"next": request.args.get("next", "")}})
+    return respond(
+        None, template="auth/login.html", block="login_form", context={"form": {"next": request.args.get("next", "")}}
+    )
 
 
 # The sign-in form again, with the message and the email typed (401, 429 with Retry-After).
@@ -64,18 +77,25 @@ _login_form = show_again("auth/login.html", "login_form", status=None, statuses=
 @bp.post("/login")
 @ok_false
 @public
-@operation(body=LoginRequest, seed_form=True, responses={200: LoginResponse}, summary="Authenticate user credentials",
-           form_error=_login_form)
+@operation(
+    body=LoginRequest,
+    seed_form=True,
+    responses={200: LoginResponse},
+    summary="Authenticate user credentials",
+    form_error=_login_form,
+)
 def login(body: LoginRequest):
     """Validates credentials; API clients receive an access and a refresh token, browsers a session."""
     user = auth.authenticate(body.email, body.password, ip=_client_ip(), tenant_id=body.tenantId)
     api = response_mode() == "json"
-    signin = auth.start_session(user, kind="api" if api else "browser",
-                                ip=request.remote_addr, user_agent=request.user_agent.string)
+    signin = auth.start_session(
+        user, kind="api" if api else "browser", ip=request.remote_addr, user_agent=request.user_agent.string
+    )
     if api:
         token, ttl = auth.issue_access_token(signin.session)
-        return respond({"ok": True, "token": token, "refreshToken": signin.refresh_token,
-                        "expiresIn": ttl, "redirect": None})
+        return respond(
+            {"ok": True, "token": token, "refreshToken": signin.refresh_token, "expiresIn": ttl, "redirect": None}
+        )
     sign_in_browser(signin)
     return see_other(safe_next(body.next))
 
@@ -121,22 +141,35 @@ def profile():
     return respond(data, template=PROFILE, block="profile_form", context={"form": data, "profile": data})
 
 
-_profile_form = show_again(PROFILE, "profile_form", statuses=None,
-                           context=lambda: {"profile": accounts.profile_of(current_user)})
+_profile_form = show_again(
+    PROFILE, "profile_form", statuses=None, context=lambda: {"profile": accounts.profile_of(current_user)}
+)
 
 
 @bp.put("/profile")
 @requires()
-@operation(body=ProfileUpdate, responses={200: ProfileUpdated}, summary="Update current profile",
-           form_error=_profile_form)
+@operation(
+    body=ProfileUpdate, responses={200: ProfileUpdated}, summary="Update current profile", form_error=_profile_form
+)
 def update_profile(body: ProfileUpdate):
     """Updates name, email or password; changing email or password needs currentPassword."""
     accounts.profile_of(current_user)  # 404 for API keys
-    accounts.update_profile(current_user.user, name=body.name, email=body.email, password=body.password,
-                            current_password=body.currentPassword, keep_session_id=current_auth_session_id())
+    accounts.update_profile(
+        current_user.user,
+        name=body.name,
+        email=body.email,
+        password=body.password,
+        current_password=body.currentPassword,
+        keep_session_id=current_auth_session_id(),
+    )
     data = accounts.profile_of(current_user)
-    return respond({"ok": True, "email": current_user.email}, template=PROFILE, block="profile_form",
-                   context={"form": data, "profile": data, "saved": True}, toast="Profile saved")
+    return respond(
+        {"ok": True, "email": current_user.email},
+        template=PROFILE,
+        block="profile_form",
+        context={"form": data, "profile": data, "saved": True},
+        toast="Profile saved",
+    )
 
 
 # --- password reset ------------------------------------------------------------------------
@@ -150,8 +183,14 @@ NO_REFERRER = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
 def _reset_confirm_page(*, status: int = 200, headers: dict | None = None, **context):
-    return respond(None, template="auth/reset_confirm.html", block="reset_confirm_form", status=status,
-                   headers={**NO_REFERRER, **(headers or {})}, context=context)
+    return respond(
+        None,
+        template="auth/reset_confirm.html",
+        block="reset_confirm_form",
+        status=status,
+        headers={**NO_REFERRER, **(headers or {})},
+        context=context,
+    )
 
 
 @pages_bp.get("/reset")
@@ -162,19 +201,25 @@ def reset_page():
 
 
 # The forgot-password form again, with the message and the address typed (429 with Retry-After).
-_reset_form = show_again("auth/reset_request.html", "reset_request_form", status=None, statuses=None,
-                         context=lambda: {"email": submitted().get("email", "")})
+_reset_form = show_again(
+    "auth/reset_request.html",
+    "reset_request_form",
+    status=None,
+    statuses=None,
+    context=lambda: {"email": submitted().get("email", "")},
+)
 
 
 @bp.post("/reset")
 @public
-@operation(body=PasswordResetRequest, seed_form=True, responses={200: Ok}, summary="Send reset email", form_error=_reset_form)
+@operation(
+    body=PasswordResetRequest, seed_form=True, responses={200: Ok}, summary="Send reset email", form_error=_reset_form
+)
 def reset(body: PasswordResetRequest):
     """Requests a password reset email. Answers ``{"ok": true}`` whether or not an account
     uses the address, so the endpoint cannot be used to find accounts."""
     password_reset.request_reset(body.email, ip=_client_ip())
-    return respond({"ok": True}, template="auth/reset_request.html", block="reset_request_form",
-                   context={"sent": True})
+    return respond({"ok": True}, template="auth/reset_request.html", block="reset_request_form", context={"sent": True})
 
 
 @pages_bp.get("/reset/<token>")
@@ -210,15 +255,25 @@ def _reset_confirm_form(error, form: dict):
     expired = any(d.get("path") == ["token"] for d in error.details)
     if expired:
         session.pop(RESET_SESSION_KEY, None)
-    return _reset_confirm_page(status=error.status, headers=error.headers, expired=expired,
-                               error=None if expired else error.message, errors=field_errors(error.details))
+    return _reset_confirm_page(
+        status=error.status,
+        headers=error.headers,
+        expired=expired,
+        error=None if expired else error.message,
+        errors=field_errors(error.details),
+    )
 
 
 @bp.post("/reset/confirm")
 @ok_false
 @public
-@operation(body=PasswordResetConfirm, seed_form=True, responses={200: PasswordResetDone}, summary="Complete password reset",
-           form_error=_reset_confirm_form)
+@operation(
+    body=PasswordResetConfirm,
+    seed_form=True,
+    responses={200: PasswordResetDone},
+    summary="Complete password reset",
+    form_error=_reset_confirm_form,
+)
 def reset_confirm(body: PasswordResetConfirm):
     """Validates the reset token and sets the new password; every sign-in of the account
     (browser sessions, access and refresh tokens) ends. Browsers leave the token in the

@@ -3,6 +3,7 @@ manual execution, and the screens (rule list, visual editor with "try it", sets,
 
 The engine listens to the domain events (services.events) because ``create_app`` wires it.
 """
+
 import json
 
 from flask import Blueprint
@@ -14,13 +15,17 @@ bp = Blueprint("business_rules", __name__)
 # Screen-only routes (the new-rule page, the builder's fragments): mounted for browsers only.
 pages_bp = Blueprint("business_rules_pages", __name__)
 
-registry.declare("business_rules", "Business rules", [
-    ("business_rules.view", "View business rules and rule sets"),
-    ("business_rules.manage", "Create, change and delete business rules"),
-    ("business_rules.manage_sets", "Manage rule sets and their members"),
-    ("business_rules.execute", "Execute and dry-run rules"),
-    ("business_rules.view_logs", "View rule execution logs"),
-])
+registry.declare(
+    "business_rules",
+    "Business rules",
+    [
+        ("business_rules.view", "View business rules and rule sets"),
+        ("business_rules.manage", "Create, change and delete business rules"),
+        ("business_rules.manage_sets", "Manage rule sets and their members"),
+        ("business_rules.execute", "Execute and dry-run rules"),
+        ("business_rules.view_logs", "View rule execution logs"),
+    ],
+)
 registry.add_nav("Business rules", "business_rules.rules", group="Administration", order=320)
 
 
@@ -29,6 +34,7 @@ def _rule_messages(response):
     """Warnings and infos of rules that ran during this request, where the person acted:
     a toast for htmx (scan and pack stations), ``x-rule-warnings`` for API clients."""
     from web.htmx import htmx_details, toast
+
     messages = listener.pending_messages()
     if not messages or response.status_code >= 400:
         return response
@@ -44,4 +50,4 @@ def _rule_messages(response):
     return response
 
 
-from blueprints.business_rules import views, screens  # noqa: E402,F401  (registers routes)
+from blueprints.business_rules import screens, views  # noqa: F401  (registers routes)

@@ -1,6 +1,7 @@
 """Screen helpers of the rule editor: the new-rule page, the builder's htmx fragments (a
 condition row, a group, an action row), field suggestions per entity type and the "try it"
 dry run of the editor's current (unsaved) state."""
+
 from __future__ import annotations
 
 import json
@@ -12,16 +13,31 @@ from blueprints.business_rules import bp, pages_bp
 from schemas.business_rules import RuleFields, RuleFieldsQuery, RuleTryRequest, RuleTryResponse
 from services.rules import actions as act
 from services.rules import conditions as cond
-from services.rules import engine, fields as known, store
+from services.rules import engine, store
+from services.rules import fields as known
 from web.access import current_actor, requires
 from web.contract import operation
 from web.forms import show_again
 from web.negotiate import empty, respond
 
-NEW_RULE = {"id": None, "ruleId": "", "ruleName": "", "description": None, "ruleType": "GUARD", "ruleCategory": None,
-            "entityType": "lcs.parcel", "eventType": None, "enabled": True, "priority": 100, "version": 1,
-            "effectiveFrom": None, "effectiveTo": None,
-            "conditionExpression": {"operator": "AND", "rules": []}, "successActions": [], "failureActions": []}
+NEW_RULE = {
+    "id": None,
+    "ruleId": "",
+    "ruleName": "",
+    "description": None,
+    "ruleType": "GUARD",
+    "ruleCategory": None,
+    "entityType": "lcs.parcel",
+    "eventType": None,
+    "enabled": True,
+    "priority": 100,
+    "version": 1,
+    "effectiveFrom": None,
+    "effectiveTo": None,
+    "conditionExpression": {"operator": "AND", "rules": []},
+    "successActions": [],
+    "failureActions": [],
+}
 
 
 def value_text(value) -> str:
@@ -59,13 +75,23 @@ def editor_context(rule: dict | None, *, form: dict | None = None, **extra) -> d
     item = _merge_form(rule, form) if form else dict(rule or NEW_RULE)
     entity = item.get("entityType") or "lcs.parcel"
     actor = current_actor()
-    return {"rule": item, "is_new": not item.get("id"), "root": as_group(item.get("conditionExpression")),
-            "operators": cond.OPERATORS, "group_operators": cond.GROUP_OPERATORS, "action_types": act.ACTION_TYPES,
-            "rule_types": store.RULE_TYPES, "entity_types": known.ENTITY_TYPES,
-            "fields": known.fields_for(entity), "events": known.events_for(entity),
-            "records": store.recent_records(actor, entity), "value_text": value_text,
-            "can_manage": actor.grants.allows(["business_rules.manage"]),
-            "can_execute": actor.grants.allows(["business_rules.execute"]), **extra}
+    return {
+        "rule": item,
+        "is_new": not item.get("id"),
+        "root": as_group(item.get("conditionExpression")),
+        "operators": cond.OPERATORS,
+        "group_operators": cond.GROUP_OPERATORS,
+        "action_types": act.ACTION_TYPES,
+        "rule_types": store.RULE_TYPES,
+        "entity_types": known.ENTITY_TYPES,
+        "fields": known.fields_for(entity),
+        "events": known.events_for(entity),
+        "records": store.recent_records(actor, entity),
+        "value_text": value_text,
+        "can_manage": actor.grants.allows(["business_rules.manage"]),
+        "can_execute": actor.grants.allows(["business_rules.execute"]),
+        **extra,
+    }
 
 
 @pages_bp.get("/rules/new")
@@ -81,32 +107,55 @@ def new_rule():
 
 # --- builder fragments --------------------------------------------------------------------------
 
+
 @pages_bp.get("/builder/condition")
 @requires("business_rules.view")
 def builder_condition():
     """One empty condition row."""
-    return respond(None, template="business_rules/_builder.html", block="condition_fragment",
-                   context={"node": {"field": "", "operator": "=", "value": ""}, "operators": cond.OPERATORS,
-                            "value_text": value_text})
+    return respond(
+        None,
+        template="business_rules/_builder.html",
+        block="condition_fragment",
+        context={
+            "node": {"field": "", "operator": "=", "value": ""},
+            "operators": cond.OPERATORS,
+            "value_text": value_text,
+        },
+    )
 
 
 @pages_bp.get("/builder/group")
 @requires("business_rules.view")
 def builder_group():
     """One empty nested group (AND) with a first condition row."""
-    return respond(None, template="business_rules/_builder.html", block="group_fragment",
-                   context={"node": {"operator": "AND", "rules": [{"field": "", "operator": "=", "value": ""}]},
-                            "operators": cond.OPERATORS, "group_operators": cond.GROUP_OPERATORS,
-                            "value_text": value_text, "root": False})
+    return respond(
+        None,
+        template="business_rules/_builder.html",
+        block="group_fragment",
+        context={
+            "node": {"operator": "AND", "rules": [{"field": "", "operator": "=", "value": ""}]},
+            "operators": cond.OPERATORS,
+            "group_operators": cond.GROUP_OPERATORS,
+            "value_text": value_text,
+            "root": False,
+        },
+    )
 
 
 @pages_bp.get("/builder/action")
 @requires("business_rules.view")
 def builder_action():
     """One empty action row."""
-    return respond(None, template="business_rules/_builder.html", block="action_fragment",
-                   context={"a": {"type": "SHOW_ERROR", "config": {"message": ""}}, "action_types": act.ACTION_TYPES,
-                            "value_text": value_text})
+    return respond(
+        None,
+        template="business_rules/_builder.html",
+        block="action_fragment",
+        context={
+            "a": {"type": "SHOW_ERROR", "config": {"message": ""}},
+            "action_types": act.ACTION_TYPES,
+            "value_text": value_text,
+        },
+    )
 
 
 @pages_bp.get("/builder/nothing")
@@ -126,10 +175,18 @@ def fields(query: RuleFieldsQuery):
     unknown entity types have none.
     """
     entity = query.entityType
-    data = {"entityType": entity, "events": known.events_for(entity), "fields": known.fields_for(entity),
-            "entityTypes": list(known.ENTITY_TYPES)}
-    return respond(data, template="business_rules/fields.html", block="suggestions",
-                   context={**data, "records": store.recent_records(current_actor(), entity)})
+    data = {
+        "entityType": entity,
+        "events": known.events_for(entity),
+        "fields": known.fields_for(entity),
+        "entityTypes": list(known.ENTITY_TYPES),
+    }
+    return respond(
+        data,
+        template="business_rules/fields.html",
+        block="suggestions",
+        context={**data, "records": store.recent_records(current_actor(), entity)},
+    )
 
 
 TRY_PAGE = "business_rules/try.html"
@@ -150,8 +207,17 @@ def try_rule(body: RuleTryRequest):
     ``{allowed, executedRules: [{…, conditions: [per-node results]}], record}``. Writes nothing.
     """
     execution, record = store.try_rule(current_actor(), body)
-    result = {"allowed": execution.allowed, "executedRules": [engine.run_summary(r) for r in execution.runs],
-              "totalExecutionTime": execution.total_time, "messages": execution.messages,
-              "blockedBy": execution.blocked_rule_ids, "record": record}
-    return respond(result, template=TRY_PAGE, block="try_result",
-                   context={"result": result, "run": result["executedRules"][0] if result["executedRules"] else None})
+    result = {
+        "allowed": execution.allowed,
+        "executedRules": [engine.run_summary(r) for r in execution.runs],
+        "totalExecutionTime": execution.total_time,
+        "messages": execution.messages,
+        "blockedBy": execution.blocked_rule_ids,
+        "record": record,
+    }
+    return respond(
+        result,
+        template=TRY_PAGE,
+        block="try_result",
+        context={"result": result, "run": result["executedRules"][0] if result["executedRules"] else None},
+    )

@@ -1,5 +1,6 @@
 """The JSON endpoints of seed 000 /business_rules (family A) — the same routes serve the rule
 list, the editor, rule sets and the execution log to browsers (pages and htmx fragments)."""
+
 from __future__ import annotations
 
 from flask import request, url_for
@@ -8,19 +9,38 @@ from sqlalchemy.orm import contains_eager
 from blueprints.business_rules import bp
 from models import BusinessRule, RuleExecutionLog, RuleSet, db
 from schemas.base import Created, Ok, Page
-from schemas.business_rules import (BusinessRuleCreate, BusinessRuleDeleteQuery, BusinessRuleDetail,
-                                    BusinessRuleListItem, BusinessRuleListQuery, BusinessRuleUpdate, ExamplesCreated,
-                                    RuleExecuteOneRequest, RuleExecuteOneResponse, RuleExecuteRequest,
-                                    RuleExecuteResponse, RuleExecutionLogDetail, RuleExecutionLogItem,
-                                    RuleExecutionLogListQuery, RuleSetCreate, RuleSetDeleteQuery, RuleSetDetail,
-                                    RuleSetListItem, RuleSetListQuery, RuleSetMemberCreate, RuleSetMemberDeleteQuery,
-                                    RuleSetMemberUpdate, RuleSetUpdate)
+from schemas.business_rules import (
+    BusinessRuleCreate,
+    BusinessRuleDeleteQuery,
+    BusinessRuleDetail,
+    BusinessRuleListItem,
+    BusinessRuleListQuery,
+    BusinessRuleUpdate,
+    ExamplesCreated,
+    RuleExecuteOneRequest,
+    RuleExecuteOneResponse,
+    RuleExecuteRequest,
+    RuleExecuteResponse,
+    RuleExecutionLogDetail,
+    RuleExecutionLogItem,
+    RuleExecutionLogListQuery,
+    RuleSetCreate,
+    RuleSetDeleteQuery,
+    RuleSetDetail,
+    RuleSetListItem,
+    RuleSetListQuery,
+    RuleSetMemberCreate,
+    RuleSetMemberDeleteQuery,
+    RuleSetMemberUpdate,
+    RuleSetUpdate,
+)
 from services.errors import DomainError
-from services.rules import engine, examples, fields as known, store
+from services.rules import engine, examples, store
+from services.rules import fields as known
 from web.access import current_actor, requires
 from web.contract import operation, submitted
-from web.htmx import htmx_details, toast
 from web.forms import show_again
+from web.htmx import htmx_details, toast
 from web.negotiate import empty, respond, response_mode, see_other
 from web.pagination import contains_ci, paginate_a
 
@@ -37,10 +57,17 @@ def _can(*features: str) -> bool:
 
 # --- rules ---------------------------------------------------------------------------------------
 
-RULE_SORT = {"ruleId": BusinessRule.rule_id, "ruleName": BusinessRule.rule_name, "ruleType": BusinessRule.rule_type,
-             "entityType": BusinessRule.entity_type, "eventType": BusinessRule.event_type,
-             "priority": BusinessRule.priority, "enabled": BusinessRule.enabled,
-             "createdAt": BusinessRule.created_at, "updatedAt": BusinessRule.updated_at}
+RULE_SORT = {
+    "ruleId": BusinessRule.rule_id,
+    "ruleName": BusinessRule.rule_name,
+    "ruleType": BusinessRule.rule_type,
+    "entityType": BusinessRule.entity_type,
+    "eventType": BusinessRule.event_type,
+    "priority": BusinessRule.priority,
+    "enabled": BusinessRule.enabled,
+    "createdAt": BusinessRule.created_at,
+    "updatedAt": BusinessRule.updated_at,
+}
 
 
 def _rules_list(query: BusinessRuleListQuery):
@@ -51,17 +78,33 @@ def _rules_list(query: BusinessRuleListQuery):
         stmt = stmt.where(contains_ci(BusinessRule.rule_id, query.ruleId))
     if query.ruleType is not None:
         stmt = stmt.where(BusinessRule.rule_type == query.ruleType)
-    for value, column in ((query.entityType, BusinessRule.entity_type), (query.eventType, BusinessRule.event_type),
-                          (query.ruleCategory, BusinessRule.rule_category)):
+    for value, column in (
+        (query.entityType, BusinessRule.entity_type),
+        (query.eventType, BusinessRule.event_type),
+        (query.ruleCategory, BusinessRule.rule_category),
+    ):
         if value:
             stmt = stmt.where(column == value)
     if query.enabled is not None:
         stmt = stmt.where(BusinessRule.enabled.is_(query.enabled))
-    body, page = paginate_a(stmt, serialize=store.rule_item, sort_fields=RULE_SORT, default_sort="priority",
-                            default_dir="desc", tiebreak=BusinessRule.rule_id.asc(), query=query,
-                            search_columns=[BusinessRule.rule_name, BusinessRule.rule_id, BusinessRule.description])
-    return body, {"rules": body["items"], "page": page, "args": request.args, "rule_types": store.RULE_TYPES,
-                  "entity_types": known.ENTITY_TYPES, "can_manage": _can("business_rules.manage")}
+    body, page = paginate_a(
+        stmt,
+        serialize=store.rule_item,
+        sort_fields=RULE_SORT,
+        default_sort="priority",
+        default_dir="desc",
+        tiebreak=BusinessRule.rule_id.asc(),
+        query=query,
+        search_columns=[BusinessRule.rule_name, BusinessRule.rule_id, BusinessRule.description],
+    )
+    return body, {
+        "rules": body["items"],
+        "page": page,
+        "args": request.args,
+        "rule_types": store.RULE_TYPES,
+        "entity_types": known.ENTITY_TYPES,
+        "can_manage": _can("business_rules.manage"),
+    }
 
 
 @bp.get("/rules")
@@ -79,6 +122,7 @@ def rules(query: BusinessRuleListQuery):
 
 def _editor_context(rule: dict | None, **extra) -> dict:
     from blueprints.business_rules.screens import editor_context
+
     return editor_context(rule, **extra)
 
 
@@ -99,8 +143,9 @@ def _edited_rule() -> dict | None:
     return _editor_context(rule, form=form)
 
 
-_editor_error = show_again(EDITOR, "editor_form", context=lambda: _editor_context(None, form=submitted()),
-                           statuses=ALL_REFUSALS)
+_editor_error = show_again(
+    EDITOR, "editor_form", context=lambda: _editor_context(None, form=submitted()), statuses=ALL_REFUSALS
+)
 _update_error = show_again(EDITOR, "editor_form", context=_edited_rule, statuses=ALL_REFUSALS)
 
 
@@ -121,8 +166,12 @@ def create_rule(body: BusinessRuleCreate):
     ``ruleId`` the tenant already uses a 409.
     """
     rule = store.create_rule(current_actor(), body)
-    return see_other(url_for("business_rules.rule", rule_id=rule.id), {"id": rule.id}, status=201,
-                     toast=f"Rule {rule.rule_id} created")
+    return see_other(
+        url_for("business_rules.rule", rule_id=rule.id),
+        {"id": rule.id},
+        status=201,
+        toast=f"Rule {rule.rule_id} created",
+    )
 
 
 @bp.put("/rules")
@@ -137,11 +186,20 @@ def update_rule(body: BusinessRuleUpdate):
     if not _html():
         return respond({"ok": True})
     if htmx_details().is_htmx and submitted().get("_view") == "row":  # the list's inline switch
-        return respond(None, template="business_rules/rules.html", block="rule_row",
-                       context={"r": store.rule_item(rule), "can_manage": True},
-                       toast=f"{rule.rule_id} {'enabled' if rule.enabled else 'disabled'}")
-    return respond(None, template=EDITOR, block="editor_form", context=_editor_context(store.rule_detail(rule), saved=True),
-                   toast=f"Rule {rule.rule_id} saved (version {rule.version})")
+        return respond(
+            None,
+            template="business_rules/rules.html",
+            block="rule_row",
+            context={"r": store.rule_item(rule), "can_manage": True},
+            toast=f"{rule.rule_id} {'enabled' if rule.enabled else 'disabled'}",
+        )
+    return respond(
+        None,
+        template=EDITOR,
+        block="editor_form",
+        context=_editor_context(store.rule_detail(rule), saved=True),
+        toast=f"Rule {rule.rule_id} saved (version {rule.version})",
+    )
 
 
 @bp.delete("/rules")
@@ -180,14 +238,22 @@ def add_examples():
     """
     actor = current_actor()
     created = examples.ensure_examples(actor, actor.tenant_for_new(None))
-    return see_other(url_for("business_rules.rules"), {"created": created},
-                     toast=f"{created} example rule(s) added" if created else "The example rules are already there")
+    return see_other(
+        url_for("business_rules.rules"),
+        {"created": created},
+        toast=f"{created} example rule(s) added" if created else "The example rules are already there",
+    )
 
 
 # --- sets -----------------------------------------------------------------------------------------
 
-SET_SORT = {"setId": RuleSet.set_id, "setName": RuleSet.set_name, "enabled": RuleSet.enabled,
-            "createdAt": RuleSet.created_at, "updatedAt": RuleSet.updated_at}
+SET_SORT = {
+    "setId": RuleSet.set_id,
+    "setName": RuleSet.set_name,
+    "enabled": RuleSet.enabled,
+    "createdAt": RuleSet.created_at,
+    "updatedAt": RuleSet.updated_at,
+}
 
 
 def _sets_list(query: RuleSetListQuery, **extra):
@@ -198,11 +264,22 @@ def _sets_list(query: RuleSetListQuery, **extra):
         stmt = stmt.where(contains_ci(RuleSet.set_id, query.setId))
     if query.enabled is not None:
         stmt = stmt.where(RuleSet.enabled.is_(query.enabled))
-    body, page = paginate_a(stmt, serialize=store.set_item, sort_fields=SET_SORT, default_sort="setId",
-                            search_columns=[RuleSet.set_name, RuleSet.set_id, RuleSet.description],
-                            tiebreak=RuleSet.id.asc(), query=query)
-    return body, {"sets": body["items"], "page": page, "args": request.args,
-                  "can_manage": _can("business_rules.manage_sets"), **extra}
+    body, page = paginate_a(
+        stmt,
+        serialize=store.set_item,
+        sort_fields=SET_SORT,
+        default_sort="setId",
+        search_columns=[RuleSet.set_name, RuleSet.set_id, RuleSet.description],
+        tiebreak=RuleSet.id.asc(),
+        query=query,
+    )
+    return body, {
+        "sets": body["items"],
+        "page": page,
+        "args": request.args,
+        "can_manage": _can("business_rules.manage_sets"),
+        **extra,
+    }
 
 
 @bp.get("/sets")
@@ -217,8 +294,9 @@ def sets(query: RuleSetListQuery):
     return respond(body, template="business_rules/sets.html", context=ctx, targets={"set-table": "set_table"})
 
 
-_set_form_error = show_again("business_rules/sets.html", "create_form", statuses=ALL_REFUSALS,
-                             context=lambda: _sets_list(RuleSetListQuery())[1])
+_set_form_error = show_again(
+    "business_rules/sets.html", "create_form", statuses=ALL_REFUSALS, context=lambda: _sets_list(RuleSetListQuery())[1]
+)
 
 
 @bp.post("/sets")
@@ -230,8 +308,9 @@ def create_set(body: RuleSetCreate):
     Answers 201 ``{id}``; a ``setId`` the tenant already uses is a 409.
     """
     s = store.create_set(current_actor(), body)
-    return see_other(url_for("business_rules.rule_set", set_id=s.id), {"id": s.id}, status=201,
-                     toast=f"Rule set {s.set_id} created")
+    return see_other(
+        url_for("business_rules.rule_set", set_id=s.id), {"id": s.id}, status=201, toast=f"Rule set {s.set_id} created"
+    )
 
 
 @bp.put("/sets")
@@ -243,8 +322,13 @@ def update_set(body: RuleSetUpdate):
     ``id`` in the body; only the fields sent change. A disabled set disables its rules.
     """
     s = store.update_set(current_actor(), body)
-    return respond({"ok": True}, template="business_rules/set.html", block="set_panel", context=lambda: _set_context(s),
-                   toast=f"Rule set {s.set_id} saved")
+    return respond(
+        {"ok": True},
+        template="business_rules/set.html",
+        block="set_panel",
+        context=lambda: _set_context(s),
+        toast=f"Rule set {s.set_id} saved",
+    )
 
 
 @bp.delete("/sets")
@@ -264,9 +348,16 @@ def _set_context(s: RuleSet) -> dict:
     in_set = {m["ruleId"] for m in detail["members"]}
     candidates = []
     if _can("business_rules.manage_sets"):
-        candidates = [store.rule_item(r) for r in db.session.scalars(
-            current_actor().scope.select(BusinessRule).where(BusinessRule.tenant_id == s.tenant_id)
-            .order_by(BusinessRule.rule_id)) if r.id not in in_set]
+        candidates = [
+            store.rule_item(r)
+            for r in db.session.scalars(
+                current_actor()
+                .scope.select(BusinessRule)
+                .where(BusinessRule.tenant_id == s.tenant_id)
+                .order_by(BusinessRule.rule_id)
+            )
+            if r.id not in in_set
+        ]
     return {"s": detail, "candidates": candidates, "can_manage": _can("business_rules.manage_sets")}
 
 
@@ -284,8 +375,13 @@ def rule_set(set_id):
 
 
 def _set_panel(set_key, data: dict, status: int = 200):
-    return respond(data, status=status, template="business_rules/set.html", block="set_panel",
-                   context=_set_context(store.get_set(current_actor(), set_key)))
+    return respond(
+        data,
+        status=status,
+        template="business_rules/set.html",
+        block="set_panel",
+        context=_set_context(store.get_set(current_actor(), set_key)),
+    )
 
 
 @bp.post("/sets/<set_id>/members")
@@ -331,9 +427,14 @@ def remove_member(set_id, query: RuleSetMemberDeleteQuery):
 
 # --- logs ------------------------------------------------------------------------------------------
 
-LOG_SORT = {"id": RuleExecutionLog.id, "ruleId": BusinessRule.rule_id, "entityType": RuleExecutionLog.entity_type,
-            "executionResult": RuleExecutionLog.execution_result, "executionTimeMs": RuleExecutionLog.execution_time_ms,
-            "executedAt": RuleExecutionLog.executed_at}
+LOG_SORT = {
+    "id": RuleExecutionLog.id,
+    "ruleId": BusinessRule.rule_id,
+    "entityType": RuleExecutionLog.entity_type,
+    "executionResult": RuleExecutionLog.execution_result,
+    "executionTimeMs": RuleExecutionLog.execution_time_ms,
+    "executedAt": RuleExecutionLog.executed_at,
+}
 
 
 @bp.get("/logs")
@@ -346,28 +447,51 @@ def logs(query: RuleExecutionLogListQuery):
     executionResult, executedBy, executedAtFrom, executedAtTo.
     """
     L = RuleExecutionLog
-    stmt = (current_actor().scope.select(L).join(BusinessRule, BusinessRule.id == L.rule_id)
-            .options(contains_eager(L.rule)))
+    stmt = (
+        current_actor().scope.select(L).join(BusinessRule, BusinessRule.id == L.rule_id).options(contains_eager(L.rule))
+    )
     for value, column in ((query.id, L.id), (query.ruleId, L.rule_id), (query.executionResult, L.execution_result)):
         if value is not None:
             stmt = stmt.where(column == value)
-    for value, column in ((query.entityId, L.entity_id), (query.entityType, L.entity_type),
-                          (query.executedBy, L.executed_by)):
+    for value, column in (
+        (query.entityId, L.entity_id),
+        (query.entityType, L.entity_type),
+        (query.executedBy, L.executed_by),
+    ):
         if value:
             stmt = stmt.where(column == value)
     if query.executedAtFrom is not None:
         stmt = stmt.where(L.executed_at >= query.executedAtFrom)
     if query.executedAtTo is not None:
         stmt = stmt.where(L.executed_at <= query.executedAtTo)
-    body, page = paginate_a(stmt, serialize=store.log_item, sort_fields=LOG_SORT, default_sort="executedAt",
-                            default_dir="desc", tiebreak=L.id.asc(), query=query)
+    body, page = paginate_a(
+        stmt,
+        serialize=store.log_item,
+        sort_fields=LOG_SORT,
+        default_sort="executedAt",
+        default_dir="desc",
+        tiebreak=L.id.asc(),
+        query=query,
+    )
     rules_by_id = {}
     if _html():
-        rules_by_id = {r.id: r for r in db.session.scalars(current_actor().scope.select(BusinessRule)
-                                                           .order_by(BusinessRule.rule_id))}
-    return respond(body, template="business_rules/logs.html", targets={"log-table": "log_table"},
-                   context={"logs": body["items"], "page": page, "args": request.args, "rules_by_id": rules_by_id,
-                            "results": store.EXECUTION_RESULTS, "entity_types": known.ENTITY_TYPES})
+        rules_by_id = {
+            r.id: r
+            for r in db.session.scalars(current_actor().scope.select(BusinessRule).order_by(BusinessRule.rule_id))
+        }
+    return respond(
+        body,
+        template="business_rules/logs.html",
+        targets={"log-table": "log_table"},
+        context={
+            "logs": body["items"],
+            "page": page,
+            "args": request.args,
+            "rules_by_id": rules_by_id,
+            "results": store.EXECUTION_RESULTS,
+            "entity_types": known.ENTITY_TYPES,
+        },
+    )
 
 
 @bp.get("/logs/<log_id>")
@@ -384,6 +508,7 @@ def log_entry(log_id):
 
 # --- execution ---------------------------------------------------------------------------------------
 
+
 @bp.post("/execute")
 @requires("business_rules.execute")
 @operation(body=RuleExecuteRequest, responses={200: RuleExecuteResponse}, forms=False)
@@ -395,9 +520,15 @@ def execute(body: RuleExecuteRequest):
     writing logs.
     """
     execution, record = store.execute(current_actor(), body)
-    result = {"allowed": execution.allowed, "executedRules": [engine.run_summary(r) for r in execution.runs],
-              "totalExecutionTime": execution.total_time, "messages": execution.messages,
-              "blockedBy": execution.blocked_rule_ids, "errors": execution.errors, "data": record}
+    result = {
+        "allowed": execution.allowed,
+        "executedRules": [engine.run_summary(r) for r in execution.runs],
+        "totalExecutionTime": execution.total_time,
+        "messages": execution.messages,
+        "blockedBy": execution.blocked_rule_ids,
+        "errors": execution.errors,
+        "data": record,
+    }
     return respond(result, template=EXECUTION_PAGE, context={"result": result, "runs": result["executedRules"]})
 
 
@@ -411,9 +542,18 @@ def execute_rule(rule_id, body: RuleExecuteOneRequest):
     does not exist.
     """
     run = store.execute_one(current_actor(), store.parse_uuid(rule_id, "ruleId"), body)
-    result = {"success": run.error is None, "ruleId": run.rule.rule_id, "ruleName": run.rule.rule_name,
-              "conditionResult": run.condition_result,
-              "actionsExecuted": ({"success": all(r["success"] for r in run.outcome.results),
-                                   "results": run.outcome.results} if run.outcome else None),
-              "executionTime": run.execution_time, "error": run.error, "id": run.rule.id}
+    result = {
+        "success": run.error is None,
+        "ruleId": run.rule.rule_id,
+        "ruleName": run.rule.rule_name,
+        "conditionResult": run.condition_result,
+        "actionsExecuted": (
+            {"success": all(r["success"] for r in run.outcome.results), "results": run.outcome.results}
+            if run.outcome
+            else None
+        ),
+        "executionTime": run.execution_time,
+        "error": run.error,
+        "id": run.rule.id,
+    }
     return respond(result, template=EXECUTION_PAGE, context={"result": result, "runs": [engine.run_summary(run)]})

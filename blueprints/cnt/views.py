@@ -4,6 +4,7 @@ The barcode endpoint needs a signed-in caller (any feature): labels and pick lis
 printed by staff, and an open image renderer is a free CPU for anyone. Images are cached
 by the browser (``ETag``, ``Cache-Control: private``) and in the process (services.barcodes).
 """
+
 from __future__ import annotations
 
 from flask import make_response, request, url_for
@@ -21,9 +22,10 @@ CACHE_SECONDS = 86400
 
 @bp.get("/barcode")
 @requires()
-@operation(query=BarcodeQuery,
-           responses={200: Response(Binary, "The barcode (image/svg+xml with format=svg)", media_type="image/png"),
-                      304: None})
+@operation(
+    query=BarcodeQuery,
+    responses={200: Response(Binary, "The barcode (image/svg+xml with format=svg)", media_type="image/png"), 304: None},
+)
 def barcode(query: BarcodeQuery):
     """Render a barcode
 
@@ -55,11 +57,20 @@ def _cacheable(resp, etag: str):
 
 def _file_row(att, directory: str) -> dict:
     """The seed's file reference."""
-    return {"id": att.id, "filename": att.file_name, "label": att.file_name, "dir": directory, "type": "file",
-            "mime": att.mime_type, "url": url_for("api_attachments.serve_file", attachment_id=att.id),
-            "is_public": att.partition.is_public, "is_listed": True,
-            "metadata": {"size": att.file_size, "checksum": att.checksum, "partition": att.partition.code},
-            "created_at": att.created_at, "updated_at": att.updated_at}
+    return {
+        "id": att.id,
+        "filename": att.file_name,
+        "label": att.file_name,
+        "dir": directory,
+        "type": "file",
+        "mime": att.mime_type,
+        "url": url_for("api_attachments.serve_file", attachment_id=att.id),
+        "is_public": att.partition.is_public,
+        "is_listed": True,
+        "metadata": {"size": att.file_size, "checksum": att.checksum, "partition": att.partition.code},
+        "created_at": att.created_at,
+        "updated_at": att.updated_at,
+    }
 
 
 @bp.post("/html")
@@ -79,8 +90,9 @@ def html(body: CntHtmlToPdfRequest):
 
 @bp.post("/html/inline")
 @requires("cnt.documents.create")
-@operation(body=CntHtmlToInlinePdfRequest,
-           responses={200: Response(Binary, "File contents", media_type="application/pdf")})
+@operation(
+    body=CntHtmlToInlinePdfRequest, responses={200: Response(Binary, "File contents", media_type="application/pdf")}
+)
 def html_inline(body: CntHtmlToInlinePdfRequest):
     """Transform HTML into a PDF and return PDF as string
 

@@ -1,4 +1,5 @@
 """Dashboard (the page after sign-in) and the health check."""
+
 import sqlalchemy as sa
 from flask import Blueprint
 from flask_login import current_user
@@ -18,8 +19,11 @@ def home():
     """Who is signed in, in which tenant, and the modules they may open."""
     data = {
         "user": accounts.profile_of(current_user),
-        "modules": [{"title": n.title, "endpoint": n.endpoint, "group": n.group}
-                    for n in registry.nav_for(current_user) if n.endpoint != "dashboard.home"],
+        "modules": [
+            {"title": n.title, "endpoint": n.endpoint, "group": n.group}
+            for n in registry.nav_for(current_user)
+            if n.endpoint != "dashboard.home"
+        ],
     }
     return respond(data, template="dashboard/home.html", context={"data": data})
 

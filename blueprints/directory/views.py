@@ -5,6 +5,7 @@ HTML flow: creates and inline edits re-render their own form (422 with the messa
 the input is refused) and fire ``directory-*-changed`` so the list reloads itself with the
 current search; deletes answer with the refreshed list block.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -49,12 +50,15 @@ TENANTS_PAGE = "directory/tenants.html"
 
 # --- request input ------------------------------------------------------------------------
 
+
 def _delete_id(query: DirectoryDeleteQuery, body: DirectoryDeleteBody | None) -> uuid.UUID:
     """``?id=`` (pages, the conventions) or the JSON body ``{"id": …}`` the seed shows."""
     if query.id is not None:
         return query.id
     if body is None:
-        raise ValidationFailed("id is required", details=[{"path": ["id"], "message": "is required", "kind": "required"}])
+        raise ValidationFailed(
+            "id is required", details=[{"path": ["id"], "message": "is required", "kind": "required"}]
+        )
     return body.id
 
 
@@ -74,26 +78,44 @@ def _edit_context(get, context):
 
 # --- tenants --------------------------------------------------------------------------------
 
+
 def _tenant_list(query: TenantListQuery) -> dict:
-    body, _ = paginate_a(directory.tenants_select(current_actor(), tenant_id=query.id, is_active=query.isActive),
-                         serialize=directory.tenant_row, sort_fields=directory.TENANT_SORT_FIELDS,
-                         default_sort="name", search_columns=directory.TENANT_SEARCH_COLUMNS, query=query)
+    body, _ = paginate_a(
+        directory.tenants_select(current_actor(), tenant_id=query.id, is_active=query.isActive),
+        serialize=directory.tenant_row,
+        sort_fields=directory.TENANT_SORT_FIELDS,
+        default_sort="name",
+        search_columns=directory.TENANT_SEARCH_COLUMNS,
+        query=query,
+    )
     return body
 
 
 def _tenant_context(actor, body: dict | None = None, search: str = "", **extra) -> dict:
     if body is None:
         body = _tenant_list(TenantListQuery(search=search))
-    return {"data": body, "search": search,
-            "can_manage": actor.grants.allows(["directory.tenants.manage"]),
-            "is_super_admin": actor.is_super_admin, "own_tenant_id": getattr(actor.principal, "tenant_id", None),
-            "errors": {}, **extra}
+    return {
+        "data": body,
+        "search": search,
+        "can_manage": actor.grants.allows(["directory.tenants.manage"]),
+        "is_super_admin": actor.is_super_admin,
+        "own_tenant_id": getattr(actor.principal, "tenant_id", None),
+        "errors": {},
+        **extra,
+    }
 
 
-_tenant_create_error = show_again(TENANTS_PAGE, "tenant_create_form", statuses=FORM_STATUSES,
-                                  context=lambda: _tenant_context(current_actor()))
-_tenant_edit_error = show_again(TENANTS_PAGE, "tenant_edit_form", statuses=FORM_STATUSES, context=lambda: _edit_context(
-    directory.get_tenant, lambda t: _tenant_context(current_actor(), t=directory.tenant_row(t))))
+_tenant_create_error = show_again(
+    TENANTS_PAGE, "tenant_create_form", statuses=FORM_STATUSES, context=lambda: _tenant_context(current_actor())
+)
+_tenant_edit_error = show_again(
+    TENANTS_PAGE,
+    "tenant_edit_form",
+    statuses=FORM_STATUSES,
+    context=lambda: _edit_context(
+        directory.get_tenant, lambda t: _tenant_context(current_actor(), t=directory.tenant_row(t))
+    ),
+)
 
 
 @bp.get("/tenants")
@@ -107,8 +129,9 @@ def tenants(query: TenantListQuery):
     """
     actor = current_actor()
     body = _tenant_list(query)
-    return respond(body, template=TENANTS_PAGE, block="tenant_list",
-                   context=_tenant_context(actor, body, search=query.search))
+    return respond(
+        body, template=TENANTS_PAGE, block="tenant_list", context=_tenant_context(actor, body, search=query.search)
+    )
 
 
 @bp.post("/tenants")
@@ -118,9 +141,15 @@ def create_tenant(body: TenantCreate):
     """Creates a new tenant (with its default roles) and returns its identifier. Super admins only."""
     actor = current_actor()
     tenant = directory.create_tenant(actor, name=body.name, is_active=body.isActive)
-    return respond({"id": tenant.id}, status=201, template=TENANTS_PAGE, block="tenant_create_form",
-                   context=lambda: _tenant_context(actor, created=tenant), toast=f"Tenant {tenant.name} created",
-                   trigger=TENANTS_CHANGED)
+    return respond(
+        {"id": tenant.id},
+        status=201,
+        template=TENANTS_PAGE,
+        block="tenant_create_form",
+        context=lambda: _tenant_context(actor, created=tenant),
+        toast=f"Tenant {tenant.name} created",
+        trigger=TENANTS_CHANGED,
+    )
 
 
 @bp.put("/tenants")
@@ -130,24 +159,40 @@ def update_tenant(body: TenantUpdate):
     """Updates tenant properties such as name or activation state (activation: super admins only)."""
     actor = current_actor()
     tenant = directory.update_tenant(actor, body.id, name=body.name, is_active=body.isActive)
-    return respond({"ok": True}, template=TENANTS_PAGE, block="tenant_edit_form",
-                   context=lambda: _tenant_context(actor, t=directory.tenant_row(tenant)),
-                   toast=f"Tenant {tenant.name} saved", trigger=TENANTS_CHANGED)
+    return respond(
+        {"ok": True},
+        template=TENANTS_PAGE,
+        block="tenant_edit_form",
+        context=lambda: _tenant_context(actor, t=directory.tenant_row(tenant)),
+        toast=f"Tenant {tenant.name} saved",
+        trigger=TENANTS_CHANGED,
+    )
 
 
 @bp.delete("/tenants")
 @requires("directory.tenants.manage", super_admin=True)
-@operation(query=DirectoryDeleteQuery, body=DirectoryDeleteBody, body_required=False, responses={200: Ok},
-           summary="Delete tenant")
+@operation(
+    query=DirectoryDeleteQuery,
+    body=DirectoryDeleteBody,
+    body_required=False,
+    responses={200: Ok},
+    summary="Delete tenant",
+)
 def delete_tenant(query: DirectoryDeleteQuery, body: DirectoryDeleteBody | None):
     """Soft deletes the tenant identified by id (``?id=`` or a JSON body). Super admins only."""
     actor = current_actor()
     directory.delete_tenant(actor, _delete_id(query, body))
-    return respond({"ok": True}, template=TENANTS_PAGE, block="tenant_list",
-                   context=lambda: _tenant_context(actor, search=query.search), toast="Tenant deleted")
+    return respond(
+        {"ok": True},
+        template=TENANTS_PAGE,
+        block="tenant_list",
+        context=lambda: _tenant_context(actor, search=query.search),
+        toast="Tenant deleted",
+    )
 
 
 # --- organizations ----------------------------------------------------------------------------
+
 
 def _filter(query: OrganizationListQuery) -> directory.OrgFilter:
     """``includeInactive=false`` means ``status=active`` when no status is asked for."""
@@ -158,12 +203,17 @@ def _filter(query: OrganizationListQuery) -> directory.OrgFilter:
 def _org_context(actor, flt: directory.OrgFilter | None = None, **extra) -> dict:
     """Everything the organizations page shows: the (filtered) tree, the parent pickers."""
     flt = flt or directory.OrgFilter()
-    return {"rows": directory.flatten(directory.organization_tree(actor, flt)),
-            "options": directory.organization_options(actor),
-            "tenants": (directory.visible_tenants_list(actor) if actor.is_super_admin else []),
-            "filters": flt, "can_manage": actor.grants.allows(["directory.organizations.manage"]),
-            "is_super_admin": actor.is_super_admin, "own_tenant_id": getattr(actor.principal, "tenant_id", None),
-            "errors": {}, **extra}
+    return {
+        "rows": directory.flatten(directory.organization_tree(actor, flt)),
+        "options": directory.organization_options(actor),
+        "tenants": (directory.visible_tenants_list(actor) if actor.is_super_admin else []),
+        "filters": flt,
+        "can_manage": actor.grants.allows(["directory.organizations.manage"]),
+        "is_super_admin": actor.is_super_admin,
+        "own_tenant_id": getattr(actor.principal, "tenant_id", None),
+        "errors": {},
+        **extra,
+    }
 
 
 def _org_list_data(actor, query: OrganizationListQuery, flt: directory.OrgFilter) -> dict:
@@ -171,23 +221,34 @@ def _org_list_data(actor, query: OrganizationListQuery, flt: directory.OrgFilter
         return {"items": directory.tree_rows(directory.organization_tree(actor, flt))}
     if query.view == "options":
         return {"items": directory.option_rows(directory.organization_tree(actor, flt))}
-    body, _ = paginate_a(directory.organizations_select(actor, flt), serialize=lambda o: o,
-                         sort_fields=directory.SORT_FIELDS, default_sort="name",
-                         search_columns=[Organization.name, Organization.slug], query=query)
+    body, _ = paginate_a(
+        directory.organizations_select(actor, flt),
+        serialize=lambda o: o,
+        sort_fields=directory.SORT_FIELDS,
+        default_sort="name",
+        search_columns=[Organization.name, Organization.slug],
+        query=query,
+    )
     body["items"] = directory.organization_rows(body["items"])
     return body
 
 
-_org_create_error = show_again(ORGS_PAGE, "org_create_form", statuses=FORM_STATUSES,
-                               context=lambda: _org_context(current_actor()))
-_org_edit_error = show_again(ORGS_PAGE, "org_edit_form", statuses=FORM_STATUSES, context=lambda: _edit_context(
-    directory.get_organization, lambda o: _org_context(current_actor(), node=directory.node_of(o))))
+_org_create_error = show_again(
+    ORGS_PAGE, "org_create_form", statuses=FORM_STATUSES, context=lambda: _org_context(current_actor())
+)
+_org_edit_error = show_again(
+    ORGS_PAGE,
+    "org_edit_form",
+    statuses=FORM_STATUSES,
+    context=lambda: _edit_context(
+        directory.get_organization, lambda o: _org_context(current_actor(), node=directory.node_of(o))
+    ),
+)
 
 
 @bp.get("/organizations")
 @requires("directory.organizations.view")
-@operation(query=OrganizationListQuery,
-           responses={200: OrganizationPage | OrganizationOptions | OrganizationTree})
+@operation(query=OrganizationListQuery, responses={200: OrganizationPage | OrganizationOptions | OrganizationTree})
 def organizations(query: OrganizationListQuery):
     """List organizations
 
@@ -205,16 +266,24 @@ def organizations(query: OrganizationListQuery):
 
 @bp.post("/organizations")
 @requires("directory.organizations.manage")
-@operation(body=OrganizationCreate, responses={201: Created}, summary="Create organization",
-           form_error=_org_create_error)
+@operation(
+    body=OrganizationCreate, responses={201: Created}, summary="Create organization", form_error=_org_create_error
+)
 def create_organization(body: OrganizationCreate):
     """Creates a new organization within a tenant and optionally places it under a parent."""
     actor = current_actor()
-    org = directory.create_organization(actor, name=body.name, slug=body.slug, parent_id=body.parentId,
-                                        tenant_id=body.tenantId, is_active=body.isActive)
-    return respond({"id": org.id}, status=201, template=ORGS_PAGE, block="org_create_form",
-                   context=lambda: _org_context(actor, created=org), toast=f"Organization {org.name} created",
-                   trigger=ORGS_CHANGED)
+    org = directory.create_organization(
+        actor, name=body.name, slug=body.slug, parent_id=body.parentId, tenant_id=body.tenantId, is_active=body.isActive
+    )
+    return respond(
+        {"id": org.id},
+        status=201,
+        template=ORGS_PAGE,
+        block="org_create_form",
+        context=lambda: _org_context(actor, created=org),
+        toast=f"Organization {org.name} created",
+        trigger=ORGS_CHANGED,
+    )
 
 
 @bp.put("/organizations")
@@ -224,23 +293,43 @@ def update_organization(body: OrganizationUpdate):
     """Updates organization details and hierarchy (``parentId``: null moves it to the top level)."""
     actor = current_actor()
     org = directory.update_organization(
-        actor, body.id, name=body.name, slug=body.slug, is_active=body.isActive,
-        parent_id=body.parentId if "parentId" in body.model_fields_set else UNSET)
-    return respond({"ok": True}, template=ORGS_PAGE, block="org_edit_form",
-                   context=lambda: _org_context(actor, node=directory.node_of(org)),
-                   toast=f"Organization {org.name} saved", trigger=ORGS_CHANGED)
+        actor,
+        body.id,
+        name=body.name,
+        slug=body.slug,
+        is_active=body.isActive,
+        parent_id=body.parentId if "parentId" in body.model_fields_set else UNSET,
+    )
+    return respond(
+        {"ok": True},
+        template=ORGS_PAGE,
+        block="org_edit_form",
+        context=lambda: _org_context(actor, node=directory.node_of(org)),
+        toast=f"Organization {org.name} saved",
+        trigger=ORGS_CHANGED,
+    )
 
 
 @bp.delete("/organizations")
 @requires("directory.organizations.manage")
-@operation(query=OrganizationDeleteQuery, body=DirectoryDeleteBody, body_required=False, responses={200: Ok},
-           summary="Delete organization")
+@operation(
+    query=OrganizationDeleteQuery,
+    body=DirectoryDeleteBody,
+    body_required=False,
+    responses={200: Ok},
+    summary="Delete organization",
+)
 def delete_organization(query: OrganizationDeleteQuery, body: DirectoryDeleteBody | None):
     """Soft deletes an organization identified by id (``?id=`` or a JSON body); refused while it has children."""
     actor = current_actor()
     directory.delete_organization(actor, _delete_id(query, body))
-    return respond({"ok": True}, template=ORGS_PAGE, block="org_list", toast="Organization deleted",
-                   context=lambda: _org_context(actor, directory.OrgFilter(tenant_id=query.tenantId, search=query.search)))
+    return respond(
+        {"ok": True},
+        template=ORGS_PAGE,
+        block="org_list",
+        toast="Organization deleted",
+        context=lambda: _org_context(actor, directory.OrgFilter(tenant_id=query.tenantId, search=query.search)),
+    )
 
 
 @bp.get("/organization-switcher")
@@ -253,6 +342,7 @@ def organization_switcher(query: SwitcherQuery):
     active tenant (super admins may pass ``tenantId``), plus the tenants they can see.
     """
     actor = current_actor()
-    data = directory.organization_switcher(actor, tenant_id=query.tenantId,
-                                           can_manage=actor.grants.allows(["directory.organizations.manage"]))
+    data = directory.organization_switcher(
+        actor, tenant_id=query.tenantId, can_manage=actor.grants.allows(["directory.organizations.manage"])
+    )
     return respond(data, template="directory/switcher.html", block="switcher", context={"data": data})

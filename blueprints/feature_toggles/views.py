@@ -1,5 +1,6 @@
 """Toggle routes: check endpoints for every signed-in caller, global definitions for super
 admins, overrides for tenant admins. JSON per seed 000; pages and fragments for people."""
+
 from __future__ import annotations
 
 import uuid
@@ -12,12 +13,24 @@ from flask_login import current_user
 from blueprints.feature_toggles import bp
 from models import FeatureToggle, Tenant, db
 from schemas.base import Page
-from schemas.feature_toggles import (ChangeOverrideState, ChangeOverrideStateResponse, FeatureToggle as ToggleOut,
-                                     FeatureToggleCheckQuery, FeatureToggleCreate, FeatureToggleDeleteQuery,
-                                     FeatureToggleEnabled, FeatureToggleId, FeatureToggleJsonValue,
-                                     FeatureToggleListQuery, FeatureToggleNumberValue, FeatureToggleOverride,
-                                     FeatureToggleOverrideList, FeatureToggleOverrideListQuery,
-                                     FeatureToggleStringValue, FeatureToggleUpdate)
+from schemas.feature_toggles import (
+    ChangeOverrideState,
+    ChangeOverrideStateResponse,
+    FeatureToggleCheckQuery,
+    FeatureToggleCreate,
+    FeatureToggleDeleteQuery,
+    FeatureToggleEnabled,
+    FeatureToggleId,
+    FeatureToggleJsonValue,
+    FeatureToggleListQuery,
+    FeatureToggleNumberValue,
+    FeatureToggleOverride,
+    FeatureToggleOverrideList,
+    FeatureToggleOverrideListQuery,
+    FeatureToggleStringValue,
+    FeatureToggleUpdate,
+)
+from schemas.feature_toggles import FeatureToggle as ToggleOut
 from services import toggles
 from services.errors import NotFound, ValidationFailed
 from web.access import current_actor, requires
@@ -46,16 +59,23 @@ def _typed(kind: str, value, path: str):
             return {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}[text.lower()]
         return orjson.loads(text) if kind in ("number", "json") else value
     except (KeyError, orjson.JSONDecodeError):
-        raise ValidationFailed(f"{path} must be a valid {kind} value",
-                               details=[{"path": [path], "message": f"must be a valid {kind} value"}]) from None
+        raise ValidationFailed(
+            f"{path} must be a valid {kind} value",
+            details=[{"path": [path], "message": f"must be a valid {kind} value"}],
+        ) from None
 
 
 # --- check --------------------------------------------------------------------------------
 
+
 def _check(kind: str, query: FeatureToggleCheckQuery):
     found = toggles.check(query.identifier, _tenant_id(), kind)
-    common = {"source": found.source, "toggleId": found.toggle_id, "identifier": found.identifier,
-              "tenantId": _tenant_id()}
+    common = {
+        "source": found.source,
+        "toggleId": found.toggle_id,
+        "identifier": found.identifier,
+        "tenantId": _tenant_id(),
+    }
     if kind == "boolean":
         return respond({"enabled": bool(found.value), **common})
     return respond({"valueType": kind, "value": found.value, **common})
@@ -63,29 +83,49 @@ def _check(kind: str, query: FeatureToggleCheckQuery):
 
 def _check_route(kind: str, model, summary: str, doc: str) -> None:
     """Declare ``GET /check/<kind>``: the four check routes differ only in the value type."""
+
     def view(query: FeatureToggleCheckQuery):
         return _check(kind, query)
+
     view.__name__, view.__doc__ = f"check_{kind}", doc
-    bp.get(f"/check/{kind}")(requires()(operation(query=FeatureToggleCheckQuery, responses={200: model},
-                                                  summary=summary)(view)))
+    bp.get(f"/check/{kind}")(
+        requires()(operation(query=FeatureToggleCheckQuery, responses={200: model}, summary=summary)(view))
+    )
 
 
-_check_route("boolean", FeatureToggleEnabled, "Check if feature is enabled",
-             "Whether a boolean toggle is enabled for the caller's tenant (404 unknown, 400 other type).")
-_check_route("string", FeatureToggleStringValue, "Get string config", "The string value of a toggle for the caller's tenant.")
-_check_route("number", FeatureToggleNumberValue, "Get number config", "The number value of a toggle for the caller's tenant.")
+_check_route(
+    "boolean",
+    FeatureToggleEnabled,
+    "Check if feature is enabled",
+    "Whether a boolean toggle is enabled for the caller's tenant (404 unknown, 400 other type).",
+)
+_check_route(
+    "string", FeatureToggleStringValue, "Get string config", "The string value of a toggle for the caller's tenant."
+)
+_check_route(
+    "number", FeatureToggleNumberValue, "Get number config", "The number value of a toggle for the caller's tenant."
+)
 _check_route("json", FeatureToggleJsonValue, "Get json config", "The JSON value of a toggle for the caller's tenant.")
 
 
 # --- global definitions -------------------------------------------------------------------
 
-SORT = {"identifier": FeatureToggle.identifier, "name": FeatureToggle.name, "category": FeatureToggle.category,
-        "type": FeatureToggle.type, "createdAt": FeatureToggle.created_at, "updatedAt": FeatureToggle.updated_at}
+SORT = {
+    "identifier": FeatureToggle.identifier,
+    "name": FeatureToggle.name,
+    "category": FeatureToggle.category,
+    "type": FeatureToggle.type,
+    "createdAt": FeatureToggle.created_at,
+    "updatedAt": FeatureToggle.updated_at,
+}
 
 
 def _filtered(stmt, query):
-    for key, column in (("category", FeatureToggle.category), ("name", FeatureToggle.name),
-                        ("identifier", FeatureToggle.identifier)):
+    for key, column in (
+        ("category", FeatureToggle.category),
+        ("name", FeatureToggle.name),
+        ("identifier", FeatureToggle.identifier),
+    ):
         if getattr(query, key):
             stmt = stmt.where(contains_ci(column, getattr(query, key)))
     return stmt
@@ -100,14 +140,34 @@ def _global_list(query: FeatureToggleListQuery | None = None, **extra):
     stmt = _filtered(toggles.live_toggles(), query)
     if query.type:
         stmt = stmt.where(FeatureToggle.type == query.type)
-    body, page = paginate_a(stmt, serialize=toggles.serialize, sort_fields=SORT, default_sort="identifier",
-                            search_columns=[FeatureToggle.identifier, FeatureToggle.name, FeatureToggle.description,
-                                            FeatureToggle.category], query=query)
-    categories = db.session.scalars(sa.select(FeatureToggle.category).where(
-        FeatureToggle.deleted_at.is_(None), FeatureToggle.category.is_not(None)).distinct().order_by(FeatureToggle.category)).all()
-    return body, {"toggles": body["items"], "page": page, "args": query.model_dump(exclude_unset=True),
-                  "categories": categories, "types": toggles.TYPES,
-                  "can_manage": _can_manage_global(current_actor()), **extra}
+    body, page = paginate_a(
+        stmt,
+        serialize=toggles.serialize,
+        sort_fields=SORT,
+        default_sort="identifier",
+        search_columns=[
+            FeatureToggle.identifier,
+            FeatureToggle.name,
+            FeatureToggle.description,
+            FeatureToggle.category,
+        ],
+        query=query,
+    )
+    categories = db.session.scalars(
+        sa.select(FeatureToggle.category)
+        .where(FeatureToggle.deleted_at.is_(None), FeatureToggle.category.is_not(None))
+        .distinct()
+        .order_by(FeatureToggle.category)
+    ).all()
+    return body, {
+        "toggles": body["items"],
+        "page": page,
+        "args": query.model_dump(exclude_unset=True),
+        "categories": categories,
+        "types": toggles.TYPES,
+        "can_manage": _can_manage_global(current_actor()),
+        **extra,
+    }
 
 
 def _edited_toggle() -> dict | None:
@@ -133,29 +193,48 @@ def global_list(query: FeatureToggleListQuery):
 
 @bp.post("/global")
 @requires("feature_toggles.global.manage", super_admin=True)
-@operation(body=FeatureToggleCreate, responses={201: FeatureToggleId}, summary="Create global feature toggle",
-           form_error=_create_form_error)
+@operation(
+    body=FeatureToggleCreate,
+    responses={201: FeatureToggleId},
+    summary="Create global feature toggle",
+    form_error=_create_form_error,
+)
 def create_global(body: FeatureToggleCreate):
     """Creates a global toggle (super admins holding feature_toggles.global.manage). A
     taken identifier (also one of a deleted toggle) is a 400."""
     body = body.model_copy(update={"defaultValue": _typed(body.type, body.defaultValue, "defaultValue")})
     toggle = toggles.create_toggle(current_actor(), body)
-    return respond({"id": toggle.id}, status=201, template=GLOBAL, block="create_form",
-                   context=lambda: _global_list(created=toggle.identifier)[1], toast=f"Toggle {toggle.identifier} created")
+    return respond(
+        {"id": toggle.id},
+        status=201,
+        template=GLOBAL,
+        block="create_form",
+        context=lambda: _global_list(created=toggle.identifier)[1],
+        toast=f"Toggle {toggle.identifier} created",
+    )
 
 
 @bp.put("/global")
 @requires("feature_toggles.global.manage", super_admin=True)
-@operation(body=FeatureToggleUpdate, responses={200: FeatureToggleId}, summary="Update global feature toggle",
-           form_error=_update_form_error)
+@operation(
+    body=FeatureToggleUpdate,
+    responses={200: FeatureToggleId},
+    summary="Update global feature toggle",
+    form_error=_update_form_error,
+)
 def update_global(body: FeatureToggleUpdate):
     """Updates name, description, category or defaultValue (identifier and type are immutable)."""
     if "defaultValue" in body.model_fields_set:
         kind = toggles.get_toggle(body.id).type
         body = body.model_copy(update={"defaultValue": _typed(kind, body.defaultValue, "defaultValue")})
     toggle = toggles.update_toggle(current_actor(), body)
-    return respond({"id": toggle.id}, template=EDIT, block="edit_form",
-                   context={"item": toggles.serialize(toggle), "saved": True}, toast=f"Toggle {toggle.identifier} saved")
+    return respond(
+        {"id": toggle.id},
+        template=EDIT,
+        block="edit_form",
+        context={"item": toggles.serialize(toggle), "saved": True},
+        toast=f"Toggle {toggle.identifier} saved",
+    )
 
 
 @bp.delete("/global")
@@ -164,7 +243,9 @@ def update_global(body: FeatureToggleUpdate):
 def delete_global(query: FeatureToggleDeleteQuery):
     """Soft-deletes a toggle; its identifier stays reserved."""
     toggle = toggles.delete_toggle(current_actor(), query.id)
-    return empty({"id": toggle.id}, page=url_for("feature_toggles.global_list"), toast=f"Toggle {toggle.identifier} deleted")
+    return empty(
+        {"id": toggle.id}, page=url_for("feature_toggles.global_list"), toast=f"Toggle {toggle.identifier} deleted"
+    )
 
 
 @bp.get("/global/<uuid:toggle_id>")
@@ -173,8 +254,12 @@ def delete_global(query: FeatureToggleDeleteQuery):
 def global_detail(toggle_id):
     """One toggle's definition (the edit page for browsers)."""
     toggle = toggles.serialize(toggles.get_toggle(toggle_id))
-    return respond(toggle, template=EDIT, block="edit_form",
-                   context={"item": toggle, "can_manage": _can_manage_global(current_actor())})
+    return respond(
+        toggle,
+        template=EDIT,
+        block="edit_form",
+        context={"item": toggle, "can_manage": _can_manage_global(current_actor())},
+    )
 
 
 @bp.get("/global/<uuid:toggle_id>/override")
@@ -188,24 +273,45 @@ def global_override(toggle_id):
     if response_mode() == "page":
         body, ctx = _overrides(FeatureToggleOverrideListQuery(identifier=toggle.identifier))
         return respond(body, template=OVERRIDES, context=ctx)
-    return respond({"id": row["id"], "tenantName": tenant.name, "tenantId": tenant.id, "toggleType": toggle.type,
-                    "toggleId": toggle.id, "isOverride": row["isOverride"], "overrideState": row["overrideState"],
-                    "value": row["overrideValue"]},
-                   template=OVERRIDES, block="override_row", context={"row": row})
+    return respond(
+        {
+            "id": row["id"],
+            "tenantName": tenant.name,
+            "tenantId": tenant.id,
+            "toggleType": toggle.type,
+            "toggleId": toggle.id,
+            "isOverride": row["isOverride"],
+            "overrideState": row["overrideState"],
+            "value": row["overrideValue"],
+        },
+        template=OVERRIDES,
+        block="override_row",
+        context={"row": row},
+    )
 
 
 # --- overrides ------------------------------------------------------------------------------
 
+
 def _overrides(query: FeatureToggleOverrideListQuery):
     tenant = db.session.get(Tenant, _tenant_id())
     by_toggle = toggles.overrides_by_toggle(tenant.id)
-    body, page = paginate_a(_filtered(toggles.live_toggles(), query),
-                            serialize=lambda t: toggles.override_row(t, by_toggle.get(t.id), tenant), sort_fields=SORT,
-                            default_sort="identifier", search_columns=[FeatureToggle.identifier, FeatureToggle.name],
-                            query=query)
+    body, page = paginate_a(
+        _filtered(toggles.live_toggles(), query),
+        serialize=lambda t: toggles.override_row(t, by_toggle.get(t.id), tenant),
+        sort_fields=SORT,
+        default_sort="identifier",
+        search_columns=[FeatureToggle.identifier, FeatureToggle.name],
+        query=query,
+    )
     body["isSuperAdmin"] = current_actor().is_super_admin
-    return body, {"rows": body["items"], "page": page, "args": query.model_dump(exclude_unset=True),
-                  "tenant": tenant, "can_manage": current_actor().grants.allows(["feature_toggles.manage"])}
+    return body, {
+        "rows": body["items"],
+        "page": page,
+        "args": query.model_dump(exclude_unset=True),
+        "tenant": tenant,
+        "can_manage": current_actor().grants.allows(["feature_toggles.manage"]),
+    }
 
 
 @bp.get("/overrides")
@@ -232,5 +338,10 @@ def set_override(body: ChangeOverrideState):
     tenant = db.session.get(Tenant, override.tenant_id if override else _tenant_id())
     row = toggles.override_row(toggle, override, tenant)
     state = {"enabled": "on", "disabled": "off", "inherit": "inherited", "override": "overridden"}[row["overrideState"]]
-    return respond(data, template=OVERRIDES, block="override_row", context={"row": row, "can_manage": True},
-                   toast=f"{toggle.identifier}: {state}")
+    return respond(
+        data,
+        template=OVERRIDES,
+        block="override_row",
+        context={"row": row, "can_manage": True},
+        toast=f"{toggle.identifier}: {state}",
+    )

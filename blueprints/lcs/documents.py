@@ -4,6 +4,7 @@ batch labels of a handling list, and direct PDF downloads for people.
 htmx callers (the pack station, the shipment and list pages) get the task's progress bar
 fragment instead of the 204, so the page shows "progress → Open PDF" in place.
 """
+
 from __future__ import annotations
 
 import io
@@ -23,8 +24,13 @@ from web.htmx import htmx_details
 from web.negotiate import respond, response_mode, see_other
 
 TASK_TEMPLATE = "tasks/task.html"
-TASK = {204: Response(None, "Requested: a background task renders the document",
-                      headers={"x-task-id": "Reference to the task (GET /mes/tasks/{id})"})}
+TASK = {
+    204: Response(
+        None,
+        "Requested: a background task renders the document",
+        headers={"x-task-id": "Reference to the task (GET /mes/tasks/{id})"},
+    )
+}
 PDF = {200: Response(Binary, "The PDF (text/html with format=html)", media_type="application/pdf")}
 STORED_PDF = {**PDF, 304: None}
 
@@ -40,14 +46,26 @@ def _task_response(t, message: str):
     view = {**tasks.task_row(t), "ended": t.status in tasks.ENDED, "file_url": None}
     if t.status == "done" and documents.stored_pdf(t.tenant_id, t.result):
         view["file_url"] = url_for("mes.task_file", task_id=t.id)
-    return respond(None, template=TASK_TEMPLATE, block="task_progress", context={"t": view}, headers=headers,
-                   toast=(message, "success" if t.status != "failed" else "error"))
+    return respond(
+        None,
+        template=TASK_TEMPLATE,
+        block="task_progress",
+        context={"t": view},
+        headers=headers,
+        toast=(message, "success" if t.status != "failed" else "error"),
+    )
 
 
 def _pdf(body: bytes | io.IOBase, filename: str, etag: str | None = None):
     stream = io.BytesIO(body) if isinstance(body, bytes) else body
-    resp = send_file(stream, mimetype="application/pdf", download_name=filename, as_attachment=False,
-                     etag=etag or False, conditional=bool(etag))
+    resp = send_file(
+        stream,
+        mimetype="application/pdf",
+        download_name=filename,
+        as_attachment=False,
+        etag=etag or False,
+        conditional=bool(etag),
+    )
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.cache_control.private = True
     resp.cache_control.no_cache = True

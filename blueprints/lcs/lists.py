@@ -1,4 +1,5 @@
 """Handling lists (seed 001 /lcs/lists) and the scan station."""
+
 from __future__ import annotations
 
 from flask import request, url_for
@@ -6,9 +7,18 @@ from flask import request, url_for
 from blueprints.lcs import bp
 from models import HandlingList
 from schemas.base import PAGE_COUNT_HEADERS, PageHeaders
-from schemas.lcs_lists import (LcsHandlingList, LcsHandlingListItemUpdates, LcsHandlingListResponse,
-                               LcsHandlingListUpdate, LcsHandlingModel, LcsListedHandlingList, LcsListsQuery, LcsScan,
-                               LcsScanResult, LcsScanStation)
+from schemas.lcs_lists import (
+    LcsHandlingList,
+    LcsHandlingListItemUpdates,
+    LcsHandlingListResponse,
+    LcsHandlingListUpdate,
+    LcsHandlingModel,
+    LcsListedHandlingList,
+    LcsListsQuery,
+    LcsScan,
+    LcsScanResult,
+    LcsScanStation,
+)
 from schemas.lcs_search import LcsListSearch
 from services.errors import ValidationFailed
 from services.logistics import lists as svc
@@ -25,8 +35,11 @@ CHANGED = "lcs:list-changed"  # htmx event: the list page's state re-fetches its
 
 @bp.get("/lists")
 @requires("lcs.handling.read")
-@operation(query=LcsListsQuery, headers=PageHeaders,
-           responses={200: Response(list[LcsListedHandlingList], headers=PAGE_COUNT_HEADERS)})
+@operation(
+    query=LcsListsQuery,
+    headers=PageHeaders,
+    responses={200: Response(list[LcsListedHandlingList], headers=PAGE_COUNT_HEADERS)},
+)
 def lists(query: LcsListsQuery, headers: PageHeaders):
     """Get list of handling lists
 
@@ -38,10 +51,16 @@ def lists(query: LcsListsQuery, headers: PageHeaders):
         stmt = stmt.where(HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False))
     elif query.state == "finished":
         stmt = stmt.where(HandlingList.is_finished.is_(True))
-    rows, page_headers, page = paginate_b(stmt, serialize=svc.listed_row, headers=headers)  # pages by the declared headers
+    rows, page_headers, page = paginate_b(
+        stmt, serialize=svc.listed_row, headers=headers
+    )  # pages by the declared headers
     progress = {r["id"]: _progress_of(r) for r in rows}
-    return respond(rows, template="lcs/lists.html", headers=page_headers,
-                   context={"rows": rows, "page": page, "progress": progress, "state": query.state or ""})
+    return respond(
+        rows,
+        template="lcs/lists.html",
+        headers=page_headers,
+        context={"rows": rows, "page": page, "progress": progress, "state": query.state or ""},
+    )
 
 
 def _progress_of(row: dict) -> dict:
@@ -60,21 +79,28 @@ def create_list(body: LcsHandlingModel):
     another active list (409 naming the shipment). Answers 200 (the seed has no 201).
     """
     hl = svc.create_list(current_actor(), body)
-    return see_other(url_for("lcs.handling_list", list_id=hl.id), svc.created_row(hl),
-                     toast=f"Handling list {hl.number} created")
+    return see_other(
+        url_for("lcs.handling_list", list_id=hl.id), svc.created_row(hl), toast=f"Handling list {hl.number} created"
+    )
 
 
 @bp.post("/lists/search")
 @requires("lcs.handling.read")
-@operation(body=LcsListSearch, headers=PageHeaders, forms=False,
-           responses={200: Response(list[LcsHandlingList], headers=PAGE_COUNT_HEADERS)})
+@operation(
+    body=LcsListSearch,
+    headers=PageHeaders,
+    forms=False,
+    responses={200: Response(list[LcsHandlingList], headers=PAGE_COUNT_HEADERS)},
+)
 def search_lists(body: LcsListSearch, headers: PageHeaders):
     """Search a set of lists
 
     Keys ``ids, sub, location_id, is_on_hold, is_in_progress, is_finished, is_assigned``;
     newest first (``LcsHandlingList[]``).
     """
-    rows, page_headers, _ = paginate_b(svc.search(current_actor(), body.constraints), serialize=svc.detail_row, headers=headers)
+    rows, page_headers, _ = paginate_b(
+        svc.search(current_actor(), body.constraints), serialize=svc.detail_row, headers=headers
+    )
     return respond(rows, headers=page_headers)
 
 
@@ -138,15 +164,33 @@ def list_state(list_id, body: LcsHandlingListUpdate):
 
 # --- scan station ---------------------------------------------------------------------------
 
+
 def _station_data(hl: HandlingList, result: svc.ScanResult | None = None) -> dict:
     p = svc.progress(hl)
     nxt = svc.next_pick(hl)
-    data = {"list_id": hl.id, "number": hl.number, "is_finished": hl.is_finished,
-            "progress": {"total": p.total, "handled": p.handled, "missing": p.missing, "open": p.open, "percent": p.percent},
-            "next": {k: nxt[k] for k in ("sku", "description", "position", "left", "shipment_id", "sorting_label")} if nxt else None}
+    data = {
+        "list_id": hl.id,
+        "number": hl.number,
+        "is_finished": hl.is_finished,
+        "progress": {
+            "total": p.total,
+            "handled": p.handled,
+            "missing": p.missing,
+            "open": p.open,
+            "percent": p.percent,
+        },
+        "next": {k: nxt[k] for k in ("sku", "description", "position", "left", "shipment_id", "sorting_label")}
+        if nxt
+        else None,
+    }
     if result is not None:
-        data |= {"status": result.status, "message": result.message, "item_id": result.item_id, "sku": result.sku,
-                 "action": result.action}
+        data |= {
+            "status": result.status,
+            "message": result.message,
+            "item_id": result.item_id,
+            "sku": result.sku,
+            "action": result.action,
+        }
     return data
 
 

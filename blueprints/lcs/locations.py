@@ -2,6 +2,7 @@
 /lcs/search/locations). Family B: snake_case, arrays with paging headers, creates answer 200.
 The location page edits the walk order with htmx one step at a time (Wharf's ``…/walk``:
 add, move, remove a position, set the SKUs at one); the seed's operations take its arrays."""
+
 from __future__ import annotations
 
 from flask import request, url_for
@@ -10,10 +11,25 @@ from blueprints.lcs import bp
 from blueprints.lcs._reference import PAGED, with_blanks
 from models import Location
 from schemas.base import PageHeaders
-from schemas.lcs_reference import (LcsFulfilmentLocation, LcsFulfilmentLocationModel, LcsFulfilmentLocationUpdate,
-                                   LcsLocationListQuery, LcsLocationPosition, LcsLocationSearch, LcsLocationSku,
-                                   LcsLocationSkuModel, LcsSuccessCount, LcsSuccessFailed, PositionCodes, SkusOrCodes,
-                                   WalkAdd, WalkChange, WalkMove, WalkRemove, WalkSkus)
+from schemas.lcs_reference import (
+    LcsFulfilmentLocation,
+    LcsFulfilmentLocationModel,
+    LcsFulfilmentLocationUpdate,
+    LcsLocationListQuery,
+    LcsLocationPosition,
+    LcsLocationSearch,
+    LcsLocationSku,
+    LcsLocationSkuModel,
+    LcsSuccessCount,
+    LcsSuccessFailed,
+    PositionCodes,
+    SkusOrCodes,
+    WalkAdd,
+    WalkChange,
+    WalkMove,
+    WalkRemove,
+    WalkSkus,
+)
 from services.logistics import locations as svc
 from services.logistics.search import Field, apply_constraints
 from web.access import current_actor, registry, requires
@@ -41,19 +57,26 @@ def _can_write() -> bool:
     return current_actor().grants.allows(["lcs.locations.write"])
 
 
-def _list_context(query: LcsLocationListQuery | None = None, headers: PageHeaders | None = None,
-                  **extra) -> tuple[list, dict, dict]:
+def _list_context(
+    query: LcsLocationListQuery | None = None, headers: PageHeaders | None = None, **extra
+) -> tuple[list, dict, dict]:
     query = query or LcsLocationListQuery()
-    stmt = svc.locations_query(current_actor().scope, address_id=query.address_id, is_disabled=query.disabled,
-                               search=query.search)
+    stmt = svc.locations_query(
+        current_actor().scope, address_id=query.address_id, is_disabled=query.disabled, search=query.search
+    )
     body, page_headers, page = paginate_b(stmt, serialize=svc.location_row, headers=headers)
     return body, page_headers, {"rows": body, "page": page, "args": request.args, "can_write": _can_write(), **extra}
 
 
 def _detail_context(loc: Location, **extra) -> dict:
     positions = [svc.position_row(p) for p in svc.ordered_positions(loc)]
-    return {"loc": svc.location_row(loc), "positions": positions, "can_write": _can_write(),
-            "sku_count": sum(len(p["skus"]) for p in positions), **extra}
+    return {
+        "loc": svc.location_row(loc),
+        "positions": positions,
+        "can_write": _can_write(),
+        "sku_count": sum(len(p["skus"]) for p in positions),
+        **extra,
+    }
 
 
 def _location_context(location_id) -> dict:
@@ -66,8 +89,11 @@ _update_error = show_again(DETAIL, "location_form", context=_location_context)
 
 @bp.get("/locations")
 @requires("lcs.locations.read")
-@operation(query=LcsLocationListQuery, headers=PageHeaders,
-           responses={200: Response(list[LcsFulfilmentLocation], headers=PAGED)})
+@operation(
+    query=LcsLocationListQuery,
+    headers=PageHeaders,
+    responses={200: Response(list[LcsFulfilmentLocation], headers=PAGED)},
+)
 def locations(query: LcsLocationListQuery, headers: PageHeaders):
     """Returns a list of fulfilment locations
 
@@ -87,8 +113,14 @@ def create_location(body: LcsFulfilmentLocationModel):
     """
     loc = svc.create_location(current_actor(), body)
     row = svc.location_row(loc)
-    return respond(row, template=LIST, block="create_form", context=lambda: _list_context(created=row)[2],
-                   toast=f"Location {loc.name} created", trigger=CHANGED)
+    return respond(
+        row,
+        template=LIST,
+        block="create_form",
+        context=lambda: _list_context(created=row)[2],
+        toast=f"Location {loc.name} created",
+        trigger=CHANGED,
+    )
 
 
 @bp.get("/locations/<uuid:location_id>")
@@ -113,8 +145,13 @@ def update_location(location_id, body: LcsFulfilmentLocationUpdate):
     """
     loc = svc.update_location(current_actor(), location_id, with_blanks(body))
     row = svc.location_row(loc)
-    return respond(row, template=DETAIL, block="location_form", context=lambda: _detail_context(loc, saved=True),
-                   toast=f"Location {loc.name} saved")
+    return respond(
+        row,
+        template=DETAIL,
+        block="location_form",
+        context=lambda: _detail_context(loc, saved=True),
+        toast=f"Location {loc.name} saved",
+    )
 
 
 @bp.delete("/locations/<uuid:location_id>")
@@ -133,10 +170,16 @@ def delete_location(location_id):
 
 # --- positions ---------------------------------------------------------------------------------
 
+
 def _positions_answer(location_id, body: dict, message: str):
     """``body`` for JSON clients; for people the walk order again, with ``message``."""
-    return respond(body, template=DETAIL, block="positions", toast=message,
-                   context=lambda: _detail_context(svc.get_location(current_actor().scope, location_id)))
+    return respond(
+        body,
+        template=DETAIL,
+        block="positions",
+        toast=message,
+        context=lambda: _detail_context(svc.get_location(current_actor().scope, location_id)),
+    )
 
 
 def _positions(n: int) -> str:
@@ -222,8 +265,9 @@ def position(location_id, code):
 
 @bp.post("/locations/<uuid:location_id>/positions/search")
 @requires("lcs.locations.read")
-@operation(body=SkusOrCodes, forms=False, headers=PageHeaders,
-           responses={200: Response(list[LcsLocationSku], headers=PAGED)})
+@operation(
+    body=SkusOrCodes, forms=False, headers=PageHeaders, responses={200: Response(list[LcsLocationSku], headers=PAGED)}
+)
 def search_positions(location_id, body: list[str], headers: PageHeaders):
     """Searches a set of positions based on sku's
 
@@ -234,8 +278,9 @@ def search_positions(location_id, body: list[str], headers: PageHeaders):
     wanted = set(body)
     rows = [r for r in svc.location_skus(scope, location_id) if r["sku"] in wanted or r["position"] in wanted]
     page, page_headers = paginate_list_b(rows, headers)
-    return respond(page, template=DETAIL, headers=page_headers,
-                   context=_detail_context(svc.get_location(scope, location_id)))
+    return respond(
+        page, template=DETAIL, headers=page_headers, context=_detail_context(svc.get_location(scope, location_id))
+    )
 
 
 @bp.get("/locations/<uuid:location_id>/skus")
@@ -247,8 +292,11 @@ def skus(location_id):
     With their position, in walk order (not paged, as the seed).
     """
     scope = current_actor().scope
-    return respond(svc.location_skus(scope, location_id), template=DETAIL,
-                   context=_detail_context(svc.get_location(scope, location_id)))
+    return respond(
+        svc.location_skus(scope, location_id),
+        template=DETAIL,
+        context=_detail_context(svc.get_location(scope, location_id)),
+    )
 
 
 @bp.put("/locations/<uuid:location_id>/skus")
@@ -261,14 +309,19 @@ def update_skus(location_id, body: list[LcsLocationSkuModel]):
     location); entries naming a position the location lacks fail.
     """
     success, failed = svc.set_skus(current_actor(), location_id, body)
-    return _positions_answer(location_id, {"success": success, "failed": failed},
-                             f"{success} SKU{'' if success == 1 else 's'} placed")
+    return _positions_answer(
+        location_id, {"success": success, "failed": failed}, f"{success} SKU{'' if success == 1 else 's'} placed"
+    )
 
 
 @bp.post("/search/locations")
 @requires("lcs.locations.read")
-@operation(body=LcsLocationSearch, forms=False, headers=PageHeaders,
-           responses={200: Response(list[LcsFulfilmentLocation], headers=PAGED)})
+@operation(
+    body=LcsLocationSearch,
+    forms=False,
+    headers=PageHeaders,
+    responses={200: Response(list[LcsFulfilmentLocation], headers=PAGED)},
+)
 def search_locations(body: LcsLocationSearch, headers: PageHeaders):
     """Search for a set of fulfilment locations
 
@@ -278,5 +331,10 @@ def search_locations(body: LcsLocationSearch, headers: PageHeaders):
     """
     stmt = apply_constraints(svc.locations_query(current_actor().scope), body.constraints, SEARCH_FIELDS)
     rows, page_headers, page = paginate_b(stmt, serialize=svc.location_row, headers=headers)
-    return respond(rows, template=LIST, block="location_table", headers=page_headers,
-                   context={"rows": rows, "page": page, "args": {}, "can_write": _can_write()})
+    return respond(
+        rows,
+        template=LIST,
+        block="location_table",
+        headers=page_headers,
+        context={"rows": rows, "page": page, "args": {}, "can_write": _can_write()},
+    )

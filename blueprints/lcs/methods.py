@@ -1,16 +1,23 @@
 """Shipping methods (seed 001 /lcs/methods, /lcs/search/methods) plus Wharf's write
 endpoints for the methods screen (the seed only reads them). Family B, creates answer 200."""
+
 from __future__ import annotations
 
 import typing
-
 
 from blueprints.lcs import bp
 from blueprints.lcs._reference import PAGED, with_blanks
 from models import Method, db
 from schemas.base import PageHeaders
-from schemas.lcs_reference import (DeliveryDuring, LcsMethod, LcsMethodModel, LcsMethodQuery, LcsMethodUpdate,
-                                   LcsShipmentMethodSearch, Provider)
+from schemas.lcs_reference import (
+    DeliveryDuring,
+    LcsMethod,
+    LcsMethodModel,
+    LcsMethodQuery,
+    LcsMethodUpdate,
+    LcsShipmentMethodSearch,
+    Provider,
+)
 from services.logistics import methods as svc
 from services.logistics.search import Field, apply_constraints
 from web.access import current_actor, registry, requires
@@ -45,14 +52,23 @@ def _rows(country: str | None = None) -> list[dict]:
 
 
 def _form_context(m: dict | None = None, **extra) -> dict:
-    return {"m": m or {}, "blank_rows": BLANK_COUNTRY_ROWS, "can_write": _can_write(),
-            "delivery_during": typing.get_args(DeliveryDuring), "providers": typing.get_args(Provider),
-            "flags": svc.FLAGS, **extra}
+    return {
+        "m": m or {},
+        "blank_rows": BLANK_COUNTRY_ROWS,
+        "can_write": _can_write(),
+        "delivery_during": typing.get_args(DeliveryDuring),
+        "providers": typing.get_args(Provider),
+        "flags": svc.FLAGS,
+        **extra,
+    }
 
 
 _create_error = show_again(LIST, "create_form", context=lambda: _form_context(rows=_rows()))
-_update_error = show_again(EDIT, "method_form", context=lambda method_id: _form_context(
-    svc.method_row(svc.get_method(current_actor().scope, method_id))))
+_update_error = show_again(
+    EDIT,
+    "method_form",
+    context=lambda method_id: _form_context(svc.method_row(svc.get_method(current_actor().scope, method_id))),
+)
 
 
 @bp.get("/methods")
@@ -65,8 +81,13 @@ def methods(query: LcsMethodQuery):
     methods that ship there.
     """
     body = _rows(query.country_code)
-    return respond(body, template=LIST, headers={"x-count": str(len(body))}, targets={"method-table": "method_table"},
-                   context=_form_context(rows=body, country=query.country_code or ""))
+    return respond(
+        body,
+        template=LIST,
+        headers={"x-count": str(len(body))},
+        targets={"method-table": "method_table"},
+        context=_form_context(rows=body, country=query.country_code or ""),
+    )
 
 
 @bp.post("/methods")
@@ -79,8 +100,14 @@ def create_method(body: LcsMethodModel):
     """
     m = svc.create_method(current_actor(), body)
     row = svc.method_row(m)
-    return respond(row, template=LIST, block="create_form", context=lambda: _form_context(rows=_rows(), created=row),
-                   toast=f"Method {m.name} created", trigger=CHANGED)
+    return respond(
+        row,
+        template=LIST,
+        block="create_form",
+        context=lambda: _form_context(rows=_rows(), created=row),
+        toast=f"Method {m.name} created",
+        trigger=CHANGED,
+    )
 
 
 @bp.get("/methods/<uuid:method_id>")
@@ -106,8 +133,13 @@ def update_method(method_id, body: LcsMethodUpdate):
     """
     m = svc.update_method(current_actor(), method_id, with_blanks(body))
     row = svc.method_row(m)
-    return respond(row, template=EDIT, block="method_form", context=lambda: _form_context(row, saved=True),
-                   toast=f"Method {m.name} saved")
+    return respond(
+        row,
+        template=EDIT,
+        block="method_form",
+        context=lambda: _form_context(row, saved=True),
+        toast=f"Method {m.name} saved",
+    )
 
 
 @bp.delete("/methods/<uuid:method_id>")
@@ -124,8 +156,12 @@ def delete_method(method_id):
 
 @bp.post("/search/methods")
 @requires("lcs.methods.read")
-@operation(body=LcsShipmentMethodSearch, forms=False, headers=PageHeaders,
-           responses={200: Response(list[LcsMethod], headers=PAGED)})
+@operation(
+    body=LcsShipmentMethodSearch,
+    forms=False,
+    headers=PageHeaders,
+    responses={200: Response(list[LcsMethod], headers=PAGED)},
+)
 def search_methods(body: LcsShipmentMethodSearch, headers: PageHeaders):
     """Search for shipment methods
 

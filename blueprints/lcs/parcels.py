@@ -1,4 +1,5 @@
 """Parcels (seed 001 /lcs/parcels): create with SSCC, attach/detach units, transit, finished."""
+
 from __future__ import annotations
 
 from blueprints.lcs import bp
@@ -17,9 +18,14 @@ from web.pagination import paginate_b
 def _pack_response(shipment_id, data, message: str, status: int = 200):
     """JSON for API clients; for the pack station, the re-rendered panel plus a toast
     (200: htmx does not swap a 204)."""
-    return respond(data, status=status if response_mode() == "json" else 200, template="lcs/pack.html",
-                   block="pack_panel", context=lambda: pack_panel(get_shipment(current_actor(), shipment_id))[1],
-                   toast=message)
+    return respond(
+        data,
+        status=status if response_mode() == "json" else 200,
+        template="lcs/pack.html",
+        block="pack_panel",
+        context=lambda: pack_panel(get_shipment(current_actor(), shipment_id))[1],
+        toast=message,
+    )
 
 
 @bp.get("/parcels")

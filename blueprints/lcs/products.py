@@ -1,5 +1,6 @@
 """Products (Wharf's own; not in the seed): the catalogue a scan resolves against — SKU,
 description, barcodes, HS code, weight — with CSV/JSON import. Family-B conventions."""
+
 from __future__ import annotations
 
 import typing
@@ -9,9 +10,17 @@ from flask import request
 from blueprints.lcs import bp
 from blueprints.lcs._reference import PAGED, with_blanks
 from schemas.base import PageHeaders
-from schemas.lcs_reference import (ImportMode, LcsProduct, LcsProductImportQuery, LcsProductImportResult,
-                                   LcsProductImportUpload, LcsProductListQuery, LcsProductModel, LcsProductUpdate,
-                                   ProductImport)
+from schemas.lcs_reference import (
+    ImportMode,
+    LcsProduct,
+    LcsProductImportQuery,
+    LcsProductImportResult,
+    LcsProductImportUpload,
+    LcsProductListQuery,
+    LcsProductModel,
+    LcsProductUpdate,
+    ProductImport,
+)
 from services.logistics import product_import
 from services.logistics import products as svc
 from web.access import current_actor, registry, requires
@@ -31,22 +40,31 @@ def _can_write() -> bool:
     return current_actor().grants.allows(["lcs.products.write"])
 
 
-def _list_context(query: LcsProductListQuery | None = None, headers: PageHeaders | None = None,
-                  **extra) -> tuple[list, dict, dict]:
+def _list_context(
+    query: LcsProductListQuery | None = None, headers: PageHeaders | None = None, **extra
+) -> tuple[list, dict, dict]:
     stmt = svc.products_query(current_actor().scope, (query or LcsProductListQuery()).search)
     body, page_headers, page = paginate_b(stmt, serialize=svc.product_row, headers=headers)
-    return body, page_headers, {"rows": body, "page": page, "args": request.args, "can_write": _can_write(),
-                           "modes": MODES, **extra}
+    return (
+        body,
+        page_headers,
+        {"rows": body, "page": page, "args": request.args, "can_write": _can_write(), "modes": MODES, **extra},
+    )
 
 
 def _edit_context(product_id, **extra) -> dict:
-    return {"p": svc.product_row(svc.get_product(current_actor().scope, product_id)), "can_write": _can_write(),
-            **extra}
+    return {
+        "p": svc.product_row(svc.get_product(current_actor().scope, product_id)),
+        "can_write": _can_write(),
+        **extra,
+    }
 
 
 _create_error = show_again(LIST, "create_form", context=lambda: _list_context()[2])
 _update_error = show_again(EDIT, "product_form", context=_edit_context)
-_import_error = show_again(LIST, "import_form", context=lambda: _list_context()[2])  # bad rows: errors["rows.<n>.<field>"]
+_import_error = show_again(
+    LIST, "import_form", context=lambda: _list_context()[2]
+)  # bad rows: errors["rows.<n>.<field>"]
 
 
 @bp.get("/products")
@@ -72,8 +90,14 @@ def create_product(body: LcsProductModel):
     """
     p = svc.create_product(current_actor(), body)
     row = svc.product_row(p)
-    return respond(row, template=LIST, block="create_form", context=lambda: _list_context(created=row)[2],
-                   toast=f"Product {p.sku} created", trigger=CHANGED)
+    return respond(
+        row,
+        template=LIST,
+        block="create_form",
+        context=lambda: _list_context(created=row)[2],
+        toast=f"Product {p.sku} created",
+        trigger=CHANGED,
+    )
 
 
 @bp.get("/products/<uuid:product_id>")
@@ -98,8 +122,13 @@ def update_product(product_id, body: LcsProductUpdate):
     """
     p = svc.update_product(current_actor(), product_id, with_blanks(body))
     row = svc.product_row(p)
-    return respond(row, template=EDIT, block="product_form", context={"p": row, "can_write": True, "saved": True},
-                   toast=f"Product {p.sku} saved")
+    return respond(
+        row,
+        template=EDIT,
+        block="product_form",
+        context={"p": row, "can_write": True, "saved": True},
+        toast=f"Product {p.sku} saved",
+    )
 
 
 @bp.delete("/products/<uuid:product_id>")
@@ -116,8 +145,14 @@ def delete_product(product_id):
 
 @bp.post("/products/import")
 @requires("lcs.products.write")
-@operation(query=LcsProductImportQuery, body=ProductImport, forms=False, multipart=True,
-           responses={200: LcsProductImportResult}, form_error=_import_error)
+@operation(
+    query=LcsProductImportQuery,
+    body=ProductImport,
+    forms=False,
+    multipart=True,
+    responses={200: LcsProductImportResult},
+    form_error=_import_error,
+)
 def import_products(query: LcsProductImportQuery, body):
     """Import products (Wharf)
 
@@ -131,6 +166,11 @@ def import_products(query: LcsProductImportQuery, body):
     else:
         rows, mode = body, query.mode
     result = product_import.import_products(current_actor(), rows, skip_invalid=mode == "skip_invalid").as_dict()
-    return respond(result, template=LIST, block="import_form", context=lambda: _list_context(mode=mode, result=result)[2],
-                   trigger=CHANGED if result["created"] or result["updated"] else None,
-                   toast=f"Imported: {result['created']} created, {result['updated']} updated, {result['skipped']} skipped")
+    return respond(
+        result,
+        template=LIST,
+        block="import_form",
+        context=lambda: _list_context(mode=mode, result=result)[2],
+        trigger=CHANGED if result["created"] or result["updated"] else None,
+        toast=f"Imported: {result['created']} created, {result['updated']} updated, {result['skipped']} skipped",
+    )

@@ -3,13 +3,21 @@
 paged by the ``x-page``/``x-page-size`` headers (``x-count``/``x-page`` in the response),
 and ``PUT /lcs/bulk/items``. The domain logic is in ``services.logistics.item_search``.
 """
+
 from __future__ import annotations
 
 from blueprints.lcs import bp
 from schemas.base import PAGE_COUNT_HEADERS, PageHeaders
 from schemas.lcs_parcels import LcsParcel
-from schemas.lcs_search import (LcsBulkItemsCommand, LcsGroupedShipmentItem, LcsItemSearch, LcsParcelSearch,
-                                LcsSearchedListItem, LcsSearchedParcelItem, LcsShipmentSearch)
+from schemas.lcs_search import (
+    LcsBulkItemsCommand,
+    LcsGroupedShipmentItem,
+    LcsItemSearch,
+    LcsParcelSearch,
+    LcsSearchedListItem,
+    LcsSearchedParcelItem,
+    LcsShipmentSearch,
+)
 from schemas.lcs_shipments import LcsListedShipment
 from services.logistics import item_search
 from services.logistics.parcels import parcel_rows

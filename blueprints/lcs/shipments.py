@@ -1,14 +1,22 @@
 """Shipments (seed 001 /lcs/shipments): list, create, detail, update, cancel, corrections,
 and the pack station. Family B: arrays + x-count paging, snake_case, 204s without body."""
+
 from __future__ import annotations
 
 import hashlib
 
-
 from blueprints.lcs import bp
 from schemas.base import PageHeaders
-from schemas.lcs_shipments import (LcsListedShipment, LcsPackStation, LcsShipment, LcsShipmentItemCorrection,
-                                   LcsShipmentItemMissing, LcsShipmentModel, LcsShipmentUpdateModel, ShipmentListQuery)
+from schemas.lcs_shipments import (
+    LcsListedShipment,
+    LcsPackStation,
+    LcsShipment,
+    LcsShipmentItemCorrection,
+    LcsShipmentItemMissing,
+    LcsShipmentModel,
+    LcsShipmentUpdateModel,
+    ShipmentListQuery,
+)
 from services.logistics import shipments as svc
 from web.access import current_actor, registry, requires
 from web.contract import Response, operation
@@ -37,8 +45,11 @@ def pack_panel(shipment) -> tuple[dict, dict]:
 
 @bp.get("/shipments")
 @requires("lcs.shipments.read")
-@operation(query=ShipmentListQuery, headers=PageHeaders,
-           responses={200: Response(list[LcsListedShipment], headers=PAGE_HEADERS), 304: None})
+@operation(
+    query=ShipmentListQuery,
+    headers=PageHeaders,
+    responses={200: Response(list[LcsListedShipment], headers=PAGE_HEADERS), 304: None},
+)
 def shipments(query: ShipmentListQuery, headers: PageHeaders):
     """Get a list of shipments
 
@@ -53,11 +64,20 @@ def shipments(query: ShipmentListQuery, headers: PageHeaders):
         listed.etag = hashlib.blake2b(encoded + str(listed.total).encode(), digest_size=16).hexdigest()
         listed.encoded = encoded  # last: whoever sees it also sees the etag
     args = {"search": query.search, **{k: str(v).lower() for k, v in query.flags().items()}}
-    return respond(listed.rows, template="lcs/shipments.html", targets={"shipment-results": "shipment_results"},
-                   encoded=listed.encoded,
-                   etag=listed.etag, headers=headers_b(listed.total, number, size),
-                   context={"rows": listed.rows, "page": Page(listed.rows, listed.total, number, size),
-                            "args": args, "flags": svc.FLAGS})
+    return respond(
+        listed.rows,
+        template="lcs/shipments.html",
+        targets={"shipment-results": "shipment_results"},
+        encoded=listed.encoded,
+        etag=listed.etag,
+        headers=headers_b(listed.total, number, size),
+        context={
+            "rows": listed.rows,
+            "page": Page(listed.rows, listed.total, number, size),
+            "args": args,
+            "flags": svc.FLAGS,
+        },
+    )
 
 
 @bp.post("/shipments")

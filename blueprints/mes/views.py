@@ -4,6 +4,7 @@ progress bar that polls itself every second and stops polling once the task has 
 Tasks are the tenant's (another tenant's id is a 404). The finished document opens at
 ``/mes/tasks/{id}/file`` for whoever may see the task.
 """
+
 from __future__ import annotations
 
 from flask import send_file, url_for
@@ -57,8 +58,13 @@ def task_file(task_id):
     att = _file(t) if t.status == "done" else None
     if att is None:
         raise NotFound("This task has no document (yet)")
-    resp = send_file(attachments.open_file(att), mimetype=att.mime_type, download_name=att.file_name,
-                     etag=att.checksum, conditional=True)
+    resp = send_file(
+        attachments.open_file(att),
+        mimetype=att.mime_type,
+        download_name=att.file_name,
+        etag=att.checksum,
+        conditional=True,
+    )
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.cache_control.private = True
     return resp

@@ -5,14 +5,22 @@ user's usage and plan assignment. JSON for API clients; the plan page and the us
 HTML flow: every plan change re-renders the plan list (a moved default flag changes two
 rows); refusals re-render it with the message next to the form (422).
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 from blueprints.plans import bp
 from models import StoragePlan, db
 from schemas.base import Page
-from schemas.plans import (Plan, PlanAssignment, PlanCreate, PlanDeleted, PlanListQuery, PlanUpdate, PlanUsage,
-                           UsageQuery)
+from schemas.plans import (
+    Plan,
+    PlanAssignment,
+    PlanCreate,
+    PlanDeleted,
+    PlanListQuery,
+    PlanUpdate,
+    PlanUsage,
+    UsageQuery,
+)
 from services import plans as plans_svc
 from services import users as users_svc
 from web.access import current_actor, requires
@@ -31,22 +39,36 @@ SORT_FIELDS = {"name": StoragePlan.name, "quota": StoragePlan.quota_mb, "created
 def _list_body(actor, query: PlanListQuery) -> dict:
     tenant = plans_svc.plan_tenant(actor, query.tenantId)
     plans_svc.ensure_default(tenant)
-    body, _ = paginate_a(plans_svc.plans_select(tenant), serialize=plans_svc.plan_row, sort_fields=SORT_FIELDS,
-                         default_sort="name", search_columns=[StoragePlan.name], query=query)
+    body, _ = paginate_a(
+        plans_svc.plans_select(tenant),
+        serialize=plans_svc.plan_row,
+        sort_fields=SORT_FIELDS,
+        default_sort="name",
+        search_columns=[StoragePlan.name],
+        query=query,
+    )
     return body
 
 
 def _context(actor, body: dict | None = None, search: str = "", **extra) -> dict:
     body = body if body is not None else _list_body(actor, PlanListQuery())
     counts = {p["id"]: plans_svc.users_count(db.session.get(StoragePlan, p["id"])) for p in body["items"]}
-    return {"data": body, "counts": counts, "can_manage": actor.grants.allows(["plans.manage"]),
-            "search": search, "errors": {}, "error": None, **extra}
+    return {
+        "data": body,
+        "counts": counts,
+        "can_manage": actor.grants.allows(["plans.manage"]),
+        "search": search,
+        "errors": {},
+        "error": None,
+        **extra,
+    }
 
 
 _create_error = show_again(PAGE, "plan_create_form", statuses=FORM_STATUSES, context=lambda: _context(current_actor()))
 # the plan list with the refused row's form open
-_update_error = show_again(PAGE, "plan_list", statuses=FORM_STATUSES,
-                           context=lambda plan_id: _context(current_actor(), edit_id=plan_id))
+_update_error = show_again(
+    PAGE, "plan_list", statuses=FORM_STATUSES, context=lambda plan_id: _context(current_actor(), edit_id=plan_id)
+)
 
 
 @bp.get("")
@@ -70,8 +92,15 @@ def create_plan(body: PlanCreate):
     """Creates a plan; ``default: true`` takes the default flag from the current default."""
     actor = current_actor()
     plan = plans_svc.create_plan(actor, body)
-    return respond(plans_svc.plan_row(plan), status=201, template=PAGE, block="plan_create_form",
-                   context=lambda: _context(actor, created=plan), toast=f"Plan {plan.name} created", trigger=CHANGED)
+    return respond(
+        plans_svc.plan_row(plan),
+        status=201,
+        template=PAGE,
+        block="plan_create_form",
+        context=lambda: _context(actor, created=plan),
+        toast=f"Plan {plan.name} created",
+        trigger=CHANGED,
+    )
 
 
 @bp.get("/<plan_id>")
@@ -81,7 +110,9 @@ def plan(plan_id):
     """Retrieve a plan by its id."""
     actor = current_actor()
     row = plans_svc.plan_row(plans_svc.get_plan(actor, plan_id))
-    return respond(row, template="plans/plan.html", context={"plan": row, "can_manage": actor.grants.allows(["plans.manage"])})
+    return respond(
+        row, template="plans/plan.html", context={"plan": row, "can_manage": actor.grants.allows(["plans.manage"])}
+    )
 
 
 @bp.put("/<plan_id>")
@@ -92,8 +123,13 @@ def update_plan(plan_id, body: PlanUpdate):
     default plan is a 400: make another plan the default instead)."""
     actor = current_actor()
     plan = plans_svc.update_plan(actor, plan_id, body)
-    return respond(plans_svc.plan_row(plan), template=PAGE, block="plan_list", context=lambda: _context(actor),
-                   toast=f"Plan {plan.name} saved")
+    return respond(
+        plans_svc.plan_row(plan),
+        template=PAGE,
+        block="plan_list",
+        context=lambda: _context(actor),
+        toast=f"Plan {plan.name} saved",
+    )
 
 
 @bp.delete("/<plan_id>")
@@ -103,19 +139,34 @@ def delete_plan(plan_id):
     """Deletes a plan (not the default: 400); its users move to the default plan."""
     actor = current_actor()
     moved = plans_svc.delete_plan(actor, plan_id)
-    return respond({"ok": True, "movedUsers": moved}, template=PAGE, block="plan_list", context=lambda: _context(actor),
-                   toast=f"Plan deleted; {moved} user(s) moved to the default plan" if moved else "Plan deleted")
+    return respond(
+        {"ok": True, "movedUsers": moved},
+        template=PAGE,
+        block="plan_list",
+        context=lambda: _context(actor),
+        toast=f"Plan deleted; {moved} user(s) moved to the default plan" if moved else "Plan deleted",
+    )
 
 
 # --- usage and assignment ---------------------------------------------------------------------
 
+
 def _usage_context(actor, user, **extra) -> dict:
     usage = plans_svc.usage(user.tenant_id, user.id)
     can_manage = actor.grants.allows(["plans.manage"])
-    options = list(db.session.scalars(plans_svc.plans_select(user.tenant_id).order_by(StoragePlan.name))) \
-        if can_manage else []
-    return {"usage": usage, "user": user, "plans": options, "can_manage": can_manage,
-            "human_size": plans_svc.human_size, **extra}
+    options = (
+        list(db.session.scalars(plans_svc.plans_select(user.tenant_id).order_by(StoragePlan.name)))
+        if can_manage
+        else []
+    )
+    return {
+        "usage": usage,
+        "user": user,
+        "plans": options,
+        "can_manage": can_manage,
+        "human_size": plans_svc.human_size,
+        **extra,
+    }
 
 
 @bp.get("/usage")
@@ -138,4 +189,6 @@ def assign(body: PlanAssignment):
     user = users_svc.get_user(actor, body.userId)
     plan = plans_svc.assign_plan(actor, user, body.planId)
     ctx = _usage_context(actor, user, saved=True)
-    return respond(ctx["usage"], template=USAGE, block="usage", context=ctx, toast=f"{user.email} is on plan {plan.name}")
+    return respond(
+        ctx["usage"], template=USAGE, block="usage", context=ctx, toast=f"{user.email} is on plan {plan.name}"
+    )

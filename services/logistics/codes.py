@@ -6,6 +6,7 @@ GS1 application identifier (length, format, check digit, date); Wharf keeps no t
 its own. From a scan we keep the GTIN (AI 01/02), SSCC (00), batch/lot (10), expiry (17)
 and net weight in kg (310n); everything else is a plain code.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,7 +58,7 @@ def read_gs1(data: str) -> list[GS1ElementString]:
             rest = _past_unreadable(rest)
             continue
         elements.append(element)
-        rest = rest[len(element):]
+        rest = rest[len(element) :]
     return elements
 
 
@@ -72,7 +73,7 @@ def _past_unreadable(rest: str) -> str:
     except ParseError:
         ai = None
     if ai is not None and not ai.separator_required and (m := _PREDEFINED.fullmatch(ai.format)):
-        return rest[len(ai.ai) + int(m[1]):]
+        return rest[len(ai.ai) + int(m[1]) :]
     return rest.partition(GS)[2]
 
 
@@ -114,7 +115,7 @@ def _explain(problem: str) -> str:
     names the format (``N2+N18``) instead of biip's regular expression."""
     if m := _NO_FIT.match(problem):
         ai = GS1ApplicationIdentifier.extract(m["ai"])
-        return f"({ai.ai}) {ai.data_title} must be {ai.format} (GS1 format), not {m['data'][len(ai.ai):]!r}"
+        return f"({ai.ai}) {ai.data_title} must be {ai.format} (GS1 format), not {m['data'][len(ai.ai) :]!r}"
     return f"is not a GS1 element string such as (00)106141411234567897: {problem}"
 
 
@@ -124,8 +125,15 @@ def _scan_of(raw: str, elements: list[GS1ElementString]) -> Scan:
     sscc = by_ai.get("00")
     lot = by_ai.get("10")
     weight = next((e.decimal for e in elements if e.ai.ai.startswith("310")), None)
-    return Scan(raw, gtin=gtin, code=gtin, sscc=sscc and sscc.value, lot=lot and lot.value,
-                expires=by_ai["17"].date if "17" in by_ai else None, net_weight_kg=weight)
+    return Scan(
+        raw,
+        gtin=gtin,
+        code=gtin,
+        sscc=sscc and sscc.value,
+        lot=lot and lot.value,
+        expires=by_ai["17"].date if "17" in by_ai else None,
+        net_weight_kg=weight,
+    )
 
 
 def parse(raw: str) -> Scan:
@@ -139,7 +147,7 @@ def parse(raw: str) -> Scan:
         pass
     prefixed = SYMBOLOGY.match(text)
     if prefixed or GS in text or re.fullmatch(r"(00\d{18}|0[12]\d{14}.*)", text):
-        elements = read_gs1(text[prefixed.end():] if prefixed else text)
+        elements = read_gs1(text[prefixed.end() :] if prefixed else text)
         if elements:
             return _scan_of(raw, elements)
     return Scan(raw, code=text)

@@ -7,6 +7,7 @@ Caches of floor data (the shipment list's pages) are valid while the stamp is un
 in every process. Readers must read the stamp *before* the data: data newer than its
 stamp is harmless (the next reader sees a newer stamp), older data under a newer one is not.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -15,8 +16,9 @@ from sqlalchemy.orm import Session
 from services import cache_versions
 
 STAMP = cache_versions.prefetch("lcs.floor", shards=8)  # written by every scan: see cache_versions
-TABLES = frozenset({"lcs_shipments", "lcs_shipment_items", "lcs_parcels", "lcs_lists", "lcs_list_shipments",
-                    "lcs_shipment_tallies"})
+TABLES = frozenset(
+    {"lcs_shipments", "lcs_shipment_items", "lcs_parcels", "lcs_lists", "lcs_list_shipments", "lcs_shipment_tallies"}
+)
 _DIRTY = "wharf.floor_changed"
 
 
@@ -35,8 +37,8 @@ def _statement(state) -> None:
 @sa.event.listens_for(Session, "before_flush")
 def _flush(session, _context, _instances) -> None:
     if not session.info.get(_DIRTY) and any(
-            getattr(obj, "__tablename__", None) in TABLES
-            for obj in (*session.new, *session.dirty, *session.deleted)):
+        getattr(obj, "__tablename__", None) in TABLES for obj in (*session.new, *session.dirty, *session.deleted)
+    ):
         session.info[_DIRTY] = True
 
 

@@ -10,6 +10,7 @@ Item searches are *grouped*: a group holds the units that match the constraints 
 ``is_handled: false`` returns the open units of each group, with quantities to match), and
 paging counts groups, not units.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -21,8 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from models import HandlingList, Parcel, ScanEvent, Shipment, ShipmentItem, db, utcnow
-from schemas.lcs_search import (SHIPMENT_FLAGS, LcsBulkItemsCommand, LcsItemSearchConstraint, LcsParcelSearchConstraint,
-                                LcsShipmentSearchConstraint)
+from schemas.lcs_search import (
+    SHIPMENT_FLAGS,
+    LcsBulkItemsCommand,
+    LcsItemSearchConstraint,
+    LcsParcelSearchConstraint,
+    LcsShipmentSearchConstraint,
+)
 from services import commands
 from services.acl import Actor
 from services.errors import Conflict, ValidationFailed
@@ -35,6 +41,7 @@ _position = sa.func.coalesce(u.position, sa.literal_column("''"))  # a pick line
 
 
 # --- constraint keys ---------------------------------------------------------------------------
+
 
 def _in_parcels(condition) -> sa.ColumnElement:
     return u.parcel_id.in_(sa.select(p.id).where(condition))
@@ -49,12 +56,22 @@ ITEM_FIELDS: dict[str, Field] = {
     "is_listed": Field(kind="bool", build=lambda v: u.list_id.is_not(None) if v else u.list_id.is_(None)),
     "is_missing": Field(kind="bool", build=lambda v: u.is_missing.is_(v)),
     # A unit travels with its parcel: in transit / labelled = its parcel is.
-    "is_in_transit": Field(kind="bool", build=lambda v: _in_parcels(p.is_in_transit.is_(True)) if v
-                           else sa.or_(u.parcel_id.is_(None), _in_parcels(p.is_in_transit.is_(False)))),
+    "is_in_transit": Field(
+        kind="bool",
+        build=lambda v: (
+            _in_parcels(p.is_in_transit.is_(True))
+            if v
+            else sa.or_(u.parcel_id.is_(None), _in_parcels(p.is_in_transit.is_(False)))
+        ),
+    ),
     "is_boxed": Field(kind="bool", build=lambda v: u.parcel_id.is_not(None) if v else u.parcel_id.is_(None)),
     "is_finished": Field(kind="bool", build=lambda v: u.is_finished.is_(v)),
-    "is_labeled": Field(kind="bool", build=lambda v: _in_parcels(p.label.is_not(None)) if v
-                        else sa.or_(u.parcel_id.is_(None), _in_parcels(p.label.is_(None)))),
+    "is_labeled": Field(
+        kind="bool",
+        build=lambda v: (
+            _in_parcels(p.label.is_not(None)) if v else sa.or_(u.parcel_id.is_(None), _in_parcels(p.label.is_(None)))
+        ),
+    ),
     "is_serviced": Field(kind="bool", build=lambda v: u.is_serviced.is_(v)),
     "is_handled": Field(kind="bool", build=lambda v: u.is_handled.is_(v)),
     "is_outbound": Field(kind="bool", build=lambda v: u.shipment_id.in_(sa.select(s.id).where(s.is_outbound.is_(v)))),
@@ -109,6 +126,7 @@ PARCEL_FIELDS: dict[str, Field] = {
 
 # --- scoped bases ------------------------------------------------------------------------------
 
+
 def _visible_shipment_ids(actor: Actor) -> sa.Select | None:
     """Units and parcels carry no organization: limit them through their shipment when the
     caller sees only some organizations (``None`` = no limit beyond the tenant)."""
@@ -129,6 +147,7 @@ def matching_units(actor: Actor, constraints: Sequence[LcsItemSearchConstraint])
 
 
 # --- shipments and parcels ---------------------------------------------------------------------
+
 
 def shipments_select(actor: Actor, constraints: Sequence[LcsShipmentSearchConstraint]) -> sa.Select:
     """Shipments matching ``LcsShipmentSearch`` (plus number, order_id and the derived flags), newest first."""
@@ -161,6 +180,7 @@ def parcels_select(actor: Actor, constraints: Sequence[LcsParcelSearchConstraint
 
 
 # --- grouped item searches ---------------------------------------------------------------------
+
 
 @dataclass
 class GroupedSearch:
@@ -217,14 +237,26 @@ def grouped_shipment_item(units: list[ShipmentItem]) -> dict:
         "finished_ids": [x.id for x in units if x.is_finished],
         "missing_ids": [x.id for x in units if x.is_missing],
     }
-    return {"ids": [x.id for x in units], "sku": first.sku, "quantity": len(units),
-            "hs_code": next((x.hs_code for x in units if x.hs_code), None),
-            "description": first.description, "references": references,
-            "lists": _by(units, "list_id"), "parcels": _by(units, "parcel_id"),
-            "positions": _by(units, "position", "code"), **ids, "shipment_id": first.shipment_id,
-            "totals": {"boxed": len(ids["boxed_ids"]), "handled": len(ids["handled_ids"]),
-                       "finished": len(ids["finished_ids"]), "missing": len(ids["missing_ids"]),
-                       "listed": len(ids["listed_ids"])}}
+    return {
+        "ids": [x.id for x in units],
+        "sku": first.sku,
+        "quantity": len(units),
+        "hs_code": next((x.hs_code for x in units if x.hs_code), None),
+        "description": first.description,
+        "references": references,
+        "lists": _by(units, "list_id"),
+        "parcels": _by(units, "parcel_id"),
+        "positions": _by(units, "position", "code"),
+        **ids,
+        "shipment_id": first.shipment_id,
+        "totals": {
+            "boxed": len(ids["boxed_ids"]),
+            "handled": len(ids["handled_ids"]),
+            "finished": len(ids["finished_ids"]),
+            "missing": len(ids["missing_ids"]),
+            "listed": len(ids["listed_ids"]),
+        },
+    }
 
 
 def shipment_items(actor: Actor, constraints: Sequence[LcsItemSearchConstraint]) -> GroupedSearch:
@@ -232,12 +264,16 @@ def shipment_items(actor: Actor, constraints: Sequence[LcsItemSearchConstraint])
     newest shipment first, SKUs in the order they were entered."""
     filtered = matching_units(actor, constraints)
     grp = _representatives(filtered, (u.shipment_id, u.sku), (u.sequence, u.id))
-    groups = (sa.select(ShipmentItem).join(grp, grp.c.id == ShipmentItem.id).where(grp.c.rn == 1)
-              .join(Shipment, Shipment.id == ShipmentItem.shipment_id)
-              .order_by(Shipment.created_at.desc(), Shipment.id.desc(), ShipmentItem.sequence))
+    groups = (
+        sa.select(ShipmentItem)
+        .join(grp, grp.c.id == ShipmentItem.id)
+        .where(grp.c.rn == 1)
+        .join(Shipment, Shipment.id == ShipmentItem.shipment_id)
+        .order_by(Shipment.created_at.desc(), Shipment.id.desc(), ShipmentItem.sequence)
+    )
 
     def rows(reps: list[ShipmentItem]) -> list[dict]:
-        key = lambda x: (x.shipment_id, x.sku)  # noqa: E731
+        key = lambda x: (x.shipment_id, x.sku)
         members = _members(filtered, reps, key, (u.shipment_id, "shipment_id"), (u.sku, "sku"))
         out = []
         for r in reps:
@@ -257,9 +293,11 @@ def _list_ranks(list_ids) -> dict:
     list detail (``lists.grouped``): lines in order of their first unit's walk-order rank."""
     if not list_ids:
         return {}
-    rows = db.session.execute(sa.select(u.list_id, u.shipment_id, u.sku, _position, sa.func.min(u.rank))
-                              .where(u.list_id.in_(list_ids))
-                              .group_by(u.list_id, u.shipment_id, u.sku, _position)).all()
+    rows = db.session.execute(
+        sa.select(u.list_id, u.shipment_id, u.sku, _position, sa.func.min(u.rank))
+        .where(u.list_id.in_(list_ids))
+        .group_by(u.list_id, u.shipment_id, u.sku, _position)
+    ).all()
     ranks: dict = {}
     for list_id in {r[0] for r in rows}:
         lines = sorted((r for r in rows if r[0] == list_id), key=lambda r: r[4])
@@ -274,27 +312,43 @@ def list_items(actor: Actor, constraints: Sequence[LcsItemSearchConstraint]) -> 
     first, lines in walk order. ``rank`` is the line's rank on its whole list. Wharf adds
     ``list_id`` (a search spans lists)."""
     filtered = matching_units(actor, constraints).where(u.list_id.is_not(None))
-    grp = _representatives(filtered, (u.list_id, u.shipment_id, u.sku, _position),
-                           (u.rank, u.id))
-    groups = (sa.select(ShipmentItem).join(grp, grp.c.id == ShipmentItem.id).where(grp.c.rn == 1)
-              .join(HandlingList, HandlingList.id == ShipmentItem.list_id)
-              .order_by(HandlingList.created_at.desc(), HandlingList.id.desc(), ShipmentItem.rank))
+    grp = _representatives(filtered, (u.list_id, u.shipment_id, u.sku, _position), (u.rank, u.id))
+    groups = (
+        sa.select(ShipmentItem)
+        .join(grp, grp.c.id == ShipmentItem.id)
+        .where(grp.c.rn == 1)
+        .join(HandlingList, HandlingList.id == ShipmentItem.list_id)
+        .order_by(HandlingList.created_at.desc(), HandlingList.id.desc(), ShipmentItem.rank)
+    )
 
     def rows(reps: list[ShipmentItem]) -> list[dict]:
         if not reps:
             return []
-        members = _members(filtered, reps, _list_key, (u.list_id, "list_id"), (u.shipment_id, "shipment_id"),
-                           (u.sku, "sku"))
+        members = _members(
+            filtered, reps, _list_key, (u.list_id, "list_id"), (u.shipment_id, "shipment_id"), (u.sku, "sku")
+        )
         ranks = _list_ranks({r.list_id for r in reps})
-        lists = {hl.id: hl for hl in db.session.scalars(sa.select(HandlingList).where(
-            HandlingList.id.in_({r.list_id for r in reps})))}
+        lists = {
+            hl.id: hl
+            for hl in db.session.scalars(sa.select(HandlingList).where(HandlingList.id.in_({r.list_id for r in reps})))
+        }
         out = []
         for r in reps:
             line = lists_svc.grouped(lists[r.list_id], members.get(_list_key(r), [r]))[0]
-            out.append({"ids": line["ids"], "handled_ids": line["handled_ids"], "shipment_id": line["shipment_id"],
-                        "sku": line["sku"], "description": line["description"], "position": line["position"],
-                        "quantity": line["quantity"], "sorting_label": line["sorting_label"],
-                        "rank": ranks.get(_list_key(r), line["rank"]), "list_id": r.list_id})
+            out.append(
+                {
+                    "ids": line["ids"],
+                    "handled_ids": line["handled_ids"],
+                    "shipment_id": line["shipment_id"],
+                    "sku": line["sku"],
+                    "description": line["description"],
+                    "position": line["position"],
+                    "quantity": line["quantity"],
+                    "sorting_label": line["sorting_label"],
+                    "rank": ranks.get(_list_key(r), line["rank"]),
+                    "list_id": r.list_id,
+                }
+            )
         return out
 
     return GroupedSearch(groups, rows)
@@ -306,15 +360,27 @@ def parcel_items(actor: Actor, constraints: Sequence[LcsItemSearchConstraint]) -
     first. Wharf adds ``parcel_id`` (a search spans parcels)."""
     filtered = matching_units(actor, constraints).where(u.parcel_id.is_not(None))
     grp = _representatives(filtered, (u.parcel_id, u.sku), (u.sequence, u.id))
-    groups = (sa.select(ShipmentItem).join(grp, grp.c.id == ShipmentItem.id).where(grp.c.rn == 1)
-              .join(Parcel, Parcel.id == ShipmentItem.parcel_id)
-              .order_by(Parcel.created_at.desc(), Parcel.id.desc(), ShipmentItem.sequence))
+    groups = (
+        sa.select(ShipmentItem)
+        .join(grp, grp.c.id == ShipmentItem.id)
+        .where(grp.c.rn == 1)
+        .join(Parcel, Parcel.id == ShipmentItem.parcel_id)
+        .order_by(Parcel.created_at.desc(), Parcel.id.desc(), ShipmentItem.sequence)
+    )
 
     def rows(reps: list[ShipmentItem]) -> list[dict]:
-        key = lambda x: (x.parcel_id, x.sku)  # noqa: E731
+        key = lambda x: (x.parcel_id, x.sku)
         members = _members(filtered, reps, key, (u.parcel_id, "parcel_id"), (u.sku, "sku"))
-        return [{"id": r.id, "sku": r.sku, "quantity": len(members.get(key(r), [r])), "description": r.description,
-                 "parcel_id": r.parcel_id} for r in reps]
+        return [
+            {
+                "id": r.id,
+                "sku": r.sku,
+                "quantity": len(members.get(key(r), [r])),
+                "description": r.description,
+                "parcel_id": r.parcel_id,
+            }
+            for r in reps
+        ]
 
     return GroupedSearch(groups, rows)
 
@@ -326,7 +392,7 @@ _CHUNK = 500
 
 
 def _chunks(ids: list) -> list[list]:
-    return [ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK)] or [[]]
+    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)] or [[]]
 
 
 def _uid(actor: Actor):
@@ -356,19 +422,25 @@ def bulk_items(actor: Actor, command: LcsBulkItemsCommand) -> int:
 
 
 def _invalid_parcel(message: str) -> ValidationFailed:
-    return ValidationFailed(f"parameters.parcel_id {message}",
-                            details=[{"path": ["parameters", "parcel_id"], "message": message}])
+    return ValidationFailed(
+        f"parameters.parcel_id {message}", details=[{"path": ["parameters", "parcel_id"], "message": message}]
+    )
 
 
 def _apply(actor: Actor, constraints: Sequence[LcsItemSearchConstraint], params: dict) -> int:
-    stmt = matching_units(actor, constraints).with_only_columns(
-        u.id, u.shipment_id, u.list_id, u.parcel_id, u.is_missing).order_by(u.id)
+    stmt = (
+        matching_units(actor, constraints)
+        .with_only_columns(u.id, u.shipment_id, u.list_id, u.parcel_id, u.is_missing)
+        .order_by(u.id)
+    )
     if db.engine.dialect.name != "sqlite":
         stmt = stmt.with_for_update(of=ShipmentItem)
     units = db.session.execute(stmt).all()
     if len(units) > MAX_BULK_UNITS:
-        raise ValidationFailed(f"The constraints match {len(units)} units; at most {MAX_BULK_UNITS} per command",
-                               details=[{"path": ["constraints"], "message": f"match more than {MAX_BULK_UNITS} units"}])
+        raise ValidationFailed(
+            f"The constraints match {len(units)} units; at most {MAX_BULK_UNITS} per command",
+            details=[{"path": ["constraints"], "message": f"match more than {MAX_BULK_UNITS} units"}],
+        )
     if not units:
         return 0
     ids = [x.id for x in units]
@@ -380,17 +452,20 @@ def _apply(actor: Actor, constraints: Sequence[LcsItemSearchConstraint], params:
             conditions.append(u.tenant_id == tenant)
         return conditions
 
-    canceled = db.session.scalars(sa.select(Shipment).where(
-        Shipment.id.in_({x.shipment_id for x in units}), Shipment.is_canceled.is_(True))
-        .order_by(Shipment.number)).first()
+    canceled = db.session.scalars(
+        sa.select(Shipment)
+        .where(Shipment.id.in_({x.shipment_id for x in units}), Shipment.is_canceled.is_(True))
+        .order_by(Shipment.number)
+    ).first()
     if canceled is not None:
         raise Conflict(f"Shipment {canceled.number} is canceled")
 
     list_ids = {x.list_id for x in units if x.list_id is not None}
     guard_lists = bool(list_ids) and set(params) != {"parcel_id"}
     if guard_lists:
-        for hl in db.session.scalars(sa.select(HandlingList).where(HandlingList.id.in_(list_ids))
-                                     .order_by(HandlingList.number)):
+        for hl in db.session.scalars(
+            sa.select(HandlingList).where(HandlingList.id.in_(list_ids)).order_by(HandlingList.number)
+        ):
             lists_svc.require_active(hl)  # 409 naming the list
 
     now = utcnow()
@@ -413,8 +488,9 @@ def _apply(actor: Actor, constraints: Sequence[LcsItemSearchConstraint], params:
             guarded_parcels.add(target)
         sources = {x.parcel_id for x in moving if x.parcel_id is not None}
         if sources:
-            shipped = db.session.scalars(sa.select(Parcel).where(Parcel.id.in_(sources), Parcel.is_in_transit.is_(True))
-                                         .order_by(Parcel.number)).first()
+            shipped = db.session.scalars(
+                sa.select(Parcel).where(Parcel.id.in_(sources), Parcel.is_in_transit.is_(True)).order_by(Parcel.number)
+            ).first()
             if shipped is not None:
                 raise Conflict(f"Parcel {shipped.number} is in transit")
             guarded_parcels |= sources
@@ -422,8 +498,11 @@ def _apply(actor: Actor, constraints: Sequence[LcsItemSearchConstraint], params:
     # 1. missing first (a unit marked found may then be handled or boxed in the same command)
     if "is_missing" in params:
         for chunk in _chunks(ids):
-            db.session.execute(sa.update(ShipmentItem).where(*where_ids(chunk), u.is_missing.is_(not params["is_missing"]))
-                               .values(is_missing=params["is_missing"], updated_at=now))
+            db.session.execute(
+                sa.update(ShipmentItem)
+                .where(*where_ids(chunk), u.is_missing.is_(not params["is_missing"]))
+                .values(is_missing=params["is_missing"], updated_at=now)
+            )
     # 2. plain values
     plain = {k: params[k] for k in ("position", "lot_number", "expires_at", "is_finished", "parcel_id") if k in params}
     if plain:
@@ -435,34 +514,59 @@ def _apply(actor: Actor, constraints: Sequence[LcsItemSearchConstraint], params:
 
     # The lists and parcels involved may have changed state meanwhile: refuse as a whole.
     if guard_lists:
-        still = db.session.execute(sa.update(HandlingList).where(
-            HandlingList.id.in_(list_ids), HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False),
-            HandlingList.is_on_hold.is_(False)).values(version=HandlingList.version + 1)).rowcount
+        still = db.session.execute(
+            sa.update(HandlingList)
+            .where(
+                HandlingList.id.in_(list_ids),
+                HandlingList.is_finished.is_(False),
+                HandlingList.is_cancelled.is_(False),
+                HandlingList.is_on_hold.is_(False),
+            )
+            .values(version=HandlingList.version + 1)
+        ).rowcount
         if still != len(list_ids):
             raise Conflict("A handling list of these units changed state meanwhile")
     if guarded_parcels:
-        still = db.session.execute(sa.update(Parcel).where(Parcel.id.in_(guarded_parcels),
-                                                           Parcel.is_in_transit.is_(False))
-                                   .values(updated_at=now)).rowcount
+        still = db.session.execute(
+            sa.update(Parcel)
+            .where(Parcel.id.in_(guarded_parcels), Parcel.is_in_transit.is_(False))
+            .values(updated_at=now)
+        ).rowcount
         if still != len(guarded_parcels):
             raise Conflict("A parcel of these units went into transit meanwhile")
     return len(ids)
 
 
 def _flip_handled(actor: Actor, ids: list, where_ids, handled: bool, now) -> None:
-    values = {"is_handled": handled, "handled_at": now if handled else None,
-              "handled_by": _uid(actor) if handled else None, "updated_at": now}
+    values = {
+        "is_handled": handled,
+        "handled_at": now if handled else None,
+        "handled_by": _uid(actor) if handled else None,
+        "updated_at": now,
+    }
     flipped: list = []
     for chunk in _chunks(ids):
-        stmt = (sa.update(ShipmentItem).where(*where_ids(chunk), u.is_handled.is_(not handled),
-                                              u.is_missing.is_(False))
-                .values(**values).returning(u.id, u.list_id, u.tenant_id))
+        stmt = (
+            sa.update(ShipmentItem)
+            .where(*where_ids(chunk), u.is_handled.is_(not handled), u.is_missing.is_(False))
+            .values(**values)
+            .returning(u.id, u.list_id, u.tenant_id)
+        )
         flipped += db.session.execute(stmt).all()
     on_lists = [f for f in flipped if f.list_id is not None]
     for f in on_lists:
-        db.session.add(ScanEvent(tenant_id=f.tenant_id, list_id=f.list_id, item_id=f.id,
-                                 kind="handled" if handled else "unhandled", user_id=_uid(actor)))
+        db.session.add(
+            ScanEvent(
+                tenant_id=f.tenant_id,
+                list_id=f.list_id,
+                item_id=f.id,
+                kind="handled" if handled else "unhandled",
+                user_id=_uid(actor),
+            )
+        )
     if handled and on_lists:
-        db.session.execute(sa.update(HandlingList).where(HandlingList.id.in_({f.list_id for f in on_lists}),
-                                                         HandlingList.started_at.is_(None))
-                           .values(started_at=now))
+        db.session.execute(
+            sa.update(HandlingList)
+            .where(HandlingList.id.in_({f.list_id for f in on_lists}), HandlingList.started_at.is_(None))
+            .values(started_at=now)
+        )

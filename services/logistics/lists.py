@@ -5,6 +5,7 @@ Every state change is a conditional UPDATE whose WHERE clause restates the preco
 (``is_handled = false``, ``is_finished = false``, ``active_list_id IS NULL``), so two
 concurrent requests can never both win: the loser sees rowcount 0 and is told so.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -78,19 +79,27 @@ def create_list(actor: Actor, data: LcsHandlingModel) -> HandlingList:
     events.before("lcs.list", "creating", payload, {"actor": actor})
     if payload.get("due_at") != due_at:  # a SET_FIELD rule
         due_at = _ruled_due_at(payload.get("due_at"))
-    hl = HandlingList(tenant_id=tenant_id, organization_id=shipments[0].organization_id,
-                      number=numbers.list_number(tenant_id), due_at=due_at,
-                      location_id=shipments[0].location_id, is_outbound=True)
+    hl = HandlingList(
+        tenant_id=tenant_id,
+        organization_id=shipments[0].organization_id,
+        number=numbers.list_number(tenant_id),
+        due_at=due_at,
+        location_id=shipments[0].location_id,
+        is_outbound=True,
+    )
     db.session.add(hl)
     db.session.flush()
     for position, s in enumerate(shipments):
-        claimed = db.session.execute(sa.update(Shipment).where(
-            Shipment.id == s.id, Shipment.active_list_id.is_(None), Shipment.is_canceled.is_(False))
-            .values(active_list_id=hl.id, updated_at=utcnow())).rowcount
+        claimed = db.session.execute(
+            sa.update(Shipment)
+            .where(Shipment.id == s.id, Shipment.active_list_id.is_(None), Shipment.is_canceled.is_(False))
+            .values(active_list_id=hl.id, updated_at=utcnow())
+        ).rowcount
         if not claimed:
             raise Conflict(f"Shipment {s.number} is already on an active handling list")
-        db.session.add(ListShipment(tenant_id=tenant_id, list_id=hl.id, shipment_id=s.id, label=wanted[s.id],
-                                    position=position))
+        db.session.add(
+            ListShipment(tenant_id=tenant_id, list_id=hl.id, shipment_id=s.id, label=wanted[s.id], position=position)
+        )
     _rank_units(hl, [s.id for s in shipments])
     created = {"id": str(hl.id), "number": hl.number}
     after_commit(lambda: events.after("lcs.list", "created", created, {"actor": actor}))
@@ -107,26 +116,34 @@ def _rank_units(hl: HandlingList, shipment_ids: list) -> None:
     """Put the shipments' open units on the list, ranked so the picker walks the aisle once."""
     by_sku, by_code = _walk_order(hl.tenant_id, hl.location_id)
     order = {sid: i for i, sid in enumerate(shipment_ids)}
-    units = db.session.scalars(sa.select(ShipmentItem).where(
-        ShipmentItem.shipment_id.in_(shipment_ids), ShipmentItem.is_missing.is_(False),
-        ShipmentItem.parcel_id.is_(None))).all()
+    units = db.session.scalars(
+        sa.select(ShipmentItem).where(
+            ShipmentItem.shipment_id.in_(shipment_ids),
+            ShipmentItem.is_missing.is_(False),
+            ShipmentItem.parcel_id.is_(None),
+        )
+    ).all()
     keyed = []
     for u in units:
         code = u.position or (by_sku.get(u.sku) or (None, None))[0]
         sorting = by_code.get(code) if code else None
         if code and not u.position:
             u.position = code
-        big = 10 ** 9
-        keyed.append(((sorting if sorting is not None else big, code or "~", u.sku, order[u.shipment_id], u.sequence), u))
+        big = 10**9
+        keyed.append(
+            ((sorting if sorting is not None else big, code or "~", u.sku, order[u.shipment_id], u.sequence), u)
+        )
     for rank, (_, u) in enumerate(sorted(keyed, key=lambda k: k[0])):
         u.list_id, u.rank = hl.id, rank
 
 
 # --- reading ----------------------------------------------------------------------------------
 
+
 def _units(hl: HandlingList) -> list[ShipmentItem]:
-    return list(db.session.scalars(sa.select(ShipmentItem).where(ShipmentItem.list_id == hl.id)
-                                   .order_by(ShipmentItem.rank)))
+    return list(
+        db.session.scalars(sa.select(ShipmentItem).where(ShipmentItem.list_id == hl.id).order_by(ShipmentItem.rank))
+    )
 
 
 def grouped(hl: HandlingList, units: list[ShipmentItem] | None = None) -> list[dict]:
@@ -138,10 +155,19 @@ def grouped(hl: HandlingList, units: list[ShipmentItem] | None = None) -> list[d
         key = (u.position or "", u.sku, u.shipment_id)
         g = groups.get(key)
         if g is None:
-            g = groups[key] = {"id": uuid.uuid5(GROUP_NS, f"{hl.id}|{u.shipment_id}|{u.sku}|{u.position}"),
-                               "ids": [], "handled_ids": [], "missing_ids": [], "shipment_id": u.shipment_id,
-                               "sku": u.sku, "description": u.description, "position": u.position,
-                               "quantity": 0, "sorting_label": labels.get(u.shipment_id), "rank": len(groups)}
+            g = groups[key] = {
+                "id": uuid.uuid5(GROUP_NS, f"{hl.id}|{u.shipment_id}|{u.sku}|{u.position}"),
+                "ids": [],
+                "handled_ids": [],
+                "missing_ids": [],
+                "shipment_id": u.shipment_id,
+                "sku": u.sku,
+                "description": u.description,
+                "position": u.position,
+                "quantity": 0,
+                "sorting_label": labels.get(u.shipment_id),
+                "rank": len(groups),
+            }
         g["ids"].append(u.id)
         g["quantity"] += 1
         if u.is_handled:
@@ -152,12 +178,23 @@ def grouped(hl: HandlingList, units: list[ShipmentItem] | None = None) -> list[d
 
 
 def _base_row(hl: HandlingList) -> dict:
-    return {"id": hl.id, "number": hl.number, "sub": hl.sub, "location_id": hl.location_id,
-            "shipments": [ls.shipment_id for ls in hl.shipments], "is_outbound": hl.is_outbound,
-            "is_in_progress": hl.started_at is not None and not hl.is_finished and not hl.is_cancelled,
-            "is_on_hold": hl.is_on_hold, "is_cancelled": hl.is_cancelled, "is_finished": hl.is_finished,
-            "started_at": hl.started_at, "finished_at": hl.finished_at, "due_at": hl.due_at,
-            "created_at": hl.created_at, "updated_at": hl.updated_at}
+    return {
+        "id": hl.id,
+        "number": hl.number,
+        "sub": hl.sub,
+        "location_id": hl.location_id,
+        "shipments": [ls.shipment_id for ls in hl.shipments],
+        "is_outbound": hl.is_outbound,
+        "is_in_progress": hl.started_at is not None and not hl.is_finished and not hl.is_cancelled,
+        "is_on_hold": hl.is_on_hold,
+        "is_cancelled": hl.is_cancelled,
+        "is_finished": hl.is_finished,
+        "started_at": hl.started_at,
+        "finished_at": hl.finished_at,
+        "due_at": hl.due_at,
+        "created_at": hl.created_at,
+        "updated_at": hl.updated_at,
+    }
 
 
 def listed_row(hl: HandlingList, units: list[ShipmentItem] | None = None) -> dict:
@@ -169,25 +206,52 @@ def listed_row(hl: HandlingList, units: list[ShipmentItem] | None = None) -> dic
 def detail_row(hl: HandlingList) -> dict:
     """``LcsHandlingList`` (GET /lcs/lists/{id}, search): grouped pick lines + sorting labels."""
     units = _units(hl)
-    return {**_base_row(hl), "items": [{k: v for k, v in g.items() if k not in ("id", "missing_ids")}
-                                       for g in grouped(hl, units)],
-            "sorting_labels": [{"shipment_id": ls.shipment_id, "label": ls.label} for ls in hl.shipments if ls.label]}
+    return {
+        **_base_row(hl),
+        "items": [{k: v for k, v in g.items() if k not in ("id", "missing_ids")} for g in grouped(hl, units)],
+        "sorting_labels": [{"shipment_id": ls.shipment_id, "label": ls.label} for ls in hl.shipments if ls.label],
+    }
 
 
 def created_row(hl: HandlingList) -> dict:
     """``LcsHandlingListResponse`` (POST /lcs/lists), plus ``number`` for convenience."""
     row = _base_row(hl)
-    return {k: row[k] for k in ("id", "number", "sub", "shipments", "location_id", "is_outbound", "is_in_progress",
-                                "is_on_hold", "is_finished", "started_at", "finished_at", "due_at",
-                                "created_at", "updated_at")} | {"is_assigned": hl.sub is not None}
+    return {
+        k: row[k]
+        for k in (
+            "id",
+            "number",
+            "sub",
+            "shipments",
+            "location_id",
+            "is_outbound",
+            "is_in_progress",
+            "is_on_hold",
+            "is_finished",
+            "started_at",
+            "finished_at",
+            "due_at",
+            "created_at",
+            "updated_at",
+        )
+    } | {"is_assigned": hl.sub is not None}
 
 
 _h = HandlingList
 SEARCH_FIELDS: dict[str, Field] = {
-    "ids": Field(_h.id, "uuid"), "sub": Field(_h.sub), "location_id": Field(_h.location_id, "uuid"),
-    "is_on_hold": Field(_h.is_on_hold, "bool"), "is_finished": Field(_h.is_finished, "bool"),
-    "is_in_progress": Field(kind="bool", build=lambda v: sa.and_(_h.started_at.is_not(None), _h.is_finished.is_(False))
-                            if v else sa.or_(_h.started_at.is_(None), _h.is_finished.is_(True))),
+    "ids": Field(_h.id, "uuid"),
+    "sub": Field(_h.sub),
+    "location_id": Field(_h.location_id, "uuid"),
+    "is_on_hold": Field(_h.is_on_hold, "bool"),
+    "is_finished": Field(_h.is_finished, "bool"),
+    "is_in_progress": Field(
+        kind="bool",
+        build=lambda v: (
+            sa.and_(_h.started_at.is_not(None), _h.is_finished.is_(False))
+            if v
+            else sa.or_(_h.started_at.is_(None), _h.is_finished.is_(True))
+        ),
+    ),
     "is_assigned": Field(kind="bool", build=lambda v: _h.sub.is_not(None) if v else _h.sub.is_(None)),
 }
 
@@ -214,9 +278,13 @@ class Progress:
 
 def progress(hl: HandlingList) -> Progress:
     u = ShipmentItem
-    total, handled, missing = db.session.execute(sa.select(
-        sa.func.count(u.id), sa.func.sum(sa.case((sa.and_(u.is_handled, sa.not_(u.is_missing)), 1), else_=0)),
-        sa.func.sum(sa.case((u.is_missing, 1), else_=0))).where(u.list_id == hl.id)).one()
+    total, handled, missing = db.session.execute(
+        sa.select(
+            sa.func.count(u.id),
+            sa.func.sum(sa.case((sa.and_(u.is_handled, sa.not_(u.is_missing)), 1), else_=0)),
+            sa.func.sum(sa.case((u.is_missing, 1), else_=0)),
+        ).where(u.list_id == hl.id)
+    ).one()
     return Progress(total or 0, handled or 0, missing or 0)
 
 
@@ -224,21 +292,40 @@ def next_pick(hl: HandlingList) -> dict | None:
     """The first pick line (walk order) that still has units to pick — two indexed queries,
     not a walk over the whole list (this runs after every scan)."""
     u = ShipmentItem
-    first = db.session.scalars(sa.select(u).where(u.list_id == hl.id, u.is_handled.is_(False), u.is_missing.is_(False))
-                               .order_by(u.rank).limit(1)).first()
+    first = db.session.scalars(
+        sa.select(u)
+        .where(u.list_id == hl.id, u.is_handled.is_(False), u.is_missing.is_(False))
+        .order_by(u.rank)
+        .limit(1)
+    ).first()
     if first is None:
         return None
-    same_line = [u.list_id == hl.id, u.shipment_id == first.shipment_id, u.sku == first.sku,
-                 u.position.is_(None) if first.position is None else u.position == first.position]
-    left = db.session.scalar(sa.select(sa.func.count(u.id)).where(*same_line, u.is_handled.is_(False),
-                                                                  u.is_missing.is_(False)))
-    label = db.session.scalar(sa.select(ListShipment.label).where(ListShipment.list_id == hl.id,
-                                                                  ListShipment.shipment_id == first.shipment_id))
-    return {"sku": first.sku, "description": first.description, "position": first.position, "left": left,
-            "shipment_id": first.shipment_id, "sorting_label": label}
+    same_line = [
+        u.list_id == hl.id,
+        u.shipment_id == first.shipment_id,
+        u.sku == first.sku,
+        u.position.is_(None) if first.position is None else u.position == first.position,
+    ]
+    left = db.session.scalar(
+        sa.select(sa.func.count(u.id)).where(*same_line, u.is_handled.is_(False), u.is_missing.is_(False))
+    )
+    label = db.session.scalar(
+        sa.select(ListShipment.label).where(
+            ListShipment.list_id == hl.id, ListShipment.shipment_id == first.shipment_id
+        )
+    )
+    return {
+        "sku": first.sku,
+        "description": first.description,
+        "position": first.position,
+        "left": left,
+        "shipment_id": first.shipment_id,
+        "sorting_label": label,
+    }
 
 
 # --- state ---------------------------------------------------------------------------------------
+
 
 def require_active(hl: HandlingList, *, allow_hold: bool = False) -> None:
     if hl.is_cancelled:
@@ -265,9 +352,11 @@ def set_state(actor: Actor, list_id, data: LcsHandlingListUpdate) -> HandlingLis
             events.before("lcs.list", "holding", {"id": str(hl.id)}, {"actor": actor})
         values["is_on_hold"] = data.is_on_hold
     if values:
-        done = db.session.execute(sa.update(HandlingList).where(
-            HandlingList.id == hl.id, HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False))
-            .values(**values, version=HandlingList.version + 1, updated_at=utcnow())).rowcount
+        done = db.session.execute(
+            sa.update(HandlingList)
+            .where(HandlingList.id == hl.id, HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False))
+            .values(**values, version=HandlingList.version + 1, updated_at=utcnow())
+        ).rowcount
         if not done:
             raise Conflict("Handling list changed state meanwhile")
         db.session.refresh(hl)
@@ -287,10 +376,16 @@ def finish(actor: Actor, list_id) -> HandlingList:
         raise Conflict(f"{p.open} unit{'s' if p.open != 1 else ''} still to pick")
     events.before("lcs.list", "finishing", {"id": str(hl.id), "number": hl.number}, {"actor": actor})
     now = utcnow()
-    done = db.session.execute(sa.update(HandlingList).where(
-        HandlingList.id == hl.id, HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False),
-        HandlingList.is_on_hold.is_(False))
-        .values(is_finished=True, finished_at=now, version=HandlingList.version + 1, updated_at=now)).rowcount
+    done = db.session.execute(
+        sa.update(HandlingList)
+        .where(
+            HandlingList.id == hl.id,
+            HandlingList.is_finished.is_(False),
+            HandlingList.is_cancelled.is_(False),
+            HandlingList.is_on_hold.is_(False),
+        )
+        .values(is_finished=True, finished_at=now, version=HandlingList.version + 1, updated_at=now)
+    ).rowcount
     if not done:
         raise Conflict(f"Handling list {hl.number} is already finished")
     db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, kind="finished", user_id=_uid(actor)))
@@ -309,12 +404,17 @@ def cancel(actor: Actor, list_id) -> None:
     if hl.is_finished:
         raise Conflict(f"Handling list {hl.number} is finished")
     # Units first, list row last (the lock order of every writer).
-    db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.list_id == hl.id, ShipmentItem.parcel_id.is_(None))
-                       .values(list_id=None, is_handled=False, handled_at=None, handled_by=None))
+    db.session.execute(
+        sa.update(ShipmentItem)
+        .where(ShipmentItem.list_id == hl.id, ShipmentItem.parcel_id.is_(None))
+        .values(list_id=None, is_handled=False, handled_at=None, handled_by=None)
+    )
     db.session.execute(sa.update(Shipment).where(Shipment.active_list_id == hl.id).values(active_list_id=None))
-    done = db.session.execute(sa.update(HandlingList).where(
-        HandlingList.id == hl.id, HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False))
-        .values(is_cancelled=True, version=HandlingList.version + 1, updated_at=utcnow())).rowcount
+    done = db.session.execute(
+        sa.update(HandlingList)
+        .where(HandlingList.id == hl.id, HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False))
+        .values(is_cancelled=True, version=HandlingList.version + 1, updated_at=utcnow())
+    ).rowcount
     if not done:
         raise Conflict("Handling list changed state meanwhile")
 
@@ -325,18 +425,34 @@ def _uid(actor: Actor):
 
 
 def _mark_started(hl: HandlingList) -> None:
-    db.session.execute(sa.update(HandlingList).where(HandlingList.id == hl.id, HandlingList.started_at.is_(None))
-                       .values(started_at=utcnow()))
+    db.session.execute(
+        sa.update(HandlingList)
+        .where(HandlingList.id == hl.id, HandlingList.started_at.is_(None))
+        .values(started_at=utcnow())
+    )
 
 
 def _set_handled(unit_id, list_id, handled: bool, actor: Actor) -> bool:
     """The one write that changes a unit's handled state: true only for the request that
     actually flipped it (a retry or a concurrent twin gets False)."""
-    values = {"is_handled": handled, "handled_at": utcnow() if handled else None,
-              "handled_by": _uid(actor) if handled else None, "updated_at": utcnow()}
-    return bool(db.session.execute(sa.update(ShipmentItem).where(
-        ShipmentItem.id == unit_id, ShipmentItem.list_id == list_id, ShipmentItem.is_handled.is_(not handled),
-        ShipmentItem.is_missing.is_(False)).values(**values)).rowcount)
+    values = {
+        "is_handled": handled,
+        "handled_at": utcnow() if handled else None,
+        "handled_by": _uid(actor) if handled else None,
+        "updated_at": utcnow(),
+    }
+    return bool(
+        db.session.execute(
+            sa.update(ShipmentItem)
+            .where(
+                ShipmentItem.id == unit_id,
+                ShipmentItem.list_id == list_id,
+                ShipmentItem.is_handled.is_(not handled),
+                ShipmentItem.is_missing.is_(False),
+            )
+            .values(**values)
+        ).rowcount
+    )
 
 
 @command(retry_deadlocks=True)
@@ -345,36 +461,59 @@ def update_items(actor: Actor, list_id, entries: Sequence[LcsHandlingListItemUpd
     fields an entry sends change; units of another list → 400 (nothing changes)."""
     hl = get_list(actor, list_id)
     require_active(hl)
-    on_list = set(db.session.scalars(sa.select(ShipmentItem.id).where(
-        ShipmentItem.id.in_({e.id for e in entries}), ShipmentItem.list_id == hl.id)))
+    on_list = set(
+        db.session.scalars(
+            sa.select(ShipmentItem.id).where(
+                ShipmentItem.id.in_({e.id for e in entries}), ShipmentItem.list_id == hl.id
+            )
+        )
+    )
     strangers = [i for i, e in enumerate(entries) if e.id not in on_list]
     if strangers:
-        raise ValidationFailed("Units that are not on this list", details=[
-            {"path": [i, "id"], "message": "is not a unit of this list"} for i in strangers])
+        raise ValidationFailed(
+            "Units that are not on this list",
+            details=[{"path": [i, "id"], "message": "is not a unit of this list"} for i in strangers],
+        )
     started = False
     # Lock order is always units (by id) → list row, in every writer: no deadlocks on PostgreSQL.
     for e in sorted(entries, key=lambda entry: entry.id):
         if e.is_handled is not None and _set_handled(e.id, hl.id, e.is_handled, actor):
-            db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, item_id=e.id,
-                                     kind="handled" if e.is_handled else "unhandled", user_id=_uid(actor)))
+            db.session.add(
+                ScanEvent(
+                    tenant_id=hl.tenant_id,
+                    list_id=hl.id,
+                    item_id=e.id,
+                    kind="handled" if e.is_handled else "unhandled",
+                    user_id=_uid(actor),
+                )
+            )
             started = started or e.is_handled
         other = {k: getattr(e, k) for k in ("is_serviced", "is_finished") if getattr(e, k) is not None}
         other |= {k: getattr(e, k) for k in ("position", "lot_number", "expires_at") if k in e.model_fields_set}
         if other:
-            db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.id == e.id)
-                               .values(**other, updated_at=utcnow()))
+            db.session.execute(
+                sa.update(ShipmentItem).where(ShipmentItem.id == e.id).values(**other, updated_at=utcnow())
+            )
     # The list may have been held, finished or cancelled meanwhile: refuse as a whole.
     values = {"version": HandlingList.version + 1}
     if started:
         values["started_at"] = sa.func.coalesce(HandlingList.started_at, utcnow())
-    still = db.session.execute(sa.update(HandlingList).where(
-        HandlingList.id == hl.id, HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False),
-        HandlingList.is_on_hold.is_(False)).values(**values)).rowcount
+    still = db.session.execute(
+        sa.update(HandlingList)
+        .where(
+            HandlingList.id == hl.id,
+            HandlingList.is_finished.is_(False),
+            HandlingList.is_cancelled.is_(False),
+            HandlingList.is_on_hold.is_(False),
+        )
+        .values(**values)
+    ).rowcount
     if not still:
         raise Conflict("Handling list changed state meanwhile")
 
 
 # --- scanning -------------------------------------------------------------------------------------
+
 
 @dataclass
 class ScanResult:
@@ -391,13 +530,20 @@ def _skus_for(hl: HandlingList, scan: codes.Scan) -> list[str]:
     candidates = [scan.code] if scan.code else []
     if scan.gtin:
         candidates = codes.gtin_variants(scan.gtin)
-    on_list = set(db.session.scalars(sa.select(ShipmentItem.sku).where(ShipmentItem.list_id == hl.id,
-                                                                       ShipmentItem.sku.in_(candidates)).distinct()))
+    on_list = set(
+        db.session.scalars(
+            sa.select(ShipmentItem.sku)
+            .where(ShipmentItem.list_id == hl.id, ShipmentItem.sku.in_(candidates))
+            .distinct()
+        )
+    )
     if on_list:
         return sorted(on_list)
-    products = db.session.scalars(sa.select(Product.sku).join(ProductBarcode, ProductBarcode.product_id == Product.id)
-                                  .where(ProductBarcode.tenant_id == hl.tenant_id,
-                                         ProductBarcode.code.in_(candidates))).all()
+    products = db.session.scalars(
+        sa.select(Product.sku)
+        .join(ProductBarcode, ProductBarcode.product_id == Product.id)
+        .where(ProductBarcode.tenant_id == hl.tenant_id, ProductBarcode.code.in_(candidates))
+    ).all()
     return sorted(set(products))
 
 
@@ -425,17 +571,38 @@ def scan(actor: Actor, list_id, raw: str) -> ScanResult:
         return _reject(hl, raw, actor, f"Unknown code {raw.strip()[:60]} — not on this list")
     confirm = toggles.value_for("lcs.scan.confirm_quantity", hl.tenant_id, False)
     for _ in range(10_000):  # each miss means another picker committed a unit: look again until none is open
-        candidates = db.session.scalars(sa.select(ShipmentItem).where(
-            ShipmentItem.list_id == hl.id, ShipmentItem.sku.in_(skus), ShipmentItem.is_handled.is_(False),
-            ShipmentItem.is_missing.is_(False)).order_by(ShipmentItem.rank).limit(5)).all()
+        candidates = db.session.scalars(
+            sa.select(ShipmentItem)
+            .where(
+                ShipmentItem.list_id == hl.id,
+                ShipmentItem.sku.in_(skus),
+                ShipmentItem.is_handled.is_(False),
+                ShipmentItem.is_missing.is_(False),
+            )
+            .order_by(ShipmentItem.rank)
+            .limit(5)
+        ).all()
         if not candidates:
             break
         if confirm and _needs_confirmation(hl, candidates[0], raw, actor):
             left = len(candidates)
-            db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, item_id=candidates[0].id, kind="pending",
-                                     code=raw.strip()[:200], user_id=_uid(actor)))
-            return ScanResult("warning", f"{candidates[0].sku}: {left} to pick — scan again to confirm",
-                              candidates[0].id, candidates[0].sku, action="pending")
+            db.session.add(
+                ScanEvent(
+                    tenant_id=hl.tenant_id,
+                    list_id=hl.id,
+                    item_id=candidates[0].id,
+                    kind="pending",
+                    code=raw.strip()[:200],
+                    user_id=_uid(actor),
+                )
+            )
+            return ScanResult(
+                "warning",
+                f"{candidates[0].sku}: {left} to pick — scan again to confirm",
+                candidates[0].id,
+                candidates[0].sku,
+                action="pending",
+            )
         for unit in candidates:
             if _set_handled(unit.id, hl.id, True, actor):
                 return _handled(hl, unit, raw, actor)
@@ -445,26 +612,45 @@ def scan(actor: Actor, list_id, raw: str) -> ScanResult:
 
 def _needs_confirmation(hl, unit, raw, actor) -> bool:
     """With lcs.scan.confirm_quantity on, a line with quantity above 1 needs two scans in a row."""
-    open_of_line = db.session.scalar(sa.select(sa.func.count(ShipmentItem.id)).where(
-        ShipmentItem.list_id == hl.id, ShipmentItem.sku == unit.sku, ShipmentItem.shipment_id == unit.shipment_id,
-        ShipmentItem.is_handled.is_(False), ShipmentItem.is_missing.is_(False)))
+    open_of_line = db.session.scalar(
+        sa.select(sa.func.count(ShipmentItem.id)).where(
+            ShipmentItem.list_id == hl.id,
+            ShipmentItem.sku == unit.sku,
+            ShipmentItem.shipment_id == unit.shipment_id,
+            ShipmentItem.is_handled.is_(False),
+            ShipmentItem.is_missing.is_(False),
+        )
+    )
     if open_of_line <= 1:
         return False
-    last = db.session.scalars(sa.select(ScanEvent).where(ScanEvent.list_id == hl.id, ScanEvent.user_id == _uid(actor))
-                              .order_by(ScanEvent.created_at.desc()).limit(1)).first()
+    last = db.session.scalars(
+        sa.select(ScanEvent)
+        .where(ScanEvent.list_id == hl.id, ScanEvent.user_id == _uid(actor))
+        .order_by(ScanEvent.created_at.desc())
+        .limit(1)
+    ).first()
     return not (last and last.kind == "pending" and last.code == raw.strip()[:200])
 
 
 def _handled(hl: HandlingList, unit: ShipmentItem, raw: str, actor: Actor) -> ScanResult:
     _mark_started(hl)
-    db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, item_id=unit.id, kind="handled",
-                             code=raw.strip()[:200], user_id=_uid(actor)))
+    db.session.add(
+        ScanEvent(
+            tenant_id=hl.tenant_id,
+            list_id=hl.id,
+            item_id=unit.id,
+            kind="handled",
+            code=raw.strip()[:200],
+            user_id=_uid(actor),
+        )
+    )
     return ScanResult("ok", f"{unit.sku} picked", unit.id, unit.sku, action="handled")
 
 
 def _reject(hl: HandlingList, raw: str, actor: Actor, message: str) -> ScanResult:
-    db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, kind="rejected", code=raw.strip()[:200],
-                             user_id=_uid(actor)))
+    db.session.add(
+        ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, kind="rejected", code=raw.strip()[:200], user_id=_uid(actor))
+    )
     return ScanResult("error", message)
 
 
@@ -473,17 +659,34 @@ def undo(actor: Actor, list_id) -> ScanResult:
     """Undo the caller's last pick on this list (once)."""
     hl = get_list(actor, list_id)
     require_active(hl)
-    last = db.session.scalars(sa.select(ScanEvent).where(
-        ScanEvent.list_id == hl.id, ScanEvent.kind == "handled", ScanEvent.undone.is_(False),
-        ScanEvent.user_id == _uid(actor)).order_by(ScanEvent.created_at.desc()).limit(1)).first()
+    last = db.session.scalars(
+        sa.select(ScanEvent)
+        .where(
+            ScanEvent.list_id == hl.id,
+            ScanEvent.kind == "handled",
+            ScanEvent.undone.is_(False),
+            ScanEvent.user_id == _uid(actor),
+        )
+        .order_by(ScanEvent.created_at.desc())
+        .limit(1)
+    ).first()
     if last is None:
         return ScanResult("warning", "Nothing to undo")
-    claimed = db.session.execute(sa.update(ScanEvent).where(ScanEvent.id == last.id, ScanEvent.undone.is_(False))
-                                 .values(undone=True)).rowcount
+    claimed = db.session.execute(
+        sa.update(ScanEvent).where(ScanEvent.id == last.id, ScanEvent.undone.is_(False)).values(undone=True)
+    ).rowcount
     if not claimed or not _set_handled(last.item_id, hl.id, False, actor):
         discard()
         return ScanResult("warning", "Nothing to undo")
     unit = db.session.get(ShipmentItem, last.item_id)
-    db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, item_id=unit.id, kind="unhandled",
-                             code="WHARF:UNDO", user_id=_uid(actor)))
+    db.session.add(
+        ScanEvent(
+            tenant_id=hl.tenant_id,
+            list_id=hl.id,
+            item_id=unit.id,
+            kind="unhandled",
+            code="WHARF:UNDO",
+            user_id=_uid(actor),
+        )
+    )
     return ScanResult("ok", f"Undone: {unit.sku} is back to pick", unit.id, unit.sku, action="undone")

@@ -10,6 +10,7 @@ Storage: a location's address lives in ``Location.address`` with its id under ``
 most one position per location; positions are numbered ``sorting`` 1..n (the walk
 order) after every change.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -20,40 +21,55 @@ from models import Location, Organization, Position, Scope, db
 from schemas.lcs_reference import LcsFulfilmentLocationModel, LcsLocationSkuModel
 from services import audit
 from services.acl import Actor
-from services.errors import NotFound, ValidationFailed
 from services.commands import Audited, audited, command, lock
+from services.errors import NotFound, ValidationFailed
 
 POSITIONS_RACE = "Positions changed at the same time; try again"
 
 
 # --- locations --------------------------------------------------------------------------------
 
+
 def location_row(loc: Location) -> dict:
     """``LcsFulfilmentLocation`` plus Wharf's stored address and organization."""
     address = dict(loc.address or {})
     address_id = address.pop("id", None)
-    return {"id": loc.id, "name": loc.name, "reference": loc.reference, "address_id": address_id,
-            "address": address or None, "is_disabled": loc.is_disabled, "organization_id": loc.organization_id,
-            "created_at": loc.created_at, "updated_at": loc.updated_at}
+    return {
+        "id": loc.id,
+        "name": loc.name,
+        "reference": loc.reference,
+        "address_id": address_id,
+        "address": address or None,
+        "is_disabled": loc.is_disabled,
+        "organization_id": loc.organization_id,
+        "created_at": loc.created_at,
+        "updated_at": loc.updated_at,
+    }
 
 
 def _location_snapshot(loc: Location) -> dict:
     return {k: v for k, v in location_row(loc).items() if k not in ("created_at", "updated_at")} | {
-        "deleted_at": loc.deleted_at}
+        "deleted_at": loc.deleted_at
+    }
 
 
 LOCATION = Audited("lcs_location", _location_snapshot, "location")
 
 
-def locations_query(scope: Scope, *, address_id: str | None = None, is_disabled: bool | None = None,
-                    search: str | None = None) -> sa.Select:
+def locations_query(
+    scope: Scope, *, address_id: str | None = None, is_disabled: bool | None = None, search: str | None = None
+) -> sa.Select:
     stmt = scope.select(Location)
     if is_disabled is not None:
         stmt = stmt.where(Location.is_disabled.is_(is_disabled))
     if search:
         pattern = search.lower()
-        stmt = stmt.where(sa.or_(sa.func.lower(Location.name).contains(pattern, autoescape=True),
-                                 sa.func.lower(Location.reference).contains(pattern, autoescape=True)))
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(Location.name).contains(pattern, autoescape=True),
+                sa.func.lower(Location.reference).contains(pattern, autoescape=True),
+            )
+        )
     if address_id:
         # The id sits inside the JSON column; matching in Python keeps SQLite and PostgreSQL alike
         # (a tenant has a handful of locations).
@@ -84,7 +100,9 @@ def _organization(actor: Actor, org_id: uuid.UUID | None, tenant_id) -> uuid.UUI
     org = db.session.scalars(Scope(tenant_id).select(Organization).where(Organization.id == org_id)).first()
     if org is None or not actor.grants.organization_visible(org_id):
         message = "is not an organization of this tenant"
-        raise ValidationFailed(f"organization_id {message}", details=[{"path": ["organization_id"], "message": message}])
+        raise ValidationFailed(
+            f"organization_id {message}", details=[{"path": ["organization_id"], "message": message}]
+        )
     return org_id
 
 
@@ -92,9 +110,14 @@ def _organization(actor: Actor, org_id: uuid.UUID | None, tenant_id) -> uuid.UUI
 def create_location(actor: Actor, data: LcsFulfilmentLocationModel, *, tenant_id=None) -> Location:
     """``POST /lcs/locations``."""
     tenant_id = actor.tenant_for_new(tenant_id)
-    loc = Location(tenant_id=tenant_id, name=data.name, reference=data.reference or None,
-                   is_disabled=data.is_disabled, address=_address(data, None),
-                   organization_id=_organization(actor, data.organization_id, tenant_id))
+    loc = Location(
+        tenant_id=tenant_id,
+        name=data.name,
+        reference=data.reference or None,
+        is_disabled=data.is_disabled,
+        address=_address(data, None),
+        organization_id=_organization(actor, data.organization_id, tenant_id),
+    )
     with audited(actor, "create", LOCATION, loc):
         db.session.add(loc)
     return loc
@@ -130,10 +153,15 @@ def delete_location(actor: Actor, location_id) -> Location:
 
 # --- positions (walk order) -------------------------------------------------------------------
 
+
 def position_row(p: Position) -> dict:
     """``LcsLocationPosition``."""
-    return {"code": p.code, "sorting": p.sorting, "skus": [sku_row(p, s) for s in sku_list(p.skus)],
-            "created_at": p.created_at}
+    return {
+        "code": p.code,
+        "sorting": p.sorting,
+        "skus": [sku_row(p, s) for s in sku_list(p.skus)],
+        "created_at": p.created_at,
+    }
 
 
 def sku_list(skus) -> list[str]:
@@ -147,13 +175,15 @@ def sku_row(p: Position, sku: str) -> dict:
 
 
 def positions_query(scope: Scope, location: Location) -> sa.Select:
-    return (scope.select(Position).where(Position.location_id == location.id)
-            .order_by(Position.sorting, Position.code))
+    return scope.select(Position).where(Position.location_id == location.id).order_by(Position.sorting, Position.code)
 
 
 def ordered_positions(location: Location) -> list[Position]:
-    return list(db.session.scalars(sa.select(Position).where(Position.location_id == location.id)
-                                   .order_by(Position.sorting, Position.code)))
+    return list(
+        db.session.scalars(
+            sa.select(Position).where(Position.location_id == location.id).order_by(Position.sorting, Position.code)
+        )
+    )
 
 
 def get_position(scope: Scope, location_id, code: str) -> Position:
@@ -173,9 +203,17 @@ def _renumber(positions: list[Position]) -> None:
 def _audit_positions(actor: Actor, location: Location, before: list[str], label: str) -> None:
     after = [p.code for p in ordered_positions(location)]
     if before != after:
-        audit.record(actor, action="edit", kind="lcs_location_positions", resource_id=location.id,
-                     tenant_id=location.tenant_id, organization_id=location.organization_id,
-                     before={"positions": before}, after={"positions": after}, label=f"{label} at {location.name}")
+        audit.record(
+            actor,
+            action="edit",
+            kind="lcs_location_positions",
+            resource_id=location.id,
+            tenant_id=location.tenant_id,
+            organization_id=location.organization_id,
+            before={"positions": before},
+            after={"positions": after},
+            label=f"{label} at {location.name}",
+        )
 
 
 def _new_position(location: Location, code: str) -> Position:
@@ -250,6 +288,7 @@ def delete_positions(actor: Actor, location_id, codes: list[str]) -> int:
 
 # --- SKUs per position --------------------------------------------------------------------------
 
+
 def location_skus(scope: Scope, location_id) -> list[dict]:
     """``LcsLocationSku`` rows of a location in walk order."""
     location = get_location(scope, location_id)
@@ -314,12 +353,21 @@ def set_position_skus(actor: Actor, location_id, code: str, skus: list[str]) -> 
 
 def _audit_skus(actor: Actor, location: Location, before: dict, after: dict) -> None:
     if before != after:
-        audit.record(actor, action="assign", kind="lcs_location_skus", resource_id=location.id,
-                     tenant_id=location.tenant_id, organization_id=location.organization_id,
-                     before=before, after=after, label=f"Assign SKUs to positions at {location.name}")
+        audit.record(
+            actor,
+            action="assign",
+            kind="lcs_location_skus",
+            resource_id=location.id,
+            tenant_id=location.tenant_id,
+            organization_id=location.organization_id,
+            before=before,
+            after=after,
+            label=f"Assign SKUs to positions at {location.name}",
+        )
 
 
 # --- walk order (handling lists rank their units by it) -------------------------------------------
+
 
 def _positions_of(scope: Scope, location_id) -> list[tuple[str, int, list]]:
     """(code, sorting, skus) of a live location's positions in walk order; ``None`` = every
@@ -331,10 +379,12 @@ def _positions_of(scope: Scope, location_id) -> list[tuple[str, int, list]]:
         except ValueError:
             return []
         locations = locations.where(Location.id == key)
-    stmt = (sa.select(Position.code, Position.sorting, Position.skus)
-            .join(Location, Location.id == Position.location_id)
-            .where(Position.location_id.in_(locations))
-            .order_by(Location.name, Location.id, Position.sorting, Position.code))
+    stmt = (
+        sa.select(Position.code, Position.sorting, Position.skus)
+        .join(Location, Location.id == Position.location_id)
+        .where(Position.location_id.in_(locations))
+        .order_by(Location.name, Location.id, Position.sorting, Position.code)
+    )
     if scope.tenant_id is not None:
         stmt = stmt.where(Position.tenant_id == scope.tenant_id)
     return [tuple(r) for r in db.session.execute(stmt)]

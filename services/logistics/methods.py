@@ -3,6 +3,7 @@ reads them). The seed fields without a column (``delivery_during``, the ``is_*``
 ``provider``, ``provider_method_id``) live in ``Method.extra``.
 
 No HTTP here; input arrives validated (``schemas.lcs_reference``)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -12,21 +13,37 @@ from schemas.lcs_reference import LcsMethodModel
 from services.acl import Actor
 from services.commands import Audited, audited, command, lock
 
-EXTRA = ("delivery_during", "is_configured", "is_same_day", "is_sunday", "is_carrier_location",
-         "is_neighbour_allowed", "provider_method_id", "provider")
+EXTRA = (
+    "delivery_during",
+    "is_configured",
+    "is_same_day",
+    "is_sunday",
+    "is_carrier_location",
+    "is_neighbour_allowed",
+    "provider_method_id",
+    "provider",
+)
 FLAGS = tuple(k for k in EXTRA if k.startswith("is_"))
 
 
 def method_row(m: Method) -> dict:
     """``LcsMethod`` in the seed's field order."""
     extra = m.extra or {}
-    return {"id": m.id, "carrier_code": m.carrier_code, "name": m.name, "label": m.label,
-            "description": m.description, "max_weight": m.max_weight,
-            "countries": [{"code": c["code"], "amount": c.get("amount", 0)} for c in m.countries or []],
-            "delivery_during": extra.get("delivery_during"),
-            **{flag: bool(extra.get(flag, False)) for flag in FLAGS},
-            "provider_method_id": extra.get("provider_method_id"), "provider": extra.get("provider") or "default",
-            "is_enabled": m.is_enabled, "priority": m.priority}
+    return {
+        "id": m.id,
+        "carrier_code": m.carrier_code,
+        "name": m.name,
+        "label": m.label,
+        "description": m.description,
+        "max_weight": m.max_weight,
+        "countries": [{"code": c["code"], "amount": c.get("amount", 0)} for c in m.countries or []],
+        "delivery_during": extra.get("delivery_during"),
+        **{flag: bool(extra.get(flag, False)) for flag in FLAGS},
+        "provider_method_id": extra.get("provider_method_id"),
+        "provider": extra.get("provider") or "default",
+        "is_enabled": m.is_enabled,
+        "priority": m.priority,
+    }
 
 
 def _method_snapshot(m: Method) -> dict:
@@ -89,5 +106,8 @@ def delete_method(actor: Actor, method_id) -> Method:
 
 def enabled_for_country(scope: Scope, country_code: str) -> list[Method]:
     """Enabled methods that list ``country_code`` (two capitals), in priority order."""
-    return [m for m in db.session.scalars(methods_query(scope).where(Method.is_enabled.is_(True)))
-            if any(c.get("code") == country_code for c in m.countries or [])]
+    return [
+        m
+        for m in db.session.scalars(methods_query(scope).where(Method.is_enabled.is_(True)))
+        if any(c.get("code") == country_code for c in m.countries or [])
+    ]

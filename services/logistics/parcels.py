@@ -1,5 +1,6 @@
 """Parcels: SSCC-numbered boxes of one shipment's units; attach/detach with per-unit
 outcome, transit and finished transitions."""
+
 from __future__ import annotations
 
 import uuid
@@ -9,12 +10,12 @@ import sqlalchemy as sa
 
 from models import Parcel, Shipment, ShipmentItem, db, utcnow
 from schemas.lcs_parcels import LcsParcelCreateModel, LcsParcelMeasures, LcsParcelModel
+from schemas.validation import validate
 from services import events
 from services.acl import Actor
 from services.commands import after_commit, command
 from services.errors import Conflict, ValidationFailed
 from services.logistics import numbers
-from schemas.validation import validate
 
 NO_LABEL = {"file_id": None, "reference": None, "label_text": None, "requested_at": None}
 
@@ -28,8 +29,9 @@ def parcel_rows(parcels: list[Parcel]) -> list[dict]:
     ids = [p.id for p in parcels]
     units: dict = {pid: [] for pid in ids}
     if ids:
-        for u in db.session.scalars(sa.select(ShipmentItem).where(ShipmentItem.parcel_id.in_(ids))
-                                    .order_by(ShipmentItem.sequence)):
+        for u in db.session.scalars(
+            sa.select(ShipmentItem).where(ShipmentItem.parcel_id.in_(ids)).order_by(ShipmentItem.sequence)
+        ):
             units[u.parcel_id].append(u)
     return [_row(p, units[p.id]) for p in parcels]
 
@@ -43,14 +45,32 @@ def _row(p: Parcel, units: list[ShipmentItem]) -> dict:
     for u in units:
         by_sku.setdefault(u.sku, {"id": u.id, "sku": u.sku, "quantity": 0, "description": u.description})
         by_sku[u.sku]["quantity"] += 1
-    return {"id": p.id, "number": p.number, "weight": p.weight, "length": p.length, "width": p.width,
-            "height": p.height, "tracking_code": p.tracking_code, "tracking_url": p.tracking_url,
-            "position": p.position, "label": label_row(p.label), "shipment_id": p.shipment_id, "count": len(units),
-            "items": list(by_sku.values()), "item_ids": [u.id for u in units],
-            "is_in_transit": p.is_in_transit, "is_delivered": p.is_delivered, "is_outbound": p.shipment.is_outbound,
-            "is_finished": p.is_finished, "file_id": p.file_id, "ship_at": p.ship_at,
-            "in_transit_at": p.in_transit_at, "finished_at": p.finished_at,
-            "created_at": p.created_at, "updated_at": p.updated_at}
+    return {
+        "id": p.id,
+        "number": p.number,
+        "weight": p.weight,
+        "length": p.length,
+        "width": p.width,
+        "height": p.height,
+        "tracking_code": p.tracking_code,
+        "tracking_url": p.tracking_url,
+        "position": p.position,
+        "label": label_row(p.label),
+        "shipment_id": p.shipment_id,
+        "count": len(units),
+        "items": list(by_sku.values()),
+        "item_ids": [u.id for u in units],
+        "is_in_transit": p.is_in_transit,
+        "is_delivered": p.is_delivered,
+        "is_outbound": p.shipment.is_outbound,
+        "is_finished": p.is_finished,
+        "file_id": p.file_id,
+        "ship_at": p.ship_at,
+        "in_transit_at": p.in_transit_at,
+        "finished_at": p.finished_at,
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
+    }
 
 
 def label_row(label: dict | None) -> dict:
@@ -72,16 +92,23 @@ def create_parcel(actor: Actor, data: LcsParcelCreateModel) -> Parcel:
     events.before("lcs.parcel", "creating", payload, {"actor": actor})
     # SET_FIELD rules may set weight or dimensions: taken over as validated as the client's.
     measures = validate(LcsParcelMeasures, {k: payload.get(k) for k in measured})
-    parcel = Parcel(tenant_id=shipment.tenant_id, shipment_id=shipment.id, number=numbers.sscc(shipment.tenant_id),
-                    tracking_code=data.tracking_code, tracking_url=data.tracking_url, **measures.model_dump())
+    parcel = Parcel(
+        tenant_id=shipment.tenant_id,
+        shipment_id=shipment.id,
+        number=numbers.sscc(shipment.tenant_id),
+        tracking_code=data.tracking_code,
+        tracking_url=data.tracking_url,
+        **measures.model_dump(),
+    )
     db.session.add(parcel)
     db.session.flush()
     if data.item_ids:
         outcome = _attach(parcel, data.item_ids)
         if outcome["failed"]:
             message = f"{outcome['failed']} unit(s) are not free units of this shipment"
-            raise ValidationFailed(f"item_ids {message}",
-                                   details=[{"path": ["item_ids"], "message": message, "kind": "invalid value"}])
+            raise ValidationFailed(
+                f"item_ids {message}", details=[{"path": ["item_ids"], "message": message, "kind": "invalid value"}]
+            )
     created = {"id": str(parcel.id), "number": parcel.number}
     after_commit(lambda: events.after("lcs.parcel", "created", created, {"actor": actor}))
     return parcel
@@ -95,8 +122,11 @@ def update_parcel(actor: Actor, parcel_id, data: LcsParcelModel) -> Parcel:
         raise Conflict("Parcel is in transit")
     values = data.model_dump(include=data.model_fields_set)
     if values:
-        done = db.session.execute(sa.update(Parcel).where(Parcel.id == parcel.id, Parcel.is_in_transit.is_(False))
-                                  .values(**values, updated_at=utcnow())).rowcount
+        done = db.session.execute(
+            sa.update(Parcel)
+            .where(Parcel.id == parcel.id, Parcel.is_in_transit.is_(False))
+            .values(**values, updated_at=utcnow())
+        ).rowcount
         if not done:
             raise Conflict("Parcel is in transit")
     return parcel
@@ -113,9 +143,16 @@ def delete_parcel(actor: Actor, parcel_id) -> None:
 
 def _attach(parcel: Parcel, ids: list[uuid.UUID]) -> dict:
     ids = list(dict.fromkeys(ids))  # a unit named twice counts once
-    success = db.session.execute(sa.update(ShipmentItem).where(
-        ShipmentItem.id.in_(ids), ShipmentItem.shipment_id == parcel.shipment_id, ShipmentItem.parcel_id.is_(None),
-        ShipmentItem.is_missing.is_(False)).values(parcel_id=parcel.id, updated_at=utcnow())).rowcount
+    success = db.session.execute(
+        sa.update(ShipmentItem)
+        .where(
+            ShipmentItem.id.in_(ids),
+            ShipmentItem.shipment_id == parcel.shipment_id,
+            ShipmentItem.parcel_id.is_(None),
+            ShipmentItem.is_missing.is_(False),
+        )
+        .values(parcel_id=parcel.id, updated_at=utcnow())
+    ).rowcount
     return {"success": success, "failed": len(ids) - success}
 
 
@@ -134,8 +171,11 @@ def detach(actor: Actor, parcel_id, ids: list[uuid.UUID]) -> dict:
     if parcel.is_in_transit:
         raise Conflict("Parcel is in transit")
     ids = list(dict.fromkeys(ids))  # a unit named twice counts once
-    success = db.session.execute(sa.update(ShipmentItem).where(
-        ShipmentItem.id.in_(ids), ShipmentItem.parcel_id == parcel.id).values(parcel_id=None, updated_at=utcnow())).rowcount
+    success = db.session.execute(
+        sa.update(ShipmentItem)
+        .where(ShipmentItem.id.in_(ids), ShipmentItem.parcel_id == parcel.id)
+        .values(parcel_id=None, updated_at=utcnow())
+    ).rowcount
     return {"success": success, "failed": len(ids) - success}
 
 
@@ -148,8 +188,11 @@ def mark_transit(actor: Actor, parcel_id) -> None:
     if not count:
         raise Conflict("An empty parcel cannot ship")
     events.before("lcs.parcel", "shipping", {"id": str(parcel.id), "number": parcel.number}, {"actor": actor})
-    db.session.execute(sa.update(Parcel).where(Parcel.id == parcel.id, Parcel.is_in_transit.is_(False))
-                       .values(is_in_transit=True, in_transit_at=utcnow(), updated_at=utcnow()))
+    db.session.execute(
+        sa.update(Parcel)
+        .where(Parcel.id == parcel.id, Parcel.is_in_transit.is_(False))
+        .values(is_in_transit=True, in_transit_at=utcnow(), updated_at=utcnow())
+    )
     shipped = {"id": str(parcel.id)}
     after_commit(lambda: events.after("lcs.parcel", "in_transit", shipped, {"actor": actor}))
 
@@ -161,6 +204,9 @@ def mark_finished(actor: Actor, parcel_id) -> None:
         return
     if not parcel.is_in_transit:
         raise Conflict("Parcel must be in transit before it can be finished")
-    db.session.execute(sa.update(Parcel).where(Parcel.id == parcel.id, Parcel.is_finished.is_(False))
-                       .values(is_finished=True, is_delivered=True, finished_at=utcnow(), updated_at=utcnow()))
+    db.session.execute(
+        sa.update(Parcel)
+        .where(Parcel.id == parcel.id, Parcel.is_finished.is_(False))
+        .values(is_finished=True, is_delivered=True, finished_at=utcnow(), updated_at=utcnow())
+    )
     db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.parcel_id == parcel.id).values(is_finished=True))

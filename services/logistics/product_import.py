@@ -2,6 +2,7 @@
 one transaction. Each row is read as ``LcsProductImportRow`` (CSV cells are text, the
 model parses them); every bad row is reported as ``rows.<n>.<field>``, and then nothing
 is written unless the caller asked to skip invalid rows."""
+
 from __future__ import annotations
 
 import csv
@@ -22,8 +23,14 @@ from services.errors import ValidationFailed
 from services.logistics.products import FIELDS, PRODUCT, code_owners, snapshot, stored
 
 COLUMNS = tuple(LcsProductImportRow.model_fields)
-HEADER_ALIASES = {"barcode": "barcodes", "ean": "barcodes", "hscode": "hs_code", "hs": "hs_code",
-                  "weight_g": "weight", "weight_grams": "weight"}
+HEADER_ALIASES = {
+    "barcode": "barcodes",
+    "ean": "barcodes",
+    "hscode": "hs_code",
+    "hs": "hs_code",
+    "weight_g": "weight",
+    "weight_grams": "weight",
+}
 
 
 @dataclass
@@ -45,9 +52,12 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"created": self.created, "updated": self.updated, "skipped": self.skipped,
-                "errors": [{"row": e.row, "field": e.field, "kind": e.kind, "message": e.message}
-                           for e in self.errors]}
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "errors": [{"row": e.row, "field": e.field, "kind": e.kind, "message": e.message} for e in self.errors],
+        }
 
 
 def _bad_file(message: str, kind: str = "invalid value") -> ValidationFailed:
@@ -76,8 +86,9 @@ def parse_csv(raw: bytes) -> list[dict]:
     columns = [(i, h) for i, h in enumerate(header) if h in COLUMNS]
     if len({h for _, h in columns}) != len(columns):
         raise _bad_file("names a column twice")
-    rows = [{h: cells[i] if i < len(cells) else "" for i, h in columns}
-            for cells in reader if any(c.strip() for c in cells)]
+    rows = [
+        {h: cells[i] if i < len(cells) else "" for i, h in columns} for cells in reader if any(c.strip() for c in cells)
+    ]
     if not rows:
         raise _bad_file("has no rows", "required")
     if len(rows) > MAX_IMPORT_ROWS:
@@ -90,8 +101,9 @@ def _read_row(number: int, row) -> tuple[dict | None, list[RowError]]:
     try:
         parsed = LcsProductImportRow.model_validate(row)
     except ValidationError as e:
-        return None, [RowError(number, ".".join(map(str, d["path"])), d["message"], d["kind"])
-                      for d in details_of(e, "row")]
+        return None, [
+            RowError(number, ".".join(map(str, d["path"])), d["message"], d["kind"]) for d in details_of(e, "row")
+        ]
     return {key: stored(parsed, key) for key in parsed.model_fields_set | {"sku"}}, []
 
 
@@ -125,8 +137,10 @@ def import_products(actor: Actor, rows: list, *, skip_invalid: bool = False, ten
     errors.sort(key=lambda e: e.row)
     bad_rows = {e.row for e in errors}
     if errors and not skip_invalid:
-        raise ValidationFailed(f"{len(bad_rows)} of {len(rows)} rows are invalid; nothing was imported",
-                               details=[e.as_detail() for e in errors])
+        raise ValidationFailed(
+            f"{len(bad_rows)} of {len(rows)} rows are invalid; nothing was imported",
+            details=[e.as_detail() for e in errors],
+        )
     result = ImportResult(skipped=len(bad_rows), errors=errors)
     _write_import(actor, tenant_id, list(valid.values()), result)
     return result
@@ -173,10 +187,14 @@ def _write_import(actor: Actor, tenant_id, rows: list[dict], result: ImportResul
     skus = [v["sku"] for v in rows]
     existing: dict[str, Product] = {}
     for start in range(0, len(skus), 500):
-        chunk = skus[start:start + 500]
-        for p in db.session.scalars(Scope(tenant_id).select(Product, include_deleted=True)
-                                    .where(Product.sku.in_(chunk)).options(selectinload(Product.barcodes))
-                                    .with_for_update()):
+        chunk = skus[start : start + 500]
+        for p in db.session.scalars(
+            Scope(tenant_id)
+            .select(Product, include_deleted=True)
+            .where(Product.sku.in_(chunk))
+            .options(selectinload(Product.barcodes))
+            .with_for_update()
+        ):
             existing[p.sku] = p
     # First release every replaced barcode, then assign: a code may move between products.
     befores = {}

@@ -3,6 +3,7 @@ the product's barcodes. A code identifies one live product of the tenant: barcod
 unique, and no barcode is another product's SKU.
 
 No HTTP here; input arrives validated (``schemas.lcs_reference``)."""
+
 from __future__ import annotations
 
 import uuid
@@ -20,13 +21,22 @@ FIELDS = ("description", "hs_code", "weight")  # besides the SKU and the barcode
 
 
 def product_row(p: Product) -> dict:
-    return {"id": p.id, "sku": p.sku, "description": p.description, "barcodes": sorted(b.code for b in p.barcodes),
-            "hs_code": p.hs_code, "weight": p.weight, "created_at": p.created_at, "updated_at": p.updated_at}
+    return {
+        "id": p.id,
+        "sku": p.sku,
+        "description": p.description,
+        "barcodes": sorted(b.code for b in p.barcodes),
+        "hs_code": p.hs_code,
+        "weight": p.weight,
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
+    }
 
 
 def snapshot(p: Product) -> dict:
     return {k: v for k, v in product_row(p).items() if k not in ("created_at", "updated_at")} | {
-        "deleted_at": p.deleted_at}
+        "deleted_at": p.deleted_at
+    }
 
 
 PRODUCT = Audited("lcs_product", snapshot, "product", lambda p: p.sku)
@@ -38,11 +48,21 @@ def products_query(scope: Scope, search: str | None = None) -> sa.Select:
     stmt = scope.select(Product)
     if search:
         pattern = search.lower()
-        barcode = sa.select(ProductBarcode.id).where(
-            ProductBarcode.product_id == Product.id,
-            sa.func.lower(ProductBarcode.code).contains(pattern, autoescape=True)).exists()
-        stmt = stmt.where(sa.or_(sa.func.lower(Product.sku).contains(pattern, autoescape=True),
-                                 sa.func.lower(Product.description).contains(pattern, autoescape=True), barcode))
+        barcode = (
+            sa.select(ProductBarcode.id)
+            .where(
+                ProductBarcode.product_id == Product.id,
+                sa.func.lower(ProductBarcode.code).contains(pattern, autoescape=True),
+            )
+            .exists()
+        )
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(Product.sku).contains(pattern, autoescape=True),
+                sa.func.lower(Product.description).contains(pattern, autoescape=True),
+                barcode,
+            )
+        )
     return stmt.order_by(Product.sku, Product.id)
 
 
@@ -66,14 +86,16 @@ def code_owners(tenant_id, codes: Iterable[str]) -> dict[str, tuple[uuid.UUID, s
     owners: dict[str, tuple[uuid.UUID, str]] = {}
     scope = Scope(tenant_id)
     for start in range(0, len(codes), 500):
-        chunk = codes[start:start + 500]
-        rows = db.session.execute(sa.select(ProductBarcode.code, Product.id, Product.sku)
-                                  .join(Product, Product.id == ProductBarcode.product_id)
-                                  .where(ProductBarcode.tenant_id == tenant_id, Product.deleted_at.is_(None),
-                                         ProductBarcode.code.in_(chunk)))
+        chunk = codes[start : start + 500]
+        rows = db.session.execute(
+            sa.select(ProductBarcode.code, Product.id, Product.sku)
+            .join(Product, Product.id == ProductBarcode.product_id)
+            .where(ProductBarcode.tenant_id == tenant_id, Product.deleted_at.is_(None), ProductBarcode.code.in_(chunk))
+        )
         owners.update({code: (pid, sku) for code, pid, sku in rows})
-        for pid, sku in db.session.execute(scope.select(Product).where(Product.sku.in_(chunk))
-                                           .with_only_columns(Product.id, Product.sku)):
+        for pid, sku in db.session.execute(
+            scope.select(Product).where(Product.sku.in_(chunk)).with_only_columns(Product.id, Product.sku)
+        ):
             owners.setdefault(sku, (pid, sku))
     return owners
 
@@ -107,14 +129,20 @@ def _set_barcodes(p: Product, codes: list[str]) -> None:
 
 
 def _deleted_product(tenant_id, sku: str) -> Product | None:
-    return db.session.scalars(Scope(tenant_id).select(Product, include_deleted=True).where(
-        Product.sku == sku, Product.deleted_at.is_not(None))).first()
+    return db.session.scalars(
+        Scope(tenant_id)
+        .select(Product, include_deleted=True)
+        .where(Product.sku == sku, Product.deleted_at.is_not(None))
+    ).first()
 
 
 def _in_use(actor: Actor, product_id, data: LcsProductModel) -> str:
     """The 409 of a concurrent writer taking the SKU or a barcode first (read after the rollback)."""
-    sku = data.sku if "sku" in data.model_fields_set else db.session.scalar(
-        sa.select(Product.sku).where(Product.id == uuid.UUID(str(product_id))))
+    sku = (
+        data.sku
+        if "sku" in data.model_fields_set
+        else db.session.scalar(sa.select(Product.sku).where(Product.id == uuid.UUID(str(product_id))))
+    )
     return IN_USE.format(sku)
 
 
@@ -141,8 +169,9 @@ def update_product(actor: Actor, product_id, data: LcsProductModel) -> Product:
     """Changes the fields sent; ``barcodes`` replaces the product's whole set."""
     p = lock(actor.scope, Product, product_id)
     sent = data.model_fields_set
-    _check_codes(p.tenant_id, p.id, data.sku if "sku" in sent else None,
-                 stored(data, "barcodes") if "barcodes" in sent else None)
+    _check_codes(
+        p.tenant_id, p.id, data.sku if "sku" in sent else None, stored(data, "barcodes") if "barcodes" in sent else None
+    )
     with audited(actor, "edit", PRODUCT, p):
         for key in ("sku", *FIELDS):
             if key in sent:

@@ -6,19 +6,20 @@ known key, known operator, one or more string values. Here each key maps to a co
 (or a condition builder) of a type, and its values are read as that type: a value that
 is not one (``"maybe"`` for a flag, ``"x"`` for an id) is a 400 naming the constraint.
 """
+
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from services.errors import ValidationFailed
 
 TRUE, FALSE = ("true", "1"), ("false", "0")
-INT_RANGE = (-(2 ** 31), 2 ** 31 - 1)  # an INTEGER column
+INT_RANGE = (-(2**31), 2**31 - 1)  # an INTEGER column
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,9 @@ class Field:
 
 
 def _bad(path: list, message: str) -> ValidationFailed:
-    return ValidationFailed(f"Invalid constraint: {'.'.join(map(str, path))} {message}",
-                            details=[{"path": path, "message": message}])
+    return ValidationFailed(
+        f"Invalid constraint: {'.'.join(map(str, path))} {message}", details=[{"path": path, "message": message}]
+    )
 
 
 def _typed(kind: str, value: str):
@@ -58,7 +60,7 @@ def _typed(kind: str, value: str):
     if kind == "datetime":
         try:
             parsed = datetime.fromisoformat(value)
-            return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
         except (ValueError, OverflowError):
             raise ValueError("must be ISO-8601 date-times") from None
     return value

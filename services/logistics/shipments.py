@@ -1,6 +1,7 @@
 """Shipments: create (one unit row per quantity), read with derived flags, update while
 editable, cancel, item corrections. Flags are computed from the units, never stored.
 Input arrives validated (``schemas.lcs_shipments``); what is checked here is the data's."""
+
 from __future__ import annotations
 
 import functools
@@ -11,30 +12,41 @@ import sqlalchemy as sa
 
 from models import HandlingList, Location, Method, Parcel, Scope, Shipment, ShipmentItem, db, utcnow
 from models.base import LIKE_ESCAPE, contains_pattern
-from schemas.lcs_shipments import (LcsShipmentItemCorrection, LcsShipmentItemMissing, LcsShipmentItemModel,
-                                   LcsShipmentModel, LcsShipmentRuleFields, LcsShipmentUpdateModel,
-                                   LcsShipmentUpdateModelAddressing, ShipmentAddress)
+from schemas.lcs_shipments import (
+    LcsShipmentItemCorrection,
+    LcsShipmentItemMissing,
+    LcsShipmentItemModel,
+    LcsShipmentModel,
+    LcsShipmentRuleFields,
+    LcsShipmentUpdateModel,
+    LcsShipmentUpdateModelAddressing,
+    ShipmentAddress,
+)
+from schemas.validation import validate
 from services import cache_versions, events
 from services.acl import Actor
 from services.commands import after_commit, command
 from services.errors import Conflict, ValidationFailed
 from services.logistics import floor, numbers, tallies
 from services.logistics.parcels import parcel_rows
-from schemas.validation import validate
 
 
 def _invalid(path: str, message: str) -> ValidationFailed:
     """A value the data refuses (an unknown method, a unit of another shipment): 400."""
-    return ValidationFailed(f"{path} {message}",
-                            details=[{"path": [path], "message": message, "kind": "invalid value"}])
+    return ValidationFailed(
+        f"{path} {message}", details=[{"path": [path], "message": message, "kind": "invalid value"}]
+    )
 
 
 def read_back(payload: dict, fields: dict) -> None:
     """Take over what SET_FIELD rules changed in ``payload``, validated like client input
     (a rule must not be able to store what the API would refuse). Only the plain fields
     (``LcsShipmentRuleFields``) already in ``fields`` are taken; other keys are ignored."""
-    changed = {k: payload[k] for k in fields
-               if k in LcsShipmentRuleFields.model_fields and k in payload and payload[k] != fields[k]}
+    changed = {
+        k: payload[k]
+        for k in fields
+        if k in LcsShipmentRuleFields.model_fields and k in payload and payload[k] != fields[k]
+    }
     if changed:
         clean = validate(LcsShipmentRuleFields, changed)
         fields.update({k: getattr(clean, k) for k in changed})
@@ -61,8 +73,12 @@ def _location(actor: Actor, tenant_id, sender: dict) -> Location | None:
         key = uuid.UUID(sender["entity_id"])
     except ValueError:
         key = None
-    location = key and db.session.scalars(actor.scope.select(Location).where(
-        Location.id == key, Location.tenant_id == tenant_id)).first()
+    location = (
+        key
+        and db.session.scalars(
+            actor.scope.select(Location).where(Location.id == key, Location.tenant_id == tenant_id)
+        ).first()
+    )
     if not location:
         raise _invalid("addressing.from.entity_id", "is not a known location")
     return location
@@ -75,8 +91,9 @@ def _address_of(location: Location) -> dict:
     return {"name": location.name, **stored}
 
 
-def _addressing(actor: Actor, tenant_id, current: dict, sent: LcsShipmentUpdateModelAddressing | None,
-                location_id) -> tuple[dict, uuid.UUID | None]:
+def _addressing(
+    actor: Actor, tenant_id, current: dict, sent: LcsShipmentUpdateModelAddressing | None, location_id
+) -> tuple[dict, uuid.UUID | None]:
     """The stored ``{to, from}`` after ``sent`` (only what is sent changes; ``null`` clears)
     and the shipment's location. A sender sent as a location makes it the shipment's
     location, its address snapshotted (labels print it) unless an inline one is sent."""
@@ -93,8 +110,12 @@ def _addressing(actor: Actor, tenant_id, current: dict, sent: LcsShipmentUpdateM
 
 def _side_row(side: dict | None) -> dict:
     side = side or {}
-    return {"entity_type": side.get("entity_type"), "entity_id": side.get("entity_id"),
-            "carrier": {**NO_CARRIER, **(side.get("carrier") or {})}, "address": side.get("address")}
+    return {
+        "entity_type": side.get("entity_type"),
+        "entity_id": side.get("entity_id"),
+        "carrier": {**NO_CARRIER, **(side.get("carrier") or {})},
+        "address": side.get("address"),
+    }
 
 
 def addressing_row(addressing: dict | None) -> dict:
@@ -105,11 +126,13 @@ def addressing_row(addressing: dict | None) -> dict:
 
 # --- creating ------------------------------------------------------------------------------------
 
+
 def _method(actor: Actor, tenant_id, method_id) -> Method | None:
     if method_id is None:
         return None
-    method = db.session.scalars(actor.scope.select(Method).where(Method.id == method_id,
-                                                                  Method.tenant_id == tenant_id)).first()
+    method = db.session.scalars(
+        actor.scope.select(Method).where(Method.id == method_id, Method.tenant_id == tenant_id)
+    ).first()
     if method is None:
         raise _invalid("method_id", "is not a known shipping method")
     return method
@@ -123,10 +146,18 @@ def _units(items: list[LcsShipmentItemModel]) -> list[dict]:
         service = [option.model_dump() for option in item.service]
         for n in range(item.quantity):
             ref = refs[n] if n < len(refs) else refs[0] if refs else None
-            units.append({"sku": item.sku, "reference": item.reference, "position": item.position,
-                          "description": item.description, "hs_code": item.hs_code,
-                          "order_item_id": ref.order_item_id if ref else None,
-                          "claim_item_id": ref.claim_item_id if ref else None, "service": service})
+            units.append(
+                {
+                    "sku": item.sku,
+                    "reference": item.reference,
+                    "position": item.position,
+                    "description": item.description,
+                    "hs_code": item.hs_code,
+                    "order_item_id": ref.order_item_id if ref else None,
+                    "claim_item_id": ref.claim_item_id if ref else None,
+                    "service": service,
+                }
+            )
     return units
 
 
@@ -143,23 +174,44 @@ def create_shipment(actor: Actor, data: LcsShipmentModel) -> Shipment:
     units = _units(data.items)
     method = _method(actor, tenant_id, data.method_id)
     addressing, location_id = _addressing(actor, tenant_id, {}, data.addressing, None)
-    fields = dict(data.model_dump(include=set(LcsShipmentRuleFields.model_fields)),
-                  method_id=method.id if method else None, addressing=addressing, location_id=location_id,
-                  backorders=[c.model_dump() for c in data.backorders], overage=[c.model_dump() for c in data.overage],
-                  prior_shipments=[str(p) for p in data.prior_shipments])
+    fields = dict(
+        data.model_dump(include=set(LcsShipmentRuleFields.model_fields)),
+        method_id=method.id if method else None,
+        addressing=addressing,
+        location_id=location_id,
+        backorders=[c.model_dump() for c in data.backorders],
+        overage=[c.model_dump() for c in data.overage],
+        prior_shipments=[str(p) for p in data.prior_shipments],
+    )
     # SET_FIELD rules on "creating" may change the record: read the fields back.
     payload = {**fields, "items": units}
     events.before("lcs.shipment", "creating", payload, {"actor": actor})
     read_back(payload, fields)
-    shipment = Shipment(tenant_id=tenant_id, organization_id=getattr(actor.principal, "organization_id", None),
-                        number=numbers.shipment_number(tenant_id), **fields)
+    shipment = Shipment(
+        tenant_id=tenant_id,
+        organization_id=getattr(actor.principal, "organization_id", None),
+        number=numbers.shipment_number(tenant_id),
+        **fields,
+    )
     tallies.add(tenant_id, shipment.organization_id)
     shipment.search_text = _search_text(shipment.number, shipment.order_id, addressing)
     db.session.add(shipment)
     db.session.flush()
-    db.session.execute(sa.insert(ShipmentItem), [
-        {"id": uuid.uuid4(), "tenant_id": tenant_id, "shipment_id": shipment.id, "sequence": n,
-         "created_at": utcnow(), "updated_at": utcnow(), **u} for n, u in enumerate(units)])
+    db.session.execute(
+        sa.insert(ShipmentItem),
+        [
+            {
+                "id": uuid.uuid4(),
+                "tenant_id": tenant_id,
+                "shipment_id": shipment.id,
+                "sequence": n,
+                "created_at": utcnow(),
+                "updated_at": utcnow(),
+                **u,
+            }
+            for n, u in enumerate(units)
+        ],
+    )
     created = {"id": str(shipment.id), "number": shipment.number}
     after_commit(lambda: events.after("lcs.shipment", "created", created, {"actor": actor}))
     return shipment
@@ -171,27 +223,35 @@ def get_shipment(actor: Actor, shipment_id) -> Shipment:
 
 # --- derived flags ----------------------------------------------------------------------------
 
+
 def _unit_totals():
     """Per-shipment unit tallies behind the derived flags (labelled columns, one GROUP BY)."""
     u = ShipmentItem
-    count = lambda cond: sa.func.sum(sa.case((cond, 1), else_=0))  # noqa: E731
-    return (sa.func.count(u.id).label("units"), count(u.is_missing).label("missing"),
-            count(sa.and_(u.is_handled, sa.not_(u.is_missing))).label("handled"),
-            count(u.parcel_id.is_not(None)).label("boxed"), count(u.list_id.is_not(None)).label("listed"),
-            count(u.is_serviced).label("serviced"))
+    count = lambda cond: sa.func.sum(sa.case((cond, 1), else_=0))
+    return (
+        sa.func.count(u.id).label("units"),
+        count(u.is_missing).label("missing"),
+        count(sa.and_(u.is_handled, sa.not_(u.is_missing))).label("handled"),
+        count(u.parcel_id.is_not(None)).label("boxed"),
+        count(u.list_id.is_not(None)).label("listed"),
+        count(u.is_serviced).label("serviced"),
+    )
 
 
 def _parcel_totals():
     p = Parcel
-    count = lambda cond: sa.func.sum(sa.case((cond, 1), else_=0))  # noqa: E731
-    return (sa.func.count(p.id).label("parcels"), count(p.label.is_not(None)).label("labeled"),
-            count(p.is_in_transit).label("in_transit"), count(p.is_finished).label("finished"))
+    count = lambda cond: sa.func.sum(sa.case((cond, 1), else_=0))
+    return (
+        sa.func.count(p.id).label("parcels"),
+        count(p.label.is_not(None)).label("labeled"),
+        count(p.is_in_transit).label("in_transit"),
+        count(p.is_finished).label("finished"),
+    )
 
 
 def _totals_for(model, columns, ids) -> sa.Select:
     """``SELECT shipment_id, <totals> … WHERE shipment_id IN ids GROUP BY shipment_id``."""
-    return (sa.select(model.shipment_id, *columns).where(model.shipment_id.in_(ids))
-            .group_by(model.shipment_id))
+    return sa.select(model.shipment_id, *columns).where(model.shipment_id.in_(ids)).group_by(model.shipment_id)
 
 
 class _Tallies:
@@ -219,8 +279,9 @@ class _SqlTallies:
 
     def __init__(self):
         s, u, p = Shipment, ShipmentItem, Parcel
-        count = lambda model, *cond: (sa.select(sa.func.count()).select_from(model)  # noqa: E731
-                                      .where(model.shipment_id == s.id, *cond).scalar_subquery())
+        count = lambda model, *cond: (
+            sa.select(sa.func.count()).select_from(model).where(model.shipment_id == s.id, *cond).scalar_subquery()
+        )
         self.units, self.missing = count(u), count(u, u.is_missing)
         self.handled = count(u, u.is_handled, sa.not_(u.is_missing))
         self.boxed, self.listed = count(u, u.parcel_id.is_not(None)), count(u, u.list_id.is_not(None))
@@ -234,8 +295,7 @@ class _SqlTallies:
 # The seed's derived flags, each defined once over the tallies ``t`` (``_Tallies`` gives the
 # values of a row, ``_SqlTallies`` the SQL): the JSON and the filters cannot disagree.
 FLAG_RULES = {
-    "is_editable": lambda t: t.and_(t.not_(t.is_canceled), t.is_none(t.active_list_id), t.handled == 0,
-                                    t.parcels == 0),
+    "is_editable": lambda t: t.and_(t.not_(t.is_canceled), t.is_none(t.active_list_id), t.handled == 0, t.parcels == 0),
     "is_listed": lambda t: t.not_(t.is_none(t.active_list_id)),
     "is_handled": lambda t: t.and_(t.units - t.missing > 0, t.handled >= t.units - t.missing),
     "is_boxed": lambda t: t.and_(t.units - t.missing > 0, t.boxed >= t.units - t.missing),
@@ -271,19 +331,42 @@ def flag_condition(flag: str, value: bool) -> sa.ColumnElement:
     return clause if value else sa.not_(clause)
 
 
-FLAGS = ("is_editable", "is_listed", "is_handled", "is_boxed", "is_labeled", "is_in_transit", "is_finished",
-         "is_canceled")
+FLAGS = (
+    "is_editable",
+    "is_listed",
+    "is_handled",
+    "is_boxed",
+    "is_labeled",
+    "is_in_transit",
+    "is_finished",
+    "is_canceled",
+)
 
 
 # --- the list -------------------------------------------------------------------------------
 
 # What ``listed_row`` reads: the list selects these columns as plain rows (no ORM objects —
 # a page of 25 costs a third as much) and ``flags_for``/``listed_row`` read them by name.
-LISTED_COLUMNS = (Shipment.id, Shipment.number, Shipment.type, Shipment.method_id, Shipment.contact_id,
-                  Shipment.channel_id, Shipment.order_id, Shipment.addressing, Shipment.ship_at,
-                  Shipment.estimated_ship_at, Shipment.expected_at, Shipment.is_outbound, Shipment.is_canceled,
-                  Shipment.overage, Shipment.prior_shipments, Shipment.active_list_id, Shipment.created_at,
-                  Shipment.updated_at)
+LISTED_COLUMNS = (
+    Shipment.id,
+    Shipment.number,
+    Shipment.type,
+    Shipment.method_id,
+    Shipment.contact_id,
+    Shipment.channel_id,
+    Shipment.order_id,
+    Shipment.addressing,
+    Shipment.ship_at,
+    Shipment.estimated_ship_at,
+    Shipment.expected_at,
+    Shipment.is_outbound,
+    Shipment.is_canceled,
+    Shipment.overage,
+    Shipment.prior_shipments,
+    Shipment.active_list_id,
+    Shipment.created_at,
+    Shipment.updated_at,
+)
 
 
 @functools.lru_cache(maxsize=256)
@@ -305,18 +388,29 @@ def _page_statement(scope: Scope, has_search: bool, flags: tuple[tuple[str, bool
         total = sa.select(sa.func.count()).select_from(stmt.subquery()).subquery("total")
     else:
         total = tallies.total_select(scope).subquery("total")
-    rows = (stmt.order_by(Shipment.created_at.desc(), Shipment.number.desc())
-            .limit(sa.bindparam("limit")).offset(sa.bindparam("offset")).cte("page"))
+    rows = (
+        stmt.order_by(Shipment.created_at.desc(), Shipment.number.desc())
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset"))
+        .cte("page")
+    )
     page_ids = sa.select(rows.c.id)
     units = _totals_for(ShipmentItem, _unit_totals(), page_ids).subquery("unit_totals")
     parcels = _totals_for(Parcel, _parcel_totals(), page_ids).subquery("parcel_totals")
-    return (sa.select(total.c[0].label("total"), rows,
-                      *(c for c in units.c if c.name != "shipment_id"),
-                      *(c for c in parcels.c if c.name != "shipment_id"))
-            .select_from(total.outerjoin(rows, sa.true())
-                         .outerjoin(units, units.c.shipment_id == rows.c.id)
-                         .outerjoin(parcels, parcels.c.shipment_id == rows.c.id))
-            .order_by(rows.c.created_at.desc(), rows.c.number.desc()))
+    return (
+        sa.select(
+            total.c[0].label("total"),
+            rows,
+            *(c for c in units.c if c.name != "shipment_id"),
+            *(c for c in parcels.c if c.name != "shipment_id"),
+        )
+        .select_from(
+            total.outerjoin(rows, sa.true())
+            .outerjoin(units, units.c.shipment_id == rows.c.id)
+            .outerjoin(parcels, parcels.c.shipment_id == rows.c.id)
+        )
+        .order_by(rows.c.created_at.desc(), rows.c.number.desc())
+    )
 
 
 # Pages already built, valid while the floor stamp is unchanged (see floor.py).
@@ -335,8 +429,7 @@ class ListedPage:
     etag: str | None = None
 
 
-def list_page(actor: Actor, page: int, size: int, search: str = "",
-              flags: dict[str, bool] | None = None) -> ListedPage:
+def list_page(actor: Actor, page: int, size: int, search: str = "", flags: dict[str, bool] | None = None) -> ListedPage:
     """One page of shipments (newest first) and the total, with the screen's filters:
     ``search`` text and derived flags. Until something on the floor changes, the same page
     for the same scope comes from this process's cache."""
@@ -346,8 +439,9 @@ def list_page(actor: Actor, page: int, size: int, search: str = "",
     version = floor.current()  # before the data: see floor.py
     if version is None:  # nothing written yet, so no stamp to trust
         return _load_page(scope, page, size, search, shape)
-    return _pages.get_or_build((scope, page, size, search, shape), version,
-                               lambda: _load_page(scope, page, size, search, shape))
+    return _pages.get_or_build(
+        (scope, page, size, search, shape), version, lambda: _load_page(scope, page, size, search, shape)
+    )
 
 
 def _load_page(scope: Scope, page: int, size: int, search: str, shape) -> ListedPage:
@@ -367,35 +461,70 @@ def _load_page(scope: Scope, page: int, size: int, search: str, shape) -> Listed
 
 # --- serialization ---------------------------------------------------------------------------
 
+
 def unit_row(u: ShipmentItem, shipment_flags: dict | None = None) -> dict:
-    return {"id": u.id, "reference": u.reference, "sku": u.sku, "position": u.position,
-            "order_item_id": u.order_item_id, "claim_item_id": u.claim_item_id, "description": u.description,
-            "is_listed": u.list_id is not None, "is_handled": u.is_handled, "is_boxed": u.parcel_id is not None,
-            "is_in_transit": bool(shipment_flags and shipment_flags.get("is_in_transit")),
-            "is_finished": u.is_finished, "is_missing": u.is_missing, "hs_code": u.hs_code, "service": u.service or [],
-            "parcel_id": u.parcel_id, "list_id": u.list_id}
+    return {
+        "id": u.id,
+        "reference": u.reference,
+        "sku": u.sku,
+        "position": u.position,
+        "order_item_id": u.order_item_id,
+        "claim_item_id": u.claim_item_id,
+        "description": u.description,
+        "is_listed": u.list_id is not None,
+        "is_handled": u.is_handled,
+        "is_boxed": u.parcel_id is not None,
+        "is_in_transit": bool(shipment_flags and shipment_flags.get("is_in_transit")),
+        "is_finished": u.is_finished,
+        "is_missing": u.is_missing,
+        "hs_code": u.hs_code,
+        "service": u.service or [],
+        "parcel_id": u.parcel_id,
+        "list_id": u.list_id,
+    }
 
 
 def listed_row(s: Shipment, flags: dict) -> dict:
     """``LcsListedShipment``: the shipment without its units (an ORM object or a row of
     ``LISTED_COLUMNS``)."""
-    return {"id": s.id, "number": s.number, "type": s.type, "method_id": s.method_id, "contact_id": s.contact_id,
-            "channel_id": s.channel_id, "order_id": s.order_id, "addressing": addressing_row(s.addressing),
-            "ship_at": s.ship_at, "estimated_ship_at": s.estimated_ship_at, "expected_at": s.expected_at,
-            "stack_id": None, "is_outbound": s.is_outbound, **flags,
-            "secret": None, "prior_shipments": s.prior_shipments or [], "list_id": s.active_list_id,
-            "created_at": s.created_at, "updated_at": s.updated_at}
+    return {
+        "id": s.id,
+        "number": s.number,
+        "type": s.type,
+        "method_id": s.method_id,
+        "contact_id": s.contact_id,
+        "channel_id": s.channel_id,
+        "order_id": s.order_id,
+        "addressing": addressing_row(s.addressing),
+        "ship_at": s.ship_at,
+        "estimated_ship_at": s.estimated_ship_at,
+        "expected_at": s.expected_at,
+        "stack_id": None,
+        "is_outbound": s.is_outbound,
+        **flags,
+        "secret": None,
+        "prior_shipments": s.prior_shipments or [],
+        "list_id": s.active_list_id,
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+    }
 
 
 def detail_row(s: Shipment) -> dict:
     """``LcsShipment``: with units, corrections and parcels (each a whole ``LcsParcel``)."""
     flags = flags_for([s])[s.id]
-    return {**listed_row(s, flags), "items": [unit_row(u, flags) for u in s.items],
-            "backorders": s.backorders or [], "overage": s.overage or [], "parcels": parcel_rows(list(s.parcels)),
-            "active_list_id": s.active_list_id}
+    return {
+        **listed_row(s, flags),
+        "items": [unit_row(u, flags) for u in s.items],
+        "backorders": s.backorders or [],
+        "overage": s.overage or [],
+        "parcels": parcel_rows(list(s.parcels)),
+        "active_list_id": s.active_list_id,
+    }
 
 
 # --- changes -----------------------------------------------------------------------------------
+
 
 @command()
 def update_shipment(actor: Actor, shipment_id, data: LcsShipmentUpdateModel) -> Shipment:
@@ -412,18 +541,24 @@ def update_shipment(actor: Actor, shipment_id, data: LcsShipmentUpdateModel) -> 
         changes["method_id"] = method.id if method else None
     if "addressing" in sent:
         changes["addressing"], changes["location_id"] = _addressing(
-            actor, shipment.tenant_id, shipment.addressing or {}, data.addressing, shipment.location_id)
+            actor, shipment.tenant_id, shipment.addressing or {}, data.addressing, shipment.location_id
+        )
     if "prior_shipments" in sent:
         changes["prior_shipments"] = [str(p) for p in data.prior_shipments or []]
     payload = {"id": str(shipment.id), **changes}
     events.before("lcs.shipment", "updating", payload, {"actor": actor})
     read_back(payload, changes)
-    search_text = _search_text(shipment.number, changes.get("order_id", shipment.order_id),
-                               changes.get("addressing", shipment.addressing) or {})
+    search_text = _search_text(
+        shipment.number,
+        changes.get("order_id", shipment.order_id),
+        changes.get("addressing", shipment.addressing) or {},
+    )
     # Conditional: only if still not on a list (a concurrent list creation wins cleanly).
-    done = db.session.execute(sa.update(Shipment).where(
-        Shipment.id == shipment.id, Shipment.active_list_id.is_(None), Shipment.is_canceled.is_(False))
-        .values(**changes, search_text=search_text, updated_at=utcnow())).rowcount
+    done = db.session.execute(
+        sa.update(Shipment)
+        .where(Shipment.id == shipment.id, Shipment.active_list_id.is_(None), Shipment.is_canceled.is_(False))
+        .values(**changes, search_text=search_text, updated_at=utcnow())
+    ).rowcount
     if not done:
         raise Conflict("Shipment is no longer editable")
     updated = {"id": str(shipment.id)}
@@ -437,18 +572,23 @@ def cancel_shipment(actor: Actor, shipment_id) -> None:
     shipment = get_shipment(actor, shipment_id)
     if shipment.is_canceled:
         return
-    in_transit = db.session.scalar(sa.select(sa.func.count(Parcel.id)).where(
-        Parcel.shipment_id == shipment.id, Parcel.is_in_transit.is_(True)))
+    in_transit = db.session.scalar(
+        sa.select(sa.func.count(Parcel.id)).where(Parcel.shipment_id == shipment.id, Parcel.is_in_transit.is_(True))
+    )
     if in_transit:
         raise Conflict("Shipment is in transit and can no longer be canceled")
     events.before("lcs.shipment", "canceling", {"id": str(shipment.id)}, {"actor": actor})
-    done = db.session.execute(sa.update(Shipment).where(Shipment.id == shipment.id, Shipment.is_canceled.is_(False))
-                              .values(is_canceled=True, canceled_at=utcnow(), active_list_id=None,
-                                      updated_at=utcnow())).rowcount
+    done = db.session.execute(
+        sa.update(Shipment)
+        .where(Shipment.id == shipment.id, Shipment.is_canceled.is_(False))
+        .values(is_canceled=True, canceled_at=utcnow(), active_list_id=None, updated_at=utcnow())
+    ).rowcount
     if done:
-        db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.shipment_id == shipment.id,
-                                                         ShipmentItem.parcel_id.is_(None))
-                           .values(list_id=None))
+        db.session.execute(
+            sa.update(ShipmentItem)
+            .where(ShipmentItem.shipment_id == shipment.id, ShipmentItem.parcel_id.is_(None))
+            .values(list_id=None)
+        )
     canceled = {"id": str(shipment.id)}
     after_commit(lambda: events.after("lcs.shipment", "canceled", canceled, {"actor": actor}))
 
@@ -460,9 +600,11 @@ def set_missing(actor: Actor, shipment_id, entries: list[LcsShipmentItemMissing]
     if shipment.is_canceled:
         raise Conflict("Shipment is canceled")
     for i, e in enumerate(entries):
-        done = db.session.execute(sa.update(ShipmentItem).where(
-            ShipmentItem.id == e.id, ShipmentItem.shipment_id == shipment.id)
-            .values(is_missing=e.is_missing, updated_at=utcnow())).rowcount
+        done = db.session.execute(
+            sa.update(ShipmentItem)
+            .where(ShipmentItem.id == e.id, ShipmentItem.shipment_id == shipment.id)
+            .values(is_missing=e.is_missing, updated_at=utcnow())
+        ).rowcount
         if not done:
             raise _invalid(f"{i}.id", "is not a unit of this shipment")
 

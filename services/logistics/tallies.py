@@ -5,6 +5,7 @@ the number a scope can see only grows when one is created. ``create_shipment`` a
 tally of its (tenant, organization) in the same transaction; the unfiltered list reads a
 few tally rows. Filtered lists (search, flags) still count the rows they match.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -42,8 +43,11 @@ def recount(tenant_id) -> None:
     """Rebuild one tenant's tallies from the shipments table (after bulk loads that bypass
     ``create_shipment``; the migration does the same for existing data)."""
     db.session.execute(sa.delete(ShipmentTally).where(ShipmentTally.tenant_id == tenant_id))
-    groups = db.session.execute(sa.select(Shipment.organization_id, sa.func.count())
-                                .where(Shipment.tenant_id == tenant_id).group_by(Shipment.organization_id)).all()
+    groups = db.session.execute(
+        sa.select(Shipment.organization_id, sa.func.count())
+        .where(Shipment.tenant_id == tenant_id)
+        .group_by(Shipment.organization_id)
+    ).all()
     for organization_id, count in groups:
         db.session.add(ShipmentTally(tenant_id=tenant_id, organization_key=_key(organization_id), shipments=count))
     db.session.flush()

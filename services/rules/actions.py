@@ -22,6 +22,7 @@ Messages interpolate ``{{path}}`` from the record (``{{weight}}``, ``{{method.ma
 and the templates ``{{now}}``, ``{{today}}``, ``{{user.id}}``, ``{{tenant.id}}``; an unknown
 placeholder is left as written.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,16 @@ from dataclasses import dataclass, field
 
 from services.rules import conditions as cond
 
-ACTION_TYPES = ("ALLOW_TRANSITION", "BLOCK_TRANSITION", "LOG", "SHOW_ERROR", "SHOW_WARNING", "SHOW_INFO",
-                "SET_FIELD", "EMIT_EVENT")
+ACTION_TYPES = (
+    "ALLOW_TRANSITION",
+    "BLOCK_TRANSITION",
+    "LOG",
+    "SHOW_ERROR",
+    "SHOW_WARNING",
+    "SHOW_INFO",
+    "SET_FIELD",
+    "EMIT_EVENT",
+)
 LATER = ("CALL_WEBHOOK", "NOTIFY")
 LOG_LEVELS = ("debug", "info", "warn", "error")  # Open Mercato's spelling; "warning" is read as "warn"
 MAX_ACTIONS = 20
@@ -50,12 +59,13 @@ def interpolate(template: str, record, env: cond.Env) -> str:
         try:
             value = cond.template_resolver(name)(env)
         except ValueError:
-            path = name[5:] if name.startswith("data.") else name
+            path = name.removeprefix("data.")
             try:
                 value = cond.resolve(record, cond.parse_path(path))
             except ValueError:
                 value = None
         return m.group(0) if value is None else cond.as_text(value)
+
     return _PLACEHOLDER.sub(swap, template)
 
 
@@ -125,7 +135,7 @@ def run_actions(actions, record, env: cond.Env) -> ActionOutcome:
                 entry.update(eventName=name, payload=payload)
             else:
                 raise ValueError(f"unknown action type {kind!r}")
-        except Exception as e:  # a bad stored action must never break the operation
+        except Exception as e:  # noqa: BLE001 — a bad stored action must never break the operation
             entry = {"type": kind, "success": False, "error": str(e)[:500]}
         out.results.append(entry)
     return out

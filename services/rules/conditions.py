@@ -36,6 +36,7 @@ Semantics (all written down here, tested in tests/test_rules_engine.py):
 * Limits: at most 10 nested groups, 50 children per group, 1 000 nodes in all, field paths
   of at most 200 characters.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,14 +45,30 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
 import re2
 
-OPERATORS = ("=", "==", "!=", ">", ">=", "<", "<=", "IN", "NOT_IN", "CONTAINS", "NOT_CONTAINS",
-             "STARTS_WITH", "ENDS_WITH", "MATCHES", "IS_EMPTY", "IS_NOT_EMPTY")
+OPERATORS = (
+    "=",
+    "==",
+    "!=",
+    ">",
+    ">=",
+    "<",
+    "<=",
+    "IN",
+    "NOT_IN",
+    "CONTAINS",
+    "NOT_CONTAINS",
+    "STARTS_WITH",
+    "ENDS_WITH",
+    "MATCHES",
+    "IS_EMPTY",
+    "IS_NOT_EMPTY",
+)
 GROUP_OPERATORS = ("AND", "OR", "NOT")
 UNARY = ("IS_EMPTY", "IS_NOT_EMPTY")
 ORDERING = (">", ">=", "<", "<=")
@@ -135,6 +152,7 @@ def _resolver(keys: tuple) -> Callable:
 
         def one(data):
             return _leaf(data.get(key)) if isinstance(data, dict) else None
+
         return one
     return lambda data: resolve(data, keys)
 
@@ -143,8 +161,11 @@ def set_path(obj: dict, keys: tuple, value) -> bool:
     """Set ``keys`` in nested dicts/lists (creating missing objects); False when impossible."""
     cur = obj
     for i, k in enumerate(keys[:-1]):
-        nxt = cur.get(k) if isinstance(cur, dict) and isinstance(k, str) else (
-            cur[k] if isinstance(cur, list) and isinstance(k, int) and k < len(cur) else None)
+        nxt = (
+            cur.get(k)
+            if isinstance(cur, dict) and isinstance(k, str)
+            else (cur[k] if isinstance(cur, list) and isinstance(k, int) and k < len(cur) else None)
+        )
         if nxt is None:
             if not (isinstance(cur, dict) and isinstance(k, str)):
                 return False
@@ -180,11 +201,12 @@ class Env:
     @property
     def now_iso(self) -> str:
         from models.base import iso_utc
+
         return iso_utc(self.now)
 
     @property
     def today(self) -> str:
-        return self.now.astimezone(timezone.utc).date().isoformat()
+        return self.now.astimezone(UTC).date().isoformat()
 
 
 def template_name(value) -> str | None:
@@ -238,18 +260,18 @@ def _parse_date_text(text: str) -> datetime | None:
     try:
         if len(text) == 10:
             d = date.fromisoformat(text)
-            return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+            return datetime(d.year, d.month, d.day, tzinfo=UTC)
         value = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "Zz" else text)
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def as_date(v) -> datetime | None:
     if isinstance(v, datetime):
-        return v if v.tzinfo else v.replace(tzinfo=timezone.utc)
+        return v if v.tzinfo else v.replace(tzinfo=UTC)
     if isinstance(v, date):
-        return datetime(v.year, v.month, v.day, tzinfo=timezone.utc)
+        return datetime(v.year, v.month, v.day, tzinfo=UTC)
     if isinstance(v, str) and 10 <= len(v) <= 40:
         return _parse_date_text(v)
     return None
@@ -277,6 +299,7 @@ def as_text(v) -> str:
         return str(int(v))
     if isinstance(v, datetime):
         from models.base import iso_utc
+
         return iso_utc(v)
     if isinstance(v, (list, dict)):
         return json.dumps(v, default=str, separators=(",", ":"))
@@ -387,8 +410,10 @@ def safe_pattern(pattern: str):
         raise ValueError("must be valid Unicode text (it has a lone surrogate)") from None
     except re2.error as e:
         detail = e.args[0].decode("utf-8", "replace") if e.args and isinstance(e.args[0], bytes) else str(e)
-        raise ValueError(f"is not a valid regular expression ({detail}); back-references such as \\1 and "
-                         "lookaround such as (?=…) are not supported") from None
+        raise ValueError(
+            f"is not a valid regular expression ({detail}); back-references such as \\1 and "
+            "lookaround such as (?=…) are not supported"
+        ) from None
 
 
 def matches(text, pattern) -> bool:
@@ -414,17 +439,22 @@ def _runtime_pattern(pattern: str):
 
 
 _APPLY: dict[str, Callable] = {
-    "=": equals, "==": equals,
+    "=": equals,
+    "==": equals,
     "!=": lambda a, b: not equals(a, b),
     ">": lambda a, b: (c := compare(a, b)) is not None and c > 0,
     ">=": lambda a, b: (c := compare(a, b)) is not None and c >= 0,
     "<": lambda a, b: (c := compare(a, b)) is not None and c < 0,
     "<=": lambda a, b: (c := compare(a, b)) is not None and c <= 0,
-    "IN": is_in, "NOT_IN": lambda a, b: not is_in(a, b),
-    "CONTAINS": contains, "NOT_CONTAINS": lambda a, b: not contains(a, b),
-    "STARTS_WITH": starts_with, "ENDS_WITH": ends_with,
+    "IN": is_in,
+    "NOT_IN": lambda a, b: not is_in(a, b),
+    "CONTAINS": contains,
+    "NOT_CONTAINS": lambda a, b: not contains(a, b),
+    "STARTS_WITH": starts_with,
+    "ENDS_WITH": ends_with,
     "MATCHES": matches,
-    "IS_EMPTY": lambda a, _b: is_empty(a), "IS_NOT_EMPTY": lambda a, _b: not is_empty(a),
+    "IS_EMPTY": lambda a, _b: is_empty(a),
+    "IS_NOT_EMPTY": lambda a, _b: not is_empty(a),
 }
 
 
@@ -434,6 +464,7 @@ def apply_operator(operator: str, left, right) -> bool:
 
 
 # --- what a value means to its operator -----------------------------------------------------
+
 
 def is_group(node) -> bool:
     return isinstance(node, dict) and "rules" in node
@@ -526,6 +557,7 @@ def _compile_group(node: dict, path: list, trace: bool) -> Evaluator:
             result = not all(results)
         env.trace.append({"path": where, "kind": "group", "operator": op, "result": result})
         return result
+
     return traced
 
 
@@ -548,6 +580,7 @@ def _compile_condition(node: dict, path: list, trace: bool) -> Evaluator:
         right = ("const", value)
 
     if right is None:
+
         def get_right(data, env):
             return None
     elif right[0] == "const":
@@ -580,12 +613,32 @@ def _compile_condition(node: dict, path: list, trace: bool) -> Evaluator:
         try:
             result = apply(lv, rv)
         except EvaluationError as e:
-            env.trace.append({"path": where, "kind": "condition", "field": field_name, "operator": operator,
-                              "left": lv, "right": _shown(rv), "result": False, "error": str(e)})
+            env.trace.append(
+                {
+                    "path": where,
+                    "kind": "condition",
+                    "field": field_name,
+                    "operator": operator,
+                    "left": lv,
+                    "right": _shown(rv),
+                    "result": False,
+                    "error": str(e),
+                }
+            )
             raise
-        env.trace.append({"path": where, "kind": "condition", "field": field_name, "operator": operator,
-                          "left": lv, "right": _shown(rv), "result": result})
+        env.trace.append(
+            {
+                "path": where,
+                "kind": "condition",
+                "field": field_name,
+                "operator": operator,
+                "left": lv,
+                "right": _shown(rv),
+                "result": result,
+            }
+        )
         return result
+
     return traced
 
 

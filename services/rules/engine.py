@@ -12,14 +12,16 @@ as a member of a set).
 ran. A dry run evaluates and reports what the actions would do, applies nothing and writes
 no log. Evaluation never raises: a broken rule is an ERROR result (a GUARD in error blocks).
 """
+
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from pydantic import TypeAdapter, ValidationError
@@ -45,6 +47,7 @@ def bump(tenant_id) -> None:
 
 
 # --- compiled rules -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CompiledRule:
@@ -72,12 +75,13 @@ class CompiledRule:
 def _aware(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
-    return value.replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC
+    return value.replace(tzinfo=UTC)  # SQLite hands back naive UTC
 
 
 def _broken(message: str) -> cond.Evaluator:
     def evaluate(data, env):
         raise cond.EvaluationError(message)
+
     return evaluate
 
 
@@ -99,12 +103,22 @@ def compile_rule(rule: BusinessRule) -> CompiledRule:
         error = f"invalid condition: {e}"
         evaluate = _broken(error)
     return CompiledRule(
-        id=rule.id, rule_id=rule.rule_id, rule_name=rule.rule_name, rule_type=rule.rule_type,
-        entity_type=rule.entity_type, event_type=rule.event_type, priority=rule.priority,
-        organization_id=rule.organization_id, effective_from=rule.effective_from, effective_to=rule.effective_to,
-        expression=rule.condition_expression, evaluate=evaluate,
-        success_actions=tuple(rule.success_actions or ()), failure_actions=tuple(rule.failure_actions or ()),
-        compile_error=error)
+        id=rule.id,
+        rule_id=rule.rule_id,
+        rule_name=rule.rule_name,
+        rule_type=rule.rule_type,
+        entity_type=rule.entity_type,
+        event_type=rule.event_type,
+        priority=rule.priority,
+        organization_id=rule.organization_id,
+        effective_from=rule.effective_from,
+        effective_to=rule.effective_to,
+        expression=rule.condition_expression,
+        evaluate=evaluate,
+        success_actions=tuple(rule.success_actions or ()),
+        failure_actions=tuple(rule.failure_actions or ()),
+        compile_error=error,
+    )
 
 
 def order_key(rule) -> tuple:
@@ -125,8 +139,12 @@ def disabled_by_sets(tenant_id) -> set:
     rows = db.session.execute(
         sa.select(RuleSetMember.rule_id)
         .join(RuleSet, RuleSet.id == RuleSetMember.rule_set_id)
-        .where(RuleSet.tenant_id == tenant_id, RuleSet.deleted_at.is_(None),
-               sa.or_(RuleSet.enabled.is_(False), RuleSetMember.enabled.is_(False)))).scalars()
+        .where(
+            RuleSet.tenant_id == tenant_id,
+            RuleSet.deleted_at.is_(None),
+            sa.or_(RuleSet.enabled.is_(False), RuleSetMember.enabled.is_(False)),
+        )
+    ).scalars()
     return set(rows)
 
 
@@ -148,12 +166,16 @@ def _compile_tenant(tenant_id) -> TenantRules:
 def discover(tenant_id, entity_type: str, event_type: str | None, now: datetime | None = None) -> tuple[list, int]:
     """(rules to run in order, how many more matched beyond the limit of 100)."""
     now = now or utcnow()
-    found = [r for r in tenant_rules(tenant_id).by_entity.get(entity_type, ())
-             if (event_type is None or r.event_type is None or r.event_type == event_type) and r.in_window(now)]
+    found = [
+        r
+        for r in tenant_rules(tenant_id).by_entity.get(entity_type, ())
+        if (event_type is None or r.event_type is None or r.event_type == event_type) and r.in_window(now)
+    ]
     return found[:MAX_RULES], max(0, len(found) - MAX_RULES)
 
 
 # --- running ----------------------------------------------------------------------------------
+
 
 @dataclass
 class RuleRun:
@@ -188,8 +210,16 @@ class Execution:
     emits: list[tuple] = field(default_factory=list)
 
 
-def run_rules(rules, record, env: cond.Env, *, dry_run: bool = False, apply_fields: bool = True,
-              trace: bool = False, skipped: int = 0) -> Execution:
+def run_rules(
+    rules,
+    record,
+    env: cond.Env,
+    *,
+    dry_run: bool = False,
+    apply_fields: bool = True,
+    trace: bool = False,
+    skipped: int = 0,
+) -> Execution:
     """Evaluate ``rules`` in order on ``record`` (mutated by SET_FIELD unless ``dry_run`` or
     not ``apply_fields``) — pure Python, no database."""
     started = time.perf_counter()
@@ -201,7 +231,9 @@ def run_rules(rules, record, env: cond.Env, *, dry_run: bool = False, apply_fiel
             if trace:
                 steps = []
                 env.trace = steps
-                evaluator = cond.compile_expression(rule.expression, trace=True) if not rule.compile_error else rule.evaluate
+                evaluator = (
+                    cond.compile_expression(rule.expression, trace=True) if not rule.compile_error else rule.evaluate
+                )
                 result = bool(evaluator(record, env))
             else:
                 result = bool(rule.evaluate(record, env))
@@ -228,8 +260,9 @@ def run_rules(rules, record, env: cond.Env, *, dry_run: bool = False, apply_fiel
             execution.allowed = False
             execution.blocked_rule_ids.append(run.rule.rule_id)
             own = (o.errors + o.block_messages) if o else []
-            execution.block_messages.extend(own or [f"Blocked by rule {run.rule.rule_name}"
-                                                    + (f" ({run.error})" if run.error else "")])
+            execution.block_messages.extend(
+                own or [f"Blocked by rule {run.rule.rule_name}" + (f" ({run.error})" if run.error else "")]
+            )
         elif o:
             execution.messages["errors"].extend(o.errors)
         if o:
@@ -246,8 +279,11 @@ def run_rules(rules, record, env: cond.Env, *, dry_run: bool = False, apply_fiel
 
 # --- logs ---------------------------------------------------------------------------------------
 
-SENSITIVE = re.compile(r"pass(word|wd)?|pwd|secret|token|api[_-]?key|authorization|credential|cookie|session|"
-                       r"cvv|card[_-]?number|iban|ssn", re.IGNORECASE)
+SENSITIVE = re.compile(
+    r"pass(word|wd)?|pwd|secret|token|api[_-]?key|authorization|credential|cookie|session|"
+    r"cvv|card[_-]?number|iban|ssn",
+    re.IGNORECASE,
+)
 MAX_LOG_DEPTH = 6
 MAX_CONTEXT_CHARS = 64_000
 
@@ -263,44 +299,68 @@ def redact(value, depth: int = 0):
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else None
+        return value if math.isfinite(value) else None
     return cond.as_text(value)
 
 
 def _bounded(context: dict) -> dict:
     import json
+
     text = json.dumps(context, default=str)
     if len(text) <= MAX_CONTEXT_CHARS:
         return context
     data = context.get("data")
-    return {**{k: v for k, v in context.items() if k != "data"}, "data": {"truncated": True,
-            "keys": sorted(data)[:100] if isinstance(data, dict) else None}}
+    return {
+        **{k: v for k, v in context.items() if k != "data"},
+        "data": {"truncated": True, "keys": sorted(data)[:100] if isinstance(data, dict) else None},
+    }
 
 
-def log_rows(execution: Execution, *, tenant_id, entity_type: str, entity_id, event_type, record,
-             user_id=None, organization_id=None) -> list[dict]:
+def log_rows(
+    execution: Execution,
+    *,
+    tenant_id,
+    entity_type: str,
+    entity_id,
+    event_type,
+    record,
+    user_id=None,
+    organization_id=None,
+) -> list[dict]:
     """Rows for ``business_rule_logs`` (one per rule run), redacted and size-bounded."""
     now = utcnow()
-    input_context = _bounded({"data": redact(record), "eventType": event_type,
-                              "user": {"id": str(user_id)} if user_id else None})  # the same for every rule
+    input_context = _bounded(
+        {"data": redact(record), "eventType": event_type, "user": {"id": str(user_id)} if user_id else None}
+    )  # the same for every rule
     rows = []
     for run in execution.runs:
         o = run.outcome
-        output = {"conditionResult": run.condition_result,
-                  "actionsExecuted": [{"type": r["type"], "success": r["success"], "error": r.get("error")}
-                                      for r in (o.results if o else [])]}
+        output = {
+            "conditionResult": run.condition_result,
+            "actionsExecuted": [
+                {"type": r["type"], "success": r["success"], "error": r.get("error")} for r in (o.results if o else [])
+            ],
+        }
         if o and (o.errors or o.warnings or o.infos):
             output["messages"] = {"errors": o.errors, "warnings": o.warnings, "infos": o.infos}
-        rows.append({
-            "id": uuid.uuid4(), "tenant_id": uuid.UUID(str(tenant_id)),
-            "organization_id": organization_id or run.rule.organization_id,
-            "rule_id": run.rule.id, "entity_type": entity_type[:50],
-            "entity_id": str(entity_id)[:64] if entity_id not in (None, "") else None,
-            "event_type": (event_type or None) and event_type[:50], "execution_result": run.result,
-            "input_context": input_context,
-            "output_context": redact(output), "error_message": (run.error or None) and run.error[:2000],
-            "execution_time_ms": run.execution_time, "executed_at": now,
-            "executed_by": str(user_id)[:64] if user_id else None})
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "tenant_id": uuid.UUID(str(tenant_id)),
+                "organization_id": organization_id or run.rule.organization_id,
+                "rule_id": run.rule.id,
+                "entity_type": entity_type[:50],
+                "entity_id": str(entity_id)[:64] if entity_id not in (None, "") else None,
+                "event_type": (event_type or None) and event_type[:50],
+                "execution_result": run.result,
+                "input_context": input_context,
+                "output_context": redact(output),
+                "error_message": (run.error or None) and run.error[:2000],
+                "execution_time_ms": run.execution_time,
+                "executed_at": now,
+                "executed_by": str(user_id)[:64] if user_id else None,
+            }
+        )
     return rows
 
 
@@ -312,26 +372,41 @@ def write_logs(rows: list[dict]) -> None:
 
 # --- convenience --------------------------------------------------------------------------------
 
+
 def env_for(principal, tenant_id, now: datetime | None = None) -> cond.Env:
     """The template environment for an acting principal (user or API key) in a tenant."""
     user = {}
     org_id = None
     if principal is not None:
-        user = {"id": str(principal.id), "email": getattr(principal, "email", None),
-                "name": getattr(principal, "name", None),
-                "type": "api_key" if getattr(principal, "is_api_key", False) else "user"}
+        user = {
+            "id": str(principal.id),
+            "email": getattr(principal, "email", None),
+            "name": getattr(principal, "name", None),
+            "type": "api_key" if getattr(principal, "is_api_key", False) else "user",
+        }
         org_id = getattr(principal, "organization_id", None)
-    return cond.Env(now=now or utcnow(), user=user, tenant={"id": str(tenant_id) if tenant_id else None},
-                    organization={"id": str(org_id) if org_id else None})
+    return cond.Env(
+        now=now or utcnow(),
+        user=user,
+        tenant={"id": str(tenant_id) if tenant_id else None},
+        organization={"id": str(org_id) if org_id else None},
+    )
 
 
 def run_summary(run: RuleRun) -> dict:
     """``executedRules[]`` of the execute endpoint (plus what Wharf adds: type, error, actions)."""
     o = run.outcome
-    out = {"ruleId": run.rule.rule_id, "ruleName": run.rule.rule_name, "conditionResult": run.condition_result,
-           "executionTime": run.execution_time, "id": run.rule.id, "ruleType": run.rule.rule_type,
-           "executionResult": run.result, "error": run.error,
-           "actions": o.results if o else []}
+    out = {
+        "ruleId": run.rule.rule_id,
+        "ruleName": run.rule.rule_name,
+        "conditionResult": run.condition_result,
+        "executionTime": run.execution_time,
+        "id": run.rule.id,
+        "ruleType": run.rule.rule_type,
+        "executionResult": run.result,
+        "error": run.error,
+        "actions": o.results if o else [],
+    }
     if run.trace is not None:
         out["conditions"] = run.trace
     return out

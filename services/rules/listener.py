@@ -18,6 +18,7 @@ For each event the listener
 5. returns warnings/infos and remembers them for the response (``pending_messages``), so the
    scan and pack stations show them as toasts and API clients get ``x-rule-warnings``.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -57,6 +58,7 @@ def after_listener(entity: str, event: str, data: dict, context: dict):
 
 # --- tenants and records ------------------------------------------------------------------------
 
+
 def _uuid(value) -> uuid.UUID | None:
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
@@ -95,27 +97,59 @@ def tenant_for(actor, entity: str, data: dict):
 def _method_row(m: Method | None) -> dict | None:
     if m is None:
         return None
-    return {"id": str(m.id), "name": m.name, "carrier_code": m.carrier_code, "max_weight": m.max_weight,
-            "is_enabled": m.is_enabled, "priority": m.priority,
-            "countries": [c.get("code") if isinstance(c, dict) else c for c in (m.countries or [])]}
+    return {
+        "id": str(m.id),
+        "name": m.name,
+        "carrier_code": m.carrier_code,
+        "max_weight": m.max_weight,
+        "is_enabled": m.is_enabled,
+        "priority": m.priority,
+        "countries": [c.get("code") if isinstance(c, dict) else c for c in (m.countries or [])],
+    }
 
 
 def _shipment_row(s: Shipment) -> dict:
     to = ((s.addressing or {}).get("to") or {}).get("address") or {}
-    return {"id": str(s.id), "number": s.number, "type": s.type, "is_outbound": s.is_outbound,
-            "method_id": str(s.method_id) if s.method_id else None, "order_id": s.order_id,
-            "channel_id": s.channel_id, "contact_id": s.contact_id, "addressing": s.addressing or {},
-            "country_code": to.get("country_code"), "ship_at": s.ship_at, "expected_at": s.expected_at,
-            "is_canceled": s.is_canceled, "list_id": str(s.active_list_id) if s.active_list_id else None}
+    return {
+        "id": str(s.id),
+        "number": s.number,
+        "type": s.type,
+        "is_outbound": s.is_outbound,
+        "method_id": str(s.method_id) if s.method_id else None,
+        "order_id": s.order_id,
+        "channel_id": s.channel_id,
+        "contact_id": s.contact_id,
+        "addressing": s.addressing or {},
+        "country_code": to.get("country_code"),
+        "ship_at": s.ship_at,
+        "expected_at": s.expected_at,
+        "is_canceled": s.is_canceled,
+        "list_id": str(s.active_list_id) if s.active_list_id else None,
+    }
 
 
 def _units(shipment_id) -> list[dict]:
-    rows = db.session.execute(sa.select(ShipmentItem.sku, ShipmentItem.is_handled, ShipmentItem.is_missing,
-                                        ShipmentItem.parcel_id, ShipmentItem.weight)
-                              .where(ShipmentItem.shipment_id == shipment_id)
-                              .order_by(ShipmentItem.sequence)).all()
-    return [{"sku": r.sku, "is_handled": r.is_handled, "is_missing": r.is_missing, "is_boxed": r.parcel_id is not None,
-             "weight": r.weight} for r in rows]
+    rows = db.session.execute(
+        sa.select(
+            ShipmentItem.sku,
+            ShipmentItem.is_handled,
+            ShipmentItem.is_missing,
+            ShipmentItem.parcel_id,
+            ShipmentItem.weight,
+        )
+        .where(ShipmentItem.shipment_id == shipment_id)
+        .order_by(ShipmentItem.sequence)
+    ).all()
+    return [
+        {
+            "sku": r.sku,
+            "is_handled": r.is_handled,
+            "is_missing": r.is_missing,
+            "is_boxed": r.parcel_id is not None,
+            "weight": r.weight,
+        }
+        for r in rows
+    ]
 
 
 def _shape_shipment(scope: Scope, data: dict) -> dict:
@@ -126,19 +160,26 @@ def _shape_shipment(scope: Scope, data: dict) -> dict:
     if s is not None:
         record = _shipment_row(s)
         units = _units(s.id)
-        record.update(items=units, unit_count=len(units), missing_units=sum(1 for u in units if u["is_missing"]),
-                      method=_method_row(s.method))
+        record.update(
+            items=units,
+            unit_count=len(units),
+            missing_units=sum(1 for u in units if u["is_missing"]),
+            method=_method_row(s.method),
+        )
     else:
         items = data.get("items") or []
         record["unit_count"] = len(items) if isinstance(items, list) else 0
         method_id = _uuid(data.get("method_id"))
         if method_id:
-            record["method"] = _method_row(db.session.scalars(scope.select(Method).where(Method.id == method_id)).first())
+            record["method"] = _method_row(
+                db.session.scalars(scope.select(Method).where(Method.id == method_id)).first()
+            )
     return record
 
 
 def _shape_list(scope: Scope, data: dict) -> dict:
     from services.logistics import lists
+
     hl = None
     if _uuid(data.get("id")):
         hl = db.session.scalars(scope.select(HandlingList).where(HandlingList.id == _uuid(data["id"]))).first()
@@ -146,13 +187,27 @@ def _shape_list(scope: Scope, data: dict) -> dict:
         shipments = data.get("shipments")
         return {"shipment_count": len(shipments) if isinstance(shipments, list) else 0}
     p = lists.progress(hl)
-    return {"id": str(hl.id), "number": hl.number, "sub": hl.sub, "is_on_hold": hl.is_on_hold,
-            "is_finished": hl.is_finished, "is_cancelled": hl.is_cancelled, "due_at": hl.due_at,
-            "started_at": hl.started_at, "shipments": [str(ls.shipment_id) for ls in hl.shipments],
-            "shipment_count": len(hl.shipments),
-            "progress": {"total": p.total, "handled": p.handled, "missing": p.missing, "open": p.open,
-                         "percent": p.percent},
-            "missing_units": p.missing, "open_units": p.open}
+    return {
+        "id": str(hl.id),
+        "number": hl.number,
+        "sub": hl.sub,
+        "is_on_hold": hl.is_on_hold,
+        "is_finished": hl.is_finished,
+        "is_cancelled": hl.is_cancelled,
+        "due_at": hl.due_at,
+        "started_at": hl.started_at,
+        "shipments": [str(ls.shipment_id) for ls in hl.shipments],
+        "shipment_count": len(hl.shipments),
+        "progress": {
+            "total": p.total,
+            "handled": p.handled,
+            "missing": p.missing,
+            "open": p.open,
+            "percent": p.percent,
+        },
+        "missing_units": p.missing,
+        "open_units": p.open,
+    }
 
 
 def _shape_parcel(scope: Scope, data: dict) -> dict:
@@ -164,11 +219,21 @@ def _shape_parcel(scope: Scope, data: dict) -> dict:
     shipment = None
     if parcel is not None:
         count = db.session.scalar(sa.select(sa.func.count(ShipmentItem.id)).where(ShipmentItem.parcel_id == parcel.id))
-        record = {"id": str(parcel.id), "number": parcel.number, "weight": parcel.weight, "length": parcel.length,
-                  "width": parcel.width, "height": parcel.height, "tracking_code": parcel.tracking_code,
-                  "position": parcel.position, "shipment_id": str(parcel.shipment_id),
-                  "is_in_transit": parcel.is_in_transit, "is_finished": parcel.is_finished,
-                  "is_labeled": parcel.label is not None, "count": count}
+        record = {
+            "id": str(parcel.id),
+            "number": parcel.number,
+            "weight": parcel.weight,
+            "length": parcel.length,
+            "width": parcel.width,
+            "height": parcel.height,
+            "tracking_code": parcel.tracking_code,
+            "position": parcel.position,
+            "shipment_id": str(parcel.shipment_id),
+            "is_in_transit": parcel.is_in_transit,
+            "is_finished": parcel.is_finished,
+            "is_labeled": parcel.label is not None,
+            "count": count,
+        }
         shipment = parcel.shipment
     elif _uuid(data.get("shipment_id")):
         shipment = db.session.scalars(scope.select(Shipment).where(Shipment.id == _uuid(data["shipment_id"]))).first()
@@ -229,6 +294,7 @@ def _coerce_like(existing, value, kind=None):
 
 # --- running ----------------------------------------------------------------------------------------
 
+
 def pending_messages() -> list[tuple[str, str]]:
     """(level, message) pairs collected during this request (shown by the blueprint's hook)."""
     if not has_request_context():
@@ -254,15 +320,23 @@ def _run(phase: str, entity: str, event: str, data: dict, context: dict):
     if phase == "before":
         for keys, value in execution.set_fields:
             cond.set_path(data, keys, _coerce_like(_raw(data, keys), value, _column_kind(entity, keys)))
-    rows = engine.log_rows(execution, tenant_id=tenant_id, entity_type=entity,
-                           entity_id=data.get("id") or record.get("id"), event_type=event, record=record,
-                           user_id=getattr(principal, "id", None))
+    rows = engine.log_rows(
+        execution,
+        tenant_id=tenant_id,
+        entity_type=entity,
+        entity_id=data.get("id") or record.get("id"),
+        event_type=event,
+        record=record,
+        user_id=getattr(principal, "id", None),
+    )
     if phase == "before" and not execution.allowed:
         db.session.rollback()
         engine.write_logs(rows)
         db.session.commit()  # the refused operation leaves nothing but the logs of why it was refused
-        raise events.Blocked(" ".join(dict.fromkeys(execution.block_messages)) or "Blocked by a business rule",
-                             rule_ids=list(dict.fromkeys(execution.blocked_rule_ids)))
+        raise events.Blocked(
+            " ".join(dict.fromkeys(execution.block_messages)) or "Blocked by a business rule",
+            rule_ids=list(dict.fromkeys(execution.blocked_rule_ids)),
+        )
     engine.write_logs(rows)
     warnings = execution.messages["errors"] + execution.messages["warnings"]
     infos = execution.messages["infos"]

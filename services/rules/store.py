@@ -5,6 +5,7 @@ Every create/update/delete is a command (``services.commands``): it stages an au
 bumps the tenant's rule stamp in the same transaction (so every process recompiles). Reads take the actor's scope: a
 record of another tenant is "not found" (404).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -12,11 +13,32 @@ from typing import get_args
 
 import sqlalchemy as sa
 
-from models import (BusinessRule, HandlingList, Organization, Parcel, RuleExecutionLog, RuleSet, RuleSetMember,
-                    Scope, Shipment, db, utcnow)
-from schemas.business_rules import (BusinessRuleCreate, BusinessRuleUpdate, ExecutionResult, RuleExecuteOneRequest,
-                                   RuleExecuteRequest, RuleSetCreate, RuleSetMemberCreate, RuleSetMemberUpdate,
-                                   RuleSetUpdate, RuleTryRequest, RuleType)
+from models import (
+    BusinessRule,
+    HandlingList,
+    Organization,
+    Parcel,
+    RuleExecutionLog,
+    RuleSet,
+    RuleSetMember,
+    Scope,
+    Shipment,
+    db,
+    utcnow,
+)
+from schemas.business_rules import (
+    BusinessRuleCreate,
+    BusinessRuleUpdate,
+    ExecutionResult,
+    RuleExecuteOneRequest,
+    RuleExecuteRequest,
+    RuleSetCreate,
+    RuleSetMemberCreate,
+    RuleSetMemberUpdate,
+    RuleSetUpdate,
+    RuleTryRequest,
+    RuleType,
+)
 from services.acl import Actor
 from services.commands import Audited, audited, command, lock
 from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
@@ -51,17 +73,38 @@ def _json_of(value):
 
 # --- serialization ---------------------------------------------------------------------------------
 
+
 def rule_item(r: BusinessRule) -> dict:
-    return {"id": r.id, "ruleId": r.rule_id, "ruleName": r.rule_name, "description": r.description,
-            "ruleType": r.rule_type, "ruleCategory": r.rule_category, "entityType": r.entity_type,
-            "eventType": r.event_type, "enabled": r.enabled, "priority": r.priority, "version": r.version,
-            "effectiveFrom": r.effective_from, "effectiveTo": r.effective_to, "tenantId": r.tenant_id,
-            "organizationId": r.organization_id, "createdAt": r.created_at, "updatedAt": r.updated_at}
+    return {
+        "id": r.id,
+        "ruleId": r.rule_id,
+        "ruleName": r.rule_name,
+        "description": r.description,
+        "ruleType": r.rule_type,
+        "ruleCategory": r.rule_category,
+        "entityType": r.entity_type,
+        "eventType": r.event_type,
+        "enabled": r.enabled,
+        "priority": r.priority,
+        "version": r.version,
+        "effectiveFrom": r.effective_from,
+        "effectiveTo": r.effective_to,
+        "tenantId": r.tenant_id,
+        "organizationId": r.organization_id,
+        "createdAt": r.created_at,
+        "updatedAt": r.updated_at,
+    }
 
 
 def rule_detail(r: BusinessRule) -> dict:
-    return {**rule_item(r), "conditionExpression": r.condition_expression, "successActions": r.success_actions,
-            "failureActions": r.failure_actions, "createdBy": r.created_by, "updatedBy": r.updated_by}
+    return {
+        **rule_item(r),
+        "conditionExpression": r.condition_expression,
+        "successActions": r.success_actions,
+        "failureActions": r.failure_actions,
+        "createdBy": r.created_by,
+        "updatedBy": r.updated_by,
+    }
 
 
 def rule_snapshot(r: BusinessRule) -> dict:
@@ -70,14 +113,32 @@ def rule_snapshot(r: BusinessRule) -> dict:
 
 
 def set_item(s: RuleSet) -> dict:
-    return {"id": s.id, "setId": s.set_id, "setName": s.set_name, "description": s.description, "enabled": s.enabled,
-            "tenantId": s.tenant_id, "organizationId": s.organization_id, "createdBy": s.created_by,
-            "updatedBy": s.updated_by, "createdAt": s.created_at, "updatedAt": s.updated_at}
+    return {
+        "id": s.id,
+        "setId": s.set_id,
+        "setName": s.set_name,
+        "description": s.description,
+        "enabled": s.enabled,
+        "tenantId": s.tenant_id,
+        "organizationId": s.organization_id,
+        "createdBy": s.created_by,
+        "updatedBy": s.updated_by,
+        "createdAt": s.created_at,
+        "updatedAt": s.updated_at,
+    }
 
 
 def member_row(m: RuleSetMember) -> dict:
-    return {"id": m.id, "ruleId": m.rule_id, "ruleName": m.rule.rule_name, "ruleType": m.rule.rule_type,
-            "ruleKey": m.rule.rule_id, "ruleEnabled": m.rule.enabled, "sequence": m.sequence, "enabled": m.enabled}
+    return {
+        "id": m.id,
+        "ruleId": m.rule_id,
+        "ruleName": m.rule.rule_name,
+        "ruleType": m.rule.rule_type,
+        "ruleKey": m.rule.rule_id,
+        "ruleEnabled": m.rule.enabled,
+        "sequence": m.sequence,
+        "enabled": m.enabled,
+    }
 
 
 def live_members(s: RuleSet) -> list[RuleSetMember]:
@@ -94,23 +155,44 @@ def set_snapshot(s: RuleSet) -> dict:
 
 
 def log_item(entry: RuleExecutionLog) -> dict:
-    return {"id": entry.id, "ruleId": entry.rule_id, "ruleName": entry.rule.rule_name,
-            "ruleType": entry.rule.rule_type, "entityId": entry.entity_id, "entityType": entry.entity_type,
-            "eventType": entry.event_type, "executionResult": entry.execution_result,
-            "inputContext": entry.input_context, "outputContext": entry.output_context,
-            "errorMessage": entry.error_message, "executionTimeMs": entry.execution_time_ms,
-            "executedAt": entry.executed_at, "tenantId": entry.tenant_id, "organizationId": entry.organization_id,
-            "executedBy": entry.executed_by}
+    return {
+        "id": entry.id,
+        "ruleId": entry.rule_id,
+        "ruleName": entry.rule.rule_name,
+        "ruleType": entry.rule.rule_type,
+        "entityId": entry.entity_id,
+        "entityType": entry.entity_type,
+        "eventType": entry.event_type,
+        "executionResult": entry.execution_result,
+        "inputContext": entry.input_context,
+        "outputContext": entry.output_context,
+        "errorMessage": entry.error_message,
+        "executionTimeMs": entry.execution_time_ms,
+        "executedAt": entry.executed_at,
+        "tenantId": entry.tenant_id,
+        "organizationId": entry.organization_id,
+        "executedBy": entry.executed_by,
+    }
 
 
 def log_detail(entry: RuleExecutionLog) -> dict:
     r = entry.rule
     out = {k: v for k, v in log_item(entry).items() if k not in ("ruleId", "ruleName", "ruleType")}
-    return {"id": entry.id, "rule": {"id": r.id, "ruleId": r.rule_id, "ruleName": r.rule_name, "ruleType": r.rule_type,
-                                     "entityType": r.entity_type}, **{k: v for k, v in out.items() if k != "id"}}
+    return {
+        "id": entry.id,
+        "rule": {
+            "id": r.id,
+            "ruleId": r.rule_id,
+            "ruleName": r.rule_name,
+            "ruleType": r.rule_type,
+            "entityType": r.entity_type,
+        },
+        **{k: v for k, v in out.items() if k != "id"},
+    }
 
 
 # --- rules ---------------------------------------------------------------------------------------
+
 
 def _who(actor: Actor) -> str | None:
     p = actor.principal
@@ -131,8 +213,10 @@ def get_rule(actor: Actor, rule_id) -> BusinessRule:
 
 
 # The readable keys of rules and sets: their column and the 409 when one is taken.
-_KEYS = {"ruleId": (BusinessRule.rule_id, "A rule with ruleId '{}' already exists"),
-         "setId": (RuleSet.set_id, "A rule set with setId '{}' already exists")}
+_KEYS = {
+    "ruleId": (BusinessRule.rule_id, "A rule with ruleId '{}' already exists"),
+    "setId": (RuleSet.set_id, "A rule set with setId '{}' already exists"),
+}
 
 
 def _taken(field: str, key: str) -> str:
@@ -151,16 +235,28 @@ def _require_free_key(field: str, tenant_id, key: str, except_id=None) -> None:
 
 
 # Body fields and the columns they set (the JSON ones are stored as sent, normalised).
-_RULE_COLUMNS = {"ruleName": "rule_name", "description": "description", "ruleType": "rule_type",
-                 "ruleCategory": "rule_category", "entityType": "entity_type", "eventType": "event_type",
-                 "enabled": "enabled", "priority": "priority", "effectiveFrom": "effective_from",
-                 "effectiveTo": "effective_to"}
-_RULE_JSON = {"conditionExpression": "condition_expression", "successActions": "success_actions",
-              "failureActions": "failure_actions"}
+_RULE_COLUMNS = {
+    "ruleName": "rule_name",
+    "description": "description",
+    "ruleType": "rule_type",
+    "ruleCategory": "rule_category",
+    "entityType": "entity_type",
+    "eventType": "event_type",
+    "enabled": "enabled",
+    "priority": "priority",
+    "effectiveFrom": "effective_from",
+    "effectiveTo": "effective_to",
+}
+_RULE_JSON = {
+    "conditionExpression": "condition_expression",
+    "successActions": "success_actions",
+    "failureActions": "failure_actions",
+}
 
 
-def _apply_rule_fields(rule: BusinessRule, data: BusinessRuleCreate | BusinessRuleUpdate | RuleTryRequest,
-                       fields) -> None:
+def _apply_rule_fields(
+    rule: BusinessRule, data: BusinessRuleCreate | BusinessRuleUpdate | RuleTryRequest, fields
+) -> None:
     """Set the columns of ``fields`` (all on create, those sent on update)."""
     for key, column in _RULE_COLUMNS.items():
         if key in fields:
@@ -185,8 +281,9 @@ def _key_conflict(field: str):
 @command(_key_conflict("ruleId"))
 def create_rule(actor: Actor, data: BusinessRuleCreate) -> BusinessRule:
     tenant_id = actor.tenant_for_new(data.tenantId)
-    rule = BusinessRule(tenant_id=tenant_id, rule_id=data.ruleId, version=1, created_by=_who(actor),
-                        updated_by=_who(actor))
+    rule = BusinessRule(
+        tenant_id=tenant_id, rule_id=data.ruleId, version=1, created_by=_who(actor), updated_by=_who(actor)
+    )
     _apply_rule_fields(rule, data, BusinessRuleCreate.model_fields)
     rule.organization_id = _organization(actor, tenant_id, data.organizationId)
     _require_free_key("ruleId", tenant_id, data.ruleId)
@@ -234,6 +331,7 @@ def delete_rule(actor: Actor, rule_id: uuid.UUID) -> BusinessRule:
 
 # --- sets and members ---------------------------------------------------------------------------
 
+
 def get_set(actor: Actor, set_id) -> RuleSet:
     return actor.scope.get(RuleSet, set_id, "Rule set")
 
@@ -245,8 +343,15 @@ def _lock_set(actor: Actor, set_id) -> RuleSet:
 @command(_key_conflict("setId"))
 def create_set(actor: Actor, data: RuleSetCreate) -> RuleSet:
     tenant_id = actor.tenant_for_new(data.tenantId)
-    s = RuleSet(tenant_id=tenant_id, set_id=data.setId, set_name=data.setName, description=data.description,
-                enabled=data.enabled, created_by=_who(actor), updated_by=_who(actor))
+    s = RuleSet(
+        tenant_id=tenant_id,
+        set_id=data.setId,
+        set_name=data.setName,
+        description=data.description,
+        enabled=data.enabled,
+        created_by=_who(actor),
+        updated_by=_who(actor),
+    )
     s.organization_id = _organization(actor, tenant_id, data.organizationId)
     _require_free_key("setId", tenant_id, data.setId)
     with audited(actor, "create", RULE_SET, s):
@@ -262,8 +367,12 @@ def update_set(actor: Actor, data: RuleSetUpdate) -> RuleSet:
     if "setId" in sent and data.setId != s.set_id:
         _require_free_key("setId", s.tenant_id, data.setId, s.id)
     with audited(actor, "edit", RULE_SET, s, only_changes=True) as before:
-        for key, column in (("setId", "set_id"), ("setName", "set_name"), ("description", "description"),
-                            ("enabled", "enabled")):
+        for key, column in (
+            ("setId", "set_id"),
+            ("setName", "set_name"),
+            ("description", "description"),
+            ("enabled", "enabled"),
+        ):
             if key in sent:
                 setattr(s, column, getattr(data, key))
         if set_snapshot(s) != before:
@@ -292,19 +401,22 @@ MEMBER = Audited("business_rule_set_member", _member_snapshot, "member")
 @command("This rule is already in the set")
 def add_member(actor: Actor, set_id: uuid.UUID, data: RuleSetMemberCreate) -> RuleSetMember:
     s = _lock_set(actor, set_id)
-    rule = db.session.scalars(actor.scope.select(BusinessRule).where(
-        BusinessRule.id == data.ruleId, BusinessRule.tenant_id == s.tenant_id)).first()
+    rule = db.session.scalars(
+        actor.scope.select(BusinessRule).where(BusinessRule.id == data.ruleId, BusinessRule.tenant_id == s.tenant_id)
+    ).first()
     if rule is None:
         raise NotFound("Business rule not found")
-    if db.session.scalar(sa.select(RuleSetMember.id).where(RuleSetMember.rule_set_id == s.id,
-                                                           RuleSetMember.rule_id == rule.id)):
+    if db.session.scalar(
+        sa.select(RuleSetMember.id).where(RuleSetMember.rule_set_id == s.id, RuleSetMember.rule_id == rule.id)
+    ):
         raise Conflict(f"Rule {rule.rule_id} is already in set {s.set_id}")
     sequence = data.sequence
     if sequence is None:  # after the last member
-        sequence = (db.session.scalar(sa.select(sa.func.max(RuleSetMember.sequence))
-                                      .where(RuleSetMember.rule_set_id == s.id)) or 0) + (1 if s.members else 0)
-    m = RuleSetMember(tenant_id=s.tenant_id, rule_set_id=s.id, rule_id=rule.id, sequence=sequence,
-                      enabled=data.enabled)
+        sequence = (
+            db.session.scalar(sa.select(sa.func.max(RuleSetMember.sequence)).where(RuleSetMember.rule_set_id == s.id))
+            or 0
+        ) + (1 if s.members else 0)
+    m = RuleSetMember(tenant_id=s.tenant_id, rule_set_id=s.id, rule_id=rule.id, sequence=sequence, enabled=data.enabled)
     with audited(actor, "create", MEMBER, m, label=f"Add rule {rule.rule_id} to set {s.set_id}"):
         db.session.add(m)
     engine.bump(s.tenant_id)
@@ -312,8 +424,9 @@ def add_member(actor: Actor, set_id: uuid.UUID, data: RuleSetMemberCreate) -> Ru
 
 
 def _get_member(s: RuleSet, member_id: uuid.UUID) -> RuleSetMember:
-    m = db.session.scalars(sa.select(RuleSetMember).where(RuleSetMember.id == member_id,
-                                                          RuleSetMember.rule_set_id == s.id)).first()
+    m = db.session.scalars(
+        sa.select(RuleSetMember).where(RuleSetMember.id == member_id, RuleSetMember.rule_set_id == s.id)
+    ).first()
     if m is None:
         raise NotFound("Member not found")
     return m
@@ -355,11 +468,13 @@ def remove_member(actor: Actor, set_id: uuid.UUID, member_id: uuid.UUID) -> None
 
 # --- logs ----------------------------------------------------------------------------------------
 
+
 def get_log(actor: Actor, log_id: uuid.UUID) -> RuleExecutionLog:
     return actor.scope.get(RuleExecutionLog, log_id, "Log entry")
 
 
 # --- manual execution and dry runs ---------------------------------------------------------------
+
 
 @command()
 def execute(actor: Actor, data: RuleExecuteRequest) -> tuple[engine.Execution, dict]:
@@ -371,9 +486,17 @@ def execute(actor: Actor, data: RuleExecuteRequest) -> tuple[engine.Execution, d
     env = engine.env_for(actor.principal, tenant_id, now)
     execution = engine.run_rules(rules, record, env, dry_run=data.dryRun, skipped=skipped)
     if not data.dryRun:
-        engine.write_logs(engine.log_rows(execution, tenant_id=tenant_id, entity_type=data.entityType,
-                                          entity_id=data.entityId or record.get("id"), event_type=data.eventType,
-                                          record=record, user_id=getattr(actor.principal, "id", None)))
+        engine.write_logs(
+            engine.log_rows(
+                execution,
+                tenant_id=tenant_id,
+                entity_type=data.entityType,
+                entity_id=data.entityId or record.get("id"),
+                event_type=data.eventType,
+                record=record,
+                user_id=getattr(actor.principal, "id", None),
+            )
+        )
     return execution, record
 
 
@@ -392,11 +515,17 @@ def execute_one(actor: Actor, rule_id: uuid.UUID, data: RuleExecuteOneRequest) -
     env = engine.env_for(actor.principal, rule.tenant_id, now)
     execution = engine.run_rules([compiled], record, env, dry_run=data.dryRun)
     if not data.dryRun:
-        engine.write_logs(engine.log_rows(execution, tenant_id=rule.tenant_id,
-                                          entity_type=data.entityType or rule.entity_type,
-                                          entity_id=data.entityId or record.get("id"),
-                                          event_type=data.eventType or rule.event_type, record=record,
-                                          user_id=getattr(actor.principal, "id", None)))
+        engine.write_logs(
+            engine.log_rows(
+                execution,
+                tenant_id=rule.tenant_id,
+                entity_type=data.entityType or rule.entity_type,
+                entity_id=data.entityId or record.get("id"),
+                event_type=data.eventType or rule.event_type,
+                record=record,
+                user_id=getattr(actor.principal, "id", None),
+            )
+        )
     return execution.runs[0]
 
 
@@ -431,8 +560,13 @@ def recent_records(actor: Actor, entity_type: str, limit: int = 20) -> list[dict
 def try_rule(actor: Actor, data: RuleTryRequest) -> tuple[engine.Execution, dict]:
     """Dry-run an *unsaved* rule (the editor's current state) on pasted JSON or a stored
     record; the result traces every condition."""
-    draft = BusinessRule(id=uuid.uuid4(), tenant_id=actor.tenant_for_new(data.tenantId),
-                         rule_id=data.ruleId or "draft", rule_name=data.ruleName or "Draft rule", version=1)
+    draft = BusinessRule(
+        id=uuid.uuid4(),
+        tenant_id=actor.tenant_for_new(data.tenantId),
+        rule_id=data.ruleId or "draft",
+        rule_name=data.ruleName or "Draft rule",
+        version=1,
+    )
     _apply_rule_fields(draft, data, ("ruleType", "entityType", "eventType", *_RULE_JSON))
     record = find_record(actor, draft.entity_type, data.recordId) if data.recordId else data.sample or {}
     compiled = engine.compile_rule(draft)
