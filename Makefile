@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test bench install chromium system-libs clean
+.PHONY: run test lint bench install chromium system-libs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,17 @@ system-libs:
 	  echo "Installing $(SYSTEM_LIBS)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_LIBS) >/dev/null; }
 
-## The whole suite, browser tests included (uses DATABASE_URL when set).
-test: install chromium system-libs
+## Lint (ruff check + format, vulture for dead code), then the whole suite, browser tests
+## included (uses DATABASE_URL when set).
+test: lint chromium system-libs
 	$(BIN)/pytest
+
+## ruff (configuration in pyproject.toml) and vulture (dead code; vulture_allow.py lists
+## what frameworks use by name).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/vulture
 
 ## Benchmarks (ratios against a baseline measured in the same run); see bench/.
 bench: install

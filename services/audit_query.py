@@ -25,28 +25,10 @@ import sqlalchemy as sa
 from models import AuditLog, Organization, Scope, Tenant, User, db
 from schemas.audit_logs import ActionLogQuery
 from services.acl import Actor
-from services.errors import NotFound, ValidationFailed
+from services.errors import NotFound
 
 VIEW_TENANT = "audit_logs.view_tenant"
 SORT_FIELDS = {"createdAt": AuditLog.created_at, "action": AuditLog.action_type, "user": AuditLog.actor_name}
-
-
-def parse_timestamp(value: str, path: str) -> datetime:
-    """ISO-8601 (``Z`` or an offset; without one it is UTC) → aware UTC datetime. Kept for
-    the modules that still parse timestamps by hand (logistics, business rules)."""
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationFailed(
-            f"Invalid {path}: must be an ISO-8601 timestamp",
-            details=[{"path": [path], "message": "must be an ISO-8601 timestamp"}],
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def can_view_tenant(actor: Actor) -> bool:

@@ -95,7 +95,6 @@ def command(
                 return _guarded(fn, conflict, args, kwargs)
             return outermost(*args, **kwargs)
 
-        run.is_command = True
         return run
 
     return decorate

@@ -35,10 +35,6 @@ DEFAULT_ROLES = {
 }
 
 
-def users_count_column():
-    return sa.select(sa.func.count(UserRole.id)).where(UserRole.role_id == Role.id).correlate(Role).scalar_subquery()
-
-
 def visible_roles(actor: Actor) -> sa.Select:
     """Roles the actor may see: its scope, minus super-admin roles unless it is one."""
     stmt = actor.scope.select(Role)

@@ -113,10 +113,6 @@ def _cross_site() -> bool:
     return origin == "null" or urlsplit(origin).netloc != request.host
 
 
-def _cookie_name() -> str:
-    return current_app.config["SESSION_COOKIE_NAME"]
-
-
 def init_identity(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = None  # sessions are server-side rows, revoked on logout

@@ -50,10 +50,6 @@ def _decide_mode() -> Mode:
     return "fragment" if htmx_details().wants_fragment else "page"
 
 
-def wants_json() -> bool:
-    return response_mode() == "json"
-
-
 def encode_json(data) -> bytes:
     """``data`` as the JSON bytes ``respond`` would send (to keep with a cached result)."""
     return current_app.json.encode(data)

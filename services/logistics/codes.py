@@ -4,7 +4,7 @@ Keyboard-wedge scanners send GS1-128/DataMatrix data as ``]C1``/``]d2`` symbolog
 plus element strings, with ASCII 29 (GS) ending variable-length fields. biip knows every
 GS1 application identifier (length, format, check digit, date); Wharf keeps no table of
 its own. From a scan we keep the GTIN (AI 01/02), SSCC (00), batch/lot (10), expiry (17)
-and net weight in kg (310n); everything else is a plain code.
+(the lot and expiry a pick records on its unit); everything else is a plain code.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from biip import ParseConfig, ParseError
 from biip.checksums import gs1_standard_check_digit
@@ -42,7 +41,6 @@ class Scan:
     sscc: str | None = None
     lot: str | None = None
     expires: date | None = None
-    net_weight_kg: Decimal | None = None
 
 
 def read_gs1(data: str) -> list[GS1ElementString]:
@@ -124,7 +122,6 @@ def _scan_of(raw: str, elements: list[GS1ElementString]) -> Scan:
     gtin = next((by_ai[ai].value for ai in ("01", "02") if ai in by_ai), None)
     sscc = by_ai.get("00")
     lot = by_ai.get("10")
-    weight = next((e.decimal for e in elements if e.ai.ai.startswith("310")), None)
     return Scan(
         raw,
         gtin=gtin,
@@ -132,7 +129,6 @@ def _scan_of(raw: str, elements: list[GS1ElementString]) -> Scan:
         sscc=sscc and sscc.value,
         lot=lot and lot.value,
         expires=by_ai["17"].date if "17" in by_ai else None,
-        net_weight_kg=weight,
     )
 
 

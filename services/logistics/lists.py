@@ -12,7 +12,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
 
@@ -432,15 +432,20 @@ def _mark_started(hl: HandlingList) -> None:
     )
 
 
-def _set_handled(unit_id, list_id, handled: bool, actor: Actor) -> bool:
+def _set_handled(unit_id, list_id, handled: bool, actor: Actor, scanned: codes.Scan | None = None) -> bool:
     """The one write that changes a unit's handled state: true only for the request that
-    actually flipped it (a retry or a concurrent twin gets False)."""
+    actually flipped it (a retry or a concurrent twin gets False). A GS1 scan that names
+    the lot (10) or expiry (17) of what was picked records them on the unit (traceability)."""
     values = {
         "is_handled": handled,
         "handled_at": utcnow() if handled else None,
         "handled_by": _uid(actor) if handled else None,
         "updated_at": utcnow(),
     }
+    if scanned is not None and scanned.lot:
+        values["lot_number"] = scanned.lot[:64]
+    if scanned is not None and scanned.expires:
+        values["expires_at"] = datetime.combine(scanned.expires, time.min, tzinfo=UTC)
     return bool(
         db.session.execute(
             sa.update(ShipmentItem)
@@ -563,7 +568,7 @@ def scan(actor: Actor, list_id, raw: str) -> ScanResult:
         unit = db.session.get(ShipmentItem, parsed.unit_id)
         if unit is None or unit.list_id != hl.id:
             return _reject(hl, raw, actor, "Unit is not on this list")
-        if _set_handled(unit.id, hl.id, True, actor):
+        if _set_handled(unit.id, hl.id, True, actor, parsed):
             return _handled(hl, unit, raw, actor)
         return ScanResult("warning", f"{unit.sku}: this unit was already picked", unit.id, unit.sku)
     skus = _skus_for(hl, parsed)
@@ -604,7 +609,7 @@ def scan(actor: Actor, list_id, raw: str) -> ScanResult:
                 action="pending",
             )
         for unit in candidates:
-            if _set_handled(unit.id, hl.id, True, actor):
+            if _set_handled(unit.id, hl.id, True, actor, parsed):
                 return _handled(hl, unit, raw, actor)
     discard()
     return ScanResult("warning", f"{skus[0]}: everything of this product is already picked (over-pick)", None, skus[0])

@@ -29,10 +29,6 @@ def list_number(tenant_id) -> str:
 gs1_check_digit = gs1_standard_check_digit
 
 
-def is_valid_gs1(number: str) -> bool:
-    return number.isdigit() and len(number) > 1 and gs1_check_digit(number[:-1]) == int(number[-1])
-
-
 def sscc(tenant_id, prefix: str = DEFAULT_GS1_PREFIX, extension: str = "0") -> str:
     """SSCC-18: extension digit + company prefix + serial reference (17 digits) + check digit."""
     serial_len = 17 - 1 - len(prefix)

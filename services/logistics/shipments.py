@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from models import HandlingList, Location, Method, Parcel, Scope, Shipment, ShipmentItem, db, utcnow
+from models import Location, Method, Parcel, Scope, Shipment, ShipmentItem, db, utcnow
 from models.base import LIKE_ESCAPE, contains_pattern
 from schemas.lcs_shipments import (
     LcsShipmentItemCorrection,
@@ -616,7 +616,3 @@ def set_corrections(actor: Actor, shipment_id, kind: str, entries: list[LcsShipm
     if shipment.is_canceled:
         raise Conflict("Shipment is canceled")
     setattr(shipment, kind, [e.model_dump() for e in entries])
-
-
-def list_for_active(actor: Actor, shipment: Shipment) -> HandlingList | None:
-    return db.session.get(HandlingList, shipment.active_list_id) if shipment.active_list_id else None
