@@ -75,10 +75,10 @@ def command(
                 result = _guarded(fn, conflict, args, kwargs, op)
             except BaseException:
                 db.session.rollback()
+                _current.reset(token)  # the hooks run outside it: each may be a command of its own
                 op.rolled_back()
                 raise
-            finally:
-                _current.reset(token)
+            _current.reset(token)
             if op.discarded:
                 op.rolled_back()
             else:

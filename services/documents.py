@@ -381,6 +381,7 @@ def check_labelable(actor: Actor, parcel: Parcel) -> None:
     )
 
 
+@command()
 def request_label(actor: Actor, parcel_id):
     parcel = get_parcel(actor, parcel_id)
     check_labelable(actor, parcel)
@@ -393,6 +394,7 @@ def request_label(actor: Actor, parcel_id):
     )
 
 
+@command()
 def request_slip(actor: Actor, parcel_id, size: SlipSize = "a4"):
     parcel = get_parcel(actor, parcel_id)
     return tasks.enqueue(
@@ -418,6 +420,7 @@ def list_parcels(hl: HandlingList) -> list[Parcel]:
     return sorted(parcels, key=lambda p: (order[p.shipment_id], p.created_at, p.number))
 
 
+@command()
 def request_list_labels(actor: Actor, list_id):
     """Label every parcel of a handling list in one batch PDF (all checked first: one
     refused parcel refuses the batch, naming it)."""

@@ -22,6 +22,7 @@ For each event the listener
 from __future__ import annotations
 
 import contextvars
+import functools
 import uuid
 from datetime import datetime
 
@@ -30,6 +31,7 @@ from flask import g, has_request_context
 
 from models import HandlingList, Method, Parcel, Scope, Shipment, ShipmentItem, db, utcnow
 from services import events
+from services.commands import command, on_rollback
 from services.rules import conditions as cond
 from services.rules import engine
 
@@ -54,6 +56,13 @@ def before_listener(entity: str, event: str, data: dict, context: dict):
 
 def after_listener(entity: str, event: str, data: dict, context: dict):
     return _run("after", entity, event, data, context)
+
+
+@command()
+def _keep_logs(rows: list[dict]) -> None:
+    """Rule logs as an operation of their own: after a refused operation rolled back, or
+    after a committed one (the "after" phase runs once the change is durable)."""
+    engine.write_logs(rows)
 
 
 # --- tenants and records ------------------------------------------------------------------------
@@ -330,22 +339,22 @@ def _run(phase: str, entity: str, event: str, data: dict, context: dict):
         user_id=getattr(principal, "id", None),
     )
     if phase == "before" and not execution.allowed:
-        db.session.rollback()
-        engine.write_logs(rows)
-        db.session.commit()  # the refused operation leaves nothing but the logs of why it was refused
+        # The refused operation rolls back; the logs of why it was refused are kept after it.
+        on_rollback(functools.partial(_keep_logs, rows))
         raise events.Blocked(
             " ".join(dict.fromkeys(execution.block_messages)) or "Blocked by a business rule",
             rule_ids=list(dict.fromkeys(execution.blocked_rule_ids)),
         )
-    engine.write_logs(rows)
+    if phase == "before":
+        engine.write_logs(rows)  # committed with the operation they let through
+    else:
+        _keep_logs(rows)
     warnings = execution.messages["errors"] + execution.messages["warnings"]
     infos = execution.messages["infos"]
     pending = pending_messages()
     pending.extend(("warning", w) for w in warnings)
     pending.extend(("info", i) for i in infos)
     _emit(entity, execution.emits, context)
-    if phase == "after" and _depth.get() == 0:
-        db.session.commit()  # the operation is committed already; these are its rule logs
     return events.Outcome(warnings=warnings, infos=infos)
 
 
