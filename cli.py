@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+
 import click
 import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
 
 from models import Organization, Scope, Tenant, User, db
-from services import accounts, roles, toggles, users
-from services.acl import EVERYTHING, Actor
+from services import directory, roles, toggles, users
+from services.acl import SYSTEM
+from services.commands import command
+from services.errors import DomainError
 
 DEFAULT_TENANT = "Default"
 DEMO_TENANT = "Demo Warehouse"
@@ -18,17 +22,24 @@ DEMO_USERS = [
     ("admin@demo.wharf.test", "wharf-admin-demo", "Dana Admin", roles.ADMINISTRATOR),
     ("picker@demo.wharf.test", "wharf-picker-demo", "Pat Picker", roles.WAREHOUSE_STAFF),
 ]
-SYSTEM = Actor(None, EVERYTHING)  # the CLI acts with full rights; audit rows say "system"
 
 
 def tenant_named(name: str) -> Tenant:
-    """The live tenant called ``name``, created when there is none. Names are not unique (a
-    tenant admin may rename their tenant to anything), so several matches are refused, not
-    guessed: ``create-admin`` must never put a super admin in the wrong tenant."""
-    found = db.session.scalars(sa.select(Tenant).where(Tenant.name == name, Tenant.deleted_at.is_(None)).limit(2)).all()
+    """The live tenant with this id, or called ``name``, created when there is none. Names
+    are not unique (a tenant admin may rename their tenant to anything), so several matches
+    are refused, not guessed: ``create-admin`` must never put a super admin in the wrong
+    tenant (give the tenant's id instead)."""
+    live = sa.select(Tenant).where(Tenant.deleted_at.is_(None))
+    try:
+        by_id = db.session.scalars(live.where(Tenant.id == uuid.UUID(name))).first()
+    except ValueError:
+        by_id = None
+    if by_id is not None:
+        return by_id
+    found = db.session.scalars(live.where(Tenant.name == name).limit(2)).all()
     if len(found) > 1:
-        raise click.ClickException(f"Several tenants are named {name!r}; a super admin must rename all but one first")
-    return found[0] if found else accounts.create_tenant(name)
+        raise click.ClickException(f"Several tenants are named {name!r}: give the tenant's id instead")
+    return found[0] if found else directory.create_tenant(SYSTEM, name=name)
 
 
 DEMO_PRODUCTS = [
@@ -121,6 +132,20 @@ def seed_floor(tenant_id) -> int:
     return count
 
 
+@command()
+def _demo_tenant() -> tuple[Tenant, Organization, dict]:
+    """The demo tenant, its two organizations and its default roles (made once)."""
+    tenant = tenant_named(DEMO_TENANT)
+    scope = Scope(tenant.id)
+    hq = db.session.scalars(scope.select(Organization).where(Organization.slug == "hq")).first()
+    if hq is None:
+        hq = directory.create_organization(SYSTEM, name="Headquarters", slug="hq", tenant_id=tenant.id)
+        directory.create_organization(
+            SYSTEM, name="Rotterdam DC", slug="rotterdam-dc", parent_id=hq.id, tenant_id=tenant.id
+        )
+    return tenant, hq, roles.seed_default_roles(tenant.id)
+
+
 def register_cli(app: Flask) -> None:
     @app.cli.command("init")
     def init_command():
@@ -134,35 +159,25 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("create-admin")
     @click.argument("email")
     @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-    @click.option("--tenant", default=DEFAULT_TENANT, show_default=True, help="Tenant name (created if missing).")
+    @click.option(
+        "--tenant", default=DEFAULT_TENANT, show_default=True, help="Tenant id, or name (created if missing)."
+    )
     def create_admin_command(email: str, password: str, tenant: str):
         """Create a super admin in TENANT."""
         try:
             t = tenant_named(tenant)
-            user = accounts.create_user(
-                Scope(t.id), email=email, password=password, name="Administrator", super_admin=True
-            )
-            db.session.commit()
-        except Exception as e:  # domain errors carry a readable message
-            db.session.rollback()
-            raise click.ClickException(getattr(e, "message", str(e))) from e
+            user = users.create_super_admin(SYSTEM, email=email, password=password, tenant_id=t.id)
+        except DomainError as e:
+            raise click.ClickException(e.message) from e
         click.echo(f"Super admin {user.email} created in tenant '{t.name}' ({t.id}).")
 
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Create the demo tenant with an admin and a warehouse user (idempotent)."""
         toggles.ensure_builtin()
-        tenant = tenant_named(DEMO_TENANT)
-        scope = Scope(tenant.id)
-        hq = db.session.scalars(scope.select(Organization).where(Organization.slug == "hq")).first()
-        if hq is None:
-            hq = accounts.create_organization(scope, "Headquarters", "hq")
-            accounts.create_organization(scope, "Rotterdam DC", "rotterdam-dc", parent=hq)
-        db.session.commit()
-        tenant_roles = roles.seed_default_roles(tenant.id)
-        db.session.commit()
+        tenant, hq, tenant_roles = _demo_tenant()
         for email, password, name, role in DEMO_USERS:
-            if db.session.scalars(scope.select(User).where(User.email == email)).first() is None:
+            if db.session.scalars(Scope(tenant.id).select(User).where(User.email == email)).first() is None:
                 users.create_user(
                     SYSTEM,
                     email=email,

@@ -42,11 +42,10 @@ from schemas.lcs_lists import LcsHandlingModel, LcsHandlingModelShipments
 from schemas.lcs_parcels import LcsParcelCreateModel
 from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
 from services import accounts, documents, users
-from services.acl import EVERYTHING, Actor
+from services.acl import SYSTEM
 from services.logistics import lists, parcels, shipments
 
 PASSWORD = "bench-password-1"
-SYSTEM = Actor(None, EVERYTHING)
 TO = {
     "name": "Ann Jansen",
     "company": "Jansen B.V.",

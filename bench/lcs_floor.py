@@ -46,12 +46,11 @@ from models import Counter, HandlingList, Shipment, ShipmentItem, db, utcnow
 from schemas.lcs_lists import LcsHandlingModel, LcsHandlingModelShipments
 from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
 from services import accounts, roles, users
-from services.acl import EVERYTHING, Actor
+from services.acl import SYSTEM
 from services.logistics import lists, shipments, tallies
 from web.access import public, requires
 
 PASSWORD = "bench-password-1"
-SYSTEM = Actor(None, EVERYTHING)
 LIST_UNITS = 500
 SKUS = 50  # 10 units of each SKU on the list: 400 scans never run out of a SKU
 SCAN_GOAL_MS = 25.0

@@ -33,10 +33,8 @@ from app import create_app, database_url
 from models import db
 from schemas.business_rules import BusinessRuleCreate
 from services import accounts
-from services.acl import EVERYTHING, Actor
+from services.acl import SYSTEM
 from services.rules import engine, store
-
-SYSTEM = Actor(None, EVERYTHING)
 
 
 def rule_body(i: int, tenant_id) -> BusinessRuleCreate:

@@ -220,3 +220,6 @@ class Actor:
         if self.principal is None:
             raise ValidationFailed("tenantId is required", details=[{"path": ["tenantId"], "message": "is required"}])
         return self.principal.tenant_id
+
+
+SYSTEM = Actor(None, EVERYTHING)  # full rights, no user: what the CLI and background jobs act as; audit says "system"

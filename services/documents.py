@@ -40,7 +40,7 @@ from models import Attachment, HandlingList, Location, Parcel, Shipment, Shipmen
 from schemas.cnt import CntHtmlToInlinePdfRequest, CntHtmlToPdfRequest
 from schemas.lcs_documents import SlipSize
 from services import attachments, barcodes, events, tasks
-from services.acl import EVERYTHING, Actor
+from services.acl import SYSTEM, Actor
 from services.commands import after_commit, command
 from services.errors import Conflict, DomainError, NotFound
 from services.logistics.parcels import get_parcel
@@ -48,7 +48,6 @@ from services.logistics.parcels import get_parcel
 log = logging.getLogger("wharf.documents")
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # one INFO line per page otherwise
 
-SYSTEM = Actor(None, EVERYTHING)
 PARTITION = "documents"
 # The origin print templates resolve relative URLs against. ``.invalid`` never resolves, and
 # the fetcher maps it to ``static/`` without any network access.

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
 
 from models import Task, db, utcnow
-from services.acl import EVERYTHING, Actor
+from services.acl import SYSTEM, Actor
 from services.commands import after_commit, command
 from services.errors import DomainError
 
@@ -50,7 +50,6 @@ DEFAULTS = {
     "TASKS_TTL_SECONDS": 7 * 24 * 3600,
 }
 ENDED = ("done", "failed")
-SYSTEM = Actor(None, EVERYTHING)
 
 
 def task(name: str):

@@ -137,6 +137,15 @@ def create_user(
 
 
 @command(EMAIL_TAKEN)
+def create_super_admin(actor: Actor, *, email: str, password: str, tenant_id, name: str = "Administrator") -> User:
+    """``flask create-admin``: a user of ``tenant_id`` whose own ACL makes them a super admin
+    (one operation: no user is left behind without the grant)."""
+    user = create_user(actor, email=email, password=password, name=name, tenant_id=tenant_id)
+    update_user_acl(actor, user.id, features=[], is_super_admin=True, organizations=None)
+    return user
+
+
+@command(EMAIL_TAKEN)
 def update_user(
     actor: Actor,
     user_id,

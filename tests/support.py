@@ -18,12 +18,11 @@ from PIL import Image
 
 from models import db
 from services import directory, roles, users
-from services.acl import EVERYTHING, Actor
+from services.acl import SYSTEM
 from web.access import access_of
 from web.openapi import json_rules
 
 PASSWORD = "correct-horse-battery"
-SYSTEM = Actor(None, EVERYTHING)  # full rights, no user: what the CLI and background jobs act as
 
 # --- accounts -----------------------------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 import sqlalchemy as sa
 
 from cli import DEMO_USERS
-from models import User, db
+from models import AuditLog, Tenant, User, db
+from services import directory
+from services.acl import SYSTEM
 
 
 def test_init_is_idempotent(app):
@@ -23,6 +25,25 @@ def test_create_admin_then_sign_in(app, client):
     assert again.exit_code != 0 and "already exists" in again.output
     weak = runner.invoke(args=["create-admin", "weak@example.test", "--password", "short"])
     assert weak.exit_code != 0 and "Password too short" in weak.output
+
+
+def test_create_admin_by_tenant_id_when_names_repeat_and_audited(app, client):
+    """Tenant names are not unique: the name is refused as ambiguous, the id is not; the
+    admin is created through the audited commands (a user row and its grant, one operation)."""
+    with app.app_context():
+        ids = [directory.create_tenant(SYSTEM, name=f"Twin {i}").id for i in range(2)]
+        db.session.execute(sa.update(Tenant).values(name="Twin").where(Tenant.id.in_(ids)))
+        db.session.commit()
+    runner = app.test_cli_runner()
+    ambiguous = runner.invoke(args=["create-admin", "a@twin.test", "--password", "s3cret-pass", "--tenant", "Twin"])
+    assert ambiguous.exit_code != 0 and "give the tenant's id" in ambiguous.output
+    made = runner.invoke(args=["create-admin", "a@twin.test", "--password", "s3cret-pass", "--tenant", str(ids[1])])
+    assert made.exit_code == 0 and str(ids[1]) in made.output
+    with app.app_context():
+        user = db.session.scalars(sa.select(User).where(User.email == "a@twin.test")).one()
+        assert user.tenant_id == ids[1]
+        kinds = db.session.scalars(sa.select(AuditLog.resource_kind).where(AuditLog.resource_id == str(user.id))).all()
+        assert kinds and all(k == "user" or "acl" in k for k in kinds)
 
 
 def test_seed_demo_prints_working_credentials_and_is_idempotent(app, client):
