@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from models import FeatureToggle, FeatureToggleOverride, Scope, Tenant, db
+from models.scope import get_visible
 from schemas.feature_toggles import ChangeOverrideState, FeatureToggleCreate, FeatureToggleUpdate, ToggleType
 from services import cache_versions
 from services.acl import Actor
@@ -95,10 +96,7 @@ def live_toggles() -> sa.Select:
 
 
 def get_toggle(toggle_id: uuid.UUID) -> FeatureToggle:
-    toggle = db.session.scalars(live_toggles().where(FeatureToggle.id == toggle_id)).first()
-    if toggle is None:
-        raise NotFound("Feature toggle not found")
-    return toggle
+    return get_visible(live_toggles(), FeatureToggle, toggle_id, "Feature toggle")
 
 
 def _lock_toggle(toggle_id: uuid.UUID) -> FeatureToggle:
