@@ -174,6 +174,12 @@ def lock(scope: Scope | sa.Select, model, record_id, what: str | None = None):
     return record
 
 
+def row_snapshot(row: dict, record) -> dict:
+    """An answered row as an ``Audited`` snapshot: the fields a person changes, so without
+    ``createdAt``/``updatedAt`` (every edit would show a clock change), with ``deletedAt``."""
+    return {k: v for k, v in row.items() if k not in ("createdAt", "updatedAt")} | {"deletedAt": record.deleted_at}
+
+
 @dataclass(frozen=True)
 class Audited:
     """How one kind of record appears in the audit trail: its ``kind``, a ``snapshot`` of

@@ -15,7 +15,7 @@ from models.scope import get_visible
 from schemas.feature_toggles import ChangeOverrideState, FeatureToggleCreate, FeatureToggleUpdate, ToggleType
 from services import cache_versions
 from services.acl import Actor
-from services.commands import Audited, audited, command, lock
+from services.commands import Audited, audited, command, lock, row_snapshot
 from services.errors import BadRequest, NotFound, ValidationFailed
 
 TYPES = typing.get_args(ToggleType)
@@ -85,7 +85,7 @@ def serialize(t: FeatureToggle) -> dict:
 
 
 def snapshot(t: FeatureToggle) -> dict:
-    return {k: v for k, v in serialize(t).items() if k not in ("createdAt", "updatedAt")} | {"deletedAt": t.deleted_at}
+    return row_snapshot(serialize(t), t)
 
 
 TOGGLE = Audited("feature_toggle", snapshot, "toggle", name=lambda t: t.identifier)
