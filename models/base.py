@@ -66,6 +66,13 @@ class SoftDeleteMixin:
         self.deleted_at = utcnow()
 
 
+def unique_while_live(name: str, *columns: str) -> sa.Index:
+    """A unique index over the live rows only (partial: ``deleted_at IS NULL``, on SQLite and
+    PostgreSQL alike), so soft-deleting a row frees its key for a new one."""
+    live = sa.text("deleted_at IS NULL")
+    return sa.Index(name, *columns, unique=True, sqlite_where=live, postgresql_where=live)
+
+
 class TenantOwnedMixin:
     """Marks a table as tenant data: only ``Scope`` may query it (see models/scope.py)."""
 

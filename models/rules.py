@@ -13,22 +13,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import SoftDeleteMixin, TenantOwnedMixin, TimestampMixin, db, utcnow
-
-_LIVE = "deleted_at IS NULL"
+from models.base import SoftDeleteMixin, TenantOwnedMixin, TimestampMixin, db, unique_while_live, utcnow
 
 
 class BusinessRule(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
     __tablename__ = "business_rules"
     __table_args__ = (
-        sa.Index(
-            "uq_business_rules_tenant_rule_id",
-            "tenant_id",
-            "rule_id",
-            unique=True,
-            sqlite_where=sa.text(_LIVE),
-            postgresql_where=sa.text(_LIVE),
-        ),
+        unique_while_live("uq_business_rules_tenant_rule_id", "tenant_id", "rule_id"),
         # discovery: (tenant, entityType) then filtered by event/enabled in the compiled cache
         sa.Index("ix_business_rules_discovery", "tenant_id", "entity_type", "enabled"),
     )
@@ -57,16 +48,7 @@ class RuleSet(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
     """A named group of rules; a disabled set disables its member rules during execution."""
 
     __tablename__ = "business_rule_sets"
-    __table_args__ = (
-        sa.Index(
-            "uq_business_rule_sets_tenant_set_id",
-            "tenant_id",
-            "set_id",
-            unique=True,
-            sqlite_where=sa.text(_LIVE),
-            postgresql_where=sa.text(_LIVE),
-        ),
-    )
+    __table_args__ = (unique_while_live("uq_business_rule_sets_tenant_set_id", "tenant_id", "set_id"),)
 
     organization_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
     set_id: Mapped[str] = mapped_column(sa.String(50))

@@ -42,16 +42,8 @@ class Scope:
         return stmt
 
     def get(self, model, record_id, what: str | None = None) -> object:
-        """The record with this id in scope, or ``NotFound`` (also for malformed ids);
-        ``what`` names it in the message ("Parcel not found")."""
-        try:
-            key = record_id if isinstance(record_id, uuid.UUID) else uuid.UUID(str(record_id))
-        except (ValueError, TypeError, AttributeError):
-            raise NotFound(f"{what or model.__name__} not found") from None
-        found = db.session.scalars(self.select(model).where(model.id == key)).first()
-        if found is None:
-            raise NotFound(f"{what or model.__name__} not found")
-        return found
+        """The record with this id in scope, or ``NotFound`` (see ``get_visible``)."""
+        return get_visible(self, model, record_id, what)
 
     def add(self, record):
         """Stamp a new record with this scope's tenant (unless already set) and stage it."""
@@ -61,3 +53,27 @@ class Scope:
             record.tenant_id = self.tenant_id
         db.session.add(record)
         return record
+
+
+def select_by_id(visible: Scope | sa.Select, model, record_id, what: str | None = None) -> sa.Select:
+    """``visible`` narrowed to the record with this id. ``visible`` is a ``Scope`` or, for
+    records no tenant owns or with visibility rules of their own, a single-table select of
+    what the caller may see. A malformed id names no record: ``NotFound``, not a 400."""
+    try:
+        key = record_id if isinstance(record_id, uuid.UUID) else uuid.UUID(str(record_id))
+    except (ValueError, TypeError, AttributeError):
+        raise not_found(model, what) from None
+    return (visible if isinstance(visible, sa.Select) else visible.select(model)).where(model.id == key)
+
+
+def get_visible(visible: Scope | sa.Select, model, record_id, what: str | None = None):
+    """The record with this id among ``visible`` (see ``select_by_id``), else ``NotFound``."""
+    found = db.session.scalars(select_by_id(visible, model, record_id, what)).first()
+    if found is None:
+        raise not_found(model, what)
+    return found
+
+
+def not_found(model, what: str | None = None) -> NotFound:
+    """The 404 of a record not in scope; ``what`` names it in the message ("Parcel not found")."""
+    return NotFound(f"{what or model.__name__} not found")

@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from models import ApiKey, ApiKeyRole, Organization, RoleAcl, Tenant, db, utcnow
+from models.scope import get_visible
 from models.tenancy import TenantFacts
 from schemas.api_keys import ApiKeyCreate
 from services import boundaries
@@ -85,14 +85,7 @@ def visible_keys(actor) -> sa.Select:
 
 def get_key(actor, key_id) -> ApiKey:
     """A live key the actor may see, else ``NotFound`` (other tenants, revoked, bad ids)."""
-    try:
-        key_uuid = key_id if isinstance(key_id, uuid.UUID) else uuid.UUID(str(key_id))
-    except (ValueError, TypeError, AttributeError):
-        raise NotFound("API key not found") from None
-    key = db.session.scalars(visible_keys(actor).where(ApiKey.id == key_uuid)).first()
-    if key is None:
-        raise NotFound("API key not found")
-    return key
+    return get_visible(visible_keys(actor), ApiKey, key_id, "API key")
 
 
 def key_row(key: ApiKey) -> dict:

@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from models import AuditLog, Organization, Scope, Tenant, User, db
+from models.scope import get_visible
 from schemas.audit_logs import ActionLogQuery
 from services.acl import Actor
-from services.errors import NotFound
 
 VIEW_TENANT = "audit_logs.view_tenant"
 SORT_FIELDS = {"createdAt": AuditLog.created_at, "action": AuditLog.action_type, "user": AuditLog.actor_name}
@@ -114,10 +114,7 @@ def action_page(actor: Actor, q: ActionLogQuery) -> tuple[dict, list[AuditLog]]:
 
 def get_action(actor: Actor, log_id: uuid.UUID) -> AuditLog:
     """One entry the actor may read, else ``NotFound``."""
-    found = db.session.scalars(visible_actions(actor).where(AuditLog.id == log_id)).first()
-    if found is None:
-        raise NotFound("Audit log entry not found")
-    return found
+    return get_visible(visible_actions(actor), AuditLog, log_id, "Audit log entry")
 
 
 def _names(rows: list[AuditLog]) -> tuple[dict, dict, dict]:

@@ -16,7 +16,6 @@ first-use rows. ``after_commit(fn)`` runs ``fn`` once the operation is durable (
 from __future__ import annotations
 
 import functools
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -27,8 +26,9 @@ from sqlalchemy.exc import IntegrityError
 
 from models import Scope, db
 from models.base import retry_on_deadlock
+from models.scope import not_found, select_by_id
 from services import audit
-from services.errors import Conflict, NotFound
+from services.errors import Conflict
 
 
 @dataclass
@@ -161,12 +161,7 @@ def lock(scope: Scope | sa.Select, model, record_id, what: str | None = None):
     and each reads what the previous one committed. ``scope`` is a ``Scope`` or, for records
     no tenant owns, a single-table select of what the caller may see. Not in scope: 404
     ("``what`` not found")."""
-    missing = f"{what or model.__name__} not found"
-    try:
-        key = record_id if isinstance(record_id, uuid.UUID) else uuid.UUID(str(record_id))
-    except (ValueError, TypeError):
-        raise NotFound(missing) from None
-    in_scope = (scope if isinstance(scope, sa.Select) else scope.select(model)).where(model.id == key)
+    in_scope = select_by_id(scope, model, record_id, what)
     db.session.execute(
         sa.update(model)
         .where(in_scope.whereclause)
@@ -175,8 +170,14 @@ def lock(scope: Scope | sa.Select, model, record_id, what: str | None = None):
     )
     record = db.session.scalars(in_scope.execution_options(populate_existing=True)).first()
     if record is None:
-        raise NotFound(missing)
+        raise not_found(model, what)
     return record
+
+
+def row_snapshot(row: dict, record) -> dict:
+    """An answered row as an ``Audited`` snapshot: the fields a person changes, so without
+    ``createdAt``/``updatedAt`` (every edit would show a clock change), with ``deletedAt``."""
+    return {k: v for k, v in row.items() if k not in ("createdAt", "updatedAt")} | {"deletedAt": record.deleted_at}
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from models import Organization, Scope, Tenant, User, db
+from models.scope import get_visible
 from services import accounts
 from services.acl import Actor, bump_acl_version
 from services.commands import Audited, audited, command, lock
@@ -69,10 +70,7 @@ def _own_tenant_id(actor: Actor):
 
 
 def get_tenant(actor: Actor, tenant_id: uuid.UUID) -> Tenant:
-    found = db.session.scalars(visible_tenants(actor).where(Tenant.id == tenant_id)).first()
-    if found is None:
-        raise NotFound("Tenant not found")
-    return found
+    return get_visible(visible_tenants(actor), Tenant, tenant_id)
 
 
 TENANT_SORT_FIELDS = {
@@ -217,10 +215,7 @@ def visible_organizations(actor: Actor, *, include_deleted: bool = False) -> sa.
 
 
 def get_organization(actor: Actor, organization_id: uuid.UUID) -> Organization:
-    found = db.session.scalars(visible_organizations(actor).where(Organization.id == organization_id)).first()
-    if found is None:
-        raise NotFound("Organization not found")
-    return found
+    return get_visible(visible_organizations(actor), Organization, organization_id)
 
 
 def org_snapshot(org: Organization) -> dict:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from models import ApiKeyRole, Organization, Role, RoleAcl, Tenant, UserRole, db
 from models.base import iso_utc
 from services import boundaries
-from services.acl import Actor, bump_acl_version, is_declared, sanitize_grant
+from services.acl import Actor, Sanitized, bump_acl_version, is_declared, sanitize_grant
 from services.commands import Audited, audited, command, lock
 from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
 
@@ -203,6 +203,25 @@ def require_declared(features: list[str]) -> None:
         )
 
 
+def checked_grant(
+    actor: Actor,
+    tenant_id,
+    stored,
+    features: list[str],
+    is_super_admin: bool,
+    organizations: list[uuid.UUID] | None,
+    updated_at: datetime | None,
+) -> Sanitized:
+    """What a role's or user's ACL save may store: declared features and organizations of the
+    tenant, cut down to the actor's own grants; a save based on an older read of the
+    ``stored`` ACL (if any) is a conflict."""
+    require_declared(features)
+    clean = sanitize_grant(actor.grants, features, is_super_admin, parse_organizations(organizations, tenant_id))
+    if stored is not None:
+        check_fresh(stored.updated_at, updated_at)
+    return clean
+
+
 @command()
 def update_role_acl(
     actor: Actor,
@@ -215,11 +234,8 @@ def update_role_acl(
 ) -> bool:
     """Replace the role's grants (sanitized to the actor's own). Returns ``sanitized``."""
     role = _changeable_role(actor, role_id)
-    require_declared(features)
-    clean = sanitize_grant(actor.grants, features, is_super_admin, parse_organizations(organizations, role.tenant_id))
+    clean = checked_grant(actor, role.tenant_id, role.acl, features, is_super_admin, organizations, updated_at)
     acl = role.acl or RoleAcl(tenant_id=role.tenant_id, role_id=role.id)
-    if role.acl is not None:
-        check_fresh(acl.updated_at, updated_at)
     with (
         audited(actor, "edit", ROLE_ACL, role, label=f"Change permissions of {role.name}"),
         boundaries.keeping_an_administrator(role.tenant_id),

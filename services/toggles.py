@@ -11,10 +11,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from models import FeatureToggle, FeatureToggleOverride, Scope, Tenant, db
+from models.scope import get_visible
 from schemas.feature_toggles import ChangeOverrideState, FeatureToggleCreate, FeatureToggleUpdate, ToggleType
 from services import cache_versions
 from services.acl import Actor
-from services.commands import Audited, audited, command, lock
+from services.commands import Audited, audited, command, lock, row_snapshot
 from services.errors import BadRequest, NotFound, ValidationFailed
 
 TYPES = typing.get_args(ToggleType)
@@ -84,7 +85,7 @@ def serialize(t: FeatureToggle) -> dict:
 
 
 def snapshot(t: FeatureToggle) -> dict:
-    return {k: v for k, v in serialize(t).items() if k not in ("createdAt", "updatedAt")} | {"deletedAt": t.deleted_at}
+    return row_snapshot(serialize(t), t)
 
 
 TOGGLE = Audited("feature_toggle", snapshot, "toggle", name=lambda t: t.identifier)
@@ -95,10 +96,7 @@ def live_toggles() -> sa.Select:
 
 
 def get_toggle(toggle_id: uuid.UUID) -> FeatureToggle:
-    toggle = db.session.scalars(live_toggles().where(FeatureToggle.id == toggle_id)).first()
-    if toggle is None:
-        raise NotFound("Feature toggle not found")
-    return toggle
+    return get_visible(live_toggles(), FeatureToggle, toggle_id, "Feature toggle")
 
 
 def _lock_toggle(toggle_id: uuid.UUID) -> FeatureToggle:

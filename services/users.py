@@ -9,10 +9,10 @@ import sqlalchemy as sa
 
 from models import AuthSession, Organization, Role, RoleAcl, Scope, User, UserAcl, UserRole, db, utcnow
 from services import accounts, auth, boundaries, password_reset
-from services.acl import Actor, bump_acl_version, grants_for, sanitize_grant
+from services.acl import Actor, bump_acl_version, grants_for
 from services.commands import Audited, audited, command, lock
 from services.errors import BadRequest, Conflict, Forbidden, NotFound
-from services.roles import check_fresh, get_role, parse_organizations, require_declared
+from services.roles import checked_grant, get_role
 
 
 def _is_super_admin_user(user: User) -> bool:
@@ -231,11 +231,8 @@ def update_user_acl(
 ) -> bool:
     """Set or (with no features and no super admin) remove the user's override. Returns ``sanitized``."""
     user = _changeable_user(actor, user_id)
-    require_declared(features)
-    clean = sanitize_grant(actor.grants, features, is_super_admin, parse_organizations(organizations, user.tenant_id))
+    clean = checked_grant(actor, user.tenant_id, user.acl, features, is_super_admin, organizations, updated_at)
     acl = user.acl
-    if acl is not None:
-        check_fresh(acl.updated_at, updated_at)
     with audited(actor, "edit", USER_ACL, user, label=f"Change permissions of {user.email}"):
         with boundaries.keeping_an_administrator(user.tenant_id):
             if not clean.features and not clean.is_super_admin:

@@ -245,12 +245,14 @@ def test_every_change_is_audited(app, client, root, boss):
     from models import AuditLog
 
     with app.app_context():
-        kinds = [
-            (r.resource_kind, r.action_type)
-            for r in db.session.scalars(
-                sa.select(AuditLog).where(AuditLog.resource_id == tid).order_by(AuditLog.created_at)
-            )
-        ]
+        rows = list(
+            db.session.scalars(sa.select(AuditLog).where(AuditLog.resource_id == tid).order_by(AuditLog.created_at))
+        )
+        kinds = [(r.resource_kind, r.action_type) for r in rows]
+        edit, delete = rows[1], rows[3]
+        # The snapshot is what a person changed: no timestamps, the deletion stamp included.
+        assert "updatedAt" not in edit.snapshot_after and edit.snapshot_after["defaultValue"] is True
+        assert edit.snapshot_before["deletedAt"] is None and delete.snapshot_before["deletedAt"] is None
     assert kinds == [
         ("feature_toggle", "create"),
         ("feature_toggle", "edit"),

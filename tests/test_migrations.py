@@ -1,6 +1,9 @@
 """The Alembic migrations and the models describe the same schema (on SQLite and PostgreSQL:
 the suite's database was built by the migrations alone, see conftest)."""
 
+import re
+
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -12,6 +15,30 @@ def test_models_and_migrations_agree(app):
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, db.metadata)
     assert diff == [], f"models differ from migrations; run `flask --app app db migrate`: {diff}"
+
+
+def _predicate(clause) -> str | None:
+    return None if clause is None else re.sub(r"[()\s]+", " ", str(clause)).strip().lower()
+
+
+def test_partial_indexes_agree(app):
+    """``compare_metadata`` ignores an index's WHERE, so a unique-among-live-rows index
+    (``models.base.unique_while_live``) is checked here: same predicate in model and database."""
+    with app.app_context(), db.engine.connect() as conn:
+        dialect = conn.dialect.name
+        inspector = sa.inspect(conn)
+        declared = {
+            (table.name, index.name): _predicate(index.dialect_options[dialect].get("where"))
+            for table in db.metadata.tables.values()
+            for index in table.indexes
+        }
+        migrated = {
+            (table, index["name"]): _predicate(index.get("dialect_options", {}).get(f"{dialect}_where"))
+            for table in {table for table, _ in declared}
+            for index in inspector.get_indexes(table)
+        }
+    assert any(declared.values()), "no partial index declared: the check would compare nothing"
+    assert {k: v for k, v in migrated.items() if k in declared} == declared
 
 
 def test_downgrade_and_upgrade_round_trip(tmp_path):

@@ -191,9 +191,19 @@ class GroupedSearch:
     rows: Callable[[list[ShipmentItem]], list[dict]]
 
 
-def _representatives(filtered: sa.Select, partition: tuple, order: tuple) -> sa.Subquery:
+def _groups(filtered: sa.Select, partition: tuple, order: tuple, owner, owner_id) -> sa.Select:
+    """One representative unit per group of ``filtered`` (units alike in ``partition``): the
+    first by ``order``. Groups of the newest ``owner`` (shipment, list, parcel) come first,
+    then in ``order`` of their representatives; paging this select counts groups."""
     rn = sa.func.row_number().over(partition_by=partition, order_by=order).label("rn")
-    return filtered.with_only_columns(ShipmentItem.id, rn).subquery("grp")
+    grp = filtered.with_only_columns(ShipmentItem.id, rn).subquery("grp")
+    return (
+        sa.select(ShipmentItem)
+        .join(grp, grp.c.id == ShipmentItem.id)
+        .where(grp.c.rn == 1)
+        .join(owner, owner.id == owner_id)
+        .order_by(owner.created_at.desc(), owner.id.desc(), order[0])
+    )
 
 
 def _members(filtered: sa.Select, reps: list[ShipmentItem], key: Callable, *columns) -> dict:
@@ -263,14 +273,7 @@ def shipment_items(actor: Actor, constraints: Sequence[LcsItemSearchConstraint])
     """``POST /lcs/search/shipments/items``: matching units grouped by (shipment, SKU),
     newest shipment first, SKUs in the order they were entered."""
     filtered = matching_units(actor, constraints)
-    grp = _representatives(filtered, (u.shipment_id, u.sku), (u.sequence, u.id))
-    groups = (
-        sa.select(ShipmentItem)
-        .join(grp, grp.c.id == ShipmentItem.id)
-        .where(grp.c.rn == 1)
-        .join(Shipment, Shipment.id == ShipmentItem.shipment_id)
-        .order_by(Shipment.created_at.desc(), Shipment.id.desc(), ShipmentItem.sequence)
-    )
+    groups = _groups(filtered, (u.shipment_id, u.sku), (u.sequence, u.id), Shipment, u.shipment_id)
 
     def rows(reps: list[ShipmentItem]) -> list[dict]:
         key = lambda x: (x.shipment_id, x.sku)
@@ -312,14 +315,7 @@ def list_items(actor: Actor, constraints: Sequence[LcsItemSearchConstraint]) -> 
     first, lines in walk order. ``rank`` is the line's rank on its whole list. Wharf adds
     ``list_id`` (a search spans lists)."""
     filtered = matching_units(actor, constraints).where(u.list_id.is_not(None))
-    grp = _representatives(filtered, (u.list_id, u.shipment_id, u.sku, _position), (u.rank, u.id))
-    groups = (
-        sa.select(ShipmentItem)
-        .join(grp, grp.c.id == ShipmentItem.id)
-        .where(grp.c.rn == 1)
-        .join(HandlingList, HandlingList.id == ShipmentItem.list_id)
-        .order_by(HandlingList.created_at.desc(), HandlingList.id.desc(), ShipmentItem.rank)
-    )
+    groups = _groups(filtered, (u.list_id, u.shipment_id, u.sku, _position), (u.rank, u.id), HandlingList, u.list_id)
 
     def rows(reps: list[ShipmentItem]) -> list[dict]:
         if not reps:
@@ -359,14 +355,7 @@ def parcel_items(actor: Actor, constraints: Sequence[LcsItemSearchConstraint]) -
     ``LcsParcelItem`` (``id`` is the group's first unit, as in the parcel view); newest parcel
     first. Wharf adds ``parcel_id`` (a search spans parcels)."""
     filtered = matching_units(actor, constraints).where(u.parcel_id.is_not(None))
-    grp = _representatives(filtered, (u.parcel_id, u.sku), (u.sequence, u.id))
-    groups = (
-        sa.select(ShipmentItem)
-        .join(grp, grp.c.id == ShipmentItem.id)
-        .where(grp.c.rn == 1)
-        .join(Parcel, Parcel.id == ShipmentItem.parcel_id)
-        .order_by(Parcel.created_at.desc(), Parcel.id.desc(), ShipmentItem.sequence)
-    )
+    groups = _groups(filtered, (u.parcel_id, u.sku), (u.sequence, u.id), Parcel, u.parcel_id)
 
     def rows(reps: list[ShipmentItem]) -> list[dict]:
         key = lambda x: (x.parcel_id, x.sku)

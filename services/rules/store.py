@@ -40,7 +40,7 @@ from schemas.business_rules import (
     RuleType,
 )
 from services.acl import Actor
-from services.commands import Audited, audited, command, lock
+from services.commands import Audited, audited, command, lock, row_snapshot
 from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from services.rules import engine, listener
 
@@ -108,8 +108,7 @@ def rule_detail(r: BusinessRule) -> dict:
 
 
 def rule_snapshot(r: BusinessRule) -> dict:
-    out = {k: v for k, v in rule_detail(r).items() if k not in ("createdAt", "updatedAt")}
-    return {**out, "deletedAt": r.deleted_at}
+    return row_snapshot(rule_detail(r), r)
 
 
 def set_item(s: RuleSet) -> dict:
@@ -150,8 +149,7 @@ def set_detail(s: RuleSet) -> dict:
 
 
 def set_snapshot(s: RuleSet) -> dict:
-    out = {k: v for k, v in set_item(s).items() if k not in ("createdAt", "updatedAt")}
-    return {**out, "deletedAt": s.deleted_at}
+    return row_snapshot(set_item(s), s)
 
 
 def log_item(entry: RuleExecutionLog) -> dict:
