@@ -300,3 +300,16 @@ def test_no_template_or_script_reloads_the_page():
         if "location.reload" in p.read_text()
     ]
     assert offenders == []
+
+
+def test_counted_pluralises_unless_one_and_every_template_uses_it(app):
+    from flask import render_template_string
+
+    with app.test_request_context():
+        said = render_template_string('{{ counted(0, "user") }}|{{ counted(1, "user") }}|{{ counted(12, "SKU") }}')
+    assert said == "0 users|1 user|12 SKUs"
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    spelled_out = [str(p) for p in root.glob("templates/**/*.html") if "== 1 else 's'" in p.read_text()]
+    assert spelled_out == [str(root / "templates/macros/forms.html")]

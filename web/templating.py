@@ -46,7 +46,7 @@ def init_templating(app: Flask) -> None:
     registry.check_nav(app)  # after the blueprints: every link's endpoint exists
     shared = app.jinja_env.get_template("macros/forms.html").module
     app.jinja_env.globals.update(
-        {name: getattr(shared, name) for name in ("error_list", "delete_row", "empty_row", "form_status")}
+        {name: getattr(shared, name) for name in ("error_list", "delete_row", "empty_row", "form_status", "counted")}
     )
     app.jinja_env.globals.update(
         nav_items=registry.nav_for, toggle=toggle, granted=granted, super_admin=super_admin, field_error=field_error
