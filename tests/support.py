@@ -315,3 +315,58 @@ def set_marker(page):
 
 def marker_survived(page) -> bool:
     return page.evaluate("window.__marker === 1")
+
+
+# The keys of the seed's LcsListedShipment and LcsParcel (the search and contract tests check them).
+LISTED_SHIPMENT_KEYS = {
+    "id",
+    "number",
+    "type",
+    "method_id",
+    "contact_id",
+    "channel_id",
+    "addressing",
+    "ship_at",
+    "estimated_ship_at",
+    "expected_at",
+    "stack_id",
+    "is_editable",
+    "is_outbound",
+    "is_listed",
+    "is_finished",
+    "is_in_transit",
+    "is_complete",
+    "is_overcomplete",
+    "is_canceled",
+    "secret",
+    "prior_shipments",
+    "list_id",
+    "created_at",
+    "updated_at",
+}
+
+PARCEL_KEYS = {
+    "id",
+    "number",
+    "weight",
+    "length",
+    "width",
+    "height",
+    "tracking_code",
+    "tracking_url",
+    "position",
+    "label",
+    "shipment_id",
+    "count",
+    "items",
+    "is_in_transit",
+    "is_delivered",
+    "is_outbound",
+    "is_finished",
+    "file_id",
+    "ship_at",
+    "in_transit_at",
+    "finished_at",
+    "created_at",
+    "updated_at",
+}
