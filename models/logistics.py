@@ -197,6 +197,9 @@ class HandlingList(TenantOwnedMixin, TimestampMixin, db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     due_at: Mapped[datetime | None] = mapped_column(default=None)
     version: Mapped[int] = mapped_column(default=0)  # bumped by every state change (conditional updates)
+    # Why the list did not finish when its last unit was handled (a GUARD rule's message);
+    # cleared when it finishes. The list page and the station show it.
+    finish_blocked: Mapped[str | None] = mapped_column(sa.String(500), default=None)
 
     shipments: Mapped[list[ListShipment]] = relationship(
         back_populates="handling_list", order_by="ListShipment.position"
@@ -224,8 +227,10 @@ class ScanEvent(TenantOwnedMixin, db.Model):
 
     list_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("lcs_lists.id"))
     item_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("lcs_shipment_items.id"))
-    kind: Mapped[str] = mapped_column(sa.String(16))  # handled | unhandled | missing | rejected | finished
-    code: Mapped[str | None] = mapped_column(sa.String(200))
+    # handled | unhandled | missing | redirected | pending | rejected | finished
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    code: Mapped[str | None] = mapped_column(sa.String(200))  # what was scanned; the position of missing/redirected
+    reason: Mapped[str | None] = mapped_column(sa.String(32))  # a short pick's: empty_location | damaged | wrong_item
     user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     undone: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, StrictBool, model_validator
@@ -124,11 +124,19 @@ def _scannable(value: str) -> str:
     return value
 
 
+ShortPickReason = Literal["empty_location", "damaged", "wrong_item"]
+"""Why a unit could not be picked (``WHARF:MISSING``)."""
+
+
 class LcsScan(Model):
     """Body of ``POST /lcs/lists/{id}/scan`` (Wharf): what the scanner typed — a unit id, SKU,
-    product barcode or GS1 string (GS separators kept), or ``WHARF:FINISH`` / ``WHARF:UNDO``."""
+    product barcode or GS1 string (GS separators kept), or ``WHARF:FINISH`` / ``WHARF:UNDO`` /
+    ``WHARF:MISSING`` (the current pick cannot be found: ``reason``)."""
 
     code: Annotated[str, Field(max_length=500), AfterValidator(_scannable)]
+    reason: ShortPickReason = Field(
+        "empty_location", description="With WHARF:MISSING: why the unit cannot be picked (else ignored)"
+    )
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"code": "]C10104006381333931\u001d10LOT7"}]})
 
@@ -194,10 +202,36 @@ class _ListBase(Model):
 
 
 class LcsHandlingList(_ListBase):
-    """A list with its pick lines (``GET /lcs/lists/{id}``, ``POST /lcs/lists/search``)."""
+    """A list with its pick lines (``GET /lcs/lists/{id}``, ``POST /lcs/lists/search``).
+    Wharf adds ``finish_blocked``."""
 
     items: list[LcsHandlingListItem]
     sorting_labels: list[LcsHandlingListSortingLabels]
+    finish_blocked: str | None = Field(
+        description="Wharf: why the list did not finish when its last unit was handled (a GUARD rule's message)"
+    )
+
+
+# --- short picks ----------------------------------------------------------------------------------
+
+
+class LcsShortPicksQuery(Model):
+    """``GET /lcs/short-picks``: ``since`` (inclusive) to ``until`` (exclusive, default now),
+    or the last ``days`` UTC days including today (the page's choice; default 7)."""
+
+    since: UtcDatetime | None = None
+    until: UtcDatetime | None = None
+    days: int = Field(7, ge=1, le=366, description="Without since: today and the days before it (UTC)")
+
+
+class LcsShortPick(Model):
+    """Units short-picked at one position, of one SKU, on one (UTC) day."""
+
+    day: date
+    position: str | None
+    sku: str
+    count: int
+    reasons: dict[str, int] = Field(description="count per reason: empty_location, damaged, wrong_item, unspecified")
 
 
 class LcsListedHandlingList(_ListBase):
@@ -229,6 +263,9 @@ class LcsScanStation(Model):
     list_id: Id
     number: str
     is_finished: bool
+    finish_blocked: str | None = Field(
+        description="Why the list did not finish with its last unit (a business rule's message)"
+    )
     progress: LcsScanProgress
     next: LcsNextPick | None
 
@@ -240,4 +277,4 @@ class LcsScanResult(LcsScanStation):
     message: str
     item_id: Id | None
     sku: str | None
-    action: Literal["handled", "undone", "finished", "pending"] | None
+    action: Literal["handled", "undone", "finished", "pending", "missing", "redirected"] | None

@@ -11,6 +11,7 @@ first-use rows. ``after_commit(fn)`` runs ``fn`` once the operation is durable (
 "after" business-rule events, mails, jobs); outside a command it runs at once.
 ``on_rollback(fn)`` undoes what the database cannot (a stored file) when it fails.
 ``discard()`` ends an operation that lost a race without its changes but with an answer.
+``savepoint()`` tries a refusable part (a guarded finish) and undoes only that part.
 """
 
 from __future__ import annotations
@@ -124,6 +125,28 @@ def unless_taken(create: Callable[[], object]) -> bool:
         return True
     except IntegrityError:
         return False
+
+
+@contextmanager
+def savepoint() -> Iterator[None]:
+    """Try a part of the current command that may be refused (a GUARD rule on finishing a
+    list) without losing what the command already did: on an error only the block's writes
+    are undone — its after-commit hooks are dropped and its rollback hooks run now (so the
+    rule logs of a refusal are kept, in this transaction) — and the error goes on to the
+    caller, which decides whether the operation still succeeds."""
+    op = _running()
+    if op is None:
+        raise RuntimeError("savepoint outside a command")
+    committed, undo = len(op.committed), len(op.undo)
+    try:
+        with db.session.begin_nested():
+            yield
+    except BaseException:
+        del op.committed[committed:]
+        hooks, op.undo[undo:] = op.undo[undo:], []
+        for hook in reversed(hooks):
+            hook()
+        raise
 
 
 def after_commit(hook: Callable[[], object]) -> None:

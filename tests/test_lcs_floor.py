@@ -305,8 +305,8 @@ class TestLists:
         assert client.put(f"/lcs/lists/{list_id}/state", json={"is_on_hold": False}, headers=ph).status_code == 204
         open_finish = client.put(f"/lcs/lists/{list_id}/state", json={"is_finished": True}, headers=ph)
         assert open_finish.status_code == 409 and "still to pick" in open_finish.get_json()["message"]
-        assert scan(client, ph, list_id, "SKU-A")["status"] == "ok"
-        assert client.put(f"/lcs/lists/{list_id}/state", json={"is_finished": True}, headers=ph).status_code == 204
+        last = scan(client, ph, list_id, "SKU-A")  # the last open unit finishes the list (seed: no finish call)
+        assert last["status"] == "done" and last["action"] == "handled" and last["is_finished"] is True
         assert client.put(f"/lcs/lists/{list_id}/state", json={"is_finished": True}, headers=ph).status_code == 409
         detail = client.get(f"/lcs/lists/{list_id}", headers=ph).get_json()
         assert detail["is_finished"] and detail["finished_at"] and detail["sub"] == "user-7"
@@ -442,7 +442,7 @@ class TestScanning:
             db.session.flush()
             Scope(tenant).add(ProductBarcode(product_id=p.id, code="4006381333931"))
             db.session.commit()
-        s = new_shipment(client, h, items=[{"sku": "SKU-A", "quantity": 4}])
+        s = new_shipment(client, h, items=[{"sku": "SKU-A", "quantity": 4}, {"sku": "SKU-B", "quantity": 1}])
         list_id = new_list(client, h, s["id"])
         assert scan(client, ph, list_id, "SKU-A")["status"] == "ok"
         assert scan(client, ph, list_id, "4006381333931")["status"] == "ok"  # product barcode
@@ -452,22 +452,27 @@ class TestScanning:
             unit = db.session.get(ShipmentItem, uuid.UUID(picked["item_id"]))
             assert (unit.lot_number, unit.expires_at.date()) == ("LOT7", date(2026, 12, 31))
         remaining = [
-            u for u in client.get(f"/lcs/shipments/{s['id']}", headers=h).get_json()["items"] if not u["is_handled"]
+            u
+            for u in client.get(f"/lcs/shipments/{s['id']}", headers=h).get_json()["items"]
+            if not u["is_handled"] and u["sku"] == "SKU-A"
         ]
         result = scan(client, ph, list_id, remaining[0]["id"])  # a unit id
         assert result["status"] == "ok" and result["progress"] == {
-            "total": 4,
+            "total": 5,
             "handled": 4,
             "missing": 0,
-            "open": 0,
-            "percent": 100,
+            "open": 1,
+            "percent": 80,
         }
-        assert result["next"] is None
+        assert result["next"]["sku"] == "SKU-B"
         assert scan(client, ph, list_id, remaining[0]["id"])["status"] == "warning"  # same unit again: already picked
         over = scan(client, ph, list_id, "SKU-A")
         assert over["status"] == "warning" and "over-pick" in over["message"] and over["progress"]["handled"] == 4
         unknown = scan(client, ph, list_id, "ZZZ-404")
         assert unknown["status"] == "error" and unknown["progress"]["handled"] == 4
+        last = scan(client, ph, list_id, "SKU-B")  # the last open unit: the list finishes with it
+        assert last["status"] == "done" and last["is_finished"] and last["next"] is None
+        assert last["progress"]["percent"] == 100
         assert client.post(f"/lcs/lists/{list_id}/scan", json={"code": ""}, headers=ph).status_code == 400
         assert client.post(f"/lcs/lists/{list_id}/scan", json={}, headers=ph).status_code == 400
 
@@ -479,11 +484,13 @@ class TestScanning:
         assert undone["action"] == "undone" and undone["progress"]["handled"] == 0
         assert scan(client, ph, list_id, "WHARF:UNDO")["status"] == "warning"  # nothing left to undo
         scan(client, ph, list_id, "SKU-A")
-        scan(client, ph, list_id, "SKU-A")
-        done = scan(client, ph, list_id, "WHARF:FINISH")
+        early = client.post(f"/lcs/lists/{list_id}/scan", json={"code": "WHARF:FINISH"}, headers=ph)
+        assert early.status_code == 409 and "1 unit still to pick" in early.get_json()["message"]
+        done = scan(client, ph, list_id, "SKU-A")  # the last unit finishes the list by itself
         assert done["status"] == "done" and done["is_finished"] is True
         r = client.post(f"/lcs/lists/{list_id}/scan", json={"code": "WHARF:FINISH"}, headers=ph)
         assert r.status_code == 409  # never finishes twice
+        assert client.post(f"/lcs/lists/{list_id}/scan", json={"code": "WHARF:UNDO"}, headers=ph).status_code == 409
 
     def test_confirm_quantity_toggle_needs_a_second_scan(self, app, client, h, ph):
         with app.app_context():

@@ -22,6 +22,7 @@ from schemas.lcs_lists import (
 from schemas.lcs_search import LcsListSearch
 from services.errors import ValidationFailed
 from services.logistics import lists as svc
+from services.logistics import short_picks
 from web.access import current_actor, registry, requires
 from web.contract import Response, operation
 from web.htmx import trigger_client_event
@@ -143,7 +144,8 @@ def update_list_items(list_id, body: list):
     ``LcsHandlingListItemUpdate[]``: per unit, only the fields sent change (``is_handled``
     picks or un-picks, ``is_finished``/``is_serviced`` set the unit's flags). Idempotent:
     repeating ``is_handled: true`` changes nothing. Units of another list → 400; a held,
-    cancelled or finished list → 409.
+    cancelled or finished list → 409. The write that handles the last open unit finishes
+    the list (unless a business rule refuses: the units stay handled, ``finish_blocked`` says why).
     """
     svc.update_items(current_actor(), list_id, body)
     return respond(None, status=204)
@@ -155,8 +157,9 @@ def update_list_items(list_id, body: list):
 def list_state(list_id, body: LcsHandlingListUpdate):
     """Update a handling list state
 
-    ``{is_on_hold, sub}`` holds/resumes or assigns the list; Wharf also takes
-    ``{is_finished: true}`` to finish it (409 while units are open or if already finished).
+    ``{is_on_hold, sub}`` holds/resumes or assigns the list. A list finishes by itself with
+    its last handled or missing unit; Wharf also takes ``{is_finished: true}`` to finish it
+    (409 while units are open or if already finished, 422 when a business rule refuses).
     """
     svc.set_state(current_actor(), list_id, body)
     return respond(None, status=204)
@@ -172,6 +175,7 @@ def _station_data(hl: HandlingList, result: svc.ScanResult | None = None) -> dic
         "list_id": hl.id,
         "number": hl.number,
         "is_finished": hl.is_finished,
+        "finish_blocked": svc.finish_blocked(hl),
         "progress": {
             "total": p.total,
             "handled": p.handled,
@@ -204,12 +208,16 @@ def station(list_id):
     """
     hl = svc.get_list(current_actor(), list_id)
     data = _station_data(hl)
-    return respond(data, template="lcs/station.html", block="station_panel", context={"st": data})
+    return respond(data, template="lcs/station.html", block="station_panel", context=_station_context(data))
+
+
+def _station_context(data: dict) -> dict:
+    return {"st": data, "short_pick_reasons": short_picks.REASONS}
 
 
 def _station_answer(hl: HandlingList, result: svc.ScanResult):
     data = _station_data(hl, result)
-    resp = respond(data, template="lcs/station.html", block="station_panel", context={"st": data})
+    resp = respond(data, template="lcs/station.html", block="station_panel", context=_station_context(data))
     return trigger_client_event(resp, "wharf:scan", {"ok": result.status in ("ok", "done"), "status": result.status})
 
 
@@ -227,9 +235,14 @@ def scan(list_id, body: LcsScan):
     """Scan a code
 
     A unit id, SKU, product barcode or GS1 string picks the next open unit of that product in
-    walk order; ``WHARF:FINISH`` / ``WHARF:UNDO`` are commands. Answers 200 with ``status``
-    ok | warning | error | done (a rejected code changes nothing).
+    walk order; the scan that picks the last open unit finishes the list (``done``; a
+    business rule that refuses finishing leaves it open: ``warning``, the unit stays picked).
+    Commands: ``WHARF:FINISH``, ``WHARF:UNDO``, and ``WHARF:MISSING`` with ``reason``
+    (empty_location | damaged | wrong_item): the current pick cannot be found — while another
+    position holds the SKU the answer is ``warning`` "Try position X" (the pick moves there),
+    else one unit is marked missing. Answers 200 with ``status`` ok | warning | error | done
+    (a rejected code changes nothing).
     """
     actor = current_actor()
-    result = svc.scan(actor, list_id, body.code)
+    result = svc.scan(actor, list_id, body.code, body.reason)
     return _station_answer(svc.get_list(actor, list_id), result)

@@ -22,7 +22,7 @@ from biip.gs1_messages import GS1Message
 
 GS = "\x1d"
 SYMBOLOGY = re.compile(r"^\](C1|d2|Q3|e0)")
-COMMANDS = {"WHARF:FINISH": "finish", "WHARF:UNDO": "undo"}
+COMMANDS = {"WHARF:FINISH": "finish", "WHARF:UNDO": "undo", "WHARF:MISSING": "missing"}
 # A scan keeps what it can: an impossible date leaves ``expires`` empty instead of losing the scan.
 _SCAN_CONFIG = ParseConfig(gs1_element_strings_verify_date=False)
 

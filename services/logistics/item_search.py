@@ -397,7 +397,8 @@ def bulk_items(actor: Actor, command: LcsBulkItemsCommand) -> int:
 
     - ``is_handled`` is a conditional update (flips only units whose value differs and that
       are not missing), so a retry changes nothing; each flip on a list is recorded as a
-      scan event and starts the list.
+      scan event and starts the list. A command that resolves a list's last open unit
+      (handled or missing) finishes the list (``lists.finish_if_done``).
     - Units on a held, cancelled or finished handling list → **409 naming the list** (the
       whole command is refused, nothing changes) — for every parameter except ``parcel_id``
       alone: packing follows picking, so boxing units of a finished list is allowed (parcel
@@ -515,6 +516,11 @@ def _apply(actor: Actor, constraints: Sequence[LcsItemSearchConstraint], params:
         ).rowcount
         if still != len(list_ids):
             raise Conflict("A handling list of these units changed state meanwhile")
+        if {"is_handled", "is_missing"} & set(params):  # the last open unit finishes its list (seed)
+            for hl in db.session.scalars(
+                sa.select(HandlingList).where(HandlingList.id.in_(list_ids)).order_by(HandlingList.number)
+            ):
+                lists_svc.finish_if_done(actor, hl)
     if guarded_parcels:
         still = db.session.execute(
             sa.update(Parcel)

@@ -38,11 +38,12 @@ from schemas.lcs_search import LcsListSearchConstraint
 from schemas.validation import validate
 from services import events, toggles
 from services.acl import Actor
-from services.commands import after_commit, command, discard
+from services.commands import after_commit, command, discard, savepoint
 from services.errors import BadRequest, Conflict, ValidationFailed
-from services.logistics import codes, locations, numbers
+from services.logistics import codes, locations, numbers, short_picks
 from services.logistics.search import Field, apply_constraints
 from services.logistics.shipments import unit_row
+from services.logistics.short_picks import REASONS
 
 GROUP_NS = uuid.UUID("6f1c5a52-9b3e-4d8e-9a55-2f1f0c7e8a10")
 
@@ -210,7 +211,16 @@ def detail_row(hl: HandlingList) -> dict:
         **_base_row(hl),
         "items": [{k: v for k, v in g.items() if k not in ("id", "missing_ids")} for g in grouped(hl, units)],
         "sorting_labels": [{"shipment_id": ls.shipment_id, "label": ls.label} for ls in hl.shipments if ls.label],
+        "finish_blocked": finish_blocked(hl),
     }
+
+
+def finish_blocked(hl: HandlingList) -> str | None:
+    """The GUARD message that kept the list open when its last unit was handled — only while
+    it still stands (finished, or units open again: nothing blocks a finish)."""
+    if not hl.finish_blocked or hl.is_finished or hl.is_cancelled or progress(hl).open:
+        return None
+    return hl.finish_blocked
 
 
 def created_row(hl: HandlingList) -> dict:
@@ -368,12 +378,21 @@ def set_state(actor: Actor, list_id, data: LcsHandlingListUpdate) -> HandlingLis
 
 @command(retry_deadlocks=True)
 def finish(actor: Actor, list_id) -> HandlingList:
-    """Finish once: every unit handled or missing; a second finish is a 409."""
+    """Finish once (Wharf's ``WHARF:FINISH`` / ``{is_finished: true}``): every unit handled or
+    missing; a second finish is a 409, a GUARD rule's refusal a 422 that changes nothing."""
     hl = get_list(actor, list_id)
     require_active(hl)
     p = progress(hl)
     if p.open:
         raise Conflict(f"{p.open} unit{'s' if p.open != 1 else ''} still to pick")
+    _finish_now(actor, hl)
+    return hl
+
+
+def _finish_now(actor: Actor, hl: HandlingList) -> None:
+    """The finish itself, for the explicit finish and the one that follows the last unit:
+    the ``finishing`` rules (a GUARD raises ``Blocked``), the conditional update, the
+    "finished" scan event, and the ``finished`` event once committed."""
     events.before("lcs.list", "finishing", {"id": str(hl.id), "number": hl.number}, {"actor": actor})
     now = utcnow()
     done = db.session.execute(
@@ -384,7 +403,9 @@ def finish(actor: Actor, list_id) -> HandlingList:
             HandlingList.is_cancelled.is_(False),
             HandlingList.is_on_hold.is_(False),
         )
-        .values(is_finished=True, finished_at=now, version=HandlingList.version + 1, updated_at=now)
+        .values(
+            is_finished=True, finished_at=now, finish_blocked=None, version=HandlingList.version + 1, updated_at=now
+        )
     ).rowcount
     if not done:
         raise Conflict(f"Handling list {hl.number} is already finished")
@@ -392,7 +413,42 @@ def finish(actor: Actor, list_id) -> HandlingList:
     db.session.refresh(hl)
     finished = {"id": str(hl.id), "number": hl.number}
     after_commit(lambda: events.after("lcs.list", "finished", finished, {"actor": actor}))
-    return hl
+
+
+@dataclass(frozen=True)
+class Finishing:
+    """What handling a list's units did to the list: ``finished`` it, or a GUARD rule
+    ``blocked`` finishing (its message); neither while units are still open."""
+
+    finished: bool = False
+    blocked: str | None = None
+
+
+def finish_if_done(actor: Actor, hl: HandlingList) -> Finishing:
+    """Seed 001 has no finish call: the write that handles or marks missing the last open unit
+    finishes the list, in its own transaction. A GUARD rule that refuses finishing undoes
+    only the finish (a savepoint; the refusal's rule logs are kept): the units stay handled,
+    the list stays open with the rule's message in ``finish_blocked`` (list page, station).
+
+    Takes the list row's lock before counting (units first, list row last, as every writer):
+    two pickers handling the last two units at once queue here, so the second one sees the
+    first one's unit and finishes — the list cannot end up complete but open."""
+    db.session.execute(
+        sa.update(HandlingList).where(HandlingList.id == hl.id).values(updated_at=HandlingList.updated_at)
+    )
+    db.session.refresh(hl)
+    if hl.is_finished or hl.is_cancelled or hl.is_on_hold or progress(hl).open:
+        return Finishing()
+    try:
+        with savepoint():
+            _finish_now(actor, hl)
+    except events.Blocked as refused:
+        db.session.execute(
+            sa.update(HandlingList).where(HandlingList.id == hl.id).values(finish_blocked=refused.message[:500])
+        )
+        db.session.refresh(hl)
+        return Finishing(blocked=refused.message)
+    return Finishing(finished=True)
 
 
 @command()
@@ -515,6 +571,55 @@ def update_items(actor: Actor, list_id, entries: Sequence[LcsHandlingListItemUpd
     ).rowcount
     if not still:
         raise Conflict("Handling list changed state meanwhile")
+    finish_if_done(actor, hl)
+
+
+def set_units_missing(actor: Actor, units: dict[uuid.UUID, ShipmentItem], wanted: dict[uuid.UUID, bool]) -> None:
+    """Mark units missing or found (``PUT /lcs/shipments/{id}/items/missing``). A listed unit
+    agrees with the station: marking it missing records a "missing" event at its position
+    (reason unspecified) that the short-picks report counts, marking it found takes that
+    back; a unit of a finished, held or cancelled list that would change → 409 (re-sending
+    its current value is fine); the write that resolves a list's last open unit finishes it."""
+    changing = {uid: missing for uid, missing in wanted.items() if units[uid].is_missing != missing}
+    touched = {units[uid].list_id for uid in changing if units[uid].list_id is not None}
+    handling = db.session.scalars(
+        sa.select(HandlingList).where(HandlingList.id.in_(touched)).order_by(HandlingList.number)
+    ).all()
+    for hl in handling:
+        require_active(hl)  # 409 naming the list
+    for uid, missing in sorted(changing.items()):  # units first (by id), list rows last
+        unit = units[uid]
+        flipped = db.session.execute(
+            sa.update(ShipmentItem)
+            .where(ShipmentItem.id == uid, ShipmentItem.is_missing.is_(not missing))
+            .values(is_missing=missing, updated_at=utcnow())
+        ).rowcount
+        if flipped and missing and unit.list_id is not None:
+            db.session.add(
+                ScanEvent(
+                    tenant_id=unit.tenant_id,
+                    list_id=unit.list_id,
+                    item_id=uid,
+                    kind="missing",
+                    code=unit.position,
+                    user_id=_uid(actor),
+                )
+            )
+    short_picks.undo_missing([uid for uid, missing in changing.items() if not missing])
+    for hl in handling:
+        still = db.session.execute(
+            sa.update(HandlingList)
+            .where(
+                HandlingList.id == hl.id,
+                HandlingList.is_finished.is_(False),
+                HandlingList.is_cancelled.is_(False),
+                HandlingList.is_on_hold.is_(False),
+            )
+            .values(version=HandlingList.version + 1)
+        ).rowcount
+        if not still:
+            raise Conflict(f"Handling list {hl.number} changed state meanwhile")
+        finish_if_done(actor, hl)
 
 
 # --- scanning -------------------------------------------------------------------------------------
@@ -526,7 +631,7 @@ class ScanResult:
     message: str
     item_id: uuid.UUID | None = None
     sku: str | None = None
-    action: str | None = None  # handled | undone | finished | pending
+    action: str | None = None  # handled | undone | finished | pending | missing | redirected
     extra: dict = field(default_factory=dict)
 
 
@@ -553,9 +658,10 @@ def _skus_for(hl: HandlingList, scan: codes.Scan) -> list[str]:
 
 
 @command(retry_deadlocks=True)
-def scan(actor: Actor, list_id, raw: str) -> ScanResult:
+def scan(actor: Actor, list_id, raw: str, reason: str = "empty_location") -> ScanResult:
     """Handle the next open unit (walk order) of what was scanned (``LcsScan.code``);
-    commands finish or undo."""
+    commands finish, undo or short-pick (``WHARF:MISSING`` with ``reason``). The scan that
+    handles the last open unit finishes the list (``finish_if_done``)."""
     hl = get_list(actor, list_id)
     parsed = codes.parse(raw)
     if parsed.command == "finish":
@@ -564,6 +670,8 @@ def scan(actor: Actor, list_id, raw: str) -> ScanResult:
     if parsed.command == "undo":
         return undo(actor, hl.id)
     require_active(hl)
+    if parsed.command == "missing":
+        return short_pick(actor, hl, reason)
     if parsed.unit_id is not None:
         unit = db.session.get(ShipmentItem, parsed.unit_id)
         if unit is None or unit.list_id != hl.id:
@@ -615,6 +723,84 @@ def scan(actor: Actor, list_id, raw: str) -> ScanResult:
     return ScanResult("warning", f"{skus[0]}: everything of this product is already picked (over-pick)", None, skus[0])
 
 
+def short_pick(actor: Actor, hl: HandlingList, reason: str) -> ScanResult:
+    """ "Can't find it" / ``WHARF:MISSING`` on the current pick (``next_pick``). While another
+    position of the list's location holds the SKU and the picker was not sent there yet,
+    the SKU's open units at this position move there ("Try position X", a "redirected"
+    event keeping the position tried); with none left, ONE unit is marked missing with
+    ``reason`` (a "missing" event at its position) and the station moves on."""
+    unit = db.session.scalars(
+        sa.select(ShipmentItem)
+        .where(ShipmentItem.list_id == hl.id, ShipmentItem.is_handled.is_(False), ShipmentItem.is_missing.is_(False))
+        .order_by(ShipmentItem.rank)
+        .limit(1)
+    ).first()
+    if unit is None:
+        return ScanResult("warning", "Nothing left to pick")
+    here = unit.position
+    tried = _tried_positions(hl, unit.sku) | {here}
+    alternate = next(
+        (
+            code
+            for code in locations.positions_holding(Scope(hl.tenant_id), hl.location_id, unit.sku)
+            if code not in tried
+        ),
+        None,
+    )
+    event = {"tenant_id": hl.tenant_id, "list_id": hl.id, "item_id": unit.id, "user_id": _uid(actor), "reason": reason}
+    _mark_started(hl)
+    if alternate is not None:
+        same_place = ShipmentItem.position.is_(None) if here is None else ShipmentItem.position == here
+        db.session.execute(
+            sa.update(ShipmentItem)
+            .where(
+                ShipmentItem.list_id == hl.id,
+                ShipmentItem.sku == unit.sku,
+                same_place,
+                ShipmentItem.is_handled.is_(False),
+                ShipmentItem.is_missing.is_(False),
+            )
+            .values(position=alternate, updated_at=utcnow())
+        )
+        db.session.add(ScanEvent(**event, kind="redirected", code=here))
+        return ScanResult("warning", f"Try position {alternate}", unit.id, unit.sku, action="redirected")
+    flipped = db.session.execute(
+        sa.update(ShipmentItem)
+        .where(
+            ShipmentItem.id == unit.id,
+            ShipmentItem.list_id == hl.id,
+            ShipmentItem.is_handled.is_(False),
+            ShipmentItem.is_missing.is_(False),
+        )
+        .values(is_missing=True, updated_at=utcnow())
+    ).rowcount
+    if not flipped:  # another picker handled it meanwhile: nothing to mark
+        discard()
+        return ScanResult("warning", f"{unit.sku} changed meanwhile — look at the next pick", unit.id, unit.sku)
+    db.session.add(ScanEvent(**event, kind="missing", code=here))
+    label = REASONS.get(reason, reason).lower()
+    return _settled(
+        actor, hl, ScanResult("ok", f"{unit.sku}: 1 marked missing ({label})", unit.id, unit.sku, action="missing")
+    )
+
+
+def _tried_positions(hl: HandlingList, sku: str) -> set[str | None]:
+    """Positions the picker already found without this SKU on this list (redirected from or
+    short-picked at)."""
+    return set(
+        db.session.scalars(
+            sa.select(ScanEvent.code)
+            .join(ShipmentItem, ShipmentItem.id == ScanEvent.item_id)
+            .where(
+                ScanEvent.list_id == hl.id,
+                ScanEvent.kind.in_(("redirected", "missing")),
+                ScanEvent.undone.is_(False),
+                ShipmentItem.sku == sku,
+            )
+        )
+    )
+
+
 def _needs_confirmation(hl, unit, raw, actor) -> bool:
     """With lcs.scan.confirm_quantity on, a line with quantity above 1 needs two scans in a row."""
     open_of_line = db.session.scalar(
@@ -649,7 +835,18 @@ def _handled(hl: HandlingList, unit: ShipmentItem, raw: str, actor: Actor) -> Sc
             user_id=_uid(actor),
         )
     )
-    return ScanResult("ok", f"{unit.sku} picked", unit.id, unit.sku, action="handled")
+    return _settled(actor, hl, ScanResult("ok", f"{unit.sku} picked", unit.id, unit.sku, action="handled"))
+
+
+def _settled(actor: Actor, hl: HandlingList, result: ScanResult) -> ScanResult:
+    """A station write's answer once the list may have finished with it: "done" when it
+    did, a warning with the rule's reason when a GUARD kept it open (the unit stays handled)."""
+    outcome = finish_if_done(actor, hl)
+    if outcome.finished:
+        result.status, result.message = "done", f"{result.message} — {hl.number} finished"
+    elif outcome.blocked:
+        result.status, result.message = "warning", f"{result.message} — {hl.number} not finished: {outcome.blocked}"
+    return result
 
 
 def _reject(hl: HandlingList, raw: str, actor: Actor, message: str) -> ScanResult:

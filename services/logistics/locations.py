@@ -399,6 +399,12 @@ def sku_positions(scope: Scope, location_id) -> dict[str, tuple[str, int]]:
     return out
 
 
+def positions_holding(scope: Scope, location_id, sku: str) -> list[str]:
+    """The position codes of the location that hold ``sku``, in walk order (a short pick's
+    alternates)."""
+    return [code for code, _, skus in _positions_of(scope, location_id) if sku in sku_list(skus)]
+
+
 def walk_order(scope: Scope, location_id) -> dict[str, int]:
     """Position code → sorting for the location (empty when unknown or out of scope)."""
     out: dict[str, int] = {}

@@ -593,20 +593,29 @@ def cancel_shipment(actor: Actor, shipment_id) -> None:
     after_commit(lambda: events.after("lcs.shipment", "canceled", canceled, {"actor": actor}))
 
 
-@command()
+@command(retry_deadlocks=True)
 def set_missing(actor: Actor, shipment_id, entries: list[LcsShipmentItemMissing]) -> None:
-    """``[{id, is_missing}]`` for units of this shipment (204). A unit of another → 400."""
+    """``[{id, is_missing}]`` for units of this shipment (204). A unit of another → 400.
+    Units on a handling list count like the station's short picks (``lists.set_units_missing``):
+    the write that resolves a list's last open unit finishes it; a unit of a finished or
+    held list cannot change (409)."""
+    from services.logistics import lists  # lists reads this module's unit rows: import at call time
+
     shipment = get_shipment(actor, shipment_id)
     if shipment.is_canceled:
         raise Conflict("Shipment is canceled")
+    units = {
+        u.id: u
+        for u in db.session.scalars(
+            sa.select(ShipmentItem).where(
+                ShipmentItem.id.in_({e.id for e in entries}), ShipmentItem.shipment_id == shipment.id
+            )
+        )
+    }
     for i, e in enumerate(entries):
-        done = db.session.execute(
-            sa.update(ShipmentItem)
-            .where(ShipmentItem.id == e.id, ShipmentItem.shipment_id == shipment.id)
-            .values(is_missing=e.is_missing, updated_at=utcnow())
-        ).rowcount
-        if not done:
+        if e.id not in units:
             raise _invalid(f"{i}.id", "is not a unit of this shipment")
+    lists.set_units_missing(actor, units, {e.id: e.is_missing for e in entries})
 
 
 @command()
