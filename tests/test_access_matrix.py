@@ -419,6 +419,7 @@ SAMPLES = {
     ),
     ("api_lcs.station", "GET"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, record=True),
     ("api_lcs.scan", "POST"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, json={"code": "MX-1"}, record=True),
+    ("api_lcs.short_picks", "GET"): lambda w: Sample(),
     ("api_lcs.parcels", "GET"): lambda w: Sample(),
     ("api_lcs.create_parcel", "POST"): lambda w: Sample(
         json={"shipment_id": w.floor_shipment(), "weight": 100}, record=True

@@ -935,11 +935,14 @@ class TestOnTheFloor:
                 f"/lcs/shipments/{s['id']}/items/missing", json=[{"id": missing, "is_missing": True}], headers=h
             ).status_code
             == 204
-        )
+        )  # the last open unit resolved: the list tries to finish (seed) and the rule keeps it open
+        refusal = "Handling list HL-000001 has 1 missing unit(s): resolve them before finishing."
+        kept_open = client.get(f"/lcs/lists/{list_id}", headers=h).get_json()
+        assert kept_open["is_finished"] is False and kept_open["finish_blocked"] == refusal
         r = client.put(f"/lcs/lists/{list_id}/state", json={"is_finished": True}, headers=ph)
         body = r.get_json()
         assert r.status_code == 422 and body["code"] == 422 and body["reference"] == r.headers["x-request-id"]
-        assert body["message"] == "Handling list HL-000001 has 1 missing unit(s): resolve them before finishing."
+        assert body["message"] == refusal
         assert body["errors"] == {"blocked by rule": ["list-missing-units"]}
         assert client.get(f"/lcs/lists/{list_id}", headers=h).get_json()["is_finished"] is False
         # the scan station shows the rule's message where the picker acted
@@ -950,15 +953,16 @@ class TestOnTheFloor:
         html = station.get_data(as_text=True)
         assert station.status_code == 200 and "status-error" in html and "1 missing unit(s)" in html
         assert '"ok": false' in station.headers["HX-Trigger"]
-        # a list without missing units finishes while the rule is on (the rule passes) …
+        # a list without missing units finishes with its last scan while the rule is on (the rule passes) …
         s2 = new_shipment(client, h, items=[{"sku": "SKU-C", "quantity": 1}])
         list2 = new_list(client, h, s2["id"])
-        scan(client, ph, list2, "SKU-C")
-        assert client.put(f"/lcs/lists/{list2}/state", json={"is_finished": True}, headers=ph).status_code == 204
+        assert scan(client, ph, list2, "SKU-C")["status"] == "done"
+        assert client.get(f"/lcs/lists/{list2}", headers=h).get_json()["is_finished"] is True
         # … and switching the rule off lets the first one through
         _enable(client, h, "list-missing-units", False)
         assert client.put(f"/lcs/lists/{list_id}/state", json={"is_finished": True}, headers=ph).status_code == 204
-        assert _logs(client, h, rid) == ["FAILURE", "FAILURE", "SUCCESS"]  # a rule that is off does not run
+        # refused with the missing unit, by the PUT, at the station; passed for list 2; off: not run
+        assert _logs(client, h, rid) == ["FAILURE", "FAILURE", "FAILURE", "SUCCESS"]
         entry = client.get(f"/api/business_rules/logs?ruleId={rid}&sortDir=asc", headers=h).get_json()["items"][0]
         assert entry["entityId"] == list_id and entry["inputContext"]["data"]["progress"]["missing"] == 1
 
@@ -978,15 +982,16 @@ class TestOnTheFloor:
         ph = bearer(api_token(client, "pick@acme.test"))
         s = new_shipment(client, h, items=[{"sku": "SKU-A", "quantity": 1}])
         list_id = new_list(client, h, s["id"])
-        scan(client, ph, list_id, "SKU-A")
-        r = client.put(f"/lcs/lists/{list_id}/state", json={"is_finished": True}, headers=ph)
+        r = client.put(
+            f"/lcs/lists/{list_id}/items", json=[{"id": s["items"][0]["id"], "is_handled": True}], headers=ph
+        )
         assert r.status_code == 204 and json.loads(r.headers["x-rule-warnings"]) == ["HL-000001 done: check the cage"]
+        assert client.get(f"/lcs/lists/{list_id}", headers=h).get_json()["is_finished"] is True
         s2 = new_shipment(client, h, items=[{"sku": "SKU-B", "quantity": 1}])
         list2 = new_list(client, h, s2["id"])
-        scan(client, ph, list2, "SKU-B")
         csrf = browser_login(client, "pick@acme.test")
-        station = client.post(
-            f"/lcs/lists/{list2}/scan", headers={**HX, "X-CSRFToken": csrf}, data={"code": "WHARF:FINISH"}
+        station = client.post(  # the last unit's scan finishes the list
+            f"/lcs/lists/{list2}/scan", headers={**HX, "X-CSRFToken": csrf}, data={"code": "SKU-B"}
         )
         assert "status-done" in station.get_data(as_text=True)
         trigger = json.loads(station.headers["HX-Trigger"])

@@ -30,5 +30,11 @@ def short_picks(query: LcsShortPicksQuery):
     until = query.until or now
     since = query.since or datetime.combine(now.date() - timedelta(days=query.days - 1), time.min, tzinfo=UTC)
     rows = svc.short_picks(current_actor(), since, until)
-    context = {"rows": rows, "days": query.days, "reasons": svc.REASONS, "since": since, "until": until}
+    context = {
+        "rows": rows,
+        "days": query.days,
+        "reasons": {**svc.REASONS, svc.UNSPECIFIED: "No reason given"},
+        "since": since,
+        "until": until,
+    }
     return respond(rows, template="lcs/short_picks.html", context=context, targets={"short-picks": "short_picks_table"})
