@@ -17,7 +17,18 @@ import sqlalchemy as sa
 
 from models import Location, Position, ScanEvent, Scope, db
 from services import roles as roles_svc
-from tests.support import BROWSER, api_token, bearer, browser_login, new_list, new_shipment, scan
+from tests.support import (
+    ARTIFACTS,
+    BROWSER,
+    api_token,
+    bearer,
+    browser_login,
+    expect,
+    new_list,
+    new_shipment,
+    open_and_sign_in,
+    scan,
+)
 
 
 @pytest.fixture()
@@ -344,3 +355,68 @@ def test_short_picks_report_three_ways(app, client, make, h, ph, picker, tenant)
     frag = client.get("/lcs/short-picks?days=1", headers={**HX, "HX-Target": "short-picks"}).get_data(as_text=True)
     assert frag.lstrip().startswith('<div id="short-picks">') and "<h1>" not in frag
     assert "No reason given 1" in frag and "B-01" in frag
+
+
+# --- in a browser at 360 × 740 ----------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_short_pick_at_the_station_on_a_handheld(app, client, h, picker, mobile_page, live_server, tenant):
+    """ "Can't find it" on the current pick: the reasons open (by touch, and by keyboard), the
+    chosen reason marks one unit missing, and the station moves on to the next pick."""
+    page = mobile_page
+    s = new_shipment(
+        client,
+        h,
+        items=[{"sku": "SKU-A", "quantity": 1, "description": "Mug"}, {"sku": "SKU-B", "quantity": 2}],
+    )
+    list_id = new_list(client, h, s["id"])
+    open_and_sign_in(page, live_server, picker)
+    page.goto(f"{live_server}/lcs/lists/{list_id}/station")
+    page.wait_for_function("window.htmx !== undefined")
+    panel = page.locator("#station-panel")
+    expect(panel.locator(".pick-sku")).to_contain_text("SKU-A")
+    reasons = panel.get_by_role("group", name="Why can't SKU-A be picked?")
+    expect(reasons).to_be_hidden()
+    panel.get_by_text("Can't find it").click()
+    expect(reasons).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "station-short-pick-360.png"), full_page=True)
+    reasons.get_by_role("button", name="Damaged").click()
+    expect(page.locator(".station-panel.status-ok")).to_be_visible()
+    expect(panel.locator(".station-message")).to_have_text("SKU-A: 1 marked missing (damaged)")
+    expect(panel.locator(".pick-sku")).to_contain_text("SKU-B")  # moved on
+    expect(panel.locator(".progress-count")).to_have_text("0/3")
+    expect(page.locator("#scan-input")).to_be_focused()  # back to the scanner
+
+    # by keyboard: the summary opens the reasons and focuses the first, Tab to the next, Enter
+    panel.locator("summary").focus()
+    page.keyboard.press("Enter")
+    first = panel.get_by_role("button", name="Empty location")
+    expect(first).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(panel.get_by_role("button", name="Wrong item")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(panel.locator(".station-message")).to_have_text("SKU-B: 1 marked missing (wrong item)")
+    expect(panel.locator(".pick-sku")).to_contain_text("SKU-B × 1")
+    # Escape closes the reasons without a short pick
+    panel.locator("summary").focus()
+    page.keyboard.press("Enter")
+    expect(first).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(panel.get_by_role("group", name="Why can't SKU-B be picked?")).to_be_hidden()
+    expect(page.locator("#scan-input")).to_be_focused()
+    page.keyboard.type("SKU-B")
+    page.keyboard.press("Enter")
+    expect(page.locator(".station-panel.status-done")).to_be_visible()  # the last unit finished the list
+    page.screenshot(path=str(ARTIFACTS / "station-short-pick-done-360.png"), full_page=True)
+    with app.app_context():
+        reasons_kept = db.session.scalars(
+            sa.select(ScanEvent.reason)
+            .where(ScanEvent.list_id == uuid.UUID(list_id), ScanEvent.kind == "missing")
+            .order_by(ScanEvent.created_at)
+        ).all()
+        db.session.remove()
+    assert reasons_kept == ["damaged", "wrong_item"]

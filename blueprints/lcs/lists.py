@@ -107,7 +107,8 @@ def search_lists(body: LcsListSearch, headers: PageHeaders):
 
 def _page_context(hl: HandlingList) -> dict:
     row = svc.detail_row(hl)
-    return {"hl": row, "progress": svc.progress(hl), "next": svc.next_pick(hl), "lines": row["items"]}
+    # the page's lines also say how many units of each are missing (the JSON's lines do not)
+    return {"hl": row, "progress": svc.progress(hl), "next": svc.next_pick(hl), "lines": svc.grouped(hl)}
 
 
 @bp.get("/lists/<uuid:list_id>")
