@@ -218,11 +218,12 @@ def test_floor_flow_through_the_generated_client(wc, live_server, boss, _files):
     )
     assert r.status_code == 204 and r.content == b""
     scan = wc.op("lcs.scan")
-    for code in ("PLATE-2", "5901234123457"):  # by SKU, then by the product's barcode
+    # by SKU, then by the product's barcode: the last unit finishes the list
+    for code, status in (("PLATE-2", "ok"), ("5901234123457", "done")):
         result = ok(call(scan, hl.id, client=api, body=m.LcsScan(code=code)), 200, m.LcsScanResult)
-        assert result.status.value == "ok", result.message
+        assert result.status.value == status, result.message
     assert result.progress.handled == result.progress.total == 5 and result.progress.open_ == 0
-    assert result.next_ is None
+    assert result.next_ is None and result.is_finished and result.finish_blocked is None
     get_shipment = wc.op("lcs.shipment")
     for s in shipments:
         row = ok(get_shipment.sync_detailed(s.id, client=api), 200, m.LcsShipment)
