@@ -301,7 +301,8 @@ def slip_html(parcel: Parcel, size: SlipSize = "a4") -> str:
     )
 
 
-COMMANDS = (("Finish list", "WHARF:FINISH"), ("Undo last scan", "WHARF:UNDO"))
+# The station's command barcodes: "Can't find it" short-picks the current pick (reason: empty location).
+COMMANDS = (("Finish list", "WHARF:FINISH"), ("Undo last scan", "WHARF:UNDO"), ("Can't find it", "WHARF:MISSING"))
 
 
 def picklist_html(hl: HandlingList) -> str:

@@ -236,6 +236,7 @@ class TestOtherDocuments:
             ("CODE128", b"SKU-Y"),
             ("CODE128", b"WHARF:FINISH"),
             ("CODE128", b"WHARF:UNDO"),
+            ("CODE128", b"WHARF:MISSING"),
         } <= found
 
     def test_batch_labels_one_pdf_one_page_each_with_progress(self, app, client, h, tmp_path):
