@@ -420,3 +420,42 @@ def test_short_pick_at_the_station_on_a_handheld(app, client, h, picker, mobile_
         ).all()
         db.session.remove()
     assert reasons_kept == ["damaged", "wrong_item"]
+
+
+def test_bulk_missing_agrees_with_the_station(app, client, h, ph):
+    """``PUT /lcs/bulk/items`` {is_missing}: the third way to mark units missing counts toward
+    finishing and in the short-picks report like the other two."""
+    s = new_shipment(client, h, items=[{"sku": "SKU-A", "quantity": 1}, {"sku": "SKU-B", "quantity": 2}])
+    list_id = new_list(client, h, s["id"])
+    bulk = lambda missing: client.put(
+        "/lcs/bulk/items",
+        json={
+            "command": "set_parameters",
+            "parameters": {"is_missing": missing},
+            "constraints": [{"key": "skus", "operator": "in", "value": ["SKU-B"]}],
+        },
+        headers=h,
+    )
+    assert bulk(True).status_code == 204
+    assert bulk(False).status_code == 204  # found again: open again, no short pick left
+    assert _detail(client, h, list_id)["is_finished"] is False
+    assert [e.undone for e in _events(app, list_id, "missing")] == [True, True]
+    assert bulk(True).status_code == 204
+    assert _detail(client, h, list_id)["is_finished"] is False  # SKU-A is still to pick
+    assert scan(client, ph, list_id, "SKU-A")["status"] == "done"
+    assert bulk(False).status_code == 409  # the list is finished: its units no longer change
+    # and the bulk write that resolves the last unit finishes a list too
+    s2 = new_shipment(client, h, items=[{"sku": "SKU-C", "quantity": 1}])
+    list2 = new_list(client, h, s2["id"])
+    r = client.put(
+        "/lcs/bulk/items",
+        json={
+            "command": "set_parameters",
+            "parameters": {"is_handled": True},
+            "constraints": [{"key": "list_ids", "operator": "in", "value": [list2]}],
+        },
+        headers=h,
+    )
+    assert r.status_code == 204 and _detail(client, h, list2)["is_finished"] is True
+    [row] = client.get("/lcs/short-picks", headers=h).get_json()
+    assert (row["sku"], row["count"], row["reasons"]) == ("SKU-B", 2, {"unspecified": 2})

@@ -487,12 +487,15 @@ def _apply(actor: Actor, constraints: Sequence[LcsItemSearchConstraint], params:
 
     # 1. missing first (a unit marked found may then be handled or boxed in the same command)
     if "is_missing" in params:
+        flipped = []
         for chunk in _chunks(ids):
-            db.session.execute(
+            flipped += db.session.execute(
                 sa.update(ShipmentItem)
                 .where(*where_ids(chunk), u.is_missing.is_(not params["is_missing"]))
                 .values(is_missing=params["is_missing"], updated_at=now)
-            )
+                .returning(u.id, u.list_id, u.tenant_id, u.position)
+            ).all()
+        lists_svc.record_missing(actor, [f for f in flipped if f.list_id is not None], params["is_missing"])
     # 2. plain values
     plain = {k: params[k] for k in ("position", "lot_number", "expires_at", "is_finished", "parcel_id") if k in params}
     if plain:

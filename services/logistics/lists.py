@@ -587,25 +587,16 @@ def set_units_missing(actor: Actor, units: dict[uuid.UUID, ShipmentItem], wanted
     ).all()
     for hl in handling:
         require_active(hl)  # 409 naming the list
+    flipped: dict[bool, list] = {True: [], False: []}
     for uid, missing in sorted(changing.items()):  # units first (by id), list rows last
-        unit = units[uid]
-        flipped = db.session.execute(
+        flipped[missing] += db.session.execute(
             sa.update(ShipmentItem)
             .where(ShipmentItem.id == uid, ShipmentItem.is_missing.is_(not missing))
             .values(is_missing=missing, updated_at=utcnow())
-        ).rowcount
-        if flipped and missing and unit.list_id is not None:
-            db.session.add(
-                ScanEvent(
-                    tenant_id=unit.tenant_id,
-                    list_id=unit.list_id,
-                    item_id=uid,
-                    kind="missing",
-                    code=unit.position,
-                    user_id=_uid(actor),
-                )
-            )
-    short_picks.undo_missing([uid for uid, missing in changing.items() if not missing])
+            .returning(ShipmentItem.id, ShipmentItem.list_id, ShipmentItem.tenant_id, ShipmentItem.position)
+        ).all()
+    for missing, rows in flipped.items():
+        record_missing(actor, [f for f in rows if f.list_id is not None], missing)
     for hl in handling:
         still = db.session.execute(
             sa.update(HandlingList)
@@ -620,6 +611,26 @@ def set_units_missing(actor: Actor, units: dict[uuid.UUID, ShipmentItem], wanted
         if not still:
             raise Conflict(f"Handling list {hl.number} changed state meanwhile")
         finish_if_done(actor, hl)
+
+
+def record_missing(actor: Actor, flipped: Sequence, missing: bool) -> None:
+    """The short-pick history of listed units just marked missing or found (rows with
+    ``id, list_id, tenant_id, position``): a "missing" event at the unit's position (no
+    reason: the API names none), or the unit's missing events taken back."""
+    if not missing:
+        short_picks.undo_missing([f.id for f in flipped])
+        return
+    for f in flipped:
+        db.session.add(
+            ScanEvent(
+                tenant_id=f.tenant_id,
+                list_id=f.list_id,
+                item_id=f.id,
+                kind="missing",
+                code=f.position,
+                user_id=_uid(actor),
+            )
+        )
 
 
 # --- scanning -------------------------------------------------------------------------------------
