@@ -459,3 +459,18 @@ def test_bulk_missing_agrees_with_the_station(app, client, h, ph):
     assert r.status_code == 204 and _detail(client, h, list2)["is_finished"] is True
     [row] = client.get("/lcs/short-picks", headers=h).get_json()
     assert (row["sku"], row["count"], row["reasons"]) == ("SKU-B", 2, {"unspecified": 2})
+
+
+def test_canceling_the_last_open_shipment_of_a_list_finishes_it(client, h, ph):
+    s1 = new_shipment(client, h, items=[{"sku": "SKU-A", "quantity": 1}])
+    s2 = new_shipment(client, h, items=[{"sku": "SKU-B", "quantity": 1}])
+    list_id = new_list(client, h, s1["id"], s2["id"])
+    assert scan(client, ph, list_id, "SKU-A")["status"] == "ok"
+    assert client.delete(f"/lcs/shipments/{s2['id']}", headers=h).status_code == 204
+    detail = _detail(client, h, list_id)
+    assert detail["is_finished"] is True and [i["sku"] for i in detail["items"]] == ["SKU-A"]
+    # a list emptied by cancels is not "finished": there was nothing to pick
+    s3 = new_shipment(client, h, items=[{"sku": "SKU-C", "quantity": 1}])
+    list3 = new_list(client, h, s3["id"])
+    assert client.delete(f"/lcs/shipments/{s3['id']}", headers=h).status_code == 204
+    assert _detail(client, h, list3)["is_finished"] is False

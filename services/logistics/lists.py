@@ -437,7 +437,8 @@ def finish_if_done(actor: Actor, hl: HandlingList) -> Finishing:
         sa.update(HandlingList).where(HandlingList.id == hl.id).values(updated_at=HandlingList.updated_at)
     )
     db.session.refresh(hl)
-    if hl.is_finished or hl.is_cancelled or hl.is_on_hold or progress(hl).open:
+    p = progress(hl)
+    if hl.is_finished or hl.is_cancelled or hl.is_on_hold or p.open or not p.total:  # an emptied list stays
         return Finishing()
     try:
         with savepoint():

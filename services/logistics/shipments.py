@@ -578,6 +578,7 @@ def cancel_shipment(actor: Actor, shipment_id) -> None:
     if in_transit:
         raise Conflict("Shipment is in transit and can no longer be canceled")
     events.before("lcs.shipment", "canceling", {"id": str(shipment.id)}, {"actor": actor})
+    list_id = shipment.active_list_id
     done = db.session.execute(
         sa.update(Shipment)
         .where(Shipment.id == shipment.id, Shipment.is_canceled.is_(False))
@@ -589,6 +590,10 @@ def cancel_shipment(actor: Actor, shipment_id) -> None:
             .where(ShipmentItem.shipment_id == shipment.id, ShipmentItem.parcel_id.is_(None))
             .values(list_id=None)
         )
+        if list_id is not None:  # the rest of its list may be all picked now
+            from services.logistics import lists  # lists reads this module's unit rows: import at call time
+
+            lists.finish_if_done(actor, lists.get_list(actor, list_id))
     canceled = {"id": str(shipment.id)}
     after_commit(lambda: events.after("lcs.shipment", "canceled", canceled, {"actor": actor}))
 
