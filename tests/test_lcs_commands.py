@@ -18,7 +18,7 @@ from schemas.lcs_shipments import (
     LcsShipmentUpdateModel,
 )
 from services import events
-from services.commands import after_commit, command, discard
+from services.commands import after_commit, command, discard, on_rollback, savepoint
 from services.errors import ValidationFailed
 from services.logistics import lists, shipments
 from tests.support import SYSTEM
@@ -160,6 +160,33 @@ def test_discard_answers_without_the_changes_or_the_hooks(ctx, tenant):
     assert seen == [] and ran == []
     db.session.expire_all()
     assert db.session.get(Shipment, s.id).order_id == "ORD-1"
+
+
+def test_a_refused_savepoint_undoes_only_its_part(ctx, tenant):
+    """``savepoint()``: what the block wrote is undone, its after-commit hooks dropped and its
+    rollback hooks run at once; what the command did before it commits, with its hooks."""
+    s = new_shipment(tenant)
+    ran = []
+
+    @command()
+    def keep_the_first_part():
+        db.session.execute(sa.update(Shipment).where(Shipment.id == s.id).values(order_id="KEPT"))
+        after_commit(lambda: ran.append("kept"))
+        with pytest.raises(ValidationFailed), savepoint():
+            db.session.execute(sa.update(Shipment).where(Shipment.id == s.id).values(channel_id="UNDONE"))
+            after_commit(lambda: ran.append("dropped"))
+            on_rollback(lambda: ran.append("rolled back"))
+            raise ValidationFailed("refused")
+        assert ran == ["rolled back"]
+
+    with commits() as seen:
+        keep_the_first_part()
+    assert len(seen) == 1 and ran == ["rolled back", "kept"]
+    db.session.expire_all()
+    stored = db.session.get(Shipment, s.id)
+    assert (stored.order_id, stored.channel_id) == ("KEPT", None)
+    with pytest.raises(RuntimeError, match="outside a command"), savepoint():
+        pass
 
 
 def test_derived_flags_read_the_same_as_values_and_as_filters(ctx, tenant):
