@@ -152,7 +152,7 @@ _profile_form = show_again(
     body=ProfileUpdate, responses={200: ProfileUpdated}, summary="Update current profile", form_error=_profile_form
 )
 def update_profile(body: ProfileUpdate):
-    """Updates name, email or password; changing email or password needs currentPassword."""
+    """Updates name, email, password or scanFeedback; changing email or password needs currentPassword."""
     accounts.profile_of(current_user)  # 404 for API keys
     accounts.update_profile(
         current_user.user,
@@ -160,6 +160,7 @@ def update_profile(body: ProfileUpdate):
         email=body.email,
         password=body.password,
         current_password=body.currentPassword,
+        scan_feedback=body.scanFeedback,
         keep_session_id=current_auth_session_id(),
     )
     data = accounts.profile_of(current_user)
