@@ -224,7 +224,8 @@ class ScanEvent(TenantOwnedMixin, db.Model):
 
     list_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("lcs_lists.id"))
     item_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("lcs_shipment_items.id"))
-    kind: Mapped[str] = mapped_column(sa.String(16))  # handled | unhandled | missing | rejected | finished
+    # handled | unhandled | missing | rejected | finished | pending_tote (undone: no longer awaited) | tote
+    kind: Mapped[str] = mapped_column(sa.String(16))
     code: Mapped[str | None] = mapped_column(sa.String(200))
     user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     undone: Mapped[bool] = mapped_column(default=False)

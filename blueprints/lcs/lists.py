@@ -168,10 +168,13 @@ def list_state(list_id, body: LcsHandlingListUpdate):
 def _station_data(hl: HandlingList, result: svc.ScanResult | None = None) -> dict:
     p = svc.progress(hl)
     nxt = svc.next_pick(hl)
+    waiting = svc.awaited_tote(hl, current_actor())
     data = {
         "list_id": hl.id,
         "number": hl.number,
         "is_finished": hl.is_finished,
+        "awaiting_tote": waiting is not None,
+        "sorting_label": waiting.code if waiting else (result.tote if result else None),
         "progress": {
             "total": p.total,
             "handled": p.handled,
@@ -200,16 +203,22 @@ def _station_data(hl: HandlingList, result: svc.ScanResult | None = None) -> dic
 def station(list_id):
     """Scan station
 
-    Progress and the next pick line (the handheld page for browsers).
+    Progress and the next pick line (the handheld page for browsers); ``awaiting_tote``: the
+    caller's last pick waits for a scan of tote ``sorting_label`` (lcs.scan.confirm_tote).
     """
     hl = svc.get_list(current_actor(), list_id)
     data = _station_data(hl)
-    return respond(data, template="lcs/station.html", block="station_panel", context={"st": data})
+    return respond(data, template="lcs/station.html", block="station_panel", context=_station_context(hl, data))
+
+
+def _station_context(hl: HandlingList, data: dict) -> dict:
+    """The page also needs to know whether the list sorts into totes (several shipments)."""
+    return {"st": data, "sorts_into_totes": len(hl.shipments) > 1}
 
 
 def _station_answer(hl: HandlingList, result: svc.ScanResult):
     data = _station_data(hl, result)
-    resp = respond(data, template="lcs/station.html", block="station_panel", context={"st": data})
+    resp = respond(data, template="lcs/station.html", block="station_panel", context=_station_context(hl, data))
     return trigger_client_event(resp, "wharf:scan", {"ok": result.status in ("ok", "done"), "status": result.status})
 
 
@@ -228,7 +237,10 @@ def scan(list_id, body: LcsScan):
 
     A unit id, SKU, product barcode or GS1 string picks the next open unit of that product in
     walk order; ``WHARF:FINISH`` / ``WHARF:UNDO`` are commands. Answers 200 with ``status``
-    ok | warning | error | done (a rejected code changes nothing).
+    ok | warning | error | done (a rejected code changes nothing). On a list of several
+    shipments ``sorting_label`` is the tote the picked unit goes into; with lcs.scan.confirm_tote
+    on, ``awaiting_tote`` asks for a scan of that tote's label (or ``WHARF:TOTE:<label>``) next —
+    anything else is an error and the station keeps asking.
     """
     actor = current_actor()
     result = svc.scan(actor, list_id, body.code)
