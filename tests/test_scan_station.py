@@ -140,6 +140,19 @@ def test_confirm_tote_right_tote_wrong_tote_and_undo(app, client, h, picker_h):
     assert kinds.count("pending_tote") == 4 and kinds.count("tote") == 3 and kinds.count("rejected") == 4
 
 
+def test_a_wait_left_while_the_toggle_was_off_is_not_asked_again(app, client, h, picker_h):
+    override(app, client, h, "lcs.scan.confirm_tote", True)
+    list_id = two_shipment_list(client, h)
+    assert scan(client, picker_h, list_id, "SKU-B")["awaiting_tote"] is True
+    override(app, client, h, "lcs.scan.confirm_tote", False)
+    assert scan(client, picker_h, list_id, "SKU-A")["awaiting_tote"] is False  # picked on, no tote asked
+    override(app, client, h, "lcs.scan.confirm_tote", True)
+    station = client.get(f"/lcs/lists/{list_id}/station", headers=picker_h).get_json()
+    assert station["awaiting_tote"] is False and station["progress"]["handled"] == 2
+    assert scan(client, picker_h, list_id, "SKU-B")["sorting_label"] == "B"  # and the next pick asks again
+    assert client.get(f"/lcs/lists/{list_id}/station", headers=picker_h).get_json()["awaiting_tote"] is True
+
+
 def test_confirm_tote_renders_the_prompt(app, client, h, picker_h, make, tenant):
     """htmx fragment: "Scan tote B" instead of the next pick, red after a wrong tote."""
     override(app, client, h, "lcs.scan.confirm_tote", True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from models import (
     HandlingList,
@@ -685,17 +686,20 @@ def _tote_of(hl: HandlingList, unit: ShipmentItem) -> str | None:
 def awaited_tote(hl: HandlingList, actor: Actor) -> ScanEvent | None:
     """With lcs.scan.confirm_tote on: the caller's pick still waiting for its tote scan — a
     ``pending_tote`` event not yet ``undone`` (the right tote or undoing the pick ends the
-    wait; a wrong scan does not). Its ``code`` is the tote's label."""
+    wait; a wrong scan does not) and followed by no later pick of theirs (made while the toggle
+    was off). Its ``code`` is the tote's label."""
     if not toggles.value_for("lcs.scan.confirm_tote", hl.tenant_id, False):
         return None
+    mine = (ScanEvent.list_id == hl.id, ScanEvent.user_id == _uid(actor))
+    later = aliased(ScanEvent)
+    picked_since = (
+        sa.select(later.id)
+        .where(later.list_id == hl.id, later.user_id == _uid(actor), later.kind == "handled")
+        .where(later.created_at > ScanEvent.created_at)
+    )
     return db.session.scalars(
         sa.select(ScanEvent)
-        .where(
-            ScanEvent.list_id == hl.id,
-            ScanEvent.kind == "pending_tote",
-            ScanEvent.undone.is_(False),
-            ScanEvent.user_id == _uid(actor),
-        )
+        .where(*mine, ScanEvent.kind == "pending_tote", ScanEvent.undone.is_(False), ~picked_since.exists())
         .order_by(ScanEvent.created_at.desc())
         .limit(1)
     ).first()
