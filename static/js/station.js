@@ -104,7 +104,7 @@
   }, true);
 
   // --- camera -------------------------------------------------------------------------------
-  // Only where there is one. The browser's own BarcodeDetector where it exists, else the vendored
+  // Only where there is one (a video input, once the browser lists its devices). The browser's own BarcodeDetector where it exists, else the vendored
   // zxing-wasm polyfill (loaded on first use; its .wasm is served from our static files).
   var camera = form.querySelector("[data-camera-toggle]");
   var media = navigator.mediaDevices;
@@ -113,13 +113,19 @@
   var video = form.querySelector("[data-camera-video]");
   var status = form.querySelector("[data-camera-status]");
   var FORMATS = ["code_128", "ean_13", "ean_8", "upc_a", "upc_e", "itf", "code_39", "data_matrix", "qr_code"];
-  var REPEAT_MS = 2500;  // the same code held in front of the lens is one scan
+  var GONE_MS = 1000;  // a code held in front of the lens is one scan; out of view this long, it may count again
   var stream = null;
   var timer = null;
   var detectorPromise = null;
   var lastCode = "";
-  var lastCodeAt = 0;
-  camera.hidden = false;
+  var lastSeenAt = 0;
+  if (media.enumerateDevices) {
+    media.enumerateDevices().then(function (devices) {
+      camera.hidden = !devices.some(function (d) { return d.kind === "videoinput"; });
+    }).catch(function () { camera.hidden = false; });
+  } else {
+    camera.hidden = false;
+  }
 
   function say(text) { status.textContent = text; }
 
@@ -155,9 +161,10 @@
 
   function decoded(code) {
     var now = performance.now();
-    if (!code || (code === lastCode && now - lastCodeAt < REPEAT_MS)) return;
+    var again = code === lastCode && now - lastSeenAt < GONE_MS;
     lastCode = code;
-    lastCodeAt = now;
+    lastSeenAt = now;
+    if (!code || again) return;
     form.dispatchEvent(new CustomEvent("wharf:decoded", {detail: {code: code}}));
   }
 
@@ -179,6 +186,7 @@
     stream = null;
     video.srcObject = null;
     camera.setAttribute("aria-expanded", "false");
+    camera.textContent = "Camera";
     if (message) say(message); else panel.hidden = true;
     input.focus();
   }
@@ -186,6 +194,7 @@
   function start() {
     panel.hidden = false;
     camera.setAttribute("aria-expanded", "true");
+    camera.textContent = "Close camera";
     say("Starting the camera…");
     media.getUserMedia({video: {facingMode: {ideal: "environment"}}, audio: false}).then(function (s) {
       stream = s;
