@@ -198,6 +198,7 @@ def test_scan_feedback_preference_page_and_fragment(app, client, staff, h):
     html = off.get_data(as_text=True)
     assert off.status_code == 200 and html.lstrip().startswith('<form id="profile-form"')
     assert 'name="scanFeedback" value="true" >' in html
+    assert '"wharf:scan-feedback": {"on": false}' in off.headers["HX-Trigger"]
     assert 'data-scan-sound="off"' in client.get("/", headers=BROWSER).get_data(as_text=True)
     on = client.put("/auth/profile", headers=hx, data={"scanFeedback": ["false", "true"]})
     assert 'name="scanFeedback" value="true" checked' in on.get_data(as_text=True)

@@ -138,6 +138,7 @@ def test_feedback_follows_status_and_the_users_switch(mobile_page, client, floor
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#toasts")).to_contain_text("Profile saved")
     expect(page.get_by_label("Scan sounds and vibration")).not_to_be_checked()
+    expect(page.locator("body")).to_have_attribute("data-scan-sound", "off")  # at once, no reload
     page.goto(f"{live_server}/lcs/lists/{list_id}/station")
     page.wait_for_function("window.htmx !== undefined")
     expect(page.locator("body")).to_have_attribute("data-scan-sound", "off")

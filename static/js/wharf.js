@@ -49,6 +49,10 @@
     play(fb.sound);
     if (navigator.vibrate) navigator.vibrate(fb.buzz);
   });
+  // The profile's switch was saved: HX-Trigger "wharf:scan-feedback" {on}.
+  document.body.addEventListener("wharf:scan-feedback", function (evt) {
+    document.body.dataset.scanSound = evt.detail && evt.detail.on ? "on" : "off";
+  });
   // Network failure (server down, Wi-Fi gap on the floor): say so instead of doing nothing.
   document.body.addEventListener("htmx:sendError", function () {
     showToast("Cannot reach Wharf — check the connection and try again.", "error");
