@@ -121,6 +121,8 @@ def test_put_in_tote_is_the_largest_after_the_position(mobile_page, client, floo
 def test_feedback_follows_status_and_the_users_switch(mobile_page, client, floor, live_server):
     page = mobile_page
     page.add_init_script("window.__buzz = []; navigator.vibrate = p => { window.__buzz.push(p); return true; };")
+    tones: list[tuple[str, int]] = []
+    page.on("response", lambda r: tones.append((r.url.rsplit("/", 1)[-1], r.status)) if ".wav" in r.url else None)
     list_id = totes_list(client, floor)
     open_station(page, live_server, list_id)
     expect(page.locator("body")).to_have_attribute("data-scan-sound", "on")
@@ -129,6 +131,12 @@ def test_feedback_follows_status_and_the_users_switch(mobile_page, client, floor
         page.keyboard.press("Enter")
         expect(page.locator("body")).to_have_attribute("data-last-feedback", sound)
     assert page.evaluate("window.__buzz") == [60, [80, 60, 80], [200, 80, 200, 80, 200]]
+    page.wait_for_timeout(300)
+    assert {name for name, status in tones if status in (200, 206)} == {
+        "scan-ok.wav",
+        "scan-warning.wav",
+        "scan-error.wav",
+    }
 
     # the user switches it off on the profile page: silent and still from then on
     page.goto(f"{live_server}/auth/profile")
