@@ -104,8 +104,9 @@
   }, true);
 
   // --- camera -------------------------------------------------------------------------------
-  // Only where there is one (a video input, once the browser lists its devices). The browser's own BarcodeDetector where it exists, else the vendored
-  // zxing-wasm polyfill (loaded on first use; its .wasm is served from our static files).
+  // Only where there is one (a video input, once the browser lists its devices). The browser's
+  // own BarcodeDetector where it exists, else the vendored zxing-wasm polyfill (loaded on first
+  // use; its .wasm is served from our static files, never from a CDN).
   var camera = form.querySelector("[data-camera-toggle]");
   var media = navigator.mediaDevices;
   if (!camera || !media || !media.getUserMedia) return;
@@ -119,6 +120,7 @@
   var detectorPromise = null;
   var lastCode = "";
   var lastSeenAt = 0;
+  var opening = 0;  // each start/stop moves it on: a camera that arrives after its close is let go
   if (media.enumerateDevices) {
     media.enumerateDevices().then(function (devices) {
       camera.hidden = !devices.some(function (d) { return d.kind === "videoinput"; });
@@ -181,6 +183,7 @@
   }
 
   function stop(message) {
+    opening += 1;
     clearTimeout(timer);
     if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
     stream = null;
@@ -192,21 +195,28 @@
   }
 
   function start() {
+    var attempt = ++opening;
     panel.hidden = false;
     camera.setAttribute("aria-expanded", "true");
     camera.textContent = "Close camera";
     say("Starting the camera…");
     media.getUserMedia({video: {facingMode: {ideal: "environment"}}, audio: false}).then(function (s) {
+      if (attempt !== opening) {  // closed (or reopened) while it was starting
+        s.getTracks().forEach(function (t) { t.stop(); });
+        return null;
+      }
       stream = s;
       video.srcObject = s;
       video.play().catch(function () { /* muted inline video plays; a refusal shows a still */ });
       return detector();
     }).then(function (reader) {
-      if (!stream) return;
+      if (attempt !== opening || !reader) return;
       say("Hold a barcode in front of the camera.");
       watch(reader);
     }).catch(function (err) {
-      stop(err && err.name === "NotAllowedError" ? "Camera access was refused." : "No camera reader: " + (err && err.message));
+      if (attempt !== opening) return;
+      stop(err && err.name === "NotAllowedError" ? "Camera access was refused."
+        : "The camera cannot read barcodes here: " + (err && err.message));
     });
   }
 
