@@ -180,6 +180,22 @@ def test_camera_button_hides_where_no_camera_is_plugged_in(mobile_page, client, 
     expect(page.locator("[data-camera-toggle]")).to_be_hidden()
 
 
+def test_a_refused_camera_says_so_and_scanning_goes_on(mobile_page, client, floor, live_server):
+    page = mobile_page
+    page.add_init_script(
+        """navigator.mediaDevices.enumerateDevices = () => Promise.resolve([{kind: 'videoinput'}]);
+           navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('no', 'NotAllowedError'));"""
+    )
+    open_station(page, live_server, totes_list(client, floor))
+    page.get_by_role("button", name="Camera", exact=True).click()
+    expect(page.locator("[data-camera-status]")).to_have_text("Camera access was refused.")
+    expect(page.get_by_role("button", name="Camera", exact=True)).to_have_attribute("aria-expanded", "false")
+    expect(page.locator("#scan-input")).to_be_focused()
+    page.keyboard.type("SKU-A")
+    page.keyboard.press("Enter")
+    expect(page.locator(".progress-count")).to_have_text("1/3")
+
+
 def y4m_still(path, text: str, width=640, height=480):
     """A one-frame Y4M video of a QR code (Chromium's fake camera plays it in a loop)."""
     from PIL import Image
