@@ -28,6 +28,8 @@ class User(TenantFacts, TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Mo
     organization_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("organizations.id"))
     is_active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Sound and vibration on every scan at a station (the tenant's lcs.scan.sound toggle must allow too).
+    scan_feedback: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     tenant: Mapped[Tenant] = relationship()
     organization: Mapped[Organization | None] = relationship()

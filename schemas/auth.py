@@ -131,6 +131,9 @@ class Profile(Model):
     organizationId: Id | None
     isSuperAdmin: bool
     lastLoginAt: datetime | None
+    scanFeedback: bool = Field(
+        description="Sound and vibration on every scan (Wharf); off silences this user's stations"
+    )
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"email": "user@example.com", "roles": ["string"]}]})
 
@@ -142,6 +145,7 @@ class ProfileUpdate(Model):
     email: blank_is_none(Email) = None
     password: blank_is_none(Password) = None
     currentPassword: blank_is_none(text(1024, strip=False)) = None
+    scanFeedback: bool | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [{}]})
 

@@ -268,6 +268,8 @@ class LcsScanStation(Model):
     )
     progress: LcsScanProgress
     next: LcsNextPick | None
+    awaiting_tote: bool = Field(description="The caller's last pick waits for a scan of tote sorting_label")
+    sorting_label: str | None = Field(description="The tote of the unit just picked or awaited (several shipments)")
 
 
 class LcsScanResult(LcsScanStation):
@@ -277,4 +279,4 @@ class LcsScanResult(LcsScanStation):
     message: str
     item_id: Id | None
     sku: str | None
-    action: Literal["handled", "undone", "finished", "pending", "missing", "redirected"] | None
+    action: Literal["handled", "undone", "finished", "pending", "missing", "redirected", "tote"] | None

@@ -27,6 +27,7 @@ def profile_of(user: User) -> dict:
         "organizationId": user.organization_id,
         "isSuperAdmin": acl.grants_for(user).is_super_admin,
         "lastLoginAt": user.last_login_at,
+        "scanFeedback": user.scan_feedback,
     }
 
 
@@ -38,9 +39,11 @@ def update_profile(
     email: str | None = None,
     password: str | None = None,
     current_password: str | None = None,
+    scan_feedback: bool | None = None,
     keep_session_id=None,
 ) -> User:
-    """Change name, email or password; the latter two need the current password.
+    """Change name, email, password or the scan-feedback switch; email and password need
+    the current password.
 
     A new password signs out every other session of the user and voids the reset links
     mailed before it. One transaction.
@@ -69,6 +72,8 @@ def update_profile(
         )
     if name is not None:
         user.name = name
+    if scan_feedback is not None:
+        user.scan_feedback = scan_feedback
     return user
 
 

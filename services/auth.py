@@ -259,6 +259,7 @@ _LIVE_SESSION_BASE = (
         User.organization_id,
         User.email,
         User.name,
+        User.scan_feedback,  # every page's <body> says whether the stations beep
         Tenant.acl_version,
         Tenant.name.label("tenant_name"),
     )

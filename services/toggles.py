@@ -40,6 +40,14 @@ BUILTIN = [
         "description": "A line with a quantity above 1 needs a second scan of the same item to confirm.",
     },
     {
+        "identifier": "lcs.scan.confirm_tote",
+        "name": "Confirm the tote by a scan",
+        "category": "Scanning",
+        "type": "boolean",
+        "defaultValue": False,
+        "description": "On a list of several shipments, each picked item is confirmed by scanning its tote's label.",
+    },
+    {
         "identifier": "lcs.lists.bulk_actions",
         "name": "Bulk actions on lists",
         "category": "Lists",

@@ -264,7 +264,7 @@ def test_every_change_is_audited(app, client, root, boss):
 def test_resolver_and_template_global(app, client, root, tenant_admin, boss):
     """Wharf's own pages read toggles: the scan-sound switch lands on <body>."""
     with app.app_context():
-        assert toggles.ensure_builtin() == 3 and toggles.ensure_builtin() == 0
+        assert toggles.ensure_builtin() == len(toggles.BUILTIN) and toggles.ensure_builtin() == 0
         sound = toggles.resolve("lcs.scan.sound", None)
     browser_login(client, tenant_admin)
     assert 'data-scan-sound="on"' in client.get("/", headers=BROWSER).get_data(as_text=True)

@@ -28,6 +28,12 @@ def toggle(identifier: str, default=None):
     return toggles.value_for(identifier, current_user.tenant_id, default)
 
 
+def scan_feedback() -> bool:
+    """``{{ scan_feedback() }}``: sound and vibration at the scan stations — the tenant's
+    lcs.scan.sound toggle and the user's own switch (profile) must both allow it."""
+    return bool(toggle("lcs.scan.sound", True)) and getattr(current_user, "scan_feedback", True)
+
+
 def granted(*features: str) -> bool:
     """``{% if granted("attachments.view") %}``: does the signed-in caller hold these features?"""
     from web.access import current_actor
@@ -49,7 +55,12 @@ def init_templating(app: Flask) -> None:
         {name: getattr(shared, name) for name in ("error_list", "delete_row", "empty_row", "form_status", "counted")}
     )
     app.jinja_env.globals.update(
-        nav_items=registry.nav_for, toggle=toggle, granted=granted, super_admin=super_admin, field_error=field_error
+        nav_items=registry.nav_for,
+        toggle=toggle,
+        scan_feedback=scan_feedback,
+        granted=granted,
+        super_admin=super_admin,
+        field_error=field_error,
     )
     app.jinja_env.filters["isotime"] = iso_utc
     app.jinja_env.tests["wildcard_covers"] = _wildcard_covers

@@ -27,8 +27,10 @@ from services.errors import DomainError, MethodNotAllowed, ValidationFailed
 from web.access import public, requires
 from web.contract import operation, submitted
 from web.forms import field_errors, show_again
+from web.htmx import trigger_client_event
 from web.identity import current_auth_session_id, has_bearer_header, sign_in_browser, sign_out
 from web.negotiate import respond, response_mode, see_other
+from web.templating import scan_feedback
 
 
 def ok_false(view):
@@ -152,7 +154,7 @@ _profile_form = show_again(
     body=ProfileUpdate, responses={200: ProfileUpdated}, summary="Update current profile", form_error=_profile_form
 )
 def update_profile(body: ProfileUpdate):
-    """Updates name, email or password; changing email or password needs currentPassword."""
+    """Updates name, email, password or scanFeedback; changing email or password needs currentPassword."""
     accounts.profile_of(current_user)  # 404 for API keys
     accounts.update_profile(
         current_user.user,
@@ -160,16 +162,21 @@ def update_profile(body: ProfileUpdate):
         email=body.email,
         password=body.password,
         current_password=body.currentPassword,
+        scan_feedback=body.scanFeedback,
         keep_session_id=current_auth_session_id(),
     )
     data = accounts.profile_of(current_user)
-    return respond(
+    resp = respond(
         {"ok": True, "email": current_user.email},
         template=PROFILE,
         block="profile_form",
         context={"form": data, "profile": data, "saved": True},
         toast="Profile saved",
     )
+    if response_mode() == "json":
+        return resp
+    # The page's <body data-scan-sound> follows the switch at once (wharf.js).
+    return trigger_client_event(resp, "wharf:scan-feedback", {"on": scan_feedback()})
 
 
 # --- password reset ------------------------------------------------------------------------

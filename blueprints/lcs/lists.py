@@ -172,11 +172,14 @@ def list_state(list_id, body: LcsHandlingListUpdate):
 def _station_data(hl: HandlingList, result: svc.ScanResult | None = None) -> dict:
     p = svc.progress(hl)
     nxt = svc.next_pick(hl)
+    waiting = svc.awaited_tote(hl, current_actor())
     data = {
         "list_id": hl.id,
         "number": hl.number,
         "is_finished": hl.is_finished,
         "finish_blocked": svc.finish_blocked(hl),
+        "awaiting_tote": waiting is not None,
+        "sorting_label": waiting.code if waiting else (result.tote if result else None),
         "progress": {
             "total": p.total,
             "handled": p.handled,
@@ -205,20 +208,22 @@ def _station_data(hl: HandlingList, result: svc.ScanResult | None = None) -> dic
 def station(list_id):
     """Scan station
 
-    Progress and the next pick line (the handheld page for browsers).
+    Progress and the next pick line (the handheld page for browsers); ``awaiting_tote``: the
+    caller's last pick waits for a scan of tote ``sorting_label`` (lcs.scan.confirm_tote).
     """
     hl = svc.get_list(current_actor(), list_id)
     data = _station_data(hl)
-    return respond(data, template="lcs/station.html", block="station_panel", context=_station_context(data))
+    return respond(data, template="lcs/station.html", block="station_panel", context=_station_context(hl, data))
 
 
-def _station_context(data: dict) -> dict:
-    return {"st": data, "short_pick_reasons": short_picks.REASONS}
+def _station_context(hl: HandlingList, data: dict) -> dict:
+    """The page also needs to know whether the list sorts into totes (several shipments)."""
+    return {"st": data, "sorts_into_totes": len(hl.shipments) > 1, "short_pick_reasons": short_picks.REASONS}
 
 
 def _station_answer(hl: HandlingList, result: svc.ScanResult):
     data = _station_data(hl, result)
-    resp = respond(data, template="lcs/station.html", block="station_panel", context=_station_context(data))
+    resp = respond(data, template="lcs/station.html", block="station_panel", context=_station_context(hl, data))
     return trigger_client_event(resp, "wharf:scan", {"ok": result.status in ("ok", "done"), "status": result.status})
 
 
@@ -242,7 +247,10 @@ def scan(list_id, body: LcsScan):
     (empty_location | damaged | wrong_item): the current pick cannot be found — while another
     position holds the SKU the answer is ``warning`` "Try position X" (the pick moves there),
     else one unit is marked missing. Answers 200 with ``status`` ok | warning | error | done
-    (a rejected code changes nothing).
+    (a rejected code changes nothing). On a list of several shipments ``sorting_label`` is the
+    tote the picked unit goes into; with lcs.scan.confirm_tote on, ``awaiting_tote`` asks for a
+    scan of that tote's label (or ``WHARF:TOTE:<label>``) next — anything else is an error and
+    the station keeps asking.
     """
     actor = current_actor()
     result = svc.scan(actor, list_id, body.code, body.reason)

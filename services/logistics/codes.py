@@ -1,7 +1,7 @@
 """What a scanner typed: command barcodes, GS1 element strings, unit ids, SKUs, barcodes.
 
-Keyboard-wedge scanners send GS1-128/DataMatrix data as ``]C1``/``]d2`` symbology prefix
-plus element strings, with ASCII 29 (GS) ending variable-length fields. biip knows every
+Keyboard-wedge scanners send GS1-128/DataMatrix/QR data as ``]C1``/``]d2``/``]Q3`` symbology
+prefix plus element strings, with ASCII 29 (GS) ending variable-length fields. biip knows every
 GS1 application identifier (length, format, check digit, date); Wharf keeps no table of
 its own. From a scan we keep the GTIN (AI 01/02), SSCC (00), batch/lot (10), expiry (17)
 (the lot and expiry a pick records on its unit); everything else is a plain code.
@@ -23,6 +23,7 @@ from biip.gs1_messages import GS1Message
 GS = "\x1d"
 SYMBOLOGY = re.compile(r"^\](C1|d2|Q3|e0)")
 COMMANDS = {"WHARF:FINISH": "finish", "WHARF:UNDO": "undo", "WHARF:MISSING": "missing"}
+TOTE = "WHARF:TOTE:"  # a tote's own label barcode: WHARF:TOTE:<sorting label>
 # A scan keeps what it can: an impossible date leaves ``expires`` empty instead of losing the scan.
 _SCAN_CONFIG = ParseConfig(gs1_element_strings_verify_date=False)
 
@@ -137,6 +138,8 @@ def parse(raw: str) -> Scan:
     upper = text.upper()
     if upper in COMMANDS:
         return Scan(raw, command=COMMANDS[upper])
+    if upper.startswith(TOTE) and len(text) > len(TOTE):
+        return Scan(raw, command="tote", code=text[len(TOTE) :].strip())
     try:
         return Scan(raw, unit_id=uuid.UUID(text))
     except ValueError:

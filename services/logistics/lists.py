@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from models import (
     HandlingList,
@@ -643,8 +644,9 @@ class ScanResult:
     message: str
     item_id: uuid.UUID | None = None
     sku: str | None = None
-    action: str | None = None  # handled | undone | finished | pending | missing | redirected
+    action: str | None = None  # handled | undone | finished | pending | missing | redirected | tote
     extra: dict = field(default_factory=dict)
+    tote: str | None = None  # the sorting label the picked unit goes into (lists of several shipments)
 
 
 def _skus_for(hl: HandlingList, scan: codes.Scan) -> list[str]:
@@ -676,12 +678,16 @@ def scan(actor: Actor, list_id, raw: str, reason: str = "empty_location") -> Sca
     handles the last open unit finishes the list (``finish_if_done``)."""
     hl = get_list(actor, list_id)
     parsed = codes.parse(raw)
-    if parsed.command == "finish":
+    if parsed.command == "finish" and not awaited_tote(hl, actor):  # else: the tote first
         finish(actor, hl.id)
         return ScanResult("done", f"Handling list {hl.number} finished", action="finished")
     if parsed.command == "undo":
         return undo(actor, hl.id)
     require_active(hl)
+    if waiting := awaited_tote(hl, actor):
+        return _tote_scanned(hl, waiting, parsed, raw, actor)
+    if parsed.command == "tote":
+        return ScanResult("warning", f"No tote to confirm: scan an item first ({parsed.code})")
     if parsed.command == "missing":
         return short_pick(actor, hl, reason)
     if parsed.unit_id is not None:
@@ -847,7 +853,24 @@ def _handled(hl: HandlingList, unit: ShipmentItem, raw: str, actor: Actor) -> Sc
             user_id=_uid(actor),
         )
     )
-    return _settled(actor, hl, ScanResult("ok", f"{unit.sku} picked", unit.id, unit.sku, action="handled"))
+    tote = _tote_of(hl, unit)
+    if tote is None:
+        result = ScanResult("ok", f"{unit.sku} picked", unit.id, unit.sku, action="handled")
+    elif toggles.value_for("lcs.scan.confirm_tote", hl.tenant_id, False):
+        db.session.add(
+            ScanEvent(
+                tenant_id=hl.tenant_id,
+                list_id=hl.id,
+                item_id=unit.id,
+                kind="pending_tote",
+                code=tote,
+                user_id=_uid(actor),
+            )
+        )
+        result = ScanResult("ok", f"{unit.sku} picked — scan tote {tote}", unit.id, unit.sku, "handled", tote=tote)
+    else:
+        result = ScanResult("ok", f"{unit.sku} picked — put in {tote}", unit.id, unit.sku, "handled", tote=tote)
+    return _settled(actor, hl, result)
 
 
 def _settled(actor: Actor, hl: HandlingList, result: ScanResult) -> ScanResult:
@@ -859,6 +882,65 @@ def _settled(actor: Actor, hl: HandlingList, result: ScanResult) -> ScanResult:
     elif outcome.blocked:
         result.status, result.message = "warning", f"{result.message} — {hl.number} not finished: {outcome.blocked}"
     return result
+
+
+# --- totes: on a list of several shipments each unit goes into its shipment's tote -----------------
+
+
+def _tote_of(hl: HandlingList, unit: ShipmentItem) -> str | None:
+    """The sorting label (tote) of ``unit``'s shipment, on a list of several shipments (one
+    shipment needs no sorting)."""
+    labels = {ls.shipment_id: ls.label for ls in hl.shipments}
+    return labels.get(unit.shipment_id) if len(labels) > 1 else None
+
+
+def awaited_tote(hl: HandlingList, actor: Actor) -> ScanEvent | None:
+    """With lcs.scan.confirm_tote on: the caller's pick still waiting for its tote scan — a
+    ``pending_tote`` event not yet ``undone`` (the right tote or undoing the pick ends the
+    wait; a wrong scan does not) and followed by no later pick of theirs (made while the toggle
+    was off). Its ``code`` is the tote's label."""
+    if hl.is_finished or not toggles.value_for("lcs.scan.confirm_tote", hl.tenant_id, False):
+        return None  # a finished list (its last pick finished it) waits for nothing
+    mine = (ScanEvent.list_id == hl.id, ScanEvent.user_id == _uid(actor))
+    later = aliased(ScanEvent)
+    picked_since = (
+        sa.select(later.id)
+        .where(later.list_id == hl.id, later.user_id == _uid(actor), later.kind == "handled")
+        .where(later.created_at > ScanEvent.created_at)
+    )
+    return db.session.scalars(
+        sa.select(ScanEvent)
+        .where(*mine, ScanEvent.kind == "pending_tote", ScanEvent.undone.is_(False), ~picked_since.exists())
+        .order_by(ScanEvent.created_at.desc())
+        .limit(1)
+    ).first()
+
+
+def _tote_scanned(hl: HandlingList, waiting: ScanEvent, parsed: codes.Scan, raw: str, actor: Actor) -> ScanResult:
+    """The scan after a pick that awaits its tote: the tote's label (as printed, or
+    ``WHARF:TOTE:<label>``) ends the wait; anything else is refused and the station keeps asking."""
+    tote = waiting.code or ""
+    scanned = parsed.code if parsed.command == "tote" else raw.strip()
+    unit = db.session.get(ShipmentItem, waiting.item_id)
+    if (scanned or "").casefold() != tote.casefold():
+        rejected = _reject(hl, raw, actor, f"Wrong tote {raw.strip()[:60]} — put {unit.sku} in tote {tote}")
+        rejected.tote = tote
+        return rejected
+    ended = db.session.execute(
+        sa.update(ScanEvent).where(ScanEvent.id == waiting.id, ScanEvent.undone.is_(False)).values(undone=True)
+    ).rowcount
+    if ended:
+        db.session.add(
+            ScanEvent(
+                tenant_id=hl.tenant_id,
+                list_id=hl.id,
+                item_id=unit.id,
+                kind="tote",
+                code=raw.strip()[:200],
+                user_id=_uid(actor),
+            )
+        )
+    return ScanResult("ok", f"{unit.sku} is in tote {tote}", unit.id, unit.sku, action="tote", tote=tote)
 
 
 def _reject(hl: HandlingList, raw: str, actor: Actor, message: str) -> ScanResult:
@@ -893,6 +975,11 @@ def undo(actor: Actor, list_id) -> ScanResult:
         discard()
         return ScanResult("warning", "Nothing to undo")
     unit = db.session.get(ShipmentItem, last.item_id)
+    db.session.execute(  # an undone pick no longer waits for its tote
+        sa.update(ScanEvent)
+        .where(ScanEvent.list_id == hl.id, ScanEvent.item_id == unit.id, ScanEvent.kind == "pending_tote")
+        .values(undone=True)
+    )
     db.session.add(
         ScanEvent(
             tenant_id=hl.tenant_id,

@@ -22,17 +22,36 @@
       if (last) setTimeout(function () { last.remove(); }, 8000);
     }
   });
-  // Scan feedback (HX-Trigger "wharf:scan" {ok: true|false}); the lcs.scan.sound toggle
-  // decides, per tenant, whether the handheld beeps.
+  // Scan feedback (HX-Trigger "wharf:scan" {ok, status}): a tone and a buzz per outcome —
+  // ok/done, warning, error. <body data-scan-sound> is "off" when the tenant's lcs.scan.sound
+  // toggle or the user's own switch (profile) says so; then the handheld stays silent and still.
   var sounds = {};
+  var FEEDBACK = {
+    ok: {sound: "scan-ok", buzz: 60},
+    warning: {sound: "scan-warning", buzz: [80, 60, 80]},
+    error: {sound: "scan-error", buzz: [200, 80, 200, 80, 200]}
+  };
+  function feedbackFor(detail) {
+    var status = detail && detail.status;
+    if (status === "ok" || status === "done") return FEEDBACK.ok;
+    if (status === "warning" || status === "error") return FEEDBACK[status];
+    return detail && detail.ok === false ? FEEDBACK.error : FEEDBACK.ok;
+  }
   function play(name) {
-    if (document.body.dataset.scanSound !== "on") return;
     var audio = sounds[name] || (sounds[name] = new Audio(document.body.dataset.sounds + name + ".wav"));
     audio.currentTime = 0;
     audio.play().catch(function () { /* autoplay blocked until the first tap: stay silent */ });
   }
   document.body.addEventListener("wharf:scan", function (evt) {
-    play(evt.detail && evt.detail.ok === false ? "scan-error" : "scan-ok");
+    if (document.body.dataset.scanSound !== "on") return;
+    var fb = feedbackFor(evt.detail);
+    document.body.dataset.lastFeedback = fb.sound;  // what the handheld just did (tests read it)
+    play(fb.sound);
+    if (navigator.vibrate) navigator.vibrate(fb.buzz);
+  });
+  // The profile's switch was saved: HX-Trigger "wharf:scan-feedback" {on}.
+  document.body.addEventListener("wharf:scan-feedback", function (evt) {
+    document.body.dataset.scanSound = evt.detail && evt.detail.on ? "on" : "off";
   });
   // Network failure (server down, Wi-Fi gap on the floor): say so instead of doing nothing.
   document.body.addEventListener("htmx:sendError", function () {
