@@ -40,7 +40,7 @@ from services import events, toggles
 from services.acl import Actor
 from services.commands import after_commit, command, discard
 from services.errors import BadRequest, Conflict, ValidationFailed
-from services.logistics import codes, locations, numbers
+from services.logistics import codes, floor, locations, numbers
 from services.logistics.search import Field, apply_constraints
 from services.logistics.shipments import unit_row
 
@@ -424,11 +424,13 @@ def _uid(actor: Actor):
     return None if p is None or getattr(p, "is_api_key", False) else p.id
 
 
-def _mark_started(hl: HandlingList) -> None:
+def _picked(hl: HandlingList) -> None:
+    """A unit of ``hl`` was picked: the list has started, and its version (the live views'
+    ETag) moves. After the unit's UPDATE: units, then the list row, as every writer locks."""
     db.session.execute(
         sa.update(HandlingList)
-        .where(HandlingList.id == hl.id, HandlingList.started_at.is_(None))
-        .values(started_at=utcnow())
+        .where(HandlingList.id == hl.id)
+        .values(started_at=sa.func.coalesce(HandlingList.started_at, utcnow()), version=HandlingList.version + 1)
     )
 
 
@@ -638,7 +640,7 @@ def _needs_confirmation(hl, unit, raw, actor) -> bool:
 
 
 def _handled(hl: HandlingList, unit: ShipmentItem, raw: str, actor: Actor) -> ScanResult:
-    _mark_started(hl)
+    _picked(hl)
     db.session.add(
         ScanEvent(
             tenant_id=hl.tenant_id,
@@ -683,6 +685,7 @@ def undo(actor: Actor, list_id) -> ScanResult:
     if not claimed or not _set_handled(last.item_id, hl.id, False, actor):
         discard()
         return ScanResult("warning", "Nothing to undo")
+    floor.touch_lists([hl.id])
     unit = db.session.get(ShipmentItem, last.item_id)
     db.session.add(
         ScanEvent(

@@ -584,11 +584,19 @@ def cancel_shipment(actor: Actor, shipment_id) -> None:
         .values(is_canceled=True, canceled_at=utcnow(), active_list_id=None, updated_at=utcnow())
     ).rowcount
     if done:
+        lists_left = set(
+            db.session.scalars(
+                sa.select(ShipmentItem.list_id)
+                .where(ShipmentItem.shipment_id == shipment.id, ShipmentItem.parcel_id.is_(None))
+                .distinct()
+            )
+        )
         db.session.execute(
             sa.update(ShipmentItem)
             .where(ShipmentItem.shipment_id == shipment.id, ShipmentItem.parcel_id.is_(None))
             .values(list_id=None)
         )
+        floor.touch_lists(lists_left)  # their live views lose these units
     canceled = {"id": str(shipment.id)}
     after_commit(lambda: events.after("lcs.shipment", "canceled", canceled, {"actor": actor}))
 
@@ -599,14 +607,18 @@ def set_missing(actor: Actor, shipment_id, entries: list[LcsShipmentItemMissing]
     shipment = get_shipment(actor, shipment_id)
     if shipment.is_canceled:
         raise Conflict("Shipment is canceled")
+    on_lists = set()
     for i, e in enumerate(entries):
         done = db.session.execute(
             sa.update(ShipmentItem)
             .where(ShipmentItem.id == e.id, ShipmentItem.shipment_id == shipment.id)
             .values(is_missing=e.is_missing, updated_at=utcnow())
-        ).rowcount
+            .returning(ShipmentItem.list_id)
+        ).all()
         if not done:
             raise _invalid(f"{i}.id", "is not a unit of this shipment")
+        on_lists.add(done[0].list_id)
+    floor.touch_lists(on_lists)  # a missing unit counts as done in the lists' progress
 
 
 @command()
