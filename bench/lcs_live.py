@@ -14,11 +14,14 @@ lists (5 each) while one picker scans about once a second, round robin over the 
     station of that list showing the new count (p50/p95/max).
 (c) SSE on the same sync workers: each open stream holds a worker, so the 50 streams
     compete for 4 workers; counts how many streams ever get their first event.
-(d) SSE on ``gthread`` workers (4 × 16 threads): a stream per station, the server checks
-    the list's version every 0.5 s and pushes the fragment when it moved; CPU and latency
-    as in (b). The SSE route exists only in this benchmark (``bench_app``).
+(d) SSE on ``gthread`` workers (4 × 16 threads, 64 slots for 50 streams): a stream per
+    station, the server checks the list's version every 0.5 s and pushes the fragment when
+    it moved; CPU and latency as in (b). A gthread worker accepts connections as they come,
+    not by free threads, so one worker can hold more streams than it has threads: the
+    streams and requests over its count wait. (e) the same with 4 × 64 threads (a thread per
+    station in every worker). The SSE route exists only in this benchmark (``bench_app``).
 
-During (b)–(d) a prober GETs the baseline route every 100 ms: its p50/p95 and errors show
+During (b)–(e) a prober GETs the baseline route every 100 ms: its p50/p95 and errors show
 whether anyone else can still use the server.
 
     .venv/bin/python bench/lcs_live.py --database-url postgresql://postgres@127.0.0.1:5432/wharf_bench_live \\
@@ -296,7 +299,7 @@ def capacity(srv: Server, station_h: dict, list_id, seconds: float, rounds: int)
         print(f"    {label:30s} {rate:7.0f} req/s  {ms(lat)}  errors {errors[0]}  ratio {rate / base_rate:.2f}")
 
 
-# --- (b)–(d) live scenarios ---------------------------------------------------------------------
+# --- (b)–(e) live scenarios ---------------------------------------------------------------------
 
 
 class Live:
@@ -482,8 +485,8 @@ def main() -> None:
     args = ap.parse_args()
     assert args.database_url.startswith("postgresql"), "this benchmark runs on PostgreSQL"
     ensure_database(args.database_url)
-    list_ids, station, scanner = seed(args.database_url, args.lists * 4)  # fresh lists for each scenario
-    batches = [list_ids[i * args.lists : (i + 1) * args.lists] for i in range(4)]
+    list_ids, station, scanner = seed(args.database_url, args.lists * 5)  # fresh lists for each scenario
+    batches = [list_ids[i * args.lists : (i + 1) * args.lists] for i in range(5)]
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (a shared machine is noisy)")
     print(
         f"{args.stations} stations on {args.lists} lists, one scan/s, {args.seconds:.0f} s per scenario; gunicorn --workers 4"
@@ -499,13 +502,14 @@ def main() -> None:
         report("(c) SSE, sync workers (a worker per open stream)", live, live.run("sse", min(args.seconds, 15)))
     finally:
         srv.stop()
-    srv = Server(args.database_url, threads=16)
-    try:
-        sh, ch = srv.token(station), srv.token(scanner)
-        live = Live(srv, batches[3], sh, ch, args.stations)
-        report("(d) SSE, gthread workers 4 × 16 threads", live, live.run("sse", args.seconds))
-    finally:
-        srv.stop()
+    for label, threads, batch in (("d", 16, batches[3]), ("e", 64, batches[4])):
+        srv = Server(args.database_url, threads=threads)
+        try:
+            sh, ch = srv.token(station), srv.token(scanner)
+            live = Live(srv, batch, sh, ch, args.stations)
+            report(f"({label}) SSE, gthread workers 4 × {threads} threads", live, live.run("sse", args.seconds))
+        finally:
+            srv.stop()
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
