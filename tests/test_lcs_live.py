@@ -204,3 +204,57 @@ def test_two_pickers_see_each_others_scans(browser, live_server, client, h, pick
     finally:
         for ctx in contexts:
             ctx.close()
+
+
+@pytest.mark.browser
+def test_a_poll_in_flight_never_paints_over_a_scan(app, browser, live_server, client, h, pickers, monkeypatch):
+    """A station's poll that left before the picker's own scan answers after the scan did
+    (polls are held back 1 s after reading 1/3): its older progress must not replace the
+    scan's 2/3, and the scan must not wait for it."""
+    import time
+
+    from flask import request
+
+    list_id = new_list(client, h, new_shipment(client, h)["id"])  # SKU-A × 2, SKU-B × 1
+    view = app.view_functions["lcs.station"]
+
+    def slow_poll(*args, **kwargs):
+        answer = view(*args, **kwargs)
+        if request.headers.get("HX-Target") == "station-live":
+            time.sleep(1.0)
+        return answer
+
+    monkeypatch.setitem(app.view_functions, "lcs.station", slow_poll)
+    ctx, ann = new_page(browser, viewport={"width": 360, "height": 740})
+    try:
+        open_and_sign_in(ann, live_server, pickers[0])
+        ann.goto(f"{live_server}/lcs/lists/{list_id}/station")
+        ann.wait_for_function("window.htmx !== undefined")
+        expect(ann.locator(".progress-count")).to_have_text("0/3")
+        ann.evaluate(
+            """() => {
+              window.shown = [];
+              new MutationObserver(() => {
+                const count = document.querySelector('.progress-count');
+                if (count && window.shown[window.shown.length - 1] !== count.textContent) window.shown.push(count.textContent);
+              }).observe(document.querySelector('.station'), {subtree: true, childList: true});
+            }"""
+        )
+        answered: list = []
+        ann.on("response", lambda r: answered.append(r.request))
+        scan(client, bearer(api_token(client, pickers[1])), list_id, "SKU-A")  # Bob: 1/3
+        is_poll = lambda r: r.method == "GET" and r.headers.get("hx-target") == "station-live"
+        with ann.expect_request(is_poll, timeout=5000) as in_flight:
+            pass  # a poll is on its way: it reads 1/3, then takes a second to answer
+        with ann.expect_response(lambda r: r.request.method == "POST") as scanned:
+            ann.keyboard.type("SKU-B")
+            ann.keyboard.press("Enter")
+        expect(ann.locator(".station-message")).to_have_text("SKU-B picked")
+        ann.wait_for_timeout(1500)
+        assert in_flight.value in answered
+        assert answered.index(scanned.value.request) < answered.index(in_flight.value)  # the race happened
+        assert ann.evaluate("window.shown") == ["2/3"]  # the late 1/3 never showed
+        expect(ann.locator(".progress-count")).to_have_text("2/3")
+        expect(ann.locator("#scan-input")).to_be_focused()
+    finally:
+        ctx.close()
