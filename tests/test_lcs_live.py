@@ -201,6 +201,11 @@ def test_two_pickers_see_each_others_scans(browser, live_server, client, h, pick
         expect(board.locator(".list-progress")).to_have_text("3 of 3 picked", timeout=3000)
         expect(board.locator("#list-live tbody tr").first.locator("td").nth(5)).to_have_text("2")
         board.screenshot(path=str(ARTIFACTS / "list-live-1366.png"), full_page=True)
+        board.set_viewport_size({"width": 360, "height": 740})
+        board.screenshot(path=str(ARTIFACTS / "list-live-360.png"), full_page=True)
+        expect(ann.locator(".progress-count")).to_have_text("3/3", timeout=3000)
+        ann.set_viewport_size({"width": 1366, "height": 800})
+        ann.screenshot(path=str(ARTIFACTS / "station-live-1366.png"), full_page=True)
     finally:
         for ctx in contexts:
             ctx.close()
