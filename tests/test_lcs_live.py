@@ -91,6 +91,14 @@ class TestEtag:
         assert r.status_code == 204
         moved()
 
+    def test_moves_when_a_shipment_leaves_the_list(self, client, h):
+        s1, s2 = new_shipment(client, h), new_shipment(client, h)
+        lid = new_list(client, h, s1["id"], s2["id"])
+        tag = _etag(client, f"/lcs/lists/{lid}/station", h)
+        assert client.delete(f"/lcs/shipments/{s2['id']}", headers=h).status_code == 204
+        r = client.get(f"/lcs/lists/{lid}/station", headers={**h, "If-None-Match": tag})
+        assert r.status_code == 200 and r.get_json()["progress"]["total"] == 3
+
     def test_a_rejected_scan_changes_nothing(self, client, h, pickers):
         lid = new_list(client, h, new_shipment(client, h)["id"])
         ann = bearer(api_token(client, pickers[0]))
