@@ -50,3 +50,6 @@ _.MAX_NODES
 
 # The operator table's one-operator view: tests check every operator through it.
 _.apply_operator
+
+# gunicorn loads the live-progress benchmark's app by name ("lcs_live:bench_app()").
+_.bench_app

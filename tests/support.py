@@ -94,6 +94,7 @@ def with_features(app, tenant_id, email, features) -> str:
 
 # --- signing in ---------------------------------------------------------------------------------
 
+HX = {"HX-Request": "true"}  # an htmx request (add "HX-Target" for one part of a page)
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 HX_CSRF_RE = re.compile(r'"X-CSRFToken": "([^"]+)"')

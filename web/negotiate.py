@@ -6,6 +6,7 @@ fragment (one named block of the page template) for htmx, or the full page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from flask import (
@@ -111,6 +112,40 @@ def respond(
         if "If-None-Match" in request.headers and request.if_none_match.contains(etag):
             resp.status_code = 304
             resp.set_data(b"")  # a 304 has no body
+    return resp
+
+
+def fragment_etag(state: str, block: str) -> str:
+    """The ETag (unquoted) of the htmx fragment ``block`` of a live view in ``state``; a
+    polling element carries it in ``data-etag`` and sends it back (static/js/wharf.js)."""
+    return f"{state}.{block}"
+
+
+def conditional(
+    state: str,
+    render: Callable[[], Response],
+    *,
+    block: str = "content",
+    targets: dict[str, str] | None = None,
+) -> Response:
+    """Answer a live view whose whole content is a function of ``state`` (a version read
+    first, by one cheap query): a client that holds this representation's ETag gets
+    ``304 Not Modified`` *before* anything is read or rendered; otherwise ``render()``
+    (a ``respond`` call) answers with the ETag. JSON and each htmx fragment (the block
+    ``block``/``targets`` pick, as ``respond`` does) are separate representations with
+    their own ETags; a full page is never conditional (it carries a fresh CSRF token)."""
+    mode = response_mode()
+    if mode == "page":
+        return render()
+    etag = state if mode == "json" else fragment_etag(state, (targets or {}).get(htmx_details().target or "", block))
+    if request.if_none_match.contains(etag):
+        resp = make_response("", 304)
+    else:
+        resp = render()
+    if resp.status_code in (200, 304):
+        resp.set_etag(etag)
+        resp.headers["Cache-Control"] = "private, no-cache"  # always ask: the answer is a 304 when nothing moved
+        resp.vary.add("HX-Target")
     return resp
 
 

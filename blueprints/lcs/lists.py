@@ -26,7 +26,7 @@ from services.logistics import short_picks
 from web.access import current_actor, registry, requires
 from web.contract import Response, operation
 from web.htmx import trigger_client_event
-from web.negotiate import respond, see_other
+from web.negotiate import conditional, fragment_etag, respond, see_other
 from web.pagination import paginate_b
 
 registry.add_nav("Handling lists", "lcs.lists", group="Warehouse", order=20)
@@ -105,23 +105,45 @@ def search_lists(body: LcsListSearch, headers: PageHeaders):
     return respond(rows, headers=page_headers)
 
 
+def _state(hl: HandlingList) -> str:
+    """What a live view of ``hl`` is a function of: its version moves with every change of
+    the list or of a unit on it (services.logistics.floor.touch_lists)."""
+    return f"{hl.id.hex[:8]}-{hl.version}"
+
+
 def _page_context(hl: HandlingList) -> dict:
     row = svc.detail_row(hl)
     # the page's lines also say how many units of each are missing (the JSON's lines do not)
-    return {"hl": row, "progress": svc.progress(hl), "next": svc.next_pick(hl), "lines": svc.grouped(hl)}
+    return {
+        "hl": row,
+        "progress": svc.progress(hl),
+        "next": svc.next_pick(hl),
+        "lines": svc.grouped(hl),
+        "live": fragment_etag(_state(hl), "list_live"),
+    }
+
+
+LIST_TARGETS = {"list-state": "list_state", "list-live": "list_live"}
 
 
 @bp.get("/lists/<uuid:list_id>")
 @requires("lcs.handling.read")
-@operation(responses={200: LcsHandlingList})
+@operation(responses={200: LcsHandlingList, 304: None})
 def handling_list(list_id):
     """View a handling list
 
     Its pick lines grouped by shipment, SKU and position, in walk order (``LcsHandlingList``).
+    The answer carries an ``ETag`` that moves with every pick, undo, missing unit or state
+    change of the list: send it back in ``If-None-Match`` and an unchanged list is a ``304``
+    without a body (cheap polling).
     """
     hl = svc.get_list(current_actor(), list_id)
-    ctx = _page_context(hl)
-    return respond(ctx["hl"], template="lcs/list.html", context=ctx, targets={"list-state": "list_state"})
+
+    def render():
+        ctx = _page_context(hl)
+        return respond(ctx["hl"], template="lcs/list.html", context=ctx, targets=LIST_TARGETS)
+
+    return conditional(_state(hl), render, targets=LIST_TARGETS)
 
 
 @bp.delete("/lists/<uuid:list_id>")
@@ -202,18 +224,7 @@ def _station_data(hl: HandlingList, result: svc.ScanResult | None = None) -> dic
     return data
 
 
-@bp.get("/lists/<uuid:list_id>/station")
-@requires("lcs.handling.write")
-@operation(responses={200: LcsScanStation})
-def station(list_id):
-    """Scan station
-
-    Progress and the next pick line (the handheld page for browsers); ``awaiting_tote``: the
-    caller's last pick waits for a scan of tote ``sorting_label`` (lcs.scan.confirm_tote).
-    """
-    hl = svc.get_list(current_actor(), list_id)
-    data = _station_data(hl)
-    return respond(data, template="lcs/station.html", block="station_panel", context=_station_context(hl, data))
+STATION_TARGETS = {"station-live": "station_live"}
 
 
 def _station_context(hl: HandlingList, data: dict) -> dict:
@@ -221,9 +232,29 @@ def _station_context(hl: HandlingList, data: dict) -> dict:
     return {"st": data, "sorts_into_totes": len(hl.shipments) > 1, "short_pick_reasons": short_picks.REASONS}
 
 
+def _station_response(hl: HandlingList, data: dict):
+    context = _station_context(hl, data) | {"live": fragment_etag(_state(hl), "station_live")}
+    return respond(data, template="lcs/station.html", block="station_panel", targets=STATION_TARGETS, context=context)
+
+
+@bp.get("/lists/<uuid:list_id>/station")
+@requires("lcs.handling.write")
+@operation(responses={200: LcsScanStation, 304: None})
+def station(list_id):
+    """Scan station
+
+    Progress and the next pick line (the handheld page for browsers). Conditional like the
+    list (``ETag``/``If-None-Match`` → ``304``): every station polls it to see the other
+    pickers' scans.
+    """
+    hl = svc.get_list(current_actor(), list_id)
+    return conditional(
+        _state(hl), lambda: _station_response(hl, _station_data(hl)), block="station_panel", targets=STATION_TARGETS
+    )
+
+
 def _station_answer(hl: HandlingList, result: svc.ScanResult):
-    data = _station_data(hl, result)
-    resp = respond(data, template="lcs/station.html", block="station_panel", context=_station_context(hl, data))
+    resp = _station_response(hl, _station_data(hl, result))
     return trigger_client_event(resp, "wharf:scan", {"ok": result.status in ("ok", "done"), "status": result.status})
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from models import HandlingList, db
 from services import cache_versions
 
 STAMP = cache_versions.prefetch("lcs.floor", shards=8)  # written by every scan: see cache_versions
@@ -24,6 +25,18 @@ _DIRTY = "wharf.floor_changed"
 
 def current() -> int | None:
     return cache_versions.current(STAMP)
+
+
+def touch_lists(list_ids) -> None:
+    """Move the version of these handling lists: their units changed state. The version is
+    the ETag of a list's live views (list page, stations, JSON), so a poller learns of any
+    pick, undo or missing unit from one primary-key read. Call it after the units' UPDATE
+    (lock order: units, then the list row)."""
+    ids = {i for i in list_ids if i is not None}
+    if ids:
+        db.session.execute(
+            sa.update(HandlingList).where(HandlingList.id.in_(ids)).values(version=HandlingList.version + 1)
+        )
 
 
 @sa.event.listens_for(Session, "do_orm_execute")

@@ -41,7 +41,7 @@ from services import events, toggles
 from services.acl import Actor
 from services.commands import after_commit, command, discard, savepoint
 from services.errors import BadRequest, Conflict, ValidationFailed
-from services.logistics import codes, locations, numbers, short_picks
+from services.logistics import codes, floor, locations, numbers, short_picks
 from services.logistics.search import Field, apply_constraints
 from services.logistics.shipments import unit_row
 from services.logistics.short_picks import REASONS
@@ -482,11 +482,13 @@ def _uid(actor: Actor):
     return None if p is None or getattr(p, "is_api_key", False) else p.id
 
 
-def _mark_started(hl: HandlingList) -> None:
+def _picked(hl: HandlingList) -> None:
+    """A unit of ``hl`` was picked: the list has started, and its version (the live views'
+    ETag) moves. After the unit's UPDATE: units, then the list row, as every writer locks."""
     db.session.execute(
         sa.update(HandlingList)
-        .where(HandlingList.id == hl.id, HandlingList.started_at.is_(None))
-        .values(started_at=utcnow())
+        .where(HandlingList.id == hl.id)
+        .values(started_at=sa.func.coalesce(HandlingList.started_at, utcnow()), version=HandlingList.version + 1)
     )
 
 
@@ -766,7 +768,6 @@ def short_pick(actor: Actor, hl: HandlingList, reason: str) -> ScanResult:
         None,
     )
     event = {"tenant_id": hl.tenant_id, "list_id": hl.id, "item_id": unit.id, "user_id": _uid(actor), "reason": reason}
-    _mark_started(hl)
     if alternate is not None:
         same_place = ShipmentItem.position.is_(None) if here is None else ShipmentItem.position == here
         db.session.execute(
@@ -780,6 +781,7 @@ def short_pick(actor: Actor, hl: HandlingList, reason: str) -> ScanResult:
             )
             .values(position=alternate, updated_at=utcnow())
         )
+        _picked(hl)  # after the units (lock order); the other stations see the new position
         db.session.add(ScanEvent(**event, kind="redirected", code=here))
         return ScanResult("warning", f"Try position {alternate}", unit.id, unit.sku, action="redirected")
     flipped = db.session.execute(
@@ -795,6 +797,7 @@ def short_pick(actor: Actor, hl: HandlingList, reason: str) -> ScanResult:
     if not flipped:  # another picker handled it meanwhile: nothing to mark
         discard()
         return ScanResult("warning", f"{unit.sku} changed meanwhile — look at the next pick", unit.id, unit.sku)
+    _picked(hl)  # started, and the live views' version moves
     db.session.add(ScanEvent(**event, kind="missing", code=here))
     label = REASONS.get(reason, reason).lower()
     return _settled(
@@ -842,7 +845,7 @@ def _needs_confirmation(hl, unit, raw, actor) -> bool:
 
 
 def _handled(hl: HandlingList, unit: ShipmentItem, raw: str, actor: Actor) -> ScanResult:
-    _mark_started(hl)
+    _picked(hl)
     db.session.add(
         ScanEvent(
             tenant_id=hl.tenant_id,
@@ -974,6 +977,7 @@ def undo(actor: Actor, list_id) -> ScanResult:
     if not claimed or not _set_handled(last.item_id, hl.id, False, actor):
         discard()
         return ScanResult("warning", "Nothing to undo")
+    floor.touch_lists([hl.id])
     unit = db.session.get(ShipmentItem, last.item_id)
     db.session.execute(  # an undone pick no longer waits for its tote
         sa.update(ScanEvent)

@@ -585,11 +585,19 @@ def cancel_shipment(actor: Actor, shipment_id) -> None:
         .values(is_canceled=True, canceled_at=utcnow(), active_list_id=None, updated_at=utcnow())
     ).rowcount
     if done:
+        lists_left = set(
+            db.session.scalars(
+                sa.select(ShipmentItem.list_id)
+                .where(ShipmentItem.shipment_id == shipment.id, ShipmentItem.parcel_id.is_(None))
+                .distinct()
+            )
+        )
         db.session.execute(
             sa.update(ShipmentItem)
             .where(ShipmentItem.shipment_id == shipment.id, ShipmentItem.parcel_id.is_(None))
             .values(list_id=None)
         )
+        floor.touch_lists(lists_left)  # their live views lose these units
         if list_id is not None:  # the rest of its list may be all picked now
             from services.logistics import lists  # lists reads this module's unit rows: import at call time
 

@@ -53,8 +53,23 @@
   document.body.addEventListener("wharf:scan-feedback", function (evt) {
     document.body.dataset.scanSound = evt.detail && evt.detail.on ? "on" : "off";
   });
-  // Network failure (server down, Wi-Fi gap on the floor): say so instead of doing nothing.
-  document.body.addEventListener("htmx:sendError", function () {
+  // Live views (hx-trigger="every 2s" with data-etag): send the ETag of what is shown, so an
+  // unchanged view costs a bodiless 304 that htmx does not swap. Set by hand, the header also
+  // keeps the browser's cache out of the way (it would turn the 304 into a 200 and a swap).
+  document.body.addEventListener("htmx:configRequest", function (evt) {
+    var etag = evt.detail.elt.getAttribute && evt.detail.elt.getAttribute("data-etag");
+    if (etag && evt.detail.verb === "get") evt.detail.headers["If-None-Match"] = '"' + etag + '"';
+  });
+  // Network failure (server down, Wi-Fi gap on the floor): say so instead of doing nothing
+  // (once per gap for the live views' polls, which retry on their own).
+  var pollFailed = false;
+  document.body.addEventListener("htmx:sendError", function (evt) {
+    var poll = evt.detail.elt && evt.detail.elt.hasAttribute("data-etag");
+    if (poll && pollFailed) return;
+    pollFailed = pollFailed || poll;
     showToast("Cannot reach Wharf — check the connection and try again.", "error");
+  });
+  document.body.addEventListener("htmx:afterRequest", function (evt) {
+    if (evt.detail.successful || (evt.detail.xhr && evt.detail.xhr.status === 304)) pollFailed = false;
   });
 })();
