@@ -310,6 +310,38 @@ def test_same_sku_scanned_by_many_threads_takes_each_unit_once(floor, threads, k
     assert fl.get(f"/lcs/lists/{list_id}/station")["next"]["sku"] == "SKU-COLD"
 
 
+def test_pack_scans_by_many_threads_pack_each_unit_once(app, floor):
+    """Issue 15: packers scanning the same SKU of one shipment at once — each picked unit
+    lands in exactly one parcel, one more than was picked is a warning, and the racing first
+    scans open one parcel between them, not one each."""
+    fl = floor
+    k, threads, per_thread = 6, 8, 2
+    sid = fl.shipment([("SKU-PACK", k)])
+    list_id = fl.make_list([sid])
+    with app.app_context():
+        db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.list_id == list_id).values(is_handled=True))
+        db.session.commit()
+        db.session.remove()
+
+    def work(i):
+        return [
+            _http(fl.base, "POST", f"/lcs/shipments/{sid}/pack/scan", {"code": "SKU-PACK"}, fl.token(i))
+            for _ in range(per_thread)
+        ]
+
+    flat = [r for rs in _storm(threads, work) for r in rs]
+    _no_5xx(flat)
+    assert all(s == 200 for s, *_ in flat), Counter(s for s, *_ in flat)
+    assert Counter(b["status"] for _, b, *_ in flat) == {"ok": k, "warning": threads * per_thread - k}
+    packed = [b["item_id"] for _, b, *_ in flat if b["status"] == "ok"]
+    assert len(set(packed)) == k, "two scans packed the same unit"
+    station = fl.get(f"/lcs/shipments/{sid}/pack")
+    assert len(station["parcels"]) == 1 and sorted(station["parcels"][0]["item_ids"]) == sorted(packed)
+    assert station["lines"] == [
+        {"sku": "SKU-PACK", "description": "SKU-PACK widget", "needed": k, "picked": k, "packed": k}
+    ]
+
+
 # --- (c) the same list finished by many threads at once ------------------------------------------
 
 
