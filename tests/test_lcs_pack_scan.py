@@ -263,6 +263,7 @@ def test_pack_by_scan_on_a_handheld(mobile_page, live_server, client, h, s, pack
     page.keyboard.type("900")
     page.keyboard.press("Enter")
     expect(panel).to_contain_text("No open parcel: the next scan opens parcel 2.")
+    expect(panel.locator(".station-done")).to_have_text(f"✔ Everything of {s['number']} is packed.")
     expect(panel.locator(".parcel")).to_contain_text("Parcel 1 of 1")
     expect(panel.locator(".parcel")).to_contain_text("900 g")
     expect(panel.locator(".parcel .badge")).to_have_text("closed")
