@@ -163,6 +163,14 @@ class TestClose:
         assert client.post(f"/lcs/parcels/{first['parcel_id']}/label", headers=h).status_code == 204
         assert pack_scan(client, h, s["id"], "SKU-A")["parcel_index"] == 2
 
+    def test_labelling_a_whole_list_closes_its_parcels(self, client, h, s):
+        first = pack_scan(client, h, s["id"], "SKU-A")
+        client.put(f"/lcs/parcels/{first['parcel_id']}", json={"weight": 400}, headers=h)
+        r = client.post(f"/lcs/lists/{s['active_list_id']}/labels", headers=h)
+        assert r.status_code == 204, r.get_json()
+        assert client.get(f"/lcs/parcels/{first['parcel_id']}", headers=h).get_json()["closed_at"]
+        assert pack_scan(client, h, s["id"], "SKU-B")["parcel_index"] == 2
+
     def test_closing_an_empty_parcel_is_refused_and_keeps_nothing(self, client, h, s):
         p = client.post("/lcs/parcels", json={"shipment_id": s["id"]}, headers=h).get_json()
         r = client.post(f"/lcs/parcels/{p['id']}/close", json={"weight": 300}, headers=h)

@@ -141,7 +141,9 @@ def scan(actor: Actor, shipment_id, raw: str) -> PackResult:
 def close_parcel(actor: Actor, parcel_id, weight: int) -> Task:
     """Weigh the parcel and request its label in one step: the parcel is closed, the next
     scan opens a new one. Refused like a label request (empty parcel, over the method's
-    maximum weight: 422; in transit: 409) — and then the weight is not kept either."""
+    maximum weight: 422; in transit: 409) — and then the weight is not kept either. It takes
+    the shipment's lock as a scan does: a scan in flight lands before the label, not after."""
+    lock(actor.scope, Shipment, parcels.get_parcel(actor, parcel_id).shipment_id, "Shipment")
     parcel = parcels.update_parcel(actor, parcel_id, LcsParcelModel(weight=weight))
     db.session.refresh(parcel)
     return documents.request_label(actor, parcel.id)
