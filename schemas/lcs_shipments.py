@@ -350,7 +350,8 @@ class LcsShipment(LcsListedShipment):
 
 
 class LcsPackStation(Model):
-    """Wharf's pack station: the shipment, its parcels and its picked units not yet packed."""
+    """Wharf's pack station: the shipment, its parcels (which one the next scan fills), what
+    each SKU still needs, and its picked units not yet packed."""
 
     shipment: LcsShipment
     parcels: list[LcsParcel]
