@@ -2,7 +2,9 @@
 
 (a) Server time of one scan (``POST /lcs/lists/<id>/scan`` with a bearer token, JSON) on a
     500-unit handling list: p50/p95 in ms over ``--scans`` scans, each one picking a unit,
-    interleaved with requests to a trivial ``@public`` JSON route (the bare baseline).
+    interleaved with requests to a trivial ``@public`` JSON route (the bare baseline); then
+    the pack scan (``POST /lcs/shipments/<id>/pack/scan``, issue 15) of every unit just
+    picked, shipment by shipment (20 units each, one parcel per shipment filling up).
 (b) ``GET /lcs/shipments`` (default page size) with ``--shipments`` shipments (two units
     each) in the database: requests/s and the ratio to the bare endpoint, interleaved rounds.
     Pages are cached per process until the ``lcs.floor`` stamp moves, so (b) also reports
@@ -144,6 +146,29 @@ def scan_bench(app, client, headers, tenant_id, n_scans: int, warm: bool = True)
     return scan_ms, bare_ms, list_id
 
 
+def pack_bench(app, client, headers, list_id) -> list[float]:
+    """Pack every picked unit of the list by scanning its SKU at its shipment's pack station."""
+    with app.app_context():
+        picked = db.session.execute(
+            sa.select(ShipmentItem.shipment_id, ShipmentItem.sku)
+            .where(ShipmentItem.list_id == list_id, ShipmentItem.is_handled.is_(True))
+            .order_by(ShipmentItem.shipment_id, ShipmentItem.sequence)
+        ).all()
+        db.session.remove()
+    pack_ms, statuses = [], {}
+
+    def pack(shipment_id, sku):
+        r = client.post(f"/lcs/shipments/{shipment_id}/pack/scan", json={"code": sku}, headers=headers)
+        assert r.status_code == 200, r.get_data(as_text=True)
+        status = r.get_json()["status"]
+        statuses[status] = statuses.get(status, 0) + 1
+
+    for shipment_id, sku in picked:
+        pack_ms.append(timed(lambda shipment_id=shipment_id, sku=sku: pack(shipment_id, sku)))
+    assert statuses == {"ok": len(picked)}, statuses
+    return pack_ms
+
+
 def seed_shipments(app, tenant_id, count: int, units_each: int = 2, batch: int = 10_000) -> float:
     """``count`` shipments with ``units_each`` units, by SQLAlchemy core executemany inserts."""
     start = time.perf_counter()
@@ -279,13 +304,18 @@ def main() -> None:
     app, client, headers, tenant_id = build(tmp)
 
     # (a) one scan on a 500-unit list
-    scan_ms, bare_ms, _ = scan_bench(app, client, headers, tenant_id, args.scans)
+    scan_ms, bare_ms, list_id = scan_bench(app, client, headers, tenant_id, args.scans)
     s50, s95, b50, b95 = pct(scan_ms, 50), pct(scan_ms, 95), pct(bare_ms, 50), pct(bare_ms, 95)
     print(f"(a) scan on a {LIST_UNITS}-unit list, {args.scans} scans (SQLite, Flask test client, bearer token)")
     print(f"    bare @public JSON : p50 {b50:6.2f} ms   p95 {b95:6.2f} ms")
     print(f"    POST …/scan       : p50 {s50:6.2f} ms   p95 {s95:6.2f} ms   (×{s50 / b50:.1f} / ×{s95 / b95:.1f} bare)")
     scan_ok = s95 < SCAN_GOAL_MS
     print(f"    goal p95 < {SCAN_GOAL_MS:.0f} ms: {'met' if scan_ok else 'MISSED'}")
+    warm_list = scan_bench(app, client, headers, tenant_id, 50, warm=False)[2]
+    pack_bench(app, client, headers, warm_list)  # warm the pack path as the pick path was
+    pack_ms = pack_bench(app, client, headers, list_id)
+    p50, p95 = pct(pack_ms, 50), pct(pack_ms, 95)
+    print(f"    POST …/pack/scan  : p50 {p50:6.2f} ms   p95 {p95:6.2f} ms   ({len(pack_ms)} units packed, same run)")
 
     # (b) GET /lcs/shipments with many shipments
     seconds = seed_shipments(app, tenant_id, args.shipments)

@@ -264,5 +264,7 @@ class Parcel(TenantOwnedMixin, TimestampMixin, db.Model):
         sa.JSON(none_as_null=True), default=None
     )  # {file_id, reference, label_text, requested_at}
     file_id: Mapped[str | None] = mapped_column(sa.String(64))  # packing slip
+    # Set when its label is first requested: the pack station's next scan opens a new parcel.
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     shipment: Mapped[Shipment] = relationship(back_populates="parcels")

@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, StrictBool, model_validator
 
 from schemas.base import Id, Model, UtcDatetime, text
+from schemas.lcs_scan import ScannedCode
 from schemas.lcs_shipments import LcsShipmentItem
 
 # --- field types shared by the list and bulk bodies ------------------------------------------
@@ -113,17 +113,6 @@ class LcsListsQuery(Model):
     state: Literal["open", "finished"] | None = Field(None, description="open: neither finished nor cancelled")
 
 
-_SCANNER_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1c\x1e\x1f\x7f]")  # GS (\x1d) ends GS1 fields
-
-
-def _scannable(value: str) -> str:
-    if _SCANNER_CONTROL.search(value):
-        raise ValueError("must not contain control characters other than GS")
-    if not value.strip():
-        raise ValueError("is required")
-    return value
-
-
 ShortPickReason = Literal["empty_location", "damaged", "wrong_item"]
 """Why a unit could not be picked (``WHARF:MISSING``)."""
 
@@ -133,7 +122,7 @@ class LcsScan(Model):
     product barcode or GS1 string (GS separators kept), or ``WHARF:FINISH`` / ``WHARF:UNDO`` /
     ``WHARF:MISSING`` (the current pick cannot be found: ``reason``)."""
 
-    code: Annotated[str, Field(max_length=500), AfterValidator(_scannable)]
+    code: ScannedCode
     reason: ShortPickReason = Field(
         "empty_location", description="With WHARF:MISSING: why the unit cannot be picked (else ignored)"
     )

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
 from schemas.base import Id, Model, UtcDatetime, text
+from schemas.lcs_scan import ScannedCode
 
 MAX_MEASURE = 10_000_000  # 10 t or 10 km: anything larger is a typo
 MAX_UNITS = 10_000  # units of one shipment (and so of one parcel)
@@ -135,6 +136,74 @@ class LcsParcel(Model):
     ship_at: datetime | None
     in_transit_at: datetime | None
     finished_at: datetime | None
+    closed_at: datetime | None = Field(
+        description="Wharf: when its label was first requested; packing by scan then opens the next parcel"
+    )
     created_at: datetime
     updated_at: datetime
     item_ids: list[Id] = Field(description="Wharf: every unit in the parcel")
+
+
+# --- packing by scan (Wharf) ---------------------------------------------------------------------
+
+
+class LcsPackScan(Model):
+    """Body of ``POST /lcs/shipments/{id}/pack/scan``: a unit id, SKU, product barcode or GS1 string."""
+
+    code: ScannedCode
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"code": "]C10104006381333931"}]})
+
+
+class LcsPackScanResult(Model):
+    """One pack scan: ``ok`` packed a picked unit into the open parcel; ``warning`` (nothing
+    left picked of that product: one more than was picked) and ``error`` (not in the
+    shipment) change nothing. The parcel fields name the open parcel (null before the first)."""
+
+    status: Literal["ok", "warning", "error"]
+    message: str
+    parcel_id: Id | None
+    parcel_number: str | None
+    parcel_index: int | None = Field(description="1-based position among the shipment's parcels")
+    parcel_count: int = Field(description="Parcels of the shipment")
+    item_id: Id | None = Field(description="The unit packed")
+    sku: str | None
+    packed: int = Field(description="Units of the shipment in a parcel")
+    to_pack: int = Field(description="Units of the shipment (not missing) not yet in a parcel")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "message": "SKU-A → parcel 2 of 2",
+                    "parcel_id": "2a1f0c3a-8a43-4d3b-b2f5-0c1e9f3b6a21",
+                    "parcel_number": "387123450000000018",
+                    "parcel_index": 2,
+                    "parcel_count": 2,
+                    "item_id": "5d1f0c3a-8a43-4d3b-b2f5-0c1e9f3b6a21",
+                    "sku": "SKU-A",
+                    "packed": 3,
+                    "to_pack": 1,
+                }
+            ]
+        }
+    )
+
+
+class LcsParcelClose(Model):
+    """Body of ``POST /lcs/parcels/{id}/close``: the weight (g); the label is requested with it."""
+
+    weight: Annotated[int, Field(ge=1, le=MAX_MEASURE)]
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"weight": 1250}]})
+
+
+class LcsPackLine(Model):
+    """What one SKU of the shipment needs at the pack station."""
+
+    sku: str
+    description: str
+    needed: int = Field(description="Units not missing")
+    picked: int = Field(description="Picked units (packed or not)")
+    packed: int

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from schemas.base import CountryCode, Id, Model, UtcDatetime, text
-from schemas.lcs_parcels import MAX_UNITS, LcsParcel
+from schemas.lcs_parcels import MAX_UNITS, LcsPackLine, LcsParcel
 
 ShipmentType = Literal["delivery", "collect", "internal"]
 
@@ -350,8 +350,11 @@ class LcsShipment(LcsListedShipment):
 
 
 class LcsPackStation(Model):
-    """Wharf's pack station: the shipment, its parcels and its picked units not yet packed."""
+    """Wharf's pack station: the shipment, its parcels (which one the next scan fills), what
+    each SKU still needs, and its picked units not yet packed."""
 
     shipment: LcsShipment
     parcels: list[LcsParcel]
     free_item_ids: list[Id]
+    open_parcel_id: Id | None = Field(description="The parcel the next pack scan fills (null: it opens one)")
+    lines: list[LcsPackLine] = Field(description="Per SKU: needed, picked and packed")

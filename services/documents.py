@@ -43,7 +43,7 @@ from services import attachments, barcodes, events, tasks
 from services.acl import SYSTEM, Actor
 from services.commands import after_commit, command
 from services.errors import Conflict, DomainError, NotFound
-from services.logistics.parcels import get_parcel
+from services.logistics.parcels import get_parcel, mark_closed
 
 log = logging.getLogger("wharf.documents")
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # one INFO line per page otherwise
@@ -385,6 +385,7 @@ def check_labelable(actor: Actor, parcel: Parcel) -> None:
 def request_label(actor: Actor, parcel_id):
     parcel = get_parcel(actor, parcel_id)
     check_labelable(actor, parcel)
+    mark_closed([parcel.id])
     return tasks.enqueue(
         actor,
         "lcs.parcel.label",
@@ -432,6 +433,7 @@ def request_list_labels(actor: Actor, list_id):
         raise Conflict(f"Handling list {hl.number} has no parcels to label")
     for p in parcels:
         check_labelable(actor, p)
+    mark_closed([p.id for p in parcels])
     return tasks.enqueue(
         actor,
         "lcs.list.labels",

@@ -207,6 +207,22 @@ def scan(client, h, list_id, code):
     return r.get_json()
 
 
+def picked_shipment(client, h, items=None, *, pick=None):
+    """A shipment on a handling list whose units are picked (the first ``pick`` of them; all
+    by default) by scanning their unit ids: what the pack station receives."""
+    s = new_shipment(client, h, items)
+    list_id = new_list(client, h, s["id"])
+    for unit in s["items"][:pick]:
+        assert scan(client, h, list_id, unit["id"])["status"] in ("ok", "done")  # done: the last unit finished the list
+    return client.get(f"/lcs/shipments/{s['id']}", headers=h).get_json()
+
+
+def pack_scan(client, h, shipment_id, code):
+    r = client.post(f"/lcs/shipments/{shipment_id}/pack/scan", json={"code": code}, headers=h)
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
 def parcel(client, h, s, weight=1250, units=None, **extra):
     ids = [u["id"] for u in s["items"]] if units is None else units
     r = client.post(

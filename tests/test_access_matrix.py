@@ -324,6 +324,9 @@ SAMPLES = {
     ("api_mes.task", "GET"): lambda w: Sample(path={"task_id": docs_task(w)}, record=True),
     ("api_mes.task_file", "GET"): lambda w: Sample(path={"task_id": docs_task(w, with_file=True)}, record=True),
     ("api_lcs.request_label", "POST"): lambda w: Sample(path={"parcel_id": docs_parcel(w)}, record=True),
+    ("api_lcs.close_parcel", "POST"): lambda w: Sample(
+        path={"parcel_id": docs_parcel(w)}, json={"weight": 900}, record=True
+    ),
     ("api_lcs.request_slip", "POST"): lambda w: Sample(path={"parcel_id": docs_parcel(w)}, record=True),
     ("api_lcs.request_list_labels", "POST"): lambda w: Sample(path={"list_id": docs_list_with_parcel(w)}, record=True),
     ("api_lcs.parcel_label_pdf", "GET"): lambda w: Sample(
@@ -406,6 +409,9 @@ SAMPLES = {
     ),
     ("api_lcs.items_overage", "PUT"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, json=[], record=True),
     ("api_lcs.pack_station", "GET"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, record=True),
+    ("api_lcs.pack_scan", "POST"): lambda w: Sample(
+        path={"shipment_id": w.floor_shipment()}, json={"code": "SKU-A"}, record=True
+    ),
     ("api_lcs.lists", "GET"): lambda w: Sample(),
     ("api_lcs.create_list", "POST"): lambda w: Sample(json={"shipments": [{"id": w.floor_shipment()}]}, record=True),
     ("api_lcs.search_lists", "POST"): lambda w: Sample(json={"constraints": []}),

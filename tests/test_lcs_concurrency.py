@@ -313,6 +313,88 @@ def test_same_sku_scanned_by_many_threads_takes_each_unit_once(floor, threads, k
     assert fl.get(f"/lcs/lists/{list_id}/station")["next"]["sku"] == "SKU-COLD"
 
 
+def test_pack_scans_by_many_threads_pack_each_unit_once(app, floor):
+    """Issue 15: packers scanning the same SKU of one shipment at once — each picked unit
+    lands in exactly one parcel, one more than was picked is a warning, and the racing first
+    scans open one parcel between them, not one each."""
+    fl = floor
+    k, threads, per_thread = 6, 8, 2
+    sid = fl.shipment([("SKU-PACK", k)])
+    list_id = fl.make_list([sid])
+    with app.app_context():
+        db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.list_id == list_id).values(is_handled=True))
+        db.session.commit()
+        db.session.remove()
+
+    def work(i):
+        return [
+            _http(fl.base, "POST", f"/lcs/shipments/{sid}/pack/scan", {"code": "SKU-PACK"}, fl.token(i))
+            for _ in range(per_thread)
+        ]
+
+    flat = [r for rs in _storm(threads, work) for r in rs]
+    _no_5xx(flat)
+    assert all(s == 200 for s, *_ in flat), Counter(s for s, *_ in flat)
+    assert Counter(b["status"] for _, b, *_ in flat) == {"ok": k, "warning": threads * per_thread - k}
+    packed = [b["item_id"] for _, b, *_ in flat if b["status"] == "ok"]
+    assert len(set(packed)) == k, "two scans packed the same unit"
+    station = fl.get(f"/lcs/shipments/{sid}/pack")
+    assert len(station["parcels"]) == 1 and sorted(station["parcels"][0]["item_ids"]) == sorted(packed)
+    assert station["lines"] == [
+        {"sku": "SKU-PACK", "description": "SKU-PACK widget", "needed": k, "picked": k, "packed": k}
+    ]
+
+
+def test_close_racing_pack_scans_never_leaves_a_unit_packed_after_the_label(app, floor):
+    """A parcel closed while packers scan: every unit in it went in before it was closed
+    (the label counts what is in the box), the scans after it fill parcel 2, none is lost."""
+    from models import Parcel
+
+    fl = floor
+    k, threads, per_thread = 16, 5, 3  # 1 + 4 × 3 scans: every one finds a unit
+    sid = fl.shipment([("SKU-BOX", k)])
+    list_id = fl.make_list([sid])
+    with app.app_context():
+        db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.list_id == list_id).values(is_handled=True))
+        db.session.commit()
+        db.session.remove()
+    scan = {"code": "SKU-BOX"}
+
+    def work(i):
+        if i:
+            return [
+                _http(fl.base, "POST", f"/lcs/shipments/{sid}/pack/scan", scan, fl.token(i)) for _ in range(per_thread)
+            ]
+        first = _http(fl.base, "POST", f"/lcs/shipments/{sid}/pack/scan", scan, fl.token(i))
+        close = _http(fl.base, "POST", f"/lcs/parcels/{first[1]['parcel_id']}/close", {"weight": 700}, fl.token(i))
+        return [first, close]
+
+    flat = [r for rs in _storm(threads, work) for r in rs]
+    _no_5xx(flat)
+    assert all(s == 200 for s, *_ in flat), [(s, b) for s, b, *_ in flat if s != 200]
+    with app.app_context():
+        parcels = db.session.scalars(
+            sa.select(Parcel).where(Parcel.shipment_id == sid).order_by(Parcel.created_at)
+        ).all()
+        closed = [p for p in parcels if p.closed_at is not None]
+        assert len(closed) == 1 and closed[0].weight == 700
+        late = db.session.scalars(
+            sa.select(ShipmentItem.id).where(
+                ShipmentItem.parcel_id == closed[0].id, ShipmentItem.updated_at > closed[0].closed_at
+            )
+        ).all()
+        assert not late, f"{len(late)} unit(s) packed into parcel 1 after it was closed"
+        packed = db.session.scalar(
+            sa.select(sa.func.count(ShipmentItem.id)).where(
+                ShipmentItem.shipment_id == sid, ShipmentItem.parcel_id.is_not(None)
+            )
+        )
+        db.session.remove()
+    oks = sum(1 for _, b, *_ in flat if b.get("status") == "ok")
+    assert packed == oks == 1 + (threads - 1) * per_thread
+    assert len(parcels) <= 2
+
+
 # --- (c) the same list finished by many threads at once ------------------------------------------
 
 

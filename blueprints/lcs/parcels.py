@@ -6,7 +6,15 @@ from blueprints.lcs import bp
 from blueprints.lcs.shipments import PAGE_HEADERS, pack_panel
 from models import Parcel
 from schemas.base import PageHeaders
-from schemas.lcs_parcels import LcsParcel, LcsParcelCreateModel, LcsParcelModel, LcsPlace, LcsPlaceResult
+from schemas.lcs_parcels import (
+    LcsParcel,
+    LcsParcelClose,
+    LcsParcelCreateModel,
+    LcsParcelModel,
+    LcsPlace,
+    LcsPlaceResult,
+)
+from services.logistics import packing
 from services.logistics import parcels as svc
 from services.logistics.shipments import get_shipment
 from web.access import current_actor, requires
@@ -15,7 +23,7 @@ from web.negotiate import respond, response_mode
 from web.pagination import paginate_b
 
 
-def _pack_response(shipment_id, data, message: str, status: int = 200):
+def _pack_response(shipment_id, data, message: str, status: int = 200, extra: dict | None = None, headers=None):
     """JSON for API clients; for the pack station, the re-rendered panel plus a toast
     (200: htmx does not swap a 204)."""
     return respond(
@@ -23,8 +31,9 @@ def _pack_response(shipment_id, data, message: str, status: int = 200):
         status=status if response_mode() == "json" else 200,
         template="lcs/pack.html",
         block="pack_panel",
-        context=lambda: pack_panel(get_shipment(current_actor(), shipment_id))[1],
+        context=lambda: pack_panel(get_shipment(current_actor(), shipment_id))[1] | (extra or {}),
         toast=message,
+        headers=headers,
     )
 
 
@@ -111,6 +120,31 @@ def detach_items(parcel_id, body: LcsPlace):
     outcome = svc.detach(current_actor(), parcel_id, body.ids)
     p = svc.get_parcel(current_actor(), parcel_id)
     return _pack_response(p.shipment_id, outcome, f"{outcome['success']} unpacked")
+
+
+@bp.post("/parcels/<uuid:parcel_id>/close")
+@requires("lcs.handling.write")
+@operation(
+    body=LcsParcelClose,
+    responses={200: Response(LcsParcel, headers={"x-task-id": "The label task (GET /mes/tasks/{id})"})},
+)
+def close_parcel(parcel_id, body: LcsParcelClose):
+    """Close a parcel
+
+    Wharf's pack station in one step: saves ``weight`` and requests the label (the task in
+    ``x-task-id``), which closes the parcel — the next pack scan opens a new one. Refused like
+    ``POST …/label`` (422 empty or over the method's maximum weight, 409 in transit), and
+    then nothing is saved.
+    """
+    t = packing.close_parcel(current_actor(), parcel_id, body.weight)
+    p = svc.get_parcel(current_actor(), parcel_id)
+    return _pack_response(
+        p.shipment_id,
+        svc.parcel_row(p),
+        f"Parcel {p.number} closed: label requested",
+        extra={"label_task": {"id": t.id, "parcel_id": p.id}},
+        headers={"x-task-id": str(t.id)},
+    )
 
 
 @bp.put("/parcels/<uuid:parcel_id>/transit")

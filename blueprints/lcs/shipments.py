@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import hashlib
 
+from flask import request
+
 from blueprints.lcs import bp
 from schemas.base import PageHeaders
+from schemas.lcs_parcels import LcsPackScan, LcsPackScanResult
 from schemas.lcs_shipments import (
     LcsListedShipment,
     LcsPackStation,
@@ -17,9 +20,12 @@ from schemas.lcs_shipments import (
     LcsShipmentUpdateModel,
     ShipmentListQuery,
 )
+from services.errors import ValidationFailed
+from services.logistics import packing
 from services.logistics import shipments as svc
 from web.access import current_actor, registry, requires
 from web.contract import Response, operation
+from web.htmx import trigger_client_event
 from web.negotiate import encode_json, respond
 from web.pagination import Page, headers_b, page_params_b
 
@@ -34,13 +40,32 @@ def _detail(shipment):
     return respond(row, template="lcs/shipment.html", context={"s": row}, targets={"shipment-state": "shipment_state"})
 
 
-def pack_panel(shipment) -> tuple[dict, dict]:
-    """The pack station's JSON and its template context: the shipment, its parcels and
-    its picked units not yet packed."""
+def pack_panel(shipment, answer: dict | None = None) -> tuple[dict, dict]:
+    """The pack station's JSON and its template context: the shipment, its parcels (the open
+    one, the next scan's, apart), what each SKU still needs and its picked units not yet
+    packed; ``answer`` is the last scan's outcome."""
     row = svc.detail_row(shipment)
     free = [u for u in row["items"] if u["is_handled"] and not u["is_boxed"] and not u["is_missing"]]
-    data = {"shipment": row, "parcels": row["parcels"], "free_item_ids": [u["id"] for u in free]}
-    return data, {"s": row, "parcels": row["parcels"], "free": free}
+    parcels = row["parcels"]
+    opened = next((p for p in reversed(parcels) if not p["closed_at"] and not p["is_in_transit"]), None)
+    lines = packing.lines(row["items"])
+    data = {
+        "shipment": row,
+        "parcels": parcels,
+        "free_item_ids": [u["id"] for u in free],
+        "open_parcel_id": opened["id"] if opened else None,
+        "lines": lines,
+    }
+    context = {
+        "s": row,
+        "parcels": parcels,
+        "free": free,
+        "opened": opened,
+        "lines": lines,
+        "answer": answer,
+        "index": {p["id"]: i for i, p in enumerate(parcels, 1)},
+    }
+    return data, context
 
 
 @bp.get("/shipments")
@@ -173,3 +198,37 @@ def pack_station(shipment_id):
     """
     data, context = pack_panel(svc.get_shipment(current_actor(), shipment_id))
     return respond(data, template="lcs/pack.html", block="pack_panel", context=context)
+
+
+def _pack_answer(shipment_id, result: packing.PackResult):
+    """The scan's outcome as JSON, or the re-rendered panel for the station, with the
+    ``wharf:scan`` event its sounds play on."""
+    data = packing.scan_row(shipment_id, result)
+    resp = respond(
+        data,
+        template="lcs/pack.html",
+        block="pack_panel",
+        context=lambda: pack_panel(svc.get_shipment(current_actor(), shipment_id), data)[1],
+    )
+    return trigger_client_event(resp, "wharf:scan", {"ok": result.status == "ok", "status": result.status})
+
+
+def _pack_refused(error, submitted: dict):
+    """A refused scan at the pack station (unreadable code, canceled shipment): red, nothing changed."""
+    message = "Unreadable scan: nothing changed" if isinstance(error, ValidationFailed) else error.message
+    return _pack_answer(request.view_args["shipment_id"], packing.PackResult("error", message))
+
+
+@bp.post("/shipments/<uuid:shipment_id>/pack/scan")
+@requires("lcs.handling.write")
+@operation(body=LcsPackScan, responses={200: LcsPackScanResult}, form_error=_pack_refused)
+def pack_scan(shipment_id, body: LcsPackScan):
+    """Pack by scan
+
+    A unit id, SKU, product barcode or GS1 string moves one picked unit of that product into
+    the shipment's open parcel (opened when there is none: the last one was closed).
+    ``status`` ok; ``error`` for a code of no unit of this shipment, ``warning`` for one more
+    than was picked — both change nothing. Another tenant's shipment is a 404.
+    """
+    result = packing.scan(current_actor(), shipment_id, body.code)
+    return _pack_answer(shipment_id, result)

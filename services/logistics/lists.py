@@ -20,8 +20,6 @@ from sqlalchemy.orm import aliased
 from models import (
     HandlingList,
     ListShipment,
-    Product,
-    ProductBarcode,
     ScanEvent,
     Scope,
     Shipment,
@@ -41,7 +39,7 @@ from services import events, toggles
 from services.acl import Actor
 from services.commands import after_commit, command, discard, savepoint
 from services.errors import BadRequest, Conflict, ValidationFailed
-from services.logistics import codes, floor, locations, numbers, short_picks
+from services.logistics import codes, floor, locations, numbers, products, short_picks
 from services.logistics.search import Field, apply_constraints
 from services.logistics.shipments import unit_row
 from services.logistics.short_picks import REASONS
@@ -651,28 +649,6 @@ class ScanResult:
     tote: str | None = None  # the sorting label the picked unit goes into (lists of several shipments)
 
 
-def _skus_for(hl: HandlingList, scan: codes.Scan) -> list[str]:
-    """Which SKU(s) of this list the scanned code means: SKU itself, then product barcodes."""
-    candidates = [scan.code] if scan.code else []
-    if scan.gtin:
-        candidates = codes.gtin_variants(scan.gtin)
-    on_list = set(
-        db.session.scalars(
-            sa.select(ShipmentItem.sku)
-            .where(ShipmentItem.list_id == hl.id, ShipmentItem.sku.in_(candidates))
-            .distinct()
-        )
-    )
-    if on_list:
-        return sorted(on_list)
-    products = db.session.scalars(
-        sa.select(Product.sku)
-        .join(ProductBarcode, ProductBarcode.product_id == Product.id)
-        .where(ProductBarcode.tenant_id == hl.tenant_id, ProductBarcode.code.in_(candidates))
-    ).all()
-    return sorted(set(products))
-
-
 @command(retry_deadlocks=True)
 def scan(actor: Actor, list_id, raw: str, reason: str = "empty_location") -> ScanResult:
     """Handle the next open unit (walk order) of what was scanned (``LcsScan.code``);
@@ -699,7 +675,7 @@ def scan(actor: Actor, list_id, raw: str, reason: str = "empty_location") -> Sca
         if _set_handled(unit.id, hl.id, True, actor, parsed):
             return _handled(hl, unit, raw, actor)
         return ScanResult("warning", f"{unit.sku}: this unit was already picked", unit.id, unit.sku)
-    skus = _skus_for(hl, parsed)
+    skus = products.scanned_skus(hl.tenant_id, parsed, ShipmentItem.list_id == hl.id)
     if not skus:
         return _reject(hl, raw, actor, f"Unknown code {raw.strip()[:60]} — not on this list")
     confirm = toggles.value_for("lcs.scan.confirm_quantity", hl.tenant_id, False)

@@ -68,6 +68,7 @@ def _row(p: Parcel, units: list[ShipmentItem]) -> dict:
         "ship_at": p.ship_at,
         "in_transit_at": p.in_transit_at,
         "finished_at": p.finished_at,
+        "closed_at": p.closed_at,
         "created_at": p.created_at,
         "updated_at": p.updated_at,
     }
@@ -139,6 +140,17 @@ def delete_parcel(actor: Actor, parcel_id) -> None:
         raise Conflict("Parcel is in transit")
     db.session.execute(sa.update(ShipmentItem).where(ShipmentItem.parcel_id == parcel.id).values(parcel_id=None))
     db.session.delete(parcel)
+
+
+def mark_closed(parcel_ids: list[uuid.UUID]) -> None:
+    """A parcel is closed once its label is requested (the first request counts): packing by
+    scan then opens a new one instead of adding to a box that is already taped and labelled."""
+    if parcel_ids:
+        db.session.execute(
+            sa.update(Parcel)
+            .where(Parcel.id.in_(parcel_ids), Parcel.closed_at.is_(None))
+            .values(closed_at=utcnow(), updated_at=utcnow())
+        )
 
 
 def _attach(parcel: Parcel, ids: list[uuid.UUID]) -> dict:

@@ -11,11 +11,12 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from models import Product, ProductBarcode, Scope, db
+from models import Product, ProductBarcode, Scope, ShipmentItem, db
 from schemas.lcs_reference import LcsProductModel
 from services.acl import Actor
 from services.commands import Audited, audited, command, lock
 from services.errors import Conflict
+from services.logistics import codes
 
 FIELDS = ("description", "hs_code", "weight")  # besides the SKU and the barcodes
 
@@ -98,6 +99,25 @@ def code_owners(tenant_id, codes: Iterable[str]) -> dict[str, tuple[uuid.UUID, s
         ):
             owners.setdefault(sku, (pid, sku))
     return owners
+
+
+def scanned_skus(tenant_id, scan: codes.Scan, units: sa.ColumnElement[bool]) -> list[str]:
+    """Which SKU(s) of the units ``units`` selects (the pick list's, the packed shipment's) a
+    scanned code means: the SKU itself (a GTIN in any printed form), then product barcodes."""
+    candidates = [scan.code] if scan.code else []
+    if scan.gtin:
+        candidates = codes.gtin_variants(scan.gtin)
+    among = set(
+        db.session.scalars(sa.select(ShipmentItem.sku).where(units, ShipmentItem.sku.in_(candidates)).distinct())
+    )
+    if among:
+        return sorted(among)
+    products = db.session.scalars(
+        sa.select(Product.sku)
+        .join(ProductBarcode, ProductBarcode.product_id == Product.id)
+        .where(ProductBarcode.tenant_id == tenant_id, ProductBarcode.code.in_(candidates))
+    ).all()
+    return sorted(set(products))
 
 
 def _check_codes(tenant_id, product_id, sku: str | None, barcodes: list[str] | None) -> None:

@@ -1,0 +1,149 @@
+"""Packing by scan (issue 15): every scan moves one picked unit of the shipment into its open
+parcel, so what goes into the box is checked against what the shipment needs.
+
+The open parcel is the newest parcel of the shipment that is neither closed (label requested)
+nor in transit; the first scan after a close opens the next one. A scan locks the shipment
+row, so two packers never open two parcels at once, and moves its unit with a conditional
+UPDATE (``parcel_id IS NULL``), so no unit is ever packed twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from models import Parcel, Shipment, ShipmentItem, Task, db, utcnow
+from schemas.lcs_parcels import LcsParcelCreateModel, LcsParcelModel
+from services import documents
+from services.acl import Actor
+from services.commands import command, discard, lock
+from services.errors import Conflict
+from services.logistics import codes, parcels, products
+
+
+@dataclass
+class PackResult:
+    status: str  # ok | warning | error
+    message: str
+    item_id: uuid.UUID | None = None
+    sku: str | None = None
+
+
+def open_parcel(shipment_id) -> Parcel | None:
+    return db.session.scalars(
+        sa.select(Parcel)
+        .where(Parcel.shipment_id == shipment_id, Parcel.closed_at.is_(None), Parcel.is_in_transit.is_(False))
+        .order_by(Parcel.created_at.desc(), Parcel.number.desc())
+        .limit(1)
+    ).first()
+
+
+def _parcel_ids(shipment_id) -> list[uuid.UUID]:
+    """The shipment's parcels in packing order (what "parcel 2 of 3" counts)."""
+    return list(
+        db.session.scalars(
+            sa.select(Parcel.id).where(Parcel.shipment_id == shipment_id).order_by(Parcel.created_at, Parcel.number)
+        )
+    )
+
+
+def scan_row(shipment_id, result: PackResult) -> dict:
+    """``LcsPackScanResult``: the outcome, the open parcel and the shipment's packing count."""
+    parcel = open_parcel(shipment_id)
+    ids = _parcel_ids(shipment_id)
+    u = ShipmentItem
+    packed, to_pack = db.session.execute(
+        sa.select(
+            sa.func.count(u.parcel_id),
+            sa.func.sum(sa.case((sa.and_(u.parcel_id.is_(None), u.is_missing.is_(False)), 1), else_=0)),
+        ).where(u.shipment_id == shipment_id)
+    ).one()
+    return {
+        "status": result.status,
+        "message": result.message,
+        "parcel_id": parcel.id if parcel else None,
+        "parcel_number": parcel.number if parcel else None,
+        "parcel_index": ids.index(parcel.id) + 1 if parcel else None,
+        "parcel_count": len(ids),
+        "item_id": result.item_id,
+        "sku": result.sku,
+        "packed": packed or 0,
+        "to_pack": to_pack or 0,
+    }
+
+
+def lines(units: list[dict]) -> list[dict]:
+    """``LcsPackLine`` per SKU (in the shipment's order) from the shipment's unit rows."""
+    by_sku: OrderedDict[str, dict] = OrderedDict()
+    for unit in units:
+        line = by_sku.setdefault(
+            unit["sku"],
+            {"sku": unit["sku"], "description": unit["description"], "needed": 0, "picked": 0, "packed": 0},
+        )
+        if unit["is_missing"]:
+            continue
+        line["needed"] += 1
+        line["picked"] += unit["is_handled"]
+        line["packed"] += unit["is_boxed"]
+    return list(by_sku.values())
+
+
+@command(retry_deadlocks=True)
+def scan(actor: Actor, shipment_id, raw: str) -> PackResult:
+    """Pack one picked, free unit of what was scanned (unit id, SKU, product barcode, GS1)
+    into the open parcel, opening one if there is none. A code of no unit of the shipment is
+    an error and one more than was picked a warning: both change nothing."""
+    shipment = lock(actor.scope, Shipment, shipment_id, "Shipment")
+    if shipment.is_canceled:
+        raise Conflict(f"Shipment {shipment.number} is canceled")
+    parsed = codes.parse(raw)
+    shown = raw.strip()[:60]
+    u = ShipmentItem
+    if parsed.command is not None:
+        discard()
+        return PackResult("error", f"{shown} is a pick station command: nothing packed")
+    if parsed.unit_id is not None:
+        which = [u.id == parsed.unit_id]
+    else:
+        which = [u.sku.in_(products.scanned_skus(shipment.tenant_id, parsed, u.shipment_id == shipment.id))]
+    units = db.session.execute(
+        sa.select(u.id, u.sku, u.is_handled, u.is_missing, u.parcel_id)
+        .where(u.shipment_id == shipment.id, *which)
+        .order_by(u.sequence)
+    ).all()
+    if not units:
+        discard()
+        return PackResult("error", f"{shown} is not in shipment {shipment.number}: nothing packed")
+    sku = units[0].sku
+    free = [x.id for x in units if x.is_handled and not x.is_missing and x.parcel_id is None]
+    if free:
+        parcel = open_parcel(shipment.id) or parcels.create_parcel(actor, LcsParcelCreateModel(shipment_id=shipment.id))
+        for unit_id in free:
+            moved = db.session.execute(
+                sa.update(u)
+                .where(u.id == unit_id, u.parcel_id.is_(None), u.is_handled.is_(True), u.is_missing.is_(False))
+                .values(parcel_id=parcel.id, updated_at=utcnow())
+            ).rowcount
+            if moved:
+                return PackResult("ok", f"{sku} packed", unit_id, sku)
+    discard()
+    picked = sum(1 for x in units if x.is_handled and not x.is_missing)
+    if parsed.unit_id is not None:
+        why = "already packed" if units[0].parcel_id else "missing" if units[0].is_missing else "not picked yet"
+        return PackResult("warning", f"{sku}: this unit is {why}: nothing packed", units[0].id, sku)
+    return PackResult("warning", f"{sku}: one more than was picked ({picked}): nothing packed", None, sku)
+
+
+@command()
+def close_parcel(actor: Actor, parcel_id, weight: int) -> Task:
+    """Weigh the parcel and request its label in one step: the parcel is closed, the next
+    scan opens a new one. Refused like a label request (empty parcel, over the method's
+    maximum weight: 422; in transit: 409) — and then the weight is not kept either. It takes
+    the shipment's lock as a scan does: a scan in flight lands before the label, not after."""
+    lock(actor.scope, Shipment, parcels.get_parcel(actor, parcel_id).shipment_id, "Shipment")
+    parcel = parcels.update_parcel(actor, parcel_id, LcsParcelModel(weight=weight))
+    db.session.refresh(parcel)
+    return documents.request_label(actor, parcel.id)
