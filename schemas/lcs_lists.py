@@ -67,10 +67,15 @@ class LcsHandlingListUpdate(Model):
     (``sub``, null unassigns). Wharf adds ``is_finished: true`` to finish the list."""
 
     is_on_hold: StrictBool | None = None
-    sub: text(64) | None = Field(None, description="The user the list is assigned to; null unassigns")
+    sub: Annotated[text(64) | None, AfterValidator(_none_if_empty)] = Field(
+        None,
+        description="The id of the user (a picker of the list's tenant) the list is assigned to; null or empty unassigns",
+    )
     is_finished: StrictBool | None = Field(None, description="Wharf: true finishes the list (409 while units are open)")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"is_on_hold": True, "sub": "user-7"}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"is_on_hold": True, "sub": "0b7f2c1e-5a3d-4e8f-9c61-2d4b7a9e1f30"}]}
+    )
 
 
 class LcsHandlingListItemUpdate(Model):
