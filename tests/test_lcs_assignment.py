@@ -323,8 +323,10 @@ class TestWaves:
         assert wave(method_id=method["id"]) == [by_method]
         assert wave(organization_id=str(north)) == [in_north]
         assert wave(ship_before="2026-12-01") == [early]  # the whole day counts
-        assert wave(max_lists=1) == [late]
-        assert wave() == []
+        assert wave(ship_before="0001-01-01") == []
+        _ship(client, h, 1, 21)
+        assert wave(ship_before="9999-12-31", max_lists=1) == [late]  # the last day there is: no bound
+        assert len(wave()) == 1
 
     def test_one_transaction_a_refused_shipment_leaves_no_list(self, app, client, h, tenant):
         ok = _ship(client, h, 1, 1)["id"]

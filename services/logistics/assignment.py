@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -171,7 +171,7 @@ def plan_wave(actor: Actor, data: LcsListWave) -> list[_Bin]:
         stmt = stmt.where(s.method_id == data.method_id)
     if data.organization_id is not None:
         stmt = stmt.where(s.organization_id == data.organization_id)
-    if data.ship_before is not None:
+    if data.ship_before is not None and data.ship_before < date.max:  # the last day there is: no bound
         day_after = datetime.combine(data.ship_before + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         stmt = stmt.where(s.ship_at < day_after)
     stmt = stmt.order_by(sa.case((s.ship_at.is_(None), 1), else_=0), s.ship_at, s.created_at, s.number)
