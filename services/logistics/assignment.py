@@ -156,7 +156,7 @@ def sorting_label(n: int) -> str:
 @dataclass
 class _Bin:
     first: int  # position of its oldest shipment in the wave's order
-    shipments: list
+    shipments: list  # rows: id, tenant_id, organization_id, location_id, ship_at, units
     units: int = 0
     ship_at: datetime | None = None
 
@@ -166,7 +166,9 @@ def plan_wave(actor: Actor, data: LcsListWave) -> list[_Bin]:
     units (a larger shipment gets a list of its own). Shipments of different tenants,
     organizations or locations never share a list."""
     s = Shipment
-    stmt = _unlisted(actor).add_columns(open_units().label("units"))
+    stmt = _unlisted(actor).with_only_columns(
+        s.id, s.tenant_id, s.organization_id, s.location_id, s.ship_at, open_units().label("units")
+    )
     if data.method_id is not None:
         stmt = stmt.where(s.method_id == data.method_id)
     if data.organization_id is not None:
@@ -178,8 +180,8 @@ def plan_wave(actor: Actor, data: LcsListWave) -> list[_Bin]:
     cap = data.max_units_per_list
     open_bins: dict[tuple, _Bin] = {}
     bins: list[_Bin] = []
-    for i, (shipment, units) in enumerate(db.session.execute(stmt.limit(WAVE_CANDIDATES))):
-        key = (shipment.tenant_id, shipment.organization_id, shipment.location_id)
+    for i, shipment in enumerate(db.session.execute(stmt.limit(WAVE_CANDIDATES))):
+        key, units = (shipment.tenant_id, shipment.organization_id, shipment.location_id), shipment.units
         current = open_bins.get(key)
         full = current is not None and (current.units + units > cap or len(current.shipments) >= MAX_SHIPMENTS_PER_LIST)
         if current is None or full:
@@ -203,4 +205,8 @@ def create_wave(actor: Actor, data: LcsListWave) -> list[HandlingList]:
             due_at=b.ship_at,
         )
         made.append(lists.create_list(actor, body))
+        # Written, then expired: the next list's ORM UPDATEs need not match their WHERE clause
+        # against every row the wave has loaded so far (that grew quadratically with the wave).
+        db.session.flush()
+        db.session.expire_all()
     return made
