@@ -93,11 +93,13 @@ def take_next(actor: Actor) -> HandlingList | None:
         # SKIP LOCKED: a list another picker is claiming right now is passed over, not waited for.
         # (SQLite ignores FOR UPDATE: there the user-row lock already serialises every writer.)
         candidate = db.session.scalars(free.limit(1).with_for_update(skip_locked=True)).first()
-        if candidate is not None and _claim(candidate, me):
-            hl = db.session.get(_h, candidate)
-            db.session.refresh(hl)
-            return hl
-        if candidate is None and not db.session.scalar(sa.select(free.order_by(None).exists())):
+        if candidate is not None:
+            if _claim(candidate, me):
+                hl = db.session.get(_h, candidate)
+                db.session.refresh(hl)
+                return hl
+            continue  # held or taken since it was read: the next one
+        if not db.session.scalar(sa.select(free.order_by(None).exists())):
             return None
         time.sleep(0.005 * (attempt + 1))  # the rest is being claimed by others: look again once they commit
     return None
@@ -106,7 +108,7 @@ def take_next(actor: Actor) -> HandlingList | None:
 # --- counts for the dashboard ---------------------------------------------------------------------
 
 
-def open_units():
+def _open_units():
     """Per shipment (correlated): units still to put on a list — not missing, not packed."""
     u = ShipmentItem
     return (
@@ -120,7 +122,7 @@ def _unlisted(actor: Actor) -> sa.Select:
     """Shipments a wave may take: outbound, not canceled, on no active list, with units to pick."""
     s = Shipment
     return actor.scope.select(s).where(
-        s.is_outbound.is_(True), s.is_canceled.is_(False), s.active_list_id.is_(None), open_units() > 0
+        s.is_outbound.is_(True), s.is_canceled.is_(False), s.active_list_id.is_(None), _open_units() > 0
     )
 
 
@@ -167,7 +169,7 @@ def plan_wave(actor: Actor, data: LcsListWave) -> list[_Bin]:
     organizations or locations never share a list."""
     s = Shipment
     stmt = _unlisted(actor).with_only_columns(
-        s.id, s.tenant_id, s.organization_id, s.location_id, s.ship_at, open_units().label("units")
+        s.id, s.tenant_id, s.organization_id, s.location_id, s.ship_at, _open_units().label("units")
     )
     if data.method_id is not None:
         stmt = stmt.where(s.method_id == data.method_id)
