@@ -400,3 +400,19 @@ def test_picker_presses_start_next_list_on_a_handheld(mobile_page, live_server, 
     page.goto(live_server + "/")
     expect(page.locator(".my-list")).to_have_count(1)
     expect(page.locator(".my-list a")).to_have_attribute("href", f"/lcs/lists/{list_id}/station")
+
+
+@pytest.mark.browser
+def test_lead_assigns_and_unassigns_on_the_list_page(page, live_server, client, h, crew):
+    """The select, Assign and Unassign work through htmx; the state block refreshes itself."""
+    list_id = _list(client, h)
+    open_and_sign_in(page, live_server, "p1@acme.test")
+    page.goto(f"{live_server}/lcs/lists/{list_id}")
+    expect(page.locator(".assignee")).to_have_text("Assigned to nobody")
+    page.select_option("select[name=sub]", label="Piet Two")
+    page.get_by_role("button", name="Assign", exact=True).click()
+    expect(page.locator(".assignee")).to_have_text("Assigned to Piet Two")
+    expect(page.locator("#toasts")).to_contain_text("assigned to Piet Two")
+    page.get_by_role("button", name="Unassign").click()
+    expect(page.locator(".assignee")).to_have_text("Assigned to nobody")
+    assert _sub(client, h, list_id) is None
