@@ -26,6 +26,7 @@ Position = Annotated[text(64) | None, AfterValidator(_none_if_empty)]
 LotNumber = Annotated[text(64) | None, AfterValidator(_none_if_empty)]
 
 MAX_UNITS_PER_PUT = 1000
+MAX_SHIPMENTS_PER_LIST = 500
 
 # --- requests ------------------------------------------------------------------------------------
 
@@ -38,7 +39,7 @@ class LcsHandlingModelShipments(Model):
 class LcsHandlingModel(Model):
     """Body of ``POST /lcs/lists``: the shipments to pick together, in sorting-label order."""
 
-    shipments: list[LcsHandlingModelShipments] = Field(min_length=1, max_length=500)
+    shipments: list[LcsHandlingModelShipments] = Field(min_length=1, max_length=MAX_SHIPMENTS_PER_LIST)
     due_at: UtcDatetime | None = None
     shipment: list[Id] = Field(default_factory=list, description="Form posts only: shipment ids (checkboxes)")
 
@@ -67,10 +68,15 @@ class LcsHandlingListUpdate(Model):
     (``sub``, null unassigns). Wharf adds ``is_finished: true`` to finish the list."""
 
     is_on_hold: StrictBool | None = None
-    sub: text(64) | None = Field(None, description="The user the list is assigned to; null unassigns")
+    sub: Annotated[text(64) | None, AfterValidator(_none_if_empty)] = Field(
+        None,
+        description="The id of the user (a picker of the list's tenant) the list is assigned to; null or empty unassigns",
+    )
     is_finished: StrictBool | None = Field(None, description="Wharf: true finishes the list (409 while units are open)")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"is_on_hold": True, "sub": "user-7"}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"is_on_hold": True, "sub": "0b7f2c1e-5a3d-4e8f-9c61-2d4b7a9e1f30"}]}
+    )
 
 
 class LcsHandlingListItemUpdate(Model):
@@ -105,6 +111,24 @@ class LcsHandlingListItemUpdate(Model):
 LcsHandlingListItemUpdates = Annotated[
     list[LcsHandlingListItemUpdate], Field(min_length=1, max_length=MAX_UNITS_PER_PUT)
 ]
+
+
+class LcsListWave(Model):
+    """Body of ``POST /lcs/lists/waves`` (Wharf): make lists from the open shipments that
+    match — unlisted, outbound, not canceled, oldest ``ship_at`` first — packing whole
+    shipments into lists of at most ``max_units_per_list`` units."""
+
+    method_id: Id | None = Field(None, description="Only shipments with this method")
+    ship_before: date | None = Field(None, description="Only shipments whose ship_at is on or before this day (UTC)")
+    organization_id: Id | None = Field(None, description="Only shipments of this organization")
+    max_units_per_list: int = Field(
+        ge=1, le=10_000, description="Units per list; a shipment larger than this gets a list of its own"
+    )
+    max_lists: int = Field(100, ge=1, le=100, description="At most this many lists in one wave")
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"ship_before": "2026-12-05", "max_units_per_list": 40, "max_lists": 10}]}
+    )
 
 
 class LcsListsQuery(Model):

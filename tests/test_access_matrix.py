@@ -424,6 +424,8 @@ SAMPLES = {
         path={"list_id": w.floor_list()[0]}, json={"is_on_hold": True}, record=True
     ),
     ("api_lcs.station", "GET"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, record=True),
+    ("api_lcs.next_list", "POST"): lambda w: w.floor_list() and Sample(),  # a list waits (204 when none does)
+    ("api_lcs.create_wave", "POST"): lambda w: w.floor_shipment() and Sample(json={"max_units_per_list": 40}),
     ("api_lcs.scan", "POST"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, json={"code": "MX-1"}, record=True),
     ("api_lcs.short_picks", "GET"): lambda w: Sample(),
     ("api_lcs.parcels", "GET"): lambda w: Sample(),

@@ -5,8 +5,11 @@ from flask import Blueprint
 from flask_login import current_user
 
 from models import db
+from schemas.dashboard import Dashboard
 from services import accounts
-from web.access import public, registry, requires
+from services.logistics import assignment, pickers
+from web.access import current_actor, public, registry, requires
+from web.contract import operation
 from web.negotiate import respond
 
 bp = Blueprint("dashboard", __name__)
@@ -15,17 +18,21 @@ registry.add_nav("Dashboard", "dashboard.home", group="Main", order=0)
 
 @bp.get("/")
 @requires()
+@operation(responses={200: Dashboard})
 def home():
-    """Who is signed in, in which tenant, and the modules they may open."""
+    """Who is signed in, and their work: a picker's open lists and "Start next list", the
+    counts of what waits on the floor for whoever may read them (the navigation already
+    lists the modules)."""
+    actor = current_actor()
+    can_pick = actor.grants.allows([pickers.PICK])
     data = {
         "user": accounts.profile_of(current_user),
-        "modules": [
-            {"title": n.title, "endpoint": n.endpoint, "group": n.group}
-            for n in registry.nav_for(current_user)
-            if n.endpoint != "dashboard.home"
-        ],
+        "canPick": can_pick,
+        "myLists": [assignment.my_list_row(hl) for hl in assignment.my_lists(actor)] if can_pick else [],
+        "floor": assignment.floor_counts(actor),
     }
-    return respond(data, template="dashboard/home.html", context={"data": data})
+    no_access = not (actor.grants.features or actor.is_super_admin)  # only the own profile is open
+    return respond(data, template="dashboard/home.html", context={"data": data, "no_access": no_access})
 
 
 @bp.get("/healthz")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import flash, request, url_for
 
 from blueprints.lcs import bp
-from models import HandlingList
+from models import HandlingList, Method, Organization, db
 from schemas.base import PAGE_COUNT_HEADERS, PageHeaders
 from schemas.lcs_lists import (
     LcsHandlingList,
@@ -15,18 +15,19 @@ from schemas.lcs_lists import (
     LcsHandlingModel,
     LcsListedHandlingList,
     LcsListsQuery,
+    LcsListWave,
     LcsScan,
     LcsScanResult,
     LcsScanStation,
 )
 from schemas.lcs_search import LcsListSearch
 from services.errors import ValidationFailed
+from services.logistics import assignment, pickers, short_picks
 from services.logistics import lists as svc
-from services.logistics import short_picks
 from web.access import current_actor, registry, requires
 from web.contract import Response, operation
-from web.htmx import trigger_client_event
-from web.negotiate import conditional, fragment_etag, respond, see_other
+from web.htmx import htmx_details, trigger_client_event
+from web.negotiate import conditional, fragment_etag, respond, response_mode, see_other
 from web.pagination import paginate_b
 
 registry.add_nav("Handling lists", "lcs.lists", group="Warehouse", order=20)
@@ -60,8 +61,31 @@ def lists(query: LcsListsQuery, headers: PageHeaders):
         rows,
         template="lcs/lists.html",
         headers=page_headers,
-        context={"rows": rows, "page": page, "progress": progress, "state": query.state or ""},
+        context=lambda: {
+            "rows": rows,
+            "page": page,
+            "progress": progress,
+            "state": query.state or "",
+            "assignees": pickers.display_names({r["sub"] for r in rows if r["sub"]}),
+            **_wave_form_context(),
+        },
     )
+
+
+def _wave_form_context() -> dict:
+    """The wave form (for those who may make lists) and the choices its filters offer: the
+    methods and organizations the caller may read."""
+    actor = current_actor()
+    allows = actor.grants.allows
+
+    def choices(model, feature):
+        return db.session.scalars(actor.scope.select(model).order_by(model.name)).all() if allows([feature]) else []
+
+    return {
+        "wave_form": allows([pickers.PICK]),
+        "wave_methods": choices(Method, "lcs.methods.read"),
+        "wave_organizations": choices(Organization, "directory.organizations.view"),
+    }
 
 
 def _progress_of(row: dict) -> dict:
@@ -119,6 +143,10 @@ def _page_context(hl: HandlingList) -> dict:
         "progress": svc.progress(hl),
         "next": svc.next_pick(hl),
         "lines": svc.grouped(hl),
+        "assignee": pickers.display_names([hl.sub]).get(hl.sub),
+        "pickers": pickers.pickers(hl.tenant_id, hl.organization_id)
+        if not (hl.is_finished or hl.is_cancelled) and current_actor().grants.allows([pickers.PICK])
+        else [],
         "live": fragment_etag(_state(hl), "list_live"),
     }
 
@@ -176,16 +204,25 @@ def update_list_items(list_id, body: list):
 
 @bp.put("/lists/<uuid:list_id>/state")
 @requires("lcs.handling.write")
-@operation(body=LcsHandlingListUpdate, responses={204: None}, forms=False)
+@operation(body=LcsHandlingListUpdate, responses={204: None})
 def list_state(list_id, body: LcsHandlingListUpdate):
     """Update a handling list state
 
-    ``{is_on_hold, sub}`` holds/resumes or assigns the list. A list finishes by itself with
-    its last handled or missing unit; Wharf also takes ``{is_finished: true}`` to finish it
-    (409 while units are open or if already finished, 422 when a business rule refuses).
+    ``{is_on_hold, sub}`` holds/resumes or assigns the list: ``sub`` is the id of a user of
+    the list's tenant who holds ``lcs.handling.write`` (anyone else: 422), null or empty
+    unassigns. A list finishes by itself with its last handled or missing unit; Wharf also
+    takes ``{is_finished: true}`` to finish it (409 while units are open or if already
+    finished, 422 when a business rule refuses). The list page's assign form posts here too.
     """
-    svc.set_state(current_actor(), list_id, body)
-    return respond(None, status=204)
+    hl = svc.set_state(current_actor(), list_id, body)
+    toast = None
+    if "sub" in body.model_fields_set:
+        toast = (
+            f"{hl.number} assigned to {pickers.display_names([hl.sub])[hl.sub]}"
+            if hl.sub
+            else f"{hl.number} unassigned"
+        )
+    return respond(None, status=204, toast=toast, trigger=CHANGED)
 
 
 # --- scan station ---------------------------------------------------------------------------
@@ -286,3 +323,68 @@ def scan(list_id, body: LcsScan):
     actor = current_actor()
     result = svc.scan(actor, list_id, body.code, body.reason)
     return _station_answer(svc.get_list(actor, list_id), result)
+
+
+# --- assignment: start next list, waves ------------------------------------------------------
+
+
+def _nothing_to_do(message: str, back: str):
+    """Nothing was made or taken: htmx shows ``message`` where the person is; a page post
+    goes back to ``back`` with it."""
+    if htmx_details().is_htmx:
+        return respond(None, toast=(message, "warning"))
+    flash(message, "warning")
+    return see_other(back)
+
+
+@bp.post("/lists/next")
+@requires("lcs.handling.write")
+@operation(responses={200: LcsHandlingList, 204: None})
+def next_list():
+    """Start next list
+
+    The caller's own open list that is not on hold (``sub`` = their user id); else the
+    oldest-due (``due_at``, none last, then ``created_at``) unassigned open list of their
+    tenant, assigned to them now — pickers pressing at the same moment get different
+    lists. Answers the list (``LcsHandlingList``), or ``204`` with no body when no list
+    is waiting (the work queue is empty: not an error). An API key is no picker (400).
+    People go to the list's scan station.
+    """
+    hl = assignment.take_next(current_actor())
+    if hl is None:
+        if response_mode() == "json":
+            return respond(None, status=204)
+        return _nothing_to_do(
+            "No handling list is waiting: every open list is taken or done", url_for("dashboard.home")
+        )
+    return see_other(url_for("lcs.station", list_id=hl.id), svc.detail_row(hl))
+
+
+@bp.post("/lists/waves")
+@requires("lcs.handling.write")
+@operation(body=LcsListWave, responses={200: list[LcsHandlingListResponse]})
+def create_wave(body: LcsListWave):
+    """Create handling lists in a wave
+
+    From the open shipments (outbound, not canceled, on no active list, with units to
+    pick) matching ``method_id``, ``ship_before`` (``ship_at`` on or before that day) and
+    ``organization_id``, oldest ``ship_at`` first: whole shipments packed into lists of at
+    most ``max_units_per_list`` units (a larger shipment gets its own list), at most
+    ``max_lists`` lists, each shipment with a sorting label A, B, C… within its list and
+    the list due when its oldest shipment ships. One transaction: a shipment refused
+    (a rule, a concurrent list) leaves no list behind. Answers the lists made
+    (``LcsHandlingListResponse[]``, empty when nothing matched).
+    """
+    made = assignment.create_wave(current_actor(), body)
+    back = url_for("lcs.lists", state="open")
+    if not made:
+        if response_mode() == "json":
+            return respond([])
+        return _nothing_to_do("No open shipments match: no list was made", back)
+    if response_mode() != "json":
+        flash(
+            f"{len(made)} handling list{'s' if len(made) != 1 else ''} made: {made[0].number}"
+            + (f" … {made[-1].number}" if len(made) > 1 else ""),
+            "success",
+        )
+    return see_other(back, [svc.created_row(hl) for hl in made])

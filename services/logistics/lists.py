@@ -39,7 +39,7 @@ from services import events, toggles
 from services.acl import Actor
 from services.commands import after_commit, command, discard, savepoint
 from services.errors import BadRequest, Conflict, ValidationFailed
-from services.logistics import codes, floor, locations, numbers, products, short_picks
+from services.logistics import codes, floor, locations, numbers, pickers, products, short_picks
 from services.logistics.search import Field, apply_constraints
 from services.logistics.shipments import unit_row
 from services.logistics.short_picks import REASONS
@@ -347,14 +347,15 @@ def require_active(hl: HandlingList, *, allow_hold: bool = False) -> None:
 
 @command()
 def set_state(actor: Actor, list_id, data: LcsHandlingListUpdate) -> HandlingList:
-    """Hold/resume (``is_on_hold``), assign (``sub``; null unassigns) and Wharf's
-    ``is_finished: true``; fields not sent stay as they are."""
+    """Hold/resume (``is_on_hold``), assign (``sub``: a picker of the list's tenant, see
+    ``pickers``; null unassigns) and Wharf's ``is_finished: true``; fields not sent stay as they are."""
     hl = get_list(actor, list_id)
     require_active(hl, allow_hold=True)
     if data.is_finished:
         return finish(actor, hl.id)
     values = {}
     if "sub" in data.model_fields_set:
+        pickers.check_assignee(hl, data.sub)
         values["sub"] = data.sub
     if data.is_on_hold is not None and data.is_on_hold != hl.is_on_hold:
         if data.is_on_hold:
