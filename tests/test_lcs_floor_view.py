@@ -372,6 +372,43 @@ class TestRendering:
         assert (link in html) == ("lcs.short_picks" in app.view_functions)
 
 
+def test_joined_flags_agree_with_the_shipment_flags(app, floor):
+    """``shipments.tallied`` (the floor's grouped flags) says what ``flags_for`` says, flag
+    by flag, for every seeded shipment."""
+    from services.logistics.shipments import FLAGS, flags_for, tallied
+
+    with app.app_context():
+        rows = db.session.scalars(sa.select(Shipment)).all()
+        ids = sa.select(Shipment.id)
+        joined, flag = tallied(ids)
+        grouped = {
+            r[0]: dict(zip(FLAGS, r[1:], strict=True))
+            for r in db.session.execute(
+                sa.select(Shipment.id, *(flag(f) for f in FLAGS)).select_from(joined).where(Shipment.id.in_(ids))
+            )
+        }
+        expected = {sid: {f: flags[f] for f in FLAGS} for sid, flags in flags_for(rows).items()}
+        assert len(rows) == 11 and {sid: {f: bool(v) for f, v in g.items()} for sid, g in grouped.items()} == expected
+
+
+def test_chart_stacks_pickers_in_an_hour():
+    from blueprints.lcs.floor import picks_chart
+
+    pickers = [
+        {"name": "Ann", "picks": 5, "hours": [{"hour": 8, "picks": 3}, {"hour": 10, "picks": 2}]},
+        {"name": "Bob", "picks": 3, "hours": [{"hour": 8, "picks": 3}]},
+        {"name": "Cy", "picks": 0, "hours": []},
+    ]
+    chart = picks_chart(pickers)
+    assert [c["label"] for c in chart["columns"]] == ["08", "09", "10"]  # the empty hour keeps its place
+    assert [c["total"] for c in chart["columns"]] == [6, 0, 2] and chart["top"] == 6
+    ann8, ann10, bob8 = chart["bars"]
+    assert ann8["x"] == bob8["x"] and bob8["y"] + bob8["h"] == ann8["y"]  # Bob stacked on Ann
+    assert ann8["h"] == bob8["h"] == 75 and ann8["y"] + ann8["h"] == ann10["y"] + ann10["h"] == chart["base"]
+    assert [s["name"] for s in chart["series"]] == ["Ann", "Bob"] and ann8["colour"] != bob8["colour"]
+    assert picks_chart([{"name": "Cy", "picks": 0, "hours": []}]) is None
+
+
 def test_duration_for_people():
     from blueprints.lcs.floor import duration
 

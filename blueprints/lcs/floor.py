@@ -99,7 +99,7 @@ def floor(query: LcsFloorQuery):
     hour, scan error rates, short picks per position, median seconds from parcel to label
     request; live: lists in progress with their pickers, the oldest open shipment.
     """
-    data = floor_view(current_actor(), query.date)
+    data = floor_view(current_actor(), query.date)  # htmx (the 30 s poll, Refresh) gets only the numbers
     context = lambda: {
         "v": data,
         "chart": picks_chart(data["scans"]["pickers"]),
@@ -113,5 +113,4 @@ def floor(query: LcsFloorQuery):
         template="lcs/floor.html",
         block="floor_numbers",
         context=context,
-        targets={"floor-numbers": "floor_numbers"},
     )
