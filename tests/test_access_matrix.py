@@ -413,6 +413,7 @@ SAMPLES = {
         path={"shipment_id": w.floor_shipment()}, json={"code": "SKU-A"}, record=True
     ),
     ("api_lcs.lists", "GET"): lambda w: Sample(),
+    ("api_lcs.floor", "GET"): lambda w: Sample(query={"date": "2026-11-20"}),
     ("api_lcs.create_list", "POST"): lambda w: Sample(json={"shipments": [{"id": w.floor_shipment()}]}, record=True),
     ("api_lcs.search_lists", "POST"): lambda w: Sample(json={"constraints": []}),
     ("api_lcs.handling_list", "GET"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, record=True),

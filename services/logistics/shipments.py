@@ -331,6 +331,33 @@ def flag_condition(flag: str, value: bool) -> sa.ColumnElement:
     return clause if value else sa.not_(clause)
 
 
+class _JoinedTallies(_SqlTallies):
+    """The same inputs as columns of per-shipment totals (one GROUP BY over units, one over
+    parcels) joined to the shipment row: for counting flags over many shipments, where a
+    correlated count per flag and row costs ~2 ms a shipment on PostgreSQL."""
+
+    def __init__(self, units, parcels):
+        for name in ("units", "missing", "handled", "boxed", "listed", "serviced"):
+            setattr(self, name, sa.func.coalesce(units.c[name], 0))
+        for name in ("parcels", "labeled", "in_transit", "finished"):
+            setattr(self, name, sa.func.coalesce(parcels.c[name], 0))
+        self.is_canceled, self.active_list_id = Shipment.is_canceled, Shipment.active_list_id
+        self.has_overage = sa.func.coalesce(sa.cast(Shipment.overage, sa.String), "[]").not_in(("[]", "null"))
+
+
+def tallied(ids: sa.Select):
+    """The shipments ``ids`` selects, joined to their unit and parcel totals, and
+    ``flag(name)``: a derived flag (``FLAG_RULES``) as SQL over that join. Select from the
+    join and keep ``Shipment.id IN ids`` in the WHERE clause."""
+    units = sa.select(ShipmentItem.shipment_id, *_unit_totals()).where(ShipmentItem.shipment_id.in_(ids))
+    parcels = sa.select(Parcel.shipment_id, *_parcel_totals()).where(Parcel.shipment_id.in_(ids))
+    u = units.group_by(ShipmentItem.shipment_id).subquery()
+    p = parcels.group_by(Parcel.shipment_id).subquery()
+    joined = sa.outerjoin(Shipment, u, u.c.shipment_id == Shipment.id).outerjoin(p, p.c.shipment_id == Shipment.id)
+    t = _JoinedTallies(u, p)
+    return joined, lambda flag: FLAG_RULES[flag](t)
+
+
 FLAGS = (
     "is_editable",
     "is_listed",
