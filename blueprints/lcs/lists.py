@@ -28,7 +28,7 @@ from web.htmx import trigger_client_event
 from web.negotiate import respond, see_other
 from web.pagination import paginate_b
 
-registry.add_nav("Handling lists", "lcs.lists", group="Warehouse", order=20)
+registry.add_nav("Handling lists", "lcs.lists", group="Floor", order=20)
 
 CHANGED = "lcs:list-changed"  # htmx event: the list page's state re-fetches itself
 
