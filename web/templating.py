@@ -8,6 +8,7 @@ from flask_login import current_user
 from models.base import iso_utc
 from services import toggles
 from services.acl import grant_matches
+from services.logistics import products
 from web.access import registry
 from web.forms import field_error
 
@@ -49,8 +50,9 @@ def init_templating(app: Flask) -> None:
         {name: getattr(shared, name) for name in ("error_list", "delete_row", "empty_row", "form_status", "counted")}
     )
     app.jinja_env.globals.update(
-        nav_items=registry.nav_for, toggle=toggle, granted=granted, super_admin=super_admin, field_error=field_error
+        nav_areas=registry.nav_areas, toggle=toggle, granted=granted, super_admin=super_admin, field_error=field_error
     )
     app.jinja_env.filters["isotime"] = iso_utc
+    app.jinja_env.filters["money"] = products.money
     app.jinja_env.tests["wildcard_covers"] = _wildcard_covers
     app.jinja_env.tests["known_grant"] = _known_grant
