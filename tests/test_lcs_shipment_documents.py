@@ -113,6 +113,15 @@ class TestRefreshPositions:
         detail = ok(client.get(f"/lcs/lists/{list_id}", headers=h))
         assert [i["rank"] for i in detail["items"]] == [0, 1]
 
+    def test_a_new_walk_order_reranks_the_list(self, client, h):
+        loc = location(client, h, {"SKU-A": "C-01", "SKU-B": "A-01"})
+        s = located_shipment(client, h, loc)
+        list_id = new_list(client, h, s["id"])
+        ok(client.put(f"/lcs/locations/{loc}/positions", json=["C-01", "B-01", "A-01"], headers=h))
+        assert walk(client, h, list_id) == [("A-01", "SKU-B", 1), ("C-01", "SKU-A", 2)]  # not yet
+        ok(client.put(f"/lcs/shipments/{s['id']}/positions", headers=h), 204)
+        assert walk(client, h, list_id) == [("C-01", "SKU-A", 2), ("A-01", "SKU-B", 1)]
+
     def test_unknown_skus_keep_their_position_and_packed_units_are_left(self, client, h):
         loc = location(client, h, {"SKU-A": "B-01"})
         s = located_shipment(client, h, loc)

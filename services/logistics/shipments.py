@@ -663,7 +663,7 @@ def refresh_positions(actor: Actor, shipment_id) -> int:
     """``PUT /lcs/shipments/{id}/positions``: each open unit (``_open_units``) takes its
     SKU's current position at the shipment's location (any of the tenant's locations when it
     has none, as a new list does). A SKU stored nowhere keeps the position it had: "latest
-    known". An open handling list holding the units is ranked again in the new walk order.
+    known". An open handling list holding the units is ranked again in the current walk order.
     A canceled shipment is refused (400: the seed has no 409 here). Answers how many units
     moved."""
     from services.logistics import lists, locations
@@ -672,22 +672,28 @@ def refresh_positions(actor: Actor, shipment_id) -> int:
     if shipment.is_canceled:
         raise _invalid("id", "is a canceled shipment")
     known = locations.sku_positions(Scope(shipment.tenant_id), shipment.location_id)
-    moved = 0
+    moves: dict[str, list] = {}
     list_ids = set()
     for unit in _open_units(shipment):
         code = (known.get(unit.sku) or (None, None))[0]
         if unit.list_id is not None:
             list_ids.add(unit.list_id)
         if code is not None and code != unit.position:
-            unit.position, unit.updated_at = code, utcnow()
-            moved += 1
-    if moved:
-        for hl in db.session.scalars(
-            sa.select(HandlingList).where(
-                HandlingList.id.in_(list_ids),
-                HandlingList.is_finished.is_(False),
-                HandlingList.is_cancelled.is_(False),
-            )
-        ):
-            lists.rerank(hl)
+            moves.setdefault(code, []).append(unit.id)
+    moved = 0
+    for code, ids in moves.items():  # conditional: a unit picked meanwhile keeps its position
+        moved += db.session.execute(
+            sa.update(ShipmentItem)
+            .where(ShipmentItem.id.in_(ids), ShipmentItem.is_handled.is_(False), ShipmentItem.parcel_id.is_(None))
+            .values(position=code, updated_at=utcnow())
+        ).rowcount
+    # Ranked again even when no unit moved: the walk order itself may have changed.
+    for hl in db.session.scalars(
+        sa.select(HandlingList).where(
+            HandlingList.id.in_(list_ids),
+            HandlingList.is_finished.is_(False),
+            HandlingList.is_cancelled.is_(False),
+        )
+    ):
+        lists.rerank(hl)
     return moved
