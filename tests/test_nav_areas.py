@@ -70,6 +70,15 @@ def test_warehouse_staff_role_sees_the_file_entries_it_may_open(client, make, te
     assert shown["Administration"] == ["Files", "Storage partitions"]
 
 
+def test_a_records_page_marks_its_area(client, boss):
+    h = bearer(api_token(client, boss))
+    product = client.post("/lcs/products", json={"sku": "MUG"}, headers=h).get_json()
+    browser_login(client, boss)
+    html = client.get(f"/lcs/products/{product['id']}", headers=BROWSER).get_data(as_text=True)
+    assert '<summary class="current">Catalogue</summary>' in html
+    assert html.count('<summary class="current">') == 1 and 'aria-current="page"' not in html
+
+
 def test_administrator_sees_all_three_areas(client, boss):
     browser_login(client, boss)
     shown = areas(client.get("/lcs/products", headers=BROWSER).get_data(as_text=True))
@@ -120,7 +129,12 @@ def test_handheld_menu_shows_headed_sections(mobile_page, live_server, picker):
     open_and_sign_in(page, live_server, picker)
     nav = page.get_by_role("navigation", name="Main")
     expect(nav).to_be_hidden()
-    page.get_by_text("☰ Menu").click()
+    page.get_by_role("checkbox", name="Menu").focus()  # by keyboard
+    page.keyboard.press("Space")
+    expect(nav).to_be_visible()
+    page.keyboard.press("Space")
+    expect(nav).to_be_hidden()
+    page.get_by_text("☰ Menu").click()  # by touch
     expect(nav).to_be_visible()
     for area, link in (("Floor", "Shipments"), ("Floor", "Handling lists"), ("Catalogue", "Products")):
         section = nav.locator(f'details[data-area="{area}"]')
