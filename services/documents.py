@@ -1,5 +1,6 @@
 """Documents as PDFs (spec/documents.md): parcel labels, packing slips, pick lists, batch
-labels, a shipment's commercial invoice and the seed's HTML → PDF, rendered by WeasyPrint from Jinja print templates.
+labels, a shipment's commercial invoice and the seed's HTML → PDF, rendered by WeasyPrint
+from Jinja print templates.
 
 - Templates live in ``templates/documents/``, each with its own ``@page`` CSS; they never
   extend the screen layout. Barcodes (``services.barcodes``) are inline SVG on slips and
@@ -54,7 +55,7 @@ from schemas.lcs_documents import SlipSize
 from services import attachments, barcodes, events, tasks
 from services.acl import SYSTEM, Actor
 from services.commands import after_commit, command
-from services.errors import Conflict, DomainError, NotFound
+from services.errors import BadRequest, Conflict, DomainError, NotFound
 from services.logistics.parcels import get_parcel
 
 log = logging.getLogger("wharf.documents")
@@ -493,12 +494,12 @@ def request_slip(actor: Actor, parcel_id, size: SlipSize = "a4"):
 @command()
 def request_invoice(actor: Actor, shipment_id):
     """``POST /lcs/shipments/{id}/invoice``: the commercial invoice, rendered by a task and
-    stored with the shipment (a canceled shipment ships nothing: 409)."""
+    stored with the shipment. A canceled shipment ships nothing: 400 (the seed lists no 409)."""
     from services.logistics.shipments import get_shipment
 
     s = get_shipment(actor, shipment_id)
     if s.is_canceled:
-        raise Conflict(f"Shipment {s.number} is canceled")
+        raise BadRequest(f"Shipment {s.number} is canceled: it ships nothing to invoice")
     return tasks.enqueue(
         actor,
         "lcs.shipment.invoice",

@@ -195,7 +195,7 @@ def request_invoice(shipment_id):
     """Invoice shipment
 
     Manually trigger the commercial invoice (customs): 204 + ``x-task-id``; the task stores
-    the PDF with the shipment (its files, ``documents`` partition). 409 when canceled.
+    the PDF with the shipment (its files, ``documents`` partition). 400 when canceled.
     """
     t = documents.request_invoice(current_actor(), shipment_id)
     return _task_response(t, "Invoice requested")
