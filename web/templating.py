@@ -50,7 +50,12 @@ def init_templating(app: Flask) -> None:
         {name: getattr(shared, name) for name in ("error_list", "delete_row", "empty_row", "form_status", "counted")}
     )
     app.jinja_env.globals.update(
-        nav_areas=registry.nav_areas, toggle=toggle, granted=granted, super_admin=super_admin, field_error=field_error
+        nav_items=registry.nav_for,
+        nav_areas=registry.nav_areas,
+        toggle=toggle,
+        granted=granted,
+        super_admin=super_admin,
+        field_error=field_error,
     )
     app.jinja_env.filters["isotime"] = iso_utc
     app.jinja_env.filters["money"] = products.money
