@@ -346,12 +346,22 @@ def test_status_column_and_shipment_page(client, h, hx):
     scan(client, h, picked_list, "SKU-C")
     parcel(client, h, ok(client.get(f"/lcs/shipments/{packed['id']}", headers=h)))
     client.delete(f"/lcs/shipments/{canceled['id']}", headers=h)
+    shipped = {}
+    for word in ("labeled", "in transit", "finished"):  # packed without a list, then labelled
+        shipped[word] = new_shipment(client, h, items=[{"sku": "SKU-D"}])
+        p = parcel(client, h, shipped[word])
+        assert client.post(f"/lcs/parcels/{p['id']}/label", headers=h).status_code == 204
+        if word != "labeled":
+            assert client.put(f"/lcs/parcels/{p['id']}/transit", headers=h).status_code == 204
+        if word == "finished":
+            assert client.put(f"/lcs/parcels/{p['id']}/finished", headers=h).status_code == 204
     expected = {
         fresh["id"]: "open",
         listed["id"]: "listed",
         picked["id"]: "picked",
         packed["id"]: "packed",
         canceled["id"]: "canceled",
+        **{s["id"]: word for word, s in shipped.items()},
     }
     page = client.get("/lcs/shipments", headers=BROWSER).get_data(as_text=True)
     fragment = client.get("/lcs/shipments", headers={**hx, "HX-Target": "shipment-results"}).get_data(as_text=True)
@@ -362,5 +372,5 @@ def test_status_column_and_shipment_page(client, h, hx):
         assert rows == expected
     for sid, word in expected.items():
         detail = client.get(f"/lcs/shipments/{sid}", headers=BROWSER).get_data(as_text=True)
-        assert f'Status <span class="status status-{word}">{word}</span>' in detail
+        assert f'Status <span class="status status-{word.replace(" ", "-")}">{word}</span>' in detail
     assert "status" not in ok(client.get("/lcs/shipments", headers=h))[0]  # not a seed field
