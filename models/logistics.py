@@ -92,6 +92,11 @@ class Product(TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
     description: Mapped[str] = mapped_column(sa.String(500), default="")
     hs_code: Mapped[str | None] = mapped_column(sa.String(32))
     weight: Mapped[int | None] = mapped_column(default=None)  # grams
+    # Customs (commercial invoice): unit value in minor units of ``currency`` (ISO 4217),
+    # country of origin (ISO 3166-1 alpha-2).
+    value: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
+    country_of_origin: Mapped[str | None] = mapped_column(sa.String(2))
 
     barcodes: Mapped[list[ProductBarcode]] = relationship(cascade="all, delete-orphan", back_populates="product")
 

@@ -429,6 +429,13 @@ Barcodes = Annotated[
 ]
 HsCode = Annotated[text(32) | None, Field(pattern=r"^\s*([0-9][0-9. ]{1,31})?\s*$"), AfterValidator(_blank_as_none)]
 Weight = Annotated[Annotated[int, Field(ge=0, le=10_000_000)] | None, BeforeValidator(_blank_as_none)]  # ≤ 10 t
+UnitValue = Annotated[Annotated[int, Field(ge=0, le=10**12)] | None, BeforeValidator(_blank_as_none)]
+Currency = Annotated[
+    Annotated[str, Field(pattern=r"^[A-Za-z]{3}$"), AfterValidator(str.upper)] | None,
+    BeforeValidator(_blank_as_none),
+    Field(description="ISO 4217 code, any case"),
+]
+Origin = Annotated[CountryCode | None, BeforeValidator(_blank_as_none)]
 PRODUCT_EXAMPLE = {
     "id": "9c4e2a1b-7d3f-4e5a-8b6c-1d2e3f4a5b6c",
     "sku": "TSHIRT-M",
@@ -436,6 +443,9 @@ PRODUCT_EXAMPLE = {
     "barcodes": ["8712345678906"],
     "hs_code": "6109.10",
     "weight": 180,
+    "value": 1295,
+    "currency": "EUR",
+    "country_of_origin": "PT",
     "created_at": "2026-11-22T10:00:00.000Z",
     "updated_at": "2026-11-22T10:00:00.000Z",
 }
@@ -450,6 +460,9 @@ class LcsProduct(Model):
     barcodes: list[str]
     hs_code: str | None
     weight: int | None = Field(description="Grams")
+    value: int | None = Field(description="Unit value for customs, in minor units of currency (cents)")
+    currency: str | None
+    country_of_origin: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -464,6 +477,9 @@ class LcsProductModel(Model):
     barcodes: Barcodes | None = Field(None, description="Replaces the set; null clears it")
     hs_code: HsCode = Field(None, description="Digits, dots and spaces")
     weight: Weight = Field(None, description="Grams")
+    value: UnitValue = Field(None, description="Unit value for customs, in minor units of currency (cents)")
+    currency: Currency = None
+    country_of_origin: Origin = Field(None, description="ISO 3166-1 alpha-2, for customs")
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -504,7 +520,8 @@ class LcsProductImportQuery(Model):
 
 
 class LcsProductImportUpload(Model):
-    """A CSV upload: header row first (sku, description, barcodes, hs_code, weight; ``,``
+    """A CSV upload: header row first (sku, description, barcodes, hs_code, weight, value,
+    currency, country_of_origin; ``,``
     ``;`` or tab separated, UTF-8)."""
 
     file: FileUpload

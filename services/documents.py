@@ -1,5 +1,6 @@
 """Documents as PDFs (spec/documents.md): parcel labels, packing slips, pick lists, batch
-labels and the seed's HTML → PDF, rendered by WeasyPrint from Jinja print templates.
+labels, a shipment's commercial invoice and the seed's HTML → PDF, rendered by WeasyPrint
+from Jinja print templates.
 
 - Templates live in ``templates/documents/``, each with its own ``@page`` CSS; they never
   extend the screen layout. Barcodes (``services.barcodes``) are inline SVG on slips and
@@ -36,19 +37,32 @@ from flask import current_app, render_template
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
-from models import Attachment, HandlingList, Location, Parcel, Shipment, ShipmentItem, Tenant, db, utcnow
+from models import (
+    Attachment,
+    HandlingList,
+    Location,
+    Parcel,
+    Product,
+    Scope,
+    Shipment,
+    ShipmentItem,
+    Tenant,
+    db,
+    utcnow,
+)
 from schemas.cnt import CntHtmlToInlinePdfRequest, CntHtmlToPdfRequest
 from schemas.lcs_documents import SlipSize
 from services import attachments, barcodes, events, tasks
 from services.acl import SYSTEM, Actor
 from services.commands import after_commit, command
-from services.errors import Conflict, DomainError, NotFound
+from services.errors import BadRequest, Conflict, DomainError, NotFound
 from services.logistics.parcels import get_parcel, mark_closed
 
 log = logging.getLogger("wharf.documents")
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # one INFO line per page otherwise
 
 PARTITION = "documents"
+INVOICE_ENTITY = "lcs:shipment"  # invoices are filed with the shipment (its file panel lists them)
 # The origin print templates resolve relative URLs against. ``.invalid`` never resolves, and
 # the fetcher maps it to ``static/`` without any network access.
 ORIGIN = "https://wharf.invalid"
@@ -338,6 +352,78 @@ def picklist_html(hl: HandlingList) -> str:
     )
 
 
+# --- commercial invoice ----------------------------------------------------------------------------
+
+
+def invoice_number(s: Shipment) -> str:
+    """One invoice per shipment: its number is the shipment's (``INV-S-000123``)."""
+    return f"INV-{s.number}"
+
+
+def _invoice_lines(s: Shipment) -> list[dict]:
+    """The shipment's units that ship (not missing) by SKU, with the product's customs data
+    (the unit's own HS code and description win: they are what the order said)."""
+    units = [u for u in s.items if not u.is_missing]
+    skus = sorted({u.sku for u in units})
+    products = {p.sku: p for p in db.session.scalars(Scope(s.tenant_id).select(Product).where(Product.sku.in_(skus)))}
+    lines: OrderedDict = OrderedDict()
+    for u in units:
+        p = products.get(u.sku)
+        line = lines.get(u.sku)
+        if line is None:
+            line = lines[u.sku] = {
+                "sku": u.sku,
+                "description": u.description or (p.description if p else ""),
+                "hs_code": u.hs_code or (p.hs_code if p else None),
+                "quantity": 0,
+                "unit_weight": p.weight if p else None,
+                "unit_value": p.value if p else None,
+                "currency": p.currency if p else None,
+                "origin": p.country_of_origin if p else None,
+            }
+        line["quantity"] += 1
+    for line in lines.values():
+        line["weight"] = None if line["unit_weight"] is None else line["unit_weight"] * line["quantity"]
+        line["value"] = None if line["unit_value"] is None else line["unit_value"] * line["quantity"]
+    return list(lines.values())
+
+
+def invoice_context(s: Shipment) -> dict:
+    """What a customs officer reads: seller and buyer, one line per SKU, totals. A line
+    without a weight or value is shown as unknown and the total says it is incomplete;
+    values in several currencies are totalled per currency."""
+    from services.logistics.products import money
+
+    lines = _invoice_lines(s)
+    values: OrderedDict = OrderedDict()
+    for line in lines:
+        if line["value"] is not None:
+            values[line["currency"]] = values.get(line["currency"], 0) + line["value"]
+        line["unit_value_text"] = money(line["unit_value"], line["currency"])
+        line["value_text"] = money(line["value"], line["currency"])
+        line["unit_weight_text"] = weight_text(line["unit_weight"]) if line["unit_weight"] is not None else "—"
+    known = [line["weight"] for line in lines if line["weight"] is not None]
+    return {
+        "number": invoice_number(s),
+        "date": utcnow().strftime("%Y-%m-%d"),
+        "shipment_number": s.number,
+        "order_id": s.order_id,
+        "seller": _sender(s),
+        "buyer": _recipient(s),
+        "lines": lines,
+        "units": sum(line["quantity"] for line in lines),
+        "total_weight": weight_text(sum(known)) if known else "—",
+        "weight_complete": len(known) == len(lines),
+        "total_values": [money(v, c) for c, v in values.items()],
+        "value_complete": all(line["value"] is not None for line in lines),
+        "barcode": barcode("code_128", s.number, module_mm=0.33, height_mm=12),
+    }
+
+
+def invoice_html(s: Shipment) -> str:
+    return render_template("documents/invoice.html", **invoice_context(s))
+
+
 # --- labelling rules and requests -----------------------------------------------------------------
 
 
@@ -404,6 +490,24 @@ def request_slip(actor: Actor, parcel_id, size: SlipSize = "a4"):
         {"parcel_id": str(parcel.id), "size": size},
         description=f"Packing slip for parcel {parcel.number}",
         tenant_id=parcel.tenant_id,
+    )
+
+
+@command()
+def request_invoice(actor: Actor, shipment_id):
+    """``POST /lcs/shipments/{id}/invoice``: the commercial invoice, rendered by a task and
+    stored with the shipment. A canceled shipment ships nothing: 400 (the seed lists no 409)."""
+    from services.logistics.shipments import get_shipment
+
+    s = get_shipment(actor, shipment_id)
+    if s.is_canceled:
+        raise BadRequest(f"Shipment {s.number} is canceled: it ships nothing to invoice")
+    return tasks.enqueue(
+        actor,
+        "lcs.shipment.invoice",
+        {"shipment_id": str(s.id)},
+        description=f"Commercial invoice for shipment {s.number}",
+        tenant_id=s.tenant_id,
     )
 
 
@@ -525,6 +629,30 @@ def slip_task(ctx: tasks.TaskContext, parcel_id: str, size: str = "a4") -> str:
     )
     _set_slip(parcel, att.id)
     return str(att.id)
+
+
+@tasks.task("lcs.shipment.invoice")
+def invoice_task(ctx: tasks.TaskContext, shipment_id: str) -> str:
+    s = db.session.get(Shipment, uuid.UUID(shipment_id))
+    if s is None or s.tenant_id != ctx.tenant_id:
+        raise NotFound("Shipment not found")
+    pdf = render_pdf(invoice_html(s))
+    att = store_pdf(s.tenant_id, pdf, f"{invoice_number(s)}.pdf", INVOICE_ENTITY, str(s.id))
+    return str(att.id)
+
+
+def stored_invoice(s: Shipment) -> Attachment | None:
+    """The shipment's latest stored invoice (the task files it with the shipment)."""
+    return db.session.scalars(
+        sa.select(Attachment)
+        .where(
+            Attachment.tenant_id == s.tenant_id,
+            Attachment.entity_id == INVOICE_ENTITY,
+            Attachment.record_id == str(s.id),
+            Attachment.file_name == f"{invoice_number(s)}.pdf",
+        )
+        .order_by(Attachment.created_at.desc())
+    ).first()
 
 
 @tasks.task("lcs.list.labels")

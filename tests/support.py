@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import subprocess
 from pathlib import Path
 
 import playwright.sync_api as playwright_sync
@@ -230,6 +231,13 @@ def parcel(client, h, s, weight=1250, units=None, **extra):
     )
     assert r.status_code == 200, r.get_json()
     return r.get_json()
+
+
+def pdftotext(pdf: bytes, tmp_path) -> str:
+    """The PDF's text as poppler lays it out (``pdftotext -layout``)."""
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
 
 
 def b64(html: str) -> str:

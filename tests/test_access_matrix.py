@@ -333,6 +333,11 @@ SAMPLES = {
         path={"parcel_id": docs_parcel(w, labeled=True)}, record=True
     ),
     ("api_lcs.parcel_slip_pdf", "GET"): lambda w: Sample(path={"parcel_id": docs_parcel(w)}, record=True),
+    ("api_lcs.request_invoice", "POST"): lambda w: (
+        docs_scratch(w),
+        Sample(path={"shipment_id": w.floor_shipment()}, record=True),
+    )[1],
+    ("api_lcs.shipment_invoice_pdf", "GET"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, record=True),
     ("api_lcs.list_picklist_pdf", "GET"): lambda w: Sample(path={"list_id": w.floor_list()[0]}, record=True),
     ("api_lcs.list_labels_pdf", "GET"): lambda w: Sample(
         path={"list_id": docs_list_with_parcel(w, labeled=True)}, record=True
@@ -412,6 +417,7 @@ SAMPLES = {
     ("api_lcs.pack_scan", "POST"): lambda w: Sample(
         path={"shipment_id": w.floor_shipment()}, json={"code": "SKU-A"}, record=True
     ),
+    ("api_lcs.refresh_positions", "PUT"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, record=True),
     ("api_lcs.lists", "GET"): lambda w: Sample(),
     ("api_lcs.floor", "GET"): lambda w: Sample(query={"date": "2026-11-20"}),
     ("api_lcs.create_list", "POST"): lambda w: Sample(json={"shipments": [{"id": w.floor_shipment()}]}, record=True),

@@ -16,7 +16,18 @@ from pyzbar import pyzbar
 from models import Attachment, db
 from services import documents, events
 from services.events import Blocked
-from tests.support import BROWSER, MISSING_FEATURES, api_token, b64, bearer, browser_login, parcel, refusal, shipment
+from tests.support import (
+    BROWSER,
+    MISSING_FEATURES,
+    api_token,
+    b64,
+    bearer,
+    browser_login,
+    parcel,
+    pdftotext,
+    refusal,
+    shipment,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -50,12 +61,6 @@ def request_label(client, h, parcel_id):
     assert r.status_code == 204, r.get_json()
     assert r.data == b""
     return r.headers["x-task-id"]
-
-
-def pdftotext(pdf: bytes, tmp_path) -> str:
-    path = tmp_path / "doc.pdf"
-    path.write_bytes(pdf)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
 
 
 def pdf_pages_png(pdf: bytes, tmp_path, dpi=300) -> list[Image.Image]:

@@ -728,7 +728,10 @@ def test_product_contract_and_search(app, client, boss):
         hs_code="6109.10",
         weight=180,
     )
-    assert list(p) == ["id", "sku", "description", "barcodes", "hs_code", "weight", "created_at", "updated_at"]
+    assert list(p) == [
+        *("id", "sku", "description", "barcodes", "hs_code", "weight"),
+        *("value", "currency", "country_of_origin", "created_at", "updated_at"),
+    ]
     assert p["barcodes"] == ["8712345678906", "UPC-1"] and p["weight"] == 180 and p["hs_code"] == "6109.10"
     _product(client, boss, "MUG", description="Mug white")
     assert _ok(client.get(f"{P}/{p['id']}", headers=boss)) == p

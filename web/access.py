@@ -39,6 +39,12 @@ class NavItem:
     order: int = 100
 
 
+# The navigation's areas, each a menu of its own (in this order), between the plain links of
+# "Main" (the dashboard) before them and "Account" (the profile) after them.
+AREAS = ("Floor", "Catalogue", "Administration")
+NAV_GROUPS = ("Main", *AREAS, "Account")
+
+
 @dataclass
 class FeatureRegistry:
     modules: dict[str, Module] = field(default_factory=dict)
@@ -60,8 +66,11 @@ class FeatureRegistry:
         self.nav.append(NavItem(title, endpoint, group, order))
 
     def check_nav(self, app) -> None:
-        """Fail at start-up on a link whose endpoint is unknown or declares no ``@requires``."""
+        """Fail at start-up on a link whose endpoint is unknown or declares no ``@requires``,
+        or whose group is not one of ``NAV_GROUPS`` (a typo would hide it from every menu)."""
         for item in self.nav:
+            if item.group not in NAV_GROUPS:
+                raise ValueError(f"navigation link {item.title!r}: unknown group {item.group!r} (one of {NAV_GROUPS})")
             nav_features(app, item.endpoint)
 
     def nav_for(self, user) -> list[NavItem]:
@@ -72,6 +81,14 @@ class FeatureRegistry:
 
         items = [n for n in self.nav if acl.has_features(user, nav_features(current_app, n.endpoint))]
         return sorted(items, key=lambda n: (n.order, n.title))
+
+    def nav_areas(self, user) -> list[tuple[str, list[NavItem], bool]]:
+        """``(group, links, is_menu)`` of ``nav_for(user)`` in ``NAV_GROUPS`` order (areas are
+        menus, "Main" and "Account" plain links); a group with no link the user may open is
+        left out, so a staff user sees no Administration menu."""
+        items = self.nav_for(user)
+        areas = [(g, [n for n in items if n.group == g], g in AREAS) for g in NAV_GROUPS]
+        return [area for area in areas if area[1]]
 
 
 def nav_features(app, endpoint: str) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ from flask_login import current_user
 from models.base import iso_utc
 from services import toggles
 from services.acl import grant_matches
+from services.logistics import products
 from web.access import registry
 from web.forms import field_error
 
@@ -56,6 +57,7 @@ def init_templating(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         nav_items=registry.nav_for,
+        nav_areas=registry.nav_areas,
         toggle=toggle,
         scan_feedback=scan_feedback,
         granted=granted,
@@ -63,5 +65,6 @@ def init_templating(app: Flask) -> None:
         field_error=field_error,
     )
     app.jinja_env.filters["isotime"] = iso_utc
+    app.jinja_env.filters["money"] = products.money
     app.jinja_env.tests["wildcard_covers"] = _wildcard_covers
     app.jinja_env.tests["known_grant"] = _known_grant

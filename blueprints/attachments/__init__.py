@@ -14,7 +14,7 @@ registry.declare(
         ("attachments.manage", "Upload, tag, move and delete attachments; manage partitions"),
     ],
 )
-registry.add_nav("Files", "attachments.library", group="Main", order=300)
+registry.add_nav("Files", "attachments.library", group="Administration", order=300)
 registry.add_nav("Storage partitions", "attachments.partitions", group="Administration", order=300)
 
 MULTIPART_SLACK = 64 * 1024  # boundaries and the small form fields around the file

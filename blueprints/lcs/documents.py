@@ -1,4 +1,4 @@
-"""Printing (spec/documents.md): label and slip requests (async, 204 + ``x-task-id``), the
+"""Printing (spec/documents.md): label, slip and invoice requests (async, 204 + ``x-task-id``), the
 batch labels of a handling list, and direct PDF downloads for people.
 
 htmx callers (the pack station, the shipment and list pages) get the task's progress bar
@@ -18,6 +18,7 @@ from services import attachments, documents, tasks
 from services.errors import Conflict
 from services.logistics.lists import get_list
 from services.logistics.parcels import get_parcel
+from services.logistics.shipments import get_shipment
 from web.access import current_actor, requires
 from web.contract import Response, operation
 from web.htmx import htmx_details
@@ -185,3 +186,34 @@ def list_labels_pdf(list_id, query: DocumentQuery):
     if query.format == "html":
         return _html(html)
     return _pdf(documents.render_pdf(html), f"labels-{hl.number}.pdf")
+
+
+@bp.post("/shipments/<uuid:shipment_id>/invoice")
+@requires("lcs.shipments.write")
+@operation(responses=TASK)
+def request_invoice(shipment_id):
+    """Invoice shipment
+
+    Manually trigger the commercial invoice (customs): 204 + ``x-task-id``; the task stores
+    the PDF with the shipment (its files, ``documents`` partition). 400 when canceled.
+    """
+    t = documents.request_invoice(current_actor(), shipment_id)
+    return _task_response(t, "Invoice requested")
+
+
+@bp.get("/shipments/<uuid:shipment_id>/invoice.pdf")
+@requires("lcs.shipments.read")
+@operation(query=DocumentQuery, responses=STORED_PDF)
+def shipment_invoice_pdf(shipment_id, query: DocumentQuery):
+    """The shipment's commercial invoice
+
+    The latest stored one, else rendered now (``format=html``: the HTML it is made of).
+    """
+    s = get_shipment(current_actor(), shipment_id)
+    att = documents.stored_invoice(s) if query.format == "pdf" else None
+    if att is not None:
+        return _pdf(attachments.open_file(att), att.file_name, att.checksum)
+    html = documents.invoice_html(s)
+    if query.format == "html":
+        return _html(html)
+    return _pdf(documents.render_pdf(html), f"{documents.invoice_number(s)}.pdf")

@@ -11,7 +11,7 @@ from web.access import current_actor, registry, requires
 from web.contract import operation
 from web.negotiate import respond
 
-registry.add_nav("Floor view", "lcs.floor", group="Floor", order=5)
+registry.add_nav("Floor view", "lcs.floor", group="Floor", order=50)
 
 PALETTE = ("#0b5cad", "#d9822b", "#1f7a3a", "#8e44ad", "#b42318", "#127d8a", "#9a6700", "#5b6576")
 STATE_LABELS = (

@@ -30,7 +30,7 @@ from web.htmx import htmx_details, trigger_client_event
 from web.negotiate import conditional, fragment_etag, respond, response_mode, see_other
 from web.pagination import paginate_b
 
-registry.add_nav("Handling lists", "lcs.lists", group="Warehouse", order=20)
+registry.add_nav("Handling lists", "lcs.lists", group="Floor", order=20)
 
 CHANGED = "lcs:list-changed"  # htmx event: the list page's state re-fetches itself
 

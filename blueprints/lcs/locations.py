@@ -38,7 +38,7 @@ from web.forms import show_again
 from web.negotiate import empty, respond, see_other
 from web.pagination import paginate_b, paginate_list_b
 
-registry.add_nav("Locations", "lcs.locations", group="Warehouse", order=60)
+registry.add_nav("Locations", "lcs.locations", group="Catalogue", order=60)
 
 SEARCH_FIELDS = {  # the keys of LcsLocationSearchConstraint
     "ids": Field(Location.id, "uuid"),

@@ -26,7 +26,7 @@ from web.forms import show_again
 from web.negotiate import empty, respond
 from web.pagination import paginate_b
 
-registry.add_nav("Methods", "lcs.methods", group="Warehouse", order=70)
+registry.add_nav("Methods", "lcs.methods", group="Catalogue", order=70)
 
 SEARCH_FIELDS = {  # the keys of LcsShipmentMethodSearchConstraint
     "ids": Field(Method.id, "uuid"),

@@ -29,7 +29,7 @@ from web.forms import show_again
 from web.negotiate import empty, respond
 from web.pagination import paginate_b
 
-registry.add_nav("Products", "lcs.products", group="Warehouse", order=80)
+registry.add_nav("Products", "lcs.products", group="Catalogue", order=80)
 
 CHANGED = "lcs:products-changed"
 MODES = typing.get_args(ImportMode)
@@ -157,7 +157,7 @@ def import_products(query: LcsProductImportQuery, body):
     """Import products (Wharf)
 
     A CSV upload (multipart ``file``; columns sku, description, barcodes separated by ``|``
-    or ``;``, hs_code, weight) or a JSON array of products creates or updates them by SKU
+    or ``;``, hs_code, weight, value, currency, country_of_origin) or a JSON array of products creates or updates them by SKU
     in one transaction. Any bad row → 400 listing ``rows.<n>.<field>`` and nothing is
     written, unless ``mode=skip_invalid``.
     """

@@ -26,18 +26,24 @@ from services.logistics import shipments as svc
 from web.access import current_actor, registry, requires
 from web.contract import Response, operation
 from web.htmx import trigger_client_event
-from web.negotiate import encode_json, respond
+from web.negotiate import encode_json, respond, response_mode
 from web.pagination import Page, headers_b, page_params_b
 
-registry.add_nav("Shipments", "lcs.shipments", group="Warehouse", order=10)
+registry.add_nav("Shipments", "lcs.shipments", group="Floor", order=10)
 
 CHANGED = "lcs:shipment-changed"  # htmx event: the shipment page's state re-fetches itself
 PAGE_HEADERS = {"x-count": "Total number of shipments", "x-page": "This page", "x-page-size": "Items per page"}
 
 
-def _detail(shipment):
+def _detail(shipment, toast: str | None = None):
     row = svc.detail_row(shipment)
-    return respond(row, template="lcs/shipment.html", context={"s": row}, targets={"shipment-state": "shipment_state"})
+    return respond(
+        row,
+        template="lcs/shipment.html",
+        context={"s": row, "status_of": svc.status_of},
+        targets={"shipment-state": "shipment_state", "shipment-units": "shipment_units"},
+        toast=toast,
+    )
 
 
 def pack_panel(shipment, answer: dict | None = None) -> tuple[dict, dict]:
@@ -101,6 +107,7 @@ def shipments(query: ShipmentListQuery, headers: PageHeaders):
             "page": Page(listed.rows, listed.total, number, size),
             "args": args,
             "flags": svc.FLAGS,
+            "status_of": svc.status_of,
         },
     )
 
@@ -186,6 +193,23 @@ def items_overage(shipment_id, body: list[LcsShipmentItemCorrection]):
     """
     svc.set_corrections(current_actor(), shipment_id, "overage", body)
     return _detail(svc.get_shipment(current_actor(), shipment_id))
+
+
+@bp.put("/shipments/<uuid:shipment_id>/positions")
+@requires("lcs.shipments.write")
+@operation(responses={204: None})
+def refresh_positions(shipment_id):
+    """Refresh positions
+
+    Refresh a shipment's positions to the latest known defaults: each unit not yet picked
+    or packed takes its SKU's position at the shipment's location (a SKU stored nowhere
+    keeps its own); an open handling list holding them is ranked again. 204; 400 when the
+    shipment is canceled. The shipment page gets its units table back.
+    """
+    moved = svc.refresh_positions(current_actor(), shipment_id)
+    if response_mode() == "json":
+        return respond(None, status=204)
+    return _detail(svc.get_shipment(current_actor(), shipment_id), toast=f"Positions refreshed (units moved: {moved})")
 
 
 @bp.get("/shipments/<uuid:shipment_id>/pack")

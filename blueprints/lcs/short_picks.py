@@ -11,7 +11,7 @@ from web.access import current_actor, registry, requires
 from web.contract import operation
 from web.negotiate import respond
 
-registry.add_nav("Short picks", "lcs.short_picks", group="Warehouse", order=25)
+registry.add_nav("Short picks", "lcs.short_picks", group="Floor", order=25)
 
 
 @bp.get("/short-picks")

@@ -137,6 +137,13 @@ def _rank_units(hl: HandlingList, shipment_ids: list) -> None:
         u.list_id, u.rank = hl.id, rank
 
 
+def rerank(hl: HandlingList) -> None:
+    """Rank an open list's units again (their positions changed): the shipments the list
+    still holds, in the list's order."""
+    held = set(db.session.scalars(sa.select(Shipment.id).where(Shipment.active_list_id == hl.id)))
+    _rank_units(hl, [ls.shipment_id for ls in hl.shipments if ls.shipment_id in held])
+
+
 # --- reading ----------------------------------------------------------------------------------
 
 

@@ -30,6 +30,10 @@ HEADER_ALIASES = {
     "hs": "hs_code",
     "weight_g": "weight",
     "weight_grams": "weight",
+    "unit_value": "value",
+    "value_cents": "value",
+    "origin": "country_of_origin",
+    "country": "country_of_origin",
 }
 
 
@@ -110,7 +114,7 @@ def _read_row(number: int, row) -> tuple[dict | None, list[RowError]]:
 @command("Products changed while importing; nothing was imported, please try again")
 def import_products(actor: Actor, rows: list, *, skip_invalid: bool = False, tenant_id=None) -> ImportResult:
     """Create or update products by SKU from rows ``{sku, description, barcodes, hs_code,
-    weight}`` — one transaction. A field absent from a row keeps the stored value; a present
+    weight, value, currency, country_of_origin}`` — one transaction. A field absent from a row keeps the stored value; a present
     ``barcodes`` replaces the product's set. Every bad row is reported; then nothing is
     written, unless ``skip_invalid`` (bad rows are skipped, the rest saved)."""
     tenant_id = actor.tenant_for_new(tenant_id)
@@ -214,7 +218,9 @@ def _write_import(actor: Actor, tenant_id, rows: list[dict], result: ImportResul
             db.session.add(p)
         elif p.deleted_at is not None:
             p.deleted_at = None
-            p.description, p.hs_code, p.weight = "", None, None
+            p.description = ""
+            for key in FIELDS[1:]:
+                setattr(p, key, None)
         for key in FIELDS:
             if key in v:
                 setattr(p, key, v[key])

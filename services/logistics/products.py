@@ -18,7 +18,7 @@ from services.commands import Audited, audited, command, lock
 from services.errors import Conflict
 from services.logistics import codes
 
-FIELDS = ("description", "hs_code", "weight")  # besides the SKU and the barcodes
+FIELDS = ("description", "hs_code", "weight", "value", "currency", "country_of_origin")  # besides SKU, barcodes
 
 
 def product_row(p: Product) -> dict:
@@ -29,6 +29,9 @@ def product_row(p: Product) -> dict:
         "barcodes": sorted(b.code for b in p.barcodes),
         "hs_code": p.hs_code,
         "weight": p.weight,
+        "value": p.value,
+        "currency": p.currency,
+        "country_of_origin": p.country_of_origin,
         "created_at": p.created_at,
         "updated_at": p.updated_at,
     }
@@ -209,3 +212,20 @@ def delete_product(actor: Actor, product_id) -> Product:
         p.soft_delete()
         _set_barcodes(p, [])
     return p
+
+
+# Currencies whose minor unit is not a hundredth (ISO 4217); every other has two decimals.
+MINOR_DIGITS = {
+    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV"), 0),
+    **dict.fromkeys(("XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}
+
+
+def money(minor: int | None, currency: str | None) -> str:
+    """A value kept in minor units as people read it: ``1295, "EUR"`` → ``12.95 EUR``."""
+    if minor is None:
+        return "—"
+    digits = MINOR_DIGITS.get(currency or "", 2)
+    amount = f"{minor / 10**digits:,.{digits}f}" if digits else f"{minor:,}"
+    return f"{amount} {currency}" if currency else amount

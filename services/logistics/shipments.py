@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from models import Location, Method, Parcel, Scope, Shipment, ShipmentItem, db, utcnow
+from models import HandlingList, Location, Method, Parcel, Scope, Shipment, ShipmentItem, db, utcnow
 from models.base import LIKE_ESCAPE, contains_pattern
 from schemas.lcs_shipments import (
     LcsShipmentItemCorrection,
@@ -665,3 +665,84 @@ def set_corrections(actor: Actor, shipment_id, kind: str, entries: list[LcsShipm
     if shipment.is_canceled:
         raise Conflict("Shipment is canceled")
     setattr(shipment, kind, [e.model_dump() for e in entries])
+
+
+# --- status -----------------------------------------------------------------------------------
+
+# The furthest step a shipment has reached, read from its derived flags (first match wins).
+# A person reads one word; the seed has no status field, so it stays out of the JSON.
+STATUSES = (
+    ("is_canceled", "canceled"),
+    ("is_finished", "finished"),
+    ("is_in_transit", "in transit"),
+    ("is_labeled", "labeled"),
+    ("is_boxed", "packed"),
+    ("is_handled", "picked"),
+    ("is_listed", "listed"),
+)
+
+
+def status_of(flags: dict) -> str:
+    """One word for the shipment table and page: ``canceled``, ``finished``, ``in transit``,
+    ``labeled``, ``packed``, ``picked``, ``listed`` or ``open`` (from ``derive_flags``)."""
+    return next((word for flag, word in STATUSES if flags.get(flag)), "open")
+
+
+# --- positions ----------------------------------------------------------------------------------
+
+
+def _open_units(shipment: Shipment) -> list[ShipmentItem]:
+    """Units whose position may still change: neither picked nor packed (a picked or packed
+    unit keeps the position it was taken from — the record of where it was)."""
+    return list(
+        db.session.scalars(
+            sa.select(ShipmentItem)
+            .where(
+                ShipmentItem.shipment_id == shipment.id,
+                ShipmentItem.is_handled.is_(False),
+                ShipmentItem.parcel_id.is_(None),
+            )
+            .order_by(ShipmentItem.sequence)
+        )
+    )
+
+
+@command()
+def refresh_positions(actor: Actor, shipment_id) -> int:
+    """``PUT /lcs/shipments/{id}/positions``: each open unit (``_open_units``) takes its
+    SKU's current position at the shipment's location (any of the tenant's locations when it
+    has none, as a new list does). A SKU stored nowhere keeps the position it had: "latest
+    known". An open handling list holding the units is ranked again in the current walk order.
+    A canceled shipment is refused (400: the seed has no 409 here). Answers how many units
+    moved."""
+    from services.logistics import lists, locations
+
+    shipment = get_shipment(actor, shipment_id)
+    if shipment.is_canceled:
+        raise _invalid("id", "is a canceled shipment")
+    known = locations.sku_positions(Scope(shipment.tenant_id), shipment.location_id)
+    moves: dict[str, list] = {}
+    list_ids = set()
+    for unit in _open_units(shipment):
+        code = (known.get(unit.sku) or (None, None))[0]
+        if unit.list_id is not None:
+            list_ids.add(unit.list_id)
+        if code is not None and code != unit.position:
+            moves.setdefault(code, []).append(unit.id)
+    moved = 0
+    for code, ids in moves.items():  # conditional: a unit picked meanwhile keeps its position
+        moved += db.session.execute(
+            sa.update(ShipmentItem)
+            .where(ShipmentItem.id.in_(ids), ShipmentItem.is_handled.is_(False), ShipmentItem.parcel_id.is_(None))
+            .values(position=code, updated_at=utcnow())
+        ).rowcount
+    # Ranked again even when no unit moved: the walk order itself may have changed.
+    for hl in db.session.scalars(
+        sa.select(HandlingList).where(
+            HandlingList.id.in_(list_ids),
+            HandlingList.is_finished.is_(False),
+            HandlingList.is_cancelled.is_(False),
+        )
+    ):
+        lists.rerank(hl)
+    return moved

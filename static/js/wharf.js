@@ -1,4 +1,4 @@
-// Wharf's only script besides htmx: turns server events into toasts.
+// Wharf's only script besides htmx: turns server events into toasts, tidies the area menus.
 (function () {
   "use strict";
   function showToast(message, level) {
@@ -48,6 +48,26 @@
     document.body.dataset.lastFeedback = fb.sound;  // what the handheld just did (tests read it)
     play(fb.sound);
     if (navigator.vibrate) navigator.vibrate(fb.buzz);
+  });
+  // Area menus (<details class="navarea">) work without script; with it, one is open at a
+  // time and a click elsewhere or Escape closes it (focus back on its summary).
+  var areas = document.querySelectorAll("details.navarea");
+  areas.forEach(function (menu) {
+    menu.addEventListener("toggle", function () {
+      if (!menu.open) return;
+      areas.forEach(function (other) { if (other !== menu) other.open = false; });
+    });
+  });
+  document.addEventListener("click", function (evt) {
+    areas.forEach(function (menu) { if (menu.open && !menu.contains(evt.target)) menu.open = false; });
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    areas.forEach(function (menu) {
+      if (!menu.open) return;
+      menu.open = false;
+      if (menu.contains(document.activeElement)) menu.querySelector("summary").focus();
+    });
   });
   // The profile's switch was saved: HX-Trigger "wharf:scan-feedback" {on}.
   document.body.addEventListener("wharf:scan-feedback", function (evt) {
