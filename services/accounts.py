@@ -11,6 +11,7 @@ from services import acl, auth, password_reset
 from services.acl import bump_acl_version
 from services.commands import command
 from services.errors import Conflict, NotFound, ValidationFailed
+from services.roles import seed_default_roles
 
 
 def profile_of(user: User) -> dict:
@@ -79,8 +80,6 @@ def update_profile(
 
 def create_tenant(name: str) -> Tenant:
     """A tenant with its default roles (Administrator, Warehouse staff). Flushes, no commit."""
-    from services.roles import seed_default_roles
-
     tenant = Tenant(name=name.strip())
     db.session.add(tenant)
     db.session.flush()

@@ -21,6 +21,7 @@ from schemas.api_keys import ApiKeyCreate
 from services import boundaries
 from services.commands import Audited, audited, command, lock
 from services.errors import NotFound, ValidationFailed
+from services.roles import get_role
 
 PREFIX = "whk_"
 
@@ -127,8 +128,6 @@ def create_key(actor, data: ApiKeyCreate) -> tuple[ApiKey, str]:
     actor must). Roles and the organization must be visible to the actor and belong to
     that tenant (else 404); a role wider than the actor's own grants is refused (403).
     """
-    from services.roles import get_role
-
     principal = actor.principal
     if principal is None:  # system actor (CLI, tests): must say where the key goes
         if data.tenantId is None:

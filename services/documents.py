@@ -56,7 +56,11 @@ from services import attachments, barcodes, events, tasks
 from services.acl import SYSTEM, Actor
 from services.commands import after_commit, command
 from services.errors import BadRequest, Conflict, DomainError, NotFound
+from services.logistics import lists
+from services.logistics.lists import get_list
 from services.logistics.parcels import get_parcel, mark_closed
+from services.logistics.products import money
+from services.logistics.shipments import get_shipment
 
 log = logging.getLogger("wharf.documents")
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # one INFO line per page otherwise
@@ -320,8 +324,6 @@ COMMANDS = (("Finish list", "WHARF:FINISH"), ("Undo last scan", "WHARF:UNDO"), (
 
 
 def picklist_html(hl: HandlingList) -> str:
-    from services.logistics import lists
-
     groups = lists.grouped(hl)
     lines = [
         {
@@ -392,8 +394,6 @@ def invoice_context(s: Shipment) -> dict:
     """What a customs officer reads: seller and buyer, one line per SKU, totals. A line
     without a weight or value is shown as unknown and the total says it is incomplete;
     values in several currencies are totalled per currency."""
-    from services.logistics.products import money
-
     lines = _invoice_lines(s)
     values: OrderedDict = OrderedDict()
     for line in lines:
@@ -497,7 +497,6 @@ def request_slip(actor: Actor, parcel_id, size: SlipSize = "a4"):
 def request_invoice(actor: Actor, shipment_id):
     """``POST /lcs/shipments/{id}/invoice``: the commercial invoice, rendered by a task and
     stored with the shipment. A canceled shipment ships nothing: 400 (the seed lists no 409)."""
-    from services.logistics.shipments import get_shipment
 
     s = get_shipment(actor, shipment_id)
     if s.is_canceled:
@@ -529,7 +528,6 @@ def list_parcels(hl: HandlingList) -> list[Parcel]:
 def request_list_labels(actor: Actor, list_id):
     """Label every parcel of a handling list in one batch PDF (all checked first: one
     refused parcel refuses the batch, naming it)."""
-    from services.logistics.lists import get_list
 
     hl = get_list(actor, list_id)
     parcels = [p for p in list_parcels(hl) if not p.is_in_transit]

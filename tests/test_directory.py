@@ -825,7 +825,9 @@ def test_organizations_screen_in_a_browser(browser, live_server, admin):
 
     try:
         open_and_sign_in(page, live_server, admin)
-        page.get_by_role("navigation", name="Main").get_by_role("link", name="Organizations").click()
+        nav = page.get_by_role("navigation", name="Main")
+        nav.locator('details[data-area="Administration"] summary').click()  # the area menu first
+        nav.get_by_role("link", name="Organizations").click()
         expect(page.locator("h1")).to_have_text("Organizations")
         page.wait_for_function("window.htmx !== undefined")
         set_marker(page)

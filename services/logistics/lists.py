@@ -41,8 +41,8 @@ from services.commands import after_commit, command, discard, savepoint
 from services.errors import BadRequest, Conflict, ValidationFailed
 from services.logistics import codes, floor, locations, numbers, pickers, products, short_picks
 from services.logistics.search import Field, apply_constraints
-from services.logistics.shipments import unit_row
 from services.logistics.short_picks import REASONS
+from services.logistics.units import unit_row
 
 GROUP_NS = uuid.UUID("6f1c5a52-9b3e-4d8e-9a55-2f1f0c7e8a10")
 

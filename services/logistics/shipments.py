@@ -27,8 +27,9 @@ from services import cache_versions, events
 from services.acl import Actor
 from services.commands import after_commit, command
 from services.errors import Conflict, ValidationFailed
-from services.logistics import floor, numbers, tallies
+from services.logistics import floor, lists, locations, numbers, tallies
 from services.logistics.parcels import parcel_rows
+from services.logistics.units import unit_row
 
 
 def _invalid(path: str, message: str) -> ValidationFailed:
@@ -489,28 +490,6 @@ def _load_page(scope: Scope, page: int, size: int, search: str, shape) -> Listed
 # --- serialization ---------------------------------------------------------------------------
 
 
-def unit_row(u: ShipmentItem, shipment_flags: dict | None = None) -> dict:
-    return {
-        "id": u.id,
-        "reference": u.reference,
-        "sku": u.sku,
-        "position": u.position,
-        "order_item_id": u.order_item_id,
-        "claim_item_id": u.claim_item_id,
-        "description": u.description,
-        "is_listed": u.list_id is not None,
-        "is_handled": u.is_handled,
-        "is_boxed": u.parcel_id is not None,
-        "is_in_transit": bool(shipment_flags and shipment_flags.get("is_in_transit")),
-        "is_finished": u.is_finished,
-        "is_missing": u.is_missing,
-        "hs_code": u.hs_code,
-        "service": u.service or [],
-        "parcel_id": u.parcel_id,
-        "list_id": u.list_id,
-    }
-
-
 def listed_row(s: Shipment, flags: dict) -> dict:
     """``LcsListedShipment``: the shipment without its units (an ORM object or a row of
     ``LISTED_COLUMNS``)."""
@@ -626,8 +605,6 @@ def cancel_shipment(actor: Actor, shipment_id) -> None:
         )
         floor.touch_lists(lists_left)  # their live views lose these units
         if list_id is not None:  # the rest of its list may be all picked now
-            from services.logistics import lists  # lists reads this module's unit rows: import at call time
-
             lists.finish_if_done(actor, lists.get_list(actor, list_id))
     canceled = {"id": str(shipment.id)}
     after_commit(lambda: events.after("lcs.shipment", "canceled", canceled, {"actor": actor}))
@@ -639,7 +616,6 @@ def set_missing(actor: Actor, shipment_id, entries: list[LcsShipmentItemMissing]
     Units on a handling list count like the station's short picks (``lists.set_units_missing``):
     the write that resolves a list's last open unit finishes it; a unit of a finished or
     held list cannot change (409)."""
-    from services.logistics import lists  # lists reads this module's unit rows: import at call time
 
     shipment = get_shipment(actor, shipment_id)
     if shipment.is_canceled:
@@ -715,7 +691,6 @@ def refresh_positions(actor: Actor, shipment_id) -> int:
     known". An open handling list holding the units is ranked again in the current walk order.
     A canceled shipment is refused (400: the seed has no 409 here). Answers how many units
     moved."""
-    from services.logistics import lists, locations
 
     shipment = get_shipment(actor, shipment_id)
     if shipment.is_canceled:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from models import BusinessRule, Scope, db
 from schemas.business_rules import BusinessRuleCreate
 from services.acl import Actor
+from services.rules import store
 
 EXAMPLES = [
     {
@@ -65,8 +66,6 @@ EXAMPLES = [
 
 def ensure_examples(actor: Actor, tenant_id) -> int:
     """Create the examples the tenant does not have yet (by ruleId); returns how many."""
-    from services.rules import store
-
     have = set(
         db.session.scalars(
             Scope(tenant_id)

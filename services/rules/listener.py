@@ -32,6 +32,7 @@ from flask import g, has_request_context
 from models import HandlingList, Method, Parcel, Scope, Shipment, ShipmentItem, db, utcnow
 from services import events
 from services.commands import command, on_rollback
+from services.logistics import lists
 from services.rules import conditions as cond
 from services.rules import engine
 
@@ -187,8 +188,6 @@ def _shape_shipment(scope: Scope, data: dict) -> dict:
 
 
 def _shape_list(scope: Scope, data: dict) -> dict:
-    from services.logistics import lists
-
     hl = None
     if _uuid(data.get("id")):
         hl = db.session.scalars(scope.select(HandlingList).where(HandlingList.id == _uuid(data["id"]))).first()
