@@ -204,6 +204,13 @@ class Actor:
         return self.grants.is_super_admin
 
     @property
+    def user_id(self):
+        """The person acting (what a scan or a list's ``sub`` records); None for the system and
+        for API keys, which are no one."""
+        p = self.principal
+        return None if p is None or getattr(p, "is_api_key", False) else p.id
+
+    @property
     def scope(self):
         tenant = None if self.grants.is_super_admin else self.principal.tenant_id
         return Scope(tenant, self.grants.organizations)

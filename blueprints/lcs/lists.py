@@ -239,13 +239,7 @@ def _station_data(hl: HandlingList, result: svc.ScanResult | None = None) -> dic
         "finish_blocked": svc.finish_blocked(hl),
         "awaiting_tote": waiting is not None,
         "sorting_label": waiting.code if waiting else (result.tote if result else None),
-        "progress": {
-            "total": p.total,
-            "handled": p.handled,
-            "missing": p.missing,
-            "open": p.open,
-            "percent": p.percent,
-        },
+        "progress": p.as_dict(),
         "next": {k: nxt[k] for k in ("sku", "description", "position", "left", "shipment_id", "sorting_label")}
         if nxt
         else None,

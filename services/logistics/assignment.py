@@ -30,7 +30,7 @@ DUE_ORDER = (sa.case((_h.due_at.is_(None), 1), else_=0), _h.due_at, _h.created_a
 
 
 def _mine(actor: Actor) -> str:
-    me = pickers.sub_of(actor.principal)
+    me = pickers.sub_of(actor)
     if me is None:
         raise BadRequest(
             "An API key is no picker: sign in as the person who picks (POST /api/auth/login) and use that token"
@@ -40,7 +40,7 @@ def _mine(actor: Actor) -> str:
 
 def my_lists(actor: Actor) -> list[HandlingList]:
     """The open (not finished or cancelled) lists assigned to the caller, oldest due first."""
-    me = pickers.sub_of(actor.principal)
+    me = pickers.sub_of(actor)
     if me is None:
         return []
     return list(db.session.scalars(actor.scope.select(_h).where(_h.sub == me, *OPEN).order_by(*DUE_ORDER)))
@@ -56,13 +56,7 @@ def my_list_row(hl: HandlingList) -> dict:
         "is_on_hold": hl.is_on_hold,
         "is_in_progress": hl.started_at is not None,
         "shipments": len(hl.shipments),
-        "progress": {
-            "total": p.total,
-            "handled": p.handled,
-            "missing": p.missing,
-            "open": p.open,
-            "percent": p.percent,
-        },
+        "progress": p.as_dict(),
     }
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from models import HandlingList, Parcel, ScanEvent, Shipment, ShipmentItem, db, utcnow
+from models import HandlingList, Parcel, Shipment, ShipmentItem, db, utcnow
 from schemas.lcs_search import (
     SHIPMENT_FLAGS,
     LcsBulkItemsCommand,
@@ -384,11 +384,6 @@ def _chunks(ids: list) -> list[list]:
     return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)] or [[]]
 
 
-def _uid(actor: Actor):
-    principal = actor.principal
-    return None if principal is None or getattr(principal, "is_api_key", False) else principal.id
-
-
 @commands.command()
 def bulk_items(actor: Actor, command: LcsBulkItemsCommand) -> int:
     """``PUT /lcs/bulk/items`` ``set_parameters``: set the parameters sent on every unit of
@@ -539,7 +534,7 @@ def _flip_handled(actor: Actor, ids: list, where_ids, handled: bool, now) -> Non
     values = {
         "is_handled": handled,
         "handled_at": now if handled else None,
-        "handled_by": _uid(actor) if handled else None,
+        "handled_by": actor.user_id if handled else None,
         "updated_at": now,
     }
     flipped: list = []
@@ -553,15 +548,7 @@ def _flip_handled(actor: Actor, ids: list, where_ids, handled: bool, now) -> Non
         flipped += db.session.execute(stmt).all()
     on_lists = [f for f in flipped if f.list_id is not None]
     for f in on_lists:
-        db.session.add(
-            ScanEvent(
-                tenant_id=f.tenant_id,
-                list_id=f.list_id,
-                item_id=f.id,
-                kind="handled" if handled else "unhandled",
-                user_id=_uid(actor),
-            )
-        )
+        lists_svc.record(actor, f, "handled" if handled else "unhandled", item_id=f.id)
     if handled and on_lists:
         db.session.execute(
             sa.update(HandlingList)

@@ -291,6 +291,16 @@ class Progress:
     def percent(self) -> int:
         return 100 if not self.total else round(100 * (self.handled + self.missing) / self.total)
 
+    def as_dict(self) -> dict:
+        """What the station, the dashboard and rule conditions read as ``progress``."""
+        return {
+            "total": self.total,
+            "handled": self.handled,
+            "missing": self.missing,
+            "open": self.open,
+            "percent": self.percent,
+        }
+
 
 def progress(hl: HandlingList) -> Progress:
     u = ShipmentItem
@@ -416,7 +426,7 @@ def _finish_now(actor: Actor, hl: HandlingList) -> None:
     ).rowcount
     if not done:
         raise Conflict(f"Handling list {hl.number} is already finished")
-    db.session.add(ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, kind="finished", user_id=_uid(actor)))
+    record(actor, hl, "finished")
     db.session.refresh(hl)
     finished = {"id": str(hl.id), "number": hl.number}
     after_commit(lambda: events.after("lcs.list", "finished", finished, {"actor": actor}))
@@ -483,9 +493,20 @@ def cancel(actor: Actor, list_id) -> None:
         raise Conflict("Handling list changed state meanwhile")
 
 
-def _uid(actor: Actor):
-    p = actor.principal
-    return None if p is None or getattr(p, "is_api_key", False) else p.id
+def record(actor: Actor, on, kind: str, *, item_id=None, code: str | None = None, reason: str | None = None) -> None:
+    """One line of a list's history (``ScanEvent``): what ``actor`` did on list ``on`` (a list,
+    or a row with ``tenant_id`` and ``list_id``), the code as scanned (trimmed to the column)."""
+    db.session.add(
+        ScanEvent(
+            tenant_id=on.tenant_id,
+            list_id=getattr(on, "list_id", None) or on.id,
+            item_id=item_id,
+            kind=kind,
+            code=code.strip()[:200] if code else None,
+            reason=reason,
+            user_id=actor.user_id,
+        )
+    )
 
 
 def _picked(hl: HandlingList) -> None:
@@ -505,7 +526,7 @@ def _set_handled(unit_id, list_id, handled: bool, actor: Actor, scanned: codes.S
     values = {
         "is_handled": handled,
         "handled_at": utcnow() if handled else None,
-        "handled_by": _uid(actor) if handled else None,
+        "handled_by": actor.user_id if handled else None,
         "updated_at": utcnow(),
     }
     if scanned is not None and scanned.lot:
@@ -549,15 +570,7 @@ def update_items(actor: Actor, list_id, entries: Sequence[LcsHandlingListItemUpd
     # Lock order is always units (by id) → list row, in every writer: no deadlocks on PostgreSQL.
     for e in sorted(entries, key=lambda entry: entry.id):
         if e.is_handled is not None and _set_handled(e.id, hl.id, e.is_handled, actor):
-            db.session.add(
-                ScanEvent(
-                    tenant_id=hl.tenant_id,
-                    list_id=hl.id,
-                    item_id=e.id,
-                    kind="handled" if e.is_handled else "unhandled",
-                    user_id=_uid(actor),
-                )
-            )
+            record(actor, hl, "handled" if e.is_handled else "unhandled", item_id=e.id)
             started = started or e.is_handled
         other = {k: getattr(e, k) for k in ("is_serviced", "is_finished") if getattr(e, k) is not None}
         other |= {k: getattr(e, k) for k in ("position", "lot_number", "expires_at") if k in e.model_fields_set}
@@ -631,16 +644,7 @@ def record_missing(actor: Actor, flipped: Sequence, missing: bool) -> None:
         short_picks.undo_missing([f.id for f in flipped])
         return
     for f in flipped:
-        db.session.add(
-            ScanEvent(
-                tenant_id=f.tenant_id,
-                list_id=f.list_id,
-                item_id=f.id,
-                kind="missing",
-                code=f.position,
-                user_id=_uid(actor),
-            )
-        )
+        record(actor, f, "missing", item_id=f.id, code=f.position)
 
 
 # --- scanning -------------------------------------------------------------------------------------
@@ -703,16 +707,7 @@ def scan(actor: Actor, list_id, raw: str, reason: str = "empty_location") -> Sca
             break
         if confirm and _needs_confirmation(hl, candidates[0], raw, actor):
             left = len(candidates)
-            db.session.add(
-                ScanEvent(
-                    tenant_id=hl.tenant_id,
-                    list_id=hl.id,
-                    item_id=candidates[0].id,
-                    kind="pending",
-                    code=raw.strip()[:200],
-                    user_id=_uid(actor),
-                )
-            )
+            record(actor, hl, "pending", item_id=candidates[0].id, code=raw)
             return ScanResult(
                 "warning",
                 f"{candidates[0].sku}: {left} to pick — scan again to confirm",
@@ -751,7 +746,6 @@ def short_pick(actor: Actor, hl: HandlingList, reason: str) -> ScanResult:
         ),
         None,
     )
-    event = {"tenant_id": hl.tenant_id, "list_id": hl.id, "item_id": unit.id, "user_id": _uid(actor), "reason": reason}
     if alternate is not None:
         same_place = ShipmentItem.position.is_(None) if here is None else ShipmentItem.position == here
         db.session.execute(
@@ -766,7 +760,7 @@ def short_pick(actor: Actor, hl: HandlingList, reason: str) -> ScanResult:
             .values(position=alternate, updated_at=utcnow())
         )
         _picked(hl)  # after the units (lock order); the other stations see the new position
-        db.session.add(ScanEvent(**event, kind="redirected", code=here))
+        record(actor, hl, "redirected", item_id=unit.id, code=here, reason=reason)
         return ScanResult("warning", f"Try position {alternate}", unit.id, unit.sku, action="redirected")
     flipped = db.session.execute(
         sa.update(ShipmentItem)
@@ -782,7 +776,7 @@ def short_pick(actor: Actor, hl: HandlingList, reason: str) -> ScanResult:
         discard()
         return ScanResult("warning", f"{unit.sku} changed meanwhile — look at the next pick", unit.id, unit.sku)
     _picked(hl)  # started, and the live views' version moves
-    db.session.add(ScanEvent(**event, kind="missing", code=here))
+    record(actor, hl, "missing", item_id=unit.id, code=here, reason=reason)
     label = REASONS.get(reason, reason).lower()
     return _settled(
         actor, hl, ScanResult("ok", f"{unit.sku}: 1 marked missing ({label})", unit.id, unit.sku, action="missing")
@@ -821,7 +815,7 @@ def _needs_confirmation(hl, unit, raw, actor) -> bool:
         return False
     last = db.session.scalars(
         sa.select(ScanEvent)
-        .where(ScanEvent.list_id == hl.id, ScanEvent.user_id == _uid(actor))
+        .where(ScanEvent.list_id == hl.id, ScanEvent.user_id == actor.user_id)
         .order_by(ScanEvent.created_at.desc())
         .limit(1)
     ).first()
@@ -830,30 +824,12 @@ def _needs_confirmation(hl, unit, raw, actor) -> bool:
 
 def _handled(hl: HandlingList, unit: ShipmentItem, raw: str, actor: Actor) -> ScanResult:
     _picked(hl)
-    db.session.add(
-        ScanEvent(
-            tenant_id=hl.tenant_id,
-            list_id=hl.id,
-            item_id=unit.id,
-            kind="handled",
-            code=raw.strip()[:200],
-            user_id=_uid(actor),
-        )
-    )
+    record(actor, hl, "handled", item_id=unit.id, code=raw)
     tote = _tote_of(hl, unit)
     if tote is None:
         result = ScanResult("ok", f"{unit.sku} picked", unit.id, unit.sku, action="handled")
     elif toggles.value_for("lcs.scan.confirm_tote", hl.tenant_id, False):
-        db.session.add(
-            ScanEvent(
-                tenant_id=hl.tenant_id,
-                list_id=hl.id,
-                item_id=unit.id,
-                kind="pending_tote",
-                code=tote,
-                user_id=_uid(actor),
-            )
-        )
+        record(actor, hl, "pending_tote", item_id=unit.id, code=tote)
         result = ScanResult("ok", f"{unit.sku} picked — scan tote {tote}", unit.id, unit.sku, "handled", tote=tote)
     else:
         result = ScanResult("ok", f"{unit.sku} picked — put in {tote}", unit.id, unit.sku, "handled", tote=tote)
@@ -888,11 +864,11 @@ def awaited_tote(hl: HandlingList, actor: Actor) -> ScanEvent | None:
     was off). Its ``code`` is the tote's label."""
     if hl.is_finished or not toggles.value_for("lcs.scan.confirm_tote", hl.tenant_id, False):
         return None  # a finished list (its last pick finished it) waits for nothing
-    mine = (ScanEvent.list_id == hl.id, ScanEvent.user_id == _uid(actor))
+    mine = (ScanEvent.list_id == hl.id, ScanEvent.user_id == actor.user_id)
     later = aliased(ScanEvent)
     picked_since = (
         sa.select(later.id)
-        .where(later.list_id == hl.id, later.user_id == _uid(actor), later.kind == "handled")
+        .where(later.list_id == hl.id, later.user_id == actor.user_id, later.kind == "handled")
         .where(later.created_at > ScanEvent.created_at)
     )
     return db.session.scalars(
@@ -917,23 +893,12 @@ def _tote_scanned(hl: HandlingList, waiting: ScanEvent, parsed: codes.Scan, raw:
         sa.update(ScanEvent).where(ScanEvent.id == waiting.id, ScanEvent.undone.is_(False)).values(undone=True)
     ).rowcount
     if ended:
-        db.session.add(
-            ScanEvent(
-                tenant_id=hl.tenant_id,
-                list_id=hl.id,
-                item_id=unit.id,
-                kind="tote",
-                code=raw.strip()[:200],
-                user_id=_uid(actor),
-            )
-        )
+        record(actor, hl, "tote", item_id=unit.id, code=raw)
     return ScanResult("ok", f"{unit.sku} is in tote {tote}", unit.id, unit.sku, action="tote", tote=tote)
 
 
 def _reject(hl: HandlingList, raw: str, actor: Actor, message: str) -> ScanResult:
-    db.session.add(
-        ScanEvent(tenant_id=hl.tenant_id, list_id=hl.id, kind="rejected", code=raw.strip()[:200], user_id=_uid(actor))
-    )
+    record(actor, hl, "rejected", code=raw)
     return ScanResult("error", message)
 
 
@@ -948,7 +913,7 @@ def undo(actor: Actor, list_id) -> ScanResult:
             ScanEvent.list_id == hl.id,
             ScanEvent.kind == "handled",
             ScanEvent.undone.is_(False),
-            ScanEvent.user_id == _uid(actor),
+            ScanEvent.user_id == actor.user_id,
         )
         .order_by(ScanEvent.created_at.desc())
         .limit(1)
@@ -968,14 +933,5 @@ def undo(actor: Actor, list_id) -> ScanResult:
         .where(ScanEvent.list_id == hl.id, ScanEvent.item_id == unit.id, ScanEvent.kind == "pending_tote")
         .values(undone=True)
     )
-    db.session.add(
-        ScanEvent(
-            tenant_id=hl.tenant_id,
-            list_id=hl.id,
-            item_id=unit.id,
-            kind="unhandled",
-            code="WHARF:UNDO",
-            user_id=_uid(actor),
-        )
-    )
+    record(actor, hl, "unhandled", item_id=unit.id, code="WHARF:UNDO")
     return ScanResult("ok", f"Undone: {unit.sku} is back to pick", unit.id, unit.sku, action="undone")

@@ -27,11 +27,9 @@ class NotAssignable(DomainError):
     default_message = "Handling list cannot be assigned to that user"
 
 
-def sub_of(principal) -> str | None:
-    """The ``sub`` a principal's lists carry: its user id; None for an API key."""
-    if principal is None or getattr(principal, "is_api_key", False):
-        return None
-    return str(principal.id)
+def sub_of(actor) -> str | None:
+    """The ``sub`` an actor's lists carry: its user id; None for the system or an API key."""
+    return str(actor.user_id) if actor.user_id else None
 
 
 def may_pick(user: User, organization_id=None) -> bool:

@@ -206,13 +206,7 @@ def _shape_list(scope: Scope, data: dict) -> dict:
         "started_at": hl.started_at,
         "shipments": [str(ls.shipment_id) for ls in hl.shipments],
         "shipment_count": len(hl.shipments),
-        "progress": {
-            "total": p.total,
-            "handled": p.handled,
-            "missing": p.missing,
-            "open": p.open,
-            "percent": p.percent,
-        },
+        "progress": p.as_dict(),
         "missing_units": p.missing,
         "open_units": p.open,
     }
