@@ -132,13 +132,25 @@ class TestWaiting:
         assert r.status_code == 404 and html.lstrip().startswith('<form id="pack-open"')
         assert "status-error" in html and 'role="alert"' in html and "S-999999" in html and 'value="S-999999"' in html
 
-    def test_open_page_post_is_303(self, client, s, packer):
+    def test_open_page_post_is_303_and_unknown_the_page_again(self, client, s, packer):
         token = browser_login(client, packer)
         r = client.post("/lcs/pack/open", headers=BROWSER, data={"code": s["number"], "csrf_token": token})
         assert r.status_code == 303 and r.headers["Location"].endswith(f"/lcs/shipments/{s['id']}/pack")
+        r = client.post("/lcs/pack/open", headers=BROWSER, data={"code": "NOPE", "csrf_token": token})
+        html = r.get_data(as_text=True)
+        assert r.status_code == 404 and "<h1>Pack</h1>" in html and "No shipment for &#39;NOPE&#39;" in html
+        assert "Waiting to be packed (1)" in html
 
 
 class TestParcelsPage:
+    def test_label_state_words(self):
+        from blueprints.lcs.parcels import label_state
+
+        row = {"label": {"file_id": None}, "closed_at": None}
+        assert label_state(row) == "none"
+        assert label_state({**row, "closed_at": "2026-12-04T10:00:00Z"}) == "requested"  # the label task not done
+        assert label_state({**row, "label": {"file_id": "f1"}, "closed_at": "2026-12-04T10:00:00Z"}) == "labelled"
+
     def test_rows_newest_first_with_label_state(self, client, h, s, packer):
         first = pack_scan(client, h, s["id"], "SKU-A")
         r = client.post(f"/lcs/parcels/{first['parcel_id']}/close", json={"weight": 800}, headers=h)

@@ -35,7 +35,7 @@ def pack_home():
 
     Wharf's pack landing page: shipments in the caller's scope with every unit picked
     (``is_handled``), not yet all in parcels (not ``is_boxed``) and not canceled, oldest
-    first, with their unit counts. The fragment ``HX-Target: pack-waiting`` is the list alone.
+    first (the 200 oldest), with their unit counts. The fragment ``HX-Target: pack-waiting`` is the list alone.
     """
     return _page(svc.waiting(current_actor()))
 

@@ -60,7 +60,8 @@ def _waiting() -> sa.ColumnElement:
 
 
 def waiting(actor: Actor) -> list[dict]:
-    """``LcsPackWaiting`` rows: shipments to pack in the caller's scope, oldest first."""
+    """``LcsPackWaiting`` rows: shipments to pack in the caller's scope, oldest first (at most
+    ``WAITING_LIMIT``)."""
     u = ShipmentItem
     live = sa.not_(u.is_missing)
     tally = (
