@@ -417,6 +417,8 @@ SAMPLES = {
     ("api_lcs.pack_scan", "POST"): lambda w: Sample(
         path={"shipment_id": w.floor_shipment()}, json={"code": "SKU-A"}, record=True
     ),
+    ("api_lcs.pack_home", "GET"): lambda w: Sample(),
+    ("api_lcs.pack_open", "POST"): lambda w: Sample(json={"code": w.floor_units(w.floor_shipment())[0]}, record=True),
     ("api_lcs.refresh_positions", "PUT"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, record=True),
     ("api_lcs.lists", "GET"): lambda w: Sample(),
     ("api_lcs.floor", "GET"): lambda w: Sample(query={"date": "2026-11-20"}),

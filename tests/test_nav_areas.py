@@ -52,7 +52,7 @@ def test_staff_sees_floor_and_catalogue_only(client, picker):
     browser_login(client, picker)
     html = client.get("/lcs/shipments", headers=BROWSER).get_data(as_text=True)
     assert areas(html) == {
-        "Floor": ["Shipments", "Handling lists", "Short picks", "Floor view"],
+        "Floor": ["Shipments", "Handling lists", "Short picks", "Pack", "Parcels", "Floor view"],
         "Catalogue": ["Locations", "Methods", "Products"],
     }
     assert "Administration" not in html and ">Users<" not in html

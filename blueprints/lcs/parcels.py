@@ -17,10 +17,12 @@ from schemas.lcs_parcels import (
 from services.logistics import packing
 from services.logistics import parcels as svc
 from services.logistics.shipments import get_shipment
-from web.access import current_actor, requires
+from web.access import current_actor, registry, requires
 from web.contract import Response, operation
 from web.negotiate import respond, response_mode
 from web.pagination import paginate_b
+
+registry.add_nav("Parcels", "lcs.parcels", group="Floor", order=40)
 
 
 def _pack_response(shipment_id, data, message: str, status: int = 200, extra: dict | None = None, headers=None):
@@ -43,11 +45,26 @@ def _pack_response(shipment_id, data, message: str, status: int = 200, extra: di
 def parcels(headers: PageHeaders):
     """List all parcels
 
-    Newest first (``LcsParcel``), paged by ``x-page``/``x-page-size``.
+    Newest first (``LcsParcel``), paged by ``x-page``/``x-page-size``. The fragment
+    ``HX-Target: parcel-results`` is the table and its pager alone.
     """
     stmt = current_actor().scope.select(Parcel).order_by(Parcel.created_at.desc(), Parcel.number.desc())
-    rows, page_headers, _ = paginate_b(stmt, serialize=lambda p: p, headers=headers)
-    return respond(svc.parcel_rows(rows), headers=page_headers)
+    rows, page_headers, page = paginate_b(stmt, serialize=lambda p: p, headers=headers)
+    data = svc.parcel_rows(rows)
+    return respond(
+        data,
+        headers=page_headers,
+        template="lcs/parcels.html",
+        targets={"parcel-results": "parcel_results"},
+        context=lambda: {"rows": data, "page": page, "numbers": svc.shipment_numbers(rows), "label_state": label_state},
+    )
+
+
+def label_state(row: dict) -> str:
+    """A parcel's label for people: none, requested (closed, the label task not done) or labelled."""
+    if row["label"]["file_id"]:
+        return "labelled"
+    return "requested" if row["closed_at"] else "none"
 
 
 @bp.post("/parcels")

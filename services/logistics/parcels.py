@@ -36,6 +36,14 @@ def parcel_rows(parcels: list[Parcel]) -> list[dict]:
     return [_row(p, units[p.id]) for p in parcels]
 
 
+def shipment_numbers(parcels: list[Parcel]) -> dict:
+    """``{shipment_id: number}`` for these parcels' shipments, in one query (the parcels page)."""
+    ids = {p.shipment_id for p in parcels}
+    if not ids:
+        return {}
+    return {i: n for i, n in db.session.execute(sa.select(Shipment.id, Shipment.number).where(Shipment.id.in_(ids)))}
+
+
 def parcel_row(p: Parcel) -> dict:
     return parcel_rows([p])[0]
 
