@@ -198,15 +198,26 @@ def field_diff(log: AuditLog) -> list[dict]:
     for name in names:
         b = before.get(name) if name in before else changes.get(name, {}).get("from")
         a = after.get(name) if name in after else changes.get(name, {}).get("to")
-        out.append(
-            {
-                "field": name,
-                "before": b,
-                "after": a,
-                "changed": name in changes or (bool(before) and bool(after) and b != a),
-            }
-        )
+        changed = name in changes or (bool(before) and bool(after) and b != a)
+        row = {"field": name, "before": b, "after": a, "changed": changed, "added": None, "removed": None}
+        row["beforeText"] = _text(name, b, name in before)
+        row["afterText"] = _text(name, a, name in after)
+        if changed and isinstance(b, list) and isinstance(a, list):
+            row["added"] = [v for v in a if v not in b]
+            row["removed"] = [v for v in b if v not in a]
+        out.append(row)
     return out
+
+
+# Fields whose null is a value, not an absence: an ACL's ``organizations`` null grants every organization.
+NULL_MEANS = {"organizations": "all organizations"}
+
+
+def _text(name: str, value, recorded: bool) -> str:
+    """A snapshot value as text; a recorded null reads as what it means for the field."""
+    if value is None and recorded and name in NULL_MEANS:
+        return NULL_MEANS[name]
+    return display_value(value)
 
 
 def as_utc(dt: datetime | None) -> datetime | None:
