@@ -4,13 +4,24 @@ the audit diff of a list field, and the Files library's Record column and filter
 import pytest
 import sqlalchemy as sa
 
-from models import AuditLog, db
-from services import roles
-from services.acl import SYSTEM
-from tests.support import expect, open_and_sign_in
+from models import AuditLog, User, db
+from services import record_labels, roles
+from services.acl import SYSTEM, Actor
+from tests.support import (
+    HX,
+    api_token,
+    bearer,
+    browser_login,
+    expect,
+    open_and_sign_in,
+    parcel,
+    picked_shipment,
+    uploaded,
+)
 
 pytestmark = pytest.mark.browser
 AUDIT_PAGE = "/audit_logs/audit-logs/actions"
+LIBRARY = "/attachments/library"
 SHOTS = "/tmp/shots-t"
 
 
@@ -52,3 +63,64 @@ def test_audit_diff_lists_added_and_removed_items_and_all_organizations(app, ten
     expect(features.locator("li.diff-removed")).to_have_text(["− auth.roles.list"])
     expect(features).not_to_contain_text("auth.users.list")  # unchanged items are not repeated
     page.screenshot(path=f"{SHOTS}/audit-diff-1366.png", full_page=True)
+
+
+def _files_on_records(client, admin):
+    """A photo on a shipment, one on its parcel and one on a record Wharf has no page for."""
+    h = bearer(api_token(client, admin))
+    s = picked_shipment(client, h)
+    p = parcel(client, h, s)
+    uploaded(client, h, name="dock.png", entity="lcs:shipment", record=s["id"])
+    uploaded(client, h, name="box.png", entity="lcs:parcel", record=p["id"])
+    uploaded(client, h, name="misc.png", entity="cnt:file", record="X1")
+    return s, p
+
+
+def test_files_library_names_the_record_and_links_its_page(app, client, admin, live_server, page):
+    """Item 14: the Record column shows S-000001 / the parcel's SSCC (linking to the shipment page),
+    not the entity type; the Filter button is no wider than its label needs."""
+    s, p = _files_on_records(client, admin)
+    open_and_sign_in(page, live_server, admin)
+    page.goto(live_server + LIBRARY)
+    shipment_cell = page.locator("tr", has_text="dock.png").locator("td.record-cell")
+    expect(shipment_cell.locator("a")).to_have_text(s["number"])
+    expect(shipment_cell.locator("a")).to_have_attribute("href", f"/lcs/shipments/{s['id']}")
+    parcel_cell = page.locator("tr", has_text="box.png").locator("td.record-cell")
+    expect(parcel_cell.locator("a")).to_have_text(p["number"])
+    expect(parcel_cell.locator("a")).to_have_attribute("href", f"/lcs/shipments/{s['id']}")
+    expect(page.locator("tr", has_text="misc.png").locator("td.record-cell")).to_contain_text("cnt:file")
+    button = page.locator("#library-filters button[type=submit]").bounding_box()
+    search = page.locator("#library-search").bounding_box()
+    assert button["width"] < 120 and button["height"] <= search["height"] + 4, button
+    page.screenshot(path=f"{SHOTS}/files-library-1366.png", full_page=True)
+    shipment_cell.locator("a").click()
+    expect(page.locator("h1")).to_contain_text(s["number"])
+
+
+def test_record_labels_resolve_a_page_of_records_in_one_query(app, client, admin):
+    s, p = _files_on_records(client, admin)
+    with app.app_context():
+        actor = Actor.of(db.session.scalars(sa.select(User).where(User.email == admin)).one())
+        actor.scope.select(User)  # grants and scope are loaded before counting
+        statements = []
+        listener = lambda *args: statements.append(args[2])
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            found = record_labels.resolve(
+                actor, [("lcs:shipment", s["id"]), ("lcs:parcel", p["id"]), ("cnt:file", "X1"), ("lcs:list", "junk")]
+            )
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+    assert len(statements) == 1
+    assert {k: v.label for k, v in found.items()} == {
+        ("lcs:shipment", s["id"]): s["number"],
+        ("lcs:parcel", p["id"]): p["number"],
+    }
+
+
+def test_library_fragment_shows_record_numbers(client, admin):
+    s, p = _files_on_records(client, admin)
+    browser_login(client, admin)
+    html = client.get(LIBRARY, headers={**HX, "HX-Target": "library-results"}).get_data(as_text=True)
+    assert "<html" not in html and f'<a href="/lcs/shipments/{s["id"]}">{s["number"]}</a>' in html
+    assert f">{p['number']}</a>" in html and "<code>lcs:shipment</code>" not in html
