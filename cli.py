@@ -138,7 +138,11 @@ def seed_floor(tenant_id) -> int:
                 method_id=method.id,
                 items=items,
                 order_id=f"WEB-{1001 + i}",
-                addressing={"to": {"address": address}},
+                # sent from the demo location: its address is the labels' return address
+                addressing={
+                    "to": {"address": address},
+                    "from": {"entity_type": "location", "entity_id": str(location.id)},
+                },
             ),
         )
         count += 1

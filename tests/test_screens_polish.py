@@ -69,6 +69,9 @@ def test_demo_method_is_enabled_and_its_location_has_an_address(client, demo, li
     address = location["address"]
     assert address["street"] and address["postal_code"] and address["city"] == "Rotterdam"
     assert address["country_code"] == "NL"
+    shipment = client.get("/lcs/shipments", headers=demo).get_json()[0]
+    sender = client.get(f"/lcs/shipments/{shipment['id']}", headers=demo).get_json()["addressing"]["from"]
+    assert sender["entity_id"] == location["id"] and sender["address"]["street"] == address["street"]
 
 
 def test_favicon_is_served(live_server, page):
