@@ -49,6 +49,16 @@ DEMO_PRODUCTS = [
     ("TEA-EARL", "Earl Grey, 100 g", "8710398503968", "B-04-1", 3),
     ("KETTLE-S", "Stove kettle, steel", "5012345678900", "C-12-3", 4),
 ]
+# The demo location's own address: the return (sender) address on its labels.
+DEMO_LOCATION_ADDRESS = {
+    "name": "Wharf Demo Rotterdam DC",
+    "street": "Waalhaven Zuidzijde",
+    "house_number": "21",
+    "postal_code": "3089 JH",
+    "city": "Rotterdam",
+    "country_code": "NL",
+}
+
 DEMO_ADDRESSES = [
     {
         "name": "Anne de Vries",
@@ -88,7 +98,9 @@ def seed_floor(tenant_id) -> int:
     if db.session.scalars(scope.select(Location)).first() is not None:
         return db.session.scalar(sa.select(sa.func.count()).select_from(scope.select(Shipment).subquery()))
     location = locations.create_location(
-        SYSTEM, LcsFulfilmentLocationModel(name="Rotterdam DC", reference="RTM"), tenant_id=tenant_id
+        SYSTEM,
+        LcsFulfilmentLocationModel(name="Rotterdam DC", reference="RTM", address=DEMO_LOCATION_ADDRESS),
+        tenant_id=tenant_id,
     )
     locations.add_positions(SYSTEM, location.id, [p[3] for p in DEMO_PRODUCTS])
     locations.set_skus(SYSTEM, location.id, [LcsLocationSkuModel(sku=p[0], position=p[3]) for p in DEMO_PRODUCTS])
@@ -99,6 +111,7 @@ def seed_floor(tenant_id) -> int:
             name="PostNL Standard",
             max_weight=23000,
             countries=[{"code": c, "amount": 695} for c in ("NL", "BE", "DE")],
+            is_enabled=True,  # its labels print: shown as enabled, not "disabled"
         ),
         tenant_id=tenant_id,
     )
@@ -125,7 +138,11 @@ def seed_floor(tenant_id) -> int:
                 method_id=method.id,
                 items=items,
                 order_id=f"WEB-{1001 + i}",
-                addressing={"to": {"address": address}},
+                # sent from the demo location: its address is the labels' return address
+                addressing={
+                    "to": {"address": address},
+                    "from": {"entity_type": "location", "entity_id": str(location.id)},
+                },
             ),
         )
         count += 1
@@ -190,7 +207,7 @@ def register_cli(app: Flask) -> None:
         shipments = seed_floor(tenant.id)
         from services.rules.examples import ensure_examples
 
-        ensure_examples(SYSTEM, tenant.id)  # the two example business rules, disabled
+        ensure_examples(SYSTEM, tenant.id)  # the example business rules (max weight on)
         click.echo(f"Demo tenant '{tenant.name}' ({tenant.id}) is ready ({shipments} demo shipments). Sign in with:")
         for email, password, name, role in DEMO_USERS:
             click.echo(f"  {role:16} {email}  /  {password}")

@@ -310,7 +310,7 @@ class TestRules:
         items = client.get("/api/business_rules/rules?sortField=ruleId&sortDir=asc", headers=h).get_json()["items"]
         assert [(i["ruleId"], i["enabled"], i["entityType"], i["eventType"]) for i in items] == [
             ("list-missing-units", False, "lcs.list", "finishing"),
-            ("parcel-max-weight", False, "lcs.parcel", "labeling"),
+            ("parcel-max-weight", True, "lcs.parcel", "labeling"),  # ships on (issue 16, 9b)
         ]
 
 
@@ -1044,8 +1044,9 @@ class TestLabelling:
     def test_the_max_weight_rule(self, client, h, app, tenant, admin):
         client.post("/api/business_rules/rules/examples", headers=h)
         _s, p = _overweight_parcel(client, h, app, tenant)
-        assert client.post(f"/lcs/parcels/{p['id']}/label", headers=h).status_code == 204  # the rule is still off
-        rid = _enable(client, h, "parcel-max-weight")
+        rule = client.get("/api/business_rules/rules?ruleId=parcel-max-weight", headers=h).get_json()["items"][0]
+        assert rule["enabled"]  # the example ships enabled: no switching on needed
+        rid = rule["id"]
         r = client.post(f"/lcs/parcels/{p['id']}/label", headers=h)
         body = r.get_json()
         assert r.status_code == 422 and body["code"] == 422

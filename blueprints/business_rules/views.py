@@ -234,7 +234,8 @@ def rule(rule_id):
 def add_examples():
     """Add the example rules.
 
-    Creates Wharf's two example rules (disabled) for the caller's tenant when missing.
+    Creates Wharf's two example rules for the caller's tenant when missing (the max-weight
+    rule enabled, the missing-units rule disabled).
     """
     actor = current_actor()
     created = examples.ensure_examples(actor, actor.tenant_for_new(None))

@@ -1,7 +1,7 @@
-"""Dashboard (the page after sign-in) and the health check."""
+"""Dashboard (the page after sign-in), the health check and the site icon."""
 
 import sqlalchemy as sa
-from flask import Blueprint
+from flask import Blueprint, redirect, url_for
 from flask_login import current_user
 
 from models import db
@@ -44,3 +44,11 @@ def healthz():
     except sa.exc.SQLAlchemyError as e:
         return respond({"status": "error", "database": type(e).__name__}, status=503)
     return respond({"status": "ok", "database": "ok"})
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon():
+    """Browsers ask for /favicon.ico on their own (a PDF tab, a bookmark): send them to the
+    page icon, instead of a 404 in every log."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)

@@ -1,5 +1,7 @@
-"""The two example rules Wharf ships (disabled): created by ``flask seed-demo`` for the demo
-tenant, and for any tenant from the rule list ("Add example rules")."""
+"""The two example rules Wharf ships: created by ``flask seed-demo`` for the demo tenant, and
+for any tenant from the rule list ("Add example rules"). The max-weight rule ships enabled (a
+30 kg parcel must not get a label for a 23 kg method; a tenant may switch it off); the
+missing-units rule ships disabled (whether a list may finish short is the tenant's call)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ EXAMPLES = [
         "ruleCategory": "packing",
         "entityType": "lcs.parcel",
         "eventType": "labeling",
-        "enabled": False,
+        "enabled": True,
         "priority": 500,
         # GUARD passes when the condition holds: "NOT (weight > method.max_weight)".
         "conditionExpression": {
