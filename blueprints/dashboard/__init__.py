@@ -1,7 +1,7 @@
 """Dashboard (the page after sign-in) and the health check."""
 
 import sqlalchemy as sa
-from flask import Blueprint
+from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
 from models import db
@@ -44,3 +44,11 @@ def healthz():
     except sa.exc.SQLAlchemyError as e:
         return respond({"status": "error", "database": type(e).__name__}, status=503)
     return respond({"status": "ok", "database": "ok"})
+
+
+@bp.get("/login")
+@public
+def login_alias():
+    """``/login`` is what people type: send them to the sign-in page, keeping ``next``."""
+    target = request.args.get("next")
+    return redirect(url_for("auth_pages.login_page", **({"next": target} if target else {})))
