@@ -8,6 +8,7 @@ import re
 import pytest
 
 from tests.support import (
+    HX,
     MISSING_FEATURES,
     PASSWORD,
     browser_login,
@@ -100,3 +101,31 @@ def test_login_path_redirects_to_sign_in_keeping_next(mobile_page, live_server, 
     expect(page).to_have_url(url_is(live_server, "/auth/login?next=/auth/users"))
     sign_in(page, live_server, admin, expect_path="/auth/users")
     expect(page.locator("h1")).to_have_text("Users")
+
+
+def test_create_user_fragment_tells_the_table_to_refresh(client, admin):
+    """htmx: the create answer fires the event the table listens to; JSON clients get only ``{id}``."""
+    csrf = browser_login(client, admin)
+    form = {"email": "frag@acme.test", "password": PASSWORD}
+    r = client.post("/auth/users", headers={**HX, "X-CSRFToken": csrf}, data=form)
+    assert r.status_code == 201 and "auth:users-changed" in r.headers["HX-Trigger"]
+    table = client.get("/auth/users", headers={**HX, "HX-Target": "users-table"}).get_data(as_text=True)
+    assert 'hx-trigger="auth:users-changed from:body"' in table and table.count("2 users") == 1
+    api = client.post(
+        "/api/auth/users", headers={"X-CSRFToken": csrf}, json={"email": "j@acme.test", "password": PASSWORD}
+    )
+    assert api.status_code == 201 and set(api.get_json()) == {"id"} and "HX-Trigger" not in api.headers
+
+
+def test_no_selection_message_for_people_only(client, admin):
+    """The fragment says it in words; the JSON contract keeps its ``required`` error."""
+    csrf = browser_login(client, admin)
+    frag = client.post("/lcs/lists", headers={**HX, "X-CSRFToken": csrf}, data={"due_at": ""})
+    assert frag.status_code == 400 and frag.get_data(as_text=True).count("Select at least one shipment") == 1
+    api = client.post("/api/lcs/lists", headers={"X-CSRFToken": csrf}, json={})
+    assert api.status_code == 400 and api.get_json()["errors"] == {"required": ["shipments"]}
+
+
+def test_login_alias_without_next(client):
+    r = client.get("/login")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/auth/login")
