@@ -220,7 +220,7 @@ class TestScreens:
         assert "staff@acme.test" in page
         frag = client.get("/auth/users?search=staff", headers={"HX-Request": "true", "HX-Target": "users-table"})
         html = frag.get_data(as_text=True)
-        assert html.lstrip().startswith('<table id="users-table"') and "boss@acme.test" not in html
+        assert html.lstrip().startswith('<div id="users-table"') and "boss@acme.test" not in html
 
 
 def test_warehouse_staff_api_key_reads_logistics_but_not_roles(app, client, tenant):

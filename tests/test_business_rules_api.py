@@ -710,7 +710,7 @@ class TestScreens:
         frag = client.get("/business_rules/rules?enabled=false", headers={**HX, "HX-Target": "rule-table"}).get_data(
             as_text=True
         )
-        assert frag.lstrip().startswith('<table id="rule-table"') and "weight-limit" not in frag
+        assert frag.lstrip().startswith('<div id="rule-table"') and "weight-limit" not in frag
         r = client.put(
             "/business_rules/rules",
             headers={**HX, "X-CSRFToken": csrf},

@@ -111,6 +111,20 @@ class Access:
     super_admin: bool = False
 
 
+def refusal_for_people(features: list[str]) -> str:
+    """The 403 a person reads: which page (its navigation title, else the features' titles),
+    which features it needs, and whom to ask — JSON clients keep "Missing required features"."""
+    from flask import request
+
+    page = next((n.title for n in registry.nav if n.endpoint == request.endpoint), None)
+    named = [f"{registry.features[f].title} ({f})" if f in registry.features else f for f in features]
+    what = f"the {page} page" if page else "this page"
+    return (
+        f"You cannot open {what}: it needs the feature {' and '.join(named)}, which none of your roles grants. "
+        "Ask a tenant administrator to add it to one of your roles."
+    )
+
+
 def requires(*features: str, super_admin: bool = False):
     """Signed-in users holding **all** ``features`` may call the view (none = any signed-in
     user); ``super_admin=True`` additionally limits it to super admins (e.g. creating tenants)."""

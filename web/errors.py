@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException
 
 from models import db
 from services.errors import DomainError
+from web.access import refusal_for_people
 from web.htmx import client_redirect, htmx_details, retarget
 from web.negotiate import is_api_path, response_mode
 
@@ -68,6 +69,8 @@ def envelope(status: int, message: str, details: list[dict] | None = None, extra
 def render_error(status: int, message: str, *, details=None, extra=None, headers=None):
     """Render one failure for this request's mode; the only builder of error responses."""
     mode = response_mode()
+    if status == 403 and mode != "json" and (extra or {}).get("requiredFeatures"):
+        message = refusal_for_people(extra["requiredFeatures"])
     if status == 401 and mode != "json":
         # Never let htmx swap a login page into a fragment: tell it to navigate instead.
         target = url_for("auth_pages.login_page", next=htmx_details().current_url or request.full_path.rstrip("?"))

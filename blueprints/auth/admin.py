@@ -290,6 +290,7 @@ def update_user_acl(body: UserAclUpdate):
 
 USERS = "auth/users.html"
 USER_EDIT = "auth/user_edit.html"
+USERS_CHANGED = "auth:users-changed"  # htmx event: the users table re-fetches itself
 
 
 def _users_page(query: UserListQuery, **extra):
@@ -364,6 +365,7 @@ def create_user(body: UserCreate):
         block="user_create",
         context=lambda: _users_page(UserListQuery(), created=user.email)[1],
         toast=f"User {user.email} created",
+        trigger=USERS_CHANGED,
     )
 
 

@@ -1,7 +1,7 @@
 """Dashboard (the page after sign-in), the health check and the site icon."""
 
 import sqlalchemy as sa
-from flask import Blueprint, redirect, url_for
+from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
 from models import db
@@ -52,3 +52,11 @@ def favicon():
     """Browsers ask for /favicon.ico on their own (a PDF tab, a bookmark): send them to the
     page icon, instead of a 404 in every log."""
     return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
+@bp.get("/login")
+@public
+def login_alias():
+    """``/login`` is what people type: send them to the sign-in page, keeping ``next``."""
+    target = request.args.get("next")
+    return redirect(url_for("auth_pages.login_page", **({"next": target} if target else {})))

@@ -94,9 +94,21 @@ def _progress_of(row: dict) -> dict:
     return {"done": done, "total": len(items), "percent": round(100 * done / len(items)) if items else 100}
 
 
+NO_SELECTION = "Select at least one shipment (tick its box), then create the list"
+
+
+def _no_selection(error, submitted):
+    """A person who pressed "Create handling list" with no shipment ticked reads what to do,
+    once, instead of the contract's "shipments: Field required" (JSON clients keep that)."""
+    paths = [d.get("path") for d in error.details]
+    if isinstance(error, ValidationFailed) and paths and all(p in (["shipments"], ["body"]) for p in paths):
+        raise ValidationFailed(NO_SELECTION) from None
+    raise error
+
+
 @bp.post("/lists")
 @requires("lcs.handling.write")
-@operation(body=LcsHandlingModel, responses={200: LcsHandlingListResponse})
+@operation(body=LcsHandlingModel, responses={200: LcsHandlingListResponse}, form_error=_no_selection)
 def create_list(body: LcsHandlingModel):
     """Create handling list
 
