@@ -7,7 +7,19 @@ from __future__ import annotations
 import pytest
 
 from services import roles
-from tests.support import api_token, bearer, expect, new_list, new_shipment, open_and_sign_in, sign_in, url_is
+from tests.support import (
+    BROWSER,
+    api_token,
+    bearer,
+    browser_login,
+    expect,
+    new_list,
+    new_shipment,
+    open_and_sign_in,
+    refusal,
+    sign_in,
+    url_is,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -127,3 +139,21 @@ def test_stale_csrf_token_after_expiry_goes_to_sign_in(mobile_page, client, floo
     page.locator("#scan-input").fill("SKU-A")
     page.keyboard.press("Enter")
     page.wait_for_url(url_is(live_server, f"/auth/login?next=/lcs/lists/{list_id}/station"))
+
+
+def test_ended_session_write_is_sent_to_sign_in_each_way(app, client, floor):
+    """2d without a browser: htmx gets HX-Redirect (next= the page it came from, as a path), a
+    plain page post a redirect, a signed-in session with a wrong token still the CSRF refusal."""
+    list_id = one_list(client, floor)
+    page_url = f"http://localhost/lcs/lists/{list_id}/station"
+    anonymous = app.test_client()
+    htmx = {"HX-Request": "true", "HX-Current-URL": page_url}
+    r = anonymous.post(f"/lcs/lists/{list_id}/scan", data={"code": "SKU-A", "csrf_token": "stale"}, headers=htmx)
+    assert r.status_code == 401
+    assert r.headers["HX-Redirect"] == f"/auth/login?next=/lcs/lists/{list_id}/station"
+    r = anonymous.post(f"/lcs/lists/{list_id}/scan", data={"code": "SKU-A", "csrf_token": "stale"}, headers=BROWSER)
+    assert r.status_code == 302 and "/auth/login?next=" in r.headers["Location"]
+    signed_in = app.test_client()
+    browser_login(signed_in, PICKER)
+    r = signed_in.post(f"/lcs/lists/{list_id}/scan", data={"code": "SKU-A", "csrf_token": "stale"}, headers=htmx)
+    assert "CSRF check failed" in refusal(r, 400)
