@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from urllib.parse import urlsplit
 
 from flask import (
     Flask,
+    current_app,
     g,
     jsonify,
     make_response,
@@ -20,6 +22,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
 from sqlalchemy.exc import IntegrityError
@@ -27,11 +30,13 @@ from werkzeug.exceptions import HTTPException
 
 from models import db
 from services.errors import DomainError
-from web.access import refusal_for_people
+from web.access import access_of, refusal_for_people
 from web.htmx import client_redirect, htmx_details, retarget
 from web.negotiate import is_api_path, response_mode
 
 log = logging.getLogger("wharf.errors")
+
+CROSS_SITE = "Cross-site request refused"  # web.identity.csrf_guard's refusal
 
 FAMILY_B_PREFIXES = ("/lcs", "/cnt", "/mes", "/spl")
 
@@ -73,7 +78,7 @@ def render_error(status: int, message: str, *, details=None, extra=None, headers
         message = refusal_for_people(extra["requiredFeatures"])
     if status == 401 and mode != "json":
         # Never let htmx swap a login page into a fragment: tell it to navigate instead.
-        target = url_for("auth_pages.login_page", next=htmx_details().current_url or request.full_path.rstrip("?"))
+        target = url_for("auth_pages.login_page", next=_here())
         resp = client_redirect(make_response(message, 401), target) if htmx_details().is_htmx else redirect(target)
     elif mode == "json":
         resp = make_response(jsonify(envelope(status, message, details, extra)), status)
@@ -86,6 +91,23 @@ def render_error(status: int, message: str, *, details=None, extra=None, headers
     for key, value in (headers or {}).items():
         resp.headers[key] = value
     return resp
+
+
+def _public() -> bool:
+    """The sign-in routes themselves: their refusal stays a refusal, not a loop to sign-in."""
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    access = access_of(view) if view is not None else None
+    return access is not None and access.public
+
+
+def _here() -> str:
+    """The page to come back to after sign-in, as a same-site path (the sign-in page takes
+    no absolute URL): for htmx the page it was sent from (``HX-Current-URL``), not the fragment."""
+    current = htmx_details().current_url
+    if not current:
+        return request.full_path.rstrip("?")
+    parts = urlsplit(current)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -104,6 +126,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(e: CSRFError):
+        """A person whose session has ended (its CSRF token went with it, or a new anonymous
+        session holds another) is sent to sign in and back, like any 401; a signed-in
+        session with a wrong token is refused."""
+        cross_site = e.description == CROSS_SITE
+        if response_mode() != "json" and not cross_site and not current_user.is_authenticated and not _public():
+            return render_error(401, "Your session has ended: sign in again")
         return render_error(400, f"CSRF check failed: {e.description}")
 
     @app.errorhandler(HTTPException)

@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError
 
 from services import api_keys, auth
 from web.access import access_of
+from web.errors import CROSS_SITE
 from web.extensions import csrf, login_manager
 from web.negotiate import response_mode
 
@@ -90,7 +91,7 @@ def csrf_guard() -> None:
     if request.method not in UNSAFE_METHODS or has_bearer_header():
         return
     if _cross_site():
-        raise CSRFError("Cross-site request refused")
+        raise CSRFError(CROSS_SITE)
     if response_mode() != "json":
         csrf.protect()
         return

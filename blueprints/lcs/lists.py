@@ -49,9 +49,12 @@ def lists(query: LcsListsQuery, headers: PageHeaders):
     filter: ``open`` (neither finished nor cancelled) or ``finished``.
     """
     stmt = current_actor().scope.select(HandlingList).order_by(HandlingList.created_at.desc())
-    if query.state == "open":
+    state = query.state
+    if state is None and "state" not in request.args and response_mode() != "json":
+        state = "open"  # people start at the lists still to pick; "All" sends state= (JSON keeps the seed's all)
+    if state == "open":
         stmt = stmt.where(HandlingList.is_finished.is_(False), HandlingList.is_cancelled.is_(False))
-    elif query.state == "finished":
+    elif state == "finished":
         stmt = stmt.where(HandlingList.is_finished.is_(True))
     rows, page_headers, page = paginate_b(
         stmt, serialize=svc.listed_row, headers=headers
@@ -65,7 +68,7 @@ def lists(query: LcsListsQuery, headers: PageHeaders):
             "rows": rows,
             "page": page,
             "progress": progress,
-            "state": query.state or "",
+            "state": state or "",
             "assignees": pickers.display_names({r["sub"] for r in rows if r["sub"]}),
             **_wave_form_context(),
         },

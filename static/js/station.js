@@ -63,6 +63,22 @@
       input.focus();
     }
   });
+  // Closing ☰ Menu (the #navtoggle checkbox, by its label or Escape) or an area menu
+  // (details.navarea) hands the keys back to the scanner: focus left on the menu ate the next scan.
+  var navtoggle = document.getElementById("navtoggle");
+  function menuOpen() { return !!(navtoggle && navtoggle.checked); }
+  if (navtoggle) {
+    navtoggle.addEventListener("change", function () { if (!navtoggle.checked) input.focus(); });
+  }
+  document.addEventListener("toggle", function (evt) {
+    var details = evt.target;
+    if (details.classList && details.classList.contains("navarea") && !details.open && !menuOpen()) input.focus();
+  }, true);
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape" || !menuOpen()) return;
+    navtoggle.checked = false;
+    navtoggle.dispatchEvent(new Event("change", {bubbles: true}));
+  });
   // A handheld has no mouse, and a tap elsewhere must not eat scans.
   document.addEventListener("htmx:afterSwap", refocus);
   document.addEventListener("click", function (evt) {
