@@ -139,3 +139,12 @@ def test_a_saved_wildcard_alone_unticks_to_nothing_and_reticks_to_the_wildcard(a
     assert _saved_features(app, role_id) == {"lcs.*"}
     _box(desk, "lcs.*").uncheck()  # the grants it replaced were saved as the wildcard alone
     expect(_box(desk, "lcs.methods.read")).not_to_be_checked()
+
+
+def test_saving_a_role_that_holds_everything_keeps_it(app, desk, live_server, tenant, admin):
+    """``*`` greys every card and has no box of its own: it must ride along on save, not vanish."""
+    role_id = _role(app, tenant, ["*"])
+    _open_editor(desk, live_server, admin, role_id)
+    expect(_box(desk, "lcs.handling.read")).to_be_disabled()
+    _save(desk)
+    assert _saved_features(app, role_id) == {"*"}

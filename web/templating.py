@@ -18,8 +18,9 @@ def _wildcard_covers(grant: str, feature_id: str) -> bool:
 
 
 def _known_grant(grant: str, modules) -> bool:
-    """Grants the ACL editor shows as a checkbox (others are kept as hidden inputs)."""
-    return grant == "*" or any(grant == m["id"] + ".*" or any(f.id == grant for f in m["features"]) for m in modules)
+    """Grants the ACL editor shows as a checkbox (others are kept as hidden inputs). ``*`` has
+    no checkbox of its own (it greys every card), so it rides along hidden: saving keeps it."""
+    return any(grant == m["id"] + ".*" or any(f.id == grant for f in m["features"]) for m in modules)
 
 
 def toggle(identifier: str, default=None):
