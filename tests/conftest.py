@@ -137,3 +137,11 @@ def mobile_page(browser):
     context, pg = new_page(browser, viewport={"width": 360, "height": 740})
     yield pg
     context.close()
+
+
+@pytest.fixture()
+def desktop_page(browser):
+    """The administrator's desktop the issue-16 walk used (1366 × 800)."""
+    context, pg = new_page(browser, viewport={"width": 1366, "height": 800})
+    yield pg
+    context.close()
