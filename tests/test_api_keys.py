@@ -395,6 +395,7 @@ def test_browser_create_copy_and_revoke(browser, live_server, admin):
         page.goto(live_server + "/api_keys/keys")
         page.wait_for_function("window.htmx !== undefined && window.wharfCopy === true")
         page.evaluate("window.__marker = 1")
+        page.click("#api-key-new summary")  # "New API key" opens the form
         page.fill("#api-key-form input[name=name]", "Browser key")
         page.click('button:has-text("Create API key")')
         secret_el = page.locator("#api-key-secret")

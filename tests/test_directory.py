@@ -831,6 +831,7 @@ def test_organizations_screen_in_a_browser(browser, live_server, admin):
         expect(page.locator("h1")).to_have_text("Organizations")
         page.wait_for_function("window.htmx !== undefined")
         set_marker(page)
+        page.locator("#org-create summary").click()  # "New organization" opens the form
         form = page.locator("#org-create-form")
         form.locator("input[name=name]").fill("Headquarters")
         form.get_by_role("button", name="Create organization").click()
