@@ -11,6 +11,11 @@
     region.appendChild(el);
     setTimeout(function () { el.remove(); }, level === "error" ? 8000 : 4000);
   }
+  // A tap on a toast puts it away (on a phone it lies over the top bar for a few seconds).
+  document.addEventListener("click", function (evt) {
+    var toast = evt.target.closest && evt.target.closest("#toasts .toast");
+    if (toast) toast.remove();
+  });
   // HX-Trigger: {"wharf:toast": {"message": "...", "level": "success"}}
   document.body.addEventListener("wharf:toast", function (evt) {
     showToast(evt.detail.message, evt.detail.level);
