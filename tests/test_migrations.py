@@ -54,3 +54,36 @@ def test_downgrade_and_upgrade_round_trip(tmp_path):
         upgrade()
         with db.engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), db.metadata) == []
+
+
+def test_partition_feature_split_keeps_what_each_grant_could_do(tmp_path):
+    """0015 (issue 16 item 11): a grant holding attachments.manage keeps managing partitions,
+    except the built-in Warehouse staff role, which keeps only uploading."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from models import Role, RoleAcl, UserAcl
+    from services import roles
+    from tests.support import new_tenant, new_user
+
+    scratch = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/split.db", "SECRET_KEY": "x"})
+    with scratch.app_context():
+        upgrade(revision="0014_product_customs")
+        tenant = new_tenant("Acme")
+        staff = roles.seed_default_roles(tenant.id)[roles.WAREHOUSE_STAFF]
+        lead = Role(tenant_id=tenant.id, name="Packing lead")
+        db.session.add(lead)
+        db.session.flush()
+        db.session.add(RoleAcl(tenant_id=tenant.id, role_id=lead.id, features=["attachments.manage"]))
+        user = new_user(tenant.id, "clerk@acme.test", features=["attachments.view", "attachments.manage"])
+        db.session.commit()
+        upgrade()
+        db.session.expire_all()
+
+        def features(model, **by):
+            return db.session.scalar(sa.select(model.features).filter_by(**by))
+
+        assert "attachments.partitions.manage" not in features(RoleAcl, role_id=staff.id)
+        assert "attachments.manage" in features(RoleAcl, role_id=staff.id)
+        assert features(RoleAcl, role_id=lead.id) == ["attachments.manage", "attachments.partitions.manage"]
+        assert features(UserAcl, user_id=user.id)[-1] == "attachments.partitions.manage"

@@ -11,9 +11,13 @@ registry.declare(
     "Attachments",
     [
         ("attachments.view", "View attachments and open private files"),
-        ("attachments.manage", "Upload, tag, move and delete attachments; manage partitions"),
+        ("attachments.manage", "Upload, tag, move and delete attachments"),
+        ("attachments.partitions.manage", "Create, change and delete storage partitions (with attachments.manage)"),
     ],
 )
+# The seed's partition routes require ``attachments.manage``; they also need their own feature,
+# so a role that lets staff photograph damage does not let them reconfigure storage (issue 16).
+PARTITION_FEATURES = ("attachments.manage", "attachments.partitions.manage")
 registry.add_nav("Files", "attachments.library", group="Administration", order=300)
 registry.add_nav("Storage partitions", "attachments.partitions", group="Administration", order=300)
 

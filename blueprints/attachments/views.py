@@ -15,7 +15,7 @@ import re
 from flask import request, send_file, url_for
 from flask_login import current_user
 
-from blueprints.attachments import bp
+from blueprints.attachments import PARTITION_FEATURES, bp
 from models import Attachment
 from schemas.attachments import (
     AttachmentDetailResponse,
@@ -375,7 +375,7 @@ _edit_form_error = show_again(
 
 
 @bp.get("/partitions")
-@requires("attachments.manage")
+@requires(*PARTITION_FEATURES)
 @operation(
     query=AttachmentPartitionListQuery,
     responses={200: AttachmentPartitionList},
@@ -390,7 +390,7 @@ def partitions(query: AttachmentPartitionListQuery):
 
 
 @bp.post("/partitions")
-@requires("attachments.manage")
+@requires(*PARTITION_FEATURES)
 @operation(
     body=AttachmentPartitionCreate,
     responses={201: AttachmentPartitionResponse},
@@ -413,7 +413,7 @@ def create_partition(body: AttachmentPartitionCreate):
 
 
 @bp.put("/partitions")
-@requires("attachments.manage")
+@requires(*PARTITION_FEATURES)
 @operation(
     body=AttachmentPartitionUpdate,
     responses={200: AttachmentPartitionResponse},
@@ -435,7 +435,7 @@ def update_partition(body: AttachmentPartitionUpdate):
 
 
 @bp.delete("/partitions")
-@requires("attachments.manage")
+@requires(*PARTITION_FEATURES)
 @operation(query=AttachmentIdQuery, responses={200: AttachmentOk}, summary="Delete partition")
 def delete_partition(query: AttachmentIdQuery):
     """Deletes a partition (``?id=``): not a default one (400), not one holding files (409)."""
