@@ -369,6 +369,20 @@ def test_a_builder_fragment_opened_as_a_page_is_the_fragment(app, client, admin)
         assert marker in r.get_data(as_text=True) and "<!doctype" not in r.get_data(as_text=True).lower()
 
 
+def test_a_button_in_a_read_only_form_looks_disabled(app, live_server, desktop_page):
+    """Found by the walk, 1366 px: a tenant administrator reads a global toggle in a disabled
+    fieldset, but its "Save toggle" button was drawn as a live blue button."""
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    with app.app_context():
+        toggle_id = _first(FeatureToggle, order=FeatureToggle.identifier).id
+    desktop_page.goto(live_server + "/auth/login")
+    sign_in(desktop_page, live_server, DEMO_ADMIN, DEMO_PASSWORD)
+    desktop_page.goto(f"{live_server}/feature_toggles/global/{toggle_id}")
+    save = desktop_page.locator("button", has_text="Save toggle")
+    assert save.is_disabled()
+    assert float(save.evaluate("b => getComputedStyle(b).opacity")) < 1
+
+
 def test_shots_never_go_into_the_repository(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("WHARF_SHOTS", str(Path(__file__).resolve().parent / "shots"))
     with pytest.raises(AssertionError):
