@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -61,7 +62,7 @@ SKIP: dict[str, str] = {}  # none today: GET /auth/logout only shows a Sign out 
 
 # Pages that answer another status on purpose, and why.
 STATUS = {
-    "lcs.list_labels_pdf": (409, "a list's labels PDF is made by its Labels button first; until then a page says so"),
+    "lcs.list_labels_pdf": (409, "no parcel of the walk's list is labelled yet, and the page says so"),
 }
 
 # Pages that answer a redirect on purpose, and the path they end on.
@@ -71,7 +72,7 @@ REDIRECTS = {
     "auth_pages.reset_link": "/auth/reset/new",  # the mailed link keeps the token and shows the form
 }
 
-# Parameters of the URL rules and required query fields, by name → how to find a value.
+# Hosts that are this machine: Wharf works offline, a page fetches nothing from anywhere else.
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
@@ -104,7 +105,7 @@ def _floor_work(client, h) -> dict:
     packed = new_shipment(client, h, items, method_id=method_id)
     packed_list = new_list(client, h, packed["id"])
     for unit in packed["items"]:
-        client.post(f"/lcs/lists/{packed_list}/scan", json={"code": unit["id"]}, headers=h)
+        assert client.post(f"/lcs/lists/{packed_list}/scan", json={"code": unit["id"]}, headers=h).status_code == 200
     units = [u["id"] for u in packed["items"]]
     r = client.post("/lcs/parcels", json={"shipment_id": packed["id"], "weight": 900, "item_ids": units}, headers=h)
     assert r.status_code == 200, r.get_json()
@@ -145,7 +146,7 @@ def _values(work: dict) -> dict[str, str]:
             user_id=picker.id,
             token_hash=token_digest(token),
             requested_ip="127.0.0.1",
-            expires_at=utcnow().replace(year=2999),
+            expires_at=utcnow() + timedelta(days=1),
         )
     )
     db.session.commit()
@@ -318,15 +319,19 @@ def test_every_get_route_is_walked_or_skipped_with_a_reason(demo_walk, app):
     """A new page with a parameter the walk cannot fill fails here until SKIP names it."""
     walk, unfilled = demo_walk
     assert not unfilled, f"routes the walk cannot fill: name them in SKIP with the reason: {unfilled}"
+    errors = {e: answer for e, answer in walk.others.items() if answer.startswith("5")}
+    assert not errors, f"routes answering a browser with a server error: {errors}"
     endpoints = {r.endpoint for r in _get_rules(app)}
     assert not set(SKIP) - endpoints, "SKIP names endpoints that no longer exist"
     assert all(reason.strip() for reason in SKIP.values())
     walked = {e for e, _ in walk.pages}
     assert {"lcs.station", "lcs.pack_station", "lcs.handling_list", "dashboard.home"} <= walked, walk.others
-    assert set(REDIRECTS) <= walked
+    assert set(REDIRECTS) | set(STATUS) <= walked, "REDIRECTS or STATUS name routes that are no pages"
 
 
 def test_every_page_at_360_and_1366(demo_walk, browser, live_server, tmp_path_factory):
+    """Every page at the picker's phone and the administrator's desktop, one browser context
+    (one sign-in) per width; every problem of every page is listed at the end, not only the first."""
     walk, _ = demo_walk
     shots = _shots_dir(tmp_path_factory)
     problems = []
