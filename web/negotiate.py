@@ -51,6 +51,12 @@ def _decide_mode() -> Mode:
     return "fragment" if htmx_details().wants_fragment else "page"
 
 
+def _fragments_only(template: str) -> bool:
+    """A template named ``_*.html`` holds htmx fragments and is never a page: a browser that
+    opens such a route directly gets the fragment, not a page of undefined names (a 500)."""
+    return template.rsplit("/", 1)[-1].startswith("_")
+
+
 def encode_json(data) -> bytes:
     """``data`` as the JSON bytes ``respond`` would send (to keep with a cached result)."""
     return current_app.json.encode(data)
@@ -98,7 +104,8 @@ def respond(
             resp = make_response(jsonify(data), status)
     else:
         ctx = {"data": data, **((context() if callable(context) else context) or {})}
-        body = render_block(template, block, **ctx) if mode == "fragment" else render_template(template, **ctx)
+        whole = mode == "page" and not _fragments_only(template)
+        body = render_template(template, **ctx) if whole else render_block(template, block, **ctx)
         resp = make_response(body, status)
     if headers:
         resp.headers.update(headers)
