@@ -205,7 +205,15 @@ class TestRules:
         new_rule(client, h, "b-rule", priority=10, ruleCategory="packing")
         new_rule(client, h, "a-rule", priority=10, enabled=False, ruleType="VALIDATION")
         new_rule(
-            client, h, "z-rule", priority=900, entityType="lcs.list", eventType="finishing", ruleName="Finish check"
+            client,
+            h,
+            "z-rule",
+            priority=900,
+            entityType="lcs.list",
+            eventType="finishing",
+            ruleName="Finish check",
+            conditionExpression={"field": "open_units", "operator": "=", "value": 0},
+            failureActions=None,
         )
         get = lambda q: client.get(f"/api/business_rules/rules?{q}", headers=h)
         assert [i["ruleId"] for i in get("").get_json()["items"]] == [
@@ -848,9 +856,9 @@ class TestScreens:
         missing = client.post(
             "/business_rules/try",
             headers={**HX, "X-CSRFToken": csrf},
-            data={**form, "recordId": "S-999999", "entityType": "lcs.shipment"},
+            data={**form, "recordId": "00999"},
         )
-        assert "No lcs.shipment record" in missing.get_data(as_text=True)
+        assert "No lcs.parcel record" in missing.get_data(as_text=True)
 
     def test_try_it_on_a_stored_record(self, client, h, admin):
         s = new_shipment(client, h)

@@ -582,19 +582,19 @@ def test_block_transition_and_errors_block(ctx, tenant):
         tenant,
         "stop",
         rule_type="ACTION",
-        expr=cond("hazmat", "=", True),
+        expr=cond("position", "=", "HAZMAT"),
         success=[{"type": "BLOCK_TRANSITION", "config": {"message": "no hazmat on this lane"}}],
     )
-    assert run(tenant, {"hazmat": False}).allowed
-    blocked = run(tenant, {"hazmat": True})
+    assert run(tenant, {"position": "DOCK-1"}).allowed
+    blocked = run(tenant, {"position": "HAZMAT"})
     assert not blocked.allowed and blocked.block_messages == ["no hazmat on this lane"]
-    rule = make_rule(tenant, "broken", expr=cond("x", "=", 1))
+    rule = make_rule(tenant, "broken", expr=cond("weight", "=", 1))
     db.session.execute(
         sa.update(BusinessRule).where(BusinessRule.id == rule.id).values(condition_expression={"operator": "BOOM"})
     )
     engine.bump(tenant)
     db.session.commit()
-    result = run(tenant, {"hazmat": False})
+    result = run(tenant, {"position": "DOCK-1"})
     broken = next(r for r in result.runs if r.rule.rule_id == "broken")
     assert broken.result == "ERROR" and "invalid condition" in broken.error and not result.allowed
 
@@ -664,7 +664,7 @@ def test_the_model_refuses_a_malformed_rule_at_the_node(ctx, tenant):
 def test_version_counts_changes_and_audit_rows_are_written(ctx, tenant):
     from models import AuditLog
 
-    rule = make_rule(tenant, "v", expr=cond("x", "=", 1))
+    rule = make_rule(tenant, "v", expr=cond("weight", "=", 1))
     assert rule.version == 1
     store.update_rule(SYSTEM, BusinessRuleUpdate(id=rule.id, priority=7))
     store.update_rule(SYSTEM, BusinessRuleUpdate(id=rule.id, priority=7))  # no change, no new version

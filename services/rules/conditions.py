@@ -470,6 +470,17 @@ def is_group(node) -> bool:
     return isinstance(node, dict) and "rules" in node
 
 
+def field_paths(node, at: tuple = ()):
+    """``(location, path)`` of every record field a condition reads (``field``, ``valueField``)."""
+    if is_group(node):
+        for i, child in enumerate(node.get("rules") or []):
+            yield from field_paths(child, (*at, "rules", i))
+    elif isinstance(node, dict):
+        for key in ("field", "valueField"):
+            if isinstance(node.get(key), str) and node[key]:
+                yield (*at, key), node[key]
+
+
 def _split_list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 

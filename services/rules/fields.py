@@ -3,6 +3,8 @@ the fields of the record a rule sees there (what ``listener.shape`` builds)."""
 
 from __future__ import annotations
 
+from services.rules.conditions import parse_path
+
 EVENTS = {
     "lcs.shipment": {"before": ["creating", "updating", "canceling"], "after": ["created", "updated", "canceled"]},
     "lcs.list": {"before": ["creating", "finishing", "holding"], "after": ["created", "finished", "held"]},
@@ -33,7 +35,12 @@ FIELDS = {
         ("addressing.to.address.postal_code", "destination postal code"),
         ("addressing.to.address.name", "recipient name"),
         ("ship_at", "ship date"),
+        ("estimated_ship_at", "estimated ship date"),
         ("expected_at", "expected delivery"),
+        ("location_id", "location shipped from"),
+        ("backorders", "backordered lines"),
+        ("overage", "overage lines"),
+        ("prior_shipments", "earlier shipments of the order"),
         ("is_canceled", "canceled"),
         ("unit_count", "number of units"),
         ("missing_units", "units marked missing"),
@@ -54,6 +61,7 @@ FIELDS = {
         ("started_at", "started at"),
         ("shipments", "shipment ids"),
         ("shipment_count", "number of shipments"),
+        ("skus", "SKUs on the list (e.g. contains MUG-RED)"),
         ("progress.total", "units on the list"),
         ("progress.handled", "units picked"),
         ("progress.missing", "units missing"),
@@ -74,6 +82,7 @@ FIELDS = {
         ("count", "units in the parcel"),
         ("is_labeled", "has a label"),
         ("is_in_transit", "in transit"),
+        ("is_finished", "finished"),
         ("shipment_id", "shipment id"),
         ("shipment.number", "shipment number"),
         ("shipment.type", "shipment type"),
@@ -93,3 +102,12 @@ def events_for(entity_type: str | None) -> list[str]:
 
 def fields_for(entity_type: str | None) -> list[dict]:
     return [{"path": p, "label": label} for p, label in FIELDS.get(entity_type or "", [])]
+
+
+def readable_fields(entity: str | None) -> frozenset[str] | None:
+    """The top-level fields a rule on ``entity`` can read: the suggestions above name all
+    that its record is built from and its events carry (tests hold them to that). None for an
+    entity Wharf fires no events for: a rule there may name anything."""
+    if entity not in FIELDS:
+        return None
+    return frozenset(parse_path(path)[0] for path, _ in FIELDS[entity])

@@ -187,6 +187,18 @@ def _shape_shipment(scope: Scope, data: dict) -> dict:
     return record
 
 
+def _list_skus(hl: HandlingList) -> list[str]:
+    """The distinct SKUs of the list's units, sorted (what a rule on a list's items reads)."""
+    return list(
+        db.session.scalars(
+            sa.select(ShipmentItem.sku)
+            .where(ShipmentItem.shipment_id.in_([ls.shipment_id for ls in hl.shipments]))
+            .distinct()
+            .order_by(ShipmentItem.sku)
+        )
+    )
+
+
 def _shape_list(scope: Scope, data: dict) -> dict:
     hl = None
     if _uuid(data.get("id")):
@@ -206,6 +218,7 @@ def _shape_list(scope: Scope, data: dict) -> dict:
         "started_at": hl.started_at,
         "shipments": [str(ls.shipment_id) for ls in hl.shipments],
         "shipment_count": len(hl.shipments),
+        "skus": _list_skus(hl),
         "progress": p.as_dict(),
         "missing_units": p.missing,
         "open_units": p.open,

@@ -42,7 +42,9 @@ from schemas.business_rules import (
 from services.acl import Actor
 from services.commands import Audited, audited, command, lock, row_snapshot
 from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from services.rules import conditions as cond
 from services.rules import engine, listener
+from services.rules import fields as known
 
 RULE_TYPES = get_args(RuleType)
 EXECUTION_RESULTS = get_args(ExecutionResult)
@@ -265,6 +267,30 @@ def _apply_rule_fields(
     start, end = engine._aware(rule.effective_from), engine._aware(rule.effective_to)
     if start is not None and end is not None and end <= start:
         raise invalid("effectiveTo", "must be later than effectiveFrom")
+    _refuse_unknown_fields(rule)
+
+
+def _rule_field_paths(rule: BusinessRule):
+    """``(location, path)`` of every record field the rule reads or sets."""
+    yield from cond.field_paths(rule.condition_expression, ("conditionExpression",))
+    for key, column in (("successActions", "success_actions"), ("failureActions", "failure_actions")):
+        for i, action in enumerate(getattr(rule, column) or []):
+            config = action.get("config") if isinstance(action, dict) else None
+            if action.get("type") == "SET_FIELD" and isinstance(config, dict) and config.get("field"):
+                yield (key, i, "config", "field"), config["field"]
+
+
+def _refuse_unknown_fields(rule: BusinessRule) -> None:
+    """A field the entity's record never has would read as null on every run: refuse it when
+    the rule is saved (or tried), naming the fields that exist."""
+    readable = known.readable_fields(rule.entity_type)
+    if readable is None:
+        return
+    for where, path in _rule_field_paths(rule):
+        name = cond.parse_path(path)[0]
+        if name not in readable:
+            fields = ", ".join(sorted(str(f) for f in readable))
+            raise invalid(list(where), f"{rule.entity_type} has no field '{name}'; its fields are {fields}")
 
 
 RULE = Audited("business_rule", rule_snapshot, "business rule", name=lambda r: r.rule_id)
