@@ -9,12 +9,15 @@ import pytest
 
 from services import roles, toggles
 from tests.support import (
+    BROWSER,
     api_token,
     bearer,
+    browser_login,
     expect,
     new_list,
     new_shipment,
     open_and_sign_in,
+    parcel,
     scan,
     with_features,
 )
@@ -166,3 +169,42 @@ def test_cancel_says_what_happens_to_the_picks(desktop_page, client, h, admin, l
     expect(page.locator(".cancelled-summary")).to_contain_text("2 of 3 units had been picked")
     detail = client.get(f"/lcs/shipments/{s['id']}", headers=h).get_json()
     assert not any(u["is_handled"] for u in detail["items"])  # the seed's cancel: picks back to open
+
+
+def test_new_list_json_offers_the_open_shipments_and_hold_takes_a_form(client, h):
+    """The page's JSON twin: open shipments only (not listed, not canceled); the Hold button's
+    form post ("true") holds, a word that is no boolean is still refused."""
+    free = new_shipment(client, h)
+    listed = new_shipment(client, h, items=[{"sku": "SKU-D", "quantity": 1}])
+    canceled = new_shipment(client, h, items=[{"sku": "SKU-E", "quantity": 1}])
+    assert client.delete(f"/lcs/shipments/{canceled['id']}", headers=h).status_code == 204
+    list_id = new_list(client, h, listed["id"])
+    offered = client.get("/lcs/lists/new", headers=h).get_json()
+    assert [row["number"] for row in offered] == [free["number"]]
+    assert offered[0]["units"] == 3 and offered[0]["ship_to"] == "Ann Jansen"
+    r = client.put(f"/lcs/lists/{list_id}/state", data={"is_on_hold": "true"}, headers=h)
+    assert r.status_code == 204 and client.get(f"/lcs/lists/{list_id}", headers=h).get_json()["is_on_hold"] is True
+    assert client.put(f"/lcs/lists/{list_id}/state", data={"is_on_hold": "no"}, headers=h).status_code == 400
+
+
+def test_cancel_with_a_packed_unit_says_it_stays(client, h, admin):
+    """Item 9a: a unit already in a parcel stays on the list and packed; the question and the
+    cancelled page say so, beside the picked unit that goes back to open."""
+    s = new_shipment(client, h, items=[{"sku": "SKU-A", "quantity": 3, "description": "Mug"}])
+    list_id = new_list(client, h, s["id"])
+    units = [u["id"] for u in s["items"]]
+    scan(client, h, list_id, units[0])
+    scan(client, h, list_id, units[1])
+    parcel(client, h, s, units=[units[0]])
+    browser_login(client, admin)
+    page = client.get(f"/lcs/lists/{list_id}", headers=BROWSER).get_data(as_text=True)
+    assert (
+        f"Cancel HL-000001? 1 picked unit goes back to open on {s['number']}; the shipment leaves the list and can go"
+        " on another one; 1 unit already in a parcel stays packed." in page
+    )
+    assert client.delete(f"/lcs/lists/{list_id}", headers=h).status_code == 204
+    page = " ".join(client.get(f"/lcs/lists/{list_id}", headers=BROWSER).get_data(as_text=True).split())
+    assert (
+        "2 of 3 units had been picked; 1 went back to open on its shipment; 1 already in a parcel stayed on the list."
+        in page
+    )

@@ -542,19 +542,26 @@ def cancel_question(hl: HandlingList) -> str:
     elif held:
         said += f"; the {len(held)} shipments leave the list and can go on other ones"
     if packed:
-        said += f"; {_plural(packed, 'unit', 'units')} already in parcels stay packed"
+        said += (
+            "; 1 unit already in a parcel stays packed"
+            if packed == 1
+            else f"; {packed} units already in parcels stay packed"
+        )
     return f"Cancel {hl.number}? {said}."
 
 
 @dataclass(frozen=True)
 class Cancelled:
-    """What a cancelled list still tells (its units have left it): when, by whom, and how
-    many of the units it had were picked when they went back to open."""
+    """What a cancelled list still tells (its units have left it): when, by whom, how many of
+    its ``total`` units had been ``picked``, how many of those ``returned`` to open, and how
+    many stayed on it (already in a parcel)."""
 
     at: datetime
     user_id: uuid.UUID | None
-    picked: int
     total: int
+    picked: int
+    returned: int
+    stayed: int
 
 
 def cancelled(hl: HandlingList) -> Cancelled | None:
@@ -573,8 +580,15 @@ def cancelled(hl: HandlingList) -> Cancelled | None:
             .group_by(e.kind)
         ).all()
     )
-    returned, stayed = counts.get("returned", 0), progress(hl).total
-    return Cancelled(mark.created_at, mark.user_id, returned, returned + counts.get("released", 0) + stayed)
+    returned, stayed = counts.get("returned", 0), progress(hl)  # what stayed on the list: in parcels
+    return Cancelled(
+        at=mark.created_at,
+        user_id=mark.user_id,
+        total=returned + counts.get("released", 0) + stayed.total,
+        picked=returned + stayed.handled,
+        returned=returned,
+        stayed=stayed.total,
+    )
 
 
 @command()
