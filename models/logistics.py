@@ -233,7 +233,8 @@ class ScanEvent(TenantOwnedMixin, db.Model):
     list_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("lcs_lists.id"))
     item_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("lcs_shipment_items.id"))
     # handled | unhandled | missing | redirected | pending | rejected | finished
-    # | pending_tote (undone: no longer awaited) | tote
+    # | pending_tote (undone: no longer awaited) | tote | cancelled (the list) | returned / released
+    # (a cancel took the unit off the list: it had been picked / it had not)
     kind: Mapped[str] = mapped_column(sa.String(16))
     code: Mapped[str | None] = mapped_column(sa.String(200))  # what was scanned; the position of missing/redirected
     reason: Mapped[str | None] = mapped_column(sa.String(32))  # a short pick's: empty_location | damaged | wrong_item

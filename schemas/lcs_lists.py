@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, StrictBool, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
-from schemas.base import Id, Model, UtcDatetime, text
+from schemas.base import Id, Model, Timestamp, UtcDatetime, text
 from schemas.lcs_scan import ScannedCode
 from schemas.lcs_shipments import LcsShipmentItem
 
@@ -24,6 +24,16 @@ def _none_if_empty(value: str | None) -> str | None:
 Position = Annotated[text(64) | None, AfterValidator(_none_if_empty)]
 """A position code (``A3.32435``); empty means none."""
 LotNumber = Annotated[text(64) | None, AfterValidator(_none_if_empty)]
+
+
+def _form_bool(value):
+    """A form's ``"true"``/``"false"`` (the list page's Hold and Resume buttons) as the bool;
+    anything else is left for StrictBool to refuse."""
+    return {"true": True, "false": False}.get(value, value) if isinstance(value, str) else value
+
+
+FormBool = Annotated[StrictBool, BeforeValidator(_form_bool)]
+"""A strict boolean that a form may also send as ``true``/``false``."""
 
 MAX_UNITS_PER_PUT = 1000
 MAX_SHIPMENTS_PER_LIST = 500
@@ -67,7 +77,7 @@ class LcsHandlingListUpdate(Model):
     """Body of ``PUT /lcs/lists/{id}/state``: hold or resume (``is_on_hold``), assign
     (``sub``, null unassigns). Wharf adds ``is_finished: true`` to finish the list."""
 
-    is_on_hold: StrictBool | None = None
+    is_on_hold: FormBool | None = None
     sub: Annotated[text(64) | None, AfterValidator(_none_if_empty)] = Field(
         None,
         description="The id of the user (a picker of the list's tenant) the list is assigned to; null or empty unassigns",
@@ -129,6 +139,19 @@ class LcsListWave(Model):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"ship_before": "2026-12-05", "max_units_per_list": 40, "max_lists": 10}]}
     )
+
+
+class LcsListCandidate(Model):
+    """A shipment a new handling list can take (``GET /lcs/lists/new``): outbound, not canceled,
+    on no active list, with units to pick."""
+
+    id: Id
+    number: str
+    order_id: str | None
+    ship_to: str | None = Field(description="The receiver's name or company")
+    ship_at: Timestamp | None
+    created_at: Timestamp
+    units: int = Field(description="Units to pick (not missing, not in a parcel)")
 
 
 class LcsListsQuery(Model):

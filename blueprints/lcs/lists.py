@@ -13,6 +13,7 @@ from schemas.lcs_lists import (
     LcsHandlingListResponse,
     LcsHandlingListUpdate,
     LcsHandlingModel,
+    LcsListCandidate,
     LcsListedHandlingList,
     LcsListsQuery,
     LcsListWave,
@@ -124,6 +125,21 @@ def create_list(body: LcsHandlingModel):
     )
 
 
+@bp.get("/lists/new")
+@requires("lcs.handling.write", "lcs.shipments.read")
+@operation(responses={200: list[LcsListCandidate]})
+def new_list():
+    """Shipments a new list can take
+
+    Wharf's "New handling list" page: the open shipments (outbound, not canceled, on no
+    active list, with units to pick) in the caller's scope, the 200 oldest to ship first
+    (``LcsListCandidate``). People tick some and post them to ``POST /lcs/lists`` — the way
+    to make a list whether or not the shipments table offers bulk actions.
+    """
+    rows = assignment.candidates(current_actor())
+    return respond(rows, template="lcs/list_new.html", context={"rows": rows, "limit": assignment.CANDIDATES})
+
+
 @bp.post("/lists/search")
 @requires("lcs.handling.read")
 @operation(
@@ -152,16 +168,24 @@ def _state(hl: HandlingList) -> str:
 
 def _page_context(hl: HandlingList) -> dict:
     row = svc.detail_row(hl)
+    # Hold, assign, cancel and the station: for those who may change lists, while the list is open
+    controls = not (hl.is_finished or hl.is_cancelled) and current_actor().grants.allows([pickers.PICK])
+    cancelled = svc.cancelled(hl)
     # the page's lines also say how many units of each are missing (the JSON's lines do not)
     return {
         "hl": row,
         "progress": svc.progress(hl),
         "next": svc.next_pick(hl),
         "lines": svc.grouped(hl),
+        "shipments": svc.shipment_rows(hl),
         "assignee": pickers.display_names([hl.sub]).get(hl.sub),
-        "pickers": pickers.pickers(hl.tenant_id, hl.organization_id)
-        if not (hl.is_finished or hl.is_cancelled) and current_actor().grants.allows([pickers.PICK])
-        else [],
+        "controls": controls,
+        "pickers": pickers.pickers(hl.tenant_id, hl.organization_id) if controls else [],
+        "cancel_question": svc.cancel_question(hl) if controls else None,
+        "cancelled": cancelled,
+        "cancelled_by": pickers.display_names([str(cancelled.user_id)]).get(str(cancelled.user_id))
+        if cancelled and cancelled.user_id
+        else None,
         "live": fragment_etag(_state(hl), "list_live"),
     }
 
@@ -231,6 +255,8 @@ def list_state(list_id, body: LcsHandlingListUpdate):
     """
     hl = svc.set_state(current_actor(), list_id, body)
     toast = None
+    if body.is_on_hold is not None and not hl.is_finished:
+        toast = f"{hl.number} is on hold" if hl.is_on_hold else f"{hl.number} resumed"
     if "sub" in body.model_fields_set:
         toast = (
             f"{hl.number} assigned to {pickers.display_names([hl.sub])[hl.sub]}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from flask import request
+from flask_login import current_user
 
 from blueprints.lcs import bp
 from schemas.base import PageHeaders
@@ -20,6 +21,7 @@ from schemas.lcs_shipments import (
     LcsShipmentUpdateModel,
     ShipmentListQuery,
 )
+from services import toggles
 from services.errors import ValidationFailed
 from services.logistics import packing
 from services.logistics import shipments as svc
@@ -74,6 +76,15 @@ def pack_panel(shipment, answer: dict | None = None) -> tuple[dict, dict]:
     return data, context
 
 
+def _bulk_actions() -> bool:
+    """The table's checkboxes and "Create handling list from selected": for people who may
+    make lists, while the tenant's ``lcs.lists.bulk_actions`` toggle is on (off: no empty
+    checkbox column; lists are made on the "New handling list" page)."""
+    return bool(toggles.value_for("lcs.lists.bulk_actions", current_user.tenant_id, True)) and (
+        current_actor().grants.allows(["lcs.handling.write"])
+    )
+
+
 @bp.get("/shipments")
 @requires("lcs.shipments.read")
 @operation(
@@ -102,12 +113,13 @@ def shipments(query: ShipmentListQuery, headers: PageHeaders):
         encoded=listed.encoded,
         etag=listed.etag,
         headers=headers_b(listed.total, number, size),
-        context={
+        context=lambda: {
             "rows": listed.rows,
             "page": Page(listed.rows, listed.total, number, size),
             "args": args,
             "flags": svc.FLAGS,
             "status_of": svc.status_of,
+            "bulk": _bulk_actions(),
         },
     )
 

@@ -120,6 +120,38 @@ def _unlisted(actor: Actor) -> sa.Select:
     )
 
 
+CANDIDATES = 200  # shipments the new-list page offers (the oldest to ship)
+
+
+def candidates(actor: Actor) -> list[dict]:
+    """``LcsListCandidate``: the shipments a new list may take (as a wave would), the
+    ``CANDIDATES`` oldest to ship first (no ship date last)."""
+    s = Shipment
+    stmt = (
+        _unlisted(actor)
+        .add_columns(_open_units().label("units"))
+        .order_by(sa.case((s.ship_at.is_(None), 1), else_=0), s.ship_at, s.created_at, s.number)
+        .limit(CANDIDATES)
+    )
+    return [
+        {
+            "id": shipment.id,
+            "number": shipment.number,
+            "order_id": shipment.order_id,
+            "ship_to": _receiver(shipment.addressing),
+            "ship_at": shipment.ship_at,
+            "created_at": shipment.created_at,
+            "units": units,
+        }
+        for shipment, units in db.session.execute(stmt)
+    ]
+
+
+def _receiver(addressing) -> str | None:
+    address = ((addressing or {}).get("to") or {}).get("address") or {}
+    return address.get("name") or address.get("company") or None
+
+
 def floor_counts(actor: Actor) -> dict:
     """What waits on the floor in the caller's scope (None where a feature is missing)."""
     out = dict.fromkeys(("shipmentsToList", "listsWaiting", "listsInProgress", "listsOnHold"))

@@ -221,6 +221,35 @@ def detail_row(hl: HandlingList) -> dict:
     }
 
 
+def shipment_rows(hl: HandlingList) -> list[dict]:
+    """The list's shipments for its page, in tote order: number, tote label, its units on the
+    list and how many are picked, and whether it is still on the list (a cancel releases it)."""
+    u = ShipmentItem
+    counts = {
+        sid: (units, picked)
+        for sid, units, picked in db.session.execute(
+            sa.select(
+                u.shipment_id,
+                sa.func.count(u.id),
+                sa.func.sum(sa.case((sa.and_(u.is_handled, sa.not_(u.is_missing)), 1), else_=0)),
+            )
+            .where(u.list_id == hl.id)
+            .group_by(u.shipment_id)
+        )
+    }
+    return [
+        {
+            "id": ls.shipment_id,
+            "number": ls.shipment.number,
+            "label": ls.label,
+            "units": counts.get(ls.shipment_id, (0, 0))[0],
+            "picked": counts.get(ls.shipment_id, (0, 0))[1] or 0,
+            "on_list": ls.shipment.active_list_id == hl.id,
+        }
+        for ls in hl.shipments
+    ]
+
+
 def finish_blocked(hl: HandlingList) -> str | None:
     """The GUARD message that kept the list open when its last unit was handled — only while
     it still stands (finished, or units open again: nothing blocks a finish)."""
@@ -469,20 +498,119 @@ def finish_if_done(actor: Actor, hl: HandlingList) -> Finishing:
     return Finishing(finished=True)
 
 
+def _leaving(hl: HandlingList) -> list[ShipmentItem]:
+    """The units a cancel takes off ``hl``: every unit on it not yet in a parcel."""
+    return list(
+        db.session.scalars(
+            sa.select(ShipmentItem).where(ShipmentItem.list_id == hl.id, ShipmentItem.parcel_id.is_(None))
+        )
+    )
+
+
+def _was_picked(unit: ShipmentItem) -> bool:
+    return unit.is_handled and not unit.is_missing
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def cancel_question(hl: HandlingList) -> str:
+    """What the Cancel button asks: exactly what a cancel does to the picks and shipments
+    (seed: DELETE cancels and releases the shipments; picked units go back to open)."""
+    leaving = _leaving(hl)
+    picked = [u for u in leaving if _was_picked(u)]
+    held = list(
+        db.session.execute(
+            sa.select(Shipment.id, Shipment.number).where(Shipment.active_list_id == hl.id).order_by(Shipment.number)
+        )
+    )
+    numbers = {sid: number for sid, number in held}
+    if picked:
+        where = sorted({numbers.get(u.shipment_id, "its shipment") for u in picked})
+        verb = "goes" if len(picked) == 1 else "go"
+        said = f"{_plural(len(picked), 'picked unit', 'picked units')} {verb} back to open on {', '.join(where)}"
+    else:
+        said = "Nothing has been picked yet"
+    packed = db.session.scalar(
+        sa.select(sa.func.count(ShipmentItem.id)).where(
+            ShipmentItem.list_id == hl.id, ShipmentItem.parcel_id.is_not(None)
+        )
+    )
+    if len(held) == 1:
+        said += "; the shipment leaves the list and can go on another one"
+    elif held:
+        said += f"; the {len(held)} shipments leave the list and can go on other ones"
+    if packed:
+        said += (
+            "; 1 unit already in a parcel stays packed"
+            if packed == 1
+            else f"; {packed} units already in parcels stay packed"
+        )
+    return f"Cancel {hl.number}? {said}."
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """What a cancelled list still tells (its units have left it): when, by whom, how many of
+    its ``total`` units had been ``picked``, how many of those ``returned`` to open, and how
+    many stayed on it (already in a parcel)."""
+
+    at: datetime
+    user_id: uuid.UUID | None
+    total: int
+    picked: int
+    returned: int
+    stayed: int
+
+
+def cancelled(hl: HandlingList) -> Cancelled | None:
+    """The cancel of ``hl`` as its history recorded it (None: not cancelled, or before the
+    history said so)."""
+    e = ScanEvent
+    mark = db.session.scalars(
+        sa.select(e).where(e.list_id == hl.id, e.kind == "cancelled").order_by(e.created_at.desc()).limit(1)
+    ).first()
+    if not hl.is_cancelled or mark is None:
+        return None
+    counts = dict(
+        db.session.execute(
+            sa.select(e.kind, sa.func.count(e.id))
+            .where(e.list_id == hl.id, e.kind.in_(("returned", "released")))
+            .group_by(e.kind)
+        ).all()
+    )
+    returned, stayed = counts.get("returned", 0), progress(hl)  # what stayed on the list: in parcels
+    return Cancelled(
+        at=mark.created_at,
+        user_id=mark.user_id,
+        total=returned + counts.get("released", 0) + stayed.total,
+        picked=returned + stayed.handled,
+        returned=returned,
+        stayed=stayed.total,
+    )
+
+
 @command()
 def cancel(actor: Actor, list_id) -> None:
-    """DELETE: cancel the list and release its shipments (their open units leave the list)."""
+    """DELETE: cancel the list and release its shipments: their units not yet in a parcel leave
+    the list, picked ones back to open. The history keeps the cancel and each unit that left
+    (``returned``: it had been picked; ``released``) — the cancelled list's page tells it."""
     hl = get_list(actor, list_id)
     if hl.is_cancelled:
         return
     if hl.is_finished:
         raise Conflict(f"Handling list {hl.number} is finished")
+    kinds = [("returned" if _was_picked(u) else "released", u.id) for u in _leaving(hl)]  # before the UPDATE
     # Units first, list row last (the lock order of every writer).
     db.session.execute(
         sa.update(ShipmentItem)
         .where(ShipmentItem.list_id == hl.id, ShipmentItem.parcel_id.is_(None))
         .values(list_id=None, is_handled=False, handled_at=None, handled_by=None)
     )
+    record(actor, hl, "cancelled")
+    for kind, unit_id in kinds:
+        record(actor, hl, kind, item_id=unit_id)
     db.session.execute(sa.update(Shipment).where(Shipment.active_list_id == hl.id).values(active_list_id=None))
     done = db.session.execute(
         sa.update(HandlingList)
