@@ -43,13 +43,21 @@ def _uuid(value) -> uuid.UUID | None:
         return None
 
 
+def _kind(entity) -> str:
+    """Attachments name kinds ``lcs:shipment``, business rules ``lcs.shipment``: one kind."""
+    return str(entity or "").replace(".", ":", 1)
+
+
 def resolve(actor: Actor, refs) -> dict[tuple[str, str], RecordLabel]:
-    """``{(entity type, record id): RecordLabel}`` for the refs the caller may see."""
+    """``{(entity type, record id): RecordLabel}`` for the refs the caller may see (keyed by
+    the entity type as the caller spelled it)."""
     wanted: dict[str, set[uuid.UUID]] = {}
+    spelled: dict[str, set[str]] = {}
     for entity, record in refs:
         key = _uuid(record)
-        if entity in KINDS and key is not None:
-            wanted.setdefault(entity, set()).add(key)
+        if _kind(entity) in KINDS and key is not None:
+            wanted.setdefault(_kind(entity), set()).add(key)
+            spelled.setdefault(_kind(entity), set()).add(entity)
     if not wanted:
         return {}
     parts = []
@@ -68,5 +76,6 @@ def resolve(actor: Actor, refs) -> dict[tuple[str, str], RecordLabel]:
     out = {}
     for row in db.session.execute(sa.union_all(*parts)):
         _, endpoint, arg, _, feature = KINDS[row.entity]
-        out[(row.entity, str(row.id))] = RecordLabel(row.number, endpoint, {arg: row.page_key}, feature)
+        for entity in spelled[row.entity]:
+            out[(entity, str(row.id))] = RecordLabel(row.number, endpoint, {arg: row.page_key}, feature)
     return out

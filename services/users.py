@@ -257,3 +257,17 @@ def update_user_acl(
             "You cannot remove this override: the user's roles hold permissions you do not hold",
         )
     return clean.sanitized
+
+
+def display_names(subs) -> dict[str, str]:
+    """User id (a list's ``sub``, a log's ``executedBy``) → the person's name or email, for the
+    screens; an id of nobody shows as itself."""
+    ids = set()
+    for sub in subs:
+        try:
+            ids.add(uuid.UUID(str(sub)))
+        except ValueError:
+            continue
+    found = db.session.execute(sa.select(User.id, User.name, User.email).where(User.id.in_(ids))) if ids else []
+    names = {str(uid): name or email for uid, name, email in found}
+    return {sub: names.get(str(sub), str(sub)) for sub in subs if sub}

@@ -219,7 +219,7 @@ class TestAssign:
         assert state.lstrip().startswith('<div id="list-state"') and "Assigned to <strong>Piet Two</strong>" in state
         assert "Unassign" in state
         table = client.get("/lcs/lists", headers=BROWSER).get_data(as_text=True)
-        assert '<td class="picker">Piet Two</td>' in table
+        assert '<td class="picker wide-only">Piet Two</td>' in table
         r = client.put(f"/lcs/lists/{list_id}/state", headers=hx, data={"sub": ""})  # the Unassign button
         assert r.status_code == 204 and "unassigned" in r.headers["HX-Trigger"]
         assert _sub(client, h, list_id) is None

@@ -3,6 +3,7 @@ would read as null on every run) and offers those it has — for lists, the SKUs
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -114,3 +115,25 @@ def test_the_editor_refuses_items_on_a_list_and_suggests_skus(admin, desktop_pag
     row.locator(".cond-field").fill("skus")
     page.click("button:has-text('Create rule')")
     page.wait_for_url(lambda url: "/business_rules/rules/" in url and url.rsplit("/", 1)[1] != "new")
+
+
+@pytest.mark.browser
+def test_the_execution_log_reads_as_people_speak(client, h, admin, desktop_page, live_server):
+    """Walk finding (rules log, 1366): the list number instead of its uuid, "refused" for a
+    guard's FAILURE, "2026-12-04 18:42 UTC" instead of raw ISO, and the runner's name."""
+    s = new_shipment(client, h, items=[{"sku": "MUG-RED", "quantity": 1, "description": "Mug"}])
+    rule = _rule(conditionExpression={"field": "skus", "operator": "NOT_CONTAINS", "value": "MUG-RED"})
+    assert client.post(RULES, json=rule, headers=h).status_code == 201
+    hl = new_list(client, h, s["id"])
+    number = client.get(f"/lcs/lists/{hl}", headers=h).get_json()["number"]
+    scan(client, h, hl, "MUG-RED")
+    page = desktop_page
+    open_and_sign_in(page, live_server, admin)
+    page.goto(live_server + "/business_rules/logs")
+    row = page.locator("#log-table tbody tr").first
+    expect(row.get_by_role("link", name=number)).to_have_attribute("href", f"/lcs/lists/{hl}")
+    expect(row.locator(".badge")).to_have_text("refused")
+    expect(row.locator("time")).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$"))
+    row.locator("time").click()
+    expect(page.locator("dl.facts")).to_contain_text("By" + "Ada Admin")
+    expect(page.locator("dl.facts")).not_to_contain_text("-4")  # no uuid for the runner

@@ -40,7 +40,7 @@ from schemas.attachments import (
     AttachmentUploaded,
 )
 from schemas.base import Binary, Page, PageQuery
-from services import attachments, record_labels
+from services import attachments
 from services.attachments import Upload
 from services.errors import NotFound
 from services.plans import human_size
@@ -49,6 +49,7 @@ from web.contract import Response, operation, submitted
 from web.forms import form_message, show_again
 from web.negotiate import empty, respond, response_mode, see_other
 from web.pagination import paginate_a
+from web.records import record_links
 
 RECORD = "attachments/record.html"
 LIBRARY = "attachments/library.html"
@@ -233,20 +234,11 @@ def _library_body(actor, query: AttachmentLibraryQuery) -> dict:
     return body
 
 
-def _record_links(actor, items: list[dict]) -> dict:
-    """``{(entityId, recordId): (label, url or None)}`` for the page's rows, resolved in one query."""
-    found = record_labels.resolve(actor, [(a["entityId"], a["recordId"]) for a in items])
-    return {
-        key: (r.label, url_for(r.endpoint, **r.args) if actor.grants.allows([r.feature]) else None)
-        for key, r in found.items()
-    }
-
-
 def _library_context(actor, body: dict, query: AttachmentLibraryQuery) -> dict:
     pager = {k: v for k, v in query.model_dump(exclude_unset=True, exclude={"page"}).items() if v not in ("", [], None)}
     return {
         "data": body,
-        "records": _record_links(actor, body["items"]),
+        "records": record_links(actor, [(a["entityId"], a["recordId"]) for a in body["items"]]),
         "can_manage": actor.grants.allows(["attachments.manage"]),
         "human_size": human_size,
         "filters": {"search": query.search, "partition": query.partition, "tags": ", ".join(query.tags)},

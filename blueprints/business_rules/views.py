@@ -34,6 +34,7 @@ from schemas.business_rules import (
     RuleSetMemberUpdate,
     RuleSetUpdate,
 )
+from services import users
 from services.errors import DomainError
 from services.rules import engine, examples, store
 from services.rules import fields as known
@@ -43,6 +44,7 @@ from web.forms import show_again
 from web.htmx import htmx_details, toast
 from web.negotiate import empty, respond, response_mode, see_other
 from web.pagination import contains_ci, paginate_a
+from web.records import record_links
 
 EXECUTION_PAGE = "business_rules/execution.html"
 
@@ -474,25 +476,23 @@ def logs(query: RuleExecutionLogListQuery):
         tiebreak=L.id.asc(),
         query=query,
     )
-    rules_by_id = {}
+    context = {"logs": body["items"], "page": page, "args": request.args}
     if _html():
-        rules_by_id = {
+        context |= _log_names(body["items"])
+        context["rules_by_id"] = {
             r.id: r
             for r in db.session.scalars(current_actor().scope.select(BusinessRule).order_by(BusinessRule.rule_id))
         }
-    return respond(
-        body,
-        template="business_rules/logs.html",
-        targets={"log-table": "log_table"},
-        context={
-            "logs": body["items"],
-            "page": page,
-            "args": request.args,
-            "rules_by_id": rules_by_id,
-            "results": store.EXECUTION_RESULTS,
-            "entity_types": known.ENTITY_TYPES,
-        },
-    )
+    context |= {"results": store.EXECUTION_RESULTS, "entity_types": known.ENTITY_TYPES}
+    return respond(body, template="business_rules/logs.html", targets={"log-table": "log_table"}, context=context)
+
+
+def _log_names(entries: list[dict]) -> dict:
+    """What a person reads for a run's record (S-000007, linked) and who ran it (a name)."""
+    return {
+        "records": record_links(current_actor(), [(e["entityType"], e["entityId"]) for e in entries]),
+        "runners": users.display_names({e.get("executedBy") for e in entries if e.get("executedBy")}),
+    }
 
 
 @bp.get("/logs/<log_id>")
@@ -504,7 +504,8 @@ def log_entry(log_id):
     One execution with its (redacted) input and output context.
     """
     entry = store.log_detail(store.get_log(current_actor(), store.parse_uuid(log_id, "id")))
-    return respond(entry, template="business_rules/log.html", context={"entry": entry})
+    names = _log_names([entry]) if _html() else {}
+    return respond(entry, template="business_rules/log.html", context={"entry": entry, **names})
 
 
 # --- execution ---------------------------------------------------------------------------------------

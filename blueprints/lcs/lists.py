@@ -22,6 +22,7 @@ from schemas.lcs_lists import (
     LcsScanStation,
 )
 from schemas.lcs_search import LcsListSearch
+from services import users
 from services.errors import ValidationFailed
 from services.logistics import assignment, pickers, short_picks
 from services.logistics import lists as svc
@@ -70,7 +71,7 @@ def lists(query: LcsListsQuery, headers: PageHeaders):
             "page": page,
             "progress": progress,
             "state": state or "",
-            "assignees": pickers.display_names({r["sub"] for r in rows if r["sub"]}),
+            "assignees": users.display_names({r["sub"] for r in rows if r["sub"]}),
             **_wave_form_context(),
         },
     )
@@ -178,12 +179,12 @@ def _page_context(hl: HandlingList) -> dict:
         "next": svc.next_pick(hl),
         "lines": svc.grouped(hl),
         "shipments": svc.shipment_rows(hl),
-        "assignee": pickers.display_names([hl.sub]).get(hl.sub),
+        "assignee": users.display_names([hl.sub]).get(hl.sub),
         "controls": controls,
         "pickers": pickers.pickers(hl.tenant_id, hl.organization_id) if controls else [],
         "cancel_question": svc.cancel_question(hl) if controls else None,
         "cancelled": cancelled,
-        "cancelled_by": pickers.display_names([str(cancelled.user_id)]).get(str(cancelled.user_id))
+        "cancelled_by": users.display_names([str(cancelled.user_id)]).get(str(cancelled.user_id))
         if cancelled and cancelled.user_id
         else None,
         "live": fragment_etag(_state(hl), "list_live"),
@@ -259,9 +260,7 @@ def list_state(list_id, body: LcsHandlingListUpdate):
         toast = f"{hl.number} is on hold" if hl.is_on_hold else f"{hl.number} resumed"
     if "sub" in body.model_fields_set:
         toast = (
-            f"{hl.number} assigned to {pickers.display_names([hl.sub])[hl.sub]}"
-            if hl.sub
-            else f"{hl.number} unassigned"
+            f"{hl.number} assigned to {users.display_names([hl.sub])[hl.sub]}" if hl.sub else f"{hl.number} unassigned"
         )
     return respond(None, status=204, toast=toast, trigger=CHANGED)
 

@@ -62,16 +62,3 @@ def check_assignee(hl: HandlingList, sub: str | None) -> None:
     if user is None or user.tenant_id != hl.tenant_id or not may_pick(user, hl.organization_id):
         message = f"{sub[:64]} is not a user of this tenant who may pick handling lists"
         raise NotAssignable(message, details=[{"path": ["sub"], "message": message, "kind": "invalid value"}])
-
-
-def display_names(subs) -> dict[str, str]:
-    """``sub`` → the person's name (or email) for the screens; an unknown ``sub`` shows as itself."""
-    ids = set()
-    for sub in subs:
-        try:
-            ids.add(uuid.UUID(str(sub)))
-        except ValueError:
-            continue
-    found = db.session.execute(sa.select(User.id, User.name, User.email).where(User.id.in_(ids))) if ids else []
-    names = {str(uid): name or email for uid, name, email in found}
-    return {sub: names.get(str(sub), str(sub)) for sub in subs if sub}
