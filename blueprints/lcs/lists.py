@@ -362,7 +362,10 @@ def scan(list_id, body: LcsScan):
     (a rejected code changes nothing). On a list of several shipments ``sorting_label`` is the
     tote the picked unit goes into; with lcs.scan.confirm_tote on, ``awaiting_tote`` asks for a
     scan of that tote's label (or ``WHARF:TOTE:<label>``) next — anything else is an error and
-    the station keeps asking.
+    the station keeps asking. With lcs.scan.confirm_quantity on, a SKU with more than one open
+    unit at its position answers ``pending`` first; the same code scanned again takes them all
+    (with confirm_tote on as well: those of one tote). ``next.left`` counts the SKU's open units
+    at that position over all shipments, ``next.split`` where they go.
     """
     actor = current_actor()
     result = svc.scan(actor, list_id, body.code, body.reason)
