@@ -284,13 +284,27 @@ class LcsScanProgress(Model):
     percent: int
 
 
+class LcsPickSplit(Model):
+    """Where some of a pick's units go: one shipment of the list, and its tote."""
+
+    shipment_id: Id
+    number: str = Field(description="The shipment's number")
+    sorting_label: str | None = Field(description="Its tote (sorting label) on this list")
+    left: int = Field(description="Its units still to take at this position")
+
+
 class LcsNextPick(Model):
+    """The next pick, per position: ``left`` is everything of ``sku`` to take at ``position``
+    (all shipments); ``split`` says where those units go. ``shipment_id``/``sorting_label``
+    are the first unit's (the one the next scan picks)."""
+
     sku: str
     description: str | None
     position: str | None
     left: int
     shipment_id: Id
     sorting_label: str | None
+    split: list[LcsPickSplit]
 
 
 class LcsScanStation(Model):

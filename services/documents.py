@@ -323,20 +323,34 @@ def slip_html(parcel: Parcel, size: SlipSize = "a4") -> str:
 COMMANDS = (("Finish list", "WHARF:FINISH"), ("Undo last scan", "WHARF:UNDO"), ("Can't find it", "WHARF:MISSING"))
 
 
-def picklist_html(hl: HandlingList) -> str:
+def picklist_lines(hl: HandlingList) -> list[dict]:
+    """The pick list's lines: one per position and SKU (what the picker takes from that shelf,
+    in walk order), with the total and its split per shipment (its tote label and number)."""
     groups = lists.grouped(hl)
-    lines = [
-        {
-            "rank": g["rank"] + 1,
-            "position": g["position"],
-            "sku": g["sku"],
-            "description": g["description"],
-            "quantity": g["quantity"],
-            "label": g["sorting_label"],
-            "barcode": barcode("code_128", g["sku"], module_mm=0.25, height_mm=8),
-        }
-        for g in groups
-    ]
+    numbers_of = lists.shipment_numbers({g["shipment_id"] for g in groups})
+    lines: OrderedDict = OrderedDict()
+    for g in groups:
+        line = lines.get((g["position"], g["sku"]))
+        if line is None:
+            line = lines[(g["position"], g["sku"])] = {
+                "rank": len(lines) + 1,
+                "position": g["position"],
+                "sku": g["sku"],
+                "description": g["description"],
+                "quantity": 0,
+                "split": [],
+            }
+        line["quantity"] += g["quantity"]
+        line["split"].append(
+            {"quantity": g["quantity"], "label": g["sorting_label"], "number": numbers_of.get(g["shipment_id"])}
+        )
+    return list(lines.values())
+
+
+def picklist_html(hl: HandlingList) -> str:
+    lines = picklist_lines(hl)
+    for line in lines:
+        line["barcode"] = barcode("code_128", line["sku"], module_mm=0.25, height_mm=8)
     commands = [
         {"title": title, "value": value, "barcode": barcode("code_128", value, module_mm=0.3, height_mm=12)}
         for title, value in COMMANDS
@@ -347,7 +361,7 @@ def picklist_html(hl: HandlingList) -> str:
         lines=lines,
         commands=commands,
         shipments=len(hl.shipments),
-        units=sum(g["quantity"] for g in groups),
+        units=sum(line["quantity"] for line in lines),
         due_at=hl.due_at.strftime("%Y-%m-%d %H:%M") if hl.due_at else None,
         date=utcnow().strftime("%Y-%m-%d"),
         barcode=barcode("code_128", hl.number, module_mm=0.33, height_mm=12),

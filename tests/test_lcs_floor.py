@@ -504,8 +504,9 @@ class TestScanning:
         list_id = new_list(client, h, s["id"])
         first = scan(client, ph, list_id, "SKU-A")
         assert first["status"] == "warning" and first["action"] == "pending" and first["progress"]["handled"] == 0
-        assert scan(client, ph, list_id, "SKU-A")["status"] == "ok"
-        assert scan(client, ph, list_id, "SKU-B")["status"] == "ok"  # a line of one needs no confirmation
+        took = scan(client, ph, list_id, "SKU-A")  # the confirming scan takes the whole quantity (issue 16, 8)
+        assert took["status"] == "ok" and took["progress"]["handled"] == 3
+        assert scan(client, ph, list_id, "SKU-B")["status"] == "done"  # a line of one needs no confirmation
 
     def test_station_three_renderings(self, client, h, picker):
         s = new_shipment(client, h, items=[{"sku": "SKU-A", "quantity": 2}])

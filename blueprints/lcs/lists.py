@@ -22,7 +22,7 @@ from schemas.lcs_lists import (
     LcsScanStation,
 )
 from schemas.lcs_search import LcsListSearch
-from services import users
+from services import events, users
 from services.errors import ValidationFailed
 from services.logistics import assignment, pickers, short_picks
 from services.logistics import lists as svc
@@ -179,6 +179,7 @@ def _page_context(hl: HandlingList) -> dict:
         "next": svc.next_pick(hl),
         "lines": svc.grouped(hl),
         "shipments": svc.shipment_rows(hl),
+        "shipment_numbers": svc.shipment_numbers(ls.shipment_id for ls in hl.shipments),
         "assignee": users.display_names([hl.sub]).get(hl.sub),
         "controls": controls,
         "pickers": pickers.pickers(hl.tenant_id, hl.organization_id) if controls else [],
@@ -280,9 +281,7 @@ def _station_data(hl: HandlingList, result: svc.ScanResult | None = None) -> dic
         "awaiting_tote": waiting is not None,
         "sorting_label": waiting.code if waiting else (result.tote if result else None),
         "progress": p.as_dict(),
-        "next": {k: nxt[k] for k in ("sku", "description", "position", "left", "shipment_id", "sorting_label")}
-        if nxt
-        else None,
+        "next": nxt,
     }
     if result is not None:
         data |= {
@@ -298,13 +297,39 @@ def _station_data(hl: HandlingList, result: svc.ScanResult | None = None) -> dic
 STATION_TARGETS = {"station-live": "station_live"}
 
 
+def _station_state(hl: HandlingList) -> str:
+    """What the station's live part is a function of: the list's version and the scan toggles
+    it obeys (a tote prompt, "scan again to take all"), so a toggle switched while a station
+    is open reaches it with its next poll."""
+    flags = "".join("1" if on else "0" for on in svc.scan_toggles(hl.tenant_id).values())
+    return f"{_state(hl)}-{flags}"
+
+
+def _shown_message(data: dict) -> str | None:
+    """The scan's answer as the panel shows it: while a rule blocks finishing, the refusal is
+    said once, in the blocked notice (the message keeps only what the scan itself did)."""
+    message, blocked = data.get("message"), data.get("finish_blocked")
+    if not message or not blocked:
+        return message
+    if message == blocked:
+        return None
+    return message.removesuffix(f" — {data['number']} not finished: {blocked}")
+
+
 def _station_context(hl: HandlingList, data: dict) -> dict:
-    """The page also needs to know whether the list sorts into totes (several shipments)."""
-    return {"st": data, "sorts_into_totes": len(hl.shipments) > 1, "short_pick_reasons": short_picks.REASONS}
+    """The page also needs to know whether the list sorts into totes (several shipments) and
+    whether a quantity needs a second scan."""
+    return {
+        "st": data,
+        "message": _shown_message(data),
+        "sorts_into_totes": len(hl.shipments) > 1,
+        "confirm_quantity": svc.scan_toggles(hl.tenant_id)["lcs.scan.confirm_quantity"],
+        "short_pick_reasons": short_picks.REASONS,
+    }
 
 
 def _station_response(hl: HandlingList, data: dict):
-    context = _station_context(hl, data) | {"live": fragment_etag(_state(hl), "station_live")}
+    context = _station_context(hl, data) | {"live": fragment_etag(_station_state(hl), "station_live")}
     return respond(data, template="lcs/station.html", block="station_panel", targets=STATION_TARGETS, context=context)
 
 
@@ -320,12 +345,18 @@ def station(list_id):
     """
     hl = svc.get_list(current_actor(), list_id)
     return conditional(
-        _state(hl), lambda: _station_response(hl, _station_data(hl)), block="station_panel", targets=STATION_TARGETS
+        _station_state(hl),
+        lambda: _station_response(hl, _station_data(hl)),
+        block="station_panel",
+        targets=STATION_TARGETS,
     )
 
 
-def _station_answer(hl: HandlingList, result: svc.ScanResult):
-    resp = _station_response(hl, _station_data(hl, result))
+def _station_answer(hl: HandlingList, result: svc.ScanResult, *, blocked: str | None = None):
+    data = _station_data(hl, result)
+    if blocked:
+        data["finish_blocked"] = blocked
+    resp = _station_response(hl, data)
     return trigger_client_event(resp, "wharf:scan", {"ok": result.status in ("ok", "done"), "status": result.status})
 
 
@@ -333,7 +364,10 @@ def _scan_refused(error, submitted: dict):
     """A refused scan at the station (unreadable code, list on hold…): red, nothing changed."""
     hl = svc.get_list(current_actor(), request.view_args["list_id"])
     message = "Unreadable scan: nothing changed" if isinstance(error, ValidationFailed) else error.message
-    return _station_answer(hl, svc.ScanResult("error", message))
+    result = svc.ScanResult("error", message)
+    if isinstance(error, events.Blocked):  # Finish refused by a rule: the station is in that state now
+        return _station_answer(hl, result, blocked=error.message)
+    return _station_answer(hl, result)
 
 
 @bp.post("/lists/<uuid:list_id>/scan")
@@ -352,7 +386,10 @@ def scan(list_id, body: LcsScan):
     (a rejected code changes nothing). On a list of several shipments ``sorting_label`` is the
     tote the picked unit goes into; with lcs.scan.confirm_tote on, ``awaiting_tote`` asks for a
     scan of that tote's label (or ``WHARF:TOTE:<label>``) next — anything else is an error and
-    the station keeps asking.
+    the station keeps asking. With lcs.scan.confirm_quantity on, a SKU with more than one open
+    unit at its position answers ``pending`` first; the same code scanned again takes them all
+    (with confirm_tote on as well: those of one tote). ``next.left`` counts the SKU's open units
+    at that position over all shipments, ``next.split`` where they go.
     """
     actor = current_actor()
     result = svc.scan(actor, list_id, body.code, body.reason)

@@ -343,9 +343,51 @@ def progress(hl: HandlingList) -> Progress:
     return Progress(total or 0, handled or 0, missing or 0)
 
 
+def _here(hl: HandlingList, sku: str, position: str | None) -> tuple:
+    """The open units of ``sku`` at ``position`` on ``hl``, whatever shipment they belong to:
+    what a picker takes from that shelf in one go."""
+    u = ShipmentItem
+    return (
+        u.list_id == hl.id,
+        u.sku == sku,
+        u.position.is_(None) if position is None else u.position == position,
+        u.is_handled.is_(False),
+        u.is_missing.is_(False),
+    )
+
+
+def shipment_numbers(ids) -> dict:
+    """Shipment id → number (S-000006), for lines that name their shipment."""
+    return dict(db.session.execute(sa.select(Shipment.id, Shipment.number).where(Shipment.id.in_(list(ids)))).all())
+
+
+def split_of(hl: HandlingList, sku: str, position: str | None) -> list[dict]:
+    """Where the open units of ``sku`` at ``position`` go: per shipment (in the list's order)
+    its number, its tote (sorting label) and how many."""
+    u = ShipmentItem
+    counts = dict(
+        db.session.execute(
+            sa.select(u.shipment_id, sa.func.count(u.id)).where(*_here(hl, sku, position)).group_by(u.shipment_id)
+        ).all()
+    )
+    numbers_of = shipment_numbers(counts)
+    return [
+        {
+            "shipment_id": ls.shipment_id,
+            "number": numbers_of[ls.shipment_id],
+            "sorting_label": ls.label,
+            "left": counts[ls.shipment_id],
+        }
+        for ls in sorted(hl.shipments, key=lambda ls: ls.position)
+        if ls.shipment_id in counts
+    ]
+
+
 def next_pick(hl: HandlingList) -> dict | None:
-    """The first pick line (walk order) that still has units to pick — two indexed queries,
-    not a walk over the whole list (this runs after every scan)."""
+    """The first pick (walk order) that still has units to pick, per position: ``left`` is
+    everything of that SKU to take at that position, ``split`` says which shipment (tote)
+    each goes to; ``shipment_id``/``sorting_label`` are the first unit's. A few indexed
+    queries, not a walk over the whole list (this runs after every scan)."""
     u = ShipmentItem
     first = db.session.scalars(
         sa.select(u)
@@ -355,27 +397,16 @@ def next_pick(hl: HandlingList) -> dict | None:
     ).first()
     if first is None:
         return None
-    same_line = [
-        u.list_id == hl.id,
-        u.shipment_id == first.shipment_id,
-        u.sku == first.sku,
-        u.position.is_(None) if first.position is None else u.position == first.position,
-    ]
-    left = db.session.scalar(
-        sa.select(sa.func.count(u.id)).where(*same_line, u.is_handled.is_(False), u.is_missing.is_(False))
-    )
-    label = db.session.scalar(
-        sa.select(ListShipment.label).where(
-            ListShipment.list_id == hl.id, ListShipment.shipment_id == first.shipment_id
-        )
-    )
+    split = split_of(hl, first.sku, first.position)
+    label = next((s["sorting_label"] for s in split if s["shipment_id"] == first.shipment_id), None)
     return {
         "sku": first.sku,
         "description": first.description,
         "position": first.position,
-        "left": left,
+        "left": sum(s["left"] for s in split),
         "shipment_id": first.shipment_id,
         "sorting_label": label,
+        "split": split,
     }
 
 
@@ -777,6 +808,13 @@ def record_missing(actor: Actor, flipped: Sequence, missing: bool) -> None:
 
 # --- scanning -------------------------------------------------------------------------------------
 
+SCAN_TOGGLES = ("lcs.scan.confirm_quantity", "lcs.scan.confirm_tote")
+
+
+def scan_toggles(tenant_id) -> dict[str, bool]:
+    """The toggles the station obeys, as they stand for ``tenant_id`` (cached by version)."""
+    return {t: bool(toggles.value_for(t, tenant_id, False)) for t in SCAN_TOGGLES}
+
 
 @dataclass
 class ScanResult:
@@ -833,16 +871,20 @@ def scan(actor: Actor, list_id, raw: str, reason: str = "empty_location") -> Sca
         ).all()
         if not candidates:
             break
-        if confirm and _needs_confirmation(hl, candidates[0], raw, actor):
-            left = len(candidates)
-            record(actor, hl, "pending", item_id=candidates[0].id, code=raw)
-            return ScanResult(
-                "warning",
-                f"{candidates[0].sku}: {left} to pick — scan again to confirm",
-                candidates[0].id,
-                candidates[0].sku,
-                action="pending",
-            )
+        if confirm and (here := _open_here(hl, candidates[0])) and len(here) > 1:
+            if not _confirming(hl, raw, actor):
+                record(actor, hl, "pending", item_id=here[0].id, code=raw)
+                at = f" at {here[0].position}" if here[0].position else ""
+                return ScanResult(
+                    "warning",
+                    f"{here[0].sku}: {len(here)} to pick{at} — scan again to take all {len(here)}",
+                    here[0].id,
+                    here[0].sku,
+                    action="pending",
+                )
+            if taken := _take(hl, here, actor, parsed):
+                return _handled_all(hl, taken, raw, actor)
+            continue  # another picker took them meanwhile: look again
         for unit in candidates:
             if _set_handled(unit.id, hl.id, True, actor, parsed):
                 return _handled(hl, unit, raw, actor)
@@ -928,26 +970,59 @@ def _tried_positions(hl: HandlingList, sku: str) -> set[str | None]:
     )
 
 
-def _needs_confirmation(hl, unit, raw, actor) -> bool:
-    """With lcs.scan.confirm_quantity on, a line with quantity above 1 needs two scans in a row."""
-    open_of_line = db.session.scalar(
-        sa.select(sa.func.count(ShipmentItem.id)).where(
-            ShipmentItem.list_id == hl.id,
-            ShipmentItem.sku == unit.sku,
-            ShipmentItem.shipment_id == unit.shipment_id,
-            ShipmentItem.is_handled.is_(False),
-            ShipmentItem.is_missing.is_(False),
+def _open_here(hl: HandlingList, unit: ShipmentItem) -> list[ShipmentItem]:
+    """With lcs.scan.confirm_quantity on, what one confirmed scan takes: every open unit of
+    ``unit``'s SKU at its position (all shipments, walk order) — but with lcs.scan.confirm_tote
+    on, only those of one tote, since each tote is then confirmed by a scan of its own."""
+    here = list(
+        db.session.scalars(
+            sa.select(ShipmentItem).where(*_here(hl, unit.sku, unit.position)).order_by(ShipmentItem.rank)
         )
     )
-    if open_of_line <= 1:
-        return False
+    if len(hl.shipments) > 1 and toggles.value_for("lcs.scan.confirm_tote", hl.tenant_id, False):
+        here = [u for u in here if u.shipment_id == here[0].shipment_id]
+    return here
+
+
+def _confirming(hl: HandlingList, raw: str, actor: Actor) -> bool:
+    """The caller's previous scan on this list asked to confirm this very code."""
     last = db.session.scalars(
         sa.select(ScanEvent)
         .where(ScanEvent.list_id == hl.id, ScanEvent.user_id == actor.user_id)
         .order_by(ScanEvent.created_at.desc())
         .limit(1)
     ).first()
-    return not (last and last.kind == "pending" and last.code == raw.strip()[:200])
+    return bool(last and last.kind == "pending" and last.code == raw.strip()[:200])
+
+
+def _take(hl: HandlingList, units: list[ShipmentItem], actor: Actor, parsed: codes.Scan) -> list[ShipmentItem]:
+    """Handle ``units`` (by id: the lock order); the ones this request flipped, in walk order."""
+    flipped = {u.id for u in sorted(units, key=lambda u: u.id) if _set_handled(u.id, hl.id, True, actor, parsed)}
+    return [u for u in units if u.id in flipped]
+
+
+def _handled_all(hl: HandlingList, taken: list[ShipmentItem], raw: str, actor: Actor) -> ScanResult:
+    """A confirmed scan took ``taken`` (one SKU, one position): one "handled" event per unit,
+    and a message that says where each goes ("put 2 in A, 1 in B")."""
+    if len(taken) == 1:
+        return _handled(hl, taken[0], raw, actor)
+    _picked(hl)
+    for unit in taken:
+        record(actor, hl, "handled", item_id=unit.id, code=raw)
+    sku, last = taken[0].sku, taken[-1]
+    totes: OrderedDict[str, int] = OrderedDict()
+    for unit in taken:
+        tote = _tote_of(hl, unit)
+        if tote is not None:
+            totes[tote] = totes.get(tote, 0) + 1
+    message = f"{sku} × {len(taken)} picked"
+    tote = next(iter(totes)) if len(totes) == 1 else None
+    if tote is not None and toggles.value_for("lcs.scan.confirm_tote", hl.tenant_id, False):
+        record(actor, hl, "pending_tote", item_id=last.id, code=tote)
+        message += f" — scan tote {tote}"
+    elif totes:
+        message += " — put " + ", ".join(f"{n} in {t}" for t, n in totes.items())
+    return _settled(actor, hl, ScanResult("ok", message, last.id, sku, "handled", tote=tote))
 
 
 def _handled(hl: HandlingList, unit: ShipmentItem, raw: str, actor: Actor) -> ScanResult:
