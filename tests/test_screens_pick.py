@@ -140,7 +140,7 @@ def test_station_and_list_page_at_360(app, mobile_page, client, h, tenant, live_
     expect(page.locator(".station-message")).to_have_text("MUG-RED picked — put in A")
     expect(nxt.locator(".pick-sku")).to_have_text("MUG-RED × 3")
     page.goto(f"{live_server}/lcs/lists/{list_id}")
-    rows = page.locator("#list-live tbody tr")
+    rows = page.locator("#list-live table").first.locator("tbody tr")
     expect(rows).to_have_count(3)
     for row, s in zip(rows.all(), ships, strict=True):
         expect(row).to_contain_text(s["number"])
