@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -218,13 +217,6 @@ def _text(name: str, value, recorded: bool) -> str:
     if value is None and recorded and name in NULL_MEANS:
         return NULL_MEANS[name]
     return display_value(value)
-
-
-def as_utc(dt: datetime | None) -> datetime | None:
-    """A stored timestamp as aware UTC (SQLite hands back naive UTC, PostgreSQL any zone)."""
-    if dt is None:
-        return None
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def display_value(value) -> str:

@@ -82,7 +82,6 @@ def _screen(actor, body: dict, **extra) -> dict:
         "search": request.args.get("search", ""),
         "form": {},
         "selected_roles": set(),
-        "utc": api_keys.as_utc,
     }
     ctx.update(extra)
     return ctx

@@ -52,7 +52,6 @@ def _entry(actor, entry_id):
             "item": data,
             "standalone": response_mode() == "page",
             "show": audit_query.display_value,
-            "utc": audit_query.as_utc,
         },
     )
 
@@ -82,7 +81,6 @@ def list_actions(query: ActionLogQuery):
         "query": links,
         "show_tenant": actor.is_super_admin,
         "action_of": {str(r.id): r.action_type for r in rows},
-        "utc": audit_query.as_utc,
     }
     if response_mode() == "page":
         ctx.update(_pickers(actor, body["canViewTenant"]))

@@ -74,6 +74,11 @@
       if (menu.contains(document.activeElement)) menu.querySelector("summary").focus();
     });
   });
+  // Long filter forms fold on a phone (<details data-open-wide>): open from 48rem, where they
+  // fit beside the results; on a handheld the first entry stays in view until asked.
+  if (window.matchMedia("(min-width: 48rem)").matches) {
+    document.querySelectorAll("details[data-open-wide]").forEach(function (d) { d.open = true; });
+  }
   // The profile's switch was saved: HX-Trigger "wharf:scan-feedback" {on}.
   document.body.addEventListener("wharf:scan-feedback", function (evt) {
     document.body.dataset.scanSound = evt.detail && evt.detail.on ? "on" : "off";
