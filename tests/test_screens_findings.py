@@ -59,3 +59,20 @@ def test_row_checkboxes_are_boxes_not_fields(client, h, admin, live_server, desk
     page.goto(live_server + "/lcs/shipments")
     box = page.locator("#shipment-table tbody input[type=checkbox]").first.bounding_box()
     assert box["height"] <= 24 and box["width"] <= 24, box
+
+
+def test_a_files_record_is_named_as_people_know_it(client, h, admin, live_server, desktop_page, app, tmp_path):
+    """1366 px: "Files of lcs:shipment 4da0717a-…" and the file's Record read S-000001 now."""
+    from tests.support import uploaded
+
+    app.config["ATTACHMENTS_ROOT"] = str(tmp_path / "files")
+    s = new_shipment(client, h)
+    item = uploaded(client, h, entity="lcs:shipment", record=s["id"], name="dent.png")
+    page = desktop_page
+    open_and_sign_in(page, live_server, admin)
+    page.goto(f"{live_server}/attachments?entityId=lcs:shipment&recordId={s['id']}")
+    expect(page.locator("h1")).to_have_text(f"Files of {s['number']}")
+    expect(page.locator("h1 a")).to_have_attribute("href", f"/lcs/shipments/{s['id']}")
+    page.goto(f"{live_server}/attachments/library/{item['id']}")
+    expect(page.locator("dl.facts")).to_contain_text(s["number"])
+    expect(page.locator("dl.facts time")).to_have_text(STAMP)

@@ -134,9 +134,12 @@ def list_for_record(query: AttachmentRecordQuery):
     """
     actor = current_actor()
     body = _paged(attachments.record_select(actor, query.entityId, query.recordId), query)
-    return respond(
-        body, template=RECORD, block="panel", context=_panel_context(actor, query.entityId, query.recordId, body)
-    )
+    context = _panel_context(actor, query.entityId, query.recordId, body)
+    if response_mode() == "page":  # the heading names the record as people know it
+        context["record"] = record_links(actor, [(query.entityId, query.recordId)]).get(
+            (query.entityId, query.recordId)
+        )
+    return respond(body, template=RECORD, block="panel", context=context)
 
 
 # The panel again, with the reason the upload was refused (too large, over quota, a type
@@ -275,6 +278,9 @@ def library_item(attachment_id):
         context={
             "item": item,
             "a": item,
+            "record": record_links(actor, [(item["entityId"], item["recordId"])]).get(
+                (item["entityId"], item["recordId"])
+            ),
             "can_manage": actor.grants.allows(["attachments.manage"]),
             "human_size": human_size,
         },
