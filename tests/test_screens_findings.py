@@ -76,3 +76,18 @@ def test_a_files_record_is_named_as_people_know_it(client, h, admin, live_server
     page.goto(f"{live_server}/attachments/library/{item['id']}")
     expect(page.locator("dl.facts")).to_contain_text(s["number"])
     expect(page.locator("dl.facts time")).to_have_text(STAMP)
+
+
+def test_a_refused_pdf_leads_back_to_the_page_it_was_opened_from(client, h, admin, live_server, desktop_page):
+    """1366 px: the list's labels PDF before any label answered a bare 409 that led only to the
+    dashboard; it now leads back to the list as well."""
+    from tests.support import new_list
+
+    hl = new_list(client, h, new_shipment(client, h)["id"])
+    page = desktop_page
+    open_and_sign_in(page, live_server, admin)
+    page.goto(f"{live_server}/lcs/lists/{hl}")
+    page.goto(f"{live_server}/lcs/lists/{hl}/labels.pdf", referer=f"{live_server}/lcs/lists/{hl}")
+    expect(page.locator("main")).to_contain_text("is labelled yet")
+    page.get_by_role("link", name="← Back to the page you came from").click()
+    page.wait_for_url(f"{live_server}/lcs/lists/{hl}")

@@ -86,11 +86,22 @@ def render_error(status: int, message: str, *, details=None, extra=None, headers
         body = render_block("errors/error.html", "toast", status=status, message=message, details=details or [])
         resp = retarget(make_response(body, status), "#toasts", "beforeend")
     else:
-        body = render_template("errors/error.html", status=status, message=message, details=details or [])
+        body = render_template(
+            "errors/error.html", status=status, message=message, details=details or [], back=_came_from()
+        )
         resp = make_response(body, status)
     for key, value in (headers or {}).items():
         resp.headers[key] = value
     return resp
+
+
+def _came_from() -> str | None:
+    """The Wharf page the person followed a link from (its path), to offer the way back: a
+    refused PDF opened from a list page leads back to the list, not to the dashboard."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or not referrer.path.startswith("/") or referrer.path == request.path:
+        return None
+    return referrer.path + (f"?{referrer.query}" if referrer.query else "")
 
 
 def _public() -> bool:
