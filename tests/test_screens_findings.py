@@ -91,3 +91,22 @@ def test_a_refused_pdf_leads_back_to_the_page_it_was_opened_from(client, h, admi
     expect(page.locator("main")).to_contain_text("is labelled yet")
     page.get_by_role("link", name="← Back to the page you came from").click()
     page.wait_for_url(f"{live_server}/lcs/lists/{hl}")
+
+
+def test_no_delete_offered_that_would_be_refused(client, h, admin, make, tenant, live_server, desktop_page):
+    """1366 px: Users offered Delete on the administrator's own account, Roles on a role its
+    users still hold — both refused when pressed."""
+    from services import roles
+
+    make.member(tenant, "staff@acme.test", roles.WAREHOUSE_STAFF)
+    page = desktop_page
+    open_and_sign_in(page, live_server, admin)
+    page.goto(live_server + "/auth/users")
+    own = page.locator("tr", has_text=admin)
+    expect(own.get_by_role("button", name="Delete")).to_have_count(0)
+    expect(own).to_contain_text("you")
+    expect(page.locator("tr", has_text="staff@acme.test").get_by_role("button", name="Delete")).to_have_count(1)
+    page.goto(live_server + "/auth/roles")
+    held = page.locator("tr", has_text=roles.WAREHOUSE_STAFF)
+    expect(held).to_contain_text("in use")
+    expect(held.get_by_role("button", name=re.compile("Delete"))).to_have_count(0)
