@@ -110,3 +110,17 @@ def test_no_delete_offered_that_would_be_refused(client, h, admin, make, tenant,
     held = page.locator("tr", has_text=roles.WAREHOUSE_STAFF)
     expect(held).to_contain_text("in use")
     expect(held.get_by_role("button", name=re.compile("Delete"))).to_have_count(0)
+
+
+def test_a_label_task_leads_back_to_its_parcel(client, h, admin, live_server, desktop_page):
+    """1366 px: the label task page had no way back to the parcel or its shipment."""
+    from tests.support import parcel, picked_shipment
+
+    s = picked_shipment(client, h)
+    p = parcel(client, h, s)
+    task_id = client.post(f"/lcs/parcels/{p['id']}/label", headers=h).headers["x-task-id"]
+    page = desktop_page
+    open_and_sign_in(page, live_server, admin)
+    page.goto(f"{live_server}/mes/tasks/{task_id}")
+    back = page.get_by_role("link", name=f"← {p['number']}")
+    expect(back).to_have_attribute("href", f"/lcs/shipments/{s['id']}")

@@ -16,7 +16,8 @@ from services import attachments, documents, tasks
 from services.errors import NotFound
 from web.access import current_actor, requires
 from web.contract import Response, operation
-from web.negotiate import respond
+from web.negotiate import respond, response_mode
+from web.records import record_links
 
 TEMPLATE = "tasks/task.html"
 
@@ -42,8 +43,21 @@ def task(task_id):
     plus Wharf's ``status`` (queued, running, done, failed), ``error``, ``done``/``total``.
     """
     t = tasks.get_task(current_actor(), task_id)
-    view = _view(t)
-    return respond(tasks.task_row(t), template=TEMPLATE, block="task_progress", context={"t": view})
+    context = {"t": _view(t)}
+    if response_mode() == "page":
+        context["record"] = _record_of(t)
+    return respond(tasks.task_row(t), template=TEMPLATE, block="task_progress", context=context)
+
+
+# The record a document task was made for (its params), for the way back from the task page.
+_RECORD_PARAMS = (("parcel_id", "lcs:parcel"), ("shipment_id", "lcs:shipment"), ("list_id", "lcs:list"))
+
+
+def _record_of(t) -> tuple[str, str | None] | None:
+    """``(label, url)`` of the parcel, shipment or list the task's document is for."""
+    params = t.params or {}
+    ref = next(((kind, str(params[key])) for key, kind in _RECORD_PARAMS if params.get(key)), None)
+    return record_links(current_actor(), [ref]).get(ref) if ref else None
 
 
 @bp.get("/tasks/<uuid:task_id>/file")
