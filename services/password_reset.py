@@ -154,6 +154,11 @@ def find_usable(token) -> PasswordReset | None:
     return db.session.scalars(stmt).first()
 
 
+def account_email(reset: PasswordReset) -> str:
+    """Whose password the reset sets (the form says so: its holder may be signed in as another)."""
+    return db.session.get(User, reset.user_id).email
+
+
 def check_link(token, *, ip: str) -> bool:
     """Whether the emailed link still works; a link that does not counts as a failed
     confirmation (the page is as good a token oracle as the API). 429 when throttled."""

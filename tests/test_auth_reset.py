@@ -777,3 +777,14 @@ def test_an_unusable_public_url_stops_the_app_at_start(tmp_path):
             "PUBLIC_URL": "https://wharf.example.test/base",
         }
     ).config["PUBLIC_URL"]
+
+
+def test_the_form_names_whose_password_it_sets(client, admin, staff, outbox):
+    """Walk finding: an administrator who opens a picker's link while signed in is told the form
+    sets the picker's password, not their own."""
+    token = request_token(client, staff, outbox)
+    browser_login(client, admin)
+    client.get(f"/auth/reset/{token}", headers=BROWSER)
+    html = client.get("/auth/reset/new", headers=BROWSER).get_data(as_text=True)
+    assert f"For the account <strong>{staff}</strong>" in html
+    assert f"You are signed in as {admin}: this sets the other account" in html

@@ -250,10 +250,12 @@ def reset_link(token: str):
 @public
 def reset_new_page():
     """New-password form for the reset link kept in the session."""
-    if password_reset.find_usable(session.get(RESET_SESSION_KEY)) is None:
+    reset = password_reset.find_usable(session.get(RESET_SESSION_KEY))
+    if reset is None:
         session.pop(RESET_SESSION_KEY, None)
         return _reset_confirm_page(status=400, expired=True)
-    return _reset_confirm_page()
+    # whose password this sets: the link's holder may be signed in as someone else
+    return _reset_confirm_page(account=password_reset.account_email(reset))
 
 
 def _reset_confirm_form(error, form: dict):
