@@ -62,12 +62,12 @@ def test_staff_sees_floor_and_catalogue_only(client, picker):
 
 
 def test_warehouse_staff_role_sees_the_file_entries_it_may_open(client, make, tenant):
-    """The role also holds attachments.view and .manage: Administration shows Files and
-    Storage partitions (their pages open for it), nothing else."""
+    """The role also holds attachments.view and .manage: Administration shows Files (its page
+    opens for it), nothing else — storage partitions need attachments.partitions.manage."""
     make.member(tenant, "clerk@acme.test", roles.WAREHOUSE_STAFF)
     browser_login(client, "clerk@acme.test")
     shown = areas(client.get("/lcs/shipments", headers=BROWSER).get_data(as_text=True))
-    assert shown["Administration"] == ["Files", "Storage partitions"]
+    assert shown["Administration"] == ["Files"]
 
 
 def test_a_records_page_marks_its_area(client, boss):

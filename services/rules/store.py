@@ -270,23 +270,14 @@ def _apply_rule_fields(
     _refuse_unknown_fields(rule)
 
 
-def _rule_field_paths(rule: BusinessRule):
-    """``(location, path)`` of every record field the rule reads or sets."""
-    yield from cond.field_paths(rule.condition_expression, ("conditionExpression",))
-    for key, column in (("successActions", "success_actions"), ("failureActions", "failure_actions")):
-        for i, action in enumerate(getattr(rule, column) or []):
-            config = action.get("config") if isinstance(action, dict) else None
-            if action.get("type") == "SET_FIELD" and isinstance(config, dict) and config.get("field"):
-                yield (key, i, "config", "field"), config["field"]
-
-
 def _refuse_unknown_fields(rule: BusinessRule) -> None:
-    """A field the entity's record never has would read as null on every run: refuse it when
-    the rule is saved (or tried), naming the fields that exist."""
+    """A condition on a field the entity's record never has would read null on every run:
+    refuse it when the rule is saved (or tried), naming the fields that exist. SET_FIELD may
+    name a new field: ``POST /business_rules/execute`` hands the caller's data back with it."""
     readable = known.readable_fields(rule.entity_type)
     if readable is None:
         return
-    for where, path in _rule_field_paths(rule):
+    for where, path in cond.field_paths(rule.condition_expression, ("conditionExpression",)):
         name = cond.parse_path(path)[0]
         if name not in readable:
             fields = ", ".join(sorted(str(f) for f in readable))
