@@ -145,3 +145,11 @@ def desktop_page(browser):
     context, pg = new_page(browser, viewport={"width": 1366, "height": 800})
     yield pg
     context.close()
+
+
+@pytest.fixture()
+def files_root(app, tmp_path, monkeypatch):
+    """Every stored byte of a test lands in a scratch directory (the attachments' root)."""
+    root = tmp_path / "files"
+    monkeypatch.setitem(app.config, "ATTACHMENTS_ROOT", str(root))
+    return root

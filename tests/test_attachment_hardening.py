@@ -15,15 +15,9 @@ from models import Tenant, User, db
 from services import attachments
 from tests.support import PASSWORD, api_token, bearer, png, stored_files, uploaded
 
+pytestmark = pytest.mark.usefixtures("files_root")  # every stored byte lands in a scratch directory
+
 TENANTS = "/api/directory/tenants"
-
-
-@pytest.fixture(autouse=True)
-def files_root(app, tmp_path, monkeypatch):
-    """Every stored byte of these tests lands in a scratch directory."""
-    root = tmp_path / "files"
-    monkeypatch.setitem(app.config, "ATTACHMENTS_ROOT", str(root))
-    return root
 
 
 def tenant_admin(client, make, tenant) -> dict:

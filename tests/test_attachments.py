@@ -37,19 +37,13 @@ from tests.support import (
     with_features,
 )
 
+pytestmark = pytest.mark.usefixtures("files_root")  # every stored byte lands in a scratch directory
+
 PARTITIONS = "/api/attachments/partitions"
 HX = {"HX-Request": "true"}
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def files_root(app, tmp_path, monkeypatch):
-    """Every stored byte of these tests lands in a scratch directory."""
-    root = tmp_path / "files"
-    monkeypatch.setitem(app.config, "ATTACHMENTS_ROOT", str(root))
-    return root
 
 
 def jpeg(width=64, height=48) -> bytes:

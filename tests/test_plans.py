@@ -27,14 +27,11 @@ from tests.support import (
     with_features,
 )
 
+pytestmark = pytest.mark.usefixtures("files_root")  # every stored byte lands in a scratch directory
+
 PLANS = "/api/v1/plans"
 HX = {"HX-Request": "true"}
 MB = 1024 * 1024
-
-
-@pytest.fixture(autouse=True)
-def files_root(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "ATTACHMENTS_ROOT", str(tmp_path / "files"))
 
 
 @pytest.fixture()

@@ -19,16 +19,9 @@ from tests.support import (
     with_features,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("files_root")]
 STAFF = "staff@acme.test"
 PARTITIONS = "/api/attachments/partitions"
-
-
-@pytest.fixture(autouse=True)
-def files_root(app, tmp_path, monkeypatch):
-    root = tmp_path / "files"
-    monkeypatch.setitem(app.config, "ATTACHMENTS_ROOT", str(root))
-    return root
 
 
 def test_staff_upload_a_photo_but_cannot_manage_partitions(client, make, tenant, admin, live_server, desktop_page):

@@ -61,11 +61,10 @@ def test_row_checkboxes_are_boxes_not_fields(client, h, admin, live_server, desk
     assert box["height"] <= 24 and box["width"] <= 24, box
 
 
-def test_a_files_record_is_named_as_people_know_it(client, h, admin, live_server, desktop_page, app, tmp_path):
+def test_a_files_record_is_named_as_people_know_it(client, h, admin, live_server, desktop_page, files_root):
     """1366 px: "Files of lcs:shipment 4da0717a-…" and the file's Record read S-000001 now."""
     from tests.support import uploaded
 
-    app.config["ATTACHMENTS_ROOT"] = str(tmp_path / "files")
     s = new_shipment(client, h)
     item = uploaded(client, h, entity="lcs:shipment", record=s["id"], name="dent.png")
     page = desktop_page
