@@ -134,6 +134,10 @@ class TestParcelLabel:
         body = client.get(f"/lcs/parcels/{second['id']}/label.pdf", headers=h).data
         text = pdftotext(body, tmp_path)
         assert "Parcel 2 of 2" in text and "600 g" in text and "No shipping method" in text
+        # issue 16 item 15: the recipient has its "TO" caption (as the sender its "FROM")
+        assert re.search(r"^FROM\b", text, re.MULTILINE) and re.search(r"^TO\s*\n\s*Ann Jansen", text, re.MULTILINE), (
+            text
+        )
         codes = {r.type for r in pyzbar.decode(pdf_pages_png(body, tmp_path)[0])}
         assert codes == {"CODE128"}
         assert client.get(f"/lcs/parcels/{first['id']}/label.pdf", headers=h).status_code == 409  # not labelled yet
