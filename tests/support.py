@@ -208,10 +208,11 @@ def scan(client, h, list_id, code):
     return r.get_json()
 
 
-def picked_shipment(client, h, items=None, *, pick=None):
+def picked_shipment(client, h, items=None, *, pick=None, **extra):
     """A shipment on a handling list whose units are picked (the first ``pick`` of them; all
-    by default) by scanning their unit ids: what the pack station receives."""
-    s = new_shipment(client, h, items)
+    by default) by scanning their unit ids: what the pack station receives (``extra``: more of
+    the shipment's body, e.g. its ``method_id``)."""
+    s = new_shipment(client, h, items, **extra)
     list_id = new_list(client, h, s["id"])
     for unit in s["items"][:pick]:
         assert scan(client, h, list_id, unit["id"])["status"] in ("ok", "done")  # done: the last unit finished the list

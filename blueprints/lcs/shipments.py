@@ -21,7 +21,7 @@ from schemas.lcs_shipments import (
     LcsShipmentUpdateModel,
     ShipmentListQuery,
 )
-from services import toggles
+from services import documents, toggles
 from services.errors import ValidationFailed
 from services.logistics import packing
 from services.logistics import shipments as svc
@@ -69,9 +69,12 @@ def pack_panel(shipment, answer: dict | None = None) -> tuple[dict, dict]:
         "parcels": parcels,
         "free": free,
         "opened": opened,
+        "weight_hint": packing.suggested_weight(opened["id"], shipment.tenant_id) if opened else None,
         "lines": lines,
         "answer": answer,
         "index": {p["id"]: i for i, p in enumerate(parcels, 1)},
+        "ship_to": documents.address_lines(((row["addressing"] or {}).get("to") or {}).get("address")),
+        "method": shipment.method,
     }
     return data, context
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from models import Parcel, Shipment, ShipmentItem, Task, db, utcnow
+from models import Parcel, Product, Shipment, ShipmentItem, Task, db, utcnow
 from schemas.lcs_parcels import LcsParcelCreateModel, LcsParcelModel
 from services import documents
 from services.acl import Actor
@@ -39,6 +39,28 @@ def open_parcel(shipment_id) -> Parcel | None:
         .order_by(Parcel.created_at.desc(), Parcel.number.desc())
         .limit(1)
     ).first()
+
+
+@dataclass(frozen=True)
+class WeightHint:
+    """What a parcel's contents weigh by the catalogue: ``grams`` of the units whose weight is
+    known (the unit's own, else its product's), and how many units have none."""
+
+    grams: int
+    unknown: int
+
+
+def suggested_weight(parcel_id, tenant_id) -> WeightHint:
+    """The close form's suggestion: the packer still weighs, but a scale reading far from
+    this shows a wrong or missing item before the label is printed."""
+    rows = db.session.execute(
+        sa.select(sa.func.coalesce(ShipmentItem.weight, Product.weight))
+        .select_from(ShipmentItem)
+        .outerjoin(Product, sa.and_(Product.tenant_id == tenant_id, Product.sku == ShipmentItem.sku))
+        .where(ShipmentItem.parcel_id == parcel_id)
+    ).scalars()
+    weights = list(rows)
+    return WeightHint(sum(w for w in weights if w), sum(1 for w in weights if not w))
 
 
 def _parcel_ids(shipment_id) -> list[uuid.UUID]:
