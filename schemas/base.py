@@ -226,3 +226,33 @@ PAGE_COUNT_HEADERS = {
 
 def total_pages(total: int, size: int) -> int:
     return max(1, math.ceil(total / size)) if total else 1
+
+
+# --- forms ------------------------------------------------------------------------------------
+
+
+def nested(data):
+    """Form fields named ``address.city`` or ``countries.0.code`` as the nested objects and
+    lists a JSON body holds (numbered keys become a list, in order); dotted keys win over a
+    plain key of the same name."""
+    if not isinstance(data, dict) or not any("." in key for key in data):
+        return data
+    out: dict = {}
+    for key in sorted(data, key=lambda k: "." in k):
+        *parents, last = key.split(".")
+        node = out
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[last] = data[key]
+    return {k: _numbered_as_list(v) for k, v in out.items()}
+
+
+def _numbered_as_list(node):
+    if not isinstance(node, dict):
+        return node
+    node = {k: _numbered_as_list(v) for k, v in node.items()}
+    if node and all(k.isascii() and k.isdigit() for k in node):
+        return [node[k] for k in sorted(node, key=lambda k: (len(k.lstrip("0")), k.lstrip("0")))]  # numeric order
+    return node

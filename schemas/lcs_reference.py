@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from schemas.base import CountryCode, FileUpload, Id, Model, Text, omissible, text
+from schemas.base import CountryCode, FileUpload, Id, Model, Text, nested, omissible, text
 from schemas.lcs_search import SearchConstraint
 from schemas.lcs_shipments import ShipmentAddress
 
@@ -35,33 +35,6 @@ WHOLE = 2_000_000_000  # integers the database stores (32-bit)
 
 
 # --- shared pieces ------------------------------------------------------------------------------
-
-
-def nested(data):
-    """Form fields named ``address.city`` or ``countries.0.code`` as the nested objects and
-    lists a JSON body holds (numbered keys become a list, in order); dotted keys win over a
-    plain key of the same name."""
-    if not isinstance(data, dict) or not any("." in key for key in data):
-        return data
-    out: dict = {}
-    for key in sorted(data, key=lambda k: "." in k):
-        *parents, last = key.split(".", 2)  # the forms nest two deep at most
-        node = out
-        for part in parents:
-            if not isinstance(node.get(part), dict):
-                node[part] = {}
-            node = node[part]
-        node[last] = data[key]
-    return {k: _numbered_as_list(v) for k, v in out.items()}
-
-
-def _numbered_as_list(node):
-    if not isinstance(node, dict):
-        return node
-    node = {k: _numbered_as_list(v) for k, v in node.items()}
-    if node and all(k.isascii() and k.isdigit() for k in node):
-        return [node[k] for k in sorted(node, key=lambda k: (len(k.lstrip("0")), k.lstrip("0")))]  # numeric order
-    return node
 
 
 def _blank_as_none(value):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
-from schemas.base import CountryCode, Id, Model, UtcDatetime, text
+from schemas.base import CountryCode, Id, Model, UtcDatetime, nested, text
 from schemas.lcs_parcels import MAX_UNITS, LcsPackLine, LcsParcel
 
 ShipmentType = Literal["delivery", "collect", "internal"]
@@ -157,7 +157,10 @@ class LcsShipmentRuleFields(Model):
 
 
 class LcsShipmentModel(LcsShipmentRuleFields):
-    """Body of ``POST /lcs/shipments``."""
+    """Body of ``POST /lcs/shipments`` (the "New shipment" page posts it as a flat form:
+    ``items.0.sku``, ``addressing.to.address.city``)."""
+
+    _forms = model_validator(mode="before")(nested)
 
     addressing: LcsShipmentUpdateModelAddressing | None = None
     items: Annotated[list[LcsShipmentItemModel], AfterValidator(_at_most_max_units)] = Field(
@@ -358,3 +361,16 @@ class LcsPackStation(Model):
     free_item_ids: list[Id]
     open_parcel_id: Id | None = Field(description="The parcel the next pack scan fills (null: it opens one)")
     lines: list[LcsPackLine] = Field(description="Per SKU: needed, picked and packed")
+
+
+class LcsShipmentChoice(Model):
+    id: Id
+    name: str
+
+
+class LcsShipmentChoices(Model):
+    """Wharf: what a new shipment can be given — the caller's methods and the locations it
+    ships from (the "New shipment" page's choices)."""
+
+    methods: list[LcsShipmentChoice]
+    locations: list[LcsShipmentChoice]

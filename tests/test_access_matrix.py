@@ -422,6 +422,7 @@ SAMPLES = {
     ("api_lcs.refresh_positions", "PUT"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, record=True),
     ("api_lcs.lists", "GET"): lambda w: Sample(),
     ("api_lcs.new_list", "GET"): lambda w: w.floor_shipment() and Sample(),  # a shipment to offer
+    ("api_lcs.new_shipment", "GET"): lambda w: Sample(),
     ("api_lcs.floor", "GET"): lambda w: Sample(query={"date": "2026-11-20"}),
     ("api_lcs.create_list", "POST"): lambda w: Sample(json={"shipments": [{"id": w.floor_shipment()}]}, record=True),
     ("api_lcs.search_lists", "POST"): lambda w: Sample(json={"constraints": []}),

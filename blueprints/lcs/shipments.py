@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import request
+from flask import request, url_for
 from flask_login import current_user
 
 from blueprints.lcs import bp
@@ -15,6 +15,7 @@ from schemas.lcs_shipments import (
     LcsListedShipment,
     LcsPackStation,
     LcsShipment,
+    LcsShipmentChoices,
     LcsShipmentItemCorrection,
     LcsShipmentItemMissing,
     LcsShipmentModel,
@@ -27,8 +28,9 @@ from services.logistics import packing
 from services.logistics import shipments as svc
 from web.access import current_actor, registry, requires
 from web.contract import Response, operation
+from web.forms import show_again
 from web.htmx import trigger_client_event
-from web.negotiate import encode_json, respond, response_mode
+from web.negotiate import encode_json, respond, response_mode, see_other
 from web.pagination import Page, headers_b, page_params_b
 
 registry.add_nav("Shipments", "lcs.shipments", group="Floor", order=10)
@@ -127,16 +129,43 @@ def shipments(query: ShipmentListQuery, headers: PageHeaders):
     )
 
 
+NEW_SHIPMENT = "lcs/shipment_new.html"
+ITEM_ROWS = 5  # empty item rows on the form (a blank row is left out; save to get more)
+
+
+def _new_context(**extra) -> dict:
+    return {"choices": svc.new_shipment_choices(current_actor()), "item_rows": ITEM_ROWS, **extra}
+
+
+@bp.get("/shipments/new")
+@requires("lcs.shipments.write")
+@operation(responses={200: LcsShipmentChoices})
+def new_shipment():
+    """What a new shipment can be given
+
+    Wharf's "New shipment" page (a lead enters a manual or replacement shipment and posts
+    it to ``POST /lcs/shipments``); as JSON, its choices: the methods and enabled locations.
+    """
+    context = _new_context()
+    return respond(context["choices"], template=NEW_SHIPMENT, context=context)
+
+
+# A refused form comes back with the reason, each field's message and what was typed.
+_create_error = show_again(NEW_SHIPMENT, "shipment_form", context=lambda: _new_context())
+
+
 @bp.post("/shipments")
 @requires("lcs.shipments.write")
-@operation(body=LcsShipmentModel, responses={200: LcsShipment})
+@operation(body=LcsShipmentModel, responses={200: LcsShipment}, form_error=_create_error)
 def create_shipment(body: LcsShipmentModel):
     """Add a new shipment
 
     Each item's ``quantity`` becomes that many units, each with its own id; the shipment
-    gets its number (``S-000123``). Answers 200 with the shipment (the seed has no 201).
+    gets its number (``S-000123``). Answers 200 with the shipment (the seed has no 201);
+    the page's form goes on to the new shipment's page.
     """
-    return _detail(svc.create_shipment(current_actor(), body))
+    s = svc.create_shipment(current_actor(), body)
+    return see_other(url_for("lcs.shipment", shipment_id=s.id), svc.detail_row(s), toast=f"Shipment {s.number} created")
 
 
 @bp.get("/shipments/<uuid:shipment_id>")

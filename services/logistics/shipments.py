@@ -27,7 +27,7 @@ from services import cache_versions, events
 from services.acl import Actor
 from services.commands import after_commit, command
 from services.errors import Conflict, ValidationFailed
-from services.logistics import floor, lists, locations, numbers, tallies
+from services.logistics import floor, lists, locations, methods, numbers, tallies
 from services.logistics.parcels import parcel_rows
 from services.logistics.units import unit_row
 
@@ -166,6 +166,18 @@ def _search_text(number: str, order_id, addressing: dict) -> str:
     to = (addressing.get("to") or {}).get("address") or {}
     parts = [number, order_id or "", to.get("name") or "", to.get("company") or "", to.get("postal_code") or ""]
     return " ".join(p for p in parts if p).lower()[:1000]
+
+
+def new_shipment_choices(actor: Actor) -> dict:
+    """The methods and (enabled) locations a new shipment of the caller can be given."""
+    scope = actor.scope
+    return {
+        "methods": [{"id": m.id, "name": m.label or m.name} for m in db.session.scalars(methods.methods_query(scope))],
+        "locations": [
+            {"id": loc.id, "name": loc.name}
+            for loc in db.session.scalars(locations.locations_query(scope, is_disabled=False))
+        ],
+    }
 
 
 @command()

@@ -1,0 +1,61 @@
+"""Issue 16 item 3: a lead enters a manual or replacement shipment in the browser (it could only
+be made through the API): the "New shipment" page, its refusals inline, and its JSON choices."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.support import BROWSER, api_token, bearer, browser_login, csrf_from, expect, open_and_sign_in
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture()
+def h(client, admin):
+    return bearer(api_token(client, admin))
+
+
+def test_a_lead_enters_a_shipment_at_1366(client, h, admin, live_server, desktop_page):
+    m = client.post("/lcs/methods", json={"carrier_code": "postnl", "name": "PostNL Standard"}, headers=h).get_json()
+    page = desktop_page
+    open_and_sign_in(page, live_server, admin)
+    page.goto(live_server + "/lcs/shipments")
+    page.get_by_role("link", name="New shipment").click()
+    page.wait_for_url(re.compile(r".*/lcs/shipments/new$"))
+    page.fill("input[name=order_id]", "REPL-77")
+    page.select_option("select[name=method_id]", m["id"])
+    page.fill("input[name='addressing.to.address.name']", "Anne de Vries")
+    page.fill("input[name='addressing.to.address.city']", "Delft")
+    page.fill("input[name='addressing.to.address.country_code']", "NL")
+    page.fill("input[name='items.0.description']", "Kettle")  # no SKU: refused inline, typed text kept
+    page.click("button:has-text('Create shipment')")
+    expect(page.locator("#shipment-form .field-error").first).to_be_visible()
+    expect(page.locator("input[name=order_id]")).to_have_value("REPL-77")
+    page.fill("input[name='items.0.sku']", "KETTLE")
+    page.fill("input[name='items.0.quantity']", "2")
+    page.fill("input[name='items.2.sku']", "MUG-RED")
+    page.click("button:has-text('Create shipment')")
+    page.wait_for_url(re.compile(r".*/lcs/shipments/[0-9a-f-]{36}$"))
+    sid = page.url.rsplit("/", 1)[1]
+    s = client.get(f"/lcs/shipments/{sid}", headers=h).get_json()
+    assert s["order_id"] == "REPL-77" and s["method_id"] == m["id"]
+    assert [u["sku"] for u in s["items"]] == ["KETTLE", "KETTLE", "MUG-RED"]
+    assert s["addressing"]["to"]["address"]["city"] == "Delft"
+
+
+def test_new_shipment_choices_and_the_contract_unchanged(client, h, admin):
+    m = client.post("/lcs/methods", json={"carrier_code": "dhl", "name": "DHL Parcel"}, headers=h).get_json()
+    loc = client.post("/lcs/locations", json={"name": "Delft DC"}, headers=h)
+    choices = client.get("/lcs/shipments/new", headers=h).get_json()
+    assert {"id": m["id"], "name": "DHL Parcel"} in choices["methods"]
+    assert [c["name"] for c in choices["locations"]] == (["Delft DC"] if loc.status_code in (200, 201) else [])
+    # a JSON client still gets the shipment with 200 (no redirect)
+    r = client.post("/lcs/shipments", json={"items": [{"sku": "A", "quantity": 1}]}, headers=h)
+    assert r.status_code == 200 and r.get_json()["number"].startswith("S-")
+    # a plain page post goes on to the new shipment's page
+    browser_login(client, admin)
+    csrf = csrf_from(client.get("/lcs/shipments/new", headers=BROWSER).get_data(as_text=True))
+    page = client.post("/lcs/shipments", data={"csrf_token": csrf, "items.0.sku": "B"}, headers=BROWSER)
+    assert page.status_code == 303 and re.search(r"/lcs/shipments/[0-9a-f-]{36}$", page.headers["Location"])
