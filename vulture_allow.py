@@ -53,3 +53,6 @@ _.apply_operator
 
 # gunicorn loads the live-progress benchmark's app by name ("lcs_live:bench_app()").
 _.bench_app
+
+# A history moment's person, read by templates/lcs/shipment.html.
+_.who

@@ -59,3 +59,24 @@ def test_new_shipment_choices_and_the_contract_unchanged(client, h, admin):
     csrf = csrf_from(client.get("/lcs/shipments/new", headers=BROWSER).get_data(as_text=True))
     page = client.post("/lcs/shipments", data={"csrf_token": csrf, "items.0.sku": "B"}, headers=BROWSER)
     assert page.status_code == 303 and re.search(r"/lcs/shipments/[0-9a-f-]{36}$", page.headers["Location"])
+
+
+def test_the_shipment_page_tells_its_history(client, h, admin, live_server, desktop_page, mobile_page):
+    """Item 16 (part): created, put on a list, picked (by whom), packed, labelled — newest first."""
+    from tests.support import new_list, new_shipment, parcel, scan
+
+    s = new_shipment(client, h, items=[{"sku": "MUG-RED", "quantity": 1, "description": "Mug"}])
+    hl = new_list(client, h, s["id"])
+    scan(client, h, hl, "MUG-RED")
+    p = parcel(client, h, client.get(f"/lcs/shipments/{s['id']}", headers=h).get_json())
+    assert client.post(f"/lcs/parcels/{p['id']}/label", headers=h).status_code == 204
+    for page, width in ((desktop_page, 1366), (mobile_page, 360)):
+        open_and_sign_in(page, live_server, admin)
+        page.goto(f"{live_server}/lcs/shipments/{s['id']}")
+        lines = page.locator("ol.timeline li .what")
+        expect(lines.first).to_have_text(f"Label of parcel {p['number']} requested")
+        texts = lines.all_inner_texts()
+        assert texts[-1] == f"Shipment {s['number']} created"
+        assert "MUG-RED picked" in texts and any(t.startswith("Put on handling list HL-") for t in texts)
+        expect(page.locator("ol.timeline li", has_text="MUG-RED picked")).to_contain_text("Ada Admin")
+        page.screenshot(path=f"/tmp/shots-pack/shipment-history-{width}.png", full_page=True)

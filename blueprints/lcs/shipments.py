@@ -24,7 +24,7 @@ from schemas.lcs_shipments import (
 )
 from services import documents, toggles
 from services.errors import ValidationFailed
-from services.logistics import packing
+from services.logistics import history, packing
 from services.logistics import shipments as svc
 from web.access import current_actor, registry, requires
 from web.contract import Response, operation
@@ -41,10 +41,13 @@ PAGE_HEADERS = {"x-count": "Total number of shipments", "x-page": "This page", "
 
 def _detail(shipment, toast: str | None = None):
     row = svc.detail_row(shipment)
+    context = {"s": row, "status_of": svc.status_of}
+    if response_mode() == "page":  # the timeline is part of the page, not of its fragments
+        context["history"] = history.shipment_history(shipment)
     return respond(
         row,
         template="lcs/shipment.html",
-        context={"s": row, "status_of": svc.status_of},
+        context=context,
         targets={"shipment-state": "shipment_state", "shipment-units": "shipment_units"},
         toast=toast,
     )
