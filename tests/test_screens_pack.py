@@ -96,5 +96,26 @@ def test_a_refused_label_can_have_its_weight_corrected(client, h, admin, live_se
     page.locator("#close-weight").fill("2100")
     page.get_by_role("button", name="Close parcel").click()
     expect(page.locator(".parcel", has_text=parcel["number"])).to_contain_text("2100 g")
-    expect(page.locator(".parcel", has_text=parcel["number"]).get_by_role("link", name="Open PDF")).to_be_visible()
+    expect(page.locator(".parcel", has_text=parcel["number"]).get_by_role("link", name="Open label")).to_be_visible()
     assert client.get(f"/lcs/parcels/{parcel['id']}", headers=h).get_json()["weight"] == 2100
+
+
+def test_a_finished_label_turns_the_parcel_into_relabel_without_a_reload(client, h, admin, live_server, desktop_page):
+    """1366 px: after the label was ready the parcel still offered "Request label" until a reload."""
+    s = picked_shipment(client, h)
+    r = client.post(
+        "/lcs/parcels",
+        json={"shipment_id": s["id"], "weight": 900, "item_ids": [u["id"] for u in s["items"]]},
+        headers=h,
+    )
+    number = r.get_json()["number"]
+    page = desktop_page
+    open_and_sign_in(page, live_server, admin)
+    page.goto(f"{live_server}/lcs/shipments/{s['id']}/pack")
+    page.evaluate("window.__marker = 1")
+    card = page.locator(".parcel", has_text=number)
+    card.get_by_role("button", name="Request label").click()
+    card = page.locator(".parcel", has_text=number)
+    expect(card.get_by_role("button", name="Relabel")).to_be_visible()
+    expect(card.get_by_role("link", name="Open label")).to_be_visible()
+    assert page.evaluate("window.__marker === 1"), "the page reloaded"

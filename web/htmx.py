@@ -79,3 +79,12 @@ def retarget(response: Response, selector: str, swap: str = "innerHTML") -> Resp
     response.headers["HX-Retarget"] = selector
     response.headers["HX-Reswap"] = swap
     return response
+
+
+def announce_task_done(response: Response, task) -> Response:
+    """A task fragment's answer once its document is ready: ``wharf:task-done`` tells the page
+    around it (a pack station) to refresh what the document changed ("Request label" becomes
+    "Relabel · Open label"). Sent by every answer that shows a finished task to htmx."""
+    if task.status == "done" and htmx_details().is_htmx:
+        trigger_client_event(response, "wharf:task-done", {"name": task.name})
+    return response

@@ -21,7 +21,7 @@ from services.logistics.parcels import get_parcel
 from services.logistics.shipments import get_shipment
 from web.access import current_actor, requires
 from web.contract import Response, operation
-from web.htmx import htmx_details
+from web.htmx import announce_task_done, htmx_details
 from web.negotiate import respond, response_mode, see_other
 
 TASK_TEMPLATE = "tasks/task.html"
@@ -47,7 +47,7 @@ def _task_response(t, message: str):
     view = {**tasks.task_row(t), "ended": t.status in tasks.ENDED, "file_url": None}
     if t.status == "done" and documents.stored_pdf(t.tenant_id, t.result):
         view["file_url"] = url_for("mes.task_file", task_id=t.id)
-    return respond(
+    resp = respond(
         None,
         template=TASK_TEMPLATE,
         block="task_progress",
@@ -55,6 +55,7 @@ def _task_response(t, message: str):
         headers=headers,
         toast=(message, "success" if t.status != "failed" else "error"),
     )
+    return announce_task_done(resp, t)
 
 
 def _pdf(body: bytes | io.IOBase, filename: str, etag: str | None = None):

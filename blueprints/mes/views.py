@@ -16,6 +16,7 @@ from services import attachments, documents, tasks
 from services.errors import NotFound
 from web.access import current_actor, requires
 from web.contract import Response, operation
+from web.htmx import announce_task_done
 from web.negotiate import respond, response_mode
 from web.records import record_links
 
@@ -46,7 +47,8 @@ def task(task_id):
     context = {"t": _view(t)}
     if response_mode() == "page":
         context["record"] = _record_of(t)
-    return respond(tasks.task_row(t), template=TEMPLATE, block="task_progress", context=context)
+    resp = respond(tasks.task_row(t), template=TEMPLATE, block="task_progress", context=context)
+    return announce_task_done(resp, t)
 
 
 # The record a document task was made for (its params), for the way back from the task page.
