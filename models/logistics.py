@@ -272,5 +272,7 @@ class Parcel(TenantOwnedMixin, TimestampMixin, db.Model):
     file_id: Mapped[str | None] = mapped_column(sa.String(64))  # packing slip
     # Set when its label is first requested: the pack station's next scan opens a new parcel.
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Why the last label request was refused (a weight rule…), shown on the parcel until the next one.
+    label_blocked: Mapped[str | None] = mapped_column(sa.String(500), default=None)
 
     shipment: Mapped[Shipment] = relationship(back_populates="parcels")

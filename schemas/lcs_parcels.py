@@ -139,6 +139,9 @@ class LcsParcel(Model):
     closed_at: datetime | None = Field(
         description="Wharf: when its label was first requested; packing by scan then opens the next parcel"
     )
+    label_blocked: str | None = Field(
+        None, description="Wharf: why the last label request was refused (422), until a request succeeds"
+    )
     created_at: datetime
     updated_at: datetime
     item_ids: list[Id] = Field(description="Wharf: every unit in the parcel")

@@ -92,11 +92,16 @@ def test_a_refused_label_can_have_its_weight_corrected(client, h, admin, live_se
     card = page.locator(".parcel", has_text=parcel["number"])
     card.get_by_role("button", name="Request label").click()
     expect(page.locator("#toasts")).to_contain_text("30000 g")
+    # the refusal stays on the parcel once the toast is gone (and through a reload)
+    page.reload()
+    expect(page.locator(".parcel", has_text=parcel["number"]).locator(".label-blocked")).to_contain_text("30000 g")
+    assert "30000 g" in client.get(f"/lcs/parcels/{parcel['id']}", headers=h).get_json()["label_blocked"]
     # the refusal left the parcel open: its close form takes the corrected weight and labels it
     page.locator("#close-weight").fill("2100")
     page.get_by_role("button", name="Close parcel").click()
     expect(page.locator(".parcel", has_text=parcel["number"])).to_contain_text("2100 g")
     expect(page.locator(".parcel", has_text=parcel["number"]).get_by_role("link", name="Open label")).to_be_visible()
+    expect(page.locator(".label-blocked")).to_have_count(0)
     assert client.get(f"/lcs/parcels/{parcel['id']}", headers=h).get_json()["weight"] == 2100
 
 

@@ -17,7 +17,7 @@ from schemas.lcs_documents import DocumentQuery, SlipQuery, SlipRequestQuery
 from services import attachments, documents, tasks
 from services.errors import Conflict
 from services.logistics.lists import get_list
-from services.logistics.parcels import get_parcel
+from services.logistics.parcels import get_parcel, label_refusal_noted
 from services.logistics.shipments import get_shipment
 from web.access import current_actor, requires
 from web.contract import Response, operation
@@ -94,7 +94,8 @@ def request_label(parcel_id):
     204 + ``x-task-id``; 422 when over the method's ``max_weight``, without weight or
     units, or blocked by a rule. The task fills the parcel's ``label`` with the PDF.
     """
-    t = documents.request_label(current_actor(), parcel_id)
+    with label_refusal_noted(current_actor(), parcel_id):
+        t = documents.request_label(current_actor(), parcel_id)
     return _task_response(t, "Label requested")
 
 

@@ -153,7 +153,8 @@ def close_parcel(parcel_id, body: LcsParcelClose):
     ``POST …/label`` (422 empty or over the method's maximum weight, 409 in transit), and
     then nothing is saved.
     """
-    t = packing.close_parcel(current_actor(), parcel_id, body.weight)
+    with svc.label_refusal_noted(current_actor(), parcel_id):
+        t = packing.close_parcel(current_actor(), parcel_id, body.weight)
     p = svc.get_parcel(current_actor(), parcel_id)
     return _pack_response(
         p.shipment_id,

@@ -4,6 +4,7 @@ outcome, transit and finished transitions."""
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from schemas.validation import validate
 from services import events
 from services.acl import Actor
 from services.commands import after_commit, command
-from services.errors import Conflict, ValidationFailed
+from services.errors import Conflict, DomainError, ValidationFailed
 from services.logistics import numbers
 
 NO_LABEL = {"file_id": None, "reference": None, "label_text": None, "requested_at": None}
@@ -77,6 +78,7 @@ def _row(p: Parcel, units: list[ShipmentItem]) -> dict:
         "in_transit_at": p.in_transit_at,
         "finished_at": p.finished_at,
         "closed_at": p.closed_at,
+        "label_blocked": p.label_blocked,
         "created_at": p.created_at,
         "updated_at": p.updated_at,
     }
@@ -150,6 +152,25 @@ def delete_parcel(actor: Actor, parcel_id) -> None:
     db.session.delete(parcel)
 
 
+@contextmanager
+def label_refusal_noted(actor: Actor, parcel_id):
+    """Around a label request: a refusal (422: over the method's weight, a rule) is kept on
+    the parcel, in a transaction of its own once the request's was rolled back, so the pack
+    station still says "blocked: why" after the toast is gone."""
+    try:
+        yield
+    except DomainError as e:
+        if e.status == 422:
+            _note_label_refused(actor, parcel_id, e.message[:500])
+        raise
+
+
+@command()
+def _note_label_refused(actor: Actor, parcel_id, message: str) -> None:
+    parcel = get_parcel(actor, parcel_id)
+    db.session.execute(sa.update(Parcel).where(Parcel.id == parcel.id).values(label_blocked=message))
+
+
 def mark_closed(parcel_ids: list[uuid.UUID]) -> None:
     """A parcel is closed once its label is requested (the first request counts): packing by
     scan then opens a new one instead of adding to a box that is already taped and labelled."""
@@ -159,6 +180,8 @@ def mark_closed(parcel_ids: list[uuid.UUID]) -> None:
             .where(Parcel.id.in_(parcel_ids), Parcel.closed_at.is_(None))
             .values(closed_at=utcnow(), updated_at=utcnow())
         )
+        # a request that got through ends the last refusal
+        db.session.execute(sa.update(Parcel).where(Parcel.id.in_(parcel_ids)).values(label_blocked=None))
 
 
 def _attach(parcel: Parcel, ids: list[uuid.UUID]) -> dict:
