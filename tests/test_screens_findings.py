@@ -123,3 +123,16 @@ def test_a_label_task_leads_back_to_its_parcel(client, h, admin, live_server, de
     page.goto(f"{live_server}/mes/tasks/{task_id}")
     back = page.get_by_role("link", name=f"← {p['number']}")
     expect(back).to_have_attribute("href", f"/lcs/shipments/{s['id']}")
+
+
+def test_a_tenants_toggle_switch_is_on_the_phone_screen(client, h, admin, live_server, mobile_page, app, tenant):
+    """360 px: the overrides table pushed the On/Off switch — the point of the page — off-screen."""
+    toggle = {"identifier": "lcs.scan.confirm_quantity_long_name", "name": "Confirm quantities by a second scan"}
+    r = client.post("/api/feature_toggles/global", json={**toggle, "type": "boolean", "defaultValue": False}, headers=h)
+    assert r.status_code in (200, 201), r.get_json()
+    page = mobile_page
+    open_and_sign_in(page, live_server, admin)
+    page.goto(f"{live_server}/feature_toggles/overrides?tenantId={tenant}")
+    switch = page.locator("button[role=switch]").first
+    box = switch.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 360, box
