@@ -226,7 +226,10 @@ class LcsShipmentModel(LcsShipmentRuleFields):
 
 class LcsShipmentUpdateModel(Model):
     """Body of ``PUT /lcs/shipments/{id}``: the fields sent change, the others are kept.
-    Wharf also takes ``order_id``, ``contact_id``, ``channel_id`` and ``estimated_ship_at``."""
+    Wharf also takes ``order_id``, ``contact_id``, ``channel_id`` and ``estimated_ship_at``
+    (the shipment's edit page sends it as a flat form, like the new one)."""
+
+    _forms = model_validator(mode="before")(nested)
 
     type: ShipmentType | None = Field(None, description="null leaves it as it is")
     method_id: Id | None = None

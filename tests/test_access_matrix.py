@@ -400,6 +400,7 @@ SAMPLES = {
     ("api_lcs.shipments", "GET"): lambda w: Sample(),
     ("api_lcs.create_shipment", "POST"): lambda w: Sample(json={"items": [{"sku": "NEW-1", "quantity": 1}]}),
     ("api_lcs.shipment", "GET"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, record=True),
+    ("api_lcs.edit_shipment", "GET"): lambda w: Sample(path={"shipment_id": w.floor_shipment()}, record=True),
     ("api_lcs.update_shipment", "PUT"): lambda w: Sample(
         path={"shipment_id": w.floor_shipment()}, json={"order_id": "ORD-1"}, record=True
     ),

@@ -80,3 +80,34 @@ def test_the_shipment_page_tells_its_history(client, h, admin, live_server, desk
         assert "MUG-RED picked" in texts and any(t.startswith("Put on handling list HL-") for t in texts)
         expect(page.locator("ol.timeline li", has_text="MUG-RED picked")).to_contain_text("Ada Admin")
         page.screenshot(path=f"/tmp/shots-pack/shipment-history-{width}.png", full_page=True)
+
+
+def test_a_lead_corrects_a_shipment_while_it_is_editable(client, h, admin, live_server, desktop_page):
+    """Item 3, second half: edit one while it is editable; no Edit once it is on a list."""
+    from tests.support import new_list, new_shipment
+
+    dhl = client.post("/lcs/methods", json={"carrier_code": "dhl", "name": "DHL Parcel"}, headers=h).get_json()
+    s = new_shipment(client, h)
+    page = desktop_page
+    open_and_sign_in(page, live_server, admin)
+    page.goto(f"{live_server}/lcs/shipments/{s['id']}")
+    page.get_by_role("link", name="Edit").click()
+    page.wait_for_url(re.compile(r".*/edit$"))
+    expect(page.locator("input[name=order_id]")).to_have_value("ORD-7")
+    page.select_option("select[name=method_id]", dhl["id"])
+    page.fill("input[name='addressing.to.address.city']", "Utrecht")
+    page.fill("input[name='addressing.to.address.country_code']", "12")  # not a country: refused inline
+    page.click("button:has-text('Save shipment')")
+    expect(page.locator("#shipment-form .field-error").first).to_be_visible()
+    expect(page.locator("input[name='addressing.to.address.city']")).to_have_value("Utrecht")
+    page.fill("input[name='addressing.to.address.country_code']", "NL")
+    page.click("button:has-text('Save shipment')")
+    page.wait_for_url(re.compile(r".*/lcs/shipments/[0-9a-f-]{36}$"))
+    saved = client.get(f"/lcs/shipments/{s['id']}", headers=h).get_json()
+    assert saved["method_id"] == dhl["id"] and saved["addressing"]["to"]["address"]["city"] == "Utrecht"
+    assert saved["order_id"] == "ORD-7" and len(saved["items"]) == 3  # units untouched
+
+    new_list(client, h, s["id"])
+    page.goto(f"{live_server}/lcs/shipments/{s['id']}")
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+    assert client.get(f"/lcs/shipments/{s['id']}/edit", headers=h).status_code == 409

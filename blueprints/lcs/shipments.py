@@ -23,7 +23,7 @@ from schemas.lcs_shipments import (
     ShipmentListQuery,
 )
 from services import documents, toggles
-from services.errors import ValidationFailed
+from services.errors import Conflict, ValidationFailed
 from services.logistics import history, packing
 from services.logistics import shipments as svc
 from web.access import current_actor, registry, requires
@@ -157,6 +157,32 @@ def new_shipment():
 _create_error = show_again(NEW_SHIPMENT, "shipment_form", context=lambda: _new_context())
 
 
+def _edit_context(shipment_id) -> dict:
+    row = svc.detail_row(svc.get_shipment(current_actor(), shipment_id))
+    return _new_context(editing=row, form=row)
+
+
+@bp.get("/shipments/<uuid:shipment_id>/edit")
+@requires("lcs.shipments.write")
+@operation(responses={200: LcsShipmentChoices})
+def edit_shipment(shipment_id):
+    """What an editable shipment can be changed to
+
+    Wharf's edit page (method, ship-from location, order and ship-to, posted to
+    ``PUT /lcs/shipments/{id}``); as JSON, the choices. 409 once the shipment is no longer
+    editable (on a list, picked, packed or canceled).
+    """
+    context = _edit_context(shipment_id)
+    if not context["editing"]["is_editable"]:
+        raise Conflict(
+            f"Shipment {context['editing']['number']} can no longer be changed: it is on a list, picked, packed or canceled"
+        )
+    return respond(context["choices"], template=NEW_SHIPMENT, context=context)
+
+
+_update_error = show_again(NEW_SHIPMENT, "shipment_form", context=lambda shipment_id: _edit_context(shipment_id))
+
+
 @bp.post("/shipments")
 @requires("lcs.shipments.write")
 @operation(body=LcsShipmentModel, responses={200: LcsShipment}, form_error=_create_error)
@@ -184,14 +210,15 @@ def shipment(shipment_id):
 
 @bp.put("/shipments/<uuid:shipment_id>")
 @requires("lcs.shipments.write")
-@operation(body=LcsShipmentUpdateModel, responses={200: LcsShipment})
+@operation(body=LcsShipmentUpdateModel, responses={200: LcsShipment}, form_error=_update_error)
 def update_shipment(shipment_id, body: LcsShipmentUpdateModel):
     """Update the shipment method or addressing
 
     The fields sent change (also inside ``addressing``: what is not sent is kept), only
     while the shipment is editable (409 after).
     """
-    return _detail(svc.update_shipment(current_actor(), shipment_id, body))
+    s = svc.update_shipment(current_actor(), shipment_id, body)
+    return see_other(url_for("lcs.shipment", shipment_id=s.id), svc.detail_row(s), toast=f"Shipment {s.number} saved")
 
 
 @bp.delete("/shipments/<uuid:shipment_id>")
