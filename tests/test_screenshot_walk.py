@@ -123,7 +123,13 @@ def _floor_work(client, h) -> dict:
     assert r.status_code == 200, r.get_json()
     r = client.post("/business_rules/sets", json={"setId": "floor", "setName": "Floor checks"}, headers=h)
     assert r.status_code in (200, 201), r.get_json()
-    return {"list_id": busy_list, "shipment_id": packed["id"], "parcel_id": labelled["id"]}
+    editable = new_shipment(client, h, items, method_id=method_id)  # on no list yet: its edit page opens
+    return {
+        "list_id": busy_list,
+        "shipment_id": packed["id"],
+        "parcel_id": labelled["id"],
+        "lcs.edit_shipment:shipment_id": editable["id"],
+    }
 
 
 def _toggle(kind: str) -> str:
