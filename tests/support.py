@@ -18,7 +18,7 @@ import playwright.sync_api as playwright_sync
 from PIL import Image
 
 from models import db
-from services import directory, roles, users
+from services import directory, roles, toggles, users
 from services.acl import SYSTEM
 from web.access import access_of
 from web.openapi import json_rules
@@ -192,6 +192,19 @@ def shipment(client, h, method_id=None, items=None):
         addressing={"to": {"address": TO}, "from": {"address": FROM}},
         **extra,
     )
+
+
+def override(app, client, h, identifier, value):
+    """The signed-in tenant's override of one of Wharf's own toggles."""
+    with app.app_context():
+        toggles.ensure_builtin()
+        toggle_id = toggles.resolve(identifier, None).toggle_id
+    r = client.put(
+        "/api/feature_toggles/overrides",
+        headers=h,
+        json={"toggleId": str(toggle_id), "isOverride": True, "overrideValue": value},
+    )
+    assert r.status_code == 200, r.get_json()
 
 
 def new_list(client, h, *shipment_ids):

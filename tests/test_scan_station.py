@@ -8,9 +8,8 @@ import pytest
 
 from models import ScanEvent, ShipmentItem, db
 from services import roles as roles_svc
-from services import toggles
 from services.logistics import codes
-from tests.support import BROWSER, api_token, bearer, browser_login, new_list, new_shipment, scan
+from tests.support import BROWSER, api_token, bearer, browser_login, new_list, new_shipment, override, scan
 
 
 @pytest.fixture()
@@ -22,19 +21,6 @@ def h(client, admin):
 def picker_h(client, make, tenant):
     make.member(tenant, "pick@acme.test", roles_svc.WAREHOUSE_STAFF)
     return bearer(api_token(client, "pick@acme.test"))
-
-
-def override(app, client, h, identifier, value):
-    """The signed-in tenant's override of one of Wharf's own toggles."""
-    with app.app_context():
-        toggles.ensure_builtin()
-        toggle_id = toggles.resolve(identifier, None).toggle_id
-    r = client.put(
-        "/api/feature_toggles/overrides",
-        headers=h,
-        json={"toggleId": str(toggle_id), "isOverride": True, "overrideValue": value},
-    )
-    assert r.status_code == 200, r.get_json()
 
 
 # --- GS1 symbology prefixes ------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from models import HandlingList, Location, Position, Scope, db
-from services import roles, toggles
+from services import roles
 from tests.support import (
     api_token,
     bearer,
@@ -18,6 +18,7 @@ from tests.support import (
     expect,
     new_shipment,
     open_and_sign_in,
+    override,
     pdftotext,
     scan,
 )
@@ -60,18 +61,6 @@ def mugs_list(client, h, quantities=(2, 1, 1)) -> tuple[str, list[dict]]:
     )
     assert r.status_code == 200, r.get_json()
     return r.get_json()["id"], ships
-
-
-def override(app, client, h, identifier, value):
-    with app.app_context():
-        toggles.ensure_builtin()
-        toggle_id = toggles.resolve(identifier, None).toggle_id
-    r = client.put(
-        "/api/feature_toggles/overrides",
-        headers=h,
-        json={"toggleId": str(toggle_id), "isOverride": True, "overrideValue": value},
-    )
-    assert r.status_code == 200, r.get_json()
 
 
 def open_station(page, live_server, list_id):
