@@ -260,7 +260,9 @@ def sscc_text(number: str) -> str:
     return barcodes.gs1_text([("00", number)])
 
 
-def label_context(parcel: Parcel) -> dict:
+def label_fields(parcel: Parcel) -> dict:
+    """What a parcel label says, as plain data: the PDF label (``label_context``) and the ZPL
+    label (``services.zpl``) both print from this one dict, so they cannot drift apart."""
     s = parcel.shipment
     index, count = _position(parcel)
     return {
@@ -274,10 +276,18 @@ def label_context(parcel: Parcel) -> dict:
         "weight": weight_text(parcel.weight),
         "tracking_code": parcel.tracking_code,
         "tracking_url": parcel.tracking_url,
-        "qr": qr(parcel.tracking_url) if parcel.tracking_url else None,  # sized by labels.html
-        "barcode": raster_barcode("gs1_128", "(00)" + parcel.number),  # sized by labels.html
-        "sscc_text": sscc_text(parcel.number),
         "number": parcel.number,
+        "sscc_text": sscc_text(parcel.number),
+    }
+
+
+def label_context(parcel: Parcel) -> dict:
+    """``label_fields`` plus the barcode images the PDF template places."""
+    fields = label_fields(parcel)
+    return {
+        **fields,
+        "qr": qr(fields["tracking_url"]) if fields["tracking_url"] else None,  # sized by labels.html
+        "barcode": raster_barcode("gs1_128", "(00)" + fields["number"]),  # sized by labels.html
     }
 
 
