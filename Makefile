@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint bench install chromium system-libs node zpl-renderer clean
+.PHONY: run test lint bench install chromium system-libs node clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,23 +38,15 @@ system-libs:
 	  echo "Installing $(SYSTEM_LIBS)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_LIBS) >/dev/null; }
 
-## Node (Debian's nodejs and npm; a node that brings its own npm is kept) for the ZPL label tests.
+## Node (Debian's nodejs unless one is installed) runs the vendored ZPL renderer in the ZPL label tests.
 node:
-	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
-	  echo "Installing Debian's nodejs and npm for the ZPL renderer"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
-
-## The offline ZPL → PNG renderer the ZPL label tests draw labels with (zpl-renderer-js, from
-## tests/zpl_renderer/package-lock.json; fetched here, never while the tests run).
-ZPL_RENDERER := tests/zpl_renderer/node_modules/zpl-renderer-js/package.json
-$(ZPL_RENDERER): tests/zpl_renderer/package-lock.json | node
-	cd tests/zpl_renderer && npm ci --no-audit --no-fund --loglevel=error
-	touch $@
-zpl-renderer: $(ZPL_RENDERER)
+	@command -v node >/dev/null 2>&1 || { \
+	  echo "Installing Debian's nodejs for the ZPL renderer"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; }
 
 ## Lint (ruff check + format, vulture for dead code), then the whole suite, browser tests
 ## included (uses DATABASE_URL when set).
-test: lint chromium system-libs zpl-renderer
+test: lint chromium system-libs node
 	$(BIN)/pytest
 
 ## ruff (configuration in pyproject.toml) and vulture (dead code; vulture_allow.py lists
@@ -72,4 +64,4 @@ bench: install
 	@if [ -n "$$DATABASE_URL" ]; then $(BIN)/python bench/lcs_live.py; else echo "bench/lcs_live.py skipped: it needs DATABASE_URL (PostgreSQL)"; fi
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache test-artifacts tests/zpl_renderer/node_modules
+	rm -rf $(VENV) instance .pytest_cache test-artifacts

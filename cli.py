@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from models import Organization, Scope, Tenant, User, db
+from printhub.agent import run_agent
 from services import directory, roles, toggles, users
 from services.acl import SYSTEM
 from services.commands import command
@@ -235,3 +237,14 @@ def register_cli(app: Flask) -> None:
             tasks.work(app, queue=queue, burst=burst, fork=fork)
         except RuntimeError as e:
             raise click.ClickException(str(e)) from e
+
+    @app.cli.command("print-hub")
+    @click.option("--server", required=True, help="Wharf's base URL, e.g. https://wharf.example")
+    @click.option("--secret", envvar="WHARF_HUB_SECRET", required=True, help="The hub's secret (or WHARF_HUB_SECRET).")
+    @click.option(
+        "--state-dir", envvar="WHARF_HUB_STATE", default="~/.wharf-print-hub", help="Where the job journal lives."
+    )
+    @click.option("--wait", type=float, default=20.0, help="Seconds a pull waits for a job.")
+    def print_hub_command(server: str, secret: str, state_dir: str, wait: float):
+        """Run a print hub agent: pull this hub's jobs from SERVER and print them on the LAN."""
+        run_agent(server, secret, Path(state_dir).expanduser(), wait=wait)

@@ -25,6 +25,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.lcs import bp as lcs_bp
     from blueprints.mes import bp as mes_bp
     from blueprints.plans import bp as plans_bp
+    from blueprints.spl import bp as spl_bp
 
     mounts = [
         # (blueprint, [(url_prefix, registration name), ...])
@@ -47,6 +48,7 @@ def register_blueprints(app: Flask) -> None:
         (lcs_bp, [("/api/lcs", "api_lcs"), ("/lcs", "lcs")]),
         (cnt_bp, [("/api/cnt", "api_cnt"), ("/cnt", "cnt")]),
         (mes_bp, [("/api/mes", "api_mes"), ("/mes", "mes")]),
+        (spl_bp, [("/api/spl", "api_spl"), ("/spl", "spl")]),
     ]
     for blueprint, prefixes in mounts:
         for prefix, name in prefixes:

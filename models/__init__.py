@@ -22,6 +22,7 @@ from models.logistics import (
     ShipmentItem,
     ShipmentTally,
 )
+from models.printing import Hub, HubLog, LabelTemplate, Printer, PrintJob, PrintStation
 from models.rules import BusinessRule, RuleExecutionLog, RuleSet, RuleSetMember
 from models.scope import Scope
 from models.tasks import Task
@@ -44,6 +45,9 @@ __all__ = [
     "FeatureToggle",
     "FeatureToggleOverride",
     "HandlingList",
+    "Hub",
+    "HubLog",
+    "LabelTemplate",
     "ListShipment",
     "Location",
     "LoginAttempt",
@@ -52,6 +56,9 @@ __all__ = [
     "Parcel",
     "PasswordReset",
     "Position",
+    "PrintJob",
+    "PrintStation",
+    "Printer",
     "Product",
     "ProductBarcode",
     "Role",

@@ -43,6 +43,8 @@ class Grants:
 
 
 NOTHING = Grants(False, frozenset(), frozenset())
+# A print hub's agent (services.printing.hubs): read its printers and jobs, report them.
+HUB = Grants(False, frozenset({"spl.read", "spl.print", "spl.agent"}), None)
 EVERYTHING = Grants(True, frozenset({"*"}), None)
 
 
@@ -104,6 +106,8 @@ def grants_for(principal) -> Grants:
     """The principal's grants in its tenant, from the cache when the tenant's version matches."""
     if principal is None or not getattr(principal, "is_authenticated", False):
         return NOTHING
+    if getattr(principal, "is_hub", False):
+        return HUB
     version = principal.acl_version
     key = ("key" if getattr(principal, "is_api_key", False) else "user", principal.id, principal.tenant_id)
     grants = cache.get(key, version)

@@ -109,6 +109,11 @@ def render_label(fields: dict, dpi: int = 203, template: str | None = None) -> s
     return _env.get_template(TEMPLATE.name).render(context)
 
 
+def shipped_template() -> str:
+    """The shipped template's text: where a tenant's own label starts from."""
+    return TEMPLATE.read_text()
+
+
 def sample_fields() -> dict:
     """The label that validation renders and previews show: every field filled, a recipient
     long enough to wrap, a tracking URL with an underscore (it needs its ``^FH``)."""

@@ -270,6 +270,67 @@ class World:
         return with_features(self.app, self.a, f"exact{self.counter}@a.test", features)
 
 
+def spl_hub(w: World) -> str:
+    """A tenant-A print hub."""
+    from schemas.spl import SplHubModel
+    from services.printing import hubs
+
+    with w.app.app_context():
+        w.counter += 1
+        return str(hubs.create_hub(SYSTEM, SplHubModel(name=f"Hub {w.counter}"), tenant_id=w.a)[0].id)
+
+
+def spl_printer(w: World) -> str:
+    """A tenant-A ZPL printer on a new hub."""
+    from schemas.spl import SplPrinterModel
+    from services.printing import printers
+
+    body = {"name": "Zebra", "hub_id": spl_hub(w), "connection": {"interface": "network", "address": "127.0.0.1"}}
+    with w.app.app_context():
+        return str(printers.create_printer(SYSTEM, SplPrinterModel(**body)).id)
+
+
+ZPL_JOB = "data:application/zpl;base64,XlhBXkZPNTAsNTBeRkRNYXRyaXheRlNeWFo="
+
+
+def spl_job(w: World) -> str:
+    """A scheduled tenant-A print job."""
+    from schemas.spl import SplJobModel
+    from services.printing import queue
+
+    with w.app.app_context():
+        return str(queue.submit(SYSTEM, SplJobModel(job=ZPL_JOB, tag=spl_printer(w)))[0].id)
+
+
+def spl_station(w: World) -> tuple[str, str]:
+    """(id, code) of a tenant-A pack station with a printer."""
+    from schemas.spl import SplStationModel
+    from services.printing import stations
+
+    with w.app.app_context():
+        w.counter += 1
+        code = f"PACK-{w.counter}"
+        body = SplStationModel(name=f"Bench {w.counter}", code=code, printer_id=spl_printer(w))
+        return str(stations.create_station(SYSTEM, body, tenant_id=w.a).id), code
+
+
+def spl_log(w: World) -> tuple[str, str]:
+    from schemas.spl import SplHubErrorModel
+    from services.printing import hubs
+
+    hub_id = spl_hub(w)
+    with w.app.app_context():
+        return hub_id, str(hubs.add_log(SYSTEM, hub_id, SplHubErrorModel(message="Paper out")).id)
+
+
+def spl_hub_uuid(w: World) -> str:
+    from models import Hub
+
+    hub_id = spl_hub(w)
+    with w.app.app_context():
+        return str(db.session.get(Hub, uuid.UUID(hub_id)).uuid)
+
+
 def docs_scratch(w: World) -> None:
     """Generated PDFs go to a scratch directory (the same one ``fresh_attachment`` uses)."""
     import tempfile
@@ -563,6 +624,150 @@ SAMPLES = {
     ),
     ("api_lcs.delete_product", "DELETE"): lambda w: Sample(path={"product_id": w.ref_product()}, record=True),
     ("api_lcs.import_products", "POST"): lambda w: Sample(json=[{"sku": f"IMP-{uuid.uuid4().hex[:8]}", "weight": 1}]),
+    # print spooler (blueprints/spl) and printing from the floor
+    ("api_spl.hubs", "GET"): lambda w: Sample(),
+    ("api_spl.create_hub", "POST"): lambda w: Sample(json={"name": "Made"}),
+    ("api_spl.hub", "GET"): lambda w: Sample(path={"hub_id": spl_hub(w)}, record=True),
+    ("api_spl.update_hub", "PUT"): lambda w: Sample(path={"hub_id": spl_hub(w)}, json={"name": "Renamed"}, record=True),
+    ("api_spl.delete_hub", "DELETE"): lambda w: Sample(path={"hub_id": spl_hub(w)}, record=True),
+    ("api_spl.rotate_secret", "POST"): lambda w: Sample(path={"hub_id": spl_hub(w)}, record=True),
+    ("api_spl.hub_status", "GET"): lambda w: Sample(path={"hub_id": spl_hub(w)}, record=True),
+    ("api_spl.hub_network", "GET"): lambda w: Sample(path={"hub_id": spl_hub(w)}, record=True),
+    ("api_spl.set_hub_network", "PUT"): lambda w: Sample(
+        path={"hub_id": spl_hub(w)}, json=[{"interface": {"interface": "eth0", "address": "10.0.0.2"}}], record=True
+    ),
+    ("api_spl.hub_logs", "GET"): lambda w: Sample(path={"hub_id": spl_hub(w)}, record=True),
+    ("api_spl.add_hub_log", "POST"): lambda w: Sample(path={"hub_id": spl_hub(w)}, json={"message": "x"}, record=True),
+    ("api_spl.resolve_hub_log", "POST"): lambda w: Sample(
+        path=dict(zip(("hub_id", "log_id"), spl_log(w), strict=True)), record=True
+    ),
+    ("api_spl.hub_by_uuid", "GET"): lambda w: Sample(path={"hub_uuid": spl_hub_uuid(w)}, record=True),
+    ("api_spl.pull_jobs", "POST"): lambda w: Sample(path={"hub_id": spl_hub(w)}, json={"wait": 0}, record=True),
+    ("api_spl.printers", "GET"): lambda w: Sample(),
+    ("api_spl.create_printer", "POST"): lambda w: Sample(
+        json={
+            "name": "Made",
+            "hub_id": spl_hub(w),
+            "connection": {"interface": "ipp", "address": "ipp://cups/printers/z"},
+        },
+        record=True,
+    ),
+    ("api_spl.printer", "GET"): lambda w: Sample(path={"printer_id": spl_printer(w)}, record=True),
+    ("api_spl.update_printer", "PUT"): lambda w: Sample(
+        path={"printer_id": (p := spl_printer(w))},
+        json={"name": "Renamed", "hub_id": spl_hub(w), "connection": {"interface": "network", "address": "10.0.0.9"}},
+        record=True,
+    ),
+    ("api_spl.delete_printer", "DELETE"): lambda w: Sample(path={"printer_id": spl_printer(w)}, record=True),
+    ("api_spl.printer_inbox", "PUT"): lambda w: Sample(
+        path={"printer_id": spl_printer(w)}, json={"inbox_id": "in-1"}, record=True
+    ),
+    ("api_spl.test_print", "POST"): lambda w: Sample(path={"printer_id": spl_printer(w)}, record=True),
+    ("api_spl.settings_schema", "GET"): lambda w: Sample(path={"kind": "zpl"}),
+    ("api_spl.queue", "GET"): lambda w: Sample(query={"status": "scheduled"}),
+    ("api_spl.add_job", "POST"): lambda w: Sample(json={"job": ZPL_JOB, "tag": spl_printer(w)}, record=True),
+    ("api_spl.job", "GET"): lambda w: Sample(path={"reference": spl_job(w)}, record=True),
+    ("api_spl.set_job_status", "PUT"): lambda w: Sample(
+        path={"reference": spl_job(w)}, json={"status": "cancelled"}, record=True
+    ),
+    ("api_spl.job_artifact", "GET"): lambda w: Sample(path={"reference": spl_job(w)}, record=True),
+    ("api_spl.reprint", "POST"): lambda w: Sample(path={"reference": spl_job(w)}, record=True),
+    ("api_spl.redirect_job", "POST"): lambda w: Sample(
+        path={"reference": spl_job(w)}, json={"printer_id": spl_printer(w)}, record=True
+    ),
+    ("api_spl.stations", "GET"): lambda w: Sample(),
+    ("api_spl.create_station", "POST"): lambda w: Sample(json={"name": "Made", "code": f"M-{uuid.uuid4().hex[:6]}"}),
+    ("api_spl.update_station", "PUT"): lambda w: Sample(
+        path={"station_id": spl_station(w)[0]},
+        json={"name": "Renamed", "code": f"R-{uuid.uuid4().hex[:6]}"},
+        record=True,
+    ),
+    ("api_spl.delete_station", "DELETE"): lambda w: Sample(path={"station_id": spl_station(w)[0]}, record=True),
+    ("api_spl.bind_station", "POST"): lambda w: Sample(json={"code": spl_station(w)[1]}, record=True),
+    ("api_spl.default_printer", "PUT"): lambda w: Sample(json={"printer_id": spl_printer(w)}, record=True),
+    ("api_spl.label_template", "GET"): lambda w: Sample(),
+    ("api_spl.save_label_template", "PUT"): lambda w: Sample(
+        json={"body": "^XA^FO50,50^A0N,30^FH_^FD{{ shipment_number }}^FS^XZ"}
+    ),
+    ("api_spl.reset_label_template", "DELETE"): lambda w: Sample(),
+    ("api_lcs.print_parcel_label", "POST"): lambda w: Sample(
+        path={"parcel_id": docs_parcel(w)}, json={"printer_id": spl_printer(w)}, record=True
+    ),
+    ("api_lcs.print_list_labels", "POST"): lambda w: Sample(
+        path={"list_id": docs_list_with_parcel(w)}, json={"printer_id": spl_printer(w)}, record=True
+    ),
+    # print spooler (blueprints/spl) and printing from the floor
+    ("api_spl.hubs", "GET"): lambda w: Sample(),
+    ("api_spl.create_hub", "POST"): lambda w: Sample(json={"name": "Made"}),
+    ("api_spl.hub", "GET"): lambda w: Sample(path={"hub_id": spl_hub(w)}, record=True),
+    ("api_spl.update_hub", "PUT"): lambda w: Sample(path={"hub_id": spl_hub(w)}, json={"name": "Renamed"}, record=True),
+    ("api_spl.delete_hub", "DELETE"): lambda w: Sample(path={"hub_id": spl_hub(w)}, record=True),
+    ("api_spl.rotate_secret", "POST"): lambda w: Sample(path={"hub_id": spl_hub(w)}, record=True),
+    ("api_spl.hub_status", "GET"): lambda w: Sample(path={"hub_id": spl_hub(w)}, record=True),
+    ("api_spl.hub_network", "GET"): lambda w: Sample(path={"hub_id": spl_hub(w)}, record=True),
+    ("api_spl.set_hub_network", "PUT"): lambda w: Sample(
+        path={"hub_id": spl_hub(w)}, json=[{"interface": {"interface": "eth0", "address": "10.0.0.2"}}], record=True
+    ),
+    ("api_spl.hub_logs", "GET"): lambda w: Sample(path={"hub_id": spl_hub(w)}, record=True),
+    ("api_spl.add_hub_log", "POST"): lambda w: Sample(path={"hub_id": spl_hub(w)}, json={"message": "x"}, record=True),
+    ("api_spl.resolve_hub_log", "POST"): lambda w: Sample(
+        path=dict(zip(("hub_id", "log_id"), spl_log(w), strict=True)), record=True
+    ),
+    ("api_spl.hub_by_uuid", "GET"): lambda w: Sample(path={"hub_uuid": spl_hub_uuid(w)}, record=True),
+    ("api_spl.pull_jobs", "POST"): lambda w: Sample(path={"hub_id": spl_hub(w)}, json={"wait": 0}, record=True),
+    ("api_spl.printers", "GET"): lambda w: Sample(),
+    ("api_spl.create_printer", "POST"): lambda w: Sample(
+        json={
+            "name": "Made",
+            "hub_id": spl_hub(w),
+            "connection": {"interface": "ipp", "address": "ipp://cups/printers/z"},
+        },
+        record=True,
+    ),
+    ("api_spl.printer", "GET"): lambda w: Sample(path={"printer_id": spl_printer(w)}, record=True),
+    ("api_spl.update_printer", "PUT"): lambda w: Sample(
+        path={"printer_id": (p := spl_printer(w))},
+        json={"name": "Renamed", "hub_id": spl_hub(w), "connection": {"interface": "network", "address": "10.0.0.9"}},
+        record=True,
+    ),
+    ("api_spl.delete_printer", "DELETE"): lambda w: Sample(path={"printer_id": spl_printer(w)}, record=True),
+    ("api_spl.printer_inbox", "PUT"): lambda w: Sample(
+        path={"printer_id": spl_printer(w)}, json={"inbox_id": "in-1"}, record=True
+    ),
+    ("api_spl.test_print", "POST"): lambda w: Sample(path={"printer_id": spl_printer(w)}, record=True),
+    ("api_spl.settings_schema", "GET"): lambda w: Sample(path={"kind": "zpl"}),
+    ("api_spl.queue", "GET"): lambda w: Sample(query={"status": "scheduled"}),
+    ("api_spl.add_job", "POST"): lambda w: Sample(json={"job": ZPL_JOB, "tag": spl_printer(w)}, record=True),
+    ("api_spl.job", "GET"): lambda w: Sample(path={"reference": spl_job(w)}, record=True),
+    ("api_spl.set_job_status", "PUT"): lambda w: Sample(
+        path={"reference": spl_job(w)}, json={"status": "cancelled"}, record=True
+    ),
+    ("api_spl.job_artifact", "GET"): lambda w: Sample(path={"reference": spl_job(w)}, record=True),
+    ("api_spl.reprint", "POST"): lambda w: Sample(path={"reference": spl_job(w)}, record=True),
+    ("api_spl.redirect_job", "POST"): lambda w: Sample(
+        path={"reference": spl_job(w)}, json={"printer_id": spl_printer(w)}, record=True
+    ),
+    ("api_spl.stations", "GET"): lambda w: Sample(),
+    ("api_spl.create_station", "POST"): lambda w: Sample(json={"name": "Made", "code": f"M-{uuid.uuid4().hex[:6]}"}),
+    ("api_spl.update_station", "PUT"): lambda w: Sample(
+        path={"station_id": spl_station(w)[0]},
+        json={"name": "Renamed", "code": f"R-{uuid.uuid4().hex[:6]}"},
+        record=True,
+    ),
+    ("api_spl.delete_station", "DELETE"): lambda w: Sample(path={"station_id": spl_station(w)[0]}, record=True),
+    ("api_spl.bind_station", "POST"): lambda w: Sample(json={"code": spl_station(w)[1]}, record=True),
+    ("api_spl.default_printer", "PUT"): lambda w: Sample(json={"printer_id": spl_printer(w)}, record=True),
+    ("api_spl.label_template", "GET"): lambda w: Sample(),
+    ("api_spl.save_label_template", "PUT"): lambda w: Sample(
+        json={"body": "^XA^FO50,50^A0N,30^FH_^FD{{ shipment_number }}^FS^XZ"}
+    ),
+    ("api_spl.reset_label_template", "DELETE"): lambda w: Sample(),
+    ("api_lcs.print_parcel_label", "POST"): lambda w: Sample(
+        path={"parcel_id": docs_parcel(w)}, json={"printer_id": spl_printer(w)}, record=True
+    ),
+    ("api_lcs.print_list_labels", "POST"): lambda w: Sample(
+        path={"list_id": docs_list_with_parcel(w)}, json={"printer_id": spl_printer(w)}, record=True
+    ),
     # business rules (blueprints/business_rules)
     ("api_business_rules.rules", "GET"): lambda w: Sample(query={"enabled": "true"}),
     ("api_business_rules.create_rule", "POST"): lambda w: Sample(

@@ -1,6 +1,6 @@
 """The native ZPL parcel label (services/zpl.py): what the ZPL says, escaping, 203 and 300 dpi,
 tenant template validation, and the acceptance: an independent offline renderer
-(zpl-renderer-js in tests/zpl_renderer, installed by ``make zpl-renderer``) draws the ZPL,
+(zpl-renderer-js, vendored in static/vendor for the template preview, run by tests/zpl/render.js) draws the ZPL,
 and zbar scans the SSCC's GS1-128 and the tracking QR from the image."""
 
 import io
@@ -19,15 +19,13 @@ from models import Parcel, db
 from services import barcodes, documents, zpl
 from tests.support import ARTIFACTS, api_token, bearer, parcel, shipment
 
-RENDERER = Path(__file__).resolve().parent / "zpl_renderer"
+RENDERER = Path(__file__).resolve().parent / "zpl"
 DOTS_PER_MM = {203: 8, 300: 12}  # what the renderer takes; the label is 812 × 1218 or 1200 × 1800 dots
 SIZE = {203: (812, 1218), 300: (1200, 1800)}
 
 
 def rendered(labels: list[tuple[str, int]], tmp_path) -> list[Image.Image]:
     """Each (zpl, dpi) drawn by zpl-renderer-js under node, in one process."""
-    if not (RENDERER / "node_modules" / "zpl-renderer-js").is_dir():
-        pytest.fail("the ZPL renderer is not installed: run `make zpl-renderer`")
     jobs = []
     for n, (text, dpi) in enumerate(labels):
         width, height = SIZE[dpi]

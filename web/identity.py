@@ -14,6 +14,7 @@ from flask_login import login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
 from services import api_keys, auth
+from services.printing import hubs
 from web.access import access_of
 from web.errors import CROSS_SITE
 from web.extensions import csrf, login_manager
@@ -49,6 +50,8 @@ def _load_from_bearer(_request):
         return None
     if token.startswith(api_keys.PREFIX):
         return api_keys.authenticate(token)
+    if token.startswith(hubs.PREFIX):
+        return hubs.authenticate(token)
     found = auth.principal_from_access_token(token)
     if found is not None:
         g.auth_session_id = found.session_id

@@ -8,9 +8,12 @@ and ``x-page`` response headers.
 
 from __future__ import annotations
 
+import base64
 import math
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -107,3 +110,32 @@ def paginate_b(stmt: sa.Select, *, serialize: Callable, headers: PageHeaders | N
     result = _fetch(stmt, page, size)
     headers = headers_b(result.total, result.page, result.page_size)
     return [serialize(i) for i in result.items], headers, result
+
+
+def paginate_cursor(stmt: sa.Select, model, *, token: str | None, size: int) -> tuple[list, str | None]:
+    """Keyset paging, newest first, by ``(created_at, id)``: the page after ``token`` and the
+    token of the next page (None on the last). Stable while rows are added, unlike an offset."""
+    stmt = stmt.order_by(model.created_at.desc(), model.id.desc())
+    if token:
+        created_at, row_id = _read_cursor(token)
+        stmt = stmt.where(
+            sa.or_(model.created_at < created_at, sa.and_(model.created_at == created_at, model.id < row_id))
+        )
+    rows = list(db.session.scalars(stmt.limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, (_cursor(rows[-1]) if more else None)
+
+
+def _cursor(row) -> str:
+    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode().rstrip("=")
+
+
+def _read_cursor(token: str):
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        when, _, row_id = raw.partition("|")
+        return datetime.fromisoformat(when), uuid.UUID(row_id)
+    except (ValueError, UnicodeDecodeError):
+        message = "x-page is not a page token this list answered"
+        raise ValidationFailed(message, details=[{"path": ["x-page"], "message": message}]) from None

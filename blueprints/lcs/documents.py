@@ -14,11 +14,14 @@ from flask import make_response, send_file, url_for
 from blueprints.lcs import bp
 from schemas.base import Binary
 from schemas.lcs_documents import DocumentQuery, SlipQuery, SlipRequestQuery
+from schemas.spl import LcsPrint
 from services import attachments, documents, tasks
 from services.errors import Conflict
 from services.logistics.lists import get_list
 from services.logistics.parcels import get_parcel, label_refusal_noted
 from services.logistics.shipments import get_shipment
+from services.printing import floor
+from web import stations
 from web.access import current_actor, requires
 from web.contract import Response, operation
 from web.htmx import announce_task_done, htmx_details
@@ -122,6 +125,45 @@ def request_list_labels(list_id):
     """
     t = documents.request_list_labels(current_actor(), list_id)
     return _task_response(t, "Labels requested")
+
+
+PRINTED = {204: Response(None, "Queued for the printer", headers={"x-job-id": "The print job (GET /spl/queue/{id})"})}
+
+
+def _printed(job, message: str):
+    resp = respond(None, status=204 if response_mode() == "json" else 200, toast=message)
+    resp.headers["x-job-id"] = str(job.id)
+    return resp
+
+
+@bp.post("/parcels/<uuid:parcel_id>/print")
+@requires("lcs.handling.write", "spl.print")
+@operation(body=LcsPrint, responses=PRINTED, body_required=False)
+def print_parcel_label(parcel_id, body: LcsPrint | None):
+    """Print the parcel's label (Wharf)
+
+    Straight to a printer in its language (native ZPL, or the PDF label): ``printer_id``,
+    else the pack station bound to this session, else your default printer (400 when
+    none). Checked and closed as a label request is. 204 + ``x-job-id``.
+    """
+    with label_refusal_noted(current_actor(), parcel_id):
+        job = floor.print_parcel(
+            current_actor(), parcel_id, body.printer_id if body else None, stations.bound_station_id()
+        )
+    return _printed(job, f"Label sent to {job.printer.name}")
+
+
+@bp.post("/lists/<uuid:list_id>/print")
+@requires("lcs.handling.write", "spl.print")
+@operation(body=LcsPrint, responses=PRINTED, body_required=False)
+def print_list_labels(list_id, body: LcsPrint | None):
+    """Print every label of a handling list (Wharf)
+
+    One job with all its parcels' labels, as ``POST /lcs/parcels/{id}/print`` chooses
+    the printer; one refused parcel refuses all. 204 + ``x-job-id``.
+    """
+    job = floor.print_list(current_actor(), list_id, body.printer_id if body else None, stations.bound_station_id())
+    return _printed(job, f"Labels sent to {job.printer.name}")
 
 
 @bp.get("/parcels/<uuid:parcel_id>/label.pdf")
