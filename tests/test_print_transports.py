@@ -39,7 +39,7 @@ class TestRaw:
         send_raw("127.0.0.1", b"^XA^XZ")
         assert printer.wait_for_jobs(1) == [b"^XA^XZ"]
 
-    def test_ipv6_address_in_brackets(self):
+    def test_ipv6_addresses(self, monkeypatch):
         try:
             printer = JetDirectPrinter("::1")
         except OSError as exc:
@@ -47,7 +47,9 @@ class TestRaw:
         try:
             assert printer.address.startswith("[::1]:")
             send_raw(printer.address, b"^XA^FDv6^FS^XZ")
-            assert printer.wait_for_jobs(1) == [b"^XA^FDv6^FS^XZ"]
+            monkeypatch.setattr("printhub.transports.RAW_PORT", printer.server_address[1])
+            send_raw("::1", b"^XA^FDbare^FS^XZ")  # without brackets there is no port: the default one
+            assert printer.wait_for_jobs(2) == [b"^XA^FDv6^FS^XZ", b"^XA^FDbare^FS^XZ"]
         finally:
             printer.close()
 
