@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint bench install chromium system-libs node clean
+.PHONY: run test lint bench install chromium system-libs node cups clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,9 +44,17 @@ node:
 	  echo "Installing Debian's nodejs for the ZPL renderer"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; }
 
+## Debian's CUPS for the print hub's IPP tests: tests/printers.py starts a cupsd of its own
+## (private configuration, a free loopback port) with raw queues, so nothing here is started.
+CUPS_PACKAGES := cups cups-client cups-ipp-utils
+cups:
+	@dpkg -s $(CUPS_PACKAGES) >/dev/null 2>&1 || { \
+	  echo "Installing $(CUPS_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(CUPS_PACKAGES) >/dev/null; }
+
 ## Lint (ruff check + format, vulture for dead code), then the whole suite, browser tests
 ## included (uses DATABASE_URL when set).
-test: lint chromium system-libs node
+test: lint chromium system-libs node cups
 	$(BIN)/pytest
 
 ## ruff (configuration in pyproject.toml) and vulture (dead code; vulture_allow.py lists

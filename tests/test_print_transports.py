@@ -4,6 +4,7 @@ cupsd of the test's own whose raw queues print to such a printer (tests/printers
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
@@ -27,7 +28,9 @@ def printer():
 
 class TestRaw:
     def test_the_printer_receives_the_bytes_exactly(self, printer):
-        send_raw(printer.address, BINARY)
+        started = time.monotonic()
+        send_raw(printer.address, BINARY, timeout=5)
+        assert time.monotonic() - started < 4, "send_raw waits for the printer's end, not for its timeout"
         send_raw(printer.address, b"^XA^FDsecond^FS^XZ")
         assert printer.wait_for_jobs(2) == [BINARY, b"^XA^FDsecond^FS^XZ"]
 
@@ -36,7 +39,7 @@ class TestRaw:
         send_raw("127.0.0.1", b"^XA^XZ")
         assert printer.wait_for_jobs(1) == [b"^XA^XZ"]
 
-    def test_ipv6_address_in_brackets(self):
+    def test_ipv6_addresses(self, monkeypatch):
         try:
             printer = JetDirectPrinter("::1")
         except OSError as exc:
@@ -44,9 +47,31 @@ class TestRaw:
         try:
             assert printer.address.startswith("[::1]:")
             send_raw(printer.address, b"^XA^FDv6^FS^XZ")
-            assert printer.wait_for_jobs(1) == [b"^XA^FDv6^FS^XZ"]
+            monkeypatch.setattr("printhub.transports.RAW_PORT", printer.server_address[1])
+            send_raw("::1", b"^XA^FDbare^FS^XZ")  # without brackets there is no port: the default one
+            assert printer.wait_for_jobs(2) == [b"^XA^FDv6^FS^XZ", b"^XA^FDbare^FS^XZ"]
         finally:
             printer.close()
+
+    def test_printer_that_keeps_its_end_open_has_the_job(self):
+        """Some printers never close after a job: the hub stops waiting at its timeout, no error."""
+        received = []
+        with socket.create_server(("127.0.0.1", 0)) as server:
+
+            def keep_open():
+                connection, _ = server.accept()
+                with connection:
+                    while chunk := connection.recv(65536):
+                        received.append(chunk)
+                    time.sleep(1.5)  # the sender's end is shut, this one stays open
+
+            listener = threading.Thread(target=keep_open)
+            listener.start()
+            started = time.monotonic()
+            send_raw(f"127.0.0.1:{server.getsockname()[1]}", b"^XA^FDkept^FS^XZ", timeout=0.5)
+            assert 0.4 < time.monotonic() - started < 1.4
+            listener.join()
+        assert b"".join(received) == b"^XA^FDkept^FS^XZ"
 
     def test_refused_connection_is_retryable(self):
         with socket.socket() as bound_not_listening:  # holds the port, so nothing else answers on it
@@ -113,7 +138,7 @@ def cups(cups_printer):
             name: server.add_raw_queue(name, f"socket://{cups_printer.address}")
             for name in ("wharf-test", "wharf-idle", "wharf-paused", "wharf-closed")
         }
-        server.pause("wharf-paused", "Out of labels")
+        server.pause("wharf-paused", "Out of labels — reload roll 2")
         server.reject_jobs("wharf-closed")
         yield server
     finally:
@@ -172,7 +197,7 @@ class TestIpp:
     def test_printer_state_of_a_paused_queue(self, cups):
         state = ipp_printer_state(cups.queues["wharf-paused"])
         assert state["state"] == "stopped"
-        assert state["message"] == "Out of labels"
+        assert state["message"] == "Out of labels — reload roll 2"
         assert "paused" in state["reasons"]
 
     def test_http_uri_of_the_same_queue(self, cups):
