@@ -56,8 +56,8 @@ def split_network_address(address: str) -> tuple[str, int]:
 
 def _ipp_uri(address: str) -> None:
     parts = urlsplit(address)
-    if parts.scheme not in ("ipp", "ipps", "http", "https"):
-        raise ValueError("an IPP printer's address is an ipp://, ipps://, http:// or https:// URI of its queue")
+    if parts.scheme not in ("ipp", "http"):  # the hub speaks IPP over plain HTTP (a LAN), not IPPS
+        raise ValueError("an IPP printer's address is an ipp:// or http:// URI of its queue")
     try:
         host, port = parts.hostname, parts.port
     except ValueError:
@@ -70,7 +70,9 @@ def _ipp_uri(address: str) -> None:
 class SplConnection(Model):
     """How the hub reaches the printer."""
 
-    interface: Interface = Field(description="network (raw TCP 9100, JetDirect; ethernet = the same) or ipp")
+    interface: Annotated[Interface, AfterValidator(lambda v: "network" if v == "ethernet" else v)] = Field(
+        description="network (raw TCP 9100, JetDirect; the seed's ethernet is kept as network) or ipp"
+    )
     address: text(500, 1) = Field(description="network: host[:port]; ipp: ipp://host[:port]/printers/queue")
 
     @model_validator(mode="after")
