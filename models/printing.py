@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import TenantOwnedMixin, TimestampMixin, db, unique_while_live
+from models.tenancy import Tenant
 
 
 class Hub(TenantOwnedMixin, TimestampMixin, db.Model):
@@ -37,6 +38,7 @@ class Hub(TenantOwnedMixin, TimestampMixin, db.Model):
     status_updated_at: Mapped[datetime | None] = mapped_column(default=None)
     disabled_at: Mapped[datetime | None] = mapped_column(default=None)
 
+    tenant: Mapped[Tenant] = relationship()
     printers: Mapped[list[Printer]] = relationship(back_populates="hub", order_by="Printer.name")
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, ValidationError, model_validator
 
 from schemas.base import Id, Model, UtcDatetime, text
 
@@ -118,8 +118,21 @@ class SplPrinterModel(Model):
 
     @model_validator(mode="after")
     def _settings_fit(self):
+        """``settings`` as the encoding's model; its refusals keep their place under ``settings``."""
         model = SETTINGS_MODELS[self.default_encoding]
-        self.settings = model.model_validate(self.settings or {}).model_dump()
+        try:
+            self.settings = model.model_validate(self.settings or {}).model_dump()
+        except ValidationError as e:
+            line_errors = [
+                {
+                    "type": err["type"],
+                    "loc": ("settings", *err["loc"]),
+                    "input": err["input"],
+                    "ctx": err.get("ctx", {}),
+                }
+                for err in e.errors(include_url=False)
+            ]
+            raise ValidationError.from_exception_data(type(self).__name__, line_errors) from None
         return self
 
     model_config = ConfigDict(
