@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib import error, request
 
-from printhub.transports import PrintError, send
+from printhub.transports import PrintError, ipp_printer_state, send
 
 VERSION = "1.0"  # services.printing.hubs.AGENT_VERSION: the hub page says when an agent is older
 PREFIX = "whh_"
@@ -73,6 +73,19 @@ def local_address() -> str | None:
             return s.getsockname()[0]
     except OSError:
         return None
+
+
+def printer_state(conn: dict) -> str:
+    """What an IPP printer says about itself after a refusal (" (printer stopped: paused)"), for
+    the operator reading the hub's log; nothing for raw printers, which cannot say."""
+    if conn["interface"] != "ipp":
+        return ""
+    try:
+        state = ipp_printer_state(conn["address"])
+    except PrintError:
+        return ""
+    message = state["message"] or ", ".join(state["reasons"])
+    return f" (printer {state['state']}{': ' + message if message else ''})"
 
 
 @dataclass
@@ -148,9 +161,10 @@ class Agent:
                 send(conn["interface"], conn["address"], data, encoding=job["encoding"], job_name=job["description"])
             except PrintError as e:
                 self.journal.mark(job_id, None)
-                log.warning("job %s failed: %s", job["reference"], e)
-                self.report(job, "failed", str(e), e.retryable)
-                self.log(f"{job['description'] or job['reference']}: {e}", job)
+                why = f"{e}{printer_state(conn)}"
+                log.warning("job %s failed: %s", job["reference"], why)
+                self.report(job, "failed", why, e.retryable)
+                self.log(f"{job['description'] or job['reference']}: {why}", job)
                 return
             self.journal.mark(job_id, "sent")
         self.report(job, "printed")

@@ -363,6 +363,7 @@ class SplJob(Model):
     encoding: Encoding
     attempts: int
     error: str | None = None
+    reprint_of: Id | None = Field(None, description="The job this one prints again")
 
 
 class SplQueueQuery(Model):

@@ -238,6 +238,7 @@ def job_row(job: PrintJob, artifact_url: str) -> dict:
         "encoding": job.encoding,
         "attempts": job.attempts,
         "error": job.error,
+        "reprint_of": job.reprint_of,
     }
 
 
