@@ -2,6 +2,7 @@
 the suite's database was built by the migrations alone, see conftest)."""
 
 import re
+import uuid
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -64,7 +65,7 @@ def test_partition_feature_split_keeps_what_each_grant_could_do(tmp_path):
     from app import create_app
     from models import Role, RoleAcl, UserAcl
     from services import roles
-    from tests.support import new_tenant, new_user
+    from tests.support import new_tenant
 
     scratch = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/split.db", "SECRET_KEY": "x"})
     with scratch.app_context():
@@ -75,7 +76,38 @@ def test_partition_feature_split_keeps_what_each_grant_could_do(tmp_path):
         db.session.add(lead)
         db.session.flush()
         db.session.add(RoleAcl(tenant_id=tenant.id, role_id=lead.id, features=["attachments.manage"]))
-        user = new_user(tenant.id, "clerk@acme.test", features=["attachments.view", "attachments.manage"])
+        # The user as 0014 knew users (the ORM's User has columns of later migrations).
+        user_id = uuid.uuid4()
+        users = sa.table(
+            "users",
+            sa.column("id", sa.Uuid()),
+            sa.column("tenant_id", sa.Uuid()),
+            *(sa.column(c) for c in ("email", "name", "password_hash", "is_active", "created_at", "updated_at")),
+        )
+        now = sa.func.current_timestamp()
+        db.session.execute(
+            sa.insert(users).values(
+                id=user_id,
+                tenant_id=tenant.id,
+                email="clerk@acme.test",
+                name="",
+                password_hash="x",
+                is_active=True,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        db.session.execute(
+            sa.insert(UserAcl.__table__).values(
+                id=uuid.uuid4(),
+                tenant_id=tenant.id,
+                user_id=user_id,
+                features=["attachments.view", "attachments.manage"],
+                is_super_admin=False,
+                created_at=now,
+                updated_at=now,
+            )
+        )
         db.session.commit()
         upgrade()
         db.session.expire_all()
@@ -86,4 +118,4 @@ def test_partition_feature_split_keeps_what_each_grant_could_do(tmp_path):
         assert "attachments.partitions.manage" not in features(RoleAcl, role_id=staff.id)
         assert "attachments.manage" in features(RoleAcl, role_id=staff.id)
         assert features(RoleAcl, role_id=lead.id) == ["attachments.manage", "attachments.partitions.manage"]
-        assert features(UserAcl, user_id=user.id)[-1] == "attachments.partitions.manage"
+        assert features(UserAcl, user_id=user_id)[-1] == "attachments.partitions.manage"
