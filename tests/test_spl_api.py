@@ -541,3 +541,58 @@ class TestFloor:
         assert r.status_code == 204
         job = client.get(f"/spl/queue/{r.headers['x-job-id']}", headers=h).get_json()
         assert "^XA" in client.get(job["artifact"], headers=h).data.decode()
+
+
+class TestStations:
+    def test_closing_a_parcel_prints_at_the_bound_station(self, app, client, h, rig, admin):
+        from tests.support import browser_login
+
+        _, printer = rig
+        r = client.post(
+            "/spl/stations", json={"name": "Bench 1", "code": "PACK-1", "printer_id": printer["id"]}, headers=h
+        )
+        assert r.status_code == 200 and r.get_json()["printer_name"] == printer["name"]
+        refused(client.post("/spl/stations", json={"name": "Bench 2", "code": "PACK-1"}, headers=h), 409)
+        browser = app.test_client()
+        csrf = browser_login(browser, admin)
+        headers = {"X-CSRFToken": csrf, "Accept": "application/json"}
+        refused(browser.post("/spl/stations/bind", json={"code": "PACK-9"}, headers=headers), 404)
+        assert browser.post("/spl/stations/bind", json={"code": " PACK-1 "}, headers=headers).status_code == 200
+        s = picked_shipment(client, h)
+        p = client.post(
+            "/lcs/parcels", json={"shipment_id": s["id"], "item_ids": [u["id"] for u in s["items"]]}, headers=h
+        ).get_json()
+        closed = browser.post(f"/lcs/parcels/{p['id']}/close", json={"weight": 900}, headers=headers)
+        assert closed.status_code == 200 and closed.headers["x-task-id"] and closed.headers["x-job-id"]
+        job = client.get(f"/spl/queue/{closed.headers['x-job-id']}", headers=h).get_json()
+        assert job["printer_id"] == printer["id"] and job["description"] == f"Label for parcel {p['number']}"
+        # unbound, without a default printer: the close still works and prints nothing
+        assert browser.post("/spl/stations/bind", json={"code": ""}, headers=headers).status_code == 204
+        s2 = picked_shipment(client, h)
+        p2 = client.post(
+            "/lcs/parcels", json={"shipment_id": s2["id"], "item_ids": [u["id"] for u in s2["items"]]}, headers=h
+        ).get_json()
+        closed = browser.post(f"/lcs/parcels/{p2['id']}/close", json={"weight": 900}, headers=headers)
+        assert closed.status_code == 200 and "x-job-id" not in closed.headers
+
+    def test_stations_crud_and_another_tenants_printer(self, app, client, h, rig, make):
+        _, printer = rig
+        st = client.post("/spl/stations", json={"name": "Bench 1", "code": "PACK-1"}, headers=h).get_json()
+        r = client.put(
+            f"/spl/stations/{st['id']}",
+            json={"name": "Bench 1b", "code": "PACK-1B", "printer_id": printer["id"]},
+            headers=h,
+        )
+        assert r.status_code == 200 and r.get_json()["code"] == "PACK-1B"
+        assert [x["name"] for x in client.get("/spl/stations", headers=h).get_json()] == ["Bench 1b"]
+        other = make.tenant("Rival")
+        rival = bearer(api_token(client, with_features(app, other, "ops@rival.test", ["spl.*"])))
+        refused(
+            client.post("/spl/stations", json={"name": "X", "code": "X1", "printer_id": printer["id"]}, headers=rival),
+            404,
+        )
+        refused(client.delete(f"/spl/stations/{st['id']}", headers=rival), 404)
+        assert client.delete(f"/spl/stations/{st['id']}", headers=h).status_code == 204
+        assert client.get("/spl/stations", headers=h).get_json() == []
+        # the code of a removed station is free again
+        assert client.post("/spl/stations", json={"name": "Bench 1", "code": "PACK-1B"}, headers=h).status_code == 200

@@ -14,9 +14,12 @@ from schemas.lcs_parcels import (
     LcsPlace,
     LcsPlaceResult,
 )
+from services.errors import DomainError
 from services.logistics import packing
 from services.logistics import parcels as svc
 from services.logistics.shipments import get_shipment
+from services.printing import floor
+from web import stations
 from web.access import current_actor, registry, requires
 from web.contract import Response, operation
 from web.negotiate import respond, response_mode
@@ -143,7 +146,15 @@ def detach_items(parcel_id, body: LcsPlace):
 @requires("lcs.handling.write")
 @operation(
     body=LcsParcelClose,
-    responses={200: Response(LcsParcel, headers={"x-task-id": "The label task (GET /mes/tasks/{id})"})},
+    responses={
+        200: Response(
+            LcsParcel,
+            headers={
+                "x-task-id": "The label task (GET /mes/tasks/{id})",
+                "x-job-id": "The print job, when the label printed at your station or default printer",
+            },
+        )
+    },
 )
 def close_parcel(parcel_id, body: LcsParcelClose):
     """Close a parcel
@@ -151,18 +162,38 @@ def close_parcel(parcel_id, body: LcsParcelClose):
     Wharf's pack station in one step: saves ``weight`` and requests the label (the task in
     ``x-task-id``), which closes the parcel — the next pack scan opens a new one. Refused like
     ``POST …/label`` (422 empty or over the method's maximum weight, 409 in transit), and
-    then nothing is saved.
+    then nothing is saved. With ``spl.print``, the label also prints at the pack station bound
+    to the session, else on your default printer (``x-job-id``).
     """
     with svc.label_refusal_noted(current_actor(), parcel_id):
         t = packing.close_parcel(current_actor(), parcel_id, body.weight)
     p = svc.get_parcel(current_actor(), parcel_id)
+    headers = {"x-task-id": str(t.id)}
+    printed = _print_closed(p, headers)
     return _pack_response(
         p.shipment_id,
         svc.parcel_row(p),
-        f"Parcel {p.number} closed: label requested",
+        f"Parcel {p.number} closed: label requested{printed}",
         extra={"label_task": {"id": t.id, "parcel_id": p.id}},
-        headers={"x-task-id": str(t.id)},
+        headers=headers,
     )
+
+
+def _print_closed(p, headers: dict) -> str:
+    """Print the closed parcel's label at the packer's station (or default printer), if any
+    and if they may print: the words for the toast, the job in ``x-job-id``. A refused print
+    does not undo the close: the toast says why, the PDF label is still there."""
+    actor = current_actor()
+    if not actor.grants.allows(["spl.print"]):
+        return ""
+    try:
+        job = floor.print_on_close(actor, p.id, stations.bound_station_id())
+    except DomainError as e:
+        return f"; not printed: {e.message}"
+    if job is None:
+        return ""
+    headers["x-job-id"] = str(job.id)
+    return f", printing on {job.printer.name}"
 
 
 @bp.put("/parcels/<uuid:parcel_id>/transit")

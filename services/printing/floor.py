@@ -69,6 +69,15 @@ def print_parcel(actor: Actor, parcel_id, printer_id=None, station_id=None):
     )
 
 
+def print_on_close(actor: Actor, parcel_id, station_id=None):
+    """Closing a parcel prints its label where the packer stands: the bound station's printer,
+    else the person's default printer; None when there is neither (the PDF label remains)."""
+    found = stations.station_printer(actor, station_id) or stations.default_printer_of(actor)
+    if found is None or found.disabled_at is not None:
+        return None
+    return print_parcel(actor, parcel_id, found.id)
+
+
 @command()
 def print_list(actor: Actor, list_id, printer_id=None, station_id=None):
     """Queue every label of a handling list as one job (one refused parcel refuses all)."""
