@@ -10,12 +10,14 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
 
-from models import Organization, Scope, Tenant, User, db
+from models import Hub, Organization, Scope, Tenant, User, db
 from printhub.agent import run_agent
+from schemas.spl import SplHubModel, SplPrinterModel, SplStationModel
 from services import directory, roles, toggles, users
 from services.acl import SYSTEM
 from services.commands import command
 from services.errors import DomainError
+from services.printing import hubs, printers, stations
 
 DEFAULT_TENANT = "Default"
 DEMO_TENANT = "Demo Warehouse"
@@ -152,6 +154,28 @@ def seed_floor(tenant_id) -> int:
 
 
 @command()
+def seed_printing(tenant_id) -> str | None:
+    """A hub, a ZPL printer on 127.0.0.1:9100 and the pack station PACK-1 using it (once);
+    the hub's secret when it was created now (it is shown nowhere else)."""
+    scope = Scope(tenant_id)
+    if db.session.scalars(scope.select(Hub)).first() is not None:
+        return None
+    hub, secret = hubs.create_hub(
+        SYSTEM, SplHubModel(name="Dock hub", description="Outbound, benches 1–4"), tenant_id=tenant_id
+    )
+    body = {
+        "name": "Bench 1 Zebra",
+        "hub_id": hub.id,
+        "connection": {"interface": "network", "address": "127.0.0.1:9100"},
+    }
+    zebra = printers.create_printer(SYSTEM, SplPrinterModel(**body))
+    stations.create_station(
+        SYSTEM, SplStationModel(name="Bench 1", code="PACK-1", printer_id=zebra.id), tenant_id=tenant_id
+    )
+    return secret
+
+
+@command()
 def _demo_tenant() -> tuple[Tenant, Organization, dict]:
     """The demo tenant, its two organizations and its default roles (made once)."""
     tenant = tenant_named(DEMO_TENANT)
@@ -207,12 +231,16 @@ def register_cli(app: Flask) -> None:
                     tenant_id=tenant.id,
                 )
         shipments = seed_floor(tenant.id)
+        secret = seed_printing(tenant.id)
         from services.rules.examples import ensure_examples
 
         ensure_examples(SYSTEM, tenant.id)  # the example business rules (max weight on)
         click.echo(f"Demo tenant '{tenant.name}' ({tenant.id}) is ready ({shipments} demo shipments). Sign in with:")
         for email, password, name, role in DEMO_USERS:
             click.echo(f"  {role:16} {email}  /  {password}")
+        if secret:
+            click.echo("Demo print hub created; run its agent next to a printer at 127.0.0.1:9100 with:")
+            click.echo(f"  python -m printhub --server http://127.0.0.1:5000 --secret {secret}")
 
     @app.cli.command("prune")
     @click.option(

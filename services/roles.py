@@ -31,6 +31,9 @@ DEFAULT_ROLES = {
         "lcs.products.read",
         "attachments.view",
         "attachments.manage",
+        # printing: labels go to the bench's printer when a parcel is closed
+        "spl.read",
+        "spl.print",
     ],
 }
 

@@ -119,3 +119,42 @@ def test_partition_feature_split_keeps_what_each_grant_could_do(tmp_path):
         assert "attachments.manage" in features(RoleAcl, role_id=staff.id)
         assert features(RoleAcl, role_id=lead.id) == ["attachments.manage", "attachments.partitions.manage"]
         assert features(UserAcl, user_id=user_id)[-1] == "attachments.partitions.manage"
+
+
+def test_print_spooler_lets_the_builtin_staff_role_print(tmp_path):
+    """0017 (issue 17): the built-in Warehouse staff role gains spl.read and spl.print, so a
+    closed parcel's label prints at the bench; other roles are left alone; downgrade takes it back."""
+    from flask_migrate import downgrade, upgrade
+
+    from app import create_app
+    from models import Role, RoleAcl
+    from tests.support import new_tenant
+
+    scratch = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/spl.db", "SECRET_KEY": "x"})
+    with scratch.app_context():
+        upgrade(revision="0016_parcel_label_blocked")
+        tenant = new_tenant("Acme")
+        made = {}
+        for name in ("Warehouse staff", "Packing lead"):  # the staff role as 0016 seeded it: no printing
+            role = db.session.scalars(sa.select(Role).where(Role.tenant_id == tenant.id, Role.name == name)).first()
+            if role is None:
+                role = Role(tenant_id=tenant.id, name=name)
+                db.session.add(role)
+                db.session.flush()
+                db.session.add(RoleAcl(tenant_id=tenant.id, role_id=role.id, features=[]))
+                db.session.flush()
+            db.session.execute(
+                sa.update(RoleAcl).where(RoleAcl.role_id == role.id).values(features=["lcs.handling.write"])
+            )
+            made[name] = role.id
+        db.session.commit()
+
+        def features(name):
+            db.session.expire_all()
+            return db.session.scalar(sa.select(RoleAcl.features).where(RoleAcl.role_id == made[name]))
+
+        upgrade()
+        assert features("Warehouse staff") == ["lcs.handling.write", "spl.read", "spl.print"]
+        assert features("Packing lead") == ["lcs.handling.write"]
+        downgrade(revision="0016_parcel_label_blocked")
+        assert features("Warehouse staff") == ["lcs.handling.write"]

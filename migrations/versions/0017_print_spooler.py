@@ -16,6 +16,25 @@ branch_labels = None
 depends_on = None
 
 
+STAFF_ROLE, STAFF_PRINTS = "Warehouse staff", ("spl.read", "spl.print")
+roles = sa.table("roles", sa.column("id"), sa.column("name"))
+role_acls = sa.table("role_acls", sa.column("id"), sa.column("role_id"), sa.column("features", sa.JSON))
+
+
+def _staff_features(change) -> None:
+    """The built-in Warehouse staff role prints (its labels go to the bench's printer)."""
+    conn = op.get_bind()
+    rows = conn.execute(
+        sa.select(role_acls.c.id, role_acls.c.features)
+        .select_from(role_acls.join(roles, roles.c.id == role_acls.c.role_id))
+        .where(roles.c.name == STAFF_ROLE)
+    ).all()
+    for row_id, features in rows:
+        new = change(list(features or []))
+        if new != features:
+            conn.execute(role_acls.update().where(role_acls.c.id == row_id).values(features=new))
+
+
 def upgrade():
     op.create_table(
         "spl_hubs",
@@ -168,8 +187,11 @@ def upgrade():
             batch_op.f("fk_users_default_printer_id_spl_printers"), "spl_printers", ["default_printer_id"], ["id"]
         )
 
+    _staff_features(lambda f: [*f, *(p for p in STAFF_PRINTS if p not in f)])
+
 
 def downgrade():
+    _staff_features(lambda f: [p for p in f if p not in STAFF_PRINTS])
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_users_default_printer_id_spl_printers"), type_="foreignkey")
         batch_op.drop_column("default_printer_id")
