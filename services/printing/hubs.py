@@ -126,15 +126,18 @@ def live_hub(actor: Actor, hub_id) -> Hub:
 
 
 def hub_row(hub: Hub, now: datetime | None = None) -> dict:
-    """``SplHub``; ``status`` is live (online while it polls)."""
+    """``SplHub``; ``status`` is live (online while it polls) and ``status_updated_at`` is when
+    it came online, or when it went offline (its last pull plus the grace)."""
+    online = is_online(hub, now)
+    changed = hub.status_updated_at if online or hub.last_seen_at is None else _aware(hub.last_seen_at) + OFFLINE_AFTER
     return {
         "id": hub.id,
         "uuid": hub.uuid,
         "name": hub.name,
         "description": hub.description,
         "properties": hub.properties or [],
-        "status": "online" if is_online(hub, now) else "offline",
-        "status_updated_at": hub.status_updated_at,
+        "status": "online" if online else "offline",
+        "status_updated_at": changed,
         "disabled_at": hub.disabled_at,
         "pubnub": {"tokens": []},
         "integration": None,
