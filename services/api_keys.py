@@ -26,14 +26,19 @@ from services.roles import get_role
 PREFIX = "whk_"
 
 
-class ApiKeyPrincipal(TenantFacts):
-    """What ``current_user`` is for a request authenticated by an API key."""
+class MachinePrincipal(TenantFacts):
+    """A caller that is no person (an API key, a print hub): signed in, never anonymous, and
+    ``is_api_key``, so audit rows and ``Actor.user_id`` record no user for it."""
 
     is_authenticated = True
     is_active = True
     is_anonymous = False
     is_api_key = True
     email = None
+
+
+class ApiKeyPrincipal(MachinePrincipal):
+    """What ``current_user`` is for a request authenticated by an API key."""
 
     def __init__(self, key: ApiKey):
         self.key = key

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 from models import Hub, HubLog, PrintJob, db, utcnow
 from models.scope import get_visible
-from models.tenancy import TenantFacts
 from services.acl import Actor
+from services.api_keys import MachinePrincipal
 from services.commands import Audited, audited, command, lock
 from services.errors import Forbidden, NotFound
 
@@ -27,15 +27,10 @@ OFFLINE_AFTER = timedelta(seconds=60)  # a hub pulls at least every 25 s; two mi
 AGENT_VERSION = "1.0"  # the agent shipped with this Wharf (printhub.agent.VERSION)
 
 
-class HubPrincipal(TenantFacts):
+class HubPrincipal(MachinePrincipal):
     """What ``current_user`` is for a request made by a hub agent with its secret."""
 
-    is_authenticated = True
-    is_active = True
-    is_anonymous = False
-    is_api_key = True  # no person: audit and ``Actor.user_id`` treat it like a key
     is_hub = True
-    email = None
 
     def __init__(self, hub: Hub):
         self.hub = hub
