@@ -596,3 +596,23 @@ class TestStations:
         assert client.get("/spl/stations", headers=h).get_json() == []
         # the code of a removed station is free again
         assert client.post("/spl/stations", json={"name": "Bench 1", "code": "PACK-1B"}, headers=h).status_code == 200
+
+    def test_scanning_the_benchs_barcode_at_pack_binds_the_session(self, app, client, h, rig, admin):
+        from tests.support import HX, browser_login
+
+        _, printer = rig
+        client.post("/spl/stations", json={"name": "Bench 3", "code": "PACK-3", "printer_id": printer["id"]}, headers=h)
+        browser = app.test_client()
+        csrf = browser_login(browser, admin)
+        r = browser.post("/lcs/pack/open", data={"code": "PACK-3", "csrf_token": csrf}, headers=HX)
+        assert r.status_code == 200 and "At pack station <strong>Bench 3</strong>" in r.get_data(as_text=True)
+        assert "Bench 3" in r.headers.get("HX-Trigger", "")
+        s = picked_shipment(client, h)
+        p = client.post(
+            "/lcs/parcels", json={"shipment_id": s["id"], "item_ids": [u["id"] for u in s["items"]]}, headers=h
+        ).get_json()
+        closed = browser.post(f"/lcs/parcels/{p['id']}/close", data={"weight": "900", "csrf_token": csrf}, headers=HX)
+        assert closed.status_code == 200 and closed.headers["x-job-id"]
+        assert "printing on " + printer["name"] in closed.headers.get("HX-Trigger", "")
+        # an API client's scan of the same code is no shipment: 404
+        refused(client.post("/lcs/pack/open", json={"code": "PACK-3"}, headers=h), 404)

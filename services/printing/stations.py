@@ -30,10 +30,25 @@ def get_station(actor: Actor, station_id) -> PrintStation:
 
 
 def station_by_code(actor: Actor, code: str) -> PrintStation:
-    found = db.session.scalars(stations_query(actor).where(PrintStation.code == code.strip())).first()
+    found = station_with_code(actor, code)
     if found is None:
         raise NotFound(f"No pack station has the code {code.strip()!r}")
     return found
+
+
+def station_with_code(actor: Actor, code: str) -> PrintStation | None:
+    """The station whose barcode ``code`` is, if any (a pack scan may be one)."""
+    return db.session.scalars(stations_query(actor).where(PrintStation.code == code.strip())).first()
+
+
+def find_station(actor: Actor, station_id) -> PrintStation | None:
+    """The station by id, None when it is gone (a session may outlive its station)."""
+    if station_id is None:
+        return None
+    try:
+        return get_station(actor, station_id)
+    except NotFound:
+        return None
 
 
 def station_row(s: PrintStation) -> dict:
@@ -102,10 +117,10 @@ def default_printer_of(actor: Actor):
 
 def station_printer(actor: Actor, station_id):
     """The printer of the bound station, if the station and its printer still exist."""
-    if station_id is None:
+    s = find_station(actor, station_id)
+    if s is None or s.printer_id is None:
         return None
     try:
-        s = get_station(actor, station_id)
-        return get_printer(actor, s.printer_id) if s.printer_id else None
+        return get_printer(actor, s.printer_id)
     except NotFound:
         return None
