@@ -31,8 +31,8 @@ DEFAULT_ROLES = {
         "lcs.products.read",
         "attachments.view",
         "attachments.manage",
-        # printing: labels go to the bench's printer when a parcel is closed
-        "spl.read",
+        # printing: labels go to the bench's printer when a parcel is closed (hubs, printers and
+        # the queue stay the leads' and administrators', with spl.read)
         "spl.print",
     ],
 }

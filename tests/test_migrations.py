@@ -122,7 +122,7 @@ def test_partition_feature_split_keeps_what_each_grant_could_do(tmp_path):
 
 
 def test_print_spooler_lets_the_builtin_staff_role_print(tmp_path):
-    """0017 (issue 17): the built-in Warehouse staff role gains spl.read and spl.print, so a
+    """0017 (issue 17): the built-in Warehouse staff role gains spl.print, so a
     closed parcel's label prints at the bench; other roles are left alone; downgrade takes it back."""
     from flask_migrate import downgrade, upgrade
 
@@ -154,7 +154,7 @@ def test_print_spooler_lets_the_builtin_staff_role_print(tmp_path):
             return db.session.scalar(sa.select(RoleAcl.features).where(RoleAcl.role_id == made[name]))
 
         upgrade()
-        assert features("Warehouse staff") == ["lcs.handling.write", "spl.read", "spl.print"]
+        assert features("Warehouse staff") == ["lcs.handling.write", "spl.print"]
         assert features("Packing lead") == ["lcs.handling.write"]
         downgrade(revision="0016_parcel_label_blocked")
         assert features("Warehouse staff") == ["lcs.handling.write"]

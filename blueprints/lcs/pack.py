@@ -21,7 +21,7 @@ registry.add_nav("Pack", "lcs.pack_home", group="Floor", order=30)
 def _bound_station() -> dict | None:
     """The pack station this session is bound to, for people who may print."""
     actor = current_actor()
-    if not actor.grants.allows(["spl.read"]):
+    if not actor.grants.allows(["spl.print"]):
         return None
     found = stations.find_station(actor, web_stations.bound_station_id())
     return stations.station_row(found) if found else None
@@ -72,7 +72,7 @@ def pack_open(body: LcsPackOpen):
     labels of parcels closed here print on its printer.
     """
     actor = current_actor()
-    if response_mode() != "json" and actor.grants.allows(["spl.read"]):
+    if response_mode() != "json" and actor.grants.allows(["spl.print"]):
         station = stations.station_with_code(actor, body.code)
         if station is not None:  # the bench's barcode: this session now prints there
             web_stations.bind(station.id)

@@ -17,7 +17,7 @@ from web.contract import operation
 from web.forms import show_again
 from web.negotiate import empty, respond, see_other
 
-registry.add_nav("Pack stations", "spl.stations", group="Administration", order=420)
+registry.add_nav("Pack stations", "spl.stations", group="Floor", order=35)
 
 LIST = "spl/stations.html"
 CHANGED = "spl:stations-changed"
@@ -46,7 +46,7 @@ _create_error = show_again(LIST, "create_form", context=lambda: _context())
 
 
 @bp.get("/stations")
-@requires("spl.read")
+@requires("spl.print")
 @operation(responses={200: list[SplStation]})
 def stations():
     """List the pack stations (Wharf)
@@ -103,7 +103,7 @@ def delete_station(station_id):
 
 
 @bp.post("/stations/bind")
-@requires("spl.read")
+@requires("spl.print")
 @operation(body=SplStationBind, responses={200: SplStation, 204: None})
 def bind_station(body: SplStationBind):
     """Bind this session to a pack station (Wharf)
@@ -122,7 +122,7 @@ def bind_station(body: SplStationBind):
 
 
 @bp.put("/printers/default")
-@requires("spl.read")
+@requires("spl.print")
 @operation(body=SplDefaultPrinter, responses={204: None})
 def default_printer(body: SplDefaultPrinter):
     """Choose your default printer (Wharf)

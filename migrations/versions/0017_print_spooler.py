@@ -16,7 +16,7 @@ branch_labels = None
 depends_on = None
 
 
-STAFF_ROLE, STAFF_PRINTS = "Warehouse staff", ("spl.read", "spl.print")
+STAFF_ROLE, STAFF_PRINTS = "Warehouse staff", ("spl.print",)
 roles = sa.table("roles", sa.column("id"), sa.column("name"))
 role_acls = sa.table("role_acls", sa.column("id"), sa.column("role_id"), sa.column("features", sa.JSON))
 
