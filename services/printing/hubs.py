@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from models import Hub, HubLog, PrintJob, db, utcnow
+from models import Hub, HubLog, PrintJob, Tenant, db, utcnow
 from models.scope import get_visible
 from models.tenancy import TenantFacts
 from services.acl import Actor
@@ -41,7 +41,7 @@ class HubPrincipal(TenantFacts):
         self.hub = hub
         self.id = hub.id
         self.tenant_id = hub.tenant_id
-        self.tenant = hub.tenant
+        self.tenant = db.session.get(Tenant, hub.tenant_id)
         self.organization_id = None
         self.created_by_id = None  # nobody: what a hub asks for is requested by no person
         self.name = hub.name
