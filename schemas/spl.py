@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from schemas.base import Id, Model, UtcDatetime, text
+from schemas.base import Id, Model, UtcDatetime, nested, text
 
 MAX_JOB_BYTES = 10 * 1024 * 1024  # a print job's document (labels are a few KB; a PDF slip well under this)
 MAX_JOB_TEXT = MAX_JOB_BYTES * 4 // 3 + 200  # the same as a base64 data: URI
@@ -87,10 +87,17 @@ class SplConnection(Model):
         return self
 
 
+def _form_number(value):
+    """A form posts "300": the number a Literal of numbers takes (JSON's 300 passes as is)."""
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+
 class ZplSettings(Model):
     """Settings of a ZPL (Zebra and compatible) label printer (other keys are dropped)."""
 
-    dpi: Literal[203, 300] = Field(203, description="Print head resolution: 203 (8 dots/mm) or 300 (12 dots/mm)")
+    dpi: Annotated[Literal[203, 300], BeforeValidator(_form_number)] = Field(
+        203, description="Print head resolution: 203 (8 dots/mm) or 300 (12 dots/mm)"
+    )
     label_width_mm: float = Field(101.6, ge=10, le=220, description="Label width (4 in = 101.6 mm)")
     label_height_mm: float = Field(152.4, ge=10, le=1000, description="Label length (6 in = 152.4 mm)")
     darkness: int = Field(15, ge=0, le=30, description="Print darkness (~SD, 0–30)")
@@ -115,6 +122,8 @@ class SplPrinterModel(Model):
     timezone: text(64) | None = Field(None, examples=["Europe/Amsterdam"])
     connection: SplConnection
     settings: dict[str, Any] | None = Field(None, description="As GET /spl/settings/printers/{default_encoding}")
+
+    _forms = model_validator(mode="before")(nested)  # the printer form posts connection.address, settings.dpi
 
     @model_validator(mode="after")
     def _settings_fit(self):

@@ -92,7 +92,7 @@ def _first(model, *where, order=None):
 
 def _floor_work(client, h) -> dict:
     """Work on the demo floor: a list with some picks, a packed shipment with a labelled parcel,
-    an over-weight parcel a rule blocked, a file on a shipment and a rule set."""
+    an over-weight parcel a rule blocked, a file on a shipment, a rule set and the print spooler's."""
     demo = client.get("/lcs/shipments", headers=h).get_json()
     method_id = demo[0]["method_id"]
     busy = [client.get(f"/lcs/shipments/{s['id']}", headers=h).get_json() for s in demo[:3]]
@@ -129,6 +129,54 @@ def _floor_work(client, h) -> dict:
         "shipment_id": packed["id"],
         "parcel_id": labelled["id"],
         "lcs.edit_shipment:shipment_id": editable["id"],
+        **_print_work(client, h),
+    }
+
+
+def _print_work(client, h) -> dict:
+    """The spooler's screens with something on them: an online hub with a log and its network,
+    two printers, a pack station, and jobs printed, failed and waiting."""
+    r = client.post("/api/spl/hubs", json={"name": "Dock 3 hub", "description": "Outbound, benches 1–4"}, headers=h)
+    assert r.status_code == 200, r.get_json()
+    hub = r.get_json()
+    agent = bearer(hub["secret"])
+    printers = []
+    for name, encoding, connection in (
+        ("Bench 1 Zebra", "zpl", {"interface": "network", "address": "192.168.1.50:9100"}),
+        ("Office laser", "pdf", {"interface": "ipp", "address": "ipp://cups.local:631/printers/office-laser"}),
+    ):
+        body = {"name": name, "hub_id": hub["id"], "default_encoding": encoding, "connection": connection}
+        r = client.post("/api/spl/printers", json=body, headers=h)
+        assert r.status_code == 200, r.get_json()
+        printers.append(r.get_json())
+    zebra = printers[0]
+    r = client.post(
+        "/api/spl/stations", json={"name": "Bench 1", "code": "PACK-1", "printer_id": zebra["id"]}, headers=h
+    )
+    assert r.status_code == 200, r.get_json()
+    devices = [
+        {
+            "description": "Ethernet",
+            "mac_address": "b8:27:eb:12:34:56",
+            "interface": {"interface": "eth0", "address": "192.168.1.20"},
+        }
+    ]
+    assert client.put(f"/api/spl/hubs/{hub['id']}/network", json=devices, headers=agent).status_code == 200
+    log = {"message": "Bench 1 Zebra refused the connection (192.168.1.50:9100)", "level": "public"}
+    assert client.post(f"/api/spl/hubs/{hub['id']}/logs", json=log, headers=agent).status_code == 200
+    for outcome in ({"status": "printed"}, {"status": "failed", "retryable": False, "error": "paper out"}, None):
+        r = client.post(f"/api/spl/printers/{zebra['id']}/test", headers=h)
+        assert r.status_code == 204, r.get_data(as_text=True)
+        job_id = r.headers["x-job-id"]  # the last one stays waiting
+        if outcome is not None:
+            [job] = client.post(f"/api/spl/hubs/{hub['id']}/jobs", json={"wait": 0}, headers=agent).get_json()
+            assert client.put(f"/api/spl/queue/{job['reference']}", json=outcome, headers=agent).status_code == 201
+    return {
+        "hub_id": hub["id"],
+        "hub_uuid": hub["uuid"],
+        "printer_id": zebra["id"],
+        "reference": job_id,
+        "kind": "zpl",
     }
 
 

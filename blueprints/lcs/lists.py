@@ -189,6 +189,7 @@ def _page_context(hl: HandlingList) -> dict:
         if cancelled and cancelled.user_id
         else None,
         "live": fragment_etag(_state(hl), "list_live"),
+        "can_print": current_actor().grants.allows(["lcs.handling.write", "spl.print"]),  # Print labels
     }
 
 

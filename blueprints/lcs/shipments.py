@@ -80,6 +80,7 @@ def pack_panel(shipment, answer: dict | None = None) -> tuple[dict, dict]:
         "index": {p["id"]: i for i, p in enumerate(parcels, 1)},
         "ship_to": documents.address_lines(((row["addressing"] or {}).get("to") or {}).get("address")),
         "method": shipment.method,
+        "can_print": current_actor().grants.allows(["lcs.handling.write", "spl.print"]),  # Print label
     }
     return data, context
 

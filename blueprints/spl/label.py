@@ -8,7 +8,7 @@ from blueprints.spl import bp
 from models import LabelTemplate, db
 from schemas.spl import SplLabelTemplate, SplLabelTemplateModel
 from services import zpl
-from services.printing import floor
+from services.printing import floor, printers
 from web.access import current_actor, registry, requires
 from web.contract import operation
 from web.forms import show_again
@@ -31,7 +31,20 @@ def _current() -> dict:
 
 
 def _context(**extra) -> dict:
-    return {"t": _current(), "can_manage": current_actor().grants.allows(["spl.manage"]), **extra}
+    actor = current_actor()
+    # the page's test print: the saved template on one of the tenant's live ZPL printers
+    zpl_printers = [
+        p
+        for p in db.session.scalars(printers.visible_printers(actor))
+        if p.default_encoding == "zpl" and p.disabled_at is None
+    ]
+    return {
+        "t": _current(),
+        "can_manage": actor.grants.allows(["spl.manage"]),
+        "can_print": actor.grants.allows(["spl.print"]),
+        "printers": [{"id": p.id, "name": p.name} for p in zpl_printers],
+        **extra,
+    }
 
 
 _save_error = show_again(PAGE, "label_form", context=lambda: _context())

@@ -65,7 +65,9 @@ def _query_rows(query: SplPrinterQuery | None = None) -> list[dict]:
 
 
 def _list_context(**extra) -> dict:
-    return _form_context(rows=_query_rows(), **extra)
+    if "rows" not in extra:  # the list view passes its filtered rows
+        extra["rows"] = _query_rows()
+    return _form_context(**extra)
 
 
 def _page_context(p: Printer, **extra) -> dict:

@@ -34,6 +34,13 @@
       .catch(function () { status.textContent = "The preview could not be drawn; the ZPL is below."; });
   }
 
+  // The test print goes to the printer chosen in its form (each option is that printer's
+  // test-print address).
+  document.addEventListener("htmx:configRequest", function (e) {
+    var form = e.detail.elt.closest && e.detail.elt.closest("[data-test-print]");
+    if (form) e.detail.path = form.querySelector("select").value;
+  });
+
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
   document.addEventListener("htmx:afterSwap", function (e) { draw(e.target); });
 })();
