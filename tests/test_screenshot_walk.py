@@ -151,7 +151,7 @@ def _print_work(client, h) -> dict:
         printers.append(r.get_json())
     zebra = printers[0]
     r = client.post(
-        "/api/spl/stations", json={"name": "Bench 1", "code": "PACK-1", "printer_id": zebra["id"]}, headers=h
+        "/api/spl/stations", json={"name": "Bench 2", "code": "PACK-2", "printer_id": zebra["id"]}, headers=h
     )
     assert r.status_code == 200, r.get_json()
     devices = [
