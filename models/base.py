@@ -19,6 +19,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(value: datetime | None) -> datetime | None:
+    """A stored timestamp, timezone-aware: SQLite hands back naive UTC, PostgreSQL aware ones."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 def iso_utc(value: datetime) -> str:
     """``2026-11-22T10:00:00.000Z`` — the timestamp format of both seeds."""
     if value.tzinfo is not None and value.utcoffset():

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from models import ApiKey, ApiKeyRole, Organization, RoleAcl, Tenant, db, utcnow
+from models.base import aware
 from models.scope import get_visible
 from models.tenancy import TenantFacts
 from schemas.api_keys import ApiKeyCreate
@@ -207,9 +208,9 @@ def authenticate(token: str) -> ApiKeyPrincipal | None:
         return None
     if not owner_is_live(key):
         return None
-    if key.expires_at is not None and _aware(key.expires_at) <= now:
+    if key.expires_at is not None and aware(key.expires_at) <= now:
         return None
-    if key.last_used_at is None or _aware(key.last_used_at) < now - timedelta(minutes=1):
+    if key.last_used_at is None or aware(key.last_used_at) < now - timedelta(minutes=1):
         _touch(key, now)
     return ApiKeyPrincipal(key)
 
@@ -219,10 +220,6 @@ def _touch(key: ApiKey, now: datetime) -> None:
     key.last_used_at = now
 
 
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=utcnow().tzinfo)
-
-
 def as_utc(dt: datetime | None) -> datetime | None:
     """A stored timestamp as aware UTC (SQLite hands back naive UTC, PostgreSQL any zone)."""
-    return None if dt is None else _aware(dt).astimezone(UTC)
+    return None if dt is None else aware(dt).astimezone(UTC)

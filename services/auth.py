@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import jwt
 import sqlalchemy as sa
@@ -27,6 +27,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
 from models import AuthSession, LoginAttempt, PasswordReset, Tenant, UsedRefreshToken, User, db, utcnow
+from models.base import aware
 from services import cache_versions
 from services.commands import command
 from services.errors import BadRequest, TooManyRequests, Unauthorized, ValidationFailed
@@ -85,10 +86,6 @@ def is_email(value: str) -> bool:
 # --- throttling -------------------------------------------------------------------------
 
 
-def _as_aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
 def throttle(kind: str, ip: str, email: str | None = None, *, limit: int, window_seconds: int, message: str) -> None:
     """Raise 429 once ``limit`` records of ``kind`` for this IP (and email, when given) fall
     inside the window; ``Retry-After`` says when the oldest of them leaves it."""
@@ -103,7 +100,7 @@ def throttle(kind: str, ip: str, email: str | None = None, *, limit: int, window
         stmt = stmt.where(LoginAttempt.email == email)
     recent = db.session.scalars(stmt).all()
     if len(recent) >= limit:
-        oldest = _as_aware(recent[-1])
+        oldest = aware(recent[-1])
         retry = max(1, int((oldest + window - utcnow()).total_seconds()) + 1)
         raise TooManyRequests(message, retry_after=retry)
 

@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
 
 from models import Task, db, utcnow
+from models.base import aware
 from services.acl import SYSTEM, Actor
 from services.commands import after_commit, command
 from services.errors import DomainError
@@ -106,10 +107,6 @@ def get_task(actor: Actor, task_id) -> Task:
     return t
 
 
-def _aware(when):
-    return when if when is None or when.tzinfo else when.replace(tzinfo=utcnow().tzinfo)
-
-
 @command()
 def reap(t: Task) -> bool:
     """Declare a task whose worker vanished failed (see the module docstring)."""
@@ -118,12 +115,12 @@ def reap(t: Task) -> bool:
     now = utcnow()
     if t.status == "running":
         limit = timedelta(seconds=int(setting("TASKS_TIMEOUT_SECONDS")))
-        if _aware(t.started_at or t.created_at) + limit > now:
+        if aware(t.started_at or t.created_at) + limit > now:
             return False
         error = f"The worker stopped: no result after {int(limit.total_seconds())} s"
     else:
         limit = timedelta(seconds=int(setting("TASKS_QUEUED_SECONDS")))
-        if _aware(t.created_at) + limit > now:
+        if aware(t.created_at) + limit > now:
             return False
         error = f"No worker picked the task up within {int(limit.total_seconds())} s"
     done = db.session.execute(

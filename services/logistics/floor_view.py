@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from models import HandlingList, Parcel, ScanEvent, Shipment, ShipmentItem, User, db, utcnow
+from models.base import aware
 from services.acl import Actor
 from services.logistics.shipments import flag_condition, tallied
 
@@ -44,11 +45,6 @@ class Window:
     def of(cls, day: date) -> Window:
         start = datetime.combine(day, time.min, tzinfo=UTC)
         return cls(day, start, start + timedelta(days=1))
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive timestamps; every stored timestamp is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _utc_hour(column) -> sa.ColumnElement:
@@ -140,7 +136,7 @@ def _oldest_open(actor: Actor, now: datetime) -> dict | None:
     ).first()
     if row is None:
         return None
-    created = _aware(row.created_at)
+    created = aware(row.created_at)
     return {
         "id": row.id,
         "number": row.number,
@@ -195,7 +191,7 @@ def _lists_in_progress(actor: Actor, now: datetime) -> list[dict]:
                 "id": hl.id,
                 "number": hl.number,
                 "is_on_hold": hl.is_on_hold,
-                "started_at": _aware(hl.started_at),
+                "started_at": aware(hl.started_at),
                 "sub": hl.sub,
                 "pickers": recent.get(hl.id, set()),
                 "progress": {
@@ -314,6 +310,6 @@ def _packing(actor: Actor, window: Window) -> dict:
         .with_only_columns(Parcel.created_at, requested.label("requested_at"))
     ).all()
     seconds = [
-        max(0.0, (_aware(datetime.fromisoformat(r.requested_at)) - _aware(r.created_at)).total_seconds()) for r in rows
+        max(0.0, (aware(datetime.fromisoformat(r.requested_at)) - aware(r.created_at)).total_seconds()) for r in rows
     ]
     return {"parcels": len(seconds), "median_seconds": round(statistics.median(seconds)) if seconds else None}

@@ -11,11 +11,12 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from models import Hub, HubLog, PrintJob, db, utcnow
+from models.base import aware
 from models.scope import get_visible
 from services.acl import Actor
 from services.api_keys import MachinePrincipal
@@ -81,12 +82,8 @@ def snapshot(hub: Hub) -> dict:
 HUB = Audited("spl_hub", snapshot, "print hub")
 
 
-def _aware(when: datetime | None) -> datetime | None:
-    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
-
-
 def is_online(hub: Hub, now: datetime | None = None) -> bool:
-    seen = _aware(hub.last_seen_at)
+    seen = aware(hub.last_seen_at)
     return hub.disabled_at is None and seen is not None and (now or utcnow()) - seen < OFFLINE_AFTER
 
 
@@ -124,7 +121,7 @@ def hub_row(hub: Hub, now: datetime | None = None) -> dict:
     """``SplHub``; ``status`` is live (online while it polls) and ``status_updated_at`` is when
     it came online, or when it went offline (its last pull plus the grace)."""
     online = is_online(hub, now)
-    changed = hub.status_updated_at if online or hub.last_seen_at is None else _aware(hub.last_seen_at) + OFFLINE_AFTER
+    changed = hub.status_updated_at if online or hub.last_seen_at is None else aware(hub.last_seen_at) + OFFLINE_AFTER
     return {
         "id": hub.id,
         "uuid": hub.uuid,

@@ -14,7 +14,7 @@ import base64
 import binascii
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import unquote_to_bytes
 
 import sqlalchemy as sa
@@ -308,10 +308,6 @@ def pull(actor: Actor, hub_id, data: SplPull, remote_ip: str | None) -> list[Pri
 def _retry_delay(attempts: int) -> float:
     delays = _setting("SPL_RETRY_DELAYS", RETRY_DELAYS)
     return float(delays[min(attempts - 1, len(delays) - 1)])
-
-
-def _aware(when):
-    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 @command()

@@ -21,12 +21,13 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from pydantic import TypeAdapter, ValidationError
 
 from models import BusinessRule, RuleExecutionLog, RuleSet, RuleSetMember, Scope, db, utcnow
+from models.base import aware
 from schemas.business_rules import ConditionExpression
 from services import cache_versions
 from services.rules import actions as act
@@ -68,14 +69,8 @@ class CompiledRule:
     compile_error: str | None = None
 
     def in_window(self, now: datetime) -> bool:
-        start, end = _aware(self.effective_from), _aware(self.effective_to)
+        start, end = aware(self.effective_from), aware(self.effective_to)
         return (start is None or start <= now) and (end is None or now < end)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)  # SQLite hands back naive UTC
 
 
 def _broken(message: str) -> cond.Evaluator:

@@ -26,6 +26,7 @@ from models import (
     db,
     utcnow,
 )
+from models.base import aware
 from schemas.business_rules import (
     BusinessRuleCreate,
     BusinessRuleUpdate,
@@ -264,7 +265,7 @@ def _apply_rule_fields(
     for key, column in _RULE_JSON.items():
         if key in fields:
             setattr(rule, column, _json_of(getattr(data, key)))
-    start, end = engine._aware(rule.effective_from), engine._aware(rule.effective_to)
+    start, end = aware(rule.effective_from), aware(rule.effective_to)
     if start is not None and end is not None and end <= start:
         raise invalid("effectiveTo", "must be later than effectiveFrom")
     _refuse_unknown_fields(rule)
