@@ -616,3 +616,17 @@ class TestStations:
         assert "printing on " + printer["name"] in closed.headers.get("HX-Trigger", "")
         # an API client's scan of the same code is no shipment: 404
         refused(client.post("/lcs/pack/open", json={"code": "PACK-3"}, headers=h), 404)
+
+
+def test_the_printer_pages_health_refreshes_after_a_test_print(app, client, h, rig, admin):
+    """htmx: the test print announces spl:printers-changed; the health card re-fetches itself alone."""
+    from tests.support import HX, browser_login
+
+    _, printer = rig
+    browser = app.test_client()
+    csrf = browser_login(browser, admin)
+    r = browser.post(f"/spl/printers/{printer['id']}/test", headers={**HX, "X-CSRFToken": csrf})
+    assert r.status_code == 200 and "spl:printers-changed" in r.headers["HX-Trigger"] and r.headers["x-job-id"]
+    card = browser.get(f"/spl/printers/{printer['id']}", headers={**HX, "HX-Target": "printer-health"})
+    html = card.get_data(as_text=True)
+    assert html.lstrip().startswith('<section id="printer-health"') and "1 job" in html and "<form" not in html

@@ -122,10 +122,16 @@ def create_printer(body: SplPrinterModel):
 def printer(printer_id):
     """Get the printer
 
-    For people, its page: health, settings, test print, recent jobs.
+    For people, its page: health (the fragment ``HX-Target: printer-health`` alone, which
+    the page refreshes), settings, test print.
     """
     p = svc.get_printer(current_actor(), printer_id)
-    return respond(svc.printer_row(p), template=PAGE, context=lambda: _page_context(p))
+    return respond(
+        svc.printer_row(p),
+        template=PAGE,
+        targets={"printer-health": "printer_health"},
+        context=lambda: _page_context(p),
+    )
 
 
 @bp.put("/printers/<uuid:printer_id>")
@@ -183,7 +189,7 @@ def test_print(printer_id):
     204 with ``x-job-id``.
     """
     job = floor.test_print(current_actor(), printer_id)
-    resp = empty(status=204, toast="Test print queued")
+    resp = empty(status=204, toast="Test print queued", trigger=CHANGED)
     resp.headers["x-job-id"] = str(job.id)
     return resp
 
