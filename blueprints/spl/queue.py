@@ -41,7 +41,11 @@ def _context(
     rows: list[dict], query: SplQueueQuery | None = None, next_page: str | None = None, page_token=None
 ) -> dict:
     actor = current_actor()
-    printers = printer_svc.printer_rows(list(db.session.scalars(printer_svc.visible_printers(actor))))
+    # names and languages for the filter and redirect menus: no health (this block is polled every 3 s)
+    printers = [
+        {"id": p.id, "name": p.name, "default_encoding": p.default_encoding, "disabled_at": p.disabled_at}
+        for p in db.session.scalars(printer_svc.visible_printers(actor))
+    ]
     return {
         "rows": rows,
         "query": query or SplQueueQuery(),
