@@ -195,6 +195,10 @@ def register_cli(app: Flask) -> None:
         """Create or upgrade the database schema (Alembic, to head)."""
         upgrade()
         created = toggles.ensure_builtin()
+        from services import signing_keys
+
+        signing_keys.current_signer()  # the first signing key, so tokens verify from the start
+        db.session.commit()
         click.echo(
             "Database is at the latest migration." + (f" Created {created} built-in toggles." if created else "")
         )
@@ -265,6 +269,24 @@ def register_cli(app: Flask) -> None:
             tasks.work(app, queue=queue, burst=burst, fork=fork)
         except RuntimeError as e:
             raise click.ClickException(str(e)) from e
+
+    @app.cli.command("rotate-keys")
+    @click.option(
+        "--overlap",
+        type=int,
+        default=None,
+        help="Seconds the previous keys keep verifying (default: the access-token lifetime + 5 minutes).",
+    )
+    def rotate_keys_command(overlap: int | None):
+        """Sign access tokens with a new key; the old ones verify until the overlap ends."""
+        from services import signing_keys
+
+        done = signing_keys.rotate(overlap)
+        click.echo(f"new signing key {done.new_kid}")
+        for kid, until in done.retiring:
+            click.echo(f"key {kid} verifies until {until.isoformat()}")
+        for kid in done.deleted:
+            click.echo(f"key {kid} retired and deleted")
 
     @app.cli.command("print-hub")
     @click.option("--server", required=True, help="Wharf's base URL, e.g. https://wharf.example")

@@ -61,3 +61,6 @@ _.who
 # admin screen call them (issue 17); until they land, tests/test_zpl.py does.
 _.render_label
 _.validate_template
+
+# models/scope.Scope calls this on whatever restriction it holds (services/object_permissions.py).
+_.clause_for

@@ -24,7 +24,9 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.feature_toggles import bp as feature_toggles_bp
     from blueprints.lcs import bp as lcs_bp
     from blueprints.mes import bp as mes_bp
+    from blueprints.permissions import bp as permissions_bp
     from blueprints.plans import bp as plans_bp
+    from blueprints.signing_keys import bp as signing_keys_bp
     from blueprints.spl import bp as spl_bp
 
     mounts = [
@@ -37,6 +39,9 @@ def register_blueprints(app: Flask) -> None:
         (api_keys_bp, [("/api/api_keys", "api_api_keys"), ("/api_keys", "api_keys")]),
         (audit_logs_bp, [("/api/audit_logs", "api_audit_logs"), ("/audit_logs", "audit_logs")]),
         (attachments_bp, [("/api/attachments", "api_attachments"), ("/attachments", "attachments")]),
+        # Seed 002 (Mindbricks) routes keep their root paths and are also reachable under /api.
+        (signing_keys_bp, [("/api", "api_signing_keys"), ("", "signing_keys")]),
+        (permissions_bp, [("/api/permissions", "api_permissions"), ("/permissions", "permissions")]),
         (plans_bp, [("/api/v1/plans", "api_plans"), ("/plans", "plans")]),
         (
             feature_toggles_bp,

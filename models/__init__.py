@@ -22,9 +22,11 @@ from models.logistics import (
     ShipmentItem,
     ShipmentTally,
 )
+from models.permissions import GivenPermission, UserGroup, UserGroupMember
 from models.printing import Hub, HubLog, LabelTemplate, Printer, PrintJob, PrintStation
 from models.rules import BusinessRule, RuleExecutionLog, RuleSet, RuleSetMember
 from models.scope import Scope
+from models.signing_keys import SigningKey
 from models.tasks import Task
 from models.tenancy import Organization, Tenant
 from models.toggles import CacheVersion, FeatureToggle, FeatureToggleOverride
@@ -44,6 +46,7 @@ __all__ = [
     "Counter",
     "FeatureToggle",
     "FeatureToggleOverride",
+    "GivenPermission",
     "HandlingList",
     "Hub",
     "HubLog",
@@ -71,6 +74,7 @@ __all__ = [
     "Shipment",
     "ShipmentItem",
     "ShipmentTally",
+    "SigningKey",
     "SoftDeleteMixin",
     "StoragePlan",
     "Task",
@@ -80,6 +84,8 @@ __all__ = [
     "UsedRefreshToken",
     "User",
     "UserAcl",
+    "UserGroup",
+    "UserGroupMember",
     "UserPlan",
     "UserRole",
     "db",

@@ -17,12 +17,16 @@ if TYPE_CHECKING:  # the owner's model imports this one
 
 
 class Role(TenantOwnedMixin, TimestampMixin, db.Model):
+    """A named set of grants. A role without a tenant is global (seed 000: created without
+    ``tenantId``): super admins manage it, every tenant may assign it."""
+
     __tablename__ = "roles"
     __table_args__ = (sa.UniqueConstraint("tenant_id", "name"),)
 
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("tenants.id"), index=True, nullable=True)
     name: Mapped[str] = mapped_column(sa.String(120))
 
-    tenant: Mapped[Tenant] = relationship()
+    tenant: Mapped[Tenant | None] = relationship()
     acl: Mapped[RoleAcl | None] = relationship(back_populates="role", uselist=False, cascade="all, delete-orphan")
 
 
@@ -41,6 +45,8 @@ class RoleAcl(TenantOwnedMixin, TimestampMixin, db.Model):
     __tablename__ = "role_acls"
     __table_args__ = (sa.UniqueConstraint("role_id", "tenant_id"),)
 
+    # A global role's ACL has no tenant either: it applies in every tenant.
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("tenants.id"), index=True, nullable=True)
     role_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("roles.id"))
     features: Mapped[list] = mapped_column(sa.JSON, default=list)
     is_super_admin: Mapped[bool] = mapped_column(default=False)

@@ -17,11 +17,15 @@ from services.errors import NotFound
 
 @dataclass(frozen=True)
 class Scope:
-    """What a caller may see: one tenant (``None`` = every tenant, for super admins only)
-    and optionally a set of organizations (``None`` = all of them)."""
+    """What a caller may see: one tenant (``None`` = every tenant, for super admins only),
+    optionally a set of organizations (``None`` = all of them), and the object-level
+    exceptions of the features it acts with."""
 
     tenant_id: uuid.UUID | None
     organization_ids: frozenset[uuid.UUID] | None = None  # None = every organization
+    # Object-level exceptions of the route's features (services.object_permissions.Restriction):
+    # anything with ``clause_for(model) -> WHERE clause | None``.
+    objects: object | None = None
 
     def __post_init__(self):
         if self.tenant_id is not None and not isinstance(self.tenant_id, uuid.UUID):
@@ -39,7 +43,13 @@ class Scope:
         if self.organization_ids is not None and hasattr(model, "organization_id"):
             # Records outside any organization (tenant-wide) stay visible.
             stmt = stmt.where(sa.or_(model.organization_id.in_(self.organization_ids), model.organization_id.is_(None)))
+        if self.objects is not None and (clause := self.objects.clause_for(model)) is not None:
+            stmt = stmt.where(clause)
         return stmt
+
+    def restricts(self, model) -> bool:
+        """Whether object-level exceptions narrow ``model`` (counts kept aside are then wrong)."""
+        return self.objects is not None and self.objects.clause_for(model) is not None
 
     def get(self, model, record_id, what: str | None = None) -> object:
         """The record with this id in scope, or ``NotFound`` (see ``get_visible``)."""

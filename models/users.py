@@ -85,6 +85,9 @@ class AuthSession(TimestampMixin, db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     ip: Mapped[str | None] = mapped_column(sa.String(64))
     user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+    # The organization this sign-in works in (seed 000 organization switcher): an id, "all",
+    # or NULL for the default (services/organization_scope.py).
+    selected_organization: Mapped[str | None] = mapped_column(sa.String(36), default=None)
 
     user: Mapped[User] = relationship()
 

@@ -304,6 +304,9 @@ class RoleListItem(Model):
     usersCount: int
     tenantId: Id | None
     tenantName: str | None
+    global_: bool = Field(
+        False, alias="global", description="A global role (no tenant): super admins manage it, every tenant assigns it"
+    )
     updatedAt: datetime | None = None
 
 

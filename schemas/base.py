@@ -162,6 +162,14 @@ class ErrorResponse(Open):
     ok: bool | None = None
 
 
+class MindbricksError(Model):
+    """Seed 002 error: ``{"status": "ERR", "message": ...}`` (validation adds ``details``)."""
+
+    status: Literal["ERR"]
+    message: str
+    details: list[ErrorDetail] | None = None
+
+
 class AfostoError(Model):
     """Family B (seed 001) error: ``{code, message, reference, errors}``."""
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from schemas.base import Id, Model, Page, PageQuery, comma_list, id_or_none, text
+from schemas.base import Id, Model, OptionalId, Page, PageQuery, comma_list, id_or_none, text
 
 SLUG_MAX = 120
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -185,6 +185,13 @@ class OrganizationUpdate(Model):
 
 class SwitcherQuery(Model):
     tenantId: Id | None = Field(None, description="Another tenant's tree (super admins)")
+
+
+class OrganizationSwitch(Model):
+    """Body of ``POST /directory/organization-switcher``: the organization to work in from
+    now on (its children included); null = all organizations at once."""
+
+    organizationId: OptionalId = None
 
 
 class SwitcherItem(Model):

@@ -73,9 +73,14 @@ def union_of(acls: list) -> Grants:
     return Grants(any(a.is_super_admin for a in acls), features, organizations)
 
 
+def in_tenant(model, tenant_id) -> sa.ColumnElement:
+    """Rows of ``tenant_id`` and the global ones (roles and role ACLs without a tenant)."""
+    return sa.or_(model.tenant_id == tenant_id, model.tenant_id.is_(None))
+
+
 def _role_acls(tenant_id, role_ids_stmt) -> list[RoleAcl]:
     return list(
-        db.session.scalars(sa.select(RoleAcl).where(RoleAcl.tenant_id == tenant_id, RoleAcl.role_id.in_(role_ids_stmt)))
+        db.session.scalars(sa.select(RoleAcl).where(in_tenant(RoleAcl, tenant_id), RoleAcl.role_id.in_(role_ids_stmt)))
     )
 
 
@@ -118,7 +123,8 @@ def grants_for(principal) -> Grants:
 
 
 def has_features(principal, required: Iterable[str]) -> bool:
-    return grants_for(principal).allows(tuple(required))
+    """Whether ``principal`` may open what needs ``required`` (object grants included)."""
+    return Actor.of(principal).allows(tuple(required))
 
 
 def bump_acl_version(tenant_id) -> None:
@@ -194,14 +200,49 @@ def is_declared(feature: str) -> bool:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who performs an operation: principal, its grants and the scope it may see."""
+    """Who performs an operation: principal, its grants and the scope it may see.
+
+    ``features`` are the features it acts with (a route's ``@requires``): their object-level
+    exceptions narrow ``scope``. An actor built without them sees what its grants allow."""
 
     principal: object
     grants: Grants
+    features: tuple[str, ...] = ()
+    objects: object = None  # services.object_permissions.ObjectGrants, loaded on first use
 
     @classmethod
-    def of(cls, principal) -> Actor:
-        return cls(principal, grants_for(principal))
+    def of(cls, principal, features: Iterable[str] = ()) -> Actor:
+        return cls(principal, grants_for(principal), tuple(features))
+
+    def acting_with(self, features: Iterable[str]) -> Actor:
+        """The same caller acting with other features (a navigation count, a station's lookup)."""
+        return Actor(self.principal, self.grants, tuple(features), self.objects)
+
+    @property
+    def object_grants(self):
+        from services import object_permissions
+
+        if self.objects is None:
+            object.__setattr__(self, "objects", object_permissions.object_grants_for(self.principal))
+        return self.objects
+
+    def allows(self, features: Iterable[str]) -> bool:
+        """Each feature held, or opened on some records by an object grant (the records
+        themselves are then what ``scope`` lets through)."""
+        if self.grants.is_super_admin:
+            return True
+        return all(self.grants.allows([f]) or self.object_grants.opens(f) for f in features)
+
+    def may(self, features: Iterable[str], model, record_id) -> bool:
+        """Whether ``features`` reach the record ``record_id`` of ``model`` (object exceptions
+        included): what a page asks before offering a change the route would refuse."""
+        features = tuple(features)
+        if not self.allows(features):
+            return False
+        scope = self.acting_with(features).scope
+        return (
+            db.session.scalar(scope.select(model).where(model.id == record_id).with_only_columns(model.id)) is not None
+        )
 
     @property
     def is_super_admin(self) -> bool:
@@ -215,9 +256,25 @@ class Actor:
         return None if p is None or getattr(p, "is_api_key", False) else p.id
 
     @property
+    def organizations(self):
+        """The organizations this actor works in: its selected one (and children), or all it
+        may see (services.organization_scope), computed once."""
+        if "_organizations" not in self.__dict__:
+            from services import organization_scope
+
+            found = organization_scope.effective_organizations(self.principal, self.grants)
+            object.__setattr__(self, "_organizations", found)
+        return self.__dict__["_organizations"]
+
+    @property
     def scope(self):
         tenant = None if self.grants.is_super_admin else self.principal.tenant_id
-        return Scope(tenant, self.grants.organizations)
+        objects = None
+        if self.features and not self.grants.is_super_admin and self.principal is not None:
+            from services import object_permissions
+
+            objects = object_permissions.restriction(self.grants, self.object_grants, self.features)
+        return Scope(tenant, self.organizations, objects)
 
     def tenant_for_new(self, requested=None) -> uuid.UUID:
         """New records go to the actor's tenant; only super admins may name another."""

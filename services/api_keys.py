@@ -152,7 +152,7 @@ def create_key(actor, data: ApiKeyCreate) -> tuple[ApiKey, str]:
             raise NotFound("Organization not found")
 
     roles = [get_role(actor, rid) for rid in dict.fromkeys(data.roles)]
-    if any(r.tenant_id != tenant_id for r in roles):
+    if any(r.tenant_id not in (tenant_id, None) for r in roles):  # global roles serve every tenant
         raise NotFound("Role not found")
     for role in roles:
         boundaries.require_can_assign(actor, role)

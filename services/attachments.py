@@ -179,17 +179,19 @@ def ensure_partitions(tenant_id) -> None:
         unless_taken(create)
 
 
-def partitions_select(tenant_id) -> sa.Select:
-    return Scope(tenant_id).select(AttachmentPartition)
+def partitions_select(tenant_id, actor: Actor | None = None) -> sa.Select:
+    """Partitions of ``tenant_id`` (a super admin may act in any), narrowed by the object
+    grants of ``actor``'s features: a partition it is kept out of is not there for it."""
+    return Scope(tenant_id, objects=actor.scope.objects if actor else None).select(AttachmentPartition)
 
 
-def partitions_of(tenant_id) -> list[AttachmentPartition]:
+def partitions_of(tenant_id, actor: Actor | None = None) -> list[AttachmentPartition]:
     ensure_partitions(tenant_id)
-    return list(db.session.scalars(partitions_select(tenant_id).order_by(AttachmentPartition.code)))
+    return list(db.session.scalars(partitions_select(tenant_id, actor).order_by(AttachmentPartition.code)))
 
 
-def partition_by_code(tenant_id, code: str) -> AttachmentPartition:
-    found = db.session.scalars(partitions_select(tenant_id).where(AttachmentPartition.code == code)).first()
+def partition_by_code(tenant_id, code: str, actor: Actor | None = None) -> AttachmentPartition:
+    found = db.session.scalars(partitions_select(tenant_id, actor).where(AttachmentPartition.code == code)).first()
     if found is None:
         raise ValidationFailed(
             "Unknown partition", details=[{"path": ["partitionCode"], "message": "no such partition"}]
@@ -430,7 +432,7 @@ def store(
     uploader = getattr(principal, "created_by_id", None) if is_key else getattr(principal, "id", None)
     organization_id = getattr(principal, "organization_id", None)
     ensure_partitions(tenant)
-    partition = partition_by_code(tenant, partition_code or FALLBACK_PARTITION)
+    partition = partition_by_code(tenant, partition_code or FALLBACK_PARTITION, actor)
     plans.check_can_upload(tenant, uploader)
 
     stream = upload.stream
@@ -583,8 +585,9 @@ def readable(attachment_id, actor: Actor | None) -> Attachment:
         return att
     if actor is None:
         raise Unauthorized("Sign in to open this file")
-    att = actor.scope.get(Attachment, attachment_id)
-    if not actor.grants.allows(["attachments.view"]):
+    reader = actor.acting_with(["attachments.view"])  # a public route: read with the feature it takes
+    att = reader.scope.get(Attachment, attachment_id)
+    if not reader.allows(["attachments.view"]):
         raise Forbidden("Missing required features", requiredFeatures=["attachments.view"])
     return att
 

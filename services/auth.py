@@ -28,7 +28,7 @@ from flask import current_app
 
 from models import AuthSession, LoginAttempt, PasswordReset, Tenant, UsedRefreshToken, User, db, utcnow
 from models.base import aware
-from services import cache_versions
+from services import cache_versions, signing_keys
 from services.commands import command
 from services.errors import BadRequest, TooManyRequests, Unauthorized, ValidationFailed
 
@@ -224,6 +224,11 @@ class SessionPrincipal:
         return self._snapshot["session_id"]
 
     @property
+    def selected_organization(self) -> str | None:
+        """The sign-in's organization choice (a session's, not the user row's)."""
+        return self._snapshot.get("selected_organization")
+
+    @property
     def acl_version(self) -> int:
         return self._user.acl_version if self._user is not None else self._snapshot["acl_version"]
 
@@ -251,6 +256,7 @@ _LIVE_SESSION_BASE = (
     sa.select(
         AuthSession.id.label("session_id"),
         AuthSession.expires_at,
+        AuthSession.selected_organization,
         User.id,
         User.tenant_id,
         User.organization_id,
@@ -311,6 +317,8 @@ def _digest(secret: str) -> str:
 
 
 def issue_access_token(session: AuthSession) -> tuple[str, int]:
+    """An ES256 JWT naming its key (``kid``): other services verify it with the published key
+    set alone; Wharf also checks its session on every request (revocation)."""
     ttl = current_app.config["ACCESS_TOKEN_TTL_SECONDS"]
     now = utcnow()
     claims = {
@@ -320,30 +328,40 @@ def issue_access_token(session: AuthSession) -> tuple[str, int]:
         "iat": now,
         "exp": now + timedelta(seconds=ttl),
     }
-    return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm="HS256"), ttl
+    signer = signing_keys.current_signer()
+    return jwt.encode(claims, signer.private_pem, algorithm=signing_keys.ALGORITHM, headers={"kid": signer.kid}), ttl
 
 
 class _VerifiedTokens:
     """Claims of access tokens whose signature this process has already checked, so a
-    client's next request skips the HMAC and base64 work (its session is still checked on
-    every request). Keyed by the whole token and the signing key; an entry leaves the cache
-    when its token expires (cachetools' TLRU), and expiry is checked on every answer."""
+    client's next request skips the ECDSA and base64 work (its session is still checked on
+    every request, its key's publication too). An entry leaves the cache when its token
+    expires (cachetools' TLRU), and expiry is checked on every answer."""
 
     def __init__(self, size: int = 10_000):
         # ``exp`` is wall-clock seconds, so the cache's timer is too (its default is monotonic).
         self.cache = TLRUCache(maxsize=size, ttu=lambda _key, claims, _now: claims["exp"], timer=lambda: time.time())
         self.lock = threading.Lock()  # cachetools is not thread-safe
 
-    def claims(self, token: str, key: str) -> dict | None:
+    def claims(self, token: str) -> dict | None:
         with self.lock:
-            hit = self.cache.get((token, key))
+            hit = self.cache.get(token)
         if hit is None:
             try:
-                hit = jwt.decode(token, key, algorithms=["HS256"], options={"require": ["exp", "sub", "sid"]})
+                kid = jwt.get_unverified_header(token).get("kid")
+                key = signing_keys.public_key(kid) if isinstance(kid, str) else None
+                if key is None:
+                    return None
+                hit = jwt.decode(
+                    token, key, algorithms=[signing_keys.ALGORITHM], options={"require": ["exp", "sub", "sid"]}
+                )
             except jwt.PyJWTError:
                 return None
+            hit = {**hit, "_kid": kid}
             with self.lock:
-                self.cache[(token, key)] = hit
+                self.cache[token] = hit
+        elif not signing_keys.still_published(hit["_kid"]):
+            return None  # its key was retired since (a rotation's overlap ended)
         return hit if hit["exp"] > time.time() else None
 
 
@@ -351,7 +369,7 @@ verified_tokens = _VerifiedTokens()
 
 
 def principal_from_access_token(token: str) -> SessionPrincipal | None:
-    claims = verified_tokens.claims(token, current_app.config["SECRET_KEY"])
+    claims = verified_tokens.claims(token)
     if claims is None or claims.get("typ") != "access":
         return None
     return live_principal(claims["sid"], claims["sub"])

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from models import ApiKeyRole, RoleAcl, User, UserAcl, UserRole, db
-from services.acl import NOTHING, Grants, compute_grants, holds, union_of
+from services.acl import NOTHING, Grants, compute_grants, holds, in_tenant, union_of
 from services.errors import Conflict, Forbidden
 
 ADMINISTRATION = "*"  # what a tenant administrator holds (the seeded Administrator role)
@@ -55,21 +55,52 @@ def key_grants(key) -> Grants:
     return union_of(
         list(
             db.session.scalars(
-                sa.select(RoleAcl).where(RoleAcl.tenant_id == key.tenant_id, RoleAcl.role_id.in_(role_ids))
+                sa.select(RoleAcl).where(in_tenant(RoleAcl, key.tenant_id), RoleAcl.role_id.in_(role_ids))
             )
         )
     )
 
 
-def require_covers(actor, target: Grants, message: str) -> None:
-    """403 unless ``actor`` (an ``acl.Actor``) holds at least what ``target`` holds."""
-    if not covers(actor.grants, target):
+def user_objects(user: User):
+    """The object grants reaching ``user`` (its roles', groups' and own), from the database."""
+    from services import object_permissions
+
+    return object_permissions.compute_object_grants(user)
+
+
+def role_objects(role):
+    from services import object_permissions
+
+    return object_permissions.role_object_grants(role.id)
+
+
+def require_covers(actor, target: Grants, message: str, objects=None) -> None:
+    """403 unless ``actor`` (an ``acl.Actor``) holds at least what ``target`` holds — with
+    ``objects`` (the target's object grants), on every record too."""
+    if not covers(actor.grants, target) or not _reaches(actor, target, objects):
         raise Forbidden(message)
 
 
+def require_covers_user(
+    actor, user: User, message: str = "You cannot change a user who holds permissions you do not hold"
+) -> None:
+    """403 unless ``actor`` holds everything ``user`` holds, records included (from the database)."""
+    require_covers(actor, user_grants(user), message, user_objects(user))
+
+
+def _reaches(actor, target: Grants, objects) -> bool:
+    from services import object_permissions
+
+    if objects is None or actor.grants.is_super_admin:
+        return True
+    return object_permissions.reach_covers(actor.grants, actor.object_grants, target, objects)
+
+
 def may_assign(actor, role) -> bool:
-    """Handing out (or taking back) a role is granting its ACL, organizations included."""
-    return covers(actor.grants, role_grants(role))
+    """Handing out (or taking back) a role is granting its ACL, organizations and object
+    grants included."""
+    held = role_grants(role)
+    return covers(actor.grants, held) and _reaches(actor, held, role_objects(role))
 
 
 def require_can_assign(actor, role) -> None:
@@ -95,7 +126,7 @@ def administrators(tenant_id) -> set[uuid.UUID]:
     users = db.session.scalars(
         sa.select(User.id).where(User.tenant_id == tenant_id, User.deleted_at.is_(None), User.is_active.is_(True))
     ).all()
-    role_acls = {a.role_id: a for a in db.session.scalars(sa.select(RoleAcl).where(RoleAcl.tenant_id == tenant_id))}
+    role_acls = {a.role_id: a for a in db.session.scalars(sa.select(RoleAcl).where(in_tenant(RoleAcl, tenant_id)))}
     overrides = {a.user_id: a for a in db.session.scalars(sa.select(UserAcl).where(UserAcl.tenant_id == tenant_id))}
     roles_of: dict[uuid.UUID, list] = defaultdict(list)
     for user_id, role_id in db.session.execute(

@@ -488,6 +488,7 @@ def create_organization(
     org = accounts.create_organization(Scope(tenant), name, slug, parent)
     with audited(actor, "create", ORGANIZATION, org):
         org.is_active = is_active
+    bump_acl_version(org.tenant_id)  # a new child joins its ancestors' subtrees (cached per ACL version)
     return org
 
 
@@ -629,14 +630,15 @@ def organization_switcher(actor: Actor, *, tenant_id: uuid.UUID | None = None, c
             continue
         parent = nodes.get(str(o.parent_id)) if o.parent_id else None
         (parent["children"] if parent else roots).append(nodes[oid])
-    home = getattr(actor.principal, "organization_id", None)
-    selected = home if home is not None and str(home) in selectable else None
+    from services import organization_scope
+
+    selected = organization_scope.selected_id(actor.principal, actor.grants)
     tenants = visible_tenants_list(actor)
     return {
         "items": roots,
         "selectedId": selected,
         "canManage": can_manage,
-        "canViewAllOrganizations": actor.grants.organizations is None,
+        "canViewAllOrganizations": organization_scope.may_view_all(actor.grants),
         "tenantId": active_tenant,
         "tenants": [{"id": t.id, "name": t.name, "isActive": t.is_active} for t in tenants],
         "isSuperAdmin": actor.is_super_admin,

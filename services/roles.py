@@ -10,10 +10,11 @@ import sqlalchemy as sa
 
 from models import ApiKeyRole, Organization, Role, RoleAcl, Tenant, UserRole, db
 from models.base import iso_utc
+from models.scope import get_visible
 from services import boundaries
-from services.acl import Actor, Sanitized, bump_acl_version, is_declared, sanitize_grant
+from services.acl import Actor, Sanitized, bump_acl_version, in_tenant, is_declared, sanitize_grant
 from services.commands import Audited, audited, command, lock
-from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from services.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 
 # Roles every tenant starts with (spec: identity-acl.md, issue 3).
 ADMINISTRATOR = "Administrator"
@@ -38,9 +39,16 @@ DEFAULT_ROLES = {
 }
 
 
+def _roles_of(actor: Actor) -> sa.Select:
+    """The roles table as the actor's tenant sees it: its own roles and the global ones."""
+    stmt = sa.select(Role)
+    return stmt if actor.is_super_admin else stmt.where(in_tenant(Role, actor.principal.tenant_id))
+
+
 def visible_roles(actor: Actor) -> sa.Select:
-    """Roles the actor may see: its scope, minus super-admin roles unless it is one."""
-    stmt = actor.scope.select(Role)
+    """Roles the actor may see: its tenant's and the global ones (super admins: all), minus
+    super-admin roles unless it is one."""
+    stmt = _roles_of(actor)
     if not actor.is_super_admin:
         stmt = stmt.outerjoin(RoleAcl, RoleAcl.role_id == Role.id).where(
             sa.or_(RoleAcl.id.is_(None), RoleAcl.is_super_admin.is_(False))
@@ -49,20 +57,32 @@ def visible_roles(actor: Actor) -> sa.Select:
 
 
 def get_role(actor: Actor, role_id) -> Role:
-    role = actor.scope.get(Role, role_id)
-    if not actor.is_super_admin and role.acl is not None and role.acl.is_super_admin:
-        raise NotFound("Role not found")
-    return role
+    return get_visible(visible_roles(actor), Role, role_id)
 
 
-def role_row(role: Role) -> dict:
-    count = db.session.scalar(sa.select(sa.func.count(UserRole.id)).where(UserRole.role_id == role.id))
+GLOBAL_ONLY_SUPER = "Global roles are managed by super admins"
+
+
+def bump_for(role: Role) -> None:
+    """Invalidate cached grants where the role applies: its tenant, or every tenant."""
+    if role.tenant_id is not None:
+        bump_acl_version(role.tenant_id)
+    else:
+        db.session.execute(sa.update(Tenant).values(acl_version=Tenant.acl_version + 1))
+
+
+def role_row(role: Role, tenant_id=None) -> dict:
+    """The list's row; ``tenant_id`` counts a global role's holders in that tenant only."""
+    holders = sa.select(sa.func.count(UserRole.id)).where(UserRole.role_id == role.id)
+    if tenant_id is not None:
+        holders = holders.where(UserRole.tenant_id == tenant_id)
     return {
         "id": role.id,
         "name": role.name,
-        "usersCount": count or 0,
+        "usersCount": db.session.scalar(holders) or 0,
         "tenantId": role.tenant_id,
         "tenantName": role.tenant.name if role.tenant else None,
+        "global": role.tenant_id is None,
         "updatedAt": role.updated_at,
     }
 
@@ -92,15 +112,21 @@ def _ensure_unique(tenant_id, name: str, exclude_id=None) -> None:
     """Role names are unique per tenant whatever their case, in every script: compared in
     Python (SQL ``lower()`` folds only ASCII on SQLite); a tenant has few roles."""
     key = _name_key(name)
-    taken = db.session.execute(sa.select(Role.id, Role.name).where(Role.tenant_id == tenant_id))
+    # a tenant role may not take a global role's name, nor a global role one of its fellows'
+    same = (
+        Role.tenant_id.is_(None) if tenant_id is None else sa.or_(Role.tenant_id == tenant_id, Role.tenant_id.is_(None))
+    )
+    taken = db.session.execute(sa.select(Role.id, Role.name).where(same))
     if any(_name_key(other) == key and role_id != exclude_id for role_id, other in taken):
         raise Conflict(NAME_TAKEN)
 
 
 @command(NAME_TAKEN)
 def create_role(actor: Actor, name: str, tenant_id=None) -> Role:
-    tenant = actor.tenant_for_new(tenant_id)
-    if db.session.get(Tenant, tenant) is None:
+    """A role of ``tenant_id`` (default: the actor's tenant); a super admin naming no tenant
+    creates a global role (seed 000), which every tenant may assign."""
+    tenant = None if actor.is_super_admin and tenant_id is None else actor.tenant_for_new(tenant_id)
+    if tenant is not None and db.session.get(Tenant, tenant) is None:
         raise NotFound("Tenant not found")
     _ensure_unique(tenant, name)
     role = Role(tenant_id=tenant, name=name)
@@ -113,10 +139,15 @@ def create_role(actor: Actor, name: str, tenant_id=None) -> Role:
 def _changeable_role(actor: Actor, role_id) -> Role:
     """A role the actor may see and change (its row locked until commit): one that holds
     no more than the actor does."""
-    lock(actor.scope, Role, role_id)
+    lock(_roles_of(actor), Role, role_id, "Role")
     role = get_role(actor, role_id)
+    if role.tenant_id is None and not actor.is_super_admin:
+        raise Forbidden(GLOBAL_ONLY_SUPER)
     boundaries.require_covers(
-        actor, boundaries.role_grants(role), "You cannot change a role that holds permissions you do not hold"
+        actor,
+        boundaries.role_grants(role),
+        "You cannot change a role that holds permissions you do not hold",
+        boundaries.role_objects(role),
     )
     return role
 
@@ -142,7 +173,7 @@ def delete_role(actor: Actor, role_id) -> None:
         raise BadRequest("Role cannot be deleted while users or API keys hold it")
     with audited(actor, "delete", ROLE, role):
         db.session.delete(role)
-        bump_acl_version(role.tenant_id)
+        bump_for(role)
 
 
 def acl_of(role: Role) -> dict:
@@ -237,6 +268,11 @@ def update_role_acl(
 ) -> bool:
     """Replace the role's grants (sanitized to the actor's own). Returns ``sanitized``."""
     role = _changeable_role(actor, role_id)
+    if role.tenant_id is None and organizations is not None:
+        raise ValidationFailed(
+            "A global role applies in every tenant: its organizations must be null (all)",
+            details=[{"path": ["organizations"], "message": "must be null for a global role"}],
+        )
     clean = checked_grant(actor, role.tenant_id, role.acl, features, is_super_admin, organizations, updated_at)
     acl = role.acl or RoleAcl(tenant_id=role.tenant_id, role_id=role.id)
     with (
@@ -245,7 +281,7 @@ def update_role_acl(
     ):
         acl.features, acl.is_super_admin, acl.organizations = clean.features, clean.is_super_admin, clean.organizations
         role.acl = acl
-        bump_acl_version(role.tenant_id)
+        bump_for(role)
     return clean.sanitized
 
 

@@ -33,11 +33,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
 
-from models import Task, db, utcnow
+from models import HandlingList, Parcel, Shipment, Task, db, utcnow
 from models.base import aware
 from services.acl import SYSTEM, Actor
 from services.commands import after_commit, command
-from services.errors import DomainError
+from services.errors import DomainError, NotFound
 
 log = logging.getLogger("wharf.tasks")
 
@@ -101,8 +101,27 @@ def task_row(t: Task) -> dict:
     }
 
 
+# The record a document task is made for (its params) and the feature that reads it: a task
+# is visible only while its record is (an object grant taken away hides the task and its file).
+TASK_RECORDS = (
+    ("parcel_id", Parcel, "lcs.handling.read"),
+    ("list_id", HandlingList, "lcs.handling.read"),
+    ("shipment_id", Shipment, "lcs.shipments.read"),
+)
+
+
 def get_task(actor: Actor, task_id) -> Task:
     t = actor.scope.get(Task, task_id, "Task")
+    params = t.params or {}
+    for key, model, feature in TASK_RECORDS:
+        if params.get(key) and actor.principal is not None:
+            reader = actor.acting_with([feature]).scope
+            if (
+                reader.restricts(model)
+                and db.session.scalars(reader.select(model).where(model.id == uuid.UUID(str(params[key])))).first()
+                is None
+            ):
+                raise NotFound("Task not found")
     reap(t)
     return t
 

@@ -46,9 +46,7 @@ def _changeable_user(actor: Actor, user_id) -> User:
     actor that user's rights)."""
     lock(actor.scope, User, user_id)
     user = get_user(actor, user_id)
-    boundaries.require_covers(
-        actor, boundaries.user_grants(user), "You cannot change a user who holds permissions you do not hold"
-    )
+    boundaries.require_covers_user(actor, user)
     return user
 
 
@@ -102,7 +100,7 @@ def _organization(actor: Actor, tenant_id, organization_id) -> Organization | No
 
 def _set_roles(actor: Actor, user: User, role_ids) -> None:
     wanted = [get_role(actor, rid) for rid in dict.fromkeys(role_ids)]
-    if any(r.tenant_id != user.tenant_id for r in wanted):
+    if any(r.tenant_id not in (user.tenant_id, None) for r in wanted):  # global roles serve every tenant
         raise NotFound("Role not found")
     current = {
         link.role_id: link for link in db.session.scalars(sa.select(UserRole).where(UserRole.user_id == user.id))
@@ -251,10 +249,8 @@ def update_user_acl(
             db.session.flush()
         db.session.expire(user, ["acl"])
         # Removing an override falls back to the user's roles, which may hold more than the actor.
-        boundaries.require_covers(
-            actor,
-            boundaries.user_grants(user),
-            "You cannot remove this override: the user's roles hold permissions you do not hold",
+        boundaries.require_covers_user(
+            actor, user, "You cannot remove this override: the user's roles hold permissions you do not hold"
         )
     return clean.sanitized
 

@@ -409,3 +409,42 @@ PARCEL_KEYS = {
     "created_at",
     "updated_at",
 }
+
+
+# --- object grants ------------------------------------------------------------------------------
+
+
+def user_id_of(app, email):
+    import sqlalchemy as sa
+
+    from models import User
+
+    with app.app_context():
+        return db.session.scalar(sa.select(User.id).where(User.email == email))
+
+
+def object_grant(app, tenant_id, feature, object_id, kind, can_do, *, user_id=None, role_id=None, group_id=None):
+    """An object grant (a seed 002 givenPermissions record) for one subject, stored as it is
+    kept (the tenant's ACL version bumped with it); returns its id."""
+    import uuid as _uuid
+
+    from models import GivenPermission
+    from services.acl import bump_acl_version
+
+    subject = f"role:{role_id}" if role_id else f"user:{user_id}" if user_id else f"group:{group_id}"
+    with app.app_context():
+        grant = GivenPermission(
+            tenant_id=tenant_id,
+            permission_name=feature,
+            role_id=role_id,
+            subject_user_id=user_id,
+            subject_user_group_id=group_id,
+            subject_key=subject,
+            object_id=_uuid.UUID(str(object_id)),
+            object_kind=kind,
+            can_do=can_do,
+        )
+        db.session.add(grant)
+        bump_acl_version(tenant_id)
+        db.session.commit()
+        return grant.id

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from models import Scope, Task, db
+from models import Scope, Task, User, db
 from schemas.api_keys import ApiKeyCreate
 from schemas.attachments import AttachmentPartitionCreate
 from schemas.business_rules import BusinessRuleCreate, RuleExecuteRequest, RuleSetCreate, RuleSetMemberCreate
@@ -19,7 +19,7 @@ from schemas.lcs_parcels import LcsParcelCreateModel
 from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
 from schemas.plans import PlanCreate
 from services import roles
-from tests.support import PASSWORD, SYSTEM, Factory, protected_operations, with_features
+from tests.support import PASSWORD, SYSTEM, Factory, object_grant, protected_operations, with_features
 
 
 @dataclass
@@ -29,6 +29,8 @@ class Sample:
     record: bool = False  # targets a tenant-A record: another tenant's admin must get 404
     path: dict = field(default_factory=dict)  # values for the rule's <converters>
     data: dict | None = None  # form / multipart body (e.g. a file upload)
+    holds: tuple = ()  # features the body hands out, which the "exact" caller must hold too
+    expect: dict = field(default_factory=dict)  # caller name -> status, where the body decides
 
 
 class World:
@@ -259,15 +261,65 @@ class World:
         from models import RuleExecutionLog
         from services.rules import store
 
-        self.fresh_rule()
+        rule_id = uuid.UUID(self.fresh_rule())
         with self.app.app_context():
             store.execute(SYSTEM, RuleExecuteRequest(tenantId=self.a, entityType="matrix.thing", data={"n": 2}))
-            return str(db.session.scalars(Scope(self.a).select(RuleExecutionLog)).first().id)
+            logs = Scope(self.a).select(RuleExecutionLog).where(RuleExecutionLog.rule_id == rule_id)
+            return str(db.session.scalars(logs).first().id)
 
     def exact_user(self, features) -> str:
         """A tenant-A user whose override holds exactly ``features``."""
         self.counter += 1
         return with_features(self.app, self.a, f"exact{self.counter}@a.test", features)
+
+    def objects(self) -> set[tuple[str, uuid.UUID]]:
+        """Every tenant-A record object grants can name, as (kind, id)."""
+        from services.object_permissions import KINDS
+
+        with self.app.app_context():
+            return {
+                (kind.name, oid)
+                for kind in KINDS.values()
+                for oid in db.session.scalars(sa.select(kind.model.id).where(kind.model.tenant_id == self.a))
+            }
+
+    def fresh_group(self, member: bool = False) -> str:
+        from services import user_groups
+
+        with self.app.app_context():
+            self.counter += 1
+            group = user_groups.create_group(SYSTEM, f"Group {self.counter}", tenant_id=self.a)
+            if member:
+                user_groups.add_member(SYSTEM, group.id, self.fresh_user())
+            return str(group.id)
+
+    def fresh_grant(self) -> str:
+        """An object grant: a fresh group denied a fresh shipment on lcs.shipments.read."""
+        from services import object_grants
+
+        group, shipment = self.fresh_group(), self.floor_shipment()
+        with self.app.app_context():
+            return str(
+                object_grants.give(
+                    SYSTEM, permission_name="lcs.shipments.read", object_id=shipment, can_do=False, group_id=group
+                ).id
+            )
+
+    def granted_user(self, features, objects, *, inside: bool) -> str:
+        """A tenant-A user whose object grants decide ``objects`` for every restrictable
+        feature of ``features``: ``inside`` — it holds none of them, each is allowed on the
+        objects; else it holds them all, each denied on the objects. Other features it holds."""
+        from services.object_permissions import kinds_for
+
+        restrictable = [f for f in features if kinds_for(f)]
+        email = self.exact_user([f for f in features if not (inside and f in restrictable)])
+        with self.app.app_context():
+            user_id = db.session.scalar(sa.select(User.id).where(User.email == email))
+        for feature in restrictable:
+            for kind, oid in objects:
+                if kind in kinds_for(feature):
+                    object_grant(self.app, self.a, feature, oid, kind, inside, user_id=user_id)
+        return email
 
 
 def spl_hub(w: World) -> str:
@@ -437,6 +489,42 @@ SAMPLES = {
     ),
     ("api_directory.delete_organization", "DELETE"): lambda w: Sample(query={"id": w.fresh_org()}, record=True),
     ("api_directory.organization_switcher", "GET"): lambda w: Sample(),
+    # Callers without a role may work in no organization: HQ is not theirs to select.
+    ("api_directory.switch_organization", "POST"): lambda w: Sample(
+        json={"organizationId": str(w.hq)}, record=True, expect={"no features": 404, "exact features": 404}
+    ),
+    ("api_permissions.permissions", "GET"): lambda w: Sample(),
+    ("api_permissions.give", "POST"): lambda w: Sample(
+        json={
+            "permissionName": "lcs.shipments.read",
+            "subjectUserGroupId": w.fresh_group(),
+            "objectId": w.floor_shipment(),
+            "canDo": False,
+        },
+        record=True,
+        holds=("lcs.shipments.read",),
+    ),
+    ("api_permissions.take_back", "DELETE"): lambda w: Sample(
+        path={"grant_id": w.fresh_grant()}, record=True, holds=("lcs.shipments.read",)
+    ),
+    ("api_auth.groups", "GET"): lambda w: Sample(),
+    ("api_auth.create_group", "POST"): lambda w: Sample(json={"name": f"Made {uuid.uuid4().hex[:8]}"}),
+    ("api_auth.update_group", "PUT"): lambda w: Sample(
+        json={"id": w.fresh_group(), "name": f"Renamed {uuid.uuid4().hex[:8]}"}, record=True
+    ),
+    ("api_auth.delete_group", "DELETE"): lambda w: Sample(query={"id": w.fresh_group()}, record=True),
+    ("api_auth.group_members", "GET"): lambda w: Sample(query={"groupId": w.fresh_group(member=True)}, record=True),
+    ("api_auth.add_member", "POST"): lambda w: Sample(
+        json={"groupId": w.fresh_group(), "userId": w.fresh_user()}, record=True
+    ),
+    ("api_auth.remove_member", "DELETE"): lambda w: Sample(
+        query={"groupId": w.fresh_group(), "userId": w.fresh_user()}, record=True
+    ),
+    ("api_auth.object_grants_of", "GET"): lambda w: Sample(query={"roleId": w.fresh_role()}, record=True),
+    ("api_auth.object_choices", "GET"): lambda w: Sample(
+        query={"permissionName": "lcs.shipments.read", "q": "S-"}, holds=("lcs.shipments.read",)
+    ),
+    ("api_permissions.permission", "GET"): lambda w: Sample(path={"permission_name": "lcs.shipments.read"}),
     ("api_api_keys.list_keys", "GET"): lambda w: Sample(),
     ("api_api_keys.create_key", "POST"): lambda w: Sample(json={"name": "Matrix key"}),
     ("api_api_keys.revoke_key", "DELETE"): lambda w: Sample(query={"id": w.fresh_key()}, record=True),
@@ -788,20 +876,53 @@ def test_access_matrix(app, client):
         only_super = access.super_admin  # declared super-admin-only: everybody else is refused
         callers = {
             "anonymous": ({}, 401),
-            "no features": (lambda: _token(client, "plain@a.test"), 403 if access.features or only_super else 200),
+            "no features": (
+                lambda _sample: _token(client, "plain@a.test"),
+                403 if access.features or only_super else 200,
+            ),
             "exact features": (
-                lambda features=access.features: _token(client, world.exact_user(features)),
+                lambda sample, features=access.features: _token(client, world.exact_user([*features, *sample.holds])),
                 403 if only_super else 200,
             ),
-            "other tenant admin": (lambda: _token(client, "admin@b.test"), 403 if only_super else 200),
-            "super admin": (lambda: _token(client, "root@d.test"), 200),
+            "other tenant admin": (lambda _sample: _token(client, "admin@b.test"), 403 if only_super else 200),
+            "super admin": (lambda _sample: _token(client, "root@d.test"), 200),
         }
         for name, (headers, expected) in callers.items():
             sample = make_sample(world)
             if name == "other tenant admin" and sample.record and not only_super:
                 expected = 404
-            r = _call(client, rule, method, sample, headers() if callable(headers) else headers)
+            expected = sample.expect.get(name, expected)
+            r = _call(client, rule, method, sample, headers(sample) if callable(headers) else headers)
             ok = (200 <= r.status_code < 300) if expected == 200 else r.status_code == expected
             if not ok:
                 failures.append(f"{method} {rule.rule} as {name}: {r.status_code} {r.get_data(as_text=True)[:160]}")
+    assert not failures, "\n".join(failures)
+
+
+def test_object_grants_matrix(app, client):
+    """Every protected endpoint that works on a record object grants can name × (a caller
+    allowed only on the sample's records, a caller holding the features but denied them):
+    2xx inside the grant, 404 — like another tenant's record — when excepted."""
+    from services.object_permissions import kinds_for
+
+    world = World(app)
+    failures, checked = [], 0
+    for rule, method, access in protected_operations(app):
+        make_sample = SAMPLES.get((rule.endpoint, method))
+        if make_sample is None or access.super_admin or not any(kinds_for(f) for f in access.features):
+            continue
+        for inside in (True, False):
+            before = world.objects()
+            sample = make_sample(world)
+            new = world.objects() - before
+            if not sample.record or not new:
+                continue  # a create or a list: the list × count agreement test covers those
+            checked += 1
+            caller = world.granted_user(access.features, new, inside=inside)
+            r = _call(client, rule, method, sample, _token(client, caller))
+            ok = (200 <= r.status_code < 300) if inside else r.status_code == 404
+            if not ok:
+                name = "inside" if inside else "excepted"
+                failures.append(f"{method} {rule.rule} {name}: {r.status_code} {r.get_data(as_text=True)[:160]}")
+    assert checked >= 120, checked  # 124 when written: 62 endpoints, twice
     assert not failures, "\n".join(failures)

@@ -70,20 +70,24 @@ def test_barcode_images_are_kept_by_bytes_and_served_again(monkeypatch):
     barcodes.render.cache_clear()
 
 
-def test_verified_token_leaves_the_cache_when_it_expires(monkeypatch):
+def test_verified_token_leaves_the_cache_when_it_expires(app, monkeypatch):
     import jwt
 
-    key = "k" * 32
-    tokens = auth._VerifiedTokens(size=10)
-    token = jwt.encode({"sub": "u", "sid": "s", "exp": int(time.time()) + 60}, key, algorithm="HS256")
-    assert tokens.claims(token, key)["sub"] == "u" and len(tokens.cache) == 1
-    decoded = []
-    real = jwt.decode
-    monkeypatch.setattr(auth.jwt, "decode", lambda *a, **k: decoded.append(1) or real(*a, **k))
-    assert tokens.claims(token, key)["sub"] == "u" and decoded == []  # served from the cache
-    later = time.time() + 120
-    monkeypatch.setattr(auth.time, "time", lambda: later)
-    assert tokens.claims(token, key) is None
-    with tokens.lock:
-        tokens.cache.expire()
-        assert len(tokens.cache) == 0
+    from services import signing_keys
+
+    with app.app_context():
+        signer = signing_keys.current_signer()
+        tokens = auth._VerifiedTokens(size=10)
+        claims = {"sub": "u", "sid": "s", "exp": int(time.time()) + 60}
+        token = jwt.encode(claims, signer.private_pem, algorithm="ES256", headers={"kid": signer.kid})
+        assert tokens.claims(token)["sub"] == "u" and len(tokens.cache) == 1
+        decoded = []
+        real = jwt.decode
+        monkeypatch.setattr(auth.jwt, "decode", lambda *a, **k: decoded.append(1) or real(*a, **k))
+        assert tokens.claims(token)["sub"] == "u" and decoded == []  # served from the cache
+        later = time.time() + 120
+        monkeypatch.setattr(auth.time, "time", lambda: later)
+        assert tokens.claims(token) is None
+        with tokens.lock:
+            tokens.cache.expire()
+            assert len(tokens.cache) == 0

@@ -18,7 +18,9 @@ import sqlalchemy as sa
 
 from models import ApiKey, Role, User, UserAcl, UserRole, db
 from schemas.api_keys import ApiKeyCreate
-from services import api_keys, roles, users
+from schemas.lcs_shipments import LcsShipmentItemModel, LcsShipmentModel
+from services import api_keys, object_grants, roles, user_groups, users
+from services.logistics import shipments
 from tests.support import (
     PASSWORD,
     SYSTEM,
@@ -119,9 +121,26 @@ def _role_snapshot(app, role_id):
 class TestAdminWritesMatrix:
     """Every admin write × a caller holding its feature but less than the target."""
 
-    def writes(self, f, key_id, star_role):
+    def writes(self, f, key_id, star_role, group=None, grant=None):
         admin, role = str(f.admin), str(f.admin_role)
+        group, grant = str(group or uuid.uuid4()), str(grant or uuid.uuid4())
         return [
+            ("rename a group the admin is in", "put", "/api/auth/groups", {"id": group, "name": "Ours"}),
+            ("delete a group the admin is in", "delete", f"/api/auth/groups?id={group}", None),
+            ("put the admin in a group", "post", "/api/auth/groups/members", {"groupId": group, "userId": admin}),
+            (
+                "take the admin out of a group",
+                "delete",
+                f"/api/auth/groups/members?groupId={group}&userId={admin}",
+                None,
+            ),
+            (
+                "deny the admin a record",
+                "post",
+                "/api/permissions",
+                {"permissionName": "lcs.shipments.read", "subjectUserId": admin, "objectId": grant, "canDo": False},
+            ),
+            ("remove the admin's exception", "delete", f"/api/permissions/{grant}", None),
             ("edit admin's password", "put", "/api/auth/users", {"id": admin, "password": "taken-over-123"}),
             ("edit admin's email", "put", "/api/auth/users", {"id": admin, "email": "mine@b.test"}),
             ("deactivate admin", "put", "/api/auth/users", {"id": admin, "isActive": False}),
@@ -160,6 +179,14 @@ class TestAdminWritesMatrix:
                 SYSTEM, ApiKeyCreate(name="Root key", description=None, roles=[floor.admin_role], tenantId=floor.tenant)
             )[0].id
             star_role = _role(floor.tenant, "Spare star", ["*"])
+            group = user_groups.create_group(SYSTEM, "Admins", tenant_id=floor.tenant).id
+            user_groups.add_member(SYSTEM, group, floor.admin)
+            shipment = shipments.create_shipment(
+                SYSTEM, LcsShipmentModel(tenant_id=floor.tenant, items=[LcsShipmentItemModel(sku="B-1", quantity=1)])
+            )
+            grant = object_grants.give(
+                SYSTEM, permission_name="lcs.shipments.read", object_id=shipment.id, can_do=False, user_id=floor.admin
+            ).id
         h = bearer(api_token(client, "clerk@b.test"))
         before = (
             _grants_snapshot(app, floor.admin),
@@ -167,10 +194,11 @@ class TestAdminWritesMatrix:
             _role_snapshot(app, floor.admin_role),
             _role_snapshot(app, star_role),
         )
-        for label, method, url, body in self.writes(floor, key_id, star_role):
+        for label, method, url, body in self.writes(floor, key_id, star_role, group, grant):
             r = getattr(client, method)(url, json=body, headers=h)
             assert r.status_code == 403, (label, r.status_code, r.get_json())
-            assert "hold" in r.get_json()["error"], label
+            refusal = r.get_json()
+            assert "hold" in refusal.get("error", refusal.get("message", "")), label
         after = (
             _grants_snapshot(app, floor.admin),
             _grants_snapshot(app, floor.plain),
@@ -206,7 +234,8 @@ class TestAdminWritesMatrix:
         exempt = {
             ("api_auth.feature_check", "POST"),  # reads the caller's own grants, changes nothing
             ("api_auth.create_role", "POST"),
-        }  # a new role holds nothing until its ACL is set
+            ("api_auth.create_group", "POST"),
+        }  # a new role or group holds nothing until its ACL or exceptions are set
         assert admin_writes - exempt <= covered, sorted(admin_writes - exempt - covered)
 
     def test_control_same_caller_changes_a_target_holding_less(self, app, client, floor):

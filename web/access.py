@@ -134,7 +134,7 @@ def requires(*features: str, super_admin: bool = False):
         def guarded(*args, **kwargs):
             if not current_user.is_authenticated:
                 raise Unauthorized()
-            if features and not current_actor().grants.allows(features):
+            if features and not current_actor().allows(features):
                 raise Forbidden("Missing required features", requiredFeatures=list(features))
             if super_admin and not current_actor().is_super_admin:
                 raise Forbidden("Only super admins may do this")
@@ -163,7 +163,11 @@ def current_actor() -> acl.Actor:
     from flask import g
 
     if "actor" not in g:
-        g.actor = acl.Actor.of(current_user._get_current_object())
+        from flask import current_app, request
+
+        view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+        access = access_of(view) if view is not None else None
+        g.actor = acl.Actor.of(current_user._get_current_object(), access.features if access else ())
     return g.actor
 
 

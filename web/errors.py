@@ -39,14 +39,19 @@ log = logging.getLogger("wharf.errors")
 CROSS_SITE = "Cross-site request refused"  # web.identity.csrf_guard's refusal
 
 FAMILY_B_PREFIXES = ("/lcs", "/cnt", "/mes", "/spl")
+FAMILY_C_PREFIXES = ("/permissions", "/publickey")  # seed 002 (Mindbricks)
 
 
 def wire_family(path: str | None = None) -> str:
-    """'B' for the Afosto modules (seed 001), 'A' for everything else (seed 000)."""
+    """'B' for the Afosto modules (seed 001), 'C' for seed 002's routes, 'A' for everything
+    else (seed 000)."""
     path = request.path if path is None else path
     if is_api_path(path):
         path = path[len("/api") :]
-    return "B" if any(path == p or path.startswith(p + "/") for p in FAMILY_B_PREFIXES) else "A"
+    for family, prefixes in (("B", FAMILY_B_PREFIXES), ("C", FAMILY_C_PREFIXES)):
+        if any(path == p or path.startswith(p + "/") for p in prefixes):
+            return family
+    return "A"
 
 
 def request_id() -> str:
@@ -64,6 +69,11 @@ def envelope(status: int, message: str, details: list[dict] | None = None, extra
             key = d.get("kind") or "invalid value"  # "required", "invalid value", "blocked by rule"
             errors.setdefault(key, []).append(".".join(str(p) for p in d.get("path", [])))
         return {"code": status, "message": message, "reference": request_id(), "errors": errors}
+    if wire_family() == "C":  # seed 002: {"status": "ERR", "message": ...}
+        body = {"status": "ERR", "message": message}
+        if details:
+            body["details"] = [{"path": d.get("path", []), "message": d.get("message", "")} for d in details]
+        return body
     body = {"error": message}
     if details:
         body["details"] = [{"path": d.get("path", []), "message": d.get("message", "")} for d in details]

@@ -101,7 +101,7 @@ def _params_of(kind, where: str, components: Components) -> list[dict]:
 
 def _declared(op: dict, spec, path: str, method: str, components: Components) -> None:
     """Fill an operation from its one declaration (``web.contract.operation``)."""
-    from schemas.base import AfostoError, Binary, ErrorResponse
+    from schemas.base import AfostoError, Binary, ErrorResponse, MindbricksError
     from web.errors import wire_family
 
     if spec.query is not None:
@@ -114,7 +114,7 @@ def _declared(op: dict, spec, path: str, method: str, components: Components) ->
         for name, example in spec.examples.items():
             content[spec.documented_media[0]].setdefault("examples", {})[name] = {"value": example}
         op["requestBody"] = {"required": spec.body_required, "content": content}
-    error = components.schema(AfostoError if wire_family(path) == "B" else ErrorResponse)
+    error = components.schema({"B": AfostoError, "C": MindbricksError}.get(wire_family(path), ErrorResponse))
     responses = {}
     for status, r in sorted(spec.responses.items()):
         entry = {"description": r.description or _REASONS.get(status, "Success")}

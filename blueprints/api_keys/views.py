@@ -17,6 +17,7 @@ from schemas.api_keys import (
 )
 from schemas.base import Page
 from services import api_keys, boundaries
+from services.acl import in_tenant
 from services.roles import visible_roles
 from web.access import current_actor, requires
 from web.contract import operation, submitted
@@ -48,7 +49,7 @@ def _list_body(actor, query: ApiKeyListQuery | None = None) -> dict:
 def _assignable_roles(actor) -> list[Role]:
     """Roles of the actor's tenant it may hand to a key (never wider than its own grants)."""
     tenant_id = getattr(actor.principal, "tenant_id", None)
-    roles = db.session.scalars(visible_roles(actor).where(Role.tenant_id == tenant_id).order_by(Role.name))
+    roles = db.session.scalars(visible_roles(actor).where(in_tenant(Role, tenant_id)).order_by(Role.name))
     return [role for role in roles if boundaries.may_assign(actor, role)]
 
 

@@ -113,7 +113,7 @@ def _panel_context(actor, entity_id, record_id, body: dict | None = None, **extr
         "entity_id": entity_id,
         "record_id": record_id,
         "can_manage": can_manage,
-        "partitions": attachments.partitions_of(_own_tenant(actor)) if can_manage else [],
+        "partitions": attachments.partitions_of(_own_tenant(actor), actor) if can_manage else [],
         "human_size": human_size,
         "error": None,
         **extra,
@@ -232,7 +232,7 @@ def _library_body(actor, query: AttachmentLibraryQuery) -> dict:
     body["availableTags"] = attachments.available_tags(actor)
     body["partitions"] = [
         {"code": p.code, "title": p.title, "description": p.description, "isPublic": p.is_public}
-        for p in attachments.partitions_of(_own_tenant(actor))
+        for p in attachments.partitions_of(_own_tenant(actor), actor)
     ]
     return body
 
@@ -336,15 +336,15 @@ def delete_library_item(attachment_id):
 # --- partitions ------------------------------------------------------------------------------------
 
 
-def _partition_rows(tenant) -> list[dict]:
+def _partition_rows(tenant, actor) -> list[dict]:
     return [
         {**attachments.partition_row(p), "attachmentsCount": attachments.attachments_in(p)}
-        for p in attachments.partitions_of(tenant)
+        for p in attachments.partitions_of(tenant, actor)
     ]
 
 
 def _partition_context(actor, tenant=None, **extra) -> dict:
-    return {"rows": _partition_rows(tenant or _own_tenant(actor)), "errors": {}, "error": None, **extra}
+    return {"rows": _partition_rows(tenant or _own_tenant(actor), actor), "errors": {}, "error": None, **extra}
 
 
 def _edited_partition() -> dict | None:
@@ -382,7 +382,7 @@ _edit_form_error = show_again(
 def partitions(query: AttachmentPartitionListQuery):
     """List all attachment partitions (the defaults are created on first use)."""
     actor = current_actor()
-    rows = _partition_rows(actor.tenant_for_new(query.tenantId))
+    rows = _partition_rows(actor.tenant_for_new(query.tenantId), actor)
     body = {"items": [{k: v for k, v in r.items() if k != "attachmentsCount"} for r in rows]}
     return respond(body, template=PARTITIONS, block="partition_list", context=_partition_context(actor, rows=rows))
 

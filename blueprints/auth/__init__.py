@@ -21,5 +21,6 @@ registry.declare(
     ],
 )
 registry.add_nav("Profile", "auth.profile", group="Account", order=900)
+registry.add_nav("User groups", "auth.groups", group="Administration", order=115)
 
-from blueprints.auth import admin, views  # noqa: F401  (registers routes)
+from blueprints.auth import admin, groups, object_grants, views  # noqa: F401  (registers routes)

@@ -41,6 +41,7 @@ from schemas.base import Created, Ok, Page
 from services import boundaries
 from services import roles as roles_svc
 from services import users as users_svc
+from services.acl import in_tenant
 from web.access import current_actor, registry, requires
 from web.contract import operation
 from web.forms import show_again
@@ -123,7 +124,7 @@ def _roles_page(query: RoleListQuery, **extra):
         stmt = stmt.where(Role.tenant_id == query.tenantId)
     body, page = paginate_a(
         stmt,
-        serialize=roles_svc.role_row,
+        serialize=lambda role: roles_svc.role_row(role, None if actor.is_super_admin else actor.principal.tenant_id),
         sort_fields={"name": Role.name, "createdAt": Role.created_at},
         default_sort="name",
         search_columns=[Role.name],
@@ -207,7 +208,8 @@ def _editor_context(subject_kind: str, subject, acl: dict) -> dict:
         "modules": modules,
         "organizations": orgs,
         "can_super_admin": actor.is_super_admin,
-        "can_change": boundaries.covers(actor.grants, held),
+        "can_change": boundaries.covers(actor.grants, held)
+        and (subject_kind != "role" or subject.tenant_id is not None or actor.is_super_admin),
     }
 
 
@@ -407,7 +409,7 @@ def delete_user(query: UserIdQuery):
 def _user_edit_context(user) -> dict:
     actor = current_actor()
     roles = db.session.scalars(
-        roles_svc.visible_roles(actor).where(Role.tenant_id == user.tenant_id).order_by(Role.name)
+        roles_svc.visible_roles(actor).where(in_tenant(Role, user.tenant_id)).order_by(Role.name)
     ).all()
     return {
         "user": users_svc.user_row(user),

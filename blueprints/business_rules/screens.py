@@ -10,6 +10,7 @@ from flask import request
 from jinja2 import Undefined
 
 from blueprints.business_rules import bp, pages_bp
+from models import BusinessRule
 from schemas.business_rules import RuleFields, RuleFieldsQuery, RuleTryRequest, RuleTryResponse
 from services.rules import actions as act
 from services.rules import conditions as cond
@@ -71,6 +72,13 @@ def _merge_form(rule: dict | None, form: dict | None) -> dict:
     return base
 
 
+def _may(actor, feature: str, rule_id) -> bool:
+    """The feature on this rule (a new rule: the feature itself); an object grant may except it."""
+    if not rule_id:
+        return actor.allows([feature])
+    return actor.may([feature], BusinessRule, store.parse_uuid(str(rule_id), "id"))
+
+
 def editor_context(rule: dict | None, *, form: dict | None = None, **extra) -> dict:
     item = _merge_form(rule, form) if form else dict(rule or NEW_RULE)
     entity = item.get("entityType") or "lcs.parcel"
@@ -88,8 +96,8 @@ def editor_context(rule: dict | None, *, form: dict | None = None, **extra) -> d
         "events": known.events_for(entity),
         "records": store.recent_records(actor, entity),
         "value_text": value_text,
-        "can_manage": actor.grants.allows(["business_rules.manage"]),
-        "can_execute": actor.grants.allows(["business_rules.execute"]),
+        "can_manage": _may(actor, "business_rules.manage", item.get("id")),
+        "can_execute": _may(actor, "business_rules.execute", item.get("id")),
         **extra,
     }
 

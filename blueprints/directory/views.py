@@ -21,6 +21,7 @@ from schemas.directory import (
     OrganizationListQuery,
     OrganizationOptions,
     OrganizationPage,
+    OrganizationSwitch,
     OrganizationSwitcher,
     OrganizationTree,
     OrganizationUpdate,
@@ -346,3 +347,31 @@ def organization_switcher(query: SwitcherQuery):
         actor, tenant_id=query.tenantId, can_manage=actor.grants.allows(["directory.organizations.manage"])
     )
     return respond(data, template="directory/switcher.html", block="switcher", context={"data": data})
+
+
+@bp.post("/organization-switcher")
+@requires()
+@operation(body=OrganizationSwitch, responses={200: OrganizationSwitcher})
+def switch_organization(body: OrganizationSwitch):
+    """Switch organization
+
+    Work in ``organizationId`` and its children from now on in this sign-in (browser or
+    token); ``null`` = all organizations at once, for callers who may see them all (403
+    otherwise). An organization outside the caller's ACL is a 404. Answers the switcher.
+    """
+    from services import auth, organization_scope
+    from services.acl import Actor
+
+    actor = current_actor()
+    organization_scope.select(actor, body.organizationId)
+    actor = Actor.of(auth.live_principal(actor.principal.session_id))
+    data = directory.organization_switcher(actor, can_manage=actor.grants.allows(["directory.organizations.manage"]))
+    resp = respond(
+        data,
+        template="directory/switcher.html",
+        block="switcher",
+        context={"data": data},
+        toast="Organization switched",
+    )
+    resp.headers["HX-Trigger-After-Settle"] = "wharf:organization-switched"
+    return resp

@@ -153,13 +153,16 @@ def _receiver(addressing) -> str | None:
 
 
 def floor_counts(actor: Actor) -> dict:
-    """What waits on the floor in the caller's scope (None where a feature is missing)."""
+    """What waits on the floor in the caller's scope (None where a feature is missing), each
+    count as the page it leads to sees it (that page's feature and its object exceptions)."""
     out = dict.fromkeys(("shipmentsToList", "listsWaiting", "listsInProgress", "listsOnHold"))
     count = lambda stmt: db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
-    if actor.grants.allows(["lcs.shipments.read"]):
-        out["shipmentsToList"] = count(_unlisted(actor).with_only_columns(Shipment.id))
-    if actor.grants.allows(["lcs.handling.read"]):
-        live = actor.scope.select(_h).where(*OPEN).with_only_columns(_h.id)
+    reader = actor.acting_with(["lcs.shipments.read"])
+    if reader.allows(reader.features):
+        out["shipmentsToList"] = count(_unlisted(reader).with_only_columns(Shipment.id))
+    picker = actor.acting_with(["lcs.handling.read"])
+    if picker.allows(picker.features):
+        live = picker.scope.select(_h).where(*OPEN).with_only_columns(_h.id)
         out["listsWaiting"] = count(live.where(_h.sub.is_(None), _h.is_on_hold.is_(False), _h.started_at.is_(None)))
         out["listsInProgress"] = count(live.where(_h.is_on_hold.is_(False), _h.started_at.is_not(None)))
         out["listsOnHold"] = count(live.where(_h.is_on_hold.is_(True)))

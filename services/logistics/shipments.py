@@ -424,7 +424,7 @@ def _page_statement(scope: Scope, has_search: bool, flags: tuple[tuple[str, bool
         stmt = stmt.where(Shipment.search_text.like(sa.bindparam("pattern"), escape=LIKE_ESCAPE))
     for flag, value in flags:
         stmt = stmt.where(flag_condition(flag, value))
-    if has_search or flags:
+    if has_search or flags or scope.restricts(Shipment):
         total = sa.select(sa.func.count()).select_from(stmt.subquery()).subquery("total")
     else:
         total = tallies.total_select(scope).subquery("total")
