@@ -301,6 +301,22 @@ def stored_files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
+class StoredFiles:
+    """Where a test's attachment bytes went, on either driver (``storage_backend`` fixture)."""
+
+    def __init__(self, driver: str, root: Path, server=None, bucket: str | None = None):
+        self.driver, self.root, self.server, self.bucket = driver, root, server, bucket
+
+    def files(self) -> list[str]:
+        """Stored attachment files: local paths or S3 keys (the image cache is not one)."""
+        if self.driver == "s3":
+            return self.server.keys(self.bucket)
+        return [str(p) for p in stored_files(self.root) if ".image-cache" not in p.parts]
+
+    def names(self) -> list[str]:
+        return [f.rsplit("/", 1)[-1] for f in self.files()]
+
+
 # --- access ---------------------------------------------------------------------------------------
 
 
@@ -346,6 +362,15 @@ def open_and_sign_in(page, base: str, email: str):
     page.goto(base + "/auth/login")
     sign_in(page, base, email)
     expect(page.locator("h1")).to_contain_text("Good to see you")
+
+
+def settled(locator):
+    """Wait until htmx has bound a swapped-in element (its ``htmx-added`` class goes when
+    htmx processes it, a settle delay after the swap): an input used before that fires a
+    change no hx-trigger hears (a CI flake of the file panel)."""
+    expect(locator).to_be_visible()
+    expect(locator).not_to_have_class(re.compile(r"\bhtmx-added\b"))
+    return locator
 
 
 def set_marker(page):

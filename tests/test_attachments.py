@@ -1,6 +1,9 @@
 """Attachments and storage partitions (seed 000 /attachments): partition invariants, uploads,
 access to private and public files, stored-XSS and path-traversal attempts, size limits,
-decompression bombs, resizing, the library, the three renderings, and a browser upload."""
+decompression bombs, resizing, the library, the three renderings, and a browser upload.
+
+Every test runs on both drivers (``storage_backend``: local directories, and an S3 server —
+moto's, on loopback); the few about the local driver itself run on it alone."""
 
 from __future__ import annotations
 
@@ -37,7 +40,9 @@ from tests.support import (
     with_features,
 )
 
-pytestmark = pytest.mark.usefixtures("files_root")  # every stored byte lands in a scratch directory
+# Every stored byte lands in a scratch directory or a fresh bucket; each test runs on both drivers.
+pytestmark = pytest.mark.usefixtures("storage_backend")
+LOCAL_ONLY = pytest.mark.parametrize("storage_backend", ["local"], indirect=True)
 
 PARTITIONS = "/api/attachments/partitions"
 HX = {"HX-Request": "true"}
@@ -67,13 +72,18 @@ def other(client, app, make):
 # --- partitions ---------------------------------------------------------------------------------
 
 
-def test_default_partitions_are_created_on_first_use(client, h, app, tenant):
+def test_default_partitions_are_created_on_first_use(client, h, app, tenant, storage_backend):
     items = client.get(PARTITIONS, headers=h).get_json()["items"]
     by_code = {p["code"]: p for p in items}
     assert set(by_code) == {"privateAttachments", "publicMedia", "documents"}
     assert by_code["publicMedia"]["isPublic"] is True and by_code["privateAttachments"]["isPublic"] is False
     assert by_code["documents"]["isPublic"] is False
-    assert by_code["privateAttachments"]["envKey"] == "WHARF_ATTACHMENTS_ROOT_PRIVATE_ATTACHMENTS"
+    assert {p["storageDriver"] for p in items} == {storage_backend.driver}  # WHARF_ATTACHMENTS_DRIVER
+    assert by_code["privateAttachments"]["envKey"] == (
+        "WHARF_ATTACHMENTS_S3_PRIVATE_ATTACHMENTS"
+        if storage_backend.driver == "s3"
+        else "WHARF_ATTACHMENTS_ROOT_PRIVATE_ATTACHMENTS"
+    )
     assert {"id", "title", "description", "requiresOcr", "ocrModel", "configJson", "createdAt", "updatedAt"} <= set(
         by_code["documents"]
     )
@@ -101,7 +111,7 @@ def test_partition_invariants(client, h, app, tenant):
         assert client.post(PARTITIONS, json={"code": bad, "title": "Bad"}, headers=h).status_code == 400, bad
     assert client.post(PARTITIONS, json={"code": "okCode"}, headers=h).status_code == 400  # title required
     assert (
-        client.post(PARTITIONS, json={"code": "s3one", "title": "S3", "storageDriver": "s3"}, headers=h).status_code
+        client.post(PARTITIONS, json={"code": "ftpOne", "title": "FTP", "storageDriver": "ftp"}, headers=h).status_code
         == 400
     )
 
@@ -157,6 +167,7 @@ def test_partitions_are_per_tenant(client, h, other):
     assert client.post(PARTITIONS, json={"code": "mine", "title": "Theirs"}, headers=other).status_code == 201
 
 
+@LOCAL_ONLY
 def test_partition_env_key_moves_its_directory(client, h, tmp_path, monkeypatch, files_root):
     client.post(PARTITIONS, json={"code": "damage-photos", "title": "Damage"}, headers=h)
     elsewhere = tmp_path / "elsewhere"
@@ -178,6 +189,7 @@ class Exploding(io.BytesIO):
         return data
 
 
+@LOCAL_ONLY
 def test_local_driver_writes_atomically_and_stays_in_its_root(tmp_path):
     driver = storage.LocalDriver(tmp_path / "root")
     assert driver.write("t/files/ab/one", io.BytesIO(b"hello")) == 5
@@ -193,6 +205,7 @@ def test_local_driver_writes_atomically_and_stays_in_its_root(tmp_path):
     assert not driver.exists("t/files/ab/one")
 
 
+@LOCAL_ONLY
 def test_failed_database_write_leaves_no_file(app, tenant, files_root, monkeypatch):
     written = []
     real_write = storage.LocalDriver.write
@@ -226,7 +239,7 @@ def test_failed_database_write_leaves_no_file(app, tenant, files_root, monkeypat
 # --- upload, list, sniffing ---------------------------------------------------------------------------
 
 
-def test_upload_and_list_newest_first(client, h, files_root):
+def test_upload_and_list_newest_first(client, h, storage_backend):
     first = uploaded(client, h, name="first.png")
     second = uploaded(client, h, content=jpeg(), name="second.jpg")
     uploaded(client, h, name="elsewhere.png", record="S2")
@@ -241,7 +254,7 @@ def test_upload_and_list_newest_first(client, h, files_root):
     assert item["mimeType"] == "image/jpeg" and item["fileName"] == "second.jpg" and item["createdAt"].endswith("Z")
     assert item["partitionCode"] == "privateAttachments" and item["thumbnailUrl"]
     # Files are stored under generated keys, never under the uploaded name.
-    names = [p.name for p in stored_files(files_root)]
+    names = storage_backend.names()
     assert len(names) == 3 and not any(n.endswith((".png", ".jpg")) for n in names)
 
 
@@ -271,6 +284,60 @@ def test_mime_type_is_sniffed_from_content(client, h):
         attachments.sniff_mime(b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>') == "image/svg+xml"
     )
     assert attachments.sniff_mime(b"\x00\x01\x02binary") == "application/octet-stream"
+
+
+# --- executables ----------------------------------------------------------------------------------------
+
+ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 56
+PE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 56 + b"This program cannot be run in DOS mode."
+MACH_O = b"\xcf\xfa\xed\xfe\x07\x00\x00\x01" + b"\x00" * 24
+
+
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("setup.exe", PE),
+        ("invoice.pdf", PE),  # the bytes decide, whatever the name says
+        ("tool", ELF),
+        ("photo.png", MACH_O),
+        ("notes.txt", b"#!/bin/sh\nrm -rf /\n"),
+        ("notes.txt", b"\xef\xbb\xbf#!/usr/bin/env python3\n"),
+        ("run.bat", b"@echo off\r\n"),
+        ("deploy.sh", b"echo hi\n"),
+        ("Report.PDF.Exe", b"%PDF-1.7\n"),  # any case
+        ("invoice.exe.pdf", b"%PDF-1.7\n"),  # a hidden inner extension
+        ("macro.vbs", b"MsgBox 1"),
+        ("script.ps1", b"Write-Host 1"),
+        ("app.js", b"alert(1)"),
+    ],
+)
+def test_executables_are_refused(client, h, storage_backend, name, content):
+    r = upload(client, h, content=content, name=name)
+    assert r.status_code == 415, r.get_json()
+    body = r.get_json()
+    assert body["error"].startswith("Executable files are not accepted") and body["details"][0]["path"] == ["file"]
+    assert not storage_backend.files()
+
+
+def test_executable_refusal_reaches_people_in_the_panel(client, admin):
+    csrf = browser_login(client, admin)
+    r = client.post(
+        "/attachments",
+        data={"entityId": "lcs:parcel", "recordId": "P1", "csrf_token": csrf, "file": (io.BytesIO(PE), "x.exe")},
+        headers={**BROWSER, **HX},
+        content_type="multipart/form-data",
+    )
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "file is an executable (.exe): not accepted" in html and "<html" not in html
+
+
+def test_documents_that_only_look_close_are_accepted(client, h):
+    for name, content in (
+        ("shell-notes.txt", b"the shebang line starts with #! but not here\n"),
+        ("manifest.json", b'{"script": "run.sh"}'),
+        ("photo.jpg", png()),
+    ):
+        assert upload(client, h, content=content, name=name).status_code == 200, name
 
 
 # --- access to files --------------------------------------------------------------------------------
@@ -396,26 +463,28 @@ def test_file_names_are_sanitised(raw, expected):
     assert attachments.sanitize_file_name(raw, "image/png") == expected
 
 
-def test_path_traversal_in_the_file_name_stays_in_the_root(client, h, files_root, tmp_path):
+def test_path_traversal_in_the_file_name_stays_in_the_root(client, h, files_root, tmp_path, storage_backend):
     item = uploaded(client, h, name="../../../outside.png")
     assert item["fileName"] == "outside.png"
     assert not (tmp_path / "outside.png").exists() and not (files_root.parent.parent / "outside.png").exists()
-    files = stored_files(files_root)
-    assert len(files) == 1 and files_root in files[0].parents and files[0].name != "outside.png"
+    files = storage_backend.files()
+    assert len(files) == 1 and not files[0].endswith("outside.png") and ".." not in files[0]
+    if storage_backend.driver == "local":
+        assert str(files_root) in files[0]
     assert client.get(item["url"], headers=h).data == png()
 
 
 # --- limits -----------------------------------------------------------------------------------------
 
 
-def test_upload_size_limit_is_413(client, h, app, monkeypatch, files_root):
+def test_upload_size_limit_is_413(client, h, app, monkeypatch, storage_backend):
     assert app.config["ATTACHMENTS_MAX_BYTES"] == 25 * 1024 * 1024  # the default
     monkeypatch.setitem(app.config, "ATTACHMENTS_MAX_BYTES", 2000)
     body_too_large = upload(client, h, content=os.urandom(200_000), name="big.bin")
     assert body_too_large.status_code == 413 and "error" in body_too_large.get_json()
     file_too_large = upload(client, h, content=os.urandom(3000), name="big.bin")  # within the multipart slack
     assert file_too_large.status_code == 413 and "too large" in file_too_large.get_json()["error"]
-    assert not stored_files(files_root)
+    assert not storage_backend.files()
     assert upload(client, h, content=os.urandom(1500), name="small.bin").status_code == 200
     htmx = client.post(
         "/attachments",
@@ -445,7 +514,7 @@ def _png_header_only(width: int, height: int) -> bytes:
     )
 
 
-def test_decompression_bombs_are_refused(client, h, app, monkeypatch, files_root):
+def test_decompression_bombs_are_refused(client, h, app, monkeypatch, storage_backend):
     r = upload(client, h, content=_png_header_only(60_000, 60_000), name="bomb.png")
     assert r.status_code == 400 and "decompression bomb" in r.get_json()["error"]
     monkeypatch.setitem(app.config, "ATTACHMENTS_MAX_IMAGE_PIXELS", 1000)
@@ -453,13 +522,13 @@ def test_decompression_bombs_are_refused(client, h, app, monkeypatch, files_root
     assert upload(client, h, content=png(20, 20)).status_code == 200
     corrupt = png()[:40]
     assert upload(client, h, content=corrupt, name="corrupt.png").status_code == 400
-    assert len(stored_files(files_root)) == 1
+    assert len(storage_backend.files()) == 1
 
 
 # --- images ----------------------------------------------------------------------------------------
 
 
-def test_image_resizing_and_cache(client, h, files_root):
+def test_image_resizing_and_cache(client, h, files_root, storage_backend):
     item = uploaded(client, h, content=png(400, 300))
     base = item["imageUrl"]
     assert base.startswith(f"/api/attachments/image/{item['id']}/photo-png")
@@ -491,6 +560,7 @@ def test_image_resizing_and_cache(client, h, files_root):
 
     assert client.delete(API, query_string={"id": item["id"]}, headers=h).get_json() == {"ok": True}
     assert not [p for p in stored_files(files_root) if item["id"].replace("-", "") in str(p)]
+    assert not [k for k in storage_backend.files() if item["id"].replace("-", "") in k]
 
 
 def test_exif_orientation_is_applied(client, h):
@@ -507,16 +577,16 @@ def test_exif_orientation_is_applied(client, h):
 # --- delete, transfer, library -----------------------------------------------------------------------
 
 
-def test_delete_removes_the_file(client, h, other, files_root):
+def test_delete_removes_the_file(client, h, other, storage_backend):
     a, b = uploaded(client, h), uploaded(client, h, name="b.png")
-    assert len(stored_files(files_root)) == 2
+    assert len(storage_backend.files()) == 2
     assert client.delete(API, query_string={"id": a["id"]}, headers=other).status_code == 404
     assert client.delete(API, query_string={"id": a["id"]}, headers=h).get_json() == {"ok": True}
     assert client.get(a["url"], headers=h).status_code == 404
     assert client.delete(API, query_string={"id": a["id"]}, headers=h).status_code == 404
     assert client.delete(API, headers=h).status_code == 400
     assert client.delete(f"/api/attachments/library/{b['id']}", headers=h).get_json() == {"ok": True}
-    assert not stored_files(files_root)
+    assert not storage_backend.files()
 
 
 def test_transfer_within_the_same_entity_type(client, h, other):
@@ -729,7 +799,7 @@ def test_panel_upload_and_refusals_with_htmx(client, admin, app, monkeypatch):
     assert client.get("/api/attachments", query_string=base).get_json()["items"] == []  # nothing stored
 
 
-def test_library_and_partition_screens(client, admin, h):
+def test_library_and_partition_screens(client, admin, h, storage_backend):
     uploaded(client, h, name="label.png")
     csrf = browser_login(client, admin)
     hx = {**BROWSER, **HX, "X-CSRFToken": csrf}
@@ -739,7 +809,7 @@ def test_library_and_partition_screens(client, admin, h):
     assert "<html" not in results.get_data(as_text=True) and "No file matches" in results.get_data(as_text=True)
 
     part_page = client.get("/attachments/partitions", headers=BROWSER).get_data(as_text=True)
-    assert "privateAttachments" in part_page and "WHARF_ATTACHMENTS_ROOT_PUBLIC_MEDIA" in part_page
+    assert "privateAttachments" in part_page and storage.env_key("publicMedia", storage_backend.driver) in part_page
     bad = client.post("/attachments/partitions", data={"code": "x", "title": "Too short"}, headers=hx)
     assert bad.status_code == 422 and 'role="alert"' in bad.get_data(as_text=True)
     made = client.post(
@@ -780,11 +850,11 @@ def test_user_edit_page_includes_file_panel_and_usage_bar(client, admin, make, t
 
 
 @pytest.mark.browser
-def test_browser_upload_photo_see_thumbnail_delete(browser, live_server, app, admin, files_root):
+def test_browser_upload_photo_see_thumbnail_delete(browser, live_server, app, admin, files_root, storage_backend):
     """On the admin's own user page (so the usage bar counts the upload): camera input →
     thumbnail → usage bar refreshes → delete without a reload."""
     from models import User
-    from tests.support import ARTIFACTS, expect, new_page, open_and_sign_in
+    from tests.support import ARTIFACTS, expect, new_page, open_and_sign_in, settled
 
     with app.app_context():
         staff_id = db.session.scalar(sa.select(User.id).where(User.email == admin))
@@ -792,7 +862,7 @@ def test_browser_upload_photo_see_thumbnail_delete(browser, live_server, app, ad
     try:
         open_and_sign_in(page, live_server, admin)
         page.goto(f"{live_server}/auth/users/edit?id={staff_id}")
-        panel = page.locator("section.file-panel")
+        panel = settled(page.locator("section.file-panel"))
         expect(panel.get_by_role("heading", name="Files")).to_be_visible()
         expect(page.locator("section.usage")).to_contain_text("0 B")
         page.evaluate("window.__marker = 1")
@@ -810,7 +880,7 @@ def test_browser_upload_photo_see_thumbnail_delete(browser, live_server, app, ad
         )  # views.THUMB, a ladder step
         expect(page.locator("#toasts")).to_contain_text("Uploaded dock-photo.jpg")
         expect(page.locator("section.usage")).to_contain_text(re.compile(r"\d+\.\d KB of 1024 MB used"))
-        assert len(stored_files(files_root)) >= 2  # the original and its cached thumbnail
+        assert len(storage_backend.files()) == 1 and len(stored_files(files_root / ".image-cache")) == 1
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "file-panel-390.png"), full_page=True)
 
@@ -820,7 +890,7 @@ def test_browser_upload_photo_see_thumbnail_delete(browser, live_server, app, ad
         expect(page.locator("#toasts")).to_contain_text("Deleted dock-photo.jpg")
         expect(page.locator("section.usage")).to_contain_text("0 B of 1024 MB used")
         assert page.evaluate("window.__marker === 1"), "the page reloaded"
-        assert not stored_files(files_root)
+        assert not storage_backend.files() and not stored_files(files_root / ".image-cache")
 
         # Drag and drop: a file dropped on the drop zone is uploaded through the same form.
         page.evaluate("""() => {

@@ -15,6 +15,7 @@ from tests.support import (
     open_and_sign_in,
     png,
     refusal,
+    settled,
     url_is,
     with_features,
 )
@@ -32,7 +33,7 @@ def test_staff_upload_a_photo_but_cannot_manage_partitions(client, make, tenant,
     expect(page.get_by_role("link", name="Storage partitions")).to_have_count(0)
 
     page.goto(f"{live_server}/lcs/shipments/{s['id']}")
-    panel = page.locator("section.file-panel")
+    panel = settled(page.locator("section.file-panel"))
     page.set_input_files(
         'section.file-panel input[type="file"] >> nth=0',
         files=[{"name": "damage.png", "mimeType": "image/png", "buffer": png()}],
