@@ -117,6 +117,12 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         MAX_CONTENT_LENGTH=int(env.get("WHARF_MAX_UPLOAD_BYTES", 16 * 1024 * 1024)),
         # Attachments: the upload route alone accepts bodies up to ATTACHMENTS_MAX_BYTES (413 beyond).
         ATTACHMENTS_ROOT=env.get("WHARF_ATTACHMENTS_ROOT") or None,  # default: instance/attachments
+        # Storage of new tenants' default partitions: local (directories) or s3 (WHARF_S3_*).
+        ATTACHMENTS_DRIVER=(env.get("WHARF_ATTACHMENTS_DRIVER") or "local").strip().lower(),
+        S3_BUCKET=env.get("WHARF_S3_BUCKET") or None,
+        S3_PREFIX=env.get("WHARF_S3_PREFIX") or None,
+        S3_ENDPOINT_URL=env.get("WHARF_S3_ENDPOINT_URL") or None,  # unset: AWS
+        S3_REGION=env.get("WHARF_S3_REGION") or None,
         ATTACHMENTS_MAX_BYTES=int(env.get("WHARF_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)),
         ATTACHMENTS_MAX_IMAGE_PIXELS=int(env.get("WHARF_MAX_IMAGE_PIXELS", 50_000_000)),
         IMAGE_CACHE_MAX_BYTES=int(
@@ -125,8 +131,13 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         IMAGE_TRANSFORMS_PER_MINUTE=int(
             env.get("WHARF_IMAGE_TRANSFORMS_PER_MINUTE", 30)
         ),  # anonymous cache misses per IP
+        # Public directory lookups (tenant by id, organization by slug) per IP and minute.
+        DIRECTORY_LOOKUPS_PER_MINUTE=int(env.get("WHARF_DIRECTORY_LOOKUPS_PER_MINUTE", 30)),
         PLANS_DEFAULT_QUOTA_MB=int(env.get("WHARF_DEFAULT_QUOTA_MB", 1024)),
         PROXY_COUNT=int(env.get("WHARF_PROXY_COUNT", 0)),
+        # What GET /api/version and the OpenAPI document say: the release in VERSION, or the
+        # deployment's own stamp (a build number, a commit).
+        VERSION=(env.get("WHARF_VERSION") or "").strip() or (ROOT / "VERSION").read_text().strip(),
         # Links in emails are built from this origin, never from the request's Host header.
         PUBLIC_URL=(env.get("WHARF_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
         PASSWORD_RESET_TTL_SECONDS=int(env.get("WHARF_PASSWORD_RESET_TTL", 30 * 60)),
@@ -154,6 +165,10 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         raise RuntimeError(
             f"WHARF_PUBLIC_URL must be an http(s) URL such as https://wharf.example.com, not {public_url!r}"
         )
+    if app.config["ATTACHMENTS_DRIVER"] not in ("local", "s3"):
+        raise RuntimeError(f"WHARF_ATTACHMENTS_DRIVER must be local or s3, not {app.config['ATTACHMENTS_DRIVER']!r}")
+    if app.config["ATTACHMENTS_DRIVER"] == "s3" and not app.config["S3_BUCKET"]:
+        raise RuntimeError("WHARF_ATTACHMENTS_DRIVER=s3 needs WHARF_S3_BUCKET (and WHARF_S3_ENDPOINT_URL unless AWS)")
     is_sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": not is_sqlite})
 

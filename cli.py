@@ -46,6 +46,18 @@ def tenant_named(name: str) -> Tenant:
     return found[0] if found else directory.create_tenant(SYSTEM, name=name)
 
 
+def _existing_tenant(name: str) -> Tenant:
+    """The live tenant with this id or (unique) name; never creates one."""
+    live = sa.select(Tenant).where(Tenant.deleted_at.is_(None))
+    try:
+        found = db.session.scalars(live.where(Tenant.id == uuid.UUID(name))).all()
+    except ValueError:
+        found = db.session.scalars(live.where(Tenant.name == name).limit(2)).all()
+    if len(found) != 1:
+        raise click.ClickException(f"No single tenant {name!r}: give the tenant's id")
+    return found[0]
+
+
 DEMO_PRODUCTS = [
     # (sku, description, barcode, position, walk order)
     ("MUG-BLUE", "Enamel mug, blue", "4006381333931", "A-01-1", 1),
@@ -287,6 +299,48 @@ def register_cli(app: Flask) -> None:
             click.echo(f"key {kid} verifies until {until.isoformat()}")
         for kid in done.deleted:
             click.echo(f"key {kid} retired and deleted")
+
+    @app.cli.group("attachments")
+    def attachments_group():
+        """Attachment storage."""
+
+    @attachments_group.command("migrate")
+    @click.option("--to", "target", required=True, help="Code of the partition the files move into.")
+    @click.option(
+        "--from",
+        "source",
+        default=None,
+        help="Code of the partition they leave (default: every partition on another driver with the same visibility).",
+    )
+    @click.option("--tenant", default=None, help="Tenant id or name (default: every tenant with partition --to).")
+    @click.option("--dry-run", is_flag=True, help="Only count what would move.")
+    def attachments_migrate_command(target: str, source: str | None, tenant: str | None, dry_run: bool):
+        """Move attachments into partition --to, across storage drivers (local ⇄ s3): each file
+        is copied, checked against its checksum, re-pointed, then deleted where it was."""
+        from services import attachments
+
+        tenant_id = None
+        if tenant:
+            found = _existing_tenant(tenant)
+            tenant_id = found.id
+        try:
+            plan = attachments.migration_plan(target, source_code=source, tenant_id=tenant_id)
+        except DomainError as e:
+            raise click.ClickException(e.message) from e
+        if dry_run:
+            click.echo(f"{len(plan)} file(s) would move into {target}.")
+            return
+        moved = failed = copied = 0
+        for attachment_id, partition_id in plan:
+            try:
+                copied += attachments.move_file(attachment_id, partition_id)
+                moved += 1
+            except DomainError as e:
+                failed += 1
+                click.echo(f"  {attachment_id}: {e.message}", err=True)
+        click.echo(f"Moved {moved} file(s) into {target} ({copied} bytes copied), {failed} failed.")
+        if failed:
+            raise SystemExit(1)
 
     @app.cli.command("print-hub")
     @click.option("--server", required=True, help="Wharf's base URL, e.g. https://wharf.example")

@@ -64,3 +64,6 @@ _.validate_template
 
 # models/scope.Scope calls this on whatever restriction it holds (services/object_permissions.py).
 _.clause_for
+
+# s3transfer reads this attribute of the TransferConfig (services/storage.py S3Driver.write).
+_.max_in_memory_upload_chunks

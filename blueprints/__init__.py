@@ -26,8 +26,10 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.mes import bp as mes_bp
     from blueprints.permissions import bp as permissions_bp
     from blueprints.plans import bp as plans_bp
+    from blueprints.progress import bp as progress_bp
     from blueprints.signing_keys import bp as signing_keys_bp
     from blueprints.spl import bp as spl_bp
+    from blueprints.storage_providers import bp as storage_providers_bp
 
     mounts = [
         # (blueprint, [(url_prefix, registration name), ...])
@@ -39,6 +41,10 @@ def register_blueprints(app: Flask) -> None:
         (api_keys_bp, [("/api/api_keys", "api_api_keys"), ("/api_keys", "api_keys")]),
         (audit_logs_bp, [("/api/audit_logs", "api_audit_logs"), ("/audit_logs", "audit_logs")]),
         (attachments_bp, [("/api/attachments", "api_attachments"), ("/attachments", "attachments")]),
+        (
+            storage_providers_bp,
+            [("/api/storage-providers", "api_storage_providers"), ("/storage-providers", "storage_providers")],
+        ),
         # Seed 002 (Mindbricks) routes keep their root paths and are also reachable under /api.
         (signing_keys_bp, [("/api", "api_signing_keys"), ("", "signing_keys")]),
         (permissions_bp, [("/api/permissions", "api_permissions"), ("/permissions", "permissions")]),
@@ -49,6 +55,7 @@ def register_blueprints(app: Flask) -> None:
         ),
         (business_rules_bp, [("/api/business_rules", "api_business_rules"), ("/business_rules", "business_rules")]),
         (business_rules_pages_bp, [("/business_rules", "business_rules_pages")]),
+        (progress_bp, [("/api/progress", "api_progress"), ("/progress", "progress")]),
         # Afosto modules (family B) keep their seed paths and are also reachable under /api.
         (lcs_bp, [("/api/lcs", "api_lcs"), ("/lcs", "lcs")]),
         (cnt_bp, [("/api/cnt", "api_cnt"), ("/cnt", "cnt")]),

@@ -4,7 +4,7 @@ Importing this package registers every model on ``db.metadata`` so Alembic's
 autogenerate and the models-vs-migrations test see the whole schema.
 """
 
-from models.acl import ApiKey, ApiKeyRole, AuditLog, Role, RoleAcl, UserRole
+from models.acl import AccessLog, ApiKey, ApiKeyRole, AuditLog, Role, RoleAcl, UserRole
 from models.attachments import Attachment, AttachmentPartition, AttachmentTag, StoragePlan, UserPlan
 from models.base import Base, SoftDeleteMixin, TenantOwnedMixin, TimestampMixin, db, utcnow
 from models.logistics import (
@@ -33,6 +33,7 @@ from models.toggles import CacheVersion, FeatureToggle, FeatureToggleOverride
 from models.users import AuthSession, LoginAttempt, PasswordReset, UsedRefreshToken, User, UserAcl
 
 __all__ = [
+    "AccessLog",
     "ApiKey",
     "ApiKeyRole",
     "Attachment",

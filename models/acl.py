@@ -104,3 +104,28 @@ class AuditLog(TenantOwnedMixin, TimestampMixin, db.Model):
     snapshot_before: Mapped[dict | None] = mapped_column(sa.JSON, default=None)
     snapshot_after: Mapped[dict | None] = mapped_column(sa.JSON, default=None)
     changes: Mapped[dict | None] = mapped_column(sa.JSON, default=None)
+    # Undo (seed 000 …/actions/undo): a secret handle on entries whose record kind has a
+    # restorer; ``done`` or ``undone``; ``context`` links an undo's or redo's own entries.
+    undo_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True, default=None)
+    execution_state: Mapped[str] = mapped_column(sa.String(16), default="done", server_default="done")
+    context: Mapped[dict | None] = mapped_column(sa.JSON, default=None)
+
+
+class AccessLog(TenantOwnedMixin, db.Model):
+    """One read of a sensitive record (a user, API key, ACL or audit entry): who read which
+    fields of what, and when (seed 000 ``GET /audit_logs/audit-logs/access``)."""
+
+    __tablename__ = "access_logs"
+    __table_args__ = (sa.Index("ix_access_logs_resource", "resource_kind", "resource_id"),)
+
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("tenants.id"), index=True, nullable=True)
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    resource_kind: Mapped[str] = mapped_column(sa.String(64))
+    resource_id: Mapped[str] = mapped_column(sa.String(64))
+    access_type: Mapped[str] = mapped_column(sa.String(16), default="read")
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
+    actor_api_key_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    actor_name: Mapped[str | None] = mapped_column(sa.String(320))
+    fields: Mapped[list] = mapped_column(sa.JSON, default=list)
+    context: Mapped[dict | None] = mapped_column(sa.JSON, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from schemas.base import FileUpload, Id, Model, Page, PageQuery, omissible, text
 
@@ -54,7 +54,49 @@ def _json_object(value):
     return value
 
 
-ConfigJson = Annotated[dict[str, Any] | None, BeforeValidator(_json_object)]
+class S3Config(Model):
+    """``configJson`` of a partition whose ``storageDriver`` is ``s3`` (fields left out come
+    from ``WHARF_S3_*``). Credentials are never stored here: they come from the environment,
+    ``<envKey>_ACCESS_KEY_ID`` and ``<envKey>_SECRET_ACCESS_KEY`` (else ``WHARF_S3_…``, else
+    the AWS SDK's own chain)."""
+
+    bucket: str = Field(
+        min_length=3,
+        max_length=63,
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        description="Bucket name (S3 rules: 3–63 of a-z 0-9 . -)",
+    )
+    prefix: str = Field(
+        "",
+        max_length=200,
+        pattern=r"^([A-Za-z0-9_-][A-Za-z0-9_.-]*/?)*$",
+        description="Key prefix inside the bucket (e.g. wharf/prod); the partition's code follows it",
+    )
+    endpointUrl: str | None = Field(
+        None,
+        max_length=500,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="The S3 server (MinIO, Garage…); empty: AWS",
+    )
+    region: str = Field("us-east-1", min_length=2, max_length=40, pattern=r"^[a-z0-9-]+$")
+    forcePathStyle: bool | None = Field(
+        None, description="bucket in the path, not the host name (default: when endpointUrl is set)"
+    )
+    signedDownloads: bool = Field(
+        False, description="File downloads answer a redirect to a short-lived signed URL instead of streaming"
+    )
+    signedUrlSeconds: int = Field(300, ge=10, le=3600, description="Lifetime of signed download URLs")
+
+    model_config = ConfigDict(extra="forbid")
+
+
+ConfigJson = Annotated[
+    dict[str, Any] | None,
+    BeforeValidator(_json_object),
+    # Documented with the S3 partition's settings; checked as an S3Config when the partition's
+    # driver is s3 (services.storage.validate_s3_config), kept as sent.
+    WithJsonSchema({"anyOf": [S3Config.model_json_schema(), {"type": "object"}, {"type": "null"}]}),
+]
 
 
 # --- attachments of a record -------------------------------------------------------------------
@@ -268,7 +310,7 @@ class AttachmentPartitionResponse(Model):
     item: AttachmentPartition
 
 
-StorageDriver = Literal["local"]
+StorageDriver = Literal["local", "s3"]
 
 
 class AttachmentPartitionCreate(Model):

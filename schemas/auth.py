@@ -103,6 +103,12 @@ class RefreshRequest(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{"refreshToken": "string"}]})
 
 
+class SessionRefreshQuery(Model):
+    redirect: text(2000) = Field(
+        "", description="Where to go afterwards: a path of this site, or an absolute URL of it (others go to /)"
+    )
+
+
 class RefreshResponse(Model):
     ok: Literal[True] = True
     accessToken: str

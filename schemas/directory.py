@@ -216,3 +216,52 @@ class OrganizationSwitcher(Model):
     tenantId: Id | None
     tenants: list[SwitcherTenant]
     isSuperAdmin: bool
+
+
+# --- public lookups --------------------------------------------------------------------------
+
+
+class OrganizationLookupQuery(Model):
+    slug: text(SLUG_MAX, 1) = Field(description="The organization's slug")
+    tenantId: Id | None = Field(
+        None, description="The tenant whose organization is meant (slugs are unique per tenant)"
+    )
+
+
+class OrganizationLookupItem(Model):
+    id: Id
+    name: str
+    slug: str
+
+
+class OrganizationLookup(Model):
+    ok: Literal[True] = True
+    organization: OrganizationLookupItem
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"ok": True, "organization": {"id": "00000000-0000-4000-8000-000000000000", "name": "HQ", "slug": "hq"}}
+            ]
+        }
+    )
+
+
+class TenantLookupQuery(Model):
+    tenantId: Id = Field(description="The tenant's id")
+
+
+class TenantLookupItem(Model):
+    id: Id
+    name: str
+
+
+class TenantLookup(Model):
+    ok: Literal[True] = True
+    tenant: TenantLookupItem
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"ok": True, "tenant": {"id": "00000000-0000-4000-8000-000000000000", "name": "Acme"}}]
+        }
+    )

@@ -175,7 +175,11 @@ class FeatureToggleDeleteQuery(Model):
 # --- overrides -------------------------------------------------------------------------------
 
 
-class FeatureToggleOverrideListQuery(PageQuery):
+class OverrideTenantQuery(Model):
+    tenantId: Id | None = Field(None, description="Super admins only: another tenant's overrides (default: own)")
+
+
+class FeatureToggleOverrideListQuery(PageQuery, OverrideTenantQuery):
     pageSize: int = Field(50, ge=1, le=200, description="Items per page (max 200)")
     category: text(120) = ""
     name: text(200) = ""
@@ -206,7 +210,8 @@ class FeatureToggleOverrideList(Page[FeatureToggleOverrideItem]):
 
 
 class FeatureToggleOverride(Model):
-    """``GET /feature_toggles/global/{id}/override``: the caller's tenant's override."""
+    """``GET /feature_toggles/global/{id}/override``: the caller's tenant's override (or, for a
+    super admin, the ``tenantId`` named)."""
 
     id: Id | None = Field(description="The override; null while the tenant inherits the default")
     tenantName: str

@@ -21,10 +21,10 @@ class MesTask(Model):
     started_at: datetime | None
     completed_at: datetime | None
     expires_at: datetime | None
-    status: Literal["queued", "running", "done", "failed"]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
     error: str | None
     done: int = Field(description="Documents finished of total")
-    total: int
+    total: int | None = Field(description="None: not known (a progress job that did not say)")
 
     model_config = ConfigDict(
         json_schema_extra={

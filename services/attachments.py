@@ -4,9 +4,12 @@
   ``documents``) are created on first use and cannot be deleted; ``code`` is unique and
   immutable; a partition holding files cannot be deleted.
 - Files: the MIME type is sniffed from the bytes (the client's claim is ignored), the
-  file name is sanitised display text (storage keys are generated), images are checked
-  against decompression bombs before anything is stored, and bytes are written
-  atomically before the row is committed — a failure leaves neither behind.
+  file name is sanitised display text (storage keys are generated), executables are
+  refused (by any extension of the name and by magic bytes), images are checked against
+  decompression bombs before anything is stored, and bytes are written atomically before
+  the row is committed — a failure leaves neither behind.
+- Storage: a partition's driver (``local`` or ``s3``) and its settings change only while it
+  holds no files; ``migrate`` moves files from one partition (and driver) to another.
 - Reads: a public partition's file is anyone's; a private one needs a signed-in caller of
   the same tenant (and visible organization) holding ``attachments.view``.
 - Resized images: anyone may ask for any size of a public image, and each new size costs a
@@ -21,7 +24,10 @@ import hashlib
 import io
 import math
 import re
+import shutil
+import tempfile
 import unicodedata
+import urllib.parse
 import uuid
 from dataclasses import dataclass
 
@@ -37,7 +43,7 @@ from schemas.attachments import (
     AttachmentPartitionUpdate,
     AttachmentTransfer,
 )
-from services import auth, plans, storage
+from services import auth, plans, storage, undo
 from services.acl import Actor
 from services.commands import Audited, after_commit, audited, command, lock, on_rollback, unless_taken
 from services.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -104,6 +110,82 @@ class FileTooLarge(DomainError):
     default_message = "File too large"
 
 
+class ExecutableRefused(DomainError):
+    status = 415
+    default_message = "Executable files are not accepted"
+
+
+# Refused uploads, as Open Mercato refuses them (any dotted part of the name counts:
+# "invoice.exe.pdf" is refused too), plus Unix shells and interpreters.
+EXECUTABLE_EXTENSIONS = frozenset(
+    [
+        "app",
+        "apk",
+        "bat",
+        "cmd",
+        "com",
+        "cpl",
+        "dll",
+        "exe",
+        "hta",
+        "jar",
+        "js",
+        "jse",
+        "lnk",
+        "msi",
+        "msp",
+        "pif",
+        "ps1",
+        "psm1",
+        "reg",
+        "scr",
+        "sh",
+        "bash",
+        "zsh",
+        "csh",
+        "ksh",
+        "vb",
+        "vbe",
+        "vbs",
+        "wsf",
+        "wsh",
+        "gadget",
+        "msc",
+        "scf",
+    ]
+)
+# Magic numbers of executables: PE/DOS ("MZ"), ELF, Mach-O (both byte orders, 32/64 bit and
+# universal binaries) and a script's "#!" line.
+EXECUTABLE_MAGIC = (
+    b"MZ",
+    b"\x7fELF",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+    b"#!",
+)
+
+
+def refuse_executable(file_name: str | None, head: bytes) -> None:
+    """415 when the name has an executable extension or the bytes start like a program."""
+    name = unicodedata.normalize("NFC", file_name or "")
+    parts = [p for p in re.split(r"[\\/]", name)[-1].split(".") if p][1:]
+    extensions = {re.sub(r"[^a-z0-9]", "", p.lower()) for p in parts}
+    if extensions & EXECUTABLE_EXTENSIONS:
+        bad = min(extensions & EXECUTABLE_EXTENSIONS)
+        raise ExecutableRefused(
+            f"Executable files are not accepted (.{bad})",
+            details=[{"path": ["file"], "message": f"is an executable (.{bad}): not accepted"}],
+        )
+    if head.removeprefix(b"\xef\xbb\xbf").startswith(EXECUTABLE_MAGIC):
+        raise ExecutableRefused(
+            "Executable files are not accepted (the content is a program)",
+            details=[{"path": ["file"], "message": "is a program or a script (by its content): not accepted"}],
+        )
+
+
 # --- partitions ------------------------------------------------------------------------------
 
 
@@ -120,7 +202,7 @@ def partition_row(p: AttachmentPartition) -> dict:
         "storageDriver": p.storage_driver,
         "createdAt": p.created_at,
         "updatedAt": p.updated_at,
-        "envKey": storage.env_key(p.code),
+        "envKey": storage.env_key(p.code, p.storage_driver),
         "isDefault": p.code in DEFAULT_PARTITIONS,
     }
 
@@ -160,6 +242,7 @@ def ensure_partitions(tenant_id) -> None:
         )
     )
     missing = [c for c in DEFAULT_PARTITIONS if c not in have]
+    driver = current_app.config.get("ATTACHMENTS_DRIVER") or "local"  # WHARF_ATTACHMENTS_DRIVER
 
     def create() -> None:
         for code in missing:
@@ -170,7 +253,7 @@ def ensure_partitions(tenant_id) -> None:
                 title=title,
                 description=description,
                 is_public=is_public,
-                storage_driver="local",
+                storage_driver=driver,
             )
             with audited(None, "create", PARTITION, p, label=f"Create default partition {code}"):
                 db.session.add(p)
@@ -203,9 +286,23 @@ def get_partition(actor: Actor, partition_id) -> AttachmentPartition:
     return actor.scope.get(AttachmentPartition, partition_id)
 
 
+def _storage_config(driver: str, config: dict | None) -> dict | None:
+    """``configJson`` as stored: an ``s3`` partition's is checked (400 naming the field when it
+    is no ``S3Config`` or no bucket is set here or in ``WHARF_S3_BUCKET``) and kept as sent."""
+    if driver == "s3":
+        try:
+            storage.validate_s3_config(config)
+        except storage.StorageConfigError as e:
+            raise ValidationFailed(str(e), details=e.details) from None
+    return config
+
+
 @command(CODE_TAKEN)
-def create_partition(actor: Actor, body: AttachmentPartitionCreate) -> AttachmentPartition:
-    """A new partition of the actor's tenant (super admins may name another: ``tenantId``)."""
+def create_partition(
+    actor: Actor, body: AttachmentPartitionCreate, *, partition_id: uuid.UUID | None = None
+) -> AttachmentPartition:
+    """A new partition of the actor's tenant (super admins may name another: ``tenantId``);
+    ``partition_id``: an undone delete brings the partition back under its old id."""
     tenant = actor.tenant_for_new(body.tenantId)
     ensure_partitions(tenant)
     taken = db.session.scalars(
@@ -220,9 +317,10 @@ def create_partition(actor: Actor, body: AttachmentPartitionCreate) -> Attachmen
         description=body.description or None,
         ocr_model=body.ocrModel or None,
         storage_driver=body.storageDriver,
-        config_json=body.configJson,
+        config_json=_storage_config(body.storageDriver, body.configJson),
         is_public=body.isPublic,
         requires_ocr=body.requiresOcr,
+        **({"id": partition_id} if partition_id else {}),
     )
     with audited(actor, "create", PARTITION, p):
         db.session.add(p)
@@ -242,6 +340,15 @@ def update_partition(actor: Actor, body: AttachmentPartitionUpdate) -> Attachmen
             "A default partition keeps its visibility",
             details=[{"path": ["isPublic"], "message": "cannot change on a default partition"}],
         )
+    driver = body.storageDriver if "storageDriver" in sent else p.storage_driver
+    config = body.configJson if "configJson" in sent else p.config_json
+    if driver != p.storage_driver or (driver == "s3" and config != p.config_json):
+        _storage_config(driver, config)
+        if attachments_in(p):
+            raise Conflict(
+                "Partition in use: its storage cannot change while it holds files "
+                "(move them with `flask --app app attachments migrate`)"
+            )
     with audited(actor, "edit", PARTITION, p):
         if "title" in sent:
             p.title = body.title
@@ -448,6 +555,7 @@ def store(
         raise FileTooLarge(f"File too large: the limit is {plans.human_size(limit)}")
     stream.seek(0)
     head = stream.read(8192)
+    refuse_executable(upload.filename, head)
     mime = sniff_mime(head)
     if mime in RASTER:
         stream.seek(0)
@@ -465,7 +573,7 @@ def store(
         driver.write(key, stream)
     except storage.StorageError as e:
         raise StorageUnavailable() from e
-    on_rollback(lambda: driver.delete(key))
+    on_rollback(lambda: _forget(driver, key))
     att = Scope(tenant).add(
         Attachment(
             id=att_id,
@@ -484,6 +592,18 @@ def store(
     )
     db.session.flush()
     return att
+
+
+def _forget(driver, key: str, prefixes: tuple[str, ...] = ()) -> None:
+    """Remove a stored file (and derived files under ``prefixes``) once the database no longer
+    names it; storage that does not answer leaves an orphan, logged, instead of failing an
+    operation that has already committed or is already failing."""
+    try:
+        driver.delete(key)
+        for prefix in prefixes:
+            driver.delete_prefix(prefix)
+    except (OSError, storage.StorageError):
+        current_app.logger.warning("stored file not removed: %s", key, exc_info=True)
 
 
 def _driver_of(partition: AttachmentPartition):
@@ -511,8 +631,8 @@ def delete_attachment(actor: Actor, attachment_id) -> Attachment:
     db.session.delete(att)
 
     def remove_files() -> None:
-        driver.delete(key)
-        driver.delete_prefix(legacy_cache)  # copies cached inside the partition before the image cache existed
+        # Copies cached inside a local partition before the image cache existed go too.
+        _forget(driver, key, (legacy_cache,) if isinstance(driver, storage.LocalDriver) else ())
         storage.image_cache().delete_prefix(cache)
 
     after_commit(remove_files)
@@ -527,6 +647,7 @@ def update_attachment(actor: Actor, attachment_id, body: AttachmentMetadataUpdat
     att = get_attachment(actor, attachment_id)
     sent = body.model_fields_set
     if "fileName" in sent:
+        refuse_executable(body.fileName, b"")  # no renaming a file into something a click runs
         att.file_name = sanitize_file_name(body.fileName, att.mime_type)
     if "assignments" in sent:
         att.entity_id, att.record_id = body.assignments[0].type, body.assignments[0].id
@@ -612,6 +733,40 @@ def open_file(att: Attachment):
         raise NotFound("File not found") from None
     except storage.StorageError as e:
         raise StorageUnavailable() from e
+
+
+def content_disposition(att: Attachment, inline: bool) -> str:
+    """The header ``send_file`` would write, for a response another server sends."""
+    ascii_name = att.file_name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return (
+        f'{"inline" if inline else "attachment"}; filename="{ascii_name}"; '
+        f"filename*=UTF-8''{urllib.parse.quote(att.file_name, safe='')}"
+    )
+
+
+def signed_url(att: Attachment, download: bool, seconds: int | None = None) -> tuple[str, int]:
+    """(URL, lifetime) letting the bearer fetch the file straight from its S3 bucket for a
+    short while, with the Content-Type and Content-Disposition Wharf would serve (markup
+    stays a download). Only the caller who passed ``readable`` should get one."""
+    driver = _driver_of(att.partition)
+    if not isinstance(driver, storage.S3Driver):
+        raise BadRequest("Signed URLs exist for files in S3 partitions only")
+    mime, inline = disposition(att, download)
+    seconds = seconds or driver.settings.signed_url_seconds
+    try:
+        return driver.signed_url(
+            att.storage_key, seconds, content_type=mime, disposition=content_disposition(att, inline)
+        ), seconds
+    except storage.StorageError as e:
+        raise StorageUnavailable() from e
+
+
+def signed_download(att: Attachment, download: bool) -> str | None:
+    """The signed URL a file download answers with, when its S3 partition says so
+    (``signedDownloads``); None: Wharf streams the file itself."""
+    if att.partition.storage_driver != "s3" or not _driver_of(att.partition).settings.signed_downloads:
+        return None
+    return signed_url(att, download)[0]
 
 
 def _snap(value: int | None) -> int | None:
@@ -711,6 +866,18 @@ def _cache_put(key: str, data: bytes) -> None:
         current_app.logger.warning("image cache not written: %s", key, exc_info=True)
 
 
+def _seekable(stream):
+    """Pillow seeks in what it decodes: a stream that cannot (an S3 body) is spooled to a
+    temporary file first (in memory only while small)."""
+    if getattr(stream, "seekable", lambda: False)():
+        return stream
+    copy = tempfile.SpooledTemporaryFile(max_size=4 << 20)  # noqa: SIM115  (the caller closes it)
+    with stream:
+        shutil.copyfileobj(stream, copy, storage.CHUNK)
+    copy.seek(0)
+    return copy
+
+
 def image_variant(att: Attachment, t: Transform, *, throttle_ip: str | None = None):
     """(stream, mime) of the image, resized and cached when a size is asked for. A variant
     not in the cache counts against ``throttle_ip`` (anonymous callers) before it is drawn."""
@@ -730,7 +897,7 @@ def image_variant(att: Attachment, t: Transform, *, throttle_ip: str | None = No
         pass
     if throttle_ip is not None:
         _count_anonymous_transform(throttle_ip)
-    with open_file(att) as original:
+    with _seekable(open_file(att)) as original:
         try:
             out = _resized(original, t)
             if fmt == "JPEG" and out.mode not in ("RGB", "L"):
@@ -744,3 +911,108 @@ def image_variant(att: Attachment, t: Transform, *, throttle_ip: str | None = No
     _cache_put(key, buf.getvalue())
     buf.seek(0)
     return buf, mime
+
+
+# --- moving files between partitions (and drivers) ----------------------------------------------
+
+
+class _Hashing:
+    """A stream that hashes what is read through it (a copy is checked against ``checksum``)."""
+
+    def __init__(self, stream):
+        self.stream, self.digest = stream, hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.stream.read(size)
+        self.digest.update(chunk)
+        return chunk
+
+
+def migration_plan(target_code: str, *, source_code: str | None = None, tenant_id=None) -> list[tuple]:
+    """(attachment id, target partition id) of every file to move into the partitions coded
+    ``target_code`` (one per tenant, or ``tenant_id``'s): from the partition ``source_code``
+    of the same tenant, or by default from every partition of the same visibility on another
+    driver (so ``--to`` an S3 partition gathers the local private files, not the public ones)."""
+    targets = db.session.scalars(
+        Scope(tenant_id).select(AttachmentPartition).where(AttachmentPartition.code == target_code)
+    ).all()
+    if not targets:
+        raise NotFound(f"No partition {target_code!r}")
+    plan = []
+    for target in targets:
+        sources = Scope(target.tenant_id).select(AttachmentPartition).where(AttachmentPartition.id != target.id)
+        if source_code:
+            sources = sources.where(AttachmentPartition.code == source_code)
+        else:
+            sources = sources.where(
+                AttachmentPartition.storage_driver != target.storage_driver,
+                AttachmentPartition.is_public == target.is_public,
+            )
+        ids = sources.with_only_columns(AttachmentPartition.id)
+        files = db.session.scalars(
+            sa.select(Attachment.id).where(Attachment.partition_id.in_(ids)).order_by(Attachment.created_at)
+        )
+        plan += [(a, target.id) for a in files]
+    return plan
+
+
+@command()
+def move_file(attachment_id, target_partition_id) -> int:
+    """Copy one file to the target partition's storage (streamed, its checksum checked), point
+    the row there, and delete the old copy once that commits; returns the bytes copied.
+    A failure leaves the file where it was."""
+    att = lock(Scope(None), Attachment, attachment_id)
+    target = Scope(att.tenant_id).get(AttachmentPartition, target_partition_id)
+    if att.partition_id == target.id:
+        return 0
+    source, destination = _driver_of(att.partition), _driver_of(target)
+    key = att.storage_key
+    if source.location == destination.location:  # one place under two names: only the row moves
+        att.partition_id = target.id
+        return 0
+    reader = _Hashing(open_file(att))
+    try:
+        with reader.stream:
+            size = destination.write(key, reader)
+    except storage.StorageError as e:
+        raise StorageUnavailable() from e
+    on_rollback(lambda: _forget(destination, key))
+    if reader.digest.hexdigest() != att.checksum:
+        raise StorageUnavailable(f"File {att.id} does not match its checksum; it stays where it is")
+    att.partition_id = target.id
+    after_commit(lambda: _forget(source, key))
+    return size
+
+
+# --- undo (services.undo): partitions come back through the commands above ----------------
+
+_PARTITION_FIELDS = ("title", "description", "ocrModel", "storageDriver", "configJson", "requiresOcr", "isPublic")
+
+
+def _load_partition(actor: Actor, partition_id: str, _tenant=None) -> AttachmentPartition | None:
+    return db.session.scalars(
+        actor.scope.select(AttachmentPartition).where(AttachmentPartition.id == uuid.UUID(partition_id))
+    ).first()
+
+
+def _restore_partition(actor: Actor, p: AttachmentPartition, snap: dict) -> None:
+    fields = {k: snap[k] for k in _PARTITION_FIELDS if k != "isPublic" or snap[k] != p.is_public}
+    update_partition(actor, AttachmentPartitionUpdate.model_validate({"id": p.id, **fields}))
+
+
+def _revive_partition(actor: Actor, _gone, snap: dict, tenant_id) -> None:
+    body = {k: snap[k] for k in ("code", *_PARTITION_FIELDS)}
+    body["tenantId"] = tenant_id if actor.is_super_admin else None
+    create_partition(actor, AttachmentPartitionCreate.model_validate(body), partition_id=uuid.UUID(snap["id"]))
+
+
+undo.register(
+    undo.Restorer(
+        PARTITION,
+        _load_partition,
+        features=("attachments.manage", "attachments.partitions.manage"),
+        update=_restore_partition,
+        remove=lambda actor, p: delete_partition(actor, p.id),
+        revive=_revive_partition,
+    )
+)

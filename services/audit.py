@@ -3,7 +3,36 @@ in the same transaction as the change, with before/after snapshots and the field
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from flask import g, has_request_context
+
 from models import AuditLog, db
+
+# Kind → actions that can be undone (registered by ``services.undo.register``): their entries
+# get an undo token.
+UNDOABLE: dict[str, frozenset[str]] = {}
+
+# While an undo or redo runs: what its own entries say they are (``{"undoOf": id}``) and the
+# word their labels start with.
+_replaying: ContextVar[tuple[dict, str] | None] = ContextVar("wharf_audit_replaying", default=None)
+
+
+@contextmanager
+def replaying(context: dict, word: str) -> Iterator[None]:
+    """Entries staged inside are an undo's or redo's: linked by ``context``, labelled ``word``."""
+    token = _replaying.set((context, word))
+    try:
+        yield
+    finally:
+        _replaying.reset(token)
+
+
+def new_undo_token() -> str:
+    return secrets.token_urlsafe(24)
 
 
 def diff(before: dict | None, after: dict | None) -> dict:
@@ -28,7 +57,11 @@ def record(
     label: str | None = None,
     organization_id=None,
 ) -> AuditLog:
-    """Stage one audit row (the caller's commit makes it durable together with the change)."""
+    """Stage one audit row (the caller's commit makes it durable together with the change);
+    an action a restorer can take back gets an undo token."""
+    replay = _replaying.get()
+    if replay is not None:
+        label = (f"{replay[1]}: {label}" if label else replay[1])[:200]
     principal = getattr(actor, "principal", actor)
     is_key = getattr(principal, "is_api_key", False)
     entry = AuditLog(
@@ -41,15 +74,19 @@ def record(
         actor_user_id=None if is_key or principal is None else principal.id,
         actor_api_key_id=principal.id if is_key else None,
         actor_name=(getattr(principal, "email", None) or getattr(principal, "name", None)) if principal else "system",
-        snapshot_before=_plain(before),
-        snapshot_after=_plain(after),
-        changes=_plain(diff(before, after)) or None,
+        snapshot_before=plain(before),
+        snapshot_after=plain(after),
+        changes=plain(diff(before, after)) or None,
+        undo_token=new_undo_token() if action in UNDOABLE.get(kind, ()) else None,
+        context=replay[0] if replay is not None else None,
     )
     db.session.add(entry)
+    if entry.undo_token and replay is None and has_request_context():
+        g.setdefault("wharf_undo_tokens", []).append(entry.undo_token)  # the save's toast offers Undo
     return entry
 
 
-def _plain(value):
+def plain(value):
     """JSON-safe copy (UUIDs and datetimes as strings) for the JSON columns."""
     import json
 

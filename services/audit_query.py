@@ -22,8 +22,9 @@ import uuid
 import sqlalchemy as sa
 
 from models import AuditLog, Organization, Scope, Tenant, User, db
+from models.base import iso_utc
 from models.scope import get_visible
-from schemas.audit_logs import ActionLogQuery
+from schemas.audit_logs import ActionLogFilters, ActionLogQuery
 from services.acl import Actor
 
 VIEW_TENANT = "audit_logs.view_tenant"
@@ -34,17 +35,22 @@ def can_view_tenant(actor: Actor) -> bool:
     return actor.grants.allows([VIEW_TENANT])
 
 
-def visible_actions(actor: Actor) -> sa.Select:
-    """Entries the actor may read: its scope, and only its own unless it holds view_tenant."""
-    stmt = actor.scope.select(AuditLog)
+def visible_entries(actor: Actor, model) -> sa.Select:
+    """Entries of a log ``model`` (action or access log) the actor may read: its scope, and
+    only its own unless it holds view_tenant."""
+    stmt = actor.scope.select(model)
     if can_view_tenant(actor):
         return stmt
     principal = actor.principal
     if principal is None:
         return stmt.where(sa.false())
     if getattr(principal, "is_api_key", False):
-        return stmt.where(AuditLog.actor_api_key_id == principal.id)
-    return stmt.where(AuditLog.actor_user_id == principal.id)
+        return stmt.where(model.actor_api_key_id == principal.id)
+    return stmt.where(model.actor_user_id == principal.id)
+
+
+def visible_actions(actor: Actor) -> sa.Select:
+    return visible_entries(actor, AuditLog)
 
 
 def _changed_field(name: str):
@@ -56,7 +62,7 @@ def _changed_field(name: str):
     return sa.func.json_type(AuditLog.changes, f'$."{quoted}"').is_not(None)
 
 
-def filtered_actions(actor: Actor, q: ActionLogQuery) -> sa.Select:
+def filtered_actions(actor: Actor, q: ActionLogFilters) -> sa.Select:
     stmt = visible_actions(actor)
     if q.id is not None:
         stmt = stmt.where(AuditLog.id == q.id)
@@ -77,7 +83,7 @@ def filtered_actions(actor: Actor, q: ActionLogQuery) -> sa.Select:
     if q.after is not None:
         stmt = stmt.where(AuditLog.created_at > q.after)
     if q.undoableOnly:
-        stmt = stmt.where(sa.false())  # Wharf registers no undo handlers: no entry has an undo token
+        stmt = stmt.where(AuditLog.undo_token.is_not(None), AuditLog.execution_state == "done")
     return stmt
 
 
@@ -88,18 +94,70 @@ def _window(q: ActionLogQuery) -> tuple[int, int]:
     return (q.offset if q.offset is not None else (q.page - 1) * size), size
 
 
+def _order(q: ActionLogFilters) -> tuple:
+    column = SORT_FIELDS[q.sortField]
+    order = (column.desc(), AuditLog.id.desc()) if q.sortDir == "desc" else (column.asc(), AuditLog.id.asc())
+    if q.sortField != "createdAt":  # newest first within the same action or user
+        order = (order[0], AuditLog.created_at.desc(), order[1])
+    return order
+
+
+EXPORT_COLUMNS = (
+    "id",
+    "createdAt",
+    "actorUserName",
+    "actionType",
+    "actionLabel",
+    "resourceKind",
+    "resourceId",
+    "organizationName",
+    "executionState",
+    "changes",
+)
+
+
+def export_rows(actor: Actor, q) -> list[list[str]]:
+    """The CSV export of the filtered entries (``q``: ``ActionLogExportQuery``, at most
+    1000): the header, then one row per entry. Read whole here (names a hundred at a time),
+    so the response streams text without holding the request's database session open."""
+    logs = list(db.session.scalars(filtered_actions(actor, q).order_by(*_order(q)).limit(q.limit)))
+    rows = [list(EXPORT_COLUMNS)]
+    for start in range(0, len(logs), 100):
+        chunk = logs[start : start + 100]
+        for item, log in zip(serialize_many(chunk), chunk, strict=True):
+            rows.append(
+                [
+                    _cell(v)
+                    for v in (
+                        str(log.id),
+                        iso_utc(log.created_at),
+                        item["actorUserName"] or "system",
+                        log.action_type,
+                        item["actionLabel"] or "",
+                        item["resourceKind"] or "",
+                        item["resourceId"] or "",
+                        item["organizationName"] or "",
+                        item["executionState"],
+                        json.dumps(log.changes, ensure_ascii=False, sort_keys=True) if log.changes else "",
+                    )
+                ]
+            )
+    return rows
+
+
+def _cell(value: str) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def action_page(actor: Actor, q: ActionLogQuery) -> tuple[dict, list[AuditLog]]:
     """The action-log list's body (items, ``canViewTenant``, paging) and the page's rows
     (screens show fields the seed's items lack).
     ``page`` is the page ``offset`` falls on."""
     stmt = filtered_actions(actor, q)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    column = SORT_FIELDS[q.sortField]
-    order = (column.desc(), AuditLog.id.desc()) if q.sortDir == "desc" else (column.asc(), AuditLog.id.asc())
-    if q.sortField != "createdAt":  # newest first within the same action or user
-        order = (order[0], AuditLog.created_at.desc(), order[1])
     offset, size = _window(q)
-    rows = list(db.session.scalars(stmt.order_by(*order).limit(size).offset(offset)))
+    rows = list(db.session.scalars(stmt.order_by(*_order(q)).limit(size).offset(offset)))
     body = {
         "items": serialize_many(rows),
         "canViewTenant": can_view_tenant(actor),
@@ -116,7 +174,7 @@ def get_action(actor: Actor, log_id: uuid.UUID) -> AuditLog:
     return get_visible(visible_actions(actor), AuditLog, log_id, "Audit log entry")
 
 
-def _names(rows: list[AuditLog]) -> tuple[dict, dict, dict]:
+def names_of(rows: list) -> tuple[dict, dict, dict]:
     """Display names of the actors, tenants and organizations of ``rows`` (three queries)."""
     everywhere = Scope(None)
     user_ids = {r.actor_user_id for r in rows if r.actor_user_id}
@@ -153,7 +211,7 @@ def _row(log: AuditLog, users: dict, tenants: dict, orgs: dict) -> dict:
         "id": log.id,
         "commandId": log.id,
         "actionLabel": log.action_label,
-        "executionState": "done",
+        "executionState": log.execution_state,
         "actorUserId": log.actor_user_id,
         "actorUserName": users.get(log.actor_user_id) or log.actor_name,
         "tenantId": log.tenant_id,
@@ -164,18 +222,18 @@ def _row(log: AuditLog, users: dict, tenants: dict, orgs: dict) -> dict:
         "resourceId": log.resource_id,
         "parentResourceKind": None,
         "parentResourceId": None,
-        "undoToken": None,
+        "undoToken": log.undo_token if log.execution_state == "done" else None,
         "createdAt": log.created_at,
         "updatedAt": log.updated_at,
         "snapshotBefore": log.snapshot_before,
         "snapshotAfter": log.snapshot_after,
         "changes": log.changes,
-        "context": None,
+        "context": log.context,
     }
 
 
 def serialize_many(rows: list[AuditLog]) -> list[dict]:
-    users, tenants, orgs = _names(rows)
+    users, tenants, orgs = names_of(rows)
     return [_row(r, users, tenants, orgs) for r in rows]
 
 

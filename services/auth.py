@@ -301,6 +301,28 @@ def live_principal(session_id, user_id=None) -> SessionPrincipal | None:
 
 
 @command()
+def extend_browser_session(session_id) -> AuthSession | None:
+    """A live browser sign-in lasts another ``SESSION_LIFETIME_SECONDS`` from now (seed 000
+    ``GET /auth/session/refresh``); None when the session is gone, revoked, expired or an API
+    sign-in (those renew with their refresh token)."""
+    found = db.session.scalar(
+        sa.select(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.kind == "browser", AuthSession.revoked_at.is_(None))
+        .with_for_update()
+    )
+    if found is None or aware(found.expires_at) <= utcnow():
+        return None
+    found.expires_at = utcnow() + timedelta(seconds=current_app.config["SESSION_LIFETIME_SECONDS"])
+    return found
+
+
+def session_expiry(session_id):
+    """When the sign-in ``session_id`` ends (None: not a live session row)."""
+    found = db.session.get(AuthSession, session_id) if session_id else None
+    return aware(found.expires_at) if found is not None else None
+
+
+@command()
 def revoke_session(session_id) -> None:
     db.session.execute(
         sa.update(AuthSession)

@@ -24,11 +24,12 @@ import uuid
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from models import Organization, Scope, Tenant, User, db
 from models.scope import get_visible
-from services import accounts
+from services import accounts, auth, undo
 from services.acl import Actor, bump_acl_version
 from services.commands import Audited, audited, command, lock
 from services.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
@@ -48,6 +49,53 @@ def slugify(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[: SLUG_MAX - 8].strip("-") or "organization"
+
+
+# --- public lookups (seed 000 /directory/*/lookup) ----------------------------------------
+# Anyone may call them (sign-in and portal flows name a tenant or an organization before
+# anyone is signed in), so they answer only a live record's id, name (and slug), and each IP
+# gets LOOKUPS_PER_MINUTE of them, found or not: slugs cannot be enumerated.
+
+LOOKUP_WINDOW_SECONDS = 60
+
+
+@command()
+def count_lookup(ip: str) -> None:
+    """Refuse (429) an IP over its lookups per minute, else count this one — its own
+    transaction, so a lookup that finds nothing counts too."""
+    limit = current_app.config["DIRECTORY_LOOKUPS_PER_MINUTE"]
+    message = "Too many lookups, try again later"
+    auth.throttle("lookup", ip, limit=limit, window_seconds=LOOKUP_WINDOW_SECONDS, message=message)
+    auth.record_attempt("lookup", ip, window_seconds=LOOKUP_WINDOW_SECONDS)
+
+
+def _live_tenants() -> sa.Select:
+    return sa.select(Tenant.id).where(Tenant.deleted_at.is_(None), Tenant.is_active.is_(True))
+
+
+def lookup_tenant(tenant_id: uuid.UUID) -> Tenant:
+    """A live, active tenant by id (404 otherwise, a deleted one too)."""
+    found = db.session.scalar(sa.select(Tenant).where(Tenant.id.in_(_live_tenants()), Tenant.id == tenant_id))
+    if found is None:
+        raise NotFound("Tenant not found")
+    return found
+
+
+def lookup_organization(slug: str, tenant_id: uuid.UUID | None = None) -> Organization:
+    """A live, active organization of a live tenant by slug (unique per tenant: ``tenant_id``
+    picks one; without it the oldest, so the answer never changes from call to call)."""
+    stmt = sa.select(Organization).where(
+        Organization.slug == slug.lower(),
+        Organization.deleted_at.is_(None),
+        Organization.is_active.is_(True),
+        Organization.tenant_id.in_(_live_tenants()),
+    )
+    if tenant_id is not None:
+        stmt = stmt.where(Organization.tenant_id == tenant_id)
+    found = db.session.scalar(stmt.order_by(Organization.created_at, Organization.id).limit(1))
+    if found is None:
+        raise NotFound("Organization not found")
+    return found
 
 
 # --- tenants ---------------------------------------------------------------------------
@@ -648,3 +696,64 @@ def organization_switcher(actor: Actor, *, tenant_id: uuid.UUID | None = None, c
 def organization_options(actor: Actor, tenant_id=None) -> list[tuple[Organization, int]]:
     """Visible organizations in tree order, for parent pickers."""
     return [(n.org, lvl) for n, lvl in flatten(organization_tree(actor, OrgFilter(tenant_id=tenant_id)))]
+
+
+@command(RACE)
+def restore_organization(actor: Actor, organization_id: uuid.UUID) -> Organization:
+    """Bring a deleted organization back (an undone delete) where it was: its parent must
+    be live and its slug still free."""
+    org = db.session.scalars(
+        visible_organizations(actor, include_deleted=True).where(Organization.id == organization_id)
+    ).first()
+    if org is None:
+        raise NotFound("Organization not found")
+    if (
+        org.parent_id is not None
+        and db.session.scalars(visible_organizations(actor).where(Organization.id == org.parent_id)).first() is None
+    ):
+        raise BadRequest("The parent organization is gone; restore it first")
+    _check_slug_free(org.tenant_id, org.slug, exclude_id=org.id)
+    with audited(actor, "edit", ORGANIZATION, org, label=f"Restore organization {org.name}"):
+        org.deleted_at = None
+    bump_acl_version(org.tenant_id)
+    return org
+
+
+# --- undo (services.undo): organizations come back through the commands above ------------
+
+
+def _load_organization(actor: Actor, organization_id: str, _tenant=None) -> Organization | None:
+    return db.session.scalars(
+        visible_organizations(actor, include_deleted=True).where(Organization.id == uuid.UUID(organization_id))
+    ).first()
+
+
+def _restore_organization(actor: Actor, org: Organization, snap: dict) -> None:
+    parent = uuid.UUID(snap["parentId"]) if snap["parentId"] else None
+    update_organization(
+        actor,
+        org.id,
+        name=snap["name"],
+        slug=snap["slug"],
+        parent_id=parent if parent != org.parent_id else UNSET,
+        is_active=snap["isActive"],
+    )
+
+
+def _revive_organization(actor: Actor, org: Organization | None, snap: dict, _tenant) -> None:
+    if org is None:
+        raise NotFound("Organization not found")
+    restore_organization(actor, org.id)
+    _restore_organization(actor, org, snap)
+
+
+undo.register(
+    undo.Restorer(
+        ORGANIZATION,
+        _load_organization,
+        features=("directory.organizations.manage",),
+        update=_restore_organization,
+        remove=lambda actor, org: delete_organization(actor, org.id),
+        revive=_revive_organization,
+    )
+)

@@ -502,6 +502,7 @@ def request_label(actor: Actor, parcel_id):
         {"parcel_id": str(parcel.id), "requested_at": utcnow().isoformat()},
         description=f"Label for parcel {parcel.number}",
         tenant_id=parcel.tenant_id,
+        organization_id=parcel.shipment.organization_id,
     )
 
 
@@ -514,6 +515,7 @@ def request_slip(actor: Actor, parcel_id, size: SlipSize = "a4"):
         {"parcel_id": str(parcel.id), "size": size},
         description=f"Packing slip for parcel {parcel.number}",
         tenant_id=parcel.tenant_id,
+        organization_id=parcel.shipment.organization_id,
     )
 
 
@@ -531,6 +533,7 @@ def request_invoice(actor: Actor, shipment_id):
         {"shipment_id": str(s.id)},
         description=f"Commercial invoice for shipment {s.number}",
         tenant_id=s.tenant_id,
+        organization_id=s.organization_id,
     )
 
 
@@ -567,6 +570,8 @@ def request_list_labels(actor: Actor, list_id):
         description=f"Labels for handling list {hl.number} ({len(parcels)} parcels)",
         total=len(parcels) + 1,
         tenant_id=hl.tenant_id,
+        organization_id=hl.organization_id,
+        cancellable=True,
     )
 
 
@@ -679,7 +684,8 @@ def stored_invoice(s: Shipment) -> Attachment | None:
 
 @tasks.task("lcs.list.labels")
 def list_labels_task(ctx: tasks.TaskContext, list_id: str, parcel_ids: list[str], requested_at: str) -> str:
-    """Progress per document: each label laid out counts one, the PDF itself the last."""
+    """Progress per document: each label laid out counts one, the PDF itself the last. A
+    cancel stops it between labels or before the PDF is stored (nothing is written then)."""
     hl = db.session.get(HandlingList, uuid.UUID(list_id))
     if hl is None or hl.tenant_id != ctx.tenant_id:
         raise NotFound("Handling list not found")
@@ -695,6 +701,7 @@ def list_labels_task(ctx: tasks.TaskContext, list_id: str, parcel_ids: list[str]
         ctx.progress(n, total)
     html = render_template("documents/labels.html", labels=contexts, title=f"Labels {hl.number}")
     pdf = render_pdf(html)
+    ctx.progress(len(parcels), total)  # the last chance to stop: nothing is stored yet
     att = store_pdf(hl.tenant_id, pdf, f"labels-{hl.number}.pdf", "lcs:list", str(hl.id))
     _set_labels(ctx.actor(), parcels, att.id, requested_at)
     return str(att.id)

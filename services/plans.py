@@ -20,6 +20,7 @@ from flask import current_app
 
 from models import Attachment, Scope, StoragePlan, Tenant, User, UserPlan, db
 from schemas.plans import PlanCreate, PlanUpdate
+from services import undo
 from services.acl import Actor
 from services.commands import Audited, audited, command, lock, unless_taken
 from services.errors import BadRequest, Conflict, DomainError, NotFound
@@ -135,13 +136,19 @@ def _take_default(actor: Actor, plan: StoragePlan) -> None:
 
 
 @command(NAME_TAKEN)
-def create_plan(actor: Actor, data: PlanCreate) -> StoragePlan:
-    """A plan of ``data.tenantId`` (super admins; else the actor's tenant)."""
+def create_plan(actor: Actor, data: PlanCreate, *, plan_id: uuid.UUID | None = None) -> StoragePlan:
+    """A plan of ``data.tenantId`` (super admins; else the actor's tenant); ``plan_id``: an
+    undone delete brings the plan back under its old id."""
     tenant = plan_tenant(actor, data.tenantId)
     ensure_default(tenant)
     _unique_name(tenant, data.name)
     plan = StoragePlan(
-        tenant_id=tenant, name=data.name, description=data.description or None, quota_mb=data.quota, is_default=False
+        tenant_id=tenant,
+        name=data.name,
+        description=data.description or None,
+        quota_mb=data.quota,
+        is_default=False,
+        **({"id": plan_id} if plan_id else {}),
     )
     with audited(actor, "create", PLAN, plan):
         db.session.add(plan)
@@ -262,3 +269,45 @@ def human_size(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"
+
+
+# --- undo (services.undo): plans come back through the commands above -----------------------
+# (who was on a deleted plan stays on the default plan; putting a user on a plan is not undone)
+
+
+def _load_plan(actor: Actor, plan_id: str, _tenant=None) -> StoragePlan | None:
+    return db.session.scalars(actor.scope.select(StoragePlan).where(StoragePlan.id == uuid.UUID(plan_id))).first()
+
+
+def _restore_plan(actor: Actor, plan: StoragePlan, snap: dict) -> None:
+    update_plan(
+        actor,
+        plan.id,
+        PlanUpdate(
+            name=snap["name"], description=snap["description"], quota=snap["quota"], default=snap["default"] or None
+        ),
+    )
+
+
+def _revive_plan(actor: Actor, _gone, snap: dict, _tenant) -> None:
+    data = PlanCreate(
+        name=snap["name"],
+        description=snap["description"],
+        quota=snap["quota"],
+        default=snap["default"],
+        tenantId=snap["tenantId"] if actor.is_super_admin else None,
+    )
+    create_plan(actor, data, plan_id=uuid.UUID(snap["id"]))
+
+
+undo.register(
+    undo.Restorer(
+        PLAN,
+        _load_plan,
+        features=("plans.manage",),
+        ignored=("movedUsers",),
+        update=_restore_plan,
+        remove=lambda actor, plan: delete_plan(actor, plan.id),
+        revive=_revive_plan,
+    )
+)

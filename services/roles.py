@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from models import ApiKeyRole, Organization, Role, RoleAcl, Tenant, UserRole, db
 from models.base import iso_utc
 from models.scope import get_visible
-from services import boundaries
+from services import boundaries, undo
 from services.acl import Actor, Sanitized, bump_acl_version, in_tenant, is_declared, sanitize_grant
 from services.commands import Audited, audited, command, lock
 from services.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
@@ -35,6 +35,8 @@ DEFAULT_ROLES = {
         # printing: labels go to the bench's printer when a parcel is closed (hubs, printers and
         # the queue stay the leads' and administrators', with spl.read)
         "spl.print",
+        # the running-jobs indicator and Floor → Jobs: how far a batch of labels got
+        "progress.view",
     ],
 }
 
@@ -122,14 +124,15 @@ def _ensure_unique(tenant_id, name: str, exclude_id=None) -> None:
 
 
 @command(NAME_TAKEN)
-def create_role(actor: Actor, name: str, tenant_id=None) -> Role:
+def create_role(actor: Actor, name: str, tenant_id=None, *, role_id: uuid.UUID | None = None) -> Role:
     """A role of ``tenant_id`` (default: the actor's tenant); a super admin naming no tenant
-    creates a global role (seed 000), which every tenant may assign."""
+    creates a global role (seed 000), which every tenant may assign. ``role_id``: an undone
+    delete brings the role back under its old id."""
     tenant = None if actor.is_super_admin and tenant_id is None else actor.tenant_for_new(tenant_id)
     if tenant is not None and db.session.get(Tenant, tenant) is None:
         raise NotFound("Tenant not found")
     _ensure_unique(tenant, name)
-    role = Role(tenant_id=tenant, name=name)
+    role = Role(tenant_id=tenant, name=name, **({"id": role_id} if role_id else {}))
     role.acl = RoleAcl(tenant_id=tenant, features=[], is_super_admin=False, organizations=None)
     with audited(actor, "create", ROLE, role):
         db.session.add(role)
@@ -297,3 +300,40 @@ def seed_default_roles(tenant_id) -> dict[str, Role]:
         out[name] = role
     db.session.flush()
     return out
+
+
+# --- undo (services.undo): roles come back through the commands above --------------------
+
+
+def _load_role(actor: Actor, role_id: str, _tenant=None) -> Role | None:
+    return db.session.scalars(visible_roles(actor).where(Role.id == uuid.UUID(role_id))).first()
+
+
+def _restore_acl(actor: Actor, role: Role, snap: dict) -> None:
+    sanitized = update_role_acl(
+        actor,
+        role.id,
+        features=snap["features"],
+        is_super_admin=snap["isSuperAdmin"],
+        organizations=snap["organizations"],
+    )
+    undo.no_more_than(sanitized)
+
+
+def _revive_role(actor: Actor, _gone, snap: dict, _tenant) -> None:
+    role = create_role(actor, snap["name"], tenant_id=snap["tenantId"], role_id=uuid.UUID(snap["id"]))
+    if snap["features"] or snap["isSuperAdmin"] or snap["organizations"] is not None:
+        _restore_acl(actor, role, snap)
+
+
+undo.register(
+    undo.Restorer(
+        ROLE,
+        _load_role,
+        features=("auth.roles.manage",),
+        update=lambda actor, role, snap: rename_role(actor, role.id, snap["name"]),
+        remove=lambda actor, role: delete_role(actor, role.id),
+        revive=_revive_role,
+    )
+)
+undo.register(undo.Restorer(ROLE_ACL, _load_role, features=("auth.acl.manage",), update=_restore_acl))

@@ -14,6 +14,17 @@ and whatever happens — an exception, a timeout, ``SystemExit`` — the row end
 anything, so a task still ``running`` past ``TASKS_TIMEOUT_SECONDS`` (or ``queued`` past
 ``TASKS_QUEUED_SECONDS``) is declared failed the next time anyone reads it.
 
+Cancelling is cooperative: a queued task ends ``cancelled`` at once (the runner's claim then
+finds nothing), a running one gets ``cancel_requested_at`` and stops at its next
+``ctx.progress`` — between documents, before anything of the batch is written — ending
+``cancelled``; work that finishes first ends ``done``. Only ``cancellable`` tasks may be
+cancelled (a single label is quicker to finish than to stop).
+
+*External* tasks (seed 000's progress jobs made through ``POST /progress/jobs``) live in the
+same table but have no function: the integration that made them reports their progress, so
+they are never dispatched, and one that stops reporting for ``TASKS_TIMEOUT_SECONDS`` is
+declared failed like a vanished worker (``services/progress.py``).
+
 A *job* (``@job("auth.password_reset.mail")``, started by ``defer``) runs in the same place
 but has no row: system work that no tenant owns and nobody polls, taken out of the request
 so the request's cost says nothing about what the job found. Its failures are logged.
@@ -35,9 +46,10 @@ from flask import Flask, current_app, has_app_context
 
 from models import HandlingList, Parcel, Shipment, Task, db, utcnow
 from models.base import aware
+from models.scope import get_visible
 from services.acl import SYSTEM, Actor
 from services.commands import after_commit, command
-from services.errors import DomainError, NotFound
+from services.errors import Conflict, DomainError
 
 log = logging.getLogger("wharf.tasks")
 
@@ -50,7 +62,8 @@ DEFAULTS = {
     "TASKS_QUEUED_SECONDS": 3600,
     "TASKS_TTL_SECONDS": 7 * 24 * 3600,
 }
-ENDED = ("done", "failed")
+ENDED = ("done", "failed", "cancelled")
+ACTIVE = ("queued", "running")
 
 
 def task(name: str):
@@ -110,18 +123,31 @@ TASK_RECORDS = (
 )
 
 
-def get_task(actor: Actor, task_id) -> Task:
-    t = actor.scope.get(Task, task_id, "Task")
-    params = t.params or {}
+def _param_id(key: str) -> sa.ColumnElement:
+    """The record id a task's ``params[key]`` names, comparable with a UUID column (SQLite keeps
+    UUIDs as 32 hex digits, the params their text with dashes)."""
+    text = Task.params[key].as_string()
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.cast(text, sa.Uuid)
+    return sa.func.replace(text, "-", "")
+
+
+def visible_tasks(actor: Actor) -> sa.Select:
+    """The tasks ``actor`` may see: its scope's, minus those made for a record it may not read
+    (an object grant taken away hides the task, its name and its file)."""
+    stmt = actor.scope.select(Task)
+    if actor.principal is None:
+        return stmt
     for key, model, feature in TASK_RECORDS:
-        if params.get(key) and actor.principal is not None:
-            reader = actor.acting_with([feature]).scope
-            if (
-                reader.restricts(model)
-                and db.session.scalars(reader.select(model).where(model.id == uuid.UUID(str(params[key])))).first()
-                is None
-            ):
-                raise NotFound("Task not found")
+        reader = actor.acting_with([feature]).scope
+        if reader.restricts(model):
+            readable = reader.select(model).where(model.id == _param_id(key)).exists()
+            stmt = stmt.where(sa.or_(Task.params[key].as_string().is_(None), readable))
+    return stmt
+
+
+def get_task(actor: Actor, task_id) -> Task:
+    t = get_visible(visible_tasks(actor), Task, task_id, "Task")
     reap(t)
     return t
 
@@ -134,9 +160,14 @@ def reap(t: Task) -> bool:
     now = utcnow()
     if t.status == "running":
         limit = timedelta(seconds=int(setting("TASKS_TIMEOUT_SECONDS")))
-        if aware(t.started_at or t.created_at) + limit > now:
+        if t.external:  # its integration reports it: silence is what counts, not length
+            if aware(t.updated_at) + limit > now:
+                return False
+            error = f"No progress reported for {int(limit.total_seconds())} s"
+        elif aware(t.started_at or t.created_at) + limit > now:
             return False
-        error = f"The worker stopped: no result after {int(limit.total_seconds())} s"
+        else:
+            error = f"The worker stopped: no result after {int(limit.total_seconds())} s"
     else:
         limit = timedelta(seconds=int(setting("TASKS_QUEUED_SECONDS")))
         if aware(t.created_at) + limit > now:
@@ -154,7 +185,7 @@ def reap(t: Task) -> bool:
 # --- creating and dispatching --------------------------------------------------------------------
 
 
-def _requester_id(actor: Actor):
+def requester_id(actor: Actor):
     principal = actor.principal
     if principal is None:
         return None
@@ -162,17 +193,30 @@ def _requester_id(actor: Actor):
 
 
 @command()
-def enqueue(actor: Actor, name: str, params: dict, *, description: str = "", total: int = 1, tenant_id=None) -> Task:
-    """Record a task for ``actor``'s tenant and hand it to the runner once committed."""
+def enqueue(
+    actor: Actor,
+    name: str,
+    params: dict,
+    *,
+    description: str = "",
+    total: int = 1,
+    tenant_id=None,
+    organization_id=None,
+    cancellable: bool = False,
+) -> Task:
+    """Record a task for ``actor``'s tenant (in the organization of the record it is for) and
+    hand it to the runner once committed."""
     if name not in REGISTRY:
         raise ValueError(f"unknown task {name}")
     t = Task(
         tenant_id=tenant_id or actor.tenant_for_new(),
+        organization_id=organization_id,
         name=name,
         description=description[:500],
         params=params,
         total=max(1, total),
-        created_by=_requester_id(actor),
+        cancellable=cancellable,
+        created_by=requester_id(actor),
         expires_at=utcnow() + timedelta(seconds=int(setting("TASKS_TTL_SECONDS"))),
     )
     db.session.add(t)
@@ -184,6 +228,33 @@ def enqueue(actor: Actor, name: str, params: dict, *, description: str = "", tot
 def _dispatch_and_reload(t: Task) -> None:
     dispatch(t.id)
     db.session.refresh(t)  # an eager run finished it in its own session
+
+
+@command()
+def cancel(t: Task) -> Task:
+    """Stop ``t`` (see the module docstring): a queued task (or an external job, which stops
+    by itself reading it) ends cancelled now, a running one of Wharf's at its next document.
+    An ended or not cancellable task is a 409."""
+    if not t.cancellable:
+        raise Conflict(f"{t.label or t.description or t.name} cannot be cancelled")
+    now = utcnow()
+    at_once = sa.or_(Task.status == "queued", Task.external.is_(True))
+    ended = db.session.execute(
+        sa.update(Task)
+        .where(Task.id == t.id, Task.status.in_(ACTIVE), at_once)
+        .values(status="cancelled", cancel_requested_at=now, completed_at=now, eta_seconds=None, updated_at=now)
+    ).rowcount
+    if not ended:
+        asked = db.session.execute(
+            sa.update(Task)
+            .where(Task.id == t.id, Task.status == "running", Task.cancel_requested_at.is_(None))
+            .values(cancel_requested_at=now, updated_at=now)
+        ).rowcount
+        db.session.refresh(t)
+        if not asked and t.cancel_requested_at is None:
+            raise Conflict(f"{t.label or t.description or t.name} has already ended")
+    db.session.refresh(t)
+    return t
 
 
 def dispatch(task_id) -> None:
@@ -263,13 +334,25 @@ class TaskContext:
         return Actor.of(user) if user is not None else SYSTEM
 
     def progress(self, done: int, total: int | None = None) -> None:
-        """``done`` of ``total`` documents finished (committed at once so pollers see it)."""
+        """``done`` of ``total`` documents finished (committed at once so pollers see it).
+        Also where a task stops when asked to: ``TaskStopped`` once it was cancelled (or
+        declared failed), so call it before each unit of work and before writing the result."""
         t = self.task
-        if total is not None:
-            t.total = max(1, total)
-        t.done = max(0, min(done, t.total))
-        t.progress = min(99, round(100 * t.done / t.total))
+        total = max(1, total if total is not None else t.total or 1)
+        done = max(0, min(done, total))
+        now = utcnow()
+        going_on = db.session.execute(
+            sa.update(Task)
+            .where(Task.id == t.id, Task.status == "running", Task.cancel_requested_at.is_(None))
+            .values(total=total, done=done, progress=min(99, round(100 * done / total)), updated_at=now)
+        ).rowcount
         db.session.commit()  # progress is its own commit: pollers see it while the task runs
+        if not going_on:
+            raise TaskStopped(t.id)
+
+
+class TaskStopped(Exception):
+    """The task was cancelled (or declared failed) while it ran: it stops, writing nothing more."""
 
 
 def init_app(app: Flask, modules) -> None:
@@ -314,12 +397,26 @@ def _run(task_id: uuid.UUID) -> None:
             raise LookupError(f"no task function named {t.name}")
         result = fn(TaskContext(t), **(t.params or {}))
         db.session.commit()  # the task's own writes (its functions may commit in steps, as progress does)
-        db.session.refresh(t)
-        t.status, t.progress, t.done = "done", 100, t.total
-        t.result = None if result is None else str(result)[:2000]
-        t.completed_at = utcnow()
+        now = utcnow()
+        db.session.execute(  # a cancel asked after the last unit came too late: the work is done
+            sa.update(Task)
+            .where(Task.id == task_id, Task.status == "running")
+            .values(
+                status="done",
+                progress=100,
+                done=sa.func.coalesce(Task.total, Task.done),
+                result=None if result is None else str(result)[:2000],
+                eta_seconds=None,
+                completed_at=now,
+                updated_at=now,
+            )
+        )
         db.session.commit()  # the outcome, once the work is durable
-        log.info("task %s %s done result=%s", t.id, t.name, t.result)
+        log.info("task %s %s done result=%s", task_id, t.name, result)
+    except TaskStopped:
+        db.session.rollback()
+        _stopped(task_id)
+        log.info("task %s stopped: cancelled", task_id)
     except BaseException as e:
         db.session.rollback()
         if isinstance(e, DomainError):
@@ -344,6 +441,17 @@ def run_deferred(name: str, params: dict, app: Flask | None = None) -> None:
             log.exception("job %s failed", name)
         finally:
             db.session.remove()
+
+
+@command()
+def _stopped(task_id) -> None:
+    """A running task that stopped on its cancel request ends cancelled (a reaped one stays failed)."""
+    now = utcnow()
+    db.session.execute(
+        sa.update(Task)
+        .where(Task.id == task_id, Task.status == "running", Task.cancel_requested_at.is_not(None))
+        .values(status="cancelled", eta_seconds=None, completed_at=now, updated_at=now)
+    )
 
 
 @command()

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from models import FeatureToggle, FeatureToggleOverride, Scope, Tenant, db
 from models.scope import get_visible
 from schemas.feature_toggles import ChangeOverrideState, FeatureToggleCreate, FeatureToggleUpdate, ToggleType
-from services import cache_versions
+from services import cache_versions, undo
 from services.acl import Actor
 from services.commands import Audited, audited, command, lock, row_snapshot
 from services.errors import BadRequest, NotFound, ValidationFailed
@@ -211,13 +211,27 @@ def overrides_by_toggle(tenant_id) -> dict:
     return {o.toggle_id: o for o in db.session.scalars(Scope(tenant_id).select(FeatureToggleOverride))}
 
 
+def override_tenant(actor: Actor, requested: uuid.UUID | None = None) -> Tenant:
+    """The tenant whose overrides a call reads or writes: the caller's own, or for a super
+    admin (and the system) any live tenant it names — so what a super admin writes for another
+    tenant it can read back. Anyone else naming another tenant gets a 404, as for any other
+    tenant's record (it used to write its own tenant's override instead, silently)."""
+    own = getattr(actor.principal, "tenant_id", None)
+    wanted = requested or own
+    if wanted is None:
+        raise ValidationFailed("tenantId is required", details=[{"path": ["tenantId"], "message": "is required"}])
+    may_name_any = actor.principal is None or actor.is_super_admin
+    tenant = db.session.get(Tenant, wanted) if may_name_any or wanted == own else None
+    if tenant is None or tenant.deleted_at is not None:
+        raise NotFound("Tenant not found")
+    return tenant
+
+
 @command("The override changed at the same time; try again")
 def set_override(actor: Actor, body: ChangeOverrideState) -> FeatureToggleOverride | None:
     """Override the toggle for the tenant, or (``isOverride`` false) return it to inherit."""
     toggle = _lock_toggle(body.toggleId)
-    tenant = actor.tenant_for_new(body.tenantId)
-    if db.session.get(Tenant, tenant) is None:
-        raise NotFound("Tenant not found")
+    tenant = override_tenant(actor, body.tenantId).id
     spec = Audited(
         "feature_toggle_override", lambda t: _override_snapshot(t, tenant), "override", tenant=lambda t: tenant
     )
@@ -328,3 +342,72 @@ def ensure_builtin() -> int:
     if created:
         cache_versions.bump(CACHE)
     return created
+
+
+# --- undo (services.undo): toggles and overrides come back through the commands above -----
+
+
+def _load_toggle(actor: Actor, toggle_id: str, _tenant=None) -> FeatureToggle | None:
+    return db.session.get(FeatureToggle, uuid.UUID(toggle_id))
+
+
+def _restore_toggle(actor: Actor, toggle: FeatureToggle, snap: dict) -> None:
+    fields = {k: snap[k] for k in ("name", "description", "category", "defaultValue")}
+    update_toggle(actor, FeatureToggleUpdate.model_validate({"id": toggle.id, **fields}))
+
+
+def _revive_toggle(actor: Actor, toggle: FeatureToggle | None, snap: dict, _tenant) -> None:
+    if toggle is None:
+        raise NotFound("Feature toggle not found")
+    undo.undelete(actor, TOGGLE, toggle)
+    _restore_toggle(actor, toggle, snap)  # also tells every worker's cache
+
+
+undo.register(
+    undo.Restorer(
+        TOGGLE,
+        _load_toggle,
+        features=("feature_toggles.global.manage",),
+        super_admin=True,
+        update=_restore_toggle,
+        remove=lambda actor, toggle: delete_toggle(actor, toggle.id),
+        revive=_revive_toggle,
+    )
+)
+
+
+@dataclass(frozen=True)
+class _Override:
+    """A tenant's override of a toggle, as the undo of a ``set_override`` sees it."""
+
+    toggle: FeatureToggle
+    tenant_id: uuid.UUID
+
+
+OVERRIDE = Audited(
+    "feature_toggle_override",
+    lambda o: _override_snapshot(o.toggle, o.tenant_id),
+    "override",
+    tenant=lambda o: o.tenant_id,
+)
+
+
+def _load_override(actor: Actor, toggle_id: str, tenant_id=None) -> _Override | None:
+    toggle = db.session.scalars(live_toggles().where(FeatureToggle.id == uuid.UUID(toggle_id))).first()
+    return None if toggle is None or tenant_id is None else _Override(toggle, tenant_id)
+
+
+def _restore_override(actor: Actor, o: _Override, snap: dict) -> None:
+    inherit = snap["overrideState"] == "inherit"
+    set_override(
+        actor,
+        ChangeOverrideState(
+            toggleId=o.toggle.id,
+            isOverride=not inherit,
+            overrideValue=None if inherit else snap["value"],
+            tenantId=o.tenant_id if actor.is_super_admin else None,
+        ),
+    )
+
+
+undo.register(undo.Restorer(OVERRIDE, _load_override, features=("feature_toggles.manage",), update=_restore_override))

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from models import AuthSession, Organization, Role, RoleAcl, Scope, User, UserAcl, UserRole, db, utcnow
-from services import accounts, auth, boundaries, password_reset
+from services import accounts, auth, boundaries, password_reset, undo
 from services.acl import Actor, bump_acl_version, grants_for
 from services.commands import Audited, audited, command, lock
 from services.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -267,3 +267,86 @@ def display_names(subs) -> dict[str, str]:
     found = db.session.execute(sa.select(User.id, User.name, User.email).where(User.id.in_(ids))) if ids else []
     names = {str(uid): name or email for uid, name, email in found}
     return {sub: names.get(str(sub), str(sub)) for sub in subs if sub}
+
+
+@command(EMAIL_TAKEN)
+def restore_user(actor: Actor, user_id) -> User:
+    """Bring a deleted user back as they were (an undone delete): same reach as any change
+    of them, and their email must still be free."""
+    user = db.session.scalars(actor.scope.select(User, include_deleted=True).where(User.id == user_id)).first()
+    if user is None or (not actor.is_super_admin and _is_super_admin_user(user)):
+        raise NotFound("User not found")
+    boundaries.require_covers_user(actor, user)
+    if db.session.scalars(Scope(user.tenant_id).select(User).where(User.email == user.email)).first():
+        raise Conflict(EMAIL_TAKEN)
+    with audited(actor, "edit", USER, user, label=f"Restore user {user.email}"):
+        user.deleted_at = None
+        bump_acl_version(user.tenant_id)
+    return user
+
+
+# --- undo (services.undo): users come back through the commands above -------------------
+
+
+def _load_user(actor: Actor, user_id: str, _tenant=None) -> User | None:
+    user = db.session.scalars(
+        actor.scope.select(User, include_deleted=True).where(User.id == uuid.UUID(user_id))
+    ).first()
+    return None if user is None or (not actor.is_super_admin and _is_super_admin_user(user)) else user
+
+
+def _restore_user(actor: Actor, user: User, snap: dict) -> None:
+    """Email, name, organization, roles (by name: the snapshot's) and active flag."""
+    names = set(snap["roles"])
+    role_ids = [
+        r.id
+        for r in db.session.scalars(
+            sa.select(Role).where(
+                Role.name.in_(names), sa.or_(Role.tenant_id == user.tenant_id, Role.tenant_id.is_(None))
+            )
+        )
+    ]
+    update_user(
+        actor,
+        user.id,
+        email=snap["email"],
+        name=snap["name"],
+        organization_id=uuid.UUID(snap["organizationId"]) if snap["organizationId"] else None,
+        role_ids=role_ids,
+        is_active=snap["isActive"],
+    )
+
+
+def _revive_user(actor: Actor, user: User | None, snap: dict, _tenant) -> None:
+    if user is None:
+        raise NotFound("User not found")
+    restore_user(actor, user.id)
+    _restore_user(actor, user, snap)
+
+
+def _restore_user_acl(actor: Actor, user: User, snap: dict) -> None:
+    sanitized = update_user_acl(
+        actor,
+        user.id,
+        features=snap["features"],
+        is_super_admin=snap["isSuperAdmin"],
+        organizations=snap["organizations"],
+    )
+    undo.no_more_than(sanitized)
+
+
+undo.register(
+    undo.Restorer(
+        USER,
+        _load_user,
+        features={
+            "update": ("auth.users.edit",),
+            "remove": ("auth.users.delete",),
+            "revive": ("auth.users.create", "auth.users.edit"),
+        },
+        update=_restore_user,
+        remove=lambda actor, user: delete_user(actor, user.id),
+        revive=_revive_user,
+    )
+)
+undo.register(undo.Restorer(USER_ACL, _load_user, features=("auth.acl.manage",), update=_restore_user_acl))

@@ -9,6 +9,7 @@ import os
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,10 @@ from werkzeug.serving import make_server
 
 from app import create_app, database_url
 from models import db
-from tests.support import CHROMIUM, Factory, new_page, playwright_sync
+from tests.s3server import ACCESS_KEY as S3_ACCESS_KEY
+from tests.s3server import SECRET_KEY as S3_SECRET_KEY
+from tests.s3server import S3Server
+from tests.support import CHROMIUM, Factory, StoredFiles, new_page, playwright_sync
 
 
 def _test_db_url(tmp: str) -> str:
@@ -163,3 +167,42 @@ def files_root(app, tmp_path, monkeypatch):
     root = tmp_path / "files"
     monkeypatch.setitem(app.config, "ATTACHMENTS_ROOT", str(root))
     return root
+
+
+# --- attachment storage: local directories or an S3 server ----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on a free loopback port for the whole run (tests/s3server.py)."""
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def s3_bucket(app, s3_server, monkeypatch):
+    """A fresh bucket on ``s3_server`` that is the storage provider's (``WHARF_S3_*``), with
+    credentials in ``WHARF_S3_ACCESS_KEY_ID``/``_SECRET_ACCESS_KEY``; emptied and removed after."""
+    name = f"wharf-test-{uuid.uuid4().hex[:12]}"
+    s3_server.create_bucket(name)
+    monkeypatch.setitem(app.config, "S3_BUCKET", name)
+    monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", s3_server.endpoint)
+    monkeypatch.setitem(app.config, "S3_REGION", "us-east-1")
+    monkeypatch.setenv("WHARF_S3_ACCESS_KEY_ID", S3_ACCESS_KEY)
+    monkeypatch.setenv("WHARF_S3_SECRET_ACCESS_KEY", S3_SECRET_KEY)
+    yield name
+    s3_server.empty_bucket(name)
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_backend(request, app, files_root, monkeypatch):
+    """Run a test on each attachment driver: ``local`` (files under ``files_root``) or ``s3``
+    (the default partitions in a fresh bucket of the test S3 server). Gives a ``Stored``:
+    ``stored.files()`` lists the stored attachment bytes (not the local image cache)."""
+    if request.param == "local":
+        monkeypatch.setitem(app.config, "ATTACHMENTS_DRIVER", "local")
+        return StoredFiles("local", files_root)
+    bucket = request.getfixturevalue("s3_bucket")
+    monkeypatch.setitem(app.config, "ATTACHMENTS_DRIVER", "s3")
+    return StoredFiles("s3", files_root, request.getfixturevalue("s3_server"), bucket)

@@ -50,6 +50,29 @@ class World:
             self.counter += 1
             return str(roles.create_role(SYSTEM, f"Role {self.counter}", tenant_id=self.a).id)
 
+    def fresh_undo_token(self) -> str:
+        """The undo token of a fresh tenant-A role's creation."""
+        from models import AuditLog
+
+        role_id = self.fresh_role()
+        with self.app.app_context():
+            return db.session.scalar(
+                sa.select(AuditLog.undo_token).where(AuditLog.resource_id == role_id, AuditLog.action_type == "create")
+            )
+
+    def fresh_undone(self) -> str:
+        """The id of an undone entry (a tenant-A role's creation, undone): redoable."""
+        from models import AuditLog
+        from services import undo
+
+        token = self.fresh_undo_token()
+        with self.app.app_context():
+            return (
+                str(undo.undo(SYSTEM, token).id)
+                if db.session.scalar(sa.select(AuditLog.id).where(AuditLog.undo_token == token))
+                else ""
+            )
+
     def fresh_user(self) -> str:
         self.counter += 1
         return str(Factory(self.app).user(self.a, f"u{self.counter}@a.test"))
@@ -106,6 +129,18 @@ class World:
                     tenant_id=self.a,
                 ).id
             )
+
+    def s3_object(self) -> str:
+        """A key in tenant A's area of the S3 storage provider (``s3_bucket`` configures it)."""
+        import io
+
+        from services import storage
+
+        with self.app.app_context():
+            self.counter += 1
+            key = f"matrix/{self.counter}.txt"
+            storage.S3Driver(storage.s3_settings(None), prefix=f"storage/{self.a}").write(key, io.BytesIO(b"matrix"))
+            return key
 
     def fresh_partition(self) -> str:
         from services import attachments
@@ -429,7 +464,25 @@ def docs_task(w: World, with_file: bool = False) -> str:
         return str(tasks.enqueue(SYSTEM, "lcs.parcel.slip", {"parcel_id": docs_parcel(w)}, tenant_id=w.a).id)
 
 
+def progress_job(w: World) -> str:
+    """A cancellable job an integration of tenant A reports (pending: it takes reports and a cancel)."""
+    with w.app.app_context():
+        t = Task(tenant_id=w.a, name="matrix.import", label="Matrix import", external=True, cancellable=True, params={})
+        db.session.add(t)
+        db.session.commit()
+        return str(t.id)
+
+
 SAMPLES = {
+    # progress jobs (blueprints/progress)
+    ("api_progress.jobs", "GET"): lambda w: Sample(query={"includeCompleted": "true"}),
+    ("api_progress.create_job", "POST"): lambda w: Sample(json={"jobType": "matrix.import", "name": "Matrix"}),
+    ("api_progress.job", "GET"): lambda w: Sample(path={"job_id": progress_job(w)}, record=True),
+    ("api_progress.update_job", "PUT"): lambda w: Sample(
+        path={"job_id": progress_job(w)}, json={"processedCount": 1}, record=True
+    ),
+    ("api_progress.cancel_job", "DELETE"): lambda w: Sample(path={"job_id": progress_job(w)}, record=True),
+    ("api_progress.active", "GET"): lambda w: Sample(),
     # documents, barcodes and tasks (blueprints/cnt, blueprints/mes, blueprints/lcs/documents.py)
     ("api_cnt.barcode", "GET"): lambda w: Sample(query={"t": "qr", "v": "matrix"}),
     ("api_cnt.html", "POST"): lambda w: (docs_scratch(w), Sample(json={"content": "PHA+eDwvcD4=", "path": "/m"}))[1],
@@ -529,6 +582,15 @@ SAMPLES = {
     ("api_api_keys.create_key", "POST"): lambda w: Sample(json={"name": "Matrix key"}),
     ("api_api_keys.revoke_key", "DELETE"): lambda w: Sample(query={"id": w.fresh_key()}, record=True),
     ("api_audit_logs.list_actions", "GET"): lambda w: Sample(),
+    ("api_audit_logs.export_actions", "GET"): lambda w: Sample(),
+    ("api_audit_logs.list_access", "GET"): lambda w: Sample(),
+    # someone else's action (the set-up's): the "exact" caller also needs the tenant-wide undo
+    ("api_audit_logs.undo_action", "POST"): lambda w: Sample(
+        json={"undoToken": w.fresh_undo_token()}, record=True, holds=("audit_logs.undo_tenant", "auth.roles.manage")
+    ),
+    ("api_audit_logs.redo_action", "POST"): lambda w: Sample(
+        json={"logId": w.fresh_undone()}, record=True, holds=("audit_logs.undo_tenant", "auth.roles.manage")
+    ),
     ("api_feature_toggles.check_boolean", "GET"): lambda w: Sample(query={"identifier": w.fresh_toggle()[1]}),
     ("api_feature_toggles.check_string", "GET"): lambda w: Sample(
         query={"identifier": w.fresh_toggle("string", "a")[1]}
@@ -656,6 +718,19 @@ SAMPLES = {
         json={"id": w.fresh_partition(), "title": "Renamed"}, record=True
     ),
     ("api_attachments.delete_partition", "DELETE"): lambda w: Sample(query={"id": w.fresh_partition()}, record=True),
+    # Objects by key live in the caller's own tenant's area: another tenant's key, even a super
+    # admin's (who works in the tenant they signed into), names nothing there.
+    ("api_storage_providers.list_objects", "GET"): lambda w: Sample(),
+    ("api_storage_providers.upload", "POST"): lambda w: Sample(data=w.upload_body()),
+    ("api_storage_providers.download", "GET"): lambda w: Sample(
+        query={"key": w.s3_object()}, record=True, expect={"super admin": 404}
+    ),
+    ("api_storage_providers.signed_url", "POST"): lambda w: Sample(
+        json={"key": w.s3_object()}, record=True, expect={"super admin": 404}
+    ),
+    ("api_storage_providers.delete", "DELETE"): lambda w: Sample(
+        query={"key": w.s3_object()}, record=True, expect={"super admin": 404}
+    ),
     ("api_plans.plans", "GET"): lambda w: Sample(),
     ("api_plans.create_plan", "POST"): lambda w: Sample(json={"name": f"Made {w.fresh_role()}", "quota": 5}),
     ("api_plans.plan", "GET"): lambda w: Sample(path={"plan_id": w.fresh_plan()}, record=True),
@@ -866,7 +941,7 @@ def _token(client, email):
     return {"Authorization": f"Bearer {r.get_json()['token']}"}
 
 
-def test_access_matrix(app, client):
+def test_access_matrix(app, client, s3_bucket):
     world = World(app)
     failures = []
     for rule, method, access in protected_operations(app):

@@ -57,6 +57,7 @@ TAGS = [
     "lcs",
     "mes",
     "plans",
+    "progress",
 ]
 
 

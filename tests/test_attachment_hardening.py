@@ -15,7 +15,8 @@ from models import Tenant, User, db
 from services import attachments
 from tests.support import PASSWORD, api_token, bearer, png, stored_files, uploaded
 
-pytestmark = pytest.mark.usefixtures("files_root")  # every stored byte lands in a scratch directory
+# Every stored byte lands in a scratch directory or a fresh bucket; each test runs on both drivers.
+pytestmark = pytest.mark.usefixtures("storage_backend")
 
 TENANTS = "/api/directory/tenants"
 
@@ -189,14 +190,23 @@ def test_sanitiser_strips_format_characters(raw, expected):
 
 
 def test_upload_and_rename_strip_bidi_overrides(client, h):
-    item = uploaded(client, h, name="\u202egnp.exe")
-    assert item["fileName"] == "gnp.exe"
+    # "\u202egnp.exe" displays as "exe.png": refused, being an executable whatever it shows.
+    refused = client.post(
+        "/api/attachments",
+        data={"entityId": "lcs:shipment", "recordId": "S1", "file": (io.BytesIO(png()), "\u202egnp.exe")},
+        headers=h,
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 415 and "Executable" in refused.get_json()["error"]
+    item = uploaded(client, h, name="\u202efdp.txt")
+    assert item["fileName"] == "fdp.txt"
     download = client.get(item["downloadUrl"], headers=h)
     assert "\u202e" not in download.headers["Content-Disposition"]
 
     lib = f"/api/attachments/library/{item['id']}"
-    assert client.patch(lib, json={"fileName": "invoice\u202efdp.exe"}, headers=h).get_json()["ok"] is True
-    assert client.get(lib, headers=h).get_json()["item"]["fileName"] == "invoicefdp.exe"
+    assert client.patch(lib, json={"fileName": "invoice\u202efdp.exe"}, headers=h).status_code == 415
+    assert client.patch(lib, json={"fileName": "invoice\u202efdp.pdf"}, headers=h).get_json()["ok"] is True
+    assert client.get(lib, headers=h).get_json()["item"]["fileName"] == "invoicefdp.pdf"
     client.patch(lib, json={"fileName": "../../dock\u200b photo.png", "tags": ["pod"]}, headers=h)
     renamed = client.get(lib, headers=h).get_json()["item"]
     assert renamed["fileName"] == "dock photo.png" and renamed["tags"] == ["pod"]

@@ -279,7 +279,7 @@ def test_json_shape_matches_the_seed(client, world):
     item = body["items"][0]
     assert set(item) == ITEM_KEYS
     assert item["commandId"] == item["id"] and item["executionState"] == "done"
-    assert item["undoToken"] is None and item["context"] is None and item["parentResourceKind"] is None
+    assert item["undoToken"] and item["context"] is None and item["parentResourceKind"] is None
     assert item["tenantName"] == "Acme" and item["createdAt"].endswith("Z")
     assert item["resourceKind"] in {"role", "role_acl"}
 
@@ -312,18 +312,36 @@ def test_limit_and_offset_page_by_records(client, world):
         assert r.status_code == 400 and r.get_json()["details"][0]["path"] == [next(iter(bad))], bad
 
 
-def test_undoable_only(client, world):
-    """Seed 000:868: ``undoableOnly=true`` keeps only entries that can be undone — Wharf
-    records no undo handlers (every ``undoToken`` is null), so none."""
+def test_undoable_only(app, client, world):
+    """Seed 000:868: ``undoableOnly=true`` keeps only entries that can be undone: those with
+    an ``undoToken`` (their kind has a restorer) that are not undone yet."""
     t = bearer(api_token(client, "tina@acme.test"))
     everything = client.get(ACTIONS, headers=t).get_json()
-    assert everything["total"] > 0 and all(i["undoToken"] is None for i in everything["items"])
     assert (
         client.get(ACTIONS, query_string={"undoableOnly": "false"}, headers=t).get_json()["total"]
         == everything["total"]
     )
-    none = client.get(ACTIONS, query_string={"undoableOnly": "true"}, headers=t).get_json()
-    assert (none["items"], none["total"]) == ([], 0)
+    with app.app_context():  # an entry of a kind no restorer serves (API keys are revoked, not undone)
+        key = db.session.scalars(
+            sa.select(AuditLog)
+            .where(AuditLog.resource_kind == "role", AuditLog.tenant_id == world["acme"])
+            .order_by(AuditLog.created_at)
+        ).first()
+        key.undo_token, key.resource_kind = None, "api_key"
+        db.session.commit()
+    undoable = client.get(ACTIONS, query_string={"undoableOnly": "true"}, headers=t).get_json()
+    listed = client.get(ACTIONS, headers=t).get_json()["items"]
+    kinds = {i["resourceKind"] for i in listed if not i["undoToken"]}
+    assert kinds == {"api_key", "tenant"}  # tenants are the super admin's, not undone either
+    assert 0 < undoable["total"] == sum(1 for i in listed if i["undoToken"]) < everything["total"]
+    assert all(i["undoToken"] for i in undoable["items"])
+    token = undoable["items"][-1]["undoToken"]
+    with app.app_context():
+        entry = db.session.scalars(sa.select(AuditLog).where(AuditLog.undo_token == token)).one()
+        entry.execution_state = "undone"
+        db.session.commit()
+    after = client.get(ACTIONS, query_string={"undoableOnly": "true"}, headers=t).get_json()
+    assert after["total"] == undoable["total"] - 1 and token not in {i["undoToken"] for i in after["items"]}
     assert client.get(ACTIONS, query_string={"undoableOnly": "maybe"}, headers=t).status_code == 400
 
 

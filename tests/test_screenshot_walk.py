@@ -62,6 +62,15 @@ SKIP: dict[str, str] = {
     # GET /auth/logout only shows a Sign out button, so it is walked too
     "auth.object_grants_of": "needs one of roleId, subjectUserId, subjectUserGroupId (no single required "
     "field); the role, user and group pages, which are walked, show the same block",
+    **{
+        endpoint: "a file download (always Content-Disposition: attachment), not a page, of an object key in the "
+        "S3 bucket the walk has none of; tests/test_storage_providers.py downloads one"
+        for endpoint in ("storage_providers.download", "api_storage_providers.download")
+    },
+    "api_auth.session_refresh_page": "a redirect (seed 000: renews the sign-in, then goes to ?redirect= or the "
+    "home page, which is walked); tests cover it",
+    "directory.organization_lookup": "a public JSON lookup by an organization's slug (the walk's shared 'slug' "
+    "value is a file name); tests/test_directory.py covers it",
 }
 
 # Pages that answer another status on purpose, and why.
@@ -74,6 +83,7 @@ REDIRECTS = {
     "dashboard.login_alias": "/",  # /login → /auth/login → home, when signed in
     "auth_pages.login_page": "/",  # signed in already: straight home
     "auth_pages.reset_link": "/auth/reset/new",  # the mailed link keeps the token and shows the form
+    "auth.session_refresh_page": "/",  # the sign-in is extended, then on to the dashboard
 }
 
 # Hosts that are this machine: Wharf works offline, a page fetches nothing from anywhere else.
@@ -221,6 +231,7 @@ def _values(work: dict) -> dict[str, str]:
         "product_id": _first(Product).id,
         "toggle_id": toggle.id,
         "task_id": _first(Task).id,
+        "job_id": _first(Task).id,
         "attachment_id": attachment.id,
         "slug": attachment.file_name,
         "log_id": _first(RuleExecutionLog, order=RuleExecutionLog.id).id,
@@ -235,6 +246,7 @@ def _values(work: dict) -> dict[str, str]:
         "groupId": group.id,
         "permissionName": "lcs.shipments.read",
         "id": picker.id,
+        "tenantId": tenant_id,
         "identifier": toggle.identifier,
         **{f"feature_toggles.check_{kind}:identifier": _toggle(kind) for kind in ("string", "number", "json")},
         "entityId": "lcs:shipment",

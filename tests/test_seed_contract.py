@@ -64,6 +64,8 @@ def test_declared_responses_carry_the_seed_examples_keys(client):
             (r for code, r in op["responses"].items() if code.startswith("2")), None
         )
         content = (declared or {}).get("content", {}).get("application/json")
+        if content is None and (declared or {}).get("content") and seed.example == {"file": "csv"}:
+            continue  # the seed's text says "a CSV attachment"; {"file": "csv"} is its generator's stand-in
         if content is None:
             problems.append(f"{seed.method} {seed.path} ({seed.seed}:{seed.line}): no JSON response declared")
             continue

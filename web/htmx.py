@@ -65,9 +65,11 @@ def trigger_client_event(response: Response, name: str, params: dict | str | Non
     return response
 
 
-def toast(response: Response, message: str, level: str = "success") -> Response:
-    """Ask the page to show a toast (handled by static/js/wharf.js)."""
-    return trigger_client_event(response, "wharf:toast", {"message": message, "level": level})
+def toast(response: Response, message: str, level: str = "success", undo: dict | None = None) -> Response:
+    """Ask the page to show a toast (handled by static/js/wharf.js); ``undo`` (``{token,
+    url}``) adds an Undo button that takes the save back."""
+    params = {"message": message, "level": level} | ({"undo": undo} if undo else {})
+    return trigger_client_event(response, "wharf:toast", params)
 
 
 def client_redirect(response: Response, url: str) -> Response:

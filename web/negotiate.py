@@ -12,11 +12,14 @@ from typing import Literal
 from flask import (
     Response,
     current_app,
+    g,
     jsonify,
     make_response,
     render_template,
     request,
+    url_for,
 )
+from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
 from web.htmx import client_redirect, htmx_details, per_request, trigger_client_event
@@ -60,6 +63,19 @@ def _fragments_only(template: str) -> bool:
 def encode_json(data) -> bytes:
     """``data`` as the JSON bytes ``respond`` would send (to keep with a cached result)."""
     return current_app.json.encode(data)
+
+
+def _undo_offer() -> dict | None:
+    """The Undo of the save this answer reports: when it made exactly one undoable audit
+    entry (``services.audit`` notes them per request) and the caller may undo its own."""
+    tokens = g.get("wharf_undo_tokens") or []
+    if len(tokens) != 1 or not current_user.is_authenticated:
+        return None
+    from web.access import current_actor
+
+    if not current_actor().allows(["audit_logs.undo_self"]):
+        return None
+    return {"token": tokens[0], "url": url_for("audit_logs.undo_action")}
 
 
 def respond(
@@ -113,7 +129,8 @@ def respond(
         if trigger:
             trigger_client_event(resp, trigger)
         if toast:
-            show_toast(resp, *((toast,) if isinstance(toast, str) else toast))
+            message, level = (toast, "success") if isinstance(toast, str) else toast
+            show_toast(resp, message, level, _undo_offer() if level == "success" else None)
     if etag is not None and mode == "json" and resp.status_code == 200:
         resp.set_etag(etag)
         if "If-None-Match" in request.headers and request.if_none_match.contains(etag):

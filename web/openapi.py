@@ -190,7 +190,7 @@ def build_document(app: Flask) -> dict:
         "openapi": "3.1.0",
         "info": {
             "title": "Wharf API",
-            "version": "0.1.0",
+            "version": app.config["VERSION"],
             "description": "Warehouse outbound floor and access control. Same routes as the web UI.",
         },
         "servers": [{"url": "/"}],

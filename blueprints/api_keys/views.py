@@ -16,7 +16,7 @@ from schemas.api_keys import (
     ApiKeyListQuery,
 )
 from schemas.base import Page
-from services import api_keys, boundaries
+from services import access_log, api_keys, boundaries
 from services.acl import in_tenant
 from services.roles import visible_roles
 from web.access import current_actor, requires
@@ -111,6 +111,7 @@ def list_keys(query: ApiKeyListQuery):
     """
     actor = current_actor()
     body = _list_body(actor, query)
+    access_log.record_rows(actor, "api_key", body["items"], tenant_id=getattr(actor.principal, "tenant_id", None))
     return respond(body, template=TEMPLATE, block="results", context=_screen(actor, body))
 
 

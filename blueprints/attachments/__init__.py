@@ -25,7 +25,7 @@ MULTIPART_SLACK = 64 * 1024  # boundaries and the small form fields around the f
 
 
 @bp.url_value_preprocessor
-def _upload_body_limit(endpoint, values):
+def upload_body_limit(endpoint, values):
     """The upload route accepts bodies up to ``ATTACHMENTS_MAX_BYTES`` (other routes keep
     ``MAX_CONTENT_LENGTH``). URL value preprocessors run before every ``before_request``
     hook — the CSRF check reads the form, so the limit must be in place by then."""

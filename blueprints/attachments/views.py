@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from flask import request, send_file, url_for
+from flask import redirect, request, send_file, url_for
 from flask_login import current_user
 
 from blueprints.attachments import PARTITION_FEATURES, bp
@@ -475,7 +475,10 @@ def _harden(resp, att, inline: bool):
 @public
 @operation(
     query=AttachmentFileQuery,
-    responses={200: Response(Binary, "The file", media_type="*/*")},
+    responses={
+        200: Response(Binary, "The file", media_type="*/*"),
+        302: Response(None, "A short-lived signed URL of the file's S3 bucket", headers={"Location": "The URL"}),
+    },
     summary="Download or serve attachment file",
 )
 def serve_file(attachment_id, query: AttachmentFileQuery):
@@ -484,8 +487,16 @@ def serve_file(attachment_id, query: AttachmentFileQuery):
     The raw file (``?download=1`` → ``Content-Disposition: attachment``). Private
     partitions: 401 when anonymous, 404 outside the caller's tenant, 403 without
     ``attachments.view``. Markup (HTML, SVG) from a private partition is never inline.
+    An S3 partition with ``signedDownloads`` answers, after the same checks, 302 to a
+    short-lived signed URL of its bucket (same Content-Type and Content-Disposition).
     """
     att = attachments.readable(attachment_id, _reader())
+    signed = attachments.signed_download(att, query.download)
+    if signed:
+        resp = redirect(signed, 302)
+        resp.cache_control.no_store = True
+        resp.cache_control.private = True
+        return resp
     mime, inline = attachments.disposition(att, query.download)
     resp = send_file(
         attachments.open_file(att),

@@ -38,7 +38,7 @@ from schemas.auth import (
     UserUpdate,
 )
 from schemas.base import Created, Ok, Page
-from services import boundaries
+from services import access_log, boundaries
 from services import roles as roles_svc
 from services import users as users_svc
 from services.acl import in_tenant
@@ -237,8 +237,10 @@ USER_ACL = _AclOwner("user", users_svc.get_user, users_svc.user_acl_of, users_sv
 
 
 def _acl_editor(owner: _AclOwner, owner_id):
-    subject = owner.get(current_actor(), owner_id)
+    actor = current_actor()
+    subject = owner.get(actor, owner_id)
     acl = owner.acl_of(subject)
+    access_log.record_reads(actor, f"{owner.kind}_acl", [(subject.id, subject.tenant_id, None)], acl)
     return respond(acl, template=ACL_EDITOR, block="acl_form", context=_editor_context(owner.kind, subject, acl))
 
 
@@ -341,8 +343,9 @@ _user_form_error = show_again(USERS, "user_create", context=lambda: _users_page(
 @requires("auth.users.list")
 @operation(query=UserListQuery, responses={200: Page[UserListItem]}, summary="List users")
 def users(query: UserListQuery):
-    """Users of the tenant; filters search, organizationId, roleId."""
+    """Users of the tenant; filters search, organizationId, roleId. Each read is in the access log."""
     body, ctx = _users_page(query)
+    access_log.record_rows(current_actor(), "user", body["items"])
     return respond(body, template=USERS, context=ctx, targets={"users-table": "users_table"})
 
 
@@ -431,4 +434,5 @@ def _user_edit_context(user) -> dict:
 def edit_user_page(query: UserIdQuery):
     """Edit screen of one user (HTML; JSON clients read GET /api/auth/users?id=)."""
     user = users_svc.get_user(current_actor(), query.id)
+    access_log.record_rows(current_actor(), "user", [users_svc.user_row(user)])
     return respond(users_svc.user_row(user), template=USER_EDIT, context=_user_edit_context(user))

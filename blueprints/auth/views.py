@@ -4,6 +4,8 @@ Each is one view answering JSON (the seed's contract), a page, or a fragment."""
 from __future__ import annotations
 
 import functools
+import uuid
+from urllib.parse import urlsplit
 
 from flask import flash, redirect, request, session, url_for
 from flask_login import current_user
@@ -20,12 +22,13 @@ from schemas.auth import (
     ProfileUpdated,
     RefreshRequest,
     RefreshResponse,
+    SessionRefreshQuery,
 )
 from schemas.base import Ok
 from services import accounts, auth, password_reset
 from services.errors import DomainError, MethodNotAllowed, ValidationFailed
 from web.access import public, requires
-from web.contract import operation, submitted
+from web.contract import Response, operation, submitted
 from web.forms import field_errors, show_again
 from web.htmx import trigger_client_event
 from web.identity import current_auth_session_id, has_bearer_header, sign_in_browser, sign_out
@@ -51,9 +54,16 @@ def ok_false(view):
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site relative paths may be redirected to after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only this site may be redirected to (after sign-in, a session refresh, a locale
+    change): a relative path, or an absolute URL of this very origin (as its path); anything
+    else — another host, ``//host``, backslashes — goes to the dashboard."""
+    if target and "\\" not in target:
+        parts = urlsplit(target)
+        if parts.scheme or parts.netloc:
+            same = (parts.scheme, parts.netloc) == (request.scheme, request.host)
+            target = parts._replace(scheme="", netloc="").geturl() if same else ""
+        if target.startswith("/") and not target.startswith("//"):
+            return target
     return url_for("dashboard.home")
 
 
@@ -113,6 +123,34 @@ def session_refresh(body: RefreshRequest):
     return respond({"ok": True, "accessToken": token, "expiresIn": ttl, "refreshToken": refresh_token})
 
 
+@bp.get("/session/refresh")
+@public
+@operation(
+    query=SessionRefreshQuery,
+    responses={
+        302: Response(
+            None,
+            "To `redirect` with the sign-in extended, or to the sign-in page when there is no live browser sign-in",
+            headers={"Location": "The target"},
+        )
+    },
+    summary="Refresh auth cookie from session token (browser)",
+)
+def session_refresh_page(query: SessionRefreshQuery):
+    """A browser whose sign-in is live gets another full session lifetime and goes on to
+    ``redirect`` (a page of this site); without one it is sent to sign in, and back there
+    afterwards. Bearer callers have no browser sign-in: they renew with POST."""
+    target = safe_next(query.redirect)
+    try:
+        sid = None if has_bearer_header() else uuid.UUID(str(session.get("sid")))
+    except ValueError:
+        sid = None
+    if sid is not None and auth.extend_browser_session(sid) is not None:
+        # The (permanent) session cookie is sent again on every answer, with the lifetime from now.
+        return respond(None, status=302, headers={"Location": target})
+    return respond(None, status=302, headers={"Location": url_for("auth_pages.login_page", next=target)})
+
+
 @bp.route("/logout", methods=["GET", "POST"])
 @requires()
 @operation(responses={200: Ok, 201: Ok}, summary="Log out")
@@ -140,7 +178,16 @@ PROFILE = "auth/profile.html"
 def profile():
     """Current profile: email and roles of the signed-in user (an API key has none: 404)."""
     data = accounts.profile_of(current_user)
-    return respond(data, template=PROFILE, block="profile_form", context={"form": data, "profile": data})
+    return respond(
+        data,
+        template=PROFILE,
+        block="profile_form",
+        context=lambda: {
+            "form": data,
+            "profile": data,
+            "signed_in_until": auth.session_expiry(current_auth_session_id()),
+        },
+    )
 
 
 _profile_form = show_again(

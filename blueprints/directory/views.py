@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import uuid
 
+from flask import request
+
 from blueprints.directory import bp
 from models import Organization
 from schemas.base import Created, Ok, Page
@@ -19,6 +21,8 @@ from schemas.directory import (
     OrganizationCreate,
     OrganizationDeleteQuery,
     OrganizationListQuery,
+    OrganizationLookup,
+    OrganizationLookupQuery,
     OrganizationOptions,
     OrganizationPage,
     OrganizationSwitch,
@@ -29,12 +33,14 @@ from schemas.directory import (
     TenantCreate,
     TenantListItem,
     TenantListQuery,
+    TenantLookup,
+    TenantLookupQuery,
     TenantUpdate,
 )
 from services import directory
 from services.directory import UNSET
 from services.errors import NotFound, ValidationFailed
-from web.access import current_actor, requires
+from web.access import current_actor, public, requires
 from web.contract import operation, submitted
 from web.forms import show_again
 from web.negotiate import respond, response_mode
@@ -375,3 +381,30 @@ def switch_organization(body: OrganizationSwitch):
     )
     resp.headers["HX-Trigger-After-Settle"] = "wharf:organization-switched"
     return resp
+
+
+# --- public lookups ---------------------------------------------------------------------------
+
+
+@bp.get("/organizations/lookup")
+@public
+@operation(
+    query=OrganizationLookupQuery, responses={200: OrganizationLookup}, summary="Public organization lookup by slug"
+)
+def organization_lookup(query: OrganizationLookupQuery):
+    """An organization's id and name by its slug, for flows before sign-in: nothing else of it
+    or its tenant. 404 when no live organization has the slug; 429 beyond the lookups per
+    minute an IP may make."""
+    directory.count_lookup(request.remote_addr or "unknown")
+    org = directory.lookup_organization(query.slug, query.tenantId)
+    return respond({"ok": True, "organization": {"id": org.id, "name": org.name, "slug": org.slug}})
+
+
+@bp.get("/tenants/lookup")
+@public
+@operation(query=TenantLookupQuery, responses={200: TenantLookup}, summary="Public tenant lookup")
+def tenant_lookup(query: TenantLookupQuery):
+    """A live tenant's id and name, for sign-in links that name the tenant; 404 otherwise."""
+    directory.count_lookup(request.remote_addr or "unknown")
+    tenant = directory.lookup_tenant(query.tenantId)
+    return respond({"ok": True, "tenant": {"id": tenant.id, "name": tenant.name}})

@@ -11,7 +11,7 @@ from flask import request, url_for
 from flask_login import current_user
 
 from blueprints.feature_toggles import bp
-from models import FeatureToggle, Tenant, db
+from models import FeatureToggle, db
 from schemas.base import Page
 from schemas.feature_toggles import (
     ChangeOverrideState,
@@ -29,9 +29,10 @@ from schemas.feature_toggles import (
     FeatureToggleOverrideListQuery,
     FeatureToggleStringValue,
     FeatureToggleUpdate,
+    OverrideTenantQuery,
 )
 from schemas.feature_toggles import FeatureToggle as ToggleOut
-from services import toggles
+from services import directory, toggles
 from services.errors import NotFound, ValidationFailed
 from web.access import current_actor, requires
 from web.contract import operation, submitted
@@ -264,14 +265,15 @@ def global_detail(toggle_id):
 
 @bp.get("/global/<uuid:toggle_id>/override")
 @requires("feature_toggles.view")
-@operation(responses={200: FeatureToggleOverride}, summary="Fetch feature toggle override")
-def global_override(toggle_id):
-    """The caller's tenant override of one toggle (browsers get the overrides page)."""
+@operation(query=OverrideTenantQuery, responses={200: FeatureToggleOverride}, summary="Fetch feature toggle override")
+def global_override(toggle_id, query: OverrideTenantQuery):
+    """The caller's tenant override of one toggle, or a super admin's ``tenantId``'s
+    (browsers get the overrides page)."""
     toggle = toggles.get_toggle(toggle_id)
-    tenant = db.session.get(Tenant, _tenant_id())
+    tenant = toggles.override_tenant(current_actor(), query.tenantId)
     row = toggles.override_row(toggle, toggles.override_of(toggle, tenant.id), tenant)
     if response_mode() == "page":
-        body, ctx = _overrides(FeatureToggleOverrideListQuery(identifier=toggle.identifier))
+        body, ctx = _overrides(FeatureToggleOverrideListQuery(identifier=toggle.identifier, tenantId=tenant.id))
         return respond(body, template=OVERRIDES, context=ctx)
     return respond(
         {
@@ -294,7 +296,8 @@ def global_override(toggle_id):
 
 
 def _overrides(query: FeatureToggleOverrideListQuery):
-    tenant = db.session.get(Tenant, _tenant_id())
+    actor = current_actor()
+    tenant = toggles.override_tenant(actor, query.tenantId)
     by_toggle = toggles.overrides_by_toggle(tenant.id)
     body, page = paginate_a(
         _filtered(toggles.live_toggles(), query),
@@ -304,13 +307,15 @@ def _overrides(query: FeatureToggleOverrideListQuery):
         search_columns=[FeatureToggle.identifier, FeatureToggle.name],
         query=query,
     )
-    body["isSuperAdmin"] = current_actor().is_super_admin
+    body["isSuperAdmin"] = actor.is_super_admin
     return body, {
         "rows": body["items"],
         "page": page,
         "args": query.model_dump(exclude_unset=True),
         "tenant": tenant,
-        "can_manage": current_actor().grants.allows(["feature_toggles.manage"]),
+        # a super admin picks whose overrides to see and change
+        "tenants": directory.visible_tenants_list(actor) if actor.is_super_admin else [],
+        "can_manage": actor.grants.allows(["feature_toggles.manage"]),
     }
 
 
@@ -318,7 +323,8 @@ def _overrides(query: FeatureToggleOverrideListQuery):
 @requires("feature_toggles.view")
 @operation(query=FeatureToggleOverrideListQuery, responses={200: FeatureToggleOverrideList}, summary="List overrides")
 def overrides(query: FeatureToggleOverrideListQuery):
-    """Every live toggle with this tenant's override state (enabled | disabled | override | inherit)."""
+    """Every live toggle with this tenant's override state (enabled | disabled | override |
+    inherit); a super admin may name another tenant (``tenantId``) and reads back what it set."""
     body, ctx = _overrides(query)
     return respond(body, template=OVERRIDES, context=ctx, targets={"override-table": "override_table"})
 
@@ -335,7 +341,7 @@ def set_override(body: ChangeOverrideState):
     data = {"ok": True, "overrideToggleId": override.id if override else None}
     if response_mode() == "page":
         return see_other(url_for("feature_toggles.overrides"), data)
-    tenant = db.session.get(Tenant, override.tenant_id if override else _tenant_id())
+    tenant = toggles.override_tenant(current_actor(), override.tenant_id if override else body.tenantId)
     row = toggles.override_row(toggle, override, tenant)
     state = {"enabled": "on", "disabled": "off", "inherit": "inherited", "override": "overridden"}[row["overrideState"]]
     return respond(

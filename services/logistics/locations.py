@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from models import Location, Organization, Position, Scope, db
 from schemas.lcs_reference import LcsFulfilmentLocationModel, LcsLocationSkuModel
-from services import audit
+from services import audit, undo
 from services.acl import Actor
 from services.commands import Audited, audited, command, lock
 from services.errors import NotFound, ValidationFailed
@@ -411,3 +411,16 @@ def walk_order(scope: Scope, location_id) -> dict[str, int]:
     for code, sorting, _ in _positions_of(scope, location_id):
         out.setdefault(code, sorting)
     return out
+
+
+# --- undo (services.undo): locations come back through the commands above -----------------
+
+
+undo.register_soft_deleted(
+    LOCATION,
+    Location,
+    LcsFulfilmentLocationModel,
+    features=("lcs.locations.write",),
+    update=update_location,
+    delete=delete_location,
+)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from models import Method, Scope, db
 from schemas.lcs_reference import LcsMethodModel
+from services import undo
 from services.acl import Actor
 from services.commands import Audited, audited, command, lock
 
@@ -111,3 +112,11 @@ def enabled_for_country(scope: Scope, country_code: str) -> list[Method]:
         for m in db.session.scalars(methods_query(scope).where(Method.is_enabled.is_(True)))
         if any(c.get("code") == country_code for c in m.countries or [])
     ]
+
+
+# --- undo (services.undo): methods come back through the commands above -------------------
+
+
+undo.register_soft_deleted(
+    METHOD, Method, LcsMethodModel, features=("lcs.methods.write",), update=update_method, delete=delete_method
+)

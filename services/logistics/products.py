@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from models import Product, ProductBarcode, Scope, ShipmentItem, db
 from schemas.lcs_reference import LcsProductModel
+from services import undo
 from services.acl import Actor
 from services.commands import Audited, audited, command, lock
 from services.errors import Conflict
@@ -229,3 +230,18 @@ def money(minor: int | None, currency: str | None) -> str:
     digits = MINOR_DIGITS.get(currency or "", 2)
     amount = f"{minor / 10**digits:,.{digits}f}" if digits else f"{minor:,}"
     return f"{amount} {currency}" if currency else amount
+
+
+# --- undo (services.undo): products come back through the commands above ------------------
+
+
+undo.register_soft_deleted(
+    PRODUCT,
+    Product,
+    LcsProductModel,
+    features=("lcs.products.write",),
+    update=update_product,
+    delete=delete_product,
+    # a deleted product's SKU created again brings the record back (``create_product``)
+    revive=lambda actor, p, body: create_product(actor, body, tenant_id=p.tenant_id),
+)

@@ -40,6 +40,7 @@ from schemas.business_rules import (
     RuleTryRequest,
     RuleType,
 )
+from services import undo
 from services.acl import Actor
 from services.commands import Audited, audited, command, lock, row_snapshot
 from services.errors import BadRequest, Conflict, NotFound, ValidationFailed
@@ -588,3 +589,56 @@ def try_rule(actor: Actor, data: RuleTryRequest) -> tuple[engine.Execution, dict
     compiled = engine.compile_rule(draft)
     env = engine.env_for(actor.principal, draft.tenant_id)
     return engine.run_rules([compiled], record, env, dry_run=True, trace=True), record
+
+
+# --- undo (services.undo): rules come back through the commands above ---------------------
+# (a deleted rule's set memberships went with it and stay gone; its version keeps counting)
+
+_RULE_FIELDS = tuple(k for k in BusinessRuleUpdate.model_fields if k not in ("id", "version"))
+
+
+@command(_key_conflict("ruleId"))
+def restore_rule(actor: Actor, rule_id: uuid.UUID) -> BusinessRule:
+    """Bring a deleted rule back (an undone delete); its ``ruleId`` must still be free."""
+    rule = db.session.scalars(
+        actor.scope.select(BusinessRule, include_deleted=True).where(BusinessRule.id == rule_id)
+    ).first()
+    if rule is None:
+        raise NotFound("Business rule not found")
+    _require_free_key("ruleId", rule.tenant_id, rule.rule_id, rule.id)
+    with audited(actor, "edit", RULE, rule, label=f"Restore business rule {rule.rule_id}"):
+        rule.deleted_at = None
+        rule.version = (rule.version or 1) + 1
+        rule.updated_by = _who(actor)
+    engine.bump(rule.tenant_id)
+    return rule
+
+
+def _load_rule(actor: Actor, rule_id: str, _tenant=None) -> BusinessRule | None:
+    return db.session.scalars(
+        actor.scope.select(BusinessRule, include_deleted=True).where(BusinessRule.id == uuid.UUID(rule_id))
+    ).first()
+
+
+def _restore_rule(actor: Actor, rule: BusinessRule, snap: dict) -> None:
+    update_rule(actor, BusinessRuleUpdate.model_validate({"id": rule.id, **{k: snap[k] for k in _RULE_FIELDS}}))
+
+
+def _revive_rule(actor: Actor, rule: BusinessRule | None, snap: dict, _tenant) -> None:
+    if rule is None:
+        raise NotFound("Business rule not found")
+    restore_rule(actor, rule.id)
+    _restore_rule(actor, rule, snap)
+
+
+undo.register(
+    undo.Restorer(
+        RULE,
+        _load_rule,
+        features=("business_rules.manage",),
+        ignored=("version", "createdBy", "updatedBy"),
+        update=_restore_rule,
+        remove=lambda actor, rule: delete_rule(actor, rule.id),
+        revive=_revive_rule,
+    )
+)

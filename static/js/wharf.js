@@ -1,15 +1,29 @@
 // Wharf's only script besides htmx: turns server events into toasts, tidies the area menus.
 (function () {
   "use strict";
-  function showToast(message, level) {
+  function showToast(message, level, undo) {
     var region = document.getElementById("toasts");
     if (!region) return;
     var el = document.createElement("div");
     el.className = "toast toast-" + (level || "success");
     el.setAttribute("role", level === "error" ? "alert" : "status");
     el.textContent = message;
+    if (undo && undo.token && undo.url) {
+      // An admin save's "Undo" (seed 000 …/actions/undo): the answer reloads the page, which
+      // then shows the record as it was and says so in a toast.
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "toast-undo";
+      button.textContent = "Undo";
+      button.addEventListener("click", function (evt) {
+        evt.stopPropagation();
+        button.disabled = true;
+        htmx.ajax("POST", undo.url, {source: document.body, target: "#toasts", swap: "beforeend", values: {undoToken: undo.token}});
+      });
+      el.appendChild(button);
+    }
     region.appendChild(el);
-    setTimeout(function () { el.remove(); }, level === "error" ? 8000 : 4000);
+    setTimeout(function () { el.remove(); }, level === "error" ? 8000 : (undo ? 8000 : 4000));
   }
   // A tap on a toast puts it away (on a phone it lies over the top bar for a few seconds).
   document.addEventListener("click", function (evt) {
@@ -18,7 +32,7 @@
   });
   // HX-Trigger: {"wharf:toast": {"message": "...", "level": "success"}}
   document.body.addEventListener("wharf:toast", function (evt) {
-    showToast(evt.detail.message, evt.detail.level);
+    showToast(evt.detail.message, evt.detail.level, evt.detail.undo);
   });
   // Error fragments swapped into #toasts by the server fade out on their own.
   document.body.addEventListener("htmx:afterSwap", function (evt) {
