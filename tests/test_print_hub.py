@@ -87,6 +87,18 @@ def wait_for_status(client, h, job_id, status, timeout=20.0) -> dict:
         time.sleep(0.1)
 
 
+def wait_for_logs(client, h, hub_id, count, timeout=10.0) -> list[dict]:
+    """The hub's log once it holds ``count`` entries (it never holds more in these tests)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        logs = client.get(f"/spl/hubs/{hub_id}/logs", headers=h).get_json()
+        if len(logs) >= count:
+            assert len(logs) == count, logs
+            return logs
+        assert time.monotonic() < deadline, f"{len(logs)} log entries, expected {count}: {logs}"
+        time.sleep(0.1)
+
+
 def test_raw_zpl_arrives_byte_for_byte(client, h, live_server, printer, agents):
     hub, p = hub_with_printer(client, h, "network", printer.address)
     data = "^XA^CI28^FO50,50^A0N,40^FDGrüße ^FS^XZ".encode() + bytes(range(256))
@@ -181,8 +193,8 @@ def test_a_printer_that_refuses_connections_ends_failed_after_the_retries(
     agents(live_server, hub["secret"])
     row = wait_for_status(client, h, job["id"], "failed", timeout=30)
     assert row["attempts"] == 3 and "refused" in row["error"].lower()
-    logs = client.get(f"/spl/hubs/{hub['id']}/logs", headers=h).get_json()
-    assert len(logs) == 3 and all(entry["job_reference"] == job["reference"] for entry in logs)
+    logs = wait_for_logs(client, h, hub["id"], 3)  # the hub reports the failure, then logs it
+    assert all(entry["job_reference"] == job["reference"] for entry in logs)
     health = client.get(f"/spl/printers/{p['id']}", headers=h).get_json()
     assert "refused" in health["last_error"].lower() and health["jobs_waiting"] == 0
 

@@ -112,13 +112,41 @@ def test_scan_right_after_the_menu_lands(mobile_page, client, floor, live_server
     page.screenshot(path=f"{SHOTS}/station-after-menu-360.png")
 
 
+def end_session_between_polls(page, attempts: int = 5) -> None:
+    """Drop the browser's cookies as an ended session would, right after one of the station's
+    2 s polls has answered and while no other request runs: an answer in flight (a poll, the
+    jobs badge) carries the permanent session cookie and would set it again, and the next
+    poll, signed out, would go to sign-in before the scan does."""
+    running: set = set()
+    def started(request):
+        running.add(request)
+
+    def ended(request):
+        running.discard(request)
+
+    hooks = {"request": started, "requestfinished": ended, "requestfailed": ended}
+    for event, hook in hooks.items():
+        page.on(event, hook)
+    try:
+        for _ in range(attempts):
+            page.wait_for_event("requestfinished", timeout=5000)
+            if not running:
+                page.context.clear_cookies()
+                if not page.context.cookies():
+                    return
+        raise AssertionError(f"no quiet moment between the station's polls in {attempts} tries")
+    finally:
+        for event, hook in hooks.items():
+            page.remove_listener(event, hook)
+
+
 def test_expired_session_scan_goes_to_sign_in_and_back(mobile_page, client, floor, live_server):
     """2d at 360 px: the session is gone; a scan leads to sign-in and back to the station."""
     page = mobile_page
     list_id = one_list(client, floor)
     open_station(page, live_server, list_id)
     station = f"/lcs/lists/{list_id}/station"
-    page.context.clear_cookies()
+    end_session_between_polls(page)
     page.locator("#scan-input").fill("SKU-A")
     page.keyboard.press("Enter")
     page.wait_for_url(lambda url: "/auth/login" in url and "next=" in url)
@@ -134,7 +162,7 @@ def test_stale_csrf_token_after_expiry_goes_to_sign_in(mobile_page, client, floo
     page = mobile_page
     list_id = one_list(client, floor)
     open_station(page, live_server, list_id)
-    page.context.clear_cookies()
+    end_session_between_polls(page)
     page.request.get(f"{live_server}/auth/login")  # a fresh session cookie with another token
     page.locator("#scan-input").fill("SKU-A")
     page.keyboard.press("Enter")

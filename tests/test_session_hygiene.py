@@ -216,11 +216,19 @@ def test_reset_request_takes_as_long_for_a_known_address_as_for_an_unknown_one(
     monkeypatch.setitem(app.config, "PASSWORD_RESET_MAX_PER_EMAIL", 10_000)
 
     def timed(address) -> float:
-        start = time.perf_counter()
-        r = client.post("/api/auth/reset", json={"email": address})
-        elapsed = time.perf_counter() - start
+        # The worker is held while the request runs: the known address's mail job (tokens,
+        # SMTP) would otherwise start during the request's tail and compete for the GIL, and
+        # the comparison is of the requests. It never overlaps the next measurement either.
+        gate = threading.Event()
+        task_pool.submit(gate.wait, 30)
+        try:
+            start = time.perf_counter()
+            r = client.post("/api/auth/reset", json={"email": address})
+            elapsed = time.perf_counter() - start
+        finally:
+            gate.set()
         assert r.status_code == 200
-        drain(task_pool)  # the mail job never overlaps the next measurement
+        drain(task_pool)
         return elapsed
 
     for _ in range(3):  # warm-up
@@ -229,9 +237,13 @@ def test_reset_request_takes_as_long_for_a_known_address_as_for_an_unknown_one(
     for _ in range(20):  # interleaved, so drift in the machine's load hits both alike
         known.append(timed(admin))
         unknown.append(timed("ghost@acme.test"))
-    ratio = statistics.median(known) / statistics.median(unknown)
+    # The fastest of each: other processes only ever add time (a CI neighbour preempting a
+    # 5 ms request moved the medians by 30 %), while work done only for a known address
+    # would show in every run of it, the fastest included (timeit's reasoning).
+    ratio = min(known) / min(unknown)
     assert ratio < 1.3, (
-        f"known {statistics.median(known) * 1e3:.2f} ms vs unknown {statistics.median(unknown) * 1e3:.2f} ms"
+        f"known {min(known) * 1e3:.2f} ms vs unknown {min(unknown) * 1e3:.2f} ms "
+        f"(medians {statistics.median(known) * 1e3:.2f} / {statistics.median(unknown) * 1e3:.2f} ms)"
     )
     assert len(mails(outbox)) == 23  # the known address did get its mails, outside the requests
 
