@@ -118,6 +118,7 @@ def end_session_between_polls(page, attempts: int = 5) -> None:
     jobs badge) carries the permanent session cookie and would set it again, and the next
     poll, signed out, would go to sign-in before the scan does."""
     running: set = set()
+
     def started(request):
         running.add(request)
 
