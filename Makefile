@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint bench install chromium system-libs node cups clean
+.PHONY: run test lint bench install chromium system-libs node cups clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,3 +74,14 @@ bench: install
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-artifacts
+
+## The translation catalogs (Flask-Babel): extract the marked strings of the code and the
+## templates into translations/messages.pot, merge them into each language's .po, compile
+## the .mo files the app reads (committed: `make run` needs no build step). Translate the
+## new entries in translations/<code>/LC_MESSAGES/messages.po, then run this again.
+TRANSLATED := app.py blueprints web services templates
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k add_nav:1 -k area --no-location --sort-output \
+	  --project Wharf --copyright-holder "Wharf" -o translations/messages.pot $(TRANSLATED)
+	$(BIN)/pybabel update --quiet -i translations/messages.pot -d translations --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel compile --quiet -d translations --statistics

@@ -25,6 +25,7 @@ from models.base import iso_utc
 from web.contract import init_contract
 from web.errors import register_error_handlers, request_id
 from web.extensions import csrf, migrate
+from web.i18n import init_i18n
 from web.identity import init_identity
 from web.negotiate import add_vary
 from web.security_headers import init_security_headers
@@ -203,6 +204,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
 
     init_templating(app)
+    init_i18n(app)
     init_contract(app)
     init_domain(app)
 

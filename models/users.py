@@ -30,6 +30,9 @@ class User(TenantFacts, TenantOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Mo
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
     # Sound and vibration on every scan at a station (the tenant's lcs.scan.sound toggle must allow too).
     scan_feedback: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # The language of this person's pages (web/i18n.py: a code of LOCALES); None follows the
+    # browser's cookie or Accept-Language.
+    locale: Mapped[str | None] = mapped_column(sa.String(16), default=None)
     # Where this person's labels print when no pack station is bound to the session.
     default_printer_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("spl_printers.id"), default=None)
 

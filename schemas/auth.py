@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from schemas.base import Id, Model, OptionalId, PageQuery, text
+from services.accounts import LOCALES
 from services.auth import MIN_PASSWORD_LENGTH, is_email
 from services.password_reset import MAX_TOKEN_LENGTH
 
@@ -62,6 +63,13 @@ def blank_is_none(kind):
     empty inputs (the new-password field left empty keeps the password)."""
     return Annotated[kind | None, BeforeValidator(_blank_is_none)]
 
+
+LocaleCode = Annotated[
+    Literal[tuple(LOCALES)],
+    Field(
+        description="A language Wharf's pages are shipped in: " + ", ".join(f"{k} ({v})" for k, v in LOCALES.items())
+    ),
+]
 
 FEATURE_ID = r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?)$"
 FeatureId = Annotated[
@@ -122,6 +130,27 @@ class RefreshResponse(Model):
     )
 
 
+# --- locale (seed 000 lines 159-221) -----------------------------------------------------------
+
+
+class LocaleQuery(Model):
+    """``GET /auth/locale?locale=…&redirect=…``"""
+
+    locale: LocaleCode
+    redirect: text(2000) = Field(
+        "", description="Where to go afterwards: a path of this site, or an absolute URL of it (others go to /)"
+    )
+
+
+class LocaleRequest(Model):
+    """Body of ``POST /auth/locale`` (JSON, or the page's language menu as a form)."""
+
+    locale: LocaleCode
+    next: SkipJsonSchema[text(2000)] = ""  # the menu's hidden field: the page it was used on
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"locale": "en"}]})
+
+
 # --- profile ---------------------------------------------------------------------------------
 
 
@@ -140,6 +169,9 @@ class Profile(Model):
     scanFeedback: bool = Field(
         description="Sound and vibration on every scan (Wharf); off silences this user's stations"
     )
+    locale: LocaleCode | None = Field(
+        None, description="The language of this user's pages (Wharf); null follows the browser"
+    )
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"email": "user@example.com", "roles": ["string"]}]})
 
@@ -152,6 +184,7 @@ class ProfileUpdate(Model):
     password: blank_is_none(Password) = None
     currentPassword: blank_is_none(text(1024, strip=False)) = None
     scanFeedback: bool | None = None
+    locale: LocaleCode | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [{}]})
 

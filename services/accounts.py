@@ -13,6 +13,11 @@ from services.commands import command
 from services.errors import Conflict, NotFound, ValidationFailed
 from services.roles import seed_default_roles
 
+LOCALES = {"en": "English", "nl": "Nederlands"}
+"""The languages Wharf's pages are shipped in (code → its own name, as the menu shows it);
+a catalog per code under ``translations/`` except English, the source language."""
+DEFAULT_LOCALE = "en"
+
 
 def profile_of(user: User) -> dict:
     """The signed-in user's own record; an API key has none (404, as in the seed)."""
@@ -29,6 +34,7 @@ def profile_of(user: User) -> dict:
         "isSuperAdmin": acl.grants_for(user).is_super_admin,
         "lastLoginAt": user.last_login_at,
         "scanFeedback": user.scan_feedback,
+        "locale": user.locale,
     }
 
 
@@ -41,10 +47,11 @@ def update_profile(
     password: str | None = None,
     current_password: str | None = None,
     scan_feedback: bool | None = None,
+    locale: str | None = None,
     keep_session_id=None,
 ) -> User:
-    """Change name, email, password or the scan-feedback switch; email and password need
-    the current password.
+    """Change name, email, password, the scan-feedback switch or the language (a code of
+    ``LOCALES``); email and password need the current password.
 
     A new password signs out every other session of the user and voids the reset links
     mailed before it. One transaction.
@@ -75,6 +82,8 @@ def update_profile(
         user.name = name
     if scan_feedback is not None:
         user.scan_feedback = scan_feedback
+    if locale is not None:
+        user.locale = locale
     return user
 
 

@@ -263,6 +263,7 @@ _LIVE_SESSION_BASE = (
         User.email,
         User.name,
         User.scan_feedback,  # every page's <body> says whether the stations beep
+        User.locale,  # every page is in the user's language (web/i18n.py)
         Tenant.acl_version,
         Tenant.name.label("tenant_name"),
     )

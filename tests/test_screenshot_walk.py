@@ -69,6 +69,8 @@ SKIP: dict[str, str] = {
     },
     "api_auth.session_refresh_page": "a redirect (seed 000: renews the sign-in, then goes to ?redirect= or the "
     "home page, which is walked); tests cover it",
+    "api_auth.locale_redirect": "a redirect (seed 000: sets the language cookie, then goes to ?redirect= or the "
+    "home page, which is walked); tests/test_locale.py covers it",
     "directory.organization_lookup": "a public JSON lookup by an organization's slug (the walk's shared 'slug' "
     "value is a file name); tests/test_directory.py covers it",
 }
@@ -84,6 +86,7 @@ REDIRECTS = {
     "auth_pages.login_page": "/",  # signed in already: straight home
     "auth_pages.reset_link": "/auth/reset/new",  # the mailed link keeps the token and shows the form
     "auth.session_refresh_page": "/",  # the sign-in is extended, then on to the dashboard
+    "auth.locale_redirect": "/",  # the language cookie is set (English: the walk's pages), then home
 }
 
 # Hosts that are this machine: Wharf works offline, a page fetches nothing from anywhere else.
@@ -253,6 +256,7 @@ def _values(work: dict) -> dict[str, str]:
         "recordId": work["shipment_id"],
         "t": "ean",
         "v": "4006381333931",
+        "locale": "en",
     }
     return {k: str(v) for k, v in values.items()}
 

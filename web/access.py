@@ -41,7 +41,13 @@ class NavItem:
 
 # The navigation's areas, each a menu of its own (in this order), between the plain links of
 # "Main" (the dashboard) before them and "Account" (the profile) after them.
-AREAS = ("Floor", "Catalogue", "Administration")
+def area(name: str) -> str:
+    """Marks an area's name for the translation catalog (``pybabel extract -k area``):
+    base.html translates the menu's title when it shows it."""
+    return name
+
+
+AREAS = (area("Floor"), area("Catalogue"), area("Administration"))
 NAV_GROUPS = ("Main", *AREAS, "Account")
 
 

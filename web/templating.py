@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_login import current_user
-from markupsafe import Markup
 
 from models.base import iso_utc
 from services import toggles
 from services.acl import grant_matches
-from services.logistics import products
 from web.access import registry
 from web.forms import field_error
 
@@ -51,14 +49,6 @@ def super_admin() -> bool:
     return bool(getattr(current_user, "is_authenticated", False)) and current_actor().is_super_admin
 
 
-def when(value) -> Markup:
-    """A moment as people read it (``2026-12-04 18:42 UTC``), machine-readable in ``datetime``."""
-    if value is None:
-        return Markup("—")
-    iso = iso_utc(value)
-    return Markup('<time datetime="{}">{} {} UTC</time>').format(iso, iso[:10], iso[11:16])
-
-
 def init_templating(app: Flask) -> None:
     registry.check_nav(app)  # after the blueprints: every link's endpoint exists
     shared = app.jinja_env.get_template("macros/forms.html").module
@@ -75,7 +65,5 @@ def init_templating(app: Flask) -> None:
         field_error=field_error,
     )
     app.jinja_env.filters["isotime"] = iso_utc
-    app.jinja_env.filters["when"] = when
-    app.jinja_env.filters["money"] = products.money
     app.jinja_env.tests["wildcard_covers"] = _wildcard_covers
     app.jinja_env.tests["known_grant"] = _known_grant

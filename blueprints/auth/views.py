@@ -4,6 +4,7 @@ Each is one view answering JSON (the seed's contract), a page, or a fragment."""
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from urllib.parse import urlsplit
 
@@ -12,6 +13,8 @@ from flask_login import current_user
 
 from blueprints.auth import bp, pages_bp
 from schemas.auth import (
+    LocaleQuery,
+    LocaleRequest,
     LoginRequest,
     LoginResponse,
     PasswordResetConfirm,
@@ -30,7 +33,9 @@ from services.errors import DomainError, MethodNotAllowed, ValidationFailed
 from web.access import public, requires
 from web.contract import Response, operation, submitted
 from web.forms import field_errors, show_again
-from web.htmx import trigger_client_event
+from web.htmx import htmx_details, trigger_client_event
+from web.i18n import COOKIE as LOCALE_COOKIE
+from web.i18n import COOKIE_MAX_AGE as LOCALE_COOKIE_MAX_AGE
 from web.identity import current_auth_session_id, has_bearer_header, sign_in_browser, sign_out
 from web.negotiate import respond, response_mode, see_other
 from web.templating import scan_feedback
@@ -151,6 +156,53 @@ def session_refresh_page(query: SessionRefreshQuery):
     return respond(None, status=302, headers={"Location": url_for("auth_pages.login_page", next=target)})
 
 
+# --- locale (seed 000 lines 159-221) ----------------------------------------------------------
+
+
+def _remember_locale(resp, locale: str):
+    """The cookie the seed names, and for a signed-in person the account too: the choice
+    follows them to the handheld they pick up tomorrow (an API key has no account)."""
+    user = getattr(current_user, "user", None) if current_user.is_authenticated else None
+    if user is not None:
+        accounts.update_profile(user, locale=locale)
+    resp.set_cookie(
+        LOCALE_COOKIE, locale, max_age=LOCALE_COOKIE_MAX_AGE, samesite="Lax", secure=request.is_secure, httponly=True
+    )
+    return resp
+
+
+@bp.get("/locale")
+@public
+@operation(
+    query=LocaleQuery,
+    responses={302: Response(None, "Locale cookie set and request redirected", headers={"Location": "The target"})},
+    summary="Set locale and redirect",
+)
+def locale_redirect(query: LocaleQuery):
+    """Stores the language in a cookie and goes on to ``redirect`` (a page of this site)."""
+    return _remember_locale(respond(None, status=302, headers={"Location": safe_next(query.redirect)}), query.locale)
+
+
+@bp.post("/locale")
+@public
+@operation(body=LocaleRequest, responses={200: Ok}, summary="Set locale")
+def set_locale(body: LocaleRequest):
+    """Stores the language in a cookie. The pages' language menu posts here: htmx loads the
+    page it was on again in the new language, without a reload (the body is swapped as a
+    boosted link would); a plain form post is sent back to it."""
+    target = safe_next(body.next or request.referrer)
+    if response_mode() == "json":
+        resp = respond({"ok": True})
+    elif htmx_details().is_htmx:
+        resp = respond(None)
+        swap = {"path": target, "target": "body", "headers": {"HX-Boosted": "true"}}
+        resp.headers["HX-Location"] = json.dumps(swap)
+        trigger_client_event(resp, "wharf:locale", {"lang": body.locale})
+    else:
+        resp = respond(None, status=303, headers={"Location": target})
+    return _remember_locale(resp, body.locale)
+
+
 @bp.route("/logout", methods=["GET", "POST"])
 @requires()
 @operation(responses={200: Ok, 201: Ok}, summary="Log out")
@@ -210,6 +262,7 @@ def update_profile(body: ProfileUpdate):
         password=body.password,
         current_password=body.currentPassword,
         scan_feedback=body.scanFeedback,
+        locale=body.locale,
         keep_session_id=current_auth_session_id(),
     )
     data = accounts.profile_of(current_user)

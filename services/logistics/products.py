@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from decimal import Decimal
 
 import sqlalchemy as sa
+from babel.numbers import format_decimal
 
 from models import Product, ProductBarcode, Scope, ShipmentItem, db
 from schemas.lcs_reference import LcsProductModel
@@ -223,12 +225,14 @@ MINOR_DIGITS = {
 }
 
 
-def money(minor: int | None, currency: str | None) -> str:
-    """A value kept in minor units as people read it: ``1295, "EUR"`` → ``12.95 EUR``."""
+def money(minor: int | None, currency: str | None, locale: str = "en") -> str:
+    """A value kept in minor units as people read it: ``1295, "EUR"`` → ``12.95 EUR``
+    (``12,95 EUR`` in Dutch); the currency's own number of decimals."""
     if minor is None:
         return "—"
     digits = MINOR_DIGITS.get(currency or "", 2)
-    amount = f"{minor / 10**digits:,.{digits}f}" if digits else f"{minor:,}"
+    pattern = "#,##0." + "0" * digits if digits else "#,##0"
+    amount = format_decimal(Decimal(minor).scaleb(-digits), format=pattern, locale=locale)
     return f"{amount} {currency}" if currency else amount
 
 

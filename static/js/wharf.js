@@ -30,6 +30,11 @@
     var toast = evt.target.closest && evt.target.closest("#toasts .toast");
     if (toast) toast.remove();
   });
+  // The language menu: the page comes back in the new language (HX-Location) into <body>;
+  // <html lang> is outside it, so it follows here.
+  document.body.addEventListener("wharf:locale", function (evt) {
+    document.documentElement.lang = evt.detail.lang;
+  });
   // HX-Trigger: {"wharf:toast": {"message": "...", "level": "success"}}
   document.body.addEventListener("wharf:toast", function (evt) {
     showToast(evt.detail.message, evt.detail.level, evt.detail.undo);
