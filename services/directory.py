@@ -740,13 +740,6 @@ def _restore_organization(actor: Actor, org: Organization, snap: dict) -> None:
     )
 
 
-def _revive_organization(actor: Actor, org: Organization | None, snap: dict, _tenant) -> None:
-    if org is None:
-        raise NotFound("Organization not found")
-    restore_organization(actor, org.id)
-    _restore_organization(actor, org, snap)
-
-
 undo.register(
     undo.Restorer(
         ORGANIZATION,
@@ -754,6 +747,6 @@ undo.register(
         features=("directory.organizations.manage",),
         update=_restore_organization,
         remove=lambda actor, org: delete_organization(actor, org.id),
-        revive=_revive_organization,
+        restore=lambda actor, org: restore_organization(actor, org.id),
     )
 )

@@ -356,13 +356,6 @@ def _restore_toggle(actor: Actor, toggle: FeatureToggle, snap: dict) -> None:
     update_toggle(actor, FeatureToggleUpdate.model_validate({"id": toggle.id, **fields}))
 
 
-def _revive_toggle(actor: Actor, toggle: FeatureToggle | None, snap: dict, _tenant) -> None:
-    if toggle is None:
-        raise NotFound("Feature toggle not found")
-    undo.undelete(actor, TOGGLE, toggle)
-    _restore_toggle(actor, toggle, snap)  # also tells every worker's cache
-
-
 undo.register(
     undo.Restorer(
         TOGGLE,
@@ -371,7 +364,7 @@ undo.register(
         super_admin=True,
         update=_restore_toggle,
         remove=lambda actor, toggle: delete_toggle(actor, toggle.id),
-        revive=_revive_toggle,
+        restore=lambda actor, toggle: undo.undelete(actor, TOGGLE, toggle),  # update then tells every cache
     )
 )
 

@@ -34,9 +34,10 @@ UNDO_TENANT = "audit_logs.undo_tenant"  # undo and redo other people's actions
 class Restorer:
     """How to put one kind of record back: ``load`` the live record in the actor's scope
     (deleted ones too; ``None`` when it is gone; it gets the entry's resource id and tenant), ``update`` it to a snapshot, ``remove`` it
-    (undo of a create) and ``revive`` it from a snapshot (undo of a delete; it gets the
-    record as it lies deleted, or ``None`` when the row is gone). Without ``remove`` or
-    ``revive`` creates or deletes of the kind are not undoable."""
+    (undo of a create) and bring it back from a snapshot (undo of a delete): kinds whose
+    deleted rows stay give ``restore`` (undelete the row; ``update`` then puts its fields
+    back), others ``revive`` (gets the record as it lies deleted, or ``None`` when the row is
+    gone). Without ``remove``, or either of those, creates or deletes are not undoable."""
 
     spec: Audited
     load: Callable[[Actor, str, uuid.UUID | None], object | None]
@@ -47,12 +48,23 @@ class Restorer:
     ignored: tuple[str, ...] = ()  # snapshot notes that are no field of the record (a delete's count)
     update: Callable[[Actor, object, dict], object] | None = None
     remove: Callable[[Actor, object], object] | None = None
+    restore: Callable[[Actor, object], object] | None = None
     revive: Callable[[Actor, object | None, dict, uuid.UUID | None], object] | None = None
 
     @property
     def actions(self) -> frozenset[str]:
         edits = {"edit"} if self.update else set()
-        return frozenset(edits | ({"create"} if self.remove else set()) | ({"delete"} if self.revive else set()))
+        deletes = {"delete"} if self.revive or (self.restore and self.update) else set()
+        return frozenset(edits | ({"create"} if self.remove else set()) | deletes)
+
+    def bring_back(self, actor: Actor, record, snap: dict, tenant_id: uuid.UUID | None) -> None:
+        if self.revive:
+            self.revive(actor, record, snap, tenant_id)
+            return
+        if record is None:
+            raise NotFound(f"{self.spec.noun.capitalize()} not found")
+        self.restore(actor, record)
+        self.update(actor, record, snap)
 
 
 RESTORERS: dict[str, Restorer] = {}
@@ -110,26 +122,23 @@ def register_soft_deleted(
             actor.scope.select(model, include_deleted=True).where(model.id == uuid.UUID(record_id))
         ).first()
 
-    def restore(actor: Actor, record, snap: dict) -> None:
+    def put_back(actor: Actor, record, snap: dict) -> None:
         update(actor, record.id, fields_of(fields, snap))
 
-    def bring_back(actor: Actor, record, snap: dict, _tenant) -> None:
+    def revive_own_way(actor: Actor, record, snap: dict, _tenant) -> None:
         if record is None:
             raise NotFound(f"{spec.noun.capitalize()} not found")
-        if revive:
-            revive(actor, record, fields_of(fields, snap))
-            return
-        undelete(actor, spec, record)
-        restore(actor, record, snap)
+        revive(actor, record, fields_of(fields, snap))
 
     return register(
         Restorer(
             spec,
             load,
             features=features,
-            update=restore,
+            update=put_back,
             remove=lambda actor, record: delete(actor, record.id),
-            revive=bring_back,
+            restore=None if revive else lambda actor, record: undelete(actor, spec, record),
+            revive=revive_own_way if revive else None,
         )
     )
 
@@ -168,7 +177,7 @@ def _move(actor: Actor, entry: AuditLog, frm: dict | None, to: dict | None, word
         if step == "remove":
             restorer.remove(actor, record)
         elif step == "revive":
-            restorer.revive(actor, record, to, entry.tenant_id)
+            restorer.bring_back(actor, record, to, entry.tenant_id)
         else:
             restorer.update(actor, record, to)
     db.session.flush()

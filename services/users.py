@@ -317,13 +317,6 @@ def _restore_user(actor: Actor, user: User, snap: dict) -> None:
     )
 
 
-def _revive_user(actor: Actor, user: User | None, snap: dict, _tenant) -> None:
-    if user is None:
-        raise NotFound("User not found")
-    restore_user(actor, user.id)
-    _restore_user(actor, user, snap)
-
-
 def _restore_user_acl(actor: Actor, user: User, snap: dict) -> None:
     sanitized = update_user_acl(
         actor,
@@ -346,7 +339,7 @@ undo.register(
         },
         update=_restore_user,
         remove=lambda actor, user: delete_user(actor, user.id),
-        revive=_revive_user,
+        restore=lambda actor, user: restore_user(actor, user.id),
     )
 )
 undo.register(undo.Restorer(USER_ACL, _load_user, features=("auth.acl.manage",), update=_restore_user_acl))

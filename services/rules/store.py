@@ -624,13 +624,6 @@ def _restore_rule(actor: Actor, rule: BusinessRule, snap: dict) -> None:
     update_rule(actor, BusinessRuleUpdate.model_validate({"id": rule.id, **{k: snap[k] for k in _RULE_FIELDS}}))
 
 
-def _revive_rule(actor: Actor, rule: BusinessRule | None, snap: dict, _tenant) -> None:
-    if rule is None:
-        raise NotFound("Business rule not found")
-    restore_rule(actor, rule.id)
-    _restore_rule(actor, rule, snap)
-
-
 undo.register(
     undo.Restorer(
         RULE,
@@ -639,6 +632,6 @@ undo.register(
         ignored=("version", "createdBy", "updatedBy"),
         update=_restore_rule,
         remove=lambda actor, rule: delete_rule(actor, rule.id),
-        revive=_revive_rule,
+        restore=lambda actor, rule: restore_rule(actor, rule.id),
     )
 )
