@@ -243,6 +243,15 @@ def test_a_naive_moment_is_read_as_utc(app):
         assert "4 dec 2026 18:42 UTC" in str(i18n.when(MOMENT.replace(tzinfo=None)))
 
 
+def test_outside_a_request_the_formats_are_english(app):
+    """A background job renders documents with an app context only: no request, no person."""
+    with app.app_context():
+        rendered = app.jinja_env.from_string("{{ m|when }} {{ n|number }} {{ v|money('EUR') }}")
+        assert rendered.render(m=MOMENT, n=12500, v=123450) == (
+            '<time datetime="2026-12-04T18:42:00.000Z">2026-12-04 18:42 UTC</time> 12,500 1,234.50 EUR'
+        )
+
+
 def test_a_dutch_dashboard_counts_the_dutch_way(app, client, admin):
     csrf = browser_login(client, admin)
     client.post("/auth/locale", data={"locale": "nl", "csrf_token": csrf}, headers=BROWSER)

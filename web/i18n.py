@@ -12,7 +12,7 @@ from datetime import UTC
 
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_login import current_user
 from markupsafe import Markup
@@ -26,6 +26,8 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
 def select_locale() -> str:
+    if not has_request_context():  # a background job's document: Wharf's own formats
+        return DEFAULT_LOCALE
     chosen = getattr(current_user, "locale", None) if getattr(current_user, "is_authenticated", False) else None
     if chosen in LOCALES:
         return chosen
