@@ -166,14 +166,15 @@ def seed(url: str, n_lists: int) -> tuple[list[uuid.UUID], str, str]:
 
 
 class Server:
-    """gunicorn with ``bench_app()``: ``--workers 4``, sync or gthread."""
+    """gunicorn serving ``app`` (a ``module:factory()`` of bench/, which must answer
+    ``/bench/bare``): ``workers`` sync workers, or gthread ones with ``threads``."""
 
-    def __init__(self, url: str, threads: int = 0):
+    def __init__(self, url: str, threads: int = 0, *, app: str = "lcs_live:bench_app()", workers: int = 4, env=None):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{self.port}"]
+        cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}"]
         cmd += ["--chdir", str(ROOT), "--pythonpath", f"{ROOT},{ROOT / 'bench'}", "--log-level", "warning"]
         cmd += ["--worker-class", "gthread", "--threads", str(threads)] if threads else ["--worker-class", "sync"]
         env = {
@@ -182,10 +183,11 @@ class Server:
             "SECRET_KEY": "b" * 48,
             "WHARF_ARGON2_TIME_COST": "1",
             "WHARF_ARGON2_MEMORY_KIB": "1024",
+            **(env or {}),
         }
         self.log = Path(f"/tmp/wharf-bench-live-{self.port}.log")
         with self.log.open("w") as log:  # workers killed with open streams complain at length
-            self.proc = subprocess.Popen([*cmd, "lcs_live:bench_app()"], env=env, stderr=log)
+            self.proc = subprocess.Popen([*cmd, app], env=env, stderr=log)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -209,6 +211,18 @@ class Server:
             if pid == self.proc.pid or ppid == self.proc.pid:
                 total += int(fields[11]) + int(fields[12])
         return total / tick
+
+    def rss_mb_per_worker(self) -> float:
+        """Mean resident memory of the workers (children of the master), in MiB."""
+        sizes = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+            except OSError:
+                continue
+            if int(fields.get("PPid", "0").strip()) == self.proc.pid and "VmRSS" in fields:
+                sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
+        return statistics.mean(sizes) if sizes else float("nan")
 
     def token(self, email: str) -> dict:
         r = requests.post(self.base + "/api/auth/login", json={"email": email, "password": PASSWORD}, timeout=30)
