@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import re
 import subprocess
 from pathlib import Path
 
 import playwright.sync_api as playwright_sync
+import pytest
 from PIL import Image
 
 from models import db
@@ -437,6 +439,22 @@ PARCEL_KEYS = {
 
 
 # --- object grants ------------------------------------------------------------------------------
+
+
+def redis_or_skip(url: str):
+    """A connection to the local Redis at ``url``; without one the test is skipped, except in
+    CI, which starts one (.ci/run): there it is an error."""
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisDown
+
+    connection = Redis.from_url(url)
+    try:
+        connection.ping()
+    except RedisDown:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis at {url} (CI starts one)")
+    return connection
 
 
 def user_id_of(app, email):

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from services import roles
-from tests.support import PASSWORD, Factory, new_list, new_shipment, parcel, scan, tenant_admin
+from tests.support import PASSWORD, Factory, new_list, new_shipment, parcel, redis_or_skip, scan, tenant_admin
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/11"  # a database of its own: the worker takes only these jobs
@@ -65,16 +65,7 @@ def free_port() -> int:
 @pytest.fixture()
 def deployment(app, tmp_path):
     """Two servers (two sync workers each) and a worker, all reading one environment."""
-    from redis import Redis
-    from redis.exceptions import ConnectionError as RedisDown
-
-    redis = Redis.from_url(REDIS_URL)
-    try:
-        redis.ping()
-    except RedisDown:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no Redis at {REDIS_URL} (CI starts one)")
+    redis = redis_or_skip(REDIS_URL)
     redis.flushdb()
     env = {
         **os.environ,

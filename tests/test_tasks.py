@@ -12,7 +12,7 @@ import pytest
 
 from models import Task, db, utcnow
 from services import tasks
-from tests.support import BROWSER, SYSTEM, api_token, bearer, browser_login, parcel, shipment
+from tests.support import BROWSER, SYSTEM, api_token, bearer, browser_login, parcel, redis_or_skip, shipment
 
 GATES: dict[str, threading.Event] = {}
 
@@ -229,16 +229,7 @@ REDIS_URL = os.environ.get("WHARF_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 @pytest.fixture()
 def redis_queue(app, monkeypatch):
     """A unique queue on the local Redis for this test run (removed afterwards)."""
-    from redis import Redis
-    from redis.exceptions import ConnectionError as RedisDown
-
-    connection = Redis.from_url(REDIS_URL)
-    try:
-        connection.ping()
-    except RedisDown:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no Redis at {REDIS_URL} (CI starts one)")
+    connection = redis_or_skip(REDIS_URL)
     name = f"wharf-test-{uuid.uuid4().hex[:12]}"
     monkeypatch.setitem(app.config, "TASKS_EAGER", False)
     monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
