@@ -131,10 +131,14 @@ def end_session_between_polls(page, attempts: int = 5) -> None:
     try:
         for _ in range(attempts):
             page.wait_for_event("requestfinished", timeout=5000)
-            if not running:
-                page.context.clear_cookies()
-                if not page.context.cookies():
-                    return
+            if running:
+                continue
+            page.context.clear_cookies()
+            # An answer already on its way when we began listening (a static file, the jobs
+            # badge) sets the cookie again as it lands: it must stay gone for a moment.
+            page.wait_for_timeout(250)
+            if not running and not page.context.cookies():
+                return
         raise AssertionError(f"no quiet moment between the station's polls in {attempts} tries")
     finally:
         for event, hook in hooks.items():
