@@ -191,15 +191,13 @@ def set_locale(body: LocaleRequest):
     page it was on again in the new language, without a reload (the body is swapped as a
     boosted link would); a plain form post is sent back to it."""
     target = safe_next(body.next or request.referrer)
-    if response_mode() == "json":
-        resp = respond({"ok": True})
-    elif htmx_details().is_htmx:
+    if response_mode() != "json" and htmx_details().is_htmx:
         resp = respond(None)
         swap = {"path": target, "target": "body", "headers": {"HX-Boosted": "true"}}
         resp.headers["HX-Location"] = json.dumps(swap)
         trigger_client_event(resp, "wharf:locale", {"lang": body.locale})
     else:
-        resp = respond(None, status=303, headers={"Location": target})
+        resp = see_other(target, {"ok": True})
     return _remember_locale(resp, body.locale)
 
 
