@@ -69,7 +69,6 @@ bench: install
 	$(BIN)/python bench/acl_guard.py
 	$(BIN)/python bench/documents.py
 	$(BIN)/python bench/print_labels.py
-	$(BIN)/python bench/lcs_floor.py
 	@if [ -n "$$DATABASE_URL" ]; then $(BIN)/python bench/lcs_live.py; else echo "bench/lcs_live.py skipped: it needs DATABASE_URL (PostgreSQL)"; fi
 	@if [ -n "$$DATABASE_URL" ]; then $(BIN)/python bench/floor_load.py; else echo "bench/floor_load.py skipped: it needs DATABASE_URL (PostgreSQL)"; fi
 

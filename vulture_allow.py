@@ -22,12 +22,6 @@ _._file_obj
 _.content_type
 _.charset
 
-# SQLAlchemy event listeners are registered by their decorator (services/logistics/floor.py).
-_._statement
-_._flush
-_._commit
-_._end
-
 # SQLAlchemy's event signature and RQ's failure callback signature name every argument.
 _.conn
 _.cursor

@@ -86,12 +86,12 @@ class TenantOwnedMixin:
         return mapped_column(sa.ForeignKey("tenants.id"), index=True)
 
 
-def increment(model, keys: dict, column: str, by: int = 1, *, start: int | None = None, session=None) -> int:
+def increment(model, keys: dict, column: str, by: int = 1, *, start: int | None = None) -> int:
     """Add ``by`` to ``column`` of the ``model`` row named by ``keys`` and return the new
     value; a missing row is created at ``start`` (default ``by``). A conditional UPDATE
     holds the row until commit, so concurrent transactions queue instead of losing an
     increment; two creating the row at once settle it through a savepoint and a retry."""
-    session = session or db.session
+    session = db.session
     col = getattr(model, column)
     result = session.execute(
         sa.update(model)
@@ -107,7 +107,7 @@ def increment(model, keys: dict, column: str, by: int = 1, *, start: int | None 
             session.add(model(**keys, **{column: value}))
         return value
     except sa.exc.IntegrityError:  # another transaction created it first
-        return increment(model, keys, column, by, start=start, session=session)
+        return increment(model, keys, column, by, start=start)
 
 
 LIKE_ESCAPE = "/"  # the escape character SQLAlchemy's ``autoescape=True`` uses too

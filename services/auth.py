@@ -208,6 +208,7 @@ class SessionPrincipal:
     is_anonymous = False
     is_active = True
     is_api_key = False
+    is_hub = False  # a person, never a print hub (asked on every request: must not load the row)
 
     def __init__(self, snapshot: dict):
         object.__setattr__(self, "_snapshot", snapshot)

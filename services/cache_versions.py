@@ -8,7 +8,6 @@ database (at most once per request), so all workers see a change on their next r
 from __future__ import annotations
 
 import functools
-import random
 import secrets
 import threading
 from collections.abc import Callable, Hashable
@@ -29,34 +28,20 @@ def _memo() -> dict:
     return g.cache_versions
 
 
-# Stamps nearly every request reads (the floor, toggles): the sign-in check reads them in its
-# own query (``with_stamps``) instead of one more round trip each.
+# Stamps nearly every request reads (toggles): the sign-in check reads them in its own query
+# (``with_stamps``) instead of one more round trip each.
 PREFETCHED: set[str] = set()
-# Stamps written by many concurrent transactions are spread over rows (``name#0``…): each bump
-# updates one row at random, so committers rarely queue on the same row lock. The stamp is
-# the sum of its rows — every bump raises it, so it still names one state of the data.
-SHARDS: dict[str, int] = {}
 
 
-def prefetch(name: str, *, shards: int = 1) -> str:
+def prefetch(name: str) -> str:
     """Declare ``name`` as read by most requests (call at import time); returns it."""
     PREFETCHED.add(name)
-    if shards > 1:
-        SHARDS[name] = shards
     return name
-
-
-def _rows(name: str) -> list[str]:
-    n = SHARDS.get(name, 1)
-    return [name] if n == 1 else [f"{name}#{i}" for i in range(n)]
 
 
 @functools.lru_cache(maxsize=1024)
 def _read(name: str) -> sa.Select:
-    # Equalities, not IN: an IN list is re-rendered on every execution, these are plain binds.
-    return sa.select(sa.func.sum(CacheVersion.version)).where(
-        sa.or_(*(CacheVersion.name == row for row in _rows(name)))
-    )
+    return sa.select(CacheVersion.version).where(CacheVersion.name == name)
 
 
 def with_stamps(stmt: sa.Select) -> sa.Select:
@@ -82,11 +67,10 @@ def current(name: str) -> int | None:
     return memo[name]
 
 
-def bump(name: str, session=None) -> None:
+def bump(name: str) -> None:
     """Increment the stamp; commit with the change it announces. A new stamp starts at a
     random value, so two databases (test runs, a restored copy) never share a version."""
-    row = random.choice(_rows(name))
-    increment(CacheVersion, {"name": row}, "version", start=secrets.randbelow(2**30) + 1, session=session)
+    increment(CacheVersion, {"name": name}, "version", start=secrets.randbelow(2**30) + 1)
     _memo().pop(name, None)
 
 

@@ -6,6 +6,7 @@ fragment (one named block of the page template) for htmx, or the full page.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Literal
 
@@ -60,11 +61,6 @@ def _fragments_only(template: str) -> bool:
     return template.rsplit("/", 1)[-1].startswith("_")
 
 
-def encode_json(data) -> bytes:
-    """``data`` as the JSON bytes ``respond`` would send (to keep with a cached result)."""
-    return current_app.json.encode(data)
-
-
 def _undo_offer() -> dict | None:
     """The Undo of the save this answer reports: when it made exactly one undoable audit
     entry (``services.audit`` notes them per request) and the caller may undo its own."""
@@ -86,8 +82,7 @@ def respond(
     context: dict | None = None,
     status: int = 200,
     headers: dict | None = None,
-    encoded: bytes | None = None,
-    etag: str | None = None,
+    etag: str | bool | None = None,
     targets: dict[str, str] | None = None,
     toast: str | tuple[str, str] | None = None,
     trigger: str | None = None,
@@ -96,10 +91,10 @@ def respond(
 
     ``context`` is what the template sees (a dict, or a callable giving it, called only
     when a template is rendered); it defaults to ``{"data": data}``. A view
-    computes its data once and hands both to this helper; ``encoded`` is ``data`` already
-    encoded by ``encode_json`` (a cached page is not encoded again on every request). With
-    ``etag`` a JSON answer is conditional: a client that sends it back in ``If-None-Match``
-    gets ``304 Not Modified`` without a body (pollers re-read a list for a few bytes).
+    computes its data once and hands both to this helper. With ``etag`` a JSON answer is
+    conditional: a client that sends it back in ``If-None-Match`` gets ``304 Not Modified``
+    without a body (pollers re-read a list for a few bytes); ``etag=True`` is the digest of
+    the answer's body and ``headers``.
 
     ``targets`` maps an element id that htmx swaps (``HX-Target``) to the block that fills
     it, e.g. ``{"location-table": "location_table"}``: a search box that refreshes only the
@@ -112,9 +107,7 @@ def respond(
     if targets and mode == "fragment":
         block = targets.get(htmx_details().target or "", block)
     if mode == "json" or template is None:
-        if encoded is not None:
-            resp = current_app.response_class(encoded, status, mimetype="application/json")
-        elif data is None:
+        if data is None:
             resp = make_response("", status)
         else:
             resp = make_response(jsonify(data), status)
@@ -131,7 +124,11 @@ def respond(
         if toast:
             message, level = (toast, "success") if isinstance(toast, str) else toast
             show_toast(resp, message, level, _undo_offer() if level == "success" else None)
-    if etag is not None and mode == "json" and resp.status_code == 200:
+    if etag and mode == "json" and resp.status_code == 200:
+        if etag is True:
+            digest = hashlib.blake2b(resp.get_data(), digest_size=16)
+            digest.update(repr(sorted((headers or {}).items())).encode())
+            etag = digest.hexdigest()
         resp.set_etag(etag)
         if "If-None-Match" in request.headers and request.if_none_match.contains(etag):
             resp.status_code = 304

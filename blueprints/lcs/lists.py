@@ -163,7 +163,7 @@ def search_lists(body: LcsListSearch, headers: PageHeaders):
 
 def _state(hl: HandlingList) -> str:
     """What a live view of ``hl`` is a function of: its version moves with every change of
-    the list or of a unit on it (services.logistics.floor.touch_lists)."""
+    the list or of a unit on it (services.logistics.lists.touch_lists)."""
     return f"{hl.id.hex[:8]}-{hl.version}"
 
 
@@ -271,7 +271,7 @@ def list_state(list_id, body: LcsHandlingListUpdate):
 
 
 def _station_data(hl: HandlingList, result: svc.ScanResult | None = None) -> dict:
-    p = svc.progress(hl)
+    p = result.progress if result is not None and result.progress is not None else svc.progress(hl)
     nxt = svc.next_pick(hl)
     waiting = svc.awaited_tote(hl, current_actor())
     data = {

@@ -10,8 +10,6 @@ aggregate queries (grouped in the database, never a loop over units or events).
 - Time per packed parcel: median seconds from a parcel's creation to its label request,
   over the parcels whose label was requested that day.
 - Lists in progress and the oldest open shipment are live (now), whatever the day.
-
-(``services.logistics.floor`` is the cache stamp of floor writes; this module only reads.)
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from services import events, toggles
 from services.acl import Actor
 from services.commands import after_commit, command, discard, savepoint
 from services.errors import BadRequest, Conflict, ValidationFailed
-from services.logistics import codes, floor, locations, numbers, pickers, products, short_picks
+from services.logistics import codes, locations, numbers, pickers, products, short_picks
 from services.logistics.search import Field, apply_constraints
 from services.logistics.short_picks import REASONS
 from services.logistics.units import unit_row
@@ -365,18 +365,19 @@ def split_of(hl: HandlingList, sku: str, position: str | None) -> list[dict]:
     """Where the open units of ``sku`` at ``position`` go: per shipment (in the list's order)
     its number, its tote (sorting label) and how many."""
     u = ShipmentItem
-    counts = dict(
-        db.session.execute(
-            sa.select(u.shipment_id, sa.func.count(u.id)).where(*_here(hl, sku, position)).group_by(u.shipment_id)
-        ).all()
-    )
-    numbers_of = shipment_numbers(counts)
+    rows = db.session.execute(
+        sa.select(u.shipment_id, Shipment.number, sa.func.count(u.id))
+        .join(Shipment, Shipment.id == u.shipment_id)
+        .where(*_here(hl, sku, position))
+        .group_by(u.shipment_id, Shipment.number)
+    ).all()
+    counts = {shipment_id: (number, left) for shipment_id, number, left in rows}
     return [
         {
             "shipment_id": ls.shipment_id,
-            "number": numbers_of[ls.shipment_id],
+            "number": counts[ls.shipment_id][0],
             "sorting_label": ls.label,
-            "left": counts[ls.shipment_id],
+            "left": counts[ls.shipment_id][1],
         }
         for ls in sorted(hl.shipments, key=lambda ls: ls.position)
         if ls.shipment_id in counts
@@ -499,9 +500,10 @@ class Finishing:
 
     finished: bool = False
     blocked: str | None = None
+    progress: Progress | None = None  # the units as they stand in this transaction
 
 
-def finish_if_done(actor: Actor, hl: HandlingList) -> Finishing:
+def finish_if_done(actor: Actor, hl: HandlingList, *, locked: bool = False) -> Finishing:
     """Seed 001 has no finish call: the write that handles or marks missing the last open unit
     finishes the list, in its own transaction. A GUARD rule that refuses finishing undoes
     only the finish (a savepoint; the refusal's rule logs are kept): the units stay handled,
@@ -509,14 +511,16 @@ def finish_if_done(actor: Actor, hl: HandlingList) -> Finishing:
 
     Takes the list row's lock before counting (units first, list row last, as every writer):
     two pickers handling the last two units at once queue here, so the second one sees the
-    first one's unit and finishes — the list cannot end up complete but open."""
-    db.session.execute(
-        sa.update(HandlingList).where(HandlingList.id == hl.id).values(updated_at=HandlingList.updated_at)
-    )
-    db.session.refresh(hl)
+    first one's unit and finishes — the list cannot end up complete but open. ``locked``:
+    the caller already updated the list row in this transaction and read it back (``_picked``)."""
+    if not locked:
+        db.session.execute(
+            sa.update(HandlingList).where(HandlingList.id == hl.id).values(updated_at=HandlingList.updated_at)
+        )
+        db.session.refresh(hl)
     p = progress(hl)
     if hl.is_finished or hl.is_cancelled or hl.is_on_hold or p.open or not p.total:  # an emptied list stays
-        return Finishing()
+        return Finishing(progress=p)
     try:
         with savepoint():
             _finish_now(actor, hl)
@@ -525,8 +529,8 @@ def finish_if_done(actor: Actor, hl: HandlingList) -> Finishing:
             sa.update(HandlingList).where(HandlingList.id == hl.id).values(finish_blocked=refused.message[:500])
         )
         db.session.refresh(hl)
-        return Finishing(blocked=refused.message)
-    return Finishing(finished=True)
+        return Finishing(blocked=refused.message, progress=p)
+    return Finishing(finished=True, progress=p)
 
 
 def _leaving(hl: HandlingList) -> list[ShipmentItem]:
@@ -652,6 +656,18 @@ def cancel(actor: Actor, list_id) -> None:
         raise Conflict("Handling list changed state meanwhile")
 
 
+def touch_lists(list_ids) -> None:
+    """Move the version of these handling lists: their units changed state. The version is
+    the ETag of a list's live views (list page, stations, JSON), so a poller learns of any
+    pick, undo or missing unit from one primary-key read. Call it after the units' UPDATE
+    (lock order: units, then the list row)."""
+    ids = {i for i in list_ids if i is not None}
+    if ids:
+        db.session.execute(
+            sa.update(HandlingList).where(HandlingList.id.in_(ids)).values(version=HandlingList.version + 1)
+        )
+
+
 def record(actor: Actor, on, kind: str, *, item_id=None, code: str | None = None, reason: str | None = None) -> None:
     """One line of a list's history (``ScanEvent``): what ``actor`` did on list ``on`` (a list,
     or a row with ``tenant_id`` and ``list_id``), the code as scanned (trimmed to the column)."""
@@ -670,12 +686,16 @@ def record(actor: Actor, on, kind: str, *, item_id=None, code: str | None = None
 
 def _picked(hl: HandlingList) -> None:
     """A unit of ``hl`` was picked: the list has started, and its version (the live views'
-    ETag) moves. After the unit's UPDATE: units, then the list row, as every writer locks."""
+    ETag) moves. After the unit's UPDATE: units, then the list row, as every writer locks.
+    The row comes back into ``hl`` (RETURNING): it is locked and current from here on, so
+    ``finish_if_done(…, locked=True)`` neither locks nor reads it again."""
     db.session.execute(
         sa.update(HandlingList)
         .where(HandlingList.id == hl.id)
         .values(started_at=sa.func.coalesce(HandlingList.started_at, utcnow()), version=HandlingList.version + 1)
-    )
+        .returning(HandlingList)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    ).all()
 
 
 def _set_handled(unit_id, list_id, handled: bool, actor: Actor, scanned: codes.Scan | None = None) -> bool:
@@ -825,6 +845,7 @@ class ScanResult:
     action: str | None = None  # handled | undone | finished | pending | missing | redirected | tote
     extra: dict = field(default_factory=dict)
     tote: str | None = None  # the sorting label the picked unit goes into (lists of several shipments)
+    progress: Progress | None = None  # the list's units as this scan left them (when it changed one)
 
 
 @command(retry_deadlocks=True)
@@ -1042,7 +1063,8 @@ def _handled(hl: HandlingList, unit: ShipmentItem, raw: str, actor: Actor) -> Sc
 def _settled(actor: Actor, hl: HandlingList, result: ScanResult) -> ScanResult:
     """A station write's answer once the list may have finished with it: "done" when it
     did, a warning with the rule's reason when a GUARD kept it open (the unit stays handled)."""
-    outcome = finish_if_done(actor, hl)
+    outcome = finish_if_done(actor, hl, locked=True)  # every caller has just called _picked
+    result.progress = outcome.progress
     if outcome.finished:
         result.status, result.message = "done", f"{result.message} — {hl.number} finished"
     elif outcome.blocked:
@@ -1129,7 +1151,7 @@ def undo(actor: Actor, list_id) -> ScanResult:
     if not claimed or not _set_handled(last.item_id, hl.id, False, actor):
         discard()
         return ScanResult("warning", "Nothing to undo")
-    floor.touch_lists([hl.id])
+    touch_lists([hl.id])
     unit = db.session.get(ShipmentItem, last.item_id)
     db.session.execute(  # an undone pick no longer waits for its tote
         sa.update(ScanEvent)

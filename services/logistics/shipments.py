@@ -23,11 +23,11 @@ from schemas.lcs_shipments import (
     ShipmentAddress,
 )
 from schemas.validation import validate
-from services import cache_versions, events
+from services import events
 from services.acl import Actor
 from services.commands import after_commit, command
 from services.errors import Conflict, ValidationFailed
-from services.logistics import floor, lists, locations, methods, numbers, tallies
+from services.logistics import lists, locations, methods, numbers, tallies
 from services.logistics.parcels import parcel_rows
 from services.logistics.units import unit_row
 
@@ -453,35 +453,21 @@ def _page_statement(scope: Scope, has_search: bool, flags: tuple[tuple[str, bool
     )
 
 
-# Pages already built, valid while the floor stamp is unchanged (see floor.py).
-_pages = cache_versions.VersionedCache(size=256)  # ~25 rows of ~2 KB each
-
-
 @dataclass
 class ListedPage:
-    """One page of ``LcsListedShipment`` rows and the total. Cached pages are shared between
-    requests: read-only, except ``encoded`` and ``etag``, the web layer's memo of the rows
-    as JSON and of that JSON's digest."""
+    """One page of ``LcsListedShipment`` rows and the total."""
 
     rows: list[dict]
     total: int
-    encoded: bytes | None = None
-    etag: str | None = None
 
 
 def list_page(actor: Actor, page: int, size: int, search: str = "", flags: dict[str, bool] | None = None) -> ListedPage:
     """One page of shipments (newest first) and the total, with the screen's filters:
-    ``search`` text and derived flags. Until something on the floor changes, the same page
-    for the same scope comes from this process's cache."""
+    ``search`` text and derived flags. Built on every read: on a working floor the list
+    changes with every scan, so a page cache would miss (bench/floor_load.py measured it)."""
     search = search.strip().lower()
     shape = tuple(sorted((flags or {}).items()))
-    scope = actor.scope
-    version = floor.current()  # before the data: see floor.py
-    if version is None:  # nothing written yet, so no stamp to trust
-        return _load_page(scope, page, size, search, shape)
-    return _pages.get_or_build(
-        (scope, page, size, search, shape), version, lambda: _load_page(scope, page, size, search, shape)
-    )
+    return _load_page(actor.scope, page, size, search, shape)
 
 
 def _load_page(scope: Scope, page: int, size: int, search: str, shape) -> ListedPage:
@@ -615,7 +601,7 @@ def cancel_shipment(actor: Actor, shipment_id) -> None:
             .where(ShipmentItem.shipment_id == shipment.id, ShipmentItem.parcel_id.is_(None))
             .values(list_id=None)
         )
-        floor.touch_lists(lists_left)  # their live views lose these units
+        lists.touch_lists(lists_left)  # their live views lose these units
         if list_id is not None:  # the rest of its list may be all picked now
             lists.finish_if_done(actor, lists.get_list(actor, list_id))
     canceled = {"id": str(shipment.id)}
