@@ -374,12 +374,45 @@ class Floor:
         return self.stats
 
 
-def report(label: str, rate: float, seconds: float, st: Stats) -> None:
+def _cpu_seconds(pids) -> float:
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def cpu_now(srv: Server) -> dict:
+    """CPU seconds used so far by gunicorn, PostgreSQL's processes, this load generator, and
+    the machine (all cores): where the two cores go under load."""
+    postgres = [d.name for d in Path("/proc").glob("[0-9]*") if _comm(d) == "postgres"]
+    busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    tick = os.sysconf("SC_CLK_TCK")
+    return {
+        "gunicorn": srv.cpu_seconds(),
+        "postgres": _cpu_seconds(postgres),
+        "client": sum(os.times()[:2]),
+        "machine": (sum(map(int, busy)) - int(busy[3]) - int(busy[4])) / tick,
+    }
+
+
+def _comm(proc: Path) -> str:
+    try:
+        return (proc / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def report(label: str, rate: float, seconds: float, st: Stats, cpu: dict | None = None) -> None:
     done = len(st.lat["scan"])
+    used = "  cpu " + " ".join(f"{k} {v / seconds * 100:.0f}%" for k, v in cpu.items()) if cpu else ""
     print(
         f"  {label:6s} {rate:6.0f}/s asked  {done / seconds:6.1f} scans/s  scan p95 {st.p95_ms('scan'):6.1f} ms  "
         f"live p95 {st.p95_ms('live'):6.1f}  list p95 {st.p95_ms('list'):6.1f}  pack p95 {st.p95_ms('pack'):6.1f}  "
-        f"label p95 {st.p95_ms('label'):6.1f}  acl p95 {st.p95_ms('acl'):6.1f}  errors {dict(st.errors) or 0}",
+        f"label p95 {st.p95_ms('label'):6.1f}  acl p95 {st.p95_ms('acl'):6.1f}  errors {dict(st.errors) or 0}{used}",
         flush=True,
     )
     for line in st.samples:
@@ -423,19 +456,22 @@ def main() -> None:
             f"bare @public JSON: {bare_rps:.0f} req/s (errors {bare_errors}), {args.workers} sync workers", flush=True
         )
         floor = Floor(srv, lists, args.pickers, args.watchers, args.packers)
+        floor.run(args.start, args.step_seconds)  # warm-up, not measured: connections, caches, first compiles
         print(f"ramp: +{args.step:.0f} scans/s every {args.step_seconds:.0f} s", flush=True)
         best, rate = None, args.start
         while rate <= args.max_rate and floor.queue:
+            before = cpu_now(srv)
             st = floor.run(rate, args.step_seconds)
-            report("ramp", rate, args.step_seconds, st)
+            report("ramp", rate, args.step_seconds, st, {k: v - before[k] for k, v in cpu_now(srv).items()})
             if st.total_errors() or st.p95_ms("scan") > 100:
                 break
             if st.p95_ms("scan") < 50:
                 best = rate
             rate += args.step
         hold = best or args.start
+        before = cpu_now(srv)
         st = floor.run(hold, args.seconds)
-        report("hold", hold, args.seconds, st)
+        report("hold", hold, args.seconds, st, {k: v - before[k] for k, v in cpu_now(srv).items()})
         rss = srv.rss_mb_per_worker()
     finally:
         srv.stop()
