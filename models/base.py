@@ -86,6 +86,12 @@ class TenantOwnedMixin:
         return mapped_column(sa.ForeignKey("tenants.id"), index=True)
 
 
+def newest_first(model) -> tuple:
+    """The keyset of every newest-first list: ``created_at``, then ``id`` (unique, so the order
+    is total and a page can start right after a given row)."""
+    return (model.created_at, model.id)
+
+
 def increment(model, keys: dict, column: str, by: int = 1, *, start: int | None = None) -> int:
     """Add ``by`` to ``column`` of the ``model`` row named by ``keys`` and return the new
     value; a missing row is created at ``start`` (default ``by``). A conditional UPDATE

@@ -120,7 +120,7 @@ class Shipment(TenantOwnedMixin, TimestampMixin, db.Model):
     __tablename__ = "lcs_shipments"
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "number"),
-        sa.Index("ix_lcs_shipments_tenant_created", "tenant_id", "created_at"),
+        sa.Index("ix_lcs_shipments_tenant_newest", "tenant_id", "created_at", "id"),  # newest_first pages
     )
 
     organization_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
@@ -188,7 +188,10 @@ class ShipmentItem(TenantOwnedMixin, TimestampMixin, db.Model):
 
 class HandlingList(TenantOwnedMixin, TimestampMixin, db.Model):
     __tablename__ = "lcs_lists"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "number"),
+        sa.Index("ix_lcs_lists_tenant_newest", "tenant_id", "created_at", "id"),  # newest_first pages
+    )
 
     organization_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
     number: Mapped[str] = mapped_column(sa.String(32))
@@ -248,7 +251,10 @@ class ScanEvent(TenantOwnedMixin, db.Model):
 
 class Parcel(TenantOwnedMixin, TimestampMixin, db.Model):
     __tablename__ = "lcs_parcels"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "number"),
+        sa.Index("ix_lcs_parcels_tenant_newest", "tenant_id", "created_at", "id"),  # newest_first pages
+    )
 
     shipment_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("lcs_shipments.id"), index=True)
     number: Mapped[str] = mapped_column(sa.String(18))  # SSCC-18

@@ -217,10 +217,18 @@ class Page(Model, Generic[T]):
         return "".join(getattr(p, "__name__", str(p)) for p in params) + "Page"
 
 
-class PageHeaders(Model):
-    """Family B paging headers (seed 001): ``x-page`` and ``x-page-size``."""
+# A next-page token (``x-next-page``): opaque, URL-safe, never all digits (those are page numbers).
+PageToken = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{7,400}$")]
 
-    x_page: int = Field(1, alias="x-page", ge=1, le=MAX_PAGE, description="Page number (from 1)")
+
+class PageHeaders(Model):
+    """Family B paging headers (seed 001): ``x-page`` and ``x-page-size``. ``x-page`` is a page
+    number, or the ``x-next-page`` token of the previous answer (seed 001 types it a string):
+    a token continues after that page's last row, so a deep page costs what the first does."""
+
+    x_page: Annotated[int, Field(ge=1, le=MAX_PAGE)] | PageToken = Field(
+        1, alias="x-page", description="Page number (from 1), or the previous answer's x-next-page token"
+    )
     x_page_size: int = Field(25, alias="x-page-size", ge=1, le=100, description="Items per page")
 
 
@@ -228,6 +236,7 @@ PAGE_COUNT_HEADERS = {
     "x-count": "Total number of matching rows",
     "x-page": "This page (from 1)",
     "x-page-size": "Rows per page",
+    "x-next-page": "Send as x-page for the next page (absent on the last page)",
 }
 """The family B paging headers of every paged answer (``x-page``/``x-page-size`` asked)."""
 

@@ -106,7 +106,7 @@ def test_paging_parameters_follow_the_helper_a_view_calls(client):
     paths = client.get("/api/openapi.json").get_json()["paths"]
     shipments = paths["/api/lcs/shipments"]["get"]
     assert {(p["name"], p["in"]) for p in shipments["parameters"]} >= {("x-page", "header"), ("x-page-size", "header")}
-    assert set(shipments["responses"]["200"]["headers"]) == {"x-count", "x-page", "x-page-size"}
+    assert set(shipments["responses"]["200"]["headers"]) == {"x-count", "x-page", "x-page-size", "x-next-page"}
     users = paths["/api/auth/users"]["get"]
     assert {p["name"] for p in users["parameters"] if p["in"] == "query"} >= {"page", "pageSize", "search", "sortDir"}
     assert not any(p["in"] == "header" for p in paths["/api/auth/users"]["post"]["parameters"])

@@ -2,15 +2,15 @@
 
 Family A (seed 000): query ``page``/``pageSize``/``search``/``sortField``/``sortDir`` →
 ``{items, total, page, pageSize, totalPages}``.
-Family B (seed 001): headers ``x-page``/``x-page-size`` → a bare array plus ``x-count``
-and ``x-page`` response headers.
+Family B (seed 001): headers ``x-page``/``x-page-size`` → a bare array plus ``x-count``,
+``x-page`` and ``x-next-page`` (a token to send as the next ``x-page``) response headers.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import math
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,8 +18,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from models import db
-from models.base import LIKE_ESCAPE, contains_pattern
-from schemas.base import PageHeaders, PageQuery
+from models.base import LIKE_ESCAPE, contains_pattern, newest_first
+from schemas.base import MAX_PAGE, PageHeaders, PageQuery
 from services.errors import ValidationFailed
 
 
@@ -87,55 +87,120 @@ def paginate_a(
 
 
 def page_params_b(headers: PageHeaders | None = None) -> tuple[int, int]:
-    """``(page, page size)`` of the view's declared ``PageHeaders``; without them (a form
-    re-rendered after a refusal) the first page."""
+    """``(page, page size)`` of the view's declared ``PageHeaders`` (a token gives the page
+    it continues to); without them (a form re-rendered after a refusal) the first page."""
     headers = headers or PageHeaders()
-    return headers.x_page, headers.x_page_size
+    return page_at(headers.x_page).number, headers.x_page_size
 
 
 def paginate_list_b(items: list, headers: PageHeaders | None = None) -> tuple[list, dict]:
     """Family-B paging of an already built list (for results assembled in Python)."""
     page, size = page_params_b(headers)
-    return items[(page - 1) * size : page * size], headers_b(len(items), page, size)
+    more = len(items) > page * size
+    return items[(page - 1) * size : page * size], headers_b(len(items), page, size, more)
 
 
-def headers_b(total: int, page: int, size: int) -> dict:
-    return {"x-count": str(total), "x-page": str(page), "x-page-size": str(size)}
+def headers_b(total: int, page: int, size: int, more: bool | str = False) -> dict:
+    """The family B paging headers; ``more`` is the next page's token, or True when the next
+    page is reached by its number (a token of that number)."""
+    headers = {"x-count": str(total), "x-page": str(page), "x-page-size": str(size)}
+    if more:
+        headers["x-next-page"] = more if isinstance(more, str) else page_token(page + 1)
+    return headers
 
 
-def paginate_b(stmt: sa.Select, *, serialize: Callable, headers: PageHeaders | None = None) -> tuple[list, dict, Page]:
+def paginate_b(
+    stmt: sa.Select, *, serialize: Callable, headers: PageHeaders | None = None, keyset: Sequence | None = None
+) -> tuple[list, dict, Page]:
     """Apply the declared family B paging headers to ``stmt``; returns (array body,
-    response headers, page)."""
-    page, size = page_params_b(headers)
-    result = _fetch(stmt, page, size)
-    headers = headers_b(result.total, result.page, result.page_size)
-    return [serialize(i) for i in result.items], headers, result
+    response headers, page). With ``keyset`` — columns to order by, descending, the last
+    one unique (``newest_first(Model)``) — the answer's ``x-next-page`` token continues
+    after this page's last row (an index range, not an OFFSET that reads every row before
+    it); without, ``stmt`` keeps its own order and the token names the next page's number."""
+    headers = headers or PageHeaders()
+    if keyset:
+        stmt = stmt.order_by(*(column.desc() for column in keyset))
+    at, size = page_at(headers.x_page, keyset), headers.x_page_size
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    if at.after is not None:
+        stmt = stmt.where(after(keyset, at.after))
+    else:
+        stmt = stmt.offset((at.number - 1) * size)
+    items = list(db.session.scalars(stmt.limit(size + 1)))
+    more, items = len(items) > size, items[:size]
+    token = more and (
+        page_token(at.number + 1, keyset, [getattr(items[-1], c.key) for c in keyset]) if keyset else True
+    )
+    result = Page(items, total, at.number, size)
+    return [serialize(i) for i in items], headers_b(total, at.number, size, token), result
+
+
+# --- page tokens -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageAt:
+    """Where a request's page starts: its number, and the keyset of the row before it
+    (None: by OFFSET, from the number)."""
+
+    number: int
+    after: tuple | None = None
+
+
+def page_token(number: int, keyset: Sequence = (), values: Sequence = ()) -> str:
+    """The opaque ``x-next-page`` token: the page's number and, on a keyset list, the list's
+    table and the keyset values of the row before the page."""
+    table = keyset[0].table.name if keyset else ""
+    raw = [number, table, *(v.isoformat() if isinstance(v, datetime) else str(v) for v in values)]
+    return "k" + base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+
+
+def page_at(x_page: int | str, keyset: Sequence | None = None) -> PageAt:
+    """The page ``x-page`` asks for: a number, or a token — a keyset token only on a list of
+    the same table (any list takes a number's token). A token this list did not answer is a 400."""
+    if isinstance(x_page, int):
+        return PageAt(x_page)
+    try:
+        token = x_page[1:]
+        number, table, *values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if not isinstance(number, int) or not 1 <= number <= MAX_PAGE or x_page[0] != "k":
+            raise ValueError(number)
+        if not table and not values:
+            return PageAt(number)
+        if not keyset or table != keyset[0].table.name or len(values) != len(keyset):
+            raise ValueError(table)
+        return PageAt(number, tuple(_typed(column, value) for column, value in zip(keyset, values, strict=True)))
+    except (ValueError, TypeError, UnicodeDecodeError):
+        message = "x-page is not a page number or a page token this list answered"
+        raise ValidationFailed(message, details=[{"path": ["x-page"], "message": message}]) from None
+
+
+def _typed(column, value):
+    if not isinstance(value, str):
+        raise TypeError(value)
+    kind = column.type.python_type
+    if kind is datetime:
+        return datetime.fromisoformat(value)
+    return kind(value)
+
+
+def after(keyset: Sequence, values: tuple) -> sa.ColumnElement:
+    """The rows after ``values`` in the keyset's (descending) order: one row-value comparison,
+    which PostgreSQL answers from an index on those columns."""
+    binds = [sa.bindparam(None, v, type_=c.type) for c, v in zip(keyset, values, strict=True)]
+    return sa.tuple_(*keyset) < sa.tuple_(*binds)
 
 
 def paginate_cursor(stmt: sa.Select, model, *, token: str | None, size: int) -> tuple[list, str | None]:
-    """Keyset paging, newest first, by ``(created_at, id)``: the page after ``token`` and the
-    token of the next page (None on the last). Stable while rows are added, unlike an offset."""
-    stmt = stmt.order_by(model.created_at.desc(), model.id.desc())
-    if token:
-        created_at, row_id = _read_cursor(token)
-        stmt = stmt.where(
-            sa.or_(model.created_at < created_at, sa.and_(model.created_at == created_at, model.id < row_id))
-        )
+    """Keyset paging without a count, newest first by ``(created_at, id)``: the page after
+    ``token`` and the token of the next page (None on the last). Stable while rows are
+    added, unlike an offset."""
+    keyset = newest_first(model)
+    stmt = stmt.order_by(*(column.desc() for column in keyset))
+    at = page_at(token, keyset) if token else PageAt(1)
+    if at.after is not None:
+        stmt = stmt.where(after(keyset, at.after))
     rows = list(db.session.scalars(stmt.limit(size + 1)))
     more = len(rows) > size
     rows = rows[:size]
-    return rows, (_cursor(rows[-1]) if more else None)
-
-
-def _cursor(row) -> str:
-    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode().rstrip("=")
-
-
-def _read_cursor(token: str):
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        when, _, row_id = raw.partition("|")
-        return datetime.fromisoformat(when), uuid.UUID(row_id)
-    except (ValueError, UnicodeDecodeError):
-        message = "x-page is not a page token this list answered"
-        raise ValidationFailed(message, details=[{"path": ["x-page"], "message": message}]) from None
+    return rows, (page_token(at.number + 1, keyset, [getattr(rows[-1], c.key) for c in keyset]) if more else None)

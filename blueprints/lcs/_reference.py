@@ -8,8 +8,6 @@ from pydantic import BaseModel
 
 from web.contract import submitted
 
-PAGED = {"x-count": "Total number of items", "x-page": "This page", "x-page-size": "Items per page"}
-
 
 def with_blanks(body: BaseModel) -> BaseModel:
     """A form shows every field of the record, so a field it posts blank means "clear it";

@@ -6,6 +6,7 @@ from flask import flash, request, url_for
 
 from blueprints.lcs import bp
 from models import HandlingList, Method, Organization, db
+from models.base import newest_first
 from schemas.base import PAGE_COUNT_HEADERS, PageHeaders
 from schemas.lcs_lists import (
     LcsHandlingList,
@@ -50,7 +51,7 @@ def lists(query: LcsListsQuery, headers: PageHeaders):
     Newest first (``LcsListedHandlingList``: ``items`` one per unit). Wharf's ``state``
     filter: ``open`` (neither finished nor cancelled) or ``finished``.
     """
-    stmt = current_actor().scope.select(HandlingList).order_by(HandlingList.created_at.desc())
+    stmt = current_actor().scope.select(HandlingList)
     state = query.state
     if state is None and "state" not in request.args and response_mode() != "json":
         state = "open"  # people start at the lists still to pick; "All" sends state= (JSON keeps the seed's all)
@@ -59,8 +60,8 @@ def lists(query: LcsListsQuery, headers: PageHeaders):
     elif state == "finished":
         stmt = stmt.where(HandlingList.is_finished.is_(True))
     rows, page_headers, page = paginate_b(
-        stmt, serialize=svc.listed_row, headers=headers
-    )  # pages by the declared headers
+        stmt, serialize=svc.listed_row, headers=headers, keyset=newest_first(HandlingList)
+    )
     progress = {r["id"]: _progress_of(r) for r in rows}
     return respond(
         rows,
@@ -156,7 +157,10 @@ def search_lists(body: LcsListSearch, headers: PageHeaders):
     newest first (``LcsHandlingList[]``).
     """
     rows, page_headers, _ = paginate_b(
-        svc.search(current_actor(), body.constraints), serialize=svc.detail_row, headers=headers
+        svc.search(current_actor(), body.constraints),
+        serialize=svc.detail_row,
+        headers=headers,
+        keyset=newest_first(HandlingList),
     )
     return respond(rows, headers=page_headers)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from flask import request, url_for
 
 from blueprints.lcs import bp
-from blueprints.lcs._reference import PAGED, with_blanks
+from blueprints.lcs._reference import with_blanks
 from models import Location
-from schemas.base import PageHeaders
+from schemas.base import PAGE_COUNT_HEADERS, PageHeaders
 from schemas.lcs_reference import (
     LcsFulfilmentLocation,
     LcsFulfilmentLocationModel,
@@ -92,7 +92,7 @@ _update_error = show_again(DETAIL, "location_form", context=_location_context)
 @operation(
     query=LcsLocationListQuery,
     headers=PageHeaders,
-    responses={200: Response(list[LcsFulfilmentLocation], headers=PAGED)},
+    responses={200: Response(list[LcsFulfilmentLocation], headers=PAGE_COUNT_HEADERS)},
 )
 def locations(query: LcsLocationListQuery, headers: PageHeaders):
     """Returns a list of fulfilment locations
@@ -188,7 +188,7 @@ def _positions(n: int) -> str:
 
 @bp.get("/locations/<uuid:location_id>/positions")
 @requires("lcs.locations.read")
-@operation(headers=PageHeaders, responses={200: Response(list[LcsLocationPosition], headers=PAGED)})
+@operation(headers=PageHeaders, responses={200: Response(list[LcsLocationPosition], headers=PAGE_COUNT_HEADERS)})
 def positions(location_id, headers: PageHeaders):
     """Get list of positions within a fulfilment location
 
@@ -266,7 +266,10 @@ def position(location_id, code):
 @bp.post("/locations/<uuid:location_id>/positions/search")
 @requires("lcs.locations.read")
 @operation(
-    body=SkusOrCodes, forms=False, headers=PageHeaders, responses={200: Response(list[LcsLocationSku], headers=PAGED)}
+    body=SkusOrCodes,
+    forms=False,
+    headers=PageHeaders,
+    responses={200: Response(list[LcsLocationSku], headers=PAGE_COUNT_HEADERS)},
 )
 def search_positions(location_id, body: list[str], headers: PageHeaders):
     """Searches a set of positions based on sku's
@@ -320,7 +323,7 @@ def update_skus(location_id, body: list[LcsLocationSkuModel]):
     body=LcsLocationSearch,
     forms=False,
     headers=PageHeaders,
-    responses={200: Response(list[LcsFulfilmentLocation], headers=PAGED)},
+    responses={200: Response(list[LcsFulfilmentLocation], headers=PAGE_COUNT_HEADERS)},
 )
 def search_locations(body: LcsLocationSearch, headers: PageHeaders):
     """Search for a set of fulfilment locations

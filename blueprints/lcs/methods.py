@@ -6,9 +6,9 @@ from __future__ import annotations
 import typing
 
 from blueprints.lcs import bp
-from blueprints.lcs._reference import PAGED, with_blanks
+from blueprints.lcs._reference import with_blanks
 from models import Method, db
-from schemas.base import PageHeaders
+from schemas.base import PAGE_COUNT_HEADERS, PageHeaders
 from schemas.lcs_reference import (
     DeliveryDuring,
     LcsMethod,
@@ -73,7 +73,9 @@ _update_error = show_again(
 
 @bp.get("/methods")
 @requires("lcs.methods.read")
-@operation(query=LcsMethodQuery, responses={200: Response(list[LcsMethod], headers={"x-count": PAGED["x-count"]})})
+@operation(
+    query=LcsMethodQuery, responses={200: Response(list[LcsMethod], headers={"x-count": PAGE_COUNT_HEADERS["x-count"]})}
+)
 def methods(query: LcsMethodQuery):
     """List all methods
 
@@ -160,7 +162,7 @@ def delete_method(method_id):
     body=LcsShipmentMethodSearch,
     forms=False,
     headers=PageHeaders,
-    responses={200: Response(list[LcsMethod], headers=PAGED)},
+    responses={200: Response(list[LcsMethod], headers=PAGE_COUNT_HEADERS)},
 )
 def search_methods(body: LcsShipmentMethodSearch, headers: PageHeaders):
     """Search for shipment methods

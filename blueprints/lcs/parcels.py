@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from blueprints.lcs import bp
-from blueprints.lcs.shipments import PAGE_HEADERS, pack_panel
+from blueprints.lcs.shipments import pack_panel
 from models import Parcel
-from schemas.base import PageHeaders
+from models.base import newest_first
+from schemas.base import PAGE_COUNT_HEADERS, PageHeaders
 from schemas.lcs_parcels import (
     LcsParcel,
     LcsParcelClose,
@@ -44,15 +45,15 @@ def _pack_response(shipment_id, data, message: str, status: int = 200, extra: di
 
 @bp.get("/parcels")
 @requires("lcs.handling.read")
-@operation(headers=PageHeaders, responses={200: Response(list[LcsParcel], headers=PAGE_HEADERS)})
+@operation(headers=PageHeaders, responses={200: Response(list[LcsParcel], headers=PAGE_COUNT_HEADERS)})
 def parcels(headers: PageHeaders):
     """List all parcels
 
     Newest first (``LcsParcel``), paged by ``x-page``/``x-page-size``. The fragment
     ``HX-Target: parcel-results`` is the table and its pager alone.
     """
-    stmt = current_actor().scope.select(Parcel).order_by(Parcel.created_at.desc(), Parcel.number.desc())
-    rows, page_headers, page = paginate_b(stmt, serialize=lambda p: p, headers=headers)
+    stmt = current_actor().scope.select(Parcel)
+    rows, page_headers, page = paginate_b(stmt, serialize=lambda p: p, headers=headers, keyset=newest_first(Parcel))
     data = svc.parcel_rows(rows)
     return respond(
         data,

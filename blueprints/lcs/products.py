@@ -8,8 +8,8 @@ import typing
 from flask import request
 
 from blueprints.lcs import bp
-from blueprints.lcs._reference import PAGED, with_blanks
-from schemas.base import PageHeaders
+from blueprints.lcs._reference import with_blanks
+from schemas.base import PAGE_COUNT_HEADERS, PageHeaders
 from schemas.lcs_reference import (
     ImportMode,
     LcsProduct,
@@ -69,7 +69,11 @@ _import_error = show_again(
 
 @bp.get("/products")
 @requires("lcs.products.read")
-@operation(query=LcsProductListQuery, headers=PageHeaders, responses={200: Response(list[LcsProduct], headers=PAGED)})
+@operation(
+    query=LcsProductListQuery,
+    headers=PageHeaders,
+    responses={200: Response(list[LcsProduct], headers=PAGE_COUNT_HEADERS)},
+)
 def products(query: LcsProductListQuery, headers: PageHeaders):
     """List products (Wharf)
 

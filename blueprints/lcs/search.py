@@ -7,6 +7,8 @@ and ``PUT /lcs/bulk/items``. The domain logic is in ``services.logistics.item_se
 from __future__ import annotations
 
 from blueprints.lcs import bp
+from models import Parcel, Shipment
+from models.base import newest_first
 from schemas.base import PAGE_COUNT_HEADERS, PageHeaders
 from schemas.lcs_parcels import LcsParcel
 from schemas.lcs_search import (
@@ -48,7 +50,9 @@ def search_shipments(body: LcsShipmentSearch, headers: PageHeaders):
     ``LcsListedShipment[]``, newest first; ``x-count`` is the total.
     """
     stmt = item_search.shipments_select(current_actor(), body.constraints)
-    shipments, page_headers, _ = paginate_b(stmt, serialize=lambda shipment: shipment, headers=headers)
+    shipments, page_headers, _ = paginate_b(
+        stmt, serialize=lambda shipment: shipment, headers=headers, keyset=newest_first(Shipment)
+    )
     return respond(item_search.shipment_rows(shipments), headers=page_headers)
 
 
@@ -62,7 +66,9 @@ def search_parcels(body: LcsParcelSearch, headers: PageHeaders):
     and ``is_finished``. Answers ``LcsParcel[]``, newest first.
     """
     stmt = item_search.parcels_select(current_actor(), body.constraints)
-    parcels, page_headers, _ = paginate_b(stmt, serialize=lambda parcel: parcel, headers=headers)
+    parcels, page_headers, _ = paginate_b(
+        stmt, serialize=lambda parcel: parcel, headers=headers, keyset=newest_first(Parcel)
+    )
     return respond(parcel_rows(parcels), headers=page_headers)
 
 

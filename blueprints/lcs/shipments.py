@@ -7,7 +7,7 @@ from flask import request, url_for
 from flask_login import current_user
 
 from blueprints.lcs import bp
-from schemas.base import PageHeaders
+from schemas.base import PAGE_COUNT_HEADERS, PageHeaders
 from schemas.lcs_parcels import LcsPackScan, LcsPackScanResult
 from schemas.lcs_shipments import (
     LcsListedShipment,
@@ -29,12 +29,11 @@ from web.contract import Response, operation
 from web.forms import show_again
 from web.htmx import trigger_client_event
 from web.negotiate import respond, response_mode, see_other
-from web.pagination import Page, headers_b, page_params_b
+from web.pagination import Page, headers_b, page_at, page_token
 
 registry.add_nav("Shipments", "lcs.shipments", group="Floor", order=10)
 
 CHANGED = "lcs:shipment-changed"  # htmx event: the shipment page's state re-fetches itself
-PAGE_HEADERS = {"x-count": "Total number of shipments", "x-page": "This page", "x-page-size": "Items per page"}
 
 
 def _detail(shipment, toast: str | None = None):
@@ -97,7 +96,7 @@ def _bulk_actions() -> bool:
 @operation(
     query=ShipmentListQuery,
     headers=PageHeaders,
-    responses={200: Response(list[LcsListedShipment], headers=PAGE_HEADERS), 304: None},
+    responses={200: Response(list[LcsListedShipment], headers=PAGE_COUNT_HEADERS), 304: None},
 )
 def shipments(query: ShipmentListQuery, headers: PageHeaders):
     """Get a list of shipments
@@ -106,18 +105,19 @@ def shipments(query: ShipmentListQuery, headers: PageHeaders):
     filters: ``search`` and ``<flag>=true|false``. The answer carries an ``ETag``: send it
     back in ``If-None-Match`` and an unchanged page is a ``304`` without a body.
     """
-    number, size = page_params_b(headers)
-    listed = svc.list_page(current_actor(), number, size, query.search, query.flags())
+    at, size = page_at(headers.x_page, svc.KEYSET), headers.x_page_size
+    listed = svc.list_page(current_actor(), at.number, size, query.search, query.flags(), after=at.after)
+    more = listed.last is not None and page_token(at.number + 1, svc.KEYSET, listed.last)
     args = {"search": query.search, **{k: str(v).lower() for k, v in query.flags().items()}}
     return respond(
         listed.rows,
         template="lcs/shipments.html",
         targets={"shipment-results": "shipment_results"},
         etag=True,
-        headers=headers_b(listed.total, number, size),
+        headers=headers_b(listed.total, at.number, size, more),
         context=lambda: {
             "rows": listed.rows,
-            "page": Page(listed.rows, listed.total, number, size),
+            "page": Page(listed.rows, listed.total, at.number, size),
             "args": args,
             "flags": svc.FLAGS,
             "status_of": svc.status_of,

@@ -150,9 +150,9 @@ def matching_units(actor: Actor, constraints: Sequence[LcsItemSearchConstraint])
 
 
 def shipments_select(actor: Actor, constraints: Sequence[LcsShipmentSearchConstraint]) -> sa.Select:
-    """Shipments matching ``LcsShipmentSearch`` (plus number, order_id and the derived flags), newest first."""
-    stmt = apply_constraints(actor.scope.select(Shipment), constraints, SHIPMENT_FIELDS)
-    return stmt.order_by(Shipment.created_at.desc(), Shipment.id.desc())
+    """Shipments matching ``LcsShipmentSearch`` (plus number, order_id and the derived flags);
+    the caller orders them (``paginate_b``'s keyset)."""
+    return apply_constraints(actor.scope.select(Shipment), constraints, SHIPMENT_FIELDS)
 
 
 def shipment_rows(shipments: list[Shipment]) -> list[dict]:
@@ -170,13 +170,14 @@ def shipment_rows(shipments: list[Shipment]) -> list[dict]:
 
 
 def parcels_select(actor: Actor, constraints: Sequence[LcsParcelSearchConstraint]) -> sa.Select:
-    """Parcels matching ``LcsParcelSearch`` (plus shipment_ids, is_in_transit, is_finished), newest first."""
+    """Parcels matching ``LcsParcelSearch`` (plus shipment_ids, is_in_transit, is_finished); the
+    caller orders them (``paginate_b``'s keyset)."""
     stmt = actor.scope.select(Parcel)
     visible = _visible_shipment_ids(actor)
     if visible is not None:
         stmt = stmt.where(Parcel.shipment_id.in_(visible))
     stmt = apply_constraints(stmt, constraints, PARCEL_FIELDS)
-    return stmt.options(selectinload(Parcel.shipment)).order_by(Parcel.created_at.desc(), Parcel.id.desc())
+    return stmt.options(selectinload(Parcel.shipment))
 
 
 # --- grouped item searches ---------------------------------------------------------------------

@@ -302,8 +302,9 @@ SEARCH_FIELDS: dict[str, Field] = {
 
 
 def search(actor: Actor, constraints: Sequence[LcsListSearchConstraint]) -> sa.Select:
-    """Lists matching ``LcsListSearch`` in the caller's scope, newest first."""
-    return apply_constraints(actor.scope.select(_h), constraints, SEARCH_FIELDS).order_by(_h.created_at.desc())
+    """Lists matching ``LcsListSearch`` in the caller's scope; the caller orders them
+    (``paginate_b``'s keyset)."""
+    return apply_constraints(actor.scope.select(_h), constraints, SEARCH_FIELDS)
 
 
 @dataclass

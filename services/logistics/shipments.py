@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from models import HandlingList, Location, Method, Parcel, Scope, Shipment, ShipmentItem, db, utcnow
-from models.base import LIKE_ESCAPE, contains_pattern
+from models.base import LIKE_ESCAPE, contains_pattern, newest_first
 from schemas.lcs_shipments import (
     LcsShipmentItemCorrection,
     LcsShipmentItemMissing,
@@ -409,10 +409,16 @@ LISTED_COLUMNS = (
 )
 
 
+KEYSET = newest_first(Shipment)  # the list's order
+
+
 @functools.lru_cache(maxsize=256)
-def _page_statement(scope: Scope, has_search: bool, flags: tuple[tuple[str, bool], ...]) -> sa.Select:
+def _page_statement(
+    scope: Scope, has_search: bool, flags: tuple[tuple[str, bool], ...], keyed: bool = False
+) -> sa.Select:
     """The list statement of one scope and filter shape, built once: building it costs more
-    than running it. Page bounds and the search pattern are bind parameters.
+    than running it. Page bounds, the search pattern and (``keyed``) the keyset of the row
+    the page starts after are bind parameters.
 
     One statement returns the page's rows, their unit and parcel tallies (for the derived
     flags) and the total — the tally for the unfiltered list, else a count. The total is
@@ -428,8 +434,14 @@ def _page_statement(scope: Scope, has_search: bool, flags: tuple[tuple[str, bool
         total = sa.select(sa.func.count()).select_from(stmt.subquery()).subquery("total")
     else:
         total = tallies.total_select(scope).subquery("total")
+    if keyed:
+        after = (
+            sa.bindparam("after_at", type_=Shipment.created_at.type),
+            sa.bindparam("after_id", type_=Shipment.id.type),
+        )
+        stmt = stmt.where(sa.tuple_(*KEYSET) < sa.tuple_(*after))
     rows = (
-        stmt.order_by(Shipment.created_at.desc(), Shipment.number.desc())
+        stmt.order_by(*(column.desc() for column in KEYSET))
         .limit(sa.bindparam("limit"))
         .offset(sa.bindparam("offset"))
         .cte("page")
@@ -449,40 +461,50 @@ def _page_statement(scope: Scope, has_search: bool, flags: tuple[tuple[str, bool
             .outerjoin(units, units.c.shipment_id == rows.c.id)
             .outerjoin(parcels, parcels.c.shipment_id == rows.c.id)
         )
-        .order_by(rows.c.created_at.desc(), rows.c.number.desc())
+        .order_by(rows.c.created_at.desc(), rows.c.id.desc())
     )
 
 
 @dataclass
 class ListedPage:
-    """One page of ``LcsListedShipment`` rows and the total."""
+    """One page of ``LcsListedShipment`` rows, the total, and the ``KEYSET`` values of the last
+    row when another page follows (None on the last page)."""
 
     rows: list[dict]
     total: int
+    last: tuple | None = None
 
 
-def list_page(actor: Actor, page: int, size: int, search: str = "", flags: dict[str, bool] | None = None) -> ListedPage:
+def list_page(
+    actor: Actor,
+    page: int,
+    size: int,
+    search: str = "",
+    flags: dict[str, bool] | None = None,
+    after: tuple | None = None,
+) -> ListedPage:
     """One page of shipments (newest first) and the total, with the screen's filters:
-    ``search`` text and derived flags. Built on every read: on a working floor the list
-    changes with every scan, so a page cache would miss (bench/floor_load.py measured it)."""
+    ``search`` text and derived flags. The page starts after the row whose ``KEYSET`` values
+    are ``after`` (an index range: deep pages cost what the first does), else at ``page``.
+    Built on every read: on a working floor the list changes with every scan, so a page
+    cache would miss (bench/floor_load.py measured it)."""
     search = search.strip().lower()
     shape = tuple(sorted((flags or {}).items()))
-    return _load_page(actor.scope, page, size, search, shape)
-
-
-def _load_page(scope: Scope, page: int, size: int, search: str, shape) -> ListedPage:
-    params = {"limit": size, "offset": (page - 1) * size}
+    params = {"limit": size + 1, "offset": 0 if after else (page - 1) * size}
+    if after:
+        params["after_at"], params["after_id"] = after
     if search:
         params["pattern"] = contains_pattern(search)
-    result = db.session.connection().execute(_page_statement(scope, bool(search), shape), params).all()
+    statement = _page_statement(actor.scope, bool(search), shape, keyed=after is not None)
+    result = db.session.connection().execute(statement, params).all()
     count = int(result[0].total or 0) if result else 0
-    body = []
-    for r in result:
-        if r.id is None:  # the page is past the end: only the total came back
-            continue
-        flags = derive_flags(r, r if r.units is not None else None, r if r.parcels is not None else None)
-        body.append(listed_row(r, flags))
-    return ListedPage(body, count)
+    found = [r for r in result if r.id is not None]  # past the end, only the total comes back
+    body = [
+        listed_row(r, derive_flags(r, r if r.units is not None else None, r if r.parcels is not None else None))
+        for r in found[:size]
+    ]
+    more = len(found) > size
+    return ListedPage(body, count, (found[size - 1].created_at, found[size - 1].id) if more else None)
 
 
 # --- serialization ---------------------------------------------------------------------------
