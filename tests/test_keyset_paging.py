@@ -205,3 +205,16 @@ def test_explain_a_scan_finds_its_units_by_the_list_and_sku_index(client, h, sev
     plan = plan_of(stmt, {})
     assert "Seq Scan" not in plan and "SCAN lcs_shipment_items" not in plan, plan  # an index serves it
     db.session.rollback()
+
+
+def test_the_screens_next_button_follows_the_token(client, h, seven):
+    """People page the same way: the htmx pager's Next sends the answer's token."""
+    hx = {**h, "Accept": "text/html", "HX-Request": "true", "HX-Target": "shipment-results", "x-page-size": "3"}
+    first = client.get("/lcs/shipments", headers=hx)
+    token = first.headers["x-next-page"]
+    html = first.get_data(as_text=True)
+    assert f'"x-page": "{token}"' in html and "Page 1 of 3" in html
+    second = client.get("/lcs/shipments", headers={**hx, "x-page": token}).get_data(as_text=True)
+    assert "Page 2 of 3" in second and '"x-page": "1"' in second  # Previous goes back by number
+    expected = [row["number"] for row in _get(client, h, "/lcs/shipments", 2, size=3).get_json()]
+    assert all(number in second for number in expected)

@@ -29,6 +29,7 @@ class Page:
     total: int
     page: int
     page_size: int
+    next_token: str | None = None  # family B: the x-next-page token (None on the last page)
 
     @property
     def total_pages(self) -> int:
@@ -96,16 +97,15 @@ def page_params_b(headers: PageHeaders | None = None) -> tuple[int, int]:
 def paginate_list_b(items: list, headers: PageHeaders | None = None) -> tuple[list, dict]:
     """Family-B paging of an already built list (for results assembled in Python)."""
     page, size = page_params_b(headers)
-    more = len(items) > page * size
-    return items[(page - 1) * size : page * size], headers_b(len(items), page, size, more)
+    token = page_token(page + 1) if len(items) > page * size else None
+    return items[(page - 1) * size : page * size], headers_b(len(items), page, size, token)
 
 
-def headers_b(total: int, page: int, size: int, more: bool | str = False) -> dict:
-    """The family B paging headers; ``more`` is the next page's token, or True when the next
-    page is reached by its number (a token of that number)."""
+def headers_b(total: int, page: int, size: int, next_token: str | None = None) -> dict:
+    """The family B paging headers, with the next page's token unless this is the last page."""
     headers = {"x-count": str(total), "x-page": str(page), "x-page-size": str(size)}
-    if more:
-        headers["x-next-page"] = more if isinstance(more, str) else page_token(page + 1)
+    if next_token:
+        headers["x-next-page"] = next_token
     return headers
 
 
@@ -128,10 +128,10 @@ def paginate_b(
         stmt = stmt.offset((at.number - 1) * size)
     items = list(db.session.scalars(stmt.limit(size + 1)))
     more, items = len(items) > size, items[:size]
-    token = more and (
-        page_token(at.number + 1, keyset, [getattr(items[-1], c.key) for c in keyset]) if keyset else True
-    )
-    result = Page(items, total, at.number, size)
+    token = None
+    if more:
+        token = page_token(at.number + 1, keyset or (), [getattr(items[-1], c.key) for c in keyset or ()])
+    result = Page(items, total, at.number, size, token)
     return [serialize(i) for i in items], headers_b(total, at.number, size, token), result
 
 

@@ -107,17 +107,17 @@ def shipments(query: ShipmentListQuery, headers: PageHeaders):
     """
     at, size = page_at(headers.x_page, svc.KEYSET), headers.x_page_size
     listed = svc.list_page(current_actor(), at.number, size, query.search, query.flags(), after=at.after)
-    more = listed.last is not None and page_token(at.number + 1, svc.KEYSET, listed.last)
+    token = page_token(at.number + 1, svc.KEYSET, listed.last) if listed.last is not None else None
     args = {"search": query.search, **{k: str(v).lower() for k, v in query.flags().items()}}
     return respond(
         listed.rows,
         template="lcs/shipments.html",
         targets={"shipment-results": "shipment_results"},
         etag=True,
-        headers=headers_b(listed.total, at.number, size, more),
+        headers=headers_b(listed.total, at.number, size, token),
         context=lambda: {
             "rows": listed.rows,
-            "page": Page(listed.rows, listed.total, at.number, size),
+            "page": Page(listed.rows, listed.total, at.number, size, token),
             "args": args,
             "flags": svc.FLAGS,
             "status_of": svc.status_of,
