@@ -11,7 +11,9 @@ own, open loop (requests leave on a schedule, whether or not earlier ones came b
   at 100 scans/s each scans every 2 s);
 - ``--watchers`` screens (leads, the floor view) poll a list's live station fragment every
   2 s with ``If-None-Match``, as the pages do;
-- a lead reads the shipment list page and a filtered search, once a second each;
+- a lead reads the shipment list once a second (a random page 1–20 by number, or the next
+  page of a walk by ``x-next-page`` tokens) and searches once a second (an order id, a
+  shipment number, a text search, or all outbound shipments);
 - ``--packers`` packers pack the lists the pickers finish, unit by unit, then give the parcel
   its weight and request its label (the label renders in a worker);
 - an administrator saves a role's ACL every 10 s (each save moves the tenant's ACL version).
@@ -171,8 +173,12 @@ class Stats:
 class Floor:
     """Pickers, watchers, a lead, packers and an administrator against one server."""
 
-    def __init__(self, srv: Server, lists: list[uuid.UUID], n_pickers: int, n_watchers: int, n_packers: int):
+    def __init__(
+        self, srv: Server, lists: list[uuid.UUID], n_pickers: int, n_watchers: int, n_packers: int, shipments: int
+    ):
         self.srv = srv
+        self.shipments = shipments
+        self.reads, self.walk, self.walked = 0, None, 0
         self.pool = ThreadPoolExecutor(max_workers=96)
         self.session = threading.local()
         self.headers = [srv.token(picker(i)) for i in range(n_pickers)]
@@ -247,18 +253,30 @@ class Floor:
 
     # the lead
     def read_list(self) -> None:
-        page = random.randint(1, 20)
-        self.call("list", "GET", f"/lcs/shipments?page={page}", {**self.admin, **JSON})
+        """Every other read a random page by number (1–20), else the next page of a walk by
+        the answers' tokens (40 pages deep, then from the top again)."""
+        self.reads += 1
+        if self.reads % 2:
+            page = str(random.randint(1, 20))
+        else:
+            page = self.walk if self.walk and self.walked < 40 else "1"
+            self.walked = 0 if page == "1" else self.walked + 1
+        r = self.call("list", "GET", "/lcs/shipments", {**self.admin, **JSON, "x-page": page})
+        if r is not None and not self.reads % 2:
+            self.walk = r.headers.get("x-next-page")
 
     def search(self) -> None:
-        body = {"is_outbound": True}
-        self.call(
-            "list",
-            "POST",
-            "/lcs/search/shipments",
-            {**self.admin, **JSON, "x-page": str(random.randint(1, 20))},
-            json=body,
+        """What a lead looks up: a customer's order, a shipment number, a text search on the
+        list screen, and all outbound shipments (the whole tenant: the count is the cost)."""
+        n = random.randint(1, self.shipments)
+        kind, value = random.choice(
+            [("order_id", f"ORD-{n}"), ("number", f"B-{n:07d}"), ("text", f"ord-{n}"), ("is_outbound", "true")]
         )
+        if kind == "text":
+            self.call("search", "GET", f"/lcs/shipments?search={value}", {**self.admin, **JSON})
+            return
+        body = {"constraints": [{"key": kind, "operator": "in", "values": [value]}]}
+        self.call("search", "POST", "/lcs/search/shipments", {**self.admin, **JSON}, json=body)
 
     # packers: closed loop, one shipment after another
     def pack_loop(self) -> None:
@@ -411,7 +429,8 @@ def report(label: str, rate: float, seconds: float, st: Stats, cpu: dict | None 
     used = "  cpu " + " ".join(f"{k} {v / seconds * 100:.0f}%" for k, v in cpu.items()) if cpu else ""
     print(
         f"  {label:6s} {rate:6.0f}/s asked  {done / seconds:6.1f} scans/s  scan p95 {st.p95_ms('scan'):6.1f} ms  "
-        f"live p95 {st.p95_ms('live'):6.1f}  list p95 {st.p95_ms('list'):6.1f}  pack p95 {st.p95_ms('pack'):6.1f}  "
+        f"live p95 {st.p95_ms('live'):6.1f}  list p95 {st.p95_ms('list'):6.1f}  search p95 {st.p95_ms('search'):6.1f}  "
+        f"pack p95 {st.p95_ms('pack'):6.1f}  "
         f"label p95 {st.p95_ms('label'):6.1f}  acl p95 {st.p95_ms('acl'):6.1f}  errors {dict(st.errors) or 0}{used}",
         flush=True,
     )
@@ -455,7 +474,7 @@ def main() -> None:
         print(
             f"bare @public JSON: {bare_rps:.0f} req/s (errors {bare_errors}), {args.workers} sync workers", flush=True
         )
-        floor = Floor(srv, lists, args.pickers, args.watchers, args.packers)
+        floor = Floor(srv, lists, args.pickers, args.watchers, args.packers, args.shipments - args.lists)
         floor.run(args.start, args.step_seconds)  # warm-up, not measured: connections, caches, first compiles
         print(f"ramp: +{args.step:.0f} scans/s every {args.step_seconds:.0f} s", flush=True)
         best, rate = None, args.start

@@ -103,4 +103,7 @@ def seed_shipments(app, tenant_id, count: int, units_each: int = 2, batch: int =
         )
         tallies.recount(tenant_id)  # the bulk insert bypassed create_shipment, which keeps the tally
         db.session.commit()
+        if db.engine.dialect.name == "postgresql":  # as after any bulk load: plans need fresh statistics
+            db.session.execute(sa.text("ANALYZE lcs_shipments, lcs_shipment_items, lcs_shipment_tallies"))
+            db.session.commit()
     return time.perf_counter() - start

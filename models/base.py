@@ -86,6 +86,18 @@ class TenantOwnedMixin:
         return mapped_column(sa.ForeignKey("tenants.id"), index=True)
 
 
+def exists_on(dialect: str):
+    """An Alembic ``include_object`` for ``dialect``: leaves out what the models declare for
+    other databases only (``Index(...).ddl_if(dialect=...)``, e.g. PostgreSQL's trigram
+    index), so autogenerate and the model/migration comparison agree on every database."""
+
+    def include(obj, _name, _type, reflected, _compare_to) -> bool:
+        only = None if reflected else getattr(getattr(obj, "_ddl_if", None), "dialect", None)
+        return only is None or dialect in ((only,) if isinstance(only, str) else only)
+
+    return include
+
+
 def newest_first(model) -> tuple:
     """The keyset of every newest-first list: ``created_at``, then ``id`` (unique, so the order
     is total and a page can start right after a given row)."""

@@ -121,6 +121,14 @@ class Shipment(TenantOwnedMixin, TimestampMixin, db.Model):
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "number"),
         sa.Index("ix_lcs_shipments_tenant_newest", "tenant_id", "created_at", "id"),  # newest_first pages
+        sa.Index("ix_lcs_shipments_tenant_outbound", "tenant_id", "is_outbound"),  # the search's x-count
+        # The list's text search (LIKE '%…%') from trigrams, not a scan of every row: PostgreSQL only.
+        sa.Index(
+            "ix_lcs_shipments_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     organization_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("organizations.id"), index=True)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from models import Parcel, Scope, Shipment, ShipmentItem, db
+from models.base import LIKE_ESCAPE
 from services.logistics import shipments as shipments_svc
 from tests.support import api_token, bearer, new_list, new_shipment
 
@@ -218,3 +219,31 @@ def test_the_screens_next_button_follows_the_token(client, h, seven):
     assert "Page 2 of 3" in second and '"x-page": "1"' in second  # Previous goes back by number
     expected = [row["number"] for row in _get(client, h, "/lcs/shipments", 2, size=3).get_json()]
     assert all(number in second for number in expected)
+
+
+def test_explain_the_text_search_reads_the_trigram_index(seven, ctx):
+    """The list's search predicate (``search_text LIKE '%…%'``, what its count costs) on
+    PostgreSQL: the GIN trigram index, not every row."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the trigram index is PostgreSQL's (pg_trgm); SQLite scans")
+    stmt = sa.select(sa.func.count()).where(Shipment.search_text.like(sa.bindparam("pattern"), escape=LIKE_ESCAPE))
+    plan = plan_of(stmt, {"pattern": "%ord-12%"})
+    assert "ix_lcs_shipments_search_trgm" in plan, plan
+    db.session.rollback()
+
+
+def test_explain_an_outbound_search_counts_from_an_index(seven, ctx):
+    """``x-count`` of a search for outbound shipments: from the (tenant_id, is_outbound) index."""
+    from types import SimpleNamespace
+
+    from schemas.lcs_search import LcsShipmentSearchConstraint
+    from services.logistics import item_search
+
+    tenant_id = db.session.scalar(sa.select(Shipment.tenant_id).limit(1))
+    outbound = LcsShipmentSearchConstraint.model_validate({"key": "is_outbound", "operator": "in", "values": ["true"]})
+    stmt = item_search.shipments_select(SimpleNamespace(scope=Scope(tenant_id)), [outbound])
+    if db.engine.dialect.name == "postgresql":  # a count needs no row: only an index that covers it will do
+        db.session.connection().exec_driver_sql("SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off")
+    plan = plan_of(sa.select(sa.func.count()).select_from(stmt.subquery()), {})
+    assert "ix_lcs_shipments_tenant_outbound" in plan, plan
+    db.session.rollback()
