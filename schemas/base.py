@@ -218,7 +218,33 @@ class Page(Model, Generic[T]):
 
 
 # A next-page token (``x-next-page``): opaque, URL-safe, never all digits (those are page numbers).
-PageToken = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{7,400}$")]
+PAGE_TOKEN = r"^[A-Za-z][A-Za-z0-9_-]{7,400}$"
+
+
+def _page_or_token(value) -> int | str:
+    """``x-page``: a page number (from 1), or a page token kept as it came."""
+    if isinstance(value, int) and not isinstance(value, bool) or isinstance(value, str) and value.isdigit():
+        if not 1 <= int(value) <= MAX_PAGE:
+            raise ValueError(f"a page number is from 1 to {MAX_PAGE}")
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(PAGE_TOKEN, value):
+        return value
+    raise ValueError("must be a page number (from 1) or the x-next-page token of an answer")
+
+
+# One field, one error path (``x-page``), whichever of the two it was meant to be.
+PageOrToken = Annotated[
+    int | str,
+    PlainValidator(_page_or_token),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                {"type": "string", "pattern": PAGE_TOKEN},
+            ]
+        }
+    ),
+]
 
 
 class PageHeaders(Model):
@@ -226,7 +252,7 @@ class PageHeaders(Model):
     number, or the ``x-next-page`` token of the previous answer (seed 001 types it a string):
     a token continues after that page's last row, so a deep page costs what the first does."""
 
-    x_page: Annotated[int, Field(ge=1, le=MAX_PAGE)] | PageToken = Field(
+    x_page: PageOrToken = Field(
         1, alias="x-page", description="Page number (from 1), or the previous answer's x-next-page token"
     )
     x_page_size: int = Field(25, alias="x-page-size", ge=1, le=100, description="Items per page")
