@@ -160,11 +160,12 @@ def _explain_sql(element, compiler, **kw):
 
 
 def plan_of(stmt, params) -> str:
-    """The plan as text. On PostgreSQL sequential scans are priced out: the tables of a test
-    are tiny, and the question is whether an index *can* serve the query as written."""
+    """The plan as text. On PostgreSQL sequential scans and sorts are priced out: the tables
+    of a test are tiny (any plan is as cheap as another), and the question is whether an
+    index *can* serve the query as written, in its order."""
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off")
     rows = conn.execute(Explain(stmt), params).cursor.fetchall()  # raw: the statement's own result types do not apply
     return "\n".join(" ".join(str(c) for c in row) for row in rows)
 

@@ -197,3 +197,29 @@ def test_scan_feedback_preference_page_and_fragment(app, client, staff, h):
     # the tenant's toggle still applies: both must allow
     override(app, client.application.test_client(), h, "lcs.scan.sound", False)
     assert 'data-scan-sound="off"' in client.get("/", headers=BROWSER).get_data(as_text=True)
+
+
+def test_a_scan_costs_a_bounded_number_of_statements(app, client, h):
+    """A scan is the floor's hottest write (issue #20: 21 statements, now 13 — sign-in, the
+    list, the code, the unit, its UPDATE, the list's UPDATE … RETURNING, the event, the totes,
+    the progress; then the answer's list, next pick and split). A change that loads a row
+    twice again shows here before it shows in bench/floor_load.py."""
+    import sqlalchemy as sa
+
+    s = new_shipment(client, h, items=[{"sku": "SKU-A", "quantity": 3}])
+    list_id = new_list(client, h, s["id"])
+    scan(client, h, list_id, "SKU-A")  # the first scan warms the caches (toggles, grants, rules)
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def count(conn, cursor, statement, *_):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "PRAGMA")):
+            statements.append(statement.split("\n")[0][:80])
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert scan(client, h, list_id, "SKU-A")["status"] == "ok"
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert 8 <= len(statements) <= 13, statements
