@@ -104,6 +104,17 @@ def newest_first(model) -> tuple:
     return (model.created_at, model.id)
 
 
+def rows_after(keyset, values) -> sa.ColumnElement:
+    """The rows after the one whose ``keyset`` values are ``values`` (plain values, or bind
+    parameters of a statement built once), in the keyset's descending order: one row-value
+    comparison, which PostgreSQL answers from an index on those columns."""
+    binds = [
+        v if isinstance(v, sa.BindParameter) else sa.bindparam(None, v, type_=c.type)
+        for c, v in zip(keyset, values, strict=True)
+    ]
+    return sa.tuple_(*keyset) < sa.tuple_(*binds)
+
+
 def increment(model, keys: dict, column: str, by: int = 1, *, start: int | None = None) -> int:
     """Add ``by`` to ``column`` of the ``model`` row named by ``keys`` and return the new
     value; a missing row is created at ``start`` (default ``by``). A conditional UPDATE

@@ -306,14 +306,18 @@ def executor(app: Flask) -> ThreadPoolExecutor:
         return pool
 
 
-def rq_queue(app: Flask, name: str | None = None) -> Queue:
-    """The app's RQ queue. One Redis client per app, made on first use: its connection pool
-    is shared by the worker's threads and kept between requests (a client per enqueue paid a
-    new connection every time; importing rq lazily paid 80 ms on each worker's first label)."""
+def redis_client(app: Flask) -> Redis:
+    """One Redis client per app, made on first use: its connection pool is shared by the
+    process's threads and kept between requests (a client per enqueue paid a new connection
+    every time; importing rq lazily paid 80 ms on each worker's first label)."""
     clients = app.extensions.setdefault("wharf_redis", {})
     if "client" not in clients:
         clients["client"] = Redis.from_url(app.config["REDIS_URL"])
-    return Queue(name or setting("TASKS_QUEUE", app), connection=clients["client"])
+    return clients["client"]
+
+
+def rq_queue(app: Flask, name: str | None = None) -> Queue:
+    return Queue(name or setting("TASKS_QUEUE", app), connection=redis_client(app))
 
 
 # --- running ---------------------------------------------------------------------------------------
@@ -520,6 +524,5 @@ def work(app: Flask, *, queue: str | None = None, burst: bool = False, fork: boo
     _worker_app = app
     if not app.config.get("REDIS_URL"):
         raise RuntimeError("REDIS_URL is not set: tasks run in the web process's own thread pool")
-    connection = Redis.from_url(app.config["REDIS_URL"])
     worker_cls = Worker if fork else SimpleWorker
-    worker_cls([queue or setting("TASKS_QUEUE", app)], connection=connection).work(burst=burst)
+    worker_cls([queue or setting("TASKS_QUEUE", app)], connection=redis_client(app)).work(burst=burst)

@@ -18,7 +18,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from models import db
-from models.base import LIKE_ESCAPE, contains_pattern, newest_first
+from models.base import LIKE_ESCAPE, contains_pattern, newest_first, rows_after
 from schemas.base import MAX_PAGE, PageHeaders, PageQuery
 from services.errors import ValidationFailed
 
@@ -123,7 +123,7 @@ def paginate_b(
     at, size = page_at(headers.x_page, keyset), headers.x_page_size
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
     if at.after is not None:
-        stmt = stmt.where(after(keyset, at.after))
+        stmt = stmt.where(rows_after(keyset, at.after))
     else:
         stmt = stmt.offset((at.number - 1) * size)
     items = list(db.session.scalars(stmt.limit(size + 1)))
@@ -184,13 +184,6 @@ def _typed(column, value):
     return kind(value)
 
 
-def after(keyset: Sequence, values: tuple) -> sa.ColumnElement:
-    """The rows after ``values`` in the keyset's (descending) order: one row-value comparison,
-    which PostgreSQL answers from an index on those columns."""
-    binds = [sa.bindparam(None, v, type_=c.type) for c, v in zip(keyset, values, strict=True)]
-    return sa.tuple_(*keyset) < sa.tuple_(*binds)
-
-
 def paginate_cursor(stmt: sa.Select, model, *, token: str | None, size: int) -> tuple[list, str | None]:
     """Keyset paging without a count, newest first by ``(created_at, id)``: the page after
     ``token`` and the token of the next page (None on the last). Stable while rows are
@@ -199,7 +192,7 @@ def paginate_cursor(stmt: sa.Select, model, *, token: str | None, size: int) -> 
     stmt = stmt.order_by(*(column.desc() for column in keyset))
     at = page_at(token, keyset) if token else PageAt(1)
     if at.after is not None:
-        stmt = stmt.where(after(keyset, at.after))
+        stmt = stmt.where(rows_after(keyset, at.after))
     rows = list(db.session.scalars(stmt.limit(size + 1)))
     more = len(rows) > size
     rows = rows[:size]

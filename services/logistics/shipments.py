@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from models import HandlingList, Location, Method, Parcel, Scope, Shipment, ShipmentItem, db, utcnow
-from models.base import LIKE_ESCAPE, contains_pattern, newest_first
+from models.base import LIKE_ESCAPE, contains_pattern, newest_first, rows_after
 from schemas.lcs_shipments import (
     LcsShipmentItemCorrection,
     LcsShipmentItemMissing,
@@ -439,7 +439,7 @@ def _page_statement(
             sa.bindparam("after_at", type_=Shipment.created_at.type),
             sa.bindparam("after_id", type_=Shipment.id.type),
         )
-        stmt = stmt.where(sa.tuple_(*KEYSET) < sa.tuple_(*after))
+        stmt = stmt.where(rows_after(KEYSET, after))
     rows = (
         stmt.order_by(*(column.desc() for column in KEYSET))
         .limit(sa.bindparam("limit"))
