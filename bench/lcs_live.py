@@ -76,12 +76,12 @@ def events(list_id):
     """SSE: the station's live fragment whenever the list's version moves (what the htmx
     SSE extension would swap). Checks every ``CHECK_S``; between checks the database
     connection goes back to the pool, or 50 streams would need 50 connections."""
-    from blueprints.lcs import lists as views
     from services.logistics import lists as svc
     from web.access import current_actor
     from web.negotiate import fragment_etag
 
-    list_pk = svc.get_list(current_actor(), list_id).id  # 404 outside the caller's scope
+    actor = current_actor()
+    list_pk = svc.get_list(actor, list_id).id  # 404 outside the caller's scope
 
     def stream():
         seen, quiet = None, 0.0
@@ -89,12 +89,9 @@ def events(list_id):
             version = db.session.scalar(sa.select(HandlingList.version).where(HandlingList.id == list_pk))
             if version != seen:
                 seen, quiet = version, 0.0
-                hl = db.session.get(HandlingList, list_pk)
+                st = svc.station(actor, db.session.get(HandlingList, list_pk))
                 html = render_block(
-                    "lcs/station.html",
-                    "station_live",
-                    st=views._station_data(hl),
-                    live=fragment_etag(views._state(hl), "station_live"),
+                    "lcs/station.html", "station_live", st=st.data, live=fragment_etag(st.state, "station_live")
                 )
                 yield "event: progress\ndata: " + html.replace("\n", "\ndata: ") + "\n\n"
             elif quiet >= HEARTBEAT_S:

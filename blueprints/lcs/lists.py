@@ -165,12 +165,6 @@ def search_lists(body: LcsListSearch, headers: PageHeaders):
     return respond(rows, headers=page_headers)
 
 
-def _state(hl: HandlingList) -> str:
-    """What a live view of ``hl`` is a function of: its version moves with every change of
-    the list or of a unit on it (services.logistics.lists.touch_lists)."""
-    return f"{hl.id.hex[:8]}-{hl.version}"
-
-
 def _page_context(hl: HandlingList) -> dict:
     row = svc.detail_row(hl)
     # Hold, assign, cancel and the station: for those who may change lists, while the list is open
@@ -192,7 +186,7 @@ def _page_context(hl: HandlingList) -> dict:
         "cancelled_by": users.display_names([str(cancelled.user_id)]).get(str(cancelled.user_id))
         if cancelled and cancelled.user_id
         else None,
-        "live": fragment_etag(_state(hl), "list_live"),
+        "live": fragment_etag(svc.live_state(hl), "list_live"),
         "can_print": current_actor().grants.allows(["lcs.handling.write", "spl.print"]),  # Print labels
     }
 
@@ -217,7 +211,7 @@ def handling_list(list_id):
         ctx = _page_context(hl)
         return respond(ctx["hl"], template="lcs/list.html", context=ctx, targets=LIST_TARGETS)
 
-    return conditional(_state(hl), render, targets=LIST_TARGETS)
+    return conditional(svc.live_state(hl), render, targets=LIST_TARGETS)
 
 
 @bp.delete("/lists/<uuid:list_id>")
@@ -274,40 +268,7 @@ def list_state(list_id, body: LcsHandlingListUpdate):
 # --- scan station ---------------------------------------------------------------------------
 
 
-def _station_data(hl: HandlingList, result: svc.ScanResult | None = None) -> dict:
-    p = result.progress if result is not None and result.progress is not None else svc.progress(hl)
-    nxt = svc.next_pick(hl)
-    waiting = svc.awaited_tote(hl, current_actor())
-    data = {
-        "list_id": hl.id,
-        "number": hl.number,
-        "is_finished": hl.is_finished,
-        "finish_blocked": svc.finish_blocked(hl),
-        "awaiting_tote": waiting is not None,
-        "sorting_label": waiting.code if waiting else (result.tote if result else None),
-        "progress": p.as_dict(),
-        "next": nxt,
-    }
-    if result is not None:
-        data |= {
-            "status": result.status,
-            "message": result.message,
-            "item_id": result.item_id,
-            "sku": result.sku,
-            "action": result.action,
-        }
-    return data
-
-
 STATION_TARGETS = {"station-live": "station_live"}
-
-
-def _station_state(hl: HandlingList) -> str:
-    """What the station's live part is a function of: the list's version and the scan toggles
-    it obeys (a tote prompt, "scan again to take all"), so a toggle switched while a station
-    is open reaches it with its next poll."""
-    flags = "".join("1" if on else "0" for on in svc.scan_toggles(hl.tenant_id).values())
-    return f"{_state(hl)}-{flags}"
 
 
 def _shown_message(data: dict) -> str | None:
@@ -321,21 +282,21 @@ def _shown_message(data: dict) -> str | None:
     return message.removesuffix(f" — {data['number']} not finished: {blocked}")
 
 
-def _station_context(hl: HandlingList, data: dict) -> dict:
-    """The page also needs to know whether the list sorts into totes (several shipments) and
-    whether a quantity needs a second scan."""
-    return {
-        "st": data,
-        "message": _shown_message(data),
-        "sorts_into_totes": len(hl.shipments) > 1,
-        "confirm_quantity": svc.scan_toggles(hl.tenant_id)["lcs.scan.confirm_quantity"],
+def _station_response(st: svc.Station):
+    """The station's answer: JSON, its page, or the panel htmx swaps in (and the live part
+    polling it). The page also needs to know whether the list sorts into totes (several
+    shipments) and whether a quantity needs a second scan."""
+    context = {
+        "st": st.data,
+        "message": _shown_message(st.data),
+        "sorts_into_totes": st.sorts_into_totes,
+        "confirm_quantity": st.confirm_quantity,
         "short_pick_reasons": short_picks.REASONS,
+        "live": fragment_etag(st.state, "station_live"),
     }
-
-
-def _station_response(hl: HandlingList, data: dict):
-    context = _station_context(hl, data) | {"live": fragment_etag(_station_state(hl), "station_live")}
-    return respond(data, template="lcs/station.html", block="station_panel", targets=STATION_TARGETS, context=context)
+    return respond(
+        st.data, template="lcs/station.html", block="station_panel", targets=STATION_TARGETS, context=context
+    )
 
 
 @bp.get("/lists/<uuid:list_id>/station")
@@ -348,31 +309,31 @@ def station(list_id):
     list (``ETag``/``If-None-Match`` → ``304``): every station polls it to see the other
     pickers' scans.
     """
-    hl = svc.get_list(current_actor(), list_id)
+    actor = current_actor()
+    hl = svc.get_list(actor, list_id)
     return conditional(
-        _station_state(hl),
-        lambda: _station_response(hl, _station_data(hl)),
+        svc.station_state(hl),
+        lambda: _station_response(svc.station(actor, hl)),
         block="station_panel",
         targets=STATION_TARGETS,
     )
 
 
-def _station_answer(hl: HandlingList, result: svc.ScanResult, *, blocked: str | None = None):
-    data = _station_data(hl, result)
-    if blocked:
-        data["finish_blocked"] = blocked
-    resp = _station_response(hl, data)
-    return trigger_client_event(resp, "wharf:scan", {"ok": result.status in ("ok", "done"), "status": result.status})
+def _station_answer(st: svc.Station):
+    """A scan's answer; the page's sound and flash follow the ``wharf:scan`` event."""
+    status = st.data["status"]
+    return trigger_client_event(_station_response(st), "wharf:scan", {"ok": status in ("ok", "done"), "status": status})
 
 
 def _scan_refused(error, submitted: dict):
     """A refused scan at the station (unreadable code, list on hold…): red, nothing changed."""
-    hl = svc.get_list(current_actor(), request.view_args["list_id"])
+    actor = current_actor()
+    hl = svc.get_list(actor, request.view_args["list_id"])
     message = "Unreadable scan: nothing changed" if isinstance(error, ValidationFailed) else error.message
-    result = svc.ScanResult("error", message)
+    st = svc.station(actor, hl, svc.ScanResult("error", message))
     if isinstance(error, events.Blocked):  # Finish refused by a rule: the station is in that state now
-        return _station_answer(hl, result, blocked=error.message)
-    return _station_answer(hl, result)
+        st.data["finish_blocked"] = error.message
+    return _station_answer(st)
 
 
 @bp.post("/lists/<uuid:list_id>/scan")
@@ -396,9 +357,7 @@ def scan(list_id, body: LcsScan):
     (with confirm_tote on as well: those of one tote). ``next.left`` counts the SKU's open units
     at that position over all shipments, ``next.split`` where they go.
     """
-    actor = current_actor()
-    result = svc.scan(actor, list_id, body.code, body.reason)
-    return _station_answer(svc.get_list(actor, list_id), result)
+    return _station_answer(svc.scan_at_station(current_actor(), list_id, body.code, body.reason))
 
 
 # --- assignment: start next list, waves ------------------------------------------------------

@@ -854,7 +854,10 @@ def scan(actor: Actor, list_id, raw: str, reason: str = "empty_location") -> Sca
     """Handle the next open unit (walk order) of what was scanned (``LcsScan.code``);
     commands finish, undo or short-pick (``WHARF:MISSING`` with ``reason``). The scan that
     handles the last open unit finishes the list (``finish_if_done``)."""
-    hl = get_list(actor, list_id)
+    return _scan(actor, get_list(actor, list_id), raw, reason)
+
+
+def _scan(actor: Actor, hl: HandlingList, raw: str, reason: str) -> ScanResult:
     parsed = codes.parse(raw)
     if parsed.command == "finish" and not awaited_tote(hl, actor):  # else: the tote first
         finish(actor, hl.id)
@@ -875,22 +878,17 @@ def scan(actor: Actor, list_id, raw: str, reason: str = "empty_location") -> Sca
         if _set_handled(unit.id, hl.id, True, actor, parsed):
             return _handled(hl, unit, raw, actor)
         return ScanResult("warning", f"{unit.sku}: this unit was already picked", unit.id, unit.sku)
-    skus = products.scanned_skus(hl.tenant_id, parsed, ShipmentItem.list_id == hl.id)
-    if not skus:
-        return _reject(hl, raw, actor, f"Unknown code {raw.strip()[:60]} — not on this list")
+    skus = products.code_skus(parsed)
+    candidates = _open_units(hl, skus)
+    if not candidates:  # not an open unit's SKU as printed: a product barcode, an over-pick or unknown
+        skus = products.scanned_skus(hl.tenant_id, parsed, ShipmentItem.list_id == hl.id)
+        if not skus:
+            return _reject(hl, raw, actor, f"Unknown code {raw.strip()[:60]} — not on this list")
+        candidates = _open_units(hl, skus)
     confirm = toggles.value_for("lcs.scan.confirm_quantity", hl.tenant_id, False)
-    for _ in range(10_000):  # each miss means another picker committed a unit: look again until none is open
-        candidates = db.session.scalars(
-            sa.select(ShipmentItem)
-            .where(
-                ShipmentItem.list_id == hl.id,
-                ShipmentItem.sku.in_(skus),
-                ShipmentItem.is_handled.is_(False),
-                ShipmentItem.is_missing.is_(False),
-            )
-            .order_by(ShipmentItem.rank)
-            .limit(5)
-        ).all()
+    for attempt in range(10_000):  # each miss means another picker committed a unit: look again until none is open
+        if attempt:
+            candidates = _open_units(hl, skus)
         if not candidates:
             break
         if confirm and (here := _open_here(hl, candidates[0])) and len(here) > 1:
@@ -912,6 +910,87 @@ def scan(actor: Actor, list_id, raw: str, reason: str = "empty_location") -> Sca
                 return _handled(hl, unit, raw, actor)
     discard()
     return ScanResult("warning", f"{skus[0]}: everything of this product is already picked (over-pick)", None, skus[0])
+
+
+def _open_units(hl: HandlingList, skus: list[str]) -> list[ShipmentItem]:
+    """The first open units of ``skus`` on ``hl`` in walk order: what a scan of them picks."""
+    if not skus:
+        return []
+    return db.session.scalars(
+        sa.select(ShipmentItem)
+        .where(
+            ShipmentItem.list_id == hl.id,
+            ShipmentItem.sku.in_(skus),
+            ShipmentItem.is_handled.is_(False),
+            ShipmentItem.is_missing.is_(False),
+        )
+        .order_by(ShipmentItem.rank)
+        .limit(5)
+    ).all()
+
+
+def live_state(hl: HandlingList) -> str:
+    """What a live view of ``hl`` is a function of: its version moves with every change of
+    the list or of a unit on it (``touch_lists``)."""
+    return f"{hl.id.hex[:8]}-{hl.version}"
+
+
+@dataclass(frozen=True)
+class Station:
+    """The scan station as one read left it: the answer's body (``LcsScanStation``, with a
+    scan's outcome ``LcsScanResult``) and what its page needs besides."""
+
+    data: dict
+    state: str  # the live part's ETag source: the list's version and the scan toggles it obeys
+    sorts_into_totes: bool
+    confirm_quantity: bool
+
+
+def station_state(hl: HandlingList) -> str:
+    """The live part is a function of the list's version and of the scan toggles (a tote
+    prompt, "scan again to take all"): a toggle switched while a station is open reaches it
+    with its next poll."""
+    flags = "".join("1" if on else "0" for on in scan_toggles(hl.tenant_id).values())
+    return f"{live_state(hl)}-{flags}"
+
+
+def station(actor: Actor, hl: HandlingList, result: ScanResult | None = None) -> Station:
+    """Progress, the next pick and the tote awaited, with ``result``'s outcome when a scan
+    just ran (its counted progress is reused)."""
+    p = result.progress if result is not None and result.progress is not None else progress(hl)
+    waiting = awaited_tote(hl, actor)
+    data = {
+        "list_id": hl.id,
+        "number": hl.number,
+        "is_finished": hl.is_finished,
+        "finish_blocked": finish_blocked(hl),
+        "awaiting_tote": waiting is not None,
+        "sorting_label": waiting.code if waiting else (result.tote if result else None),
+        "progress": p.as_dict(),
+        "next": next_pick(hl),
+    }
+    if result is not None:
+        data |= {
+            "status": result.status,
+            "message": result.message,
+            "item_id": result.item_id,
+            "sku": result.sku,
+            "action": result.action,
+        }
+    flags = scan_toggles(hl.tenant_id)
+    return Station(data, station_state(hl), len(hl.shipments) > 1, flags["lcs.scan.confirm_quantity"])
+
+
+@command(retry_deadlocks=True)
+def scan_at_station(actor: Actor, list_id, raw: str, reason: str = "empty_location") -> Station:
+    """``scan``, answered from the scan's own transaction: the list row it locked and read
+    back, the progress it counted. (Reading the station again after the commit cost every
+    scan a second transaction and four statements.)"""
+    hl = get_list(actor, list_id)
+    result = _scan(actor, hl, raw, reason)
+    if result.progress is None:  # not a pick (a command, a refusal): the list may have changed
+        db.session.refresh(hl)  # by other means than _picked, which reads its row back
+    return station(actor, hl, result)
 
 
 def short_pick(actor: Actor, hl: HandlingList, reason: str) -> ScanResult:

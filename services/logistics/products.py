@@ -107,12 +107,17 @@ def code_owners(tenant_id, codes: Iterable[str]) -> dict[str, tuple[uuid.UUID, s
     return owners
 
 
+def code_skus(scan: codes.Scan) -> list[str]:
+    """The SKUs a scanned code is as printed: itself, or a GTIN in any of its printed forms."""
+    if scan.gtin:
+        return codes.gtin_variants(scan.gtin)
+    return [scan.code] if scan.code else []
+
+
 def scanned_skus(tenant_id, scan: codes.Scan, units: sa.ColumnElement[bool]) -> list[str]:
     """Which SKU(s) of the units ``units`` selects (the pick list's, the packed shipment's) a
     scanned code means: the SKU itself (a GTIN in any printed form), then product barcodes."""
-    candidates = [scan.code] if scan.code else []
-    if scan.gtin:
-        candidates = codes.gtin_variants(scan.gtin)
+    candidates = code_skus(scan)
     among = set(
         db.session.scalars(sa.select(ShipmentItem.sku).where(units, ShipmentItem.sku.in_(candidates)).distinct())
     )
