@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import requests
 import sqlalchemy as sa
 from flask import jsonify
-from floor_seed import make_list, seed_shipments
+from floor_seed import make_list, seed_shipments, settle
 from lcs_live import Server, closed_loop, ensure_database, pct
 
 TENANT = "Floor load bench"
@@ -137,6 +137,7 @@ def seed(url: str, n_shipments: int, n_lists: int, n_pickers: int) -> list[uuid.
         fresh.append(make_list(app, tenant_id, units=UNITS, per_shipment=UNITS))
     if len(fresh) > n_lists or time.perf_counter() - started > 1:
         print(f"{len(fresh)} untouched open lists ready in {time.perf_counter() - started:.0f} s", flush=True)
+        settle(app)
     return fresh[:n_lists]
 
 

@@ -103,7 +103,17 @@ def seed_shipments(app, tenant_id, count: int, units_each: int = 2, batch: int =
         )
         tallies.recount(tenant_id)  # the bulk insert bypassed create_shipment, which keeps the tally
         db.session.commit()
-        if db.engine.dialect.name == "postgresql":  # as after any bulk load: plans need fresh statistics
-            db.session.execute(sa.text("ANALYZE lcs_shipments, lcs_shipment_items, lcs_shipment_tallies"))
-            db.session.commit()
+    settle(app)
     return time.perf_counter() - start
+
+
+def settle(app) -> None:
+    """What autovacuum does on a floor that has been running a while, done at once after a
+    bulk load: fresh statistics for the plans, and the visibility map that lets counts and
+    deep pages read the index alone (without it the outbound search read 1M heap rows:
+    190 ms instead of 30)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE lcs_shipments, lcs_shipment_items, lcs_shipment_tallies, lcs_lists"))

@@ -362,52 +362,44 @@ def shipment_numbers(ids) -> dict:
     return dict(db.session.execute(sa.select(Shipment.id, Shipment.number).where(Shipment.id.in_(list(ids)))).all())
 
 
-def split_of(hl: HandlingList, sku: str, position: str | None) -> list[dict]:
-    """Where the open units of ``sku`` at ``position`` go: per shipment (in the list's order)
-    its number, its tote (sorting label) and how many."""
-    u = ShipmentItem
-    rows = db.session.execute(
-        sa.select(u.shipment_id, Shipment.number, sa.func.count(u.id))
-        .join(Shipment, Shipment.id == u.shipment_id)
-        .where(*_here(hl, sku, position))
-        .group_by(u.shipment_id, Shipment.number)
-    ).all()
-    counts = {shipment_id: (number, left) for shipment_id, number, left in rows}
-    return [
-        {
-            "shipment_id": ls.shipment_id,
-            "number": counts[ls.shipment_id][0],
-            "sorting_label": ls.label,
-            "left": counts[ls.shipment_id][1],
-        }
-        for ls in sorted(hl.shipments, key=lambda ls: ls.position)
-        if ls.shipment_id in counts
-    ]
-
-
 def next_pick(hl: HandlingList) -> dict | None:
     """The first pick (walk order) that still has units to pick, per position: ``left`` is
-    everything of that SKU to take at that position, ``split`` says which shipment (tote)
-    each goes to; ``shipment_id``/``sorting_label`` are the first unit's. A few indexed
-    queries, not a walk over the whole list (this runs after every scan)."""
+    everything of that SKU to take at that position, ``split`` which shipment (tote) each
+    goes to, in the list's order; ``shipment_id``/``sorting_label`` are the first unit's.
+    One indexed query, not a walk over the whole list (this answers every scan)."""
     u = ShipmentItem
-    first = db.session.scalars(
-        sa.select(u)
-        .where(u.list_id == hl.id, u.is_handled.is_(False), u.is_missing.is_(False))
-        .order_by(u.rank)
-        .limit(1)
-    ).first()
-    if first is None:
+    is_open = (u.list_id == hl.id, u.is_handled.is_(False), u.is_missing.is_(False))
+    first = sa.select(u.sku, u.position, u.description, u.shipment_id).where(*is_open).order_by(u.rank).limit(1)
+    first = first.cte("first_pick")
+    rows = db.session.execute(
+        sa.select(
+            first.c.sku,
+            first.c.position,
+            first.c.description,
+            first.c.shipment_id.label("first_shipment"),
+            u.shipment_id,
+            Shipment.number,
+            ListShipment.label,
+            sa.func.count(u.id),
+        )
+        .join(first, sa.and_(u.sku == first.c.sku, u.position.is_not_distinct_from(first.c.position)))
+        .join(Shipment, Shipment.id == u.shipment_id)
+        .join(ListShipment, sa.and_(ListShipment.list_id == hl.id, ListShipment.shipment_id == u.shipment_id))
+        .where(*is_open)
+        .group_by(*first.c, u.shipment_id, Shipment.number, ListShipment.label, ListShipment.position)
+        .order_by(ListShipment.position)
+    ).all()
+    if not rows:
         return None
-    split = split_of(hl, first.sku, first.position)
-    label = next((s["sorting_label"] for s in split if s["shipment_id"] == first.shipment_id), None)
+    sku, position, description, shipment_id = rows[0][:4]
+    split = [{"shipment_id": r.shipment_id, "number": r.number, "sorting_label": r.label, "left": r[-1]} for r in rows]
     return {
-        "sku": first.sku,
-        "description": first.description,
-        "position": first.position,
+        "sku": sku,
+        "description": description,
+        "position": position,
         "left": sum(s["left"] for s in split),
-        "shipment_id": first.shipment_id,
-        "sorting_label": label,
+        "shipment_id": shipment_id,
+        "sorting_label": next((s["sorting_label"] for s in split if s["shipment_id"] == shipment_id), None),
         "split": split,
     }
 
