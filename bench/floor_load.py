@@ -431,7 +431,7 @@ def report(label: str, rate: float, seconds: float, st: Stats, cpu: dict | None 
     done = len(st.lat["scan"])
     used = "  cpu " + " ".join(f"{k} {v / seconds * 100:.0f}%" for k, v in cpu.items()) if cpu else ""
     print(
-        f"  {label:6s} {rate:6.0f}/s asked  {done / seconds:6.1f} scans/s  scan p95 {st.p95_ms('scan'):6.1f} ms  "
+        f"  {label:6s} {rate:6.0f}/s asked  {done / seconds:6.1f} scans/s  scan p50 {pct(st.lat['scan'], 50) * 1000:5.1f} p95 {st.p95_ms('scan'):6.1f} ms  "
         f"live p95 {st.p95_ms('live'):6.1f}  list p95 {st.p95_ms('list'):6.1f}  search p95 {st.p95_ms('search'):6.1f}  "
         f"pack p95 {st.p95_ms('pack'):6.1f}  "
         f"label p95 {st.p95_ms('label'):6.1f}  acl p95 {st.p95_ms('acl'):6.1f}  errors {dict(st.errors) or 0}{used}",

@@ -292,23 +292,23 @@ def pack_station(shipment_id):
     return respond(data, template="lcs/pack.html", block="pack_panel", context=context)
 
 
-def _pack_answer(shipment_id, result: packing.PackResult):
-    """The scan's outcome as JSON, or the re-rendered panel for the station, with the
-    ``wharf:scan`` event its sounds play on."""
-    data = packing.scan_row(shipment_id, result)
+def _pack_answer(shipment_id, data: dict):
+    """The scan's outcome (``LcsPackScanResult``) as JSON, or the re-rendered panel for the
+    station, with the ``wharf:scan`` event its sounds play on."""
     resp = respond(
         data,
         template="lcs/pack.html",
         block="pack_panel",
         context=lambda: pack_panel(svc.get_shipment(current_actor(), shipment_id), data)[1],
     )
-    return trigger_client_event(resp, "wharf:scan", {"ok": result.status == "ok", "status": result.status})
+    return trigger_client_event(resp, "wharf:scan", {"ok": data["status"] == "ok", "status": data["status"]})
 
 
 def _pack_refused(error, submitted: dict):
     """A refused scan at the pack station (unreadable code, canceled shipment): red, nothing changed."""
     message = "Unreadable scan: nothing changed" if isinstance(error, ValidationFailed) else error.message
-    return _pack_answer(request.view_args["shipment_id"], packing.PackResult("error", message))
+    shipment_id = request.view_args["shipment_id"]
+    return _pack_answer(shipment_id, packing.scan_row(shipment_id, packing.PackResult("error", message)))
 
 
 @bp.post("/shipments/<uuid:shipment_id>/pack/scan")
@@ -322,5 +322,4 @@ def pack_scan(shipment_id, body: LcsPackScan):
     ``status`` ok; ``error`` for a code of no unit of this shipment, ``warning`` for one more
     than was picked — both change nothing. Another tenant's shipment is a 404.
     """
-    result = packing.scan(current_actor(), shipment_id, body.code)
-    return _pack_answer(shipment_id, result)
+    return _pack_answer(shipment_id, packing.scan_at_station(current_actor(), shipment_id, body.code))

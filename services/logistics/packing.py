@@ -127,15 +127,20 @@ def scan(actor: Actor, shipment_id, raw: str) -> PackResult:
     if parsed.command is not None:
         discard()
         return PackResult("error", f"{shown} is a pick station command: nothing packed")
+
+    def units_of(which: sa.ColumnElement[bool]) -> list:
+        return db.session.execute(
+            sa.select(u.id, u.sku, u.is_handled, u.is_missing, u.parcel_id)
+            .where(u.shipment_id == shipment.id, which)
+            .order_by(u.sequence)
+        ).all()
+
     if parsed.unit_id is not None:
-        which = [u.id == parsed.unit_id]
-    else:
-        which = [u.sku.in_(products.scanned_skus(shipment.tenant_id, parsed, u.shipment_id == shipment.id))]
-    units = db.session.execute(
-        sa.select(u.id, u.sku, u.is_handled, u.is_missing, u.parcel_id)
-        .where(u.shipment_id == shipment.id, *which)
-        .order_by(u.sequence)
-    ).all()
+        units = units_of(u.id == parsed.unit_id)
+    else:  # the code as a SKU first; a product barcode only when it is none of the shipment's
+        units = units_of(u.sku.in_(products.code_skus(parsed)))
+        if not units:
+            units = units_of(u.sku.in_(products.scanned_skus(shipment.tenant_id, parsed, u.shipment_id == shipment.id)))
     if not units:
         discard()
         return PackResult("error", f"{shown} is not in shipment {shipment.number}: nothing packed")
@@ -157,6 +162,13 @@ def scan(actor: Actor, shipment_id, raw: str) -> PackResult:
         why = "already packed" if units[0].parcel_id else "missing" if units[0].is_missing else "not picked yet"
         return PackResult("warning", f"{sku}: this unit is {why}: nothing packed", units[0].id, sku)
     return PackResult("warning", f"{sku}: one more than was picked ({picked}): nothing packed", None, sku)
+
+
+@command(retry_deadlocks=True)
+def scan_at_station(actor: Actor, shipment_id, raw: str) -> dict:
+    """``scan``, answered (``scan_row``) from the scan's own transaction: reading the station
+    again after the commit cost every pack scan a second transaction."""
+    return scan_row(shipment_id, scan(actor, shipment_id, raw))
 
 
 @command()
