@@ -395,26 +395,29 @@ class Floor:
         return self.stats
 
 
-def _cpu_seconds(pids) -> float:
+def _cpu_seconds(pids, children: bool = False) -> float:
+    """CPU seconds of ``pids`` (with ``children``: also of their ended children, as RQ's
+    work horses, one forked per job)."""
     tick, total = os.sysconf("SC_CLK_TCK"), 0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
+        total += sum(int(f) for f in fields[11 : 15 if children else 13])
     return total / tick
 
 
-def cpu_now(srv: Server) -> dict:
-    """CPU seconds used so far by gunicorn, PostgreSQL's processes, this load generator, and
-    the machine (all cores): where the two cores go under load."""
+def cpu_now(srv: Server, worker: subprocess.Popen | None = None) -> dict:
+    """CPU seconds used so far by gunicorn, PostgreSQL's processes, the label worker, this
+    load generator, and the machine (all cores): where the two cores go under load."""
     postgres = [d.name for d in Path("/proc").glob("[0-9]*") if _comm(d) == "postgres"]
     busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     tick = os.sysconf("SC_CLK_TCK")
     return {
         "gunicorn": srv.cpu_seconds(),
         "postgres": _cpu_seconds(postgres),
+        "worker": _cpu_seconds([worker.pid], children=True) if worker else 0.0,
         "client": sum(os.times()[:2]),
         "machine": (sum(map(int, busy)) - int(busy[3]) - int(busy[4])) / tick,
     }
@@ -482,9 +485,9 @@ def main() -> None:
         print(f"ramp: +{args.step:.0f} scans/s every {args.step_seconds:.0f} s", flush=True)
         best, rate = None, args.start
         while rate <= args.max_rate and floor.queue:
-            before = cpu_now(srv)
+            before = cpu_now(srv, worker)
             st = floor.run(rate, args.step_seconds)
-            report("ramp", rate, args.step_seconds, st, {k: v - before[k] for k, v in cpu_now(srv).items()})
+            report("ramp", rate, args.step_seconds, st, {k: v - before[k] for k, v in cpu_now(srv, worker).items()})
             if st.total_errors() or st.p95_ms("scan") > 100:
                 break
             if st.p95_ms("scan") < 50:
@@ -492,9 +495,9 @@ def main() -> None:
             rate += args.step
         hold = best or args.start
         for _ in range(4):  # packers join once lists finish: a rate the ramp kept may not hold with them
-            before = cpu_now(srv)
+            before = cpu_now(srv, worker)
             st = floor.run(hold, args.seconds)
-            report("hold", hold, args.seconds, st, {k: v - before[k] for k, v in cpu_now(srv).items()})
+            report("hold", hold, args.seconds, st, {k: v - before[k] for k, v in cpu_now(srv, worker).items()})
             if (st.p95_ms("scan") < 50 and not st.total_errors()) or hold - args.step < args.start or not floor.queue:
                 break
             hold -= args.step

@@ -26,7 +26,18 @@ from cachetools import TLRUCache
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
-from models import AuthSession, LoginAttempt, PasswordReset, Tenant, UsedRefreshToken, User, db, utcnow
+from models import (
+    AuthSession,
+    LoginAttempt,
+    PasswordReset,
+    Tenant,
+    UsedRefreshToken,
+    User,
+    UserAcl,
+    UserRole,
+    db,
+    utcnow,
+)
 from models.base import aware
 from services import cache_versions, signing_keys
 from services.commands import command
@@ -233,6 +244,14 @@ class SessionPrincipal:
     def acl_version(self) -> int:
         return self._user.acl_version if self._user is not None else self._snapshot["acl_version"]
 
+    @property
+    def role_set(self) -> frozenset[uuid.UUID] | None:
+        """The user's roles as the session check read them — the grants of everyone holding
+        the same roles — or None when an ACL of the user's own replaces them."""
+        if self._snapshot["grant_own"]:
+            return None
+        return frozenset(uuid.UUID(r) for r in (self._snapshot["grant_roles"] or "").split(",") if r)
+
     def get_id(self) -> str:
         return str(self._snapshot["id"])
 
@@ -267,6 +286,13 @@ _LIVE_SESSION_BASE = (
         User.locale,  # every page is in the user's language (web/i18n.py)
         Tenant.acl_version,
         Tenant.name.label("tenant_name"),
+        # what the grants are a function of (services.acl.grants_for): the user's roles, unless
+        # an ACL of their own replaces them
+        sa.select(sa.func.aggregate_strings(sa.cast(UserRole.role_id, sa.String), ","))
+        .where(UserRole.user_id == User.id)
+        .scalar_subquery()
+        .label("grant_roles"),
+        sa.exists().where(UserAcl.user_id == User.id, UserAcl.tenant_id == User.tenant_id).label("grant_own"),
     )
     .join(User, AuthSession.user_id == User.id)
     .join(Tenant, User.tenant_id == Tenant.id)

@@ -148,3 +148,33 @@ def test_cannot_assign_role_wider_than_self(tenant_setup):
         users.update_user(
             Actor.of(db.session.get(type(clerk_user), clerk_user.id)), target.id, role_ids=[str(picker.id)]
         )
+
+
+def test_signed_in_users_of_the_same_roles_share_one_computation(tenant_setup):
+    """The session check reads the caller's roles, so the grants are cached per role set: a
+    floor of pickers holding one role costs one computation per ACL change, not one per
+    picker. A role more, or an ACL of one's own, is another entry — read with the very next
+    request, whatever the cache holds."""
+    from services import acl, auth
+
+    t, _, clerk, picker, _ = tenant_setup
+    a, b = _user(t, "a@t.test", [picker.id]), _user(t, "b@t.test", [picker.id])
+
+    def principal(u):
+        signed_in = auth.start_session(u, kind="api", ip=None, user_agent=None)
+        db.session.expire_all()
+        return auth.live_principal(signed_in.session.id)
+
+    pa, pb = principal(a), principal(b)
+    assert pa.role_set == pb.role_set == frozenset({picker.id})
+    before = acl.cache.loads
+    assert grants_for(pa) == grants_for(pb) == compute_grants(a)
+    assert acl.cache.loads == before + 1  # computed once, for both
+    users.update_user(SYSTEM, b.id, role_ids=[picker.id, clerk.id])
+    pb = principal(b)
+    assert grants_for(pb) == compute_grants(b) and grants_for(pb).allows(["auth.users.list"])
+    assert not grants_for(principal(a)).allows(["auth.users.list"])
+    users.update_user_acl(SYSTEM, a.id, features=["auth.roles.list"], is_super_admin=False, organizations=None)
+    pa = principal(a)
+    assert pa.role_set is None and grants_for(pa) == compute_grants(a)
+    assert grants_for(pa).allows(["auth.roles.list"]) and not grants_for(pa).allows(["lcs.handling.read"])
