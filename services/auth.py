@@ -28,12 +28,14 @@ from flask import current_app
 
 from models import (
     AuthSession,
+    GivenPermission,
     LoginAttempt,
     PasswordReset,
     Tenant,
     UsedRefreshToken,
     User,
     UserAcl,
+    UserGroupMember,
     UserRole,
     db,
     utcnow,
@@ -250,7 +252,15 @@ class SessionPrincipal:
         the same roles — or None when an ACL of the user's own replaces them."""
         if self._snapshot["grant_own"]:
             return None
-        return frozenset(uuid.UUID(r) for r in (self._snapshot["grant_roles"] or "").split(",") if r)
+        return _id_set(self._snapshot["grant_roles"])
+
+    @property
+    def group_set(self) -> frozenset[uuid.UUID] | None:
+        """With ``role_set``, what the caller's object grants are a function of — None when
+        object grants given to the user themselves (or their own ACL) make them theirs alone."""
+        if self._snapshot["grant_own"] or self._snapshot["grant_own_objects"]:
+            return None
+        return _id_set(self._snapshot["grant_groups"])
 
     def get_id(self) -> str:
         return str(self._snapshot["id"])
@@ -272,6 +282,15 @@ class SessionPrincipal:
         return hash(self.id)
 
 
+def _ids_of(column, user_column) -> sa.Select:
+    """The user's ids in ``column`` (their roles, their groups) as one comma-joined string."""
+    return sa.select(sa.func.aggregate_strings(sa.cast(column, sa.String), ",")).where(user_column == User.id)
+
+
+def _id_set(joined: str | None) -> frozenset[uuid.UUID]:
+    return frozenset(uuid.UUID(i) for i in (joined or "").split(",") if i)
+
+
 _LIVE_SESSION_BASE = (
     sa.select(
         AuthSession.id.label("session_id"),
@@ -286,13 +305,12 @@ _LIVE_SESSION_BASE = (
         User.locale,  # every page is in the user's language (web/i18n.py)
         Tenant.acl_version,
         Tenant.name.label("tenant_name"),
-        # what the grants are a function of (services.acl.grants_for): the user's roles, unless
-        # an ACL of their own replaces them
-        sa.select(sa.func.aggregate_strings(sa.cast(UserRole.role_id, sa.String), ","))
-        .where(UserRole.user_id == User.id)
-        .scalar_subquery()
-        .label("grant_roles"),
+        # what the grants are a function of (services.acl.grants_for, object_grants_for): the
+        # user's roles and groups, unless an ACL or object grants of their own decide
+        _ids_of(UserRole.role_id, UserRole.user_id).scalar_subquery().label("grant_roles"),
+        _ids_of(UserGroupMember.group_id, UserGroupMember.user_id).scalar_subquery().label("grant_groups"),
         sa.exists().where(UserAcl.user_id == User.id, UserAcl.tenant_id == User.tenant_id).label("grant_own"),
+        sa.exists().where(GivenPermission.subject_user_id == User.id).label("grant_own_objects"),
     )
     .join(User, AuthSession.user_id == User.id)
     .join(Tenant, User.tenant_id == Tenant.id)

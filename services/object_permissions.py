@@ -215,17 +215,35 @@ def applicable(principal) -> sa.Select:
     return sa.select(GivenPermission).where(GivenPermission.tenant_id == principal.tenant_id, where)
 
 
+_DECIDING = (
+    GivenPermission.permission_name,
+    GivenPermission.object_id,
+    GivenPermission.object_kind,
+    GivenPermission.can_do,
+    GivenPermission.role_id,
+    GivenPermission.subject_user_group_id,
+)
+
+
 def compute_object_grants(principal) -> ObjectGrants:
-    rows = db.session.execute(
-        applicable(principal).with_only_columns(
-            GivenPermission.permission_name,
-            GivenPermission.object_id,
-            GivenPermission.object_kind,
-            GivenPermission.can_do,
-            GivenPermission.role_id,
-            GivenPermission.subject_user_group_id,
-        )
-    ).all()
+    return _decided(db.session.execute(applicable(principal).with_only_columns(*_DECIDING)).all())
+
+
+def _shared_object_grants(tenant_id, role_ids: frozenset, group_ids: frozenset) -> ObjectGrants:
+    """The object grants of anyone holding exactly ``role_ids`` and in exactly ``group_ids``
+    with none given to them personally (``SessionPrincipal.group_set``)."""
+    if not role_ids and not group_ids:
+        return NO_OBJECT_GRANTS
+    reaching = sa.or_(
+        GivenPermission.role_id.in_(list(role_ids)), GivenPermission.subject_user_group_id.in_(list(group_ids))
+    )
+    stmt = sa.select(*_DECIDING).where(GivenPermission.tenant_id == tenant_id, reaching)
+    return _decided(db.session.execute(stmt).all())
+
+
+def _decided(rows) -> ObjectGrants:
+    """Per feature and record, the grant of the most specific subject (user over group over
+    role; a denial wins a tie)."""
     best: dict = defaultdict(dict)  # feature -> object -> (level, can_do, kind)
     for name, oid, kind, can_do, role_id, group_id in rows:
         level = _LEVEL["role" if role_id else "group" if group_id else "user"]
@@ -268,21 +286,23 @@ def reach_covers(actor_grants, actor_objects: ObjectGrants, target_grants, targe
     return True
 
 
-# Per (principal, tenant), valid while the tenant's acl_version is unchanged (every object
-# grant and group membership change bumps it, like any other ACL change).
+# Valid while the tenant's acl_version is unchanged (every object grant and group membership
+# change bumps it, like any other ACL change): per role and group set for a signed-in user
+# with no grants of their own (``SessionPrincipal.group_set``: a floor of pickers computes
+# them once per ACL change), else per (principal, tenant).
 cache = VersionedCache()
 
 
 def object_grants_for(principal) -> ObjectGrants:
     if principal is None or not getattr(principal, "is_authenticated", False) or getattr(principal, "is_hub", False):
         return NO_OBJECT_GRANTS
-    key = ("key" if getattr(principal, "is_api_key", False) else "user", principal.id, principal.tenant_id)
-    version = principal.acl_version
-    found = cache.get(key, version)
-    if found is None:
-        found = compute_object_grants(principal)
-        cache.put(key, version, found)
-    return found
+    version, tenant_id = principal.acl_version, principal.tenant_id
+    role_set, group_set = getattr(principal, "role_set", None), getattr(principal, "group_set", None)
+    if role_set is not None and group_set is not None:
+        key = ("shared", tenant_id, role_set, group_set)
+        return cache.get_or_build(key, version, lambda: _shared_object_grants(tenant_id, role_set, group_set))
+    key = ("key" if getattr(principal, "is_api_key", False) else "user", principal.id, tenant_id)
+    return cache.get_or_build(key, version, lambda: compute_object_grants(principal))
 
 
 # --- enforcement ----------------------------------------------------------------------------

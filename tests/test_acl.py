@@ -178,3 +178,51 @@ def test_signed_in_users_of_the_same_roles_share_one_computation(tenant_setup):
     pa = principal(a)
     assert pa.role_set is None and grants_for(pa) == compute_grants(a)
     assert grants_for(pa).allows(["auth.roles.list"]) and not grants_for(pa).allows(["lcs.handling.read"])
+
+
+def test_object_grants_are_shared_by_role_and_group_set_unless_given_personally(tenant_setup):
+    """Object grants, like features, are cached per (roles, groups) for users with none of
+    their own — and each caller still gets exactly what computing theirs afresh gives."""
+    from models import GivenPermission, UserGroup, UserGroupMember
+    from services import auth, object_permissions
+    from services.acl import bump_acl_version
+
+    t, _, _, picker, _ = tenant_setup
+    a, a2, b, c = (_user(t, f"{n}@t.test", [picker.id]) for n in ("a", "a2", "b", "c"))
+    group = UserGroup(tenant_id=t.id, name="Night shift")
+    db.session.add(group)
+    db.session.flush()
+    db.session.add(UserGroupMember(tenant_id=t.id, group_id=group.id, user_id=b.id))
+    x, y, z = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    for subject, key, obj, can in (
+        ({"role_id": picker.id}, f"role:{picker.id}", x, False),
+        ({"subject_user_group_id": group.id}, f"group:{group.id}", y, True),
+        ({"subject_user_id": c.id}, f"user:{c.id}", z, True),
+    ):
+        db.session.add(
+            GivenPermission(
+                tenant_id=t.id,
+                permission_name="lcs.handling.read",
+                subject_key=key,
+                object_id=obj,
+                object_kind="handling_list",
+                can_do=can,
+                **subject,
+            )
+        )
+    bump_acl_version(t.id)
+    db.session.commit()
+
+    def principal(u):
+        signed_in = auth.start_session(u, kind="api", ip=None, user_agent=None)
+        db.session.expire_all()
+        return auth.live_principal(signed_in.session.id)
+
+    pa, pa2, pb, pc = (principal(u) for u in (a, a2, b, c))
+    assert pa.group_set == frozenset() and pb.group_set == frozenset({group.id}) and pc.group_set is None
+    before = object_permissions.cache.loads
+    for p, u in ((pa, a), (pa2, a2), (pb, b), (pc, c)):
+        assert object_permissions.object_grants_for(p) == object_permissions.compute_object_grants(u)
+    assert object_permissions.cache.loads == before + 3  # a and a2 share one; b (a group) and c (their own) not
+    seen = {name: object_permissions.object_grants_for(p) for name, p in (("a", pa), ("b", pb), ("c", pc))}
+    assert seen["a"] != seen["b"] != seen["c"] != seen["a"]
