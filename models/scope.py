@@ -51,9 +51,9 @@ class Scope:
         """Whether object-level exceptions narrow ``model`` (counts kept aside are then wrong)."""
         return self.objects is not None and self.objects.clause_for(model) is not None
 
-    def get(self, model, record_id, what: str | None = None) -> object:
+    def get(self, model, record_id, what: str | None = None, *, options: tuple = ()) -> object:
         """The record with this id in scope, or ``NotFound`` (see ``get_visible``)."""
-        return get_visible(self, model, record_id, what)
+        return get_visible(self, model, record_id, what, options=options)
 
     def add(self, record):
         """Stamp a new record with this scope's tenant (unless already set) and stage it."""
@@ -76,9 +76,11 @@ def select_by_id(visible: Scope | sa.Select, model, record_id, what: str | None 
     return (visible if isinstance(visible, sa.Select) else visible.select(model)).where(model.id == key)
 
 
-def get_visible(visible: Scope | sa.Select, model, record_id, what: str | None = None):
-    """The record with this id among ``visible`` (see ``select_by_id``), else ``NotFound``."""
-    found = db.session.scalars(select_by_id(visible, model, record_id, what)).first()
+def get_visible(visible: Scope | sa.Select, model, record_id, what: str | None = None, *, options: tuple = ()):
+    """The record with this id among ``visible`` (see ``select_by_id``), else ``NotFound``;
+    ``options`` load more with it (a collection joined into the same statement)."""
+    stmt = select_by_id(visible, model, record_id, what)
+    found = db.session.scalars(stmt.options(*options)).unique().first() if options else db.session.scalars(stmt).first()
     if found is None:
         raise not_found(model, what)
     return found

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models import (
     HandlingList,
@@ -47,8 +48,11 @@ from services.logistics.units import unit_row
 GROUP_NS = uuid.UUID("6f1c5a52-9b3e-4d8e-9a55-2f1f0c7e8a10")
 
 
-def get_list(actor: Actor, list_id) -> HandlingList:
-    return actor.scope.get(HandlingList, list_id, "Handling list")
+def get_list(actor: Actor, list_id, *, with_totes: bool = False) -> HandlingList:
+    """The list in the caller's scope (404); ``with_totes`` joins its shipments (their
+    sorting labels) into the same statement, for a scan, which reads them anyway."""
+    options = (joinedload(HandlingList.shipments),) if with_totes else ()
+    return actor.scope.get(HandlingList, list_id, "Handling list", options=options)
 
 
 def _walk_order(tenant_id, location_id) -> tuple[dict, dict]:
@@ -683,7 +687,9 @@ def _picked(hl: HandlingList) -> None:
     """A unit of ``hl`` was picked: the list has started, and its version (the live views'
     ETag) moves. After the unit's UPDATE: units, then the list row, as every writer locks.
     The row comes back into ``hl`` (RETURNING): it is locked and current from here on, so
-    ``finish_if_done(…, locked=True)`` neither locks nor reads it again."""
+    ``finish_if_done(…, locked=True)`` neither locks nor reads it again. Its shipments (the
+    totes), when loaded, are kept: a pick does not change them."""
+    totes = hl.__dict__.get("shipments")
     db.session.execute(
         sa.update(HandlingList)
         .where(HandlingList.id == hl.id)
@@ -691,6 +697,8 @@ def _picked(hl: HandlingList) -> None:
         .returning(HandlingList)
         .execution_options(populate_existing=True, synchronize_session=False)
     ).all()
+    if totes is not None:
+        set_committed_value(hl, "shipments", totes)
 
 
 def _set_handled(unit_id, list_id, handled: bool, actor: Actor, scanned: codes.Scan | None = None) -> bool:
@@ -980,7 +988,7 @@ def scan_at_station(actor: Actor, list_id, raw: str, reason: str = "empty_locati
     """``scan``, answered from the scan's own transaction: the list row it locked and read
     back, the progress it counted. (Reading the station again after the commit cost every
     scan a second transaction and four statements.)"""
-    hl = get_list(actor, list_id)
+    hl = get_list(actor, list_id, with_totes=True)
     result = _scan(actor, hl, raw, reason)
     if result.progress is None:  # not a pick (a command, a refusal): the list may have changed
         db.session.refresh(hl)  # by other means than _picked, which reads its row back
