@@ -41,6 +41,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -75,7 +76,70 @@ def bench_app():
     app = create_app()
     logging.getLogger("wharf.request").setLevel(logging.WARNING)
     app.add_url_rule("/bench/bare", "bench_bare", public(lambda: jsonify({"ok": True})))
+    if out := os.environ.get("WHARF_BENCH_CPU_DIR"):
+        _count_cpu(app, Path(out))
     return app
+
+
+def _count_cpu(app, out: Path) -> None:
+    """Each worker's CPU time per endpoint (thread time from before_request to teardown:
+    sign-in, view, rendering), written to ``out/<pid>.json`` every 20 requests — where the
+    server's cores go, per kind of request, under the real mix."""
+    import json
+
+    from flask import request
+
+    per: dict[str, list] = collections.defaultdict(lambda: [0, 0.0])
+    started = threading.local()
+    done = itertools.count(1)
+
+    @app.before_request
+    def _start():
+        started.t = time.thread_time()
+
+    @app.teardown_request
+    def _stop(_exc):
+        t0 = getattr(started, "t", None)
+        if t0 is None:
+            return
+        started.t = None
+        entry = per[request.endpoint or "?"]
+        entry[0] += 1
+        entry[1] += time.thread_time() - t0
+        if next(done) % 20 == 0:
+            (out / f"{os.getpid()}.json").write_text(json.dumps(per))
+
+
+def endpoint_cpu(out: Path) -> dict[str, list]:
+    """The workers' counts and CPU seconds per endpoint, summed."""
+    import json
+
+    total: dict[str, list] = collections.defaultdict(lambda: [0, 0.0])
+    for f in out.glob("*.json"):
+        try:
+            for endpoint, (n, sec) in json.loads(f.read_text()).items():
+                total[endpoint][0] += n
+                total[endpoint][1] += sec
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def report_endpoints(before: dict, after: dict, seconds: float, top: int = 6) -> None:
+    """Per endpoint in the phase: requests/s, CPU ms per request, share of a core."""
+    rows = []
+    for endpoint, (n, sec) in after.items():
+        n0, sec0 = before.get(endpoint, (0, 0.0))
+        if n - n0 > 0:
+            rows.append((sec - sec0, n - n0, endpoint))
+    rows.sort(reverse=True)
+    print(
+        "    server cpu: "
+        + "  ".join(
+            f"{e} {n / seconds:.0f}/s × {1000 * c / n:.1f} ms = {100 * c / seconds:.0f}%" for c, n, e in rows[:top]
+        ),
+        flush=True,
+    )
 
 
 # --- seeding -------------------------------------------------------------------------------------
@@ -463,7 +527,13 @@ def main() -> None:
     ensure_database(args.database_url)
     lists = seed(args.database_url, args.shipments, args.lists, args.pickers)
     env = {k: os.environ[k] for k in ("REDIS_URL",) if os.environ.get(k)}
-    srv = Server(args.database_url, app="floor_load:bench_app()", workers=args.workers, env=env)
+    cpu_dir = Path(tempfile.mkdtemp(prefix="wharf-bench-cpu-"))
+    srv = Server(
+        args.database_url,
+        app="floor_load:bench_app()",
+        workers=args.workers,
+        env={**env, "WHARF_BENCH_CPU_DIR": str(cpu_dir)},
+    )
     worker = None
     if env:  # labels render on an RQ worker, as deployed, not in the web workers
         worker_env = {**os.environ, **SETTINGS, **env, "DATABASE_URL": args.database_url}
@@ -484,9 +554,10 @@ def main() -> None:
         print(f"ramp: +{args.step:.0f} scans/s every {args.step_seconds:.0f} s", flush=True)
         best, rate = None, args.start
         while rate <= args.max_rate and floor.queue:
-            before = cpu_now(srv, worker)
+            before, per = cpu_now(srv, worker), endpoint_cpu(cpu_dir)
             st = floor.run(rate, args.step_seconds)
             report("ramp", rate, args.step_seconds, st, {k: v - before[k] for k, v in cpu_now(srv, worker).items()})
+            report_endpoints(per, endpoint_cpu(cpu_dir), args.step_seconds)
             if st.total_errors() or st.p95_ms("scan") > 100:
                 break
             if st.p95_ms("scan") < 50:
@@ -494,9 +565,10 @@ def main() -> None:
             rate += args.step
         hold = best or args.start
         for _ in range(4):  # packers join once lists finish: a rate the ramp kept may not hold with them
-            before = cpu_now(srv, worker)
+            before, per = cpu_now(srv, worker), endpoint_cpu(cpu_dir)
             st = floor.run(hold, args.seconds)
             report("hold", hold, args.seconds, st, {k: v - before[k] for k, v in cpu_now(srv, worker).items()})
+            report_endpoints(per, endpoint_cpu(cpu_dir), args.seconds)
             if (st.p95_ms("scan") < 50 and not st.total_errors()) or hold - args.step < args.start or not floor.queue:
                 break
             hold -= args.step

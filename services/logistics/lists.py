@@ -8,6 +8,7 @@ concurrent requests can never both win: the loser sees rowcount 0 and is told so
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -336,15 +337,20 @@ class Progress:
         }
 
 
-def progress(hl: HandlingList) -> Progress:
+@functools.cache
+def _progress_stmt() -> sa.Select:
+    """Built once (``list_id`` bound per call), as the scan's other hot statements: building
+    them cost a scan more than running them (CPU per scan 6.7 → 5.6 ms for the first two)."""
     u = ShipmentItem
-    total, handled, missing = db.session.execute(
-        sa.select(
-            sa.func.count(u.id),
-            sa.func.sum(sa.case((sa.and_(u.is_handled, sa.not_(u.is_missing)), 1), else_=0)),
-            sa.func.sum(sa.case((u.is_missing, 1), else_=0)),
-        ).where(u.list_id == hl.id)
-    ).one()
+    return sa.select(
+        sa.func.count(u.id),
+        sa.func.sum(sa.case((sa.and_(u.is_handled, sa.not_(u.is_missing)), 1), else_=0)),
+        sa.func.sum(sa.case((u.is_missing, 1), else_=0)),
+    ).where(u.list_id == sa.bindparam("list_id"))
+
+
+def progress(hl: HandlingList) -> Progress:
+    total, handled, missing = db.session.execute(_progress_stmt(), {"list_id": hl.id}).one()
     return Progress(total or 0, handled or 0, missing or 0)
 
 
@@ -366,16 +372,16 @@ def shipment_numbers(ids) -> dict:
     return dict(db.session.execute(sa.select(Shipment.id, Shipment.number).where(Shipment.id.in_(list(ids)))).all())
 
 
-def next_pick(hl: HandlingList) -> dict | None:
-    """The first pick (walk order) that still has units to pick, per position: ``left`` is
-    everything of that SKU to take at that position, ``split`` which shipment (tote) each
-    goes to, in the list's order; ``shipment_id``/``sorting_label`` are the first unit's.
-    One indexed query, not a walk over the whole list (this answers every scan)."""
-    u = ShipmentItem
-    is_open = (u.list_id == hl.id, u.is_handled.is_(False), u.is_missing.is_(False))
+@functools.cache
+def _next_pick_stmt() -> sa.Select:
+    """The first open unit (walk order) as a CTE, and per shipment (the list's order, with
+    its tote) the open units of its SKU at its position; built once (``list_id`` bound per
+    call): it answers every scan and every station poll."""
+    u, list_id = ShipmentItem, sa.bindparam("list_id")
+    is_open = (u.list_id == list_id, u.is_handled.is_(False), u.is_missing.is_(False))
     first = sa.select(u.sku, u.position, u.description, u.shipment_id).where(*is_open).order_by(u.rank).limit(1)
     first = first.cte("first_pick")
-    rows = db.session.execute(
+    return (
         sa.select(
             first.c.sku,
             first.c.position,
@@ -388,11 +394,19 @@ def next_pick(hl: HandlingList) -> dict | None:
         )
         .join(first, sa.and_(u.sku == first.c.sku, u.position.is_not_distinct_from(first.c.position)))
         .join(Shipment, Shipment.id == u.shipment_id)
-        .join(ListShipment, sa.and_(ListShipment.list_id == hl.id, ListShipment.shipment_id == u.shipment_id))
+        .join(ListShipment, sa.and_(ListShipment.list_id == list_id, ListShipment.shipment_id == u.shipment_id))
         .where(*is_open)
         .group_by(*first.c, u.shipment_id, Shipment.number, ListShipment.label, ListShipment.position)
         .order_by(ListShipment.position)
-    ).all()
+    )
+
+
+def next_pick(hl: HandlingList) -> dict | None:
+    """The first pick (walk order) that still has units to pick, per position: ``left`` is
+    everything of that SKU to take at that position, ``split`` which shipment (tote) each
+    goes to, in the list's order; ``shipment_id``/``sorting_label`` are the first unit's.
+    One indexed query, not a walk over the whole list."""
+    rows = db.session.execute(_next_pick_stmt(), {"list_id": hl.id}).all()
     if not rows:
         return None
     sku, position, description, shipment_id = rows[0][:4]
@@ -683,6 +697,21 @@ def record(actor: Actor, on, kind: str, *, item_id=None, code: str | None = None
     )
 
 
+@functools.cache
+def _picked_stmt() -> sa.Update:
+    """Built once (a scan's statements cost more to build than to run)."""
+    return (
+        sa.update(HandlingList)
+        .where(HandlingList.id == sa.bindparam("list_id"))
+        .values(
+            started_at=sa.func.coalesce(HandlingList.started_at, sa.bindparam("now")),
+            version=HandlingList.version + 1,
+        )
+        .returning(HandlingList)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+
+
 def _picked(hl: HandlingList) -> None:
     """A unit of ``hl`` was picked: the list has started, and its version (the live views'
     ETag) moves. After the unit's UPDATE: units, then the list row, as every writer locks.
@@ -690,13 +719,7 @@ def _picked(hl: HandlingList) -> None:
     ``finish_if_done(…, locked=True)`` neither locks nor reads it again. Its shipments (the
     totes), when loaded, are kept: a pick does not change them."""
     totes = hl.__dict__.get("shipments")
-    db.session.execute(
-        sa.update(HandlingList)
-        .where(HandlingList.id == hl.id)
-        .values(started_at=sa.func.coalesce(HandlingList.started_at, utcnow()), version=HandlingList.version + 1)
-        .returning(HandlingList)
-        .execution_options(populate_existing=True, synchronize_session=False)
-    ).all()
+    db.session.execute(_picked_stmt(), {"list_id": hl.id, "now": utcnow()}).all()
     if totes is not None:
         set_committed_value(hl, "shipments", totes)
 
@@ -914,21 +937,27 @@ def _scan(actor: Actor, hl: HandlingList, raw: str, reason: str) -> ScanResult:
     return ScanResult("warning", f"{skus[0]}: everything of this product is already picked (over-pick)", None, skus[0])
 
 
+@functools.cache
+def _open_units_stmt() -> sa.Select:
+    u = ShipmentItem
+    return (
+        sa.select(u)
+        .where(
+            u.list_id == sa.bindparam("list_id"),
+            u.sku.in_(sa.bindparam("skus", expanding=True)),
+            u.is_handled.is_(False),
+            u.is_missing.is_(False),
+        )
+        .order_by(u.rank)
+        .limit(5)
+    )
+
+
 def _open_units(hl: HandlingList, skus: list[str]) -> list[ShipmentItem]:
     """The first open units of ``skus`` on ``hl`` in walk order: what a scan of them picks."""
     if not skus:
         return []
-    return db.session.scalars(
-        sa.select(ShipmentItem)
-        .where(
-            ShipmentItem.list_id == hl.id,
-            ShipmentItem.sku.in_(skus),
-            ShipmentItem.is_handled.is_(False),
-            ShipmentItem.is_missing.is_(False),
-        )
-        .order_by(ShipmentItem.rank)
-        .limit(5)
-    ).all()
+    return db.session.scalars(_open_units_stmt(), {"list_id": hl.id, "skus": list(skus)}).all()
 
 
 def live_state(hl: HandlingList) -> str:
