@@ -679,21 +679,27 @@ def touch_lists(list_ids) -> None:
         )
 
 
+@functools.cache
+def _event_stmt() -> sa.Insert:
+    return sa.insert(ScanEvent)
+
+
 def record(actor: Actor, on, kind: str, *, item_id=None, code: str | None = None, reason: str | None = None) -> None:
     """One line of a list's history (``ScanEvent``): what ``actor`` did on list ``on`` (a list,
     or a row with ``tenant_id`` and ``list_id``), the code as scanned (trimmed to the column).
     Written at once, not staged for the unit of work: a scan writes one, and nothing reads the
     row back as an object (the flush cost a scan more than the INSERT)."""
     db.session.execute(
-        sa.insert(ScanEvent).values(
-            tenant_id=on.tenant_id,
-            list_id=getattr(on, "list_id", None) or on.id,
-            item_id=item_id,
-            kind=kind,
-            code=code.strip()[:200] if code else None,
-            reason=reason,
-            user_id=actor.user_id,
-        )
+        _event_stmt(),
+        {
+            "tenant_id": on.tenant_id,
+            "list_id": getattr(on, "list_id", None) or on.id,
+            "item_id": item_id,
+            "kind": kind,
+            "code": code.strip()[:200] if code else None,
+            "reason": reason,
+            "user_id": actor.user_id,
+        },
     )
 
 

@@ -9,6 +9,7 @@ UPDATE (``parcel_id IS NULL``), so no unit is ever packed twice.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -32,13 +33,26 @@ class PackResult:
     sku: str | None = None
 
 
-def open_parcel(shipment_id) -> Parcel | None:
-    return db.session.scalars(
+# A pack scan's statements are built once, their values bound per call (as the pick scan's,
+# services.logistics.lists: building them cost a scan more than running them).
+
+
+@functools.cache
+def _open_parcel_stmt() -> sa.Select:
+    return (
         sa.select(Parcel)
-        .where(Parcel.shipment_id == shipment_id, Parcel.closed_at.is_(None), Parcel.is_in_transit.is_(False))
+        .where(
+            Parcel.shipment_id == sa.bindparam("shipment_id"),
+            Parcel.closed_at.is_(None),
+            Parcel.is_in_transit.is_(False),
+        )
         .order_by(Parcel.created_at.desc(), Parcel.number.desc())
         .limit(1)
-    ).first()
+    )
+
+
+def open_parcel(shipment_id) -> Parcel | None:
+    return db.session.scalars(_open_parcel_stmt(), {"shipment_id": shipment_id}).first()
 
 
 @dataclass(frozen=True)
@@ -63,12 +77,36 @@ def suggested_weight(parcel_id, tenant_id) -> WeightHint:
     return WeightHint(sum(w for w in weights if w), sum(1 for w in weights if not w))
 
 
+@functools.cache
+def _parcel_ids_stmt() -> sa.Select:
+    return (
+        sa.select(Parcel.id)
+        .where(Parcel.shipment_id == sa.bindparam("shipment_id"))
+        .order_by(Parcel.created_at, Parcel.number)
+    )
+
+
 def _parcel_ids(shipment_id) -> list[uuid.UUID]:
     """The shipment's parcels in packing order (what "parcel 2 of 3" counts)."""
-    return list(
-        db.session.scalars(
-            sa.select(Parcel.id).where(Parcel.shipment_id == shipment_id).order_by(Parcel.created_at, Parcel.number)
-        )
+    return list(db.session.scalars(_parcel_ids_stmt(), {"shipment_id": shipment_id}))
+
+
+@functools.cache
+def _packed_stmt() -> sa.Select:
+    u = ShipmentItem
+    return sa.select(
+        sa.func.count(u.parcel_id),
+        sa.func.sum(sa.case((sa.and_(u.parcel_id.is_(None), u.is_missing.is_(False)), 1), else_=0)),
+    ).where(u.shipment_id == sa.bindparam("shipment_id"))
+
+
+@functools.cache
+def _units_stmt() -> sa.Select:
+    u = ShipmentItem
+    return (
+        sa.select(u.id, u.sku, u.is_handled, u.is_missing, u.parcel_id)
+        .where(u.shipment_id == sa.bindparam("shipment_id"), u.sku.in_(sa.bindparam("skus", expanding=True)))
+        .order_by(u.sequence)
     )
 
 
@@ -76,13 +114,7 @@ def scan_row(shipment_id, result: PackResult) -> dict:
     """``LcsPackScanResult``: the outcome, the open parcel and the shipment's packing count."""
     parcel = open_parcel(shipment_id)
     ids = _parcel_ids(shipment_id)
-    u = ShipmentItem
-    packed, to_pack = db.session.execute(
-        sa.select(
-            sa.func.count(u.parcel_id),
-            sa.func.sum(sa.case((sa.and_(u.parcel_id.is_(None), u.is_missing.is_(False)), 1), else_=0)),
-        ).where(u.shipment_id == shipment_id)
-    ).one()
+    packed, to_pack = db.session.execute(_packed_stmt(), {"shipment_id": shipment_id}).one()
     return {
         "status": result.status,
         "message": result.message,
@@ -128,19 +160,19 @@ def scan(actor: Actor, shipment_id, raw: str) -> PackResult:
         discard()
         return PackResult("error", f"{shown} is a pick station command: nothing packed")
 
-    def units_of(which: sa.ColumnElement[bool]) -> list:
-        return db.session.execute(
-            sa.select(u.id, u.sku, u.is_handled, u.is_missing, u.parcel_id)
-            .where(u.shipment_id == shipment.id, which)
-            .order_by(u.sequence)
-        ).all()
+    def units_of(skus: list[str]) -> list:
+        return db.session.execute(_units_stmt(), {"shipment_id": shipment.id, "skus": skus}).all() if skus else []
 
     if parsed.unit_id is not None:
-        units = units_of(u.id == parsed.unit_id)
+        units = db.session.execute(
+            sa.select(u.id, u.sku, u.is_handled, u.is_missing, u.parcel_id).where(
+                u.shipment_id == shipment.id, u.id == parsed.unit_id
+            )
+        ).all()
     else:  # the code as a SKU first; a product barcode only when it is none of the shipment's
-        units = units_of(u.sku.in_(products.code_skus(parsed)))
+        units = units_of(products.code_skus(parsed))
         if not units:
-            units = units_of(u.sku.in_(products.scanned_skus(shipment.tenant_id, parsed, u.shipment_id == shipment.id)))
+            units = units_of(products.scanned_skus(shipment.tenant_id, parsed, u.shipment_id == shipment.id))
     if not units:
         discard()
         return PackResult("error", f"{shown} is not in shipment {shipment.number}: nothing packed")
