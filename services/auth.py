@@ -336,7 +336,7 @@ def live_principal(session_id, user_id=None) -> SessionPrincipal | None:
     if row is None:
         return None
     snapshot = row._asdict()
-    cache_versions.remember(snapshot)  # read before any data the request reads: see floor.py
+    cache_versions.remember(snapshot)  # read before the data: a cache built from it is never stamped newer
     expires = snapshot.pop("expires_at")
     now = utcnow()
     if (expires if expires.tzinfo else expires.replace(tzinfo=now.tzinfo)) <= now:
