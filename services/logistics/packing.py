@@ -101,11 +101,13 @@ def _packed_stmt() -> sa.Select:
 
 
 @functools.cache
-def _units_stmt() -> sa.Select:
+def _units_stmt(by_id: bool) -> sa.Select:
+    """A shipment's units of the scanned SKUs (``skus``), or the scanned unit (``unit_id``)."""
     u = ShipmentItem
+    which = u.id == sa.bindparam("unit_id") if by_id else u.sku.in_(sa.bindparam("skus", expanding=True))
     return (
         sa.select(u.id, u.sku, u.is_handled, u.is_missing, u.parcel_id)
-        .where(u.shipment_id == sa.bindparam("shipment_id"), u.sku.in_(sa.bindparam("skus", expanding=True)))
+        .where(u.shipment_id == sa.bindparam("shipment_id"), which)
         .order_by(u.sequence)
     )
 
@@ -161,18 +163,12 @@ def scan(actor: Actor, shipment_id, raw: str) -> PackResult:
         return PackResult("error", f"{shown} is a pick station command: nothing packed")
 
     def units_of(skus: list[str]) -> list:
-        return db.session.execute(_units_stmt(), {"shipment_id": shipment.id, "skus": skus}).all() if skus else []
+        return db.session.execute(_units_stmt(False), {"shipment_id": shipment.id, "skus": skus}).all() if skus else []
 
     if parsed.unit_id is not None:
-        units = db.session.execute(
-            sa.select(u.id, u.sku, u.is_handled, u.is_missing, u.parcel_id).where(
-                u.shipment_id == shipment.id, u.id == parsed.unit_id
-            )
-        ).all()
-    else:  # the code as a SKU first; a product barcode only when it is none of the shipment's
-        units = units_of(products.code_skus(parsed))
-        if not units:
-            units = units_of(products.scanned_skus(shipment.tenant_id, parsed, u.shipment_id == shipment.id))
+        units = db.session.execute(_units_stmt(True), {"shipment_id": shipment.id, "unit_id": parsed.unit_id}).all()
+    else:  # the code as a SKU of the shipment's units; else a product barcode
+        units = units_of(products.code_skus(parsed)) or units_of(products.barcode_skus(shipment.tenant_id, parsed))
     if not units:
         discard()
         return PackResult("error", f"{shown} is not in shipment {shipment.number}: nothing packed")

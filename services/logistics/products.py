@@ -121,12 +121,16 @@ def scanned_skus(tenant_id, scan: codes.Scan, units: sa.ColumnElement[bool]) -> 
     among = set(
         db.session.scalars(sa.select(ShipmentItem.sku).where(units, ShipmentItem.sku.in_(candidates)).distinct())
     )
-    if among:
-        return sorted(among)
+    return sorted(among) if among else barcode_skus(tenant_id, scan)
+
+
+def barcode_skus(tenant_id, scan: codes.Scan) -> list[str]:
+    """The SKUs of the products whose barcode a scanned code is (for a caller that already
+    knows the code is none of its units' SKUs)."""
     products = db.session.scalars(
         sa.select(Product.sku)
         .join(ProductBarcode, ProductBarcode.product_id == Product.id)
-        .where(ProductBarcode.tenant_id == tenant_id, ProductBarcode.code.in_(candidates))
+        .where(ProductBarcode.tenant_id == tenant_id, ProductBarcode.code.in_(code_skus(scan)))
     ).all()
     return sorted(set(products))
 
