@@ -551,13 +551,19 @@ def main() -> None:
         )
         floor = Floor(srv, lists, args.pickers, args.watchers, args.packers, args.shipments - args.lists)
         floor.run(args.start, args.step_seconds)  # warm-up, not measured: connections, caches, first compiles
+
+        def measured(label: str, rate: float, seconds: float) -> Stats:
+            """One phase at ``rate`` scans/s, reported with the CPU it used, per process and per endpoint."""
+            before, per = cpu_now(srv, worker), endpoint_cpu(cpu_dir)
+            st = floor.run(rate, seconds)
+            report(label, rate, seconds, st, {k: v - before[k] for k, v in cpu_now(srv, worker).items()})
+            report_endpoints(per, endpoint_cpu(cpu_dir), seconds)
+            return st
+
         print(f"ramp: +{args.step:.0f} scans/s every {args.step_seconds:.0f} s", flush=True)
         best, rate = None, args.start
         while rate <= args.max_rate and floor.queue:
-            before, per = cpu_now(srv, worker), endpoint_cpu(cpu_dir)
-            st = floor.run(rate, args.step_seconds)
-            report("ramp", rate, args.step_seconds, st, {k: v - before[k] for k, v in cpu_now(srv, worker).items()})
-            report_endpoints(per, endpoint_cpu(cpu_dir), args.step_seconds)
+            st = measured("ramp", rate, args.step_seconds)
             if st.total_errors() or st.p95_ms("scan") > 100:
                 break
             if st.p95_ms("scan") < 50:
@@ -565,10 +571,7 @@ def main() -> None:
             rate += args.step
         hold = best or args.start
         for _ in range(4):  # packers join once lists finish: a rate the ramp kept may not hold with them
-            before, per = cpu_now(srv, worker), endpoint_cpu(cpu_dir)
-            st = floor.run(hold, args.seconds)
-            report("hold", hold, args.seconds, st, {k: v - before[k] for k, v in cpu_now(srv, worker).items()})
-            report_endpoints(per, endpoint_cpu(cpu_dir), args.seconds)
+            st = measured("hold", hold, args.seconds)
             if (st.p95_ms("scan") < 50 and not st.total_errors()) or hold - args.step < args.start or not floor.queue:
                 break
             hold -= args.step
